@@ -1,0 +1,73 @@
+//===- LocoInterfaces.td - Op interfaces of loco -----------*- tablegen -*-===//
+//
+// Per-op behaviour that passes query without switching over op kinds: the
+// gradient rule (autodiff), the recompute cost (rematerialisation) and the
+// row-independent dimensions (row chunking).
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef LOCO_INTERFACES_TD
+#define LOCO_INTERFACES_TD
+
+include "mlir/IR/OpBase.td"
+
+def Loco_GradientOpInterface : OpInterface<"GradientOpInterface"> {
+  let cppNamespace = "::mlir::loco";
+  let description = [{
+    The vector-Jacobian product of an op. Given the cotangent of every result
+    (a null Value where a result does not reach the loss), the op builds, at
+    the builder's insertion point, the cotangent of every operand and appends
+    it to `operandGrads` (a null Value for operands that get no gradient, such
+    as integer indices). Returns failure with a diagnostic when the rule is not
+    available for the op's configuration.
+  }];
+  let methods = [
+    InterfaceMethod<
+      /*desc=*/"Builds the cotangents of the operands from those of the results.",
+      /*retTy=*/"::llvm::LogicalResult",
+      /*methodName=*/"buildGradient",
+      /*args=*/(ins "::mlir::OpBuilder &":$builder,
+                    "::mlir::ValueRange":$resultGrads,
+                    "::llvm::SmallVectorImpl<::mlir::Value> &":$operandGrads)>
+  ];
+}
+
+def Loco_RecomputeCostOpInterface : OpInterface<"RecomputeCostOpInterface"> {
+  let cppNamespace = "::mlir::loco";
+  let description = [{
+    What it costs to compute the op once, for the rematerialisation cost model:
+    floating-point operations (a multiply-add counts 2) and bytes read plus
+    written at the op's element types. Ops that only reinterpret a buffer
+    (reshape) report zero of both.
+  }];
+  let methods = [
+    InterfaceMethod<"Floating-point operations of one evaluation.",
+      "int64_t", "getFlops", (ins)>,
+    InterfaceMethod<"Bytes read and written by one evaluation.",
+      "int64_t", "getBytesMoved", (ins), [{}], [{
+        return ::mlir::loco::detail::defaultBytesMoved($_op);
+      }]>
+  ];
+}
+
+def Loco_RowIndependentOpInterface : OpInterface<"RowIndependentOpInterface"> {
+  let cppNamespace = "::mlir::loco";
+  let description = [{
+    The leading result dimensions along which the op is independent: slicing
+    every shaped operand and the result along those dimensions to the same
+    range and computing on the slice gives the same slice of the result. Row
+    chunking uses this to run a Locoformer block a chunk of rows at a time.
+    Operands that are not sliced (weights) are those whose rank is smaller
+    than the number of row dimensions or that `isBroadcastOperand` names.
+  }];
+  let methods = [
+    InterfaceMethod<"Number of leading result dimensions that are row-independent.",
+      "unsigned", "getNumRowDims", (ins)>,
+    InterfaceMethod<"Whether operand `index` is used whole by every row chunk.",
+      "bool", "isBroadcastOperand", (ins "unsigned":$index), [{}], [{
+        return ::mlir::loco::detail::defaultIsBroadcastOperand($_op, index);
+      }]>
+  ];
+}
+
+#endif // LOCO_INTERFACES_TD

@@ -1,0 +1,327 @@
+//===- LocoOpInterfaces.cpp - Interface implementations of loco ops -------===//
+//
+// This file implements, op by op, the loco op interfaces: the recompute cost
+// (FLOPs; a multiply-add counts 2), the row-independent leading dims, and the
+// gradient rules of the ops whose vector-Jacobian product is itself a loco op
+// (the rest arrive with the autodiff pass).
+//
+//===----------------------------------------------------------------------===//
+
+#include "dialect/LocoOps.h"
+
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/BuiltinTypes.h"
+#include "llvm/ADT/STLExtras.h"
+
+#include <cmath>
+
+using namespace mlir;
+using namespace mlir::loco;
+
+static RankedTensorType tensorType(Value value) {
+  return cast<RankedTensorType>(value.getType());
+}
+
+static int64_t numElements(Value value) {
+  return tensorType(value).getNumElements();
+}
+
+static unsigned rankOf(Value value) { return tensorType(value).getRank(); }
+
+//===----------------------------------------------------------------------===//
+// Recompute cost
+//===----------------------------------------------------------------------===//
+
+/// An FFT of a real frame of n samples: about 2.5 n log2 n flops, plus the
+/// window multiply.
+static int64_t realFftFlops(int64_t n) {
+  return n + static_cast<int64_t>(2.5 * n * std::log2(static_cast<double>(n)));
+}
+
+int64_t StftOp::getFlops() {
+  auto result = tensorType(getResult());
+  return result.getDimSize(0) * result.getDimSize(2) * realFftFlops(getNFft());
+}
+
+int64_t IstftOp::getFlops() {
+  auto input = tensorType(getInput());
+  // Inverse FFT and window per frame, plus the overlap-add normalisation.
+  return input.getDimSize(0) * input.getDimSize(2) * realFftFlops(getNFft()) +
+         2 * numElements(getResult());
+}
+
+int64_t Conv2dOp::getFlops() {
+  auto weight = tensorType(getWeight());
+  return numElements(getResult()) *
+         (2 * weight.getDimSize(1) * weight.getDimSize(2) * weight.getDimSize(3) + 1);
+}
+
+int64_t ConvTranspose2dOp::getFlops() {
+  auto weight = tensorType(getWeight());
+  return 2 * numElements(getInput()) * weight.getDimSize(1) *
+             weight.getDimSize(2) * weight.getDimSize(3) +
+         numElements(getResult());
+}
+
+int64_t Conv1dOp::getFlops() {
+  auto weight = tensorType(getWeight());
+  return numElements(getResult()) *
+         (2 * weight.getDimSize(1) * weight.getDimSize(2) + 1);
+}
+
+int64_t ConvTranspose1dOp::getFlops() {
+  auto weight = tensorType(getWeight());
+  return 2 * numElements(getInput()) * weight.getDimSize(1) *
+             weight.getDimSize(2) +
+         numElements(getResult());
+}
+
+// Mean, centred square, normalise, affine.
+int64_t GroupNormOp::getFlops() { return 8 * numElements(getInput()); }
+// Square-accumulate, divide, scale.
+int64_t RmsGroupNormOp::getFlops() { return 5 * numElements(getInput()); }
+
+int64_t LinearOp::getFlops() {
+  return 2 * numElements(getResult()) * tensorType(getWeight()).getDimSize(1);
+}
+
+int64_t BatchMatmulOp::getFlops() {
+  auto lhs = tensorType(getLhs());
+  return 2 * numElements(getResult()) * lhs.getDimSize(lhs.getRank() - 1);
+}
+
+// Two multiplies and an add per element; the angles are tabulated per row.
+int64_t RopeOp::getFlops() { return 3 * numElements(getInput()); }
+// Max, subtract, exp, sum, divide.
+int64_t SoftmaxOp::getFlops() { return 5 * numElements(getInput()); }
+// The Philox rounds amortised over the four outputs of a call, compare, scale.
+int64_t DropoutOp::getFlops() { return 12 * numElements(getInput()); }
+int64_t AddOp::getFlops() { return numElements(getResult()); }
+int64_t SubOp::getFlops() { return numElements(getResult()); }
+int64_t MulOp::getFlops() { return numElements(getResult()); }
+int64_t DivOp::getFlops() { return numElements(getResult()); }
+int64_t SiluOp::getFlops() { return 4 * numElements(getResult()); }
+int64_t ScaleOp::getFlops() { return numElements(getResult()); }
+
+int64_t ReshapeOp::getFlops() { return 0; }
+int64_t ReshapeOp::getBytesMoved() { return 0; }
+int64_t TransposeOp::getFlops() { return 0; }
+int64_t SliceOp::getFlops() { return 0; }
+int64_t PadOp::getFlops() { return 0; }
+
+int64_t ReduceSumOp::getFlops() { return numElements(getInput()); }
+int64_t ReduceMeanOp::getFlops() { return numElements(getInput()) + 1; }
+
+// Means, three dot products, projection, residual and two logs per item.
+int64_t SiSdrOp::getFlops() { return 10 * numElements(getEstimate()); }
+int64_t L1LossOp::getFlops() { return 3 * numElements(getEstimate()); }
+int64_t MseLossOp::getFlops() { return 3 * numElements(getEstimate()); }
+// Per bin and spectrum: |X| (3 + sqrt) and log1p, then the difference.
+int64_t SpectralL1Op::getFlops() { return 6 * numElements(getEstimate()); }
+
+//===----------------------------------------------------------------------===//
+// Row independence
+//===----------------------------------------------------------------------===//
+
+// Per signal / per sample: only the batch dim is independent.
+unsigned StftOp::getNumRowDims() { return 1; }
+unsigned IstftOp::getNumRowDims() { return 1; }
+unsigned Conv2dOp::getNumRowDims() { return 1; }
+unsigned ConvTranspose2dOp::getNumRowDims() { return 1; }
+unsigned GroupNormOp::getNumRowDims() { return 1; }
+unsigned SiSdrOp::getNumRowDims() { return 1; }
+// Along a row the conv mixes neighbouring positions.
+unsigned Conv1dOp::getNumRowDims() { return 1; }
+unsigned ConvTranspose1dOp::getNumRowDims() { return 1; }
+
+bool Conv2dOp::isBroadcastOperand(unsigned index) { return index != 0; }
+bool ConvTranspose2dOp::isBroadcastOperand(unsigned index) { return index != 0; }
+bool Conv1dOp::isBroadcastOperand(unsigned index) { return index != 0; }
+bool ConvTranspose1dOp::isBroadcastOperand(unsigned index) { return index != 0; }
+bool LinearOp::isBroadcastOperand(unsigned index) { return index != 0; }
+
+// Every position is independent; only the channel (last) dim mixes.
+unsigned RmsGroupNormOp::getNumRowDims() { return rankOf(getResult()) - 1; }
+unsigned LinearOp::getNumRowDims() { return rankOf(getResult()) - 1; }
+// Products mix the two trailing dims; RoPE's angle depends on the position
+// along the sequence dim, so a chunk must hold whole sequences.
+unsigned BatchMatmulOp::getNumRowDims() { return rankOf(getResult()) - 2; }
+unsigned RopeOp::getNumRowDims() { return rankOf(getResult()) - 2; }
+unsigned SoftmaxOp::getNumRowDims() { return getDim(); }
+// Element-wise: every dim. Dropout's element index is global, so a chunk
+// offsets its counter by the chunk's first linear index.
+unsigned DropoutOp::getNumRowDims() { return rankOf(getResult()); }
+unsigned AddOp::getNumRowDims() { return rankOf(getResult()); }
+unsigned SubOp::getNumRowDims() { return rankOf(getResult()); }
+unsigned MulOp::getNumRowDims() { return rankOf(getResult()); }
+unsigned DivOp::getNumRowDims() { return rankOf(getResult()); }
+unsigned SiluOp::getNumRowDims() { return rankOf(getResult()); }
+unsigned ScaleOp::getNumRowDims() { return rankOf(getResult()); }
+
+unsigned ReshapeOp::getNumRowDims() {
+  ArrayRef<int64_t> in = tensorType(getInput()).getShape();
+  ArrayRef<int64_t> out = tensorType(getResult()).getShape();
+  unsigned n = 0;
+  while (n < in.size() && n < out.size() && in[n] == out[n])
+    ++n;
+  // A reshape that only merges or splits trailing dims keeps the prefix.
+  return n;
+}
+
+unsigned TransposeOp::getNumRowDims() {
+  unsigned n = 0;
+  for (int64_t dim : getPermutation()) {
+    if (dim != static_cast<int64_t>(n))
+      break;
+    ++n;
+  }
+  return n;
+}
+
+unsigned SliceOp::getNumRowDims() { return getDim(); }
+
+unsigned PadOp::getNumRowDims() {
+  unsigned n = 0;
+  for (auto [lo, hi] : llvm::zip(getLow(), getHigh())) {
+    if (lo != 0 || hi != 0)
+      break;
+    ++n;
+  }
+  return n;
+}
+
+unsigned ReduceSumOp::getNumRowDims() { return getDims().front(); }
+unsigned ReduceMeanOp::getNumRowDims() { return getDims().front(); }
+// Means over every element: global reductions.
+unsigned L1LossOp::getNumRowDims() { return 0; }
+unsigned MseLossOp::getNumRowDims() { return 0; }
+unsigned SpectralL1Op::getNumRowDims() { return 0; }
+
+//===----------------------------------------------------------------------===//
+// Gradients
+//===----------------------------------------------------------------------===//
+
+static Value scaled(OpBuilder &builder, Location loc, Value value,
+                    double factor) {
+  return builder.create<ScaleOp>(loc, value.getType(), value,
+                                 builder.getF64FloatAttr(factor));
+}
+
+LogicalResult AddOp::buildGradient(OpBuilder &, ValueRange resultGrads,
+                                   SmallVectorImpl<Value> &operandGrads) {
+  operandGrads.append({resultGrads[0], resultGrads[0]});
+  return success();
+}
+
+LogicalResult SubOp::buildGradient(OpBuilder &builder, ValueRange resultGrads,
+                                   SmallVectorImpl<Value> &operandGrads) {
+  Value grad = resultGrads[0];
+  operandGrads.push_back(grad);
+  operandGrads.push_back(grad ? scaled(builder, getLoc(), grad, -1.0) : Value());
+  return success();
+}
+
+LogicalResult MulOp::buildGradient(OpBuilder &builder, ValueRange resultGrads,
+                                   SmallVectorImpl<Value> &operandGrads) {
+  Value grad = resultGrads[0];
+  if (!grad) {
+    operandGrads.append({Value(), Value()});
+    return success();
+  }
+  Type type = getType();
+  operandGrads.push_back(builder.create<MulOp>(getLoc(), type, grad, getRhs()));
+  operandGrads.push_back(builder.create<MulOp>(getLoc(), type, grad, getLhs()));
+  return success();
+}
+
+LogicalResult DivOp::buildGradient(OpBuilder &builder, ValueRange resultGrads,
+                                   SmallVectorImpl<Value> &operandGrads) {
+  Value grad = resultGrads[0];
+  if (!grad) {
+    operandGrads.append({Value(), Value()});
+    return success();
+  }
+  // d(a/b)/da = 1/b; d(a/b)/db = -(a/b)/b.
+  Type type = getType();
+  Location loc = getLoc();
+  Value gradLhs = builder.create<DivOp>(loc, type, grad, getRhs());
+  Value gradQuotient = builder.create<MulOp>(loc, type, gradLhs, getResult());
+  operandGrads.push_back(gradLhs);
+  operandGrads.push_back(scaled(builder, loc, gradQuotient, -1.0));
+  return success();
+}
+
+LogicalResult ScaleOp::buildGradient(OpBuilder &builder, ValueRange resultGrads,
+                                     SmallVectorImpl<Value> &operandGrads) {
+  Value grad = resultGrads[0];
+  operandGrads.push_back(
+      grad ? scaled(builder, getLoc(), grad, getFactor().convertToDouble())
+           : Value());
+  return success();
+}
+
+LogicalResult ReshapeOp::buildGradient(OpBuilder &builder,
+                                       ValueRange resultGrads,
+                                       SmallVectorImpl<Value> &operandGrads) {
+  Value grad = resultGrads[0];
+  operandGrads.push_back(grad ? builder.create<ReshapeOp>(
+                                    getLoc(), getInput().getType(), grad)
+                              : Value());
+  return success();
+}
+
+LogicalResult TransposeOp::buildGradient(OpBuilder &builder,
+                                         ValueRange resultGrads,
+                                         SmallVectorImpl<Value> &operandGrads) {
+  Value grad = resultGrads[0];
+  if (!grad) {
+    operandGrads.push_back(Value());
+    return success();
+  }
+  ArrayRef<int64_t> perm = getPermutation();
+  SmallVector<int64_t> inverse(perm.size());
+  for (auto [i, dim] : llvm::enumerate(perm))
+    inverse[dim] = i;
+  operandGrads.push_back(builder.create<TransposeOp>(
+      getLoc(), grad, builder.getDenseI64ArrayAttr(inverse)));
+  return success();
+}
+
+LogicalResult SliceOp::buildGradient(OpBuilder &builder, ValueRange resultGrads,
+                                     SmallVectorImpl<Value> &operandGrads) {
+  Value grad = resultGrads[0];
+  if (!grad) {
+    operandGrads.push_back(Value());
+    return success();
+  }
+  // The cotangent of a slice is the result's cotangent put back in place,
+  // zeros elsewhere.
+  auto input = tensorType(getInput());
+  SmallVector<int64_t> low(input.getRank(), 0), high(input.getRank(), 0);
+  low[getDim()] = getStart();
+  high[getDim()] = input.getDimSize(getDim()) - getStart() - getSize();
+  operandGrads.push_back(builder.create<PadOp>(
+      getLoc(), grad, builder.getDenseI64ArrayAttr(low),
+      builder.getDenseI64ArrayAttr(high)));
+  return success();
+}
+
+LogicalResult PadOp::buildGradient(OpBuilder &builder, ValueRange resultGrads,
+                                   SmallVectorImpl<Value> &operandGrads) {
+  Value grad = resultGrads[0];
+  if (!grad) {
+    operandGrads.push_back(Value());
+    return success();
+  }
+  // The cotangent of a zero pad drops the padding, one padded dim at a time.
+  auto input = tensorType(getInput());
+  for (auto [dim, lo] : llvm::enumerate(getLow())) {
+    if (lo == 0 && getHigh()[dim] == 0)
+      continue;
+    grad = builder.create<SliceOp>(getLoc(), grad, builder.getI64IntegerAttr(dim),
+                                   builder.getI64IntegerAttr(lo),
+                                   builder.getI64IntegerAttr(input.getDimSize(dim)));
+  }
+  operandGrads.push_back(grad);
+  return success();
+}

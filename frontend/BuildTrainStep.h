@@ -1,0 +1,29 @@
+//===- BuildTrainStep.h - ModelSpec to loco IR ------------------*- C++ -*-===//
+//
+// This file declares the builder of `func.func @train_step`, the forward pass
+// and loss of a TF-Locoformer in the loco dialect.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef LOCO_FRONTEND_BUILDTRAINSTEP_H
+#define LOCO_FRONTEND_BUILDTRAINSTEP_H
+
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/OwningOpRef.h"
+
+namespace mlir::loco {
+struct ModelSpec;
+
+/// Builds a module holding `func.func @train_step(params..., mixture,
+/// targets...)` that returns the total loss, every named loss component
+/// (unweighted, as upstream reports them) and the per-source estimates.
+/// Parameters carry `loco.param` argument attributes with their upstream
+/// state_dict names; data inputs carry `loco.input`; results carry
+/// `loco.name`. The module's `loco.buffers` attribute holds the
+/// non-trainable state_dict entries (RoPE frequencies) the compiler computes.
+OwningOpRef<ModuleOp> buildTrainStep(const ModelSpec &spec,
+                                     MLIRContext *context);
+
+} // namespace mlir::loco
+
+#endif // LOCO_FRONTEND_BUILDTRAINSTEP_H

@@ -1,0 +1,443 @@
+//===- ConfigDocument.cpp - A YAML config with key locations --------------===//
+//
+// This file implements ConfigDocument on top of yaml-cpp, and the schema of
+// the upstream config keys: which ones lococ reads, which ones only the
+// PyTorch trainer reads, and the did-you-mean for everything else.
+//
+//===----------------------------------------------------------------------===//
+
+#include "frontend/ConfigDocument.h"
+
+#include "mlir/IR/BuiltinAttributes.h"
+#include "mlir/IR/Diagnostics.h"
+#include "llvm/ADT/StringExtras.h"
+#include "llvm/ADT/Twine.h"
+
+#include <yaml-cpp/yaml.h>
+
+using namespace mlir;
+using namespace mlir::loco;
+
+//===----------------------------------------------------------------------===//
+// Schema
+//===----------------------------------------------------------------------===//
+
+namespace {
+enum class KeyKind { Section, Value };
+enum class KeyRole { Compiler, Trainer };
+struct KeySpec {
+  const char *path;
+  KeyKind kind;
+  KeyRole role;
+};
+} // namespace
+
+// Every key of the five upstream configs. `Compiler` keys shape the compiled
+// step or are read by locorun; `Trainer` keys steer only upstream's PyTorch
+// trainer (data loader workers, cuDNN flags, allocator settings) and are
+// accepted and ignored.
+static const KeySpec kSchema[] = {
+    {"dataset", KeyKind::Section, KeyRole::Compiler},
+    {"dataset.name", KeyKind::Value, KeyRole::Trainer},
+    {"dataset.root_dir", KeyKind::Value, KeyRole::Trainer},
+    {"dataset.sample_rate", KeyKind::Value, KeyRole::Compiler},
+    {"dataset.segment_length", KeyKind::Value, KeyRole::Compiler},
+    {"dataset.sources", KeyKind::Value, KeyRole::Compiler},
+    {"dataset.augmentation", KeyKind::Value, KeyRole::Trainer},
+    {"dataset.random_chunks", KeyKind::Value, KeyRole::Compiler},
+    {"model", KeyKind::Section, KeyRole::Compiler},
+    {"model.n_fft", KeyKind::Value, KeyRole::Compiler},
+    {"model.hop_length", KeyKind::Value, KeyRole::Compiler},
+    {"model.n_sources", KeyKind::Value, KeyRole::Compiler},
+    {"model.n_layers", KeyKind::Value, KeyRole::Compiler},
+    {"model.emb_dim", KeyKind::Value, KeyRole::Compiler},
+    {"model.norm_type", KeyKind::Value, KeyRole::Compiler},
+    {"model.num_groups", KeyKind::Value, KeyRole::Compiler},
+    {"model.tf_order", KeyKind::Value, KeyRole::Compiler},
+    {"model.n_heads", KeyKind::Value, KeyRole::Compiler},
+    {"model.flash_attention", KeyKind::Value, KeyRole::Compiler},
+    {"model.attention_dim", KeyKind::Value, KeyRole::Compiler},
+    {"model.pos_enc", KeyKind::Value, KeyRole::Compiler},
+    {"model.ffn_type", KeyKind::Value, KeyRole::Compiler},
+    {"model.ffn_hidden_dim", KeyKind::Value, KeyRole::Compiler},
+    {"model.conv1d_kernel", KeyKind::Value, KeyRole::Compiler},
+    {"model.conv1d_shift", KeyKind::Value, KeyRole::Compiler},
+    {"model.dropout", KeyKind::Value, KeyRole::Compiler},
+    {"model.eps", KeyKind::Value, KeyRole::Compiler},
+    {"loss", KeyKind::Section, KeyRole::Compiler},
+    {"loss.loss_type", KeyKind::Value, KeyRole::Compiler},
+    {"loss.si_sdr_weight", KeyKind::Value, KeyRole::Compiler},
+    {"loss.l1_weight", KeyKind::Value, KeyRole::Compiler},
+    {"loss.spectral_weight", KeyKind::Value, KeyRole::Compiler},
+    {"loss.eps", KeyKind::Value, KeyRole::Compiler},
+    {"training", KeyKind::Section, KeyRole::Compiler},
+    {"training.batch_size", KeyKind::Value, KeyRole::Compiler},
+    {"training.num_epochs", KeyKind::Value, KeyRole::Compiler},
+    {"training.gradient_clip", KeyKind::Value, KeyRole::Compiler},
+    {"training.num_workers", KeyKind::Value, KeyRole::Trainer},
+    {"training.pin_memory", KeyKind::Value, KeyRole::Trainer},
+    {"training.prefetch_factor", KeyKind::Value, KeyRole::Trainer},
+    {"training.persistent_workers", KeyKind::Value, KeyRole::Trainer},
+    {"training.gradient_checkpointing", KeyKind::Value, KeyRole::Trainer},
+    {"training.optimizer", KeyKind::Section, KeyRole::Compiler},
+    {"training.optimizer.type", KeyKind::Value, KeyRole::Compiler},
+    {"training.optimizer.lr", KeyKind::Value, KeyRole::Compiler},
+    {"training.optimizer.weight_decay", KeyKind::Value, KeyRole::Compiler},
+    {"training.optimizer.eps", KeyKind::Value, KeyRole::Compiler},
+    {"training.optimizer.betas", KeyKind::Value, KeyRole::Compiler},
+    {"training.optimizer.fused", KeyKind::Value, KeyRole::Trainer},
+    {"training.scheduler", KeyKind::Section, KeyRole::Compiler},
+    {"training.scheduler.type", KeyKind::Value, KeyRole::Compiler},
+    {"training.scheduler.mode", KeyKind::Value, KeyRole::Compiler},
+    {"training.scheduler.factor", KeyKind::Value, KeyRole::Compiler},
+    {"training.scheduler.patience", KeyKind::Value, KeyRole::Compiler},
+    {"training.scheduler.min_lr", KeyKind::Value, KeyRole::Compiler},
+    {"training.scheduler.cooldown", KeyKind::Value, KeyRole::Compiler},
+    {"training.warmup_steps", KeyKind::Value, KeyRole::Compiler},
+    {"training.warmup_start_lr", KeyKind::Value, KeyRole::Compiler},
+    {"training.use_amp", KeyKind::Value, KeyRole::Compiler},
+    {"training.amp_dtype", KeyKind::Value, KeyRole::Compiler},
+    {"training.gradient_accumulation_steps", KeyKind::Value, KeyRole::Compiler},
+    {"training.save_interval", KeyKind::Value, KeyRole::Compiler},
+    {"training.keep_last", KeyKind::Value, KeyRole::Compiler},
+    {"training.save_best", KeyKind::Value, KeyRole::Compiler},
+    {"training.save_optimizer", KeyKind::Value, KeyRole::Compiler},
+    {"training.val_interval", KeyKind::Value, KeyRole::Compiler},
+    {"training.early_stopping", KeyKind::Section, KeyRole::Compiler},
+    {"training.early_stopping.enabled", KeyKind::Value, KeyRole::Compiler},
+    {"training.early_stopping.patience", KeyKind::Value, KeyRole::Compiler},
+    {"training.early_stopping.min_delta", KeyKind::Value, KeyRole::Compiler},
+    {"evaluation", KeyKind::Section, KeyRole::Compiler},
+    {"evaluation.batch_size", KeyKind::Value, KeyRole::Compiler},
+    {"evaluation.save_outputs", KeyKind::Value, KeyRole::Compiler},
+    {"evaluation.metrics", KeyKind::Value, KeyRole::Compiler},
+    {"paths", KeyKind::Section, KeyRole::Compiler},
+    {"paths.output_dir", KeyKind::Value, KeyRole::Compiler},
+    {"paths.checkpoint_dir", KeyKind::Value, KeyRole::Compiler},
+    {"paths.log_dir", KeyKind::Value, KeyRole::Compiler},
+    {"seed", KeyKind::Value, KeyRole::Compiler},
+    {"device", KeyKind::Value, KeyRole::Trainer},
+    {"num_gpu", KeyKind::Value, KeyRole::Trainer},
+    {"gpu_id", KeyKind::Value, KeyRole::Trainer},
+    {"performance", KeyKind::Section, KeyRole::Trainer},
+    {"performance.cudnn_benchmark", KeyKind::Value, KeyRole::Trainer},
+    {"performance.cudnn_deterministic", KeyKind::Value, KeyRole::Trainer},
+    {"performance.tf32", KeyKind::Value, KeyRole::Compiler},
+    {"performance.compile_model", KeyKind::Value, KeyRole::Trainer},
+    {"performance.channels_last", KeyKind::Value, KeyRole::Trainer},
+    {"performance.cuda", KeyKind::Section, KeyRole::Trainer},
+    {"performance.cuda.allow_tf32_matmul", KeyKind::Value, KeyRole::Trainer},
+    {"performance.cuda.allow_tf32_conv", KeyKind::Value, KeyRole::Trainer},
+    {"performance.cuda.max_split_size_mb", KeyKind::Value, KeyRole::Trainer},
+    {"memory", KeyKind::Section, KeyRole::Trainer},
+    {"memory.clear_cache_every", KeyKind::Value, KeyRole::Trainer},
+    {"memory.clear_before_validation", KeyKind::Value, KeyRole::Trainer},
+    {"memory.non_blocking_transfer", KeyKind::Value, KeyRole::Trainer},
+    {"memory.set_to_none", KeyKind::Value, KeyRole::Trainer},
+};
+
+static const KeySpec *findKey(llvm::StringRef path) {
+  for (const KeySpec &spec : kSchema)
+    if (path == spec.path)
+      return &spec;
+  return nullptr;
+}
+
+static llvm::StringRef parentOf(llvm::StringRef path) {
+  size_t dot = path.rfind('.');
+  return dot == llvm::StringRef::npos ? llvm::StringRef() : path.take_front(dot);
+}
+
+/// The known key among `path`'s siblings closest to it, if any is close.
+static std::optional<std::string> suggestKey(llvm::StringRef path) {
+  llvm::StringRef parent = parentOf(path);
+  llvm::StringRef leaf = parent.empty() ? path : path.drop_front(parent.size() + 1);
+  std::optional<std::string> best;
+  unsigned bestDistance = std::max<unsigned>(2, leaf.size() / 3) + 1;
+  for (const KeySpec &spec : kSchema) {
+    llvm::StringRef candidate(spec.path);
+    if (parentOf(candidate) != parent)
+      continue;
+    llvm::StringRef candidateLeaf =
+        parent.empty() ? candidate : candidate.drop_front(parent.size() + 1);
+    unsigned distance = leaf.edit_distance(candidateLeaf, true, bestDistance);
+    if (distance < bestDistance) {
+      bestDistance = distance;
+      best = spec.path;
+    }
+  }
+  return best;
+}
+
+//===----------------------------------------------------------------------===//
+// ConfigDocument
+//===----------------------------------------------------------------------===//
+
+struct ConfigDocument::Impl {
+  YAML::Node root;
+  /// Paths set by `--set`, which take their location from the command line.
+  llvm::StringMap<Location> overrides;
+};
+
+ConfigDocument::ConfigDocument(MLIRContext *context, std::string fileName)
+    : context(context), file(std::move(fileName)),
+      impl(std::make_unique<Impl>()) {}
+
+ConfigDocument::~ConfigDocument() = default;
+
+static Location fileLoc(MLIRContext *context, llvm::StringRef file,
+                        const YAML::Mark &mark) {
+  // yaml-cpp counts from 0; diagnostics count from 1.
+  unsigned line = mark.line < 0 ? 1 : mark.line + 1;
+  unsigned column = mark.column < 0 ? 1 : mark.column + 1;
+  return FileLineColLoc::get(context, file, line, column);
+}
+
+LogicalResult ConfigDocument::loadFromString(llvm::StringRef text) {
+  try {
+    impl->root = YAML::Load(text.str());
+  } catch (const YAML::Exception &e) {
+    return emitError(fileLoc(context, file, e.mark))
+           << "invalid YAML: " << e.msg;
+  }
+  if (!impl->root.IsMap())
+    return emitError(FileLineColLoc::get(context, file, 1, 1))
+           << "expects a YAML mapping of config sections at the top level";
+  indexKeys();
+  return success();
+}
+
+LogicalResult ConfigDocument::load() {
+  try {
+    impl->root = YAML::LoadFile(file);
+  } catch (const YAML::BadFile &) {
+    return emitError(UnknownLoc::get(context))
+           << "cannot read config file '" << file << "'";
+  } catch (const YAML::Exception &e) {
+    return emitError(fileLoc(context, file, e.mark))
+           << "invalid YAML: " << e.msg;
+  }
+  if (!impl->root.IsMap())
+    return emitError(FileLineColLoc::get(context, file, 1, 1))
+           << "expects a YAML mapping of config sections at the top level";
+  indexKeys();
+  return success();
+}
+
+void ConfigDocument::indexKeys() {
+  locations.clear();
+  std::function<void(const YAML::Node &, const std::string &)> walk =
+      [&](const YAML::Node &node, const std::string &prefix) {
+        if (!node.IsMap())
+          return;
+        for (auto it = node.begin(); it != node.end(); ++it) {
+          std::string path = prefix.empty() ? it->first.Scalar()
+                                            : prefix + "." + it->first.Scalar();
+          locations.insert_or_assign(path, fileLoc(context, file, it->first.Mark()));
+          walk(it->second, path);
+        }
+      };
+  walk(impl->root, "");
+  for (auto &entry : impl->overrides)
+    locations.insert_or_assign(entry.getKey(), entry.getValue());
+}
+
+LogicalResult ConfigDocument::applyOverride(llvm::StringRef assignment,
+                                            unsigned index) {
+  Location loc = FileLineColLoc::get(context, "--set", index, 1);
+  auto [path, value] = assignment.split('=');
+  path = path.trim();
+  if (path.empty() || assignment.find('=') == llvm::StringRef::npos)
+    return emitError(loc) << "expects --set key.path=value, got '"
+                          << assignment << "'";
+  YAML::Node parsed;
+  try {
+    parsed = YAML::Load(value.str());
+  } catch (const YAML::Exception &e) {
+    return emitError(loc) << "invalid YAML value in --set " << path << ": "
+                          << e.msg;
+  }
+  llvm::SmallVector<llvm::StringRef> parts;
+  path.split(parts, '.');
+  try {
+    YAML::Node node = impl->root;
+    for (llvm::StringRef part : llvm::ArrayRef(parts).drop_back()) {
+      if (node[part.str()] && !node[part.str()].IsMap())
+        return emitError(loc) << "--set " << path << ": '" << part
+                              << "' is not a section";
+      node.reset(node[part.str()]);
+    }
+    node[parts.back().str()] = parsed;
+  } catch (const YAML::Exception &e) {
+    return emitError(loc) << "cannot apply --set " << path << ": " << e.msg;
+  }
+  impl->overrides.insert_or_assign(path, loc);
+  indexKeys();
+  return success();
+}
+
+LogicalResult ConfigDocument::checkKeys(bool verbose) {
+  bool ok = true;
+  for (auto &entry : locations) {
+    llvm::StringRef path = entry.getKey();
+    const KeySpec *spec = findKey(path);
+    if (!spec) {
+      // Report the outermost unknown key only.
+      llvm::StringRef parent = parentOf(path);
+      if (!parent.empty() && !findKey(parent))
+        continue;
+      InFlightDiagnostic diag = emitWarning(entry.getValue())
+                                << "unknown key '" << path << "' is ignored";
+      if (std::optional<std::string> suggestion = suggestKey(path))
+        diag << "; did you mean '" << *suggestion << "'?";
+      continue;
+    }
+    bool isMap = false;
+    try {
+      YAML::Node node = impl->root;
+      llvm::SmallVector<llvm::StringRef> parts;
+      path.split(parts, '.');
+      for (llvm::StringRef part : parts)
+        node.reset(node[part.str()]);
+      isMap = node.IsMap();
+    } catch (const YAML::Exception &) {
+    }
+    if (spec->kind == KeyKind::Section && !isMap) {
+      emitError(entry.getValue()) << "expects '" << path << "' to be a section";
+      ok = false;
+    } else if (spec->kind == KeyKind::Value && isMap) {
+      emitError(entry.getValue()) << "expects '" << path
+                                  << "' to be a value, not a section";
+      ok = false;
+    } else if (verbose && spec->role == KeyRole::Trainer &&
+               (spec->kind == KeyKind::Value || !findKey(parentOf(path)) ||
+                findKey(parentOf(path))->role != KeyRole::Trainer)) {
+      emitRemark(entry.getValue())
+          << "'" << path << "' only affects the PyTorch trainer; ignored";
+    }
+  }
+  return success(ok);
+}
+
+bool ConfigDocument::has(llvm::StringRef path) const {
+  return locations.count(path);
+}
+
+Location ConfigDocument::keyLoc(llvm::StringRef path) const {
+  for (llvm::StringRef p = path; !p.empty(); p = parentOf(p)) {
+    auto it = locations.find(p);
+    if (it != locations.end())
+      return it->second;
+  }
+  return FileLineColLoc::get(context, file, 1, 1);
+}
+
+namespace {
+/// Looks up `path` and converts its value with `convert`, which may throw
+/// yaml-cpp exceptions; reports missing and mistyped values.
+template <typename T, typename Convert>
+FailureOr<T> getTyped(ConfigDocument &doc, const YAML::Node &root,
+                      llvm::StringRef path, std::optional<T> fallback,
+                      llvm::StringRef expected, Convert convert) {
+  YAML::Node node;
+  try {
+    node.reset(root);
+    llvm::SmallVector<llvm::StringRef> parts;
+    path.split(parts, '.');
+    for (llvm::StringRef part : parts) {
+      if (!node.IsMap()) {
+        node.reset(YAML::Node(YAML::NodeType::Undefined));
+        break;
+      }
+      YAML::Node child = node[part.str()];
+      node.reset(child);
+    }
+  } catch (const YAML::Exception &) {
+    node.reset(YAML::Node(YAML::NodeType::Undefined));
+  }
+  if (!node.IsDefined() || node.IsNull()) {
+    if (fallback)
+      return *fallback;
+    emitError(doc.keyLoc(path)) << "missing required key '" << path << "'";
+    return failure();
+  }
+  try {
+    return convert(node);
+  } catch (const YAML::Exception &) {
+  }
+  std::string text = node.IsScalar() ? "'" + node.Scalar() + "'"
+                     : node.IsSequence() ? std::string("a list")
+                                         : std::string("a section");
+  emitError(doc.keyLoc(path)) << "'" << path << "' expects " << expected
+                              << ", got " << text;
+  return failure();
+}
+
+template <typename T>
+std::vector<T> scalarOrList(const YAML::Node &node) {
+  std::vector<T> values;
+  if (node.IsSequence()) {
+    for (const YAML::Node &item : node)
+      values.push_back(item.as<T>());
+    return values;
+  }
+  if (!node.IsScalar())
+    throw YAML::TypedBadConversion<T>(node.Mark());
+  values.push_back(node.as<T>());
+  return values;
+}
+} // namespace
+
+FailureOr<int64_t> ConfigDocument::getInt(llvm::StringRef path,
+                                          std::optional<int64_t> fallback) {
+  return getTyped<int64_t>(*this, impl->root, path, fallback, "an integer",
+                           [](const YAML::Node &n) { return n.as<int64_t>(); });
+}
+
+FailureOr<double> ConfigDocument::getFloat(llvm::StringRef path,
+                                           std::optional<double> fallback) {
+  return getTyped<double>(*this, impl->root, path, fallback, "a number",
+                          [](const YAML::Node &n) { return n.as<double>(); });
+}
+
+FailureOr<bool> ConfigDocument::getBool(llvm::StringRef path,
+                                        std::optional<bool> fallback) {
+  return getTyped<bool>(*this, impl->root, path, fallback, "true or false",
+                        [](const YAML::Node &n) { return n.as<bool>(); });
+}
+
+FailureOr<std::string>
+ConfigDocument::getString(llvm::StringRef path,
+                          std::optional<std::string> fallback) {
+  return getTyped<std::string>(
+      *this, impl->root, path, fallback, "a string",
+      [](const YAML::Node &n) {
+        if (!n.IsScalar())
+          throw YAML::TypedBadConversion<std::string>(n.Mark());
+        return n.Scalar();
+      });
+}
+
+FailureOr<std::vector<int64_t>>
+ConfigDocument::getIntList(llvm::StringRef path,
+                           std::optional<std::vector<int64_t>> fallback) {
+  return getTyped<std::vector<int64_t>>(*this, impl->root, path, fallback,
+                                        "an integer or a list of integers",
+                                        scalarOrList<int64_t>);
+}
+
+FailureOr<std::vector<double>>
+ConfigDocument::getFloatList(llvm::StringRef path,
+                             std::optional<std::vector<double>> fallback) {
+  return getTyped<std::vector<double>>(*this, impl->root, path, fallback,
+                                       "a number or a list of numbers",
+                                       scalarOrList<double>);
+}
+
+FailureOr<std::vector<std::string>>
+ConfigDocument::getStringList(llvm::StringRef path,
+                              std::optional<std::vector<std::string>> fallback) {
+  return getTyped<std::vector<std::string>>(*this, impl->root, path, fallback,
+                                            "a string or a list of strings",
+                                            scalarOrList<std::string>);
+}

@@ -1,0 +1,331 @@
+//===- ModelSpec.cpp - The validated model and training config ------------===//
+//
+// This file implements reading a ModelSpec out of a ConfigDocument with the
+// upstream defaults, the checks for impossible combinations, and the
+// parameter table (upstream state_dict names and shapes).
+//
+//===----------------------------------------------------------------------===//
+
+#include "frontend/ModelSpec.h"
+#include "frontend/ConfigDocument.h"
+
+#include "mlir/IR/BuiltinAttributes.h"
+#include "mlir/IR/Diagnostics.h"
+#include "llvm/ADT/STLExtras.h"
+#include "llvm/ADT/StringExtras.h"
+
+#include <cmath>
+
+using namespace mlir;
+using namespace mlir::loco;
+
+int64_t ParamInfo::numElements() const {
+  int64_t n = 1;
+  for (int64_t dim : shape)
+    n *= dim;
+  return n;
+}
+
+Location ModelSpec::loc(llvm::StringRef keyPath) const {
+  auto it = keyLocations.find(keyPath);
+  if (it != keyLocations.end())
+    return it->second;
+  assert(!keyLocations.empty() && "a parsed spec has at least one key");
+  // Fall back to the file itself.
+  Location any = keyLocations.begin()->second;
+  if (auto fileLoc = dyn_cast<FileLineColLoc>(any))
+    return FileLineColLoc::get(fileLoc.getFilename(), 1, 1);
+  return any;
+}
+
+std::vector<std::string> ModelSpec::pathOrder() const {
+  if (tfOrder == "tf")
+    return {"frame_path", "freq_path"};
+  return {"freq_path", "frame_path"};
+}
+
+int64_t ModelSpec::ffnHidden(unsigned index) const {
+  // Upstream builds the FFN module list reversed: ffn.{n-1-i} comes from the
+  // config's entry i.
+  return ffnHiddenDims[ffnHiddenDims.size() - 1 - index];
+}
+
+std::vector<ParamInfo> ModelSpec::parameters() const {
+  std::vector<ParamInfo> params;
+  int64_t C = embDim, S = nSources, A = attentionDim, K = conv1dKernel;
+  params.push_back({"conv.0.weight", {C, 2, 3, 3}, "model.emb_dim"});
+  params.push_back({"conv.0.bias", {C}, "model.emb_dim"});
+  params.push_back({"conv.1.weight", {C}, "model.emb_dim"});
+  params.push_back({"conv.1.bias", {C}, "model.emb_dim"});
+  unsigned numFfn = ffnTypes.size();
+  for (int64_t layer = 0; layer < nLayers; ++layer) {
+    // Upstream registers freq_path before frame_path whatever tf_order says.
+    for (const char *path : {"freq_path", "frame_path"}) {
+      std::string prefix =
+          "blocks." + std::to_string(layer) + "." + path + ".";
+      for (unsigned j = 0; j < numFfn; ++j)
+        params.push_back({prefix + "ffn_norm." + std::to_string(j) + ".gamma",
+                          {C}, "model.norm_type"});
+      for (unsigned j = 0; j < numFfn; ++j) {
+        std::string ffn = prefix + "ffn." + std::to_string(j) + ".";
+        int64_t H = ffnHidden(j);
+        params.push_back({ffn + "conv1d.weight", {2 * H, C, K}, "model.ffn_hidden_dim"});
+        params.push_back({ffn + "conv1d.bias", {2 * H}, "model.ffn_hidden_dim"});
+        params.push_back({ffn + "deconv1d.weight", {H, C, K}, "model.ffn_hidden_dim"});
+        params.push_back({ffn + "deconv1d.bias", {C}, "model.ffn_hidden_dim"});
+      }
+      params.push_back({prefix + "attn_norm.gamma", {C}, "model.norm_type"});
+      params.push_back({prefix + "attn.qkv.weight", {3 * A, C}, "model.attention_dim"});
+      params.push_back({prefix + "attn.aggregate_heads.0.weight", {C, A},
+                        "model.attention_dim"});
+    }
+  }
+  params.push_back({"deconv.weight", {C, 2 * S, 3, 3}, "model.n_sources"});
+  params.push_back({"deconv.bias", {2 * S}, "model.n_sources"});
+  return params;
+}
+
+std::vector<std::string> ModelSpec::bufferNames() const {
+  std::vector<std::string> names;
+  if (posEnc != "rope")
+    return names;
+  for (int64_t layer = 0; layer < nLayers; ++layer)
+    for (const char *path : {"freq_path", "frame_path"})
+      names.push_back("blocks." + std::to_string(layer) + "." + path +
+                      ".attn.rope.freqs");
+  return names;
+}
+
+std::vector<float> ModelSpec::ropeFreqs() const {
+  std::vector<float> freqs;
+  int64_t d = headDim();
+  // rotary-embedding-torch computes `1. / theta ** (arange(0, d, 2).float()
+  // / d)` in float32; doing the same steps in float reproduces its values.
+  for (int64_t i = 0; i < d / 2; ++i) {
+    float exponent = static_cast<float>(2 * i) / static_cast<float>(d);
+    freqs.push_back(1.0f / std::pow(10000.0f, exponent));
+  }
+  return freqs;
+}
+
+namespace {
+/// Collects typed values from the document, remembering whether any failed
+/// so that every error in a config is reported in one run.
+class SpecReader {
+public:
+  explicit SpecReader(ConfigDocument &doc) : doc(doc) {}
+
+  template <typename T>
+  void read(T &out, FailureOr<T> value) {
+    if (failed(value))
+      ok = false;
+    else
+      out = *value;
+  }
+  void readInt(int64_t &out, llvm::StringRef path,
+               std::optional<int64_t> fallback = std::nullopt) {
+    read(out, doc.getInt(path, fallback));
+  }
+  void readFloat(double &out, llvm::StringRef path,
+                 std::optional<double> fallback = std::nullopt) {
+    read(out, doc.getFloat(path, fallback));
+  }
+  void readBool(bool &out, llvm::StringRef path, bool fallback) {
+    read(out, doc.getBool(path, fallback));
+  }
+  void readString(std::string &out, llvm::StringRef path,
+                  std::optional<std::string> fallback = std::nullopt) {
+    read(out, doc.getString(path, fallback));
+  }
+  /// Reports an impossible value or combination at `path`.
+  InFlightDiagnostic error(llvm::StringRef path) {
+    ok = false;
+    return emitError(doc.keyLoc(path));
+  }
+  /// Requires `value` to be one of `allowed`.
+  void checkOneOf(llvm::StringRef path, llvm::StringRef value,
+                  llvm::ArrayRef<llvm::StringRef> allowed) {
+    if (llvm::is_contained(allowed, value))
+      return;
+    error(path) << "'" << path << "' is '" << value << "'; lococ supports "
+                << llvm::join(allowed, ", ");
+  }
+  void checkPositive(llvm::StringRef path, int64_t value) {
+    if (value <= 0)
+      error(path) << "'" << path << "' must be positive, got " << value;
+  }
+
+  ConfigDocument &doc;
+  bool ok = true;
+};
+} // namespace
+
+std::optional<ModelSpec> mlir::loco::parseModelSpec(ConfigDocument &doc) {
+  ModelSpec spec;
+  spec.configFile = doc.fileName();
+  SpecReader r(doc);
+
+  // dataset:
+  r.readInt(spec.sampleRate, "dataset.sample_rate", 44100);
+  r.readInt(spec.segmentLength, "dataset.segment_length");
+  r.read(spec.sources, doc.getStringList(
+                           "dataset.sources",
+                           std::vector<std::string>{"vocals", "drums", "bass", "other"}));
+
+  // model:
+  r.readInt(spec.nFft, "model.n_fft");
+  r.readInt(spec.hopLength, "model.hop_length");
+  r.readInt(spec.nSources, "model.n_sources", 4);
+  r.readInt(spec.nLayers, "model.n_layers");
+  r.readInt(spec.embDim, "model.emb_dim");
+  r.readString(spec.normType, "model.norm_type", std::string("rmsgroupnorm"));
+  r.readInt(spec.numGroups, "model.num_groups", 4);
+  r.readString(spec.tfOrder, "model.tf_order", std::string("ft"));
+  r.readInt(spec.nHeads, "model.n_heads");
+  r.readBool(spec.flashAttention, "model.flash_attention", true);
+  r.readInt(spec.attentionDim, "model.attention_dim");
+  r.readString(spec.posEnc, "model.pos_enc", std::string("rope"));
+  r.read(spec.ffnTypes,
+         doc.getStringList("model.ffn_type",
+                           std::vector<std::string>{"swiglu_conv1d", "swiglu_conv1d"}));
+  r.read(spec.ffnHiddenDims, doc.getIntList("model.ffn_hidden_dim", std::nullopt));
+  r.readInt(spec.conv1dKernel, "model.conv1d_kernel", 4);
+  r.readInt(spec.conv1dShift, "model.conv1d_shift", 1);
+  r.readFloat(spec.dropout, "model.dropout", 0.0);
+  r.readFloat(spec.eps, "model.eps", 1e-5);
+
+  // loss:
+  r.readString(spec.lossType, "loss.loss_type", std::string("combined"));
+  r.readFloat(spec.siSdrWeight, "loss.si_sdr_weight", 1.0);
+  r.readFloat(spec.l1Weight, "loss.l1_weight", 0.1);
+  r.readFloat(spec.spectralWeight, "loss.spectral_weight", 0.1);
+  r.readFloat(spec.lossEps, "loss.eps", 1e-8);
+
+  // training:
+  r.readInt(spec.batchSize, "training.batch_size");
+  r.readInt(spec.numEpochs, "training.num_epochs", 1);
+  r.readFloat(spec.gradientClip, "training.gradient_clip", 5.0);
+  r.readString(spec.optimizer, "training.optimizer.type", std::string("adamw"));
+  r.readFloat(spec.lr, "training.optimizer.lr", 1e-3);
+  r.readFloat(spec.weightDecay, "training.optimizer.weight_decay", 0.01);
+  r.readFloat(spec.adamEps, "training.optimizer.eps", 1e-8);
+  std::vector<double> betas{0.9, 0.999};
+  r.read(betas, doc.getFloatList("training.optimizer.betas", betas));
+  r.readString(spec.schedulerType, "training.scheduler.type", std::string());
+  r.readString(spec.schedulerMode, "training.scheduler.mode", std::string("min"));
+  r.readFloat(spec.schedulerFactor, "training.scheduler.factor", 0.5);
+  r.readInt(spec.schedulerPatience, "training.scheduler.patience", 10);
+  r.readFloat(spec.schedulerMinLr, "training.scheduler.min_lr", 0.0);
+  r.readInt(spec.schedulerCooldown, "training.scheduler.cooldown", 0);
+  r.readInt(spec.warmupSteps, "training.warmup_steps", 0);
+  r.readFloat(spec.warmupStartLr, "training.warmup_start_lr", 0.0);
+  r.readBool(spec.useAmp, "training.use_amp", false);
+  r.readString(spec.ampDtype, "training.amp_dtype", std::string("bfloat16"));
+  r.readInt(spec.gradientAccumulationSteps,
+            "training.gradient_accumulation_steps", 1);
+  r.readInt(spec.valInterval, "training.val_interval", 1);
+  r.readBool(spec.tf32, "performance.tf32", false);
+  r.readInt(spec.seed, "seed", 42);
+  if (!r.ok)
+    return std::nullopt;
+
+  // Values that must be positive.
+  for (auto [path, value] : {
+           std::pair<llvm::StringRef, int64_t>{"dataset.sample_rate", spec.sampleRate},
+           {"dataset.segment_length", spec.segmentLength},
+           {"model.n_fft", spec.nFft},
+           {"model.hop_length", spec.hopLength},
+           {"model.n_sources", spec.nSources},
+           {"model.n_layers", spec.nLayers},
+           {"model.emb_dim", spec.embDim},
+           {"model.num_groups", spec.numGroups},
+           {"model.n_heads", spec.nHeads},
+           {"model.attention_dim", spec.attentionDim},
+           {"model.conv1d_kernel", spec.conv1dKernel},
+           {"model.conv1d_shift", spec.conv1dShift},
+           {"training.batch_size", spec.batchSize},
+           {"training.gradient_accumulation_steps", spec.gradientAccumulationSteps}})
+    r.checkPositive(path, value);
+  if (!r.ok)
+    return std::nullopt;
+
+  // Supported variants.
+  r.checkOneOf("model.norm_type", spec.normType, {"rmsgroupnorm"});
+  r.checkOneOf("model.tf_order", spec.tfOrder, {"ft", "tf"});
+  r.checkOneOf("model.pos_enc", spec.posEnc, {"rope", "nope"});
+  r.checkOneOf("loss.loss_type", spec.lossType, {"si_sdr", "l1", "l2", "combined"});
+  r.checkOneOf("training.optimizer.type", spec.optimizer, {"adamw"});
+  r.checkOneOf("training.amp_dtype", spec.ampDtype, {"bfloat16", "float16"});
+  if (!spec.schedulerType.empty())
+    r.checkOneOf("training.scheduler.type", spec.schedulerType,
+                 {"reducelronplateau"});
+  for (const std::string &type : spec.ffnTypes)
+    r.checkOneOf("model.ffn_type", type, {"swiglu_conv1d"});
+
+  // Impossible combinations.
+  if (spec.nFft % 2 != 0)
+    r.error("model.n_fft") << "'model.n_fft' must be even, got " << spec.nFft;
+  if (spec.hopLength > spec.nFft)
+    r.error("model.hop_length") << "'model.hop_length' (" << spec.hopLength
+                                << ") must not exceed 'model.n_fft' ("
+                                << spec.nFft << ")";
+  if (spec.segmentLength <= spec.nFft / 2)
+    r.error("dataset.segment_length")
+        << "'dataset.segment_length' (" << spec.segmentLength
+        << ") must exceed n_fft / 2 = " << spec.nFft / 2
+        << " for the centered STFT's reflection padding";
+  if (spec.hasSpectral() && spec.segmentLength <= 1024)
+    r.error("dataset.segment_length")
+        << "'dataset.segment_length' (" << spec.segmentLength
+        << ") must exceed 1024 for the spectral loss (n_fft 2048)";
+  if (spec.attentionDim % spec.nHeads != 0)
+    r.error("model.n_heads") << "'model.attention_dim' (" << spec.attentionDim
+                             << ") must be divisible by 'model.n_heads' ("
+                             << spec.nHeads << ")";
+  else if (spec.posEnc == "rope" && spec.headDim() % 2 != 0)
+    r.error("model.n_heads") << "RoPE needs an even head dim; attention_dim / "
+                                "n_heads = "
+                             << spec.headDim();
+  if (spec.embDim % spec.numGroups != 0)
+    r.error("model.num_groups") << "'model.emb_dim' (" << spec.embDim
+                                << ") must be divisible by 'model.num_groups' ("
+                                << spec.numGroups << ")";
+  if (spec.ffnTypes.empty() || spec.ffnTypes.size() > 2)
+    r.error("model.ffn_type") << "'model.ffn_type' takes one or two entries, got "
+                              << spec.ffnTypes.size();
+  else if (spec.ffnHiddenDims.size() != spec.ffnTypes.size())
+    r.error("model.ffn_hidden_dim")
+        << "'model.ffn_hidden_dim' has " << spec.ffnHiddenDims.size()
+        << " entries but 'model.ffn_type' has " << spec.ffnTypes.size();
+  for (int64_t hidden : spec.ffnHiddenDims)
+    if (hidden <= 0)
+      r.error("model.ffn_hidden_dim")
+          << "'model.ffn_hidden_dim' entries must be positive, got " << hidden;
+  if (spec.conv1dShift > spec.conv1dKernel)
+    r.error("model.conv1d_shift") << "'model.conv1d_shift' (" << spec.conv1dShift
+                                  << ") must not exceed 'model.conv1d_kernel' ("
+                                  << spec.conv1dKernel << ")";
+  if (static_cast<int64_t>(spec.sources.size()) != spec.nSources)
+    r.error("model.n_sources")
+        << "'model.n_sources' is " << spec.nSources << " but 'dataset.sources' names "
+        << spec.sources.size() << " sources (" << llvm::join(spec.sources, ", ")
+        << ")";
+  if (!(spec.dropout >= 0.0 && spec.dropout < 1.0))
+    r.error("model.dropout") << "'model.dropout' must be in [0, 1), got "
+                             << spec.dropout;
+  if (!(spec.eps > 0.0))
+    r.error("model.eps") << "'model.eps' must be positive";
+  if (betas.size() != 2)
+    r.error("training.optimizer.betas")
+        << "'training.optimizer.betas' takes two numbers, got " << betas.size();
+  else {
+    spec.beta1 = betas[0];
+    spec.beta2 = betas[1];
+  }
+  if (!r.ok)
+    return std::nullopt;
+
+  for (auto &entry : doc.keyLocations())
+    spec.keyLocations.insert({entry.getKey(), entry.getValue()});
+  return spec;
+}

@@ -1,0 +1,124 @@
+//===- ModelSpec.h - The validated model and training config ----*- C++ -*-===//
+//
+// This file declares ModelSpec, the plain, validated description of a
+// TF-Locoformer model, its loss and its training step that the frontend reads
+// from an upstream YAML config, and the parameter table derived from it.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef LOCO_FRONTEND_MODELSPEC_H
+#define LOCO_FRONTEND_MODELSPEC_H
+
+#include "mlir/IR/Location.h"
+#include "llvm/ADT/SmallVector.h"
+#include "llvm/ADT/StringMap.h"
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace mlir::loco {
+class ConfigDocument;
+
+/// One trainable parameter: its upstream state_dict name, its shape, and the
+/// config key whose value made it (for locations).
+struct ParamInfo {
+  std::string name;
+  llvm::SmallVector<int64_t, 4> shape;
+  std::string key;
+  int64_t numElements() const;
+};
+
+/// The validated model, loss and training settings of one config. Field
+/// comments name the YAML key; see MODEL.md for the semantics.
+struct ModelSpec {
+  std::string configFile;
+
+  // dataset:
+  int64_t sampleRate = 44100;          ///< dataset.sample_rate
+  int64_t segmentLength = 0;           ///< dataset.segment_length (N)
+  std::vector<std::string> sources;    ///< dataset.sources, in output order
+
+  // model:
+  int64_t nFft = 0, hopLength = 0;     ///< model.n_fft, model.hop_length
+  int64_t nSources = 4;                ///< model.n_sources
+  int64_t nLayers = 0;                 ///< model.n_layers
+  int64_t embDim = 0;                  ///< model.emb_dim (C)
+  std::string normType = "rmsgroupnorm";
+  int64_t numGroups = 4;               ///< model.num_groups (G)
+  std::string tfOrder = "ft";          ///< model.tf_order
+  int64_t nHeads = 0;                  ///< model.n_heads (h)
+  int64_t attentionDim = 0;            ///< model.attention_dim (A)
+  std::string posEnc = "rope";         ///< model.pos_enc
+  bool flashAttention = true;          ///< model.flash_attention (lococ always fuses)
+  /// model.ffn_type and model.ffn_hidden_dim in config order; with two
+  /// entries the block is macaron and entry 0 runs first (as `ffn.1`).
+  std::vector<std::string> ffnTypes;
+  std::vector<int64_t> ffnHiddenDims;
+  int64_t conv1dKernel = 4, conv1dShift = 1;
+  double dropout = 0.0;                ///< model.dropout
+  double eps = 1e-5;                   ///< model.eps
+
+  // loss:
+  std::string lossType = "combined";
+  double siSdrWeight = 1.0, l1Weight = 0.1, spectralWeight = 0.1;
+  double lossEps = 1e-8;
+
+  // training:
+  int64_t batchSize = 1;
+  int64_t numEpochs = 1;
+  double gradientClip = 5.0;
+  std::string optimizer = "adamw";
+  double lr = 1e-3, weightDecay = 0.01, adamEps = 1e-8;
+  double beta1 = 0.9, beta2 = 0.999;
+  std::string schedulerType;           ///< empty: constant LR after warmup
+  std::string schedulerMode = "min";
+  double schedulerFactor = 0.5, schedulerMinLr = 0.0;
+  int64_t schedulerPatience = 10, schedulerCooldown = 0;
+  int64_t warmupSteps = 0;
+  double warmupStartLr = 0.0;
+  bool useAmp = false;
+  std::string ampDtype = "bfloat16";
+  int64_t gradientAccumulationSteps = 1;
+  int64_t valInterval = 1;
+  bool tf32 = false;                   ///< performance.tf32
+  int64_t seed = 42;
+
+  /// Location of every key present in the config (and of `--set` overrides),
+  /// keyed by dotted path.
+  llvm::StringMap<Location> keyLocations;
+
+  /// The location of `keyPath`, or of the config file when it is absent.
+  Location loc(llvm::StringRef keyPath) const;
+
+  int64_t frames() const { return 1 + segmentLength / hopLength; }  ///< T
+  int64_t bins() const { return nFft / 2 + 1; }                     ///< F
+  int64_t headDim() const { return attentionDim / nHeads; }         ///< d
+  bool isMacaron() const { return ffnTypes.size() == 2; }
+  bool hasSiSdr() const { return lossType == "si_sdr" || lossType == "combined"; }
+  bool hasL1() const { return lossType == "l1" || lossType == "combined"; }
+  bool hasL2() const { return lossType == "l2"; }
+  bool hasSpectral() const { return lossType == "combined" && spectralWeight > 0; }
+
+  /// Upstream module paths of one block's two paths, in execution order.
+  std::vector<std::string> pathOrder() const;
+  /// Hidden size of module `ffn.{index}` (upstream reverses the config list).
+  int64_t ffnHidden(unsigned index) const;
+
+  /// Trainable parameters in upstream state_dict order.
+  std::vector<ParamInfo> parameters() const;
+  /// Non-trainable state_dict entries (the RoPE `freqs` of every path).
+  std::vector<std::string> bufferNames() const;
+  /// RoPE inverse frequencies `1 / 10000^(2i/d)`, i < d/2, in float32 as
+  /// upstream computes them.
+  std::vector<float> ropeFreqs() const;
+};
+
+/// Reads and validates a ModelSpec from `doc`, reporting errors at the YAML
+/// line:col of the key involved. Fails after reporting every error found.
+std::optional<ModelSpec> parseModelSpec(ConfigDocument &doc);
+
+} // namespace mlir::loco
+
+#endif // LOCO_FRONTEND_MODELSPEC_H

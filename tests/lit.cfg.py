@@ -1,0 +1,29 @@
+# The lit configuration of lococ's test suite (check-loco).
+import os
+
+import lit.formats
+import lit.util
+
+config.name = "LOCO"
+config.test_format = lit.formats.ShTest(not lit.util.which("bash") is None)
+config.suffixes = [".mlir", ".test"]
+config.excludes = ["Inputs", "data", "unit", "lib", "CMakeLists.txt", "gpu"]
+config.test_source_root = os.path.dirname(__file__)
+config.test_exec_root = os.path.join(config.loco_obj_root, "tests")
+
+# Tools under test first, then FileCheck, not and count from LLVM.
+config.environment["PATH"] = os.pathsep.join(
+    [config.loco_tools_dir, config.llvm_tools_dir, config.environment.get("PATH", "")]
+)
+config.environment["FILECHECK_OPTS"] = "-enable-var-scope --allow-unused-prefixes=false"
+
+config.substitutions.append(("%configs", os.path.join(config.loco_src_root, "configs")))
+config.substitutions.append(("%golden", os.path.join(config.loco_src_root, "tests", "data", "golden")))
+config.substitutions.append(("%shared", config.loco_shared_dir))
+
+# Tests on the upstream configs and the larger golden sets read ../shared
+# beside the checkout; without it they are reported UNSUPPORTED.
+if os.path.isdir(os.path.join(config.loco_shared_dir, "upstream-configs")):
+    config.available_features.add("shared")
+else:
+    lit_config.note("../shared not found: tests that need it are skipped")

@@ -1,0 +1,107 @@
+//===- lococ.cpp - The lococ compiler driver ------------------------------===//
+//
+// This file implements lococ: it reads an upstream TF-Locoformer YAML config
+// (with `--set` overrides), validates it, builds the training step in the
+// loco dialect, and prints the IR (`--emit=loco`) and a model summary.
+//
+//===----------------------------------------------------------------------===//
+
+#include "dialect/LocoDialect.h"
+#include "frontend/BuildTrainStep.h"
+#include "frontend/ConfigDocument.h"
+#include "frontend/ModelSpec.h"
+#include "frontend/ModelSummary.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/IR/AsmState.h"
+#include "mlir/IR/MLIRContext.h"
+#include "mlir/IR/Verifier.h"
+#include "mlir/Support/FileUtilities.h"
+#include "llvm/Support/CommandLine.h"
+#include "llvm/Support/InitLLVM.h"
+#include "llvm/Support/SourceMgr.h"
+#include "llvm/Support/ToolOutputFile.h"
+
+using namespace mlir;
+using namespace mlir::loco;
+
+namespace {
+enum class EmitStage { None, Loco };
+
+llvm::cl::opt<std::string> configFile(llvm::cl::Positional,
+                                      llvm::cl::desc("<config.yaml>"),
+                                      llvm::cl::Required);
+llvm::cl::list<std::string>
+    overrides("set", llvm::cl::desc("Override a config value: key.path=value"),
+              llvm::cl::value_desc("key.path=value"));
+llvm::cl::opt<EmitStage> emit(
+    "emit", llvm::cl::desc("Print the IR at a stage of the pipeline"),
+    llvm::cl::init(EmitStage::None),
+    llvm::cl::values(clEnumValN(EmitStage::Loco, "loco",
+                                "the loco IR built by the frontend")));
+llvm::cl::opt<std::string> outputFile("o", llvm::cl::desc("Output file"),
+                                      llvm::cl::value_desc("file"),
+                                      llvm::cl::init("-"));
+llvm::cl::opt<bool> summary("summary",
+                            llvm::cl::desc("Print the model summary (the "
+                                           "default when nothing is emitted)"));
+llvm::cl::opt<bool> verbose("verbose",
+                            llvm::cl::desc("Report config keys that only the "
+                                           "PyTorch trainer reads"));
+} // namespace
+
+int main(int argc, char **argv) {
+  llvm::InitLLVM init(argc, argv);
+  registerAsmPrinterCLOptions();
+  registerMLIRContextCLOptions();
+  llvm::cl::ParseCommandLineOptions(
+      argc, argv,
+      "lococ: compile a TF-Locoformer training config\n\n"
+      "  lococ CONFIG [--set key.path=value]... [--emit=loco] [-o FILE]\n");
+
+  DialectRegistry registry;
+  registerLocoDialects(registry);
+  MLIRContext context(registry);
+  context.loadAllAvailableDialects();
+  llvm::SourceMgr sourceMgr;
+  SourceMgrDiagnosticHandler diagnostics(sourceMgr, &context);
+
+  ConfigDocument doc(&context, configFile);
+  if (failed(doc.load()))
+    return 1;
+  for (auto [index, assignment] : llvm::enumerate(overrides))
+    if (failed(doc.applyOverride(assignment, index + 1)))
+      return 1;
+  if (failed(doc.checkKeys(verbose)))
+    return 1;
+  std::optional<ModelSpec> spec = parseModelSpec(doc);
+  if (!spec)
+    return 1;
+
+  if (emit == EmitStage::None && outputFile != "-") {
+    emitError(UnknownLoc::get(&context))
+        << "writing train.so needs the runtime lowering, which this build "
+           "does not have yet; use --emit=loco -o FILE for the IR";
+    return 1;
+  }
+
+  bool irToStdout = emit != EmitStage::None && outputFile == "-";
+  if (summary || emit == EmitStage::None)
+    printModelSummary(*spec, irToStdout ? llvm::errs() : llvm::outs());
+  if (emit == EmitStage::None)
+    return 0;
+
+  OwningOpRef<ModuleOp> module = buildTrainStep(*spec, &context);
+  if (failed(verify(*module)))
+    return 1;
+  std::string error;
+  auto output = openOutputFile(outputFile, &error);
+  if (!output) {
+    emitError(UnknownLoc::get(&context)) << error;
+    return 1;
+  }
+  module->print(output->os());
+  output->os() << "\n";
+  output->keep();
+  return 0;
+}
