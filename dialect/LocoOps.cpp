@@ -109,10 +109,13 @@ LogicalResult IstftOp::inferReturnTypes(MLIRContext *,
   if (input.getDimSize(3) != nFft / 2 + 1)
     return emitOptionalError(loc, "expects n_fft / 2 + 1 = ", nFft / 2 + 1,
                              " frequency bins, got ", input.getDimSize(3));
-  int64_t maxLength = (input.getDimSize(2) - 1) * hop;
+  // The overlap-add spans n_fft + (T - 1) hop samples, of which the first
+  // n_fft / 2 are the centering pad.
+  int64_t maxLength = (input.getDimSize(2) - 1) * hop + nFft / 2;
   if (length > maxLength)
-    return emitOptionalError(loc, "expects length <= (frames - 1) * hop_length = ",
-                             maxLength, ", got ", length);
+    return emitOptionalError(
+        loc, "expects length <= (frames - 1) * hop_length + n_fft / 2 = ",
+        maxLength, ", got ", length);
   inferred.push_back(withShape(input, {input.getDimSize(0), length}));
   return success();
 }

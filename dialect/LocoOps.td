@@ -103,7 +103,8 @@ def Loco_IstftOp : Loco_InferOp<"istft"> {
     `n_fft / 2` samples of centering removed, trimmed to `length`.
 
     Shapes: input `[B, 2, T, F]` with `F = n_fft / 2 + 1`; result
-    `[B, length]`, where `length <= (T - 1) * hop_length`.
+    `[B, length]`, where `length <= (T - 1) * hop_length + n_fft / 2` (the
+    overlap-added span less the centering pad).
 
     Example:
     ```mlir

@@ -142,6 +142,14 @@ public:
     ok = false;
     return emitError(doc.keyLoc(path));
   }
+  /// Reports a conflict between keys at the first of `paths` that the config
+  /// spells out (the others may be defaults).
+  InFlightDiagnostic error(std::initializer_list<llvm::StringRef> paths) {
+    for (llvm::StringRef path : paths)
+      if (doc.has(path))
+        return error(path);
+    return error(*paths.begin());
+  }
   /// Requires `value` to be one of `allowed`.
   void checkOneOf(llvm::StringRef path, llvm::StringRef value,
                   llvm::ArrayRef<llvm::StringRef> allowed) {
@@ -266,9 +274,15 @@ std::optional<ModelSpec> mlir::loco::parseModelSpec(ConfigDocument &doc) {
   if (spec.nFft % 2 != 0)
     r.error("model.n_fft") << "'model.n_fft' must be even, got " << spec.nFft;
   if (spec.hopLength > spec.nFft)
-    r.error("model.hop_length") << "'model.hop_length' (" << spec.hopLength
-                                << ") must not exceed 'model.n_fft' ("
+    r.error({"model.hop_length", "model.n_fft"})
+        << "'model.hop_length' (" << spec.hopLength << ") must not exceed 'model.n_fft' ("
                                 << spec.nFft << ")";
+  else if (2 * spec.hopLength > spec.nFft)
+    r.error("model.hop_length")
+        << "'model.hop_length' (" << spec.hopLength << ") above n_fft / 2 ("
+        << spec.nFft / 2
+        << ") leaves the inverse STFT too little window overlap; lococ needs "
+           "hop_length <= n_fft / 2";
   if (spec.segmentLength <= spec.nFft / 2)
     r.error("dataset.segment_length")
         << "'dataset.segment_length' (" << spec.segmentLength
@@ -279,22 +293,22 @@ std::optional<ModelSpec> mlir::loco::parseModelSpec(ConfigDocument &doc) {
         << "'dataset.segment_length' (" << spec.segmentLength
         << ") must exceed 1024 for the spectral loss (n_fft 2048)";
   if (spec.attentionDim % spec.nHeads != 0)
-    r.error("model.n_heads") << "'model.attention_dim' (" << spec.attentionDim
+    r.error({"model.n_heads", "model.attention_dim"}) << "'model.attention_dim' (" << spec.attentionDim
                              << ") must be divisible by 'model.n_heads' ("
                              << spec.nHeads << ")";
   else if (spec.posEnc == "rope" && spec.headDim() % 2 != 0)
-    r.error("model.n_heads") << "RoPE needs an even head dim; attention_dim / "
+    r.error({"model.n_heads", "model.attention_dim"}) << "RoPE needs an even head dim; attention_dim / "
                                 "n_heads = "
                              << spec.headDim();
   if (spec.embDim % spec.numGroups != 0)
-    r.error("model.num_groups") << "'model.emb_dim' (" << spec.embDim
+    r.error({"model.num_groups", "model.emb_dim"}) << "'model.emb_dim' (" << spec.embDim
                                 << ") must be divisible by 'model.num_groups' ("
                                 << spec.numGroups << ")";
   if (spec.ffnTypes.empty() || spec.ffnTypes.size() > 2)
     r.error("model.ffn_type") << "'model.ffn_type' takes one or two entries, got "
                               << spec.ffnTypes.size();
   else if (spec.ffnHiddenDims.size() != spec.ffnTypes.size())
-    r.error("model.ffn_hidden_dim")
+    r.error({"model.ffn_hidden_dim", "model.ffn_type"})
         << "'model.ffn_hidden_dim' has " << spec.ffnHiddenDims.size()
         << " entries but 'model.ffn_type' has " << spec.ffnTypes.size();
   for (int64_t hidden : spec.ffnHiddenDims)
@@ -302,11 +316,11 @@ std::optional<ModelSpec> mlir::loco::parseModelSpec(ConfigDocument &doc) {
       r.error("model.ffn_hidden_dim")
           << "'model.ffn_hidden_dim' entries must be positive, got " << hidden;
   if (spec.conv1dShift > spec.conv1dKernel)
-    r.error("model.conv1d_shift") << "'model.conv1d_shift' (" << spec.conv1dShift
+    r.error({"model.conv1d_shift", "model.conv1d_kernel"}) << "'model.conv1d_shift' (" << spec.conv1dShift
                                   << ") must not exceed 'model.conv1d_kernel' ("
                                   << spec.conv1dKernel << ")";
   if (static_cast<int64_t>(spec.sources.size()) != spec.nSources)
-    r.error("model.n_sources")
+    r.error({"model.n_sources", "dataset.sources"})
         << "'model.n_sources' is " << spec.nSources << " but 'dataset.sources' names "
         << spec.sources.size() << " sources (" << llvm::join(spec.sources, ", ")
         << ")";

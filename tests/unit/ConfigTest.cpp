@@ -175,6 +175,14 @@ TEST_F(FrontendTest, HopLongerThanFft) {
       << allDiagnostics();
 }
 
+TEST_F(FrontendTest, HopWithTooLittleOverlap) {
+  EXPECT_FALSE(parse(tinyConfig(), {"model.hop_length=192"}));
+  EXPECT_TRUE(hasDiagnostic("error: --set:1:1: 'model.hop_length' (192) above "
+                            "n_fft / 2 (128) leaves the inverse STFT too little "
+                            "window overlap; lococ needs hop_length <= n_fft / 2"))
+      << allDiagnostics();
+}
+
 TEST_F(FrontendTest, SourceCountDisagreesWithNamedSources) {
   EXPECT_FALSE(parse(tinyConfig("  n_sources: 2\n")));
   EXPECT_TRUE(hasDiagnostic("error: cfg.yaml:12:3: 'model.n_sources' is 2 but "

@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# Installs the Debian packages lococ builds against (Debian 12). Run as root.
+set -euo pipefail
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends \
+  cmake ninja-build g++ ccache lld python3 \
+  llvm-19-dev llvm-19-tools libmlir-19-dev mlir-19-tools \
+  libyaml-cpp-dev libgtest-dev nlohmann-json3-dev \
+  > /dev/null
