@@ -1,0 +1,172 @@
+/*===- api.h - The lococ runtime C ABI ------------------------------------===*\
+|*                                                                            *|
+|* The one C ABI that compiled train.so files call. Every backend (cpu now,   *|
+|* cuda later) is a shared library exporting exactly these symbols; locorun   *|
+|* loads one, creates a context on it, allocates the arena once, and dlopens  *|
+|* train.so, whose undefined loco_* references bind to the loaded backend.    *|
+|*                                                                            *|
+|* Conventions: all tensors are dense, row-major float32 buffers inside the   *|
+|* arena (device memory for device backends); shapes are passed as int64_t;   *|
+|* rank-generic kernels take pointers to int64_t arrays that live in          *|
+|* train.so's constant data. Kernels report failures through the context      *|
+|* (loco_context_error) rather than return codes, so that a whole step can be *|
+|* enqueued on a stream and checked once.                                     *|
+|*                                                                            *|
+\*===----------------------------------------------------------------------===*/
+
+#ifndef LOCO_RUNTIME_API_H
+#define LOCO_RUNTIME_API_H
+
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* The version of this ABI; train.so records the one it was compiled for and
+ * locorun refuses any other. Bump on every incompatible change. */
+#define LOCO_ABI_VERSION 1
+
+typedef struct loco_context loco_context;
+
+/*--- Context, memory, synchronisation ------------------------------------*/
+
+/* Creates a context on `device` ("cpu" for this backend). Returns NULL and
+ * writes a message to `error` (of `error_size` bytes) on failure. */
+loco_context *loco_context_create(const char *device, char *error,
+                                  int64_t error_size);
+void loco_context_destroy(loco_context *ctx);
+/* The first error a kernel reported since the last clear, or NULL. */
+const char *loco_context_error(loco_context *ctx);
+void loco_context_clear_error(loco_context *ctx);
+/* The random stream's seed and the optimizer step (dropout keys). */
+void loco_context_set_rng(loco_context *ctx, uint64_t seed, uint64_t step);
+/* Whether dropout is active (training) or the identity (evaluation). */
+void loco_context_set_training(loco_context *ctx, int training);
+/* Name of the backend, e.g. "cpu (OpenBLAS, FFTW3, 2 threads)". */
+const char *loco_context_describe(loco_context *ctx);
+
+/* The arena: one allocation of `bytes`, 256-byte aligned. */
+void *loco_arena_alloc(loco_context *ctx, int64_t bytes);
+void loco_arena_free(loco_context *ctx, void *arena);
+void loco_copy_to_device(loco_context *ctx, void *dst, const void *src,
+                         int64_t bytes);
+void loco_copy_to_host(loco_context *ctx, void *dst, const void *src,
+                       int64_t bytes);
+void loco_synchronize(loco_context *ctx);
+
+/*--- Spectral transforms (torch.stft / torch.istft semantics) ------------*/
+
+/* x [B, N] -> out [B, 2, T, F], T = 1 + N / hop, F = n_fft / 2 + 1. */
+void loco_stft(loco_context *ctx, const float *x, float *out, int64_t B,
+               int64_t N, int64_t n_fft, int64_t hop);
+/* spec [B, 2, T, F] -> out [B, length]. */
+void loco_istft(loco_context *ctx, const float *spec, float *out, int64_t B,
+                int64_t T, int64_t n_fft, int64_t hop, int64_t length);
+
+/*--- Convolutions ----------------------------------------------------------*/
+
+/* x [B, Ci, H, W], w [Co, Ci, KH, KW], b [Co] -> out [B, Co, Ho, Wo],
+ * stride 1, zero padding (PH, PW). */
+void loco_conv2d(loco_context *ctx, const float *x, const float *w,
+                 const float *b, float *out, int64_t B, int64_t Ci, int64_t H,
+                 int64_t W, int64_t Co, int64_t KH, int64_t KW, int64_t PH,
+                 int64_t PW);
+/* x [B, Ci, H, W], w [Ci, Co, KH, KW], b [Co] -> out [B, Co, Ho, Wo]. */
+void loco_conv_transpose2d(loco_context *ctx, const float *x, const float *w,
+                           const float *b, float *out, int64_t B, int64_t Ci,
+                           int64_t H, int64_t W, int64_t Co, int64_t KH,
+                           int64_t KW, int64_t PH, int64_t PW);
+/* Channels last: x [R, L, Ci], w [Co, Ci, K], b [Co] -> out [R, Lo, Co],
+ * Lo = (L - K) / stride + 1. */
+void loco_conv1d(loco_context *ctx, const float *x, const float *w,
+                 const float *b, float *out, int64_t R, int64_t L, int64_t Ci,
+                 int64_t Co, int64_t K, int64_t stride);
+/* Channels last: x [R, L, Ci], w [Ci, Co, K], b [Co] -> out [R, Lo, Co],
+ * Lo = (L - 1) * stride + K. */
+void loco_conv_transpose1d(loco_context *ctx, const float *x, const float *w,
+                           const float *b, float *out, int64_t R, int64_t L,
+                           int64_t Ci, int64_t Co, int64_t K, int64_t stride);
+
+/*--- Normalisation ---------------------------------------------------------*/
+
+/* x [B, C, S] (S = product of trailing dims), affine per channel. */
+void loco_group_norm(loco_context *ctx, const float *x, const float *gamma,
+                     const float *beta, float *out, int64_t B, int64_t C,
+                     int64_t S, int64_t groups, double eps);
+/* x [rows, C]: per group of C / groups, x / (rms + eps) * gamma. */
+void loco_rms_group_norm(loco_context *ctx, const float *x,
+                         const float *gamma, float *out, int64_t rows,
+                         int64_t C, int64_t groups, double eps);
+
+/*--- Matrix products -------------------------------------------------------*/
+
+/* x [M, K], w [N, K] -> out [M, N] = x w^T. */
+void loco_linear(loco_context *ctx, const float *x, const float *w, float *out,
+                 int64_t M, int64_t K, int64_t N);
+/* a [batch, M, K], b [batch, K, N] (or [batch, N, K] when transpose_b)
+ * -> out [batch, M, N]. */
+void loco_batch_matmul(loco_context *ctx, const float *a, const float *b,
+                       float *out, int64_t batch, int64_t M, int64_t K,
+                       int64_t N, int64_t transpose_b);
+
+/*--- Attention pieces ------------------------------------------------------*/
+
+/* x [outer, L, d]: interleaved-pair rotary embedding, positions 0..L-1. */
+void loco_rope(loco_context *ctx, const float *x, float *out, int64_t outer,
+               int64_t L, int64_t d, double theta);
+/* x [outer, n, inner]: softmax along the middle dim. */
+void loco_softmax(loco_context *ctx, const float *x, float *out,
+                  int64_t outer, int64_t n, int64_t inner);
+/* Inverted dropout keyed by (seed, step, stream, element index). */
+void loco_dropout(loco_context *ctx, const float *x, float *out, int64_t n,
+                  double p, int64_t stream);
+
+/*--- Element-wise ----------------------------------------------------------*/
+
+void loco_add(loco_context *ctx, const float *a, const float *b, float *out,
+              int64_t n);
+void loco_sub(loco_context *ctx, const float *a, const float *b, float *out,
+              int64_t n);
+void loco_mul(loco_context *ctx, const float *a, const float *b, float *out,
+              int64_t n);
+void loco_div(loco_context *ctx, const float *a, const float *b, float *out,
+              int64_t n);
+void loco_silu(loco_context *ctx, const float *x, float *out, int64_t n);
+void loco_scale(loco_context *ctx, const float *x, float *out, int64_t n,
+                double factor);
+void loco_copy(loco_context *ctx, const float *x, float *out, int64_t n);
+
+/*--- Data movement (rank-generic kernels take constant arrays) ------------*/
+
+/* out dim i = x dim perm[i]; `shape` is the input shape. */
+void loco_transpose(loco_context *ctx, const float *x, float *out,
+                    int64_t rank, const int64_t *shape, const int64_t *perm);
+/* x viewed as [outer, dim, inner] -> out [outer, size, inner]. */
+void loco_slice(loco_context *ctx, const float *x, float *out, int64_t outer,
+                int64_t dim, int64_t inner, int64_t start, int64_t size);
+/* Zero padding of each dim by low[i] before and high[i] after. */
+void loco_pad(loco_context *ctx, const float *x, float *out, int64_t rank,
+              const int64_t *shape, const int64_t *low, const int64_t *high);
+/* Sum (or mean) over the dims whose reduce[i] is non-zero. */
+void loco_reduce(loco_context *ctx, const float *x, float *out, int64_t rank,
+                 const int64_t *shape, const int64_t *reduce, int64_t mean);
+
+/*--- Loss pieces -----------------------------------------------------------*/
+
+/* e, t [B, N] -> out [B], SI-SDR in dB. */
+void loco_si_sdr(loco_context *ctx, const float *e, const float *t, float *out,
+                 int64_t B, int64_t N, double eps);
+void loco_l1_loss(loco_context *ctx, const float *e, const float *t,
+                  float *out, int64_t n);
+void loco_mse_loss(loco_context *ctx, const float *e, const float *t,
+                   float *out, int64_t n);
+/* E, T [B, 2, frames, F] -> mean |log1p|E| - log1p|T||. */
+void loco_spectral_l1(loco_context *ctx, const float *E, const float *T,
+                      float *out, int64_t B, int64_t frames, int64_t F);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* LOCO_RUNTIME_API_H */

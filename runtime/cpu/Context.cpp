@@ -1,0 +1,81 @@
+//===- Context.cpp - The CPU backend's context and memory -----------------===//
+//
+// This file implements context creation, errors, the RNG key, and the arena
+// allocation of the CPU backend (host memory, 256-byte aligned).
+//
+//===----------------------------------------------------------------------===//
+
+#include "runtime/cpu/Context.h"
+
+#include <fftw3.h>
+#include <omp.h>
+
+#include <cstdlib>
+#include <cstring>
+
+extern "C" {
+
+loco_context *loco_context_create(const char *device, char *error,
+                                  int64_t errorSize) {
+  if (std::strcmp(device, "cpu") != 0) {
+    if (error && errorSize > 0)
+      std::snprintf(error, errorSize,
+                    "the cpu backend cannot run on device '%s'", device);
+    return nullptr;
+  }
+  auto *ctx = new loco_context();
+  ctx->description = "cpu (OpenBLAS, FFTW3, " +
+                     std::to_string(omp_get_max_threads()) + " threads)";
+  return ctx;
+}
+
+void loco_context_destroy(loco_context *ctx) {
+  if (!ctx)
+    return;
+  for (auto &entry : ctx->plans)
+    fftwf_destroy_plan(static_cast<fftwf_plan>(entry.second));
+  delete ctx;
+}
+
+const char *loco_context_error(loco_context *ctx) {
+  return ctx->error.empty() ? nullptr : ctx->error.c_str();
+}
+
+void loco_context_clear_error(loco_context *ctx) { ctx->error.clear(); }
+
+void loco_context_set_rng(loco_context *ctx, uint64_t seed, uint64_t step) {
+  ctx->seed = seed;
+  ctx->step = step;
+}
+
+void loco_context_set_training(loco_context *ctx, int training) {
+  ctx->training = training != 0;
+}
+
+const char *loco_context_describe(loco_context *ctx) {
+  return ctx->description.c_str();
+}
+
+void *loco_arena_alloc(loco_context *ctx, int64_t bytes) {
+  size_t rounded = (static_cast<size_t>(bytes) + 255) / 256 * 256;
+  void *arena = std::aligned_alloc(256, rounded ? rounded : 256);
+  if (!arena)
+    ctx->fail("cannot allocate an arena of " + std::to_string(bytes) + " bytes");
+  return arena;
+}
+
+void loco_arena_free(loco_context *, void *arena) { std::free(arena); }
+
+void loco_copy_to_device(loco_context *, void *dst, const void *src,
+                         int64_t bytes) {
+  std::memcpy(dst, src, bytes);
+}
+
+void loco_copy_to_host(loco_context *, void *dst, const void *src,
+                       int64_t bytes) {
+  std::memcpy(dst, src, bytes);
+}
+
+void loco_synchronize(loco_context *) {}
+
+} // extern "C"

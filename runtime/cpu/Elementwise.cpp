@@ -1,0 +1,118 @@
+//===- Elementwise.cpp - Element-wise and attention pieces on the CPU -----===//
+//
+// This file implements the element-wise kernels, RoPE, softmax and dropout.
+// RoPE computes its angles in float32 as rotary-embedding-torch does (the
+// inverse frequency, the position product, then cos and sin), so that the
+// rotation matches upstream to the last bits.
+//
+//===----------------------------------------------------------------------===//
+
+#include "runtime/Philox.h"
+#include "runtime/cpu/Context.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <vector>
+
+extern "C" {
+
+#define LOCO_BINARY(NAME, EXPR)                                                \
+  void NAME(loco_context *, const float *a, const float *b, float *out,       \
+            int64_t n) {                                                       \
+    _Pragma("omp parallel for simd schedule(static)")                          \
+    for (int64_t i = 0; i < n; ++i)                                            \
+      out[i] = EXPR;                                                           \
+  }
+LOCO_BINARY(loco_add, a[i] + b[i])
+LOCO_BINARY(loco_sub, a[i] - b[i])
+LOCO_BINARY(loco_mul, a[i] * b[i])
+LOCO_BINARY(loco_div, a[i] / b[i])
+#undef LOCO_BINARY
+
+void loco_silu(loco_context *, const float *x, float *out, int64_t n) {
+#pragma omp parallel for schedule(static)
+  for (int64_t i = 0; i < n; ++i)
+    out[i] = x[i] / (1.0f + std::exp(-x[i]));
+}
+
+void loco_scale(loco_context *, const float *x, float *out, int64_t n,
+                double factor) {
+  float f = static_cast<float>(factor);
+#pragma omp parallel for simd schedule(static)
+  for (int64_t i = 0; i < n; ++i)
+    out[i] = x[i] * f;
+}
+
+void loco_copy(loco_context *, const float *x, float *out, int64_t n) {
+  if (x != out)
+    std::memmove(out, x, n * sizeof(float));
+}
+
+void loco_rope(loco_context *, const float *x, float *out, int64_t outer,
+               int64_t L, int64_t d, double theta) {
+  int64_t half = d / 2;
+  std::vector<float> cosTable(L * half), sinTable(L * half);
+  for (int64_t i = 0; i < half; ++i) {
+    float invFreq = 1.0f / std::pow(static_cast<float>(theta),
+                                    static_cast<float>(2 * i) / static_cast<float>(d));
+    for (int64_t p = 0; p < L; ++p) {
+      float angle = static_cast<float>(p) * invFreq;
+      cosTable[p * half + i] = std::cos(angle);
+      sinTable[p * half + i] = std::sin(angle);
+    }
+  }
+#pragma omp parallel for schedule(static)
+  for (int64_t o = 0; o < outer; ++o)
+    for (int64_t p = 0; p < L; ++p) {
+      const float *xr = x + (o * L + p) * d;
+      float *yr = out + (o * L + p) * d;
+      for (int64_t i = 0; i < half; ++i) {
+        float c = cosTable[p * half + i], s = sinTable[p * half + i];
+        float x0 = xr[2 * i], x1 = xr[2 * i + 1];
+        yr[2 * i] = x0 * c - x1 * s;
+        yr[2 * i + 1] = x1 * c + x0 * s;
+      }
+    }
+}
+
+void loco_softmax(loco_context *, const float *x, float *out, int64_t outer,
+                  int64_t n, int64_t inner) {
+#pragma omp parallel for collapse(2) schedule(static)
+  for (int64_t o = 0; o < outer; ++o)
+    for (int64_t j = 0; j < inner; ++j) {
+      const float *xr = x + o * n * inner + j;
+      float *yr = out + o * n * inner + j;
+      float maxValue = xr[0];
+      for (int64_t i = 1; i < n; ++i)
+        maxValue = std::max(maxValue, xr[i * inner]);
+      float sum = 0.0f;
+      for (int64_t i = 0; i < n; ++i) {
+        float e = std::exp(xr[i * inner] - maxValue);
+        yr[i * inner] = e;
+        sum += e;
+      }
+      float inv = 1.0f / sum;
+      for (int64_t i = 0; i < n; ++i)
+        yr[i * inner] *= inv;
+    }
+}
+
+void loco_dropout(loco_context *ctx, const float *x, float *out, int64_t n,
+                  double p, int64_t stream) {
+  if (!ctx->training || p == 0.0) {
+    loco_copy(ctx, x, out, n);
+    return;
+  }
+  float keepScale = static_cast<float>(1.0 / (1.0 - p));
+  float threshold = static_cast<float>(p);
+  uint64_t seed = ctx->seed, step = ctx->step;
+#pragma omp parallel for schedule(static)
+  for (int64_t i = 0; i < n; ++i) {
+    float u = loco::philoxUniform(seed, step, static_cast<uint64_t>(stream),
+                                  static_cast<uint64_t>(i));
+    out[i] = u >= threshold ? x[i] * keepScale : 0.0f;
+  }
+}
+
+} // extern "C"

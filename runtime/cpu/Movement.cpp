@@ -1,0 +1,111 @@
+//===- Movement.cpp - Transpose, slice, pad and reductions on the CPU -----===//
+//
+// This file implements the rank-generic data-movement kernels and the
+// reductions. Shapes arrive as constant int64 arrays from train.so.
+//
+//===----------------------------------------------------------------------===//
+
+#include "runtime/cpu/Context.h"
+
+#include <algorithm>
+#include <cstring>
+#include <vector>
+
+namespace {
+std::vector<int64_t> stridesOf(const int64_t *shape, int64_t rank) {
+  std::vector<int64_t> strides(rank, 1);
+  for (int64_t i = rank - 2; i >= 0; --i)
+    strides[i] = strides[i + 1] * shape[i + 1];
+  return strides;
+}
+int64_t product(const int64_t *shape, int64_t rank) {
+  int64_t n = 1;
+  for (int64_t i = 0; i < rank; ++i)
+    n *= shape[i];
+  return n;
+}
+} // namespace
+
+extern "C" {
+
+void loco_transpose(loco_context *, const float *x, float *out, int64_t rank,
+                    const int64_t *shape, const int64_t *perm) {
+  std::vector<int64_t> inStrides = stridesOf(shape, rank);
+  std::vector<int64_t> outShape(rank), srcStrides(rank);
+  for (int64_t i = 0; i < rank; ++i) {
+    outShape[i] = shape[perm[i]];
+    srcStrides[i] = inStrides[perm[i]];
+  }
+  int64_t inner = outShape[rank - 1], innerStride = srcStrides[rank - 1];
+  int64_t rows = product(outShape.data(), rank) / inner;
+#pragma omp parallel for schedule(static)
+  for (int64_t row = 0; row < rows; ++row) {
+    // Decompose the output row index into the leading output coordinates.
+    int64_t rest = row, src = 0;
+    for (int64_t i = rank - 2; i >= 0; --i) {
+      src += (rest % outShape[i]) * srcStrides[i];
+      rest /= outShape[i];
+    }
+    float *dst = out + row * inner;
+    for (int64_t j = 0; j < inner; ++j)
+      dst[j] = x[src + j * innerStride];
+  }
+}
+
+void loco_slice(loco_context *, const float *x, float *out, int64_t outer,
+                int64_t dim, int64_t inner, int64_t start, int64_t size) {
+#pragma omp parallel for schedule(static)
+  for (int64_t o = 0; o < outer; ++o)
+    std::memcpy(out + o * size * inner, x + (o * dim + start) * inner,
+                size * inner * sizeof(float));
+}
+
+void loco_pad(loco_context *, const float *x, float *out, int64_t rank,
+              const int64_t *shape, const int64_t *low, const int64_t *high) {
+  std::vector<int64_t> outShape(rank);
+  for (int64_t i = 0; i < rank; ++i)
+    outShape[i] = shape[i] + low[i] + high[i];
+  std::vector<int64_t> outStrides = stridesOf(outShape.data(), rank);
+  std::memset(out, 0, product(outShape.data(), rank) * sizeof(float));
+  int64_t inner = shape[rank - 1];
+  int64_t rows = product(shape, rank) / inner;
+#pragma omp parallel for schedule(static)
+  for (int64_t row = 0; row < rows; ++row) {
+    int64_t rest = row, dst = low[rank - 1];
+    for (int64_t i = rank - 2; i >= 0; --i) {
+      dst += (rest % shape[i] + low[i]) * outStrides[i];
+      rest /= shape[i];
+    }
+    std::memcpy(out + dst, x + row * inner, inner * sizeof(float));
+  }
+}
+
+void loco_reduce(loco_context *, const float *x, float *out, int64_t rank,
+                 const int64_t *shape, const int64_t *reduce, int64_t mean) {
+  // Output strides over the kept dims (zero for reduced ones).
+  std::vector<int64_t> outStrides(rank, 0);
+  int64_t stride = 1, outCount = 1, reducedCount = 1;
+  for (int64_t i = rank - 1; i >= 0; --i) {
+    if (reduce[i]) {
+      reducedCount *= shape[i];
+      continue;
+    }
+    outStrides[i] = stride;
+    stride *= shape[i];
+    outCount *= shape[i];
+  }
+  std::vector<double> acc(outCount, 0.0);
+  int64_t total = product(shape, rank);
+  for (int64_t idx = 0; idx < total; ++idx) {
+    int64_t rest = idx, dst = 0;
+    for (int64_t i = rank - 1; i >= 0; --i) {
+      dst += (rest % shape[i]) * outStrides[i];
+      rest /= shape[i];
+    }
+    acc[dst] += x[idx];
+  }
+  for (int64_t i = 0; i < outCount; ++i)
+    out[i] = static_cast<float>(mean ? acc[i] / reducedCount : acc[i]);
+}
+
+} // extern "C"

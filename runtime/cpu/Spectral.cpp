@@ -1,0 +1,145 @@
+//===- Spectral.cpp - STFT and inverse STFT on the CPU --------------------===//
+//
+// This file implements loco_stft and loco_istft with FFTW's batched real
+// transforms (one plan per transform size, kept in the context), following
+// torch.stft / torch.istft with center = True, reflect padding, a periodic
+// Hann window and one-sided, unnormalised spectra.
+//
+//===----------------------------------------------------------------------===//
+
+#include "runtime/cpu/Context.h"
+
+#include <fftw3.h>
+
+#include <cmath>
+#include <vector>
+
+namespace {
+
+/// The periodic Hann window of length n, as torch.hann_window(n) computes it
+/// (in double, rounded once).
+std::vector<float> hannWindow(int64_t n) {
+  std::vector<float> w(n);
+  for (int64_t i = 0; i < n; ++i)
+    w[i] = static_cast<float>(0.5 - 0.5 * std::cos(2.0 * M_PI * i / n));
+  return w;
+}
+
+/// A plan for `frames` real transforms of size `n` between the given buffers
+/// (created under the context's lock; FFTW's planner is not thread-safe).
+fftwf_plan getPlan(loco_context *ctx, int64_t n, int64_t frames, bool inverse,
+                   float *real, fftwf_complex *spectrum) {
+  std::lock_guard<std::mutex> lock(ctx->planMutex);
+  auto key = std::make_tuple(n, frames, inverse);
+  auto it = ctx->plans.find(key);
+  if (it != ctx->plans.end())
+    return static_cast<fftwf_plan>(it->second);
+  int size = static_cast<int>(n), bins = static_cast<int>(n / 2 + 1);
+  fftwf_plan plan =
+      inverse ? fftwf_plan_many_dft_c2r(1, &size, frames, spectrum, nullptr, 1,
+                                        bins, real, nullptr, 1, size,
+                                        FFTW_ESTIMATE)
+              : fftwf_plan_many_dft_r2c(1, &size, frames, real, nullptr, 1,
+                                        size, spectrum, nullptr, 1, bins,
+                                        FFTW_ESTIMATE);
+  if (plan)
+    ctx->plans[key] = plan;
+  return plan;
+}
+
+struct FftwBuffers {
+  float *real;
+  fftwf_complex *spectrum;
+  FftwBuffers(int64_t realCount, int64_t complexCount)
+      : real(fftwf_alloc_real(realCount)),
+        spectrum(fftwf_alloc_complex(complexCount)) {}
+  ~FftwBuffers() {
+    fftwf_free(real);
+    fftwf_free(spectrum);
+  }
+};
+
+} // namespace
+
+extern "C" {
+
+void loco_stft(loco_context *ctx, const float *x, float *out, int64_t B,
+               int64_t N, int64_t nFft, int64_t hop) {
+  int64_t T = 1 + N / hop, F = nFft / 2 + 1, pad = nFft / 2;
+  std::vector<float> window = hannWindow(nFft);
+  FftwBuffers buffers(T * nFft, T * F);
+  fftwf_plan plan = getPlan(ctx, nFft, T, /*inverse=*/false, buffers.real,
+                            buffers.spectrum);
+  if (!plan)
+    return ctx->fail("loco_stft: FFTW could not plan a transform of size " +
+                     std::to_string(nFft));
+  for (int64_t b = 0; b < B; ++b) {
+    const float *signal = x + b * N;
+    // Frame t covers padded samples [t hop, t hop + n_fft); padded sample i
+    // is signal[i - pad] reflected at both ends (no edge repeat).
+    for (int64_t t = 0; t < T; ++t) {
+      float *frame = buffers.real + t * nFft;
+      for (int64_t n = 0; n < nFft; ++n) {
+        int64_t j = t * hop + n - pad;
+        if (j < 0)
+          j = -j;
+        if (j >= N)
+          j = 2 * (N - 1) - j;
+        frame[n] = signal[j] * window[n];
+      }
+    }
+    fftwf_execute_dft_r2c(plan, buffers.real, buffers.spectrum);
+    float *re = out + b * 2 * T * F, *im = re + T * F;
+    for (int64_t i = 0; i < T * F; ++i) {
+      re[i] = buffers.spectrum[i][0];
+      im[i] = buffers.spectrum[i][1];
+    }
+  }
+}
+
+void loco_istft(loco_context *ctx, const float *spec, float *out, int64_t B,
+                int64_t T, int64_t nFft, int64_t hop, int64_t length) {
+  int64_t F = nFft / 2 + 1, pad = nFft / 2;
+  int64_t total = nFft + hop * (T - 1);
+  std::vector<float> window = hannWindow(nFft);
+  // The overlap-added squared window, the same for every signal.
+  std::vector<double> envelope(total, 0.0);
+  for (int64_t t = 0; t < T; ++t)
+    for (int64_t n = 0; n < nFft; ++n)
+      envelope[t * hop + n] += static_cast<double>(window[n]) * window[n];
+  for (int64_t i = pad; i < std::min(pad + length, total); ++i)
+    if (envelope[i] < 1e-11)
+      return ctx->fail("loco_istft: the window overlap-add vanishes at sample " +
+                       std::to_string(i - pad) + " (hop too large)");
+
+  FftwBuffers buffers(T * nFft, T * F);
+  fftwf_plan plan = getPlan(ctx, nFft, T, /*inverse=*/true, buffers.real,
+                            buffers.spectrum);
+  if (!plan)
+    return ctx->fail("loco_istft: FFTW could not plan a transform of size " +
+                     std::to_string(nFft));
+  std::vector<double> signal(total);
+  for (int64_t b = 0; b < B; ++b) {
+    const float *re = spec + b * 2 * T * F, *im = re + T * F;
+    for (int64_t i = 0; i < T * F; ++i) {
+      buffers.spectrum[i][0] = re[i];
+      buffers.spectrum[i][1] = im[i];
+    }
+    // A complex-to-real inverse ignores the imaginary parts of the DC and
+    // Nyquist bins, as torch.istft's onesided inverse does.
+    fftwf_execute_dft_c2r(plan, buffers.spectrum, buffers.real);
+    std::fill(signal.begin(), signal.end(), 0.0);
+    for (int64_t t = 0; t < T; ++t) {
+      const float *frame = buffers.real + t * nFft;
+      for (int64_t n = 0; n < nFft; ++n)
+        signal[t * hop + n] += static_cast<double>(frame[n]) / nFft * window[n];
+    }
+    float *y = out + b * length;
+    for (int64_t i = 0; i < length; ++i) {
+      int64_t j = i + pad;
+      y[i] = j < total ? static_cast<float>(signal[j] / envelope[j]) : 0.0f;
+    }
+  }
+}
+
+} // extern "C"
