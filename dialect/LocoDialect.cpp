@@ -10,6 +10,7 @@
 #include "dialect/LocoOps.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/IR/DialectImplementation.h"
 #include "llvm/ADT/TypeSwitch.h"
 
@@ -35,7 +36,7 @@ void LocoDialect::initialize() {
 }
 
 void mlir::loco::registerLocoDialects(DialectRegistry &registry) {
-  registry.insert<LocoDialect, func::FuncDialect>();
+  registry.insert<LocoDialect, func::FuncDialect, LLVM::LLVMDialect>();
 }
 
 static int64_t tensorBytes(Type type) {

@@ -20,7 +20,7 @@ namespace mlir {
 class DialectRegistry;
 namespace loco {
 /// Registers the loco dialect and the upstream dialects that loco IR uses
-/// (func) with `registry`.
+/// (func) or lowers to (llvm) with `registry`.
 void registerLocoDialects(DialectRegistry &registry);
 } // namespace loco
 } // namespace mlir

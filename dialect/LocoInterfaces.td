@@ -70,4 +70,23 @@ def Loco_RowIndependentOpInterface : OpInterface<"RowIndependentOpInterface"> {
   ];
 }
 
+def Loco_RuntimeCallOpInterface : OpInterface<"RuntimeCallOpInterface"> {
+  let cppNamespace = "::mlir::loco";
+  let description = [{
+    How an op runs on the runtime's C ABI (runtime/api.h): the name of the
+    kernel and its trailing scalar arguments. The call passes the context,
+    then one buffer per operand, then the result buffer, then the scalars:
+    integer attributes become `int64_t`, float attributes `double`, and
+    dense i64 arrays pointers to constant `int64_t` arrays. An op whose
+    function name is empty is a view: its result aliases operand 0.
+  }];
+  let methods = [
+    InterfaceMethod<"The runtime function, or empty for a view.",
+      "::llvm::StringRef", "getRuntimeFunction", (ins)>,
+    InterfaceMethod<"Appends the scalar arguments after the buffers.",
+      "void", "getRuntimeScalars",
+      (ins "::llvm::SmallVectorImpl<::mlir::Attribute> &":$scalars)>
+  ];
+}
+
 #endif // LOCO_INTERFACES_TD

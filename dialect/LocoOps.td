@@ -42,7 +42,8 @@ class Loco_Op<string mnemonic, list<Trait> traits = [],
     : Op<Loco_Dialect, mnemonic, !listconcat(traits, [
           Pure,
           DeclareOpInterfaceMethods<Loco_RecomputeCostOpInterface, costOverrides>,
-          DeclareOpInterfaceMethods<Loco_RowIndependentOpInterface, rowOverrides>])>;
+          DeclareOpInterfaceMethods<Loco_RowIndependentOpInterface, rowOverrides>,
+          DeclareOpInterfaceMethods<Loco_RuntimeCallOpInterface>])>;
 
 /// An op whose result type is inferred from its operands and attributes and
 /// printed as a functional type.

@@ -275,6 +275,7 @@ OwningOpRef<ModuleOp> TrainStepBuilder::build() {
   for (auto [index, p] : llvm::enumerate(table)) {
     params[p.name] = entry->getArgument(index);
     func.setArgAttr(index, "loco.param", b.getStringAttr(p.name));
+    func.setArgAttr(index, "loco.init", b.getStringAttr(p.init));
   }
   unsigned dataBase = table.size();
   func.setArgAttr(dataBase, "loco.input", b.getStringAttr("mixture"));
@@ -319,6 +320,18 @@ OwningOpRef<ModuleOp> TrainStepBuilder::build() {
   }
   (*module)->setAttr("loco.buffers", b.getDictionaryAttr(buffers));
   (*module)->setAttr("loco.config", b.getStringAttr(spec.configFile));
+  (*module)->setAttr(
+      "loco.model",
+      b.getDictionaryAttr({
+          b.getNamedAttr("batch_size", b.getI64IntegerAttr(B)),
+          b.getNamedAttr("segment_length", b.getI64IntegerAttr(N)),
+          b.getNamedAttr("sample_rate", b.getI64IntegerAttr(spec.sampleRate)),
+          b.getNamedAttr("n_fft", b.getI64IntegerAttr(spec.nFft)),
+          b.getNamedAttr("hop_length", b.getI64IntegerAttr(spec.hopLength)),
+          b.getNamedAttr("frames", b.getI64IntegerAttr(spec.frames())),
+          b.getNamedAttr("bins", b.getI64IntegerAttr(spec.bins())),
+          b.getNamedAttr("seed", b.getI64IntegerAttr(spec.seed)),
+      }));
   return module;
 }
 

@@ -50,7 +50,35 @@ int64_t ModelSpec::ffnHidden(unsigned index) const {
   return ffnHiddenDims[ffnHiddenDims.size() - 1 - index];
 }
 
+/// PyTorch's default for conv and linear layers: kaiming_uniform(a=sqrt(5))
+/// on the weight and U(-b, b) on the bias, both with b = 1/sqrt(fan_in),
+/// where fan_in = dim 1 x kernel size (for transposed convs too).
+static std::string uniformInit(int64_t fanIn) {
+  return "uniform:" + std::to_string(1.0 / std::sqrt(static_cast<double>(fanIn)));
+}
+
 std::vector<ParamInfo> ModelSpec::parameters() const {
+  std::vector<ParamInfo> params = parameterShapes();
+  for (ParamInfo &p : params) {
+    llvm::StringRef name(p.name);
+    if (name.ends_with(".gamma") || name == "conv.1.weight") {
+      p.init = "ones";
+    } else if (name == "conv.1.bias") {
+      p.init = "zeros";
+    } else {
+      // A bias takes the bound of the weight registered just before it.
+      std::string weight = name.ends_with(".bias")
+                               ? (name.drop_back(5) + ".weight").str()
+                               : p.name;
+      for (const ParamInfo &q : params)
+        if (q.name == weight)
+          p.init = uniformInit(q.numElements() / q.shape[0]);
+    }
+  }
+  return params;
+}
+
+std::vector<ParamInfo> ModelSpec::parameterShapes() const {
   std::vector<ParamInfo> params;
   int64_t C = embDim, S = nSources, A = attentionDim, K = conv1dKernel;
   params.push_back({"conv.0.weight", {C, 2, 3, 3}, "model.emb_dim"});

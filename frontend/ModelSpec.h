@@ -27,6 +27,9 @@ struct ParamInfo {
   std::string name;
   llvm::SmallVector<int64_t, 4> shape;
   std::string key;
+  /// Initialisation when no weights are given, PyTorch's defaults:
+  /// "ones", "zeros" or "uniform:<bound>" (bound 1/sqrt(fan_in)).
+  std::string init;
   int64_t numElements() const;
 };
 
@@ -106,8 +109,10 @@ struct ModelSpec {
   /// Hidden size of module `ffn.{index}` (upstream reverses the config list).
   int64_t ffnHidden(unsigned index) const;
 
-  /// Trainable parameters in upstream state_dict order.
+  /// Trainable parameters in upstream state_dict order, with their init.
   std::vector<ParamInfo> parameters() const;
+  /// The same, names, shapes and keys only.
+  std::vector<ParamInfo> parameterShapes() const;
   /// Non-trainable state_dict entries (the RoPE `freqs` of every path).
   std::vector<std::string> bufferNames() const;
   /// RoPE inverse frequencies `1 / 10000^(2i/d)`, i < d/2, in float32 as

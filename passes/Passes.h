@@ -9,7 +9,9 @@
 
 #include "dialect/LocoDialect.h"
 #include "mlir/IR/BuiltinOps.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Pass/Pass.h"
+#include "mlir/Pass/PassManager.h"
 
 namespace mlir::loco {
 
@@ -18,6 +20,12 @@ namespace mlir::loco {
 
 #define GEN_PASS_REGISTRATION
 #include "passes/Passes.h.inc"
+
+/// The pipeline from frontend IR to the runtime-call (LLVM dialect) stage,
+/// shared by lococ and loco-opt (`--loco-compile`).
+void buildLocoCompilePipeline(OpPassManager &pm, llvm::StringRef target);
+/// Registers `loco-compile` with the pass registry.
+void registerLocoPipelines();
 
 } // namespace mlir::loco
 

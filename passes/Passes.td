@@ -38,4 +38,52 @@ def LocoStripDropoutPass : Pass<"loco-strip-dropout", "::mlir::ModuleOp"> {
   ];
 }
 
+def LocoLowerToRuntimePass : Pass<"loco-lower-to-runtime", "::mlir::ModuleOp"> {
+  let summary = "Place every tensor in one arena and lower ops to runtime calls";
+  let description = [{
+    Bufferizes `@train_step` onto ONE arena and lowers it to the LLVM
+    dialect: parameters and data inputs get fixed regions at the start of
+    the arena (in argument order), every other tensor an offset found by a
+    first-fit scan over the buffers still live at its definition, and views
+    (`loco.reshape`) alias their operand. Each op becomes a call of its
+    runtime kernel (RuntimeCallOpInterface) on `arena + offset` pointers.
+
+    The result holds `llvm.func @loco_forward(%ctx, %arena)`, the constant
+    `@loco_abi_version`, and `@loco_manifest`: a JSON document with the
+    config, target, arena bytes, the parameter table (upstream names,
+    shapes, offsets, init), the non-trainable buffers, and the inputs' and
+    outputs' names, shapes and offsets.
+
+    Before:
+    ```mlir
+    func.func @train_step(%w: tensor<4xf32> {loco.param = "w"},
+                          %x: tensor<4xf32> {loco.input = "mixture"})
+        -> (tensor<4xf32> {loco.name = "y"}) {
+      %y = loco.add %w, %x : tensor<4xf32>
+      return %y : tensor<4xf32>
+    }
+    ```
+    After (abridged):
+    ```mlir
+    llvm.func @loco_add(!llvm.ptr, !llvm.ptr, !llvm.ptr, !llvm.ptr, i64)
+    llvm.func @loco_forward(%ctx: !llvm.ptr, %arena: !llvm.ptr) {
+      %w = llvm.getelementptr %arena[0] ...
+      %x = llvm.getelementptr %arena[256] ...
+      %y = llvm.getelementptr %arena[512] ...
+      llvm.call @loco_add(%ctx, %w, %x, %y, %c4) ...
+      llvm.return
+    }
+    ```
+  }];
+  let options = [
+    Option<"target", "target", "std::string", /*default=*/"\"cpu\"",
+           "The runtime backend the artifact is for">
+  ];
+  let dependentDialects = ["::mlir::LLVM::LLVMDialect"];
+  let statistics = [
+    Statistic<"numCalls", "runtime-calls", "Runtime kernel calls emitted">,
+    Statistic<"arenaBytes", "arena-bytes", "Bytes of the arena">
+  ];
+}
+
 #endif // LOCO_PASSES_TD

@@ -16,6 +16,7 @@ int main(int argc, char **argv) {
   mlir::DialectRegistry registry;
   mlir::loco::registerLocoDialects(registry);
   mlir::loco::registerLocoPasses();
+  mlir::loco::registerLocoPipelines();
   mlir::loco::registerLocoTestPasses();
   return mlir::asMainReturnCode(
       mlir::MlirOptMain(argc, argv, "loco optimizer driver\n", registry));

@@ -11,11 +11,14 @@
 #include "frontend/ConfigDocument.h"
 #include "frontend/ModelSpec.h"
 #include "frontend/ModelSummary.h"
+#include "passes/Passes.h"
+#include "passes/conversion/EmitSharedObject.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/AsmState.h"
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/IR/Verifier.h"
+#include "mlir/Pass/PassManager.h"
 #include "mlir/Support/FileUtilities.h"
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/InitLLVM.h"
@@ -26,7 +29,7 @@ using namespace mlir;
 using namespace mlir::loco;
 
 namespace {
-enum class EmitStage { None, Loco };
+enum class EmitStage { None, Loco, Runtime, Llvm };
 
 llvm::cl::opt<std::string> configFile(llvm::cl::Positional,
                                       llvm::cl::desc("<config.yaml>"),
@@ -37,11 +40,17 @@ llvm::cl::list<std::string>
 llvm::cl::opt<EmitStage> emit(
     "emit", llvm::cl::desc("Print the IR at a stage of the pipeline"),
     llvm::cl::init(EmitStage::None),
-    llvm::cl::values(clEnumValN(EmitStage::Loco, "loco",
-                                "the loco IR built by the frontend")));
-llvm::cl::opt<std::string> outputFile("o", llvm::cl::desc("Output file"),
-                                      llvm::cl::value_desc("file"),
-                                      llvm::cl::init("-"));
+    llvm::cl::values(
+        clEnumValN(EmitStage::Loco, "loco", "the loco IR built by the frontend"),
+        clEnumValN(EmitStage::Runtime, "runtime",
+                   "runtime calls on one arena (LLVM dialect)"),
+        clEnumValN(EmitStage::Llvm, "llvm", "LLVM IR")));
+llvm::cl::opt<std::string> outputFile(
+    "o", llvm::cl::desc("Output file (train.so, or the IR with --emit)"),
+    llvm::cl::value_desc("file"), llvm::cl::init("-"));
+llvm::cl::opt<std::string> target("target",
+                                  llvm::cl::desc("Runtime backend: cpu"),
+                                  llvm::cl::init("cpu"));
 llvm::cl::opt<bool> summary("summary",
                             llvm::cl::desc("Print the model summary (the "
                                            "default when nothing is emitted)"));
@@ -54,10 +63,12 @@ int main(int argc, char **argv) {
   llvm::InitLLVM init(argc, argv);
   registerAsmPrinterCLOptions();
   registerMLIRContextCLOptions();
+  registerPassManagerCLOptions();
   llvm::cl::ParseCommandLineOptions(
       argc, argv,
       "lococ: compile a TF-Locoformer training config\n\n"
-      "  lococ CONFIG [--set key.path=value]... [--emit=loco] [-o FILE]\n");
+      "  lococ CONFIG [--set key.path=value]... -o train.so\n"
+      "  lococ CONFIG [--set key.path=value]... --emit=loco|runtime|llvm [-o FILE]\n");
 
   DialectRegistry registry;
   registerLocoDialects(registry);
@@ -78,30 +89,53 @@ int main(int argc, char **argv) {
   if (!spec)
     return 1;
 
-  if (emit == EmitStage::None && outputFile != "-") {
-    emitError(UnknownLoc::get(&context))
-        << "writing train.so needs the runtime lowering, which this build "
-           "does not have yet; use --emit=loco -o FILE for the IR";
-    return 1;
-  }
-
-  bool irToStdout = emit != EmitStage::None && outputFile == "-";
-  if (summary || emit == EmitStage::None)
-    printModelSummary(*spec, irToStdout ? llvm::errs() : llvm::outs());
-  if (emit == EmitStage::None)
+  // Without --emit and -o there is nothing to write: print the summary.
+  bool writeSo = emit == EmitStage::None && outputFile != "-";
+  bool toStdout = emit != EmitStage::None && outputFile == "-";
+  if (summary || (emit == EmitStage::None && !writeSo))
+    printModelSummary(*spec, toStdout ? llvm::errs() : llvm::outs());
+  if (emit == EmitStage::None && !writeSo)
     return 0;
 
   OwningOpRef<ModuleOp> module = buildTrainStep(*spec, &context);
   if (failed(verify(*module)))
     return 1;
-  std::string error;
-  auto output = openOutputFile(outputFile, &error);
-  if (!output) {
-    emitError(UnknownLoc::get(&context)) << error;
-    return 1;
+  if (emit != EmitStage::Loco) {
+    PassManager pm(&context);
+    if (failed(applyPassManagerCLOptions(pm)))
+      return 1;
+    buildLocoCompilePipeline(pm, target);
+    if (failed(pm.run(*module)))
+      return 1;
   }
-  module->print(output->os());
-  output->os() << "\n";
-  output->keep();
-  return 0;
+
+  std::string error;
+  if (emit == EmitStage::Loco || emit == EmitStage::Runtime) {
+    auto output = openOutputFile(outputFile, &error);
+    if (!output) {
+      emitError(UnknownLoc::get(&context)) << error;
+      return 1;
+    }
+    module->print(output->os());
+    output->os() << "\n";
+    output->keep();
+    return 0;
+  }
+
+  llvm::LLVMContext llvmContext;
+  std::unique_ptr<llvm::Module> llvmModule =
+      translateToLLVMIR(*module, llvmContext);
+  if (!llvmModule)
+    return 1;
+  if (emit == EmitStage::Llvm) {
+    auto output = openOutputFile(outputFile, &error);
+    if (!output) {
+      emitError(UnknownLoc::get(&context)) << error;
+      return 1;
+    }
+    llvmModule->print(output->os(), nullptr);
+    output->keep();
+    return 0;
+  }
+  return failed(emitSharedObject(*llvmModule, module->getLoc(), outputFile));
 }

@@ -1,0 +1,239 @@
+//===- LocoRuntimeCalls.cpp - The runtime kernels of loco ops -------------===//
+//
+// This file implements RuntimeCallOpInterface for every loco op: which
+// kernel of runtime/api.h computes it and the shape and attribute scalars
+// that kernel takes after its buffers. The argument order here must match
+// the C declarations in runtime/api.h.
+//
+//===----------------------------------------------------------------------===//
+
+#include "dialect/LocoOps.h"
+
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/BuiltinAttributes.h"
+#include "mlir/IR/BuiltinTypes.h"
+
+using namespace mlir;
+using namespace mlir::loco;
+
+namespace {
+/// Appends scalars to a runtime call's argument list.
+class Scalars {
+public:
+  Scalars(Operation *op, SmallVectorImpl<Attribute> &out)
+      : builder(op->getContext()), out(out) {}
+  Scalars &i64(int64_t value) {
+    out.push_back(builder.getI64IntegerAttr(value));
+    return *this;
+  }
+  Scalars &f64(double value) {
+    out.push_back(builder.getF64FloatAttr(value));
+    return *this;
+  }
+  Scalars &array(ArrayRef<int64_t> values) {
+    out.push_back(builder.getDenseI64ArrayAttr(values));
+    return *this;
+  }
+
+private:
+  Builder builder;
+  SmallVectorImpl<Attribute> &out;
+};
+
+ArrayRef<int64_t> shapeOf(Value value) {
+  return cast<RankedTensorType>(value.getType()).getShape();
+}
+int64_t numElements(Value value) {
+  return cast<RankedTensorType>(value.getType()).getNumElements();
+}
+/// The product of `shape[begin, end)`.
+int64_t product(ArrayRef<int64_t> shape, size_t begin, size_t end) {
+  int64_t n = 1;
+  for (size_t i = begin; i < end; ++i)
+    n *= shape[i];
+  return n;
+}
+} // namespace
+
+#define LOCO_RUNTIME_FUNCTION(OP, NAME)                                        \
+  StringRef OP::getRuntimeFunction() { return NAME; }
+
+LOCO_RUNTIME_FUNCTION(StftOp, "loco_stft")
+LOCO_RUNTIME_FUNCTION(IstftOp, "loco_istft")
+LOCO_RUNTIME_FUNCTION(Conv2dOp, "loco_conv2d")
+LOCO_RUNTIME_FUNCTION(ConvTranspose2dOp, "loco_conv_transpose2d")
+LOCO_RUNTIME_FUNCTION(Conv1dOp, "loco_conv1d")
+LOCO_RUNTIME_FUNCTION(ConvTranspose1dOp, "loco_conv_transpose1d")
+LOCO_RUNTIME_FUNCTION(GroupNormOp, "loco_group_norm")
+LOCO_RUNTIME_FUNCTION(RmsGroupNormOp, "loco_rms_group_norm")
+LOCO_RUNTIME_FUNCTION(LinearOp, "loco_linear")
+LOCO_RUNTIME_FUNCTION(BatchMatmulOp, "loco_batch_matmul")
+LOCO_RUNTIME_FUNCTION(RopeOp, "loco_rope")
+LOCO_RUNTIME_FUNCTION(SoftmaxOp, "loco_softmax")
+LOCO_RUNTIME_FUNCTION(DropoutOp, "loco_dropout")
+LOCO_RUNTIME_FUNCTION(AddOp, "loco_add")
+LOCO_RUNTIME_FUNCTION(SubOp, "loco_sub")
+LOCO_RUNTIME_FUNCTION(MulOp, "loco_mul")
+LOCO_RUNTIME_FUNCTION(DivOp, "loco_div")
+LOCO_RUNTIME_FUNCTION(SiluOp, "loco_silu")
+LOCO_RUNTIME_FUNCTION(ScaleOp, "loco_scale")
+LOCO_RUNTIME_FUNCTION(ReshapeOp, "")
+LOCO_RUNTIME_FUNCTION(TransposeOp, "loco_transpose")
+LOCO_RUNTIME_FUNCTION(SliceOp, "loco_slice")
+LOCO_RUNTIME_FUNCTION(PadOp, "loco_pad")
+LOCO_RUNTIME_FUNCTION(ReduceSumOp, "loco_reduce")
+LOCO_RUNTIME_FUNCTION(ReduceMeanOp, "loco_reduce")
+LOCO_RUNTIME_FUNCTION(SiSdrOp, "loco_si_sdr")
+LOCO_RUNTIME_FUNCTION(L1LossOp, "loco_l1_loss")
+LOCO_RUNTIME_FUNCTION(MseLossOp, "loco_mse_loss")
+LOCO_RUNTIME_FUNCTION(SpectralL1Op, "loco_spectral_l1")
+#undef LOCO_RUNTIME_FUNCTION
+
+void StftOp::getRuntimeScalars(SmallVectorImpl<Attribute> &out) {
+  ArrayRef<int64_t> in = shapeOf(getInput());
+  Scalars(*this, out).i64(in[0]).i64(in[1]).i64(getNFft()).i64(getHopLength());
+}
+
+void IstftOp::getRuntimeScalars(SmallVectorImpl<Attribute> &out) {
+  ArrayRef<int64_t> in = shapeOf(getInput());
+  Scalars(*this, out).i64(in[0]).i64(in[2]).i64(getNFft()).i64(getHopLength())
+      .i64(getLength());
+}
+
+void Conv2dOp::getRuntimeScalars(SmallVectorImpl<Attribute> &out) {
+  ArrayRef<int64_t> in = shapeOf(getInput()), w = shapeOf(getWeight());
+  Scalars(*this, out).i64(in[0]).i64(in[1]).i64(in[2]).i64(in[3]).i64(w[0])
+      .i64(w[2]).i64(w[3]).i64(getPadding()[0]).i64(getPadding()[1]);
+}
+
+void ConvTranspose2dOp::getRuntimeScalars(SmallVectorImpl<Attribute> &out) {
+  ArrayRef<int64_t> in = shapeOf(getInput()), w = shapeOf(getWeight());
+  Scalars(*this, out).i64(in[0]).i64(in[1]).i64(in[2]).i64(in[3]).i64(w[1])
+      .i64(w[2]).i64(w[3]).i64(getPadding()[0]).i64(getPadding()[1]);
+}
+
+void Conv1dOp::getRuntimeScalars(SmallVectorImpl<Attribute> &out) {
+  ArrayRef<int64_t> in = shapeOf(getInput()), w = shapeOf(getWeight());
+  Scalars(*this, out).i64(in[0]).i64(in[1]).i64(in[2]).i64(w[0]).i64(w[2])
+      .i64(getStride());
+}
+
+void ConvTranspose1dOp::getRuntimeScalars(SmallVectorImpl<Attribute> &out) {
+  ArrayRef<int64_t> in = shapeOf(getInput()), w = shapeOf(getWeight());
+  Scalars(*this, out).i64(in[0]).i64(in[1]).i64(in[2]).i64(w[1]).i64(w[2])
+      .i64(getStride());
+}
+
+void GroupNormOp::getRuntimeScalars(SmallVectorImpl<Attribute> &out) {
+  ArrayRef<int64_t> in = shapeOf(getInput());
+  Scalars(*this, out).i64(in[0]).i64(in[1]).i64(product(in, 2, in.size()))
+      .i64(getNumGroups()).f64(getEps().convertToDouble());
+}
+
+void RmsGroupNormOp::getRuntimeScalars(SmallVectorImpl<Attribute> &out) {
+  ArrayRef<int64_t> in = shapeOf(getInput());
+  Scalars(*this, out).i64(product(in, 0, in.size() - 1)).i64(in.back())
+      .i64(getNumGroups()).f64(getEps().convertToDouble());
+}
+
+void LinearOp::getRuntimeScalars(SmallVectorImpl<Attribute> &out) {
+  ArrayRef<int64_t> in = shapeOf(getInput()), w = shapeOf(getWeight());
+  Scalars(*this, out).i64(product(in, 0, in.size() - 1)).i64(w[1]).i64(w[0]);
+}
+
+void BatchMatmulOp::getRuntimeScalars(SmallVectorImpl<Attribute> &out) {
+  ArrayRef<int64_t> lhs = shapeOf(getLhs()), res = shapeOf(getResult());
+  size_t rank = lhs.size();
+  Scalars(*this, out).i64(product(lhs, 0, rank - 2)).i64(lhs[rank - 2])
+      .i64(lhs[rank - 1]).i64(res[rank - 1]).i64(getTransposeRhs() ? 1 : 0);
+}
+
+void RopeOp::getRuntimeScalars(SmallVectorImpl<Attribute> &out) {
+  ArrayRef<int64_t> in = shapeOf(getInput());
+  size_t rank = in.size();
+  Scalars(*this, out).i64(product(in, 0, rank - 2)).i64(in[rank - 2])
+      .i64(in[rank - 1]).f64(getTheta().convertToDouble());
+}
+
+void SoftmaxOp::getRuntimeScalars(SmallVectorImpl<Attribute> &out) {
+  ArrayRef<int64_t> in = shapeOf(getInput());
+  size_t dim = getDim();
+  Scalars(*this, out).i64(product(in, 0, dim)).i64(in[dim])
+      .i64(product(in, dim + 1, in.size()));
+}
+
+void DropoutOp::getRuntimeScalars(SmallVectorImpl<Attribute> &out) {
+  Scalars(*this, out).i64(numElements(getInput())).f64(getP().convertToDouble())
+      .i64(getRng().getStream());
+}
+
+void AddOp::getRuntimeScalars(SmallVectorImpl<Attribute> &out) {
+  Scalars(*this, out).i64(numElements(getResult()));
+}
+void SubOp::getRuntimeScalars(SmallVectorImpl<Attribute> &out) {
+  Scalars(*this, out).i64(numElements(getResult()));
+}
+void MulOp::getRuntimeScalars(SmallVectorImpl<Attribute> &out) {
+  Scalars(*this, out).i64(numElements(getResult()));
+}
+void DivOp::getRuntimeScalars(SmallVectorImpl<Attribute> &out) {
+  Scalars(*this, out).i64(numElements(getResult()));
+}
+void SiluOp::getRuntimeScalars(SmallVectorImpl<Attribute> &out) {
+  Scalars(*this, out).i64(numElements(getResult()));
+}
+void ScaleOp::getRuntimeScalars(SmallVectorImpl<Attribute> &out) {
+  Scalars(*this, out).i64(numElements(getResult()))
+      .f64(getFactor().convertToDouble());
+}
+
+void ReshapeOp::getRuntimeScalars(SmallVectorImpl<Attribute> &) {}
+
+void TransposeOp::getRuntimeScalars(SmallVectorImpl<Attribute> &out) {
+  ArrayRef<int64_t> in = shapeOf(getInput());
+  Scalars(*this, out).i64(in.size()).array(in).array(getPermutation());
+}
+
+void SliceOp::getRuntimeScalars(SmallVectorImpl<Attribute> &out) {
+  ArrayRef<int64_t> in = shapeOf(getInput());
+  size_t dim = getDim();
+  Scalars(*this, out).i64(product(in, 0, dim)).i64(in[dim])
+      .i64(product(in, dim + 1, in.size())).i64(getStart()).i64(getSize());
+}
+
+void PadOp::getRuntimeScalars(SmallVectorImpl<Attribute> &out) {
+  ArrayRef<int64_t> in = shapeOf(getInput());
+  Scalars(*this, out).i64(in.size()).array(in).array(getLow()).array(getHigh());
+}
+
+/// `[rank, shape, mask of reduced dims, mean]` for loco_reduce.
+static void reduceScalars(Operation *op, Value input, ArrayRef<int64_t> dims,
+                          bool mean, SmallVectorImpl<Attribute> &out) {
+  ArrayRef<int64_t> in = shapeOf(input);
+  SmallVector<int64_t> mask(in.size(), 0);
+  for (int64_t dim : dims)
+    mask[dim] = 1;
+  Scalars(op, out).i64(in.size()).array(in).array(mask).i64(mean ? 1 : 0);
+}
+
+void ReduceSumOp::getRuntimeScalars(SmallVectorImpl<Attribute> &out) {
+  reduceScalars(*this, getInput(), getDims(), /*mean=*/false, out);
+}
+void ReduceMeanOp::getRuntimeScalars(SmallVectorImpl<Attribute> &out) {
+  reduceScalars(*this, getInput(), getDims(), /*mean=*/true, out);
+}
+
+void SiSdrOp::getRuntimeScalars(SmallVectorImpl<Attribute> &out) {
+  ArrayRef<int64_t> in = shapeOf(getEstimate());
+  Scalars(*this, out).i64(in[0]).i64(in[1]).f64(getEps().convertToDouble());
+}
+void L1LossOp::getRuntimeScalars(SmallVectorImpl<Attribute> &out) {
+  Scalars(*this, out).i64(numElements(getEstimate()));
+}
+void MseLossOp::getRuntimeScalars(SmallVectorImpl<Attribute> &out) {
+  Scalars(*this, out).i64(numElements(getEstimate()));
+}
+void SpectralL1Op::getRuntimeScalars(SmallVectorImpl<Attribute> &out) {
+  ArrayRef<int64_t> in = shapeOf(getEstimate());
+  Scalars(*this, out).i64(in[0]).i64(in[2]).i64(in[3]);
+}
