@@ -1,0 +1,18 @@
+// RUN: loco-opt %s -loco-lower-to-runtime -split-input-file -verify-diagnostics
+
+// expected-error @+1 {{expects a func.func @train_step to lower}}
+module {
+  func.func @other() {
+    return
+  }
+}
+
+// -----
+
+module {
+  func.func @train_step(%x: tensor<4xbf16> {loco.input = "mixture"}) -> tensor<4xbf16> {
+    // expected-error @+1 {{'loco.silu' op the runtime supports f32 tensors only so far}}
+    %y = loco.silu %x : tensor<4xbf16>
+    return %y : tensor<4xbf16>
+  }
+}

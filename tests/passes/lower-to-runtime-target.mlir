@@ -1,0 +1,8 @@
+// RUN: loco-opt %s -loco-lower-to-runtime=target=tpu -verify-diagnostics
+
+// expected-error @+1 {{unknown target 'tpu'; this build supports: cpu}}
+module {
+  func.func @train_step(%x: tensor<4xf32> {loco.input = "mixture"}) -> tensor<4xf32> {
+    return %x : tensor<4xf32>
+  }
+}

@@ -1,0 +1,46 @@
+// RUN: loco-opt %s -loco-lower-to-runtime | FileCheck %s
+
+// Arguments take fixed regions in argument order (256-byte aligned); op
+// results are placed first fit, a buffer is free again after its last
+// reader, and a view aliases its operand. Here %a (512) and %b (768) die at
+// the mul, so %d reuses 512, and the returned %y is %d's buffer.
+
+// CHECK: llvm.mlir.global external constant @loco_manifest("{{.*}}\22arena_bytes\22:1280,
+// CHECK-SAME: \22inputs\22:[{\22bytes\22:16,\22name\22:\22mixture\22,\22offset\22:256,\22shape\22:[4]}]
+// CHECK-SAME: \22outputs\22:[{\22bytes\22:16,\22name\22:\22y\22,\22offset\22:512,\22shape\22:[2,2]}]
+// CHECK-SAME: \22parameters\22:[{\22bytes\22:16,\22init\22:\22ones\22,\22name\22:\22w\22,\22offset\22:0,\22shape\22:[4]}]
+// CHECK: llvm.mlir.global external constant @loco_abi_version(1 : i32)
+// CHECK-DAG: llvm.func @loco_add(!llvm.ptr, !llvm.ptr, !llvm.ptr, !llvm.ptr, i64)
+// CHECK-DAG: llvm.func @loco_scale(!llvm.ptr, !llvm.ptr, !llvm.ptr, i64, f64)
+// CHECK-LABEL: llvm.func @loco_forward(
+// CHECK-SAME: %[[CTX:.*]]: !llvm.ptr, %[[ARENA:.*]]: !llvm.ptr)
+// CHECK: %[[C0:.*]] = llvm.mlir.constant(0 : i64)
+// CHECK: %[[W:.*]] = llvm.getelementptr %[[ARENA]][%[[C0]]]
+// CHECK: %[[C256:.*]] = llvm.mlir.constant(256 : i64)
+// CHECK: %[[X:.*]] = llvm.getelementptr %[[ARENA]][%[[C256]]]
+// CHECK: %[[C512:.*]] = llvm.mlir.constant(512 : i64)
+// CHECK: %[[A:.*]] = llvm.getelementptr %[[ARENA]][%[[C512]]]
+// CHECK: %[[N:.*]] = llvm.mlir.constant(4 : i64)
+// CHECK: llvm.call @loco_add(%[[CTX]], %[[W]], %[[X]], %[[A]], %[[N]])
+// CHECK: llvm.mlir.constant(768 : i64)
+// CHECK: %[[TWO:.*]] = llvm.mlir.constant(2.000000e+00 : f64)
+// CHECK: llvm.call @loco_scale(%[[CTX]], %{{.*}}, %{{.*}}, %{{.*}}, %[[TWO]])
+// CHECK: llvm.mlir.constant(1024 : i64)
+// CHECK: llvm.call @loco_mul(
+// CHECK: llvm.mlir.constant(1024 : i64)
+// CHECK: llvm.mlir.constant(512 : i64)
+// CHECK: llvm.call @loco_scale(
+// CHECK-NOT: llvm.call
+// CHECK: llvm.return
+module attributes {loco.config = "test.yaml"} {
+  func.func @train_step(%w: tensor<4xf32> {loco.param = "w", loco.init = "ones"},
+                        %x: tensor<4xf32> {loco.input = "mixture"})
+      -> (tensor<2x2xf32> {loco.name = "y"}) {
+    %a = loco.add %w, %x : tensor<4xf32>
+    %b = loco.scale %a {factor = 2.0 : f64} : tensor<4xf32>
+    %c = loco.mul %a, %b : tensor<4xf32>
+    %d = loco.scale %c {factor = 3.0 : f64} : tensor<4xf32>
+    %y = loco.reshape %d : tensor<4xf32> -> tensor<2x2xf32>
+    return %y : tensor<2x2xf32>
+  }
+}
