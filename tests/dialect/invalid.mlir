@@ -392,3 +392,56 @@ func.func @case43(%a: tensor<2xf32>, %b: tensor<3xf32>) {
   %y = "loco.add"(%a, %b) : (tensor<2xf32>, tensor<3xf32>) -> tensor<2xf32>
   return
 }
+
+// -----
+
+func.func @case44(%x: tensor<f32>, %g: tensor<4xf32>) {
+  // expected-error @+2 {{expects an input of rank >= 1}}
+  // expected-error @+1 {{failed to infer returned types}}
+  %y = loco.rms_group_norm %x, %g {eps = 1.0e-05 : f64, num_groups = 1 : i64} : (tensor<f32>, tensor<4xf32>) -> tensor<f32>
+  return
+}
+
+// -----
+
+func.func @case45(%x: tensor<f32>, %w: tensor<4x4xf32>) {
+  // expected-error @+2 {{expects an input of rank >= 1}}
+  // expected-error @+1 {{failed to infer returned types}}
+  %y = loco.linear %x, %w : (tensor<f32>, tensor<4x4xf32>) -> tensor<f32>
+  return
+}
+
+// -----
+
+func.func @case46(%a: tensor<2x3x4xf32>, %b: tensor<2x4x5xbf16>) {
+  // expected-error @+2 {{expects lhs and rhs to have the same element type, got 'f32' and 'bf16'}}
+  // expected-error @+1 {{failed to infer returned types}}
+  %y = loco.batch_matmul %a, %b : (tensor<2x3x4xf32>, tensor<2x4x5xbf16>) -> tensor<2x3x5xf32>
+  return
+}
+
+// -----
+
+func.func @case47(%x: tensor<2x6x5xf32>, %g: tensor<6xf32>, %b: tensor<6xf32>) {
+  // expected-error @+2 {{expects channels (6) divisible by num_groups (4)}}
+  // expected-error @+1 {{failed to infer returned types}}
+  %y = loco.group_norm %x, %g, %b {eps = 1.0e-05 : f64, num_groups = 4 : i64} : (tensor<2x6x5xf32>, tensor<6xf32>, tensor<6xf32>) -> tensor<2x6x5xf32>
+  return
+}
+
+// -----
+
+func.func @case48(%x: tensor<2x4x5xf32>, %g: tensor<4xf32>, %b: tensor<5xf32>) {
+  // expected-error @+2 {{expects beta of 4 channels, got 5}}
+  // expected-error @+1 {{failed to infer returned types}}
+  %y = loco.group_norm %x, %g, %b {eps = 1.0e-05 : f64, num_groups = 1 : i64} : (tensor<2x4x5xf32>, tensor<4xf32>, tensor<5xf32>) -> tensor<2x4x5xf32>
+  return
+}
+
+// -----
+
+func.func @case49(%x: tensor<2x4096xf32>) {
+  // expected-error @+1 {{'loco.istft' op operand #0 must be 4D tensor of 32-bit float or bfloat16 type or 16-bit float values, but got 'tensor<2x4096xf32>'}}
+  %y = loco.istft %x {hop_length = 64 : i64, length = 10 : i64, n_fft = 255 : i64} : (tensor<2x4096xf32>) -> tensor<2x10xf32>
+  return
+}

@@ -1,4 +1,4 @@
-// RUN: loco-opt %s -loco-lower-to-runtime -split-input-file -verify-diagnostics
+// RUN: loco-opt %s -loco-lower-to-runtime -split-input-file -verify-diagnostics -allow-unregistered-dialect
 
 // expected-error @+1 {{expects a func.func @train_step to lower}}
 module {
@@ -14,5 +14,15 @@ module {
     // expected-error @+1 {{'loco.silu' op the runtime supports f32 tensors only so far}}
     %y = loco.silu %x : tensor<4xbf16>
     return %y : tensor<4xbf16>
+  }
+}
+
+// -----
+
+module {
+  func.func @train_step(%x: tensor<4xf32> {loco.input = "mixture"}) -> tensor<4xf32> {
+    // expected-error @+1 {{'test.op' op has no runtime kernel}}
+    %y = "test.op"(%x) : (tensor<4xf32>) -> tensor<4xf32>
+    return %y : tensor<4xf32>
   }
 }

@@ -19,12 +19,11 @@ namespace {
 
 /// A safetensors image with `header` as its JSON and `dataBytes` zero bytes.
 std::vector<uint8_t> image(const std::string &header, size_t dataBytes) {
-  std::vector<uint8_t> bytes(8);
+  std::vector<uint8_t> bytes(8 + header.size() + dataBytes, 0);
   uint64_t n = header.size();
   for (int i = 0; i < 8; ++i)
     bytes[i] = static_cast<uint8_t>(n >> (8 * i));
-  bytes.insert(bytes.end(), header.begin(), header.end());
-  bytes.resize(bytes.size() + dataBytes, 0);
+  std::copy(header.begin(), header.end(), bytes.begin() + 8);
   return bytes;
 }
 
