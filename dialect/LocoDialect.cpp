@@ -47,6 +47,14 @@ static int64_t tensorBytes(Type type) {
          static_cast<int64_t>(tensor.getElementTypeBitWidth() / 8);
 }
 
+int64_t mlir::loco::detail::defaultFlops(Operation *op) {
+  int64_t flops = 0;
+  for (Type type : op->getResultTypes())
+    if (auto tensor = dyn_cast<RankedTensorType>(type))
+      flops += tensor.getNumElements();
+  return flops;
+}
+
 int64_t mlir::loco::detail::defaultBytesMoved(Operation *op) {
   int64_t bytes = 0;
   for (Type type : op->getOperandTypes())

@@ -13,6 +13,8 @@
 #include "mlir/IR/OpDefinition.h"
 
 namespace mlir::loco::detail {
+/// One flop per result element (backward ops refine this as remat needs).
+int64_t defaultFlops(Operation *op);
 /// Bytes of every ranked-tensor operand and result of `op`.
 int64_t defaultBytesMoved(Operation *op);
 /// Whether operand `index` of `op` has a rank below the op's row dims and is

@@ -42,7 +42,9 @@ def Loco_RecomputeCostOpInterface : OpInterface<"RecomputeCostOpInterface"> {
   }];
   let methods = [
     InterfaceMethod<"Floating-point operations of one evaluation.",
-      "int64_t", "getFlops", (ins)>,
+      "int64_t", "getFlops", (ins), [{}], [{
+        return ::mlir::loco::detail::defaultFlops($_op);
+      }]>,
     InterfaceMethod<"Bytes read and written by one evaluation.",
       "int64_t", "getBytesMoved", (ins), [{}], [{
         return ::mlir::loco::detail::defaultBytesMoved($_op);
@@ -62,7 +64,10 @@ def Loco_RowIndependentOpInterface : OpInterface<"RowIndependentOpInterface"> {
   }];
   let methods = [
     InterfaceMethod<"Number of leading result dimensions that are row-independent.",
-      "unsigned", "getNumRowDims", (ins)>,
+      "unsigned", "getNumRowDims", (ins), [{}], [{
+        // Conservative: treat the op as a global computation.
+        return 0;
+      }]>,
     InterfaceMethod<"Whether operand `index` is used whole by every row chunk.",
       "bool", "isBroadcastOperand", (ins "unsigned":$index), [{}], [{
         return ::mlir::loco::detail::defaultIsBroadcastOperand($_op, index);

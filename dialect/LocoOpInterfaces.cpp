@@ -1,9 +1,8 @@
 //===- LocoOpInterfaces.cpp - Interface implementations of loco ops -------===//
 //
-// This file implements, op by op, the loco op interfaces: the recompute cost
-// (FLOPs; a multiply-add counts 2), the row-independent leading dims, and the
-// gradient rules of the ops whose vector-Jacobian product is itself a loco op
-// (the rest arrive with the autodiff pass).
+// This file implements, op by op, two of the loco op interfaces: the
+// recompute cost (FLOPs; a multiply-add counts 2) and the row-independent
+// leading dims. Gradient rules live in LocoGradients.cpp.
 //
 //===----------------------------------------------------------------------===//
 
@@ -87,7 +86,8 @@ int64_t LinearOp::getFlops() {
 
 int64_t BatchMatmulOp::getFlops() {
   auto lhs = tensorType(getLhs());
-  return 2 * numElements(getResult()) * lhs.getDimSize(lhs.getRank() - 1);
+  int64_t k = lhs.getDimSize(lhs.getRank() - (getTransposeLhs() ? 2 : 1));
+  return 2 * numElements(getResult()) * k;
 }
 
 // Two multiplies and an add per element; the angles are tabulated per row.
@@ -196,132 +196,3 @@ unsigned ReduceMeanOp::getNumRowDims() { return getDims().front(); }
 unsigned L1LossOp::getNumRowDims() { return 0; }
 unsigned MseLossOp::getNumRowDims() { return 0; }
 unsigned SpectralL1Op::getNumRowDims() { return 0; }
-
-//===----------------------------------------------------------------------===//
-// Gradients
-//===----------------------------------------------------------------------===//
-
-static Value scaled(OpBuilder &builder, Location loc, Value value,
-                    double factor) {
-  return builder.create<ScaleOp>(loc, value.getType(), value,
-                                 builder.getF64FloatAttr(factor));
-}
-
-LogicalResult AddOp::buildGradient(OpBuilder &, ValueRange resultGrads,
-                                   SmallVectorImpl<Value> &operandGrads) {
-  operandGrads.append({resultGrads[0], resultGrads[0]});
-  return success();
-}
-
-LogicalResult SubOp::buildGradient(OpBuilder &builder, ValueRange resultGrads,
-                                   SmallVectorImpl<Value> &operandGrads) {
-  Value grad = resultGrads[0];
-  operandGrads.push_back(grad);
-  operandGrads.push_back(grad ? scaled(builder, getLoc(), grad, -1.0) : Value());
-  return success();
-}
-
-LogicalResult MulOp::buildGradient(OpBuilder &builder, ValueRange resultGrads,
-                                   SmallVectorImpl<Value> &operandGrads) {
-  Value grad = resultGrads[0];
-  if (!grad) {
-    operandGrads.append({Value(), Value()});
-    return success();
-  }
-  Type type = getType();
-  operandGrads.push_back(builder.create<MulOp>(getLoc(), type, grad, getRhs()));
-  operandGrads.push_back(builder.create<MulOp>(getLoc(), type, grad, getLhs()));
-  return success();
-}
-
-LogicalResult DivOp::buildGradient(OpBuilder &builder, ValueRange resultGrads,
-                                   SmallVectorImpl<Value> &operandGrads) {
-  Value grad = resultGrads[0];
-  if (!grad) {
-    operandGrads.append({Value(), Value()});
-    return success();
-  }
-  // d(a/b)/da = 1/b; d(a/b)/db = -(a/b)/b.
-  Type type = getType();
-  Location loc = getLoc();
-  Value gradLhs = builder.create<DivOp>(loc, type, grad, getRhs());
-  Value gradQuotient = builder.create<MulOp>(loc, type, gradLhs, getResult());
-  operandGrads.push_back(gradLhs);
-  operandGrads.push_back(scaled(builder, loc, gradQuotient, -1.0));
-  return success();
-}
-
-LogicalResult ScaleOp::buildGradient(OpBuilder &builder, ValueRange resultGrads,
-                                     SmallVectorImpl<Value> &operandGrads) {
-  Value grad = resultGrads[0];
-  operandGrads.push_back(
-      grad ? scaled(builder, getLoc(), grad, getFactor().convertToDouble())
-           : Value());
-  return success();
-}
-
-LogicalResult ReshapeOp::buildGradient(OpBuilder &builder,
-                                       ValueRange resultGrads,
-                                       SmallVectorImpl<Value> &operandGrads) {
-  Value grad = resultGrads[0];
-  operandGrads.push_back(grad ? builder.create<ReshapeOp>(
-                                    getLoc(), getInput().getType(), grad)
-                              : Value());
-  return success();
-}
-
-LogicalResult TransposeOp::buildGradient(OpBuilder &builder,
-                                         ValueRange resultGrads,
-                                         SmallVectorImpl<Value> &operandGrads) {
-  Value grad = resultGrads[0];
-  if (!grad) {
-    operandGrads.push_back(Value());
-    return success();
-  }
-  ArrayRef<int64_t> perm = getPermutation();
-  SmallVector<int64_t> inverse(perm.size());
-  for (auto [i, dim] : llvm::enumerate(perm))
-    inverse[dim] = i;
-  operandGrads.push_back(builder.create<TransposeOp>(
-      getLoc(), grad, builder.getDenseI64ArrayAttr(inverse)));
-  return success();
-}
-
-LogicalResult SliceOp::buildGradient(OpBuilder &builder, ValueRange resultGrads,
-                                     SmallVectorImpl<Value> &operandGrads) {
-  Value grad = resultGrads[0];
-  if (!grad) {
-    operandGrads.push_back(Value());
-    return success();
-  }
-  // The cotangent of a slice is the result's cotangent put back in place,
-  // zeros elsewhere.
-  auto input = tensorType(getInput());
-  SmallVector<int64_t> low(input.getRank(), 0), high(input.getRank(), 0);
-  low[getDim()] = getStart();
-  high[getDim()] = input.getDimSize(getDim()) - getStart() - getSize();
-  operandGrads.push_back(builder.create<PadOp>(
-      getLoc(), grad, builder.getDenseI64ArrayAttr(low),
-      builder.getDenseI64ArrayAttr(high)));
-  return success();
-}
-
-LogicalResult PadOp::buildGradient(OpBuilder &builder, ValueRange resultGrads,
-                                   SmallVectorImpl<Value> &operandGrads) {
-  Value grad = resultGrads[0];
-  if (!grad) {
-    operandGrads.push_back(Value());
-    return success();
-  }
-  // The cotangent of a zero pad drops the padding, one padded dim at a time.
-  auto input = tensorType(getInput());
-  for (auto [dim, lo] : llvm::enumerate(getLow())) {
-    if (lo == 0 && getHigh()[dim] == 0)
-      continue;
-    grad = builder.create<SliceOp>(getLoc(), grad, builder.getI64IntegerAttr(dim),
-                                   builder.getI64IntegerAttr(lo),
-                                   builder.getI64IntegerAttr(input.getDimSize(dim)));
-  }
-  operandGrads.push_back(grad);
-  return success();
-}

@@ -313,13 +313,16 @@ LogicalResult BatchMatmulOp::inferReturnTypes(MLIRContext *,
   if (lhs.getShape().drop_back(2) != rhs.getShape().drop_back(2))
     return emitOptionalError(loc, "expects equal batch dims, got ", lhs,
                              " and ", rhs);
-  bool transposed = adaptor.getTransposeRhs();
-  int64_t rhsK = rhs.getDimSize(transposed ? rank - 1 : rank - 2);
-  int64_t n = rhs.getDimSize(transposed ? rank - 2 : rank - 1);
-  if (rhsK != lhs.getDimSize(rank - 1))
+  bool tl = adaptor.getTransposeLhs(), tr = adaptor.getTransposeRhs();
+  int64_t m = lhs.getDimSize(tl ? rank - 1 : rank - 2);
+  int64_t lhsK = lhs.getDimSize(tl ? rank - 2 : rank - 1);
+  int64_t rhsK = rhs.getDimSize(tr ? rank - 1 : rank - 2);
+  int64_t n = rhs.getDimSize(tr ? rank - 2 : rank - 1);
+  if (rhsK != lhsK)
     return emitOptionalError(loc, "expects contraction dims to match, got ",
-                             lhs.getDimSize(rank - 1), " and ", rhsK);
+                             lhsK, " and ", rhsK);
   SmallVector<int64_t> shape(lhs.getShape());
+  shape[rank - 2] = m;
   shape.back() = n;
   inferred.push_back(withShape(lhs, shape));
   return success();

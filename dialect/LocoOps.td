@@ -41,9 +41,12 @@ class Loco_Op<string mnemonic, list<Trait> traits = [],
               list<string> rowOverrides = [], list<string> costOverrides = []>
     : Op<Loco_Dialect, mnemonic, !listconcat(traits, [
           Pure,
-          DeclareOpInterfaceMethods<Loco_RecomputeCostOpInterface, costOverrides>,
-          DeclareOpInterfaceMethods<Loco_RowIndependentOpInterface, rowOverrides>,
-          DeclareOpInterfaceMethods<Loco_RuntimeCallOpInterface>])>;
+          DeclareOpInterfaceMethods<Loco_RecomputeCostOpInterface,
+                                    !listconcat(["getFlops"], costOverrides)>,
+          DeclareOpInterfaceMethods<Loco_RowIndependentOpInterface,
+                                    !listconcat(["getNumRowDims"], rowOverrides)>,
+          DeclareOpInterfaceMethods<Loco_RuntimeCallOpInterface>,
+          DeclareOpInterfaceMethods<Loco_GradientOpInterface>])>;
 
 /// An op whose result type is inferred from its operands and attributes and
 /// printed as a functional type.
@@ -58,8 +61,7 @@ class Loco_ElementwiseOp<string mnemonic, list<Trait> traits = []>
     : Loco_Op<mnemonic, !listconcat(traits, [SameOperandsAndResultType, Elementwise])>;
 
 class Loco_BinaryOp<string mnemonic, string symbol, list<Trait> traits = []>
-    : Loco_ElementwiseOp<mnemonic, !listconcat(traits, [
-          DeclareOpInterfaceMethods<Loco_GradientOpInterface>])> {
+    : Loco_ElementwiseOp<mnemonic, traits> {
   let summary = "element-wise " # symbol;
   let arguments = (ins Loco_Tensor:$lhs, Loco_Tensor:$rhs);
   let results = (outs Loco_Tensor:$result);
@@ -285,11 +287,12 @@ def Loco_BatchMatmulOp : Loco_InferOp<"batch_matmul"> {
   let summary = "batched matrix product over the two trailing dims";
   let description = [{
     `torch.matmul(lhs, rhs)` for operands of equal rank >= 3 and equal batch
-    dims, or `torch.matmul(lhs, rhs.transpose(-1, -2))` with
-    `transpose_rhs`.
+    dims; `transpose_lhs` and `transpose_rhs` use the transpose of the
+    trailing two dims of an operand instead (the backward pass needs both).
 
-    Shapes: lhs `[..., M, K]`, rhs `[..., K, N]` (or `[..., N, K]` with
-    `transpose_rhs`); result `[..., M, N]`.
+    Shapes: lhs `[..., M, K]` (or `[..., K, M]` with `transpose_lhs`), rhs
+    `[..., K, N]` (or `[..., N, K]` with `transpose_rhs`); result
+    `[..., M, N]`.
 
     Example:
     ```mlir
@@ -297,7 +300,8 @@ def Loco_BatchMatmulOp : Loco_InferOp<"batch_matmul"> {
         : (tensor<130x2x129x8xf32>, tensor<130x2x129x8xf32>) -> tensor<130x2x129x129xf32>
     ```
   }];
-  let arguments = (ins Loco_Tensor:$lhs, Loco_Tensor:$rhs, UnitAttr:$transpose_rhs);
+  let arguments = (ins Loco_Tensor:$lhs, Loco_Tensor:$rhs,
+                       UnitAttr:$transpose_lhs, UnitAttr:$transpose_rhs);
   let results = (outs Loco_Tensor:$result);
 }
 
@@ -313,7 +317,8 @@ def Loco_RopeOp : Loco_InferOp<"rope"> {
     position `p` in `[0, L)` and `i < d / 2`: `inv_freq_i = 1 / theta^(2i/d)`,
     `a = p * inv_freq_i`, and the interleaved pair `(2i, 2i+1)` rotates:
     `y[2i] = x[2i] cos a - x[2i+1] sin a`,
-    `y[2i+1] = x[2i+1] cos a + x[2i] sin a`.
+    `y[2i+1] = x[2i+1] cos a + x[2i] sin a`. With `inverse` the rotation is
+    by `-a` (the transpose, used by the backward pass).
 
     Shapes: result like the input.
 
@@ -323,7 +328,7 @@ def Loco_RopeOp : Loco_InferOp<"rope"> {
         : (tensor<130x2x129x8xf32>) -> tensor<130x2x129x8xf32>
     ```
   }];
-  let arguments = (ins Loco_Tensor:$input, F64Attr:$theta);
+  let arguments = (ins Loco_Tensor:$input, F64Attr:$theta, UnitAttr:$inverse);
   let results = (outs Loco_Tensor:$result);
 }
 
@@ -414,8 +419,7 @@ def Loco_SiluOp : Loco_ElementwiseOp<"silu"> {
   let assemblyFormat = "$input attr-dict `:` type($result)";
 }
 
-def Loco_ScaleOp : Loco_ElementwiseOp<"scale",
-    [DeclareOpInterfaceMethods<Loco_GradientOpInterface>]> {
+def Loco_ScaleOp : Loco_ElementwiseOp<"scale"> {
   let summary = "multiplication by a compile-time constant";
   let description = [{
     `x * factor` (loss weights, the attention scale `1 / sqrt(d)`, negation).
@@ -431,8 +435,7 @@ def Loco_ScaleOp : Loco_ElementwiseOp<"scale",
 // Data movement
 //===----------------------------------------------------------------------===//
 
-def Loco_ReshapeOp : Loco_Op<"reshape",
-    [DeclareOpInterfaceMethods<Loco_GradientOpInterface>], [], ["getBytesMoved"]> {
+def Loco_ReshapeOp : Loco_Op<"reshape", [], [], ["getBytesMoved"]> {
   let summary = "row-major reshape (a view)";
   let description = [{
     `torch.reshape`: the same elements in the same row-major order under a new
@@ -450,8 +453,7 @@ def Loco_ReshapeOp : Loco_Op<"reshape",
   let hasVerifier = 1;
 }
 
-def Loco_TransposeOp : Loco_InferOp<"transpose",
-    [DeclareOpInterfaceMethods<Loco_GradientOpInterface>]> {
+def Loco_TransposeOp : Loco_InferOp<"transpose"> {
   let summary = "permutation of dimensions";
   let description = [{
     `x.permute(permutation)`: result dim `i` is input dim `permutation[i]`.
@@ -467,8 +469,7 @@ def Loco_TransposeOp : Loco_InferOp<"transpose",
   let results = (outs Loco_Tensor:$result);
 }
 
-def Loco_SliceOp : Loco_InferOp<"slice",
-    [DeclareOpInterfaceMethods<Loco_GradientOpInterface>]> {
+def Loco_SliceOp : Loco_InferOp<"slice"> {
   let summary = "contiguous range along one dimension";
   let description = [{
     `x.narrow(dim, start, size)`: indices `[start, start + size)` of dimension
@@ -485,8 +486,7 @@ def Loco_SliceOp : Loco_InferOp<"slice",
   let results = (outs Loco_Tensor:$result);
 }
 
-def Loco_PadOp : Loco_InferOp<"pad",
-    [DeclareOpInterfaceMethods<Loco_GradientOpInterface>]> {
+def Loco_PadOp : Loco_InferOp<"pad"> {
   let summary = "zero padding at both ends of each dimension";
   let description = [{
     `torch.nn.functional.pad(x, ..., value = 0)`: dimension `i` gets `low[i]`
@@ -618,5 +618,7 @@ def Loco_SpectralL1Op : Loco_InferOp<"spectral_l1"> {
   let arguments = (ins Loco_Tensor4D:$estimate, Loco_Tensor4D:$target);
   let results = (outs Loco_Scalar:$result);
 }
+
+include "dialect/LocoGradOps.td"
 
 #endif // LOCO_OPS_TD

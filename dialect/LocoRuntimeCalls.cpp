@@ -87,7 +87,6 @@ LOCO_RUNTIME_FUNCTION(SiSdrOp, "loco_si_sdr")
 LOCO_RUNTIME_FUNCTION(L1LossOp, "loco_l1_loss")
 LOCO_RUNTIME_FUNCTION(MseLossOp, "loco_mse_loss")
 LOCO_RUNTIME_FUNCTION(SpectralL1Op, "loco_spectral_l1")
-#undef LOCO_RUNTIME_FUNCTION
 
 void StftOp::getRuntimeScalars(SmallVectorImpl<Attribute> &out) {
   ArrayRef<int64_t> in = shapeOf(getInput());
@@ -144,15 +143,18 @@ void LinearOp::getRuntimeScalars(SmallVectorImpl<Attribute> &out) {
 void BatchMatmulOp::getRuntimeScalars(SmallVectorImpl<Attribute> &out) {
   ArrayRef<int64_t> lhs = shapeOf(getLhs()), res = shapeOf(getResult());
   size_t rank = lhs.size();
-  Scalars(*this, out).i64(product(lhs, 0, rank - 2)).i64(lhs[rank - 2])
-      .i64(lhs[rank - 1]).i64(res[rank - 1]).i64(getTransposeRhs() ? 1 : 0);
+  int64_t k = lhs[rank - (getTransposeLhs() ? 2 : 1)];
+  Scalars(*this, out).i64(product(lhs, 0, rank - 2)).i64(res[rank - 2]).i64(k)
+      .i64(res[rank - 1]).i64(getTransposeLhs() ? 1 : 0)
+      .i64(getTransposeRhs() ? 1 : 0);
 }
 
 void RopeOp::getRuntimeScalars(SmallVectorImpl<Attribute> &out) {
   ArrayRef<int64_t> in = shapeOf(getInput());
   size_t rank = in.size();
   Scalars(*this, out).i64(product(in, 0, rank - 2)).i64(in[rank - 2])
-      .i64(in[rank - 1]).f64(getTheta().convertToDouble());
+      .i64(in[rank - 1]).f64(getTheta().convertToDouble())
+      .i64(getInverse() ? 1 : 0);
 }
 
 void SoftmaxOp::getRuntimeScalars(SmallVectorImpl<Attribute> &out) {
@@ -236,4 +238,135 @@ void MseLossOp::getRuntimeScalars(SmallVectorImpl<Attribute> &out) {
 void SpectralL1Op::getRuntimeScalars(SmallVectorImpl<Attribute> &out) {
   ArrayRef<int64_t> in = shapeOf(getEstimate());
   Scalars(*this, out).i64(in[0]).i64(in[2]).i64(in[3]);
+}
+
+//===----------------------------------------------------------------------===//
+// Backward ops
+//===----------------------------------------------------------------------===//
+
+LOCO_RUNTIME_FUNCTION(StftBackwardOp, "loco_stft_backward")
+LOCO_RUNTIME_FUNCTION(IstftBackwardOp, "loco_istft_backward")
+LOCO_RUNTIME_FUNCTION(Conv2dWeightGradOp, "loco_conv2d_weight_grad")
+LOCO_RUNTIME_FUNCTION(ConvTranspose2dWeightGradOp,
+                      "loco_conv_transpose2d_weight_grad")
+LOCO_RUNTIME_FUNCTION(Conv1dWeightGradOp, "loco_conv1d_weight_grad")
+LOCO_RUNTIME_FUNCTION(ConvTranspose1dWeightGradOp,
+                      "loco_conv_transpose1d_weight_grad")
+LOCO_RUNTIME_FUNCTION(LinearWeightGradOp, "loco_linear_weight_grad")
+LOCO_RUNTIME_FUNCTION(GroupNormBackwardOp, "loco_group_norm_backward")
+LOCO_RUNTIME_FUNCTION(RmsGroupNormBackwardOp, "loco_rms_group_norm_backward")
+LOCO_RUNTIME_FUNCTION(SoftmaxBackwardOp, "loco_softmax_backward")
+LOCO_RUNTIME_FUNCTION(SiluBackwardOp, "loco_silu_backward")
+LOCO_RUNTIME_FUNCTION(BroadcastOp, "loco_broadcast")
+LOCO_RUNTIME_FUNCTION(SiSdrBackwardOp, "loco_si_sdr_backward")
+LOCO_RUNTIME_FUNCTION(L1LossBackwardOp, "loco_l1_loss_backward")
+LOCO_RUNTIME_FUNCTION(MseLossBackwardOp, "loco_mse_loss_backward")
+LOCO_RUNTIME_FUNCTION(SpectralL1BackwardOp, "loco_spectral_l1_backward")
+LOCO_RUNTIME_FUNCTION(FillOp, "loco_fill")
+#undef LOCO_RUNTIME_FUNCTION
+
+void StftBackwardOp::getRuntimeScalars(SmallVectorImpl<Attribute> &out) {
+  Scalars(*this, out).i64(shapeOf(getGrad())[0]).i64(getLength())
+      .i64(getNFft()).i64(getHopLength());
+}
+
+void IstftBackwardOp::getRuntimeScalars(SmallVectorImpl<Attribute> &out) {
+  ArrayRef<int64_t> res = shapeOf(getResult());
+  Scalars(*this, out).i64(res[0]).i64(res[2]).i64(getNFft()).i64(getHopLength())
+      .i64(shapeOf(getGrad())[1]);
+}
+
+/// `[B, Ci, H, W, Co, KH, KW, PH, PW]` of a 2-D weight gradient.
+static void conv2dWeightGradScalars(Operation *op, Value input, Value grad,
+                                    Value result, ArrayRef<int64_t> padding,
+                                    SmallVectorImpl<Attribute> &out) {
+  ArrayRef<int64_t> in = shapeOf(input), w = shapeOf(result);
+  Scalars(op, out).i64(in[0]).i64(in[1]).i64(in[2]).i64(in[3])
+      .i64(shapeOf(grad)[1]).i64(w[2]).i64(w[3]).i64(padding[0])
+      .i64(padding[1]);
+}
+
+void Conv2dWeightGradOp::getRuntimeScalars(SmallVectorImpl<Attribute> &out) {
+  conv2dWeightGradScalars(*this, getInput(), getGrad(), getResult(),
+                          getPadding(), out);
+}
+
+void ConvTranspose2dWeightGradOp::getRuntimeScalars(
+    SmallVectorImpl<Attribute> &out) {
+  conv2dWeightGradScalars(*this, getInput(), getGrad(), getResult(),
+                          getPadding(), out);
+}
+
+void Conv1dWeightGradOp::getRuntimeScalars(SmallVectorImpl<Attribute> &out) {
+  ArrayRef<int64_t> in = shapeOf(getInput());
+  Scalars(*this, out).i64(in[0]).i64(in[1]).i64(in[2]).i64(shapeOf(getGrad())[2])
+      .i64(shapeOf(getResult())[2]);
+}
+
+void ConvTranspose1dWeightGradOp::getRuntimeScalars(
+    SmallVectorImpl<Attribute> &out) {
+  ArrayRef<int64_t> in = shapeOf(getInput());
+  Scalars(*this, out).i64(in[0]).i64(in[1]).i64(in[2]).i64(shapeOf(getGrad())[2])
+      .i64(shapeOf(getResult())[2]);
+}
+
+void LinearWeightGradOp::getRuntimeScalars(SmallVectorImpl<Attribute> &out) {
+  ArrayRef<int64_t> in = shapeOf(getInput());
+  Scalars(*this, out).i64(product(in, 0, in.size() - 1)).i64(in.back())
+      .i64(shapeOf(getGrad()).back());
+}
+
+void GroupNormBackwardOp::getRuntimeScalars(SmallVectorImpl<Attribute> &out) {
+  ArrayRef<int64_t> in = shapeOf(getInput());
+  Scalars(*this, out).i64(in[0]).i64(in[1]).i64(product(in, 2, in.size()))
+      .i64(getNumGroups()).f64(getEps().convertToDouble());
+}
+
+void RmsGroupNormBackwardOp::getRuntimeScalars(
+    SmallVectorImpl<Attribute> &out) {
+  ArrayRef<int64_t> in = shapeOf(getInput());
+  Scalars(*this, out).i64(product(in, 0, in.size() - 1)).i64(in.back())
+      .i64(getNumGroups()).f64(getEps().convertToDouble());
+}
+
+void SoftmaxBackwardOp::getRuntimeScalars(SmallVectorImpl<Attribute> &out) {
+  ArrayRef<int64_t> in = shapeOf(getGrad());
+  size_t dim = getDim();
+  Scalars(*this, out).i64(product(in, 0, dim)).i64(in[dim])
+      .i64(product(in, dim + 1, in.size()));
+}
+
+void SiluBackwardOp::getRuntimeScalars(SmallVectorImpl<Attribute> &out) {
+  Scalars(*this, out).i64(numElements(getResult()));
+}
+
+void BroadcastOp::getRuntimeScalars(SmallVectorImpl<Attribute> &out) {
+  ArrayRef<int64_t> res = shapeOf(getResult());
+  SmallVector<int64_t> mask(res.size(), 0);
+  for (int64_t dim : getDims())
+    mask[dim] = 1;
+  Scalars(*this, out).i64(res.size()).array(res).array(mask);
+}
+
+void SiSdrBackwardOp::getRuntimeScalars(SmallVectorImpl<Attribute> &out) {
+  ArrayRef<int64_t> in = shapeOf(getEstimate());
+  Scalars(*this, out).i64(in[0]).i64(in[1]).f64(getEps().convertToDouble());
+}
+
+void L1LossBackwardOp::getRuntimeScalars(SmallVectorImpl<Attribute> &out) {
+  Scalars(*this, out).i64(numElements(getEstimate()));
+}
+
+void MseLossBackwardOp::getRuntimeScalars(SmallVectorImpl<Attribute> &out) {
+  Scalars(*this, out).i64(numElements(getEstimate()));
+}
+
+void SpectralL1BackwardOp::getRuntimeScalars(SmallVectorImpl<Attribute> &out) {
+  ArrayRef<int64_t> in = shapeOf(getEstimate());
+  Scalars(*this, out).i64(in[0]).i64(in[2]).i64(in[3]);
+}
+
+void FillOp::getRuntimeScalars(SmallVectorImpl<Attribute> &out) {
+  Scalars(*this, out).i64(numElements(getResult()))
+      .f64(getValue().convertToDouble());
 }

@@ -182,13 +182,15 @@ Value TrainStepBuilder::attention(Value x, llvm::StringRef prefix) {
   Value q = part(0), k = part(1), v = part(2);
   if (spec.posEnc == "rope") {
     Location ropeLoc = at(name + ".rope", "model.pos_enc");
-    q = b.create<RopeOp>(ropeLoc, q, b.getF64FloatAttr(10000.0));
-    k = b.create<RopeOp>(ropeLoc, k, b.getF64FloatAttr(10000.0));
+    q = b.create<RopeOp>(ropeLoc, q, b.getF64FloatAttr(10000.0), nullptr);
+    k = b.create<RopeOp>(ropeLoc, k, b.getF64FloatAttr(10000.0), nullptr);
   }
-  Value scores = b.create<BatchMatmulOp>(loc, q, k, /*transpose_rhs=*/b.getUnitAttr());
+  Value scores = b.create<BatchMatmulOp>(loc, q, k, /*transpose_lhs=*/nullptr,
+                                         /*transpose_rhs=*/b.getUnitAttr());
   scores = scale(loc, scores, 1.0 / std::sqrt(static_cast<double>(d)));
   Value probs = dropout(loc, b.create<SoftmaxOp>(loc, scores, b.getI64IntegerAttr(3)));
-  Value heads = b.create<BatchMatmulOp>(loc, probs, v, /*transpose_rhs=*/nullptr);
+  Value heads = b.create<BatchMatmulOp>(loc, probs, v, /*transpose_lhs=*/nullptr,
+                                        /*transpose_rhs=*/nullptr);
   heads = reshape(loc, transpose(loc, heads, {0, 2, 1, 3}), {R, L, A});
   Value out = b.create<LinearOp>(
       at(name + ".aggregate_heads.0", "model.attention_dim"), heads,

@@ -104,17 +104,18 @@ void loco_rms_group_norm(loco_context *ctx, const float *x,
 /* x [M, K], w [N, K] -> out [M, N] = x w^T. */
 void loco_linear(loco_context *ctx, const float *x, const float *w, float *out,
                  int64_t M, int64_t K, int64_t N);
-/* a [batch, M, K], b [batch, K, N] (or [batch, N, K] when transpose_b)
- * -> out [batch, M, N]. */
+/* a [batch, M, K] (or [batch, K, M] when transpose_a), b [batch, K, N]
+ * (or [batch, N, K] when transpose_b) -> out [batch, M, N]. */
 void loco_batch_matmul(loco_context *ctx, const float *a, const float *b,
                        float *out, int64_t batch, int64_t M, int64_t K,
-                       int64_t N, int64_t transpose_b);
+                       int64_t N, int64_t transpose_a, int64_t transpose_b);
 
 /*--- Attention pieces ------------------------------------------------------*/
 
-/* x [outer, L, d]: interleaved-pair rotary embedding, positions 0..L-1. */
+/* x [outer, L, d]: interleaved-pair rotary embedding, positions 0..L-1;
+ * `inverse` rotates by the opposite angles (the transpose). */
 void loco_rope(loco_context *ctx, const float *x, float *out, int64_t outer,
-               int64_t L, int64_t d, double theta);
+               int64_t L, int64_t d, double theta, int64_t inverse);
 /* x [outer, n, inner]: softmax along the middle dim. */
 void loco_softmax(loco_context *ctx, const float *x, float *out,
                   int64_t outer, int64_t n, int64_t inner);
@@ -164,6 +165,68 @@ void loco_mse_loss(loco_context *ctx, const float *e, const float *t,
 /* E, T [B, 2, frames, F] -> mean |log1p|E| - log1p|T||. */
 void loco_spectral_l1(loco_context *ctx, const float *E, const float *T,
                       float *out, int64_t B, int64_t frames, int64_t F);
+
+/*--- Backward kernels -------------------------------------------------------*/
+
+/* Adjoint of loco_stft: g [B, 2, T, F] -> out [B, N]. */
+void loco_stft_backward(loco_context *ctx, const float *g, float *out,
+                        int64_t B, int64_t N, int64_t n_fft, int64_t hop);
+/* Adjoint of loco_istft: g [B, length] -> out [B, 2, T, F]. */
+void loco_istft_backward(loco_context *ctx, const float *g, float *out,
+                         int64_t B, int64_t T, int64_t n_fft, int64_t hop,
+                         int64_t length);
+/* Weight gradients; shapes as the forward kernels' (x input, g output
+ * cotangent). conv2d: out [Co, Ci, KH, KW]; conv_transpose2d: out
+ * [Ci, Co, KH, KW]; conv1d: out [Co, Ci, K]; conv_transpose1d: out
+ * [Ci, Co, K] (stride 1). */
+void loco_conv2d_weight_grad(loco_context *ctx, const float *x, const float *g,
+                             float *out, int64_t B, int64_t Ci, int64_t H,
+                             int64_t W, int64_t Co, int64_t KH, int64_t KW,
+                             int64_t PH, int64_t PW);
+void loco_conv_transpose2d_weight_grad(loco_context *ctx, const float *x,
+                                       const float *g, float *out, int64_t B,
+                                       int64_t Ci, int64_t H, int64_t W,
+                                       int64_t Co, int64_t KH, int64_t KW,
+                                       int64_t PH, int64_t PW);
+void loco_conv1d_weight_grad(loco_context *ctx, const float *x, const float *g,
+                             float *out, int64_t R, int64_t L, int64_t Ci,
+                             int64_t Co, int64_t K);
+void loco_conv_transpose1d_weight_grad(loco_context *ctx, const float *x,
+                                       const float *g, float *out, int64_t R,
+                                       int64_t L, int64_t Ci, int64_t Co,
+                                       int64_t K);
+/* x [M, K], g [M, N] -> out [N, K] = g^T x. */
+void loco_linear_weight_grad(loco_context *ctx, const float *x, const float *g,
+                             float *out, int64_t M, int64_t K, int64_t N);
+void loco_group_norm_backward(loco_context *ctx, const float *x,
+                              const float *gamma, const float *g, float *dx,
+                              float *dgamma, float *dbeta, int64_t B,
+                              int64_t C, int64_t S, int64_t groups,
+                              double eps);
+void loco_rms_group_norm_backward(loco_context *ctx, const float *x,
+                                  const float *gamma, const float *g,
+                                  float *dx, float *dgamma, int64_t rows,
+                                  int64_t C, int64_t groups, double eps);
+/* y: the softmax result, viewed as [outer, n, inner]. */
+void loco_softmax_backward(loco_context *ctx, const float *y, const float *g,
+                           float *out, int64_t outer, int64_t n,
+                           int64_t inner);
+void loco_silu_backward(loco_context *ctx, const float *x, const float *g,
+                        float *out, int64_t n);
+/* out (shape `shape`) = x repeated along the dims whose mask[i] is set. */
+void loco_broadcast(loco_context *ctx, const float *x, float *out,
+                    int64_t rank, const int64_t *shape, const int64_t *mask);
+void loco_si_sdr_backward(loco_context *ctx, const float *e, const float *t,
+                          const float *g, float *out, int64_t B, int64_t N,
+                          double eps);
+void loco_l1_loss_backward(loco_context *ctx, const float *e, const float *t,
+                           const float *g, float *out, int64_t n);
+void loco_mse_loss_backward(loco_context *ctx, const float *e, const float *t,
+                            const float *g, float *out, int64_t n);
+void loco_spectral_l1_backward(loco_context *ctx, const float *E,
+                               const float *T, const float *g, float *out,
+                               int64_t B, int64_t frames, int64_t F);
+void loco_fill(loco_context *ctx, float *out, int64_t n, double value);
 
 #ifdef __cplusplus
 }

@@ -50,7 +50,7 @@ void loco_copy(loco_context *, const float *x, float *out, int64_t n) {
 }
 
 void loco_rope(loco_context *, const float *x, float *out, int64_t outer,
-               int64_t L, int64_t d, double theta) {
+               int64_t L, int64_t d, double theta, int64_t inverse) {
   int64_t half = d / 2;
   std::vector<float> cosTable(L * half), sinTable(L * half);
   for (int64_t i = 0; i < half; ++i) {
@@ -59,7 +59,7 @@ void loco_rope(loco_context *, const float *x, float *out, int64_t outer,
     for (int64_t p = 0; p < L; ++p) {
       float angle = static_cast<float>(p) * invFreq;
       cosTable[p * half + i] = std::cos(angle);
-      sinTable[p * half + i] = std::sin(angle);
+      sinTable[p * half + i] = inverse ? -std::sin(angle) : std::sin(angle);
     }
   }
 #pragma omp parallel for schedule(static)
@@ -113,6 +113,40 @@ void loco_dropout(loco_context *ctx, const float *x, float *out, int64_t n,
                                   static_cast<uint64_t>(i));
     out[i] = u >= threshold ? x[i] * keepScale : 0.0f;
   }
+}
+
+} // extern "C"
+
+extern "C" {
+
+void loco_softmax_backward(loco_context *, const float *y, const float *g,
+                           float *out, int64_t outer, int64_t n,
+                           int64_t inner) {
+#pragma omp parallel for collapse(2) schedule(static)
+  for (int64_t o = 0; o < outer; ++o)
+    for (int64_t j = 0; j < inner; ++j) {
+      const float *yr = y + o * n * inner + j, *gr = g + o * n * inner + j;
+      float *dr = out + o * n * inner + j;
+      double dot = 0.0;
+      for (int64_t i = 0; i < n; ++i)
+        dot += static_cast<double>(yr[i * inner]) * gr[i * inner];
+      float d = static_cast<float>(dot);
+      for (int64_t i = 0; i < n; ++i)
+        dr[i * inner] = yr[i * inner] * (gr[i * inner] - d);
+    }
+}
+
+void loco_silu_backward(loco_context *, const float *x, const float *g,
+                        float *out, int64_t n) {
+#pragma omp parallel for schedule(static)
+  for (int64_t i = 0; i < n; ++i) {
+    float s = 1.0f / (1.0f + std::exp(-x[i]));
+    out[i] = g[i] * s * (1.0f + x[i] * (1.0f - s));
+  }
+}
+
+void loco_fill(loco_context *, float *out, int64_t n, double value) {
+  std::fill(out, out + n, static_cast<float>(value));
 }
 
 } // extern "C"

@@ -109,3 +109,30 @@ void loco_reduce(loco_context *, const float *x, float *out, int64_t rank,
 }
 
 } // extern "C"
+
+extern "C" {
+
+void loco_broadcast(loco_context *, const float *x, float *out, int64_t rank,
+                    const int64_t *shape, const int64_t *mask) {
+  // Strides of the input over the kept dims (zero along broadcast dims).
+  std::vector<int64_t> inStrides(rank, 0);
+  int64_t stride = 1;
+  for (int64_t i = rank - 1; i >= 0; --i) {
+    if (mask[i])
+      continue;
+    inStrides[i] = stride;
+    stride *= shape[i];
+  }
+  int64_t total = product(shape, rank);
+#pragma omp parallel for schedule(static)
+  for (int64_t idx = 0; idx < total; ++idx) {
+    int64_t rest = idx, src = 0;
+    for (int64_t i = rank - 1; i >= 0; --i) {
+      src += (rest % shape[i]) * inStrides[i];
+      rest /= shape[i];
+    }
+    out[idx] = x[src];
+  }
+}
+
+} // extern "C"

@@ -143,3 +143,91 @@ void loco_istft(loco_context *ctx, const float *spec, float *out, int64_t B,
 }
 
 } // extern "C"
+
+extern "C" {
+
+void loco_stft_backward(loco_context *ctx, const float *g, float *out,
+                        int64_t B, int64_t N, int64_t nFft, int64_t hop) {
+  int64_t T = 1 + N / hop, F = nFft / 2 + 1, pad = nFft / 2;
+  std::vector<float> window = hannWindow(nFft);
+  FftwBuffers buffers(T * nFft, T * F);
+  fftwf_plan plan = getPlan(ctx, nFft, T, /*inverse=*/true, buffers.real,
+                            buffers.spectrum);
+  if (!plan)
+    return ctx->fail("loco_stft_backward: FFTW could not plan size " +
+                     std::to_string(nFft));
+  std::vector<double> padded(N + 2 * pad);
+  for (int64_t b = 0; b < B; ++b) {
+    const float *re = g + b * 2 * T * F, *im = re + T * F;
+    // d/dx_w[n] of sum_f (gre[f] re[f] + gim[f] im[f]) is
+    // sum_f Re(G[f] e^{+2 pi i f n / N}); a complex-to-real inverse computes
+    // twice that once the DC and Nyquist bins are doubled.
+    for (int64_t t = 0; t < T; ++t)
+      for (int64_t f = 0; f < F; ++f) {
+        float scale = (f == 0 || f == F - 1) ? 2.0f : 1.0f;
+        buffers.spectrum[t * F + f][0] = scale * re[t * F + f];
+        buffers.spectrum[t * F + f][1] = scale * im[t * F + f];
+      }
+    fftwf_execute_dft_c2r(plan, buffers.spectrum, buffers.real);
+    std::fill(padded.begin(), padded.end(), 0.0);
+    for (int64_t t = 0; t < T; ++t)
+      for (int64_t n = 0; n < nFft; ++n)
+        padded[t * hop + n] += 0.5 * buffers.real[t * nFft + n] * window[n];
+    // Fold the reflection padding back onto the samples it copied.
+    float *gx = out + b * N;
+    std::vector<double> acc(N, 0.0);
+    for (int64_t i = 0; i < N + 2 * pad; ++i) {
+      int64_t j = i - pad;
+      if (j < 0)
+        j = -j;
+      if (j >= N)
+        j = 2 * (N - 1) - j;
+      acc[j] += padded[i];
+    }
+    for (int64_t j = 0; j < N; ++j)
+      gx[j] = static_cast<float>(acc[j]);
+  }
+}
+
+void loco_istft_backward(loco_context *ctx, const float *g, float *out,
+                         int64_t B, int64_t T, int64_t nFft, int64_t hop,
+                         int64_t length) {
+  int64_t F = nFft / 2 + 1, pad = nFft / 2;
+  int64_t total = nFft + hop * (T - 1);
+  std::vector<float> window = hannWindow(nFft);
+  std::vector<double> envelope(total, 0.0);
+  for (int64_t t = 0; t < T; ++t)
+    for (int64_t n = 0; n < nFft; ++n)
+      envelope[t * hop + n] += static_cast<double>(window[n]) * window[n];
+  FftwBuffers buffers(T * nFft, T * F);
+  fftwf_plan plan = getPlan(ctx, nFft, T, /*inverse=*/false, buffers.real,
+                            buffers.spectrum);
+  if (!plan)
+    return ctx->fail("loco_istft_backward: FFTW could not plan size " +
+                     std::to_string(nFft));
+  for (int64_t b = 0; b < B; ++b) {
+    const float *gy = g + b * length;
+    // Cotangent of each frame of the inverse transform (including its 1/N).
+    for (int64_t t = 0; t < T; ++t)
+      for (int64_t n = 0; n < nFft; ++n) {
+        int64_t j = t * hop + n, i = j - pad;
+        double gs = (i >= 0 && i < length) ? gy[i] / envelope[j] : 0.0;
+        buffers.real[t * nFft + n] =
+            static_cast<float>(gs * window[n] / nFft);
+      }
+    fftwf_execute_dft_r2c(plan, buffers.real, buffers.spectrum);
+    // frame[n] = (1/N) sum_k c_k (Re X_k cos - Im X_k sin), c_k = 1 at DC
+    // and Nyquist and 2 elsewhere; the Nyquist and DC imaginary parts are
+    // ignored by the forward, so their cotangent is zero.
+    float *re = out + b * 2 * T * F, *im = re + T * F;
+    for (int64_t t = 0; t < T; ++t)
+      for (int64_t f = 0; f < F; ++f) {
+        bool edge = f == 0 || f == F - 1;
+        float c = edge ? 1.0f : 2.0f;
+        re[t * F + f] = c * buffers.spectrum[t * F + f][0];
+        im[t * F + f] = edge ? 0.0f : c * buffers.spectrum[t * F + f][1];
+      }
+  }
+}
+
+} // extern "C"

@@ -305,26 +305,29 @@ TEST_F(CpuKernels, LinearAndBatchMatmulMatchNaive) {
         expected[i * N + j] += x[i * K + k] * w[j * K + k];
   EXPECT_LT(relError(out, expected), kTol);
 
-  for (int64_t transposeB : {0, 1}) {
-    Vec a = randomVec(batch * M * K, 23), b = randomVec(batch * K * N, 24);
-    Vec c(batch * M * N);
-    loco_batch_matmul(ctx, a.data(), b.data(), c.data(), batch, M, K, N, transposeB);
-    std::vector<double> ref(c.size());
-    for (int64_t p = 0; p < batch; ++p)
-      for (int64_t i = 0; i < M; ++i)
-        for (int64_t j = 0; j < N; ++j)
-          for (int64_t k = 0; k < K; ++k)
-            ref[(p * M + i) * N + j] +=
-                a[(p * M + i) * K + k] *
-                (transposeB ? b[(p * N + j) * K + k] : b[(p * K + k) * N + j]);
-    EXPECT_LT(relError(c, ref), kTol) << "transpose_b = " << transposeB;
-  }
+  for (int64_t transposeA : {0, 1})
+    for (int64_t transposeB : {0, 1}) {
+      Vec a = randomVec(batch * M * K, 23), b = randomVec(batch * K * N, 24);
+      Vec c(batch * M * N);
+      loco_batch_matmul(ctx, a.data(), b.data(), c.data(), batch, M, K, N,
+                        transposeA, transposeB);
+      std::vector<double> ref(c.size());
+      for (int64_t p = 0; p < batch; ++p)
+        for (int64_t i = 0; i < M; ++i)
+          for (int64_t j = 0; j < N; ++j)
+            for (int64_t k = 0; k < K; ++k)
+              ref[(p * M + i) * N + j] +=
+                  (transposeA ? a[(p * K + k) * M + i] : a[(p * M + i) * K + k]) *
+                  (transposeB ? b[(p * N + j) * K + k] : b[(p * K + k) * N + j]);
+      EXPECT_LT(relError(c, ref), kTol)
+          << "transpose_a = " << transposeA << ", transpose_b = " << transposeB;
+    }
 }
 
 TEST_F(CpuKernels, RopeMatchesInterleavedRotation) {
   int64_t outer = 3, L = 17, d = 8;
   Vec x = randomVec(outer * L * d, 25), out(x.size());
-  loco_rope(ctx, x.data(), out.data(), outer, L, d, 10000.0);
+  loco_rope(ctx, x.data(), out.data(), outer, L, d, 10000.0, 0);
   std::vector<double> expected(out.size());
   for (int64_t o = 0; o < outer; ++o)
     for (int64_t p = 0; p < L; ++p)

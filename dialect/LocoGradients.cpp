@@ -1,0 +1,469 @@
+//===- LocoGradients.cpp - Gradient rules of the loco ops -----------------===//
+//
+// This file implements GradientOpInterface for every forward loco op: the
+// vector-Jacobian product built from forward ops where the transpose is one
+// (transposed convolutions for conv input gradients, inverse RoPE, the same
+// dropout mask, broadcasts for reductions) and from the backward ops
+// (LocoGradOps.td) where it is not. A null result cotangent gives null
+// operand cotangents; operands that are data (loss targets) get none.
+//
+//===----------------------------------------------------------------------===//
+
+#include "dialect/LocoOps.h"
+
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/BuiltinTypes.h"
+#include "llvm/ADT/STLExtras.h"
+
+using namespace mlir;
+using namespace mlir::loco;
+
+static RankedTensorType tensorType(Value value) {
+  return cast<RankedTensorType>(value.getType());
+}
+
+//===----------------------------------------------------------------------===//
+// Element-wise and data movement
+//===----------------------------------------------------------------------===//
+
+static Value scaled(OpBuilder &builder, Location loc, Value value,
+                    double factor) {
+  return builder.create<ScaleOp>(loc, value.getType(), value,
+                                 builder.getF64FloatAttr(factor));
+}
+
+LogicalResult AddOp::buildGradient(OpBuilder &, ValueRange resultGrads,
+                                   SmallVectorImpl<Value> &operandGrads) {
+  operandGrads.append({resultGrads[0], resultGrads[0]});
+  return success();
+}
+
+LogicalResult SubOp::buildGradient(OpBuilder &builder, ValueRange resultGrads,
+                                   SmallVectorImpl<Value> &operandGrads) {
+  Value grad = resultGrads[0];
+  operandGrads.push_back(grad);
+  operandGrads.push_back(grad ? scaled(builder, getLoc(), grad, -1.0) : Value());
+  return success();
+}
+
+LogicalResult MulOp::buildGradient(OpBuilder &builder, ValueRange resultGrads,
+                                   SmallVectorImpl<Value> &operandGrads) {
+  Value grad = resultGrads[0];
+  if (!grad) {
+    operandGrads.append({Value(), Value()});
+    return success();
+  }
+  Type type = getType();
+  operandGrads.push_back(builder.create<MulOp>(getLoc(), type, grad, getRhs()));
+  operandGrads.push_back(builder.create<MulOp>(getLoc(), type, grad, getLhs()));
+  return success();
+}
+
+LogicalResult DivOp::buildGradient(OpBuilder &builder, ValueRange resultGrads,
+                                   SmallVectorImpl<Value> &operandGrads) {
+  Value grad = resultGrads[0];
+  if (!grad) {
+    operandGrads.append({Value(), Value()});
+    return success();
+  }
+  // d(a/b)/da = 1/b; d(a/b)/db = -(a/b)/b.
+  Type type = getType();
+  Location loc = getLoc();
+  Value gradLhs = builder.create<DivOp>(loc, type, grad, getRhs());
+  Value gradQuotient = builder.create<MulOp>(loc, type, gradLhs, getResult());
+  operandGrads.push_back(gradLhs);
+  operandGrads.push_back(scaled(builder, loc, gradQuotient, -1.0));
+  return success();
+}
+
+LogicalResult ScaleOp::buildGradient(OpBuilder &builder, ValueRange resultGrads,
+                                     SmallVectorImpl<Value> &operandGrads) {
+  Value grad = resultGrads[0];
+  operandGrads.push_back(
+      grad ? scaled(builder, getLoc(), grad, getFactor().convertToDouble())
+           : Value());
+  return success();
+}
+
+LogicalResult ReshapeOp::buildGradient(OpBuilder &builder,
+                                       ValueRange resultGrads,
+                                       SmallVectorImpl<Value> &operandGrads) {
+  Value grad = resultGrads[0];
+  operandGrads.push_back(grad ? builder.create<ReshapeOp>(
+                                    getLoc(), getInput().getType(), grad)
+                              : Value());
+  return success();
+}
+
+LogicalResult TransposeOp::buildGradient(OpBuilder &builder,
+                                         ValueRange resultGrads,
+                                         SmallVectorImpl<Value> &operandGrads) {
+  Value grad = resultGrads[0];
+  if (!grad) {
+    operandGrads.push_back(Value());
+    return success();
+  }
+  ArrayRef<int64_t> perm = getPermutation();
+  SmallVector<int64_t> inverse(perm.size());
+  for (auto [i, dim] : llvm::enumerate(perm))
+    inverse[dim] = i;
+  operandGrads.push_back(builder.create<TransposeOp>(
+      getLoc(), grad, builder.getDenseI64ArrayAttr(inverse)));
+  return success();
+}
+
+LogicalResult SliceOp::buildGradient(OpBuilder &builder, ValueRange resultGrads,
+                                     SmallVectorImpl<Value> &operandGrads) {
+  Value grad = resultGrads[0];
+  if (!grad) {
+    operandGrads.push_back(Value());
+    return success();
+  }
+  // The cotangent of a slice is the result's cotangent put back in place,
+  // zeros elsewhere.
+  auto input = tensorType(getInput());
+  SmallVector<int64_t> low(input.getRank(), 0), high(input.getRank(), 0);
+  low[getDim()] = getStart();
+  high[getDim()] = input.getDimSize(getDim()) - getStart() - getSize();
+  operandGrads.push_back(builder.create<PadOp>(
+      getLoc(), grad, builder.getDenseI64ArrayAttr(low),
+      builder.getDenseI64ArrayAttr(high)));
+  return success();
+}
+
+LogicalResult PadOp::buildGradient(OpBuilder &builder, ValueRange resultGrads,
+                                   SmallVectorImpl<Value> &operandGrads) {
+  Value grad = resultGrads[0];
+  if (!grad) {
+    operandGrads.push_back(Value());
+    return success();
+  }
+  // The cotangent of a zero pad drops the padding, one padded dim at a time.
+  auto input = tensorType(getInput());
+  for (auto [dim, lo] : llvm::enumerate(getLow())) {
+    if (lo == 0 && getHigh()[dim] == 0)
+      continue;
+    grad = builder.create<SliceOp>(getLoc(), grad, builder.getI64IntegerAttr(dim),
+                                   builder.getI64IntegerAttr(lo),
+                                   builder.getI64IntegerAttr(input.getDimSize(dim)));
+  }
+  operandGrads.push_back(grad);
+  return success();
+}
+
+/// Appends `count` null cotangents and succeeds (no result cotangent).
+static LogicalResult noGradients(unsigned count,
+                                 SmallVectorImpl<Value> &operandGrads) {
+  operandGrads.append(count, Value());
+  return success();
+}
+
+static Value zeros(OpBuilder &builder, Location loc, Type type) {
+  return builder.create<FillOp>(loc, type, builder.getF64FloatAttr(0.0));
+}
+
+static Value reduceSum(OpBuilder &builder, Location loc, Value value,
+                       ArrayRef<int64_t> dims) {
+  return builder.create<ReduceSumOp>(loc, value,
+                                     builder.getDenseI64ArrayAttr(dims),
+                                     /*keepdim=*/nullptr);
+}
+
+//===----------------------------------------------------------------------===//
+// Spectral transforms
+//===----------------------------------------------------------------------===//
+
+LogicalResult StftOp::buildGradient(OpBuilder &builder, ValueRange resultGrads,
+                                    SmallVectorImpl<Value> &operandGrads) {
+  if (!resultGrads[0])
+    return noGradients(1, operandGrads);
+  operandGrads.push_back(builder.create<StftBackwardOp>(
+      getLoc(), getInput().getType(), resultGrads[0], getNFftAttr(),
+      getHopLengthAttr(),
+      builder.getI64IntegerAttr(tensorType(getInput()).getDimSize(1))));
+  return success();
+}
+
+LogicalResult IstftOp::buildGradient(OpBuilder &builder, ValueRange resultGrads,
+                                     SmallVectorImpl<Value> &operandGrads) {
+  if (!resultGrads[0])
+    return noGradients(1, operandGrads);
+  operandGrads.push_back(builder.create<IstftBackwardOp>(
+      getLoc(), getInput().getType(), resultGrads[0], getNFftAttr(),
+      getHopLengthAttr()));
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// Convolutions: input gradients are the transposed convolution with the
+// same weight (and no bias), weight gradients are backward ops, bias
+// gradients sum the cotangent over everything but channels.
+//===----------------------------------------------------------------------===//
+
+LogicalResult Conv2dOp::buildGradient(OpBuilder &builder, ValueRange resultGrads,
+                                      SmallVectorImpl<Value> &operandGrads) {
+  Value g = resultGrads[0];
+  if (!g)
+    return noGradients(3, operandGrads);
+  Location loc = getLoc();
+  auto inputType = tensorType(getInput());
+  Value bias = zeros(builder, loc,
+                     RankedTensorType::get({inputType.getDimSize(1)},
+                                           inputType.getElementType()));
+  operandGrads.push_back(builder.create<ConvTranspose2dOp>(
+      loc, g, getWeight(), bias, getPaddingAttr()));
+  operandGrads.push_back(builder.create<Conv2dWeightGradOp>(
+      loc, getWeight().getType(), getInput(), g, getPaddingAttr()));
+  operandGrads.push_back(reduceSum(builder, loc, g, {0, 2, 3}));
+  return success();
+}
+
+LogicalResult ConvTranspose2dOp::buildGradient(
+    OpBuilder &builder, ValueRange resultGrads,
+    SmallVectorImpl<Value> &operandGrads) {
+  Value g = resultGrads[0];
+  if (!g)
+    return noGradients(3, operandGrads);
+  Location loc = getLoc();
+  auto inputType = tensorType(getInput());
+  Value bias = zeros(builder, loc,
+                     RankedTensorType::get({inputType.getDimSize(1)},
+                                           inputType.getElementType()));
+  operandGrads.push_back(
+      builder.create<Conv2dOp>(loc, g, getWeight(), bias, getPaddingAttr()));
+  operandGrads.push_back(builder.create<ConvTranspose2dWeightGradOp>(
+      loc, getWeight().getType(), getInput(), g, getPaddingAttr()));
+  operandGrads.push_back(reduceSum(builder, loc, g, {0, 2, 3}));
+  return success();
+}
+
+LogicalResult Conv1dOp::buildGradient(OpBuilder &builder, ValueRange resultGrads,
+                                      SmallVectorImpl<Value> &operandGrads) {
+  Value g = resultGrads[0];
+  if (!g)
+    return noGradients(3, operandGrads);
+  if (getStride() != 1)
+    return emitOpError("has no gradient rule for stride ") << getStride();
+  Location loc = getLoc();
+  auto inputType = tensorType(getInput());
+  Value bias = zeros(builder, loc,
+                     RankedTensorType::get({inputType.getDimSize(2)},
+                                           inputType.getElementType()));
+  operandGrads.push_back(builder.create<ConvTranspose1dOp>(
+      loc, g, getWeight(), bias, getStrideAttr()));
+  operandGrads.push_back(builder.create<Conv1dWeightGradOp>(
+      loc, getWeight().getType(), getInput(), g));
+  operandGrads.push_back(reduceSum(builder, loc, g, {0, 1}));
+  return success();
+}
+
+LogicalResult ConvTranspose1dOp::buildGradient(
+    OpBuilder &builder, ValueRange resultGrads,
+    SmallVectorImpl<Value> &operandGrads) {
+  Value g = resultGrads[0];
+  if (!g)
+    return noGradients(3, operandGrads);
+  if (getStride() != 1)
+    return emitOpError("has no gradient rule for stride ") << getStride();
+  Location loc = getLoc();
+  auto inputType = tensorType(getInput());
+  Value bias = zeros(builder, loc,
+                     RankedTensorType::get({inputType.getDimSize(2)},
+                                           inputType.getElementType()));
+  operandGrads.push_back(
+      builder.create<Conv1dOp>(loc, g, getWeight(), bias, getStrideAttr()));
+  operandGrads.push_back(builder.create<ConvTranspose1dWeightGradOp>(
+      loc, getWeight().getType(), getInput(), g));
+  operandGrads.push_back(reduceSum(builder, loc, g, {0, 1}));
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// Normalisation
+//===----------------------------------------------------------------------===//
+
+LogicalResult GroupNormOp::buildGradient(OpBuilder &builder,
+                                         ValueRange resultGrads,
+                                         SmallVectorImpl<Value> &operandGrads) {
+  if (!resultGrads[0])
+    return noGradients(3, operandGrads);
+  auto backward = builder.create<GroupNormBackwardOp>(
+      getLoc(),
+      TypeRange{getInput().getType(), getGamma().getType(), getBeta().getType()},
+      getInput(), getGamma(), resultGrads[0], getNumGroupsAttr(), getEpsAttr());
+  operandGrads.append(backward->getResults().begin(),
+                      backward->getResults().end());
+  return success();
+}
+
+LogicalResult RmsGroupNormOp::buildGradient(
+    OpBuilder &builder, ValueRange resultGrads,
+    SmallVectorImpl<Value> &operandGrads) {
+  if (!resultGrads[0])
+    return noGradients(2, operandGrads);
+  auto backward = builder.create<RmsGroupNormBackwardOp>(
+      getLoc(), TypeRange{getInput().getType(), getGamma().getType()},
+      getInput(), getGamma(), resultGrads[0], getNumGroupsAttr(), getEpsAttr());
+  operandGrads.append(backward->getResults().begin(),
+                      backward->getResults().end());
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// Matrix products
+//===----------------------------------------------------------------------===//
+
+LogicalResult LinearOp::buildGradient(OpBuilder &builder, ValueRange resultGrads,
+                                      SmallVectorImpl<Value> &operandGrads) {
+  Value g = resultGrads[0];
+  if (!g)
+    return noGradients(2, operandGrads);
+  Location loc = getLoc();
+  // dx = g W = linear(g, W^T); dW = g^T x.
+  Value weightT = builder.create<TransposeOp>(
+      loc, getWeight(), builder.getDenseI64ArrayAttr({1, 0}));
+  operandGrads.push_back(builder.create<LinearOp>(loc, g, weightT));
+  operandGrads.push_back(builder.create<LinearWeightGradOp>(
+      loc, getWeight().getType(), getInput(), g));
+  return success();
+}
+
+LogicalResult BatchMatmulOp::buildGradient(
+    OpBuilder &builder, ValueRange resultGrads,
+    SmallVectorImpl<Value> &operandGrads) {
+  Value g = resultGrads[0];
+  if (!g)
+    return noGradients(2, operandGrads);
+  Location loc = getLoc();
+  bool tl = getTransposeLhs(), tr = getTransposeRhs();
+  auto matmul = [&](Value a, Value b, bool ta, bool tb) -> Value {
+    return builder.create<BatchMatmulOp>(loc, a, b,
+                                         ta ? builder.getUnitAttr() : nullptr,
+                                         tb ? builder.getUnitAttr() : nullptr);
+  };
+  Value a = getLhs(), b = getRhs();
+  // With A' = op(A), B' = op(B) and C = A' B': dA' = g B'^T, dB' = A'^T g;
+  // a transposed operand takes the transpose of its primed cotangent.
+  operandGrads.push_back(tl ? matmul(b, g, tr, true) : matmul(g, b, false, !tr));
+  operandGrads.push_back(tr ? matmul(g, a, true, tl) : matmul(a, g, !tl, false));
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// Attention pieces
+//===----------------------------------------------------------------------===//
+
+LogicalResult RopeOp::buildGradient(OpBuilder &builder, ValueRange resultGrads,
+                                    SmallVectorImpl<Value> &operandGrads) {
+  if (!resultGrads[0])
+    return noGradients(1, operandGrads);
+  // A rotation's transpose is the rotation by the opposite angle.
+  operandGrads.push_back(builder.create<RopeOp>(
+      getLoc(), resultGrads[0], getThetaAttr(),
+      getInverse() ? nullptr : builder.getUnitAttr()));
+  return success();
+}
+
+LogicalResult SoftmaxOp::buildGradient(OpBuilder &builder,
+                                       ValueRange resultGrads,
+                                       SmallVectorImpl<Value> &operandGrads) {
+  if (!resultGrads[0])
+    return noGradients(1, operandGrads);
+  operandGrads.push_back(builder.create<SoftmaxBackwardOp>(
+      getLoc(), getType(), getResult(), resultGrads[0], getDimAttr()));
+  return success();
+}
+
+LogicalResult DropoutOp::buildGradient(OpBuilder &builder,
+                                       ValueRange resultGrads,
+                                       SmallVectorImpl<Value> &operandGrads) {
+  if (!resultGrads[0])
+    return noGradients(1, operandGrads);
+  // The same key draws the same mask: the backward multiplies by it again.
+  operandGrads.push_back(builder.create<DropoutOp>(getLoc(), resultGrads[0],
+                                                   getPAttr(), getRngAttr()));
+  return success();
+}
+
+LogicalResult SiluOp::buildGradient(OpBuilder &builder, ValueRange resultGrads,
+                                    SmallVectorImpl<Value> &operandGrads) {
+  if (!resultGrads[0])
+    return noGradients(1, operandGrads);
+  operandGrads.push_back(builder.create<SiluBackwardOp>(
+      getLoc(), getType(), getInput(), resultGrads[0]));
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// Reductions and losses
+//===----------------------------------------------------------------------===//
+
+LogicalResult ReduceSumOp::buildGradient(OpBuilder &builder,
+                                         ValueRange resultGrads,
+                                         SmallVectorImpl<Value> &operandGrads) {
+  if (!resultGrads[0])
+    return noGradients(1, operandGrads);
+  operandGrads.push_back(builder.create<BroadcastOp>(
+      getLoc(), getInput().getType(), resultGrads[0], getDimsAttr()));
+  return success();
+}
+
+LogicalResult ReduceMeanOp::buildGradient(OpBuilder &builder,
+                                          ValueRange resultGrads,
+                                          SmallVectorImpl<Value> &operandGrads) {
+  if (!resultGrads[0])
+    return noGradients(1, operandGrads);
+  int64_t count = 1;
+  for (int64_t dim : getDims())
+    count *= tensorType(getInput()).getDimSize(dim);
+  Value spread = builder.create<BroadcastOp>(getLoc(), getInput().getType(),
+                                             resultGrads[0], getDimsAttr());
+  operandGrads.push_back(scaled(builder, getLoc(), spread, 1.0 / count));
+  return success();
+}
+
+LogicalResult SiSdrOp::buildGradient(OpBuilder &builder, ValueRange resultGrads,
+                                     SmallVectorImpl<Value> &operandGrads) {
+  if (!resultGrads[0])
+    return noGradients(2, operandGrads);
+  operandGrads.push_back(builder.create<SiSdrBackwardOp>(
+      getLoc(), getEstimate().getType(), getEstimate(), getTarget(),
+      resultGrads[0], getEpsAttr()));
+  operandGrads.push_back(Value());
+  return success();
+}
+
+LogicalResult L1LossOp::buildGradient(OpBuilder &builder, ValueRange resultGrads,
+                                      SmallVectorImpl<Value> &operandGrads) {
+  if (!resultGrads[0])
+    return noGradients(2, operandGrads);
+  operandGrads.push_back(builder.create<L1LossBackwardOp>(
+      getLoc(), getEstimate().getType(), getEstimate(), getTarget(),
+      resultGrads[0]));
+  operandGrads.push_back(Value());
+  return success();
+}
+
+LogicalResult MseLossOp::buildGradient(OpBuilder &builder,
+                                       ValueRange resultGrads,
+                                       SmallVectorImpl<Value> &operandGrads) {
+  if (!resultGrads[0])
+    return noGradients(2, operandGrads);
+  operandGrads.push_back(builder.create<MseLossBackwardOp>(
+      getLoc(), getEstimate().getType(), getEstimate(), getTarget(),
+      resultGrads[0]));
+  operandGrads.push_back(Value());
+  return success();
+}
+
+LogicalResult SpectralL1Op::buildGradient(OpBuilder &builder,
+                                          ValueRange resultGrads,
+                                          SmallVectorImpl<Value> &operandGrads) {
+  if (!resultGrads[0])
+    return noGradients(2, operandGrads);
+  operandGrads.push_back(builder.create<SpectralL1BackwardOp>(
+      getLoc(), getEstimate().getType(), getEstimate(), getTarget(),
+      resultGrads[0]));
+  operandGrads.push_back(Value());
+  return success();
+}

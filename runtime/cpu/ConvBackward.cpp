@@ -1,0 +1,114 @@
+//===- ConvBackward.cpp - Convolution weight gradients on the CPU ---------===//
+//
+// This file implements the weight gradients of the four convolutions. The
+// 1-D ones use the same flattened-rows trick as the forward kernels: one
+// GEMM per kernel tap over all rows, with zero rows where a window would
+// straddle two rows. Input gradients need no kernel of their own: they are
+// the transposed convolution with the same weight.
+//
+//===----------------------------------------------------------------------===//
+
+#include "runtime/cpu/Context.h"
+
+#include <cblas.h>
+
+#include <algorithm>
+#include <vector>
+
+namespace {
+/// sum over n, a, b of g[n, co, a, b] * x[n, ci, a + da, b + db] for one
+/// (co, ci) pair, where (a, b) range over g's plane and x's coordinates must
+/// fall inside x.
+double correlate(const float *x, const float *g, int64_t B, int64_t Ci,
+                 int64_t H, int64_t W, int64_t Co, int64_t Ho, int64_t Wo,
+                 int64_t co, int64_t ci, int64_t dh, int64_t dw) {
+  double acc = 0.0;
+  int64_t b0 = std::max<int64_t>(0, -dw), b1 = std::min<int64_t>(Wo, W - dw);
+  for (int64_t n = 0; n < B; ++n)
+    for (int64_t a = 0; a < Ho; ++a) {
+      int64_t ih = a + dh;
+      if (ih < 0 || ih >= H)
+        continue;
+      const float *xr = x + ((n * Ci + ci) * H + ih) * W + dw;
+      const float *gr = g + ((n * Co + co) * Ho + a) * Wo;
+      float row = 0.0f;
+      for (int64_t b = b0; b < b1; ++b)
+        row += gr[b] * xr[b];
+      acc += row;
+    }
+  return acc;
+}
+} // namespace
+
+extern "C" {
+
+void loco_conv2d_weight_grad(loco_context *, const float *x, const float *g,
+                             float *out, int64_t B, int64_t Ci, int64_t H,
+                             int64_t W, int64_t Co, int64_t KH, int64_t KW,
+                             int64_t PH, int64_t PW) {
+  int64_t Ho = H + 2 * PH - KH + 1, Wo = W + 2 * PW - KW + 1;
+#pragma omp parallel for collapse(2) schedule(dynamic)
+  for (int64_t co = 0; co < Co; ++co)
+    for (int64_t ci = 0; ci < Ci; ++ci)
+      for (int64_t kh = 0; kh < KH; ++kh)
+        for (int64_t kw = 0; kw < KW; ++kw)
+          out[((co * Ci + ci) * KH + kh) * KW + kw] = static_cast<float>(
+              correlate(x, g, B, Ci, H, W, Co, Ho, Wo, co, ci, kh - PH, kw - PW));
+}
+
+void loco_conv_transpose2d_weight_grad(loco_context *, const float *x,
+                                       const float *g, float *out, int64_t B,
+                                       int64_t Ci, int64_t H, int64_t W,
+                                       int64_t Co, int64_t KH, int64_t KW,
+                                       int64_t PH, int64_t PW) {
+  int64_t Ho = H + KH - 1 - 2 * PH, Wo = W + KW - 1 - 2 * PW;
+  // dW[ci, co, kh, kw] = sum x[n, ci, ih, iw] g[n, co, ih + kh - PH, ...]
+  // = sum over g's plane (a, b) of g[a, b] x[a - kh + PH, b - kw + PW].
+#pragma omp parallel for collapse(2) schedule(dynamic)
+  for (int64_t ci = 0; ci < Ci; ++ci)
+    for (int64_t co = 0; co < Co; ++co)
+      for (int64_t kh = 0; kh < KH; ++kh)
+        for (int64_t kw = 0; kw < KW; ++kw)
+          out[((ci * Co + co) * KH + kh) * KW + kw] = static_cast<float>(
+              correlate(x, g, B, Ci, H, W, Co, Ho, Wo, co, ci, PH - kh, PW - kw));
+}
+
+void loco_conv1d_weight_grad(loco_context *, const float *x, const float *g,
+                             float *out, int64_t R, int64_t L, int64_t Ci,
+                             int64_t Co, int64_t K) {
+  int64_t Lo = L - K + 1;
+  // The cotangent spread onto the input's row length, zeros past Lo.
+  std::vector<float> spread(R * L * Co, 0.0f);
+#pragma omp parallel for schedule(static)
+  for (int64_t r = 0; r < R; ++r)
+    std::copy(g + r * Lo * Co, g + (r + 1) * Lo * Co, spread.data() + r * L * Co);
+  std::vector<float> tap(Ci * Co);
+  for (int64_t k = 0; k < K; ++k) {
+    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Ci, Co, R * L - k,
+                1.0f, x + k * Ci, Ci, spread.data(), Co, 0.0f, tap.data(), Co);
+    for (int64_t ci = 0; ci < Ci; ++ci)
+      for (int64_t co = 0; co < Co; ++co)
+        out[(co * Ci + ci) * K + k] = tap[ci * Co + co];
+  }
+}
+
+void loco_conv_transpose1d_weight_grad(loco_context *, const float *x,
+                                       const float *g, float *out, int64_t R,
+                                       int64_t L, int64_t Ci, int64_t Co,
+                                       int64_t K) {
+  int64_t Lo = L + K - 1;
+  std::vector<float> padded(R * Lo * Ci, 0.0f);
+#pragma omp parallel for schedule(static)
+  for (int64_t r = 0; r < R; ++r)
+    std::copy(x + r * L * Ci, x + (r + 1) * L * Ci, padded.data() + r * Lo * Ci);
+  std::vector<float> tap(Ci * Co);
+  for (int64_t k = 0; k < K; ++k) {
+    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Ci, Co, R * Lo - k,
+                1.0f, padded.data(), Ci, g + k * Co, Co, 0.0f, tap.data(), Co);
+    for (int64_t ci = 0; ci < Ci; ++ci)
+      for (int64_t co = 0; co < Co; ++co)
+        out[(ci * Co + co) * K + k] = tap[ci * Co + co];
+  }
+}
+
+} // extern "C"
