@@ -334,6 +334,32 @@ OwningOpRef<ModuleOp> TrainStepBuilder::build() {
           b.getNamedAttr("bins", b.getI64IntegerAttr(spec.bins())),
           b.getNamedAttr("seed", b.getI64IntegerAttr(spec.seed)),
       }));
+  // What the optimizer step, the schedule and locorun's loop need.
+  auto f64 = [&](double v) { return b.getF64FloatAttr(v); };
+  auto i64 = [&](int64_t v) { return b.getI64IntegerAttr(v); };
+  (*module)->setAttr(
+      "loco.training",
+      b.getDictionaryAttr({
+          b.getNamedAttr("gradient_accumulation_steps",
+                         i64(spec.gradientAccumulationSteps)),
+          b.getNamedAttr("gradient_clip", f64(spec.gradientClip)),
+          b.getNamedAttr("lr", f64(spec.lr)),
+          b.getNamedAttr("weight_decay", f64(spec.weightDecay)),
+          b.getNamedAttr("eps", f64(spec.adamEps)),
+          b.getNamedAttr("beta1", f64(spec.beta1)),
+          b.getNamedAttr("beta2", f64(spec.beta2)),
+          b.getNamedAttr("warmup_steps", i64(spec.warmupSteps)),
+          b.getNamedAttr("warmup_start_lr", f64(spec.warmupStartLr)),
+          b.getNamedAttr("scheduler", b.getStringAttr(spec.schedulerType)),
+          b.getNamedAttr("scheduler_mode", b.getStringAttr(spec.schedulerMode)),
+          b.getNamedAttr("scheduler_factor", f64(spec.schedulerFactor)),
+          b.getNamedAttr("scheduler_patience", i64(spec.schedulerPatience)),
+          b.getNamedAttr("scheduler_cooldown", i64(spec.schedulerCooldown)),
+          b.getNamedAttr("scheduler_min_lr", f64(spec.schedulerMinLr)),
+          b.getNamedAttr("num_epochs", i64(spec.numEpochs)),
+          b.getNamedAttr("val_interval", i64(spec.valInterval)),
+          b.getNamedAttr("dropout", f64(spec.dropout)),
+      }));
   return module;
 }
 

@@ -21,6 +21,9 @@ namespace mlir::loco {
 #define GEN_PASS_REGISTRATION
 #include "passes/Passes.h.inc"
 
+/// The pipeline from frontend IR to the differentiated training step
+/// (`lococ --emit=grad`).
+void buildLocoGradPipeline(OpPassManager &pm);
 /// The pipeline from frontend IR to the runtime-call (LLVM dialect) stage,
 /// shared by lococ and loco-opt (`--loco-compile`).
 void buildLocoCompilePipeline(OpPassManager &pm, llvm::StringRef target);

@@ -38,6 +38,48 @@ def LocoStripDropoutPass : Pass<"loco-strip-dropout", "::mlir::ModuleOp"> {
   ];
 }
 
+def LocoAutodiffPass : Pass<"loco-autodiff", "::mlir::ModuleOp"> {
+  let summary = "Differentiate the training step (reverse mode)";
+  let description = [{
+    Keeps a copy of `@train_step` as `@eval_step` (forward and loss), then
+    appends to `@train_step` the gradient of its first result (the total
+    loss) with respect to every argument marked `loco.param`, built op by op
+    in reverse through GradientOpInterface. Cotangents of values with several
+    uses are summed. The seed is `1 / gradient_accumulation_steps` (from the
+    module's `loco.training` dictionary; 1 when absent), so that summing the
+    gradients of that many micro-steps gives the gradient of the mean loss,
+    as upstream's accumulation does. Gradients are returned after the
+    original results, named `grad:<parameter>`. Ops that only feed unused
+    cotangents (for instance the adjoint of the mixture's STFT) are removed.
+
+    Before:
+    ```mlir
+    func.func @train_step(%w: tensor<4xf32> {loco.param = "w"},
+                          %x: tensor<4xf32> {loco.input = "mixture"})
+        -> (tensor<f32> {loco.name = "total_loss"}) {
+      %y = loco.mul %w, %x : tensor<4xf32>
+      %l = loco.reduce_sum %y {dims = array<i64: 0>} : (tensor<4xf32>) -> tensor<f32>
+      return %l : tensor<f32>
+    }
+    ```
+    After (abridged):
+    ```mlir
+    func.func @train_step(...) -> (tensor<f32> {loco.name = "total_loss"},
+                                   tensor<4xf32> {loco.name = "grad:w"}) {
+      ...
+      %seed = loco.fill {value = 1.0 : f64} : () -> tensor<f32>
+      %gy = loco.broadcast %seed {dims = array<i64: 0>} : (tensor<f32>) -> tensor<4xf32>
+      %gw = loco.mul %gy, %x : tensor<4xf32>
+      return %l, %gw : tensor<f32>, tensor<4xf32>
+    }
+    ```
+  }];
+  let dependentDialects = ["::mlir::loco::LocoDialect"];
+  let statistics = [
+    Statistic<"numGradientOps", "gradient-ops", "Ops created for the backward pass">
+  ];
+}
+
 def LocoLowerToRuntimePass : Pass<"loco-lower-to-runtime", "::mlir::ModuleOp"> {
   let summary = "Place every tensor in one arena and lower ops to runtime calls";
   let description = [{

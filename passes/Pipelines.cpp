@@ -12,10 +12,15 @@
 using namespace mlir;
 using namespace mlir::loco;
 
-void mlir::loco::buildLocoCompilePipeline(OpPassManager &pm,
-                                          llvm::StringRef target) {
+void mlir::loco::buildLocoGradPipeline(OpPassManager &pm) {
   // Dropouts of p = 0 are identities; removing them keeps the arena small.
   pm.addPass(createLocoStripDropoutPass(LocoStripDropoutPassOptions{true}));
+  pm.addPass(createLocoAutodiffPass());
+}
+
+void mlir::loco::buildLocoCompilePipeline(OpPassManager &pm,
+                                          llvm::StringRef target) {
+  buildLocoGradPipeline(pm);
   pm.addPass(createLocoLowerToRuntimePass(
       LocoLowerToRuntimePassOptions{target.str()}));
 }

@@ -43,6 +43,9 @@ void loco_context_clear_error(loco_context *ctx);
 void loco_context_set_rng(loco_context *ctx, uint64_t seed, uint64_t step);
 /* Whether dropout is active (training) or the identity (evaluation). */
 void loco_context_set_training(loco_context *ctx, int training);
+/* The optimizer step about to be taken (1-based, for bias correction) and
+ * its learning rate. */
+void loco_context_set_optimizer(loco_context *ctx, int64_t step, double lr);
 /* Name of the backend, e.g. "cpu (OpenBLAS, FFTW3, 2 threads)". */
 const char *loco_context_describe(loco_context *ctx);
 
@@ -227,6 +230,27 @@ void loco_spectral_l1_backward(loco_context *ctx, const float *E,
                                const float *T, const float *g, float *out,
                                int64_t B, int64_t frames, int64_t F);
 void loco_fill(loco_context *ctx, float *out, int64_t n, double value);
+
+/*--- Optimizer step: global-norm clipping and AdamW ------------------------*/
+
+/* Scalars the optimizer step keeps in the arena. */
+typedef struct loco_optimizer_scratch {
+  double sum_squares; /* of every gradient accumulator */
+  float grad_norm;    /* before clipping */
+  float clip_coef;    /* min(max_norm / (grad_norm + 1e-6), 1) */
+} loco_optimizer_scratch;
+
+void loco_grad_norm_begin(loco_context *ctx, loco_optimizer_scratch *scratch);
+void loco_grad_norm_accumulate(loco_context *ctx, const float *g, int64_t n,
+                               loco_optimizer_scratch *scratch);
+void loco_grad_norm_finish(loco_context *ctx, loco_optimizer_scratch *scratch,
+                           double max_norm);
+/* One AdamW step of torch 1.13 (decoupled weight decay, bias correction) on
+ * p with the clipped gradient clip_coef * g; zeroes g (the accumulator) for
+ * the next optimizer step. The step and lr come from the context. */
+void loco_adamw(loco_context *ctx, float *p, float *g, float *m, float *v,
+                int64_t n, const loco_optimizer_scratch *scratch, double beta1,
+                double beta2, double eps, double weight_decay);
 
 #ifdef __cplusplus
 }

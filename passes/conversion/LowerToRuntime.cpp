@@ -95,19 +95,17 @@ private:
 
 struct ArenaPlan {
   llvm::DenseMap<Value, int64_t> offsets;
-  int64_t bytes = 0;
+  int64_t end = 0;
 };
 
-/// Places every tensor of `func`: arguments first, then op results by
-/// first fit, releasing a buffer after the last op that reads it (through
-/// views). Returned values are never released.
-ArenaPlan planArena(func::FuncOp func) {
+/// Places the op results of `func` from `base` on by first fit, releasing a
+/// buffer after the last op that reads it (through views). Arguments sit at
+/// `argOffsets`; returned values are never released.
+ArenaPlan planFunction(func::FuncOp func, ArrayRef<int64_t> argOffsets,
+                       int64_t base) {
   ArenaPlan plan;
-  int64_t cursor = 0;
-  for (BlockArgument arg : func.getArguments()) {
-    plan.offsets[arg] = cursor;
-    cursor += alignTo(bytesOf(arg));
-  }
+  for (BlockArgument arg : func.getArguments())
+    plan.offsets[arg] = argOffsets[arg.getArgNumber()];
 
   // The buffer (non-view value) behind each value, and its last reader.
   llvm::DenseMap<Value, Value> root;
@@ -125,16 +123,15 @@ ArenaPlan planArena(func::FuncOp func) {
                          : result;
   }
 
-  FirstFitArena arena(cursor);
+  FirstFitArena arena(base);
   for (Operation &op : body) {
     auto call = dyn_cast<RuntimeCallOpInterface>(op);
     if (!call)
       continue;
-    Value result = op.getResult(0);
-    if (call.getRuntimeFunction().empty())
-      plan.offsets[result] = plan.offsets.lookup(op.getOperand(0));
-    else
-      plan.offsets[result] = arena.allocate(bytesOf(result));
+    bool view = call.getRuntimeFunction().empty();
+    for (Value result : op.getResults())
+      plan.offsets[result] = view ? plan.offsets.lookup(op.getOperand(0))
+                                  : arena.allocate(bytesOf(result));
     // Release buffers whose last reader is this op (never arguments or
     // what the function returns, whose last reader is the terminator).
     SmallPtrSet<Value, 4> released;
@@ -145,8 +142,12 @@ ArenaPlan planArena(func::FuncOp func) {
         continue;
       arena.release(plan.offsets.lookup(buffer), bytesOf(buffer));
     }
+    // Results nobody reads die at once.
+    for (Value result : op.getResults())
+      if (!view && result.use_empty())
+        arena.release(plan.offsets.lookup(result), bytesOf(result));
   }
-  plan.bytes = arena.size();
+  plan.end = arena.size();
   return plan;
 }
 
@@ -155,6 +156,47 @@ llvm::json::Array shapeJson(Value value) {
   for (int64_t dim : cast<RankedTensorType>(value.getType()).getShape())
     shape.push_back(dim);
   return shape;
+}
+
+/// The fixed part of the arena: arguments (parameters, then data inputs, in
+/// argument order), then per parameter its gradient accumulator and AdamW
+/// moments, then the optimizer's scratch scalars.
+struct FixedLayout {
+  SmallVector<int64_t> argOffsets;
+  /// Argument index -> {accumulator, m, v} offsets.
+  std::map<unsigned, std::array<int64_t, 3>> optimizer;
+  int64_t scratch = -1;
+  int64_t end = 0;
+};
+
+FixedLayout layoutFixed(func::FuncOp func, bool withOptimizer) {
+  FixedLayout layout;
+  int64_t cursor = 0;
+  for (BlockArgument arg : func.getArguments()) {
+    layout.argOffsets.push_back(cursor);
+    cursor += alignTo(bytesOf(arg));
+  }
+  if (withOptimizer) {
+    for (BlockArgument arg : func.getArguments()) {
+      if (!func.getArgAttr(arg.getArgNumber(), "loco.param"))
+        continue;
+      std::array<int64_t, 3> slots;
+      for (int64_t &slot : slots) {
+        slot = cursor;
+        cursor += alignTo(bytesOf(arg));
+      }
+      layout.optimizer[arg.getArgNumber()] = slots;
+    }
+    layout.scratch = cursor;
+    cursor += alignTo(sizeof(loco_optimizer_scratch));
+  }
+  layout.end = cursor;
+  return layout;
+}
+
+/// `name` of parameter argument `index`, or null.
+StringAttr paramName(func::FuncOp func, unsigned index) {
+  return func.getArgAttrOfType<StringAttr>(index, "loco.param");
 }
 
 struct LowerToRuntimePass
@@ -170,11 +212,28 @@ private:
   /// A pointer to a constant global array holding `values`.
   Value constantArray(OpBuilder &builder, Location loc,
                       ArrayRef<int64_t> values);
-  std::string manifest(func::FuncOp func, const ArenaPlan &plan);
+  /// Starts `llvm.func @symbol(%ctx, %arena)` and returns its entry block.
+  Block *beginEntry(OpBuilder &builder, Location loc, StringRef symbol);
+  Value pointer(OpBuilder &builder, Location loc, int64_t offset);
+  Value i64(OpBuilder &builder, Location loc, int64_t value);
+  Value f64(OpBuilder &builder, Location loc, double value);
+  void call(OpBuilder &builder, Location loc, StringRef name,
+            ArrayRef<Value> args);
+  /// Lowers the ops of `func`; with `layout.optimizer`, adds every returned
+  /// `grad:<param>` into that parameter's accumulator.
+  void emitEntry(OpBuilder &builder, func::FuncOp func, const ArenaPlan &plan,
+                 const FixedLayout &layout, StringRef symbol);
+  void emitOptimizer(OpBuilder &builder, func::FuncOp func,
+                     const FixedLayout &layout);
+  llvm::json::Object outputsJson(func::FuncOp func, const ArenaPlan &plan,
+                                 StringRef symbol);
+  std::string manifest(func::FuncOp train, const FixedLayout &layout,
+                       int64_t arenaBytes, llvm::json::Object entryPoints);
 
   ModuleOp module;
   /// Declarations and constants go before the function being built.
   Operation *insertionAnchor = nullptr;
+  Value context, arena;
   std::map<std::vector<int64_t>, LLVM::GlobalOp> arrays;
 };
 
@@ -193,50 +252,193 @@ LLVM::LLVMFuncOp LowerToRuntimePass::getOrDeclare(OpBuilder &builder,
 
 Value LowerToRuntimePass::constantArray(OpBuilder &builder, Location loc,
                                         ArrayRef<int64_t> values) {
-  auto i64 = builder.getI64Type();
+  auto i64Type = builder.getI64Type();
   LLVM::GlobalOp &global = arrays[values.vec()];
   if (!global) {
     OpBuilder::InsertionGuard guard(builder);
     builder.setInsertionPoint(insertionAnchor);
     auto data = DenseIntElementsAttr::get(
-        RankedTensorType::get({static_cast<int64_t>(values.size())}, i64),
+        RankedTensorType::get({static_cast<int64_t>(values.size())}, i64Type),
         values);
     global = builder.create<LLVM::GlobalOp>(
-        loc, LLVM::LLVMArrayType::get(i64, values.size()), /*isConstant=*/true,
-        LLVM::Linkage::Internal, "__loco_array_" + std::to_string(arrays.size()),
-        data);
+        loc, LLVM::LLVMArrayType::get(i64Type, values.size()),
+        /*isConstant=*/true, LLVM::Linkage::Internal,
+        "__loco_array_" + std::to_string(arrays.size()), data);
   }
   return builder.create<LLVM::AddressOfOp>(loc, global);
 }
 
-std::string LowerToRuntimePass::manifest(func::FuncOp func,
-                                         const ArenaPlan &plan) {
-  llvm::json::Array params, inputs, outputs, buffers;
-  for (BlockArgument arg : func.getArguments()) {
-    llvm::json::Object entry{{"shape", shapeJson(arg)},
-                             {"offset", plan.offsets.lookup(arg)},
-                             {"bytes", bytesOf(arg)}};
-    if (auto name = func.getArgAttrOfType<StringAttr>(arg.getArgNumber(),
-                                                      "loco.param")) {
-      entry["name"] = name.str();
-      if (auto init = func.getArgAttrOfType<StringAttr>(arg.getArgNumber(),
-                                                        "loco.init"))
-        entry["init"] = init.str();
-      params.push_back(std::move(entry));
-    } else if (auto input = func.getArgAttrOfType<StringAttr>(
-                   arg.getArgNumber(), "loco.input")) {
-      entry["name"] = input.str();
-      inputs.push_back(std::move(entry));
+Block *LowerToRuntimePass::beginEntry(OpBuilder &builder, Location loc,
+                                      StringRef symbol) {
+  MLIRContext *ctx = &getContext();
+  auto ptr = LLVM::LLVMPointerType::get(ctx);
+  builder.setInsertionPointToEnd(module.getBody());
+  auto type =
+      LLVM::LLVMFunctionType::get(LLVM::LLVMVoidType::get(ctx), {ptr, ptr});
+  auto entry = builder.create<LLVM::LLVMFuncOp>(loc, symbol, type);
+  Block *block = entry.addEntryBlock(builder);
+  builder.setInsertionPointToStart(block);
+  context = block->getArgument(0);
+  arena = block->getArgument(1);
+  return block;
+}
+
+Value LowerToRuntimePass::i64(OpBuilder &builder, Location loc, int64_t value) {
+  return builder.create<LLVM::ConstantOp>(loc, builder.getI64Type(),
+                                          builder.getI64IntegerAttr(value));
+}
+
+Value LowerToRuntimePass::f64(OpBuilder &builder, Location loc, double value) {
+  return builder.create<LLVM::ConstantOp>(loc, builder.getF64Type(),
+                                          builder.getF64FloatAttr(value));
+}
+
+Value LowerToRuntimePass::pointer(OpBuilder &builder, Location loc,
+                                  int64_t offset) {
+  return builder.create<LLVM::GEPOp>(
+      loc, LLVM::LLVMPointerType::get(&getContext()), builder.getI8Type(),
+      arena, ArrayRef<LLVM::GEPArg>{i64(builder, loc, offset)});
+}
+
+void LowerToRuntimePass::call(OpBuilder &builder, Location loc, StringRef name,
+                              ArrayRef<Value> args) {
+  builder.create<LLVM::CallOp>(loc, getOrDeclare(builder, name, args), args);
+  ++numCalls;
+}
+
+void LowerToRuntimePass::emitEntry(OpBuilder &builder, func::FuncOp func,
+                                   const ArenaPlan &plan,
+                                   const FixedLayout &layout,
+                                   StringRef symbol) {
+  beginEntry(builder, func.getLoc(), symbol);
+  for (Operation &op : func.getBody().front().without_terminator()) {
+    auto callOp = cast<RuntimeCallOpInterface>(op);
+    StringRef name = callOp.getRuntimeFunction();
+    if (name.empty())
+      continue;
+    Location loc = op.getLoc();
+    SmallVector<Value> args{context};
+    for (Value operand : op.getOperands())
+      args.push_back(pointer(builder, loc, plan.offsets.lookup(operand)));
+    for (Value result : op.getResults())
+      args.push_back(pointer(builder, loc, plan.offsets.lookup(result)));
+    SmallVector<Attribute> scalars;
+    callOp.getRuntimeScalars(scalars);
+    for (Attribute scalar : scalars) {
+      if (auto integer = dyn_cast<IntegerAttr>(scalar))
+        args.push_back(i64(builder, loc, integer.getInt()));
+      else if (auto real = dyn_cast<FloatAttr>(scalar))
+        args.push_back(f64(builder, loc, real.getValueAsDouble()));
+      else
+        args.push_back(constantArray(
+            builder, loc, cast<DenseI64ArrayAttr>(scalar).asArrayRef()));
     }
+    call(builder, loc, name, args);
   }
+  // Gradients accumulate into their parameter's accumulator.
+  auto terminator = cast<func::ReturnOp>(func.getBody().front().getTerminator());
+  std::map<std::string, unsigned> paramIndex;
+  for (unsigned i = 0; i < func.getNumArguments(); ++i)
+    if (StringAttr name = paramName(func, i))
+      paramIndex[name.str()] = i;
+  for (auto [index, value] : llvm::enumerate(terminator.getOperands())) {
+    auto name = func.getResultAttrOfType<StringAttr>(index, "loco.name");
+    if (!name || !name.getValue().starts_with("grad:") ||
+        layout.optimizer.empty())
+      continue;
+    unsigned arg = paramIndex.at(name.getValue().drop_front(5).str());
+    Location loc = value.getLoc();
+    Value accumulator = pointer(builder, loc, layout.optimizer.at(arg)[0]);
+    call(builder, loc, "loco_add",
+         {context, accumulator, pointer(builder, loc, plan.offsets.lookup(value)),
+          accumulator,
+          i64(builder, loc,
+              cast<RankedTensorType>(value.getType()).getNumElements())});
+  }
+  builder.create<LLVM::ReturnOp>(func.getLoc(), ValueRange{});
+}
+
+void LowerToRuntimePass::emitOptimizer(OpBuilder &builder, func::FuncOp func,
+                                       const FixedLayout &layout) {
+  Location loc = func.getLoc();
+  auto training = module->getAttrOfType<DictionaryAttr>("loco.training");
+  auto hyper = [&](StringRef key, double fallback) {
+    if (training)
+      if (auto value = training.getAs<FloatAttr>(key))
+        return value.getValueAsDouble();
+    return fallback;
+  };
+  beginEntry(builder, loc, "loco_optimizer_step");
+  Value scratch = pointer(builder, loc, layout.scratch);
+  call(builder, loc, "loco_grad_norm_begin", {context, scratch});
+  for (auto &[arg, slots] : layout.optimizer)
+    call(builder, loc, "loco_grad_norm_accumulate",
+         {context, pointer(builder, loc, slots[0]),
+          i64(builder, loc,
+              cast<RankedTensorType>(func.getArgument(arg).getType())
+                  .getNumElements()),
+          scratch});
+  call(builder, loc, "loco_grad_norm_finish",
+       {context, scratch, f64(builder, loc, hyper("gradient_clip", 5.0))});
+  for (auto &[arg, slots] : layout.optimizer)
+    call(builder, loc, "loco_adamw",
+         {context, pointer(builder, loc, layout.argOffsets[arg]),
+          pointer(builder, loc, slots[0]), pointer(builder, loc, slots[1]),
+          pointer(builder, loc, slots[2]),
+          i64(builder, loc,
+              cast<RankedTensorType>(func.getArgument(arg).getType())
+                  .getNumElements()),
+          scratch, f64(builder, loc, hyper("beta1", 0.9)),
+          f64(builder, loc, hyper("beta2", 0.999)),
+          f64(builder, loc, hyper("eps", 1e-8)),
+          f64(builder, loc, hyper("weight_decay", 0.01))});
+  builder.create<LLVM::ReturnOp>(loc, ValueRange{});
+}
+
+llvm::json::Object LowerToRuntimePass::outputsJson(func::FuncOp func,
+                                                   const ArenaPlan &plan,
+                                                   StringRef symbol) {
+  llvm::json::Array outputs;
   auto terminator = cast<func::ReturnOp>(func.getBody().front().getTerminator());
   for (auto [index, value] : llvm::enumerate(terminator.getOperands())) {
     auto name = func.getResultAttrOfType<StringAttr>(index, "loco.name");
+    if (name && name.getValue().starts_with("grad:"))
+      continue;
     outputs.push_back(llvm::json::Object{
         {"name", name ? name.str() : "result" + std::to_string(index)},
         {"shape", shapeJson(value)},
         {"offset", plan.offsets.lookup(value)},
         {"bytes", bytesOf(value)}});
+  }
+  return llvm::json::Object{{"symbol", symbol}, {"outputs", std::move(outputs)}};
+}
+
+std::string LowerToRuntimePass::manifest(func::FuncOp train,
+                                         const FixedLayout &layout,
+                                         int64_t arenaBytes,
+                                         llvm::json::Object entryPoints) {
+  llvm::json::Array params, inputs, buffers;
+  for (BlockArgument arg : train.getArguments()) {
+    unsigned index = arg.getArgNumber();
+    llvm::json::Object entry{{"shape", shapeJson(arg)},
+                             {"offset", layout.argOffsets[index]},
+                             {"bytes", bytesOf(arg)}};
+    if (StringAttr name = paramName(train, index)) {
+      entry["name"] = name.str();
+      if (auto init = train.getArgAttrOfType<StringAttr>(index, "loco.init"))
+        entry["init"] = init.str();
+      auto slots = layout.optimizer.find(index);
+      if (slots != layout.optimizer.end()) {
+        entry["grad_offset"] = slots->second[0];
+        entry["m_offset"] = slots->second[1];
+        entry["v_offset"] = slots->second[2];
+      }
+      params.push_back(std::move(entry));
+    } else if (auto input =
+                   train.getArgAttrOfType<StringAttr>(index, "loco.input")) {
+      entry["name"] = input.str();
+      inputs.push_back(std::move(entry));
+    }
   }
   if (auto dict = module->getAttrOfType<DictionaryAttr>("loco.buffers")) {
     for (NamedAttribute buffer : dict) {
@@ -256,21 +458,30 @@ std::string LowerToRuntimePass::manifest(func::FuncOp func,
       {"abi_version", LOCO_ABI_VERSION},
       {"target", target},
       {"precision", "f32"},
-      {"arena_bytes", plan.bytes},
+      {"arena_bytes", arenaBytes},
       {"alignment", kAlignment},
-      {"entry_points", llvm::json::Object{{"forward", "loco_forward"}}},
+      {"entry_points", std::move(entryPoints)},
       {"parameters", std::move(params)},
       {"buffers", std::move(buffers)},
-      {"inputs", std::move(inputs)},
-      {"outputs", std::move(outputs)}};
+      {"inputs", std::move(inputs)}};
   if (auto config = module->getAttrOfType<StringAttr>("loco.config"))
     root["config"] = config.str();
-  if (auto model = module->getAttrOfType<DictionaryAttr>("loco.model")) {
-    llvm::json::Object modelJson;
-    for (NamedAttribute entry : model)
+  // Plain integer, float and string entries of the model and training
+  // dictionaries.
+  for (StringRef key : {"model", "training"}) {
+    auto dict = module->getAttrOfType<DictionaryAttr>(("loco." + key).str());
+    if (!dict)
+      continue;
+    llvm::json::Object json;
+    for (NamedAttribute entry : dict) {
       if (auto i = dyn_cast<IntegerAttr>(entry.getValue()))
-        modelJson[entry.getName().str()] = i.getInt();
-    root["model"] = std::move(modelJson);
+        json[entry.getName().str()] = i.getInt();
+      else if (auto f = dyn_cast<FloatAttr>(entry.getValue()))
+        json[entry.getName().str()] = f.getValueAsDouble();
+      else if (auto str = dyn_cast<StringAttr>(entry.getValue()))
+        json[entry.getName().str()] = str.str();
+    }
+    root[key] = std::move(json);
   }
   std::string text;
   llvm::raw_string_ostream os(text);
@@ -280,8 +491,9 @@ std::string LowerToRuntimePass::manifest(func::FuncOp func,
 
 void LowerToRuntimePass::runOnOperation() {
   module = getOperation();
-  auto func = module.lookupSymbol<func::FuncOp>("train_step");
-  if (!func) {
+  auto train = module.lookupSymbol<func::FuncOp>("train_step");
+  auto eval = module.lookupSymbol<func::FuncOp>("eval_step");
+  if (!train) {
     module.emitError("expects a func.func @train_step to lower");
     return signalPassFailure();
   }
@@ -290,82 +502,71 @@ void LowerToRuntimePass::runOnOperation() {
                        << "'; this build supports: cpu";
     return signalPassFailure();
   }
-  for (Operation &op : func.getBody().front().without_terminator()) {
-    if (!isa<RuntimeCallOpInterface>(op)) {
-      op.emitOpError("has no runtime kernel");
-      return signalPassFailure();
-    }
-    for (Value operand : op.getOperands())
-      if (!cast<RankedTensorType>(operand.getType()).getElementType().isF32()) {
-        op.emitOpError("the runtime supports f32 tensors only so far");
+  for (func::FuncOp func : {train, eval}) {
+    if (!func)
+      continue;
+    for (Operation &op : func.getBody().front().without_terminator()) {
+      if (!isa<RuntimeCallOpInterface>(op)) {
+        op.emitOpError("has no runtime kernel");
         return signalPassFailure();
       }
+      SmallVector<Type> types(op.getOperandTypes());
+      llvm::append_range(types, op.getResultTypes());
+      for (Type type : types)
+        if (!cast<RankedTensorType>(type).getElementType().isF32()) {
+          op.emitOpError("the runtime supports f32 tensors only so far");
+          return signalPassFailure();
+        }
+    }
   }
 
-  ArenaPlan plan = planArena(func);
-  arenaBytes = plan.bytes;
-  MLIRContext *ctx = &getContext();
-  OpBuilder builder(ctx);
-  Location loc = func.getLoc();
-  auto ptr = LLVM::LLVMPointerType::get(ctx);
-  auto i64 = builder.getI64Type();
-  auto i8 = builder.getI8Type();
+  // Gradients returned by @train_step make it a training step with an
+  // optimizer; otherwise it is a forward pass only.
+  bool hasGradients = false;
+  for (unsigned i = 0; i < train.getNumResults(); ++i)
+    if (auto name = train.getResultAttrOfType<StringAttr>(i, "loco.name"))
+      hasGradients |= name.getValue().starts_with("grad:");
+  FixedLayout layout = layoutFixed(train, hasGradients);
+  // The two steps never run at once: their activations share the arena
+  // beyond the fixed regions.
+  ArenaPlan trainPlan = planFunction(train, layout.argOffsets, layout.end);
+  ArenaPlan evalPlan;
+  if (eval)
+    evalPlan = planFunction(eval, layout.argOffsets, layout.end);
+  int64_t totalBytes = std::max(trainPlan.end, eval ? evalPlan.end : 0);
+  arenaBytes = totalBytes;
 
-  // The manifest and the ABI version, exported for locorun.
+  OpBuilder builder(&getContext());
+  Location loc = train.getLoc();
   builder.setInsertionPointToEnd(module.getBody());
-  std::string json = manifest(func, plan);
-  json.push_back('\0');
-  builder.create<LLVM::GlobalOp>(
-      loc, LLVM::LLVMArrayType::get(i8, json.size()), /*isConstant=*/true,
-      LLVM::Linkage::External, "loco_manifest", builder.getStringAttr(json));
-  builder.create<LLVM::GlobalOp>(
+  auto anchor = builder.create<LLVM::GlobalOp>(
       loc, builder.getI32Type(), /*isConstant=*/true, LLVM::Linkage::External,
       "loco_abi_version", builder.getI32IntegerAttr(LOCO_ABI_VERSION));
+  insertionAnchor = anchor;
 
-  auto forwardType =
-      LLVM::LLVMFunctionType::get(LLVM::LLVMVoidType::get(ctx), {ptr, ptr});
-  auto forward =
-      builder.create<LLVM::LLVMFuncOp>(loc, "loco_forward", forwardType);
-  insertionAnchor = forward;
-  Block *entry = forward.addEntryBlock(builder);
-  builder.setInsertionPointToStart(entry);
-  Value context = entry->getArgument(0), arena = entry->getArgument(1);
-
-  auto pointerTo = [&](Location opLoc, Value value) -> Value {
-    Value offset = builder.create<LLVM::ConstantOp>(
-        opLoc, i64, builder.getI64IntegerAttr(plan.offsets.lookup(value)));
-    return builder.create<LLVM::GEPOp>(opLoc, ptr, i8, arena,
-                                       ArrayRef<LLVM::GEPArg>{offset});
-  };
-
-  for (Operation &op : func.getBody().front().without_terminator()) {
-    auto call = cast<RuntimeCallOpInterface>(op);
-    StringRef name = call.getRuntimeFunction();
-    if (name.empty())
-      continue;
-    Location opLoc = op.getLoc();
-    SmallVector<Value> args{context};
-    for (Value operand : op.getOperands())
-      args.push_back(pointerTo(opLoc, operand));
-    for (Value result : op.getResults())
-      args.push_back(pointerTo(opLoc, result));
-    SmallVector<Attribute> scalars;
-    call.getRuntimeScalars(scalars);
-    for (Attribute scalar : scalars) {
-      if (auto integer = dyn_cast<IntegerAttr>(scalar))
-        args.push_back(builder.create<LLVM::ConstantOp>(opLoc, i64, integer));
-      else if (auto real = dyn_cast<FloatAttr>(scalar))
-        args.push_back(builder.create<LLVM::ConstantOp>(
-            opLoc, builder.getF64Type(), real));
-      else
-        args.push_back(constantArray(builder, opLoc,
-                                     cast<DenseI64ArrayAttr>(scalar).asArrayRef()));
-    }
-    builder.create<LLVM::CallOp>(opLoc, getOrDeclare(builder, name, args), args);
-    ++numCalls;
+  llvm::json::Object entryPoints;
+  entryPoints["train"] = outputsJson(train, trainPlan, "loco_train_step");
+  emitEntry(builder, train, trainPlan, layout, "loco_train_step");
+  if (eval) {
+    entryPoints["eval"] = outputsJson(eval, evalPlan, "loco_eval_step");
+    emitEntry(builder, eval, evalPlan, layout, "loco_eval_step");
   }
-  builder.create<LLVM::ReturnOp>(loc, ValueRange{});
-  func.erase();
+  if (hasGradients) {
+    entryPoints["optimizer"] = llvm::json::Object{
+        {"symbol", "loco_optimizer_step"}, {"scratch_offset", layout.scratch}};
+    emitOptimizer(builder, train, layout);
+  }
+
+  std::string json = manifest(train, layout, totalBytes, std::move(entryPoints));
+  json.push_back('\0');
+  builder.setInsertionPoint(anchor);
+  builder.create<LLVM::GlobalOp>(
+      loc, LLVM::LLVMArrayType::get(builder.getI8Type(), json.size()),
+      /*isConstant=*/true, LLVM::Linkage::External, "loco_manifest",
+      builder.getStringAttr(json));
+  train.erase();
+  if (eval)
+    eval.erase();
 }
 
 } // namespace

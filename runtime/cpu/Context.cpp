@@ -52,6 +52,11 @@ void loco_context_set_training(loco_context *ctx, int training) {
   ctx->training = training != 0;
 }
 
+void loco_context_set_optimizer(loco_context *ctx, int64_t step, double lr) {
+  ctx->optimizerStep = step;
+  ctx->lr = lr;
+}
+
 const char *loco_context_describe(loco_context *ctx) {
   return ctx->description.c_str();
 }

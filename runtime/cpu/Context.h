@@ -19,6 +19,8 @@ struct loco_context {
   std::string description;
   uint64_t seed = 0, step = 0;
   bool training = true;
+  int64_t optimizerStep = 1;
+  double lr = 0.0;
 
   /// Batched real FFT plans keyed by (n_fft, frames, inverse).
   std::mutex planMutex;

@@ -29,7 +29,7 @@ using namespace mlir;
 using namespace mlir::loco;
 
 namespace {
-enum class EmitStage { None, Loco, Runtime, Llvm };
+enum class EmitStage { None, Loco, Grad, Runtime, Llvm };
 
 llvm::cl::opt<std::string> configFile(llvm::cl::Positional,
                                       llvm::cl::desc("<config.yaml>"),
@@ -42,6 +42,8 @@ llvm::cl::opt<EmitStage> emit(
     llvm::cl::init(EmitStage::None),
     llvm::cl::values(
         clEnumValN(EmitStage::Loco, "loco", "the loco IR built by the frontend"),
+        clEnumValN(EmitStage::Grad, "grad",
+                   "after autodiff: @eval_step and @train_step with gradients"),
         clEnumValN(EmitStage::Runtime, "runtime",
                    "runtime calls on one arena (LLVM dialect)"),
         clEnumValN(EmitStage::Llvm, "llvm", "LLVM IR")));
@@ -68,7 +70,8 @@ int main(int argc, char **argv) {
       argc, argv,
       "lococ: compile a TF-Locoformer training config\n\n"
       "  lococ CONFIG [--set key.path=value]... -o train.so\n"
-      "  lococ CONFIG [--set key.path=value]... --emit=loco|runtime|llvm [-o FILE]\n");
+      "  lococ CONFIG [--set key.path=value]... --emit=loco|grad|runtime|llvm "
+      "[-o FILE]\n");
 
   DialectRegistry registry;
   registerLocoDialects(registry);
@@ -104,13 +107,17 @@ int main(int argc, char **argv) {
     PassManager pm(&context);
     if (failed(applyPassManagerCLOptions(pm)))
       return 1;
-    buildLocoCompilePipeline(pm, target);
+    if (emit == EmitStage::Grad)
+      buildLocoGradPipeline(pm);
+    else
+      buildLocoCompilePipeline(pm, target);
     if (failed(pm.run(*module)))
       return 1;
   }
 
   std::string error;
-  if (emit == EmitStage::Loco || emit == EmitStage::Runtime) {
+  if (emit == EmitStage::Loco || emit == EmitStage::Grad ||
+      emit == EmitStage::Runtime) {
     auto output = openOutputFile(outputFile, &error);
     if (!output) {
       emitError(UnknownLoc::get(&context)) << error;

@@ -31,6 +31,9 @@ static bool readTensors(const nlohmann::json &list,
     t.bytes = item.at("bytes").get<int64_t>();
     if (item.contains("init"))
       t.init = item.at("init").get<std::string>();
+    t.gradOffset = item.value("grad_offset", int64_t(-1));
+    t.mOffset = item.value("m_offset", int64_t(-1));
+    t.vOffset = item.value("v_offset", int64_t(-1));
     out.push_back(std::move(t));
   }
   return true;
@@ -48,12 +51,10 @@ std::unique_ptr<TrainArtifact> TrainArtifact::open(const std::string &path,
       dlsym(artifact->handle, "loco_abi_version"));
   auto *manifest =
       static_cast<const char *>(dlsym(artifact->handle, "loco_manifest"));
-  artifact->forwardFn = reinterpret_cast<ForwardFn>(
-      dlsym(artifact->handle, "loco_forward"));
-  if (!version || !manifest || !artifact->forwardFn) {
+  if (!version || !manifest) {
     error = "'" + path +
-            "' is not a lococ artifact (it has no loco_abi_version, "
-            "loco_manifest and loco_forward); compile one with lococ";
+            "' is not a lococ artifact (it has no loco_abi_version and "
+            "loco_manifest); compile one with lococ";
     return nullptr;
   }
   if (*version != LOCO_ABI_VERSION) {
@@ -71,9 +72,33 @@ std::unique_ptr<TrainArtifact> TrainArtifact::open(const std::string &path,
   }
   try {
     if (!readTensors(artifact->json.at("parameters"), artifact->params) ||
-        !readTensors(artifact->json.at("inputs"), artifact->ins) ||
-        !readTensors(artifact->json.at("outputs"), artifact->outs))
+        !readTensors(artifact->json.at("inputs"), artifact->ins))
       throw std::runtime_error("tensor lists are not arrays");
+    const nlohmann::json &entries = artifact->json.at("entry_points");
+    auto resolve = [&](const std::string &symbol) {
+      void *fn = dlsym(artifact->handle, symbol.c_str());
+      if (!fn)
+        throw std::runtime_error("entry point '" + symbol + "' is missing");
+      return reinterpret_cast<EntryPoint::Fn>(fn);
+    };
+    for (auto [key, entry] : {std::pair{"train", &artifact->trainEntry},
+                              std::pair{"eval", &artifact->evalEntry}}) {
+      if (!entries.contains(key))
+        continue;
+      entry->fn = resolve(entries.at(key).at("symbol").get<std::string>());
+      if (!readTensors(entries.at(key).at("outputs"), entry->outputs))
+        throw std::runtime_error("outputs are not an array");
+    }
+    if (!artifact->trainEntry)
+      throw std::runtime_error("no train entry point");
+    if (entries.contains("optimizer")) {
+      artifact->optimizerFn =
+          resolve(entries.at("optimizer").at("symbol").get<std::string>());
+      artifact->scratchOffset =
+          entries.at("optimizer").at("scratch_offset").get<int64_t>();
+    }
+    artifact->trainingJson =
+        artifact->json.value("training", nlohmann::json::object());
   } catch (const std::exception &e) {
     error = "'" + path + "' has a corrupt manifest: " + e.what();
     return nullptr;

@@ -24,12 +24,22 @@ struct ManifestTensor {
   std::vector<int64_t> shape;
   int64_t offset = 0, bytes = 0;
   std::string init;
+  /// Parameters of a training artifact: gradient accumulator and AdamW
+  /// moments (-1 when absent).
+  int64_t gradOffset = -1, mOffset = -1, vOffset = -1;
   int64_t numElements() const;
+};
+
+/// One compiled step: its symbol and the outputs it writes.
+struct EntryPoint {
+  using Fn = void (*)(loco_context *, void *);
+  Fn fn = nullptr;
+  std::vector<ManifestTensor> outputs;
+  explicit operator bool() const { return fn != nullptr; }
 };
 
 class TrainArtifact {
 public:
-  using ForwardFn = void (*)(loco_context *, void *);
 
   /// Opens `path`; on failure returns null and sets `error`.
   static std::unique_ptr<TrainArtifact> open(const std::string &path,
@@ -40,14 +50,23 @@ public:
   int64_t arenaBytes() const { return json.at("arena_bytes").get<int64_t>(); }
   const std::vector<ManifestTensor> &parameters() const { return params; }
   const std::vector<ManifestTensor> &inputs() const { return ins; }
-  const std::vector<ManifestTensor> &outputs() const { return outs; }
-  ForwardFn forward() const { return forwardFn; }
+  /// Forward pass and loss (no gradients); may be absent.
+  const EntryPoint &eval() const { return evalEntry; }
+  /// Forward, loss, backward, gradients added into the accumulators.
+  const EntryPoint &train() const { return trainEntry; }
+  /// Clip + AdamW on the accumulators, which it zeroes; may be absent.
+  EntryPoint::Fn optimizer() const { return optimizerFn; }
+  int64_t optimizerScratchOffset() const { return scratchOffset; }
+  /// The manifest's `training` dictionary (hyperparameters).
+  const nlohmann::json &training() const { return trainingJson; }
 
 private:
   void *handle = nullptr;
-  nlohmann::json json;
-  std::vector<ManifestTensor> params, ins, outs;
-  ForwardFn forwardFn = nullptr;
+  nlohmann::json json, trainingJson;
+  std::vector<ManifestTensor> params, ins;
+  EntryPoint evalEntry, trainEntry;
+  EntryPoint::Fn optimizerFn = nullptr;
+  int64_t scratchOffset = -1;
 };
 
 } // namespace loco

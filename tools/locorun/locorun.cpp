@@ -1,27 +1,24 @@
-//===- locorun.cpp - Run a compiled lococ training step -------------------===//
+//===- locorun.cpp - Run and train a compiled lococ step ------------------===//
 //
-// This file implements locorun: it loads a train.so, creates a context on
-// the backend, allocates the arena once, fills parameters (from a
-// safetensors file with upstream state_dict names, or PyTorch's default
-// initialisation) and inputs (from a safetensors batch, or synthetic
-// sources), runs the step, and reports or dumps the outputs.
+// This file implements locorun's command line: one step on given or
+// synthetic inputs (printing, or dumping, the loss, outputs, gradients and
+// the weights after one optimizer step), the training loop over a MUSDB18-HQ
+// folder or synthetic tracks, and `make-synthetic`, which writes such a
+// folder.
 //
 //===----------------------------------------------------------------------===//
 
-#include "runtime/Safetensors.h"
-#include "runtime/api.h"
-#include "tools/locorun/Artifact.h"
+#include "tools/locorun/Dataset.h"
+#include "tools/locorun/Session.h"
+#include "tools/locorun/Trainer.h"
 
 #include <nlohmann/json.hpp>
 
 #include <chrono>
-#include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
-#include <random>
-#include <set>
 #include <string>
 #include <vector>
 
@@ -29,242 +26,254 @@ using namespace loco;
 
 namespace {
 
+const char *kUsage =
+    "usage: locorun TRAIN.so [options]\n"
+    "       locorun make-synthetic DIR [--tracks N] [--test-tracks N]\n"
+    "               [--seconds S] [--sample-rate R] [--seed S]\n"
+    "\n"
+    "Without --steps, --epochs or --data: one training step (forward, loss,\n"
+    "backward, clip + AdamW) on --batch or synthetic input; --eval runs the\n"
+    "forward pass only; --dump DIR writes outputs.safetensors, loss.json,\n"
+    "grads.safetensors and weights_after_step.safetensors.\n"
+    "\n"
+    "options:\n"
+    "  --device cpu             backend device\n"
+    "  --init W.safetensors     start from these weights (upstream names)\n"
+    "  --batch IN.safetensors   inputs of a single step (mixture + sources)\n"
+    "  --data DIR               train on a MUSDB18-HQ-layout folder\n"
+    "  --synthetic              train on generated tracks (the default)\n"
+    "  --steps N | --epochs N   how long to train (total, counting a resume)\n"
+    "  --steps-per-epoch N      default: training tracks / (batch x accum)\n"
+    "  --metrics FILE           append one JSON object per step\n"
+    "  --out DIR                checkpoints (model + optimizer safetensors)\n"
+    "  --resume DIR             continue a checkpointed run\n"
+    "  --save-every N           also checkpoint every N steps\n"
+    "  --seed N                 default: the config's seed\n";
+
 struct Options {
-  std::string artifact, init, batch, dump, device = "cpu";
-  uint64_t seed = 0;
-  bool seedGiven = false;
+  std::string artifact, init, batch, dump, data, device = "cpu";
+  TrainOptions train;
+  bool seedGiven = false, synthetic = false, eval = false;
 };
 
-const char *kUsage =
-    "usage: locorun TRAIN.so [--device cpu] [--init WEIGHTS.safetensors]\n"
-    "               [--batch BATCH.safetensors | --synthetic] [--seed N]\n"
-    "               [--dump OUTDIR]\n"
-    "\n"
-    "Runs the compiled step once: the forward pass and the loss. Without\n"
-    "--init, parameters get PyTorch's default initialisation (seeded); without\n"
-    "--batch, the inputs are synthetic sources (sums of sinusoids). --dump\n"
-    "writes OUTDIR/outputs.safetensors (the estimates) and OUTDIR/loss.json.\n";
-
-[[noreturn]] void fail(const std::string &message) {
-  std::fprintf(stderr, "locorun: error: %s\n", message.c_str());
+[[noreturn]] void usageError(const std::string &message) {
+  std::fprintf(stderr, "locorun: error: %s\n%s", message.c_str(), kUsage);
   std::exit(1);
 }
 
+int64_t parseCount(const std::string &option, const std::string &value) {
+  try {
+    size_t used = 0;
+    long long n = std::stoll(value, &used);
+    if (used == value.size() && n >= 0)
+      return n;
+  } catch (const std::exception &) {
+  }
+  usageError(option + " expects a non-negative integer, got '" + value + "'");
+}
+
 Options parseOptions(int argc, char **argv) {
-  Options options;
+  Options o;
   for (int i = 1; i < argc; ++i) {
     std::string arg = argv[i];
     auto value = [&]() -> std::string {
       if (i + 1 >= argc)
-        fail("option " + arg + " needs a value");
+        usageError("option " + arg + " needs a value");
       return argv[++i];
     };
     if (arg == "--help" || arg == "-h") {
       std::fputs(kUsage, stdout);
       std::exit(0);
-    } else if (arg == "--init") {
-      options.init = value();
-    } else if (arg == "--batch") {
-      options.batch = value();
-    } else if (arg == "--synthetic") {
-      options.batch.clear();
-    } else if (arg == "--dump") {
-      options.dump = value();
-    } else if (arg == "--device") {
-      options.device = value();
-    } else if (arg == "--seed") {
-      options.seed = std::stoull(value());
-      options.seedGiven = true;
-    } else if (!arg.empty() && arg[0] == '-') {
-      fail("unknown option '" + arg + "'\n" + kUsage);
-    } else if (options.artifact.empty()) {
-      options.artifact = arg;
-    } else {
-      fail("more than one train.so given ('" + options.artifact + "', '" +
-           arg + "')");
-    }
+    } else if (arg == "--init") o.init = value();
+    else if (arg == "--batch") o.batch = value();
+    else if (arg == "--dump") o.dump = value();
+    else if (arg == "--data") o.data = value();
+    else if (arg == "--device") o.device = value();
+    else if (arg == "--synthetic") o.synthetic = true;
+    else if (arg == "--eval") o.eval = true;
+    else if (arg == "--steps") o.train.steps = parseCount(arg, value());
+    else if (arg == "--epochs") o.train.epochs = parseCount(arg, value());
+    else if (arg == "--steps-per-epoch") o.train.stepsPerEpoch = parseCount(arg, value());
+    else if (arg == "--save-every") o.train.saveEvery = parseCount(arg, value());
+    else if (arg == "--metrics") o.train.metricsPath = value();
+    else if (arg == "--out") o.train.outDir = value();
+    else if (arg == "--resume") o.train.resumeDir = value();
+    else if (arg == "--seed") {
+      o.train.seed = parseCount(arg, value());
+      o.seedGiven = true;
+    } else if (!arg.empty() && arg[0] == '-')
+      usageError("unknown option '" + arg + "'");
+    else if (o.artifact.empty())
+      o.artifact = arg;
+    else
+      usageError("more than one train.so given ('" + o.artifact + "', '" + arg + "')");
   }
-  if (options.artifact.empty())
-    fail(std::string("no train.so given\n") + kUsage);
-  return options;
+  if (o.artifact.empty())
+    usageError("no train.so given");
+  return o;
 }
 
-std::string shapeString(const std::vector<int64_t> &shape) {
-  std::string text = "[";
-  for (size_t i = 0; i < shape.size(); ++i)
-    text += (i ? ", " : "") + std::to_string(shape[i]);
-  return text + "]";
-}
-
-/// Copies the tensor `name` of `file` into the arena at `t`, checking dtype
-/// and shape.
-void loadTensor(loco_context *ctx, char *arena, const SafetensorsFile &file,
-                const std::string &path, const ManifestTensor &t) {
-  const TensorEntry *entry = file.find(t.name);
-  if (!entry)
-    fail(path + ": missing tensor '" + t.name + "' " + shapeString(t.shape));
-  if (entry->dtype != "F32")
-    fail(path + ": tensor '" + t.name + "' is " + entry->dtype +
-         "; lococ expects F32");
-  if (entry->shape != t.shape)
-    fail(path + ": tensor '" + t.name + "' has shape " +
-         shapeString(entry->shape) + ", the model expects " +
-         shapeString(t.shape));
-  loco_copy_to_device(ctx, arena + t.offset, file.data(*entry), t.bytes);
-}
-
-/// PyTorch's default initialisation as the manifest describes it.
-void initParameter(loco_context *ctx, char *arena, const ManifestTensor &t,
-                   std::mt19937_64 &gen) {
-  std::vector<float> values(t.numElements());
-  if (t.init == "ones") {
-    std::fill(values.begin(), values.end(), 1.0f);
-  } else if (t.init.rfind("uniform:", 0) == 0) {
-    float bound = std::stof(t.init.substr(8));
-    std::uniform_real_distribution<float> dist(-bound, bound);
-    for (float &v : values)
-      v = dist(gen);
-  } // "zeros" and unknown kinds stay zero.
-  loco_copy_to_device(ctx, arena + t.offset, values.data(), t.bytes);
-}
-
-/// Synthetic sources: per source a sum of sinusoids in its own band with a
-/// little noise (as the golden sets' inputs); the mixture is their sum.
-void synthesiseBatch(loco_context *ctx, char *arena,
-                     const std::vector<ManifestTensor> &inputs,
-                     double sampleRate, std::mt19937_64 &gen) {
-  const ManifestTensor &mixture = inputs.front();
-  int64_t B = mixture.shape[0], N = mixture.shape[1];
-  std::vector<float> mix(B * N, 0.0f);
-  std::normal_distribution<float> noise(0.0f, 0.01f);
-  const double bands[][2] = {{220, 880}, {60, 5000}, {41, 110}, {523, 1318}};
-  for (size_t s = 1; s < inputs.size(); ++s) {
-    std::vector<float> source(B * N);
-    const double *band = bands[(s - 1) % 4];
-    for (int64_t b = 0; b < B; ++b) {
-      double shift = 1.0 + 0.03 * b;
-      for (int64_t n = 0; n < N; ++n) {
-        double t = n / sampleRate, v = 0.0;
-        for (int k = 0; k < 4; ++k) {
-          double f = (band[0] + (band[1] - band[0]) * k / 3.0) * shift;
-          v += 0.1 * std::sin(2 * M_PI * f * t + k);
-        }
-        source[b * N + n] = static_cast<float>(v) + noise(gen);
-      }
-    }
-    for (int64_t i = 0; i < B * N; ++i)
-      mix[i] += source[i];
-    loco_copy_to_device(ctx, arena + inputs[s].offset, source.data(),
-                        inputs[s].bytes);
+int makeSynthetic(int argc, char **argv) {
+  if (argc < 3)
+    usageError("make-synthetic needs a folder");
+  std::string dir = argv[2];
+  int64_t tracks = 8, testTracks = 2, rate = 44100, seed = 0;
+  double seconds = 3.0;
+  for (int i = 3; i < argc; ++i) {
+    std::string arg = argv[i];
+    if (i + 1 >= argc)
+      usageError("option " + arg + " needs a value");
+    std::string value = argv[++i];
+    if (arg == "--tracks") tracks = parseCount(arg, value);
+    else if (arg == "--test-tracks") testTracks = parseCount(arg, value);
+    else if (arg == "--sample-rate") rate = parseCount(arg, value);
+    else if (arg == "--seed") seed = parseCount(arg, value);
+    else if (arg == "--seconds") seconds = std::stod(value);
+    else usageError("unknown option '" + arg + "'");
   }
-  loco_copy_to_device(ctx, arena + mixture.offset, mix.data(), mixture.bytes);
+  writeSyntheticFolder(dir, tracks, testTracks, seconds, rate,
+                       {"vocals", "drums", "bass", "other"}, seed);
+  std::printf("wrote %lld training and %lld test tracks of %.1f s to %s\n",
+              static_cast<long long>(tracks), static_cast<long long>(testTracks),
+              seconds, dir.c_str());
+  return 0;
+}
+
+void printLosses(const StepOutputs &out) {
+  for (const auto &[name, value] : out.losses)
+    std::printf("  %-22s %.6f\n", name.c_str(), value);
+}
+
+/// One step on --batch or synthetic inputs, with the optional dump.
+void singleStep(Session &session, const Options &o, uint64_t seed) {
+  TrainArtifact &art = session.artifact();
+  if (!o.batch.empty()) {
+    session.loadBatch(o.batch);
+  } else {
+    const ManifestTensor &mixture = art.inputs().front();
+    auto tracks = makeSyntheticTracks(
+        std::max<int64_t>(4, mixture.shape[0]), mixture.shape[1],
+        art.manifest().value("model", nlohmann::json::object())
+            .value("sample_rate", 44100),
+        art.inputs().size() - 1, seed);
+    std::vector<std::vector<float>> inputs(art.inputs().size());
+    sampleBatch(*tracks, seed, 0, 0, mixture.shape[0], mixture.shape[1], true,
+                inputs);
+    session.setInputs(inputs);
+  }
+  bool train = !o.eval && art.optimizer();
+  const EntryPoint &entry =
+      train ? art.train() : (art.eval() ? art.eval() : art.train());
+  loco_context_set_rng(session.context(), seed, 0);
+  loco_context_set_training(session.context(), train ? 1 : 0);
+  auto start = std::chrono::steady_clock::now();
+  StepOutputs out = session.run(entry);
+  bool dump = !o.dump.empty();
+  if (dump) {
+    std::error_code ec;
+    std::filesystem::create_directories(o.dump, ec);
+    if (ec)
+      throw RunError("cannot create '" + o.dump + "': " + ec.message());
+    writeSafetensorsAtomically(o.dump + "/outputs.safetensors", out.tensors,
+                               {{"format", "pt"}});
+    // The accumulators hold this step's gradients until the update.
+    if (train)
+      writeSafetensorsAtomically(o.dump + "/grads.safetensors",
+                                 session.gradients(), {{"format", "pt"}});
+  }
+  double lr = art.training().value("lr", 1e-3);
+  if (train)
+    session.optimizerStep(1, lr);
+  double seconds = std::chrono::duration<double>(
+                       std::chrono::steady_clock::now() - start).count();
+  std::printf("%s: %s in %.3f s on %s, arena %.1f MiB\n", o.artifact.c_str(),
+              train ? "training step (forward, loss, backward, AdamW)"
+                    : "forward + loss",
+              seconds, loco_context_describe(session.context()),
+              art.arenaBytes() / 1048576.0);
+  printLosses(out);
+  if (train)
+    std::printf("  %-22s %.6f\n", "grad_norm_before_clip", session.gradNorm());
+  if (!dump)
+    return;
+
+  nlohmann::ordered_json doc;
+  doc["total_loss"] = out.loss("total_loss");
+  nlohmann::ordered_json components;
+  for (const auto &[name, value] : out.losses)
+    if (name != "total_loss")
+      components[name] = value;
+  doc["components"] = components;
+  if (train) {
+    doc["grad_norm_before_clip"] = session.gradNorm();
+    doc["clip_coef_applied"] = session.clipCoef();
+    doc["lr"] = lr;
+    writeSafetensorsAtomically(o.dump + "/weights_after_step.safetensors",
+                               session.parameters(/*withBuffers=*/true),
+                               {{"format", "pt"}});
+  }
+  std::ofstream lossFile(o.dump + "/loss.json");
+  lossFile << doc.dump(1) << "\n";
+  if (!lossFile)
+    throw RunError("cannot write '" + o.dump + "/loss.json'");
 }
 
 } // namespace
 
 int main(int argc, char **argv) {
-  Options options = parseOptions(argc, argv);
-  std::string error;
-  std::unique_ptr<TrainArtifact> artifact =
-      TrainArtifact::open(options.artifact, error);
-  if (!artifact)
-    fail(error);
-  const nlohmann::json &manifest = artifact->manifest();
-  const nlohmann::json model = manifest.value("model", nlohmann::json::object());
-  uint64_t seed = options.seedGiven ? options.seed : model.value("seed", 0);
-
-  char message[512] = {0};
-  loco_context *ctx =
-      loco_context_create(options.device.c_str(), message, sizeof(message));
-  if (!ctx)
-    fail(message);
-  loco_context_set_rng(ctx, seed, 0);
-  char *arena = static_cast<char *>(loco_arena_alloc(ctx, artifact->arenaBytes()));
-  if (!arena)
-    fail(loco_context_error(ctx));
-
-  // Parameters.
-  std::mt19937_64 gen(seed);
-  if (!options.init.empty()) {
-    auto weights = SafetensorsFile::open(options.init, error);
-    if (!weights)
-      fail(error);
-    std::set<std::string> known;
-    for (const ManifestTensor &p : artifact->parameters()) {
-      loadTensor(ctx, arena, *weights, options.init, p);
-      known.insert(p.name);
+  if (argc >= 2 && std::strcmp(argv[1], "make-synthetic") == 0) {
+    try {
+      return makeSynthetic(argc, argv);
+    } catch (const RunError &e) {
+      std::fprintf(stderr, "locorun: error: %s\n", e.what());
+      return 1;
     }
-    for (const auto &buffer : manifest.value("buffers", nlohmann::json::array()))
-      known.insert(buffer.at("name").get<std::string>());
-    for (const TensorEntry &entry : weights->tensors())
-      if (!known.count(entry.name))
-        fail(options.init + ": unexpected tensor '" + entry.name +
-             "', which is not in this model's state_dict");
-  } else {
-    for (const ManifestTensor &p : artifact->parameters())
-      initParameter(ctx, arena, p, gen);
   }
-
-  // Inputs.
-  if (!options.batch.empty()) {
-    auto batch = SafetensorsFile::open(options.batch, error);
-    if (!batch)
-      fail(error);
-    for (const ManifestTensor &input : artifact->inputs())
-      loadTensor(ctx, arena, *batch, options.batch, input);
-  } else {
-    synthesiseBatch(ctx, arena, artifact->inputs(),
-                    model.value("sample_rate", 44100), gen);
-  }
-
-  auto start = std::chrono::steady_clock::now();
-  loco_context_set_training(ctx, 0);
-  artifact->forward()(ctx, arena);
-  loco_synchronize(ctx);
-  double seconds = std::chrono::duration<double>(
-                       std::chrono::steady_clock::now() - start)
-                       .count();
-  if (const char *kernelError = loco_context_error(ctx))
-    fail(kernelError);
-
-  // Outputs: scalars are loss terms, the rest estimates.
-  nlohmann::ordered_json loss;
-  std::vector<F32Tensor> estimates;
-  for (const ManifestTensor &out : artifact->outputs()) {
-    std::vector<float> values(out.numElements());
-    loco_copy_to_host(ctx, values.data(), arena + out.offset, out.bytes);
-    if (out.shape.empty())
-      loss[out.name] = values[0];
+  Options o = parseOptions(argc, argv);
+  try {
+    Session session(o.artifact, o.device);
+    TrainArtifact &art = session.artifact();
+    uint64_t seed = o.seedGiven
+                        ? o.train.seed
+                        : art.manifest().value("model", nlohmann::json::object())
+                              .value("seed", 0);
+    o.train.seed = seed;
+    if (!o.init.empty())
+      session.loadParameters(o.init);
     else
-      estimates.push_back({out.name, out.shape, std::move(values)});
-  }
-  std::printf("%s: forward + loss in %.3f s on %s, arena %.1f MiB\n",
-              options.artifact.c_str(), seconds, loco_context_describe(ctx),
-              artifact->arenaBytes() / 1048576.0);
-  for (auto &[name, value] : loss.items())
-    std::printf("  %-22s %.6f\n", name.c_str(), value.get<double>());
+      session.initParameters(seed);
 
-  if (!options.dump.empty()) {
-    std::error_code ec;
-    std::filesystem::create_directories(options.dump, ec);
-    if (ec)
-      fail("cannot create '" + options.dump + "': " + ec.message());
-    if (!writeSafetensors(options.dump + "/outputs.safetensors", estimates,
-                          {{"format", "pt"}}, error))
-      fail(error);
-    std::ofstream lossFile(options.dump + "/loss.json");
-    nlohmann::ordered_json doc;
-    doc["total_loss"] = loss.value("total_loss", 0.0);
-    nlohmann::ordered_json components;
-    for (auto &[name, value] : loss.items())
-      if (name != "total_loss")
-        components[name] = value;
-    doc["components"] = components;
-    lossFile << doc.dump(1) << "\n";
-    if (!lossFile)
-      fail("cannot write '" + options.dump + "/loss.json'");
+    bool training = o.train.steps >= 0 || o.train.epochs >= 0 || !o.data.empty();
+    if (!training) {
+      singleStep(session, o, seed);
+      return 0;
+    }
+    if (!o.batch.empty() || !o.dump.empty())
+      usageError("--batch and --dump take a single step; drop --steps, "
+                 "--epochs and --data");
+    const ManifestTensor &mixture = art.inputs().front();
+    int64_t N = mixture.shape[1];
+    int64_t rate = art.manifest().value("model", nlohmann::json::object())
+                       .value("sample_rate", 44100);
+    std::vector<std::string> sources;
+    for (size_t i = 1; i < art.inputs().size(); ++i)
+      sources.push_back(art.inputs()[i].name);
+    std::unique_ptr<TrackSource> train, validation;
+    if (!o.data.empty()) {
+      train = openMusdbFolder(o.data, "train", sources, rate, N);
+      if (std::filesystem::is_directory(o.data + "/test"))
+        validation = openMusdbFolder(o.data, "test", sources, rate, N);
+      else
+        std::fprintf(stderr, "locorun: warning: %s/test not found; no validation\n",
+                     o.data.c_str());
+    } else {
+      train = makeSyntheticTracks(16, 2 * N, rate, sources.size(), seed);
+      validation = makeSyntheticTracks(4, 2 * N, rate, sources.size(), seed + 1000);
+    }
+    runTraining(session, *train, validation.get(), o.train);
+  } catch (const RunError &e) {
+    std::fprintf(stderr, "locorun: error: %s\n", e.what());
+    return 1;
   }
-  loco_arena_free(ctx, arena);
-  loco_context_destroy(ctx);
   return 0;
 }

@@ -1,0 +1,277 @@
+//===- Session.cpp - A train.so with its context and arena ----------------===//
+//
+// This file implements Session. Everything the user can get wrong (files,
+// names, shapes, checkpoints) is checked and reported as a RunError naming
+// the file and the tensor.
+//
+//===----------------------------------------------------------------------===//
+
+#include "tools/locorun/Session.h"
+
+#include <cstdio>
+#include <filesystem>
+#include <random>
+#include <set>
+
+using namespace loco;
+
+namespace {
+std::string shapeString(const std::vector<int64_t> &shape) {
+  std::string text = "[";
+  for (size_t i = 0; i < shape.size(); ++i)
+    text += (i ? ", " : "") + std::to_string(shape[i]);
+  return text + "]";
+}
+
+std::unique_ptr<SafetensorsFile> openOrThrow(const std::string &path) {
+  std::string error;
+  auto file = SafetensorsFile::open(path, error);
+  if (!file)
+    throw RunError(error);
+  return file;
+}
+
+/// The F32 tensor `name` of `file` with `shape`, or a RunError.
+std::vector<float> tensorOrThrow(const SafetensorsFile &file,
+                                 const std::string &path,
+                                 const std::string &name,
+                                 const std::vector<int64_t> &shape) {
+  const TensorEntry *entry = file.find(name);
+  if (!entry)
+    throw RunError(path + ": missing tensor '" + name + "' " +
+                   shapeString(shape));
+  if (entry->dtype != "F32")
+    throw RunError(path + ": tensor '" + name + "' is " + entry->dtype +
+                   "; lococ expects F32");
+  if (entry->shape != shape)
+    throw RunError(path + ": tensor '" + name + "' has shape " +
+                   shapeString(entry->shape) + ", the model expects " +
+                   shapeString(shape));
+  return file.floats(*entry);
+}
+} // namespace
+
+float StepOutputs::loss(const std::string &name) const {
+  for (const auto &[key, value] : losses)
+    if (key == name)
+      return value;
+  return 0.0f;
+}
+
+Session::Session(const std::string &artifactPath, const std::string &device) {
+  std::string error;
+  art = TrainArtifact::open(artifactPath, error);
+  if (!art)
+    throw RunError(error);
+  char message[512] = {0};
+  ctx = loco_context_create(device.c_str(), message, sizeof(message));
+  if (!ctx)
+    throw RunError(message);
+  arena = static_cast<char *>(loco_arena_alloc(ctx, art->arenaBytes()));
+  if (!arena)
+    throw RunError(loco_context_error(ctx));
+}
+
+Session::~Session() {
+  if (arena)
+    loco_arena_free(ctx, arena);
+  if (ctx)
+    loco_context_destroy(ctx);
+}
+
+std::vector<float> Session::read(int64_t offset, int64_t count) const {
+  std::vector<float> values(count);
+  loco_copy_to_host(ctx, values.data(), arena + offset, count * sizeof(float));
+  return values;
+}
+
+void Session::write(int64_t offset, const std::vector<float> &values) {
+  loco_copy_to_device(ctx, arena + offset, values.data(),
+                      values.size() * sizeof(float));
+}
+
+void Session::initParameters(uint64_t seed) {
+  std::mt19937_64 gen(seed);
+  for (const ManifestTensor &p : art->parameters()) {
+    std::vector<float> values(p.numElements(), 0.0f);
+    if (p.init == "ones") {
+      std::fill(values.begin(), values.end(), 1.0f);
+    } else if (p.init.rfind("uniform:", 0) == 0) {
+      float bound = std::stof(p.init.substr(8));
+      std::uniform_real_distribution<float> dist(-bound, bound);
+      for (float &v : values)
+        v = dist(gen);
+    }
+    write(p.offset, values);
+    std::vector<float> zeros(p.numElements(), 0.0f);
+    for (int64_t slot : {p.gradOffset, p.mOffset, p.vOffset})
+      if (slot >= 0)
+        write(slot, zeros);
+  }
+}
+
+void Session::loadParameters(const std::string &path) {
+  auto file = openOrThrow(path);
+  std::set<std::string> known;
+  for (const ManifestTensor &p : art->parameters()) {
+    write(p.offset, tensorOrThrow(*file, path, p.name, p.shape));
+    known.insert(p.name);
+    std::vector<float> zeros(p.numElements(), 0.0f);
+    for (int64_t slot : {p.gradOffset, p.mOffset, p.vOffset})
+      if (slot >= 0)
+        write(slot, zeros);
+  }
+  for (const auto &buffer :
+       art->manifest().value("buffers", nlohmann::json::array()))
+    known.insert(buffer.at("name").get<std::string>());
+  for (const TensorEntry &entry : file->tensors())
+    if (!known.count(entry.name))
+      throw RunError(path + ": unexpected tensor '" + entry.name +
+                     "', which is not in this model's state_dict");
+}
+
+void Session::loadBatch(const std::string &path) {
+  auto file = openOrThrow(path);
+  for (const ManifestTensor &input : art->inputs())
+    write(input.offset, tensorOrThrow(*file, path, input.name, input.shape));
+}
+
+void Session::setInputs(const std::vector<std::vector<float>> &inputs) {
+  for (size_t i = 0; i < art->inputs().size(); ++i)
+    write(art->inputs()[i].offset, inputs[i]);
+}
+
+StepOutputs Session::run(const EntryPoint &entry) {
+  entry.fn(ctx, arena);
+  loco_synchronize(ctx);
+  if (const char *error = loco_context_error(ctx))
+    throw RunError(error);
+  StepOutputs outputs;
+  for (const ManifestTensor &out : entry.outputs) {
+    std::vector<float> values = read(out.offset, out.numElements());
+    if (out.shape.empty())
+      outputs.losses.emplace_back(out.name, values[0]);
+    else
+      outputs.tensors.push_back({out.name, out.shape, std::move(values)});
+  }
+  return outputs;
+}
+
+void Session::optimizerStep(int64_t step, double lr) {
+  if (!art->optimizer())
+    throw RunError("this train.so has no optimizer step (compiled without "
+                   "gradients)");
+  loco_context_set_optimizer(ctx, step, lr);
+  art->optimizer()(ctx, arena);
+  loco_synchronize(ctx);
+  if (const char *error = loco_context_error(ctx))
+    throw RunError(error);
+}
+
+float Session::gradNorm() const {
+  loco_optimizer_scratch scratch;
+  loco_copy_to_host(ctx, &scratch, arena + art->optimizerScratchOffset(),
+                    sizeof(scratch));
+  return scratch.grad_norm;
+}
+
+float Session::clipCoef() const {
+  loco_optimizer_scratch scratch;
+  loco_copy_to_host(ctx, &scratch, arena + art->optimizerScratchOffset(),
+                    sizeof(scratch));
+  return scratch.clip_coef;
+}
+
+std::vector<F32Tensor> Session::parameters(bool withBuffers) const {
+  std::vector<F32Tensor> tensors;
+  for (const ManifestTensor &p : art->parameters())
+    tensors.push_back({p.name, p.shape, read(p.offset, p.numElements())});
+  if (withBuffers)
+    for (const auto &buffer :
+         art->manifest().value("buffers", nlohmann::json::array()))
+      tensors.push_back({buffer.at("name").get<std::string>(),
+                         buffer.at("shape").get<std::vector<int64_t>>(),
+                         buffer.at("values").get<std::vector<float>>()});
+  return tensors;
+}
+
+std::vector<F32Tensor> Session::gradients() const {
+  std::vector<F32Tensor> tensors;
+  for (const ManifestTensor &p : art->parameters())
+    if (p.gradOffset >= 0)
+      tensors.push_back({p.name, p.shape, read(p.gradOffset, p.numElements())});
+  return tensors;
+}
+
+void loco::writeSafetensorsAtomically(
+    const std::string &path, const std::vector<F32Tensor> &tensors,
+    const std::map<std::string, std::string> &meta) {
+  std::string temporary = path + ".tmp";
+  std::string error;
+  if (!writeSafetensors(temporary, tensors, meta, error))
+    throw RunError(error);
+  std::error_code ec;
+  std::filesystem::rename(temporary, path, ec);
+  if (ec)
+    throw RunError("cannot move " + temporary + " to " + path + ": " +
+                   ec.message());
+}
+
+void Session::saveCheckpoint(const std::string &dir,
+                             const TrainState &state) const {
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (ec)
+    throw RunError("cannot create '" + dir + "': " + ec.message());
+  writeSafetensorsAtomically(dir + "/model.safetensors", parameters(true),
+                             {{"format", "pt"}});
+  std::vector<F32Tensor> optimizer;
+  for (const ManifestTensor &p : art->parameters()) {
+    if (p.mOffset < 0)
+      continue;
+    optimizer.push_back({"exp_avg." + p.name, p.shape, read(p.mOffset, p.numElements())});
+    optimizer.push_back(
+        {"exp_avg_sq." + p.name, p.shape, read(p.vOffset, p.numElements())});
+  }
+  char lr[64], best[64];
+  std::snprintf(lr, sizeof(lr), "%.17g", state.lr);
+  std::snprintf(best, sizeof(best), "%.17g", state.bestValLoss);
+  writeSafetensorsAtomically(
+      dir + "/optimizer.safetensors", optimizer,
+      {{"format", "lococ-optimizer"},
+       {"step", std::to_string(state.step)},
+       {"lr", lr},
+       {"best_val_loss", best},
+       {"bad_epochs", std::to_string(state.badEpochs)},
+       {"cooldown", std::to_string(state.cooldown)},
+       {"seed", std::to_string(state.seed)}});
+}
+
+TrainState Session::loadCheckpoint(const std::string &dir) {
+  loadParameters(dir + "/model.safetensors");
+  std::string path = dir + "/optimizer.safetensors";
+  auto file = openOrThrow(path);
+  const auto &meta = file->metadata();
+  if (!meta.count("format") || meta.at("format") != "lococ-optimizer")
+    throw RunError(path + ": not a lococ optimizer state (no "
+                   "format=lococ-optimizer metadata)");
+  for (const ManifestTensor &p : art->parameters()) {
+    if (p.mOffset < 0)
+      continue;
+    write(p.mOffset, tensorOrThrow(*file, path, "exp_avg." + p.name, p.shape));
+    write(p.vOffset, tensorOrThrow(*file, path, "exp_avg_sq." + p.name, p.shape));
+  }
+  TrainState state;
+  try {
+    state.step = std::stoll(meta.at("step"));
+    state.lr = std::stod(meta.at("lr"));
+    state.bestValLoss = std::stod(meta.at("best_val_loss"));
+    state.badEpochs = std::stoll(meta.at("bad_epochs"));
+    state.cooldown = std::stoll(meta.at("cooldown"));
+    state.seed = std::stoull(meta.at("seed"));
+  } catch (const std::exception &) {
+    throw RunError(path + ": missing or malformed step counters in its "
+                   "metadata");
+  }
+  return state;
+}

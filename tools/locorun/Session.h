@@ -1,0 +1,96 @@
+//===- Session.h - A train.so with its context and arena --------*- C++ -*-===//
+//
+// This file declares Session: a loaded train.so, a backend context and the
+// one arena, with the operations locorun builds on: filling parameters and
+// inputs, running the compiled steps, reading outputs, gradients and the
+// optimizer's scalars, and saving and restoring checkpoints.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef LOCO_TOOLS_LOCORUN_SESSION_H
+#define LOCO_TOOLS_LOCORUN_SESSION_H
+
+#include "runtime/Safetensors.h"
+#include "tools/locorun/Artifact.h"
+
+#include <map>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace loco {
+
+/// A user-facing failure; locorun prints it and exits with status 1.
+struct RunError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+/// What a step returned: scalar loss terms (in manifest order) and tensors.
+struct StepOutputs {
+  std::vector<std::pair<std::string, float>> losses;
+  std::vector<F32Tensor> tensors;
+  float loss(const std::string &name) const;
+};
+
+/// Optimizer and schedule state that a checkpoint carries besides weights.
+struct TrainState {
+  int64_t step = 0;           ///< optimizer steps taken
+  double lr = 0.0;            ///< the plateau-scheduled base learning rate
+  double bestValLoss = 1e300; ///< ReduceLROnPlateau
+  int64_t badEpochs = 0, cooldown = 0;
+  uint64_t seed = 0;
+};
+
+class Session {
+public:
+  Session(const std::string &artifactPath, const std::string &device);
+  ~Session();
+
+  TrainArtifact &artifact() { return *art; }
+  loco_context *context() { return ctx; }
+
+  /// PyTorch's default initialisation from `seed`; zero optimizer state.
+  void initParameters(uint64_t seed);
+  /// Upstream state_dict names; every parameter must be there with its
+  /// shape, and nothing but parameters and known buffers.
+  void loadParameters(const std::string &path);
+  /// Inputs from a safetensors batch (mixture and sources, [B, N]).
+  void loadBatch(const std::string &path);
+  /// Inputs in manifest order (mixture first), each [B, N] row-major.
+  void setInputs(const std::vector<std::vector<float>> &inputs);
+
+  StepOutputs run(const EntryPoint &entry);
+  /// Clip and AdamW with the accumulated gradients (then zeroed).
+  void optimizerStep(int64_t step, double lr);
+  float gradNorm() const;
+  float clipCoef() const;
+
+  /// Current parameters (upstream names), optionally with the RoPE buffers
+  /// so that the key set is exactly upstream's state_dict.
+  std::vector<F32Tensor> parameters(bool withBuffers) const;
+  /// The gradient accumulators.
+  std::vector<F32Tensor> gradients() const;
+
+  /// `dir/model.safetensors` and `dir/optimizer.safetensors`, each written
+  /// to a temporary file and renamed.
+  void saveCheckpoint(const std::string &dir, const TrainState &state) const;
+  TrainState loadCheckpoint(const std::string &dir);
+
+private:
+  std::vector<float> read(int64_t offset, int64_t count) const;
+  void write(int64_t offset, const std::vector<float> &values);
+
+  std::unique_ptr<TrainArtifact> art;
+  loco_context *ctx = nullptr;
+  char *arena = nullptr;
+};
+
+/// Writes `tensors` to `path` through a temporary file and a rename.
+void writeSafetensorsAtomically(const std::string &path,
+                                const std::vector<F32Tensor> &tensors,
+                                const std::map<std::string, std::string> &meta);
+
+} // namespace loco
+
+#endif // LOCO_TOOLS_LOCORUN_SESSION_H

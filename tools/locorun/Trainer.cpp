@@ -1,0 +1,257 @@
+//===- Trainer.cpp - locorun's training loop ------------------------------===//
+//
+// This file implements the training loop. Everything a step depends on is
+// a function of (seed, step): the batches (Dataset.h), the dropout keys and
+// the learning rate given the scheduler state, which checkpoints carry, so
+// a resumed run reproduces an uninterrupted one bit for bit.
+//
+//===----------------------------------------------------------------------===//
+
+#include "tools/locorun/Trainer.h"
+
+#include <unistd.h>
+
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <fstream>
+
+using namespace loco;
+
+double loco::siSdr(const float *e, const float *t, int64_t N) {
+  double me = 0.0, mt = 0.0;
+  for (int64_t i = 0; i < N; ++i) {
+    me += e[i];
+    mt += t[i];
+  }
+  me /= N;
+  mt /= N;
+  double dot = 0.0, tt = 0.0;
+  for (int64_t i = 0; i < N; ++i) {
+    dot += (e[i] - me) * (t[i] - mt);
+    tt += (t[i] - mt) * (t[i] - mt);
+  }
+  double a = dot / (tt + 1e-8), pp = 0.0, nn = 0.0;
+  for (int64_t i = 0; i < N; ++i) {
+    double p = a * (t[i] - mt), n = (e[i] - me) - p;
+    pp += p * p;
+    nn += n * n;
+  }
+  return 10.0 * std::log10((pp + 1e-8) / (nn + 1e-8));
+}
+
+namespace {
+
+/// Resident set size of this process, from /proc.
+double residentMiB() {
+  std::ifstream status("/proc/self/status");
+  std::string key;
+  while (status >> key) {
+    if (key == "VmRSS:") {
+      double kib;
+      status >> kib;
+      return kib / 1024.0;
+    }
+    status.ignore(1 << 16, '\n');
+  }
+  return 0.0;
+}
+
+struct Schedule {
+  double baseLr, warmupStartLr, factor, minLr;
+  int64_t warmupSteps, patience, cooldownSteps;
+  bool plateau;
+
+  /// The learning rate of optimizer step `step` (1-based).
+  double lr(const TrainState &state, int64_t step) const {
+    if (step <= warmupSteps && warmupSteps > 0)
+      return warmupStartLr +
+             (state.lr - warmupStartLr) * static_cast<double>(step) / warmupSteps;
+    return state.lr;
+  }
+
+  /// ReduceLROnPlateau (mode min, relative threshold 1e-4, as torch).
+  void observe(TrainState &state, double valLoss) const {
+    if (!plateau)
+      return;
+    if (valLoss < state.bestValLoss * (1.0 - 1e-4)) {
+      state.bestValLoss = valLoss;
+      state.badEpochs = 0;
+    } else {
+      ++state.badEpochs;
+    }
+    if (state.cooldown > 0) {
+      --state.cooldown;
+      state.badEpochs = 0;
+    }
+    if (state.badEpochs > patience) {
+      state.lr = std::max(state.lr * factor, minLr);
+      state.cooldown = cooldownSteps;
+      state.badEpochs = 0;
+    }
+  }
+};
+
+} // namespace
+
+void loco::runTraining(Session &session, const TrackSource &train,
+                       const TrackSource *validation,
+                       const TrainOptions &options) {
+  TrainArtifact &art = session.artifact();
+  if (!art.optimizer())
+    throw RunError("this train.so was compiled without gradients; it cannot "
+                   "train");
+  const nlohmann::json &hp = art.training();
+  const ManifestTensor &mixture = art.inputs().front();
+  int64_t B = mixture.shape[0], N = mixture.shape[1];
+  int64_t accumulation = hp.value("gradient_accumulation_steps", int64_t(1));
+  Schedule schedule{hp.value("lr", 1e-3),
+                    hp.value("warmup_start_lr", 0.0),
+                    hp.value("scheduler_factor", 0.5),
+                    hp.value("scheduler_min_lr", 0.0),
+                    hp.value("warmup_steps", int64_t(0)),
+                    hp.value("scheduler_patience", int64_t(10)),
+                    hp.value("scheduler_cooldown", int64_t(0)),
+                    hp.value("scheduler", std::string()) == "reducelronplateau"};
+
+  TrainState state;
+  state.lr = schedule.baseLr;
+  state.seed = options.seed;
+  if (!options.resumeDir.empty()) {
+    state = session.loadCheckpoint(options.resumeDir);
+    if (state.seed != options.seed)
+      std::fprintf(stderr,
+                   "locorun: warning: the checkpoint was trained with seed %llu; "
+                   "continuing with it\n",
+                   static_cast<unsigned long long>(state.seed));
+  }
+  uint64_t seed = state.seed;
+
+  int64_t stepsPerEpoch =
+      options.stepsPerEpoch > 0
+          ? options.stepsPerEpoch
+          : std::max<int64_t>(1, static_cast<int64_t>(train.numTracks()) /
+                                     (B * accumulation));
+  int64_t target = options.steps > 0 ? options.steps
+                   : options.epochs > 0 ? options.epochs * stepsPerEpoch
+                                        : stepsPerEpoch;
+  int64_t valInterval = std::max<int64_t>(1, hp.value("val_interval", int64_t(1)));
+
+  std::ofstream metrics;
+  if (!options.metricsPath.empty()) {
+    metrics.open(options.metricsPath, std::ios::app);
+    if (!metrics)
+      throw RunError("cannot open '" + options.metricsPath + "' for appending");
+  }
+  bool tty = isatty(STDERR_FILENO);
+  auto start = std::chrono::steady_clock::now();
+  int64_t firstStep = state.step;
+  std::vector<std::vector<float>> inputs(art.inputs().size());
+  std::vector<std::string> sources;
+  for (size_t i = 1; i < art.inputs().size(); ++i)
+    sources.push_back(art.inputs()[i].name);
+
+  auto checkpoint = [&]() {
+    if (!options.outDir.empty())
+      session.saveCheckpoint(options.outDir, state);
+  };
+
+  while (state.step < target) {
+    int64_t step = state.step + 1;
+    double lr = schedule.lr(state, step);
+    loco_context_set_training(session.context(), 1);
+    nlohmann::ordered_json components;
+    double loss = 0.0;
+    for (int64_t micro = 0; micro < accumulation; ++micro) {
+      sampleBatch(train, seed, step, micro, B, N, options.randomChunks, inputs);
+      session.setInputs(inputs);
+      loco_context_set_rng(session.context(), seed,
+                           static_cast<uint64_t>(step * accumulation + micro));
+      StepOutputs out = session.run(art.train());
+      for (const auto &[name, value] : out.losses) {
+        double share = value / static_cast<double>(accumulation);
+        if (name == "total_loss")
+          loss += share;
+        else
+          components[name] = components.value(name, 0.0) + share;
+      }
+    }
+    session.optimizerStep(step, lr);
+    state.step = step;
+    float gradNorm = session.gradNorm();
+
+    double seconds = std::chrono::duration<double>(
+                         std::chrono::steady_clock::now() - start).count();
+    double rate = (state.step - firstStep) / std::max(seconds, 1e-9);
+    if (metrics.is_open()) {
+      nlohmann::ordered_json line{{"step", step},           {"loss", loss},
+                                  {"lr", lr},               {"grad_norm", gradNorm},
+                                  {"clip_coef", session.clipCoef()},
+                                  {"components", components}, {"seconds", seconds}};
+      metrics << line.dump() << "\n" << std::flush;
+    }
+    int width = 24, filled = static_cast<int>(width * state.step / target);
+    char bar[128];
+    std::snprintf(bar, sizeof(bar),
+                  "step %lld/%lld [%s%s] loss %.4f lr %.2e grad %.1f %.2f step/s "
+                  "mem %.0f MiB (arena %.0f)",
+                  static_cast<long long>(step), static_cast<long long>(target),
+                  std::string(filled, '#').c_str(),
+                  std::string(width - filled, '.').c_str(), loss, lr, gradNorm,
+                  rate, residentMiB(), art.arenaBytes() / 1048576.0);
+    if (tty)
+      std::fprintf(stderr, "\r%s", bar);
+    else if (step == target || (step - firstStep) % std::max<int64_t>(1, target / 20) == 0)
+      std::fprintf(stderr, "%s\n", bar);
+
+    bool epochEnd = step % stepsPerEpoch == 0;
+    int64_t epoch = step / stepsPerEpoch;
+    if (epochEnd && validation && art.eval() && epoch % valInterval == 0) {
+      loco_context_set_training(session.context(), 0);
+      int64_t batches = std::max<int64_t>(
+          1, std::min<int64_t>(4 * B, validation->numTracks()) / B);
+      double valLoss = 0.0;
+      std::vector<double> sdr(sources.size(), 0.0);
+      for (int64_t v = 0; v < batches; ++v) {
+        validationBatch(*validation, v * B, B, N, inputs);
+        session.setInputs(inputs);
+        StepOutputs out = session.run(art.eval());
+        valLoss += out.loss("total_loss") / batches;
+        for (size_t s = 0; s < sources.size(); ++s)
+          for (const F32Tensor &t : out.tensors)
+            if (t.name == sources[s])
+              for (int64_t b = 0; b < B; ++b)
+                sdr[s] += siSdr(t.values.data() + b * N,
+                                inputs[s + 1].data() + b * N, N) /
+                          (batches * B);
+      }
+      schedule.observe(state, valLoss);
+      nlohmann::ordered_json sdrJson;
+      std::string text;
+      for (size_t s = 0; s < sources.size(); ++s) {
+        sdrJson[sources[s]] = sdr[s];
+        char item[64];
+        std::snprintf(item, sizeof(item), " %s %.2f dB", sources[s].c_str(), sdr[s]);
+        text += item;
+      }
+      std::fprintf(stderr, "%svalidation after epoch %lld: loss %.4f, SI-SDR%s\n",
+                   tty ? "\n" : "", static_cast<long long>(epoch), valLoss,
+                   text.c_str());
+      if (metrics.is_open())
+        metrics << nlohmann::ordered_json{{"type", "validation"},
+                                          {"step", step},
+                                          {"epoch", epoch},
+                                          {"val_loss", valLoss},
+                                          {"val_si_sdr", sdrJson},
+                                          {"lr", state.lr}}
+                       .dump()
+                << "\n" << std::flush;
+    }
+    if ((options.saveEvery > 0 && step % options.saveEvery == 0) ||
+        (options.saveEvery == 0 && epochEnd))
+      checkpoint();
+  }
+  if (tty)
+    std::fprintf(stderr, "\n");
+  checkpoint();
+}
