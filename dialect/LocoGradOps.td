@@ -315,11 +315,12 @@ def Loco_FillOp : Loco_BackwardOp<"fill"> {
 
     Example:
     ```mlir
-    %one = loco.fill {value = 1.0 : f64} : () -> tensor<f32>
+    %one = loco.fill {value = 1.0 : f64} : tensor<f32>
     ```
   }];
   let arguments = (ins F64Attr:$value);
   let results = (outs Loco_Tensor:$result);
+  let assemblyFormat = "attr-dict `:` type($result)";
 }
 
 #endif // LOCO_GRAD_OPS_TD

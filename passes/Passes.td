@@ -67,7 +67,7 @@ def LocoAutodiffPass : Pass<"loco-autodiff", "::mlir::ModuleOp"> {
     func.func @train_step(...) -> (tensor<f32> {loco.name = "total_loss"},
                                    tensor<4xf32> {loco.name = "grad:w"}) {
       ...
-      %seed = loco.fill {value = 1.0 : f64} : () -> tensor<f32>
+      %seed = loco.fill {value = 1.0 : f64} : tensor<f32>
       %gy = loco.broadcast %seed {dims = array<i64: 0>} : (tensor<f32>) -> tensor<4xf32>
       %gw = loco.mul %gy, %x : tensor<4xf32>
       return %l, %gw : tensor<f32>, tensor<4xf32>

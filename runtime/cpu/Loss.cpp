@@ -6,6 +6,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "runtime/cpu/Context.h"
+#include "runtime/cpu/Parallel.h"
 
 #include <cmath>
 #include <vector>
@@ -44,36 +45,30 @@ void loco_si_sdr(loco_context *, const float *e, const float *t, float *out,
 
 void loco_l1_loss(loco_context *, const float *e, const float *t, float *out,
                   int64_t n) {
-  double sum = 0.0;
-#pragma omp parallel for reduction(+ : sum) schedule(static)
-  for (int64_t i = 0; i < n; ++i)
-    sum += std::fabs(static_cast<double>(e[i]) - t[i]);
+  double sum = loco::parallelSum(
+      n, [&](int64_t i) { return std::fabs(static_cast<double>(e[i]) - t[i]); });
   out[0] = static_cast<float>(sum / n);
 }
 
 void loco_mse_loss(loco_context *, const float *e, const float *t, float *out,
                    int64_t n) {
-  double sum = 0.0;
-#pragma omp parallel for reduction(+ : sum) schedule(static)
-  for (int64_t i = 0; i < n; ++i) {
+  double sum = loco::parallelSum(n, [&](int64_t i) {
     double d = static_cast<double>(e[i]) - t[i];
-    sum += d * d;
-  }
+    return d * d;
+  });
   out[0] = static_cast<float>(sum / n);
 }
 
 void loco_spectral_l1(loco_context *, const float *E, const float *T,
                       float *out, int64_t B, int64_t frames, int64_t F) {
   int64_t plane = frames * F;
-  double sum = 0.0;
-#pragma omp parallel for reduction(+ : sum) schedule(static)
-  for (int64_t i = 0; i < B * plane; ++i) {
+  double sum = loco::parallelSum(B * plane, [&](int64_t i) {
     int64_t b = i / plane, j = i % plane;
     const float *e = E + b * 2 * plane, *t = T + b * 2 * plane;
     float magE = std::sqrt(e[j] * e[j] + e[plane + j] * e[plane + j]);
     float magT = std::sqrt(t[j] * t[j] + t[plane + j] * t[plane + j]);
-    sum += std::fabs(static_cast<double>(std::log1p(magE)) - std::log1p(magT));
-  }
+    return std::fabs(static_cast<double>(std::log1p(magE)) - std::log1p(magT));
+  });
   out[0] = static_cast<float>(sum / (B * plane));
 }
 

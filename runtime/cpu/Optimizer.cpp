@@ -7,6 +7,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "runtime/cpu/Context.h"
+#include "runtime/cpu/Parallel.h"
 
 #include <algorithm>
 #include <cmath>
@@ -20,11 +21,8 @@ void loco_grad_norm_begin(loco_context *, loco_optimizer_scratch *scratch) {
 
 void loco_grad_norm_accumulate(loco_context *, const float *g, int64_t n,
                                loco_optimizer_scratch *scratch) {
-  double sum = 0.0;
-#pragma omp parallel for reduction(+ : sum) schedule(static)
-  for (int64_t i = 0; i < n; ++i)
-    sum += static_cast<double>(g[i]) * g[i];
-  scratch->sum_squares += sum;
+  scratch->sum_squares += loco::parallelSum(
+      n, [&](int64_t i) { return static_cast<double>(g[i]) * g[i]; });
 }
 
 void loco_grad_norm_finish(loco_context *, loco_optimizer_scratch *scratch,

@@ -160,7 +160,7 @@ void loco::runTraining(Session &session, const TrackSource &train,
     int64_t step = state.step + 1;
     double lr = schedule.lr(state, step);
     loco_context_set_training(session.context(), 1);
-    nlohmann::ordered_json components;
+    nlohmann::ordered_json components = nlohmann::ordered_json::object();
     double loss = 0.0;
     for (int64_t micro = 0; micro < accumulation; ++micro) {
       sampleBatch(train, seed, step, micro, B, N, options.randomChunks, inputs);
@@ -226,7 +226,7 @@ void loco::runTraining(Session &session, const TrackSource &train,
                           (batches * B);
       }
       schedule.observe(state, valLoss);
-      nlohmann::ordered_json sdrJson;
+      nlohmann::ordered_json sdrJson = nlohmann::ordered_json::object();
       std::string text;
       for (size_t s = 0; s < sources.size(); ++s) {
         sdrJson[sources[s]] = sdr[s];
