@@ -199,3 +199,13 @@ LogicalResult SpectralL1BackwardOp::verify() {
 }
 
 LogicalResult FillOp::verify() { return success(); }
+
+LogicalResult FlashAttentionGradOp::verify() {
+  if (failed(expectSameType(*this, "query_grad", getQueryGrad(), getQuery())) ||
+      failed(expectSameType(*this, "key_grad", getKeyGrad(), getKey())) ||
+      failed(expectSameType(*this, "value_grad", getValueGrad(), getValue())) ||
+      failed(expectSameType(*this, "grad", getGrad(), getResultValue())))
+    return failure();
+  auto q = tensorType(getQuery());
+  return expectShape(*this, "lse", getLse(), q.getShape().drop_back(), getQuery());
+}

@@ -307,6 +307,30 @@ def Loco_SpectralL1BackwardOp : Loco_BackwardOp<"spectral_l1_backward"> {
   let results = (outs Loco_Tensor4D:$result);
 }
 
+def Loco_FlashAttentionGradOp : Loco_BackwardOp<"flash_attention_grad"> {
+  let summary = "backward of loco.flash_attention (FlashAttention-2 style)";
+  let description = [{
+    The cotangents of q, k and v of a `loco.flash_attention` with the same
+    attributes, given its output, its log-sum-exp and the output's
+    cotangent. The probabilities are recomputed tile by tile from `lse`
+    (and the dropout mask from its key), never stored whole.
+
+    Example:
+    ```mlir
+    %dq, %dk, %dv = loco.flash_attention_grad %q, %k, %v, %o, %lse, %do {dropout = 0.0 : f64, scale = 0.5 : f64}
+        : (tensor<2x4x9x4xf32>, tensor<2x4x9x4xf32>, tensor<2x4x9x4xf32>,
+           tensor<2x4x9x4xf32>, tensor<2x4x9xf32>, tensor<2x4x9x4xf32>)
+        -> (tensor<2x4x9x4xf32>, tensor<2x4x9x4xf32>, tensor<2x4x9x4xf32>)
+    ```
+  }];
+  let arguments = (ins Loco_Tensor:$query, Loco_Tensor:$key, Loco_Tensor:$value,
+                       Loco_Tensor:$result_value, Loco_Tensor:$lse,
+                       Loco_Tensor:$grad, F64Attr:$scale, F64Attr:$dropout,
+                       OptionalAttr<Loco_RngKeyAttr>:$rng);
+  let results = (outs Loco_Tensor:$query_grad, Loco_Tensor:$key_grad,
+                      Loco_Tensor:$value_grad);
+}
+
 def Loco_FillOp : Loco_BackwardOp<"fill"> {
   let summary = "a tensor with every element equal to a constant";
   let description = [{

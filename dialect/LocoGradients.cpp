@@ -364,6 +364,23 @@ LogicalResult RopeOp::buildGradient(OpBuilder &builder, ValueRange resultGrads,
   return success();
 }
 
+LogicalResult FlashAttentionOp::buildGradient(
+    OpBuilder &builder, ValueRange resultGrads,
+    SmallVectorImpl<Value> &operandGrads) {
+  // The log-sum-exp is an internal by-product: only the output has a
+  // cotangent that matters.
+  if (!resultGrads[0])
+    return noGradients(3, operandGrads);
+  auto backward = builder.create<FlashAttentionGradOp>(
+      getLoc(),
+      TypeRange{getQuery().getType(), getKey().getType(), getValue().getType()},
+      getQuery(), getKey(), getValue(), getResult(), getLse(), resultGrads[0],
+      getScaleAttr(), getDropoutAttr(), getRngAttr());
+  operandGrads.append(backward->getResults().begin(),
+                      backward->getResults().end());
+  return success();
+}
+
 LogicalResult SoftmaxOp::buildGradient(OpBuilder &builder,
                                        ValueRange resultGrads,
                                        SmallVectorImpl<Value> &operandGrads) {

@@ -90,6 +90,16 @@ int64_t BatchMatmulOp::getFlops() {
   return 2 * numElements(getResult()) * k;
 }
 
+// Two products of 2 d flops per score, the exponentials and the online
+// rescaling: about 4 Lq Lk d + 5 Lq Lk per batch entry.
+int64_t FlashAttentionOp::getFlops() {
+  auto q = tensorType(getQuery()), k = tensorType(getKey());
+  int64_t rank = q.getRank();
+  int64_t scores = q.getNumElements() / q.getDimSize(rank - 1) * k.getDimSize(rank - 2);
+  return scores * (4 * q.getDimSize(rank - 1) + 5);
+}
+unsigned FlashAttentionOp::getNumRowDims() { return rankOf(getQuery()) - 2; }
+
 // Two multiplies and an add per element; the angles are tabulated per row.
 int64_t RopeOp::getFlops() { return 3 * numElements(getInput()); }
 // Max, subtract, exp, sum, divide.

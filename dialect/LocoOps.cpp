@@ -371,6 +371,39 @@ LogicalResult DropoutOp::inferReturnTypes(MLIRContext *,
   return success();
 }
 
+LogicalResult FlashAttentionOp::inferReturnTypes(
+    MLIRContext *, std::optional<Location> loc, Adaptor adaptor,
+    SmallVectorImpl<Type> &inferred) {
+  auto q = tensorType(adaptor.getQuery()), k = tensorType(adaptor.getKey());
+  auto v = tensorType(adaptor.getValue());
+  if (q.getRank() < 3 || k.getRank() != q.getRank() || v.getRank() != q.getRank())
+    return emitOptionalError(loc, "expects query, key and value of one rank "
+                                  ">= 3, got ", q, ", ", k, " and ", v);
+  int64_t rank = q.getRank();
+  if (q.getShape().drop_back(2) != k.getShape().drop_back(2) ||
+      q.getShape().drop_back(2) != v.getShape().drop_back(2))
+    return emitOptionalError(loc, "expects equal leading dims, got ", q, ", ",
+                             k, " and ", v);
+  if (q.getDimSize(rank - 1) != k.getDimSize(rank - 1))
+    return emitOptionalError(loc, "expects query and key of one head dim, got ",
+                             q.getDimSize(rank - 1), " and ",
+                             k.getDimSize(rank - 1));
+  if (k.getDimSize(rank - 2) != v.getDimSize(rank - 2))
+    return emitOptionalError(loc, "expects as many values as keys, got ",
+                             v.getDimSize(rank - 2), " and ",
+                             k.getDimSize(rank - 2));
+  double p = adaptor.getDropout().convertToDouble();
+  if (!(p >= 0.0 && p < 1.0))
+    return emitOptionalError(loc, "expects 0 <= dropout < 1, got ", p);
+  if (p > 0.0 && !adaptor.getRngAttr())
+    return emitOptionalError(loc, "expects an rng key with dropout > 0");
+  SmallVector<int64_t> out(q.getShape());
+  out.back() = v.getDimSize(rank - 1);
+  inferred.push_back(withShape(q, out));
+  inferred.push_back(withShape(q, q.getShape().drop_back()));
+  return success();
+}
+
 //===----------------------------------------------------------------------===//
 // Data movement
 //===----------------------------------------------------------------------===//

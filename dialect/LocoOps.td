@@ -370,6 +370,36 @@ def Loco_DropoutOp : Loco_InferOp<"dropout"> {
   let results = (outs Loco_Tensor:$result);
 }
 
+def Loco_FlashAttentionOp : Loco_InferOp<"flash_attention"> {
+  let summary = "fused softmax(scale q k^T) v without the L x L scores";
+  let description = [{
+    `out = dropout(softmax(scale * q k^T, dim = -1)) v` per batch entry (all
+    leading dims), computed tile by tile over the keys with an online
+    softmax so that no `Lq x Lk` matrix is ever stored. Also returns the
+    per-row log-sum-exp `lse = log sum_j exp(scale * q_i . k_j)`, from which
+    the backward recomputes the probabilities. Dropout (probability
+    `dropout`, drawn from `rng` with the element index of the `[..., Lq, Lk]`
+    probability tensor, exactly as a separate `loco.dropout` on it would)
+    applies to the normalised probabilities.
+
+    `loco-fuse-attention` creates it from the unfused composition.
+
+    Shapes: q `[..., Lq, d]`, k `[..., Lk, d]`, v `[..., Lk, dv]` with equal
+    leading dims; results `[..., Lq, dv]` and `[..., Lq]`.
+
+    Example:
+    ```mlir
+    %o, %lse = loco.flash_attention %q, %k, %v {dropout = 0.0 : f64, scale = 0.35355339059327373 : f64}
+        : (tensor<130x2x129x8xf32>, tensor<130x2x129x8xf32>, tensor<130x2x129x8xf32>)
+        -> (tensor<130x2x129x8xf32>, tensor<130x2x129xf32>)
+    ```
+  }];
+  let arguments = (ins Loco_Tensor:$query, Loco_Tensor:$key, Loco_Tensor:$value,
+                       F64Attr:$scale, F64Attr:$dropout,
+                       OptionalAttr<Loco_RngKeyAttr>:$rng);
+  let results = (outs Loco_Tensor:$result, Loco_Tensor:$lse);
+}
+
 //===----------------------------------------------------------------------===//
 // Element-wise arithmetic
 //===----------------------------------------------------------------------===//

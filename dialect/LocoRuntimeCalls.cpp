@@ -263,6 +263,8 @@ LOCO_RUNTIME_FUNCTION(L1LossBackwardOp, "loco_l1_loss_backward")
 LOCO_RUNTIME_FUNCTION(MseLossBackwardOp, "loco_mse_loss_backward")
 LOCO_RUNTIME_FUNCTION(SpectralL1BackwardOp, "loco_spectral_l1_backward")
 LOCO_RUNTIME_FUNCTION(FillOp, "loco_fill")
+LOCO_RUNTIME_FUNCTION(FlashAttentionOp, "loco_flash_attention")
+LOCO_RUNTIME_FUNCTION(FlashAttentionGradOp, "loco_flash_attention_backward")
 #undef LOCO_RUNTIME_FUNCTION
 
 void StftBackwardOp::getRuntimeScalars(SmallVectorImpl<Attribute> &out) {
@@ -369,4 +371,28 @@ void SpectralL1BackwardOp::getRuntimeScalars(SmallVectorImpl<Attribute> &out) {
 void FillOp::getRuntimeScalars(SmallVectorImpl<Attribute> &out) {
   Scalars(*this, out).i64(numElements(getResult()))
       .f64(getValue().convertToDouble());
+}
+
+/// `[batch, Lq, Lk, d, dv, scale, dropout, stream]` of the flash kernels
+/// (stream -1 without an rng key).
+static void flashScalars(Operation *op, Value q, Value k, Value v, double scale,
+                         double dropout, RngKeyAttr rng,
+                         SmallVectorImpl<Attribute> &out) {
+  ArrayRef<int64_t> qs = shapeOf(q), ks = shapeOf(k), vs = shapeOf(v);
+  size_t rank = qs.size();
+  Scalars(op, out).i64(product(qs, 0, rank - 2)).i64(qs[rank - 2])
+      .i64(ks[rank - 2]).i64(qs[rank - 1]).i64(vs[rank - 1]).f64(scale)
+      .f64(dropout).i64(rng ? static_cast<int64_t>(rng.getStream()) : -1);
+}
+
+void FlashAttentionOp::getRuntimeScalars(SmallVectorImpl<Attribute> &out) {
+  flashScalars(*this, getQuery(), getKey(), getValue(),
+               getScale().convertToDouble(), getDropout().convertToDouble(),
+               getRngAttr(), out);
+}
+
+void FlashAttentionGradOp::getRuntimeScalars(SmallVectorImpl<Attribute> &out) {
+  flashScalars(*this, getQuery(), getKey(), getValue(),
+               getScale().convertToDouble(), getDropout().convertToDouble(),
+               getRngAttr(), out);
 }

@@ -21,12 +21,21 @@ namespace mlir::loco {
 #define GEN_PASS_REGISTRATION
 #include "passes/Passes.h.inc"
 
-/// The pipeline from frontend IR to the differentiated training step
-/// (`lococ --emit=grad`).
-void buildLocoGradPipeline(OpPassManager &pm);
-/// The pipeline from frontend IR to the runtime-call (LLVM dialect) stage,
-/// shared by lococ and loco-opt (`--loco-compile`).
-void buildLocoCompilePipeline(OpPassManager &pm, llvm::StringRef target);
+/// Choices of the compile pipeline.
+struct LocoPipelineOptions {
+  std::string target = "cpu";
+  bool fuseAttention = true;
+};
+
+/// Frontend IR to the fused forward step (`lococ --emit=fused`).
+void buildLocoFusionPipeline(OpPassManager &pm,
+                             const LocoPipelineOptions &options);
+/// ... then the differentiated training step (`lococ --emit=grad`).
+void buildLocoGradPipeline(OpPassManager &pm, const LocoPipelineOptions &options);
+/// ... then the runtime-call (LLVM dialect) stage; shared by lococ and
+/// loco-opt (`--loco-compile`).
+void buildLocoCompilePipeline(OpPassManager &pm,
+                              const LocoPipelineOptions &options);
 /// Registers `loco-compile` with the pass registry.
 void registerLocoPipelines();
 

@@ -38,6 +38,43 @@ def LocoStripDropoutPass : Pass<"loco-strip-dropout", "::mlir::ModuleOp"> {
   ];
 }
 
+def LocoFuseAttentionPass : Pass<"loco-fuse-attention", "::mlir::ModuleOp"> {
+  let summary = "Fuse scaled dot-product attention into loco.flash_attention";
+  let description = [{
+    Rewrites the attention the frontend emits, as upstream computes it,
+
+      `s = batch_matmul(q, k, transpose_rhs)`, `s' = scale(s, 1/sqrt(d))`,
+      `p = softmax(s', last dim)`, optionally `p' = dropout(p)`,
+      `o = batch_matmul(p', v)`,
+
+    into one `loco.flash_attention` (whose gradient is
+    `loco.flash_attention_grad`), so that no `L x L` tensor exists in the
+    forward pass, the backward pass, or the arena. RoPE stays on q and k
+    before the op. It fuses only the exact composition: every intermediate
+    must have no other user, the softmax must run over the keys (the last
+    dim), the scale must be a `loco.scale` by `1/sqrt(d)` (the default of
+    scaled_dot_product_attention and upstream's), and nothing (a mask, a
+    bias) may sit between the products and the softmax. Runs before
+    autodiff.
+
+    Before:
+    ```mlir
+    %s = loco.batch_matmul %q, %k {transpose_rhs} : ... -> tensor<4x2x9x9xf32>
+    %t = loco.scale %s {factor = 0.5 : f64} : tensor<4x2x9x9xf32>
+    %p = loco.softmax %t {dim = 3 : i64} : ...
+    %o = loco.batch_matmul %p, %v : ... -> tensor<4x2x9x4xf32>
+    ```
+    After:
+    ```mlir
+    %o, %lse = loco.flash_attention %q, %k, %v {dropout = 0.0 : f64, scale = 0.5 : f64} : ...
+    ```
+  }];
+  let dependentDialects = ["::mlir::loco::LocoDialect"];
+  let statistics = [
+    Statistic<"numFused", "attentions-fused", "Attentions fused">
+  ];
+}
+
 def LocoAutodiffPass : Pass<"loco-autodiff", "::mlir::ModuleOp"> {
   let summary = "Differentiate the training step (reverse mode)";
   let description = [{

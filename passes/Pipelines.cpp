@@ -12,17 +12,26 @@
 using namespace mlir;
 using namespace mlir::loco;
 
-void mlir::loco::buildLocoGradPipeline(OpPassManager &pm) {
+void mlir::loco::buildLocoFusionPipeline(OpPassManager &pm,
+                                         const LocoPipelineOptions &options) {
   // Dropouts of p = 0 are identities; removing them keeps the arena small.
   pm.addPass(createLocoStripDropoutPass(LocoStripDropoutPassOptions{true}));
+  // Fusion runs before autodiff so that the fused op's own gradient is used.
+  if (options.fuseAttention)
+    pm.addPass(createLocoFuseAttentionPass());
+}
+
+void mlir::loco::buildLocoGradPipeline(OpPassManager &pm,
+                                       const LocoPipelineOptions &options) {
+  buildLocoFusionPipeline(pm, options);
   pm.addPass(createLocoAutodiffPass());
 }
 
 void mlir::loco::buildLocoCompilePipeline(OpPassManager &pm,
-                                          llvm::StringRef target) {
-  buildLocoGradPipeline(pm);
+                                          const LocoPipelineOptions &options) {
+  buildLocoGradPipeline(pm, options);
   pm.addPass(createLocoLowerToRuntimePass(
-      LocoLowerToRuntimePassOptions{target.str()}));
+      LocoLowerToRuntimePassOptions{options.target}));
 }
 
 namespace {
@@ -31,6 +40,9 @@ struct CompilePipelineOptions
   Option<std::string> target{*this, "target",
                              llvm::cl::desc("Runtime backend"),
                              llvm::cl::init("cpu")};
+  Option<bool> fuseAttention{*this, "fuse-attention",
+                             llvm::cl::desc("Fuse attention"),
+                             llvm::cl::init(true)};
 };
 } // namespace
 
@@ -39,6 +51,7 @@ void mlir::loco::registerLocoPipelines() {
       "loco-compile",
       "Lower frontend loco IR to runtime calls on one arena (LLVM dialect)",
       [](OpPassManager &pm, const CompilePipelineOptions &options) {
-        buildLocoCompilePipeline(pm, options.target);
+        buildLocoCompilePipeline(
+            pm, LocoPipelineOptions{options.target, options.fuseAttention});
       });
 }

@@ -231,6 +231,25 @@ void loco_spectral_l1_backward(loco_context *ctx, const float *E,
                                int64_t B, int64_t frames, int64_t F);
 void loco_fill(loco_context *ctx, float *out, int64_t n, double value);
 
+/*--- Fused attention ---------------------------------------------------------*/
+
+/* q [batch, Lq, d], k [batch, Lk, d], v [batch, Lk, dv] -> out [batch, Lq, dv]
+ * = dropout(softmax(scale q k^T)) v and lse [batch, Lq]. Dropout (p > 0)
+ * draws from `stream` with the index of the [batch, Lq, Lk] probability
+ * tensor, as loco_dropout on that tensor would; stream < 0 means none. */
+void loco_flash_attention(loco_context *ctx, const float *q, const float *k,
+                          const float *v, float *out, float *lse,
+                          int64_t batch, int64_t Lq, int64_t Lk, int64_t d,
+                          int64_t dv, double scale, double p, int64_t stream);
+/* Gradients of q, k, v given out, lse and the cotangent dout. */
+void loco_flash_attention_backward(loco_context *ctx, const float *q,
+                                   const float *k, const float *v,
+                                   const float *out, const float *lse,
+                                   const float *dout, float *dq, float *dk,
+                                   float *dvalue, int64_t batch, int64_t Lq,
+                                   int64_t Lk, int64_t d, int64_t dv,
+                                   double scale, double p, int64_t stream);
+
 /*--- Optimizer step: global-norm clipping and AdamW ------------------------*/
 
 /* Scalars the optimizer step keeps in the arena. */

@@ -29,7 +29,7 @@ using namespace mlir;
 using namespace mlir::loco;
 
 namespace {
-enum class EmitStage { None, Loco, Grad, Runtime, Llvm };
+enum class EmitStage { None, Loco, Fused, Grad, Runtime, Llvm };
 
 llvm::cl::opt<std::string> configFile(llvm::cl::Positional,
                                       llvm::cl::desc("<config.yaml>"),
@@ -42,6 +42,8 @@ llvm::cl::opt<EmitStage> emit(
     llvm::cl::init(EmitStage::None),
     llvm::cl::values(
         clEnumValN(EmitStage::Loco, "loco", "the loco IR built by the frontend"),
+        clEnumValN(EmitStage::Fused, "fused",
+                   "after the fusion pipeline (flash attention)"),
         clEnumValN(EmitStage::Grad, "grad",
                    "after autodiff: @eval_step and @train_step with gradients"),
         clEnumValN(EmitStage::Runtime, "runtime",
@@ -53,6 +55,10 @@ llvm::cl::opt<std::string> outputFile(
 llvm::cl::opt<std::string> target("target",
                                   llvm::cl::desc("Runtime backend: cpu"),
                                   llvm::cl::init("cpu"));
+llvm::cl::opt<bool> fuseAttention(
+    "fuse-attention",
+    llvm::cl::desc("Fuse attention into loco.flash_attention (default on)"),
+    llvm::cl::init(true));
 llvm::cl::opt<bool> summary("summary",
                             llvm::cl::desc("Print the model summary (the "
                                            "default when nothing is emitted)"));
@@ -70,7 +76,7 @@ int main(int argc, char **argv) {
       argc, argv,
       "lococ: compile a TF-Locoformer training config\n\n"
       "  lococ CONFIG [--set key.path=value]... -o train.so\n"
-      "  lococ CONFIG [--set key.path=value]... --emit=loco|grad|runtime|llvm "
+      "  lococ CONFIG [--set key.path=value]... --emit=loco|fused|grad|runtime|llvm "
       "[-o FILE]\n");
 
   DialectRegistry registry;
@@ -107,17 +113,20 @@ int main(int argc, char **argv) {
     PassManager pm(&context);
     if (failed(applyPassManagerCLOptions(pm)))
       return 1;
-    if (emit == EmitStage::Grad)
-      buildLocoGradPipeline(pm);
+    LocoPipelineOptions options{target, fuseAttention};
+    if (emit == EmitStage::Fused)
+      buildLocoFusionPipeline(pm, options);
+    else if (emit == EmitStage::Grad)
+      buildLocoGradPipeline(pm, options);
     else
-      buildLocoCompilePipeline(pm, target);
+      buildLocoCompilePipeline(pm, options);
     if (failed(pm.run(*module)))
       return 1;
   }
 
   std::string error;
-  if (emit == EmitStage::Loco || emit == EmitStage::Grad ||
-      emit == EmitStage::Runtime) {
+  if (emit == EmitStage::Loco || emit == EmitStage::Fused ||
+      emit == EmitStage::Grad || emit == EmitStage::Runtime) {
     auto output = openOutputFile(outputFile, &error);
     if (!output) {
       emitError(UnknownLoc::get(&context)) << error;

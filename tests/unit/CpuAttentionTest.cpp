@@ -1,0 +1,141 @@
+//===- CpuAttentionTest.cpp - Flash attention vs the unfused composition --===//
+//
+// loco_flash_attention and its backward are compared with the unfused
+// kernels they replace (batch_matmul, scale, softmax, dropout, and their
+// backward kernels) on random inputs, for head dims 4, 16, 24 and 32,
+// lengths that are and are not multiples of the 64-wide tiles, unequal query
+// and key lengths, and dropout on (the same Philox stream: the masks must be
+// identical in forward and backward, or the results would differ by O(1)).
+// Tolerance: 1e-5 of each tensor's largest magnitude: the online softmax
+// rescales partial sums in float32, a different rounding order than the
+// composition's, worth ~1e-7..1e-6 here.
+//
+//===----------------------------------------------------------------------===//
+
+#include "runtime/api.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <random>
+#include <tuple>
+#include <vector>
+
+namespace {
+
+using Vec = std::vector<float>;
+
+Vec randomVec(size_t n, unsigned seed) {
+  std::mt19937 gen(seed);
+  std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
+  Vec v(n);
+  for (float &x : v)
+    x = dist(gen);
+  return v;
+}
+
+double relError(const Vec &actual, const Vec &expected) {
+  double maxRef = 0.0, maxDiff = 0.0;
+  for (size_t i = 0; i < expected.size(); ++i) {
+    maxRef = std::max(maxRef, std::fabs(static_cast<double>(expected[i])));
+    maxDiff = std::max(maxDiff, std::fabs(static_cast<double>(actual[i]) - expected[i]));
+  }
+  return maxDiff / std::max(maxRef, 1e-30);
+}
+
+/// (head dim, Lq, Lk, dropout)
+using Case = std::tuple<int64_t, int64_t, int64_t, double>;
+
+class FlashAttention : public ::testing::TestWithParam<Case> {
+protected:
+  void SetUp() override {
+    char error[256];
+    ctx = loco_context_create("cpu", error, sizeof(error));
+    ASSERT_NE(ctx, nullptr) << error;
+    loco_context_set_rng(ctx, 11, 5);
+  }
+  void TearDown() override {
+    EXPECT_EQ(loco_context_error(ctx), nullptr);
+    loco_context_destroy(ctx);
+  }
+  loco_context *ctx = nullptr;
+};
+
+TEST_P(FlashAttention, MatchesTheUnfusedComposition) {
+  auto [d, Lq, Lk, p] = GetParam();
+  int64_t batch = 3, stream = p > 0 ? 9 : -1;
+  double scale = 1.0 / std::sqrt(static_cast<double>(d));
+  Vec q = randomVec(batch * Lq * d, 1), k = randomVec(batch * Lk * d, 2),
+      v = randomVec(batch * Lk * d, 3), dout = randomVec(batch * Lq * d, 4);
+
+  // Unfused forward.
+  int64_t scoresSize = batch * Lq * Lk;
+  Vec scores(scoresSize), scaled(scoresSize), probs(scoresSize), dropped(scoresSize);
+  Vec expectOut(batch * Lq * d);
+  loco_batch_matmul(ctx, q.data(), k.data(), scores.data(), batch, Lq, d, Lk, 0, 1);
+  loco_scale(ctx, scores.data(), scaled.data(), scoresSize, scale);
+  loco_softmax(ctx, scaled.data(), probs.data(), batch * Lq, Lk, 1);
+  loco_dropout(ctx, probs.data(), dropped.data(), scoresSize, p, stream < 0 ? 0 : stream);
+  loco_batch_matmul(ctx, dropped.data(), v.data(), expectOut.data(), batch, Lq, Lk, d, 0, 0);
+  Vec expectLse(batch * Lq);
+  for (int64_t r = 0; r < batch * Lq; ++r) {
+    double mx = -1e300, sum = 0.0;
+    for (int64_t j = 0; j < Lk; ++j)
+      mx = std::max(mx, static_cast<double>(scaled[r * Lk + j]));
+    for (int64_t j = 0; j < Lk; ++j)
+      sum += std::exp(scaled[r * Lk + j] - mx);
+    expectLse[r] = static_cast<float>(mx + std::log(sum));
+  }
+
+  Vec out(batch * Lq * d), lse(batch * Lq);
+  loco_flash_attention(ctx, q.data(), k.data(), v.data(), out.data(), lse.data(),
+                       batch, Lq, Lk, d, d, scale, p, stream);
+  EXPECT_LT(relError(out, expectOut), 1e-5);
+  EXPECT_LT(relError(lse, expectLse), 1e-5);
+
+  // Unfused backward: dV = P~^T dO; dP = dropout(dO V^T); dS = softmax'(dP);
+  // dQ = scale dS K; dK = scale dS^T Q.
+  Vec dDropped(scoresSize), dProbs(scoresSize), dScaled(scoresSize), dScores(scoresSize);
+  Vec expectDq(q.size()), expectDk(k.size()), expectDv(v.size());
+  loco_batch_matmul(ctx, dropped.data(), dout.data(), expectDv.data(), batch, Lk, Lq, d, 1, 0);
+  loco_batch_matmul(ctx, dout.data(), v.data(), dDropped.data(), batch, Lq, d, Lk, 0, 1);
+  loco_dropout(ctx, dDropped.data(), dProbs.data(), scoresSize, p, stream < 0 ? 0 : stream);
+  loco_softmax_backward(ctx, probs.data(), dProbs.data(), dScaled.data(), batch * Lq, Lk, 1);
+  loco_scale(ctx, dScaled.data(), dScores.data(), scoresSize, scale);
+  loco_batch_matmul(ctx, dScores.data(), k.data(), expectDq.data(), batch, Lq, Lk, d, 0, 0);
+  loco_batch_matmul(ctx, dScores.data(), q.data(), expectDk.data(), batch, Lk, Lq, d, 1, 0);
+
+  Vec dq(q.size()), dk(k.size()), dv(v.size());
+  loco_flash_attention_backward(ctx, q.data(), k.data(), v.data(), out.data(),
+                                lse.data(), dout.data(), dq.data(), dk.data(),
+                                dv.data(), batch, Lq, Lk, d, d, scale, p, stream);
+  EXPECT_LT(relError(dq, expectDq), 1e-5);
+  EXPECT_LT(relError(dk, expectDk), 1e-5);
+  EXPECT_LT(relError(dv, expectDv), 1e-5);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Shapes, FlashAttention,
+    ::testing::Values(Case{4, 70, 70, 0.0}, Case{16, 70, 70, 0.0},
+                      Case{24, 129, 129, 0.0}, Case{32, 65, 65, 0.0},
+                      Case{16, 50, 131, 0.0}, Case{8, 129, 129, 0.2},
+                      Case{24, 70, 70, 0.2}, Case{32, 1, 64, 0.0}));
+
+TEST(FlashAttentionEval, DropoutIsOffInEvaluation) {
+  char error[256];
+  loco_context *ctx = loco_context_create("cpu", error, sizeof(error));
+  ASSERT_NE(ctx, nullptr);
+  int64_t batch = 2, L = 20, d = 8;
+  Vec q = randomVec(batch * L * d, 5), k = randomVec(batch * L * d, 6),
+      v = randomVec(batch * L * d, 7);
+  Vec a(q.size()), b(q.size()), lse(batch * L);
+  loco_flash_attention(ctx, q.data(), k.data(), v.data(), a.data(), lse.data(),
+                       batch, L, L, d, d, 0.35, 0.0, -1);
+  loco_context_set_training(ctx, 0);
+  loco_flash_attention(ctx, q.data(), k.data(), v.data(), b.data(), lse.data(),
+                       batch, L, L, d, d, 0.35, 0.5, 3);
+  EXPECT_EQ(a, b);
+  loco_context_destroy(ctx);
+}
+
+} // namespace
