@@ -18,7 +18,8 @@ class Loco_BackwardOp<string mnemonic, list<Trait> traits = []>
           Pure,
           Loco_RecomputeCostOpInterface,
           Loco_RowIndependentOpInterface,
-          DeclareOpInterfaceMethods<Loco_RuntimeCallOpInterface>])> {
+          DeclareOpInterfaceMethods<Loco_RuntimeCallOpInterface,
+                                    ["getWorkspaceBytes", "allowsInPlace"]>])> {
   let assemblyFormat = "operands attr-dict `:` functional-type(operands, results)";
   let hasVerifier = 1;
 }

@@ -90,7 +90,14 @@ def Loco_RuntimeCallOpInterface : OpInterface<"RuntimeCallOpInterface"> {
       "::llvm::StringRef", "getRuntimeFunction", (ins)>,
     InterfaceMethod<"Appends the scalar arguments after the buffers.",
       "void", "getRuntimeScalars",
-      (ins "::llvm::SmallVectorImpl<::mlir::Attribute> &":$scalars)>
+      (ins "::llvm::SmallVectorImpl<::mlir::Attribute> &":$scalars)>,
+    InterfaceMethod<[{Scratch bytes the kernel takes from the arena's
+      workspace region (runtime/Workspace.h).}],
+      "int64_t", "getWorkspaceBytes", (ins), [{}], [{ return 0; }]>,
+    InterfaceMethod<[{Whether the kernel may write its result over operand
+      `index` (same size; read element by element before it is written).}],
+      "bool", "allowsInPlace", (ins "unsigned":$index), [{}],
+      [{ return false; }]>
   ];
 }
 

@@ -45,7 +45,8 @@ class Loco_Op<string mnemonic, list<Trait> traits = [],
                                     !listconcat(["getFlops"], costOverrides)>,
           DeclareOpInterfaceMethods<Loco_RowIndependentOpInterface,
                                     !listconcat(["getNumRowDims"], rowOverrides)>,
-          DeclareOpInterfaceMethods<Loco_RuntimeCallOpInterface>,
+          DeclareOpInterfaceMethods<Loco_RuntimeCallOpInterface,
+                                    ["getWorkspaceBytes", "allowsInPlace"]>,
           DeclareOpInterfaceMethods<Loco_GradientOpInterface>])>;
 
 /// An op whose result type is inferred from its operands and attributes and

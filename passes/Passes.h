@@ -9,6 +9,7 @@
 
 #include "dialect/LocoDialect.h"
 #include "mlir/IR/BuiltinOps.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Pass/Pass.h"
 #include "mlir/Pass/PassManager.h"
@@ -20,6 +21,9 @@ namespace mlir::loco {
 
 #define GEN_PASS_REGISTRATION
 #include "passes/Passes.h.inc"
+
+/// The arena offset `loco-plan-memory` gave `value` of `func`.
+int64_t plannedOffset(func::FuncOp func, Value value);
 
 /// Choices of the compile pipeline.
 struct LocoPipelineOptions {

@@ -117,15 +117,46 @@ def LocoAutodiffPass : Pass<"loco-autodiff", "::mlir::ModuleOp"> {
   ];
 }
 
+def LocoPlanMemoryPass : Pass<"loco-plan-memory", "::mlir::ModuleOp"> {
+  let summary = "Give every buffer of the step a static offset in one arena";
+  let description = [{
+    Plans the arena of `@train_step` (and `@eval_step`, which never runs at
+    the same time and shares the activation region):
+
+    - fixed regions, in order: parameters and data inputs (argument order),
+      per parameter its gradient accumulator and AdamW moments, the
+      optimizer's scratch scalars, and the kernels' workspace (the largest
+      `getWorkspaceBytes` of any op);
+    - first, a schedule tweak: a pure op whose operands all have later
+      readers is sunk to just before its first user, which shortens its
+      result's live range without lengthening any other (fills, weight
+      transposes and weight gradients move this way);
+    - then BufferLiveness (views alias their operand; element-wise results
+      reuse an operand that dies at their op) and a greedy-by-size best-fit
+      placement of the activations and temporaries, 256-byte aligned.
+
+    It annotates the IR: `loco.offset` on arguments (and `loco.grad_offset`,
+    `loco.m_offset`, `loco.v_offset` on parameters), `loco.offsets` on every
+    op (one per result), and the module's `loco.memory` dictionary
+    (`arena_bytes`, `lower_bound_bytes` = fixed regions + workspace + the
+    largest live-bytes maximum of the two steps, `workspace_offset`,
+    `workspace_bytes`, `scratch_offset`, `activation_base`).
+  }];
+  let dependentDialects = ["::mlir::loco::LocoDialect"];
+  let statistics = [
+    Statistic<"numSunk", "ops-sunk", "Ops moved to just before their first user">,
+    Statistic<"numInPlace", "in-place", "Results placed over a dying operand">,
+    Statistic<"arenaBytes", "arena-bytes", "Bytes of the arena">
+  ];
+}
+
 def LocoLowerToRuntimePass : Pass<"loco-lower-to-runtime", "::mlir::ModuleOp"> {
   let summary = "Place every tensor in one arena and lower ops to runtime calls";
   let description = [{
-    Bufferizes `@train_step` onto ONE arena and lowers it to the LLVM
-    dialect: parameters and data inputs get fixed regions at the start of
-    the arena (in argument order), every other tensor an offset found by a
-    first-fit scan over the buffers still live at its definition, and views
-    (`loco.reshape`) alias their operand. Each op becomes a call of its
-    runtime kernel (RuntimeCallOpInterface) on `arena + offset` pointers.
+    Lowers `@train_step` (and `@eval_step`) to the LLVM dialect on the
+    arena that `loco-plan-memory` planned (it reads the offsets that pass
+    annotated). Each op becomes a call of its runtime kernel
+    (RuntimeCallOpInterface) on `arena + offset` pointers.
 
     The result holds `llvm.func @loco_forward(%ctx, %arena)`, the constant
     `@loco_abi_version`, and `@loco_manifest`: a JSON document with the

@@ -30,6 +30,7 @@ void mlir::loco::buildLocoGradPipeline(OpPassManager &pm,
 void mlir::loco::buildLocoCompilePipeline(OpPassManager &pm,
                                           const LocoPipelineOptions &options) {
   buildLocoGradPipeline(pm, options);
+  pm.addPass(createLocoPlanMemoryPass());
   pm.addPass(createLocoLowerToRuntimePass(
       LocoLowerToRuntimePassOptions{options.target}));
 }

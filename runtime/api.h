@@ -51,6 +51,10 @@ const char *loco_context_describe(loco_context *ctx);
 
 /* The arena: one allocation of `bytes`, 256-byte aligned. */
 void *loco_arena_alloc(loco_context *ctx, int64_t bytes);
+/* The arena's workspace region (manifest `workspace_offset` and
+ * `workspace_bytes`), which kernels use for their scratch. */
+void loco_context_set_workspace(loco_context *ctx, void *workspace,
+                                int64_t bytes);
 void loco_arena_free(loco_context *ctx, void *arena);
 void loco_copy_to_device(loco_context *ctx, void *dst, const void *src,
                          int64_t bytes);

@@ -1,11 +1,8 @@
 //===- LowerToRuntime.cpp - loco ops to runtime calls on one arena --------===//
 //
-// This file implements `loco-lower-to-runtime`: a simple arena plan (fixed
-// regions for parameters and inputs, first-fit reuse for everything else,
-// views aliasing their operand) and the lowering of each op to a call of its
-// runtime kernel in the LLVM dialect, plus the embedded manifest. The real
-// memory planner (best fit by size, exact lower bound) replaces the plan
-// here in its own pass.
+// This file implements `loco-lower-to-runtime`: the lowering of each op to a
+// call of its runtime kernel in the LLVM dialect, on the arena offsets that
+// loco-plan-memory annotated, the entry points, and the embedded manifest.
 //
 //===----------------------------------------------------------------------===//
 
@@ -19,6 +16,7 @@
 #include "runtime/api.h"
 #include "llvm/ADT/DenseMap.h"
 #include "llvm/Support/JSON.h"
+#include "passes/analysis/BufferLiveness.h"
 
 #include <map>
 
@@ -32,123 +30,9 @@ using namespace mlir::loco;
 
 namespace {
 
-constexpr int64_t kAlignment = 256;
-
-int64_t alignTo(int64_t bytes) {
-  return (bytes + kAlignment - 1) / kAlignment * kAlignment;
-}
-
 int64_t bytesOf(Value value) {
   auto type = cast<RankedTensorType>(value.getType());
   return type.getNumElements() * type.getElementTypeBitWidth() / 8;
-}
-
-/// First-fit placement of buffers in [base, infinity) with explicit frees.
-class FirstFitArena {
-public:
-  explicit FirstFitArena(int64_t base) : end(base) { free[base] = -1; }
-
-  int64_t allocate(int64_t bytes) {
-    bytes = alignTo(std::max<int64_t>(bytes, 1));
-    for (auto it = free.begin(); it != free.end(); ++it) {
-      int64_t size = it->second < 0 ? -1 : it->second;
-      if (size >= 0 && size < bytes)
-        continue;
-      int64_t offset = it->first;
-      free.erase(it);
-      if (size > bytes)
-        free[offset + bytes] = size - bytes;
-      else if (size < 0)
-        free[offset + bytes] = -1; // the open-ended tail
-      end = std::max(end, offset + bytes);
-      return offset;
-    }
-    llvm_unreachable("the tail block is always free");
-  }
-
-  void release(int64_t offset, int64_t bytes) {
-    bytes = alignTo(std::max<int64_t>(bytes, 1));
-    auto [it, inserted] = free.emplace(offset, bytes);
-    (void)inserted;
-    // Merge with the following and preceding free blocks.
-    auto next = std::next(it);
-    if (next != free.end() && offset + bytes == next->first) {
-      it->second = next->second < 0 ? -1 : bytes + next->second;
-      free.erase(next);
-    }
-    if (it != free.begin()) {
-      auto prev = std::prev(it);
-      if (prev->second >= 0 && prev->first + prev->second == offset) {
-        prev->second = it->second < 0 ? -1 : prev->second + it->second;
-        free.erase(it);
-      }
-    }
-  }
-
-  int64_t size() const { return end; }
-
-private:
-  /// offset -> size of free block (-1: free up to infinity).
-  std::map<int64_t, int64_t> free;
-  int64_t end;
-};
-
-struct ArenaPlan {
-  llvm::DenseMap<Value, int64_t> offsets;
-  int64_t end = 0;
-};
-
-/// Places the op results of `func` from `base` on by first fit, releasing a
-/// buffer after the last op that reads it (through views). Arguments sit at
-/// `argOffsets`; returned values are never released.
-ArenaPlan planFunction(func::FuncOp func, ArrayRef<int64_t> argOffsets,
-                       int64_t base) {
-  ArenaPlan plan;
-  for (BlockArgument arg : func.getArguments())
-    plan.offsets[arg] = argOffsets[arg.getArgNumber()];
-
-  // The buffer (non-view value) behind each value, and its last reader.
-  llvm::DenseMap<Value, Value> root;
-  llvm::DenseMap<Value, Operation *> lastUse;
-  Block &body = func.getBody().front();
-  for (BlockArgument arg : func.getArguments())
-    root[arg] = arg;
-  for (Operation &op : body) {
-    for (Value operand : op.getOperands())
-      lastUse[root.lookup(operand)] = &op;
-    auto call = dyn_cast<RuntimeCallOpInterface>(op);
-    for (Value result : op.getResults())
-      root[result] = call && call.getRuntimeFunction().empty()
-                         ? root.lookup(op.getOperand(0))
-                         : result;
-  }
-
-  FirstFitArena arena(base);
-  for (Operation &op : body) {
-    auto call = dyn_cast<RuntimeCallOpInterface>(op);
-    if (!call)
-      continue;
-    bool view = call.getRuntimeFunction().empty();
-    for (Value result : op.getResults())
-      plan.offsets[result] = view ? plan.offsets.lookup(op.getOperand(0))
-                                  : arena.allocate(bytesOf(result));
-    // Release buffers whose last reader is this op (never arguments or
-    // what the function returns, whose last reader is the terminator).
-    SmallPtrSet<Value, 4> released;
-    for (Value operand : op.getOperands()) {
-      Value buffer = root.lookup(operand);
-      if (isa<BlockArgument>(buffer) || lastUse.lookup(buffer) != &op ||
-          !released.insert(buffer).second)
-        continue;
-      arena.release(plan.offsets.lookup(buffer), bytesOf(buffer));
-    }
-    // Results nobody reads die at once.
-    for (Value result : op.getResults())
-      if (!view && result.use_empty())
-        arena.release(plan.offsets.lookup(result), bytesOf(result));
-  }
-  plan.end = arena.size();
-  return plan;
 }
 
 llvm::json::Array shapeJson(Value value) {
@@ -158,39 +42,43 @@ llvm::json::Array shapeJson(Value value) {
   return shape;
 }
 
-/// The fixed part of the arena: arguments (parameters, then data inputs, in
-/// argument order), then per parameter its gradient accumulator and AdamW
-/// moments, then the optimizer's scratch scalars.
+/// The planned offsets of `func` (from loco-plan-memory's annotations).
+struct ArenaPlan {
+  llvm::DenseMap<Value, int64_t> offsets;
+};
+
+ArenaPlan readPlan(func::FuncOp func) {
+  ArenaPlan plan;
+  for (BlockArgument arg : func.getArguments())
+    plan.offsets[arg] = plannedOffset(func, arg);
+  for (Operation &op : func.getBody().front().without_terminator())
+    for (Value result : op.getResults())
+      plan.offsets[result] = plannedOffset(func, result);
+  return plan;
+}
+
+/// The fixed regions loco-plan-memory laid out.
 struct FixedLayout {
   SmallVector<int64_t> argOffsets;
   /// Argument index -> {accumulator, m, v} offsets.
   std::map<unsigned, std::array<int64_t, 3>> optimizer;
-  int64_t scratch = -1;
-  int64_t end = 0;
+  int64_t scratch = -1, workspaceOffset = 0, workspaceBytes = 0;
 };
 
-FixedLayout layoutFixed(func::FuncOp func, bool withOptimizer) {
+FixedLayout readLayout(func::FuncOp func, DictionaryAttr memory) {
   FixedLayout layout;
-  int64_t cursor = 0;
   for (BlockArgument arg : func.getArguments()) {
-    layout.argOffsets.push_back(cursor);
-    cursor += alignTo(bytesOf(arg));
+    unsigned i = arg.getArgNumber();
+    layout.argOffsets.push_back(plannedOffset(func, arg));
+    if (auto grad = func.getArgAttrOfType<IntegerAttr>(i, "loco.grad_offset"))
+      layout.optimizer[i] = {
+          grad.getInt(),
+          func.getArgAttrOfType<IntegerAttr>(i, "loco.m_offset").getInt(),
+          func.getArgAttrOfType<IntegerAttr>(i, "loco.v_offset").getInt()};
   }
-  if (withOptimizer) {
-    for (BlockArgument arg : func.getArguments()) {
-      if (!func.getArgAttr(arg.getArgNumber(), "loco.param"))
-        continue;
-      std::array<int64_t, 3> slots;
-      for (int64_t &slot : slots) {
-        slot = cursor;
-        cursor += alignTo(bytesOf(arg));
-      }
-      layout.optimizer[arg.getArgNumber()] = slots;
-    }
-    layout.scratch = cursor;
-    cursor += alignTo(sizeof(loco_optimizer_scratch));
-  }
-  layout.end = cursor;
+  layout.scratch = memory.getAs<IntegerAttr>("scratch_offset").getInt();
+  layout.workspaceOffset = memory.getAs<IntegerAttr>("workspace_offset").getInt();
+  layout.workspaceBytes = memory.getAs<IntegerAttr>("workspace_bytes").getInt();
   return layout;
 }
 
@@ -228,7 +116,7 @@ private:
   llvm::json::Object outputsJson(func::FuncOp func, const ArenaPlan &plan,
                                  StringRef symbol);
   std::string manifest(func::FuncOp train, const FixedLayout &layout,
-                       int64_t arenaBytes, llvm::json::Object entryPoints);
+                       DictionaryAttr memory, llvm::json::Object entryPoints);
 
   ModuleOp module;
   /// Declarations and constants go before the function being built.
@@ -415,7 +303,7 @@ llvm::json::Object LowerToRuntimePass::outputsJson(func::FuncOp func,
 
 std::string LowerToRuntimePass::manifest(func::FuncOp train,
                                          const FixedLayout &layout,
-                                         int64_t arenaBytes,
+                                         DictionaryAttr memory,
                                          llvm::json::Object entryPoints) {
   llvm::json::Array params, inputs, buffers;
   for (BlockArgument arg : train.getArguments()) {
@@ -458,8 +346,12 @@ std::string LowerToRuntimePass::manifest(func::FuncOp train,
       {"abi_version", LOCO_ABI_VERSION},
       {"target", target},
       {"precision", "f32"},
-      {"arena_bytes", arenaBytes},
-      {"alignment", kAlignment},
+      {"arena_bytes", memory.getAs<IntegerAttr>("arena_bytes").getInt()},
+      {"lower_bound_bytes",
+       memory.getAs<IntegerAttr>("lower_bound_bytes").getInt()},
+      {"workspace_offset", layout.workspaceOffset},
+      {"workspace_bytes", layout.workspaceBytes},
+      {"alignment", kBufferAlignment},
       {"entry_points", std::move(entryPoints)},
       {"parameters", std::move(params)},
       {"buffers", std::move(buffers)},
@@ -520,21 +412,18 @@ void LowerToRuntimePass::runOnOperation() {
     }
   }
 
-  // Gradients returned by @train_step make it a training step with an
-  // optimizer; otherwise it is a forward pass only.
-  bool hasGradients = false;
-  for (unsigned i = 0; i < train.getNumResults(); ++i)
-    if (auto name = train.getResultAttrOfType<StringAttr>(i, "loco.name"))
-      hasGradients |= name.getValue().starts_with("grad:");
-  FixedLayout layout = layoutFixed(train, hasGradients);
-  // The two steps never run at once: their activations share the arena
-  // beyond the fixed regions.
-  ArenaPlan trainPlan = planFunction(train, layout.argOffsets, layout.end);
+  auto memory = module->getAttrOfType<DictionaryAttr>("loco.memory");
+  if (!memory) {
+    module.emitError("expects the arena plan of loco-plan-memory (run it first)");
+    return signalPassFailure();
+  }
+  FixedLayout layout = readLayout(train, memory);
+  bool hasGradients = !layout.optimizer.empty();
+  ArenaPlan trainPlan = readPlan(train);
   ArenaPlan evalPlan;
   if (eval)
-    evalPlan = planFunction(eval, layout.argOffsets, layout.end);
-  int64_t totalBytes = std::max(trainPlan.end, eval ? evalPlan.end : 0);
-  arenaBytes = totalBytes;
+    evalPlan = readPlan(eval);
+  arenaBytes = memory.getAs<IntegerAttr>("arena_bytes").getInt();
 
   OpBuilder builder(&getContext());
   Location loc = train.getLoc();
@@ -557,7 +446,7 @@ void LowerToRuntimePass::runOnOperation() {
     emitOptimizer(builder, train, layout);
   }
 
-  std::string json = manifest(train, layout, totalBytes, std::move(entryPoints));
+  std::string json = manifest(train, layout, memory, std::move(entryPoints));
   json.push_back('\0');
   builder.setInsertionPoint(anchor);
   builder.create<LLVM::GlobalOp>(

@@ -18,10 +18,9 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
-#include <vector>
 
 namespace {
-constexpr int64_t kTile = 64;
+constexpr int64_t kTile = loco::workspace::kAttentionTile;
 
 /// The dropout factor of probability (b, i, j): 0 or 1 / (1 - p).
 struct DropoutMask {
@@ -76,26 +75,30 @@ void loco_flash_attention(loco_context *ctx, const float *q, const float *k,
                           int64_t dv, double scale, double p, int64_t stream) {
   DropoutMask mask = makeMask(ctx, p, stream, Lq, Lk);
   float s = static_cast<float>(scale);
-#pragma omp parallel
+  int threads = loco::scratchThreads();
+  loco::Scratch scratch(ctx);
+  float *base = scratch.take<float>(threads * (kTile * kTile + kTile * dv + 2 * kTile));
+#pragma omp parallel num_threads(threads)
   {
-    std::vector<float> scores(kTile * kTile), acc(kTile * dv), m(kTile), l(kTile);
+    float *scores = base + omp_get_thread_num() * (kTile * kTile + kTile * dv + 2 * kTile);
+    float *acc = scores + kTile * kTile, *m = acc + kTile * dv, *l = m + kTile;
 #pragma omp for schedule(dynamic)
     for (int64_t b = 0; b < batch; ++b) {
       const float *qb = q + b * Lq * d, *kb = k + b * Lk * d, *vb = v + b * Lk * dv;
       for (int64_t i0 = 0; i0 < Lq; i0 += kTile) {
         int64_t rows = std::min(kTile, Lq - i0);
-        std::fill(m.begin(), m.end(), -std::numeric_limits<float>::infinity());
-        std::fill(l.begin(), l.end(), 0.0f);
-        std::fill(acc.begin(), acc.end(), 0.0f);
+        std::fill(m, m + kTile, -std::numeric_limits<float>::infinity());
+        std::fill(l, l + kTile, 0.0f);
+        std::fill(acc, acc + kTile * dv, 0.0f);
         for (int64_t j0 = 0; j0 < Lk; j0 += kTile) {
           int64_t cols = std::min(kTile, Lk - j0);
-          scoreBlock(qb, kb, i0, rows, j0, cols, d, s, scores.data());
+          scoreBlock(qb, kb, i0, rows, j0, cols, d, s, scores);
           for (int64_t r = 0; r < rows; ++r) {
-            float *row = scores.data() + r * kTile;
+            float *row = scores + r * kTile;
             float blockMax = *std::max_element(row, row + cols);
             float mNew = std::max(m[r], blockMax);
             float correction = std::exp(m[r] - mNew);
-            float *a = acc.data() + r * dv;
+            float *a = acc + r * dv;
             for (int64_t x = 0; x < dv; ++x)
               a[x] *= correction;
             float sum = 0.0f;
@@ -134,9 +137,13 @@ void loco_flash_attention_backward(loco_context *ctx, const float *q,
                                    double scale, double p, int64_t stream) {
   DropoutMask mask = makeMask(ctx, p, stream, Lq, Lk);
   float s = static_cast<float>(scale);
-#pragma omp parallel
+  int threads = loco::scratchThreads();
+  loco::Scratch scratch(ctx);
+  float *base = scratch.take<float>(threads * (kTile * kTile + Lq));
+#pragma omp parallel num_threads(threads)
   {
-    std::vector<float> scores(kTile * kTile), delta(Lq);
+    float *scores = base + omp_get_thread_num() * (kTile * kTile + Lq);
+    float *delta = scores + kTile * kTile;
 #pragma omp for schedule(dynamic)
     for (int64_t b = 0; b < batch; ++b) {
       const float *qb = q + b * Lq * d, *kb = k + b * Lk * d, *vb = v + b * Lk * dv;
@@ -157,7 +164,7 @@ void loco_flash_attention_backward(loco_context *ctx, const float *q,
         int64_t cols = std::min(kTile, Lk - j0);
         for (int64_t i0 = 0; i0 < Lq; i0 += kTile) {
           int64_t rows = std::min(kTile, Lq - i0);
-          scoreBlock(qb, kb, i0, rows, j0, cols, d, s, scores.data());
+          scoreBlock(qb, kb, i0, rows, j0, cols, d, s, scores);
           for (int64_t r = 0; r < rows; ++r) {
             int64_t i = i0 + r;
             const float *gi = gb + i * dv, *qi = qb + i * d;

@@ -71,6 +71,12 @@ void *loco_arena_alloc(loco_context *ctx, int64_t bytes) {
 
 void loco_arena_free(loco_context *, void *arena) { std::free(arena); }
 
+void loco_context_set_workspace(loco_context *ctx, void *workspace,
+                                int64_t bytes) {
+  ctx->workspace = static_cast<char *>(workspace);
+  ctx->workspaceBytes = bytes;
+}
+
 void loco_copy_to_device(loco_context *, void *dst, const void *src,
                          int64_t bytes) {
   std::memcpy(dst, src, bytes);

@@ -8,11 +8,18 @@
 #ifndef LOCO_RUNTIME_CPU_CONTEXT_H
 #define LOCO_RUNTIME_CPU_CONTEXT_H
 
+#include "runtime/Workspace.h"
 #include "runtime/api.h"
 
+#include <omp.h>
+
+#include <algorithm>
+#include <cstdlib>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <string>
+#include <vector>
 
 struct loco_context {
   std::string error;
@@ -26,11 +33,53 @@ struct loco_context {
   std::mutex planMutex;
   std::map<std::tuple<int64_t, int64_t, bool>, void *> plans;
 
+  /// The fixed workspace region of the arena (null: kernels fall back to
+  /// the heap, as unit tests calling kernels directly do).
+  char *workspace = nullptr;
+  int64_t workspaceBytes = 0;
+
   /// Records the first error; later ones are dropped.
   void fail(const std::string &message) {
     if (error.empty())
       error = message;
   }
 };
+
+namespace loco {
+/// The scratch of one kernel call: blocks carved in order from the context's
+/// workspace (sized by the compiler with runtime/Workspace.h), or from the
+/// heap when no workspace is set. Released when the call returns.
+class Scratch {
+public:
+  explicit Scratch(loco_context *ctx) : ctx(ctx) {}
+  ~Scratch() {
+    for (void *block : heap)
+      std::free(block);
+  }
+  template <typename T> T *take(int64_t count) {
+    int64_t bytes = workspace::aligned(std::max<int64_t>(count, 1) * sizeof(T));
+    if (ctx->workspace && used + bytes <= ctx->workspaceBytes) {
+      T *block = reinterpret_cast<T *>(ctx->workspace + used);
+      used += bytes;
+      return block;
+    }
+    if (ctx->workspace)
+      ctx->fail("kernel scratch exceeds the planned workspace of " +
+                std::to_string(ctx->workspaceBytes) + " bytes");
+    heap.push_back(std::aligned_alloc(workspace::kAlign, bytes));
+    return static_cast<T *>(heap.back());
+  }
+
+private:
+  loco_context *ctx;
+  int64_t used = 0;
+  std::vector<void *> heap;
+};
+
+/// Threads for kernels with per-thread scratch.
+inline int scratchThreads() {
+  return std::min(omp_get_max_threads(), workspace::kMaxThreads);
+}
+} // namespace loco
 
 #endif // LOCO_RUNTIME_CPU_CONTEXT_H

@@ -4,12 +4,11 @@
 //  - conv2d / conv_transpose2d (the encoder and decoder, few channels on one
 //    side) as per-(sample, output channel) accumulations of shifted rows,
 //    vectorised along the width;
-//  - conv1d / conv_transpose1d (the SwiGLU FFN, channels last) with stride 1
-//    as K shifted GEMMs over all rows at once: with the rows flattened to
-//    [R * L, C], output position p gathers input position p + k through
-//    weight slice k, and positions that would straddle two rows are either
-//    dropped (conv) or read zeros (transposed conv, rows padded to the output
-//    length). Other strides fall back to direct loops.
+//  - conv1d / conv_transpose1d (the SwiGLU FFN, channels last) as K shifted
+//    GEMMs per row: tap k multiplies the row's input positions l*s + k (a
+//    strided view, no copy) into output positions l, or input positions l
+//    into output positions l*s + k, accumulating into the output. The only
+//    scratch is the weight rearranged per tap.
 //
 //===----------------------------------------------------------------------===//
 
@@ -18,7 +17,8 @@
 #include <cblas.h>
 
 #include <algorithm>
-#include <vector>
+
+using loco::Scratch;
 
 extern "C" {
 
@@ -83,81 +83,47 @@ void loco_conv_transpose2d(loco_context *, const float *x, const float *w,
   }
 }
 
-void loco_conv1d(loco_context *, const float *x, const float *w,
+void loco_conv1d(loco_context *ctx, const float *x, const float *w,
                  const float *b, float *out, int64_t R, int64_t L, int64_t Ci,
                  int64_t Co, int64_t K, int64_t stride) {
   int64_t Lo = (L - K) / stride + 1;
-  if (stride != 1) {
-#pragma omp parallel for schedule(static)
-    for (int64_t r = 0; r < R; ++r)
-      for (int64_t l = 0; l < Lo; ++l)
-        for (int64_t co = 0; co < Co; ++co) {
-          float acc = b[co];
-          for (int64_t k = 0; k < K; ++k)
-            for (int64_t ci = 0; ci < Ci; ++ci)
-              acc += x[(r * L + l * stride + k) * Ci + ci] *
-                     w[(co * Ci + ci) * K + k];
-          out[(r * Lo + l) * Co + co] = acc;
-        }
-    return;
-  }
-  // Weight slice k as a [Ci, Co] matrix.
-  std::vector<float> slices(K * Ci * Co);
+  // Weight tap k as a [Ci, Co] matrix.
+  Scratch scratch(ctx);
+  float *taps = scratch.take<float>(K * Ci * Co);
   for (int64_t co = 0; co < Co; ++co)
     for (int64_t ci = 0; ci < Ci; ++ci)
       for (int64_t k = 0; k < K; ++k)
-        slices[(k * Ci + ci) * Co + co] = w[(co * Ci + ci) * K + k];
-  // y[p] = b + sum_k x[p + k] W_k over all flattened positions p.
-  std::vector<float> y(R * L * Co);
-  for (int64_t p = 0; p < R * L; ++p)
-    std::copy(b, b + Co, y.data() + p * Co);
-  for (int64_t k = 0; k < K; ++k)
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, R * L - k, Co, Ci,
-                1.0f, x + k * Ci, Ci, slices.data() + k * Ci * Co, Co, 1.0f,
-                y.data(), Co);
-  // Keep the positions whose window lies inside their own row.
-#pragma omp parallel for schedule(static)
-  for (int64_t r = 0; r < R; ++r)
-    std::copy(y.data() + r * L * Co, y.data() + (r * L + Lo) * Co,
-              out + r * Lo * Co);
-}
-
-void loco_conv_transpose1d(loco_context *, const float *x, const float *w,
-                           const float *b, float *out, int64_t R, int64_t L,
-                           int64_t Ci, int64_t Co, int64_t K, int64_t stride) {
-  int64_t Lo = (L - 1) * stride + K;
+        taps[(k * Ci + ci) * Co + co] = w[(co * Ci + ci) * K + k];
 #pragma omp parallel for schedule(static)
   for (int64_t p = 0; p < R * Lo; ++p)
     std::copy(b, b + Co, out + p * Co);
-  if (stride != 1) {
-#pragma omp parallel for schedule(static)
-    for (int64_t r = 0; r < R; ++r)
-      for (int64_t l = 0; l < L; ++l)
-        for (int64_t k = 0; k < K; ++k)
-          for (int64_t ci = 0; ci < Ci; ++ci) {
-            float xv = x[(r * L + l) * Ci + ci];
-            float *o = out + (r * Lo + l * stride + k) * Co;
-            const float *wr = w + ci * Co * K + k;
-            for (int64_t co = 0; co < Co; ++co)
-              o[co] += xv * wr[co * K];
-          }
-    return;
-  }
-  std::vector<float> slices(K * Ci * Co);
+  // out[r, l] += x[r, l * stride + k] W_k: rows of x strided by `stride`.
+  for (int64_t r = 0; r < R; ++r)
+    for (int64_t k = 0; k < K; ++k)
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Lo, Co, Ci, 1.0f,
+                  x + (r * L + k) * Ci, stride * Ci, taps + k * Ci * Co, Co,
+                  1.0f, out + r * Lo * Co, Co);
+}
+
+void loco_conv_transpose1d(loco_context *ctx, const float *x, const float *w,
+                           const float *b, float *out, int64_t R, int64_t L,
+                           int64_t Ci, int64_t Co, int64_t K, int64_t stride) {
+  int64_t Lo = (L - 1) * stride + K;
+  Scratch scratch(ctx);
+  float *taps = scratch.take<float>(K * Ci * Co);
   for (int64_t ci = 0; ci < Ci; ++ci)
     for (int64_t co = 0; co < Co; ++co)
       for (int64_t k = 0; k < K; ++k)
-        slices[(k * Ci + ci) * Co + co] = w[(ci * Co + co) * K + k];
-  // Rows padded with zeros to the output length, so that out[p + k] +=
-  // xp[p] W_k never carries one row into the next.
-  std::vector<float> xp(R * Lo * Ci, 0.0f);
+        taps[(k * Ci + ci) * Co + co] = w[(ci * Co + co) * K + k];
 #pragma omp parallel for schedule(static)
+  for (int64_t p = 0; p < R * Lo; ++p)
+    std::copy(b, b + Co, out + p * Co);
+  // out[r, l * stride + k] += x[r, l] W_k: rows of out strided by `stride`.
   for (int64_t r = 0; r < R; ++r)
-    std::copy(x + r * L * Ci, x + (r + 1) * L * Ci, xp.data() + r * Lo * Ci);
-  for (int64_t k = 0; k < K; ++k)
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, R * Lo - k, Co, Ci,
-                1.0f, xp.data(), Ci, slices.data() + k * Ci * Co, Co, 1.0f,
-                out + k * Co, Co);
+    for (int64_t k = 0; k < K; ++k)
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, L, Co, Ci, 1.0f,
+                  x + r * L * Ci, Ci, taps + k * Ci * Co, Co, 1.0f,
+                  out + (r * Lo + k) * Co, stride * Co);
 }
 
 } // extern "C"

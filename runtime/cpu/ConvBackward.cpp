@@ -1,10 +1,9 @@
 //===- ConvBackward.cpp - Convolution weight gradients on the CPU ---------===//
 //
 // This file implements the weight gradients of the four convolutions. The
-// 1-D ones use the same flattened-rows trick as the forward kernels: one
-// GEMM per kernel tap over all rows, with zero rows where a window would
-// straddle two rows. Input gradients need no kernel of their own: they are
-// the transposed convolution with the same weight.
+// 1-D ones accumulate one GEMM per row and kernel tap, like the forward
+// kernels. Input gradients need no kernel of their own: they are the
+// transposed convolution with the same weight.
 //
 //===----------------------------------------------------------------------===//
 
@@ -13,7 +12,6 @@
 #include <cblas.h>
 
 #include <algorithm>
-#include <vector>
 
 namespace {
 /// sum over n, a, b of g[n, co, a, b] * x[n, ci, a + da, b + db] for one
@@ -39,6 +37,8 @@ double correlate(const float *x, const float *g, int64_t B, int64_t Ci,
   return acc;
 }
 } // namespace
+
+using loco::Scratch;
 
 extern "C" {
 
@@ -73,42 +73,41 @@ void loco_conv_transpose2d_weight_grad(loco_context *, const float *x,
               correlate(x, g, B, Ci, H, W, Co, Ho, Wo, co, ci, PH - kh, PW - kw));
 }
 
-void loco_conv1d_weight_grad(loco_context *, const float *x, const float *g,
-                             float *out, int64_t R, int64_t L, int64_t Ci,
-                             int64_t Co, int64_t K) {
+void loco_conv1d_weight_grad(loco_context *ctx, const float *x,
+                             const float *g, float *out, int64_t R, int64_t L,
+                             int64_t Ci, int64_t Co, int64_t K) {
   int64_t Lo = L - K + 1;
-  // The cotangent spread onto the input's row length, zeros past Lo.
-  std::vector<float> spread(R * L * Co, 0.0f);
-#pragma omp parallel for schedule(static)
-  for (int64_t r = 0; r < R; ++r)
-    std::copy(g + r * Lo * Co, g + (r + 1) * Lo * Co, spread.data() + r * L * Co);
-  std::vector<float> tap(Ci * Co);
-  for (int64_t k = 0; k < K; ++k) {
-    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Ci, Co, R * L - k,
-                1.0f, x + k * Ci, Ci, spread.data(), Co, 0.0f, tap.data(), Co);
+  Scratch scratch(ctx);
+  float *taps = scratch.take<float>(K * Ci * Co);
+  // dW_k = sum_r x[r, k : k + Lo]^T g[r].
+  for (int64_t k = 0; k < K; ++k)
+    for (int64_t r = 0; r < R; ++r)
+      cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Ci, Co, Lo, 1.0f,
+                  x + (r * L + k) * Ci, Ci, g + r * Lo * Co, Co,
+                  r == 0 ? 0.0f : 1.0f, taps + k * Ci * Co, Co);
+  for (int64_t k = 0; k < K; ++k)
     for (int64_t ci = 0; ci < Ci; ++ci)
       for (int64_t co = 0; co < Co; ++co)
-        out[(co * Ci + ci) * K + k] = tap[ci * Co + co];
-  }
+        out[(co * Ci + ci) * K + k] = taps[(k * Ci + ci) * Co + co];
 }
 
-void loco_conv_transpose1d_weight_grad(loco_context *, const float *x,
+void loco_conv_transpose1d_weight_grad(loco_context *ctx, const float *x,
                                        const float *g, float *out, int64_t R,
                                        int64_t L, int64_t Ci, int64_t Co,
                                        int64_t K) {
   int64_t Lo = L + K - 1;
-  std::vector<float> padded(R * Lo * Ci, 0.0f);
-#pragma omp parallel for schedule(static)
-  for (int64_t r = 0; r < R; ++r)
-    std::copy(x + r * L * Ci, x + (r + 1) * L * Ci, padded.data() + r * Lo * Ci);
-  std::vector<float> tap(Ci * Co);
-  for (int64_t k = 0; k < K; ++k) {
-    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Ci, Co, R * Lo - k,
-                1.0f, padded.data(), Ci, g + k * Co, Co, 0.0f, tap.data(), Co);
+  Scratch scratch(ctx);
+  float *taps = scratch.take<float>(K * Ci * Co);
+  // dW_k = sum_r x[r]^T g[r, k : k + L].
+  for (int64_t k = 0; k < K; ++k)
+    for (int64_t r = 0; r < R; ++r)
+      cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Ci, Co, L, 1.0f,
+                  x + r * L * Ci, Ci, g + (r * Lo + k) * Co, Co,
+                  r == 0 ? 0.0f : 1.0f, taps + k * Ci * Co, Co);
+  for (int64_t k = 0; k < K; ++k)
     for (int64_t ci = 0; ci < Ci; ++ci)
       for (int64_t co = 0; co < Co; ++co)
-        out[(ci * Co + co) * K + k] = tap[ci * Co + co];
-  }
+        out[(ci * Co + co) * K + k] = taps[(k * Ci + ci) * Co + co];
 }
 
 } // extern "C"

@@ -13,7 +13,6 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
-#include <vector>
 
 extern "C" {
 
@@ -49,10 +48,12 @@ void loco_copy(loco_context *, const float *x, float *out, int64_t n) {
     std::memmove(out, x, n * sizeof(float));
 }
 
-void loco_rope(loco_context *, const float *x, float *out, int64_t outer,
+void loco_rope(loco_context *ctx, const float *x, float *out, int64_t outer,
                int64_t L, int64_t d, double theta, int64_t inverse) {
   int64_t half = d / 2;
-  std::vector<float> cosTable(L * half), sinTable(L * half);
+  loco::Scratch scratch(ctx);
+  float *cosTable = scratch.take<float>(L * half);
+  float *sinTable = scratch.take<float>(L * half);
   for (int64_t i = 0; i < half; ++i) {
     float invFreq = 1.0f / std::pow(static_cast<float>(theta),
                                     static_cast<float>(2 * i) / static_cast<float>(d));

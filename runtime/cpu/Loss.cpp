@@ -9,7 +9,6 @@
 #include "runtime/cpu/Parallel.h"
 
 #include <cmath>
-#include <vector>
 
 extern "C" {
 
@@ -76,9 +75,11 @@ void loco_spectral_l1(loco_context *, const float *E, const float *T,
 
 extern "C" {
 
-void loco_si_sdr_backward(loco_context *, const float *e, const float *t,
+void loco_si_sdr_backward(loco_context *ctx, const float *e, const float *t,
                           const float *g, float *out, int64_t B, int64_t N,
                           double eps) {
+  loco::Scratch scratch(ctx);
+  double *grad = scratch.take<double>(N);
   for (int64_t b = 0; b < B; ++b) {
     const float *eb = e + b * N, *tb = t + b * N;
     float *ob = out + b * N;
@@ -105,7 +106,6 @@ void loco_si_sdr_backward(loco_context *, const float *e, const float *t,
     // (2 a T - 2 D) t / (T + eps), on the centred signals.
     double cNumT = 2 * a * tt / (tt + eps);
     double cDenT = -2 * a + (2 * a * tt - 2 * dot) / (tt + eps);
-    std::vector<double> grad(N);
     double meanGrad = 0.0;
     for (int64_t i = 0; i < N; ++i) {
       double ev = eb[i] - meanE, tv = tb[i] - meanT;

@@ -8,12 +8,17 @@
 #include "runtime/cpu/Context.h"
 
 #include <algorithm>
+#include <array>
 #include <cstring>
-#include <vector>
 
 namespace {
-std::vector<int64_t> stridesOf(const int64_t *shape, int64_t rank) {
-  std::vector<int64_t> strides(rank, 1);
+/// Shapes of up to kMaxRank dims live in fixed arrays: no allocation.
+constexpr int64_t kMaxRank = 16;
+using Dims = std::array<int64_t, kMaxRank>;
+
+Dims stridesOf(const int64_t *shape, int64_t rank) {
+  Dims strides{};
+  strides[rank - 1] = 1;
   for (int64_t i = rank - 2; i >= 0; --i)
     strides[i] = strides[i + 1] * shape[i + 1];
   return strides;
@@ -30,8 +35,7 @@ extern "C" {
 
 void loco_transpose(loco_context *, const float *x, float *out, int64_t rank,
                     const int64_t *shape, const int64_t *perm) {
-  std::vector<int64_t> inStrides = stridesOf(shape, rank);
-  std::vector<int64_t> outShape(rank), srcStrides(rank);
+  Dims inStrides = stridesOf(shape, rank), outShape{}, srcStrides{};
   for (int64_t i = 0; i < rank; ++i) {
     outShape[i] = shape[perm[i]];
     srcStrides[i] = inStrides[perm[i]];
@@ -62,10 +66,10 @@ void loco_slice(loco_context *, const float *x, float *out, int64_t outer,
 
 void loco_pad(loco_context *, const float *x, float *out, int64_t rank,
               const int64_t *shape, const int64_t *low, const int64_t *high) {
-  std::vector<int64_t> outShape(rank);
+  Dims outShape{};
   for (int64_t i = 0; i < rank; ++i)
     outShape[i] = shape[i] + low[i] + high[i];
-  std::vector<int64_t> outStrides = stridesOf(outShape.data(), rank);
+  Dims outStrides = stridesOf(outShape.data(), rank);
   std::memset(out, 0, product(outShape.data(), rank) * sizeof(float));
   int64_t inner = shape[rank - 1];
   int64_t rows = product(shape, rank) / inner;
@@ -80,10 +84,10 @@ void loco_pad(loco_context *, const float *x, float *out, int64_t rank,
   }
 }
 
-void loco_reduce(loco_context *, const float *x, float *out, int64_t rank,
+void loco_reduce(loco_context *ctx, const float *x, float *out, int64_t rank,
                  const int64_t *shape, const int64_t *reduce, int64_t mean) {
   // Output strides over the kept dims (zero for reduced ones).
-  std::vector<int64_t> outStrides(rank, 0);
+  Dims outStrides{};
   int64_t stride = 1, outCount = 1, reducedCount = 1;
   for (int64_t i = rank - 1; i >= 0; --i) {
     if (reduce[i]) {
@@ -94,7 +98,9 @@ void loco_reduce(loco_context *, const float *x, float *out, int64_t rank,
     stride *= shape[i];
     outCount *= shape[i];
   }
-  std::vector<double> acc(outCount, 0.0);
+  loco::Scratch scratch(ctx);
+  double *acc = scratch.take<double>(outCount);
+  std::fill(acc, acc + outCount, 0.0);
   int64_t total = product(shape, rank);
   for (int64_t idx = 0; idx < total; ++idx) {
     int64_t rest = idx, dst = 0;
@@ -115,7 +121,7 @@ extern "C" {
 void loco_broadcast(loco_context *, const float *x, float *out, int64_t rank,
                     const int64_t *shape, const int64_t *mask) {
   // Strides of the input over the kept dims (zero along broadcast dims).
-  std::vector<int64_t> inStrides(rank, 0);
+  Dims inStrides{};
   int64_t stride = 1;
   for (int64_t i = rank - 1; i >= 0; --i) {
     if (mask[i])

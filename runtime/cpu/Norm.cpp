@@ -11,7 +11,6 @@
 #include <omp.h>
 
 #include <cmath>
-#include <vector>
 
 extern "C" {
 
@@ -70,14 +69,16 @@ void loco_rms_group_norm(loco_context *, const float *x, const float *gamma,
 
 extern "C" {
 
-void loco_group_norm_backward(loco_context *, const float *x,
+void loco_group_norm_backward(loco_context *ctx, const float *x,
                               const float *gamma, const float *g, float *dx,
                               float *dgamma, float *dbeta, int64_t B,
                               int64_t C, int64_t S, int64_t groups,
                               double eps) {
   int64_t perGroup = C / groups;
   // Per (sample, channel) partial sums of g * xhat and g, reduced after.
-  std::vector<double> partGamma(B * C, 0.0), partBeta(B * C, 0.0);
+  loco::Scratch scratch(ctx);
+  double *partGamma = scratch.take<double>(B * C);
+  double *partBeta = scratch.take<double>(B * C);
 #pragma omp parallel for collapse(2) schedule(static)
   for (int64_t n = 0; n < B; ++n) {
     for (int64_t grp = 0; grp < groups; ++grp) {
@@ -128,16 +129,18 @@ void loco_group_norm_backward(loco_context *, const float *x,
   }
 }
 
-void loco_rms_group_norm_backward(loco_context *, const float *x,
+void loco_rms_group_norm_backward(loco_context *ctx, const float *x,
                                   const float *gamma, const float *g,
                                   float *dx, float *dgamma, int64_t rows,
                                   int64_t C, int64_t groups, double eps) {
   int64_t perGroup = C / groups;
-  int threads = omp_get_max_threads();
-  std::vector<double> partial(static_cast<size_t>(threads) * C, 0.0);
-#pragma omp parallel
+  int threads = loco::scratchThreads();
+  loco::Scratch scratch(ctx);
+  double *partial = scratch.take<double>(static_cast<int64_t>(threads) * C);
+  std::fill(partial, partial + static_cast<int64_t>(threads) * C, 0.0);
+#pragma omp parallel num_threads(threads)
   {
-    double *mine = partial.data() + omp_get_thread_num() * C;
+    double *mine = partial + omp_get_thread_num() * C;
 #pragma omp for schedule(static)
     for (int64_t r = 0; r < rows; ++r) {
       for (int64_t grp = 0; grp < groups; ++grp) {

@@ -15,14 +15,15 @@
 
 #include <algorithm>
 #include <cstdint>
-#include <vector>
 
 namespace loco {
 
+constexpr int kMaxSumThreads = 256;
+
 template <typename Term>
 double parallelSum(int64_t n, Term term) {
-  int threads = omp_get_max_threads();
-  std::vector<double> partial(threads, 0.0);
+  int threads = std::min(omp_get_max_threads(), kMaxSumThreads);
+  double partial[kMaxSumThreads] = {};
 #pragma omp parallel num_threads(threads)
   {
     int t = omp_get_thread_num();
@@ -35,8 +36,8 @@ double parallelSum(int64_t n, Term term) {
     partial[t] = sum;
   }
   double total = 0.0;
-  for (double p : partial)
-    total += p;
+  for (int t = 0; t < threads; ++t)
+    total += partial[t];
   return total;
 }
 

@@ -18,8 +18,8 @@ namespace {
 
 /// The periodic Hann window of length n, as torch.hann_window(n) computes it
 /// (in double, rounded once).
-std::vector<float> hannWindow(int64_t n) {
-  std::vector<float> w(n);
+float *hannWindow(loco::Scratch &scratch, int64_t n) {
+  float *w = scratch.take<float>(n);
   for (int64_t i = 0; i < n; ++i)
     w[i] = static_cast<float>(0.5 - 0.5 * std::cos(2.0 * M_PI * i / n));
   return w;
@@ -47,16 +47,15 @@ fftwf_plan getPlan(loco_context *ctx, int64_t n, int64_t frames, bool inverse,
   return plan;
 }
 
+/// FFTW's input and output arrays, from the kernel's scratch (64-byte
+/// aligned, so every execution matches the alignment the plan was made for).
 struct FftwBuffers {
   float *real;
   fftwf_complex *spectrum;
-  FftwBuffers(int64_t realCount, int64_t complexCount)
-      : real(fftwf_alloc_real(realCount)),
-        spectrum(fftwf_alloc_complex(complexCount)) {}
-  ~FftwBuffers() {
-    fftwf_free(real);
-    fftwf_free(spectrum);
-  }
+  FftwBuffers(loco::Scratch &scratch, int64_t realCount, int64_t complexCount)
+      : real(scratch.take<float>(realCount)),
+        spectrum(reinterpret_cast<fftwf_complex *>(
+            scratch.take<float>(2 * complexCount))) {}
 };
 
 } // namespace
@@ -66,8 +65,9 @@ extern "C" {
 void loco_stft(loco_context *ctx, const float *x, float *out, int64_t B,
                int64_t N, int64_t nFft, int64_t hop) {
   int64_t T = 1 + N / hop, F = nFft / 2 + 1, pad = nFft / 2;
-  std::vector<float> window = hannWindow(nFft);
-  FftwBuffers buffers(T * nFft, T * F);
+  loco::Scratch scratch(ctx);
+  FftwBuffers buffers(scratch, T * nFft, T * F);
+  float *window = hannWindow(scratch, nFft);
   fftwf_plan plan = getPlan(ctx, nFft, T, /*inverse=*/false, buffers.real,
                             buffers.spectrum);
   if (!plan)
@@ -101,9 +101,13 @@ void loco_istft(loco_context *ctx, const float *spec, float *out, int64_t B,
                 int64_t T, int64_t nFft, int64_t hop, int64_t length) {
   int64_t F = nFft / 2 + 1, pad = nFft / 2;
   int64_t total = nFft + hop * (T - 1);
-  std::vector<float> window = hannWindow(nFft);
+  loco::Scratch scratch(ctx);
+  FftwBuffers buffers(scratch, T * nFft, T * F);
+  float *window = hannWindow(scratch, nFft);
   // The overlap-added squared window, the same for every signal.
-  std::vector<double> envelope(total, 0.0);
+  double *envelope = scratch.take<double>(total);
+  double *signal = scratch.take<double>(total);
+  std::fill(envelope, envelope + total, 0.0);
   for (int64_t t = 0; t < T; ++t)
     for (int64_t n = 0; n < nFft; ++n)
       envelope[t * hop + n] += static_cast<double>(window[n]) * window[n];
@@ -112,13 +116,11 @@ void loco_istft(loco_context *ctx, const float *spec, float *out, int64_t B,
       return ctx->fail("loco_istft: the window overlap-add vanishes at sample " +
                        std::to_string(i - pad) + " (hop too large)");
 
-  FftwBuffers buffers(T * nFft, T * F);
   fftwf_plan plan = getPlan(ctx, nFft, T, /*inverse=*/true, buffers.real,
                             buffers.spectrum);
   if (!plan)
     return ctx->fail("loco_istft: FFTW could not plan a transform of size " +
                      std::to_string(nFft));
-  std::vector<double> signal(total);
   for (int64_t b = 0; b < B; ++b) {
     const float *re = spec + b * 2 * T * F, *im = re + T * F;
     for (int64_t i = 0; i < T * F; ++i) {
@@ -128,7 +130,7 @@ void loco_istft(loco_context *ctx, const float *spec, float *out, int64_t B,
     // A complex-to-real inverse ignores the imaginary parts of the DC and
     // Nyquist bins, as torch.istft's onesided inverse does.
     fftwf_execute_dft_c2r(plan, buffers.spectrum, buffers.real);
-    std::fill(signal.begin(), signal.end(), 0.0);
+    std::fill(signal, signal + total, 0.0);
     for (int64_t t = 0; t < T; ++t) {
       const float *frame = buffers.real + t * nFft;
       for (int64_t n = 0; n < nFft; ++n)
@@ -149,14 +151,16 @@ extern "C" {
 void loco_stft_backward(loco_context *ctx, const float *g, float *out,
                         int64_t B, int64_t N, int64_t nFft, int64_t hop) {
   int64_t T = 1 + N / hop, F = nFft / 2 + 1, pad = nFft / 2;
-  std::vector<float> window = hannWindow(nFft);
-  FftwBuffers buffers(T * nFft, T * F);
+  loco::Scratch scratch(ctx);
+  FftwBuffers buffers(scratch, T * nFft, T * F);
+  float *window = hannWindow(scratch, nFft);
+  double *padded = scratch.take<double>(N + 2 * pad);
+  double *acc = scratch.take<double>(N);
   fftwf_plan plan = getPlan(ctx, nFft, T, /*inverse=*/true, buffers.real,
                             buffers.spectrum);
   if (!plan)
     return ctx->fail("loco_stft_backward: FFTW could not plan size " +
                      std::to_string(nFft));
-  std::vector<double> padded(N + 2 * pad);
   for (int64_t b = 0; b < B; ++b) {
     const float *re = g + b * 2 * T * F, *im = re + T * F;
     // d/dx_w[n] of sum_f (gre[f] re[f] + gim[f] im[f]) is
@@ -169,13 +173,13 @@ void loco_stft_backward(loco_context *ctx, const float *g, float *out,
         buffers.spectrum[t * F + f][1] = scale * im[t * F + f];
       }
     fftwf_execute_dft_c2r(plan, buffers.spectrum, buffers.real);
-    std::fill(padded.begin(), padded.end(), 0.0);
+    std::fill(padded, padded + N + 2 * pad, 0.0);
     for (int64_t t = 0; t < T; ++t)
       for (int64_t n = 0; n < nFft; ++n)
         padded[t * hop + n] += 0.5 * buffers.real[t * nFft + n] * window[n];
     // Fold the reflection padding back onto the samples it copied.
     float *gx = out + b * N;
-    std::vector<double> acc(N, 0.0);
+    std::fill(acc, acc + N, 0.0);
     for (int64_t i = 0; i < N + 2 * pad; ++i) {
       int64_t j = i - pad;
       if (j < 0)
@@ -194,12 +198,14 @@ void loco_istft_backward(loco_context *ctx, const float *g, float *out,
                          int64_t length) {
   int64_t F = nFft / 2 + 1, pad = nFft / 2;
   int64_t total = nFft + hop * (T - 1);
-  std::vector<float> window = hannWindow(nFft);
-  std::vector<double> envelope(total, 0.0);
+  loco::Scratch scratch(ctx);
+  FftwBuffers buffers(scratch, T * nFft, T * F);
+  float *window = hannWindow(scratch, nFft);
+  double *envelope = scratch.take<double>(total);
+  std::fill(envelope, envelope + total, 0.0);
   for (int64_t t = 0; t < T; ++t)
     for (int64_t n = 0; n < nFft; ++n)
       envelope[t * hop + n] += static_cast<double>(window[n]) * window[n];
-  FftwBuffers buffers(T * nFft, T * F);
   fftwf_plan plan = getPlan(ctx, nFft, T, /*inverse=*/false, buffers.real,
                             buffers.spectrum);
   if (!plan)

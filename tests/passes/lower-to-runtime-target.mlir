@@ -1,4 +1,4 @@
-// RUN: loco-opt %s -loco-lower-to-runtime=target=tpu -verify-diagnostics
+// RUN: loco-opt %s -loco-plan-memory -loco-lower-to-runtime=target=tpu -verify-diagnostics
 
 // expected-error @+1 {{unknown target 'tpu'; this build supports: cpu}}
 module {

@@ -70,6 +70,9 @@ Session::Session(const std::string &artifactPath, const std::string &device) {
   arena = static_cast<char *>(loco_arena_alloc(ctx, art->arenaBytes()));
   if (!arena)
     throw RunError(loco_context_error(ctx));
+  // Kernel scratch comes from the arena's workspace region, never the heap.
+  loco_context_set_workspace(ctx, arena + art->workspaceOffset(),
+                             art->workspaceBytes());
 }
 
 Session::~Session() {

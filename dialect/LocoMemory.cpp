@@ -1,0 +1,124 @@
+//===- LocoMemory.cpp - What loco ops need of the arena -------------------===//
+//
+// This file implements the memory side of RuntimeCallOpInterface for every
+// op: the scratch its kernel takes from the arena's workspace (the sizes of
+// runtime/Workspace.h, shared with the kernels) and whether its kernel may
+// write its result over an operand (element-wise kernels that read each
+// element before writing it), which the memory planner uses for in-place
+// reuse.
+//
+//===----------------------------------------------------------------------===//
+
+#include "dialect/LocoOps.h"
+#include "runtime/Workspace.h"
+
+#include "mlir/IR/BuiltinTypes.h"
+
+using namespace mlir;
+using namespace mlir::loco;
+namespace workspace = ::loco::workspace;
+
+static ArrayRef<int64_t> shape(Value value) {
+  return cast<RankedTensorType>(value.getType()).getShape();
+}
+static int64_t count(Value value) {
+  return cast<RankedTensorType>(value.getType()).getNumElements();
+}
+
+int64_t StftOp::getWorkspaceBytes() { auto in = shape(getInput()); return workspace::stft(in[1], getNFft(), getHopLength()); }
+int64_t IstftOp::getWorkspaceBytes() { auto in = shape(getInput()); return workspace::istft(in[2], getNFft(), getHopLength()); }
+int64_t Conv2dOp::getWorkspaceBytes() { return 0; }
+int64_t ConvTranspose2dOp::getWorkspaceBytes() { return 0; }
+int64_t Conv1dOp::getWorkspaceBytes() { auto w = shape(getWeight()); return workspace::conv1dTaps(w[1], w[0], w[2]); }
+int64_t ConvTranspose1dOp::getWorkspaceBytes() { auto w = shape(getWeight()); return workspace::conv1dTaps(w[0], w[1], w[2]); }
+int64_t GroupNormOp::getWorkspaceBytes() { return 0; }
+int64_t RmsGroupNormOp::getWorkspaceBytes() { return 0; }
+int64_t LinearOp::getWorkspaceBytes() { return 0; }
+int64_t BatchMatmulOp::getWorkspaceBytes() { return 0; }
+int64_t RopeOp::getWorkspaceBytes() { auto in = shape(getInput()); return workspace::rope(in[in.size() - 2], in.back()); }
+int64_t SoftmaxOp::getWorkspaceBytes() { return 0; }
+int64_t DropoutOp::getWorkspaceBytes() { return 0; }
+int64_t FlashAttentionOp::getWorkspaceBytes() { return workspace::flashAttention(shape(getValue()).back()); }
+int64_t AddOp::getWorkspaceBytes() { return 0; }
+int64_t SubOp::getWorkspaceBytes() { return 0; }
+int64_t MulOp::getWorkspaceBytes() { return 0; }
+int64_t DivOp::getWorkspaceBytes() { return 0; }
+int64_t SiluOp::getWorkspaceBytes() { return 0; }
+int64_t ScaleOp::getWorkspaceBytes() { return 0; }
+int64_t ReshapeOp::getWorkspaceBytes() { return 0; }
+int64_t TransposeOp::getWorkspaceBytes() { return 0; }
+int64_t SliceOp::getWorkspaceBytes() { return 0; }
+int64_t PadOp::getWorkspaceBytes() { return 0; }
+int64_t ReduceSumOp::getWorkspaceBytes() { return workspace::reduce(count(getResult())); }
+int64_t ReduceMeanOp::getWorkspaceBytes() { return workspace::reduce(count(getResult())); }
+int64_t SiSdrOp::getWorkspaceBytes() { return 0; }
+int64_t L1LossOp::getWorkspaceBytes() { return 0; }
+int64_t MseLossOp::getWorkspaceBytes() { return 0; }
+int64_t SpectralL1Op::getWorkspaceBytes() { return 0; }
+int64_t StftBackwardOp::getWorkspaceBytes() { return workspace::stftBackward(getLength(), getNFft(), getHopLength()); }
+int64_t IstftBackwardOp::getWorkspaceBytes() { return workspace::istftBackward(shape(getResult())[2], getNFft(), getHopLength()); }
+int64_t Conv2dWeightGradOp::getWorkspaceBytes() { return 0; }
+int64_t ConvTranspose2dWeightGradOp::getWorkspaceBytes() { return 0; }
+int64_t Conv1dWeightGradOp::getWorkspaceBytes() { auto w = shape(getResult()); return workspace::conv1dTaps(w[1], w[0], w[2]); }
+int64_t ConvTranspose1dWeightGradOp::getWorkspaceBytes() { auto w = shape(getResult()); return workspace::conv1dTaps(w[0], w[1], w[2]); }
+int64_t LinearWeightGradOp::getWorkspaceBytes() { return 0; }
+int64_t GroupNormBackwardOp::getWorkspaceBytes() { auto in = shape(getInput()); return workspace::groupNormBackward(in[0], in[1]); }
+int64_t RmsGroupNormBackwardOp::getWorkspaceBytes() { return workspace::rmsGroupNormBackward(shape(getInput()).back()); }
+int64_t SoftmaxBackwardOp::getWorkspaceBytes() { return 0; }
+int64_t SiluBackwardOp::getWorkspaceBytes() { return 0; }
+int64_t BroadcastOp::getWorkspaceBytes() { return 0; }
+int64_t SiSdrBackwardOp::getWorkspaceBytes() { return workspace::siSdrBackward(shape(getEstimate())[1]); }
+int64_t L1LossBackwardOp::getWorkspaceBytes() { return 0; }
+int64_t MseLossBackwardOp::getWorkspaceBytes() { return 0; }
+int64_t SpectralL1BackwardOp::getWorkspaceBytes() { return 0; }
+int64_t FlashAttentionGradOp::getWorkspaceBytes() { auto q = shape(getQuery()); return workspace::flashAttentionBackward(q[q.size() - 2]); }
+int64_t FillOp::getWorkspaceBytes() { return 0; }
+
+bool StftOp::allowsInPlace(unsigned) { return false; }
+bool IstftOp::allowsInPlace(unsigned) { return false; }
+bool Conv2dOp::allowsInPlace(unsigned) { return false; }
+bool ConvTranspose2dOp::allowsInPlace(unsigned) { return false; }
+bool Conv1dOp::allowsInPlace(unsigned) { return false; }
+bool ConvTranspose1dOp::allowsInPlace(unsigned) { return false; }
+bool GroupNormOp::allowsInPlace(unsigned) { return false; }
+bool RmsGroupNormOp::allowsInPlace(unsigned) { return false; }
+bool LinearOp::allowsInPlace(unsigned) { return false; }
+bool BatchMatmulOp::allowsInPlace(unsigned) { return false; }
+bool RopeOp::allowsInPlace(unsigned index) { return index == 0; }
+bool SoftmaxOp::allowsInPlace(unsigned index) { return index == 0; }
+bool DropoutOp::allowsInPlace(unsigned index) { return index == 0; }
+bool FlashAttentionOp::allowsInPlace(unsigned) { return false; }
+bool AddOp::allowsInPlace(unsigned) { return true; }
+bool SubOp::allowsInPlace(unsigned) { return true; }
+bool MulOp::allowsInPlace(unsigned) { return true; }
+bool DivOp::allowsInPlace(unsigned) { return true; }
+bool SiluOp::allowsInPlace(unsigned index) { return index == 0; }
+bool ScaleOp::allowsInPlace(unsigned index) { return index == 0; }
+bool ReshapeOp::allowsInPlace(unsigned) { return false; }
+bool TransposeOp::allowsInPlace(unsigned) { return false; }
+bool SliceOp::allowsInPlace(unsigned) { return false; }
+bool PadOp::allowsInPlace(unsigned) { return false; }
+bool ReduceSumOp::allowsInPlace(unsigned) { return false; }
+bool ReduceMeanOp::allowsInPlace(unsigned) { return false; }
+bool SiSdrOp::allowsInPlace(unsigned) { return false; }
+bool L1LossOp::allowsInPlace(unsigned) { return false; }
+bool MseLossOp::allowsInPlace(unsigned) { return false; }
+bool SpectralL1Op::allowsInPlace(unsigned) { return false; }
+bool StftBackwardOp::allowsInPlace(unsigned) { return false; }
+bool IstftBackwardOp::allowsInPlace(unsigned) { return false; }
+bool Conv2dWeightGradOp::allowsInPlace(unsigned) { return false; }
+bool ConvTranspose2dWeightGradOp::allowsInPlace(unsigned) { return false; }
+bool Conv1dWeightGradOp::allowsInPlace(unsigned) { return false; }
+bool ConvTranspose1dWeightGradOp::allowsInPlace(unsigned) { return false; }
+bool LinearWeightGradOp::allowsInPlace(unsigned) { return false; }
+bool GroupNormBackwardOp::allowsInPlace(unsigned) { return false; }
+bool RmsGroupNormBackwardOp::allowsInPlace(unsigned) { return false; }
+bool SoftmaxBackwardOp::allowsInPlace(unsigned) { return true; }
+bool SiluBackwardOp::allowsInPlace(unsigned) { return true; }
+bool BroadcastOp::allowsInPlace(unsigned) { return false; }
+bool SiSdrBackwardOp::allowsInPlace(unsigned) { return false; }
+bool L1LossBackwardOp::allowsInPlace(unsigned) { return false; }
+bool MseLossBackwardOp::allowsInPlace(unsigned) { return false; }
+bool SpectralL1BackwardOp::allowsInPlace(unsigned) { return false; }
+bool FlashAttentionGradOp::allowsInPlace(unsigned) { return false; }
+bool FillOp::allowsInPlace(unsigned) { return false; }

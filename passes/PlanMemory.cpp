@@ -1,0 +1,169 @@
+//===- PlanMemory.cpp - Static offsets in one arena -----------------------===//
+//
+// This file implements `loco-plan-memory`: the fixed regions, the
+// schedule tweak, and the placement of every buffer, recorded as
+// attributes that the lowering and the memory report read.
+//
+//===----------------------------------------------------------------------===//
+
+#include "passes/Passes.h"
+#include "passes/analysis/BufferLiveness.h"
+
+#include "dialect/LocoOps.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/IR/Builders.h"
+#include "runtime/api.h"
+
+namespace mlir::loco {
+#define GEN_PASS_DEF_LOCOPLANMEMORYPASS
+#include "passes/Passes.h.inc"
+} // namespace mlir::loco
+
+using namespace mlir;
+using namespace mlir::loco;
+
+namespace {
+
+int64_t argBytes(Value value) {
+  auto type = cast<RankedTensorType>(value.getType());
+  return alignBufferBytes(type.getNumElements() *
+                          type.getElementTypeBitWidth() / 8);
+}
+
+/// Sinks each pure op whose operands are all read again later to just before
+/// its first user: its result lives shorter and no operand lives longer.
+int64_t sinkToFirstUse(func::FuncOp func) {
+  Block &body = func.getBody().front();
+  int64_t moved = 0;
+  SmallVector<Operation *> ops;
+  for (Operation &op : body.without_terminator())
+    ops.push_back(&op);
+  for (Operation *op : llvm::reverse(ops)) {
+    if (!isPure(op) || op->use_empty())
+      continue;
+    Operation *firstUser = nullptr;
+    for (Operation *user : op->getUsers())
+      if (!firstUser || user->isBeforeInBlock(firstUser))
+        firstUser = user;
+    if (firstUser == op->getNextNode())
+      continue;
+    bool extendsOperand = llvm::any_of(op->getOperands(), [&](Value operand) {
+      return llvm::none_of(operand.getUsers(), [&](Operation *user) {
+        return user != op && firstUser->isBeforeInBlock(user);
+      });
+    });
+    if (extendsOperand)
+      continue;
+    op->moveBefore(firstUser);
+    ++moved;
+  }
+  return moved;
+}
+
+} // namespace
+
+int64_t mlir::loco::plannedOffset(func::FuncOp func, Value value) {
+  if (auto arg = dyn_cast<BlockArgument>(value))
+    return func.getArgAttrOfType<IntegerAttr>(arg.getArgNumber(), "loco.offset")
+        .getInt();
+  auto result = cast<OpResult>(value);
+  return result.getOwner()
+      ->getAttrOfType<DenseI64ArrayAttr>("loco.offsets")[result.getResultNumber()];
+}
+
+namespace {
+
+struct PlanMemoryPass
+    : public loco::impl::LocoPlanMemoryPassBase<PlanMemoryPass> {
+  void runOnOperation() override;
+};
+
+void PlanMemoryPass::runOnOperation() {
+  ModuleOp module = getOperation();
+  auto train = module.lookupSymbol<func::FuncOp>("train_step");
+  auto eval = module.lookupSymbol<func::FuncOp>("eval_step");
+  if (!train) {
+    module.emitError("expects a func.func @train_step to plan");
+    return signalPassFailure();
+  }
+  Builder b(&getContext());
+
+  // Fixed regions: arguments, then optimizer state, then scratch scalars.
+  int64_t cursor = 0;
+  for (BlockArgument arg : train.getArguments()) {
+    for (func::FuncOp func : {train, eval})
+      if (func)
+        func.setArgAttr(arg.getArgNumber(), "loco.offset",
+                        b.getI64IntegerAttr(cursor));
+    cursor += argBytes(arg);
+  }
+  bool hasGradients = false;
+  for (unsigned i = 0; i < train.getNumResults(); ++i)
+    if (auto name = train.getResultAttrOfType<StringAttr>(i, "loco.name"))
+      hasGradients |= name.getValue().starts_with("grad:");
+  int64_t scratch = -1;
+  if (hasGradients) {
+    for (BlockArgument arg : train.getArguments()) {
+      if (!train.getArgAttr(arg.getArgNumber(), "loco.param"))
+        continue;
+      for (StringRef slot : {"loco.grad_offset", "loco.m_offset", "loco.v_offset"}) {
+        train.setArgAttr(arg.getArgNumber(), slot, b.getI64IntegerAttr(cursor));
+        cursor += argBytes(arg);
+      }
+    }
+    scratch = cursor;
+    cursor += alignBufferBytes(sizeof(loco_optimizer_scratch));
+  }
+
+  // The kernels' workspace: the largest any op of either step needs.
+  int64_t workspaceBytes = 0;
+  for (func::FuncOp func : {train, eval})
+    if (func)
+      func.walk([&](RuntimeCallOpInterface op) {
+        workspaceBytes = std::max(workspaceBytes, op.getWorkspaceBytes());
+      });
+  workspaceBytes = workspaceBytes ? alignBufferBytes(workspaceBytes) : 0;
+  int64_t workspaceOffset = cursor;
+  cursor += workspaceBytes;
+  int64_t activationBase = cursor;
+
+  // Activations and temporaries of each step, from the activation base.
+  int64_t activationBytes = 0, maxLive = 0;
+  for (func::FuncOp func : {train, eval}) {
+    if (!func)
+      continue;
+    numSunk += sinkToFirstUse(func);
+    BufferLiveness liveness(func);
+    numInPlace += liveness.numInPlace();
+    std::vector<LiveBuffer> &buffers = liveness.buffers();
+    activationBytes = std::max(activationBytes, placeBuffersBySize(buffers));
+    maxLive = std::max(maxLive, liveness.maxLiveBytes());
+    for (Operation &op : func.getBody().front().without_terminator()) {
+      SmallVector<int64_t> offsets;
+      for (Value result : op.getResults()) {
+        int64_t buffer = liveness.bufferOf(result);
+        // Views of arguments have no buffer: they sit where the argument is.
+        offsets.push_back(buffer >= 0
+                              ? activationBase + buffers[buffer].offset
+                              : plannedOffset(func, op.getOperand(0)));
+      }
+      op.setAttr("loco.offsets", b.getDenseI64ArrayAttr(offsets));
+    }
+  }
+
+  int64_t arena = activationBase + activationBytes;
+  arenaBytes = arena;
+  module->setAttr(
+      "loco.memory",
+      b.getDictionaryAttr({
+          b.getNamedAttr("arena_bytes", b.getI64IntegerAttr(arena)),
+          b.getNamedAttr("lower_bound_bytes",
+                         b.getI64IntegerAttr(activationBase + maxLive)),
+          b.getNamedAttr("workspace_offset", b.getI64IntegerAttr(workspaceOffset)),
+          b.getNamedAttr("workspace_bytes", b.getI64IntegerAttr(workspaceBytes)),
+          b.getNamedAttr("scratch_offset", b.getI64IntegerAttr(scratch)),
+          b.getNamedAttr("activation_base", b.getI64IntegerAttr(activationBase)),
+      }));
+}
+
+} // namespace

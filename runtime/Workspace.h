@@ -1,0 +1,71 @@
+//===- Workspace.h - Scratch memory of the runtime kernels ------*- C++ -*-===//
+//
+// This file defines how much scratch memory each kernel that needs any asks
+// for, as functions of its shape arguments. The compiler sizes the arena's
+// fixed workspace region with the same functions (the maximum over the ops
+// of a step), and the kernels carve their scratch out of that region, so a
+// step allocates nothing. Header-only; no MLIR, no runtime dependency.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef LOCO_RUNTIME_WORKSPACE_H
+#define LOCO_RUNTIME_WORKSPACE_H
+
+#include <cstdint>
+
+namespace loco::workspace {
+
+/// Alignment of every scratch block (FFTW's SIMD alignment and more).
+constexpr int64_t kAlign = 64;
+/// Kernels with per-thread scratch run on at most this many threads.
+constexpr int kMaxThreads = 64;
+/// Tile size of the flash attention kernels.
+constexpr int64_t kAttentionTile = 64;
+
+constexpr int64_t aligned(int64_t bytes) {
+  return (bytes + kAlign - 1) / kAlign * kAlign;
+}
+constexpr int64_t floats(int64_t n) { return aligned(n * 4); }
+constexpr int64_t doubles(int64_t n) { return aligned(n * 8); }
+
+/// Batched real FFT buffers for `frames` transforms of size n_fft, plus the
+/// window.
+constexpr int64_t fft(int64_t frames, int64_t nFft) {
+  return floats(frames * nFft) + floats(2 * frames * (nFft / 2 + 1)) + floats(nFft);
+}
+constexpr int64_t stft(int64_t N, int64_t nFft, int64_t hop) {
+  return fft(1 + N / hop, nFft);
+}
+constexpr int64_t istft(int64_t T, int64_t nFft, int64_t hop) {
+  return fft(T, nFft) + 2 * doubles(nFft + hop * (T - 1));
+}
+constexpr int64_t stftBackward(int64_t N, int64_t nFft, int64_t hop) {
+  return fft(1 + N / hop, nFft) + doubles(N + nFft) + doubles(N);
+}
+constexpr int64_t istftBackward(int64_t T, int64_t nFft, int64_t hop) {
+  return fft(T, nFft) + doubles(nFft + hop * (T - 1));
+}
+/// The four 1-D convolution kernels: the weight rearranged per tap.
+constexpr int64_t conv1dTaps(int64_t Ci, int64_t Co, int64_t K) {
+  return floats(K * Ci * Co);
+}
+constexpr int64_t groupNormBackward(int64_t B, int64_t C) {
+  return 2 * doubles(B * C);
+}
+constexpr int64_t rmsGroupNormBackward(int64_t C) {
+  return doubles(kMaxThreads * C);
+}
+constexpr int64_t rope(int64_t L, int64_t d) { return 2 * floats(L * (d / 2)); }
+constexpr int64_t reduce(int64_t outCount) { return doubles(outCount); }
+constexpr int64_t siSdrBackward(int64_t N) { return doubles(N); }
+constexpr int64_t flashAttention(int64_t dv) {
+  return kMaxThreads * (floats(kAttentionTile * kAttentionTile) +
+                        floats(kAttentionTile * dv) + 2 * floats(kAttentionTile));
+}
+constexpr int64_t flashAttentionBackward(int64_t Lq) {
+  return kMaxThreads * (floats(kAttentionTile * kAttentionTile) + floats(Lq));
+}
+
+} // namespace loco::workspace
+
+#endif // LOCO_RUNTIME_WORKSPACE_H
