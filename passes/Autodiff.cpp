@@ -140,13 +140,17 @@ void AutodiffPass::runOnOperation() {
       func.getArgumentTypes(), ValueRange(results).getTypes()));
   func.setAllResultAttrs(resultAttrs);
 
-  // Drop backward ops whose results nobody reads.
+  // Drop backward ops whose results nobody reads; mark the others, for the
+  // memory report's split of activations saved for backward.
   SmallVector<Operation *> created;
   for (Operation &op : llvm::make_range(std::next(firstNew), body.end()))
     created.push_back(&op);
-  for (Operation *op : llvm::reverse(created))
+  for (Operation *op : llvm::reverse(created)) {
     if (isOpTriviallyDead(op))
       op->erase();
+    else if (!op->hasTrait<OpTrait::IsTerminator>())
+      op->setAttr("loco.backward", builder.getUnitAttr());
+  }
   // Everything after the forward ops but the terminator is backward.
   numGradientOps = std::distance(std::next(firstNew), body.end()) - 1;
 }

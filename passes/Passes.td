@@ -86,7 +86,8 @@ def LocoAutodiffPass : Pass<"loco-autodiff", "::mlir::ModuleOp"> {
     module's `loco.training` dictionary; 1 when absent), so that summing the
     gradients of that many micro-steps gives the gradient of the mean loss,
     as upstream's accumulation does. Gradients are returned after the
-    original results, named `grad:<parameter>`. Ops that only feed unused
+    original results, named `grad:<parameter>`; the backward ops carry a
+    `loco.backward` unit attribute. Ops that only feed unused
     cotangents (for instance the adjoint of the mixture's STFT) are removed.
 
     Before:

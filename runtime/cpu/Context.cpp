@@ -7,6 +7,7 @@
 
 #include "runtime/cpu/Context.h"
 
+#include <cblas.h>
 #include <fftw3.h>
 #include <omp.h>
 
@@ -23,6 +24,10 @@ loco_context *loco_context_create(const char *device, char *error,
                     "the cpu backend cannot run on device '%s'", device);
     return nullptr;
   }
+  // BLAS runs single-threaded inside the backend's own OpenMP loops: no
+  // oversubscription, and OpenBLAS's threaded driver (which allocates job
+  // descriptors on every call) stays out of the step.
+  openblas_set_num_threads(1);
   auto *ctx = new loco_context();
   ctx->description = "cpu (OpenBLAS, FFTW3, " +
                      std::to_string(omp_get_max_threads()) + " threads)";

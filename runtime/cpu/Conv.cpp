@@ -98,6 +98,7 @@ void loco_conv1d(loco_context *ctx, const float *x, const float *w,
   for (int64_t p = 0; p < R * Lo; ++p)
     std::copy(b, b + Co, out + p * Co);
   // out[r, l] += x[r, l * stride + k] W_k: rows of x strided by `stride`.
+#pragma omp parallel for schedule(static)
   for (int64_t r = 0; r < R; ++r)
     for (int64_t k = 0; k < K; ++k)
       cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Lo, Co, Ci, 1.0f,
@@ -119,6 +120,7 @@ void loco_conv_transpose1d(loco_context *ctx, const float *x, const float *w,
   for (int64_t p = 0; p < R * Lo; ++p)
     std::copy(b, b + Co, out + p * Co);
   // out[r, l * stride + k] += x[r, l] W_k: rows of out strided by `stride`.
+#pragma omp parallel for schedule(static)
   for (int64_t r = 0; r < R; ++r)
     for (int64_t k = 0; k < K; ++k)
       cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, L, Co, Ci, 1.0f,

@@ -79,12 +79,18 @@ void loco_conv1d_weight_grad(loco_context *ctx, const float *x,
   int64_t Lo = L - K + 1;
   Scratch scratch(ctx);
   float *taps = scratch.take<float>(K * Ci * Co);
-  // dW_k = sum_r x[r, k : k + Lo]^T g[r].
+  // dW_k = sum_r x[r, k : k + Lo]^T g[r]; each thread owns blocks of
+  // (tap, input channels) and sums over every row in order.
+  int64_t blocks = std::min<int64_t>(Ci, 16);
+#pragma omp parallel for collapse(2) schedule(static)
   for (int64_t k = 0; k < K; ++k)
-    for (int64_t r = 0; r < R; ++r)
-      cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Ci, Co, Lo, 1.0f,
-                  x + (r * L + k) * Ci, Ci, g + r * Lo * Co, Co,
-                  r == 0 ? 0.0f : 1.0f, taps + k * Ci * Co, Co);
+    for (int64_t blk = 0; blk < blocks; ++blk) {
+      int64_t c0 = blk * Ci / blocks, c1 = (blk + 1) * Ci / blocks;
+      for (int64_t r = 0; r < R; ++r)
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, c1 - c0, Co, Lo,
+                    1.0f, x + (r * L + k) * Ci + c0, Ci, g + r * Lo * Co, Co,
+                    r == 0 ? 0.0f : 1.0f, taps + (k * Ci + c0) * Co, Co);
+    }
   for (int64_t k = 0; k < K; ++k)
     for (int64_t ci = 0; ci < Ci; ++ci)
       for (int64_t co = 0; co < Co; ++co)
@@ -98,12 +104,17 @@ void loco_conv_transpose1d_weight_grad(loco_context *ctx, const float *x,
   int64_t Lo = L + K - 1;
   Scratch scratch(ctx);
   float *taps = scratch.take<float>(K * Ci * Co);
-  // dW_k = sum_r x[r]^T g[r, k : k + L].
+  // dW_k = sum_r x[r]^T g[r, k : k + L], blocked as in the conv's case.
+  int64_t blocks = std::min<int64_t>(Ci, 16);
+#pragma omp parallel for collapse(2) schedule(static)
   for (int64_t k = 0; k < K; ++k)
-    for (int64_t r = 0; r < R; ++r)
-      cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Ci, Co, L, 1.0f,
-                  x + r * L * Ci, Ci, g + (r * Lo + k) * Co, Co,
-                  r == 0 ? 0.0f : 1.0f, taps + k * Ci * Co, Co);
+    for (int64_t blk = 0; blk < blocks; ++blk) {
+      int64_t c0 = blk * Ci / blocks, c1 = (blk + 1) * Ci / blocks;
+      for (int64_t r = 0; r < R; ++r)
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, c1 - c0, Co, L,
+                    1.0f, x + r * L * Ci + c0, Ci, g + (r * Lo + k) * Co, Co,
+                    r == 0 ? 0.0f : 1.0f, taps + (k * Ci + c0) * Co, Co);
+    }
   for (int64_t k = 0; k < K; ++k)
     for (int64_t ci = 0; ci < Ci; ++ci)
       for (int64_t co = 0; co < Co; ++co)

@@ -1,26 +1,45 @@
 //===- Matmul.cpp - Matrix products on the CPU ----------------------------===//
 //
 // This file implements linear layers and batched matrix products with BLAS
-// (sgemm). Batched products with small matrices (attention over short rows)
-// run one sgemm per batch item, spread over the OpenMP threads.
+// (sgemm), single-threaded inside OpenMP loops: row blocks of a linear
+// layer, output-row blocks of its weight gradient, batch entries of a
+// batched product.
 //
 //===----------------------------------------------------------------------===//
 
 #include "runtime/cpu/Context.h"
 
 #include <cblas.h>
+#include <omp.h>
+
+#include <algorithm>
+#include <utility>
 
 extern "C" {
 
+/// [begin, end) of part `t` of `n` split into `parts` near-equal pieces.
+static std::pair<int64_t, int64_t> part(int64_t n, int t, int parts) {
+  int64_t chunk = (n + parts - 1) / parts;
+  int64_t begin = std::min<int64_t>(n, t * chunk);
+  return {begin, std::min<int64_t>(n, begin + chunk)};
+}
+
 void loco_linear(loco_context *, const float *x, const float *w, float *out,
                  int64_t M, int64_t K, int64_t N) {
-  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, M, N, K, 1.0f, x, K, w,
-              K, 0.0f, out, N);
+  // Row blocks of x, one single-threaded GEMM each.
+#pragma omp parallel
+  {
+    auto [begin, end] = part(M, omp_get_thread_num(), omp_get_num_threads());
+    if (end > begin)
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, end - begin, N, K,
+                  1.0f, x + begin * K, K, w, K, 0.0f, out + begin * N, N);
+  }
 }
 
 void loco_batch_matmul(loco_context *, const float *a, const float *b,
                        float *out, int64_t batch, int64_t M, int64_t K,
                        int64_t N, int64_t transposeA, int64_t transposeB) {
+#pragma omp parallel for schedule(static)
   for (int64_t i = 0; i < batch; ++i)
     cblas_sgemm(CblasRowMajor, transposeA ? CblasTrans : CblasNoTrans,
                 transposeB ? CblasTrans : CblasNoTrans, M, N, K, 1.0f,
@@ -30,8 +49,14 @@ void loco_batch_matmul(loco_context *, const float *a, const float *b,
 
 void loco_linear_weight_grad(loco_context *, const float *x, const float *g,
                              float *out, int64_t M, int64_t K, int64_t N) {
-  cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, N, K, M, 1.0f, g, N, x,
-              K, 0.0f, out, K);
+  // Each thread owns a block of output rows and the whole reduction over M.
+#pragma omp parallel
+  {
+    auto [begin, end] = part(N, omp_get_thread_num(), omp_get_num_threads());
+    if (end > begin)
+      cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, end - begin, K, M,
+                  1.0f, g + begin, N, x, K, 0.0f, out + begin * K, K);
+  }
 }
 
 } // extern "C"

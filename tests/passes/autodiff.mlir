@@ -3,7 +3,8 @@
 // The forward function is kept as @eval_step; @train_step returns the
 // gradient of its first result for every parameter, seeded with
 // 1 / gradient_accumulation_steps; a value read twice sums its cotangents;
-// the data input (%x) gets none, and nothing is built for it.
+// the data input (%x) gets none, and nothing is built for it; backward ops
+// are marked loco.backward.
 
 module attributes {loco.training = {gradient_accumulation_steps = 4 : i64}} {
   // CHECK-LABEL: func.func @eval_step(
@@ -21,13 +22,13 @@ module attributes {loco.training = {gradient_accumulation_steps = 4 : i64}} {
     %z = loco.mul %y, %w : tensor<4xf32>
     // CHECK: %[[L:.*]] = loco.reduce_sum %[[Z]]
     %l = loco.reduce_sum %z {dims = array<i64: 0>} : (tensor<4xf32>) -> tensor<f32>
-    // CHECK: %[[SEED:.*]] = loco.fill {value = 2.500000e-01 : f64} : tensor<f32>
-    // CHECK: %[[GZ:.*]] = loco.broadcast %[[SEED]] {dims = array<i64: 0>}
-    // CHECK: %[[GY:.*]] = loco.mul %[[GZ]], %[[W]]
+    // CHECK: %[[SEED:.*]] = loco.fill {loco.backward, value = 2.500000e-01 : f64} : tensor<f32>
+    // CHECK: %[[GZ:.*]] = loco.broadcast %[[SEED]] {dims = array<i64: 0>, loco.backward}
+    // CHECK: %[[GY:.*]] = loco.mul %[[GZ]], %[[W]] {loco.backward}
     // CHECK: %[[GW1:.*]] = loco.mul %[[GZ]], %[[Y]]
     // CHECK: %[[GW2:.*]] = loco.mul %[[GY]], %[[X]]
     // CHECK-NOT: loco.mul %[[GY]], %[[W]]
-    // CHECK: %[[GW:.*]] = loco.add %[[GW1]], %[[GW2]]
+    // CHECK: %[[GW:.*]] = loco.add %[[GW1]], %[[GW2]] {loco.backward}
     // CHECK: return %[[L]], %[[GW]]
     return %l : tensor<f32>
   }

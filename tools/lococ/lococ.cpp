@@ -12,6 +12,7 @@
 #include "frontend/ModelSpec.h"
 #include "frontend/ModelSummary.h"
 #include "passes/Passes.h"
+#include "passes/analysis/MemoryReport.h"
 #include "passes/conversion/EmitSharedObject.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -21,14 +22,23 @@
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Support/FileUtilities.h"
 #include "llvm/Support/CommandLine.h"
+#include "llvm/Support/WithColor.h"
+#include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/InitLLVM.h"
 #include "llvm/Support/SourceMgr.h"
 #include "llvm/Support/ToolOutputFile.h"
+
+#include <cmath>
 
 using namespace mlir;
 using namespace mlir::loco;
 
 namespace {
+/// Errors of the tool itself (not of a config key): "lococ: error: ...".
+llvm::raw_ostream &toolError() {
+  return llvm::WithColor::error(llvm::errs(), "lococ");
+}
+
 enum class EmitStage { None, Loco, Fused, Grad, Runtime, Llvm };
 
 llvm::cl::opt<std::string> configFile(llvm::cl::Positional,
@@ -59,6 +69,21 @@ llvm::cl::opt<bool> fuseAttention(
     "fuse-attention",
     llvm::cl::desc("Fuse attention into loco.flash_attention (default on)"),
     llvm::cl::init(true));
+llvm::cl::opt<bool> memoryReport(
+    "memory-report", llvm::cl::desc("Print the arena plan: size, lower bound, "
+                                    "breakdown, largest buffers"));
+llvm::cl::opt<std::string> memoryReportJsonFile(
+    "memory-report-json", llvm::cl::desc("Write the memory report as JSON"),
+    llvm::cl::value_desc("file"));
+llvm::cl::opt<std::string> traceFile(
+    "trace",
+    llvm::cl::desc("Write a Chrome-trace / Perfetto JSON of the schedule "
+                   "with a live-bytes counter"),
+    llvm::cl::value_desc("file"));
+llvm::cl::opt<std::string> memoryBudget(
+    "memory-budget",
+    llvm::cl::desc("Fail unless the arena fits (e.g. 24GiB, 512MiB, 8GB)"),
+    llvm::cl::value_desc("size"));
 llvm::cl::opt<bool> summary("summary",
                             llvm::cl::desc("Print the model summary (the "
                                            "default when nothing is emitted)"));
@@ -101,26 +126,91 @@ int main(int argc, char **argv) {
   // Without --emit and -o there is nothing to write: print the summary.
   bool writeSo = emit == EmitStage::None && outputFile != "-";
   bool toStdout = emit != EmitStage::None && outputFile == "-";
-  if (summary || (emit == EmitStage::None && !writeSo))
+  bool reportOnly = memoryReport || !memoryReportJsonFile.empty() ||
+                    !traceFile.empty() || !memoryBudget.empty();
+  if (summary || (emit == EmitStage::None && !writeSo && !reportOnly))
     printModelSummary(*spec, toStdout ? llvm::errs() : llvm::outs());
-  if (emit == EmitStage::None && !writeSo)
+  if (emit == EmitStage::None && !writeSo && !reportOnly)
     return 0;
 
   OwningOpRef<ModuleOp> module = buildTrainStep(*spec, &context);
   if (failed(verify(*module)))
     return 1;
+  bool wantsPlan = memoryReport || !memoryReportJsonFile.empty() ||
+                   !traceFile.empty() || !memoryBudget.empty();
+  bool planned = emit == EmitStage::None || emit == EmitStage::Runtime ||
+                 emit == EmitStage::Llvm;
+  if (wantsPlan && !planned) {
+    toolError() << "the memory report and budget need the arena plan; drop "
+                   "--emit=loco/fused/grad\n";
+    return 1;
+  }
+  LocoPipelineOptions options{target, fuseAttention};
   if (emit != EmitStage::Loco) {
     PassManager pm(&context);
     if (failed(applyPassManagerCLOptions(pm)))
       return 1;
-    LocoPipelineOptions options{target, fuseAttention};
-    if (emit == EmitStage::Fused)
+    if (emit == EmitStage::Fused) {
       buildLocoFusionPipeline(pm, options);
-    else if (emit == EmitStage::Grad)
+    } else {
       buildLocoGradPipeline(pm, options);
-    else
-      buildLocoCompilePipeline(pm, options);
+      if (planned)
+        pm.addPass(createLocoPlanMemoryPass());
+    }
     if (failed(pm.run(*module)))
+      return 1;
+  }
+
+  if (planned) {
+    FailureOr<MemoryReport> report = buildMemoryReport(*module);
+    if (failed(report))
+      return 1;
+    if (memoryReport)
+      printMemoryReport(*report, toStdout ? llvm::errs() : llvm::outs());
+    std::string error;
+    for (auto [path, json] :
+         {std::pair{std::string(memoryReportJsonFile), memoryReportJson(*report)},
+          std::pair{std::string(traceFile),
+                    traceFile.empty() ? llvm::json::Value(nullptr)
+                                      : memoryTraceJson(*module)}}) {
+      if (path.empty())
+        continue;
+      auto file = openOutputFile(path, &error);
+      if (!file) {
+        toolError() << error << "\n";
+        return 1;
+      }
+      file->os() << llvm::formatv("{0:2}", json) << "\n";
+      file->keep();
+    }
+    if (!memoryBudget.empty()) {
+      FailureOr<int64_t> budget = parseByteSize(memoryBudget);
+      if (failed(budget)) {
+        toolError()
+            << "--memory-budget expects a size such as 24GiB, 512MiB, 8GB or "
+               "a byte count, got '"
+            << memoryBudget << "'" << "\n";
+        return 1;
+      }
+      if (report->arenaBytes > *budget) {
+        auto [name, bytes] = report->dominant();
+        toolError()
+            << "the training step needs an arena of "
+            << formatBytes(report->arenaBytes) << " (" << report->arenaBytes
+            << " bytes), over the budget of " << formatBytes(*budget)
+            << "; the largest part is " << name << " ("
+            << formatBytes(bytes) << ", "
+            << static_cast<int64_t>(std::lround(100.0 * bytes / report->arenaBytes))
+            << "%); see --memory-report\n";
+        return 1;
+      }
+    }
+    if (emit == EmitStage::None && !writeSo)
+      return 0;
+    PassManager lower(&context);
+    lower.addPass(createLocoLowerToRuntimePass(
+        LocoLowerToRuntimePassOptions{options.target}));
+    if (failed(lower.run(*module)))
       return 1;
   }
 
@@ -129,7 +219,7 @@ int main(int argc, char **argv) {
       emit == EmitStage::Grad || emit == EmitStage::Runtime) {
     auto output = openOutputFile(outputFile, &error);
     if (!output) {
-      emitError(UnknownLoc::get(&context)) << error;
+      toolError() << error << "\n";
       return 1;
     }
     module->print(output->os());
@@ -146,7 +236,7 @@ int main(int argc, char **argv) {
   if (emit == EmitStage::Llvm) {
     auto output = openOutputFile(outputFile, &error);
     if (!output) {
-      emitError(UnknownLoc::get(&context)) << error;
+      toolError() << error << "\n";
       return 1;
     }
     llvmModule->print(output->os(), nullptr);

@@ -49,6 +49,7 @@ public:
 
   TrainArtifact &artifact() { return *art; }
   loco_context *context() { return ctx; }
+  char *arenaBase() { return arena; }
 
   /// PyTorch's default initialisation from `seed`; zero optimizer state.
   void initParameters(uint64_t seed);

@@ -14,6 +14,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include <sys/resource.h>
+
 #include <chrono>
 #include <cstdio>
 #include <cstring>
@@ -48,12 +50,13 @@ const char *kUsage =
     "  --out DIR                checkpoints (model + optimizer safetensors)\n"
     "  --resume DIR             continue a checkpointed run\n"
     "  --save-every N           also checkpoint every N steps\n"
-    "  --seed N                 default: the config's seed\n";
+    "  --seed N                 default: the config's seed\n"
+    "  --report-memory          print the arena and the process's peak RSS\n";
 
 struct Options {
   std::string artifact, init, batch, dump, data, device = "cpu";
   TrainOptions train;
-  bool seedGiven = false, synthetic = false, eval = false;
+  bool seedGiven = false, synthetic = false, eval = false, reportMemory = false;
 };
 
 [[noreturn]] void usageError(const std::string &message) {
@@ -91,6 +94,7 @@ Options parseOptions(int argc, char **argv) {
     else if (arg == "--device") o.device = value();
     else if (arg == "--synthetic") o.synthetic = true;
     else if (arg == "--eval") o.eval = true;
+    else if (arg == "--report-memory") o.reportMemory = true;
     else if (arg == "--steps") o.train.steps = parseCount(arg, value());
     else if (arg == "--epochs") o.train.epochs = parseCount(arg, value());
     else if (arg == "--steps-per-epoch") o.train.stepsPerEpoch = parseCount(arg, value());
@@ -230,6 +234,19 @@ int main(int argc, char **argv) {
     }
   }
   Options o = parseOptions(argc, argv);
+  auto reportMemory = [&](TrainArtifact &art) {
+    if (!o.reportMemory)
+      return;
+    struct rusage usage;
+    getrusage(RUSAGE_SELF, &usage);
+    std::fprintf(stderr,
+                 "memory: arena %lld bytes (workspace %lld of them), lower bound "
+                 "%lld bytes; peak RSS %lld MiB\n",
+                 static_cast<long long>(art.arenaBytes()),
+                 static_cast<long long>(art.workspaceBytes()),
+                 static_cast<long long>(art.lowerBoundBytes()),
+                 static_cast<long long>(usage.ru_maxrss / 1024));
+  };
   try {
     Session session(o.artifact, o.device);
     TrainArtifact &art = session.artifact();
@@ -246,6 +263,7 @@ int main(int argc, char **argv) {
     bool training = o.train.steps >= 0 || o.train.epochs >= 0 || !o.data.empty();
     if (!training) {
       singleStep(session, o, seed);
+      reportMemory(art);
       return 0;
     }
     if (!o.batch.empty() || !o.dump.empty())
@@ -271,6 +289,7 @@ int main(int argc, char **argv) {
       validation = makeSyntheticTracks(4, 2 * N, rate, sources.size(), seed + 1000);
     }
     runTraining(session, *train, validation.get(), o.train);
+    reportMemory(art);
   } catch (const RunError &e) {
     std::fprintf(stderr, "locorun: error: %s\n", e.what());
     return 1;

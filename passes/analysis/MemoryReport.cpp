@@ -1,0 +1,246 @@
+//===- MemoryReport.cpp - What the arena holds, readably ------------------===//
+//
+// This file implements the memory report, its JSON and the schedule trace.
+//
+//===----------------------------------------------------------------------===//
+
+#include "passes/analysis/MemoryReport.h"
+#include "passes/analysis/BufferLiveness.h"
+
+#include "dialect/LocoOps.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/IR/BuiltinAttributes.h"
+#include "llvm/Support/Format.h"
+#include "llvm/Support/raw_ostream.h"
+
+#include <algorithm>
+#include <cmath>
+
+using namespace mlir;
+using namespace mlir::loco;
+
+std::string mlir::loco::formatBytes(int64_t bytes) {
+  const char *units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+  double value = static_cast<double>(bytes);
+  int unit = 0;
+  while (value >= 1024.0 && unit < 4) {
+    value /= 1024.0;
+    ++unit;
+  }
+  std::string text;
+  llvm::raw_string_ostream os(text);
+  os << llvm::format(unit == 0 ? "%.0f %s" : "%.2f %s", value, units[unit]);
+  return text;
+}
+
+FailureOr<int64_t> mlir::loco::parseByteSize(llvm::StringRef text) {
+  text = text.trim();
+  size_t split = text.find_first_not_of("0123456789.");
+  llvm::StringRef number = text.take_front(split), unit = text.drop_front(
+      split == llvm::StringRef::npos ? text.size() : split).trim();
+  double value;
+  if (number.empty() || number.getAsDouble(value) || value < 0)
+    return failure();
+  static const std::pair<const char *, double> units[] = {
+      {"", 1},          {"B", 1},          {"KiB", 1024.0},   {"MiB", 1048576.0},
+      {"GiB", 1073741824.0}, {"TiB", 1099511627776.0}, {"KB", 1e3}, {"MB", 1e6},
+      {"GB", 1e9},      {"TB", 1e12}};
+  for (auto [name, scale] : units)
+    if (unit.equals_insensitive(name) && (unit == name || unit.size() > 1))
+      return static_cast<int64_t>(value * scale);
+  return failure();
+}
+
+std::pair<std::string, int64_t> MemoryReport::dominant() const {
+  auto it = std::max_element(breakdown.begin(), breakdown.end(),
+                             [](const auto &a, const auto &b) {
+                               return a.second < b.second;
+                             });
+  return it == breakdown.end() ? std::pair<std::string, int64_t>{"", 0} : *it;
+}
+
+/// The module path and `file:line:col` of an op's location.
+static std::pair<std::string, std::string> describe(Location loc) {
+  std::string name, where;
+  loc->walk([&](Location inner) {
+    if (auto named = dyn_cast<NameLoc>(inner); named && name.empty())
+      name = named.getName().str();
+    if (auto file = dyn_cast<FileLineColLoc>(inner); file && where.empty())
+      where = (file.getFilename().str() + ":" + std::to_string(file.getLine()) +
+               ":" + std::to_string(file.getColumn()));
+    return WalkResult::advance();
+  });
+  return {name, where};
+}
+
+static int64_t attrInt(DictionaryAttr dict, StringRef key) {
+  auto value = dict.getAs<IntegerAttr>(key);
+  return value ? value.getInt() : 0;
+}
+
+FailureOr<MemoryReport> mlir::loco::buildMemoryReport(ModuleOp module) {
+  auto memory = module->getAttrOfType<DictionaryAttr>("loco.memory");
+  auto train = module.lookupSymbol<func::FuncOp>("train_step");
+  if (!memory || !train)
+    return module.emitError("expects a module planned by loco-plan-memory");
+  auto eval = module.lookupSymbol<func::FuncOp>("eval_step");
+  MemoryReport report;
+  report.arenaBytes = attrInt(memory, "arena_bytes");
+  report.lowerBoundBytes = attrInt(memory, "lower_bound_bytes");
+  report.workspaceBytes = attrInt(memory, "workspace_bytes");
+
+  int64_t params = 0, inputs = 0, grads = 0, moments = 0;
+  for (BlockArgument arg : train.getArguments()) {
+    auto type = cast<RankedTensorType>(arg.getType());
+    int64_t bytes = alignBufferBytes(type.getNumElements() *
+                                     type.getElementTypeBitWidth() / 8);
+    unsigned i = arg.getArgNumber();
+    if (train.getArgAttr(i, "loco.param"))
+      params += bytes;
+    else
+      inputs += bytes;
+    if (train.getArgAttr(i, "loco.grad_offset")) {
+      grads += bytes;
+      moments += 2 * bytes;
+    }
+  }
+  int64_t scratch = attrInt(memory, "scratch_offset") >= 0
+                        ? alignBufferBytes(16)
+                        : 0;
+
+  // Activations at the training step's peak: saved for backward (made by a
+  // forward op, read by a backward op) or temporary.
+  BufferLiveness liveness(train);
+  std::vector<int64_t> live = liveness.liveBytes();
+  int64_t peak = live.empty()
+                     ? 0
+                     : std::max_element(live.begin(), live.end()) - live.begin();
+  llvm::DenseMap<Operation *, int64_t> position;
+  int64_t index = 0;
+  for (Operation &op : train.getBody().front())
+    position[&op] = index++;
+  SmallVector<int64_t> lastBackward(liveness.buffers().size(), -1);
+  for (Operation &op : train.getBody().front())
+    if (op.hasAttr("loco.backward"))
+      for (Value operand : op.getOperands())
+        if (int64_t buffer = liveness.bufferOf(operand); buffer >= 0)
+          lastBackward[buffer] = position[&op];
+  int64_t saved = 0, temporary = 0;
+  for (auto [i, buffer] : llvm::enumerate(liveness.buffers())) {
+    if (buffer.first > peak || buffer.last < peak)
+      continue;
+    Operation *producer = buffer.value.getDefiningOp();
+    bool forward = producer && !producer->hasAttr("loco.backward");
+    (forward && lastBackward[i] >= peak ? saved : temporary) += buffer.bytes;
+  }
+  int64_t accounted = params + inputs + grads + moments + scratch +
+                      report.workspaceBytes + saved + temporary;
+  report.breakdown = {{"parameters", params},
+                      {"inputs", inputs},
+                      {"gradients", grads},
+                      {"optimizer", moments + scratch},
+                      {"workspace", report.workspaceBytes},
+                      {"activations_saved_for_backward", saved},
+                      {"temporaries", temporary},
+                      {"fragmentation", std::max<int64_t>(
+                                            0, report.arenaBytes - accounted)}};
+
+  // The largest buffers of either step.
+  for (auto [func, step] : {std::pair{train, "train"}, std::pair{eval, "eval"}}) {
+    if (!func)
+      continue;
+    BufferLiveness buffers(func);
+    for (const LiveBuffer &buffer : buffers.buffers()) {
+      Operation *producer = buffer.value.getDefiningOp();
+      auto [name, where] = describe(producer->getLoc());
+      report.largest.push_back({buffer.bytes,
+                                producer->getName().getStringRef().str(), name,
+                                where, step});
+    }
+  }
+  std::stable_sort(report.largest.begin(), report.largest.end(),
+                   [](const auto &a, const auto &b) { return a.bytes > b.bytes; });
+  if (report.largest.size() > 10)
+    report.largest.resize(10);
+  return report;
+}
+
+void mlir::loco::printMemoryReport(const MemoryReport &report,
+                                   llvm::raw_ostream &os) {
+  os << "memory plan:\n";
+  os << "  arena            " << formatBytes(report.arenaBytes) << " ("
+     << report.arenaBytes << " bytes)\n";
+  os << "  lower bound      " << formatBytes(report.lowerBoundBytes)
+     << " (fixed regions + the largest live activation bytes)\n";
+  os << llvm::format("  arena / bound    %.4f\n", report.ratio());
+  os << "  breakdown:\n";
+  for (const auto &[name, bytes] : report.breakdown)
+    os << "    " << llvm::left_justify(name, 32)
+       << llvm::right_justify(formatBytes(bytes), 12)
+       << llvm::format("  %5.1f%%\n", 100.0 * bytes / std::max<int64_t>(1, report.arenaBytes));
+  os << "  largest buffers:\n";
+  for (const MemoryReport::Buffer &buffer : report.largest)
+    os << "    " << llvm::right_justify(formatBytes(buffer.bytes), 12) << "  "
+       << buffer.step << "  " << llvm::left_justify(buffer.op, 28) << " "
+       << buffer.name << (buffer.location.empty() ? "" : " at ")
+       << buffer.location << "\n";
+}
+
+llvm::json::Value mlir::loco::memoryReportJson(const MemoryReport &report) {
+  llvm::json::Object breakdown;
+  for (const auto &[name, bytes] : report.breakdown)
+    breakdown[name] = bytes;
+  llvm::json::Array largest;
+  for (const MemoryReport::Buffer &buffer : report.largest)
+    largest.push_back(llvm::json::Object{{"bytes", buffer.bytes},
+                                         {"op", buffer.op},
+                                         {"name", buffer.name},
+                                         {"location", buffer.location},
+                                         {"step", buffer.step}});
+  return llvm::json::Object{{"arena_bytes", report.arenaBytes},
+                            {"workspace_bytes", report.workspaceBytes},
+                            {"lower_bound_bytes", report.lowerBoundBytes},
+                            {"ratio", report.ratio()},
+                            {"breakdown", std::move(breakdown)},
+                            {"largest", std::move(largest)}};
+}
+
+llvm::json::Value mlir::loco::memoryTraceJson(ModuleOp module) {
+  llvm::json::Array events;
+  int pid = 1;
+  for (StringRef step : {"train_step", "eval_step"}) {
+    auto func = module.lookupSymbol<func::FuncOp>(step);
+    if (!func)
+      continue;
+    events.push_back(llvm::json::Object{
+        {"name", "process_name"}, {"ph", "M"}, {"pid", pid},
+        {"args", llvm::json::Object{{"name", step}}}});
+    BufferLiveness liveness(func);
+    std::vector<int64_t> live = liveness.liveBytes();
+    int64_t time = 0, index = 0;
+    for (Operation &op : func.getBody().front()) {
+      int64_t flops = 0, bytes = 0;
+      if (auto cost = dyn_cast<RecomputeCostOpInterface>(op)) {
+        flops = cost.getFlops();
+        bytes = cost.getBytesMoved();
+      }
+      int64_t duration = std::max<int64_t>(1, flops / 1000);
+      auto [name, where] = describe(op.getLoc());
+      events.push_back(llvm::json::Object{
+          {"name", op.getName().getStringRef()},
+          {"cat", op.hasAttr("loco.backward") ? "backward" : "forward"},
+          {"ph", "X"}, {"ts", time}, {"dur", duration}, {"pid", pid}, {"tid", 1},
+          {"args", llvm::json::Object{{"module", name}, {"location", where},
+                                      {"flops", flops}, {"bytes_moved", bytes}}}});
+      events.push_back(llvm::json::Object{
+          {"name", "live activation bytes"}, {"ph", "C"}, {"ts", time},
+          {"pid", pid},
+          {"args", llvm::json::Object{{"bytes", live[index]}}}});
+      time += duration;
+      ++index;
+    }
+    ++pid;
+  }
+  return llvm::json::Object{{"traceEvents", std::move(events)},
+                            {"displayTimeUnit", "ms"}};
+}

@@ -1,0 +1,58 @@
+//===- MemoryReport.h - What the arena holds, readably ----------*- C++ -*-===//
+//
+// This file declares the memory report of a planned module (after
+// loco-plan-memory): arena size against the live-bytes lower bound, a
+// breakdown (parameters, inputs, gradients, optimizer state, workspace,
+// activations saved for backward and temporaries at the training step's
+// peak, fragmentation), the largest buffers with the op and config location
+// that made them; as text, as JSON, and as a Chrome-trace / Perfetto
+// timeline of the schedule with a live-bytes counter.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef LOCO_PASSES_ANALYSIS_MEMORYREPORT_H
+#define LOCO_PASSES_ANALYSIS_MEMORYREPORT_H
+
+#include "mlir/IR/BuiltinOps.h"
+#include "llvm/Support/JSON.h"
+
+#include <string>
+#include <vector>
+
+namespace mlir::loco {
+
+struct MemoryReport {
+  int64_t arenaBytes = 0, lowerBoundBytes = 0, workspaceBytes = 0;
+  /// (name, bytes) in display order; they add up to the arena.
+  std::vector<std::pair<std::string, int64_t>> breakdown;
+  struct Buffer {
+    int64_t bytes;
+    std::string op, name, location, step;
+  };
+  std::vector<Buffer> largest;
+
+  double ratio() const {
+    return lowerBoundBytes ? double(arenaBytes) / lowerBoundBytes : 1.0;
+  }
+  /// The breakdown entry that dominates (for budget messages).
+  std::pair<std::string, int64_t> dominant() const;
+};
+
+/// Builds the report of `module`, which loco-plan-memory has annotated.
+FailureOr<MemoryReport> buildMemoryReport(ModuleOp module);
+void printMemoryReport(const MemoryReport &report, llvm::raw_ostream &os);
+llvm::json::Value memoryReportJson(const MemoryReport &report);
+/// A Chrome trace of both steps' schedules: one slice per kernel (duration:
+/// the cost model's estimate, 1 us per 1000 flops, at least 1 us) and a
+/// counter track of the live activation bytes.
+llvm::json::Value memoryTraceJson(ModuleOp module);
+
+/// "1.50 GiB" and the like.
+std::string formatBytes(int64_t bytes);
+/// Parses "24GiB", "512 MiB", "1.5GB", "1000000" (bytes); fails on anything
+/// else.
+FailureOr<int64_t> parseByteSize(llvm::StringRef text);
+
+} // namespace mlir::loco
+
+#endif // LOCO_PASSES_ANALYSIS_MEMORYREPORT_H
