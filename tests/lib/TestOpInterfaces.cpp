@@ -1,13 +1,15 @@
 //===- TestOpInterfaces.cpp - Print what the op interfaces compute --------===//
 //
-// This file implements the test passes `loco-test-op-interfaces` and
-// `loco-test-gradients`.
+// This file implements the test passes `loco-test-op-interfaces`,
+// `loco-test-gradients` and `loco-test-liveness`.
 //
 //===----------------------------------------------------------------------===//
 
 #include "tests/lib/TestPasses.h"
 
 #include "dialect/LocoOps.h"
+#include "passes/analysis/BufferLiveness.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/Diagnostics.h"
 #include "mlir/IR/OperationSupport.h"
@@ -15,6 +17,7 @@
 namespace mlir::loco {
 #define GEN_PASS_DEF_LOCOTESTOPINTERFACESPASS
 #define GEN_PASS_DEF_LOCOTESTGRADIENTSPASS
+#define GEN_PASS_DEF_LOCOTESTLIVENESSPASS
 #include "tests/lib/TestPasses.h.inc"
 } // namespace mlir::loco
 
@@ -61,6 +64,30 @@ struct TestGradientsPass
           state.addOperands(grad);
       builder.create(state);
     }
+  }
+};
+struct TestLivenessPass
+    : public loco::impl::LocoTestLivenessPassBase<TestLivenessPass> {
+  void runOnOperation() override {
+    getOperation()->walk([](func::FuncOp func) {
+      BufferLiveness liveness(func);
+      for (Operation &op : func.getBody().front().without_terminator()) {
+        for (Value result : op.getResults()) {
+          int64_t buffer = liveness.bufferOf(result);
+          if (buffer < 0) {
+            op.emitRemark() << "view of an argument";
+            continue;
+          }
+          const LiveBuffer &b = liveness.buffers()[buffer];
+          if (b.value == result)
+            op.emitRemark() << "buffer " << buffer << ": bytes " << b.bytes
+                            << ", live [" << b.first << ", " << b.last << "]";
+          else
+            op.emitRemark() << "in buffer " << buffer;
+        }
+      }
+      func.emitRemark() << "max live bytes " << liveness.maxLiveBytes();
+    });
   }
 };
 } // namespace

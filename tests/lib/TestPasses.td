@@ -29,4 +29,14 @@ def LocoTestGradientsPass : Pass<"loco-test-gradients", "::mlir::ModuleOp"> {
   }];
 }
 
+def LocoTestLivenessPass : Pass<"loco-test-liveness", "::mlir::ModuleOp"> {
+  let summary = "Emit a remark with each buffer's live range";
+  let description = [{
+    Runs BufferLiveness on every function and emits, on each op that
+    defines a buffer, a remark `buffer B: bytes N, live [first, last]`, and
+    on each view or in-place result `in buffer B`; on the function,
+    `max live bytes M`.
+  }];
+}
+
 #endif // LOCO_TEST_PASSES_TD
