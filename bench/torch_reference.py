@@ -9,9 +9,9 @@ the very step lococ runs, and checked against the golden sets (--check).
 Variants (--variant):
   eager        plain eager PyTorch; attention as softmax(q k^T / sqrt d) v,
                or scaled_dot_product_attention where torch has it
-  rowchunk     eager, attention computed over row chunks (what SDPA's
-               memory-efficient kernels do on a GPU) so that no full
-               rows x heads x L x L tensor exists
+  rowchunk     eager, attention over row chunks, each under
+               torch.utils.checkpoint (what SDPA's memory-efficient kernels
+               do on a GPU): no rows x heads x L x L tensor is kept
   checkpoint   eager with torch.utils.checkpoint around every block
   On a GPU also: --device cuda, --amp (bf16 autocast as the configs ask),
   --compile (torch.compile, when it works).
@@ -32,6 +32,7 @@ import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+import torch.utils.checkpoint
 import yaml
 
 
@@ -89,7 +90,13 @@ def attention(q, k, v, dropout, training, row_chunk):
         return F.dropout(p, dropout, training) @ v
     if row_chunk == 0 or q.shape[0] <= row_chunk:
         return plain(q, k, v)
-    return torch.cat([plain(q[i:i + row_chunk], k[i:i + row_chunk], v[i:i + row_chunk])
+    # Rows in chunks, each recomputed in backward (torch.utils.checkpoint), so
+    # that neither forward nor backward holds more than one chunk's scores:
+    # what SDPA's memory-efficient kernels do on a GPU, and what the golden
+    # reference did for its large attentions. Dropout masks are replayed
+    # (checkpoint restores the RNG state).
+    return torch.cat([torch.utils.checkpoint.checkpoint(
+                          plain, q[i:i + row_chunk], k[i:i + row_chunk], v[i:i + row_chunk])
                       for i in range(0, q.shape[0], row_chunk)])
 
 

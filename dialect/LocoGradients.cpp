@@ -439,48 +439,44 @@ LogicalResult ReduceMeanOp::buildGradient(OpBuilder &builder,
   return success();
 }
 
-LogicalResult SiSdrOp::buildGradient(OpBuilder &builder, ValueRange resultGrads,
-                                     SmallVectorImpl<Value> &operandGrads) {
+/// The cotangent of a loss piece `op(estimate, target, attrs...)` with
+/// respect to its estimate, from its backward op; the target is data.
+template <typename BackwardOp, typename LossOp, typename... Attrs>
+static LogicalResult lossGradient(LossOp op, OpBuilder &builder,
+                                  ValueRange resultGrads,
+                                  SmallVectorImpl<Value> &operandGrads,
+                                  Attrs... attrs) {
   if (!resultGrads[0])
     return noGradients(2, operandGrads);
-  operandGrads.push_back(builder.create<SiSdrBackwardOp>(
-      getLoc(), getEstimate().getType(), getEstimate(), getTarget(),
-      resultGrads[0], getEpsAttr()));
+  operandGrads.push_back(builder.create<BackwardOp>(
+      op.getLoc(), op.getEstimate().getType(), op.getEstimate(),
+      op.getTarget(), resultGrads[0], attrs...));
   operandGrads.push_back(Value());
   return success();
 }
 
+LogicalResult SiSdrOp::buildGradient(OpBuilder &builder, ValueRange resultGrads,
+                                     SmallVectorImpl<Value> &operandGrads) {
+  return lossGradient<SiSdrBackwardOp>(*this, builder, resultGrads,
+                                       operandGrads, getEpsAttr());
+}
+
 LogicalResult L1LossOp::buildGradient(OpBuilder &builder, ValueRange resultGrads,
                                       SmallVectorImpl<Value> &operandGrads) {
-  if (!resultGrads[0])
-    return noGradients(2, operandGrads);
-  operandGrads.push_back(builder.create<L1LossBackwardOp>(
-      getLoc(), getEstimate().getType(), getEstimate(), getTarget(),
-      resultGrads[0]));
-  operandGrads.push_back(Value());
-  return success();
+  return lossGradient<L1LossBackwardOp>(*this, builder, resultGrads,
+                                        operandGrads);
 }
 
 LogicalResult MseLossOp::buildGradient(OpBuilder &builder,
                                        ValueRange resultGrads,
                                        SmallVectorImpl<Value> &operandGrads) {
-  if (!resultGrads[0])
-    return noGradients(2, operandGrads);
-  operandGrads.push_back(builder.create<MseLossBackwardOp>(
-      getLoc(), getEstimate().getType(), getEstimate(), getTarget(),
-      resultGrads[0]));
-  operandGrads.push_back(Value());
-  return success();
+  return lossGradient<MseLossBackwardOp>(*this, builder, resultGrads,
+                                         operandGrads);
 }
 
 LogicalResult SpectralL1Op::buildGradient(OpBuilder &builder,
                                           ValueRange resultGrads,
                                           SmallVectorImpl<Value> &operandGrads) {
-  if (!resultGrads[0])
-    return noGradients(2, operandGrads);
-  operandGrads.push_back(builder.create<SpectralL1BackwardOp>(
-      getLoc(), getEstimate().getType(), getEstimate(), getTarget(),
-      resultGrads[0]));
-  operandGrads.push_back(Value());
-  return success();
+  return lossGradient<SpectralL1BackwardOp>(*this, builder, resultGrads,
+                                            operandGrads);
 }

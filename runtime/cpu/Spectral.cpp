@@ -58,6 +58,19 @@ struct FftwBuffers {
             scratch.take<float>(2 * complexCount))) {}
 };
 
+/// The overlap-added squared window of T frames `hop` apart (the iSTFT's
+/// normalisation), `n_fft + hop (T - 1)` samples from the scratch.
+double *overlapEnvelope(loco::Scratch &scratch, const float *window,
+                        int64_t T, int64_t nFft, int64_t hop) {
+  int64_t total = nFft + hop * (T - 1);
+  double *envelope = scratch.take<double>(total);
+  std::fill(envelope, envelope + total, 0.0);
+  for (int64_t t = 0; t < T; ++t)
+    for (int64_t n = 0; n < nFft; ++n)
+      envelope[t * hop + n] += static_cast<double>(window[n]) * window[n];
+  return envelope;
+}
+
 } // namespace
 
 extern "C" {
@@ -105,12 +118,8 @@ void loco_istft(loco_context *ctx, const float *spec, float *out, int64_t B,
   FftwBuffers buffers(scratch, T * nFft, T * F);
   float *window = hannWindow(scratch, nFft);
   // The overlap-added squared window, the same for every signal.
-  double *envelope = scratch.take<double>(total);
+  double *envelope = overlapEnvelope(scratch, window, T, nFft, hop);
   double *signal = scratch.take<double>(total);
-  std::fill(envelope, envelope + total, 0.0);
-  for (int64_t t = 0; t < T; ++t)
-    for (int64_t n = 0; n < nFft; ++n)
-      envelope[t * hop + n] += static_cast<double>(window[n]) * window[n];
   for (int64_t i = pad; i < std::min(pad + length, total); ++i)
     if (envelope[i] < 1e-11)
       return ctx->fail("loco_istft: the window overlap-add vanishes at sample " +
@@ -201,11 +210,7 @@ void loco_istft_backward(loco_context *ctx, const float *g, float *out,
   loco::Scratch scratch(ctx);
   FftwBuffers buffers(scratch, T * nFft, T * F);
   float *window = hannWindow(scratch, nFft);
-  double *envelope = scratch.take<double>(total);
-  std::fill(envelope, envelope + total, 0.0);
-  for (int64_t t = 0; t < T; ++t)
-    for (int64_t n = 0; n < nFft; ++n)
-      envelope[t * hop + n] += static_cast<double>(window[n]) * window[n];
+  double *envelope = overlapEnvelope(scratch, window, T, nFft, hop);
   fftwf_plan plan = getPlan(ctx, nFft, T, /*inverse=*/false, buffers.real,
                             buffers.spectrum);
   if (!plan)

@@ -18,28 +18,6 @@
 
 using namespace loco;
 
-double loco::siSdr(const float *e, const float *t, int64_t N) {
-  double me = 0.0, mt = 0.0;
-  for (int64_t i = 0; i < N; ++i) {
-    me += e[i];
-    mt += t[i];
-  }
-  me /= N;
-  mt /= N;
-  double dot = 0.0, tt = 0.0;
-  for (int64_t i = 0; i < N; ++i) {
-    dot += (e[i] - me) * (t[i] - mt);
-    tt += (t[i] - mt) * (t[i] - mt);
-  }
-  double a = dot / (tt + 1e-8), pp = 0.0, nn = 0.0;
-  for (int64_t i = 0; i < N; ++i) {
-    double p = a * (t[i] - mt), n = (e[i] - me) - p;
-    pp += p * p;
-    nn += n * n;
-  }
-  return 10.0 * std::log10((pp + 1e-8) / (nn + 1e-8));
-}
-
 namespace {
 
 /// Resident set size of this process, from /proc.
@@ -217,13 +195,16 @@ void loco::runTraining(Session &session, const TrackSource &train,
         session.setInputs(inputs);
         StepOutputs out = session.run(art.eval());
         valLoss += out.loss("total_loss") / batches;
+        // SI-SDR per item with the runtime's own kernel (upstream's formula).
+        float itemSdr[1];
         for (size_t s = 0; s < sources.size(); ++s)
           for (const F32Tensor &t : out.tensors)
             if (t.name == sources[s])
-              for (int64_t b = 0; b < B; ++b)
-                sdr[s] += siSdr(t.values.data() + b * N,
-                                inputs[s + 1].data() + b * N, N) /
-                          (batches * B);
+              for (int64_t b = 0; b < B; ++b) {
+                loco_si_sdr(session.context(), t.values.data() + b * N,
+                            inputs[s + 1].data() + b * N, itemSdr, 1, N, 1e-8);
+                sdr[s] += itemSdr[0] / (batches * B);
+              }
       }
       schedule.observe(state, valLoss);
       nlohmann::ordered_json sdrJson = nlohmann::ordered_json::object();

@@ -31,10 +31,6 @@ struct TrainOptions {
 void runTraining(Session &session, const TrackSource &train,
                  const TrackSource *validation, const TrainOptions &options);
 
-/// SI-SDR in dB of `estimate` against `target` (one item of N samples), as
-/// upstream's loss computes it.
-double siSdr(const float *estimate, const float *target, int64_t N);
-
 } // namespace loco
 
 #endif // LOCO_TOOLS_LOCORUN_TRAINER_H
