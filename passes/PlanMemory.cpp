@@ -24,11 +24,7 @@ using namespace mlir::loco;
 
 namespace {
 
-int64_t argBytes(Value value) {
-  auto type = cast<RankedTensorType>(value.getType());
-  return alignBufferBytes(type.getNumElements() *
-                          type.getElementTypeBitWidth() / 8);
-}
+int64_t argBytes(Value value) { return alignBufferBytes(tensorBytes(value)); }
 
 /// Sinks each pure op whose operands are all read again later to just before
 /// its first user: its result lives shorter and no operand lives longer.

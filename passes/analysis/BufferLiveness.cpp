@@ -19,7 +19,7 @@ int64_t mlir::loco::alignBufferBytes(int64_t bytes) {
          kBufferAlignment * kBufferAlignment;
 }
 
-static int64_t tensorBytes(Value value) {
+int64_t mlir::loco::tensorBytes(Value value) {
   auto type = cast<RankedTensorType>(value.getType());
   return type.getNumElements() * type.getElementTypeBitWidth() / 8;
 }

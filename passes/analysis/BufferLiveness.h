@@ -24,6 +24,8 @@ namespace mlir::loco {
 /// GPU allocators and vector loads want.
 constexpr int64_t kBufferAlignment = 256;
 int64_t alignBufferBytes(int64_t bytes);
+/// Bytes of a ranked tensor value, unaligned.
+int64_t tensorBytes(Value value);
 
 struct LiveBuffer {
   Value value;           ///< the result that defines it

@@ -91,9 +91,7 @@ FailureOr<MemoryReport> mlir::loco::buildMemoryReport(ModuleOp module) {
 
   int64_t params = 0, inputs = 0, grads = 0, moments = 0;
   for (BlockArgument arg : train.getArguments()) {
-    auto type = cast<RankedTensorType>(arg.getType());
-    int64_t bytes = alignBufferBytes(type.getNumElements() *
-                                     type.getElementTypeBitWidth() / 8);
+    int64_t bytes = alignBufferBytes(tensorBytes(arg));
     unsigned i = arg.getArgNumber();
     if (train.getArgAttr(i, "loco.param"))
       params += bytes;

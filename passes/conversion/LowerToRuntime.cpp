@@ -30,11 +30,6 @@ using namespace mlir::loco;
 
 namespace {
 
-int64_t bytesOf(Value value) {
-  auto type = cast<RankedTensorType>(value.getType());
-  return type.getNumElements() * type.getElementTypeBitWidth() / 8;
-}
-
 llvm::json::Array shapeJson(Value value) {
   llvm::json::Array shape;
   for (int64_t dim : cast<RankedTensorType>(value.getType()).getShape())
@@ -296,7 +291,7 @@ llvm::json::Object LowerToRuntimePass::outputsJson(func::FuncOp func,
         {"name", name ? name.str() : "result" + std::to_string(index)},
         {"shape", shapeJson(value)},
         {"offset", plan.offsets.lookup(value)},
-        {"bytes", bytesOf(value)}});
+        {"bytes", tensorBytes(value)}});
   }
   return llvm::json::Object{{"symbol", symbol}, {"outputs", std::move(outputs)}};
 }
@@ -310,7 +305,7 @@ std::string LowerToRuntimePass::manifest(func::FuncOp train,
     unsigned index = arg.getArgNumber();
     llvm::json::Object entry{{"shape", shapeJson(arg)},
                              {"offset", layout.argOffsets[index]},
-                             {"bytes", bytesOf(arg)}};
+                             {"bytes", tensorBytes(arg)}};
     if (StringAttr name = paramName(train, index)) {
       entry["name"] = name.str();
       if (auto init = train.getArgAttrOfType<StringAttr>(index, "loco.init"))
