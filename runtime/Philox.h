@@ -47,16 +47,26 @@ LOCO_HOST_DEVICE inline PhiloxOut philox4x32(uint32_t c0, uint32_t c1,
   return {{c0, c1, c2, c3}};
 }
 
-/// The uniform in [0, 1) (24 bits) that element `index` of random stream
-/// `stream` draws at optimizer step `step` under `seed`.
+/// The four draws of counter block `block` (elements 4 block .. 4 block + 3).
+LOCO_HOST_DEVICE inline PhiloxOut philoxBlock(uint64_t seed, uint64_t step,
+                                              uint64_t stream, uint64_t block) {
+  return philox4x32(static_cast<uint32_t>(block),
+                    static_cast<uint32_t>(block >> 32),
+                    static_cast<uint32_t>(stream), static_cast<uint32_t>(step),
+                    static_cast<uint32_t>(seed),
+                    static_cast<uint32_t>(seed >> 32));
+}
+
+/// A 32-bit draw as a uniform in [0, 1) with 24 bits.
+LOCO_HOST_DEVICE inline float philoxToUniform(uint32_t bits) {
+  return static_cast<float>(bits >> 8) * (1.0f / 16777216.0f);
+}
+
+/// The uniform in [0, 1) that element `index` of random stream `stream`
+/// draws at optimizer step `step` under `seed`.
 LOCO_HOST_DEVICE inline float philoxUniform(uint64_t seed, uint64_t step,
                                             uint64_t stream, uint64_t index) {
-  uint64_t block = index >> 2;
-  PhiloxOut out = philox4x32(
-      static_cast<uint32_t>(block), static_cast<uint32_t>(block >> 32),
-      static_cast<uint32_t>(stream), static_cast<uint32_t>(step),
-      static_cast<uint32_t>(seed), static_cast<uint32_t>(seed >> 32));
-  return static_cast<float>(out.v[index & 3] >> 8) * (1.0f / 16777216.0f);
+  return philoxToUniform(philoxBlock(seed, step, stream, index >> 2).v[index & 3]);
 }
 
 } // namespace loco

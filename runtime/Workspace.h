@@ -60,10 +60,11 @@ constexpr int64_t reduce(int64_t outCount) { return doubles(outCount); }
 constexpr int64_t siSdrBackward(int64_t N) { return doubles(N); }
 constexpr int64_t flashAttention(int64_t dv) {
   return kMaxThreads * (floats(kAttentionTile * kAttentionTile) +
-                        floats(kAttentionTile * dv) + 2 * floats(kAttentionTile));
+                        floats(kAttentionTile * dv) + 3 * floats(kAttentionTile));
 }
 constexpr int64_t flashAttentionBackward(int64_t Lq) {
-  return kMaxThreads * (floats(kAttentionTile * kAttentionTile) + floats(Lq));
+  return kMaxThreads * (floats(kAttentionTile * kAttentionTile) + floats(Lq) +
+                        floats(kAttentionTile));
 }
 
 } // namespace loco::workspace

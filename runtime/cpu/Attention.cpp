@@ -22,18 +22,30 @@
 namespace {
 constexpr int64_t kTile = loco::workspace::kAttentionTile;
 
-/// The dropout factor of probability (b, i, j): 0 or 1 / (1 - p).
+/// The dropout factors of probabilities (b, i, j): 0 or 1 / (1 - p). A
+/// Philox call yields four consecutive elements; `row` fills one row's
+/// factors for keys [j0, j0 + cols) with a call per four.
 struct DropoutMask {
   uint64_t seed, step, stream;
   float p, keepScale;
   bool active;
   int64_t Lq, Lk;
-  float operator()(int64_t b, int64_t i, int64_t j) const {
-    if (!active)
-      return 1.0f;
-    uint64_t index = (static_cast<uint64_t>(b) * Lq + i) * Lk + j;
-    return loco::philoxUniform(seed, step, stream, index) >= p ? keepScale
-                                                                : 0.0f;
+  void row(int64_t b, int64_t i, int64_t j0, int64_t cols, float *out) const {
+    if (!active) {
+      std::fill(out, out + cols, 1.0f);
+      return;
+    }
+    uint64_t first = (static_cast<uint64_t>(b) * Lq + i) * Lk + j0;
+    uint64_t block = first >> 2;
+    loco::PhiloxOut draws = loco::philoxBlock(seed, step, stream, block);
+    for (int64_t c = 0; c < cols; ++c) {
+      uint64_t index = first + c;
+      if ((index >> 2) != block) {
+        block = index >> 2;
+        draws = loco::philoxBlock(seed, step, stream, block);
+      }
+      out[c] = loco::philoxToUniform(draws.v[index & 3]) >= p ? keepScale : 0.0f;
+    }
   }
 };
 
@@ -77,11 +89,12 @@ void loco_flash_attention(loco_context *ctx, const float *q, const float *k,
   float s = static_cast<float>(scale);
   int threads = loco::scratchThreads();
   loco::Scratch scratch(ctx);
-  float *base = scratch.take<float>(threads * (kTile * kTile + kTile * dv + 2 * kTile));
+  float *base = scratch.take<float>(threads * (kTile * kTile + kTile * dv + 3 * kTile));
 #pragma omp parallel num_threads(threads)
   {
-    float *scores = base + omp_get_thread_num() * (kTile * kTile + kTile * dv + 2 * kTile);
+    float *scores = base + omp_get_thread_num() * (kTile * kTile + kTile * dv + 3 * kTile);
     float *acc = scores + kTile * kTile, *m = acc + kTile * dv, *l = m + kTile;
+    float *keep = l + kTile;
 #pragma omp for schedule(dynamic)
     for (int64_t b = 0; b < batch; ++b) {
       const float *qb = q + b * Lq * d, *kb = k + b * Lk * d, *vb = v + b * Lk * dv;
@@ -102,10 +115,11 @@ void loco_flash_attention(loco_context *ctx, const float *q, const float *k,
             for (int64_t x = 0; x < dv; ++x)
               a[x] *= correction;
             float sum = 0.0f;
+            mask.row(b, i0 + r, j0, cols, keep);
             for (int64_t c = 0; c < cols; ++c) {
               float e = std::exp(row[c] - mNew);
               sum += e;
-              float weight = e * mask(b, i0 + r, j0 + c);
+              float weight = e * keep[c];
               if (weight == 0.0f)
                 continue;
               const float *vj = vb + (j0 + c) * dv;
@@ -139,11 +153,11 @@ void loco_flash_attention_backward(loco_context *ctx, const float *q,
   float s = static_cast<float>(scale);
   int threads = loco::scratchThreads();
   loco::Scratch scratch(ctx);
-  float *base = scratch.take<float>(threads * (kTile * kTile + Lq));
+  float *base = scratch.take<float>(threads * (kTile * kTile + Lq + kTile));
 #pragma omp parallel num_threads(threads)
   {
-    float *scores = base + omp_get_thread_num() * (kTile * kTile + Lq);
-    float *delta = scores + kTile * kTile;
+    float *scores = base + omp_get_thread_num() * (kTile * kTile + Lq + kTile);
+    float *delta = scores + kTile * kTile, *keepRow = delta + Lq;
 #pragma omp for schedule(dynamic)
     for (int64_t b = 0; b < batch; ++b) {
       const float *qb = q + b * Lq * d, *kb = k + b * Lk * d, *vb = v + b * Lk * dv;
@@ -169,10 +183,11 @@ void loco_flash_attention_backward(loco_context *ctx, const float *q,
             int64_t i = i0 + r;
             const float *gi = gb + i * dv, *qi = qb + i * d;
             float *dqi = dqb + i * d;
+            mask.row(b, i, j0, cols, keepRow);
             for (int64_t c = 0; c < cols; ++c) {
               int64_t j = j0 + c;
               float prob = std::exp(scores[r * kTile + c] - lb[i]);
-              float keep = mask(b, i, j);
+              float keep = keepRow[c];
               const float *vj = vb + j * dv;
               float *dvj = dvb + j * dv;
               // dV_j += P~_ij dO_i; dP~_ij = dO_i . v_j.

@@ -108,11 +108,15 @@ void loco_dropout(loco_context *ctx, const float *x, float *out, int64_t n,
   float keepScale = static_cast<float>(1.0 / (1.0 - p));
   float threshold = static_cast<float>(p);
   uint64_t seed = ctx->seed, step = ctx->step;
+  // One Philox call serves four consecutive elements.
 #pragma omp parallel for schedule(static)
-  for (int64_t i = 0; i < n; ++i) {
-    float u = loco::philoxUniform(seed, step, static_cast<uint64_t>(stream),
-                                  static_cast<uint64_t>(i));
-    out[i] = u >= threshold ? x[i] * keepScale : 0.0f;
+  for (int64_t block = 0; block < (n + 3) / 4; ++block) {
+    loco::PhiloxOut draws = loco::philoxBlock(
+        seed, step, static_cast<uint64_t>(stream), static_cast<uint64_t>(block));
+    for (int64_t i = 4 * block; i < std::min(n, 4 * block + 4); ++i)
+      out[i] = loco::philoxToUniform(draws.v[i & 3]) >= threshold
+                   ? x[i] * keepScale
+                   : 0.0f;
   }
 }
 

@@ -6,6 +6,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "runtime/cpu/Context.h"
+#include "runtime/cpu/Parallel.h"
 
 #include <algorithm>
 #include <array>
@@ -86,29 +87,75 @@ void loco_pad(loco_context *, const float *x, float *out, int64_t rank,
 
 void loco_reduce(loco_context *ctx, const float *x, float *out, int64_t rank,
                  const int64_t *shape, const int64_t *reduce, int64_t mean) {
-  // Output strides over the kept dims (zero for reduced ones).
-  Dims outStrides{};
-  int64_t stride = 1, outCount = 1, reducedCount = 1;
-  for (int64_t i = rank - 1; i >= 0; --i) {
-    if (reduce[i]) {
-      reducedCount *= shape[i];
+  // Collapse runs of dims with the same role: the common reductions are
+  // [reduced, kept] (bias gradients), [kept, reduced] and
+  // [reduced, kept, reduced] (per-channel sums of NCHW tensors).
+  int64_t sizes[kMaxRank], roles[kMaxRank], groups = 0;
+  int64_t outCount = 1, reducedCount = 1;
+  for (int64_t i = 0; i < rank; ++i) {
+    (reduce[i] ? reducedCount : outCount) *= shape[i];
+    if (shape[i] == 1)
+      continue;
+    if (groups > 0 && roles[groups - 1] == (reduce[i] != 0)) {
+      sizes[groups - 1] *= shape[i];
       continue;
     }
-    outStrides[i] = stride;
-    stride *= shape[i];
-    outCount *= shape[i];
+    sizes[groups] = shape[i];
+    roles[groups++] = reduce[i] != 0;
   }
   loco::Scratch scratch(ctx);
   double *acc = scratch.take<double>(outCount);
   std::fill(acc, acc + outCount, 0.0);
-  int64_t total = product(shape, rank);
-  for (int64_t idx = 0; idx < total; ++idx) {
-    int64_t rest = idx, dst = 0;
-    for (int64_t i = rank - 1; i >= 0; --i) {
-      dst += (rest % shape[i]) * outStrides[i];
-      rest /= shape[i];
+  // [outer reduced?] x [kept] x [inner reduced?], as sizes.
+  int64_t outer = 1, kept = 1, inner = 1;
+  bool simple = true;
+  if (groups == 1 && roles[0]) {
+    outer = sizes[0];
+  } else if (groups >= 1) {
+    int64_t g = 0;
+    if (roles[0])
+      outer = sizes[g++];
+    if (g < groups && !roles[g])
+      kept = sizes[g++];
+    if (g < groups && roles[g])
+      inner = sizes[g++];
+    simple = g == groups;
+  }
+  if (simple && kept == 1 && inner == 1) {
+    // A full reduction: parallel chunks summed in order.
+    acc[0] = loco::parallelSum(outer, [&](int64_t i) { return double(x[i]); });
+  } else if (simple) {
+    // acc[k] = sum over (o, r) of x[(o * kept + k) * inner + r], each
+    // thread owning a range of k: deterministic.
+#pragma omp parallel for schedule(static)
+    for (int64_t k = 0; k < kept; ++k) {
+      double sum = 0.0;
+      for (int64_t o = 0; o < outer; ++o) {
+        const float *row = x + (o * kept + k) * inner;
+        for (int64_t r = 0; r < inner; ++r)
+          sum += row[r];
+      }
+      acc[k] = sum;
     }
-    acc[dst] += x[idx];
+  } else {
+    // Output strides over the kept dims (zero for reduced ones).
+    Dims outStrides{};
+    int64_t stride = 1;
+    for (int64_t i = rank - 1; i >= 0; --i) {
+      if (reduce[i])
+        continue;
+      outStrides[i] = stride;
+      stride *= shape[i];
+    }
+    int64_t total = product(shape, rank);
+    for (int64_t idx = 0; idx < total; ++idx) {
+      int64_t rest = idx, dst = 0;
+      for (int64_t i = rank - 1; i >= 0; --i) {
+        dst += (rest % shape[i]) * outStrides[i];
+        rest /= shape[i];
+      }
+      acc[dst] += x[idx];
+    }
   }
   for (int64_t i = 0; i < outCount; ++i)
     out[i] = static_cast<float>(mean ? acc[i] / reducedCount : acc[i]);

@@ -450,6 +450,33 @@ TEST_F(CpuKernels, TransposeSlicePadReduceMatchNaive) {
   EXPECT_LT(relError(r, er), 1e-6);
 }
 
+TEST_F(CpuKernels, ReduceMatchesNaiveForEveryPattern) {
+  // Every subset of reduced dims of a [3, 1, 4, 5] tensor (the size-1 dim
+  // exercises the collapsing of dims), against a direct loop.
+  const int64_t shape[4] = {3, 1, 4, 5};
+  Vec x = randomVec(60, 41);
+  for (int mask = 1; mask < 16; ++mask) {
+    int64_t reduce[4], outShape[4];
+    int64_t outCount = 1;
+    for (int i = 0; i < 4; ++i) {
+      reduce[i] = (mask >> i) & 1;
+      outShape[i] = reduce[i] ? 1 : shape[i];
+      outCount *= outShape[i];
+    }
+    Vec out(outCount);
+    loco_reduce(ctx, x.data(), out.data(), 4, shape, reduce, /*mean=*/0);
+    std::vector<double> expected(outCount, 0.0);
+    for (int64_t a = 0; a < 3; ++a)
+      for (int64_t c = 0; c < 4; ++c)
+        for (int64_t d = 0; d < 5; ++d) {
+          int64_t o = ((reduce[0] ? 0 : a) * outShape[1] * outShape[2] +
+                       (reduce[2] ? 0 : c)) * outShape[3] + (reduce[3] ? 0 : d);
+          expected[o] += x[(a * 4 + c) * 5 + d];
+        }
+    EXPECT_LT(relError(out, expected), 1e-6) << "reduce mask " << mask;
+  }
+}
+
 TEST_F(CpuKernels, LossesMatchNaive) {
   int64_t B = 3, N = 500;
   Vec e = randomVec(B * N, 30), t = randomVec(B * N, 31);
