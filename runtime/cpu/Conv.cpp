@@ -13,6 +13,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "runtime/cpu/Context.h"
+#include "runtime/cpu/ConvTaps.h"
 
 #include <cblas.h>
 
@@ -90,10 +91,7 @@ void loco_conv1d(loco_context *ctx, const float *x, const float *w,
   // Weight tap k as a [Ci, Co] matrix.
   Scratch scratch(ctx);
   float *taps = scratch.take<float>(K * Ci * Co);
-  for (int64_t co = 0; co < Co; ++co)
-    for (int64_t ci = 0; ci < Ci; ++ci)
-      for (int64_t k = 0; k < K; ++k)
-        taps[(k * Ci + ci) * Co + co] = w[(co * Ci + ci) * K + k];
+  loco::packTaps(w, taps, Ci, Co, K, /*transposed=*/false);
 #pragma omp parallel for schedule(static)
   for (int64_t p = 0; p < R * Lo; ++p)
     std::copy(b, b + Co, out + p * Co);
@@ -112,10 +110,7 @@ void loco_conv_transpose1d(loco_context *ctx, const float *x, const float *w,
   int64_t Lo = (L - 1) * stride + K;
   Scratch scratch(ctx);
   float *taps = scratch.take<float>(K * Ci * Co);
-  for (int64_t ci = 0; ci < Ci; ++ci)
-    for (int64_t co = 0; co < Co; ++co)
-      for (int64_t k = 0; k < K; ++k)
-        taps[(k * Ci + ci) * Co + co] = w[(ci * Co + co) * K + k];
+  loco::packTaps(w, taps, Ci, Co, K, /*transposed=*/true);
 #pragma omp parallel for schedule(static)
   for (int64_t p = 0; p < R * Lo; ++p)
     std::copy(b, b + Co, out + p * Co);

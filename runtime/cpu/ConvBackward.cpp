@@ -8,6 +8,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "runtime/cpu/Context.h"
+#include "runtime/cpu/ConvTaps.h"
 
 #include <cblas.h>
 
@@ -91,10 +92,7 @@ void loco_conv1d_weight_grad(loco_context *ctx, const float *x,
                     1.0f, x + (r * L + k) * Ci + c0, Ci, g + r * Lo * Co, Co,
                     r == 0 ? 0.0f : 1.0f, taps + (k * Ci + c0) * Co, Co);
     }
-  for (int64_t k = 0; k < K; ++k)
-    for (int64_t ci = 0; ci < Ci; ++ci)
-      for (int64_t co = 0; co < Co; ++co)
-        out[(co * Ci + ci) * K + k] = taps[(k * Ci + ci) * Co + co];
+  loco::unpackTaps(taps, out, Ci, Co, K, /*transposed=*/false);
 }
 
 void loco_conv_transpose1d_weight_grad(loco_context *ctx, const float *x,
@@ -115,10 +113,7 @@ void loco_conv_transpose1d_weight_grad(loco_context *ctx, const float *x,
                     1.0f, x + r * L * Ci + c0, Ci, g + (r * Lo + k) * Co, Co,
                     r == 0 ? 0.0f : 1.0f, taps + (k * Ci + c0) * Co, Co);
     }
-  for (int64_t k = 0; k < K; ++k)
-    for (int64_t ci = 0; ci < Ci; ++ci)
-      for (int64_t co = 0; co < Co; ++co)
-        out[(ci * Co + co) * K + k] = taps[(k * Ci + ci) * Co + co];
+  loco::unpackTaps(taps, out, Ci, Co, K, /*transposed=*/true);
 }
 
 } // extern "C"

@@ -58,6 +58,26 @@ struct FftwBuffers {
             scratch.take<float>(2 * complexCount))) {}
 };
 
+/// The buffers, window and plan of `frames` transforms of size n_fft, taken
+/// in that order from the kernel's scratch; on a planning failure the
+/// context records the error and `plan` is null.
+struct FrameTransform {
+  FftwBuffers buffers;
+  float *window;
+  fftwf_plan plan;
+  FrameTransform(loco_context *ctx, loco::Scratch &scratch, int64_t frames,
+                 int64_t nFft, bool inverse, const char *kernel)
+      : buffers(scratch, frames * nFft, frames * (nFft / 2 + 1)),
+        window(hannWindow(scratch, nFft)),
+        plan(getPlan(ctx, nFft, frames, inverse, buffers.real,
+                     buffers.spectrum)) {
+    if (!plan)
+      ctx->fail(std::string(kernel) +
+                ": FFTW could not plan a transform of size " +
+                std::to_string(nFft));
+  }
+};
+
 /// The overlap-added squared window of T frames `hop` apart (the iSTFT's
 /// normalisation), `n_fft + hop (T - 1)` samples from the scratch.
 double *overlapEnvelope(loco::Scratch &scratch, const float *window,
@@ -79,13 +99,11 @@ void loco_stft(loco_context *ctx, const float *x, float *out, int64_t B,
                int64_t N, int64_t nFft, int64_t hop) {
   int64_t T = 1 + N / hop, F = nFft / 2 + 1, pad = nFft / 2;
   loco::Scratch scratch(ctx);
-  FftwBuffers buffers(scratch, T * nFft, T * F);
-  float *window = hannWindow(scratch, nFft);
-  fftwf_plan plan = getPlan(ctx, nFft, T, /*inverse=*/false, buffers.real,
-                            buffers.spectrum);
-  if (!plan)
-    return ctx->fail("loco_stft: FFTW could not plan a transform of size " +
-                     std::to_string(nFft));
+  FrameTransform fft(ctx, scratch, T, nFft, /*inverse=*/false, "loco_stft");
+  if (!fft.plan)
+    return;
+  FftwBuffers &buffers = fft.buffers;
+  const float *window = fft.window;
   for (int64_t b = 0; b < B; ++b) {
     const float *signal = x + b * N;
     // Frame t covers padded samples [t hop, t hop + n_fft); padded sample i
@@ -101,7 +119,7 @@ void loco_stft(loco_context *ctx, const float *x, float *out, int64_t B,
         frame[n] = signal[j] * window[n];
       }
     }
-    fftwf_execute_dft_r2c(plan, buffers.real, buffers.spectrum);
+    fftwf_execute_dft_r2c(fft.plan, buffers.real, buffers.spectrum);
     float *re = out + b * 2 * T * F, *im = re + T * F;
     for (int64_t i = 0; i < T * F; ++i) {
       re[i] = buffers.spectrum[i][0];
@@ -115,8 +133,11 @@ void loco_istft(loco_context *ctx, const float *spec, float *out, int64_t B,
   int64_t F = nFft / 2 + 1, pad = nFft / 2;
   int64_t total = nFft + hop * (T - 1);
   loco::Scratch scratch(ctx);
-  FftwBuffers buffers(scratch, T * nFft, T * F);
-  float *window = hannWindow(scratch, nFft);
+  FrameTransform fft(ctx, scratch, T, nFft, /*inverse=*/true, "loco_istft");
+  if (!fft.plan)
+    return;
+  FftwBuffers &buffers = fft.buffers;
+  const float *window = fft.window;
   // The overlap-added squared window, the same for every signal.
   double *envelope = overlapEnvelope(scratch, window, T, nFft, hop);
   double *signal = scratch.take<double>(total);
@@ -125,11 +146,6 @@ void loco_istft(loco_context *ctx, const float *spec, float *out, int64_t B,
       return ctx->fail("loco_istft: the window overlap-add vanishes at sample " +
                        std::to_string(i - pad) + " (hop too large)");
 
-  fftwf_plan plan = getPlan(ctx, nFft, T, /*inverse=*/true, buffers.real,
-                            buffers.spectrum);
-  if (!plan)
-    return ctx->fail("loco_istft: FFTW could not plan a transform of size " +
-                     std::to_string(nFft));
   for (int64_t b = 0; b < B; ++b) {
     const float *re = spec + b * 2 * T * F, *im = re + T * F;
     for (int64_t i = 0; i < T * F; ++i) {
@@ -138,7 +154,7 @@ void loco_istft(loco_context *ctx, const float *spec, float *out, int64_t B,
     }
     // A complex-to-real inverse ignores the imaginary parts of the DC and
     // Nyquist bins, as torch.istft's onesided inverse does.
-    fftwf_execute_dft_c2r(plan, buffers.spectrum, buffers.real);
+    fftwf_execute_dft_c2r(fft.plan, buffers.spectrum, buffers.real);
     std::fill(signal, signal + total, 0.0);
     for (int64_t t = 0; t < T; ++t) {
       const float *frame = buffers.real + t * nFft;
@@ -161,15 +177,14 @@ void loco_stft_backward(loco_context *ctx, const float *g, float *out,
                         int64_t B, int64_t N, int64_t nFft, int64_t hop) {
   int64_t T = 1 + N / hop, F = nFft / 2 + 1, pad = nFft / 2;
   loco::Scratch scratch(ctx);
-  FftwBuffers buffers(scratch, T * nFft, T * F);
-  float *window = hannWindow(scratch, nFft);
+  FrameTransform fft(ctx, scratch, T, nFft, /*inverse=*/true,
+                     "loco_stft_backward");
+  if (!fft.plan)
+    return;
+  FftwBuffers &buffers = fft.buffers;
+  const float *window = fft.window;
   double *padded = scratch.take<double>(N + 2 * pad);
   double *acc = scratch.take<double>(N);
-  fftwf_plan plan = getPlan(ctx, nFft, T, /*inverse=*/true, buffers.real,
-                            buffers.spectrum);
-  if (!plan)
-    return ctx->fail("loco_stft_backward: FFTW could not plan size " +
-                     std::to_string(nFft));
   for (int64_t b = 0; b < B; ++b) {
     const float *re = g + b * 2 * T * F, *im = re + T * F;
     // d/dx_w[n] of sum_f (gre[f] re[f] + gim[f] im[f]) is
@@ -181,7 +196,7 @@ void loco_stft_backward(loco_context *ctx, const float *g, float *out,
         buffers.spectrum[t * F + f][0] = scale * re[t * F + f];
         buffers.spectrum[t * F + f][1] = scale * im[t * F + f];
       }
-    fftwf_execute_dft_c2r(plan, buffers.spectrum, buffers.real);
+    fftwf_execute_dft_c2r(fft.plan, buffers.spectrum, buffers.real);
     std::fill(padded, padded + N + 2 * pad, 0.0);
     for (int64_t t = 0; t < T; ++t)
       for (int64_t n = 0; n < nFft; ++n)
@@ -208,14 +223,13 @@ void loco_istft_backward(loco_context *ctx, const float *g, float *out,
   int64_t F = nFft / 2 + 1, pad = nFft / 2;
   int64_t total = nFft + hop * (T - 1);
   loco::Scratch scratch(ctx);
-  FftwBuffers buffers(scratch, T * nFft, T * F);
-  float *window = hannWindow(scratch, nFft);
+  FrameTransform fft(ctx, scratch, T, nFft, /*inverse=*/false,
+                     "loco_istft_backward");
+  if (!fft.plan)
+    return;
+  FftwBuffers &buffers = fft.buffers;
+  const float *window = fft.window;
   double *envelope = overlapEnvelope(scratch, window, T, nFft, hop);
-  fftwf_plan plan = getPlan(ctx, nFft, T, /*inverse=*/false, buffers.real,
-                            buffers.spectrum);
-  if (!plan)
-    return ctx->fail("loco_istft_backward: FFTW could not plan size " +
-                     std::to_string(nFft));
   for (int64_t b = 0; b < B; ++b) {
     const float *gy = g + b * length;
     // Cotangent of each frame of the inverse transform (including its 1/N).
@@ -226,7 +240,7 @@ void loco_istft_backward(loco_context *ctx, const float *g, float *out,
         buffers.real[t * nFft + n] =
             static_cast<float>(gs * window[n] / nFft);
       }
-    fftwf_execute_dft_r2c(plan, buffers.real, buffers.spectrum);
+    fftwf_execute_dft_r2c(fft.plan, buffers.real, buffers.spectrum);
     // frame[n] = (1/N) sum_k c_k (Re X_k cos - Im X_k sin), c_k = 1 at DC
     // and Nyquist and 2 elsewhere; the Nyquist and DC imaginary parts are
     // ignored by the forward, so their cotangent is zero.
