@@ -12,7 +12,7 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "runtime/api.h"
+#include "tests/unit/CpuTestSupport.h"
 
 #include <gtest/gtest.h>
 
@@ -23,42 +23,19 @@
 
 namespace {
 
-using Vec = std::vector<float>;
-
-Vec randomVec(size_t n, unsigned seed) {
-  std::mt19937 gen(seed);
-  std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
-  Vec v(n);
-  for (float &x : v)
-    x = dist(gen);
-  return v;
-}
-
-double relError(const Vec &actual, const Vec &expected) {
-  double maxRef = 0.0, maxDiff = 0.0;
-  for (size_t i = 0; i < expected.size(); ++i) {
-    maxRef = std::max(maxRef, std::fabs(static_cast<double>(expected[i])));
-    maxDiff = std::max(maxDiff, std::fabs(static_cast<double>(actual[i]) - expected[i]));
-  }
-  return maxDiff / std::max(maxRef, 1e-30);
-}
+using namespace loco::test;
 
 /// (head dim, Lq, Lk, dropout)
 using Case = std::tuple<int64_t, int64_t, int64_t, double>;
 
-class FlashAttention : public ::testing::TestWithParam<Case> {
+class FlashAttention
+    : public CpuContextTest<::testing::TestWithParam<Case>> {
 protected:
   void SetUp() override {
-    char error[256];
-    ctx = loco_context_create("cpu", error, sizeof(error));
-    ASSERT_NE(ctx, nullptr) << error;
-    loco_context_set_rng(ctx, 11, 5);
+    CpuContextTest::SetUp();
+    if (ctx)
+      loco_context_set_rng(ctx, 11, 5);
   }
-  void TearDown() override {
-    EXPECT_EQ(loco_context_error(ctx), nullptr);
-    loco_context_destroy(ctx);
-  }
-  loco_context *ctx = nullptr;
 };
 
 TEST_P(FlashAttention, MatchesTheUnfusedComposition) {

@@ -15,7 +15,7 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "runtime/api.h"
+#include "tests/unit/CpuTestSupport.h"
 
 #include <gtest/gtest.h>
 
@@ -26,17 +26,8 @@
 
 namespace {
 
-using Vec = std::vector<float>;
+using namespace loco::test;
 using Forward = std::function<Vec(const Vec &)>;
-
-Vec randomVec(size_t n, unsigned seed, float scale = 1.0f) {
-  std::mt19937 gen(seed);
-  std::uniform_real_distribution<float> dist(-scale, scale);
-  Vec v(n);
-  for (float &x : v)
-    x = dist(gen);
-  return v;
-}
 
 double dot(const Vec &a, const Vec &b) {
   double s = 0.0;
@@ -60,19 +51,7 @@ double finiteDifferenceError(const Forward &f, const Vec &x, const Vec &c,
   return maxDiff / std::max(maxRef, 1e-30);
 }
 
-class CpuBackward : public ::testing::Test {
-protected:
-  void SetUp() override {
-    char error[256];
-    ctx = loco_context_create("cpu", error, sizeof(error));
-    ASSERT_NE(ctx, nullptr) << error;
-  }
-  void TearDown() override {
-    EXPECT_EQ(loco_context_error(ctx), nullptr) << loco_context_error(ctx);
-    loco_context_destroy(ctx);
-  }
-  loco_context *ctx = nullptr;
-};
+class CpuBackward : public CpuContextTest<> {};
 
 constexpr double kLinearTol = 1e-3, kNonlinearTol = 5e-3;
 

@@ -11,7 +11,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "runtime/Safetensors.h"
-#include "runtime/api.h"
+#include "tests/unit/CpuTestSupport.h"
 
 #include <gtest/gtest.h>
 
@@ -23,42 +23,9 @@
 
 namespace {
 
-using Vec = std::vector<float>;
+using namespace loco::test;
 
-Vec randomVec(size_t n, unsigned seed, float scale = 1.0f) {
-  std::mt19937 gen(seed);
-  std::uniform_real_distribution<float> dist(-scale, scale);
-  Vec v(n);
-  for (float &x : v)
-    x = dist(gen);
-  return v;
-}
-
-/// Max |a - b| relative to max |b|.
-double relError(const Vec &actual, const std::vector<double> &expected) {
-  double maxRef = 0.0, maxDiff = 0.0;
-  for (size_t i = 0; i < expected.size(); ++i) {
-    maxRef = std::max(maxRef, std::fabs(expected[i]));
-    maxDiff = std::max(maxDiff, std::fabs(actual[i] - expected[i]));
-  }
-  return maxDiff / std::max(maxRef, 1e-30);
-}
-
-class CpuKernels : public ::testing::Test {
-protected:
-  void SetUp() override {
-    char error[256];
-    ctx = loco_context_create("cpu", error, sizeof(error));
-    ASSERT_NE(ctx, nullptr) << error;
-  }
-  void TearDown() override {
-    if (ctx) {
-      EXPECT_EQ(loco_context_error(ctx), nullptr) << loco_context_error(ctx);
-      loco_context_destroy(ctx);
-    }
-  }
-  loco_context *ctx = nullptr;
-};
+class CpuKernels : public CpuContextTest<> {};
 
 constexpr double kTol = 2e-5;
 
