@@ -40,7 +40,8 @@ double relError(const Vec &actual, const std::vector<T> &expected) {
   for (size_t i = 0; i < expected.size(); ++i) {
     double ref = static_cast<double>(expected[i]);
     maxRef = std::max(maxRef, std::fabs(ref));
-    maxDiff = std::max(maxDiff, std::fabs(static_cast<double>(actual[i]) - ref));
+    double diff = static_cast<double>(actual[i]) - ref;
+    maxDiff = std::max(maxDiff, std::fabs(diff));
   }
   return maxDiff / std::max(maxRef, 1e-30);
 }
