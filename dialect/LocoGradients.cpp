@@ -200,16 +200,23 @@ LogicalResult IstftOp::buildGradient(OpBuilder &builder, ValueRange resultGrads,
 // gradients sum the cotangent over everything but channels.
 //===----------------------------------------------------------------------===//
 
+/// The zero bias of the adjoint convolution that gives a convolution's input
+/// gradient: one zero per channel of `input` (dimension `channelDim`).
+static Value zeroBias(OpBuilder &builder, Location loc, Value input,
+                      int64_t channelDim) {
+  auto inputType = tensorType(input);
+  return zeros(builder, loc,
+               RankedTensorType::get({inputType.getDimSize(channelDim)},
+                                     inputType.getElementType()));
+}
+
 LogicalResult Conv2dOp::buildGradient(OpBuilder &builder, ValueRange resultGrads,
                                       SmallVectorImpl<Value> &operandGrads) {
   Value g = resultGrads[0];
   if (!g)
     return noGradients(3, operandGrads);
   Location loc = getLoc();
-  auto inputType = tensorType(getInput());
-  Value bias = zeros(builder, loc,
-                     RankedTensorType::get({inputType.getDimSize(1)},
-                                           inputType.getElementType()));
+  Value bias = zeroBias(builder, loc, getInput(), /*channelDim=*/1);
   operandGrads.push_back(builder.create<ConvTranspose2dOp>(
       loc, g, getWeight(), bias, getPaddingAttr()));
   operandGrads.push_back(builder.create<Conv2dWeightGradOp>(
@@ -225,10 +232,7 @@ LogicalResult ConvTranspose2dOp::buildGradient(
   if (!g)
     return noGradients(3, operandGrads);
   Location loc = getLoc();
-  auto inputType = tensorType(getInput());
-  Value bias = zeros(builder, loc,
-                     RankedTensorType::get({inputType.getDimSize(1)},
-                                           inputType.getElementType()));
+  Value bias = zeroBias(builder, loc, getInput(), /*channelDim=*/1);
   operandGrads.push_back(
       builder.create<Conv2dOp>(loc, g, getWeight(), bias, getPaddingAttr()));
   operandGrads.push_back(builder.create<ConvTranspose2dWeightGradOp>(
@@ -245,10 +249,7 @@ LogicalResult Conv1dOp::buildGradient(OpBuilder &builder, ValueRange resultGrads
   if (getStride() != 1)
     return emitOpError("has no gradient rule for stride ") << getStride();
   Location loc = getLoc();
-  auto inputType = tensorType(getInput());
-  Value bias = zeros(builder, loc,
-                     RankedTensorType::get({inputType.getDimSize(2)},
-                                           inputType.getElementType()));
+  Value bias = zeroBias(builder, loc, getInput(), /*channelDim=*/2);
   operandGrads.push_back(builder.create<ConvTranspose1dOp>(
       loc, g, getWeight(), bias, getStrideAttr()));
   operandGrads.push_back(builder.create<Conv1dWeightGradOp>(
@@ -266,10 +267,7 @@ LogicalResult ConvTranspose1dOp::buildGradient(
   if (getStride() != 1)
     return emitOpError("has no gradient rule for stride ") << getStride();
   Location loc = getLoc();
-  auto inputType = tensorType(getInput());
-  Value bias = zeros(builder, loc,
-                     RankedTensorType::get({inputType.getDimSize(2)},
-                                           inputType.getElementType()));
+  Value bias = zeroBias(builder, loc, getInput(), /*channelDim=*/2);
   operandGrads.push_back(
       builder.create<Conv1dOp>(loc, g, getWeight(), bias, getStrideAttr()));
   operandGrads.push_back(builder.create<ConvTranspose1dWeightGradOp>(
