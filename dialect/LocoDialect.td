@@ -47,14 +47,18 @@ def Loco_RngKeyAttr : Loco_Attr<"RngKey", "rng"> {
     A value is a pure function of `(seed, step, stream, element index)`: the
     seed and the optimizer step are runtime inputs, `stream` is this
     attribute's compile-time integer, unique per random op in a module, and the
-    element index is the linear index into the op's result. Recomputing the op
-    (rematerialisation, row chunking) therefore reproduces the same numbers
-    exactly, and the CPU and GPU backends agree bit for bit.
+    element index is the linear index into the op's result plus `offset`.
+    Recomputing the op (rematerialisation) therefore reproduces the same
+    numbers exactly, and the CPU and GPU backends agree bit for bit. Row
+    chunking gives the op on rows `[r0, r1)` the offset of row `r0` in the
+    whole tensor, so that the chunks together draw exactly the whole op's
+    numbers.
 
-    Example: `#loco.rng<stream = 7>`
+    Examples: `#loco.rng<stream = 7>`, `#loco.rng<stream = 7, offset = 4128>`
   }];
-  let parameters = (ins "uint64_t":$stream);
-  let assemblyFormat = "`<` `stream` `=` $stream `>`";
+  let parameters = (ins "uint64_t":$stream,
+                        DefaultValuedParameter<"int64_t", "0">:$offset);
+  let assemblyFormat = "`<` `stream` `=` $stream (`,` `offset` `=` $offset^)? `>`";
 }
 
 #endif // LOCO_DIALECT_TD

@@ -16,7 +16,7 @@
 class Loco_BackwardOp<string mnemonic, list<Trait> traits = []>
     : Op<Loco_Dialect, mnemonic, !listconcat(traits, [
           Pure,
-          Loco_RecomputeCostOpInterface,
+          DeclareOpInterfaceMethods<Loco_RecomputeCostOpInterface, ["getFlops"]>,
           Loco_RowIndependentOpInterface,
           DeclareOpInterfaceMethods<Loco_RuntimeCallOpInterface,
                                     ["getWorkspaceBytes", "allowsInPlace"]>])> {

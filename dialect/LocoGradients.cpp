@@ -131,6 +131,38 @@ LogicalResult SliceOp::buildGradient(OpBuilder &builder, ValueRange resultGrads,
   return success();
 }
 
+static Value zeros(OpBuilder &builder, Location loc, Type type);
+
+LogicalResult SplitOp::buildGradient(OpBuilder &builder, ValueRange resultGrads,
+                                     SmallVectorImpl<Value> &operandGrads) {
+  if (llvm::none_of(resultGrads, [](Value grad) { return grad; })) {
+    operandGrads.push_back(Value());
+    return success();
+  }
+  // The pieces' cotangents stacked; zeros for pieces that reach no loss.
+  SmallVector<Value> pieces;
+  for (auto [result, grad] : llvm::zip(getResults(), resultGrads))
+    pieces.push_back(grad ? grad : zeros(builder, getLoc(), result.getType()));
+  operandGrads.push_back(builder.create<ConcatOp>(getLoc(), pieces));
+  return success();
+}
+
+LogicalResult ConcatOp::buildGradient(OpBuilder &builder, ValueRange resultGrads,
+                                      SmallVectorImpl<Value> &operandGrads) {
+  Value grad = resultGrads[0];
+  if (!grad) {
+    operandGrads.append(getNumOperands(), Value());
+    return success();
+  }
+  SmallVector<int64_t> sizes;
+  for (Value input : getInputs())
+    sizes.push_back(tensorType(input).getDimSize(0));
+  auto split = builder.create<SplitOp>(getLoc(), grad,
+                                       builder.getDenseI64ArrayAttr(sizes));
+  operandGrads.append(split.getResults().begin(), split.getResults().end());
+  return success();
+}
+
 LogicalResult PadOp::buildGradient(OpBuilder &builder, ValueRange resultGrads,
                                    SmallVectorImpl<Value> &operandGrads) {
   Value grad = resultGrads[0];

@@ -48,6 +48,8 @@ int64_t ScaleOp::getWorkspaceBytes() { return 0; }
 int64_t ReshapeOp::getWorkspaceBytes() { return 0; }
 int64_t TransposeOp::getWorkspaceBytes() { return 0; }
 int64_t SliceOp::getWorkspaceBytes() { return 0; }
+int64_t SplitOp::getWorkspaceBytes() { return 0; }
+int64_t ConcatOp::getWorkspaceBytes() { return 0; }
 int64_t PadOp::getWorkspaceBytes() { return 0; }
 int64_t ReduceSumOp::getWorkspaceBytes() { return workspace::reduce(count(getResult())); }
 int64_t ReduceMeanOp::getWorkspaceBytes() { return workspace::reduce(count(getResult())); }
@@ -61,7 +63,7 @@ int64_t Conv2dWeightGradOp::getWorkspaceBytes() { return 0; }
 int64_t ConvTranspose2dWeightGradOp::getWorkspaceBytes() { return 0; }
 int64_t Conv1dWeightGradOp::getWorkspaceBytes() { auto w = shape(getResult()); return workspace::conv1dTaps(w[1], w[0], w[2]); }
 int64_t ConvTranspose1dWeightGradOp::getWorkspaceBytes() { auto w = shape(getResult()); return workspace::conv1dTaps(w[0], w[1], w[2]); }
-int64_t LinearWeightGradOp::getWorkspaceBytes() { return 0; }
+int64_t LinearWeightGradOp::getWorkspaceBytes() { auto w = shape(getResult()); return workspace::linearWeightGrad(w[0], w[1]); }
 int64_t GroupNormBackwardOp::getWorkspaceBytes() { auto in = shape(getInput()); return workspace::groupNormBackward(in[0], in[1]); }
 int64_t RmsGroupNormBackwardOp::getWorkspaceBytes() { return workspace::rmsGroupNormBackward(shape(getInput()).back()); }
 int64_t SoftmaxBackwardOp::getWorkspaceBytes() { return 0; }
@@ -97,6 +99,8 @@ bool ScaleOp::allowsInPlace(unsigned index) { return index == 0; }
 bool ReshapeOp::allowsInPlace(unsigned) { return false; }
 bool TransposeOp::allowsInPlace(unsigned) { return false; }
 bool SliceOp::allowsInPlace(unsigned) { return false; }
+bool SplitOp::allowsInPlace(unsigned) { return false; }
+bool ConcatOp::allowsInPlace(unsigned) { return false; }
 bool PadOp::allowsInPlace(unsigned) { return false; }
 bool ReduceSumOp::allowsInPlace(unsigned) { return false; }
 bool ReduceMeanOp::allowsInPlace(unsigned) { return false; }

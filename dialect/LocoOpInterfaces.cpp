@@ -118,6 +118,8 @@ int64_t ReshapeOp::getBytesMoved() { return 0; }
 int64_t TransposeOp::getFlops() { return 0; }
 int64_t SliceOp::getFlops() { return 0; }
 int64_t PadOp::getFlops() { return 0; }
+int64_t SplitOp::getFlops() { return 0; }
+int64_t ConcatOp::getFlops() { return 0; }
 
 int64_t ReduceSumOp::getFlops() { return numElements(getInput()); }
 int64_t ReduceMeanOp::getFlops() { return numElements(getInput()) + 1; }
@@ -128,6 +130,65 @@ int64_t L1LossOp::getFlops() { return 3 * numElements(getEstimate()); }
 int64_t MseLossOp::getFlops() { return 3 * numElements(getEstimate()); }
 // Per bin and spectrum: |X| (3 + sqrt) and log1p, then the difference.
 int64_t SpectralL1Op::getFlops() { return 6 * numElements(getEstimate()); }
+
+//===----------------------------------------------------------------------===//
+// Recompute cost of the backward ops (the denominator of the
+// rematerialisation's recompute_flops_ratio, so they count like the forward)
+//===----------------------------------------------------------------------===//
+
+int64_t StftBackwardOp::getFlops() {
+  auto grad = tensorType(getGrad());
+  return grad.getDimSize(0) * grad.getDimSize(2) * realFftFlops(getNFft());
+}
+int64_t IstftBackwardOp::getFlops() {
+  auto result = tensorType(getResult());
+  return result.getDimSize(0) * result.getDimSize(2) * realFftFlops(getNFft()) +
+         2 * numElements(getGrad());
+}
+// Weight gradients: one multiply-add per (output element, weight element of
+// its receptive field), as the forward.
+int64_t Conv2dWeightGradOp::getFlops() {
+  auto w = tensorType(getResult());
+  return 2 * numElements(getGrad()) * w.getDimSize(1) * w.getDimSize(2) *
+         w.getDimSize(3);
+}
+int64_t ConvTranspose2dWeightGradOp::getFlops() {
+  auto w = tensorType(getResult());
+  return 2 * numElements(getInput()) * w.getDimSize(1) * w.getDimSize(2) *
+         w.getDimSize(3);
+}
+int64_t Conv1dWeightGradOp::getFlops() {
+  auto w = tensorType(getResult());
+  return 2 * numElements(getGrad()) * w.getDimSize(1) * w.getDimSize(2);
+}
+int64_t ConvTranspose1dWeightGradOp::getFlops() {
+  auto w = tensorType(getResult());
+  return 2 * numElements(getInput()) * w.getDimSize(1) * w.getDimSize(2);
+}
+int64_t LinearWeightGradOp::getFlops() {
+  return 2 * numElements(getGrad()) * tensorType(getResult()).getDimSize(1);
+}
+// Statistics again, then two reductions and the combination per element.
+int64_t GroupNormBackwardOp::getFlops() { return 12 * numElements(getInput()); }
+int64_t RmsGroupNormBackwardOp::getFlops() { return 8 * numElements(getInput()); }
+int64_t SoftmaxBackwardOp::getFlops() { return 4 * numElements(getGrad()); }
+int64_t SiluBackwardOp::getFlops() { return 7 * numElements(getInput()); }
+int64_t BroadcastOp::getFlops() { return 0; }
+int64_t SiSdrBackwardOp::getFlops() { return 12 * numElements(getEstimate()); }
+int64_t L1LossBackwardOp::getFlops() { return 2 * numElements(getEstimate()); }
+int64_t MseLossBackwardOp::getFlops() { return 3 * numElements(getEstimate()); }
+int64_t SpectralL1BackwardOp::getFlops() { return 16 * numElements(getEstimate()); }
+int64_t FillOp::getFlops() { return 0; }
+// Scores and probabilities again from the log-sum-exp (2 d + 5 per score),
+// dP = dO V^T (2 dv), dS (3), and dQ, dK, dV (2 d + 2 d + 2 dv).
+int64_t FlashAttentionGradOp::getFlops() {
+  auto q = tensorType(getQuery()), k = tensorType(getKey()),
+       v = tensorType(getValue());
+  int64_t rank = q.getRank(), d = q.getDimSize(rank - 1),
+          dv = v.getDimSize(rank - 1);
+  int64_t scores = q.getNumElements() / d * k.getDimSize(rank - 2);
+  return scores * (6 * d + 4 * dv + 8);
+}
 
 //===----------------------------------------------------------------------===//
 // Row independence
@@ -189,6 +250,10 @@ unsigned TransposeOp::getNumRowDims() {
 }
 
 unsigned SliceOp::getNumRowDims() { return getDim(); }
+// Row chunking creates these at a region's edges; they move rows between
+// chunks, so no dimension is row-independent.
+unsigned SplitOp::getNumRowDims() { return 0; }
+unsigned ConcatOp::getNumRowDims() { return 0; }
 
 unsigned PadOp::getNumRowDims() {
   unsigned n = 0;

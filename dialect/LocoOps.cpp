@@ -460,6 +460,52 @@ LogicalResult SliceOp::inferReturnTypes(MLIRContext *,
   return success();
 }
 
+LogicalResult SplitOp::inferReturnTypes(MLIRContext *,
+                                        std::optional<Location> loc,
+                                        Adaptor adaptor,
+                                        SmallVectorImpl<Type> &inferred) {
+  auto input = tensorType(adaptor.getInput());
+  if (input.getRank() == 0)
+    return emitOptionalError(loc, "expects a ranked input of rank >= 1");
+  int64_t total = 0;
+  for (int64_t size : adaptor.getSizes()) {
+    if (size <= 0)
+      return emitOptionalError(loc, "expects positive sizes, got ", size);
+    total += size;
+    SmallVector<int64_t> shape(input.getShape());
+    shape[0] = size;
+    inferred.push_back(withShape(input, shape));
+  }
+  if (total != input.getDimSize(0))
+    return emitOptionalError(loc, "expects sizes summing to dim 0 (",
+                             input.getDimSize(0), "), got ", total);
+  return success();
+}
+
+LogicalResult ConcatOp::inferReturnTypes(MLIRContext *,
+                                         std::optional<Location> loc,
+                                         Adaptor adaptor,
+                                         SmallVectorImpl<Type> &inferred) {
+  if (adaptor.getInputs().empty())
+    return emitOptionalError(loc, "expects at least one operand");
+  auto first = tensorType(adaptor.getInputs().front());
+  if (first.getRank() == 0)
+    return emitOptionalError(loc, "expects operands of rank >= 1");
+  int64_t rows = 0;
+  for (Value input : adaptor.getInputs()) {
+    auto type = tensorType(input);
+    if (type.getElementType() != first.getElementType() ||
+        type.getShape().drop_front() != first.getShape().drop_front())
+      return emitOptionalError(loc, "expects operands that differ only in "
+                                    "dim 0, got ", first, " and ", type);
+    rows += type.getDimSize(0);
+  }
+  SmallVector<int64_t> shape(first.getShape());
+  shape[0] = rows;
+  inferred.push_back(withShape(first, shape));
+  return success();
+}
+
 LogicalResult PadOp::inferReturnTypes(MLIRContext *, std::optional<Location> loc,
                                       Adaptor adaptor,
                                       SmallVectorImpl<Type> &inferred) {

@@ -517,6 +517,45 @@ def Loco_SliceOp : Loco_InferOp<"slice"> {
   let results = (outs Loco_Tensor:$result);
 }
 
+def Loco_SplitOp : Loco_InferOp<"split"> {
+  let summary = "consecutive pieces of the leading dimension";
+  let description = [{
+    `torch.split(x, sizes, dim = 0)`: result `i` holds rows
+    `[sizes[0] + ... + sizes[i-1], ... + sizes[i])` of the input, every
+    other dimension whole. `loco-chunk-rows` splits a row region's inputs
+    into chunks with it; its gradient is `loco.concat`.
+
+    Shapes: `sizes` positive, summing to the input's dim 0.
+
+    Example:
+    ```mlir
+    %a, %b = loco.split %x {sizes = array<i64: 64, 66>}
+        : (tensor<130x129x16xf32>) -> (tensor<64x129x16xf32>, tensor<66x129x16xf32>)
+    ```
+  }];
+  let arguments = (ins Loco_Tensor:$input, DenseI64ArrayAttr:$sizes);
+  let results = (outs Variadic<Loco_Tensor>:$results);
+}
+
+def Loco_ConcatOp : Loco_InferOp<"concat"> {
+  let summary = "pieces stacked along the leading dimension";
+  let description = [{
+    `torch.cat(xs, dim = 0)`: the inverse of `loco.split`. Its gradient is
+    `loco.split` with the pieces' sizes.
+
+    Shapes: at least one operand; all operands agree in every dimension but
+    dim 0, which adds up.
+
+    Example:
+    ```mlir
+    %x = loco.concat %a, %b
+        : (tensor<64x129x16xf32>, tensor<66x129x16xf32>) -> tensor<130x129x16xf32>
+    ```
+  }];
+  let arguments = (ins Variadic<Loco_Tensor>:$inputs);
+  let results = (outs Loco_Tensor:$result);
+}
+
 def Loco_PadOp : Loco_InferOp<"pad"> {
   let summary = "zero padding at both ends of each dimension";
   let description = [{

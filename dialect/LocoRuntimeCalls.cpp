@@ -80,6 +80,9 @@ LOCO_RUNTIME_FUNCTION(ScaleOp, "loco_scale")
 LOCO_RUNTIME_FUNCTION(ReshapeOp, "")
 LOCO_RUNTIME_FUNCTION(TransposeOp, "loco_transpose")
 LOCO_RUNTIME_FUNCTION(SliceOp, "loco_slice")
+// One contiguous loco_copy per piece; loco-lower-to-runtime emits them.
+LOCO_RUNTIME_FUNCTION(SplitOp, "loco_copy")
+LOCO_RUNTIME_FUNCTION(ConcatOp, "loco_copy")
 LOCO_RUNTIME_FUNCTION(PadOp, "loco_pad")
 LOCO_RUNTIME_FUNCTION(ReduceSumOp, "loco_reduce")
 LOCO_RUNTIME_FUNCTION(ReduceMeanOp, "loco_reduce")
@@ -166,7 +169,7 @@ void SoftmaxOp::getRuntimeScalars(SmallVectorImpl<Attribute> &out) {
 
 void DropoutOp::getRuntimeScalars(SmallVectorImpl<Attribute> &out) {
   Scalars(*this, out).i64(numElements(getInput())).f64(getP().convertToDouble())
-      .i64(getRng().getStream());
+      .i64(getRng().getStream()).i64(getRng().getOffset());
 }
 
 void AddOp::getRuntimeScalars(SmallVectorImpl<Attribute> &out) {
@@ -194,6 +197,16 @@ void ReshapeOp::getRuntimeScalars(SmallVectorImpl<Attribute> &) {}
 void TransposeOp::getRuntimeScalars(SmallVectorImpl<Attribute> &out) {
   ArrayRef<int64_t> in = shapeOf(getInput());
   Scalars(*this, out).i64(in.size()).array(in).array(getPermutation());
+}
+
+// The pieces' element counts, in order.
+void SplitOp::getRuntimeScalars(SmallVectorImpl<Attribute> &out) {
+  for (Value result : getResults())
+    Scalars(*this, out).i64(numElements(result));
+}
+void ConcatOp::getRuntimeScalars(SmallVectorImpl<Attribute> &out) {
+  for (Value input : getInputs())
+    Scalars(*this, out).i64(numElements(input));
 }
 
 void SliceOp::getRuntimeScalars(SmallVectorImpl<Attribute> &out) {
@@ -382,7 +395,8 @@ static void flashScalars(Operation *op, Value q, Value k, Value v, double scale,
   size_t rank = qs.size();
   Scalars(op, out).i64(product(qs, 0, rank - 2)).i64(qs[rank - 2])
       .i64(ks[rank - 2]).i64(qs[rank - 1]).i64(vs[rank - 1]).f64(scale)
-      .f64(dropout).i64(rng ? static_cast<int64_t>(rng.getStream()) : -1);
+      .f64(dropout).i64(rng ? static_cast<int64_t>(rng.getStream()) : -1)
+      .i64(rng ? rng.getOffset() : 0);
 }
 
 void FlashAttentionOp::getRuntimeScalars(SmallVectorImpl<Attribute> &out) {

@@ -72,7 +72,7 @@ private:
   }
   Value dropout(Location loc, Value value) {
     return b.create<DropoutOp>(loc, value, b.getF64FloatAttr(spec.dropout),
-                               RngKeyAttr::get(context, nextRngStream++));
+                               RngKeyAttr::get(context, nextRngStream++, 0));
   }
   Value rmsNorm(Value x, llvm::StringRef name) {
     return b.create<RmsGroupNormOp>(

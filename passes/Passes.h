@@ -29,6 +29,12 @@ int64_t plannedOffset(func::FuncOp func, Value value);
 struct LocoPipelineOptions {
   std::string target = "cpu";
   bool fuseAttention = true;
+  /// Row chunks per row-independent region (loco-chunk-rows).
+  int64_t rowChunks = 1;
+  /// Regions per checkpoint segment (loco-rematerialize; 0: no remat).
+  int64_t checkpointEvery = 0;
+  /// Keep contraction results inside chunks; rebuild only cheap ops.
+  bool keepExpensive = false;
 };
 
 /// Frontend IR to the fused forward step (`lococ --emit=fused`).

@@ -75,6 +75,63 @@ def LocoFuseAttentionPass : Pass<"loco-fuse-attention", "::mlir::ModuleOp"> {
   ];
 }
 
+def LocoChunkRowsPass : Pass<"loco-chunk-rows", "::mlir::ModuleOp"> {
+  let summary = "Run each row-independent region a chunk of rows at a time";
+  let description = [{
+    Finds the regions of a Locoformer path: a `loco.reshape` that flattens
+    the two leading dims into rows (`[B, T, ...] -> [B*T, ...]`), grown
+    forward through every op that is row-independent along the rows
+    (RowIndependentOpInterface; reshapes and transposes move the row dim,
+    slices and pads must leave it alone) and whose other operands are used
+    whole by every row (weights). A region ends where its rows are mixed or
+    unflattened. With `chunks = n >= 1`, the region's input is split into `n`
+    balanced row chunks (`loco.split`), the region's ops are cloned per chunk
+    (tagged `loco.chunk = array<i64: region, chunk>`), and each output is
+    stacked again (`loco.concat`). Random ops get the offset of their
+    chunk's first row in the `#loco.rng` key, so the chunks draw exactly the
+    whole op's numbers. Runs before autodiff: the chunks' gradients then
+    accumulate the parameter gradients across chunks, and
+    `loco-rematerialize` recomputes one chunk at a time.
+
+    It records the regions (rows, chunk count, op count) in the module's
+    `loco.row_chunks` array for the memory report (chunk count 1 when
+    `chunks = 0`). Regions with fewer than
+    `min-ops` ops are left alone.
+
+    Before (`chunks = 2`):
+    ```mlir
+    %r = loco.reshape %x : tensor<2x3x4x8xf32> -> tensor<6x4x8xf32>
+    %n = loco.rms_group_norm %r, %g {eps = 1.0e-05 : f64, num_groups = 2 : i64}
+        : (tensor<6x4x8xf32>, tensor<8xf32>) -> tensor<6x4x8xf32>
+    %y = loco.add %r, %n : tensor<6x4x8xf32>
+    %o = loco.reshape %y : tensor<6x4x8xf32> -> tensor<2x3x4x8xf32>
+    ```
+    After:
+    ```mlir
+    %r = loco.reshape %x : tensor<2x3x4x8xf32> -> tensor<6x4x8xf32>
+    %a, %b = loco.split %r {sizes = array<i64: 3, 3>} : ...
+    %n0 = loco.rms_group_norm %a, %g {..., loco.chunk = array<i64: 0, 0>} : ...
+    %y0 = loco.add %a, %n0 {loco.chunk = array<i64: 0, 0>} : tensor<3x4x8xf32>
+    %n1 = loco.rms_group_norm %b, %g {..., loco.chunk = array<i64: 0, 1>} : ...
+    %y1 = loco.add %b, %n1 {loco.chunk = array<i64: 0, 1>} : tensor<3x4x8xf32>
+    %y = loco.concat %y0, %y1 : ... -> tensor<6x4x8xf32>
+    %o = loco.reshape %y : tensor<6x4x8xf32> -> tensor<2x3x4x8xf32>
+    ```
+  }];
+  let options = [
+    Option<"chunks", "chunks", "int64_t", /*default=*/"0",
+           "Row chunks per region (0: find and record regions only; 1: one "
+           "chunk, for loco-rematerialize to recompute region by region)">,
+    Option<"minOps", "min-ops", "int64_t", /*default=*/"2",
+           "Smallest region worth chunking, in ops">
+  ];
+  let dependentDialects = ["::mlir::loco::LocoDialect"];
+  let statistics = [
+    Statistic<"numRegions", "regions", "Row-independent regions found">,
+    Statistic<"numChunked", "regions-chunked", "Regions split into chunks">
+  ];
+}
+
 def LocoAutodiffPass : Pass<"loco-autodiff", "::mlir::ModuleOp"> {
   let summary = "Differentiate the training step (reverse mode)";
   let description = [{
@@ -115,6 +172,67 @@ def LocoAutodiffPass : Pass<"loco-autodiff", "::mlir::ModuleOp"> {
   let dependentDialects = ["::mlir::loco::LocoDialect"];
   let statistics = [
     Statistic<"numGradientOps", "gradient-ops", "Ops created for the backward pass">
+  ];
+}
+
+def LocoRematerializePass : Pass<"loco-rematerialize", "::mlir::ModuleOp"> {
+  let summary = "Recompute activations in the backward pass instead of keeping them";
+  let description = [{
+    Runs after `loco-chunk-rows` and `loco-autodiff`. The backward ops of
+    `@train_step` (marked `loco.backward`) read forward values; with
+    `checkpoint-every = s >= 1` the pass keeps only checkpoints alive from
+    the forward pass and rebuilds every other value just before the backward
+    op that reads it, by cloning its forward ops (marked `loco.recompute`)
+    from checkpoints:
+
+    - values inside a row chunk (`loco.chunk`) are rebuilt, one chunk at a
+      time: the chunk's rows are sliced out of the region input again
+      (`loco.slice`, not the whole split), and what was rebuilt for a chunk
+      is forgotten when the backward moves to the next chunk, so that the
+      backward of a region holds one chunk's activations. With
+      `keep-expensive`, results of ops that cost at least 16 flops per
+      element (RecomputeCostOpInterface: linear layers, convolutions,
+      attention) are kept and only the cheap ops between them are rebuilt
+      (norms, gates, RoPE, dropout, element-wise ops, data movement), which
+      costs a few percent of the step's flops;
+    - values between regions (the residual stream between paths) are
+      checkpoints when `s = 1`; with `s > 1` only the inputs of regions
+      `0, s, 2s, ...` are, and the others are rebuilt once per segment of `s`
+      regions (the Chen et al. sqrt(n) scheme with segments of paths);
+    - everything before the first region and after the last (encoder,
+      decoder, losses) is kept.
+
+    Random ops are rebuilt with their `#loco.rng` key, so a recomputed mask
+    equals the original (counter-based RNG). `s = 0` changes nothing. The
+    module's `loco.remat` dictionary records `checkpoint_every`,
+    `keep_expensive`,
+    `recomputed_ops`, `recompute_flops` (RecomputeCostOpInterface) and
+    `step_flops` (all ops of the step, recomputation included).
+
+    Before (abridged; one chunk, `s = 1`):
+    ```mlir
+    %a = loco.split %r {loco.region = 0 : i64, sizes = array<i64: 6>} : ...
+    %n = loco.rms_group_norm %a, %g {loco.chunk = array<i64: 0, 0>, ...}
+    %h = loco.silu %n {loco.chunk = array<i64: 0, 0>} : tensor<6x4x8xf32>
+    ...
+    %dn = loco.silu_backward %n, %dh {loco.backward} : ...
+    ```
+    After:
+    ```mlir
+    %a2 = loco.slice %r {dim = 0 : i64, loco.recompute, size = 6 : i64, start = 0 : i64} : ...
+    %n2 = loco.rms_group_norm %a2, %g {loco.recompute, ...}
+    %dn = loco.silu_backward %n2, %dh {loco.backward} : ...
+    ```
+  }];
+  let options = [
+    Option<"checkpointEvery", "checkpoint-every", "int64_t", /*default=*/"0",
+           "Regions per checkpoint segment (0: keep everything)">,
+    Option<"keepExpensive", "keep-expensive", "bool", /*default=*/"false",
+           "Keep the results of contractions inside chunks; rebuild only cheap ops">
+  ];
+  let dependentDialects = ["::mlir::loco::LocoDialect"];
+  let statistics = [
+    Statistic<"numRecomputed", "ops-recomputed", "Forward ops cloned into the backward pass">
   ];
 }
 

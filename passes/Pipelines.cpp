@@ -24,7 +24,15 @@ void mlir::loco::buildLocoFusionPipeline(OpPassManager &pm,
 void mlir::loco::buildLocoGradPipeline(OpPassManager &pm,
                                        const LocoPipelineOptions &options) {
   buildLocoFusionPipeline(pm, options);
+  // One chunk changes nothing but adds the split and concat copies that
+  // rematerialisation needs to find the regions.
+  bool chunked = options.rowChunks > 1 || options.checkpointEvery > 0;
+  pm.addPass(createLocoChunkRowsPass(LocoChunkRowsPassOptions{
+      chunked ? options.rowChunks : 0, /*minOps=*/2}));
   pm.addPass(createLocoAutodiffPass());
+  pm.addPass(createLocoRematerializePass(
+      LocoRematerializePassOptions{options.checkpointEvery,
+                                   options.keepExpensive}));
 }
 
 void mlir::loco::buildLocoCompilePipeline(OpPassManager &pm,
@@ -44,6 +52,17 @@ struct CompilePipelineOptions
   Option<bool> fuseAttention{*this, "fuse-attention",
                              llvm::cl::desc("Fuse attention"),
                              llvm::cl::init(true)};
+  Option<int64_t> rowChunks{*this, "row-chunks",
+                            llvm::cl::desc("Row chunks per region"),
+                            llvm::cl::init(1)};
+  Option<int64_t> checkpointEvery{
+      *this, "checkpoint-every",
+      llvm::cl::desc("Regions per checkpoint segment (0: no remat)"),
+      llvm::cl::init(0)};
+  Option<bool> keepExpensive{
+      *this, "keep-expensive",
+      llvm::cl::desc("Rebuild only cheap ops inside chunks"),
+      llvm::cl::init(false)};
 };
 } // namespace
 
@@ -53,6 +72,9 @@ void mlir::loco::registerLocoPipelines() {
       "Lower frontend loco IR to runtime calls on one arena (LLVM dialect)",
       [](OpPassManager &pm, const CompilePipelineOptions &options) {
         buildLocoCompilePipeline(
-            pm, LocoPipelineOptions{options.target, options.fuseAttention});
+            pm, LocoPipelineOptions{options.target, options.fuseAttention,
+                                    options.rowChunks,
+                                    options.checkpointEvery,
+                                    options.keepExpensive});
       });
 }

@@ -21,6 +21,9 @@ constexpr int64_t kAlign = 64;
 constexpr int kMaxThreads = 64;
 /// Tile size of the flash attention kernels.
 constexpr int64_t kAttentionTile = 64;
+/// Rows per fp32 block of a weight gradient's reduction (blocks add in
+/// double).
+constexpr int64_t kWeightGradRows = 256;
 
 constexpr int64_t aligned(int64_t bytes) {
   return (bytes + kAlign - 1) / kAlign * kAlign;
@@ -57,6 +60,9 @@ constexpr int64_t rmsGroupNormBackward(int64_t C) {
 }
 constexpr int64_t rope(int64_t L, int64_t d) { return 2 * floats(L * (d / 2)); }
 constexpr int64_t reduce(int64_t outCount) { return doubles(outCount); }
+constexpr int64_t linearWeightGrad(int64_t N, int64_t K) {
+  return floats(N * K) + doubles(N * K);
+}
 constexpr int64_t siSdrBackward(int64_t N) { return doubles(N); }
 constexpr int64_t flashAttention(int64_t dv) {
   return kMaxThreads * (floats(kAttentionTile * kAttentionTile) +

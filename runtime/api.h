@@ -25,7 +25,7 @@ extern "C" {
 
 /* The version of this ABI; train.so records the one it was compiled for and
  * locorun refuses any other. Bump on every incompatible change. */
-#define LOCO_ABI_VERSION 1
+#define LOCO_ABI_VERSION 2
 
 typedef struct loco_context loco_context;
 
@@ -126,9 +126,10 @@ void loco_rope(loco_context *ctx, const float *x, float *out, int64_t outer,
 /* x [outer, n, inner]: softmax along the middle dim. */
 void loco_softmax(loco_context *ctx, const float *x, float *out,
                   int64_t outer, int64_t n, int64_t inner);
-/* Inverted dropout keyed by (seed, step, stream, element index). */
+/* Inverted dropout keyed by (seed, step, stream, element index); element i
+ * draws with index `index_offset + i` (a row chunk's place in the whole). */
 void loco_dropout(loco_context *ctx, const float *x, float *out, int64_t n,
-                  double p, int64_t stream);
+                  double p, int64_t stream, int64_t index_offset);
 
 /*--- Element-wise ----------------------------------------------------------*/
 
@@ -240,11 +241,13 @@ void loco_fill(loco_context *ctx, float *out, int64_t n, double value);
 /* q [batch, Lq, d], k [batch, Lk, d], v [batch, Lk, dv] -> out [batch, Lq, dv]
  * = dropout(softmax(scale q k^T)) v and lse [batch, Lq]. Dropout (p > 0)
  * draws from `stream` with the index of the [batch, Lq, Lk] probability
- * tensor, as loco_dropout on that tensor would; stream < 0 means none. */
+ * tensor plus `index_offset`, as loco_dropout on that tensor would; stream
+ * < 0 means none. */
 void loco_flash_attention(loco_context *ctx, const float *q, const float *k,
                           const float *v, float *out, float *lse,
                           int64_t batch, int64_t Lq, int64_t Lk, int64_t d,
-                          int64_t dv, double scale, double p, int64_t stream);
+                          int64_t dv, double scale, double p, int64_t stream,
+                          int64_t index_offset);
 /* Gradients of q, k, v given out, lse and the cotangent dout. */
 void loco_flash_attention_backward(loco_context *ctx, const float *q,
                                    const float *k, const float *v,
@@ -252,7 +255,8 @@ void loco_flash_attention_backward(loco_context *ctx, const float *q,
                                    const float *dout, float *dq, float *dk,
                                    float *dvalue, int64_t batch, int64_t Lq,
                                    int64_t Lk, int64_t d, int64_t dv,
-                                   double scale, double p, int64_t stream);
+                                   double scale, double p, int64_t stream,
+                                   int64_t index_offset);
 
 /*--- Optimizer step: global-norm clipping and AdamW ------------------------*/
 

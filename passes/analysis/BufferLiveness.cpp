@@ -125,17 +125,31 @@ int64_t mlir::loco::placeBuffersBySize(std::vector<LiveBuffer> &buffers) {
   std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) {
     return buffers[a].bytes > buffers[b].bytes;
   });
-  std::vector<size_t> placed;
+  // Placed buffers are indexed by the time buckets their live range spans,
+  // so that finding those that overlap a buffer in time costs the buffers
+  // near it, not all of them (steps with row chunks have 10^5 buffers).
+  constexpr int64_t kBucket = 64;
+  int64_t horizon = 0;
+  for (const LiveBuffer &buffer : buffers)
+    horizon = std::max(horizon, buffer.last);
+  std::vector<std::vector<size_t>> buckets(horizon / kBucket + 1);
+  std::vector<size_t> seen(buffers.size(), 0);
+  size_t stamp = 0;
   int64_t size = 0;
   std::vector<const LiveBuffer *> overlapping;
   for (size_t index : order) {
     LiveBuffer &buffer = buffers[index];
     overlapping.clear();
-    for (size_t other : placed) {
-      const LiveBuffer &o = buffers[other];
-      if (o.first <= buffer.last && buffer.first <= o.last)
-        overlapping.push_back(&o);
-    }
+    ++stamp;
+    for (int64_t b = buffer.first / kBucket; b <= buffer.last / kBucket; ++b)
+      for (size_t other : buckets[b]) {
+        if (seen[other] == stamp)
+          continue;
+        seen[other] = stamp;
+        const LiveBuffer &o = buffers[other];
+        if (o.first <= buffer.last && buffer.first <= o.last)
+          overlapping.push_back(&o);
+      }
     std::sort(overlapping.begin(), overlapping.end(),
               [](const LiveBuffer *a, const LiveBuffer *b) {
                 return a->offset < b->offset;
@@ -151,7 +165,8 @@ int64_t mlir::loco::placeBuffersBySize(std::vector<LiveBuffer> &buffers) {
     }
     buffer.offset = best >= 0 ? best : end;
     size = std::max(size, buffer.offset + buffer.bytes);
-    placed.push_back(index);
+    for (int64_t b = buffer.first / kBucket; b <= buffer.last / kBucket; ++b)
+      buckets[b].push_back(index);
   }
   return size;
 }

@@ -128,7 +128,9 @@ FailureOr<MemoryReport> mlir::loco::buildMemoryReport(ModuleOp module) {
     if (buffer.first > peak || buffer.last < peak)
       continue;
     Operation *producer = buffer.value.getDefiningOp();
-    bool forward = producer && !producer->hasAttr("loco.backward");
+    // Recomputed values are temporaries of the backward pass.
+    bool forward = producer && !producer->hasAttr("loco.backward") &&
+                   !producer->hasAttr("loco.recompute");
     (forward && lastBackward[i] >= peak ? saved : temporary) += buffer.bytes;
   }
   int64_t accounted = params + inputs + grads + moments + scratch +
@@ -160,6 +162,27 @@ FailureOr<MemoryReport> mlir::loco::buildMemoryReport(ModuleOp module) {
                    [](const auto &a, const auto &b) { return a.bytes > b.bytes; });
   if (report.largest.size() > 10)
     report.largest.resize(10);
+
+  MemoryReport::Decisions &decisions = report.decisions;
+  if (auto model = module->getAttrOfType<DictionaryAttr>("loco.model"))
+    decisions.microBatch = decisions.configBatch = attrInt(model, "batch_size");
+  if (auto micro = module->getAttrOfType<DictionaryAttr>("loco.micro_batching")) {
+    decisions.configBatch = attrInt(micro, "config_batch_size");
+    decisions.microBatch = attrInt(micro, "micro_batch");
+    decisions.microBatches = attrInt(micro, "micro_batches");
+  }
+  if (auto regions = module->getAttrOfType<ArrayAttr>("loco.row_chunks"))
+    for (auto region : regions.getAsRange<DictionaryAttr>())
+      decisions.regions.push_back(
+          {attrInt(region, "rows"), attrInt(region, "chunks")});
+  if (auto remat = module->getAttrOfType<DictionaryAttr>("loco.remat")) {
+    decisions.checkpointEvery = attrInt(remat, "checkpoint_every");
+    if (auto keep = remat.getAs<BoolAttr>("keep_expensive"))
+      decisions.keepExpensive = keep.getValue();
+    decisions.recomputedOps = attrInt(remat, "recomputed_ops");
+    decisions.recomputeFlops = attrInt(remat, "recompute_flops");
+    decisions.stepFlops = attrInt(remat, "step_flops");
+  }
   return report;
 }
 
@@ -176,6 +199,36 @@ void mlir::loco::printMemoryReport(const MemoryReport &report,
     os << "    " << llvm::left_justify(name, 32)
        << llvm::right_justify(formatBytes(bytes), 12)
        << llvm::format("  %5.1f%%\n", 100.0 * bytes / std::max<int64_t>(1, report.arenaBytes));
+  const MemoryReport::Decisions &decisions = report.decisions;
+  os << "  decisions:\n";
+  os << "    micro-batch      " << decisions.microBatch << " of "
+     << decisions.configBatch;
+  if (decisions.microBatches > 1)
+    os << " (" << decisions.microBatches
+       << " micro-steps accumulate into each optimizer step)";
+  os << "\n";
+  int64_t chunked = 0, minRows = 0, maxRows = 0, minChunks = 0, maxChunks = 0;
+  for (auto [rows, chunks] : decisions.regions) {
+    chunked += chunks > 1;
+    minRows = minRows ? std::min(minRows, rows) : rows;
+    maxRows = std::max(maxRows, rows);
+    minChunks = minChunks ? std::min(minChunks, chunks) : chunks;
+    maxChunks = std::max(maxChunks, chunks);
+  }
+  os << "    row chunks       " << decisions.regions.size() << " regions ("
+     << minRows << ".." << maxRows << " rows), " << chunked << " chunked, "
+     << minChunks << ".." << maxChunks << " chunks each\n";
+  os << "    recomputation    ";
+  if (decisions.checkpointEvery == 0)
+    os << "none (every activation the backward reads is kept)\n";
+  else
+    os << (decisions.keepExpensive ? "cheap ops only, " : "")
+       << "checkpoints every " << decisions.checkpointEvery << " region(s); "
+       << decisions.recomputedOps << " ops recomputed\n";
+  os << llvm::format("    recompute_flops_ratio %.3f (%.3g of %.3g flops recomputed)\n",
+                     decisions.recomputeFlopsRatio(),
+                     double(decisions.recomputeFlops),
+                     double(decisions.stepFlops));
   os << "  largest buffers:\n";
   for (const MemoryReport::Buffer &buffer : report.largest)
     os << "    " << llvm::right_justify(formatBytes(buffer.bytes), 12) << "  "
@@ -195,7 +248,24 @@ llvm::json::Value mlir::loco::memoryReportJson(const MemoryReport &report) {
                                          {"name", buffer.name},
                                          {"location", buffer.location},
                                          {"step", buffer.step}});
+  const MemoryReport::Decisions &decisions = report.decisions;
+  llvm::json::Array regions;
+  for (auto [rows, chunks] : decisions.regions)
+    regions.push_back(llvm::json::Object{{"rows", rows}, {"chunks", chunks}});
+  llvm::json::Object choice{
+      {"config_batch_size", decisions.configBatch},
+      {"micro_batch", decisions.microBatch},
+      {"micro_batches", decisions.microBatches},
+      {"row_chunks", std::move(regions)},
+      {"checkpoint_every_regions", decisions.checkpointEvery},
+      {"recompute_cheap_only", decisions.keepExpensive},
+      {"recomputed_ops", decisions.recomputedOps},
+      {"recompute_flops", decisions.recomputeFlops},
+      {"step_flops", decisions.stepFlops}};
   return llvm::json::Object{{"arena_bytes", report.arenaBytes},
+                            {"recompute_flops_ratio",
+                             decisions.recomputeFlopsRatio()},
+                            {"decisions", std::move(choice)},
                             {"workspace_bytes", report.workspaceBytes},
                             {"lower_bound_bytes", report.lowerBoundBytes},
                             {"ratio", report.ratio()},

@@ -31,6 +31,22 @@ struct MemoryReport {
   };
   std::vector<Buffer> largest;
 
+  /// What the budget fit chose (loco-chunk-rows, loco-rematerialize and the
+  /// micro-batch choice) and what it costs in recomputation.
+  struct Decisions {
+    int64_t configBatch = 0, microBatch = 0, microBatches = 1;
+    /// (rows, chunks) per row-independent region.
+    std::vector<std::pair<int64_t, int64_t>> regions;
+    int64_t checkpointEvery = 0, recomputedOps = 0;
+    bool keepExpensive = false;
+    int64_t recomputeFlops = 0, stepFlops = 0;
+    /// Total step flops over those of the same step without recomputation.
+    double recomputeFlopsRatio() const {
+      int64_t base = stepFlops - recomputeFlops;
+      return base > 0 ? double(stepFlops) / base : 1.0;
+    }
+  } decisions;
+
   double ratio() const {
     return lowerBoundBytes ? double(arenaBytes) / lowerBoundBytes : 1.0;
   }

@@ -200,6 +200,24 @@ void LowerToRuntimePass::emitEntry(OpBuilder &builder, func::FuncOp func,
     if (name.empty())
       continue;
     Location loc = op.getLoc();
+    if (isa<SplitOp, ConcatOp>(op)) {
+      // Pieces of the leading dim are contiguous: one copy per piece, at
+      // the piece's byte offset in the whole (f32, which runOnOperation checks).
+      bool split = isa<SplitOp>(op);
+      Value whole = split ? op.getOperand(0) : op.getResult(0);
+      int64_t byteOffset = plan.offsets.lookup(whole);
+      for (Value piece : split ? ValueRange(op.getResults())
+                               : ValueRange(op.getOperands())) {
+        int64_t count = cast<RankedTensorType>(piece.getType()).getNumElements();
+        Value part = pointer(builder, loc, byteOffset),
+              own = pointer(builder, loc, plan.offsets.lookup(piece));
+        call(builder, loc, name,
+             {context, split ? part : own, split ? own : part,
+              i64(builder, loc, count)});
+        byteOffset += 4 * count;
+      }
+      continue;
+    }
     SmallVector<Value> args{context};
     for (Value operand : op.getOperands())
       args.push_back(pointer(builder, loc, plan.offsets.lookup(operand)));
@@ -354,14 +372,17 @@ std::string LowerToRuntimePass::manifest(func::FuncOp train,
   if (auto config = module->getAttrOfType<StringAttr>("loco.config"))
     root["config"] = config.str();
   // Plain integer, float and string entries of the model and training
-  // dictionaries.
-  for (StringRef key : {"model", "training"}) {
+  // dictionaries, and of the memory-for-compute choices (micro-batching,
+  // recomputation) when lococ made them.
+  for (StringRef key : {"model", "training", "micro_batching", "remat"}) {
     auto dict = module->getAttrOfType<DictionaryAttr>(("loco." + key).str());
     if (!dict)
       continue;
     llvm::json::Object json;
     for (NamedAttribute entry : dict) {
-      if (auto i = dyn_cast<IntegerAttr>(entry.getValue()))
+      if (auto b = dyn_cast<BoolAttr>(entry.getValue()))
+        json[entry.getName().str()] = b.getValue();
+      else if (auto i = dyn_cast<IntegerAttr>(entry.getValue()))
         json[entry.getName().str()] = i.getInt();
       else if (auto f = dyn_cast<FloatAttr>(entry.getValue()))
         json[entry.getName().str()] = f.getValueAsDouble();

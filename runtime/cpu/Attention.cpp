@@ -30,12 +30,13 @@ struct DropoutMask {
   float p, keepScale;
   bool active;
   int64_t Lq, Lk;
+  uint64_t offset;
   void row(int64_t b, int64_t i, int64_t j0, int64_t cols, float *out) const {
     if (!active) {
       std::fill(out, out + cols, 1.0f);
       return;
     }
-    uint64_t first = (static_cast<uint64_t>(b) * Lq + i) * Lk + j0;
+    uint64_t first = (static_cast<uint64_t>(b) * Lq + i) * Lk + j0 + offset;
     uint64_t block = first >> 2;
     loco::PhiloxOut draws = loco::philoxBlock(seed, step, stream, block);
     for (int64_t c = 0; c < cols; ++c) {
@@ -50,7 +51,7 @@ struct DropoutMask {
 };
 
 DropoutMask makeMask(loco_context *ctx, double p, int64_t stream, int64_t Lq,
-                     int64_t Lk) {
+                     int64_t Lk, int64_t offset) {
   bool active = ctx->training && p > 0.0 && stream >= 0;
   return {ctx->seed,
           ctx->step,
@@ -59,7 +60,8 @@ DropoutMask makeMask(loco_context *ctx, double p, int64_t stream, int64_t Lq,
           static_cast<float>(1.0 / (1.0 - p)),
           active,
           Lq,
-          Lk};
+          Lk,
+          static_cast<uint64_t>(offset)};
 }
 
 /// scores[r][c] = scale * q[i0 + r] . k[j0 + c].
@@ -84,8 +86,9 @@ extern "C" {
 void loco_flash_attention(loco_context *ctx, const float *q, const float *k,
                           const float *v, float *out, float *lse,
                           int64_t batch, int64_t Lq, int64_t Lk, int64_t d,
-                          int64_t dv, double scale, double p, int64_t stream) {
-  DropoutMask mask = makeMask(ctx, p, stream, Lq, Lk);
+                          int64_t dv, double scale, double p, int64_t stream,
+                          int64_t index_offset) {
+  DropoutMask mask = makeMask(ctx, p, stream, Lq, Lk, index_offset);
   float s = static_cast<float>(scale);
   int threads = loco::scratchThreads();
   loco::Scratch scratch(ctx);
@@ -148,8 +151,9 @@ void loco_flash_attention_backward(loco_context *ctx, const float *q,
                                    const float *dout, float *dq, float *dk,
                                    float *dvalue, int64_t batch, int64_t Lq,
                                    int64_t Lk, int64_t d, int64_t dv,
-                                   double scale, double p, int64_t stream) {
-  DropoutMask mask = makeMask(ctx, p, stream, Lq, Lk);
+                                   double scale, double p, int64_t stream,
+                                   int64_t index_offset) {
+  DropoutMask mask = makeMask(ctx, p, stream, Lq, Lk, index_offset);
   float s = static_cast<float>(scale);
   int threads = loco::scratchThreads();
   loco::Scratch scratch(ctx);

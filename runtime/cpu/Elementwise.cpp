@@ -100,7 +100,7 @@ void loco_softmax(loco_context *, const float *x, float *out, int64_t outer,
 }
 
 void loco_dropout(loco_context *ctx, const float *x, float *out, int64_t n,
-                  double p, int64_t stream) {
+                  double p, int64_t stream, int64_t index_offset) {
   if (!ctx->training || p == 0.0) {
     loco_copy(ctx, x, out, n);
     return;
@@ -108,15 +108,21 @@ void loco_dropout(loco_context *ctx, const float *x, float *out, int64_t n,
   float keepScale = static_cast<float>(1.0 / (1.0 - p));
   float threshold = static_cast<float>(p);
   uint64_t seed = ctx->seed, step = ctx->step;
-  // One Philox call serves four consecutive elements.
+  // One Philox call serves four consecutive indices; with an offset that is
+  // not a multiple of 4 the first and last blocks are partial.
+  int64_t first = index_offset / 4, last = (index_offset + n + 3) / 4;
 #pragma omp parallel for schedule(static)
-  for (int64_t block = 0; block < (n + 3) / 4; ++block) {
+  for (int64_t block = first; block < last; ++block) {
     loco::PhiloxOut draws = loco::philoxBlock(
         seed, step, static_cast<uint64_t>(stream), static_cast<uint64_t>(block));
-    for (int64_t i = 4 * block; i < std::min(n, 4 * block + 4); ++i)
-      out[i] = loco::philoxToUniform(draws.v[i & 3]) >= threshold
+    int64_t begin = std::max(4 * block, index_offset),
+            end = std::min(index_offset + n, 4 * block + 4);
+    for (int64_t index = begin; index < end; ++index) {
+      int64_t i = index - index_offset;
+      out[i] = loco::philoxToUniform(draws.v[index & 3]) >= threshold
                    ? x[i] * keepScale
                    : 0.0f;
+    }
   }
 }
 

@@ -47,15 +47,35 @@ void loco_batch_matmul(loco_context *, const float *a, const float *b,
                 transposeB ? K : N, 0.0f, out + i * M * N, N);
 }
 
-void loco_linear_weight_grad(loco_context *, const float *x, const float *g,
+void loco_linear_weight_grad(loco_context *ctx, const float *x, const float *g,
                              float *out, int64_t M, int64_t K, int64_t N) {
-  // Each thread owns a block of output rows and the whole reduction over M.
+  // Each thread owns a block of output rows and the whole reduction over M,
+  // taken kWeightGradRows rows at a time: an fp32 GEMM per block, the blocks
+  // summed in double. A weight gradient sums up to millions of rows whose
+  // terms largely cancel; one long fp32 GEMM reduction loses ~1e-6 of the
+  // result, and with blocks of rows fixed by the data the sum barely
+  // depends on how the rows were split (row chunks, micro-batches).
+  constexpr int64_t kRows = loco::workspace::kWeightGradRows;
+  loco::Scratch scratch(ctx);
+  float *partial = scratch.take<float>(N * K);
+  double *sum = scratch.take<double>(N * K);
 #pragma omp parallel
   {
     auto [begin, end] = part(N, omp_get_thread_num(), omp_get_num_threads());
-    if (end > begin)
-      cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, end - begin, K, M,
-                  1.0f, g + begin, N, x, K, 0.0f, out + begin * K, K);
+    if (end > begin) {
+      int64_t first = begin * K, last = end * K;
+      std::fill(sum + first, sum + last, 0.0);
+      for (int64_t m0 = 0; m0 < M; m0 += kRows) {
+        int64_t rows = std::min(kRows, M - m0);
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, end - begin, K,
+                    rows, 1.0f, g + m0 * N + begin, N, x + m0 * K, K, 0.0f,
+                    partial + first, K);
+        for (int64_t i = first; i < last; ++i)
+          sum[i] += partial[i];
+      }
+      for (int64_t i = first; i < last; ++i)
+        out[i] = static_cast<float>(sum[i]);
+    }
   }
 }
 

@@ -277,8 +277,8 @@ TEST_F(CpuBackward, DropoutIsItsOwnTranspose) {
   int64_t n = 1000;
   Vec x = randomVec(n, 35), y = randomVec(n, 36), dx(n), dy(n);
   loco_context_set_rng(ctx, 7, 3);
-  loco_dropout(ctx, x.data(), dx.data(), n, 0.3, 5);
-  loco_dropout(ctx, y.data(), dy.data(), n, 0.3, 5);
+  loco_dropout(ctx, x.data(), dx.data(), n, 0.3, 5, 0);
+  loco_dropout(ctx, y.data(), dy.data(), n, 0.3, 5, 0);
   EXPECT_NEAR(dot(dx, y), dot(x, dy), 1e-4);
 }
 

@@ -328,10 +328,10 @@ TEST_F(CpuKernels, DropoutIsDeterministicPerKeyAndUnbiased) {
   int64_t n = 200000;
   Vec x(n, 1.0f), a(n), b(n), c(n);
   loco_context_set_rng(ctx, 42, 7);
-  loco_dropout(ctx, x.data(), a.data(), n, 0.25, 3);
-  loco_dropout(ctx, x.data(), b.data(), n, 0.25, 3);
+  loco_dropout(ctx, x.data(), a.data(), n, 0.25, 3, 0);
+  loco_dropout(ctx, x.data(), b.data(), n, 0.25, 3, 0);
   EXPECT_EQ(a, b) << "the same key must give the same mask";
-  loco_dropout(ctx, x.data(), c.data(), n, 0.25, 4);
+  loco_dropout(ctx, x.data(), c.data(), n, 0.25, 4, 0);
   EXPECT_NE(a, c) << "another stream must give another mask";
   int64_t kept = std::count(a.begin(), a.end(), 1.0f / 0.75f);
   int64_t dropped = std::count(a.begin(), a.end(), 0.0f);
@@ -339,8 +339,29 @@ TEST_F(CpuKernels, DropoutIsDeterministicPerKeyAndUnbiased) {
   // Binomial(200000, 0.75): sd ~ 194; 5 sd.
   EXPECT_NEAR(kept, 150000, 1000);
   loco_context_set_training(ctx, 0);
-  loco_dropout(ctx, x.data(), c.data(), n, 0.25, 3);
+  loco_dropout(ctx, x.data(), c.data(), n, 0.25, 3, 0);
   EXPECT_EQ(c, x) << "evaluation mode is the identity";
+}
+
+// A row chunk of a dropout draws with its offset in the whole tensor: the
+// chunks' masks put side by side are the whole op's mask, for offsets that
+// are and are not multiples of Philox's block of four.
+TEST_F(CpuKernels, DropoutChunksWithOffsetsEqualTheWhole) {
+  int64_t n = 1003;
+  Vec x = randomVec(n, 11), whole(n), chunked(n);
+  loco_context_set_rng(ctx, 9, 2);
+  loco_dropout(ctx, x.data(), whole.data(), n, 0.3, 6, 0);
+  for (int64_t start : {0, 1, 7, 500, 998}) {
+    std::fill(chunked.begin(), chunked.end(), -1.0f);
+    int64_t sizes[] = {start, n - start};
+    int64_t offset = 0;
+    for (int64_t size : sizes) {
+      loco_dropout(ctx, x.data() + offset, chunked.data() + offset, size, 0.3,
+                   6, offset);
+      offset += size;
+    }
+    EXPECT_EQ(chunked, whole) << "split at " << start;
+  }
 }
 
 TEST_F(CpuKernels, ElementwiseMatchNaive) {

@@ -23,6 +23,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "runtime/Safetensors.h"
+#include "tests/unit/ToolTestSupport.h"
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
@@ -33,6 +34,8 @@
 #include <fstream>
 
 using namespace loco;
+using loco::test::relativeToMax;
+using loco::test::run;
 
 namespace {
 
@@ -42,24 +45,6 @@ std::string goldenDir(const std::string &name) {
     if (std::filesystem::is_directory(dir))
       return dir;
   return "";
-}
-
-/// Runs `command`, failing the test with its output on a non-zero exit.
-void run(const std::string &command, const std::string &log) {
-  int status = std::system((command + " > " + log + " 2>&1").c_str());
-  std::ifstream in(log);
-  std::string output((std::istreambuf_iterator<char>(in)), {});
-  ASSERT_EQ(status, 0) << command << "\n" << output;
-}
-
-/// max |x - y| / max |y|.
-double relativeToMax(const std::vector<float> &x, const std::vector<float> &y) {
-  double maxRef = 0, maxDiff = 0;
-  for (size_t i = 0; i < y.size(); ++i) {
-    maxRef = std::max(maxRef, std::fabs(static_cast<double>(y[i])));
-    maxDiff = std::max(maxDiff, std::fabs(static_cast<double>(x[i]) - y[i]));
-  }
-  return maxRef > 0 ? maxDiff / maxRef : maxDiff;
 }
 
 class GoldenParity : public ::testing::TestWithParam<std::string> {};

@@ -14,6 +14,7 @@
 #include "passes/Passes.h"
 #include "passes/analysis/MemoryReport.h"
 #include "passes/conversion/EmitSharedObject.h"
+#include "tools/lococ/FitBudget.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/AsmState.h"
@@ -82,8 +83,29 @@ llvm::cl::opt<std::string> traceFile(
     llvm::cl::value_desc("file"));
 llvm::cl::opt<std::string> memoryBudget(
     "memory-budget",
-    llvm::cl::desc("Fail unless the arena fits (e.g. 24GiB, 512MiB, 8GB)"),
+    llvm::cl::desc("Fit the step into this arena (e.g. 24GiB, 512MiB, 8GB): "
+                   "choose row chunks, recomputation and the micro-batch"),
     llvm::cl::value_desc("size"));
+llvm::cl::opt<int64_t> rowChunks(
+    "row-chunks",
+    llvm::cl::desc("Row chunks per Locoformer path (instead of the budget "
+                   "search)"),
+    llvm::cl::init(0));
+llvm::cl::opt<int64_t> checkpointEvery(
+    "checkpoint-every",
+    llvm::cl::desc("Recompute all but every N-th path input (0: no "
+                   "recomputation; instead of the budget search)"),
+    llvm::cl::init(-1));
+llvm::cl::opt<bool> keepExpensive(
+    "keep-expensive",
+    llvm::cl::desc("With --checkpoint-every: keep linear, convolution and "
+                   "attention results; recompute only cheap ops"),
+    llvm::cl::init(false));
+llvm::cl::opt<int64_t> microBatch(
+    "micro-batch",
+    llvm::cl::desc("Samples per micro-step; must divide training.batch_size "
+                   "(instead of the budget search)"),
+    llvm::cl::init(0));
 llvm::cl::opt<bool> summary("summary",
                             llvm::cl::desc("Print the model summary (the "
                                            "default when nothing is emitted)"));
@@ -133,9 +155,6 @@ int main(int argc, char **argv) {
   if (emit == EmitStage::None && !writeSo && !reportOnly)
     return 0;
 
-  OwningOpRef<ModuleOp> module = buildTrainStep(*spec, &context);
-  if (failed(verify(*module)))
-    return 1;
   bool wantsPlan = memoryReport || !memoryReportJsonFile.empty() ||
                    !traceFile.empty() || !memoryBudget.empty();
   bool planned = emit == EmitStage::None || emit == EmitStage::Runtime ||
@@ -145,18 +164,73 @@ int main(int argc, char **argv) {
                    "--emit=loco/fused/grad\n";
     return 1;
   }
+  std::optional<int64_t> budget;
+  if (!memoryBudget.empty()) {
+    FailureOr<int64_t> parsed = parseByteSize(memoryBudget);
+    if (failed(parsed)) {
+      toolError()
+          << "--memory-budget expects a size such as 24GiB, 512MiB, 8GB or "
+             "a byte count, got '"
+          << memoryBudget << "'" << "\n";
+      return 1;
+    }
+    budget = *parsed;
+  }
+
+  // The memory-for-compute choices: given on the command line, searched
+  // against the budget, or none.
   LocoPipelineOptions options{target, fuseAttention};
-  if (emit != EmitStage::Loco) {
+  bool manual = rowChunks > 0 || checkpointEvery >= 0 || microBatch > 0;
+  StepChoice choice{microBatch > 0 ? microBatch : spec->batchSize,
+                    std::max<int64_t>(1, rowChunks),
+                    std::max<int64_t>(0, checkpointEvery), keepExpensive};
+  if (spec->batchSize % choice.microBatch != 0) {
+    toolError() << "--micro-batch " << microBatch
+                << " does not divide training.batch_size ("
+                << spec->batchSize << ")\n";
+    return 1;
+  }
+  if (budget && !manual) {
+    int64_t smallest = 0;
+    FailureOr<StepChoice> fit =
+        fitBudget(*spec, *budget, options, &context, smallest);
+    if (failed(fit)) {
+      if (smallest == std::numeric_limits<int64_t>::max())
+        return 1; // A compile failed; its diagnostics say why.
+      toolError() << "the training step does not fit a memory budget of "
+                  << formatBytes(*budget) << " (" << *budget
+                  << " bytes): the smallest feasible budget found is "
+                  << formatBytes(smallest) << " (" << smallest
+                  << " bytes), with micro-batch 1, row chunking and "
+                     "recomputation; see --memory-report at that budget\n";
+      return 1;
+    }
+    choice = *fit;
+  }
+
+  OwningOpRef<ModuleOp> module;
+  if (planned) {
+    FailureOr<OwningOpRef<ModuleOp>> plannedModule =
+        planStep(*spec, choice, options, &context, true);
+    if (failed(plannedModule))
+      return 1;
+    module = std::move(*plannedModule);
+  } else {
+    module = buildTrainStep(microStepSpec(*spec, choice), &context);
+    if (failed(verify(*module)))
+      return 1;
+    options.rowChunks = choice.rowChunks;
+    options.checkpointEvery = choice.checkpointEvery;
+    options.keepExpensive = choice.keepExpensive;
+  }
+  if (!planned && emit != EmitStage::Loco) {
     PassManager pm(&context);
     if (failed(applyPassManagerCLOptions(pm)))
       return 1;
-    if (emit == EmitStage::Fused) {
+    if (emit == EmitStage::Fused)
       buildLocoFusionPipeline(pm, options);
-    } else {
+    else
       buildLocoGradPipeline(pm, options);
-      if (planned)
-        pm.addPass(createLocoPlanMemoryPass());
-    }
     if (failed(pm.run(*module)))
       return 1;
   }
@@ -183,27 +257,17 @@ int main(int argc, char **argv) {
       file->os() << llvm::formatv("{0:2}", json) << "\n";
       file->keep();
     }
-    if (!memoryBudget.empty()) {
-      FailureOr<int64_t> budget = parseByteSize(memoryBudget);
-      if (failed(budget)) {
-        toolError()
-            << "--memory-budget expects a size such as 24GiB, 512MiB, 8GB or "
-               "a byte count, got '"
-            << memoryBudget << "'" << "\n";
-        return 1;
-      }
-      if (report->arenaBytes > *budget) {
-        auto [name, bytes] = report->dominant();
-        toolError()
-            << "the training step needs an arena of "
-            << formatBytes(report->arenaBytes) << " (" << report->arenaBytes
-            << " bytes), over the budget of " << formatBytes(*budget)
-            << "; the largest part is " << name << " ("
-            << formatBytes(bytes) << ", "
-            << static_cast<int64_t>(std::lround(100.0 * bytes / report->arenaBytes))
-            << "%); see --memory-report\n";
-        return 1;
-      }
+    if (budget && report->arenaBytes > *budget) {
+      auto [name, bytes] = report->dominant();
+      toolError()
+          << "the training step needs an arena of "
+          << formatBytes(report->arenaBytes) << " (" << report->arenaBytes
+          << " bytes), over the budget of " << formatBytes(*budget)
+          << "; the largest part is " << name << " (" << formatBytes(bytes)
+          << ", "
+          << static_cast<int64_t>(std::lround(100.0 * bytes / report->arenaBytes))
+          << "%); see --memory-report\n";
+      return 1;
     }
     if (emit == EmitStage::None && !writeSo)
       return 0;

@@ -133,10 +133,14 @@ void Session::loadParameters(const std::string &path) {
                      "', which is not in this model's state_dict");
 }
 
-void Session::loadBatch(const std::string &path) {
+std::vector<std::vector<float>> Session::readBatch(const std::string &path,
+                                                  int64_t rows) const {
   auto file = openOrThrow(path);
+  std::vector<std::vector<float>> inputs;
   for (const ManifestTensor &input : art->inputs())
-    write(input.offset, tensorOrThrow(*file, path, input.name, input.shape));
+    inputs.push_back(
+        tensorOrThrow(*file, path, input.name, {rows, input.shape.at(1)}));
+  return inputs;
 }
 
 void Session::setInputs(const std::vector<std::vector<float>> &inputs) {

@@ -56,8 +56,10 @@ public:
   /// Upstream state_dict names; every parameter must be there with its
   /// shape, and nothing but parameters and known buffers.
   void loadParameters(const std::string &path);
-  /// Inputs from a safetensors batch (mixture and sources, [B, N]).
-  void loadBatch(const std::string &path);
+  /// The inputs of a --batch file with `rows` samples each ([rows, N]), in
+  /// manifest order, for a step that runs them as several micro-batches.
+  std::vector<std::vector<float>> readBatch(const std::string &path,
+                                            int64_t rows) const;
   /// Inputs in manifest order (mixture first), each [B, N] row-major.
   void setInputs(const std::vector<std::vector<float>> &inputs);
 

@@ -148,30 +148,59 @@ void printLosses(const StepOutputs &out) {
     std::printf("  %-22s %.6f\n", name.c_str(), value);
 }
 
-/// One step on --batch or synthetic inputs, with the optional dump.
+/// One step on --batch or synthetic inputs, with the optional dump. A
+/// train.so that lococ micro-batched runs the config's batch as its
+/// micro-batches, accumulating their gradients, as the trainer does.
 void singleStep(Session &session, const Options &o, uint64_t seed) {
   TrainArtifact &art = session.artifact();
+  const ManifestTensor &mixture = art.inputs().front();
+  int64_t microBatch = mixture.shape[0], N = mixture.shape[1];
+  int64_t micro = art.manifest()
+                      .value("micro_batching", nlohmann::json::object())
+                      .value("micro_batches", int64_t(1));
+  int64_t rows = microBatch * micro;
+  std::vector<std::vector<float>> inputs(art.inputs().size());
   if (!o.batch.empty()) {
-    session.loadBatch(o.batch);
+    inputs = session.readBatch(o.batch, rows);
   } else {
-    const ManifestTensor &mixture = art.inputs().front();
     auto tracks = makeSyntheticTracks(
-        std::max<int64_t>(4, mixture.shape[0]), mixture.shape[1],
+        std::max<int64_t>(4, rows), N,
         art.manifest().value("model", nlohmann::json::object())
             .value("sample_rate", 44100),
         art.inputs().size() - 1, seed);
-    std::vector<std::vector<float>> inputs(art.inputs().size());
-    sampleBatch(*tracks, seed, 0, 0, mixture.shape[0], mixture.shape[1], true,
-                inputs);
-    session.setInputs(inputs);
+    sampleBatch(*tracks, seed, 0, 0, rows, N, true, inputs);
   }
   bool train = !o.eval && art.optimizer();
   const EntryPoint &entry =
       train ? art.train() : (art.eval() ? art.eval() : art.train());
-  loco_context_set_rng(session.context(), seed, 0);
   loco_context_set_training(session.context(), train ? 1 : 0);
   auto start = std::chrono::steady_clock::now();
-  StepOutputs out = session.run(entry);
+  StepOutputs out;
+  for (int64_t k = 0; k < micro; ++k) {
+    std::vector<std::vector<float>> slice;
+    for (const std::vector<float> &input : inputs)
+      slice.emplace_back(input.begin() + k * microBatch * N,
+                         input.begin() + (k + 1) * microBatch * N);
+    session.setInputs(slice);
+    loco_context_set_rng(session.context(), seed, static_cast<uint64_t>(k));
+    StepOutputs part = session.run(entry);
+    // Losses are batch means: the step's is the mean of the micro-steps';
+    // estimates stack along the batch.
+    if (k == 0) {
+      out = std::move(part);
+      for (auto &[name, value] : out.losses)
+        value /= static_cast<float>(micro);
+      for (F32Tensor &tensor : out.tensors)
+        tensor.shape[0] *= micro;
+      continue;
+    }
+    for (size_t i = 0; i < out.losses.size(); ++i)
+      out.losses[i].second += part.losses[i].second / static_cast<float>(micro);
+    for (size_t i = 0; i < out.tensors.size(); ++i)
+      out.tensors[i].values.insert(out.tensors[i].values.end(),
+                                 part.tensors[i].values.begin(),
+                                 part.tensors[i].values.end());
+  }
   bool dump = !o.dump.empty();
   if (dump) {
     std::error_code ec;

@@ -1,0 +1,284 @@
+//===- Rematerialize.cpp - Recompute forward values in the backward -------===//
+//
+// This file implements `loco-rematerialize`, which runs after autodiff and
+// `loco-chunk-rows`: the backward pass reads forward values (activations
+// saved for backward); the pass decides which stay alive from the forward
+// pass (checkpoints) and rebuilds the others just before the backward op
+// that reads them, from the checkpoints, by cloning their forward ops.
+//
+// Values inside a row chunk are rebuilt one chunk at a time (the chunk's
+// rows of the region input are sliced again), so the backward of a region
+// holds one chunk's activations; with `keep-expensive`, the outputs of
+// contractions (linear layers, convolutions, attention) stay and only the
+// cheap ops between them (norms, gates, RoPE, element-wise, data movement)
+// are rebuilt. Values between regions (the residual stream at path
+// boundaries) are checkpoints at every `checkpoint-every`-th region and
+// rebuilt, once per segment of regions, otherwise.
+//
+//===----------------------------------------------------------------------===//
+
+#include "passes/Passes.h"
+
+#include "dialect/LocoOps.h"
+#include "mlir/IR/Builders.h"
+#include "llvm/ADT/DenseMap.h"
+#include "llvm/ADT/MapVector.h"
+
+namespace mlir::loco {
+#define GEN_PASS_DEF_LOCOREMATERIALIZEPASS
+#include "passes/Passes.h.inc"
+} // namespace mlir::loco
+
+using namespace mlir;
+using namespace mlir::loco;
+
+namespace {
+
+using ChunkKey = std::pair<int64_t, int64_t>;
+using Memo = llvm::DenseMap<Value, Value>;
+
+/// `loco.chunk = array<i64: region, chunk>` of an op, if any.
+std::optional<ChunkKey> chunkOf(Operation *op) {
+  auto attr = op ? op->getAttrOfType<DenseI64ArrayAttr>("loco.chunk") : nullptr;
+  if (!attr || attr.size() != 2)
+    return std::nullopt;
+  return ChunkKey{attr[0], attr[1]};
+}
+
+int64_t regionOf(Operation *op) {
+  auto attr = op ? op->getAttrOfType<IntegerAttr>("loco.region") : nullptr;
+  return attr ? attr.getInt() : -1;
+}
+
+int64_t flopsOf(Operation *op) {
+  auto cost = dyn_cast<RecomputeCostOpInterface>(op);
+  return cost ? cost.getFlops() : 0;
+}
+
+/// Contractions cost tens to thousands of flops per result element; norms,
+/// gates, RoPE, dropout and element-wise ops at most a dozen, data movement
+/// none.
+constexpr int64_t kExpensiveFlopsPerElement = 16;
+
+bool isExpensive(Operation *op) {
+  int64_t elements = 0;
+  for (Type type : op->getResultTypes())
+    if (auto tensor = dyn_cast<RankedTensorType>(type))
+      elements += tensor.getNumElements();
+  return flopsOf(op) >= kExpensiveFlopsPerElement * std::max<int64_t>(1, elements);
+}
+
+class Rematerializer {
+public:
+  Rematerializer(func::FuncOp func, int64_t every, bool keepExpensive)
+      : every(every), keepExpensive(keepExpensive) {
+    classify(func);
+  }
+
+  /// Rebuilds every non-checkpoint forward operand of the backward ops.
+  void run(func::FuncOp func);
+
+  int64_t recomputedOps = 0, recomputedFlops = 0;
+
+private:
+  /// Records each forward value's region cursor and the extent of the
+  /// chunked part of the step.
+  void classify(func::FuncOp func);
+  bool isForward(Value value) const {
+    Operation *def = value.getDefiningOp();
+    return def && forward.contains(def);
+  }
+  bool isCheckpoint(Value value) const;
+  /// The value's rebuilt copy before `user`, built on demand.
+  Value rebuild(Value value, Operation *user,
+                std::map<ChunkKey, Memo> &otherChunks);
+  Operation *cloneBefore(Operation *op, Operation *user,
+                         std::map<ChunkKey, Memo> &otherChunks);
+
+  int64_t every;
+  bool keepExpensive;
+  /// Forward ops and their places in the forward order (fixed: clones go
+  /// into the backward part), so that no query reorders the block.
+  llvm::DenseMap<Operation *, int64_t> forward;
+  /// The region whose split most recently precedes a forward op (-1: none).
+  llvm::DenseMap<Operation *, int64_t> cursor;
+  /// Inputs of regions (the operands of their splits).
+  llvm::DenseMap<Value, int64_t> regionInputs;
+  /// The chunk sizes of each region's split, for slicing a chunk again.
+  llvm::DenseMap<int64_t, SplitOp> splits;
+  Operation *firstSplit = nullptr, *lastConcat = nullptr;
+
+  // Memos: rebuilt values of the chunk the backward is in, and of the
+  // segment (values between regions).
+  Memo chunkMemo, segmentMemo;
+  std::optional<ChunkKey> currentChunk;
+  int64_t currentSegment = -1;
+};
+
+void Rematerializer::classify(func::FuncOp func) {
+  int64_t last = -1;
+  for (Operation &op : func.getBody().front().without_terminator()) {
+    if (op.hasAttr("loco.backward"))
+      continue;
+    forward[&op] = forward.size();
+    if (auto split = dyn_cast<SplitOp>(op); split && regionOf(split) >= 0) {
+      last = regionOf(split);
+      splits[last] = split;
+      regionInputs[split.getInput()] = last;
+      if (!firstSplit)
+        firstSplit = &op;
+    }
+    if (isa<ConcatOp>(op) && regionOf(&op) >= 0)
+      lastConcat = &op;
+    cursor[&op] = last;
+  }
+}
+
+bool Rematerializer::isCheckpoint(Value value) const {
+  Operation *def = value.getDefiningOp();
+  if (!def || !forward.contains(def))
+    return true;
+  if (chunkOf(def))
+    return keepExpensive && isExpensive(def);
+  if (isa<SplitOp>(def) && regionOf(def) >= 0)
+    return false;
+  // Outside the chunked part (encoder, decoder, losses): kept.
+  int64_t place = forward.lookup(def);
+  if (!firstSplit || every <= 1 || place < forward.lookup(firstSplit) ||
+      place >= forward.lookup(lastConcat))
+    return true;
+  auto input = regionInputs.find(value);
+  return input != regionInputs.end() && input->second % every == 0;
+}
+
+Operation *Rematerializer::cloneBefore(Operation *op, Operation *user,
+                                       std::map<ChunkKey, Memo> &otherChunks) {
+  SmallVector<Value> operands;
+  for (Value operand : op->getOperands())
+    operands.push_back(rebuild(operand, user, otherChunks));
+  OpBuilder builder(user);
+  Operation *clone = builder.clone(*op);
+  clone->setOperands(operands);
+  clone->setAttr("loco.recompute", builder.getUnitAttr());
+  ++recomputedOps;
+  recomputedFlops += flopsOf(clone);
+  return clone;
+}
+
+Value Rematerializer::rebuild(Value value, Operation *user,
+                              std::map<ChunkKey, Memo> &otherChunks) {
+  if (isCheckpoint(value))
+    return value;
+  Operation *def = value.getDefiningOp();
+  unsigned index = cast<OpResult>(value).getResultNumber();
+
+  // A chunk input: slice the chunk's rows out of the region input again
+  // rather than repeating the whole split.
+  if (auto split = dyn_cast<SplitOp>(def)) {
+    ChunkKey key{regionOf(split), index};
+    Memo &memo = currentChunk == key ? chunkMemo : otherChunks[key];
+    if (Value known = memo.lookup(value))
+      return known;
+    int64_t start = 0;
+    for (unsigned i = 0; i < index; ++i)
+      start += split.getSizes()[i];
+    Value input = rebuild(split.getInput(), user, otherChunks);
+    OpBuilder builder(user);
+    auto slice = builder.create<SliceOp>(
+        split.getLoc(), input, builder.getI64IntegerAttr(0),
+        builder.getI64IntegerAttr(start),
+        builder.getI64IntegerAttr(split.getSizes()[index]));
+    slice->setAttr("loco.recompute", builder.getUnitAttr());
+    ++recomputedOps;
+    memo[value] = slice.getResult();
+    return slice.getResult();
+  }
+
+  std::optional<ChunkKey> key = chunkOf(def);
+  Memo &memo = !key ? segmentMemo
+                    : (currentChunk == key ? chunkMemo : otherChunks[*key]);
+  if (Value known = memo.lookup(value))
+    return known;
+  Operation *clone = cloneBefore(def, user, otherChunks);
+  for (auto [original, copy] : llvm::zip(def->getResults(), clone->getResults()))
+    memo[original] = copy;
+  return memo.lookup(value);
+}
+
+void Rematerializer::run(func::FuncOp func) {
+  SmallVector<Operation *> backward;
+  for (Operation &op : func.getBody().front())
+    if (op.hasAttr("loco.backward"))
+      backward.push_back(&op);
+  for (Operation *op : backward) {
+    for (OpOperand &operand : op->getOpOperands()) {
+      Value value = operand.get();
+      if (!isForward(value) || isCheckpoint(value))
+        continue;
+      Operation *def = value.getDefiningOp();
+      // Entering another chunk or segment forgets what was rebuilt for the
+      // previous one, so that its values die there.
+      std::optional<ChunkKey> key = chunkOf(def);
+      if (auto split = dyn_cast<SplitOp>(def))
+        key = ChunkKey{regionOf(split),
+                       cast<OpResult>(value).getResultNumber()};
+      int64_t region = key ? key->first : cursor.lookup(def);
+      int64_t segment = every > 1 ? region / every : region;
+      if (segment != currentSegment) {
+        segmentMemo.clear();
+        chunkMemo.clear();
+        currentChunk.reset();
+        currentSegment = segment;
+      }
+      if (key != currentChunk) {
+        chunkMemo.clear();
+        currentChunk = key;
+      }
+      std::map<ChunkKey, Memo> otherChunks;
+      operand.set(rebuild(value, op, otherChunks));
+    }
+  }
+}
+
+struct RematerializePass
+    : public loco::impl::LocoRematerializePassBase<RematerializePass> {
+  using LocoRematerializePassBase::LocoRematerializePassBase;
+
+  void runOnOperation() override {
+    ModuleOp module = getOperation();
+    auto func = module.lookupSymbol<func::FuncOp>("train_step");
+    if (!func) {
+      module.emitError("expects a func.func @train_step");
+      return signalPassFailure();
+    }
+    Builder builder(module.getContext());
+    int64_t recomputed = 0, recomputeFlops = 0;
+    if (checkpointEvery > 0) {
+      Rematerializer remat(func, checkpointEvery, keepExpensive);
+      remat.run(func);
+      recomputed = remat.recomputedOps;
+      recomputeFlops = remat.recomputedFlops;
+    }
+    int64_t stepFlops = 0;
+    for (Operation &op : func.getBody().front())
+      stepFlops += flopsOf(&op);
+    numRecomputed = recomputed;
+    module->setAttr(
+        "loco.remat",
+        builder.getDictionaryAttr({
+            builder.getNamedAttr("checkpoint_every",
+                                 builder.getI64IntegerAttr(checkpointEvery)),
+            builder.getNamedAttr("keep_expensive",
+                                 builder.getBoolAttr(keepExpensive &&
+                                                     checkpointEvery > 0)),
+            builder.getNamedAttr("recomputed_ops",
+                                 builder.getI64IntegerAttr(recomputed)),
+            builder.getNamedAttr("recompute_flops",
+                                 builder.getI64IntegerAttr(recomputeFlops)),
+            builder.getNamedAttr("step_flops",
+                                 builder.getI64IntegerAttr(stepFlops)),
+        }));
+  }
+};
+
+} // namespace

@@ -1,0 +1,55 @@
+//===- ToolTestSupport.h - Running lococ and locorun from tests -*- C++ -*-===//
+//
+// Shared by the end-to-end GoogleTest suites: run a tool and fail with its
+// output, and the comparison measure of tensors.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef LOCO_TESTS_UNIT_TOOLTESTSUPPORT_H
+#define LOCO_TESTS_UNIT_TOOLTESTSUPPORT_H
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstdlib>
+#include <fstream>
+#include <string>
+#include <vector>
+
+namespace loco::test {
+
+/// Runs `command` with its output in `log`; the test fails with that output
+/// on a non-zero exit.
+inline void run(const std::string &command, const std::string &log) {
+  int status = std::system((command + " > " + log + " 2>&1").c_str());
+  std::ifstream in(log);
+  std::string output((std::istreambuf_iterator<char>(in)), {});
+  ASSERT_EQ(status, 0) << command << "\n" << output;
+}
+
+/// max |x - y| / max |y|.
+inline double relativeToMax(const std::vector<float> &x,
+                            const std::vector<float> &y) {
+  double maxRef = 0, maxDiff = 0;
+  for (size_t i = 0; i < y.size(); ++i) {
+    maxRef = std::max(maxRef, std::fabs(static_cast<double>(y[i])));
+    maxDiff = std::max(maxDiff, std::fabs(static_cast<double>(x[i]) - y[i]));
+  }
+  return maxRef > 0 ? maxDiff / maxRef : maxDiff;
+}
+
+/// ||x - y||_2 / ||y||_2.
+inline double relativeL2(const std::vector<float> &x,
+                         const std::vector<float> &y) {
+  double ref = 0, diff = 0;
+  for (size_t i = 0; i < y.size(); ++i) {
+    ref += static_cast<double>(y[i]) * y[i];
+    double d = static_cast<double>(x[i]) - y[i];
+    diff += d * d;
+  }
+  return ref > 0 ? std::sqrt(diff / ref) : std::sqrt(diff);
+}
+
+} // namespace loco::test
+
+#endif // LOCO_TESTS_UNIT_TOOLTESTSUPPORT_H

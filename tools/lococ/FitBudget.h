@@ -1,0 +1,64 @@
+//===- FitBudget.h - Choose remat, row chunks and micro-batch ---*- C++ -*-===//
+//
+// This file declares the search that makes a training step fit a memory
+// budget: it compiles the step (up to the arena plan) under candidate
+// choices of micro-batch, row chunks and checkpoint spacing, and keeps the
+// cheapest one whose planned arena fits.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef LOCO_TOOLS_LOCOC_FITBUDGET_H
+#define LOCO_TOOLS_LOCOC_FITBUDGET_H
+
+#include "frontend/ModelSpec.h"
+#include "passes/Passes.h"
+
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/OwningOpRef.h"
+
+namespace mlir::loco {
+
+/// The choices that trade memory for recomputation.
+struct StepChoice {
+  /// Samples per micro-step; the config's batch is reached by accumulating
+  /// `configBatch / microBatch` micro-steps.
+  int64_t microBatch = 1;
+  int64_t rowChunks = 1;
+  /// Regions per checkpoint segment; 0 is no rematerialisation.
+  int64_t checkpointEvery = 0;
+  /// Keep contraction results inside chunks (rebuild only cheap ops).
+  bool keepExpensive = false;
+};
+
+/// The spec of one micro-step of `choice`: batch `microBatch`, and the
+/// accumulation steps multiplied so that an optimizer step sees the config's
+/// samples.
+ModelSpec microStepSpec(const ModelSpec &spec, const StepChoice &choice);
+
+/// Builds the step of `spec` under `choice` and runs the pipeline up to the
+/// arena plan (`loco-plan-memory`); `pm` carries the command line's pass
+/// manager options. The module records the micro-batching in
+/// `loco.micro_batching`.
+FailureOr<OwningOpRef<ModuleOp>> planStep(const ModelSpec &spec,
+                                          const StepChoice &choice,
+                                          const LocoPipelineOptions &options,
+                                          MLIRContext *context,
+                                          bool commandLinePassOptions);
+
+/// The planned arena bytes of a module from planStep.
+int64_t plannedArenaBytes(ModuleOp module);
+
+/// Searches for the choice with the least recomputation whose arena fits
+/// `budget`: the config's batch before smaller micro-batches; then no
+/// recomputation, recomputing cheap ops only, recomputing whole chunks with
+/// a checkpoint at every path, every block, every two blocks; and for each,
+/// the fewest row chunks that fit. Fails
+/// when none fits (or a compile fails, with its diagnostics);
+/// `smallestArena` is the smallest arena of any candidate.
+FailureOr<StepChoice> fitBudget(const ModelSpec &spec, int64_t budget,
+                                const LocoPipelineOptions &options,
+                                MLIRContext *context, int64_t &smallestArena);
+
+} // namespace mlir::loco
+
+#endif // LOCO_TOOLS_LOCOC_FITBUDGET_H
