@@ -58,8 +58,13 @@ LogicalResult mlir::loco::emitSharedObject(llvm::Module &llvmModule,
   const llvm::Target *target = llvm::TargetRegistry::lookupTarget(triple, error);
   if (!target)
     return emitError(loc) << "no LLVM target for " << triple << ": " << error;
+  // The entry points are straight-line runtime calls (10^5 of them for a
+  // row-chunked, rematerialised step): there is nothing to optimise, and the
+  // default pipeline's instruction selection and register allocation take
+  // minutes on such functions where FastISel takes seconds.
   std::unique_ptr<llvm::TargetMachine> machine(target->createTargetMachine(
-      triple, "x86-64", "", llvm::TargetOptions(), llvm::Reloc::PIC_));
+      triple, "x86-64", "", llvm::TargetOptions(), llvm::Reloc::PIC_,
+      std::nullopt, llvm::CodeGenOptLevel::None));
   if (!machine)
     return emitError(loc) << "cannot create a target machine for " << triple;
   llvmModule.setDataLayout(machine->createDataLayout());

@@ -193,12 +193,42 @@ void LowerToRuntimePass::emitEntry(OpBuilder &builder, func::FuncOp func,
                                    const ArenaPlan &plan,
                                    const FixedLayout &layout,
                                    StringRef symbol) {
-  beginEntry(builder, func.getLoc(), symbol);
-  for (Operation &op : func.getBody().front().without_terminator()) {
+  // Long steps (row chunks and recomputation make 10^5 calls) go into
+  // internal functions of at most kCallsPerPart ops, which the entry calls
+  // in order: LLVM's code generation is superlinear in a block's size.
+  constexpr int64_t kCallsPerPart = 4096;
+  Block *entry = beginEntry(builder, func.getLoc(), symbol);
+  Block &body = func.getBody().front();
+  bool split = static_cast<int64_t>(body.getOperations().size()) > kCallsPerPart;
+  int64_t parts = 0, inPart = 0;
+  auto startPart = [&] {
+    Value entryContext = entry->getArgument(0), entryArena = entry->getArgument(1);
+    OpBuilder::InsertionGuard guard(builder);
+    Block *part = beginEntry(builder, func.getLoc(),
+                             (symbol + ".part" + llvm::Twine(parts++)).str());
+    auto partFunc = cast<LLVM::LLVMFuncOp>(part->getParentOp());
+    partFunc.setLinkage(LLVM::Linkage::Internal);
+    OpBuilder atEntry = OpBuilder::atBlockEnd(entry);
+    atEntry.create<LLVM::CallOp>(func.getLoc(), partFunc,
+                                 ValueRange{entryContext, entryArena});
+    return part;
+  };
+  auto finishPart = [&] {
+    builder.create<LLVM::ReturnOp>(func.getLoc(), ValueRange{});
+  };
+  if (split) {
+    builder.setInsertionPointToStart(startPart());
+  }
+  for (Operation &op : body.without_terminator()) {
     auto callOp = cast<RuntimeCallOpInterface>(op);
     StringRef name = callOp.getRuntimeFunction();
     if (name.empty())
       continue;
+    if (split && ++inPart > kCallsPerPart) {
+      finishPart();
+      builder.setInsertionPointToStart(startPart());
+      inPart = 1;
+    }
     Location loc = op.getLoc();
     if (isa<SplitOp, ConcatOp>(op)) {
       // Pieces of the leading dim are contiguous: one copy per piece, at
@@ -256,7 +286,11 @@ void LowerToRuntimePass::emitEntry(OpBuilder &builder, func::FuncOp func,
           i64(builder, loc,
               cast<RankedTensorType>(value.getType()).getNumElements())});
   }
-  builder.create<LLVM::ReturnOp>(func.getLoc(), ValueRange{});
+  finishPart();
+  if (split) {
+    builder.setInsertionPointToEnd(entry);
+    finishPart();
+  }
 }
 
 void LowerToRuntimePass::emitOptimizer(OpBuilder &builder, func::FuncOp func,

@@ -144,6 +144,8 @@ INSTANTIATE_TEST_SUITE_P(
         Case{"chunks3_every1", "", "--row-chunks 3 --checkpoint-every 1"},
         Case{"chunks4_every2", "", "--row-chunks 4 --checkpoint-every 2"},
         Case{"budget12MiB", "", "--memory-budget 12MiB"},
+        // > 4096 runtime calls: the entry points are split into parts.
+        Case{"chunks48_every2", "", "--row-chunks 48 --checkpoint-every 2"},
         Case{"cheap_only", "", "--checkpoint-every 1 --keep-expensive"},
         Case{"dropout_cheap_only_chunks2", " --set model.dropout=0.1",
              "--row-chunks 2 --checkpoint-every 1 --keep-expensive"},
