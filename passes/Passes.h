@@ -33,6 +33,10 @@ struct LocoPipelineOptions {
   int64_t rowChunks = 1;
   /// Regions per checkpoint segment (loco-rematerialize; 0: no remat).
   int64_t checkpointEvery = 0;
+  /// The first checkpointed region when checkpointEvery > 1.
+  int64_t checkpointPhase = 0;
+  /// Keep the path inputs rebuilt for a segment until its backward ends.
+  bool keepSegment = true;
   /// Keep contraction results inside chunks; rebuild only cheap ops.
   bool keepExpensive = false;
 };

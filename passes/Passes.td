@@ -197,15 +197,23 @@ def LocoRematerializePass : Pass<"loco-rematerialize", "::mlir::ModuleOp"> {
       costs a few percent of the step's flops;
     - values between regions (the residual stream between paths) are
       checkpoints when `s = 1`; with `s > 1` only the inputs of regions
-      `0, s, 2s, ...` are, and the others are rebuilt once per segment of `s`
-      regions (the Chen et al. sqrt(n) scheme with segments of paths);
+      `p, p + s, p + 2s, ...` (`p = checkpoint-phase`) are, and the others
+      are rebuilt once per segment of `s` regions (the Chen et al. sqrt(n)
+      scheme with segments of paths; without `keep-segment`, a rebuilt
+      path input is forgotten when the backward moves to the next path,
+      which rebuilds its own input from the checkpoint again: quadratic
+      recomputation in the segment length, one rebuilt input alive). The
+      phase picks which paths are
+      recomputed twice: with two paths per block, `p = 1` keeps the inputs
+      of the time paths and recomputes the frequency paths' forward again,
+      `p = 0` the other way round;
     - everything before the first region and after the last (encoder,
       decoder, losses) is kept.
 
     Random ops are rebuilt with their `#loco.rng` key, so a recomputed mask
     equals the original (counter-based RNG). `s = 0` changes nothing. The
     module's `loco.remat` dictionary records `checkpoint_every`,
-    `keep_expensive`,
+    `checkpoint_phase`, `keep_expensive`, `keep_segment`,
     `recomputed_ops`, `recompute_flops` (RecomputeCostOpInterface) and
     `step_flops` (all ops of the step, recomputation included).
 
@@ -227,6 +235,10 @@ def LocoRematerializePass : Pass<"loco-rematerialize", "::mlir::ModuleOp"> {
   let options = [
     Option<"checkpointEvery", "checkpoint-every", "int64_t", /*default=*/"0",
            "Regions per checkpoint segment (0: keep everything)">,
+    Option<"checkpointPhase", "checkpoint-phase", "int64_t", /*default=*/"0",
+           "The first checkpointed region (with checkpoint-every > 1)">,
+    Option<"keepSegment", "keep-segment", "bool", /*default=*/"true",
+           "Keep path inputs rebuilt for a segment until its backward ends">,
     Option<"keepExpensive", "keep-expensive", "bool", /*default=*/"false",
            "Keep the results of contractions inside chunks; rebuild only cheap ops">
   ];

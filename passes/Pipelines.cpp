@@ -30,9 +30,12 @@ void mlir::loco::buildLocoGradPipeline(OpPassManager &pm,
   pm.addPass(createLocoChunkRowsPass(LocoChunkRowsPassOptions{
       chunked ? options.rowChunks : 0, /*minOps=*/2}));
   pm.addPass(createLocoAutodiffPass());
-  pm.addPass(createLocoRematerializePass(
-      LocoRematerializePassOptions{options.checkpointEvery,
-                                   options.keepExpensive}));
+  LocoRematerializePassOptions remat;
+  remat.checkpointEvery = options.checkpointEvery;
+  remat.checkpointPhase = options.checkpointPhase;
+  remat.keepSegment = options.keepSegment;
+  remat.keepExpensive = options.keepExpensive;
+  pm.addPass(createLocoRematerializePass(remat));
 }
 
 void mlir::loco::buildLocoCompilePipeline(OpPassManager &pm,
@@ -59,6 +62,14 @@ struct CompilePipelineOptions
       *this, "checkpoint-every",
       llvm::cl::desc("Regions per checkpoint segment (0: no remat)"),
       llvm::cl::init(0)};
+  Option<int64_t> checkpointPhase{
+      *this, "checkpoint-phase",
+      llvm::cl::desc("First checkpointed region (checkpoint-every > 1)"),
+      llvm::cl::init(0)};
+  Option<bool> keepSegment{
+      *this, "keep-segment",
+      llvm::cl::desc("Keep rebuilt path inputs for the segment's backward"),
+      llvm::cl::init(true)};
   Option<bool> keepExpensive{
       *this, "keep-expensive",
       llvm::cl::desc("Rebuild only cheap ops inside chunks"),
@@ -75,6 +86,8 @@ void mlir::loco::registerLocoPipelines() {
             pm, LocoPipelineOptions{options.target, options.fuseAttention,
                                     options.rowChunks,
                                     options.checkpointEvery,
+                                    options.checkpointPhase,
+                                    options.keepSegment,
                                     options.keepExpensive});
       });
 }

@@ -70,8 +70,10 @@ bool isExpensive(Operation *op) {
 
 class Rematerializer {
 public:
-  Rematerializer(func::FuncOp func, int64_t every, bool keepExpensive)
-      : every(every), keepExpensive(keepExpensive) {
+  Rematerializer(func::FuncOp func, int64_t every, int64_t phase,
+                 bool keepExpensive, bool keepSegment)
+      : every(every), phase(phase), keepExpensive(keepExpensive),
+        keepSegment(keepSegment) {
     classify(func);
   }
 
@@ -95,8 +97,13 @@ private:
   Operation *cloneBefore(Operation *op, Operation *user,
                          std::map<ChunkKey, Memo> &otherChunks);
 
-  int64_t every;
-  bool keepExpensive;
+  int64_t every, phase;
+  bool keepExpensive, keepSegment;
+  /// The segment of region `r`: segments start at the checkpointed regions
+  /// `phase + k * every` (regions before the first belong to segment 0).
+  int64_t segmentOf(int64_t region) const {
+    return every > 1 ? (region + every - phase) / every : region;
+  }
   /// Forward ops and their places in the forward order (fixed: clones go
   /// into the backward part), so that no query reorders the block.
   llvm::DenseMap<Operation *, int64_t> forward;
@@ -148,7 +155,8 @@ bool Rematerializer::isCheckpoint(Value value) const {
       place >= forward.lookup(lastConcat))
     return true;
   auto input = regionInputs.find(value);
-  return input != regionInputs.end() && input->second % every == 0;
+  return input != regionInputs.end() &&
+         (input->second - phase) % every == 0 && input->second >= phase;
 }
 
 Operation *Rematerializer::cloneBefore(Operation *op, Operation *user,
@@ -223,7 +231,10 @@ void Rematerializer::run(func::FuncOp func) {
         key = ChunkKey{regionOf(split),
                        cast<OpResult>(value).getResultNumber()};
       int64_t region = key ? key->first : cursor.lookup(def);
-      int64_t segment = every > 1 ? region / every : region;
+      // Without keep-segment, what was rebuilt between regions is forgotten
+      // at every region: the next region rebuilds its input from the
+      // checkpoint again (quadratic in the segment, constant memory).
+      int64_t segment = keepSegment ? segmentOf(region) : region;
       if (segment != currentSegment) {
         segmentMemo.clear();
         chunkMemo.clear();
@@ -254,7 +265,9 @@ struct RematerializePass
     Builder builder(module.getContext());
     int64_t recomputed = 0, recomputeFlops = 0;
     if (checkpointEvery > 0) {
-      Rematerializer remat(func, checkpointEvery, keepExpensive);
+      Rematerializer remat(func, checkpointEvery,
+                           checkpointPhase % std::max<int64_t>(1, checkpointEvery),
+                           keepExpensive, keepSegment);
       remat.run(func);
       recomputed = remat.recomputedOps;
       recomputeFlops = remat.recomputedFlops;
@@ -268,9 +281,12 @@ struct RematerializePass
         builder.getDictionaryAttr({
             builder.getNamedAttr("checkpoint_every",
                                  builder.getI64IntegerAttr(checkpointEvery)),
+            builder.getNamedAttr("checkpoint_phase",
+                                 builder.getI64IntegerAttr(checkpointPhase)),
             builder.getNamedAttr("keep_expensive",
                                  builder.getBoolAttr(keepExpensive &&
                                                      checkpointEvery > 0)),
+            builder.getNamedAttr("keep_segment", builder.getBoolAttr(keepSegment)),
             builder.getNamedAttr("recomputed_ops",
                                  builder.getI64IntegerAttr(recomputed)),
             builder.getNamedAttr("recompute_flops",

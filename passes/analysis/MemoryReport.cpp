@@ -177,8 +177,11 @@ FailureOr<MemoryReport> mlir::loco::buildMemoryReport(ModuleOp module) {
           {attrInt(region, "rows"), attrInt(region, "chunks")});
   if (auto remat = module->getAttrOfType<DictionaryAttr>("loco.remat")) {
     decisions.checkpointEvery = attrInt(remat, "checkpoint_every");
+    decisions.checkpointPhase = attrInt(remat, "checkpoint_phase");
     if (auto keep = remat.getAs<BoolAttr>("keep_expensive"))
       decisions.keepExpensive = keep.getValue();
+    if (auto keep = remat.getAs<BoolAttr>("keep_segment"))
+      decisions.keepSegment = keep.getValue();
     decisions.recomputedOps = attrInt(remat, "recomputed_ops");
     decisions.recomputeFlops = attrInt(remat, "recompute_flops");
     decisions.stepFlops = attrInt(remat, "step_flops");
@@ -223,7 +226,14 @@ void mlir::loco::printMemoryReport(const MemoryReport &report,
     os << "none (every activation the backward reads is kept)\n";
   else
     os << (decisions.keepExpensive ? "cheap ops only, " : "")
-       << "checkpoints every " << decisions.checkpointEvery << " region(s); "
+       << "checkpoints every " << decisions.checkpointEvery << " region(s)"
+       << (decisions.checkpointEvery > 1
+               ? " from region " + std::to_string(decisions.checkpointPhase)
+               : std::string())
+       << (decisions.checkpointEvery > 1 && !decisions.keepSegment
+               ? ", each path input rebuilt from its checkpoint"
+               : "")
+       << "; "
        << decisions.recomputedOps << " ops recomputed\n";
   os << llvm::format("    recompute_flops_ratio %.3f (%.3g of %.3g flops recomputed)\n",
                      decisions.recomputeFlopsRatio(),
@@ -258,6 +268,8 @@ llvm::json::Value mlir::loco::memoryReportJson(const MemoryReport &report) {
       {"micro_batches", decisions.microBatches},
       {"row_chunks", std::move(regions)},
       {"checkpoint_every_regions", decisions.checkpointEvery},
+      {"checkpoint_phase", decisions.checkpointPhase},
+      {"keep_segment", decisions.keepSegment},
       {"recompute_cheap_only", decisions.keepExpensive},
       {"recomputed_ops", decisions.recomputedOps},
       {"recompute_flops", decisions.recomputeFlops},

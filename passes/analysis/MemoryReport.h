@@ -37,8 +37,8 @@ struct MemoryReport {
     int64_t configBatch = 0, microBatch = 0, microBatches = 1;
     /// (rows, chunks) per row-independent region.
     std::vector<std::pair<int64_t, int64_t>> regions;
-    int64_t checkpointEvery = 0, recomputedOps = 0;
-    bool keepExpensive = false;
+    int64_t checkpointEvery = 0, checkpointPhase = 0, recomputedOps = 0;
+    bool keepExpensive = false, keepSegment = true;
     int64_t recomputeFlops = 0, stepFlops = 0;
     /// Total step flops over those of the same step without recomputation.
     double recomputeFlopsRatio() const {

@@ -1,6 +1,7 @@
 // RUN: loco-opt %s -loco-chunk-rows=chunks=2 -loco-autodiff -loco-rematerialize=checkpoint-every=1 | FileCheck %s --check-prefixes=CHECK,EVERY1
 // RUN: loco-opt %s -loco-chunk-rows=chunks=2 -loco-autodiff -loco-rematerialize=checkpoint-every=2 | FileCheck %s --check-prefixes=CHECK,EVERY2
 // RUN: loco-opt %s -loco-chunk-rows=chunks=2 -loco-autodiff -loco-rematerialize | FileCheck %s --check-prefix=NONE
+// RUN: loco-opt %s -loco-chunk-rows=chunks=2 -loco-autodiff -loco-rematerialize="checkpoint-every=2 checkpoint-phase=1" | FileCheck %s --check-prefix=PHASE1
 // RUN: loco-opt %s -loco-chunk-rows=chunks=2 -loco-autodiff -loco-rematerialize="checkpoint-every=1 keep-expensive" | FileCheck %s --check-prefix=CHEAP
 
 // Two paths (regions 0 and 1) of a dual-path step, two row chunks each.
@@ -21,10 +22,10 @@ func.func @train_step(%g: tensor<8xf32> {loco.param = "freq.gamma"},
 }
 
 // The decisions and their price, on the module.
-// EVERY1: loco.remat = {checkpoint_every = 1 : i64, keep_expensive = false, recompute_flops = {{[1-9][0-9]*}} : i64, recomputed_ops = 8 : i64
-// EVERY2: loco.remat = {checkpoint_every = 2 : i64, keep_expensive = false
-// CHEAP: loco.remat = {checkpoint_every = 1 : i64, keep_expensive = true
-// NONE: loco.remat = {checkpoint_every = 0 : i64, keep_expensive = false, recompute_flops = 0 : i64, recomputed_ops = 0 : i64
+// EVERY1: loco.remat = {checkpoint_every = 1 : i64, checkpoint_phase = 0 : i64, keep_expensive = false, keep_segment = true, recompute_flops = {{[1-9][0-9]*}} : i64, recomputed_ops = 8 : i64
+// EVERY2: loco.remat = {checkpoint_every = 2 : i64, checkpoint_phase = 0 : i64, keep_expensive = false
+// CHEAP: loco.remat = {checkpoint_every = 1 : i64, checkpoint_phase = 0 : i64, keep_expensive = true
+// NONE: loco.remat = {checkpoint_every = 0 : i64, checkpoint_phase = 0 : i64, keep_expensive = false, keep_segment = true, recompute_flops = 0 : i64, recomputed_ops = 0 : i64
 
 // The forward pass is untouched; the backward starts with region 1's last
 // chunk.
@@ -54,6 +55,14 @@ func.func @train_step(%g: tensor<8xf32> {loco.param = "freq.gamma"},
 // The rebuilt input serves the second chunk too: no second concat.
 // EVERY2: loco.slice %[[IN1]] {dim = 0 : i64, loco.recompute, size = 4 : i64, start = 0 : i64}
 // EVERY2-NOT: loco.concat {{.*}}loco.recompute
+
+// Phase 1: region 1's input is the checkpoint (region 0's input precedes
+// every region and is kept): region 1 is sliced from it, nothing rebuilds
+// region 0 forward to reach it.
+// PHASE1: loco.remat = {checkpoint_every = 2 : i64, checkpoint_phase = 1 : i64
+// PHASE1: %[[R2:.*]] = loco.reshape %{{.*}} : tensor<2x4x3x8xf32> -> tensor<8x3x8xf32>
+// PHASE1: loco.slice %[[R2]] {dim = 0 : i64, loco.recompute, size = 4 : i64, start = 4 : i64}
+// PHASE1-NOT: loco.concat {{.*}}loco.recompute
 
 // Without remat, the backward reads the forward's values directly.
 // NONE-NOT: loco.recompute

@@ -143,6 +143,10 @@ INSTANTIATE_TEST_SUITE_P(
     ::testing::Values(
         Case{"chunks3_every1", "", "--row-chunks 3 --checkpoint-every 1"},
         Case{"chunks4_every2", "", "--row-chunks 4 --checkpoint-every 2"},
+        Case{"chunks4_every2_phase1", "",
+             "--row-chunks 4 --checkpoint-every 2 --checkpoint-phase 1"},
+        Case{"chunks3_every4_rebuild_each", "",
+             "--row-chunks 3 --checkpoint-every 4 --keep-segment=false"},
         Case{"budget12MiB", "", "--memory-budget 12MiB"},
         // > 4096 runtime calls: the entry points are split into parts.
         Case{"chunks48_every2", "", "--row-chunks 48 --checkpoint-every 2"},
@@ -155,6 +159,8 @@ INSTANTIATE_TEST_SUITE_P(
              "--row-chunks 3 --checkpoint-every 1"},
         Case{"dropout_chunks5_every2", " --set model.dropout=0.1",
              "--row-chunks 5 --checkpoint-every 2"},
+        Case{"dropout_every4_rebuild_each", " --set model.dropout=0.1",
+             "--row-chunks 2 --checkpoint-every 4 --keep-segment=false"},
         Case{"dropout_budget20MiB", " --set model.dropout=0.1",
              "--memory-budget 20MiB"}),
     [](const ::testing::TestParamInfo<Case> &info) { return info.param.name; });

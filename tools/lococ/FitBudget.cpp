@@ -13,6 +13,9 @@
 #include "mlir/IR/Verifier.h"
 #include "mlir/Pass/PassManager.h"
 
+#include <map>
+#include <tuple>
+
 using namespace mlir;
 using namespace mlir::loco;
 
@@ -44,6 +47,8 @@ mlir::loco::planStep(const ModelSpec &spec, const StepChoice &choice,
   LocoPipelineOptions chosen = options;
   chosen.rowChunks = choice.rowChunks;
   chosen.checkpointEvery = choice.checkpointEvery;
+  chosen.checkpointPhase = choice.checkpointPhase;
+  chosen.keepSegment = choice.keepSegment;
   chosen.keepExpensive = choice.keepExpensive;
   PassManager pm(context);
   if (commandLinePassOptions && failed(applyPassManagerCLOptions(pm)))
@@ -67,60 +72,110 @@ FailureOr<StepChoice> mlir::loco::fitBudget(const ModelSpec &spec,
                                             MLIRContext *context,
                                             int64_t &smallestArena) {
   smallestArena = std::numeric_limits<int64_t>::max();
+  int64_t lastFlops = 0;
+  // (arena, step flops) of the choices planned so far.
+  std::map<std::tuple<int64_t, int64_t, int64_t, int64_t, bool, bool>,
+           std::pair<int64_t, int64_t>>
+      planned;
   auto trial = [&](const StepChoice &choice) -> FailureOr<int64_t> {
-    FailureOr<OwningOpRef<ModuleOp>> module =
-        planStep(spec, choice, options, context, false);
-    if (failed(module))
-      return failure();
-    int64_t arena = plannedArenaBytes(**module);
+    auto key = std::make_tuple(choice.microBatch, choice.rowChunks,
+                               choice.checkpointEvery, choice.checkpointPhase,
+                               choice.keepSegment, choice.keepExpensive);
+    auto known = planned.find(key);
+    if (known == planned.end()) {
+      FailureOr<OwningOpRef<ModuleOp>> module =
+          planStep(spec, choice, options, context, false);
+      if (failed(module))
+        return failure();
+      auto remat = (**module)->getAttrOfType<DictionaryAttr>("loco.remat");
+      auto flops = remat ? remat.getAs<IntegerAttr>("step_flops") : nullptr;
+      known = planned
+                  .try_emplace(key, plannedArenaBytes(**module),
+                               flops ? flops.getInt() : 0)
+                  .first;
+    }
+    auto [arena, flops] = known->second;
     smallestArena = std::min(smallestArena, arena);
+    lastFlops = flops;
     return arena;
   };
-  // Cheapest first. Recomputation tiers in order of cost: cheap ops only
-  // (contraction results kept), then whole chunks with a checkpoint at
-  // every path (region), every block, every two blocks.
+  // Least recomputation first; within a tier, the largest micro-batch;
+  // then the fewest row chunks. Tiers in order of cost: none, cheap ops only
+  // (contraction results kept), whole chunks with a checkpoint at every path
+  // (region), every block, every two blocks (rebuilt path inputs kept for
+  // the segment), then every 2, 4, 6 and 12 blocks rebuilding each path
+  // input from its checkpoint (quadratic recomputation, least memory).
   struct Tier {
     int64_t every;
-    bool keepExpensive;
+    bool keepExpensive, keepSegment;
+    /// Chunks only shrink temporaries when contraction results are kept
+    /// whole, and plans with 10^5 long-lived buffers are slow to place.
+    int64_t maxChunks;
   };
-  const Tier tiers[] = {{1, true}, {1, false}, {2, false}, {4, false}};
+  const Tier tiers[] = {
+      {0, false, true, 1},   {1, true, true, 4},    {1, false, true, 64},
+      {2, false, true, 64},  {4, false, true, 64},  {4, false, false, 64},
+      {8, false, false, 64}, {12, false, false, 64}, {24, false, false, 64}};
   const int64_t chunkOptions[] = {1, 2, 4, 8, 16, 32, 64};
-  const int64_t maxChunks = chunkOptions[std::size(chunkOptions) - 1];
-  for (int64_t micro = spec.batchSize; micro >= 1; --micro) {
-    if (spec.batchSize % micro != 0)
-      continue;
-    FailureOr<int64_t> plain = trial({micro, 1, 0, false});
-    if (failed(plain))
-      return failure();
-    if (*plain <= budget)
-      return StepChoice{micro, 1, 0, false};
-    // Can this micro-batch fit at all? The most chunked full-recompute
-    // plans tell (keeping contraction results never takes less).
-    bool feasible = false;
-    for (const Tier &tier : tiers) {
-      if (tier.keepExpensive)
-        continue;
-      FailureOr<int64_t> arena = trial({micro, maxChunks, tier.every, false});
+  // The phases of a tier at a chunk count: the cheapest that fits, and the
+  // smallest arena.
+  auto tryPhases = [&](const Tier &tier, int64_t micro, int64_t chunks,
+                       std::optional<StepChoice> &fit) -> FailureOr<int64_t> {
+    int64_t bestFlops = 0, smallest = std::numeric_limits<int64_t>::max();
+    fit.reset();
+    // Paths alternate (frequency, time): the phase picks which kind is
+    // checkpointed, so two phases cover the choices that matter.
+    for (int64_t phase = 0; phase < std::min<int64_t>(2, std::max<int64_t>(1, tier.every)); ++phase) {
+      StepChoice choice{micro,           chunks,           tier.every, phase,
+                        tier.keepSegment, tier.keepExpensive};
+      FailureOr<int64_t> arena = trial(choice);
       if (failed(arena))
         return failure();
-      feasible |= *arena <= budget;
+      smallest = std::min(smallest, *arena);
+      if (*arena <= budget && (!fit || lastFlops < bestFlops)) {
+        fit = choice;
+        bestFlops = lastFlops;
+      }
     }
-    if (!feasible)
-      continue;
-    for (const Tier &tier : tiers) {
+    return smallest;
+  };
+  for (const Tier &tier : tiers) {
+    // A tier whose most chunked plan does not fit with micro-batches of 1
+    // does not fit with larger ones: one probe rules it out.
+    std::optional<StepChoice> fit;
+    if (spec.batchSize > 1) {
+      if (failed(tryPhases(tier, 1, tier.maxChunks, fit)))
+        return failure();
+      if (!fit)
+        continue;
+    }
+    for (int64_t micro = spec.batchSize; micro >= 1; --micro) {
+      if (spec.batchSize % micro != 0)
+        continue;
+      int64_t most = tier.maxChunks;
+      if (failed(tryPhases(tier, micro, most, fit)))
+        return failure();
+      if (!fit)
+        continue; // Not even the most chunked plan of this tier fits.
+      if (most == 1)
+        return *fit;
       int64_t previous = std::numeric_limits<int64_t>::max();
       for (int64_t chunks : chunkOptions) {
-        StepChoice choice{micro, chunks, tier.every, tier.keepExpensive};
-        FailureOr<int64_t> arena = trial(choice);
-        if (failed(arena))
-          return failure();
-        if (*arena <= budget)
-          return choice;
-        // More chunks stop paying once a chunk's activations are small
-        // next to what is kept whole.
-        if (*arena > previous - previous / 100)
+        if (chunks > most)
           break;
-        previous = *arena;
+        FailureOr<int64_t> smallest = tryPhases(tier, micro, chunks, fit);
+        if (failed(smallest))
+          return failure();
+        if (fit)
+          return *fit;
+        // More chunks stop paying once a chunk's activations are small
+        // next to what is kept whole: go to the most chunked plan.
+        if (*smallest > previous - previous / 100) {
+          if (failed(tryPhases(tier, micro, most, fit)))
+            return failure();
+          return *fit;
+        }
+        previous = *smallest;
       }
     }
   }

@@ -26,6 +26,11 @@ struct StepChoice {
   int64_t rowChunks = 1;
   /// Regions per checkpoint segment; 0 is no rematerialisation.
   int64_t checkpointEvery = 0;
+  /// The first checkpointed region (with checkpointEvery > 1).
+  int64_t checkpointPhase = 0;
+  /// Keep the path inputs rebuilt for a segment until its backward ends
+  /// (false: rebuild each from the checkpoint; quadratic flops).
+  bool keepSegment = true;
   /// Keep contraction results inside chunks (rebuild only cheap ops).
   bool keepExpensive = false;
 };
@@ -51,8 +56,9 @@ int64_t plannedArenaBytes(ModuleOp module);
 /// Searches for the choice with the least recomputation whose arena fits
 /// `budget`: the config's batch before smaller micro-batches; then no
 /// recomputation, recomputing cheap ops only, recomputing whole chunks with
-/// a checkpoint at every path, every block, every two blocks; and for each,
-/// the fewest row chunks that fit. Fails
+/// a checkpoint at every path, every block, every two blocks (of the two
+/// phases, the one with fewer flops); and for each, the fewest row chunks
+/// that fit. Fails
 /// when none fits (or a compile fails, with its diagnostics);
 /// `smallestArena` is the smallest arena of any candidate.
 FailureOr<StepChoice> fitBudget(const ModelSpec &spec, int64_t budget,

@@ -96,6 +96,17 @@ llvm::cl::opt<int64_t> checkpointEvery(
     llvm::cl::desc("Recompute all but every N-th path input (0: no "
                    "recomputation; instead of the budget search)"),
     llvm::cl::init(-1));
+llvm::cl::opt<int64_t> checkpointPhase(
+    "checkpoint-phase",
+    llvm::cl::desc("With --checkpoint-every N > 1: the first checkpointed "
+                   "path (0..N-1)"),
+    llvm::cl::init(0));
+llvm::cl::opt<bool> keepSegment(
+    "keep-segment",
+    llvm::cl::desc("With --checkpoint-every N > 1: keep the path inputs "
+                   "rebuilt for a segment (default; =false rebuilds each from "
+                   "its checkpoint)"),
+    llvm::cl::init(true));
 llvm::cl::opt<bool> keepExpensive(
     "keep-expensive",
     llvm::cl::desc("With --checkpoint-every: keep linear, convolution and "
@@ -183,7 +194,8 @@ int main(int argc, char **argv) {
   bool manual = rowChunks > 0 || checkpointEvery >= 0 || microBatch > 0;
   StepChoice choice{microBatch > 0 ? microBatch : spec->batchSize,
                     std::max<int64_t>(1, rowChunks),
-                    std::max<int64_t>(0, checkpointEvery), keepExpensive};
+                    std::max<int64_t>(0, checkpointEvery), checkpointPhase,
+                    keepSegment, keepExpensive};
   if (spec->batchSize % choice.microBatch != 0) {
     toolError() << "--micro-batch " << microBatch
                 << " does not divide training.batch_size ("
@@ -221,6 +233,8 @@ int main(int argc, char **argv) {
       return 1;
     options.rowChunks = choice.rowChunks;
     options.checkpointEvery = choice.checkpointEvery;
+    options.checkpointPhase = choice.checkpointPhase;
+    options.keepSegment = choice.keepSegment;
     options.keepExpensive = choice.keepExpensive;
   }
   if (!planned && emit != EmitStage::Loco) {
