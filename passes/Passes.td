@@ -215,7 +215,9 @@ def LocoRematerializePass : Pass<"loco-rematerialize", "::mlir::ModuleOp"> {
     module's `loco.remat` dictionary records `checkpoint_every`,
     `checkpoint_phase`, `keep_expensive`, `keep_segment`,
     `recomputed_ops`, `recompute_flops` (RecomputeCostOpInterface) and
-    `step_flops` (all ops of the step, recomputation included).
+    `step_flops` (all ops of the step, recomputation included), and
+    `loco.remat_ops` what was recomputed by op kind (`array<i64: count,
+    flops>`).
 
     Before (abridged; one chunk, `s = 1`):
     ```mlir

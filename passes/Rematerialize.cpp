@@ -272,9 +272,22 @@ struct RematerializePass
       recomputed = remat.recomputedOps;
       recomputeFlops = remat.recomputedFlops;
     }
+    // The step's flops, and what was recomputed by op kind (count, flops).
     int64_t stepFlops = 0;
-    for (Operation &op : func.getBody().front())
+    llvm::MapVector<StringRef, std::pair<int64_t, int64_t>> byKind;
+    for (Operation &op : func.getBody().front()) {
       stepFlops += flopsOf(&op);
+      if (op.hasAttr("loco.recompute")) {
+        auto &[count, flops] = byKind[op.getName().getStringRef()];
+        ++count;
+        flops += flopsOf(&op);
+      }
+    }
+    SmallVector<NamedAttribute> kinds;
+    for (auto &[name, cost] : byKind)
+      kinds.push_back(builder.getNamedAttr(
+          name, builder.getDenseI64ArrayAttr({cost.first, cost.second})));
+    module->setAttr("loco.remat_ops", builder.getDictionaryAttr(kinds));
     numRecomputed = recomputed;
     module->setAttr(
         "loco.remat",

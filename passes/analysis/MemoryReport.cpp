@@ -186,6 +186,19 @@ FailureOr<MemoryReport> mlir::loco::buildMemoryReport(ModuleOp module) {
     decisions.recomputeFlops = attrInt(remat, "recompute_flops");
     decisions.stepFlops = attrInt(remat, "step_flops");
   }
+  if (auto kinds = module->getAttrOfType<DictionaryAttr>("loco.remat_ops")) {
+    for (NamedAttribute kind : kinds) {
+      auto cost = dyn_cast<DenseI64ArrayAttr>(kind.getValue());
+      if (cost && cost.size() == 2)
+        decisions.recomputedKinds.emplace_back(kind.getName().str(), cost[0],
+                                               cost[1]);
+    }
+    std::stable_sort(decisions.recomputedKinds.begin(),
+                     decisions.recomputedKinds.end(),
+                     [](const auto &a, const auto &b) {
+                       return std::get<2>(a) > std::get<2>(b);
+                     });
+  }
   return report;
 }
 
@@ -235,6 +248,20 @@ void mlir::loco::printMemoryReport(const MemoryReport &report,
                : "")
        << "; "
        << decisions.recomputedOps << " ops recomputed\n";
+  if (!decisions.recomputedKinds.empty()) {
+    os << "    recomputed       ";
+    size_t shown = 0;
+    for (const auto &[name, count, flops] : decisions.recomputedKinds) {
+      if (shown++ == 5) {
+        os << ", ...";
+        break;
+      }
+      os << (shown > 1 ? ", " : "") << count << " " << name
+         << llvm::format(" (%.0f%%)", 100.0 * flops /
+                                           std::max<int64_t>(1, decisions.recomputeFlops));
+    }
+    os << "\n";
+  }
   os << llvm::format("    recompute_flops_ratio %.3f (%.3g of %.3g flops recomputed)\n",
                      decisions.recomputeFlopsRatio(),
                      double(decisions.recomputeFlops),
@@ -272,6 +299,12 @@ llvm::json::Value mlir::loco::memoryReportJson(const MemoryReport &report) {
       {"keep_segment", decisions.keepSegment},
       {"recompute_cheap_only", decisions.keepExpensive},
       {"recomputed_ops", decisions.recomputedOps},
+      {"recomputed_by_op", [&] {
+         llvm::json::Object kinds;
+         for (const auto &[name, count, flops] : decisions.recomputedKinds)
+           kinds[name] = llvm::json::Object{{"count", count}, {"flops", flops}};
+         return kinds;
+       }()},
       {"recompute_flops", decisions.recomputeFlops},
       {"step_flops", decisions.stepFlops}};
   return llvm::json::Object{{"arena_bytes", report.arenaBytes},

@@ -42,7 +42,10 @@ static bool readTensors(const nlohmann::json &list,
 std::unique_ptr<TrainArtifact> TrainArtifact::open(const std::string &path,
                                                    std::string &error) {
   auto artifact = std::unique_ptr<TrainArtifact>(new TrainArtifact());
-  artifact->handle = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
+  // dlopen searches the library path for a name without a slash; the user
+  // means the file here.
+  std::string file = path.find('/') == std::string::npos ? "./" + path : path;
+  artifact->handle = dlopen(file.c_str(), RTLD_NOW | RTLD_LOCAL);
   if (!artifact->handle) {
     error = "cannot load '" + path + "' as a lococ train.so: " + dlerror();
     return nullptr;
