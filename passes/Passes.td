@@ -214,8 +214,10 @@ def LocoRematerializePass : Pass<"loco-rematerialize", "::mlir::ModuleOp"> {
     equals the original (counter-based RNG). `s = 0` changes nothing. The
     module's `loco.remat` dictionary records `checkpoint_every`,
     `checkpoint_phase`, `keep_expensive`, `keep_segment`,
-    `recomputed_ops`, `recompute_flops` (RecomputeCostOpInterface) and
-    `step_flops` (all ops of the step, recomputation included), and
+    `recomputed_ops`, `recompute_flops` and `recompute_bytes`
+    (RecomputeCostOpInterface: the cost model is flops plus bytes moved),
+    `step_flops` and `step_bytes` (all ops of the step, recomputation
+    included), and
     `loco.remat_ops` what was recomputed by op kind (`array<i64: count,
     flops>`).
 

@@ -55,6 +55,11 @@ int64_t flopsOf(Operation *op) {
   return cost ? cost.getFlops() : 0;
 }
 
+int64_t bytesOf(Operation *op) {
+  auto cost = dyn_cast<RecomputeCostOpInterface>(op);
+  return cost ? cost.getBytesMoved() : 0;
+}
+
 /// Contractions cost tens to thousands of flops per result element; norms,
 /// gates, RoPE, dropout and element-wise ops at most a dozen, data movement
 /// none.
@@ -273,11 +278,13 @@ struct RematerializePass
       recomputeFlops = remat.recomputedFlops;
     }
     // The step's flops, and what was recomputed by op kind (count, flops).
-    int64_t stepFlops = 0;
+    int64_t stepFlops = 0, stepBytes = 0, recomputeBytes = 0;
     llvm::MapVector<StringRef, std::pair<int64_t, int64_t>> byKind;
     for (Operation &op : func.getBody().front()) {
       stepFlops += flopsOf(&op);
+      stepBytes += bytesOf(&op);
       if (op.hasAttr("loco.recompute")) {
+        recomputeBytes += bytesOf(&op);
         auto &[count, flops] = byKind[op.getName().getStringRef()];
         ++count;
         flops += flopsOf(&op);
@@ -306,6 +313,10 @@ struct RematerializePass
                                  builder.getI64IntegerAttr(recomputeFlops)),
             builder.getNamedAttr("step_flops",
                                  builder.getI64IntegerAttr(stepFlops)),
+            builder.getNamedAttr("recompute_bytes",
+                                 builder.getI64IntegerAttr(recomputeBytes)),
+            builder.getNamedAttr("step_bytes",
+                                 builder.getI64IntegerAttr(stepBytes)),
         }));
   }
 };

@@ -185,6 +185,8 @@ FailureOr<MemoryReport> mlir::loco::buildMemoryReport(ModuleOp module) {
     decisions.recomputedOps = attrInt(remat, "recomputed_ops");
     decisions.recomputeFlops = attrInt(remat, "recompute_flops");
     decisions.stepFlops = attrInt(remat, "step_flops");
+    decisions.recomputeBytes = attrInt(remat, "recompute_bytes");
+    decisions.stepBytes = attrInt(remat, "step_bytes");
   }
   if (auto kinds = module->getAttrOfType<DictionaryAttr>("loco.remat_ops")) {
     for (NamedAttribute kind : kinds) {
@@ -262,10 +264,13 @@ void mlir::loco::printMemoryReport(const MemoryReport &report,
     }
     os << "\n";
   }
-  os << llvm::format("    recompute_flops_ratio %.3f (%.3g of %.3g flops recomputed)\n",
+  os << llvm::format("    recompute_flops_ratio %.3f (%.3g of %.3g flops "
+                     "recomputed; %.3g of %.3g bytes moved)\n",
                      decisions.recomputeFlopsRatio(),
                      double(decisions.recomputeFlops),
-                     double(decisions.stepFlops));
+                     double(decisions.stepFlops),
+                     double(decisions.recomputeBytes),
+                     double(decisions.stepBytes));
   os << "  largest buffers:\n";
   for (const MemoryReport::Buffer &buffer : report.largest)
     os << "    " << llvm::right_justify(formatBytes(buffer.bytes), 12) << "  "
@@ -306,7 +311,9 @@ llvm::json::Value mlir::loco::memoryReportJson(const MemoryReport &report) {
          return kinds;
        }()},
       {"recompute_flops", decisions.recomputeFlops},
-      {"step_flops", decisions.stepFlops}};
+      {"step_flops", decisions.stepFlops},
+      {"recompute_bytes", decisions.recomputeBytes},
+      {"step_bytes", decisions.stepBytes}};
   return llvm::json::Object{{"arena_bytes", report.arenaBytes},
                             {"recompute_flops_ratio",
                              decisions.recomputeFlopsRatio()},

@@ -41,6 +41,7 @@ struct MemoryReport {
     int64_t checkpointEvery = 0, checkpointPhase = 0, recomputedOps = 0;
     bool keepExpensive = false, keepSegment = true;
     int64_t recomputeFlops = 0, stepFlops = 0;
+    int64_t recomputeBytes = 0, stepBytes = 0;
     /// What was recomputed: (op name, count, flops), most flops first.
     std::vector<std::tuple<std::string, int64_t, int64_t>> recomputedKinds;
     /// Total step flops over those of the same step without recomputation.
