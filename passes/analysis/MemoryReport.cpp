@@ -118,8 +118,10 @@ FailureOr<MemoryReport> mlir::loco::buildMemoryReport(ModuleOp module) {
   for (Operation &op : train.getBody().front())
     position[&op] = index++;
   SmallVector<int64_t> lastBackward(liveness.buffers().size(), -1);
+  // Recomputation clones run in the backward part: the checkpoints they
+  // read are saved for backward too.
   for (Operation &op : train.getBody().front())
-    if (op.hasAttr("loco.backward"))
+    if (op.hasAttr("loco.backward") || op.hasAttr("loco.recompute"))
       for (Value operand : op.getOperands())
         if (int64_t buffer = liveness.bufferOf(operand); buffer >= 0)
           lastBackward[buffer] = position[&op];
