@@ -37,6 +37,10 @@ struct LocoPipelineOptions {
   int64_t checkpointPhase = 0;
   /// Keep the path inputs rebuilt for a segment until its backward ends.
   bool keepSegment = true;
+  /// Checkpoint this many more region inputs (the earliest others).
+  int64_t extraCheckpoints = 0;
+  /// Rebuild the ops before the first region instead of keeping them.
+  bool rebuildPrologue = false;
   /// Keep contraction results inside chunks; rebuild only cheap ops.
   bool keepExpensive = false;
 };

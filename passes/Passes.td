@@ -202,13 +202,18 @@ def LocoRematerializePass : Pass<"loco-rematerialize", "::mlir::ModuleOp"> {
       scheme with segments of paths; without `keep-segment`, a rebuilt
       path input is forgotten when the backward moves to the next path,
       which rebuilds its own input from the checkpoint again: quadratic
-      recomputation in the segment length, one rebuilt input alive). The
+      recomputation in the segment length, one rebuilt input alive);
+      `extra-checkpoints = n` also keeps the inputs of the `n` earliest
+      other regions after region 0 (spacing between s and 1, for budgets in
+      between). The
       phase picks which paths are
       recomputed twice: with two paths per block, `p = 1` keeps the inputs
       of the time paths and recomputes the frequency paths' forward again,
       `p = 0` the other way round;
     - everything before the first region and after the last (encoder,
-      decoder, losses) is kept.
+      decoder, losses) is kept; with `rebuild-prologue` (and `s > 1`) the
+      ops before the first region (STFT, encoder convolution and norm) are
+      rebuilt too, from the step's inputs.
 
     Random ops are rebuilt with their `#loco.rng` key, so a recomputed mask
     equals the original (counter-based RNG). `s = 0` changes nothing. The
@@ -241,6 +246,10 @@ def LocoRematerializePass : Pass<"loco-rematerialize", "::mlir::ModuleOp"> {
            "Regions per checkpoint segment (0: keep everything)">,
     Option<"checkpointPhase", "checkpoint-phase", "int64_t", /*default=*/"0",
            "The first checkpointed region (with checkpoint-every > 1)">,
+    Option<"extraCheckpoints", "extra-checkpoints", "int64_t", /*default=*/"0",
+           "Also checkpoint the inputs of this many more regions (the earliest after region 0)">,
+    Option<"rebuildPrologue", "rebuild-prologue", "bool", /*default=*/"false",
+           "Rebuild the ops before the first region (the encoder) instead of keeping them">,
     Option<"keepSegment", "keep-segment", "bool", /*default=*/"true",
            "Keep path inputs rebuilt for a segment until its backward ends">,
     Option<"keepExpensive", "keep-expensive", "bool", /*default=*/"false",

@@ -34,6 +34,8 @@ void mlir::loco::buildLocoGradPipeline(OpPassManager &pm,
   remat.checkpointEvery = options.checkpointEvery;
   remat.checkpointPhase = options.checkpointPhase;
   remat.keepSegment = options.keepSegment;
+  remat.extraCheckpoints = options.extraCheckpoints;
+  remat.rebuildPrologue = options.rebuildPrologue;
   remat.keepExpensive = options.keepExpensive;
   pm.addPass(createLocoRematerializePass(remat));
 }

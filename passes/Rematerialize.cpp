@@ -24,6 +24,8 @@
 #include "llvm/ADT/DenseMap.h"
 #include "llvm/ADT/MapVector.h"
 
+#include <set>
+
 namespace mlir::loco {
 #define GEN_PASS_DEF_LOCOREMATERIALIZEPASS
 #include "passes/Passes.h.inc"
@@ -76,10 +78,20 @@ bool isExpensive(Operation *op) {
 class Rematerializer {
 public:
   Rematerializer(func::FuncOp func, int64_t every, int64_t phase,
-                 bool keepExpensive, bool keepSegment)
-      : every(every), phase(phase), keepExpensive(keepExpensive),
-        keepSegment(keepSegment) {
+                 int64_t extra, bool keepExpensive, bool keepSegment,
+                 bool rebuildPrologue)
+      : every(every), keepExpensive(keepExpensive), keepSegment(keepSegment),
+        rebuildPrologue(rebuildPrologue) {
     classify(func);
+    // Checkpointed regions: phase, phase + every, ...; then `extra` more,
+    // the earliest of the others after region 0 (whose input only the
+    // prologue rebuilds, which is cheap).
+    int64_t regions = splits.size();
+    for (int64_t r = phase; r < regions; r += std::max<int64_t>(1, every))
+      checkpoints.insert(r);
+    for (int64_t r = 1; r < regions && extra > 0; ++r)
+      if (checkpoints.insert(r).second)
+        --extra;
   }
 
   /// Rebuilds every non-checkpoint forward operand of the backward ops.
@@ -102,12 +114,17 @@ private:
   Operation *cloneBefore(Operation *op, Operation *user,
                          std::map<ChunkKey, Memo> &otherChunks);
 
-  int64_t every, phase;
-  bool keepExpensive, keepSegment;
-  /// The segment of region `r`: segments start at the checkpointed regions
-  /// `phase + k * every` (regions before the first belong to segment 0).
+  int64_t every;
+  bool keepExpensive, keepSegment, rebuildPrologue;
+  /// Regions whose input is a checkpoint (with every > 1).
+  std::set<int64_t> checkpoints;
+  /// The segment of region `r`: the checkpointed region it starts at (-1
+  /// for regions before the first checkpoint).
   int64_t segmentOf(int64_t region) const {
-    return every > 1 ? (region + every - phase) / every : region;
+    if (every <= 1)
+      return region;
+    auto next = checkpoints.upper_bound(region);
+    return next == checkpoints.begin() ? -1 : *std::prev(next);
   }
   /// Forward ops and their places in the forward order (fixed: clones go
   /// into the backward part), so that no query reorders the block.
@@ -154,14 +171,16 @@ bool Rematerializer::isCheckpoint(Value value) const {
     return keepExpensive && isExpensive(def);
   if (isa<SplitOp>(def) && regionOf(def) >= 0)
     return false;
-  // Outside the chunked part (encoder, decoder, losses): kept.
+  // Outside the chunked part (encoder, decoder, losses): kept, but for the
+  // prologue before the first region with rebuild-prologue.
   int64_t place = forward.lookup(def);
-  if (!firstSplit || every <= 1 || place < forward.lookup(firstSplit) ||
-      place >= forward.lookup(lastConcat))
+  if (!firstSplit || every <= 1 || place >= forward.lookup(lastConcat))
     return true;
+  if (place < forward.lookup(firstSplit))
+    return !rebuildPrologue || regionInputs.contains(value) &&
+                                   checkpoints.count(regionInputs.lookup(value));
   auto input = regionInputs.find(value);
-  return input != regionInputs.end() &&
-         (input->second - phase) % every == 0 && input->second >= phase;
+  return input != regionInputs.end() && checkpoints.count(input->second);
 }
 
 Operation *Rematerializer::cloneBefore(Operation *op, Operation *user,
@@ -272,7 +291,8 @@ struct RematerializePass
     if (checkpointEvery > 0) {
       Rematerializer remat(func, checkpointEvery,
                            checkpointPhase % std::max<int64_t>(1, checkpointEvery),
-                           keepExpensive, keepSegment);
+                           extraCheckpoints, keepExpensive, keepSegment,
+                           rebuildPrologue);
       remat.run(func);
       recomputed = remat.recomputedOps;
       recomputeFlops = remat.recomputedFlops;
@@ -307,6 +327,10 @@ struct RematerializePass
                                  builder.getBoolAttr(keepExpensive &&
                                                      checkpointEvery > 0)),
             builder.getNamedAttr("keep_segment", builder.getBoolAttr(keepSegment)),
+            builder.getNamedAttr("extra_checkpoints",
+                                 builder.getI64IntegerAttr(extraCheckpoints)),
+            builder.getNamedAttr("rebuild_prologue",
+                                 builder.getBoolAttr(rebuildPrologue)),
             builder.getNamedAttr("recomputed_ops",
                                  builder.getI64IntegerAttr(recomputed)),
             builder.getNamedAttr("recompute_flops",

@@ -184,6 +184,9 @@ FailureOr<MemoryReport> mlir::loco::buildMemoryReport(ModuleOp module) {
       decisions.keepExpensive = keep.getValue();
     if (auto keep = remat.getAs<BoolAttr>("keep_segment"))
       decisions.keepSegment = keep.getValue();
+    if (auto rebuild = remat.getAs<BoolAttr>("rebuild_prologue"))
+      decisions.rebuildPrologue = rebuild.getValue();
+    decisions.extraCheckpoints = attrInt(remat, "extra_checkpoints");
     decisions.recomputedOps = attrInt(remat, "recomputed_ops");
     decisions.recomputeFlops = attrInt(remat, "recompute_flops");
     decisions.stepFlops = attrInt(remat, "step_flops");
@@ -250,6 +253,13 @@ void mlir::loco::printMemoryReport(const MemoryReport &report,
        << (decisions.checkpointEvery > 1 && !decisions.keepSegment
                ? ", each path input rebuilt from its checkpoint"
                : "")
+       << (decisions.checkpointEvery > 1 && decisions.extraCheckpoints
+               ? ", " + std::to_string(decisions.extraCheckpoints) +
+                     " more checkpoints"
+               : std::string())
+       << (decisions.checkpointEvery > 1 && decisions.rebuildPrologue
+               ? ", encoder recomputed"
+               : "")
        << "; "
        << decisions.recomputedOps << " ops recomputed\n";
   if (!decisions.recomputedKinds.empty()) {
@@ -304,6 +314,8 @@ llvm::json::Value mlir::loco::memoryReportJson(const MemoryReport &report) {
       {"checkpoint_every_regions", decisions.checkpointEvery},
       {"checkpoint_phase", decisions.checkpointPhase},
       {"keep_segment", decisions.keepSegment},
+      {"extra_checkpoints", decisions.extraCheckpoints},
+      {"rebuild_prologue", decisions.rebuildPrologue},
       {"recompute_cheap_only", decisions.keepExpensive},
       {"recomputed_ops", decisions.recomputedOps},
       {"recomputed_by_op", [&] {

@@ -39,7 +39,8 @@ struct MemoryReport {
     /// (rows, chunks) per row-independent region.
     std::vector<std::pair<int64_t, int64_t>> regions;
     int64_t checkpointEvery = 0, checkpointPhase = 0, recomputedOps = 0;
-    bool keepExpensive = false, keepSegment = true;
+    bool keepExpensive = false, keepSegment = true, rebuildPrologue = false;
+    int64_t extraCheckpoints = 0;
     int64_t recomputeFlops = 0, stepFlops = 0;
     int64_t recomputeBytes = 0, stepBytes = 0;
     /// What was recomputed: (op name, count, flops), most flops first.

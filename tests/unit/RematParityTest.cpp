@@ -145,6 +145,9 @@ INSTANTIATE_TEST_SUITE_P(
         Case{"chunks4_every2", "", "--row-chunks 4 --checkpoint-every 2"},
         Case{"chunks4_every2_phase1", "",
              "--row-chunks 4 --checkpoint-every 2 --checkpoint-phase 1"},
+        Case{"every4_extra1_rebuild_encoder", "",
+             "--row-chunks 2 --checkpoint-every 4 --checkpoint-phase 1 "
+             "--extra-checkpoints 1 --rebuild-prologue"},
         Case{"chunks3_every4_rebuild_each", "",
              "--row-chunks 3 --checkpoint-every 4 --keep-segment=false"},
         Case{"budget12MiB", "", "--memory-budget 12MiB"},
@@ -161,6 +164,9 @@ INSTANTIATE_TEST_SUITE_P(
              "--row-chunks 5 --checkpoint-every 2"},
         Case{"dropout_every4_rebuild_each", " --set model.dropout=0.1",
              "--row-chunks 2 --checkpoint-every 4 --keep-segment=false"},
+        Case{"dropout_every2_extra1_rebuild_encoder", " --set model.dropout=0.1",
+             "--row-chunks 3 --checkpoint-every 2 --checkpoint-phase 1 "
+             "--extra-checkpoints 1 --rebuild-prologue"},
         Case{"dropout_budget20MiB", " --set model.dropout=0.1",
              "--memory-budget 20MiB"}),
     [](const ::testing::TestParamInfo<Case> &info) { return info.param.name; });

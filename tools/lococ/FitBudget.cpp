@@ -49,6 +49,8 @@ mlir::loco::planStep(const ModelSpec &spec, const StepChoice &choice,
   chosen.checkpointEvery = choice.checkpointEvery;
   chosen.checkpointPhase = choice.checkpointPhase;
   chosen.keepSegment = choice.keepSegment;
+  chosen.extraCheckpoints = choice.extraCheckpoints;
+  chosen.rebuildPrologue = choice.rebuildPrologue;
   chosen.keepExpensive = choice.keepExpensive;
   PassManager pm(context);
   if (commandLinePassOptions && failed(applyPassManagerCLOptions(pm)))
@@ -72,21 +74,25 @@ FailureOr<StepChoice> mlir::loco::fitBudget(const ModelSpec &spec,
                                             MLIRContext *context,
                                             int64_t &smallestArena) {
   smallestArena = std::numeric_limits<int64_t>::max();
-  int64_t lastFlops = 0;
+  int64_t lastFlops = 0, regions = 0;
   // (arena, step flops) of the choices planned so far.
-  std::map<std::tuple<int64_t, int64_t, int64_t, int64_t, bool, bool>,
+  std::map<std::tuple<int64_t, int64_t, int64_t, int64_t, bool, bool,
+                      int64_t, bool>,
            std::pair<int64_t, int64_t>>
       planned;
   auto trial = [&](const StepChoice &choice) -> FailureOr<int64_t> {
     auto key = std::make_tuple(choice.microBatch, choice.rowChunks,
                                choice.checkpointEvery, choice.checkpointPhase,
-                               choice.keepSegment, choice.keepExpensive);
+                               choice.keepSegment, choice.keepExpensive,
+                               choice.extraCheckpoints, choice.rebuildPrologue);
     auto known = planned.find(key);
     if (known == planned.end()) {
       FailureOr<OwningOpRef<ModuleOp>> module =
           planStep(spec, choice, options, context, false);
       if (failed(module))
         return failure();
+      if (auto found = (**module)->getAttrOfType<ArrayAttr>("loco.row_chunks"))
+        regions = found.size();
       auto remat = (**module)->getAttrOfType<DictionaryAttr>("loco.remat");
       auto flops = remat ? remat.getAs<IntegerAttr>("step_flops") : nullptr;
       known = planned
@@ -117,6 +123,7 @@ FailureOr<StepChoice> mlir::loco::fitBudget(const ModelSpec &spec,
       {2, false, true, 64},  {4, false, true, 64},  {4, false, false, 64},
       {8, false, false, 64}, {12, false, false, 64}, {24, false, false, 64}};
   const int64_t chunkOptions[] = {1, 2, 4, 8, 16, 32, 64};
+  const int64_t maxChunks = chunkOptions[std::size(chunkOptions) - 1];
   // The phases of a tier at a chunk count: the cheapest that fits, and the
   // smallest arena.
   auto tryPhases = [&](const Tier &tier, int64_t micro, int64_t chunks,
@@ -126,8 +133,16 @@ FailureOr<StepChoice> mlir::loco::fitBudget(const ModelSpec &spec,
     // Paths alternate (frequency, time): the phase picks which kind is
     // checkpointed, so two phases cover the choices that matter.
     for (int64_t phase = 0; phase < std::min<int64_t>(2, std::max<int64_t>(1, tier.every)); ++phase) {
-      StepChoice choice{micro,           chunks,           tier.every, phase,
-                        tier.keepSegment, tier.keepExpensive};
+      StepChoice choice;
+      choice.microBatch = micro;
+      choice.rowChunks = chunks;
+      choice.checkpointEvery = tier.every;
+      choice.checkpointPhase = phase;
+      choice.keepSegment = tier.keepSegment;
+      choice.keepExpensive = tier.keepExpensive;
+      // Segments of several paths also rebuild the encoder (cheap) rather
+      // than keep its full-size activations.
+      choice.rebuildPrologue = tier.every > 1;
       FailureOr<int64_t> arena = trial(choice);
       if (failed(arena))
         return failure();
@@ -138,6 +153,37 @@ FailureOr<StepChoice> mlir::loco::fitBudget(const ModelSpec &spec,
       }
     }
     return smallest;
+  };
+  // A segmented plan that fits may have room for more checkpoints, each of
+  // which saves a path's recomputation; more chunks can make that room.
+  // For each chunk count from the one found up, the most extra checkpoints
+  // that fit (memory grows with each, so a binary search finds them); the
+  // most extras win, then the fewest chunks.
+  auto withExtras = [&](StepChoice fit) -> FailureOr<StepChoice> {
+    if (fit.checkpointEvery <= 1)
+      return fit;
+    StepChoice best = fit;
+    for (int64_t chunks = fit.rowChunks; chunks <= maxChunks; chunks *= 2) {
+      StepChoice base = fit;
+      base.rowChunks = chunks;
+      int64_t low = 0, high = regions;
+      while (low < high) {
+        StepChoice more = base;
+        more.extraCheckpoints = (low + high + 1) / 2;
+        FailureOr<int64_t> arena = trial(more);
+        if (failed(arena))
+          return failure();
+        if (*arena <= budget)
+          low = more.extraCheckpoints;
+        else
+          high = more.extraCheckpoints - 1;
+      }
+      if (low > best.extraCheckpoints) {
+        best = base;
+        best.extraCheckpoints = low;
+      }
+    }
+    return best;
   };
   for (const Tier &tier : tiers) {
     // A tier whose most chunked plan does not fit with micro-batches of 1
@@ -158,7 +204,7 @@ FailureOr<StepChoice> mlir::loco::fitBudget(const ModelSpec &spec,
       if (!fit)
         continue; // Not even the most chunked plan of this tier fits.
       if (most == 1)
-        return *fit;
+        return withExtras(*fit);
       int64_t previous = std::numeric_limits<int64_t>::max();
       for (int64_t chunks : chunkOptions) {
         if (chunks > most)
@@ -167,13 +213,13 @@ FailureOr<StepChoice> mlir::loco::fitBudget(const ModelSpec &spec,
         if (failed(smallest))
           return failure();
         if (fit)
-          return *fit;
+          return withExtras(*fit);
         // More chunks stop paying once a chunk's activations are small
         // next to what is kept whole: go to the most chunked plan.
         if (*smallest > previous - previous / 100) {
           if (failed(tryPhases(tier, micro, most, fit)))
             return failure();
-          return *fit;
+          return withExtras(*fit);
         }
         previous = *smallest;
       }

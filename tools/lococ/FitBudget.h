@@ -31,6 +31,10 @@ struct StepChoice {
   /// Keep the path inputs rebuilt for a segment until its backward ends
   /// (false: rebuild each from the checkpoint; quadratic flops).
   bool keepSegment = true;
+  /// More checkpoints (the earliest other region inputs).
+  int64_t extraCheckpoints = 0;
+  /// Rebuild the encoder before the first region instead of keeping it.
+  bool rebuildPrologue = false;
   /// Keep contraction results inside chunks (rebuild only cheap ops).
   bool keepExpensive = false;
 };

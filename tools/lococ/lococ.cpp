@@ -107,6 +107,16 @@ llvm::cl::opt<bool> keepSegment(
                    "rebuilt for a segment (default; =false rebuilds each from "
                    "its checkpoint)"),
     llvm::cl::init(true));
+llvm::cl::opt<int64_t> extraCheckpoints(
+    "extra-checkpoints",
+    llvm::cl::desc("With --checkpoint-every N > 1: also keep this many more "
+                   "path inputs"),
+    llvm::cl::init(0));
+llvm::cl::opt<bool> rebuildPrologue(
+    "rebuild-prologue",
+    llvm::cl::desc("With --checkpoint-every N > 1: recompute the encoder in "
+                   "the backward pass instead of keeping its activations"),
+    llvm::cl::init(false));
 llvm::cl::opt<bool> keepExpensive(
     "keep-expensive",
     llvm::cl::desc("With --checkpoint-every: keep linear, convolution and "
@@ -195,7 +205,8 @@ int main(int argc, char **argv) {
   StepChoice choice{microBatch > 0 ? microBatch : spec->batchSize,
                     std::max<int64_t>(1, rowChunks),
                     std::max<int64_t>(0, checkpointEvery), checkpointPhase,
-                    keepSegment, keepExpensive};
+                    keepSegment, extraCheckpoints, rebuildPrologue,
+                    keepExpensive};
   if (spec->batchSize % choice.microBatch != 0) {
     toolError() << "--micro-batch " << microBatch
                 << " does not divide training.batch_size ("
@@ -235,6 +246,8 @@ int main(int argc, char **argv) {
     options.checkpointEvery = choice.checkpointEvery;
     options.checkpointPhase = choice.checkpointPhase;
     options.keepSegment = choice.keepSegment;
+    options.extraCheckpoints = choice.extraCheckpoints;
+    options.rebuildPrologue = choice.rebuildPrologue;
     options.keepExpensive = choice.keepExpensive;
   }
   if (!planned && emit != EmitStage::Loco) {
