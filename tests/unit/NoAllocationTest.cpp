@@ -61,10 +61,15 @@ int posix_memalign(void **out, size_t alignment, size_t n) {
 }
 }
 
-TEST(NoAllocation, StepsAllocateNothing) {
+// The unconstrained step, and one with row chunks and recomputation (the
+// same kernels, more calls; their scratch comes from the planned workspace).
+class NoAllocation : public ::testing::TestWithParam<const char *> {};
+
+TEST_P(NoAllocation, StepsAllocateNothing) {
   std::string so = ::testing::TempDir() + "/noalloc.so";
   std::string command = std::string(LOCO_TOOLS_DIR "/lococ ") +
-                        LOCO_CONFIGS_DIR "/tiny.yaml --set model.dropout=0.1 -o " + so;
+                        LOCO_CONFIGS_DIR "/tiny.yaml --set model.dropout=0.1 " +
+                        GetParam() + " -o " + so;
   ASSERT_EQ(std::system(command.c_str()), 0) << command;
 
   loco::Session session(so, "cpu");
@@ -92,3 +97,11 @@ TEST(NoAllocation, StepsAllocateNothing) {
   EXPECT_EQ(loco_context_error(ctx), nullptr);
   EXPECT_EQ(allocations.load(), 0) << "allocations during two steps";
 }
+
+INSTANTIATE_TEST_SUITE_P(
+    Plans, NoAllocation,
+    ::testing::Values("", "--row-chunks 3 --checkpoint-every 2 "
+                          "--extra-checkpoints 1 --rebuild-prologue"),
+    [](const ::testing::TestParamInfo<const char *> &info) {
+      return std::string(info.index == 0 ? "Unconstrained" : "ChunkedRemat");
+    });
