@@ -177,8 +177,9 @@ bool Rematerializer::isCheckpoint(Value value) const {
   if (!firstSplit || every <= 1 || place >= forward.lookup(lastConcat))
     return true;
   if (place < forward.lookup(firstSplit))
-    return !rebuildPrologue || regionInputs.contains(value) &&
-                                   checkpoints.count(regionInputs.lookup(value));
+    return !rebuildPrologue ||
+           (regionInputs.contains(value) &&
+            checkpoints.count(regionInputs.lookup(value)));
   auto input = regionInputs.find(value);
   return input != regionInputs.end() && checkpoints.count(input->second);
 }
