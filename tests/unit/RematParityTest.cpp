@@ -167,6 +167,11 @@ INSTANTIATE_TEST_SUITE_P(
         Case{"dropout_every2_extra1_rebuild_encoder", " --set model.dropout=0.1",
              "--row-chunks 3 --checkpoint-every 2 --checkpoint-phase 1 "
              "--extra-checkpoints 1 --rebuild-prologue"},
+        // Unfused attention: the scores, softmax and dropout on the
+        // probabilities are chunked too.
+        Case{"dropout_unfused_chunks3_every2",
+             " --set model.dropout=0.1 --fuse-attention=false",
+             "--row-chunks 3 --checkpoint-every 2"},
         Case{"dropout_budget20MiB", " --set model.dropout=0.1",
              "--memory-budget 20MiB"}),
     [](const ::testing::TestParamInfo<Case> &info) { return info.param.name; });
