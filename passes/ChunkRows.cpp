@@ -83,7 +83,8 @@ std::optional<unsigned> resultRowDim(Operation *op, unsigned dim) {
     return std::nullopt;
   // A chunk of a random op draws at an index offset, which needs its rows
   // to be the outermost dim with elements (nothing but 1s before them).
-  if (isa<DropoutOp>(op) && product(shapeOf(op->getOperand(0)).take_front(dim)) != 1)
+  if (isa<DropoutOp>(op) &&
+      product(shapeOf(op->getOperand(0)).take_front(dim)) != 1)
     return std::nullopt;
   if (auto flash = dyn_cast<FlashAttentionOp>(op))
     if (product(shapeOf(flash.getQuery()).take_front(dim)) != 1)
@@ -97,8 +98,8 @@ Region growRegion(ReshapeOp seed, const llvm::DenseSet<Operation *> &taken) {
   region.seed = seed;
   region.rows = shapeOf(seed.getResult())[0];
   region.rowDim[seed.getResult()] = 0;
-  for (Operation *op = seed->getNextNode(); op && !op->hasTrait<OpTrait::IsTerminator>();
-       op = op->getNextNode()) {
+  for (Operation *op = seed->getNextNode();
+       op && !op->hasTrait<OpTrait::IsTerminator>(); op = op->getNextNode()) {
     if (taken.contains(op))
       continue;
     std::optional<unsigned> dim;
@@ -110,7 +111,8 @@ Region growRegion(ReshapeOp seed, const llvm::DenseSet<Operation *> &taken) {
         // A value from outside must be used whole by every chunk and exist
         // before the region starts (the chunks are built at the seed).
         Operation *def = operand.get().getDefiningOp();
-        joins &= rowOp && rowOp.isBroadcastOperand(operand.getOperandNumber()) &&
+        joins &= rowOp &&
+                 rowOp.isBroadcastOperand(operand.getOperandNumber()) &&
                  (!def || def->isBeforeInBlock(seed));
         continue;
       }
@@ -160,7 +162,8 @@ Region growRegion(ReshapeOp seed, const llvm::DenseSet<Operation *> &taken) {
       changed = true;
       break;
     }
-    llvm::erase_if(region.ops, [&](Operation *op) { return !inRegion.contains(op); });
+    llvm::erase_if(region.ops,
+                   [&](Operation *op) { return !inRegion.contains(op); });
   }
   return region;
 }
@@ -212,11 +215,10 @@ void ChunkRowsPass::chunk(Region &region, int64_t id) {
     for (Operation *op : region.ops) {
       Operation *clone = builder.clone(*op, mapping);
       for (Value result : clone->getResults())
-        result.setType(withRows(
-            result,
-            region.rowDim.lookup(
-                op->getResult(cast<OpResult>(result).getResultNumber())),
-            sizes[c]));
+        result.setType(withRows(result,
+                                region.rowDim.lookup(op->getResult(
+                                    cast<OpResult>(result).getResultNumber())),
+                                sizes[c]));
       // Random ops draw at their chunk's place in the whole op.
       auto offsetRng = [&](RngKeyAttr rng, int64_t perRow) {
         return RngKeyAttr::get(rng.getContext(), rng.getStream(),
@@ -225,8 +227,8 @@ void ChunkRowsPass::chunk(Region &region, int64_t id) {
       if (auto dropout = dyn_cast<DropoutOp>(clone)) {
         ArrayRef<int64_t> shape = shapeOf(op->getOperand(0));
         unsigned dim = region.rowDim.lookup(op->getResult(0));
-        dropout.setRngAttr(offsetRng(dropout.getRng(),
-                                     product(shape.drop_front(dim + 1))));
+        dropout.setRngAttr(
+            offsetRng(dropout.getRng(), product(shape.drop_front(dim + 1))));
       } else if (auto flash = dyn_cast<FlashAttentionOp>(clone)) {
         if (RngKeyAttr rng = flash.getRngAttr()) {
           auto original = cast<FlashAttentionOp>(op);
@@ -267,7 +269,8 @@ void ChunkRowsPass::runOnOperation() {
       auto reshape = dyn_cast<ReshapeOp>(&op);
       if (!reshape || taken.contains(&op))
         continue;
-      // A seed merges leading dims into rows: [a, b, ...rest] -> [a*b, ...rest].
+      // A seed merges leading dims into rows: [a, b, ...rest] -> [a*b,
+      // ...rest].
       ArrayRef<int64_t> in = shapeOf(reshape.getInput());
       ArrayRef<int64_t> out = shapeOf(reshape.getResult());
       if (out.empty() || in.size() < 2 || out.size() + 1 != in.size() ||
@@ -283,11 +286,11 @@ void ChunkRowsPass::runOnOperation() {
       decisions.push_back(builder.getDictionaryAttr({
           builder.getNamedAttr("region", builder.getI64IntegerAttr(id)),
           builder.getNamedAttr("rows", builder.getI64IntegerAttr(region.rows)),
-          builder.getNamedAttr(
-              "chunks", builder.getI64IntegerAttr(
-                            std::min<int64_t>(std::max<int64_t>(chunks, 1),
-                                              region.rows))),
-          builder.getNamedAttr("ops", builder.getI64IntegerAttr(region.ops.size())),
+          builder.getNamedAttr("chunks",
+                               builder.getI64IntegerAttr(std::min<int64_t>(
+                                   std::max<int64_t>(chunks, 1), region.rows))),
+          builder.getNamedAttr("ops",
+                               builder.getI64IntegerAttr(region.ops.size())),
       }));
       ++numRegions;
       if (chunks > 0) {

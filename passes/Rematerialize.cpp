@@ -72,14 +72,14 @@ bool isExpensive(Operation *op) {
   for (Type type : op->getResultTypes())
     if (auto tensor = dyn_cast<RankedTensorType>(type))
       elements += tensor.getNumElements();
-  return flopsOf(op) >= kExpensiveFlopsPerElement * std::max<int64_t>(1, elements);
+  return flopsOf(op) >=
+         kExpensiveFlopsPerElement * std::max<int64_t>(1, elements);
 }
 
 class Rematerializer {
 public:
-  Rematerializer(func::FuncOp func, int64_t every, int64_t phase,
-                 int64_t extra, bool keepExpensive, bool keepSegment,
-                 bool rebuildPrologue)
+  Rematerializer(func::FuncOp func, int64_t every, int64_t phase, int64_t extra,
+                 bool keepExpensive, bool keepSegment, bool rebuildPrologue)
       : every(every), keepExpensive(keepExpensive), keepSegment(keepSegment),
         rebuildPrologue(rebuildPrologue) {
     classify(func);
@@ -177,9 +177,8 @@ bool Rematerializer::isCheckpoint(Value value) const {
   if (!firstSplit || every <= 1 || place >= forward.lookup(lastConcat))
     return true;
   if (place < forward.lookup(firstSplit))
-    return !rebuildPrologue ||
-           (regionInputs.contains(value) &&
-            checkpoints.count(regionInputs.lookup(value)));
+    return !rebuildPrologue || (regionInputs.contains(value) &&
+                                checkpoints.count(regionInputs.lookup(value)));
   auto input = regionInputs.find(value);
   return input != regionInputs.end() && checkpoints.count(input->second);
 }
@@ -233,7 +232,8 @@ Value Rematerializer::rebuild(Value value, Operation *user,
   if (Value known = memo.lookup(value))
     return known;
   Operation *clone = cloneBefore(def, user, otherChunks);
-  for (auto [original, copy] : llvm::zip(def->getResults(), clone->getResults()))
+  for (auto [original, copy] :
+       llvm::zip(def->getResults(), clone->getResults()))
     memo[original] = copy;
   return memo.lookup(value);
 }
@@ -253,8 +253,8 @@ void Rematerializer::run(func::FuncOp func) {
       // previous one, so that its values die there.
       std::optional<ChunkKey> key = chunkOf(def);
       if (auto split = dyn_cast<SplitOp>(def))
-        key = ChunkKey{regionOf(split),
-                       cast<OpResult>(value).getResultNumber()};
+        key =
+            ChunkKey{regionOf(split), cast<OpResult>(value).getResultNumber()};
       int64_t region = key ? key->first : cursor.lookup(def);
       // Without keep-segment, what was rebuilt between regions is forgotten
       // at every region: the next region rebuilds its input from the
@@ -290,10 +290,10 @@ struct RematerializePass
     Builder builder(module.getContext());
     int64_t recomputed = 0, recomputeFlops = 0;
     if (checkpointEvery > 0) {
-      Rematerializer remat(func, checkpointEvery,
-                           checkpointPhase % std::max<int64_t>(1, checkpointEvery),
-                           extraCheckpoints, keepExpensive, keepSegment,
-                           rebuildPrologue);
+      Rematerializer remat(
+          func, checkpointEvery,
+          checkpointPhase % std::max<int64_t>(1, checkpointEvery),
+          extraCheckpoints, keepExpensive, keepSegment, rebuildPrologue);
       remat.run(func);
       recomputed = remat.recomputedOps;
       recomputeFlops = remat.recomputedFlops;
@@ -324,10 +324,11 @@ struct RematerializePass
                                  builder.getI64IntegerAttr(checkpointEvery)),
             builder.getNamedAttr("checkpoint_phase",
                                  builder.getI64IntegerAttr(checkpointPhase)),
-            builder.getNamedAttr("keep_expensive",
-                                 builder.getBoolAttr(keepExpensive &&
-                                                     checkpointEvery > 0)),
-            builder.getNamedAttr("keep_segment", builder.getBoolAttr(keepSegment)),
+            builder.getNamedAttr(
+                "keep_expensive",
+                builder.getBoolAttr(keepExpensive && checkpointEvery > 0)),
+            builder.getNamedAttr("keep_segment",
+                                 builder.getBoolAttr(keepSegment)),
             builder.getNamedAttr("extra_checkpoints",
                                  builder.getI64IntegerAttr(extraCheckpoints)),
             builder.getNamedAttr("rebuild_prologue",

@@ -84,7 +84,8 @@ double compareDumps(const std::string &ours, const std::string &reference,
     std::vector<float> x = a->floats(*mine), y = b->floats(ref);
     double rel = relativeL2(x, y);
     EXPECT_LE(rel, kTolerance) << file << ": " << ref.name;
-    EXPECT_LE(relativeToMax(x, y), kElementTolerance) << file << ": " << ref.name;
+    EXPECT_LE(relativeToMax(x, y), kElementTolerance)
+        << file << ": " << ref.name;
     worst = std::max(worst, rel);
     worstElement = std::max(worstElement, relativeToMax(x, y));
   }
@@ -116,8 +117,7 @@ TEST_P(RematParity, GradientsEqualTheUnconstrainedStep) {
   std::string config = golden + "/config.yaml" + c.sets;
   std::string inputs = "--init " + golden + "/weights.safetensors --batch " +
                        golden + "/inputs.safetensors --seed 3";
-  std::string reference =
-      compileAndStep(work, "reference", config, "", inputs);
+  std::string reference = compileAndStep(work, "reference", config, "", inputs);
   std::string chosen = compileAndStep(work, "chosen", config, c.choice, inputs);
 
   double element = 0;
@@ -130,12 +130,12 @@ TEST_P(RematParity, GradientsEqualTheUnconstrainedStep) {
               theirs["total_loss"].get<double>(),
               kTolerance * std::fabs(theirs["total_loss"].get<double>()));
   nlohmann::json report = readJson(chosen + ".json");
-  std::cout << "[ measured ] " << c.name << " (" << c.choice
-            << "): arena " << report["arena_bytes"] << " bytes vs "
+  std::cout << "[ measured ] " << c.name << " (" << c.choice << "): arena "
+            << report["arena_bytes"] << " bytes vs "
             << readJson(reference + ".json")["arena_bytes"]
             << ", recompute_flops_ratio " << report["recompute_flops_ratio"]
-            << "; L2-relative: gradients " << grads << ", estimates "
-            << outputs << "; worst element " << element << " of max\n";
+            << "; L2-relative: gradients " << grads << ", estimates " << outputs
+            << "; worst element " << element << " of max\n";
 }
 
 INSTANTIATE_TEST_SUITE_P(
@@ -164,7 +164,8 @@ INSTANTIATE_TEST_SUITE_P(
              "--row-chunks 5 --checkpoint-every 2"},
         Case{"dropout_every4_rebuild_each", " --set model.dropout=0.1",
              "--row-chunks 2 --checkpoint-every 4 --keep-segment=false"},
-        Case{"dropout_every2_extra1_rebuild_encoder", " --set model.dropout=0.1",
+        Case{"dropout_every2_extra1_rebuild_encoder",
+             " --set model.dropout=0.1",
              "--row-chunks 3 --checkpoint-every 2 --checkpoint-phase 1 "
              "--extra-checkpoints 1 --rebuild-prologue"},
         // Unfused attention: the scores, softmax and dropout on the
@@ -190,9 +191,9 @@ TEST(RematParity, MusdbSmallAtAThirdOfItsArena) {
   int64_t unconstrained =
       readJson(reference + ".json")["arena_bytes"].get<int64_t>();
   int64_t budget = unconstrained / 3;
-  std::string chosen = compileAndStep(
-      work, "chosen", config, "--memory-budget " + std::to_string(budget),
-      "--seed 11");
+  std::string chosen =
+      compileAndStep(work, "chosen", config,
+                     "--memory-budget " + std::to_string(budget), "--seed 11");
   nlohmann::json report = readJson(chosen + ".json");
   int64_t arena = report["arena_bytes"].get<int64_t>();
   EXPECT_LE(arena, budget);

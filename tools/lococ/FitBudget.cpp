@@ -40,10 +40,13 @@ mlir::loco::planStep(const ModelSpec &spec, const StepChoice &choice,
   (*module)->setAttr(
       "loco.micro_batching",
       b.getDictionaryAttr(
-          {b.getNamedAttr("config_batch_size", b.getI64IntegerAttr(spec.batchSize)),
-           b.getNamedAttr("micro_batch", b.getI64IntegerAttr(choice.microBatch)),
-           b.getNamedAttr("micro_batches",
-                          b.getI64IntegerAttr(spec.batchSize / choice.microBatch))}));
+          {b.getNamedAttr("config_batch_size",
+                          b.getI64IntegerAttr(spec.batchSize)),
+           b.getNamedAttr("micro_batch",
+                          b.getI64IntegerAttr(choice.microBatch)),
+           b.getNamedAttr(
+               "micro_batches",
+               b.getI64IntegerAttr(spec.batchSize / choice.microBatch))}));
   LocoPipelineOptions chosen = options;
   chosen.rowChunks = choice.rowChunks;
   chosen.checkpointEvery = choice.checkpointEvery;
@@ -76,9 +79,9 @@ FailureOr<StepChoice> mlir::loco::fitBudget(const ModelSpec &spec,
   smallestArena = std::numeric_limits<int64_t>::max();
   int64_t lastFlops = 0, regions = 0;
   // (arena, step flops) of the choices planned so far.
-  std::map<std::tuple<int64_t, int64_t, int64_t, int64_t, bool, bool,
-                      int64_t, bool>,
-           std::pair<int64_t, int64_t>>
+  std::map<
+      std::tuple<int64_t, int64_t, int64_t, int64_t, bool, bool, int64_t, bool>,
+      std::pair<int64_t, int64_t>>
       planned;
   auto trial = [&](const StepChoice &choice) -> FailureOr<int64_t> {
     auto key = std::make_tuple(choice.microBatch, choice.rowChunks,
@@ -119,8 +122,8 @@ FailureOr<StepChoice> mlir::loco::fitBudget(const ModelSpec &spec,
     int64_t maxChunks;
   };
   const Tier tiers[] = {
-      {0, false, true, 1},   {1, true, true, 4},    {1, false, true, 64},
-      {2, false, true, 64},  {4, false, true, 64},  {4, false, false, 64},
+      {0, false, true, 1},   {1, true, true, 4},     {1, false, true, 64},
+      {2, false, true, 64},  {4, false, true, 64},   {4, false, false, 64},
       {8, false, false, 64}, {12, false, false, 64}, {24, false, false, 64}};
   const int64_t chunkOptions[] = {1, 2, 4, 8, 16, 32, 64};
   const int64_t maxChunks = chunkOptions[std::size(chunkOptions) - 1];
@@ -132,7 +135,9 @@ FailureOr<StepChoice> mlir::loco::fitBudget(const ModelSpec &spec,
     fit.reset();
     // Paths alternate (frequency, time): the phase picks which kind is
     // checkpointed, so two phases cover the choices that matter.
-    for (int64_t phase = 0; phase < std::min<int64_t>(2, std::max<int64_t>(1, tier.every)); ++phase) {
+    for (int64_t phase = 0;
+         phase < std::min<int64_t>(2, std::max<int64_t>(1, tier.every));
+         ++phase) {
       StepChoice choice;
       choice.microBatch = micro;
       choice.rowChunks = chunks;
