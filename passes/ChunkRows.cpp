@@ -180,22 +180,15 @@ struct ChunkRowsPass : public loco::impl::LocoChunkRowsPassBase<ChunkRowsPass> {
   using LocoChunkRowsPassBase::LocoChunkRowsPassBase;
   void runOnOperation() override;
 
-  /// Why a region cannot be chunked, or empty.
-  std::string unsupported(const Region &region) const;
+  /// The chunks `region` is split into (1 when only recording).
+  int64_t chunkCount(const Region &region) const {
+    return std::min<int64_t>(std::max<int64_t>(chunks, 1), region.rows);
+  }
   void chunk(Region &region, int64_t id);
 };
 
-std::string ChunkRowsPass::unsupported(const Region &region) const {
-  if (region.ops.size() < static_cast<size_t>(minOps))
-    return "fewer than min-ops ops";
-  for (Value output : region.outputs)
-    if (region.rowDim.lookup(output) != 0)
-      return "an output whose rows are not its leading dim";
-  return "";
-}
-
 void ChunkRowsPass::chunk(Region &region, int64_t id) {
-  int64_t count = std::min<int64_t>(chunks, region.rows);
+  int64_t count = chunkCount(region);
   SmallVector<int64_t> sizes;
   for (int64_t c = 0; c < count; ++c)
     sizes.push_back(region.rows / count + (c < region.rows % count ? 1 : 0));
@@ -277,7 +270,9 @@ void ChunkRowsPass::runOnOperation() {
           out[0] != in[0] * in[1] || out.drop_front() != in.drop_front(2))
         continue;
       Region region = growRegion(reshape, taken);
-      if (!unsupported(region).empty())
+      // growRegion leaves only outputs with leading rows; small regions are
+      // not worth their split and concat.
+      if (region.ops.size() < static_cast<size_t>(minOps))
         continue;
       taken.insert(region.ops.begin(), region.ops.end());
       regions.push_back(std::move(region));
@@ -287,8 +282,7 @@ void ChunkRowsPass::runOnOperation() {
           builder.getNamedAttr("region", builder.getI64IntegerAttr(id)),
           builder.getNamedAttr("rows", builder.getI64IntegerAttr(region.rows)),
           builder.getNamedAttr("chunks",
-                               builder.getI64IntegerAttr(std::min<int64_t>(
-                                   std::max<int64_t>(chunks, 1), region.rows))),
+                               builder.getI64IntegerAttr(chunkCount(region))),
           builder.getNamedAttr("ops",
                                builder.getI64IntegerAttr(region.ops.size())),
       }));

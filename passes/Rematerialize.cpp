@@ -52,6 +52,15 @@ int64_t regionOf(Operation *op) {
   return attr ? attr.getInt() : -1;
 }
 
+/// The row chunk a value belongs to: that of its op, or for a piece of a
+/// region's split, (region, piece).
+std::optional<ChunkKey> chunkKeyOf(Value value) {
+  Operation *def = value.getDefiningOp();
+  if (auto split = dyn_cast_or_null<SplitOp>(def); split && regionOf(split) >= 0)
+    return ChunkKey{regionOf(split), cast<OpResult>(value).getResultNumber()};
+  return chunkOf(def);
+}
+
 int64_t flopsOf(Operation *op) {
   auto cost = dyn_cast<RecomputeCostOpInterface>(op);
   return cost ? cost.getFlops() : 0;
@@ -97,17 +106,18 @@ public:
   /// Rebuilds every non-checkpoint forward operand of the backward ops.
   void run(func::FuncOp func);
 
-  int64_t recomputedOps = 0, recomputedFlops = 0;
-
 private:
   /// Records each forward value's region cursor and the extent of the
   /// chunked part of the step.
   void classify(func::FuncOp func);
-  bool isForward(Value value) const {
-    Operation *def = value.getDefiningOp();
-    return def && forward.contains(def);
-  }
   bool isCheckpoint(Value value) const;
+  /// Where the rebuilt copies of chunk `key`'s values (or, without a key,
+  /// of the segment's) are remembered.
+  Memo &memoFor(std::optional<ChunkKey> key,
+                std::map<ChunkKey, Memo> &otherChunks) {
+    return !key ? segmentMemo
+                : (currentChunk == key ? chunkMemo : otherChunks[*key]);
+  }
   /// The value's rebuilt copy before `user`, built on demand.
   Value rebuild(Value value, Operation *user,
                 std::map<ChunkKey, Memo> &otherChunks);
@@ -169,7 +179,7 @@ bool Rematerializer::isCheckpoint(Value value) const {
     return true;
   if (chunkOf(def))
     return keepExpensive && isExpensive(def);
-  if (isa<SplitOp>(def) && regionOf(def) >= 0)
+  if (chunkKeyOf(value)) // A piece of a region's split.
     return false;
   // Outside the chunked part (encoder, decoder, losses): kept, but for the
   // prologue before the first region with rebuild-prologue.
@@ -192,8 +202,6 @@ Operation *Rematerializer::cloneBefore(Operation *op, Operation *user,
   Operation *clone = builder.clone(*op);
   clone->setOperands(operands);
   clone->setAttr("loco.recompute", builder.getUnitAttr());
-  ++recomputedOps;
-  recomputedFlops += flopsOf(clone);
   return clone;
 }
 
@@ -202,15 +210,14 @@ Value Rematerializer::rebuild(Value value, Operation *user,
   if (isCheckpoint(value))
     return value;
   Operation *def = value.getDefiningOp();
-  unsigned index = cast<OpResult>(value).getResultNumber();
+  Memo &memo = memoFor(chunkKeyOf(value), otherChunks);
+  if (Value known = memo.lookup(value))
+    return known;
 
   // A chunk input: slice the chunk's rows out of the region input again
   // rather than repeating the whole split.
   if (auto split = dyn_cast<SplitOp>(def)) {
-    ChunkKey key{regionOf(split), index};
-    Memo &memo = currentChunk == key ? chunkMemo : otherChunks[key];
-    if (Value known = memo.lookup(value))
-      return known;
+    unsigned index = cast<OpResult>(value).getResultNumber();
     int64_t start = 0;
     for (unsigned i = 0; i < index; ++i)
       start += split.getSizes()[i];
@@ -221,16 +228,10 @@ Value Rematerializer::rebuild(Value value, Operation *user,
         builder.getI64IntegerAttr(start),
         builder.getI64IntegerAttr(split.getSizes()[index]));
     slice->setAttr("loco.recompute", builder.getUnitAttr());
-    ++recomputedOps;
     memo[value] = slice.getResult();
     return slice.getResult();
   }
 
-  std::optional<ChunkKey> key = chunkOf(def);
-  Memo &memo = !key ? segmentMemo
-                    : (currentChunk == key ? chunkMemo : otherChunks[*key]);
-  if (Value known = memo.lookup(value))
-    return known;
   Operation *clone = cloneBefore(def, user, otherChunks);
   for (auto [original, copy] :
        llvm::zip(def->getResults(), clone->getResults()))
@@ -246,16 +247,12 @@ void Rematerializer::run(func::FuncOp func) {
   for (Operation *op : backward) {
     for (OpOperand &operand : op->getOpOperands()) {
       Value value = operand.get();
-      if (!isForward(value) || isCheckpoint(value))
+      if (isCheckpoint(value))
         continue;
-      Operation *def = value.getDefiningOp();
       // Entering another chunk or segment forgets what was rebuilt for the
       // previous one, so that its values die there.
-      std::optional<ChunkKey> key = chunkOf(def);
-      if (auto split = dyn_cast<SplitOp>(def))
-        key =
-            ChunkKey{regionOf(split), cast<OpResult>(value).getResultNumber()};
-      int64_t region = key ? key->first : cursor.lookup(def);
+      std::optional<ChunkKey> key = chunkKeyOf(value);
+      int64_t region = key ? key->first : cursor.lookup(value.getDefiningOp());
       // Without keep-segment, what was rebuilt between regions is forgotten
       // at every region: the next region rebuilds its input from the
       // checkpoint again (quadratic in the segment, constant memory).
@@ -288,23 +285,24 @@ struct RematerializePass
       return signalPassFailure();
     }
     Builder builder(module.getContext());
-    int64_t recomputed = 0, recomputeFlops = 0;
     if (checkpointEvery > 0) {
       Rematerializer remat(
           func, checkpointEvery,
           checkpointPhase % std::max<int64_t>(1, checkpointEvery),
           extraCheckpoints, keepExpensive, keepSegment, rebuildPrologue);
       remat.run(func);
-      recomputed = remat.recomputedOps;
-      recomputeFlops = remat.recomputedFlops;
     }
-    // The step's flops, and what was recomputed by op kind (count, flops).
-    int64_t stepFlops = 0, stepBytes = 0, recomputeBytes = 0;
+    // The step's cost, and what was recomputed (marked loco.recompute), in
+    // all and by op kind (count, flops).
+    int64_t stepFlops = 0, stepBytes = 0, recomputed = 0, recomputeFlops = 0,
+            recomputeBytes = 0;
     llvm::MapVector<StringRef, std::pair<int64_t, int64_t>> byKind;
     for (Operation &op : func.getBody().front()) {
       stepFlops += flopsOf(&op);
       stepBytes += bytesOf(&op);
       if (op.hasAttr("loco.recompute")) {
+        ++recomputed;
+        recomputeFlops += flopsOf(&op);
         recomputeBytes += bytesOf(&op);
         auto &[count, flops] = byKind[op.getName().getStringRef()];
         ++count;
