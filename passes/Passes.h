@@ -14,6 +14,8 @@
 #include "mlir/Pass/Pass.h"
 #include "mlir/Pass/PassManager.h"
 
+#include <tuple>
+
 namespace mlir::loco {
 
 #define GEN_PASS_DECL
@@ -25,10 +27,8 @@ namespace mlir::loco {
 /// The arena offset `loco-plan-memory` gave `value` of `func`.
 int64_t plannedOffset(func::FuncOp func, Value value);
 
-/// Choices of the compile pipeline.
-struct LocoPipelineOptions {
-  std::string target = "cpu";
-  bool fuseAttention = true;
+/// The memory-for-compute choices: loco-chunk-rows and loco-rematerialize.
+struct LocoRematChoice {
   /// Row chunks per row-independent region (loco-chunk-rows).
   int64_t rowChunks = 1;
   /// Regions per checkpoint segment (loco-rematerialize; 0: no remat).
@@ -43,6 +43,20 @@ struct LocoPipelineOptions {
   bool rebuildPrologue = false;
   /// Keep contraction results inside chunks; rebuild only cheap ops.
   bool keepExpensive = false;
+
+  /// The fields by value, for ordering and lookups.
+  auto asTuple() const {
+    return std::make_tuple(rowChunks, checkpointEvery, checkpointPhase,
+                           keepSegment, extraCheckpoints, rebuildPrologue,
+                           keepExpensive);
+  }
+};
+
+/// Choices of the compile pipeline.
+struct LocoPipelineOptions {
+  std::string target = "cpu";
+  bool fuseAttention = true;
+  LocoRematChoice remat;
 };
 
 /// Frontend IR to the fused forward step (`lococ --emit=fused`).

@@ -26,17 +26,18 @@ void mlir::loco::buildLocoGradPipeline(OpPassManager &pm,
   buildLocoFusionPipeline(pm, options);
   // One chunk changes nothing but adds the split and concat copies that
   // rematerialisation needs to find the regions.
-  bool chunked = options.rowChunks > 1 || options.checkpointEvery > 0;
+  const LocoRematChoice &choice = options.remat;
+  bool chunked = choice.rowChunks > 1 || choice.checkpointEvery > 0;
   pm.addPass(createLocoChunkRowsPass(LocoChunkRowsPassOptions{
-      chunked ? options.rowChunks : 0, /*minOps=*/2}));
+      chunked ? choice.rowChunks : 0, /*minOps=*/2}));
   pm.addPass(createLocoAutodiffPass());
   LocoRematerializePassOptions remat;
-  remat.checkpointEvery = options.checkpointEvery;
-  remat.checkpointPhase = options.checkpointPhase;
-  remat.keepSegment = options.keepSegment;
-  remat.extraCheckpoints = options.extraCheckpoints;
-  remat.rebuildPrologue = options.rebuildPrologue;
-  remat.keepExpensive = options.keepExpensive;
+  remat.checkpointEvery = choice.checkpointEvery;
+  remat.checkpointPhase = choice.checkpointPhase;
+  remat.keepSegment = choice.keepSegment;
+  remat.extraCheckpoints = choice.extraCheckpoints;
+  remat.rebuildPrologue = choice.rebuildPrologue;
+  remat.keepExpensive = choice.keepExpensive;
   pm.addPass(createLocoRematerializePass(remat));
 }
 
@@ -72,6 +73,14 @@ struct CompilePipelineOptions
       *this, "keep-segment",
       llvm::cl::desc("Keep rebuilt path inputs for the segment's backward"),
       llvm::cl::init(true)};
+  Option<int64_t> extraCheckpoints{
+      *this, "extra-checkpoints",
+      llvm::cl::desc("Checkpoint this many more region inputs"),
+      llvm::cl::init(0)};
+  Option<bool> rebuildPrologue{
+      *this, "rebuild-prologue",
+      llvm::cl::desc("Rebuild the ops before the first region"),
+      llvm::cl::init(false)};
   Option<bool> keepExpensive{
       *this, "keep-expensive",
       llvm::cl::desc("Rebuild only cheap ops inside chunks"),
@@ -84,12 +93,14 @@ void mlir::loco::registerLocoPipelines() {
       "loco-compile",
       "Lower frontend loco IR to runtime calls on one arena (LLVM dialect)",
       [](OpPassManager &pm, const CompilePipelineOptions &options) {
-        buildLocoCompilePipeline(
-            pm, LocoPipelineOptions{options.target, options.fuseAttention,
-                                    options.rowChunks,
-                                    options.checkpointEvery,
-                                    options.checkpointPhase,
-                                    options.keepSegment,
-                                    options.keepExpensive});
+        LocoPipelineOptions pipeline{options.target, options.fuseAttention};
+        pipeline.remat.rowChunks = options.rowChunks;
+        pipeline.remat.checkpointEvery = options.checkpointEvery;
+        pipeline.remat.checkpointPhase = options.checkpointPhase;
+        pipeline.remat.keepSegment = options.keepSegment;
+        pipeline.remat.extraCheckpoints = options.extraCheckpoints;
+        pipeline.remat.rebuildPrologue = options.rebuildPrologue;
+        pipeline.remat.keepExpensive = options.keepExpensive;
+        buildLocoCompilePipeline(pm, pipeline);
       });
 }

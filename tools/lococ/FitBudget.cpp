@@ -14,7 +14,6 @@
 #include "mlir/Pass/PassManager.h"
 
 #include <map>
-#include <tuple>
 
 using namespace mlir;
 using namespace mlir::loco;
@@ -48,13 +47,7 @@ mlir::loco::planStep(const ModelSpec &spec, const StepChoice &choice,
                "micro_batches",
                b.getI64IntegerAttr(spec.batchSize / choice.microBatch))}));
   LocoPipelineOptions chosen = options;
-  chosen.rowChunks = choice.rowChunks;
-  chosen.checkpointEvery = choice.checkpointEvery;
-  chosen.checkpointPhase = choice.checkpointPhase;
-  chosen.keepSegment = choice.keepSegment;
-  chosen.extraCheckpoints = choice.extraCheckpoints;
-  chosen.rebuildPrologue = choice.rebuildPrologue;
-  chosen.keepExpensive = choice.keepExpensive;
+  chosen.remat = choice.remat;
   PassManager pm(context);
   if (commandLinePassOptions && failed(applyPassManagerCLOptions(pm)))
     return failure();
@@ -79,15 +72,10 @@ FailureOr<StepChoice> mlir::loco::fitBudget(const ModelSpec &spec,
   smallestArena = std::numeric_limits<int64_t>::max();
   int64_t lastFlops = 0, regions = 0;
   // (arena, step flops) of the choices planned so far.
-  std::map<
-      std::tuple<int64_t, int64_t, int64_t, int64_t, bool, bool, int64_t, bool>,
-      std::pair<int64_t, int64_t>>
-      planned;
+  using Key = std::pair<int64_t, decltype(LocoRematChoice().asTuple())>;
+  std::map<Key, std::pair<int64_t, int64_t>> planned;
   auto trial = [&](const StepChoice &choice) -> FailureOr<int64_t> {
-    auto key = std::make_tuple(choice.microBatch, choice.rowChunks,
-                               choice.checkpointEvery, choice.checkpointPhase,
-                               choice.keepSegment, choice.keepExpensive,
-                               choice.extraCheckpoints, choice.rebuildPrologue);
+    Key key{choice.microBatch, choice.remat.asTuple()};
     auto known = planned.find(key);
     if (known == planned.end()) {
       FailureOr<OwningOpRef<ModuleOp>> module =
@@ -140,14 +128,14 @@ FailureOr<StepChoice> mlir::loco::fitBudget(const ModelSpec &spec,
          ++phase) {
       StepChoice choice;
       choice.microBatch = micro;
-      choice.rowChunks = chunks;
-      choice.checkpointEvery = tier.every;
-      choice.checkpointPhase = phase;
-      choice.keepSegment = tier.keepSegment;
-      choice.keepExpensive = tier.keepExpensive;
+      choice.remat.rowChunks = chunks;
+      choice.remat.checkpointEvery = tier.every;
+      choice.remat.checkpointPhase = phase;
+      choice.remat.keepSegment = tier.keepSegment;
+      choice.remat.keepExpensive = tier.keepExpensive;
       // Segments of several paths also rebuild the encoder (cheap) rather
       // than keep its full-size activations.
-      choice.rebuildPrologue = tier.every > 1;
+      choice.remat.rebuildPrologue = tier.every > 1;
       FailureOr<int64_t> arena = trial(choice);
       if (failed(arena))
         return failure();
@@ -165,27 +153,28 @@ FailureOr<StepChoice> mlir::loco::fitBudget(const ModelSpec &spec,
   // that fit (memory grows with each, so a binary search finds them); the
   // most extras win, then the fewest chunks.
   auto withExtras = [&](StepChoice fit) -> FailureOr<StepChoice> {
-    if (fit.checkpointEvery <= 1)
+    if (fit.remat.checkpointEvery <= 1)
       return fit;
     StepChoice best = fit;
-    for (int64_t chunks = fit.rowChunks; chunks <= maxChunks; chunks *= 2) {
+    for (int64_t chunks = fit.remat.rowChunks; chunks <= maxChunks;
+         chunks *= 2) {
       StepChoice base = fit;
-      base.rowChunks = chunks;
+      base.remat.rowChunks = chunks;
       int64_t low = 0, high = regions;
       while (low < high) {
         StepChoice more = base;
-        more.extraCheckpoints = (low + high + 1) / 2;
+        more.remat.extraCheckpoints = (low + high + 1) / 2;
         FailureOr<int64_t> arena = trial(more);
         if (failed(arena))
           return failure();
         if (*arena <= budget)
-          low = more.extraCheckpoints;
+          low = more.remat.extraCheckpoints;
         else
-          high = more.extraCheckpoints - 1;
+          high = more.remat.extraCheckpoints - 1;
       }
-      if (low > best.extraCheckpoints) {
+      if (low > best.remat.extraCheckpoints) {
         best = base;
-        best.extraCheckpoints = low;
+        best.remat.extraCheckpoints = low;
       }
     }
     return best;

@@ -23,20 +23,8 @@ struct StepChoice {
   /// Samples per micro-step; the config's batch is reached by accumulating
   /// `configBatch / microBatch` micro-steps.
   int64_t microBatch = 1;
-  int64_t rowChunks = 1;
-  /// Regions per checkpoint segment; 0 is no rematerialisation.
-  int64_t checkpointEvery = 0;
-  /// The first checkpointed region (with checkpointEvery > 1).
-  int64_t checkpointPhase = 0;
-  /// Keep the path inputs rebuilt for a segment until its backward ends
-  /// (false: rebuild each from the checkpoint; quadratic flops).
-  bool keepSegment = true;
-  /// More checkpoints (the earliest other region inputs).
-  int64_t extraCheckpoints = 0;
-  /// Rebuild the encoder before the first region instead of keeping it.
-  bool rebuildPrologue = false;
-  /// Keep contraction results inside chunks (rebuild only cheap ops).
-  bool keepExpensive = false;
+  /// Row chunks and recomputation.
+  LocoRematChoice remat;
 };
 
 /// The spec of one micro-step of `choice`: batch `microBatch`, and the

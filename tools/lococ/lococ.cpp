@@ -202,11 +202,15 @@ int main(int argc, char **argv) {
   // against the budget, or none.
   LocoPipelineOptions options{target, fuseAttention};
   bool manual = rowChunks > 0 || checkpointEvery >= 0 || microBatch > 0;
-  StepChoice choice{microBatch > 0 ? microBatch : spec->batchSize,
-                    std::max<int64_t>(1, rowChunks),
-                    std::max<int64_t>(0, checkpointEvery), checkpointPhase,
-                    keepSegment, extraCheckpoints, rebuildPrologue,
-                    keepExpensive};
+  StepChoice choice;
+  choice.microBatch = microBatch > 0 ? microBatch : spec->batchSize;
+  choice.remat.rowChunks = std::max<int64_t>(1, rowChunks);
+  choice.remat.checkpointEvery = std::max<int64_t>(0, checkpointEvery);
+  choice.remat.checkpointPhase = checkpointPhase;
+  choice.remat.keepSegment = keepSegment;
+  choice.remat.extraCheckpoints = extraCheckpoints;
+  choice.remat.rebuildPrologue = rebuildPrologue;
+  choice.remat.keepExpensive = keepExpensive;
   if (spec->batchSize % choice.microBatch != 0) {
     toolError() << "--micro-batch " << microBatch
                 << " does not divide training.batch_size ("
@@ -242,13 +246,7 @@ int main(int argc, char **argv) {
     module = buildTrainStep(microStepSpec(*spec, choice), &context);
     if (failed(verify(*module)))
       return 1;
-    options.rowChunks = choice.rowChunks;
-    options.checkpointEvery = choice.checkpointEvery;
-    options.checkpointPhase = choice.checkpointPhase;
-    options.keepSegment = choice.keepSegment;
-    options.extraCheckpoints = choice.extraCheckpoints;
-    options.rebuildPrologue = choice.rebuildPrologue;
-    options.keepExpensive = choice.keepExpensive;
+    options.remat = choice.remat;
   }
   if (!planned && emit != EmitStage::Loco) {
     PassManager pm(&context);
