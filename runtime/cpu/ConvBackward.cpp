@@ -37,6 +37,29 @@ double correlate(const float *x, const float *g, int64_t B, int64_t Ci,
     }
   return acc;
 }
+
+/// The weight gradient of a stride-1 channels-last 1-D convolution, per tap:
+/// taps[k] = sum_r x[r, k xs : k xs + n]^T g[r, k gs : k gs + n], where the
+/// window shifts along x (conv1d: xs = 1, gs = 0) or along g (its transpose:
+/// xs = 0, gs = 1); x rows hold xLen positions of Ci channels, g rows gLen
+/// of Co. Each thread owns blocks of (tap, input channels) and sums over
+/// every row in order, one GEMM per row.
+void shiftedTapGradients(const float *x, int64_t xLen, int64_t xs,
+                         const float *g, int64_t gLen, int64_t gs, int64_t n,
+                         float *taps, int64_t R, int64_t Ci, int64_t Co,
+                         int64_t K) {
+  int64_t blocks = std::min<int64_t>(Ci, 16);
+#pragma omp parallel for collapse(2) schedule(static)
+  for (int64_t k = 0; k < K; ++k)
+    for (int64_t blk = 0; blk < blocks; ++blk) {
+      int64_t c0 = blk * Ci / blocks, c1 = (blk + 1) * Ci / blocks;
+      for (int64_t r = 0; r < R; ++r)
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, c1 - c0, Co, n,
+                    1.0f, x + (r * xLen + k * xs) * Ci + c0, Ci,
+                    g + (r * gLen + k * gs) * Co, Co, r == 0 ? 0.0f : 1.0f,
+                    taps + (k * Ci + c0) * Co, Co);
+    }
+}
 } // namespace
 
 using loco::Scratch;
@@ -80,18 +103,8 @@ void loco_conv1d_weight_grad(loco_context *ctx, const float *x,
   int64_t Lo = L - K + 1;
   Scratch scratch(ctx);
   float *taps = scratch.take<float>(K * Ci * Co);
-  // dW_k = sum_r x[r, k : k + Lo]^T g[r]; each thread owns blocks of
-  // (tap, input channels) and sums over every row in order.
-  int64_t blocks = std::min<int64_t>(Ci, 16);
-#pragma omp parallel for collapse(2) schedule(static)
-  for (int64_t k = 0; k < K; ++k)
-    for (int64_t blk = 0; blk < blocks; ++blk) {
-      int64_t c0 = blk * Ci / blocks, c1 = (blk + 1) * Ci / blocks;
-      for (int64_t r = 0; r < R; ++r)
-        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, c1 - c0, Co, Lo,
-                    1.0f, x + (r * L + k) * Ci + c0, Ci, g + r * Lo * Co, Co,
-                    r == 0 ? 0.0f : 1.0f, taps + (k * Ci + c0) * Co, Co);
-    }
+  // dW_k = sum_r x[r, k : k + Lo]^T g[r].
+  shiftedTapGradients(x, L, 1, g, Lo, 0, Lo, taps, R, Ci, Co, K);
   loco::unpackTaps(taps, out, Ci, Co, K, /*transposed=*/false);
 }
 
@@ -102,17 +115,8 @@ void loco_conv_transpose1d_weight_grad(loco_context *ctx, const float *x,
   int64_t Lo = L + K - 1;
   Scratch scratch(ctx);
   float *taps = scratch.take<float>(K * Ci * Co);
-  // dW_k = sum_r x[r]^T g[r, k : k + L], blocked as in the conv's case.
-  int64_t blocks = std::min<int64_t>(Ci, 16);
-#pragma omp parallel for collapse(2) schedule(static)
-  for (int64_t k = 0; k < K; ++k)
-    for (int64_t blk = 0; blk < blocks; ++blk) {
-      int64_t c0 = blk * Ci / blocks, c1 = (blk + 1) * Ci / blocks;
-      for (int64_t r = 0; r < R; ++r)
-        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, c1 - c0, Co, L,
-                    1.0f, x + r * L * Ci + c0, Ci, g + (r * Lo + k) * Co, Co,
-                    r == 0 ? 0.0f : 1.0f, taps + (k * Ci + c0) * Co, Co);
-    }
+  // dW_k = sum_r x[r]^T g[r, k : k + L].
+  shiftedTapGradients(x, L, 0, g, Lo, 1, L, taps, R, Ci, Co, K);
   loco::unpackTaps(taps, out, Ci, Co, K, /*transposed=*/true);
 }
 
