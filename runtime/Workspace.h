@@ -25,6 +25,18 @@ constexpr int64_t kAttentionTile = 64;
 /// double).
 constexpr int64_t kWeightGradRows = 256;
 
+/// The CUDA backend's fixed device workspace, allocated once beside the
+/// arena and counted in the plan for target cuda: the per-step scalars,
+/// the partial sums of the deterministic two-pass reductions, cuBLASLt's
+/// work area and cuFFT's (a transform whose plan needs more is refused
+/// with its size).
+constexpr int64_t kCudaStateBytes = 256;
+constexpr int64_t kCudaPartialBytes = int64_t(8) << 20;
+constexpr int64_t kCudaGemmBytes = int64_t(32) << 20;
+constexpr int64_t kCudaFftBytes = int64_t(96) << 20;
+constexpr int64_t kCudaFixedBytes =
+    kCudaStateBytes + kCudaPartialBytes + kCudaGemmBytes + kCudaFftBytes;
+
 constexpr int64_t aligned(int64_t bytes) {
   return (bytes + kAlign - 1) / kAlign * kAlign;
 }

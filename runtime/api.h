@@ -62,6 +62,25 @@ void loco_copy_to_host(loco_context *ctx, void *dst, const void *src,
                        int64_t bytes);
 void loco_synchronize(loco_context *ctx);
 
+/*--- Host control (called by locorun, never by train.so) ------------------*/
+
+/* A compiled step: one of train.so's entry points. */
+typedef void (*loco_step_fn)(loco_context *ctx, void *arena);
+/* Runs `step` on the arena. Backends with a device queue may record it:
+ * the cuda backend runs a step eagerly the first time, captures it as a
+ * CUDA graph the second and replays the graph after that (the per-step
+ * scalars set above live in device memory, so a replay sees new values). */
+void loco_run_step(loco_context *ctx, loco_step_fn step, void *arena);
+/* Whether matrix products may use TF32 tensor cores (config
+ * performance.tf32); fp32 otherwise. The cpu backend ignores it. */
+void loco_context_set_tf32(loco_context *ctx, int allow);
+/* Device memory the context holds now and at most since creation (arena,
+ * fixed workspace, library state), as the device reports it; 0 for host
+ * backends. */
+int64_t loco_context_device_memory(loco_context *ctx, int64_t *peak);
+/* The devices this backend can run on (the cpu backend: 1). */
+int loco_device_count(void);
+
 /*--- Spectral transforms (torch.stft / torch.istft semantics) ------------*/
 
 /* x [B, N] -> out [B, 2, T, F], T = 1 + N / hop, F = n_fft / 2 + 1. */

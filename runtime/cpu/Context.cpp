@@ -94,4 +94,18 @@ void loco_copy_to_host(loco_context *, void *dst, const void *src,
 
 void loco_synchronize(loco_context *) {}
 
+void loco_run_step(loco_context *ctx, loco_step_fn step, void *arena) {
+  step(ctx, arena);
+}
+
+void loco_context_set_tf32(loco_context *, int) {}
+
+int64_t loco_context_device_memory(loco_context *, int64_t *peak) {
+  if (peak)
+    *peak = 0;
+  return 0;
+}
+
+int loco_device_count(void) { return 1; }
+
 } // extern "C"

@@ -1,0 +1,389 @@
+//===- Attention.cu - Fused attention on CUDA -----------------------------===//
+//
+// This file implements loco_flash_attention and its backward in the manner
+// of FlashAttention-2, for the small head dims of TF-Locoformer (d and dv up
+// to 64, any L):
+//  - forward: one block per (batch entry, 64 query rows), placed on grid.x
+//    (batch = rows x heads reaches B * F * heads > 65535, which grid.y or
+//    grid.z cannot hold); key tiles of 64 stream through shared memory with
+//    an online softmax; the log-sum-exp is saved.
+//  - backward: one kernel per key tile accumulates dK and dV over every
+//    query tile, another per query tile accumulates dQ over every key tile;
+//    both recompute the probabilities from the log-sum-exp and regenerate
+//    the dropout mask from Philox (the same draws as the forward and the CPU
+//    backend), so nothing L x L is stored and no atomics are needed.
+// The tile products run on tensor cores (wmma, TF32 m16n16k8) when the
+// context allows TF32, and as fp32 FMAs otherwise (golden parity at fp32).
+//
+//===----------------------------------------------------------------------===//
+
+#include "runtime/Philox.h"
+#include "runtime/cuda/Reduce.cuh"
+
+#include <mma.h>
+
+using namespace loco::cuda;
+
+namespace {
+
+constexpr int kRows = 64;    // query rows per tile
+constexpr int kCols = 64;    // keys per tile
+constexpr int kThreadsPerBlock = 128;
+constexpr int kMaxHeadDim = 64;
+constexpr int kLdS = kCols + 4; // score tile leading dimension
+
+/// The dropout of probability (b, i, j): a factor 0 or 1 / (1 - p).
+struct Dropout {
+  const StepState *state;
+  uint64_t stream, offset;
+  float p, keepScale;
+  int64_t Lq, Lk;
+  bool enabled; // p > 0 and a stream; training is read on the device
+  __device__ float factor(int64_t b, int64_t i, int64_t j) const {
+    if (!enabled || !state->training)
+      return 1.0f;
+    uint64_t index = (static_cast<uint64_t>(b) * Lq + i) * Lk + j + offset;
+    return loco::philoxUniform(state->seed, state->step, stream, index) >= p
+               ? keepScale
+               : 0.0f;
+  }
+};
+
+/// C (+)= op(A) op(B) for tiles in shared memory: M x K times K x N, M and N
+/// multiples of 16, K of 8. transA: A is stored K x M; transB: B is N x K.
+template <bool kTensorCores>
+__device__ void tileGemm(const float *A, int lda, bool transA, const float *B,
+                         int ldb, bool transB, float *C, int ldc, int M, int N,
+                         int K, bool accumulate);
+
+template <typename LayoutA, typename LayoutB>
+__device__ void wmmaTiles(const float *A, int lda, bool transA, const float *B,
+                          int ldb, bool transB, float *C, int ldc, int M, int N,
+                          int K, bool accumulate) {
+  using namespace nvcuda;
+  int warp = threadIdx.x / 32, warps = blockDim.x / 32;
+  int tilesN = N / 16;
+  for (int t = warp; t < (M / 16) * tilesN; t += warps) {
+    int m0 = t / tilesN * 16, n0 = t % tilesN * 16;
+    wmma::fragment<wmma::accumulator, 16, 16, 8, float> c;
+    if (accumulate)
+      wmma::load_matrix_sync(c, C + m0 * ldc + n0, ldc, wmma::mem_row_major);
+    else
+      wmma::fill_fragment(c, 0.0f);
+    for (int k0 = 0; k0 < K; k0 += 8) {
+      wmma::fragment<wmma::matrix_a, 16, 16, 8, wmma::precision::tf32, LayoutA> a;
+      wmma::fragment<wmma::matrix_b, 16, 16, 8, wmma::precision::tf32, LayoutB> b;
+      wmma::load_matrix_sync(a, transA ? A + k0 * lda + m0 : A + m0 * lda + k0, lda);
+      wmma::load_matrix_sync(b, transB ? B + n0 * ldb + k0 : B + k0 * ldb + n0, ldb);
+      for (int i = 0; i < a.num_elements; ++i)
+        a.x[i] = wmma::__float_to_tf32(a.x[i]);
+      for (int i = 0; i < b.num_elements; ++i)
+        b.x[i] = wmma::__float_to_tf32(b.x[i]);
+      wmma::mma_sync(c, a, b, c);
+    }
+    wmma::store_matrix_sync(C + m0 * ldc + n0, c, ldc, wmma::mem_row_major);
+  }
+}
+
+template <>
+__device__ void tileGemm<true>(const float *A, int lda, bool transA,
+                               const float *B, int ldb, bool transB, float *C,
+                               int ldc, int M, int N, int K, bool accumulate) {
+  using namespace nvcuda::wmma;
+  if (!transA && !transB)
+    wmmaTiles<row_major, row_major>(A, lda, false, B, ldb, false, C, ldc, M, N, K, accumulate);
+  else if (!transA && transB)
+    wmmaTiles<row_major, col_major>(A, lda, false, B, ldb, true, C, ldc, M, N, K, accumulate);
+  else if (transA && !transB)
+    wmmaTiles<col_major, row_major>(A, lda, true, B, ldb, false, C, ldc, M, N, K, accumulate);
+  else
+    wmmaTiles<col_major, col_major>(A, lda, true, B, ldb, true, C, ldc, M, N, K, accumulate);
+}
+
+template <>
+__device__ void tileGemm<false>(const float *A, int lda, bool transA,
+                                const float *B, int ldb, bool transB, float *C,
+                                int ldc, int M, int N, int K, bool accumulate) {
+  for (int idx = threadIdx.x; idx < M * N; idx += blockDim.x) {
+    int m = idx / N, n = idx % N;
+    float sum = 0.0f;
+    for (int k = 0; k < K; ++k)
+      sum += (transA ? A[k * lda + m] : A[m * lda + k]) *
+             (transB ? B[n * ldb + k] : B[k * ldb + n]);
+    C[m * ldc + n] = accumulate ? C[m * ldc + n] + sum : sum;
+  }
+}
+
+/// Loads rows [r0, r0 + 64) of a [rows, width] matrix into a 64 x ld tile,
+/// zero beyond the matrix (rows) and beyond width (up to the padded dim).
+__device__ void loadTile(float *tile, int ld, const float *src, int64_t r0,
+                         int64_t rows, int64_t width, int padded) {
+  for (int idx = threadIdx.x; idx < 64 * padded; idx += blockDim.x) {
+    int r = idx / padded, x = idx % padded;
+    tile[r * ld + x] = (r0 + r < rows && x < width) ? src[(r0 + r) * width + x] : 0.0f;
+  }
+}
+
+__device__ void zeroTile(float *tile, int ld, int padded) {
+  for (int idx = threadIdx.x; idx < 64 * padded; idx += blockDim.x)
+    tile[idx / padded * ld + idx % padded] = 0.0f;
+}
+
+template <bool kTensorCores>
+__global__ void __launch_bounds__(kThreadsPerBlock)
+    flashForward(const float *q, const float *k, const float *v, float *out,
+                 float *lse, int64_t Lq, int64_t Lk, int d, int dv, int D,
+                 float scale, Dropout dropout) {
+  extern __shared__ __align__(128) float smem[];
+  int ld = D + 4;
+  float *Qs = smem, *Ks = Qs + 64 * ld, *Vs = Ks + 64 * ld, *S = Vs + 64 * ld;
+  float *O = S + 64 * kLdS, *corr = O + 64 * ld;
+  int64_t qTiles = (Lq + kRows - 1) / kRows;
+  int64_t b = blockIdx.x / qTiles, i0 = blockIdx.x % qTiles * kRows;
+  loadTile(Qs, ld, q + b * Lq * d, i0, Lq, d, D);
+  zeroTile(O, ld, D);
+  // Two threads per row; each pair keeps the row's running max and sum.
+  int row = threadIdx.x / 2, half = threadIdx.x % 2;
+  float mRow = -INFINITY, lRow = 0.0f;
+  for (int64_t j0 = 0; j0 < Lk; j0 += kCols) {
+    loadTile(Ks, ld, k + b * Lk * d, j0, Lk, d, D);
+    loadTile(Vs, ld, v + b * Lk * dv, j0, Lk, dv, D);
+    __syncthreads();
+    tileGemm<kTensorCores>(Qs, ld, false, Ks, ld, true, S, kLdS, kRows, kCols, D, false);
+    __syncthreads();
+    float *sRow = S + row * kLdS + half * 32;
+    float blockMax = -INFINITY;
+    for (int c = 0; c < 32; ++c) {
+      bool valid = j0 + half * 32 + c < Lk;
+      float s = valid ? sRow[c] * scale : -INFINITY;
+      sRow[c] = s;
+      blockMax = fmaxf(blockMax, s);
+    }
+    blockMax = fmaxf(blockMax, __shfl_xor_sync(0xffffffffu, blockMax, 1));
+    float mNew = fmaxf(mRow, blockMax);
+    float correction = expf(mRow - mNew), sum = 0.0f;
+    for (int c = 0; c < 32; ++c) {
+      float e = expf(sRow[c] - mNew);
+      sum += e;
+      sRow[c] = e * dropout.factor(b, i0 + row, j0 + half * 32 + c);
+    }
+    sum += __shfl_xor_sync(0xffffffffu, sum, 1);
+    lRow = lRow * correction + sum;
+    mRow = mNew;
+    if (half == 0)
+      corr[row] = correction;
+    __syncthreads();
+    for (int idx = threadIdx.x; idx < 64 * D; idx += blockDim.x)
+      O[idx / D * ld + idx % D] *= corr[idx / D];
+    __syncthreads();
+    tileGemm<kTensorCores>(S, kLdS, false, Vs, ld, false, O, ld, kRows, D, kCols, true);
+    __syncthreads();
+  }
+  int64_t i = i0 + row;
+  if (i < Lq) {
+    float inv = 1.0f / lRow;
+    for (int x = half; x < dv; x += 2)
+      out[(b * Lq + i) * dv + x] = O[row * ld + x] * inv;
+    if (half == 0)
+      lse[b * Lq + i] = mRow + logf(lRow);
+  }
+}
+
+/// D_i = dO_i . O_i for the 64 rows of a query tile (threads 0..63).
+__device__ void rowDeltas(float *delta, float *lseTile, const float *out,
+                          const float *dout, const float *lse, int64_t b,
+                          int64_t i0, int64_t Lq, int dv) {
+  int r = threadIdx.x;
+  if (r < 64) {
+    int64_t i = i0 + r;
+    float sum = 0.0f;
+    if (i < Lq)
+      for (int x = 0; x < dv; ++x)
+        sum += dout[(b * Lq + i) * dv + x] * out[(b * Lq + i) * dv + x];
+    delta[r] = sum;
+    lseTile[r] = i < Lq ? lse[b * Lq + i] : INFINITY;
+  }
+}
+
+/// From S = Q K^T and dP~ = dO V^T of a (query tile, key tile) pair: S
+/// becomes the dropped probabilities P~ and dS the score gradient.
+__device__ void scoreGradients(float *S, float *dS, const float *lseTile,
+                               const float *delta, int64_t b, int64_t i0,
+                               int64_t j0, int64_t Lq, int64_t Lk, float scale,
+                               const Dropout &dropout) {
+  for (int idx = threadIdx.x; idx < 64 * 64; idx += blockDim.x) {
+    int r = idx / 64, c = idx % 64;
+    bool valid = i0 + r < Lq && j0 + c < Lk;
+    float prob = valid ? expf(S[r * kLdS + c] * scale - lseTile[r]) : 0.0f;
+    float keep = valid ? dropout.factor(b, i0 + r, j0 + c) : 0.0f;
+    S[r * kLdS + c] = prob * keep;
+    dS[r * kLdS + c] = prob * (dS[r * kLdS + c] * keep - delta[r]) * scale;
+  }
+}
+
+template <bool kTensorCores>
+__global__ void __launch_bounds__(kThreadsPerBlock)
+    flashBackwardKV(const float *q, const float *k, const float *v,
+                    const float *out, const float *lse, const float *dout,
+                    float *dk, float *dvalue, int64_t Lq, int64_t Lk, int d,
+                    int dv, int D, float scale, Dropout dropout) {
+  extern __shared__ __align__(128) float smem[];
+  int ld = D + 4;
+  float *Ks = smem, *Vs = Ks + 64 * ld, *dK = Vs + 64 * ld, *dV = dK + 64 * ld;
+  float *Qs = dV + 64 * ld, *dOs = Qs + 64 * ld, *S = dOs + 64 * ld;
+  float *dS = S + 64 * kLdS, *lseTile = dS + 64 * kLdS, *delta = lseTile + 64;
+  int64_t kTiles = (Lk + kCols - 1) / kCols;
+  int64_t b = blockIdx.x / kTiles, j0 = blockIdx.x % kTiles * kCols;
+  loadTile(Ks, ld, k + b * Lk * d, j0, Lk, d, D);
+  loadTile(Vs, ld, v + b * Lk * dv, j0, Lk, dv, D);
+  zeroTile(dK, ld, D);
+  zeroTile(dV, ld, D);
+  for (int64_t i0 = 0; i0 < Lq; i0 += kRows) {
+    loadTile(Qs, ld, q + b * Lq * d, i0, Lq, d, D);
+    loadTile(dOs, ld, dout + b * Lq * dv, i0, Lq, dv, D);
+    rowDeltas(delta, lseTile, out, dout, lse, b, i0, Lq, dv);
+    __syncthreads();
+    tileGemm<kTensorCores>(Qs, ld, false, Ks, ld, true, S, kLdS, kRows, kCols, D, false);
+    tileGemm<kTensorCores>(dOs, ld, false, Vs, ld, true, dS, kLdS, kRows, kCols, D, false);
+    __syncthreads();
+    scoreGradients(S, dS, lseTile, delta, b, i0, j0, Lq, Lk, scale, dropout);
+    __syncthreads();
+    // dV += P~^T dO, dK += dS^T Q (keys x dim, summed over the query tile).
+    tileGemm<kTensorCores>(S, kLdS, true, dOs, ld, false, dV, ld, kCols, D, kRows, true);
+    tileGemm<kTensorCores>(dS, kLdS, true, Qs, ld, false, dK, ld, kCols, D, kRows, true);
+    __syncthreads();
+  }
+  for (int idx = threadIdx.x; idx < 64 * D; idx += blockDim.x) {
+    int r = idx / D, x = idx % D;
+    if (j0 + r >= Lk)
+      continue;
+    if (x < d)
+      dk[(b * Lk + j0 + r) * d + x] = dK[r * ld + x];
+    if (x < dv)
+      dvalue[(b * Lk + j0 + r) * dv + x] = dV[r * ld + x];
+  }
+}
+
+template <bool kTensorCores>
+__global__ void __launch_bounds__(kThreadsPerBlock)
+    flashBackwardQ(const float *q, const float *k, const float *v,
+                   const float *out, const float *lse, const float *dout,
+                   float *dq, int64_t Lq, int64_t Lk, int d, int dv, int D,
+                   float scale, Dropout dropout) {
+  extern __shared__ __align__(128) float smem[];
+  int ld = D + 4;
+  float *Qs = smem, *dOs = Qs + 64 * ld, *Ks = dOs + 64 * ld, *Vs = Ks + 64 * ld;
+  float *dQ = Vs + 64 * ld, *S = dQ + 64 * ld, *dS = S + 64 * kLdS;
+  float *lseTile = dS + 64 * kLdS, *delta = lseTile + 64;
+  int64_t qTiles = (Lq + kRows - 1) / kRows;
+  int64_t b = blockIdx.x / qTiles, i0 = blockIdx.x % qTiles * kRows;
+  loadTile(Qs, ld, q + b * Lq * d, i0, Lq, d, D);
+  loadTile(dOs, ld, dout + b * Lq * dv, i0, Lq, dv, D);
+  zeroTile(dQ, ld, D);
+  rowDeltas(delta, lseTile, out, dout, lse, b, i0, Lq, dv);
+  for (int64_t j0 = 0; j0 < Lk; j0 += kCols) {
+    loadTile(Ks, ld, k + b * Lk * d, j0, Lk, d, D);
+    loadTile(Vs, ld, v + b * Lk * dv, j0, Lk, dv, D);
+    __syncthreads();
+    tileGemm<kTensorCores>(Qs, ld, false, Ks, ld, true, S, kLdS, kRows, kCols, D, false);
+    tileGemm<kTensorCores>(dOs, ld, false, Vs, ld, true, dS, kLdS, kRows, kCols, D, false);
+    __syncthreads();
+    scoreGradients(S, dS, lseTile, delta, b, i0, j0, Lq, Lk, scale, dropout);
+    __syncthreads();
+    tileGemm<kTensorCores>(dS, kLdS, false, Ks, ld, false, dQ, ld, kRows, D, kCols, true);
+    __syncthreads();
+  }
+  for (int idx = threadIdx.x; idx < 64 * D; idx += blockDim.x) {
+    int r = idx / D, x = idx % D;
+    if (i0 + r < Lq && x < d)
+      dq[(b * Lq + i0 + r) * d + x] = dQ[r * ld + x];
+  }
+}
+
+/// The padded head dim (a multiple of 16 covering d and dv), or 0 when the
+/// kernels do not support the shape.
+int paddedDim(loco_context *ctx, int64_t d, int64_t dv, const char *kernel) {
+  int64_t widest = std::max(d, dv);
+  if (widest < 1 || widest > kMaxHeadDim) {
+    ctx->fail(std::string(kernel) + ": head dims " + std::to_string(d) + "/" +
+              std::to_string(dv) + " are outside the kernels' 1.." +
+              std::to_string(kMaxHeadDim));
+    return 0;
+  }
+  return static_cast<int>((widest + 15) / 16 * 16);
+}
+
+Dropout makeDropout(loco_context *ctx, double p, int64_t stream, int64_t Lq,
+                    int64_t Lk, int64_t offset) {
+  return {ctx->state,
+          static_cast<uint64_t>(stream < 0 ? 0 : stream),
+          static_cast<uint64_t>(offset),
+          static_cast<float>(p),
+          static_cast<float>(1.0 / (1.0 - p)),
+          Lq,
+          Lk,
+          p > 0.0 && stream >= 0};
+}
+
+/// Launches `kernel` with `floats` of dynamic shared memory on `blocks`.
+template <typename Kernel, typename... Args>
+void launch(loco_context *ctx, Kernel kernel, int64_t blocks, int64_t floats,
+            Args... args) {
+  if (blocks <= 0)
+    return;
+  size_t bytes = floats * sizeof(float);
+  if (!LOCO_CHECK(ctx, cudaFuncSetAttribute(
+                           kernel, cudaFuncAttributeMaxDynamicSharedMemorySize,
+                           static_cast<int>(bytes))))
+    return;
+  kernel<<<static_cast<unsigned>(blocks), kThreadsPerBlock, bytes,
+           ctx->stream>>>(args...);
+  LOCO_CHECK_LAUNCH(ctx);
+}
+
+} // namespace
+
+extern "C" {
+
+void loco_flash_attention(loco_context *ctx, const float *q, const float *k,
+                          const float *v, float *out, float *lse,
+                          int64_t batch, int64_t Lq, int64_t Lk, int64_t d,
+                          int64_t dv, double scale, double p, int64_t stream,
+                          int64_t indexOffset) {
+  int D = paddedDim(ctx, d, dv, "loco_flash_attention");
+  if (!D || Lk == 0)
+    return;
+  Dropout dropout = makeDropout(ctx, p, stream, Lq, Lk, indexOffset);
+  int64_t blocks = batch * ((Lq + kRows - 1) / kRows);
+  int64_t floats = 4 * 64 * (D + 4) + 64 * kLdS + 64;
+  auto kernel = ctx->tf32 ? flashForward<true> : flashForward<false>;
+  launch(ctx, kernel, blocks, floats, q, k, v, out, lse, Lq, Lk,
+         static_cast<int>(d), static_cast<int>(dv), D,
+         static_cast<float>(scale), dropout);
+}
+
+void loco_flash_attention_backward(loco_context *ctx, const float *q,
+                                   const float *k, const float *v,
+                                   const float *out, const float *lse,
+                                   const float *dout, float *dq, float *dk,
+                                   float *dvalue, int64_t batch, int64_t Lq,
+                                   int64_t Lk, int64_t d, int64_t dv,
+                                   double scale, double p, int64_t stream,
+                                   int64_t indexOffset) {
+  int D = paddedDim(ctx, d, dv, "loco_flash_attention_backward");
+  if (!D)
+    return;
+  Dropout dropout = makeDropout(ctx, p, stream, Lq, Lk, indexOffset);
+  int64_t floats = 6 * 64 * (D + 4) + 2 * 64 * kLdS + 128;
+  float s = static_cast<float>(scale);
+  auto kv = ctx->tf32 ? flashBackwardKV<true> : flashBackwardKV<false>;
+  launch(ctx, kv, batch * ((Lk + kCols - 1) / kCols), floats, q, k, v, out,
+         lse, dout, dk, dvalue, Lq, Lk, static_cast<int>(d),
+         static_cast<int>(dv), D, s, dropout);
+  auto qKernel = ctx->tf32 ? flashBackwardQ<true> : flashBackwardQ<false>;
+  launch(ctx, qKernel, batch * ((Lq + kRows - 1) / kRows), floats, q, k, v,
+         out, lse, dout, dq, Lq, Lk, static_cast<int>(d),
+         static_cast<int>(dv), D, s, dropout);
+}
+
+} // extern "C"

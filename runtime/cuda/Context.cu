@@ -1,0 +1,416 @@
+//===- Context.cu - The CUDA backend's context, memory and graphs ---------===//
+//
+// This file implements context creation on "cuda" / "cuda:N", errors, the
+// device-resident step scalars, the arena (one cudaMalloc) and the fixed
+// workspace (another), copies, kernel scratch, the cuBLASLt GEMM all matrix
+// products share, and step execution as captured CUDA graphs.
+//
+//===----------------------------------------------------------------------===//
+
+#include "runtime/cuda/Context.h"
+
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+
+using namespace loco::cuda;
+namespace ws = loco::workspace;
+
+//===----------------------------------------------------------------------===//
+// Status names and failures
+//===----------------------------------------------------------------------===//
+
+std::string loco::cuda::statusName(cudaError_t status) {
+  return std::string(cudaGetErrorName(status)) + " (" +
+         cudaGetErrorString(status) + ")";
+}
+
+std::string loco::cuda::statusName(cublasStatus_t status) {
+  return std::string(cublasLtGetStatusName(status)) + " (" +
+         cublasLtGetStatusString(status) + ")";
+}
+
+std::string loco::cuda::statusName(cufftResult status) {
+  switch (status) {
+  case CUFFT_INVALID_PLAN: return "CUFFT_INVALID_PLAN";
+  case CUFFT_ALLOC_FAILED: return "CUFFT_ALLOC_FAILED";
+  case CUFFT_INVALID_VALUE: return "CUFFT_INVALID_VALUE";
+  case CUFFT_INTERNAL_ERROR: return "CUFFT_INTERNAL_ERROR";
+  case CUFFT_EXEC_FAILED: return "CUFFT_EXEC_FAILED";
+  case CUFFT_SETUP_FAILED: return "CUFFT_SETUP_FAILED";
+  case CUFFT_INVALID_SIZE: return "CUFFT_INVALID_SIZE";
+  case CUFFT_NOT_SUPPORTED: return "CUFFT_NOT_SUPPORTED";
+  default: return "cufftResult " + std::to_string(static_cast<int>(status));
+  }
+}
+
+void loco::cuda::reportFailure(loco_context *ctx, const std::string &message) {
+  if (ctx)
+    ctx->fail(message);
+}
+
+void loco_context::sampleMemory() {
+  size_t freeBytes = 0, totalBytes = 0;
+  if (cudaMemGetInfo(&freeBytes, &totalBytes) != cudaSuccess)
+    return;
+  int64_t used = static_cast<int64_t>(totalBytes - freeBytes) - baselineUsed;
+  peakUsed = std::max(peakUsed, used);
+}
+
+//===----------------------------------------------------------------------===//
+// Scratch and GEMM
+//===----------------------------------------------------------------------===//
+
+Scratch::~Scratch() {
+  for (void *block : pool)
+    cudaFreeAsync(block, ctx->stream);
+}
+
+void *Scratch::takeBytes(int64_t bytes) {
+  bytes = ws::aligned(std::max<int64_t>(bytes, 1));
+  if (ctx->workspace) {
+    if (used + bytes <= ctx->workspaceBytes) {
+      void *block = ctx->workspace + used;
+      used += bytes;
+      return block;
+    }
+    ctx->fail("kernel scratch exceeds the planned workspace of " +
+              std::to_string(ctx->workspaceBytes) + " bytes");
+  }
+  void *block = nullptr;
+  if (!LOCO_CHECK(ctx, cudaMallocAsync(&block, bytes, ctx->stream)))
+    return nullptr;
+  pool.push_back(block);
+  return block;
+}
+
+void loco::cuda::gemm(loco_context *ctx, GemmShape s, const float *A,
+                      const float *B, float *C, float alpha, float beta) {
+  if (s.M == 0 || s.N == 0 || s.batch == 0)
+    return;
+  // Row-major C = op(A) op(B) is column-major C^T = op(B)^T op(A)^T: swap
+  // the operands and read each row-major matrix as its column-major
+  // transpose (same buffer, same leading dimension).
+  cublasLtMatmulDesc_t op = nullptr;
+  cublasLtMatrixLayout_t la = nullptr, lb = nullptr, lc = nullptr;
+  cublasComputeType_t compute =
+      s.tf32 ? CUBLAS_COMPUTE_32F_FAST_TF32 : CUBLAS_COMPUTE_32F;
+  cublasOperation_t opFirst = s.transB ? CUBLAS_OP_T : CUBLAS_OP_N;
+  cublasOperation_t opSecond = s.transA ? CUBLAS_OP_T : CUBLAS_OP_N;
+  bool ok = LOCO_CHECK(ctx, cublasLtMatmulDescCreate(&op, compute, CUDA_R_32F)) &&
+            LOCO_CHECK(ctx, cublasLtMatmulDescSetAttribute(
+                                op, CUBLASLT_MATMUL_DESC_TRANSA, &opFirst,
+                                sizeof(opFirst))) &&
+            LOCO_CHECK(ctx, cublasLtMatmulDescSetAttribute(
+                                op, CUBLASLT_MATMUL_DESC_TRANSB, &opSecond,
+                                sizeof(opSecond)));
+  // Stored (column-major) shapes: the first operand is B^T as stored:
+  // op N -> [N, K] with ld ldb, op T -> [K, N].
+  auto layout = [&](cublasLtMatrixLayout_t &l, uint64_t rows, uint64_t cols,
+                    int64_t ld, int64_t stride) {
+    if (!ok)
+      return;
+    ok = LOCO_CHECK(ctx, cublasLtMatrixLayoutCreate(&l, CUDA_R_32F, rows, cols, ld));
+    int32_t count = static_cast<int32_t>(s.batch);
+    if (ok && s.batch > 1)
+      ok = LOCO_CHECK(ctx, cublasLtMatrixLayoutSetAttribute(
+                               l, CUBLASLT_MATRIX_LAYOUT_BATCH_COUNT, &count,
+                               sizeof(count))) &&
+           LOCO_CHECK(ctx, cublasLtMatrixLayoutSetAttribute(
+                               l, CUBLASLT_MATRIX_LAYOUT_STRIDED_BATCH_OFFSET,
+                               &stride, sizeof(stride)));
+  };
+  layout(la, s.transB ? s.K : s.N, s.transB ? s.N : s.K, s.ldb, s.strideB);
+  layout(lb, s.transA ? s.M : s.K, s.transA ? s.K : s.M, s.lda, s.strideA);
+  layout(lc, s.N, s.M, s.ldc, s.strideC);
+  if (ok) {
+    auto it = ctx->algos.find(s);
+    if (it == ctx->algos.end()) {
+      cublasLtMatmulPreference_t pref = nullptr;
+      uint64_t limit = ws::kCudaGemmBytes;
+      cublasLtMatmulHeuristicResult_t result{};
+      int found = 0;
+      ok = LOCO_CHECK(ctx, cublasLtMatmulPreferenceCreate(&pref)) &&
+           LOCO_CHECK(ctx, cublasLtMatmulPreferenceSetAttribute(
+                               pref, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES,
+                               &limit, sizeof(limit))) &&
+           LOCO_CHECK(ctx, cublasLtMatmulAlgoGetHeuristic(
+                               ctx->lt, op, la, lb, lc, lc, pref, 1, &result,
+                               &found));
+      if (pref)
+        cublasLtMatmulPreferenceDestroy(pref);
+      if (ok && found == 0) {
+        ctx->fail("cuBLASLt has no algorithm for a " + std::to_string(s.M) +
+                  "x" + std::to_string(s.N) + "x" + std::to_string(s.K) +
+                  " product");
+        ok = false;
+      }
+      if (ok)
+        it = ctx->algos.emplace(s, result.algo).first;
+    }
+    if (ok)
+      LOCO_CHECK(ctx, cublasLtMatmul(ctx->lt, op, &alpha, B, la, A, lb, &beta,
+                                     C, lc, C, lc, &it->second, ctx->gemmWork,
+                                     ws::kCudaGemmBytes, ctx->stream));
+  }
+  for (cublasLtMatrixLayout_t l : {la, lb, lc})
+    if (l)
+      cublasLtMatrixLayoutDestroy(l);
+  if (op)
+    cublasLtMatmulDescDestroy(op);
+}
+
+//===----------------------------------------------------------------------===//
+// The C ABI: context, memory, synchronisation
+//===----------------------------------------------------------------------===//
+
+namespace {
+void writeError(char *error, int64_t size, const std::string &message) {
+  if (error && size > 0)
+    std::snprintf(error, size, "%s", message.c_str());
+}
+
+/// Copies the host mirror of the step scalars to the device (stream order:
+/// kernels enqueued before see the old values, after the new ones).
+void uploadState(loco_context *ctx) {
+  LOCO_CHECK(ctx, cudaMemcpyAsync(ctx->state, &ctx->host, sizeof(ctx->host),
+                                  cudaMemcpyHostToDevice, ctx->stream));
+  // A pageable source is staged before the call returns, but wait anyway:
+  // the mirror may change again right away.
+  LOCO_CHECK(ctx, cudaStreamSynchronize(ctx->stream));
+}
+} // namespace
+
+extern "C" {
+
+int loco_device_count(void) {
+  int count = 0;
+  if (cudaGetDeviceCount(&count) != cudaSuccess)
+    return 0;
+  return count;
+}
+
+loco_context *loco_context_create(const char *device, char *error,
+                                  int64_t errorSize) {
+  std::string name = device ? device : "";
+  int index = 0;
+  if (name.rfind("cuda:", 0) == 0) {
+    char *end = nullptr;
+    long value = std::strtol(name.c_str() + 5, &end, 10);
+    if (end == name.c_str() + 5 || *end || value < 0) {
+      writeError(error, errorSize,
+                 "bad device '" + name + "': expected cuda or cuda:N");
+      return nullptr;
+    }
+    index = static_cast<int>(value);
+  } else if (name != "cuda") {
+    writeError(error, errorSize, "the cuda backend cannot run on device '" +
+                                     name + "' (expected cuda or cuda:N)");
+    return nullptr;
+  }
+  int count = 0;
+  cudaError_t status = cudaGetDeviceCount(&count);
+  if (status != cudaSuccess || count == 0) {
+    writeError(error, errorSize,
+               "no CUDA device is available for '" + name + "'" +
+                   (status != cudaSuccess ? ": " + statusName(status) : ""));
+    return nullptr;
+  }
+  if (index >= count) {
+    writeError(error, errorSize, "device '" + name + "' does not exist: " +
+                                     std::to_string(count) +
+                                     " CUDA device(s) present");
+    return nullptr;
+  }
+
+  auto *ctx = new loco_context();
+  ctx->device = index;
+  auto failed = [&]() {
+    writeError(error, errorSize, ctx->error);
+    loco_context_destroy(ctx);
+    return nullptr;
+  };
+  if (!LOCO_CHECK(ctx, cudaSetDevice(index)) || !LOCO_CHECK(ctx, cudaFree(nullptr)))
+    return failed();
+  // The baseline: what the device holds before this context allocates.
+  size_t freeBytes = 0, totalBytes = 0;
+  if (!LOCO_CHECK(ctx, cudaMemGetInfo(&freeBytes, &totalBytes)))
+    return failed();
+  ctx->baselineUsed = static_cast<int64_t>(totalBytes - freeBytes);
+  if (!LOCO_CHECK(ctx, cudaStreamCreateWithFlags(&ctx->stream, cudaStreamNonBlocking)) ||
+      !LOCO_CHECK(ctx, cublasLtCreate(&ctx->lt)) ||
+      !LOCO_CHECK(ctx, cudaMalloc(&ctx->fixed, ws::kCudaFixedBytes)))
+    return failed();
+  ctx->state = reinterpret_cast<StepState *>(ctx->fixed);
+  ctx->partials = reinterpret_cast<double *>(ctx->fixed + ws::kCudaStateBytes);
+  ctx->gemmWork = ctx->fixed + ws::kCudaStateBytes + ws::kCudaPartialBytes;
+  ctx->fftWork = static_cast<char *>(ctx->gemmWork) + ws::kCudaGemmBytes;
+  ctx->host.training = 1;
+  ctx->host.optimizerStep = 1;
+  uploadState(ctx);
+  if (const char *value = std::getenv("LOCO_CUDA_GRAPHS"))
+    ctx->graphsEnabled = std::strcmp(value, "0") != 0;
+  cudaDeviceProp prop{};
+  if (!LOCO_CHECK(ctx, cudaGetDeviceProperties(&prop, index)))
+    return failed();
+  ctx->description = "cuda:" + std::to_string(index) + " (" + prop.name +
+                     ", sm_" + std::to_string(prop.major) +
+                     std::to_string(prop.minor) + ", cuBLASLt, cuFFT" +
+                     (ctx->graphsEnabled ? ", CUDA graphs)" : ")");
+  if (!ctx->error.empty())
+    return failed();
+  ctx->sampleMemory();
+  return ctx;
+}
+
+void loco_context_destroy(loco_context *ctx) {
+  if (!ctx)
+    return;
+  if (ctx->stream)
+    cudaStreamSynchronize(ctx->stream);
+  for (auto &entry : ctx->graphs)
+    if (entry.second.exec)
+      cudaGraphExecDestroy(entry.second.exec);
+  for (auto &entry : ctx->plans)
+    cufftDestroy(entry.second);
+  if (ctx->lt)
+    cublasLtDestroy(ctx->lt);
+  if (ctx->fixed)
+    cudaFree(ctx->fixed);
+  if (ctx->stream)
+    cudaStreamDestroy(ctx->stream);
+  delete ctx;
+}
+
+const char *loco_context_error(loco_context *ctx) {
+  return ctx->error.empty() ? nullptr : ctx->error.c_str();
+}
+
+void loco_context_clear_error(loco_context *ctx) { ctx->error.clear(); }
+
+void loco_context_set_rng(loco_context *ctx, uint64_t seed, uint64_t step) {
+  ctx->host.seed = seed;
+  ctx->host.step = step;
+  uploadState(ctx);
+}
+
+void loco_context_set_training(loco_context *ctx, int training) {
+  ctx->host.training = training != 0;
+  uploadState(ctx);
+}
+
+void loco_context_set_optimizer(loco_context *ctx, int64_t step, double lr) {
+  ctx->host.optimizerStep = step;
+  ctx->host.lr = lr;
+  uploadState(ctx);
+}
+
+void loco_context_set_tf32(loco_context *ctx, int allow) {
+  ctx->tf32 = allow != 0;
+}
+
+const char *loco_context_describe(loco_context *ctx) {
+  return ctx->description.c_str();
+}
+
+void *loco_arena_alloc(loco_context *ctx, int64_t bytes) {
+  void *arena = nullptr;
+  size_t rounded = (static_cast<size_t>(bytes) + 255) / 256 * 256;
+  if (cudaMalloc(&arena, rounded ? rounded : 256) != cudaSuccess) {
+    cudaGetLastError();
+    size_t freeBytes = 0, totalBytes = 0;
+    cudaMemGetInfo(&freeBytes, &totalBytes);
+    ctx->fail("cannot allocate an arena of " + std::to_string(bytes) +
+              " bytes on cuda:" + std::to_string(ctx->device) + " (" +
+              std::to_string(freeBytes) + " bytes free)");
+    return nullptr;
+  }
+  ctx->sampleMemory();
+  return arena;
+}
+
+void loco_arena_free(loco_context *ctx, void *arena) {
+  if (arena) {
+    cudaStreamSynchronize(ctx->stream);
+    cudaFree(arena);
+  }
+}
+
+void loco_context_set_workspace(loco_context *ctx, void *workspace,
+                                int64_t bytes) {
+  ctx->workspace = static_cast<char *>(workspace);
+  ctx->workspaceBytes = bytes;
+}
+
+void loco_copy_to_device(loco_context *ctx, void *dst, const void *src,
+                         int64_t bytes) {
+  LOCO_CHECK(ctx, cudaMemcpyAsync(dst, src, bytes, cudaMemcpyHostToDevice,
+                                  ctx->stream));
+  LOCO_CHECK(ctx, cudaStreamSynchronize(ctx->stream));
+}
+
+void loco_copy_to_host(loco_context *ctx, void *dst, const void *src,
+                       int64_t bytes) {
+  LOCO_CHECK(ctx, cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToHost,
+                                  ctx->stream));
+  LOCO_CHECK(ctx, cudaStreamSynchronize(ctx->stream));
+}
+
+void loco_synchronize(loco_context *ctx) {
+  LOCO_CHECK(ctx, cudaStreamSynchronize(ctx->stream));
+  ctx->sampleMemory();
+}
+
+int64_t loco_context_device_memory(loco_context *ctx, int64_t *peak) {
+  ctx->sampleMemory();
+  size_t freeBytes = 0, totalBytes = 0;
+  int64_t now = 0;
+  if (cudaMemGetInfo(&freeBytes, &totalBytes) == cudaSuccess)
+    now = static_cast<int64_t>(totalBytes - freeBytes) - ctx->baselineUsed;
+  if (peak)
+    *peak = ctx->peakUsed;
+  return now;
+}
+
+void loco_run_step(loco_context *ctx, loco_step_fn step, void *arena) {
+  StepGraph &graph = ctx->graphs[reinterpret_cast<void *>(step)];
+  ++graph.calls;
+  if (!ctx->graphsEnabled || graph.failed || graph.calls == 1 ||
+      !ctx->error.empty()) {
+    step(ctx, arena);
+    return;
+  }
+  if (!graph.exec) {
+    // Capture the second call: every plan and algorithm exists by now, so
+    // the step enqueues only kernels, library launches and device copies.
+    cudaGraph_t captured = nullptr;
+    if (!LOCO_CHECK(ctx, cudaStreamBeginCapture(
+                             ctx->stream, cudaStreamCaptureModeThreadLocal)))
+      return;
+    ctx->capturing = true;
+    step(ctx, arena);
+    ctx->capturing = false;
+    cudaError_t ended = cudaStreamEndCapture(ctx->stream, &captured);
+    if (ended != cudaSuccess || !ctx->error.empty() || !captured) {
+      // Capture failed: report it; later calls run eagerly.
+      graph.failed = true;
+      cudaGetLastError();
+      if (ctx->error.empty())
+        ctx->fail("capturing the step as a CUDA graph failed: " +
+                  statusName(ended) + " (set LOCO_CUDA_GRAPHS=0 to run eagerly)");
+      if (captured)
+        cudaGraphDestroy(captured);
+      return;
+    }
+    bool ok = LOCO_CHECK(ctx, cudaGraphInstantiate(&graph.exec, captured, 0));
+    cudaGraphDestroy(captured);
+    if (!ok) {
+      graph.failed = true;
+      graph.exec = nullptr;
+      return;
+    }
+  }
+  LOCO_CHECK(ctx, cudaGraphLaunch(graph.exec, ctx->stream));
+}
+
+} // extern "C"

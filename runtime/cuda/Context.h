@@ -1,0 +1,143 @@
+//===- Context.h - The CUDA backend's context -------------------*- C++ -*-===//
+//
+// This file declares the CUDA backend's loco_context: the device and its
+// stream, the cuBLASLt handle, the cuFFT plans (created once per transform
+// size, on first use, before any graph capture), the captured step graphs,
+// and the fixed device workspace every library call and reduction draws
+// from. Per-step scalars (RNG key, training flag, optimizer step and
+// learning rate) live in device memory, so that a captured graph replays
+// with the values of the step it runs in.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef LOCO_RUNTIME_CUDA_CONTEXT_H
+#define LOCO_RUNTIME_CUDA_CONTEXT_H
+
+#include "runtime/Workspace.h"
+#include "runtime/api.h"
+#include "runtime/cuda/Check.h"
+
+#include <cublasLt.h>
+#include <cuda_runtime.h>
+#include <cufft.h>
+
+#include <algorithm>
+#include <map>
+#include <string>
+#include <tuple>
+#include <vector>
+
+namespace loco::cuda {
+
+/// The per-step scalars kernels read on the device.
+struct StepState {
+  unsigned long long seed, step;
+  long long optimizerStep;
+  double lr;
+  int training;
+};
+
+/// A cuBLASLt matmul, row-major terms: C[batch][M, N] = alpha op(A) op(B) +
+/// beta C, with leading dims and batch strides in elements.
+struct GemmShape {
+  int64_t M, N, K;
+  bool transA, transB;
+  int64_t lda, ldb, ldc;
+  int64_t batch, strideA, strideB, strideC;
+  bool tf32;
+  auto key() const {
+    return std::make_tuple(M, N, K, transA, transB, lda, ldb, ldc, batch,
+                           strideA, strideB, strideC, tf32);
+  }
+  bool operator<(const GemmShape &o) const { return key() < o.key(); }
+};
+
+/// A captured step: run eagerly once (plans and heuristics are made then),
+/// captured on the second call, replayed from the third.
+struct StepGraph {
+  int64_t calls = 0;
+  cudaGraphExec_t exec = nullptr;
+  bool failed = false;
+};
+
+} // namespace loco::cuda
+
+struct loco_context {
+  std::string error, description;
+  int device = 0;
+  cudaStream_t stream = nullptr;
+  cublasLtHandle_t lt = nullptr;
+  bool tf32 = false;
+
+  /// Host mirror of the step scalars and their device copy.
+  loco::cuda::StepState host{};
+  loco::cuda::StepState *state = nullptr;
+
+  /// The fixed workspace (loco::workspace::kCudaFixedBytes, one cudaMalloc):
+  /// step state, reduction partials, cuBLASLt's and cuFFT's work areas.
+  char *fixed = nullptr;
+  double *partials = nullptr;
+  void *gemmWork = nullptr;
+  void *fftWork = nullptr;
+
+  /// The arena's workspace region (kernel scratch, sized by the compiler).
+  char *workspace = nullptr;
+  int64_t workspaceBytes = 0;
+
+  std::map<std::tuple<int64_t, int64_t, bool>, cufftHandle> plans;
+  std::map<loco::cuda::GemmShape, cublasLtMatmulAlgo_t> algos;
+  std::map<void *, loco::cuda::StepGraph> graphs;
+  bool graphsEnabled = true;
+  bool capturing = false;
+
+  /// Device memory in use (cudaMemGetInfo) before the context allocated
+  /// anything, and the most seen since.
+  int64_t baselineUsed = 0, peakUsed = 0;
+
+  /// Records the first error; later ones are dropped.
+  void fail(const std::string &message) {
+    if (error.empty())
+      error = message;
+  }
+  /// Samples device memory in use (after allocations and plan creation).
+  void sampleMemory();
+};
+
+namespace loco::cuda {
+
+/// The kernel scratch of one call, carved in order from the arena's
+/// workspace; without one (kernels called directly, as the conformance
+/// tests do) from the stream-ordered pool, released when the call returns.
+class Scratch {
+public:
+  explicit Scratch(loco_context *ctx) : ctx(ctx) {}
+  ~Scratch();
+  template <typename T> T *take(int64_t count) {
+    return static_cast<T *>(takeBytes(count * sizeof(T)));
+  }
+
+private:
+  void *takeBytes(int64_t bytes);
+  loco_context *ctx;
+  int64_t used = 0;
+  std::vector<void *> pool;
+};
+
+/// Threads per block of the element-wise kernels, and a grid for n items.
+constexpr int kThreads = 256;
+inline unsigned blocksFor(int64_t n, int threads = kThreads) {
+  int64_t blocks = (n + threads - 1) / threads;
+  return static_cast<unsigned>(std::max<int64_t>(1, std::min<int64_t>(blocks, 1 << 20)));
+}
+
+/// Row-major GEMM through cuBLASLt (TF32 tensor cores when shape.tf32, else
+/// fp32); `C` keeps beta times its value.
+void gemm(loco_context *ctx, GemmShape shape, const float *A, const float *B,
+          float *C, float alpha, float beta);
+
+/// The number of partial sums the fixed workspace holds.
+constexpr int64_t kPartialCount = workspace::kCudaPartialBytes / 8;
+
+} // namespace loco::cuda
+
+#endif // LOCO_RUNTIME_CUDA_CONTEXT_H

@@ -1,0 +1,287 @@
+//===- Conv.cu - Convolutions on CUDA -------------------------------------===//
+//
+// This file implements the convolutions and their weight gradients:
+//  - conv1d / conv_transpose1d (the SwiGLU FFN, channels last) as K shifted
+//    GEMMs with cuBLASLt, batched over rows: tap k multiplies the row's input
+//    positions l * s + k (a strided view) into output positions l, or input
+//    positions l into output positions l * s + k, accumulating (beta = 1)
+//    onto the bias. The weight gradients reduce over every (row, position)
+//    pair with a tiled kernel whose rows are the shifted windows, split into
+//    parts whose partials add in order (no atomics).
+//  - conv2d / conv_transpose2d (the encoder and decoder: few channels on one
+//    side, 3x3 kernels) directly, one thread per output element; their
+//    weight gradients are deterministic reductions over the batch and plane.
+//
+//===----------------------------------------------------------------------===//
+
+#include "runtime/cuda/Reduce.cuh"
+
+using namespace loco::cuda;
+
+namespace {
+
+/// Index of element (ci, co, k) in a PyTorch 1-D convolution weight.
+__host__ __device__ inline int64_t weightIndex(bool transposed, int64_t ci,
+                                               int64_t co, int64_t k,
+                                               int64_t Ci, int64_t Co,
+                                               int64_t K) {
+  return (transposed ? ci * Co + co : co * Ci + ci) * K + k;
+}
+
+/// taps[k][ci][co] = weight(ci, co, k).
+void packTaps(loco_context *ctx, const float *w, float *taps, int64_t Ci,
+              int64_t Co, int64_t K, bool transposed) {
+  forEach(ctx, K * Ci * Co, [=] __device__(int64_t i) {
+    int64_t co = i % Co, ci = i / Co % Ci, k = i / (Ci * Co);
+    taps[i] = w[weightIndex(transposed, ci, co, k, Ci, Co, K)];
+  });
+}
+
+void fillBias(loco_context *ctx, const float *b, float *out, int64_t rows,
+              int64_t Co) {
+  forEach(ctx, rows * Co, [=] __device__(int64_t i) { out[i] = b[i % Co]; });
+}
+
+constexpr int kTile = 64, kDepth = 16, kTileThreads = 256;
+
+/// Partial tap gradients: part p of the pairs (r, l) adds, for tap
+/// k = blockIdx.z, x[r, l + k xs, ci] g[r, l + k gs, co] into a 64 x 64
+/// (ci, co) tile; fp32 over kWeightGradRows pairs, then into double.
+__global__ void __launch_bounds__(kTileThreads)
+    tapGradPartials(const float *x, int64_t xLen, int64_t xs, const float *g,
+                    int64_t gLen, int64_t gs, int64_t n, int64_t R, int64_t Ci,
+                    int64_t Co, int parts, double *partials) {
+  __shared__ float xt[kDepth][kTile], gt[kDepth][kTile];
+  int k = blockIdx.z, part = blockIdx.y % parts;
+  int64_t ciTile = blockIdx.x / ((Co + kTile - 1) / kTile) * kTile;
+  int64_t coTile = blockIdx.x % ((Co + kTile - 1) / kTile) * kTile;
+  int64_t pairs = R * n, chunk = (pairs + parts - 1) / parts;
+  int64_t begin = part * chunk, end = min(pairs, begin + chunk);
+  int tx = threadIdx.x % 16, ty = threadIdx.x / 16; // 4 x 4 outputs each
+  float acc[4][4] = {};
+  double total[4][4] = {};
+  int64_t sinceFlush = 0;
+  for (int64_t p0 = begin; p0 < end; p0 += kDepth) {
+    for (int e = threadIdx.x; e < kDepth * kTile; e += kTileThreads) {
+      int d = e / kTile, c = e % kTile;
+      int64_t p = p0 + d;
+      float xv = 0.0f, gv = 0.0f;
+      if (p < end) {
+        int64_t r = p / n, l = p % n;
+        if (ciTile + c < Ci)
+          xv = x[(r * xLen + l + k * xs) * Ci + ciTile + c];
+        if (coTile + c < Co)
+          gv = g[(r * gLen + l + k * gs) * Co + coTile + c];
+      }
+      xt[d][c] = xv;
+      gt[d][c] = gv;
+    }
+    __syncthreads();
+    for (int d = 0; d < kDepth; ++d)
+      for (int i = 0; i < 4; ++i)
+        for (int j = 0; j < 4; ++j)
+          acc[i][j] += xt[d][ty * 4 + i] * gt[d][tx * 4 + j];
+    __syncthreads();
+    sinceFlush += kDepth;
+    if (sinceFlush >= loco::workspace::kWeightGradRows || p0 + kDepth >= end) {
+      for (int i = 0; i < 4; ++i)
+        for (int j = 0; j < 4; ++j) {
+          total[i][j] += acc[i][j];
+          acc[i][j] = 0.0f;
+        }
+      sinceFlush = 0;
+    }
+  }
+  for (int i = 0; i < 4; ++i)
+    for (int j = 0; j < 4; ++j) {
+      int64_t ci = ciTile + ty * 4 + i, co = coTile + tx * 4 + j;
+      if (ci < Ci && co < Co)
+        partials[((int64_t(part) * gridDim.z + k) * Ci + ci) * Co + co] =
+            total[i][j];
+    }
+}
+
+/// weight(ci, co, k) = sum over (r, l) of x[r, l + k xs, ci] g[r, l + k gs,
+/// co], the window shifting along x (conv1d) or g (its transpose).
+void shiftedTapGradients(loco_context *ctx, const float *x, int64_t xLen,
+                         int64_t xs, const float *g, int64_t gLen, int64_t gs,
+                         int64_t n, float *weight, int64_t R, int64_t Ci,
+                         int64_t Co, int64_t K, bool transposed) {
+  int64_t taps = K * Ci * Co;
+  if (taps > kSumSlots)
+    return ctx->fail("a 1-D convolution weight of " + std::to_string(taps) +
+                     " elements exceeds the fixed workspace's partial sums");
+  int64_t tiles = ((Ci + kTile - 1) / kTile) * ((Co + kTile - 1) / kTile);
+  int64_t parts = std::max<int64_t>(
+      1, std::min<int64_t>({kSumSlots / taps, 264 / std::max<int64_t>(1, tiles * K),
+                            (R * n + 4095) / 4096}));
+  double *partials = ctx->partials;
+  dim3 grid(static_cast<unsigned>(tiles), static_cast<unsigned>(parts),
+            static_cast<unsigned>(K));
+  tapGradPartials<<<grid, kTileThreads, 0, ctx->stream>>>(
+      x, xLen, xs, g, gLen, gs, n, R, Ci, Co, static_cast<int>(parts), partials);
+  LOCO_CHECK_LAUNCH(ctx);
+  forEach(ctx, taps, [=] __device__(int64_t i) {
+    double sum = 0.0;
+    for (int64_t p = 0; p < parts; ++p)
+      sum += partials[p * taps + i];
+    int64_t co = i % Co, ci = i / Co % Ci, k = i / (Ci * Co);
+    weight[weightIndex(transposed, ci, co, k, Ci, Co, K)] =
+        static_cast<float>(sum);
+  });
+}
+
+/// The weight gradient of the 2-D convolutions: for each weight element
+/// (co, ci, kh, kw) the sum over n and g's plane (a, b) of g[n, co, a, b]
+/// x[n, ci, a + dh, b + dw] (x's coordinates inside x), where (dh, dw) =
+/// sign (kh - PH, kw - PW).
+void correlate2d(loco_context *ctx, const float *x, const float *g, float *out,
+                 int64_t B, int64_t Ci, int64_t H, int64_t W, int64_t Co,
+                 int64_t Ho, int64_t Wo, int64_t KH, int64_t KW, int64_t PH,
+                 int64_t PW, bool transposed) {
+  int64_t plane = Ho * Wo;
+  segmentedSum(
+      ctx, Co * Ci * KH * KW, B * plane,
+      [=] __device__(int64_t s, int64_t i) {
+        // s enumerates the output layout: [Co, Ci, ..] or [Ci, Co, ..].
+        int64_t kw = s % KW, kh = s / KW % KH, pair = s / (KW * KH);
+        int64_t co = transposed ? pair % Co : pair / Ci;
+        int64_t ci = transposed ? pair / Co : pair % Ci;
+        int64_t dh = transposed ? PH - kh : kh - PH;
+        int64_t dw = transposed ? PW - kw : kw - PW;
+        int64_t n = i / plane, a = i % plane / Wo, b = i % Wo;
+        int64_t ih = a + dh, iw = b + dw;
+        if (ih < 0 || ih >= H || iw < 0 || iw >= W)
+          return 0.0;
+        return static_cast<double>(g[(n * Co + co) * plane + a * Wo + b]) *
+               x[((n * Ci + ci) * H + ih) * W + iw];
+      },
+      [=] __device__(int64_t s, double sum) {
+        out[s] = static_cast<float>(sum);
+      });
+}
+
+} // namespace
+
+extern "C" {
+
+void loco_conv2d(loco_context *ctx, const float *x, const float *w,
+                 const float *b, float *out, int64_t B, int64_t Ci, int64_t H,
+                 int64_t W, int64_t Co, int64_t KH, int64_t KW, int64_t PH,
+                 int64_t PW) {
+  int64_t Ho = H + 2 * PH - KH + 1, Wo = W + 2 * PW - KW + 1;
+  forEach(ctx, B * Co * Ho * Wo, [=] __device__(int64_t i) {
+    int64_t ow = i % Wo, oh = i / Wo % Ho, co = i / (Ho * Wo) % Co,
+            n = i / (Co * Ho * Wo);
+    float acc = b[co];
+    for (int64_t ci = 0; ci < Ci; ++ci)
+      for (int64_t kh = 0; kh < KH; ++kh) {
+        int64_t ih = oh + kh - PH;
+        if (ih < 0 || ih >= H)
+          continue;
+        for (int64_t kw = 0; kw < KW; ++kw) {
+          int64_t iw = ow + kw - PW;
+          if (iw < 0 || iw >= W)
+            continue;
+          acc += w[((co * Ci + ci) * KH + kh) * KW + kw] *
+                 x[((n * Ci + ci) * H + ih) * W + iw];
+        }
+      }
+    out[i] = acc;
+  });
+}
+
+void loco_conv_transpose2d(loco_context *ctx, const float *x, const float *w,
+                           const float *b, float *out, int64_t B, int64_t Ci,
+                           int64_t H, int64_t W, int64_t Co, int64_t KH,
+                           int64_t KW, int64_t PH, int64_t PW) {
+  int64_t Ho = H + KH - 1 - 2 * PH, Wo = W + KW - 1 - 2 * PW;
+  forEach(ctx, B * Co * Ho * Wo, [=] __device__(int64_t i) {
+    int64_t ow = i % Wo, oh = i / Wo % Ho, co = i / (Ho * Wo) % Co,
+            n = i / (Co * Ho * Wo);
+    float acc = b[co];
+    // Output (oh, ow) reads input (oh - kh + PH, ow - kw + PW).
+    for (int64_t ci = 0; ci < Ci; ++ci)
+      for (int64_t kh = 0; kh < KH; ++kh) {
+        int64_t ih = oh - kh + PH;
+        if (ih < 0 || ih >= H)
+          continue;
+        for (int64_t kw = 0; kw < KW; ++kw) {
+          int64_t iw = ow - kw + PW;
+          if (iw < 0 || iw >= W)
+            continue;
+          acc += w[((ci * Co + co) * KH + kh) * KW + kw] *
+                 x[((n * Ci + ci) * H + ih) * W + iw];
+        }
+      }
+    out[i] = acc;
+  });
+}
+
+void loco_conv1d(loco_context *ctx, const float *x, const float *w,
+                 const float *b, float *out, int64_t R, int64_t L, int64_t Ci,
+                 int64_t Co, int64_t K, int64_t stride) {
+  int64_t Lo = (L - K) / stride + 1;
+  Scratch scratch(ctx);
+  float *taps = scratch.take<float>(K * Ci * Co);
+  packTaps(ctx, w, taps, Ci, Co, K, /*transposed=*/false);
+  fillBias(ctx, b, out, R * Lo, Co);
+  // out[r, l] += x[r, l * stride + k] W_k, batched over rows r.
+  for (int64_t k = 0; k < K; ++k) {
+    GemmShape s{Lo, Co, Ci, false, false, stride * Ci, Co, Co,
+                R,  L * Ci, 0, Lo * Co, ctx->tf32};
+    gemm(ctx, s, x + k * Ci, taps + k * Ci * Co, out, 1.0f, 1.0f);
+  }
+}
+
+void loco_conv_transpose1d(loco_context *ctx, const float *x, const float *w,
+                           const float *b, float *out, int64_t R, int64_t L,
+                           int64_t Ci, int64_t Co, int64_t K, int64_t stride) {
+  int64_t Lo = (L - 1) * stride + K;
+  Scratch scratch(ctx);
+  float *taps = scratch.take<float>(K * Ci * Co);
+  packTaps(ctx, w, taps, Ci, Co, K, /*transposed=*/true);
+  fillBias(ctx, b, out, R * Lo, Co);
+  // out[r, l * stride + k] += x[r, l] W_k: output rows strided by `stride`.
+  for (int64_t k = 0; k < K; ++k) {
+    GemmShape s{L, Co, Ci, false, false, Ci, Co, stride * Co,
+                R, L * Ci, 0, Lo * Co, ctx->tf32};
+    gemm(ctx, s, x, taps + k * Ci * Co, out + k * Co, 1.0f, 1.0f);
+  }
+}
+
+void loco_conv2d_weight_grad(loco_context *ctx, const float *x, const float *g,
+                             float *out, int64_t B, int64_t Ci, int64_t H,
+                             int64_t W, int64_t Co, int64_t KH, int64_t KW,
+                             int64_t PH, int64_t PW) {
+  int64_t Ho = H + 2 * PH - KH + 1, Wo = W + 2 * PW - KW + 1;
+  correlate2d(ctx, x, g, out, B, Ci, H, W, Co, Ho, Wo, KH, KW, PH, PW, false);
+}
+
+void loco_conv_transpose2d_weight_grad(loco_context *ctx, const float *x,
+                                       const float *g, float *out, int64_t B,
+                                       int64_t Ci, int64_t H, int64_t W,
+                                       int64_t Co, int64_t KH, int64_t KW,
+                                       int64_t PH, int64_t PW) {
+  int64_t Ho = H + KH - 1 - 2 * PH, Wo = W + KW - 1 - 2 * PW;
+  correlate2d(ctx, x, g, out, B, Ci, H, W, Co, Ho, Wo, KH, KW, PH, PW, true);
+}
+
+void loco_conv1d_weight_grad(loco_context *ctx, const float *x,
+                             const float *g, float *out, int64_t R, int64_t L,
+                             int64_t Ci, int64_t Co, int64_t K) {
+  int64_t Lo = L - K + 1;
+  // dW_k = sum_r x[r, k : k + Lo]^T g[r].
+  shiftedTapGradients(ctx, x, L, 1, g, Lo, 0, Lo, out, R, Ci, Co, K, false);
+}
+
+void loco_conv_transpose1d_weight_grad(loco_context *ctx, const float *x,
+                                       const float *g, float *out, int64_t R,
+                                       int64_t L, int64_t Ci, int64_t Co,
+                                       int64_t K) {
+  int64_t Lo = L + K - 1;
+  // dW_k = sum_r x[r]^T g[r, k : k + L].
+  shiftedTapGradients(ctx, x, L, 0, g, Lo, 1, L, out, R, Ci, Co, K, true);
+}
+
+} // extern "C"

@@ -1,0 +1,198 @@
+//===- Movement.cu - Transpose, slice, pad and reductions on CUDA ---------===//
+//
+// This file implements the rank-generic data-movement kernels, broadcasts
+// and reductions. Shapes arrive as host arrays in train.so's constant data;
+// they travel to the kernels by value (a fixed-size Dims), so a captured
+// graph holds them.
+//
+//===----------------------------------------------------------------------===//
+
+#include "runtime/cuda/Reduce.cuh"
+
+using namespace loco::cuda;
+
+namespace {
+constexpr int kMaxRank = 16;
+struct Dims {
+  int64_t v[kMaxRank];
+};
+
+Dims dimsOf(const int64_t *values, int64_t rank) {
+  Dims dims{};
+  for (int64_t i = 0; i < rank; ++i)
+    dims.v[i] = values[i];
+  return dims;
+}
+
+int64_t product(const Dims &shape, int64_t rank) {
+  int64_t n = 1;
+  for (int64_t i = 0; i < rank; ++i)
+    n *= shape.v[i];
+  return n;
+}
+
+bool rankFits(loco_context *ctx, int64_t rank, const char *kernel) {
+  if (rank >= 1 && rank <= kMaxRank)
+    return true;
+  ctx->fail(std::string(kernel) + ": rank " + std::to_string(rank) +
+            " is outside 1.." + std::to_string(kMaxRank));
+  return false;
+}
+} // namespace
+
+extern "C" {
+
+void loco_transpose(loco_context *ctx, const float *x, float *out, int64_t rank,
+                    const int64_t *shape, const int64_t *perm) {
+  if (!rankFits(ctx, rank, "loco_transpose"))
+    return;
+  // Output coordinates map to input offsets through the permuted strides.
+  Dims outShape{}, srcStrides{};
+  int64_t stride = 1;
+  Dims inStrides{};
+  for (int64_t i = rank - 1; i >= 0; --i) {
+    inStrides.v[i] = stride;
+    stride *= shape[i];
+  }
+  for (int64_t i = 0; i < rank; ++i) {
+    outShape.v[i] = shape[perm[i]];
+    srcStrides.v[i] = inStrides.v[perm[i]];
+  }
+  forEach(ctx, product(outShape, rank), [=] __device__(int64_t idx) {
+    int64_t rest = idx, src = 0;
+    for (int64_t i = rank - 1; i >= 0; --i) {
+      src += (rest % outShape.v[i]) * srcStrides.v[i];
+      rest /= outShape.v[i];
+    }
+    out[idx] = x[src];
+  });
+}
+
+void loco_slice(loco_context *ctx, const float *x, float *out, int64_t outer,
+                int64_t dim, int64_t inner, int64_t start, int64_t size) {
+  if (outer * size * inner == 0)
+    return;
+  LOCO_CHECK(ctx, cudaMemcpy2DAsync(out, size * inner * sizeof(float),
+                                    x + start * inner, dim * inner * sizeof(float),
+                                    size * inner * sizeof(float), outer,
+                                    cudaMemcpyDeviceToDevice, ctx->stream));
+}
+
+void loco_pad(loco_context *ctx, const float *x, float *out, int64_t rank,
+              const int64_t *shape, const int64_t *low, const int64_t *high) {
+  if (!rankFits(ctx, rank, "loco_pad"))
+    return;
+  Dims outShape{}, lo = dimsOf(low, rank), outStrides{};
+  for (int64_t i = 0; i < rank; ++i)
+    outShape.v[i] = shape[i] + low[i] + high[i];
+  int64_t stride = 1;
+  for (int64_t i = rank - 1; i >= 0; --i) {
+    outStrides.v[i] = stride;
+    stride *= outShape.v[i];
+  }
+  int64_t total = product(outShape, rank);
+  LOCO_CHECK(ctx, cudaMemsetAsync(out, 0, total * sizeof(float), ctx->stream));
+  Dims in = dimsOf(shape, rank);
+  forEach(ctx, product(in, rank), [=] __device__(int64_t idx) {
+    int64_t rest = idx, dst = 0;
+    for (int64_t i = rank - 1; i >= 0; --i) {
+      dst += (rest % in.v[i] + lo.v[i]) * outStrides.v[i];
+      rest /= in.v[i];
+    }
+    out[dst] = x[idx];
+  });
+}
+
+void loco_reduce(loco_context *ctx, const float *x, float *out, int64_t rank,
+                 const int64_t *shape, const int64_t *reduce, int64_t mean) {
+  if (!rankFits(ctx, rank, "loco_reduce"))
+    return;
+  // Collapse runs of dims with the same role, as the CPU kernel does.
+  int64_t sizes[kMaxRank], roles[kMaxRank], groups = 0;
+  int64_t outCount = 1, reducedCount = 1;
+  for (int64_t i = 0; i < rank; ++i) {
+    (reduce[i] ? reducedCount : outCount) *= shape[i];
+    if (shape[i] == 1)
+      continue;
+    if (groups > 0 && roles[groups - 1] == (reduce[i] != 0)) {
+      sizes[groups - 1] *= shape[i];
+      continue;
+    }
+    sizes[groups] = shape[i];
+    roles[groups++] = reduce[i] != 0;
+  }
+  double divisor = mean ? static_cast<double>(reducedCount) : 1.0;
+  int64_t outer = 1, kept = 1, inner = 1, g = 0;
+  if (g < groups && roles[g])
+    outer = sizes[g++];
+  if (g < groups && !roles[g])
+    kept = sizes[g++];
+  if (g < groups && roles[g])
+    inner = sizes[g++];
+  if (g == groups) {
+    // [outer reduced] x [kept] x [inner reduced]: one segment per kept index.
+    segmentedSum(
+        ctx, kept, outer * inner,
+        [=] __device__(int64_t k, int64_t i) {
+          int64_t o = i / inner, r = i % inner;
+          return static_cast<double>(x[(o * kept + k) * inner + r]);
+        },
+        [=] __device__(int64_t k, double sum) {
+          out[k] = static_cast<float>(sum / divisor);
+        });
+    return;
+  }
+  // Anything else: each output element walks its reduced index space.
+  Dims dims = dimsOf(shape, rank), mask = dimsOf(reduce, rank);
+  forEach(ctx, outCount, [=] __device__(int64_t k) {
+    // The kept coordinates of output k, then every reduced combination.
+    int64_t coord[kMaxRank];
+    int64_t rest = k;
+    for (int64_t i = rank - 1; i >= 0; --i) {
+      if (mask.v[i]) {
+        coord[i] = 0;
+        continue;
+      }
+      coord[i] = rest % dims.v[i];
+      rest /= dims.v[i];
+    }
+    double sum = 0.0;
+    for (int64_t r = 0; r < reducedCount; ++r) {
+      int64_t left = r;
+      for (int64_t i = rank - 1; i >= 0; --i)
+        if (mask.v[i]) {
+          coord[i] = left % dims.v[i];
+          left /= dims.v[i];
+        }
+      int64_t offset = 0;
+      for (int64_t i = 0; i < rank; ++i)
+        offset = offset * dims.v[i] + coord[i];
+      sum += x[offset];
+    }
+    out[k] = static_cast<float>(sum / divisor);
+  });
+}
+
+void loco_broadcast(loco_context *ctx, const float *x, float *out,
+                    int64_t rank, const int64_t *shape, const int64_t *mask) {
+  if (!rankFits(ctx, rank, "loco_broadcast"))
+    return;
+  Dims inStrides{}, dims = dimsOf(shape, rank);
+  int64_t stride = 1;
+  for (int64_t i = rank - 1; i >= 0; --i) {
+    if (mask[i])
+      continue;
+    inStrides.v[i] = stride;
+    stride *= shape[i];
+  }
+  forEach(ctx, product(dims, rank), [=] __device__(int64_t idx) {
+    int64_t rest = idx, src = 0;
+    for (int64_t i = rank - 1; i >= 0; --i) {
+      src += (rest % dims.v[i]) * inStrides.v[i];
+      rest /= dims.v[i];
+    }
+    out[idx] = x[src];
+  });
+}
+
+} // extern "C"

@@ -1,0 +1,119 @@
+//===- Reduce.cuh - Deterministic two-pass reductions -----------*- C++ -*-===//
+//
+// This file implements segmentedSum: for each of `segments` segments, the
+// double-precision sum of term(segment, i) over i in [0, count). Pass one
+// splits every segment into up to `parts` contiguous ranges, one block each,
+// and writes one partial per (segment, part) to the fixed workspace; pass two
+// adds each segment's partials in order and hands the sum to finish(segment,
+// sum). No atomics: the result is the same on every run, which bit-for-bit
+// resumable training needs. Reductions whose statistics feed a later pass
+// keep them in the last kStatSlots doubles of the partial area.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef LOCO_RUNTIME_CUDA_REDUCE_CUH
+#define LOCO_RUNTIME_CUDA_REDUCE_CUH
+
+#include "runtime/cuda/Context.h"
+
+namespace loco::cuda {
+
+/// Doubles at the end of the partial area kept for statistics that span
+/// several reductions (means, inverse deviations, per-segment dot products).
+constexpr int64_t kStatSlots = 16384;
+constexpr int64_t kSumSlots = kPartialCount - kStatSlots;
+constexpr int kReduceThreads = 256;
+
+inline double *statSlots(loco_context *ctx) {
+  return ctx->partials + kSumSlots;
+}
+
+/// The sum of `value` over the block (valid in thread 0).
+__device__ inline double blockSum(double value) {
+  __shared__ double warpSums[kReduceThreads / 32];
+  for (int offset = 16; offset > 0; offset /= 2)
+    value += __shfl_down_sync(0xffffffffu, value, offset);
+  int lane = threadIdx.x % 32, warp = threadIdx.x / 32;
+  if (lane == 0)
+    warpSums[warp] = value;
+  __syncthreads();
+  double total = 0.0;
+  if (threadIdx.x == 0)
+    for (int w = 0; w < kReduceThreads / 32; ++w)
+      total += warpSums[w];
+  __syncthreads();
+  return total;
+}
+
+template <typename Term>
+__global__ void __launch_bounds__(kReduceThreads)
+    reducePartials(Term term, int64_t count, int parts, double *partials) {
+  int64_t segment = blockIdx.x / parts;
+  int part = blockIdx.x % parts;
+  int64_t chunk = (count + parts - 1) / parts;
+  int64_t begin = part * chunk, end = min(count, begin + chunk);
+  double sum = 0.0;
+  for (int64_t i = begin + threadIdx.x; i < end; i += blockDim.x)
+    sum += term(segment, i);
+  sum = blockSum(sum);
+  if (threadIdx.x == 0)
+    partials[blockIdx.x] = sum;
+}
+
+template <typename Finish>
+__global__ void reduceFinish(Finish finish, int64_t segments, int parts,
+                             const double *partials) {
+  int64_t segment = blockIdx.x * int64_t(blockDim.x) + threadIdx.x;
+  if (segment >= segments)
+    return;
+  double sum = 0.0;
+  for (int p = 0; p < parts; ++p)
+    sum += partials[segment * parts + p];
+  finish(segment, sum);
+}
+
+/// finish(s, sum over i < count of term(s, i)) for every segment s.
+template <typename Term, typename Finish>
+void segmentedSum(loco_context *ctx, int64_t segments, int64_t count,
+                  Term term, Finish finish) {
+  if (segments <= 0)
+    return;
+  if (segments > kSumSlots) {
+    ctx->fail("a reduction over " + std::to_string(segments) +
+              " segments exceeds the fixed workspace's " +
+              std::to_string(kSumSlots) + " partial sums");
+    return;
+  }
+  int64_t wanted = std::max<int64_t>(1, (count + 16383) / 16384);
+  int64_t parts = std::min<int64_t>({wanted, 1024, kSumSlots / segments});
+  int64_t blocks = segments * parts;
+  if (blocks > (int64_t(1) << 31) - 1) {
+    ctx->fail("a reduction needs too many blocks");
+    return;
+  }
+  reducePartials<<<static_cast<unsigned>(blocks), kReduceThreads, 0,
+                   ctx->stream>>>(term, count, static_cast<int>(parts),
+                                  ctx->partials);
+  LOCO_CHECK_LAUNCH(ctx);
+  reduceFinish<<<blocksFor(segments), kThreads, 0, ctx->stream>>>(
+      finish, segments, static_cast<int>(parts), ctx->partials);
+  LOCO_CHECK_LAUNCH(ctx);
+}
+
+/// Runs f(i) for i in [0, n) with one thread per i.
+template <typename F> __global__ void forEachKernel(int64_t n, F f) {
+  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < n;
+       i += int64_t(gridDim.x) * blockDim.x)
+    f(i);
+}
+
+template <typename F> void forEach(loco_context *ctx, int64_t n, F f) {
+  if (n <= 0)
+    return;
+  forEachKernel<<<blocksFor(n), kThreads, 0, ctx->stream>>>(n, f);
+  LOCO_CHECK_LAUNCH(ctx);
+}
+
+} // namespace loco::cuda
+
+#endif // LOCO_RUNTIME_CUDA_REDUCE_CUH
