@@ -343,6 +343,7 @@ OwningOpRef<ModuleOp> TrainStepBuilder::build() {
           b.getNamedAttr("gradient_accumulation_steps",
                          i64(spec.gradientAccumulationSteps)),
           b.getNamedAttr("gradient_clip", f64(spec.gradientClip)),
+          b.getNamedAttr("tf32", b.getBoolAttr(spec.tf32)),
           b.getNamedAttr("lr", f64(spec.lr)),
           b.getNamedAttr("weight_decay", f64(spec.weightDecay)),
           b.getNamedAttr("eps", f64(spec.adamEps)),

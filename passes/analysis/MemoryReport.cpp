@@ -217,6 +217,12 @@ void mlir::loco::printMemoryReport(const MemoryReport &report,
   os << "  lower bound      " << formatBytes(report.lowerBoundBytes)
      << " (fixed regions + the largest live activation bytes)\n";
   os << llvm::format("  arena / bound    %.4f\n", report.ratio());
+  if (report.deviceFixedBytes)
+    os << "  device total     "
+       << formatBytes(report.arenaBytes + report.deviceFixedBytes) << " ("
+       << report.arenaBytes + report.deviceFixedBytes << " bytes: the arena + "
+       << report.target << "'s fixed workspace of "
+       << formatBytes(report.deviceFixedBytes) << ")\n";
   os << "  breakdown:\n";
   for (const auto &[name, bytes] : report.breakdown)
     os << "    " << llvm::left_justify(name, 32)
@@ -329,6 +335,10 @@ llvm::json::Value mlir::loco::memoryReportJson(const MemoryReport &report) {
       {"recompute_bytes", decisions.recomputeBytes},
       {"step_bytes", decisions.stepBytes}};
   return llvm::json::Object{{"arena_bytes", report.arenaBytes},
+                            {"target", report.target},
+                            {"device_fixed_bytes", report.deviceFixedBytes},
+                            {"device_total_bytes",
+                             report.arenaBytes + report.deviceFixedBytes},
                             {"recompute_flops_ratio",
                              decisions.recomputeFlopsRatio()},
                             {"decisions", std::move(choice)},

@@ -24,6 +24,10 @@ namespace mlir::loco {
 
 struct MemoryReport {
   int64_t arenaBytes = 0, lowerBoundBytes = 0, workspaceBytes = 0;
+  /// The target's fixed device workspace beside the arena (cuda: library
+  /// work areas and reduction partials; 0 on the cpu).
+  std::string target = "cpu";
+  int64_t deviceFixedBytes = 0;
   /// (name, bytes) in display order; they add up to the arena.
   std::vector<std::pair<std::string, int64_t>> breakdown;
   struct Buffer {

@@ -13,6 +13,7 @@
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinAttributes.h"
+#include "runtime/Workspace.h"
 #include "runtime/api.h"
 #include "llvm/ADT/DenseMap.h"
 #include "llvm/Support/JSON.h"
@@ -83,7 +84,7 @@ StringAttr paramName(func::FuncOp func, unsigned index) {
 }
 
 struct LowerToRuntimePass
-    : public loco::impl::LocoLowerToRuntimePassBase<LowerToRuntimePass> {
+    : public mlir::loco::impl::LocoLowerToRuntimePassBase<LowerToRuntimePass> {
   using LocoLowerToRuntimePassBase::LocoLowerToRuntimePassBase;
 
   void runOnOperation() override;
@@ -398,6 +399,8 @@ std::string LowerToRuntimePass::manifest(func::FuncOp train,
        memory.getAs<IntegerAttr>("lower_bound_bytes").getInt()},
       {"workspace_offset", layout.workspaceOffset},
       {"workspace_bytes", layout.workspaceBytes},
+      {"device_fixed_bytes",
+       target == "cuda" ? ::loco::workspace::kCudaFixedBytes : int64_t(0)},
       {"alignment", kBufferAlignment},
       {"entry_points", std::move(entryPoints)},
       {"parameters", std::move(params)},
@@ -439,9 +442,9 @@ void LowerToRuntimePass::runOnOperation() {
     module.emitError("expects a func.func @train_step to lower");
     return signalPassFailure();
   }
-  if (target != "cpu") {
+  if (target != "cpu" && target != "cuda") {
     module.emitError() << "unknown target '" << target
-                       << "'; this build supports: cpu";
+                       << "'; the targets are cpu and cuda";
     return signalPassFailure();
   }
   for (func::FuncOp func : {train, eval}) {

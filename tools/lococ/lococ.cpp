@@ -14,6 +14,8 @@
 #include "passes/Passes.h"
 #include "passes/analysis/MemoryReport.h"
 #include "passes/conversion/EmitSharedObject.h"
+#include "runtime/Backend.h"
+#include "runtime/Workspace.h"
 #include "tools/lococ/FitBudget.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -63,9 +65,12 @@ llvm::cl::opt<EmitStage> emit(
 llvm::cl::opt<std::string> outputFile(
     "o", llvm::cl::desc("Output file (train.so, or the IR with --emit)"),
     llvm::cl::value_desc("file"), llvm::cl::init("-"));
-llvm::cl::opt<std::string> target("target",
-                                  llvm::cl::desc("Runtime backend: cpu"),
-                                  llvm::cl::init("cpu"));
+llvm::cl::opt<std::string> target(
+    "target",
+    llvm::cl::desc("Runtime backend: cpu, cuda, or auto (the default: cuda "
+                   "when this build has the CUDA backend and a GPU is "
+                   "visible, else cpu)"),
+    llvm::cl::init("auto"));
 llvm::cl::opt<bool> fuseAttention(
     "fuse-attention",
     llvm::cl::desc("Fuse attention into loco.flash_attention (default on)"),
@@ -133,6 +138,22 @@ llvm::cl::opt<bool> summary("summary",
 llvm::cl::opt<bool> verbose("verbose",
                             llvm::cl::desc("Report config keys that only the "
                                            "PyTorch trainer reads"));
+
+/// cpu or cuda for --target; auto is cuda when this build has the CUDA
+/// backend and it sees a device, else cpu. Empty for an unknown target.
+std::string resolveTarget(const std::string &name) {
+  if (name == "cpu" || name == "cuda")
+    return name;
+  if (name != "auto")
+    return "";
+#ifdef LOCO_HAVE_CUDA
+  std::string error;
+  if (auto backend = ::loco::Backend::open("cuda", /*global=*/false, error))
+    if (backend->loco_device_count() > 0)
+      return "cuda";
+#endif
+  return "cpu";
+}
 } // namespace
 
 int main(int argc, char **argv) {
@@ -200,7 +221,27 @@ int main(int argc, char **argv) {
 
   // The memory-for-compute choices: given on the command line, searched
   // against the budget, or none.
-  LocoPipelineOptions options{target, fuseAttention};
+  std::string resolvedTarget = resolveTarget(target);
+  if (resolvedTarget.empty()) {
+    toolError() << "unknown --target '" << target
+                << "'; the targets are cpu, cuda and auto\n";
+    return 1;
+  }
+  // On a device the arena shares the budget with the backend's fixed
+  // workspace (library work areas, reduction partials).
+  int64_t deviceFixed =
+      resolvedTarget == "cuda" ? ::loco::workspace::kCudaFixedBytes : 0;
+  if (budget && deviceFixed) {
+    if (*budget <= deviceFixed) {
+      toolError() << "a memory budget of " << formatBytes(*budget)
+                  << " leaves no room for an arena beside the cuda backend's "
+                     "fixed workspace of "
+                  << formatBytes(deviceFixed) << "\n";
+      return 1;
+    }
+    *budget -= deviceFixed;
+  }
+  LocoPipelineOptions options{resolvedTarget, fuseAttention};
   bool manual = rowChunks > 0 || checkpointEvery >= 0 || microBatch > 0;
   StepChoice choice;
   choice.microBatch = microBatch > 0 ? microBatch : spec->batchSize;
@@ -225,9 +266,11 @@ int main(int argc, char **argv) {
       if (smallest == std::numeric_limits<int64_t>::max())
         return 1; // A compile failed; its diagnostics say why.
       toolError() << "the training step does not fit a memory budget of "
-                  << formatBytes(*budget) << " (" << *budget
+                  << formatBytes(*budget + deviceFixed) << " ("
+                  << *budget + deviceFixed
                   << " bytes): the smallest feasible budget found is "
-                  << formatBytes(smallest) << " (" << smallest
+                  << formatBytes(smallest + deviceFixed) << " ("
+                  << smallest + deviceFixed
                   << " bytes), with micro-batch 1, row chunking and "
                      "recomputation; see --memory-report at that budget\n";
       return 1;
@@ -264,6 +307,8 @@ int main(int argc, char **argv) {
     FailureOr<MemoryReport> report = buildMemoryReport(*module);
     if (failed(report))
       return 1;
+    report->target = resolvedTarget;
+    report->deviceFixedBytes = deviceFixed;
     if (memoryReport)
       printMemoryReport(*report, toStdout ? llvm::errs() : llvm::outs());
     std::string error;
@@ -288,6 +333,7 @@ int main(int argc, char **argv) {
           << "the training step needs an arena of "
           << formatBytes(report->arenaBytes) << " (" << report->arenaBytes
           << " bytes), over the budget of " << formatBytes(*budget)
+          << (deviceFixed ? " left beside the fixed device workspace" : "")
           << "; the largest part is " << name << " (" << formatBytes(bytes)
           << ", "
           << static_cast<int64_t>(std::lround(100.0 * bytes / report->arenaBytes))

@@ -59,37 +59,54 @@ float StepOutputs::loss(const std::string &name) const {
 }
 
 Session::Session(const std::string &artifactPath, const std::string &device) {
-  std::string error;
+  std::string kind = Backend::kindOfDevice(device), error;
+  if (kind.empty())
+    throw RunError("unknown device '" + device +
+                   "' (expected cpu, cuda or cuda:N)");
+  // The backend first, globally: train.so's loco_* references bind to it.
+  api = Backend::open(kind, /*global=*/true, error);
+  if (!api)
+    throw RunError(error);
   art = TrainArtifact::open(artifactPath, error);
   if (!art)
     throw RunError(error);
+  std::string target = art->manifest().value("target", "cpu");
+  if (target != kind)
+    std::fprintf(stderr,
+                 "locorun: note: %s was compiled for target %s; running it on "
+                 "%s\n",
+                 artifactPath.c_str(), target.c_str(), device.c_str());
   char message[512] = {0};
-  ctx = loco_context_create(device.c_str(), message, sizeof(message));
+  ctx = api->loco_context_create(device.c_str(), message, sizeof(message));
   if (!ctx)
     throw RunError(message);
-  arena = static_cast<char *>(loco_arena_alloc(ctx, art->arenaBytes()));
+  arena = static_cast<char *>(api->loco_arena_alloc(ctx, art->arenaBytes()));
   if (!arena)
-    throw RunError(loco_context_error(ctx));
+    throw RunError(api->loco_context_error(ctx));
   // Kernel scratch comes from the arena's workspace region, never the heap.
-  loco_context_set_workspace(ctx, arena + art->workspaceOffset(),
-                             art->workspaceBytes());
+  api->loco_context_set_workspace(ctx, arena + art->workspaceOffset(),
+                                  art->workspaceBytes());
+  // TF32 matrix products where the config asks for them (performance.tf32).
+  if (art->manifest().value("training", nlohmann::json::object())
+          .value("tf32", false))
+    api->loco_context_set_tf32(ctx, 1);
 }
 
 Session::~Session() {
   if (arena)
-    loco_arena_free(ctx, arena);
+    api->loco_arena_free(ctx, arena);
   if (ctx)
-    loco_context_destroy(ctx);
+    api->loco_context_destroy(ctx);
 }
 
 std::vector<float> Session::read(int64_t offset, int64_t count) const {
   std::vector<float> values(count);
-  loco_copy_to_host(ctx, values.data(), arena + offset, count * sizeof(float));
+  api->loco_copy_to_host(ctx, values.data(), arena + offset, count * sizeof(float));
   return values;
 }
 
 void Session::write(int64_t offset, const std::vector<float> &values) {
-  loco_copy_to_device(ctx, arena + offset, values.data(),
+  api->loco_copy_to_device(ctx, arena + offset, values.data(),
                       values.size() * sizeof(float));
 }
 
@@ -149,9 +166,9 @@ void Session::setInputs(const std::vector<std::vector<float>> &inputs) {
 }
 
 StepOutputs Session::run(const EntryPoint &entry) {
-  entry.fn(ctx, arena);
-  loco_synchronize(ctx);
-  if (const char *error = loco_context_error(ctx))
+  api->loco_run_step(ctx, entry.fn, arena);
+  api->loco_synchronize(ctx);
+  if (const char *error = api->loco_context_error(ctx))
     throw RunError(error);
   StepOutputs outputs;
   for (const ManifestTensor &out : entry.outputs) {
@@ -168,23 +185,23 @@ void Session::optimizerStep(int64_t step, double lr) {
   if (!art->optimizer())
     throw RunError("this train.so has no optimizer step (compiled without "
                    "gradients)");
-  loco_context_set_optimizer(ctx, step, lr);
-  art->optimizer()(ctx, arena);
-  loco_synchronize(ctx);
-  if (const char *error = loco_context_error(ctx))
+  api->loco_context_set_optimizer(ctx, step, lr);
+  api->loco_run_step(ctx, art->optimizer(), arena);
+  api->loco_synchronize(ctx);
+  if (const char *error = api->loco_context_error(ctx))
     throw RunError(error);
 }
 
 float Session::gradNorm() const {
   loco_optimizer_scratch scratch;
-  loco_copy_to_host(ctx, &scratch, arena + art->optimizerScratchOffset(),
+  api->loco_copy_to_host(ctx, &scratch, arena + art->optimizerScratchOffset(),
                     sizeof(scratch));
   return scratch.grad_norm;
 }
 
 float Session::clipCoef() const {
   loco_optimizer_scratch scratch;
-  loco_copy_to_host(ctx, &scratch, arena + art->optimizerScratchOffset(),
+  api->loco_copy_to_host(ctx, &scratch, arena + art->optimizerScratchOffset(),
                     sizeof(scratch));
   return scratch.clip_coef;
 }

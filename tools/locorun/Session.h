@@ -10,6 +10,7 @@
 #ifndef LOCO_TOOLS_LOCORUN_SESSION_H
 #define LOCO_TOOLS_LOCORUN_SESSION_H
 
+#include "runtime/Backend.h"
 #include "runtime/Safetensors.h"
 #include "tools/locorun/Artifact.h"
 
@@ -44,10 +45,14 @@ struct TrainState {
 
 class Session {
 public:
+  /// Opens the backend of `device` ("cpu", "cuda", "cuda:N"), then the
+  /// train.so (whose loco_* references bind to that backend), a context and
+  /// the arena.
   Session(const std::string &artifactPath, const std::string &device);
   ~Session();
 
   TrainArtifact &artifact() { return *art; }
+  const Backend &backend() const { return *api; }
   loco_context *context() { return ctx; }
   char *arenaBase() { return arena; }
 
@@ -84,6 +89,7 @@ private:
   std::vector<float> read(int64_t offset, int64_t count) const;
   void write(int64_t offset, const std::vector<float> &values);
 
+  std::unique_ptr<Backend> api;
   std::unique_ptr<TrainArtifact> art;
   loco_context *ctx = nullptr;
   char *arena = nullptr;

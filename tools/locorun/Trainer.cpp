@@ -35,6 +35,31 @@ double residentMiB() {
   return 0.0;
 }
 
+/// SI-SDR in dB of one estimate against its target (upstream's formula, as
+/// the loco_si_sdr kernel computes it), on the host: the outputs have been
+/// copied back already, whichever device ran the step.
+float siSdr(const float *e, const float *t, int64_t N, double eps) {
+  double meanE = 0.0, meanT = 0.0;
+  for (int64_t i = 0; i < N; ++i) {
+    meanE += e[i];
+    meanT += t[i];
+  }
+  meanE /= N;
+  meanT /= N;
+  double dot = 0.0, targetEnergy = 0.0;
+  for (int64_t i = 0; i < N; ++i) {
+    dot += (e[i] - meanE) * (t[i] - meanT);
+    targetEnergy += (t[i] - meanT) * (t[i] - meanT);
+  }
+  double alpha = dot / (targetEnergy + eps), proj = 0.0, noise = 0.0;
+  for (int64_t i = 0; i < N; ++i) {
+    double p = alpha * (t[i] - meanT), n = (e[i] - meanE) - p;
+    proj += p * p;
+    noise += n * n;
+  }
+  return static_cast<float>(10.0 * std::log10((proj + eps) / (noise + eps)));
+}
+
 struct Schedule {
   double baseLr, warmupStartLr, factor, minLr;
   int64_t warmupSteps, patience, cooldownSteps;
@@ -137,13 +162,13 @@ void loco::runTraining(Session &session, const TrackSource &train,
   while (state.step < target) {
     int64_t step = state.step + 1;
     double lr = schedule.lr(state, step);
-    loco_context_set_training(session.context(), 1);
+    session.backend().loco_context_set_training(session.context(), 1);
     nlohmann::ordered_json components = nlohmann::ordered_json::object();
     double loss = 0.0;
     for (int64_t micro = 0; micro < accumulation; ++micro) {
       sampleBatch(train, seed, step, micro, B, N, options.randomChunks, inputs);
       session.setInputs(inputs);
-      loco_context_set_rng(session.context(), seed,
+      session.backend().loco_context_set_rng(session.context(), seed,
                            static_cast<uint64_t>(step * accumulation + micro));
       StepOutputs out = session.run(art.train());
       for (const auto &[name, value] : out.losses) {
@@ -185,7 +210,7 @@ void loco::runTraining(Session &session, const TrackSource &train,
     bool epochEnd = step % stepsPerEpoch == 0;
     int64_t epoch = step / stepsPerEpoch;
     if (epochEnd && validation && art.eval() && epoch % valInterval == 0) {
-      loco_context_set_training(session.context(), 0);
+      session.backend().loco_context_set_training(session.context(), 0);
       int64_t batches = std::max<int64_t>(
           1, std::min<int64_t>(4 * B, validation->numTracks()) / B);
       double valLoss = 0.0;
@@ -195,16 +220,14 @@ void loco::runTraining(Session &session, const TrackSource &train,
         session.setInputs(inputs);
         StepOutputs out = session.run(art.eval());
         valLoss += out.loss("total_loss") / batches;
-        // SI-SDR per item with the runtime's own kernel (upstream's formula).
-        float itemSdr[1];
+        // SI-SDR per item (upstream's formula).
         for (size_t s = 0; s < sources.size(); ++s)
           for (const F32Tensor &t : out.tensors)
             if (t.name == sources[s])
-              for (int64_t b = 0; b < B; ++b) {
-                loco_si_sdr(session.context(), t.values.data() + b * N,
-                            inputs[s + 1].data() + b * N, itemSdr, 1, N, 1e-8);
-                sdr[s] += itemSdr[0] / (batches * B);
-              }
+              for (int64_t b = 0; b < B; ++b)
+                sdr[s] += siSdr(t.values.data() + b * N,
+                                inputs[s + 1].data() + b * N, N, 1e-8) /
+                          (batches * B);
       }
       schedule.observe(state, valLoss);
       nlohmann::ordered_json sdrJson = nlohmann::ordered_json::object();

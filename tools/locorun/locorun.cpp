@@ -39,7 +39,7 @@ const char *kUsage =
     "grads.safetensors and weights_after_step.safetensors.\n"
     "\n"
     "options:\n"
-    "  --device cpu             backend device\n"
+    "  --device D               backend device: cpu (default), cuda or cuda:N\n"
     "  --init W.safetensors     start from these weights (upstream names)\n"
     "  --batch IN.safetensors   inputs of a single step (mixture + sources)\n"
     "  --data DIR               train on a MUSDB18-HQ-layout folder\n"
@@ -173,7 +173,7 @@ void singleStep(Session &session, const Options &o, uint64_t seed) {
   bool train = !o.eval && art.optimizer();
   const EntryPoint &entry =
       train ? art.train() : (art.eval() ? art.eval() : art.train());
-  loco_context_set_training(session.context(), train ? 1 : 0);
+  session.backend().loco_context_set_training(session.context(), train ? 1 : 0);
   auto start = std::chrono::steady_clock::now();
   StepOutputs out;
   for (int64_t k = 0; k < micro; ++k) {
@@ -182,7 +182,7 @@ void singleStep(Session &session, const Options &o, uint64_t seed) {
       slice.emplace_back(input.begin() + k * microBatch * N,
                          input.begin() + (k + 1) * microBatch * N);
     session.setInputs(slice);
-    loco_context_set_rng(session.context(), seed, static_cast<uint64_t>(k));
+    session.backend().loco_context_set_rng(session.context(), seed, static_cast<uint64_t>(k));
     StepOutputs part = session.run(entry);
     // Losses are batch means: the step's is the mean of the micro-steps';
     // estimates stack along the batch.
@@ -222,7 +222,7 @@ void singleStep(Session &session, const Options &o, uint64_t seed) {
   std::printf("%s: %s in %.3f s on %s, arena %.1f MiB\n", o.artifact.c_str(),
               train ? "training step (forward, loss, backward, AdamW)"
                     : "forward + loss",
-              seconds, loco_context_describe(session.context()),
+              seconds, session.backend().loco_context_describe(session.context()),
               art.arenaBytes() / 1048576.0);
   printLosses(out);
   if (train)
@@ -263,9 +263,10 @@ int main(int argc, char **argv) {
     }
   }
   Options o = parseOptions(argc, argv);
-  auto reportMemory = [&](TrainArtifact &art) {
+  auto reportMemory = [&](Session &session) {
     if (!o.reportMemory)
       return;
+    TrainArtifact &art = session.artifact();
     struct rusage usage;
     getrusage(RUSAGE_SELF, &usage);
     std::fprintf(stderr,
@@ -275,6 +276,23 @@ int main(int argc, char **argv) {
                  static_cast<long long>(art.workspaceBytes()),
                  static_cast<long long>(art.lowerBoundBytes()),
                  static_cast<long long>(usage.ru_maxrss / 1024));
+    // On a device: what the device reports this context holds, against the
+    // plan (the arena plus the backend's fixed workspace).
+    int64_t peak = 0;
+    int64_t now = session.backend().loco_context_device_memory(
+        session.context(), &peak);
+    if (session.backend().kind != "cpu") {
+      int64_t fixed = art.manifest().value("device_fixed_bytes", int64_t(0));
+      int64_t plan = art.arenaBytes() + fixed;
+      std::fprintf(stderr,
+                   "device memory: peak %lld bytes (now %lld); plan %lld bytes "
+                   "(arena %lld + fixed workspace %lld); peak / plan = %.4f\n",
+                   static_cast<long long>(peak), static_cast<long long>(now),
+                   static_cast<long long>(plan),
+                   static_cast<long long>(art.arenaBytes()),
+                   static_cast<long long>(fixed),
+                   plan ? static_cast<double>(peak) / plan : 0.0);
+    }
   };
   try {
     Session session(o.artifact, o.device);
@@ -292,7 +310,7 @@ int main(int argc, char **argv) {
     bool training = o.train.steps >= 0 || o.train.epochs >= 0 || !o.data.empty();
     if (!training) {
       singleStep(session, o, seed);
-      reportMemory(art);
+      reportMemory(session);
       return 0;
     }
     if (!o.batch.empty() || !o.dump.empty())
@@ -318,7 +336,7 @@ int main(int argc, char **argv) {
       validation = makeSyntheticTracks(4, 2 * N, rate, sources.size(), seed + 1000);
     }
     runTraining(session, *train, validation.get(), o.train);
-    reportMemory(art);
+    reportMemory(session);
   } catch (const RunError &e) {
     std::fprintf(stderr, "locorun: error: %s\n", e.what());
     return 1;

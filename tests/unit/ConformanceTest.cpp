@@ -1,0 +1,583 @@
+//===- ConformanceTest.cpp - Device backends against the CPU backend ------===//
+//
+// One suite, parameterised over the device backends this build has (cuda,
+// at fp32 and with TF32 matrix products): every kernel of the ABI runs on
+// seeded random inputs on the CPU backend (the reference, itself checked
+// against naive loops, finite differences and the golden sets) and on the
+// device, and the results are compared as max |device - cpu| / max |cpu|.
+// Both backends are opened side by side (RTLD_LOCAL) and called through
+// their own tables. Without a device the suite skips, saying why.
+//
+// Tolerances (stated per op; fp32 rounding differs by summation order,
+// libm versus CUDA's math functions, cuFFT versus FFTW):
+//  - data movement, dropout masks, fill/copy: exact (0);
+//  - element-wise, softmax, losses, norms, the optimizer, the STFTs: 1e-5
+//    (double statistics on both sides; expf/log1pf/sinf differ by an ulp or
+//    two; FFT round-off of size-256 transforms is ~1e-7 of the largest bin);
+//  - GEMM-based ops (linear, batched products, the 1-D convolutions, flash
+//    attention) at fp32: 1e-5, sums of up to ~500 products in another order;
+//    with TF32 (10-bit mantissa inputs, fp32 accumulation): 5e-3.
+//
+//===----------------------------------------------------------------------===//
+
+#include "runtime/Backend.h"
+#include "tests/unit/CpuTestSupport.h"
+
+#include <gtest/gtest.h>
+
+#include <cstring>
+#include <deque>
+#include <memory>
+
+using loco::Backend;
+using loco::test::randomVec;
+using loco::test::relError;
+using loco::test::Vec;
+
+namespace {
+
+struct Param {
+  const char *device;
+  bool tf32;
+};
+
+std::string paramName(const ::testing::TestParamInfo<Param> &info) {
+  std::string name = info.param.device;
+  for (char &c : name)
+    if (c == ':')
+      c = '_';
+  return name + (info.param.tf32 ? "_tf32" : "_fp32");
+}
+
+/// A tensor on both sides: the CPU's copy and the device's.
+struct Buf {
+  Vec host;
+  float *dev = nullptr;
+  float *on(bool device) { return device ? dev : host.data(); }
+};
+
+/// The backends, opened once per process.
+const Backend *cpuBackend(std::string &error) {
+  static std::unique_ptr<Backend> backend = Backend::open("cpu", false, error);
+  return backend.get();
+}
+const Backend *deviceBackend(const std::string &kind, std::string &error) {
+  static std::map<std::string, std::unique_ptr<Backend>> backends;
+  auto &slot = backends[kind];
+  if (!slot)
+    slot = Backend::open(kind, false, error);
+  return slot.get();
+}
+
+class Conformance : public ::testing::TestWithParam<Param> {
+protected:
+  void SetUp() override {
+    std::string error;
+    cpu = cpuBackend(error);
+    ASSERT_NE(cpu, nullptr) << error;
+    std::string kind = Backend::kindOfDevice(GetParam().device);
+    dev = deviceBackend(kind, error);
+    if (!dev)
+      GTEST_SKIP() << "the " << kind << " backend is not built: " << error;
+    if (dev->loco_device_count() == 0)
+      GTEST_SKIP() << "no " << kind << " device on this machine: the "
+                   << GetParam().device
+                   << " conformance tests run on the lent GPU (tests/gpu/run.sh)";
+    char message[512] = {0};
+    cctx = cpu->loco_context_create("cpu", message, sizeof(message));
+    ASSERT_NE(cctx, nullptr) << message;
+    dctx = dev->loco_context_create(GetParam().device, message, sizeof(message));
+    ASSERT_NE(dctx, nullptr) << message;
+    dev->loco_context_set_tf32(dctx, GetParam().tf32);
+    for (auto [api, ctx] : {std::pair{cpu, cctx}, std::pair{dev, dctx}}) {
+      api->loco_context_set_rng(ctx, 1234, 7);
+      api->loco_context_set_training(ctx, 1);
+      api->loco_context_set_optimizer(ctx, 3, 1e-3);
+    }
+  }
+
+  void TearDown() override {
+    if (dctx) {
+      dev->loco_synchronize(dctx);
+      EXPECT_EQ(dev->loco_context_error(dctx), nullptr)
+          << dev->loco_context_error(dctx);
+      for (Buf &b : bufs)
+        dev->loco_arena_free(dctx, b.dev);
+      dev->loco_context_destroy(dctx);
+    }
+    if (cctx) {
+      EXPECT_EQ(cpu->loco_context_error(cctx), nullptr);
+      cpu->loco_context_destroy(cctx);
+    }
+  }
+
+  /// An input: `values` on both sides.
+  Buf &in(const Vec &values) {
+    bufs.push_back({values, nullptr});
+    Buf &b = bufs.back();
+    b.dev = static_cast<float *>(
+        dev->loco_arena_alloc(dctx, std::max<size_t>(1, values.size()) * 4));
+    dev->loco_copy_to_device(dctx, b.dev, values.data(), values.size() * 4);
+    return b;
+  }
+  /// An output of n floats, zero on both sides.
+  Buf &out(int64_t n) { return in(Vec(n, 0.0f)); }
+
+  /// Runs `call(api, ctx, device)` on the CPU, then on the device.
+  template <typename Call> void both(Call call) {
+    call(*cpu, cctx, false);
+    call(*dev, dctx, true);
+    dev->loco_synchronize(dctx);
+    ASSERT_EQ(dev->loco_context_error(dctx), nullptr)
+        << dev->loco_context_error(dctx);
+  }
+
+  /// The device's copy of b.
+  Vec fetch(const Buf &b) {
+    Vec values(b.host.size());
+    dev->loco_copy_to_host(dctx, values.data(), b.dev, values.size() * 4);
+    return values;
+  }
+
+  /// max |device - cpu| / max |cpu| of `b` within `tolerance`.
+  void expectClose(const char *what, const Buf &b, double tolerance) {
+    double error = relError(fetch(b), b.host);
+    std::cout << "[ measured ] " << what << ": " << error << " (tolerance "
+              << tolerance << ")\n";
+    EXPECT_LE(error, tolerance) << what;
+  }
+  /// Bit-identical results.
+  void expectExact(const char *what, const Buf &b) {
+    Vec got = fetch(b);
+    int64_t differ = 0;
+    for (size_t i = 0; i < got.size(); ++i)
+      differ += std::memcmp(&got[i], &b.host[i], 4) != 0;
+    EXPECT_EQ(differ, 0) << what << ": elements that differ";
+  }
+
+  /// The tolerance of GEMM-based results at this parameter's precision.
+  double gemmTolerance() const { return GetParam().tf32 ? 5e-3 : 1e-5; }
+
+  const Backend *cpu = nullptr, *dev = nullptr;
+  loco_context *cctx = nullptr, *dctx = nullptr;
+  std::deque<Buf> bufs;
+};
+
+using Api = const Backend &;
+
+TEST_P(Conformance, ElementWise) {
+  const int64_t n = 100003;
+  Buf &a = in(randomVec(n, 1)), &b = in(randomVec(n, 2, 2.0f));
+  for (float &v : b.host)
+    v += v >= 0 ? 0.5f : -0.5f; // away from zero for div
+  dev->loco_copy_to_device(dctx, b.dev, b.host.data(), n * 4);
+  Buf &add = out(n), &sub = out(n), &mul = out(n), &div = out(n);
+  Buf &silu = out(n), &scale = out(n), &copy = out(n), &fill = out(n);
+  Buf &siluGrad = out(n);
+  both([&](Api api, loco_context *ctx, bool d) {
+    api.loco_add(ctx, a.on(d), b.on(d), add.on(d), n);
+    api.loco_sub(ctx, a.on(d), b.on(d), sub.on(d), n);
+    api.loco_mul(ctx, a.on(d), b.on(d), mul.on(d), n);
+    api.loco_div(ctx, a.on(d), b.on(d), div.on(d), n);
+    api.loco_silu(ctx, a.on(d), silu.on(d), n);
+    api.loco_scale(ctx, a.on(d), scale.on(d), n, 0.37);
+    api.loco_copy(ctx, a.on(d), copy.on(d), n);
+    api.loco_fill(ctx, fill.on(d), n, -2.5);
+    api.loco_silu_backward(ctx, a.on(d), b.on(d), siluGrad.on(d), n);
+  });
+  expectExact("add", add);
+  expectExact("sub", sub);
+  expectExact("mul", mul);
+  expectClose("div", div, 1e-6);
+  expectClose("silu", silu, 1e-6);
+  expectExact("scale", scale);
+  expectExact("copy", copy);
+  expectExact("fill", fill);
+  expectClose("silu_backward", siluGrad, 1e-6);
+}
+
+TEST_P(Conformance, DropoutMasksAreTheCpuMasks) {
+  const int64_t n = 40001;
+  Buf &x = in(randomVec(n, 3));
+  Buf &y = out(n), &chunk = out(n - 5), &off = out(n);
+  both([&](Api api, loco_context *ctx, bool d) {
+    api.loco_dropout(ctx, x.on(d), y.on(d), n, 0.1, 5, 0);
+    // A row chunk: offset 5, not a multiple of Philox's block of 4.
+    api.loco_dropout(ctx, x.on(d) + 5, chunk.on(d), n - 5, 0.1, 5, 5);
+  });
+  expectExact("dropout", y);
+  expectExact("dropout at offset 5", chunk);
+  for (int64_t i = 0; i < n - 5; ++i)
+    ASSERT_EQ(chunk.host[i], y.host[i + 5]) << i;
+  // Evaluation: the identity.
+  for (auto [api, ctx] : {std::pair{cpu, cctx}, std::pair{dev, dctx}})
+    api->loco_context_set_training(ctx, 0);
+  both([&](Api api, loco_context *ctx, bool d) {
+    api.loco_dropout(ctx, x.on(d), off.on(d), n, 0.1, 5, 0);
+  });
+  expectExact("dropout (eval)", off);
+}
+
+TEST_P(Conformance, RopeAndSoftmax) {
+  const int64_t outer = 6, L = 301, dim = 24, n = 37, inner = 5;
+  Buf &x = in(randomVec(outer * L * dim, 4));
+  Buf &r = out(outer * L * dim), &ri = out(outer * L * dim);
+  Buf &s = in(randomVec(outer * n * inner, 5, 4.0f)), &g = in(randomVec(outer * n * inner, 6));
+  Buf &sm = out(outer * n * inner), &smGrad = out(outer * n * inner);
+  both([&](Api api, loco_context *ctx, bool d) {
+    api.loco_rope(ctx, x.on(d), r.on(d), outer, L, dim, 10000.0, 0);
+    api.loco_rope(ctx, x.on(d), ri.on(d), outer, L, dim, 10000.0, 1);
+    api.loco_softmax(ctx, s.on(d), sm.on(d), outer, n, inner);
+    api.loco_softmax_backward(ctx, sm.on(d), g.on(d), smGrad.on(d), outer, n, inner);
+  });
+  expectClose("rope", r, 1e-5);
+  expectClose("rope inverse", ri, 1e-5);
+  expectClose("softmax", sm, 1e-6);
+  expectClose("softmax_backward", smGrad, 1e-5);
+}
+
+TEST_P(Conformance, DataMovement) {
+  const int64_t shape[4] = {3, 5, 7, 11}, perm[4] = {2, 0, 3, 1};
+  const int64_t low[4] = {0, 1, 2, 0}, high[4] = {1, 0, 3, 2};
+  const int64_t mask[4] = {0, 1, 0, 1};
+  int64_t n = 3 * 5 * 7 * 11, padded = 4 * 6 * 12 * 13;
+  Buf &x = in(randomVec(n, 7)), &t = out(n), &p = out(padded);
+  Buf &sl = out(3 * 2 * 77), &bc = out(n), &small = in(randomVec(3 * 7, 8));
+  both([&](Api api, loco_context *ctx, bool d) {
+    api.loco_transpose(ctx, x.on(d), t.on(d), 4, shape, perm);
+    api.loco_pad(ctx, x.on(d), p.on(d), 4, shape, low, high);
+    api.loco_slice(ctx, x.on(d), sl.on(d), 3, 5, 77, 2, 2);
+    api.loco_broadcast(ctx, small.on(d), bc.on(d), 4, shape, mask);
+  });
+  expectExact("transpose", t);
+  expectExact("pad", p);
+  expectExact("slice", sl);
+  expectExact("broadcast", bc);
+}
+
+TEST_P(Conformance, Reductions) {
+  const int64_t shape[4] = {4, 6, 5, 300};
+  int64_t n = 4 * 6 * 5 * 300;
+  Buf &x = in(randomVec(n, 9));
+  // [kept, reduced], [reduced, kept], [reduced, kept, reduced], full, and a
+  // pattern that needs the general walk (kept, reduced, kept, reduced).
+  const int64_t patterns[5][4] = {
+      {0, 0, 1, 1}, {1, 1, 1, 0}, {1, 0, 1, 1}, {1, 1, 1, 1}, {0, 1, 0, 1}};
+  const int64_t counts[5] = {24, 300, 6, 1, 20};
+  for (int pattern = 0; pattern < 5; ++pattern)
+    for (int64_t mean : {0, 1}) {
+      Buf &r = out(counts[pattern]);
+      both([&](Api api, loco_context *ctx, bool d) {
+        api.loco_reduce(ctx, x.on(d), r.on(d), 4, shape, patterns[pattern], mean);
+      });
+      expectClose(mean ? "reduce (mean)" : "reduce (sum)", r, 1e-6);
+    }
+}
+
+TEST_P(Conformance, MatrixProducts) {
+  const int64_t M = 333, K = 96, N = 160, batch = 3;
+  Buf &x = in(randomVec(M * K, 10)), &w = in(randomVec(N * K, 11));
+  Buf &lin = out(M * N), &g = in(randomVec(M * N, 12)), &wg = out(N * K);
+  both([&](Api api, loco_context *ctx, bool d) {
+    api.loco_linear(ctx, x.on(d), w.on(d), lin.on(d), M, K, N);
+    api.loco_linear_weight_grad(ctx, x.on(d), g.on(d), wg.on(d), M, K, N);
+  });
+  expectClose("linear", lin, gemmTolerance());
+  expectClose("linear_weight_grad", wg, gemmTolerance());
+  // Many rows: the weight gradient's row blocks.
+  const int64_t rows = 70000;
+  Buf &xs = in(randomVec(rows * 24, 13)), &gs = in(randomVec(rows * 40, 14));
+  Buf &wgs = out(40 * 24);
+  both([&](Api api, loco_context *ctx, bool d) {
+    api.loco_linear_weight_grad(ctx, xs.on(d), gs.on(d), wgs.on(d), rows, 24, 40);
+  });
+  expectClose("linear_weight_grad (70000 rows)", wgs, gemmTolerance());
+  for (int64_t ta : {0, 1})
+    for (int64_t tb : {0, 1}) {
+      Buf &a = in(randomVec(batch * 45 * 70, 15 + 2 * ta + tb));
+      Buf &b = in(randomVec(batch * 70 * 33, 20 + 2 * ta + tb));
+      Buf &c = out(batch * 45 * 33);
+      both([&](Api api, loco_context *ctx, bool d) {
+        api.loco_batch_matmul(ctx, a.on(d), b.on(d), c.on(d), batch, 45, 70, 33,
+                              ta, tb);
+      });
+      expectClose("batch_matmul", c, gemmTolerance());
+    }
+}
+
+TEST_P(Conformance, Convolutions2d) {
+  const int64_t B = 2, Ci = 4, H = 19, W = 33, Co = 8, KH = 3, KW = 3;
+  Buf &x = in(randomVec(B * Ci * H * W, 30)), &w = in(randomVec(Co * Ci * KH * KW, 31));
+  Buf &b = in(randomVec(Co, 32)), &y = out(B * Co * H * W);
+  Buf &g = in(randomVec(B * Co * H * W, 33)), &wg = out(Co * Ci * KH * KW);
+  // The transpose: x [B, Co, H, W] -> [B, Ci, H, W] with w [Co, Ci, ...].
+  Buf &bt = in(randomVec(Ci, 34)), &yt = out(B * Ci * H * W);
+  Buf &gt = in(randomVec(B * Ci * H * W, 35)), &wgt = out(Co * Ci * KH * KW);
+  both([&](Api api, loco_context *ctx, bool d) {
+    api.loco_conv2d(ctx, x.on(d), w.on(d), b.on(d), y.on(d), B, Ci, H, W, Co, KH, KW, 1, 1);
+    api.loco_conv2d_weight_grad(ctx, x.on(d), g.on(d), wg.on(d), B, Ci, H, W, Co, KH, KW, 1, 1);
+    api.loco_conv_transpose2d(ctx, g.on(d), w.on(d), bt.on(d), yt.on(d), B, Co, H, W, Ci, KH, KW, 1, 1);
+    api.loco_conv_transpose2d_weight_grad(ctx, g.on(d), gt.on(d), wgt.on(d), B, Co, H, W, Ci, KH, KW, 1, 1);
+  });
+  expectClose("conv2d", y, 1e-5);
+  expectClose("conv2d_weight_grad", wg, 1e-5);
+  expectClose("conv_transpose2d", yt, 1e-5);
+  expectClose("conv_transpose2d_weight_grad", wgt, 1e-5);
+}
+
+TEST_P(Conformance, Convolutions1d) {
+  const int64_t R = 37, L = 50, Ci = 24, Co = 96, K = 4;
+  for (int64_t stride : {1, 2}) {
+    int64_t Lo = (L - K) / stride + 1, Lt = (L - 1) * stride + K;
+    Buf &x = in(randomVec(R * L * Ci, 40)), &w = in(randomVec(Co * Ci * K, 41));
+    Buf &b = in(randomVec(Co, 42)), &y = out(R * Lo * Co);
+    Buf &wt = in(randomVec(Ci * Co * K, 43)), &yt = out(R * Lt * Co);
+    both([&](Api api, loco_context *ctx, bool d) {
+      api.loco_conv1d(ctx, x.on(d), w.on(d), b.on(d), y.on(d), R, L, Ci, Co, K, stride);
+      api.loco_conv_transpose1d(ctx, x.on(d), wt.on(d), b.on(d), yt.on(d), R, L, Ci, Co, K, stride);
+    });
+    expectClose("conv1d", y, gemmTolerance());
+    expectClose("conv_transpose1d", yt, gemmTolerance());
+  }
+  // Weight gradients (stride 1), over many rows.
+  const int64_t rows = 2049;
+  Buf &x = in(randomVec(rows * L * Ci, 44)), &g = in(randomVec(rows * (L - K + 1) * Co, 45));
+  Buf &gt = in(randomVec(rows * (L + K - 1) * Co, 46));
+  Buf &wg = out(Co * Ci * K), &wgt = out(Ci * Co * K);
+  both([&](Api api, loco_context *ctx, bool d) {
+    api.loco_conv1d_weight_grad(ctx, x.on(d), g.on(d), wg.on(d), rows, L, Ci, Co, K);
+    api.loco_conv_transpose1d_weight_grad(ctx, x.on(d), gt.on(d), wgt.on(d), rows, L, Ci, Co, K);
+  });
+  expectClose("conv1d_weight_grad", wg, 1e-5);
+  expectClose("conv_transpose1d_weight_grad", wgt, 1e-5);
+}
+
+TEST_P(Conformance, Normalisation) {
+  for (int64_t groups : {1, 2}) {
+    const int64_t B = 2, C = 16, S = 3001;
+    Buf &x = in(randomVec(B * C * S, 50, 3.0f)), &gamma = in(randomVec(C, 51));
+    Buf &beta = in(randomVec(C, 52)), &y = out(B * C * S), &g = in(randomVec(B * C * S, 53));
+    Buf &dx = out(B * C * S), &dgamma = out(C), &dbeta = out(C);
+    both([&](Api api, loco_context *ctx, bool d) {
+      api.loco_group_norm(ctx, x.on(d), gamma.on(d), beta.on(d), y.on(d), B, C, S, groups, 1e-5);
+      api.loco_group_norm_backward(ctx, x.on(d), gamma.on(d), g.on(d), dx.on(d), dgamma.on(d),
+                                   dbeta.on(d), B, C, S, groups, 1e-5);
+    });
+    expectClose("group_norm", y, 1e-5);
+    expectClose("group_norm_backward dx", dx, 1e-5);
+    expectClose("group_norm_backward dgamma", dgamma, 1e-5);
+    expectClose("group_norm_backward dbeta", dbeta, 1e-5);
+  }
+  const int64_t rows = 5003, C = 96, groups = 4;
+  Buf &x = in(randomVec(rows * C, 54)), &gamma = in(randomVec(C, 55));
+  Buf &y = out(rows * C), &g = in(randomVec(rows * C, 56));
+  Buf &dx = out(rows * C), &dgamma = out(C);
+  both([&](Api api, loco_context *ctx, bool d) {
+    api.loco_rms_group_norm(ctx, x.on(d), gamma.on(d), y.on(d), rows, C, groups, 1e-5);
+    api.loco_rms_group_norm_backward(ctx, x.on(d), gamma.on(d), g.on(d), dx.on(d),
+                                     dgamma.on(d), rows, C, groups, 1e-5);
+  });
+  expectClose("rms_group_norm", y, 1e-5);
+  expectClose("rms_group_norm_backward dx", dx, 1e-5);
+  expectClose("rms_group_norm_backward dgamma", dgamma, 1e-5);
+}
+
+TEST_P(Conformance, SpectralTransforms) {
+  const int64_t B = 2, N = 4096, nFft = 256, hop = 64;
+  const int64_t T = 1 + N / hop, F = nFft / 2 + 1;
+  Buf &x = in(randomVec(B * N, 60)), &spec = out(B * 2 * T * F);
+  Buf &g = in(randomVec(B * 2 * T * F, 61)), &y = out(B * N);
+  Buf &gx = out(B * N), &gy = in(randomVec(B * N, 62)), &gspec = out(B * 2 * T * F);
+  both([&](Api api, loco_context *ctx, bool d) {
+    api.loco_stft(ctx, x.on(d), spec.on(d), B, N, nFft, hop);
+    api.loco_istft(ctx, spec.on(d), y.on(d), B, T, nFft, hop, N);
+    api.loco_stft_backward(ctx, g.on(d), gx.on(d), B, N, nFft, hop);
+    api.loco_istft_backward(ctx, gy.on(d), gspec.on(d), B, T, nFft, hop, N);
+  });
+  expectClose("stft", spec, 1e-5);
+  expectClose("istft", y, 1e-5);
+  expectClose("stft_backward", gx, 1e-5);
+  expectClose("istft_backward", gspec, 1e-5);
+}
+
+TEST_P(Conformance, Losses) {
+  const int64_t B = 3, N = 20000, frames = 40, F = 129;
+  Buf &e = in(randomVec(B * N, 70)), &t = in(randomVec(B * N, 71));
+  Buf &sdr = out(B), &l1 = out(1), &mse = out(1), &one = in(Vec{0.7f});
+  Buf &gsdr = in(randomVec(B, 72)), &dsdr = out(B * N), &dl1 = out(B * N), &dmse = out(B * N);
+  Buf &E = in(randomVec(B * 2 * frames * F, 73)), &T = in(randomVec(B * 2 * frames * F, 74));
+  Buf &spec = out(1), &dspec = out(B * 2 * frames * F);
+  both([&](Api api, loco_context *ctx, bool d) {
+    api.loco_si_sdr(ctx, e.on(d), t.on(d), sdr.on(d), B, N, 1e-8);
+    api.loco_l1_loss(ctx, e.on(d), t.on(d), l1.on(d), B * N);
+    api.loco_mse_loss(ctx, e.on(d), t.on(d), mse.on(d), B * N);
+    api.loco_spectral_l1(ctx, E.on(d), T.on(d), spec.on(d), B, frames, F);
+    api.loco_si_sdr_backward(ctx, e.on(d), t.on(d), gsdr.on(d), dsdr.on(d), B, N, 1e-8);
+    api.loco_l1_loss_backward(ctx, e.on(d), t.on(d), one.on(d), dl1.on(d), B * N);
+    api.loco_mse_loss_backward(ctx, e.on(d), t.on(d), one.on(d), dmse.on(d), B * N);
+    api.loco_spectral_l1_backward(ctx, E.on(d), T.on(d), one.on(d), dspec.on(d), B, frames, F);
+  });
+  expectClose("si_sdr", sdr, 1e-5);
+  expectClose("l1_loss", l1, 1e-6);
+  expectClose("mse_loss", mse, 1e-6);
+  expectClose("spectral_l1", spec, 1e-5);
+  expectClose("si_sdr_backward", dsdr, 1e-5);
+  expectExact("l1_loss_backward", dl1);
+  expectClose("mse_loss_backward", dmse, 1e-6);
+  expectClose("spectral_l1_backward", dspec, 1e-5);
+}
+
+TEST_P(Conformance, OptimizerStep) {
+  const int64_t n1 = 70001, n2 = 513;
+  Buf &g1 = in(randomVec(n1, 80, 30.0f)), &g2 = in(randomVec(n2, 81, 30.0f));
+  Buf &p1 = in(randomVec(n1, 82)), &m1 = in(randomVec(n1, 83, 0.1f));
+  Buf &v1 = in(randomVec(n1, 84, 0.01f));
+  for (Buf *b : {&v1}) { // second moments are non-negative
+    for (float &v : b->host)
+      v = std::fabs(v);
+    dev->loco_copy_to_device(dctx, b->dev, b->host.data(), b->host.size() * 4);
+  }
+  Buf &scratch = out(sizeof(loco_optimizer_scratch) / 4);
+  both([&](Api api, loco_context *ctx, bool d) {
+    auto *s = reinterpret_cast<loco_optimizer_scratch *>(scratch.on(d));
+    api.loco_grad_norm_begin(ctx, s);
+    api.loco_grad_norm_accumulate(ctx, g1.on(d), n1, s);
+    api.loco_grad_norm_accumulate(ctx, g2.on(d), n2, s);
+    api.loco_grad_norm_finish(ctx, s, 5.0);
+    api.loco_adamw(ctx, p1.on(d), g1.on(d), m1.on(d), v1.on(d), n1, s, 0.9,
+                   0.999, 1e-8, 0.01);
+  });
+  loco_optimizer_scratch mine, theirs;
+  dev->loco_copy_to_host(dctx, &mine, scratch.dev, sizeof(mine));
+  std::memcpy(&theirs, scratch.host.data(), sizeof(theirs));
+  EXPECT_NEAR(mine.sum_squares, theirs.sum_squares, 1e-12 * theirs.sum_squares);
+  EXPECT_EQ(mine.grad_norm, theirs.grad_norm);
+  EXPECT_EQ(mine.clip_coef, theirs.clip_coef);
+  expectClose("adamw p", p1, 1e-6);
+  expectClose("adamw m", m1, 1e-6);
+  expectClose("adamw v", v1, 1e-6);
+  expectExact("adamw zeroes the gradient", g1);
+}
+
+struct AttentionShape {
+  int64_t batch, Lq, Lk, d, dv;
+  double p;
+};
+
+TEST_P(Conformance, FlashAttention) {
+  for (AttentionShape s : {AttentionShape{6, 70, 131, 16, 16, 0.0},
+                           AttentionShape{4, 129, 64, 24, 24, 0.0},
+                           AttentionShape{3, 200, 77, 32, 32, 0.1},
+                           AttentionShape{2, 65, 65, 24, 24, 0.2}}) {
+    SCOPED_TRACE("batch " + std::to_string(s.batch) + " Lq " + std::to_string(s.Lq) +
+                 " Lk " + std::to_string(s.Lk) + " d " + std::to_string(s.d) +
+                 " p " + std::to_string(s.p));
+    double scale = 1.0 / std::sqrt(static_cast<double>(s.d));
+    Buf &q = in(randomVec(s.batch * s.Lq * s.d, 90, 2.0f));
+    Buf &k = in(randomVec(s.batch * s.Lk * s.d, 91, 2.0f));
+    Buf &v = in(randomVec(s.batch * s.Lk * s.dv, 92));
+    Buf &o = out(s.batch * s.Lq * s.dv), &lse = out(s.batch * s.Lq);
+    Buf &dout = in(randomVec(s.batch * s.Lq * s.dv, 93));
+    Buf &dq = out(s.batch * s.Lq * s.d), &dk = out(s.batch * s.Lk * s.d);
+    Buf &dv = out(s.batch * s.Lk * s.dv);
+    // With dropout: a row chunk's offset into the probability tensor.
+    int64_t offset = s.p > 0 ? 13 : 0, stream = s.p > 0 ? 9 : -1;
+    both([&](Api api, loco_context *ctx, bool d) {
+      api.loco_flash_attention(ctx, q.on(d), k.on(d), v.on(d), o.on(d), lse.on(d),
+                               s.batch, s.Lq, s.Lk, s.d, s.dv, scale, s.p, stream,
+                               offset);
+    });
+    // The backward from the CPU's forward on both sides, so that each
+    // kernel is compared on the same inputs.
+    dev->loco_copy_to_device(dctx, o.dev, o.host.data(), o.host.size() * 4);
+    dev->loco_copy_to_device(dctx, lse.dev, lse.host.data(), lse.host.size() * 4);
+    both([&](Api api, loco_context *ctx, bool d) {
+      api.loco_flash_attention_backward(ctx, q.on(d), k.on(d), v.on(d), o.on(d),
+                                        lse.on(d), dout.on(d), dq.on(d), dk.on(d),
+                                        dv.on(d), s.batch, s.Lq, s.Lk, s.d, s.dv,
+                                        scale, s.p, stream, offset);
+    });
+    expectClose("flash_attention_backward dq", dq, gemmTolerance());
+    expectClose("flash_attention_backward dk", dk, gemmTolerance());
+    expectClose("flash_attention_backward dv", dv, gemmTolerance());
+    Buf &o2 = out(s.batch * s.Lq * s.dv), &lse2 = out(s.batch * s.Lq);
+    both([&](Api api, loco_context *ctx, bool d) {
+      api.loco_flash_attention(ctx, q.on(d), k.on(d), v.on(d), o2.on(d), lse2.on(d),
+                               s.batch, s.Lq, s.Lk, s.d, s.dv, scale, s.p, stream,
+                               offset);
+    });
+    expectClose("flash_attention out", o2, gemmTolerance());
+    expectClose("flash_attention lse", lse2, gemmTolerance());
+  }
+}
+
+// rows x heads on grid.x: more than 65535 batch entries (B * F * heads for
+// the large configs), which a grid.y/z placement cannot launch.
+TEST_P(Conformance, FlashAttentionManyBatchEntries) {
+  const int64_t batch = 70001, L = 7, d = 16;
+  Buf &q = in(randomVec(batch * L * d, 94)), &k = in(randomVec(batch * L * d, 95));
+  Buf &v = in(randomVec(batch * L * d, 96)), &o = out(batch * L * d);
+  Buf &lse = out(batch * L), &dout = in(randomVec(batch * L * d, 97));
+  Buf &dq = out(batch * L * d), &dk = out(batch * L * d), &dv = out(batch * L * d);
+  both([&](Api api, loco_context *ctx, bool dev) {
+    api.loco_flash_attention(ctx, q.on(dev), k.on(dev), v.on(dev), o.on(dev),
+                             lse.on(dev), batch, L, L, d, d, 0.25, 0.0, -1, 0);
+    api.loco_flash_attention_backward(ctx, q.on(dev), k.on(dev), v.on(dev),
+                                      o.on(dev), lse.on(dev), dout.on(dev),
+                                      dq.on(dev), dk.on(dev), dv.on(dev), batch,
+                                      L, L, d, d, 0.25, 0.0, -1, 0);
+  });
+  expectClose("flash_attention out (70001 entries)", o, gemmTolerance());
+  expectClose("flash_attention dq (70001 entries)", dq, gemmTolerance());
+  expectClose("flash_attention dk (70001 entries)", dk, gemmTolerance());
+  expectClose("flash_attention dv (70001 entries)", dv, gemmTolerance());
+}
+
+// A step run through loco_run_step: eager, captured, then replayed as a
+// graph; each replay must draw the dropout of the step it runs in.
+const Backend *gStepApi = nullptr;
+float *gStepIn = nullptr, *gStepOut = nullptr;
+constexpr int64_t kStepElements = 10007;
+void dropoutStep(loco_context *ctx, void *) {
+  gStepApi->loco_dropout(ctx, gStepIn, gStepOut, kStepElements, 0.3, 2, 0);
+  gStepApi->loco_scale(ctx, gStepOut, gStepOut, kStepElements, 2.0);
+}
+
+TEST_P(Conformance, CapturedStepsReplayWithNewScalars) {
+  Buf &x = in(randomVec(kStepElements, 98)), &y = out(kStepElements);
+  for (uint64_t step = 0; step < 4; ++step) {
+    for (auto [api, ctx] : {std::pair{cpu, cctx}, std::pair{dev, dctx}})
+      api->loco_context_set_rng(ctx, 99, step);
+    for (bool device : {false, true}) {
+      gStepApi = device ? dev : cpu;
+      gStepIn = x.on(device);
+      gStepOut = y.on(device);
+      gStepApi->loco_run_step(device ? dctx : cctx, dropoutStep, nullptr);
+    }
+    dev->loco_synchronize(dctx);
+    ASSERT_EQ(dev->loco_context_error(dctx), nullptr) << dev->loco_context_error(dctx);
+    SCOPED_TRACE("step " + std::to_string(step));
+    expectExact("captured dropout step", y);
+  }
+}
+
+TEST_P(Conformance, DeviceMemoryIsAccounted) {
+  int64_t before = 0, peak = 0;
+  before = dev->loco_context_device_memory(dctx, &peak);
+  const int64_t bytes = int64_t(256) << 20;
+  void *arena = dev->loco_arena_alloc(dctx, bytes);
+  ASSERT_NE(arena, nullptr);
+  int64_t after = dev->loco_context_device_memory(dctx, &peak);
+  std::cout << "[ measured ] device memory before/after a 256 MiB arena: "
+            << before << " / " << after << " bytes, peak " << peak << "\n";
+  EXPECT_GE(after - before, bytes);
+  EXPECT_LE(after - before, bytes + (int64_t(8) << 20));
+  dev->loco_arena_free(dctx, arena);
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, Conformance,
+                         ::testing::Values(Param{"cuda:0", false},
+                                           Param{"cuda:0", true}),
+                         paramName);
+
+} // namespace
