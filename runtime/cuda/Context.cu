@@ -88,6 +88,17 @@ void loco::cuda::gemm(loco_context *ctx, GemmShape s, const float *A,
                       const float *B, float *C, float alpha, float beta) {
   if (s.M == 0 || s.N == 0 || s.batch == 0)
     return;
+  // Offsets into the arena (row chunks, convolution taps) need not be
+  // 16-byte aligned; tell the heuristic what each operand guarantees.
+  auto alignment = [&](const void *p, int64_t stride) {
+    uint64_t bits = reinterpret_cast<uint64_t>(p) | 256;
+    if (s.batch > 1 && stride != 0)
+      bits |= static_cast<uint64_t>(stride) * sizeof(float);
+    return static_cast<int>(bits & (~bits + 1));
+  };
+  s.alignA = alignment(A, s.strideA);
+  s.alignB = alignment(B, s.strideB);
+  s.alignC = alignment(C, s.strideC);
   // Row-major C = op(A) op(B) is column-major C^T = op(B)^T op(A)^T: swap
   // the operands and read each row-major matrix as its column-major
   // transpose (same buffer, same leading dimension).
@@ -133,7 +144,17 @@ void loco::cuda::gemm(loco_context *ctx, GemmShape s, const float *A,
       ok = LOCO_CHECK(ctx, cublasLtMatmulPreferenceCreate(&pref)) &&
            LOCO_CHECK(ctx, cublasLtMatmulPreferenceSetAttribute(
                                pref, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES,
-                               &limit, sizeof(limit))) &&
+                               &limit, sizeof(limit)));
+      // cuBLASLt's A is our B (the operands are swapped above).
+      uint32_t alignLtA = s.alignB, alignLtB = s.alignA, alignLtC = s.alignC;
+      for (auto [attribute, value] :
+           {std::pair{CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_A_BYTES, &alignLtA},
+            std::pair{CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_B_BYTES, &alignLtB},
+            std::pair{CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_C_BYTES, &alignLtC},
+            std::pair{CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_D_BYTES, &alignLtC}})
+        ok = ok && LOCO_CHECK(ctx, cublasLtMatmulPreferenceSetAttribute(
+                                       pref, attribute, value, sizeof(*value)));
+      ok = ok &&
            LOCO_CHECK(ctx, cublasLtMatmulAlgoGetHeuristic(
                                ctx->lt, op, la, lb, lc, lc, pref, 1, &result,
                                &found));

@@ -45,9 +45,13 @@ struct GemmShape {
   int64_t lda, ldb, ldc;
   int64_t batch, strideA, strideB, strideC;
   bool tf32;
+  /// The byte alignment the operands guarantee (pointers and batch
+  /// strides), which the algorithm choice must respect; set by gemm().
+  int alignA = 0, alignB = 0, alignC = 0;
   auto key() const {
     return std::make_tuple(M, N, K, transA, transB, lda, ldb, ldc, batch,
-                           strideA, strideB, strideC, tf32);
+                           strideA, strideB, strideC, tf32, alignA, alignB,
+                           alignC);
   }
   bool operator<(const GemmShape &o) const { return key() < o.key(); }
 };

@@ -73,9 +73,16 @@ cufftHandle getPlan(loco_context *ctx, int64_t n, int64_t frames, bool inverse,
   bool ok =
       LOCO_CHECK(ctx, cufftCreate(&plan)) &&
       LOCO_CHECK(ctx, cufftSetAutoAllocation(plan, 0)) &&
-      LOCO_CHECK(ctx, cufftMakePlanMany(plan, 1, &size, &size, 1, size, &bins,
-                                        1, bins, inverse ? CUFFT_C2R : CUFFT_R2C,
-                                        static_cast<int>(frames), &work));
+      (inverse ? LOCO_CHECK(ctx, cufftMakePlanMany(plan, 1, &size, &bins, 1,
+                                                   bins, &size, 1, size,
+                                                   CUFFT_C2R,
+                                                   static_cast<int>(frames),
+                                                   &work))
+               : LOCO_CHECK(ctx, cufftMakePlanMany(plan, 1, &size, &size, 1,
+                                                   size, &bins, 1, bins,
+                                                   CUFFT_R2C,
+                                                   static_cast<int>(frames),
+                                                   &work)));
   if (ok && static_cast<int64_t>(work) > loco::workspace::kCudaFftBytes) {
     ctx->fail(std::string(kernel) + ": cuFFT needs " + std::to_string(work) +
               " bytes of work area for " + std::to_string(frames) +

@@ -41,6 +41,10 @@ struct Param {
   bool tf32;
 };
 
+void PrintTo(const Param &param, std::ostream *os) {
+  *os << param.device << (param.tf32 ? " (TF32)" : " (fp32)");
+}
+
 std::string paramName(const ::testing::TestParamInfo<Param> &info) {
   std::string name = info.param.device;
   for (char &c : name)

@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# Prepares the lent GPU machine's run (tests/gpu/run.sh), here, where MLIR
+# is: builds lococ and both backends, compiles the train.so files the run
+# needs (target cuda), and gathers the Debian libraries the carried binaries
+# link (the device machine may lack them) into build/gpu/deps.
+#
+#   tests/gpu/prepare.sh            # then, with the device tool:
+#   run  command="bash tests/gpu/run.sh"  carry=["build/bin","build/lib","build/gpu"]
+#
+# Everything it writes is under build/ (ignored by git); the carry is about
+# 55 MiB of the 64 allowed (OpenBLAS is 35 of them).
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+root=$PWD
+shared=$(cd .. && pwd)/shared
+cmake -S . -B build -G Ninja > /dev/null
+cmake --build build --target lococ locorun loco_cpu loco_cuda loco-conformance-tests
+
+out=build/gpu
+rm -rf "$out"
+mkdir -p "$out/deps" "$out/golden"
+lococ=build/bin/lococ
+
+# Golden sets (dropout 0), compiled as GoldenParityTest does: the set's
+# overrides and gradient_accumulation_steps = 1.
+for set in tiny small_16k; do
+  dir=tests/data/golden/$set
+  sets=$(python3 - "$dir/loss.json" <<'PY'
+import json, sys
+doc = json.load(open(sys.argv[1]))
+print(" ".join("--set %s=%s" % (k, json.dumps(v)) for k, v in doc.get("overrides", {}).items()))
+PY
+)
+  # shellcheck disable=SC2086
+  # fp32 matrix products: the golden sets are fp32 (small_16k asks for tf32).
+  $lococ "$dir/config.yaml" --set training.gradient_accumulation_steps=1 $sets \
+    --set performance.tf32=false \
+    --target cuda -o "$out/golden_$set.so"
+  mkdir -p "$out/golden/$set"
+  cp "$dir"/*.safetensors "$dir/loss.json" "$out/golden/$set/"
+done
+
+# The timed step: musdb18_ultra_safe (upstream's config, byte for byte) at
+# batch 1, one micro-step per optimizer step.
+config=$shared/upstream-configs/musdb18_ultra_safe.yaml
+[ -f "$config" ] || config=configs/musdb18_ultra_safe.yaml
+$lococ "$config" --set training.batch_size=1 \
+  --set training.gradient_accumulation_steps=1 --target cuda \
+  --memory-report-json "$out/ultra_safe_plan.json" -o "$out/ultra_safe_b1.so"
+
+# The Debian libraries the carried binaries need (not libc, libstdc++ or
+# CUDA's own, which the device machine has).
+for binary in build/bin/locorun build/lib/libloco_cpu.so build/bin/loco-conformance-tests; do
+  ldd "$binary" | awk '/=> \// {print $3}'
+done | sort -u | grep -Ev '/(libc|libm|libstdc\+\+|libgcc_s|libpthread|libdl|librt|ld-linux[^/]*)\.so' \
+  | grep -Ev 'libcuda|libcudart|libcublas|libcufft' | while read -r lib; do
+  cp -L "$lib" "$out/deps/"
+done
+du -sh build/bin build/lib "$out" | sed 's/^/carry: /'
+echo "prepared: run tests/gpu/run.sh on the device with carry build/bin build/lib build/gpu"

@@ -1,0 +1,105 @@
+#!/usr/bin/env bash
+# The lent H100's checks, in one run (under 5 minutes). Prepared here by
+# tests/gpu/prepare.sh; the device machine has no MLIR, so it runs only
+# what `carry` brings: build/bin, build/lib, build/gpu.
+#  1. environment: the carried binaries resolve every library (Debian's from
+#     build/gpu/deps); if the CUDA libraries libloco_cuda.so was linked
+#     against are missing there, the backend is rebuilt with that nvcc;
+#  2. the conformance suite (every kernel, CUDA against the CPU backend,
+#     fp32 and TF32);
+#  3. golden parity on the GPU: a training step of the tiny and small_16k
+#     golden sets on cuda:0, against upstream (the GoldenParityTest
+#     tolerances) and against the same train.so on the CPU;
+#  4. musdb18_ultra_safe at batch 1: six optimizer steps (eager, captured,
+#     then replayed graphs), step times, and the device's peak memory
+#     against the plan (arena + fixed workspace).
+# Prints a summary table; writes logs to $OUT (or /tmp/loco-gpu).
+set -uo pipefail
+cd "$(dirname "$0")/../.."
+out=${OUT:-/tmp/loco-gpu}
+mkdir -p "$out"
+export LD_LIBRARY_PATH="$PWD/build/gpu/deps:$PWD/build/lib:${LD_LIBRARY_PATH:-}:/usr/local/cuda/lib64"
+summary=()
+note() { summary+=("$(printf '%-34s %-6s %s' "$1" "$2" "$3")"); }
+elapsed() { echo "$(( $(date +%s) - $1 ))s"; }
+
+echo "== environment"
+nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader || true
+missing=$(for f in build/bin/locorun build/bin/loco-conformance-tests build/lib/*.so; do
+  ldd "$f" | grep "not found" | sed "s|^|$f: |"; done)
+if echo "$missing" | grep -q "libloco_cuda\|libcu"; then
+  echo "rebuilding libloco_cuda.so with this machine's nvcc:"
+  echo "$missing"
+  t=$(date +%s)
+  nvcc -std=c++17 -O3 -arch=sm_90 --extended-lambda --expt-relaxed-constexpr \
+    -Xcompiler -fPIC -shared -I. runtime/cuda/*.cu -lcublasLt -lcufft \
+    -Xlinker -Bsymbolic -o build/lib/libloco_cuda.so && note "rebuild libloco_cuda.so" ok "$(elapsed $t)"
+  missing=$(for f in build/bin/locorun build/bin/loco-conformance-tests build/lib/*.so; do
+    ldd "$f" | grep "not found" | sed "s|^|$f: |"; done)
+fi
+if [ -n "$missing" ]; then
+  echo "unresolved libraries:"; echo "$missing"; note "environment" FAIL "libraries missing"
+else
+  note "environment" ok "all libraries resolve"
+fi
+
+echo "== conformance (CUDA vs CPU)"
+t=$(date +%s)
+if build/bin/loco-conformance-tests > "$out/conformance.log" 2>&1; then
+  note "conformance suite" ok "$(grep -c '^\[       OK' "$out/conformance.log") tests, $(elapsed $t)"
+else
+  note "conformance suite" FAIL "$(grep -c '^\[  FAILED  \]' "$out/conformance.log") failed (conformance.log)"
+fi
+grep -E "^\[ measured|FAILED|Failure|error" "$out/conformance.log" | head -120
+
+echo "== golden parity on cuda:0"
+for set in tiny small_16k; do
+  g=build/gpu/golden/$set
+  for device in cuda:0 cpu; do
+    tag=${device%%:*}
+    t=$(date +%s)
+    if build/bin/locorun "build/gpu/golden_$set.so" --device "$device" \
+        --init "$g/weights.safetensors" --batch "$g/inputs.safetensors" \
+        --dump "$out/${set}_$tag" > "$out/${set}_$tag.log" 2>&1; then
+      note "step $set on $device" ok "$(elapsed $t)"
+    else
+      note "step $set on $device" FAIL "$(tail -1 "$out/${set}_$tag.log")"
+    fi
+  done
+  python3 tests/gpu/compare_golden.py "$g" "$out/${set}_cuda" "$out/${set}_cpu" \
+    > "$out/${set}_parity.log" 2>&1
+  status=$?
+  cat "$out/${set}_parity.log"
+  note "golden parity $set (cuda)" "$([ $status = 0 ] && echo ok || echo FAIL)" \
+    "$(tail -1 "$out/${set}_parity.log")"
+done
+
+echo "== musdb18_ultra_safe, batch 1, cuda:0"
+t=$(date +%s)
+build/bin/locorun build/gpu/ultra_safe_b1.so --device cuda:0 --steps 6 \
+  --metrics "$out/ultra_safe_metrics.jsonl" --report-memory \
+  > "$out/ultra_safe.log" 2>&1
+status=$?
+tail -4 "$out/ultra_safe.log"
+if [ $status = 0 ]; then
+  times=$(python3 - "$out/ultra_safe_metrics.jsonl" <<'PY'
+import json, sys
+s = [json.loads(l)["seconds"] for l in open(sys.argv[1])]
+d = [b - a for a, b in zip([0.0] + s, s)]
+print("first (eager) %.3f s, second (capture) %.3f s, replayed median %.3f s"
+      % (d[0], d[1], sorted(d[2:])[len(d[2:]) // 2]))
+PY
+)
+  note "ultra_safe step times" ok "$times"
+  mem=$(grep "^device memory" "$out/ultra_safe.log")
+  ratio=$(echo "$mem" | sed 's/.*peak \/ plan = //')
+  verdict=$(python3 -c "print('ok' if abs($ratio - 1) <= 0.01 else 'FAIL')")
+  note "ultra_safe peak / plan" "$verdict" "$mem"
+else
+  note "ultra_safe steps" FAIL "$(tail -1 "$out/ultra_safe.log")"
+fi
+
+echo
+echo "== summary"
+for line in "${summary[@]}"; do echo "$line"; done
+! printf '%s\n' "${summary[@]}" | grep -q " FAIL "
