@@ -5,10 +5,13 @@
 # link (the device machine may lack them) into build/gpu/deps.
 #
 #   tests/gpu/prepare.sh            # then, with the device tool:
-#   run  command="bash tests/gpu/run.sh"  carry=["build/bin","build/lib","build/gpu"]
+#   run  command="bash tests/gpu/run.sh"  carry=["build/bin/locorun",
+#        "build/bin/loco-conformance-tests", "build/lib/libloco_cpu.so",
+#        "build/lib/libloco_cuda.so", "build/gpu"]
 #
 # Everything it writes is under build/ (ignored by git); the carry is about
-# 55 MiB of the 64 allowed (OpenBLAS is 35 of them).
+# 48 MiB of the 64 allowed (OpenBLAS is 35 of them). The golden sets travel
+# with the working tree (tests/data/golden).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 root=$PWD
@@ -18,7 +21,7 @@ cmake --build build --target lococ locorun loco_cpu loco_cuda loco-conformance-t
 
 out=build/gpu
 rm -rf "$out"
-mkdir -p "$out/deps" "$out/golden"
+mkdir -p "$out/deps"
 lococ=build/bin/lococ
 
 # Golden sets (dropout 0), compiled as GoldenParityTest does: the set's
@@ -36,8 +39,6 @@ PY
   $lococ "$dir/config.yaml" --set training.gradient_accumulation_steps=1 $sets \
     --set performance.tf32=false \
     --target cuda -o "$out/golden_$set.so"
-  mkdir -p "$out/golden/$set"
-  cp "$dir"/*.safetensors "$dir/loss.json" "$out/golden/$set/"
 done
 
 # The timed step: musdb18_ultra_safe (upstream's config, byte for byte) at
@@ -56,5 +57,7 @@ done | sort -u | grep -Ev '/(libc|libm|libstdc\+\+|libgcc_s|libpthread|libdl|lib
   | grep -Ev 'libcuda|libcudart|libcublas|libcufft' | while read -r lib; do
   cp -L "$lib" "$out/deps/"
 done
-du -sh build/bin build/lib "$out" | sed 's/^/carry: /'
-echo "prepared: run tests/gpu/run.sh on the device with carry build/bin build/lib build/gpu"
+carry="build/bin/locorun build/bin/loco-conformance-tests build/lib/libloco_cpu.so build/lib/libloco_cuda.so $out"
+# shellcheck disable=SC2086
+du -shc $carry | tail -1 | sed 's/^/carry: /'
+echo "prepared: run tests/gpu/run.sh on the device, carrying: $carry"
