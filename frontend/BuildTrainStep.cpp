@@ -343,7 +343,13 @@ OwningOpRef<ModuleOp> TrainStepBuilder::build() {
           b.getNamedAttr("gradient_accumulation_steps",
                          i64(spec.gradientAccumulationSteps)),
           b.getNamedAttr("gradient_clip", f64(spec.gradientClip)),
-          b.getNamedAttr("tf32", b.getBoolAttr(spec.tf32)),
+          // Matrix-product inputs on tensor cores: AMP's dtype, else TF32.
+          b.getNamedAttr("matmul_precision",
+                         b.getStringAttr(spec.useAmp
+                                             ? (spec.ampDtype == "float16"
+                                                    ? "fp16"
+                                                    : "bf16")
+                                             : (spec.tf32 ? "tf32" : "fp32"))),
           b.getNamedAttr("lr", f64(spec.lr)),
           b.getNamedAttr("weight_decay", f64(spec.weightDecay)),
           b.getNamedAttr("eps", f64(spec.adamEps)),

@@ -24,7 +24,7 @@
   X(loco_context_set_training) X(loco_context_set_optimizer)                   \
   X(loco_context_describe) X(loco_arena_alloc) X(loco_context_set_workspace)   \
   X(loco_arena_free) X(loco_copy_to_device) X(loco_copy_to_host)               \
-  X(loco_synchronize) X(loco_run_step) X(loco_context_set_tf32)                \
+  X(loco_synchronize) X(loco_run_step) X(loco_context_set_matmul_precision)   \
   X(loco_context_device_memory) X(loco_device_count) X(loco_stft)              \
   X(loco_istft) X(loco_conv2d) X(loco_conv_transpose2d) X(loco_conv1d)         \
   X(loco_conv_transpose1d) X(loco_group_norm) X(loco_rms_group_norm)           \

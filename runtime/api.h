@@ -71,9 +71,16 @@ typedef void (*loco_step_fn)(loco_context *ctx, void *arena);
  * CUDA graph the second and replays the graph after that (the per-step
  * scalars set above live in device memory, so a replay sees new values). */
 void loco_run_step(loco_context *ctx, loco_step_fn step, void *arena);
-/* Whether matrix products may use TF32 tensor cores (config
- * performance.tf32); fp32 otherwise. The cpu backend ignores it. */
-void loco_context_set_tf32(loco_context *ctx, int allow);
+/* The input precision of matrix products (GEMMs, the 1-D convolutions,
+ * fused attention) on tensor-core backends; products accumulate and every
+ * tensor is stored in fp32. From the config: training.use_amp with
+ * amp_dtype bfloat16 / float16, else performance.tf32, else fp32. The cpu
+ * backend computes in fp32 whatever is set. */
+#define LOCO_MATMUL_FP32 0
+#define LOCO_MATMUL_TF32 1
+#define LOCO_MATMUL_BF16 2
+#define LOCO_MATMUL_FP16 3
+void loco_context_set_matmul_precision(loco_context *ctx, int precision);
 /* Device memory the context holds now and at most since creation (arena,
  * fixed workspace, library state), as the device reports it; 0 for host
  * backends. */

@@ -98,7 +98,7 @@ void loco_run_step(loco_context *ctx, loco_step_fn step, void *arena) {
   step(ctx, arena);
 }
 
-void loco_context_set_tf32(loco_context *, int) {}
+void loco_context_set_matmul_precision(loco_context *, int) {}
 
 int64_t loco_context_device_memory(loco_context *, int64_t *peak) {
   if (peak)

@@ -12,15 +12,21 @@
 //    both recompute the probabilities from the log-sum-exp and regenerate
 //    the dropout mask from Philox (the same draws as the forward and the CPU
 //    backend), so nothing L x L is stored and no atomics are needed.
-// The tile products run on tensor cores (wmma, TF32 m16n16k8) when the
-// context allows TF32, and as fp32 FMAs otherwise (golden parity at fp32).
+// The tile products run on tensor cores at the context's matmul precision
+// (wmma: TF32 m16n16k8, or BF16 / FP16 m16n16k16 from rounded copies of the
+// operands), accumulating in fp32, and as fp32 FMAs at LOCO_MATMUL_FP32
+// (golden parity).
 //
 //===----------------------------------------------------------------------===//
 
 #include "runtime/Philox.h"
 #include "runtime/cuda/Reduce.cuh"
 
+#include <cuda_bf16.h>
+#include <cuda_fp16.h>
 #include <mma.h>
+
+#include <type_traits>
 
 using namespace loco::cuda;
 
@@ -49,15 +55,33 @@ struct Dropout {
   }
 };
 
+/// Shared memory for the 16-bit copies of two tile operands (64 rows of up
+/// to kMaxHeadDim + 8 or kCols + 8 elements each).
+constexpr int kStageElements = 64 * (kCols + 8);
+constexpr int kStageFloats = 2 * kStageElements / 2;
+
 /// C (+)= op(A) op(B) for tiles in shared memory: M x K times K x N, M and N
-/// multiples of 16, K of 8. transA: A is stored K x M; transB: B is N x K.
-template <bool kTensorCores>
+/// multiples of 16, K of 16. transA: A is stored K x M; transB: B is N x K.
+/// kMath (LOCO_MATMUL_*) picks fp32 FMAs or tensor cores (wmma) with TF32,
+/// BF16 or FP16 inputs and fp32 accumulation; the 16-bit kinds first copy
+/// both operands, rounded, into `stage`.
+template <int kMath>
 __device__ void tileGemm(const float *A, int lda, bool transA, const float *B,
                          int ldb, bool transB, float *C, int ldc, int M, int N,
-                         int K, bool accumulate);
+                         int K, bool accumulate, void *stage);
 
-template <typename LayoutA, typename LayoutB>
-__device__ void wmmaTiles(const float *A, int lda, bool transA, const float *B,
+/// The stage's floats at the start of a kernel's shared memory (none for
+/// the fp32 and TF32 paths).
+template <int kMath> __host__ __device__ constexpr int stageFloats() {
+  return kMath == LOCO_MATMUL_BF16 || kMath == LOCO_MATMUL_FP16 ? kStageFloats
+                                                                : 0;
+}
+
+/// The wmma tiles of C, each warp taking every (warps)-th 16 x 16 tile;
+/// `load` converts fragment elements where the input type needs it.
+template <typename In, int kK, typename LayoutA, typename LayoutB,
+          typename Precision>
+__device__ void wmmaTiles(const In *A, int lda, bool transA, const In *B,
                           int ldb, bool transB, float *C, int ldc, int M, int N,
                           int K, bool accumulate) {
   using namespace nvcuda;
@@ -65,52 +89,90 @@ __device__ void wmmaTiles(const float *A, int lda, bool transA, const float *B,
   int tilesN = N / 16;
   for (int t = warp; t < (M / 16) * tilesN; t += warps) {
     int m0 = t / tilesN * 16, n0 = t % tilesN * 16;
-    wmma::fragment<wmma::accumulator, 16, 16, 8, float> c;
+    wmma::fragment<wmma::accumulator, 16, 16, kK, float> c;
     if (accumulate)
       wmma::load_matrix_sync(c, C + m0 * ldc + n0, ldc, wmma::mem_row_major);
     else
       wmma::fill_fragment(c, 0.0f);
-    for (int k0 = 0; k0 < K; k0 += 8) {
-      wmma::fragment<wmma::matrix_a, 16, 16, 8, wmma::precision::tf32, LayoutA> a;
-      wmma::fragment<wmma::matrix_b, 16, 16, 8, wmma::precision::tf32, LayoutB> b;
+    for (int k0 = 0; k0 < K; k0 += kK) {
+      wmma::fragment<wmma::matrix_a, 16, 16, kK, Precision, LayoutA> a;
+      wmma::fragment<wmma::matrix_b, 16, 16, kK, Precision, LayoutB> b;
       wmma::load_matrix_sync(a, transA ? A + k0 * lda + m0 : A + m0 * lda + k0, lda);
       wmma::load_matrix_sync(b, transB ? B + n0 * ldb + k0 : B + k0 * ldb + n0, ldb);
-      for (int i = 0; i < a.num_elements; ++i)
-        a.x[i] = wmma::__float_to_tf32(a.x[i]);
-      for (int i = 0; i < b.num_elements; ++i)
-        b.x[i] = wmma::__float_to_tf32(b.x[i]);
+      if constexpr (std::is_same_v<Precision, wmma::precision::tf32>) {
+        for (int i = 0; i < a.num_elements; ++i)
+          a.x[i] = wmma::__float_to_tf32(a.x[i]);
+        for (int i = 0; i < b.num_elements; ++i)
+          b.x[i] = wmma::__float_to_tf32(b.x[i]);
+      }
       wmma::mma_sync(c, a, b, c);
     }
     wmma::store_matrix_sync(C + m0 * ldc + n0, c, ldc, wmma::mem_row_major);
   }
 }
 
-template <>
-__device__ void tileGemm<true>(const float *A, int lda, bool transA,
-                               const float *B, int ldb, bool transB, float *C,
-                               int ldc, int M, int N, int K, bool accumulate) {
-  using namespace nvcuda::wmma;
+template <typename In, int kK, typename Precision>
+__device__ void wmmaGemm(const In *A, int lda, bool transA, const In *B,
+                         int ldb, bool transB, float *C, int ldc, int M, int N,
+                         int K, bool accumulate) {
+  using nvcuda::wmma::col_major;
+  using nvcuda::wmma::row_major;
   if (!transA && !transB)
-    wmmaTiles<row_major, row_major>(A, lda, false, B, ldb, false, C, ldc, M, N, K, accumulate);
+    wmmaTiles<In, kK, row_major, row_major, Precision>(A, lda, false, B, ldb, false, C, ldc, M, N, K, accumulate);
   else if (!transA && transB)
-    wmmaTiles<row_major, col_major>(A, lda, false, B, ldb, true, C, ldc, M, N, K, accumulate);
+    wmmaTiles<In, kK, row_major, col_major, Precision>(A, lda, false, B, ldb, true, C, ldc, M, N, K, accumulate);
   else if (transA && !transB)
-    wmmaTiles<col_major, row_major>(A, lda, true, B, ldb, false, C, ldc, M, N, K, accumulate);
+    wmmaTiles<In, kK, col_major, row_major, Precision>(A, lda, true, B, ldb, false, C, ldc, M, N, K, accumulate);
   else
-    wmmaTiles<col_major, col_major>(A, lda, true, B, ldb, true, C, ldc, M, N, K, accumulate);
+    wmmaTiles<In, kK, col_major, col_major, Precision>(A, lda, true, B, ldb, true, C, ldc, M, N, K, accumulate);
 }
 
-template <>
-__device__ void tileGemm<false>(const float *A, int lda, bool transA,
-                                const float *B, int ldb, bool transB, float *C,
-                                int ldc, int M, int N, int K, bool accumulate) {
-  for (int idx = threadIdx.x; idx < M * N; idx += blockDim.x) {
-    int m = idx / N, n = idx % N;
-    float sum = 0.0f;
-    for (int k = 0; k < K; ++k)
-      sum += (transA ? A[k * lda + m] : A[m * lda + k]) *
-             (transB ? B[n * ldb + k] : B[k * ldb + n]);
-    C[m * ldc + n] = accumulate ? C[m * ldc + n] + sum : sum;
+template <typename T> __device__ T roundTo(float x);
+template <> __device__ __nv_bfloat16 roundTo(float x) { return __float2bfloat16(x); }
+template <> __device__ __half roundTo(float x) { return __float2half(x); }
+
+/// The 16-bit path: operands rounded into `stage` (leading dims padded to
+/// multiples of 8 elements, as wmma needs), then m16n16k16 products.
+template <typename T>
+__device__ void halfTileGemm(const float *A, int lda, bool transA,
+                             const float *B, int ldb, bool transB, float *C,
+                             int ldc, int M, int N, int K, bool accumulate,
+                             void *stage) {
+  T *sa = static_cast<T *>(stage), *sb = sa + kStageElements;
+  int ldsa = (lda + 7) / 8 * 8, ldsb = (ldb + 7) / 8 * 8;
+  int aRows = transA ? K : M, aCols = transA ? M : K;
+  int bRows = transB ? N : K, bCols = transB ? K : N;
+  for (int idx = threadIdx.x; idx < aRows * aCols; idx += blockDim.x)
+    sa[idx / aCols * ldsa + idx % aCols] = roundTo<T>(A[idx / aCols * lda + idx % aCols]);
+  for (int idx = threadIdx.x; idx < bRows * bCols; idx += blockDim.x)
+    sb[idx / bCols * ldsb + idx % bCols] = roundTo<T>(B[idx / bCols * ldb + idx % bCols]);
+  __syncthreads();
+  wmmaGemm<T, 16, T>(sa, ldsa, transA, sb, ldsb, transB, C, ldc, M, N, K, accumulate);
+  __syncthreads(); // the stage is reused by the next product
+}
+
+template <int kMath>
+__device__ void tileGemm(const float *A, int lda, bool transA, const float *B,
+                         int ldb, bool transB, float *C, int ldc, int M, int N,
+                         int K, bool accumulate, void *stage) {
+  if constexpr (kMath == LOCO_MATMUL_TF32) {
+    wmmaGemm<float, 8, nvcuda::wmma::precision::tf32>(
+        A, lda, transA, B, ldb, transB, C, ldc, M, N, K, accumulate);
+  } else if constexpr (kMath == LOCO_MATMUL_BF16) {
+    halfTileGemm<__nv_bfloat16>(A, lda, transA, B, ldb, transB, C, ldc, M, N,
+                                K, accumulate, stage);
+  } else if constexpr (kMath == LOCO_MATMUL_FP16) {
+    halfTileGemm<__half>(A, lda, transA, B, ldb, transB, C, ldc, M, N, K,
+                         accumulate, stage);
+  } else {
+    for (int idx = threadIdx.x; idx < M * N; idx += blockDim.x) {
+      int m = idx / N, n = idx % N;
+      float sum = 0.0f;
+      for (int k = 0; k < K; ++k)
+        sum += (transA ? A[k * lda + m] : A[m * lda + k]) *
+               (transB ? B[n * ldb + k] : B[k * ldb + n]);
+      C[m * ldc + n] = accumulate ? C[m * ldc + n] + sum : sum;
+    }
   }
 }
 
@@ -129,14 +191,15 @@ __device__ void zeroTile(float *tile, int ld, int padded) {
     tile[idx / padded * ld + idx % padded] = 0.0f;
 }
 
-template <bool kTensorCores>
+template <int kMath>
 __global__ void __launch_bounds__(kThreadsPerBlock)
     flashForward(const float *q, const float *k, const float *v, float *out,
                  float *lse, int64_t Lq, int64_t Lk, int d, int dv, int D,
                  float scale, Dropout dropout) {
   extern __shared__ __align__(128) float smem[];
   int ld = D + 4;
-  float *Qs = smem, *Ks = Qs + 64 * ld, *Vs = Ks + 64 * ld, *S = Vs + 64 * ld;
+  void *stage = smem;
+  float *Qs = smem + stageFloats<kMath>(), *Ks = Qs + 64 * ld, *Vs = Ks + 64 * ld, *S = Vs + 64 * ld;
   float *O = S + 64 * kLdS, *corr = O + 64 * ld;
   int64_t qTiles = (Lq + kRows - 1) / kRows;
   int64_t b = blockIdx.x / qTiles, i0 = blockIdx.x % qTiles * kRows;
@@ -149,7 +212,7 @@ __global__ void __launch_bounds__(kThreadsPerBlock)
     loadTile(Ks, ld, k + b * Lk * d, j0, Lk, d, D);
     loadTile(Vs, ld, v + b * Lk * dv, j0, Lk, dv, D);
     __syncthreads();
-    tileGemm<kTensorCores>(Qs, ld, false, Ks, ld, true, S, kLdS, kRows, kCols, D, false);
+    tileGemm<kMath>(Qs, ld, false, Ks, ld, true, S, kLdS, kRows, kCols, D, false, stage);
     __syncthreads();
     float *sRow = S + row * kLdS + half * 32;
     float blockMax = -INFINITY;
@@ -176,7 +239,7 @@ __global__ void __launch_bounds__(kThreadsPerBlock)
     for (int idx = threadIdx.x; idx < 64 * D; idx += blockDim.x)
       O[idx / D * ld + idx % D] *= corr[idx / D];
     __syncthreads();
-    tileGemm<kTensorCores>(S, kLdS, false, Vs, ld, false, O, ld, kRows, D, kCols, true);
+    tileGemm<kMath>(S, kLdS, false, Vs, ld, false, O, ld, kRows, D, kCols, true, stage);
     __syncthreads();
   }
   int64_t i = i0 + row;
@@ -221,7 +284,7 @@ __device__ void scoreGradients(float *S, float *dS, const float *lseTile,
   }
 }
 
-template <bool kTensorCores>
+template <int kMath>
 __global__ void __launch_bounds__(kThreadsPerBlock)
     flashBackwardKV(const float *q, const float *k, const float *v,
                     const float *out, const float *lse, const float *dout,
@@ -229,7 +292,8 @@ __global__ void __launch_bounds__(kThreadsPerBlock)
                     int dv, int D, float scale, Dropout dropout) {
   extern __shared__ __align__(128) float smem[];
   int ld = D + 4;
-  float *Ks = smem, *Vs = Ks + 64 * ld, *dK = Vs + 64 * ld, *dV = dK + 64 * ld;
+  void *stage = smem;
+  float *Ks = smem + stageFloats<kMath>(), *Vs = Ks + 64 * ld, *dK = Vs + 64 * ld, *dV = dK + 64 * ld;
   float *Qs = dV + 64 * ld, *dOs = Qs + 64 * ld, *S = dOs + 64 * ld;
   float *dS = S + 64 * kLdS, *lseTile = dS + 64 * kLdS, *delta = lseTile + 64;
   int64_t kTiles = (Lk + kCols - 1) / kCols;
@@ -243,14 +307,14 @@ __global__ void __launch_bounds__(kThreadsPerBlock)
     loadTile(dOs, ld, dout + b * Lq * dv, i0, Lq, dv, D);
     rowDeltas(delta, lseTile, out, dout, lse, b, i0, Lq, dv);
     __syncthreads();
-    tileGemm<kTensorCores>(Qs, ld, false, Ks, ld, true, S, kLdS, kRows, kCols, D, false);
-    tileGemm<kTensorCores>(dOs, ld, false, Vs, ld, true, dS, kLdS, kRows, kCols, D, false);
+    tileGemm<kMath>(Qs, ld, false, Ks, ld, true, S, kLdS, kRows, kCols, D, false, stage);
+    tileGemm<kMath>(dOs, ld, false, Vs, ld, true, dS, kLdS, kRows, kCols, D, false, stage);
     __syncthreads();
     scoreGradients(S, dS, lseTile, delta, b, i0, j0, Lq, Lk, scale, dropout);
     __syncthreads();
     // dV += P~^T dO, dK += dS^T Q (keys x dim, summed over the query tile).
-    tileGemm<kTensorCores>(S, kLdS, true, dOs, ld, false, dV, ld, kCols, D, kRows, true);
-    tileGemm<kTensorCores>(dS, kLdS, true, Qs, ld, false, dK, ld, kCols, D, kRows, true);
+    tileGemm<kMath>(S, kLdS, true, dOs, ld, false, dV, ld, kCols, D, kRows, true, stage);
+    tileGemm<kMath>(dS, kLdS, true, Qs, ld, false, dK, ld, kCols, D, kRows, true, stage);
     __syncthreads();
   }
   for (int idx = threadIdx.x; idx < 64 * D; idx += blockDim.x) {
@@ -264,7 +328,7 @@ __global__ void __launch_bounds__(kThreadsPerBlock)
   }
 }
 
-template <bool kTensorCores>
+template <int kMath>
 __global__ void __launch_bounds__(kThreadsPerBlock)
     flashBackwardQ(const float *q, const float *k, const float *v,
                    const float *out, const float *lse, const float *dout,
@@ -272,7 +336,8 @@ __global__ void __launch_bounds__(kThreadsPerBlock)
                    float scale, Dropout dropout) {
   extern __shared__ __align__(128) float smem[];
   int ld = D + 4;
-  float *Qs = smem, *dOs = Qs + 64 * ld, *Ks = dOs + 64 * ld, *Vs = Ks + 64 * ld;
+  void *stage = smem;
+  float *Qs = smem + stageFloats<kMath>(), *dOs = Qs + 64 * ld, *Ks = dOs + 64 * ld, *Vs = Ks + 64 * ld;
   float *dQ = Vs + 64 * ld, *S = dQ + 64 * ld, *dS = S + 64 * kLdS;
   float *lseTile = dS + 64 * kLdS, *delta = lseTile + 64;
   int64_t qTiles = (Lq + kRows - 1) / kRows;
@@ -285,12 +350,12 @@ __global__ void __launch_bounds__(kThreadsPerBlock)
     loadTile(Ks, ld, k + b * Lk * d, j0, Lk, d, D);
     loadTile(Vs, ld, v + b * Lk * dv, j0, Lk, dv, D);
     __syncthreads();
-    tileGemm<kTensorCores>(Qs, ld, false, Ks, ld, true, S, kLdS, kRows, kCols, D, false);
-    tileGemm<kTensorCores>(dOs, ld, false, Vs, ld, true, dS, kLdS, kRows, kCols, D, false);
+    tileGemm<kMath>(Qs, ld, false, Ks, ld, true, S, kLdS, kRows, kCols, D, false, stage);
+    tileGemm<kMath>(dOs, ld, false, Vs, ld, true, dS, kLdS, kRows, kCols, D, false, stage);
     __syncthreads();
     scoreGradients(S, dS, lseTile, delta, b, i0, j0, Lq, Lk, scale, dropout);
     __syncthreads();
-    tileGemm<kTensorCores>(dS, kLdS, false, Ks, ld, false, dQ, ld, kRows, D, kCols, true);
+    tileGemm<kMath>(dS, kLdS, false, Ks, ld, false, dQ, ld, kRows, D, kCols, true, stage);
     __syncthreads();
   }
   for (int idx = threadIdx.x; idx < 64 * D; idx += blockDim.x) {
@@ -341,6 +406,54 @@ void launch(loco_context *ctx, Kernel kernel, int64_t blocks, int64_t floats,
   LOCO_CHECK_LAUNCH(ctx);
 }
 
+/// The kernels of one precision.
+template <int kMath> struct Kernels {
+  static void forward(loco_context *ctx, int64_t blocks, int D,
+                      const float *q, const float *k, const float *v,
+                      float *out, float *lse, int64_t Lq, int64_t Lk, int d,
+                      int dv, float scale, Dropout dropout) {
+    int64_t floats = stageFloats<kMath>() + 4 * 64 * (D + 4) + 64 * kLdS + 64;
+    launch(ctx, flashForward<kMath>, blocks, floats, q, k, v, out, lse, Lq,
+           Lk, d, dv, D, scale, dropout);
+  }
+  static void backward(loco_context *ctx, int64_t batch, int D,
+                       const float *q, const float *k, const float *v,
+                       const float *out, const float *lse, const float *dout,
+                       float *dq, float *dk, float *dvalue, int64_t Lq,
+                       int64_t Lk, int d, int dv, float scale,
+                       Dropout dropout) {
+    int64_t floats =
+        stageFloats<kMath>() + 6 * 64 * (D + 4) + 2 * 64 * kLdS + 128;
+    launch(ctx, flashBackwardKV<kMath>, batch * ((Lk + kCols - 1) / kCols),
+           floats, q, k, v, out, lse, dout, dk, dvalue, Lq, Lk, d, dv, D,
+           scale, dropout);
+    launch(ctx, flashBackwardQ<kMath>, batch * ((Lq + kRows - 1) / kRows),
+           floats, q, k, v, out, lse, dout, dq, Lq, Lk, d, dv, D, scale,
+           dropout);
+  }
+};
+
+/// Calls F<kMath>::run(args...) for the context's matmul precision.
+template <template <int> class F, typename... Args>
+void withPrecision(loco_context *ctx, Args... args) {
+  switch (ctx->math) {
+  case LOCO_MATMUL_TF32: return F<LOCO_MATMUL_TF32>::run(ctx, args...);
+  case LOCO_MATMUL_BF16: return F<LOCO_MATMUL_BF16>::run(ctx, args...);
+  case LOCO_MATMUL_FP16: return F<LOCO_MATMUL_FP16>::run(ctx, args...);
+  default: return F<LOCO_MATMUL_FP32>::run(ctx, args...);
+  }
+}
+template <int kMath> struct Forward {
+  template <typename... Args> static void run(loco_context *ctx, Args... args) {
+    Kernels<kMath>::forward(ctx, args...);
+  }
+};
+template <int kMath> struct Backward {
+  template <typename... Args> static void run(loco_context *ctx, Args... args) {
+    Kernels<kMath>::backward(ctx, args...);
+  }
+};
+
 } // namespace
 
 extern "C" {
@@ -355,11 +468,9 @@ void loco_flash_attention(loco_context *ctx, const float *q, const float *k,
     return;
   Dropout dropout = makeDropout(ctx, p, stream, Lq, Lk, indexOffset);
   int64_t blocks = batch * ((Lq + kRows - 1) / kRows);
-  int64_t floats = 4 * 64 * (D + 4) + 64 * kLdS + 64;
-  auto kernel = ctx->tf32 ? flashForward<true> : flashForward<false>;
-  launch(ctx, kernel, blocks, floats, q, k, v, out, lse, Lq, Lk,
-         static_cast<int>(d), static_cast<int>(dv), D,
-         static_cast<float>(scale), dropout);
+  withPrecision<Forward>(ctx, blocks, D, q, k, v, out, lse, Lq, Lk,
+                         static_cast<int>(d), static_cast<int>(dv),
+                         static_cast<float>(scale), dropout);
 }
 
 void loco_flash_attention_backward(loco_context *ctx, const float *q,
@@ -374,16 +485,10 @@ void loco_flash_attention_backward(loco_context *ctx, const float *q,
   if (!D)
     return;
   Dropout dropout = makeDropout(ctx, p, stream, Lq, Lk, indexOffset);
-  int64_t floats = 6 * 64 * (D + 4) + 2 * 64 * kLdS + 128;
-  float s = static_cast<float>(scale);
-  auto kv = ctx->tf32 ? flashBackwardKV<true> : flashBackwardKV<false>;
-  launch(ctx, kv, batch * ((Lk + kCols - 1) / kCols), floats, q, k, v, out,
-         lse, dout, dk, dvalue, Lq, Lk, static_cast<int>(d),
-         static_cast<int>(dv), D, s, dropout);
-  auto qKernel = ctx->tf32 ? flashBackwardQ<true> : flashBackwardQ<false>;
-  launch(ctx, qKernel, batch * ((Lq + kRows - 1) / kRows), floats, q, k, v,
-         out, lse, dout, dq, Lq, Lk, static_cast<int>(d),
-         static_cast<int>(dv), D, s, dropout);
+  withPrecision<Backward>(ctx, batch, D, q, k, v, out, lse, dout, dq, dk,
+                          dvalue, Lq, Lk, static_cast<int>(d),
+                          static_cast<int>(dv), static_cast<float>(scale),
+                          dropout);
 }
 
 } // extern "C"

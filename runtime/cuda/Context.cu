@@ -105,7 +105,10 @@ void loco::cuda::gemm(loco_context *ctx, GemmShape s, const float *A,
   cublasLtMatmulDesc_t op = nullptr;
   cublasLtMatrixLayout_t la = nullptr, lb = nullptr, lc = nullptr;
   cublasComputeType_t compute =
-      s.tf32 ? CUBLAS_COMPUTE_32F_FAST_TF32 : CUBLAS_COMPUTE_32F;
+      s.math == LOCO_MATMUL_TF32   ? CUBLAS_COMPUTE_32F_FAST_TF32
+      : s.math == LOCO_MATMUL_BF16 ? CUBLAS_COMPUTE_32F_FAST_16BF
+      : s.math == LOCO_MATMUL_FP16 ? CUBLAS_COMPUTE_32F_FAST_16F
+                                   : CUBLAS_COMPUTE_32F;
   cublasOperation_t opFirst = s.transB ? CUBLAS_OP_T : CUBLAS_OP_N;
   cublasOperation_t opSecond = s.transA ? CUBLAS_OP_T : CUBLAS_OP_N;
   bool ok = LOCO_CHECK(ctx, cublasLtMatmulDescCreate(&op, compute, CUDA_R_32F)) &&
@@ -326,8 +329,10 @@ void loco_context_set_optimizer(loco_context *ctx, int64_t step, double lr) {
   uploadState(ctx);
 }
 
-void loco_context_set_tf32(loco_context *ctx, int allow) {
-  ctx->tf32 = allow != 0;
+void loco_context_set_matmul_precision(loco_context *ctx, int precision) {
+  if (precision < LOCO_MATMUL_FP32 || precision > LOCO_MATMUL_FP16)
+    return ctx->fail("unknown matmul precision " + std::to_string(precision));
+  ctx->math = precision;
 }
 
 const char *loco_context_describe(loco_context *ctx) {

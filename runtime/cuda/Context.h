@@ -44,13 +44,13 @@ struct GemmShape {
   bool transA, transB;
   int64_t lda, ldb, ldc;
   int64_t batch, strideA, strideB, strideC;
-  bool tf32;
+  int math; ///< LOCO_MATMUL_*
   /// The byte alignment the operands guarantee (pointers and batch
   /// strides), which the algorithm choice must respect; set by gemm().
   int alignA = 0, alignB = 0, alignC = 0;
   auto key() const {
     return std::make_tuple(M, N, K, transA, transB, lda, ldb, ldc, batch,
-                           strideA, strideB, strideC, tf32, alignA, alignB,
+                           strideA, strideB, strideC, math, alignA, alignB,
                            alignC);
   }
   bool operator<(const GemmShape &o) const { return key() < o.key(); }
@@ -71,7 +71,7 @@ struct loco_context {
   int device = 0;
   cudaStream_t stream = nullptr;
   cublasLtHandle_t lt = nullptr;
-  bool tf32 = false;
+  int math = LOCO_MATMUL_FP32; ///< the precision of matrix products
 
   /// Host mirror of the step scalars and their device copy.
   loco::cuda::StepState host{};
@@ -134,8 +134,9 @@ inline unsigned blocksFor(int64_t n, int threads = kThreads) {
   return static_cast<unsigned>(std::max<int64_t>(1, std::min<int64_t>(blocks, 1 << 20)));
 }
 
-/// Row-major GEMM through cuBLASLt (TF32 tensor cores when shape.tf32, else
-/// fp32); `C` keeps beta times its value.
+/// Row-major GEMM through cuBLASLt (tensor cores at shape.math's input
+/// precision, fp32 accumulation; exact fp32 for LOCO_MATMUL_FP32); `C` keeps
+/// beta times its value.
 void gemm(loco_context *ctx, GemmShape shape, const float *A, const float *B,
           float *C, float alpha, float beta);
 

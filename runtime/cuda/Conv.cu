@@ -229,7 +229,7 @@ void loco_conv1d(loco_context *ctx, const float *x, const float *w,
   // out[r, l] += x[r, l * stride + k] W_k, batched over rows r.
   for (int64_t k = 0; k < K; ++k) {
     GemmShape s{Lo, Co, Ci, false, false, stride * Ci, Co, Co,
-                R,  L * Ci, 0, Lo * Co, ctx->tf32};
+                R,  L * Ci, 0, Lo * Co, ctx->math};
     gemm(ctx, s, x + k * Ci, taps + k * Ci * Co, out, 1.0f, 1.0f);
   }
 }
@@ -245,7 +245,7 @@ void loco_conv_transpose1d(loco_context *ctx, const float *x, const float *w,
   // out[r, l * stride + k] += x[r, l] W_k: output rows strided by `stride`.
   for (int64_t k = 0; k < K; ++k) {
     GemmShape s{L, Co, Ci, false, false, Ci, Co, stride * Co,
-                R, L * Ci, 0, Lo * Co, ctx->tf32};
+                R, L * Ci, 0, Lo * Co, ctx->math};
     gemm(ctx, s, x, taps + k * Ci * Co, out + k * Co, 1.0f, 1.0f);
   }
 }

@@ -1,8 +1,8 @@
 //===- Matmul.cu - Matrix products on CUDA --------------------------------===//
 //
 // This file implements linear layers, batched products and the linear
-// weight gradient with cuBLASLt (TF32 tensor cores when the config asks for
-// tf32, fp32 otherwise). The weight gradient reduces over up to millions of
+// weight gradient with cuBLASLt (tensor cores at the config's precision:
+// TF32, BF16 or FP16 inputs with fp32 accumulation; exact fp32 otherwise). The weight gradient reduces over up to millions of
 // rows: it runs as at most 16 GEMMs over contiguous row blocks of at least
 // kWeightGradRows rows, the block results added in double, which keeps the
 // fp32 reduction chains short, as the CPU backend does.
@@ -17,7 +17,7 @@ extern "C" {
 
 void loco_linear(loco_context *ctx, const float *x, const float *w, float *out,
                  int64_t M, int64_t K, int64_t N) {
-  GemmShape s{M, N, K, false, true, K, K, N, 1, 0, 0, 0, ctx->tf32};
+  GemmShape s{M, N, K, false, true, K, K, N, 1, 0, 0, 0, ctx->math};
   gemm(ctx, s, x, w, out, 1.0f, 0.0f);
 }
 
@@ -36,7 +36,7 @@ void loco_batch_matmul(loco_context *ctx, const float *a, const float *b,
               M * K,
               K * N,
               M * N,
-              ctx->tf32};
+              ctx->math};
   gemm(ctx, s, a, b, out, 1.0f, 0.0f);
 }
 
@@ -53,7 +53,7 @@ void loco_linear_weight_grad(loco_context *ctx, const float *x, const float *g,
     if (rows <= 0)
       break;
     // partial [N, K] = g[m0 : m0 + rows]^T x[m0 : m0 + rows].
-    GemmShape s{N, K, rows, true, false, N, K, K, 1, 0, 0, 0, ctx->tf32};
+    GemmShape s{N, K, rows, true, false, N, K, K, 1, 0, 0, 0, ctx->math};
     gemm(ctx, s, g + m0 * N, x + m0 * K, partial, 1.0f, 0.0f);
     bool first = blk == 0;
     forEach(ctx, N * K, [=] __device__(int64_t i) {

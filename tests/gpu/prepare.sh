@@ -37,7 +37,7 @@ PY
   # shellcheck disable=SC2086
   # fp32 matrix products: the golden sets are fp32 (small_16k asks for tf32).
   $lococ "$dir/config.yaml" --set training.gradient_accumulation_steps=1 $sets \
-    --set performance.tf32=false \
+    --set performance.tf32=false --set training.use_amp=false \
     --target cuda -o "$out/golden_$set.so"
 done
 

@@ -1,7 +1,7 @@
 //===- ConformanceTest.cpp - Device backends against the CPU backend ------===//
 //
 // One suite, parameterised over the device backends this build has (cuda,
-// at fp32 and with TF32 matrix products): every kernel of the ABI runs on
+// at each matmul precision: fp32, TF32, BF16, FP16): every kernel of the ABI runs on
 // seeded random inputs on the CPU backend (the reference, itself checked
 // against naive loops, finite differences and the golden sets) and on the
 // device, and the results are compared as max |device - cpu| / max |cpu|.
@@ -16,7 +16,10 @@
 //    two; FFT round-off of size-256 transforms is ~1e-7 of the largest bin);
 //  - GEMM-based ops (linear, batched products, the 1-D convolutions, flash
 //    attention) at fp32: 1e-5, sums of up to ~500 products in another order;
-//    with TF32 (10-bit mantissa inputs, fp32 accumulation): 5e-3.
+//    with TF32 or FP16 inputs (10-bit mantissas, relative rounding 2^-11 per
+//    input, fp32 accumulation): 5e-3; with BF16 inputs (7-bit mantissas,
+//    2^-8): 2e-2, and 5e-2 for attention, whose exp() turns the scores'
+//    absolute error (|scores| up to ~8 here) into a relative one.
 //
 //===----------------------------------------------------------------------===//
 
@@ -38,11 +41,20 @@ namespace {
 
 struct Param {
   const char *device;
-  bool tf32;
+  int math; // LOCO_MATMUL_*
 };
 
+const char *mathName(int math) {
+  switch (math) {
+  case LOCO_MATMUL_TF32: return "tf32";
+  case LOCO_MATMUL_BF16: return "bf16";
+  case LOCO_MATMUL_FP16: return "fp16";
+  default: return "fp32";
+  }
+}
+
 void PrintTo(const Param &param, std::ostream *os) {
-  *os << param.device << (param.tf32 ? " (TF32)" : " (fp32)");
+  *os << param.device << " (" << mathName(param.math) << ")";
 }
 
 std::string paramName(const ::testing::TestParamInfo<Param> &info) {
@@ -50,7 +62,7 @@ std::string paramName(const ::testing::TestParamInfo<Param> &info) {
   for (char &c : name)
     if (c == ':')
       c = '_';
-  return name + (info.param.tf32 ? "_tf32" : "_fp32");
+  return name + "_" + mathName(info.param.math);
 }
 
 /// A tensor on both sides: the CPU's copy and the device's.
@@ -92,7 +104,7 @@ protected:
     ASSERT_NE(cctx, nullptr) << message;
     dctx = dev->loco_context_create(GetParam().device, message, sizeof(message));
     ASSERT_NE(dctx, nullptr) << message;
-    dev->loco_context_set_tf32(dctx, GetParam().tf32);
+    dev->loco_context_set_matmul_precision(dctx, GetParam().math);
     for (auto [api, ctx] : {std::pair{cpu, cctx}, std::pair{dev, dctx}}) {
       api->loco_context_set_rng(ctx, 1234, 7);
       api->loco_context_set_training(ctx, 1);
@@ -160,7 +172,17 @@ protected:
   }
 
   /// The tolerance of GEMM-based results at this parameter's precision.
-  double gemmTolerance() const { return GetParam().tf32 ? 5e-3 : 1e-5; }
+  double gemmTolerance() const {
+    switch (GetParam().math) {
+    case LOCO_MATMUL_TF32:
+    case LOCO_MATMUL_FP16: return 5e-3;
+    case LOCO_MATMUL_BF16: return 2e-2;
+    default: return 1e-5;
+    }
+  }
+  double attentionTolerance() const {
+    return GetParam().math == LOCO_MATMUL_BF16 ? 5e-2 : gemmTolerance();
+  }
 
   const Backend *cpu = nullptr, *dev = nullptr;
   loco_context *cctx = nullptr, *dctx = nullptr;
@@ -503,17 +525,17 @@ TEST_P(Conformance, FlashAttention) {
                                         dv.on(d), s.batch, s.Lq, s.Lk, s.d, s.dv,
                                         scale, s.p, stream, offset);
     });
-    expectClose("flash_attention_backward dq", dq, gemmTolerance());
-    expectClose("flash_attention_backward dk", dk, gemmTolerance());
-    expectClose("flash_attention_backward dv", dv, gemmTolerance());
+    expectClose("flash_attention_backward dq", dq, attentionTolerance());
+    expectClose("flash_attention_backward dk", dk, attentionTolerance());
+    expectClose("flash_attention_backward dv", dv, attentionTolerance());
     Buf &o2 = out(s.batch * s.Lq * s.dv), &lse2 = out(s.batch * s.Lq);
     both([&](Api api, loco_context *ctx, bool d) {
       api.loco_flash_attention(ctx, q.on(d), k.on(d), v.on(d), o2.on(d), lse2.on(d),
                                s.batch, s.Lq, s.Lk, s.d, s.dv, scale, s.p, stream,
                                offset);
     });
-    expectClose("flash_attention out", o2, gemmTolerance());
-    expectClose("flash_attention lse", lse2, gemmTolerance());
+    expectClose("flash_attention out", o2, attentionTolerance());
+    expectClose("flash_attention lse", lse2, attentionTolerance());
   }
 }
 
@@ -533,10 +555,10 @@ TEST_P(Conformance, FlashAttentionManyBatchEntries) {
                                       dq.on(dev), dk.on(dev), dv.on(dev), batch,
                                       L, L, d, d, 0.25, 0.0, -1, 0);
   });
-  expectClose("flash_attention out (70001 entries)", o, gemmTolerance());
-  expectClose("flash_attention dq (70001 entries)", dq, gemmTolerance());
-  expectClose("flash_attention dk (70001 entries)", dk, gemmTolerance());
-  expectClose("flash_attention dv (70001 entries)", dv, gemmTolerance());
+  expectClose("flash_attention out (70001 entries)", o, attentionTolerance());
+  expectClose("flash_attention dq (70001 entries)", dq, attentionTolerance());
+  expectClose("flash_attention dk (70001 entries)", dk, attentionTolerance());
+  expectClose("flash_attention dv (70001 entries)", dv, attentionTolerance());
 }
 
 // A step run through loco_run_step: eager, captured, then replayed as a
@@ -582,8 +604,10 @@ TEST_P(Conformance, DeviceMemoryIsAccounted) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, Conformance,
-                         ::testing::Values(Param{"cuda:0", false},
-                                           Param{"cuda:0", true}),
+                         ::testing::Values(Param{"cuda:0", LOCO_MATMUL_FP32},
+                                           Param{"cuda:0", LOCO_MATMUL_TF32},
+                                           Param{"cuda:0", LOCO_MATMUL_BF16},
+                                           Param{"cuda:0", LOCO_MATMUL_FP16}),
                          paramName);
 
 } // namespace

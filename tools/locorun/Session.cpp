@@ -86,10 +86,14 @@ Session::Session(const std::string &artifactPath, const std::string &device) {
   // Kernel scratch comes from the arena's workspace region, never the heap.
   api->loco_context_set_workspace(ctx, arena + art->workspaceOffset(),
                                   art->workspaceBytes());
-  // TF32 matrix products where the config asks for them (performance.tf32).
-  if (art->manifest().value("training", nlohmann::json::object())
-          .value("tf32", false))
-    api->loco_context_set_tf32(ctx, 1);
+  // The precision of matrix products the config asks for (AMP, TF32).
+  std::string math = art->training().value("matmul_precision", "fp32");
+  static const std::map<std::string, int> kMath = {
+      {"fp32", LOCO_MATMUL_FP32}, {"tf32", LOCO_MATMUL_TF32},
+      {"bf16", LOCO_MATMUL_BF16}, {"fp16", LOCO_MATMUL_FP16}};
+  if (!kMath.count(math))
+    throw RunError(artifactPath + ": unknown matmul_precision '" + math + "'");
+  api->loco_context_set_matmul_precision(ctx, kMath.at(math));
 }
 
 Session::~Session() {
