@@ -6,6 +6,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "runtime/cpu/Context.h"
+#include "runtime/SiSdr.h"
 #include "runtime/cpu/Parallel.h"
 
 #include <cmath>
@@ -14,32 +15,8 @@ extern "C" {
 
 void loco_si_sdr(loco_context *, const float *e, const float *t, float *out,
                  int64_t B, int64_t N, double eps) {
-  for (int64_t b = 0; b < B; ++b) {
-    const float *eb = e + b * N, *tb = t + b * N;
-    double meanE = 0.0, meanT = 0.0;
-    for (int64_t i = 0; i < N; ++i) {
-      meanE += eb[i];
-      meanT += tb[i];
-    }
-    meanE /= N;
-    meanT /= N;
-    double dot = 0.0, targetEnergy = 0.0;
-    for (int64_t i = 0; i < N; ++i) {
-      double ev = eb[i] - meanE, tv = tb[i] - meanT;
-      dot += ev * tv;
-      targetEnergy += tv * tv;
-    }
-    double alpha = dot / (targetEnergy + eps);
-    double projEnergy = 0.0, noiseEnergy = 0.0;
-    for (int64_t i = 0; i < N; ++i) {
-      double proj = alpha * (tb[i] - meanT);
-      double noise = (eb[i] - meanE) - proj;
-      projEnergy += proj * proj;
-      noiseEnergy += noise * noise;
-    }
-    out[b] = static_cast<float>(
-        10.0 * std::log10((projEnergy + eps) / (noiseEnergy + eps)));
-  }
+  for (int64_t b = 0; b < B; ++b)
+    out[b] = loco::siSdrDb(e + b * N, t + b * N, N, eps);
 }
 
 void loco_l1_loss(loco_context *, const float *e, const float *t, float *out,

@@ -284,6 +284,23 @@ __device__ void scoreGradients(float *S, float *dS, const float *lseTile,
   }
 }
 
+/// The score tiles of a (query tile, key tile) pair from the Q, dO, K and V
+/// tiles: S = Q K^T, dP~ = dO V^T, then (scoreGradients) S becomes P~ and dS
+/// the score gradient. Ends synchronised.
+template <int kMath>
+__device__ void pairGradients(const float *Qs, const float *dOs,
+                              const float *Ks, const float *Vs, int ld, int D,
+                              float *S, float *dS, const float *lseTile,
+                              const float *delta, int64_t b, int64_t i0,
+                              int64_t j0, int64_t Lq, int64_t Lk, float scale,
+                              const Dropout &dropout, void *stage) {
+  tileGemm<kMath>(Qs, ld, false, Ks, ld, true, S, kLdS, kRows, kCols, D, false, stage);
+  tileGemm<kMath>(dOs, ld, false, Vs, ld, true, dS, kLdS, kRows, kCols, D, false, stage);
+  __syncthreads();
+  scoreGradients(S, dS, lseTile, delta, b, i0, j0, Lq, Lk, scale, dropout);
+  __syncthreads();
+}
+
 template <int kMath>
 __global__ void __launch_bounds__(kThreadsPerBlock)
     flashBackwardKV(const float *q, const float *k, const float *v,
@@ -307,11 +324,8 @@ __global__ void __launch_bounds__(kThreadsPerBlock)
     loadTile(dOs, ld, dout + b * Lq * dv, i0, Lq, dv, D);
     rowDeltas(delta, lseTile, out, dout, lse, b, i0, Lq, dv);
     __syncthreads();
-    tileGemm<kMath>(Qs, ld, false, Ks, ld, true, S, kLdS, kRows, kCols, D, false, stage);
-    tileGemm<kMath>(dOs, ld, false, Vs, ld, true, dS, kLdS, kRows, kCols, D, false, stage);
-    __syncthreads();
-    scoreGradients(S, dS, lseTile, delta, b, i0, j0, Lq, Lk, scale, dropout);
-    __syncthreads();
+    pairGradients<kMath>(Qs, dOs, Ks, Vs, ld, D, S, dS, lseTile, delta, b, i0,
+                         j0, Lq, Lk, scale, dropout, stage);
     // dV += P~^T dO, dK += dS^T Q (keys x dim, summed over the query tile).
     tileGemm<kMath>(S, kLdS, true, dOs, ld, false, dV, ld, kCols, D, kRows, true, stage);
     tileGemm<kMath>(dS, kLdS, true, Qs, ld, false, dK, ld, kCols, D, kRows, true, stage);
@@ -350,11 +364,8 @@ __global__ void __launch_bounds__(kThreadsPerBlock)
     loadTile(Ks, ld, k + b * Lk * d, j0, Lk, d, D);
     loadTile(Vs, ld, v + b * Lk * dv, j0, Lk, dv, D);
     __syncthreads();
-    tileGemm<kMath>(Qs, ld, false, Ks, ld, true, S, kLdS, kRows, kCols, D, false, stage);
-    tileGemm<kMath>(dOs, ld, false, Vs, ld, true, dS, kLdS, kRows, kCols, D, false, stage);
-    __syncthreads();
-    scoreGradients(S, dS, lseTile, delta, b, i0, j0, Lq, Lk, scale, dropout);
-    __syncthreads();
+    pairGradients<kMath>(Qs, dOs, Ks, Vs, ld, D, S, dS, lseTile, delta, b, i0,
+                         j0, Lq, Lk, scale, dropout, stage);
     tileGemm<kMath>(dS, kLdS, false, Ks, ld, false, dQ, ld, kRows, D, kCols, true, stage);
     __syncthreads();
   }

@@ -161,6 +161,39 @@ void correlate2d(loco_context *ctx, const float *x, const float *g, float *out,
       });
 }
 
+/// The 2-D convolution (w [Co, Ci, KH, KW]) or its transpose (w [Ci, Co,
+/// KH, KW]), stride 1, one thread per output element: output (oh, ow) reads
+/// input (oh + kh - PH, ow + kw - PW), or (oh - kh + PH, ow - kw + PW) for
+/// the transpose.
+void direct2d(loco_context *ctx, const float *x, const float *w,
+              const float *b, float *out, int64_t B, int64_t Ci, int64_t H,
+              int64_t W, int64_t Co, int64_t KH, int64_t KW, int64_t PH,
+              int64_t PW, bool transposed) {
+  int64_t Ho = transposed ? H + KH - 1 - 2 * PH : H + 2 * PH - KH + 1;
+  int64_t Wo = transposed ? W + KW - 1 - 2 * PW : W + 2 * PW - KW + 1;
+  int64_t sign = transposed ? -1 : 1;
+  forEach(ctx, B * Co * Ho * Wo, [=] __device__(int64_t i) {
+    int64_t ow = i % Wo, oh = i / Wo % Ho, co = i / (Ho * Wo) % Co,
+            n = i / (Co * Ho * Wo);
+    float acc = b[co];
+    for (int64_t ci = 0; ci < Ci; ++ci)
+      for (int64_t kh = 0; kh < KH; ++kh) {
+        int64_t ih = oh + sign * (kh - PH);
+        if (ih < 0 || ih >= H)
+          continue;
+        for (int64_t kw = 0; kw < KW; ++kw) {
+          int64_t iw = ow + sign * (kw - PW);
+          if (iw < 0 || iw >= W)
+            continue;
+          int64_t pair = transposed ? ci * Co + co : co * Ci + ci;
+          acc += w[(pair * KH + kh) * KW + kw] *
+                 x[((n * Ci + ci) * H + ih) * W + iw];
+        }
+      }
+    out[i] = acc;
+  });
+}
+
 } // namespace
 
 extern "C" {
@@ -169,53 +202,14 @@ void loco_conv2d(loco_context *ctx, const float *x, const float *w,
                  const float *b, float *out, int64_t B, int64_t Ci, int64_t H,
                  int64_t W, int64_t Co, int64_t KH, int64_t KW, int64_t PH,
                  int64_t PW) {
-  int64_t Ho = H + 2 * PH - KH + 1, Wo = W + 2 * PW - KW + 1;
-  forEach(ctx, B * Co * Ho * Wo, [=] __device__(int64_t i) {
-    int64_t ow = i % Wo, oh = i / Wo % Ho, co = i / (Ho * Wo) % Co,
-            n = i / (Co * Ho * Wo);
-    float acc = b[co];
-    for (int64_t ci = 0; ci < Ci; ++ci)
-      for (int64_t kh = 0; kh < KH; ++kh) {
-        int64_t ih = oh + kh - PH;
-        if (ih < 0 || ih >= H)
-          continue;
-        for (int64_t kw = 0; kw < KW; ++kw) {
-          int64_t iw = ow + kw - PW;
-          if (iw < 0 || iw >= W)
-            continue;
-          acc += w[((co * Ci + ci) * KH + kh) * KW + kw] *
-                 x[((n * Ci + ci) * H + ih) * W + iw];
-        }
-      }
-    out[i] = acc;
-  });
+  direct2d(ctx, x, w, b, out, B, Ci, H, W, Co, KH, KW, PH, PW, false);
 }
 
 void loco_conv_transpose2d(loco_context *ctx, const float *x, const float *w,
                            const float *b, float *out, int64_t B, int64_t Ci,
                            int64_t H, int64_t W, int64_t Co, int64_t KH,
                            int64_t KW, int64_t PH, int64_t PW) {
-  int64_t Ho = H + KH - 1 - 2 * PH, Wo = W + KW - 1 - 2 * PW;
-  forEach(ctx, B * Co * Ho * Wo, [=] __device__(int64_t i) {
-    int64_t ow = i % Wo, oh = i / Wo % Ho, co = i / (Ho * Wo) % Co,
-            n = i / (Co * Ho * Wo);
-    float acc = b[co];
-    // Output (oh, ow) reads input (oh - kh + PH, ow - kw + PW).
-    for (int64_t ci = 0; ci < Ci; ++ci)
-      for (int64_t kh = 0; kh < KH; ++kh) {
-        int64_t ih = oh - kh + PH;
-        if (ih < 0 || ih >= H)
-          continue;
-        for (int64_t kw = 0; kw < KW; ++kw) {
-          int64_t iw = ow - kw + PW;
-          if (iw < 0 || iw >= W)
-            continue;
-          acc += w[((ci * Co + co) * KH + kh) * KW + kw] *
-                 x[((n * Ci + ci) * H + ih) * W + iw];
-        }
-      }
-    out[i] = acc;
-  });
+  direct2d(ctx, x, w, b, out, B, Ci, H, W, Co, KH, KW, PH, PW, true);
 }
 
 void loco_conv1d(loco_context *ctx, const float *x, const float *w,

@@ -24,6 +24,20 @@ Dims dimsOf(const int64_t *values, int64_t rank) {
   return dims;
 }
 
+/// Row-major strides of `shape`, zero along the dims `skip` marks (a
+/// broadcast's repeated dims); null skips none.
+Dims stridesOf(const int64_t *shape, int64_t rank, const int64_t *skip) {
+  Dims strides{};
+  int64_t stride = 1;
+  for (int64_t i = rank - 1; i >= 0; --i) {
+    if (skip && skip[i])
+      continue;
+    strides.v[i] = stride;
+    stride *= shape[i];
+  }
+  return strides;
+}
+
 int64_t product(const Dims &shape, int64_t rank) {
   int64_t n = 1;
   for (int64_t i = 0; i < rank; ++i)
@@ -47,13 +61,7 @@ void loco_transpose(loco_context *ctx, const float *x, float *out, int64_t rank,
   if (!rankFits(ctx, rank, "loco_transpose"))
     return;
   // Output coordinates map to input offsets through the permuted strides.
-  Dims outShape{}, srcStrides{};
-  int64_t stride = 1;
-  Dims inStrides{};
-  for (int64_t i = rank - 1; i >= 0; --i) {
-    inStrides.v[i] = stride;
-    stride *= shape[i];
-  }
+  Dims outShape{}, srcStrides{}, inStrides = stridesOf(shape, rank, nullptr);
   for (int64_t i = 0; i < rank; ++i) {
     outShape.v[i] = shape[perm[i]];
     srcStrides.v[i] = inStrides.v[perm[i]];
@@ -82,14 +90,10 @@ void loco_pad(loco_context *ctx, const float *x, float *out, int64_t rank,
               const int64_t *shape, const int64_t *low, const int64_t *high) {
   if (!rankFits(ctx, rank, "loco_pad"))
     return;
-  Dims outShape{}, lo = dimsOf(low, rank), outStrides{};
+  Dims outShape{}, lo = dimsOf(low, rank);
   for (int64_t i = 0; i < rank; ++i)
     outShape.v[i] = shape[i] + low[i] + high[i];
-  int64_t stride = 1;
-  for (int64_t i = rank - 1; i >= 0; --i) {
-    outStrides.v[i] = stride;
-    stride *= outShape.v[i];
-  }
+  Dims outStrides = stridesOf(outShape.v, rank, nullptr);
   int64_t total = product(outShape, rank);
   LOCO_CHECK(ctx, cudaMemsetAsync(out, 0, total * sizeof(float), ctx->stream));
   Dims in = dimsOf(shape, rank);
@@ -177,14 +181,8 @@ void loco_broadcast(loco_context *ctx, const float *x, float *out,
                     int64_t rank, const int64_t *shape, const int64_t *mask) {
   if (!rankFits(ctx, rank, "loco_broadcast"))
     return;
-  Dims inStrides{}, dims = dimsOf(shape, rank);
-  int64_t stride = 1;
-  for (int64_t i = rank - 1; i >= 0; --i) {
-    if (mask[i])
-      continue;
-    inStrides.v[i] = stride;
-    stride *= shape[i];
-  }
+  // Strides of the input over the kept dims (zero along broadcast dims).
+  Dims inStrides = stridesOf(shape, rank, mask), dims = dimsOf(shape, rank);
   forEach(ctx, product(dims, rank), [=] __device__(int64_t idx) {
     int64_t rest = idx, src = 0;
     for (int64_t i = rank - 1; i >= 0; --i) {

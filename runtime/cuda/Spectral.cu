@@ -103,15 +103,29 @@ cufftHandle getPlan(loco_context *ctx, int64_t n, int64_t frames, bool inverse,
   return plan;
 }
 
-/// Frame and spectrum buffers from the kernel's scratch, as the CPU backend
-/// sizes them (workspace::fft).
-struct FrameBuffers {
-  float *real;
-  cufftComplex *spectrum;
-  FrameBuffers(Scratch &scratch, int64_t frames, int64_t nFft)
-      : real(scratch.take<float>(frames * nFft)),
-        spectrum(reinterpret_cast<cufftComplex *>(
-            scratch.take<float>(2 * frames * (nFft / 2 + 1)))) {}
+/// The plan of `frames` transforms of size n_fft (forward R2C or inverse
+/// C2R) and its frame and spectrum buffers, from the kernel's scratch as the
+/// CPU backend sizes them (workspace::fft); `plan` is 0 when planning failed
+/// (the context says why).
+struct FrameTransform {
+  cufftHandle plan;
+  bool inverse;
+  float *real = nullptr;
+  cufftComplex *spectrum = nullptr;
+  FrameTransform(loco_context *ctx, Scratch &scratch, int64_t frames,
+                 int64_t nFft, bool inverse, const char *kernel)
+      : plan(getPlan(ctx, nFft, frames, inverse, kernel)), inverse(inverse) {
+    if (!plan)
+      return;
+    real = scratch.take<float>(frames * nFft);
+    spectrum = reinterpret_cast<cufftComplex *>(
+        scratch.take<float>(2 * frames * (nFft / 2 + 1)));
+  }
+  /// frames -> spectrum, or spectrum -> frames for the inverse.
+  bool execute(loco_context *ctx) const {
+    return inverse ? LOCO_CHECK(ctx, cufftExecC2R(plan, spectrum, real))
+                   : LOCO_CHECK(ctx, cufftExecR2C(plan, real, spectrum));
+  }
 };
 
 /// Checks once per shape that the window overlap-add never vanishes inside
@@ -148,20 +162,19 @@ extern "C" {
 void loco_stft(loco_context *ctx, const float *x, float *out, int64_t B,
                int64_t N, int64_t nFft, int64_t hop) {
   int64_t T = 1 + N / hop, F = nFft / 2 + 1, pad = nFft / 2;
-  cufftHandle plan = getPlan(ctx, nFft, T, false, "loco_stft");
-  if (!plan)
-    return;
   Scratch scratch(ctx);
-  FrameBuffers buffers(scratch, T, nFft);
-  float *real = buffers.real;
-  cufftComplex *spectrum = buffers.spectrum;
+  FrameTransform fft(ctx, scratch, T, nFft, /*inverse=*/false, "loco_stft");
+  if (!fft.plan)
+    return;
+  float *real = fft.real;
+  cufftComplex *spectrum = fft.spectrum;
   for (int64_t b = 0; b < B; ++b) {
     const float *signal = x + b * N;
     forEach(ctx, T * nFft, [=] __device__(int64_t i) {
       int64_t t = i / nFft, n = i % nFft;
       real[i] = signal[reflect(t * hop + n - pad, N)] * hann(n, nFft);
     });
-    if (!LOCO_CHECK(ctx, cufftExecR2C(plan, real, spectrum)))
+    if (!fft.execute(ctx))
       return;
     float *re = out + b * 2 * T * F, *im = re + T * F;
     forEach(ctx, T * F, [=] __device__(int64_t i) {
@@ -176,13 +189,12 @@ void loco_istft(loco_context *ctx, const float *spec, float *out, int64_t B,
   int64_t F = nFft / 2 + 1, pad = nFft / 2, total = nFft + hop * (T - 1);
   if (!overlapIsNonzero(ctx, T, nFft, hop, length, "loco_istft"))
     return;
-  cufftHandle plan = getPlan(ctx, nFft, T, true, "loco_istft");
-  if (!plan)
-    return;
   Scratch scratch(ctx);
-  FrameBuffers buffers(scratch, T, nFft);
-  float *real = buffers.real;
-  cufftComplex *spectrum = buffers.spectrum;
+  FrameTransform fft(ctx, scratch, T, nFft, /*inverse=*/true, "loco_istft");
+  if (!fft.plan)
+    return;
+  float *real = fft.real;
+  cufftComplex *spectrum = fft.spectrum;
   for (int64_t b = 0; b < B; ++b) {
     const float *re = spec + b * 2 * T * F, *im = re + T * F;
     forEach(ctx, T * F, [=] __device__(int64_t i) {
@@ -190,7 +202,7 @@ void loco_istft(loco_context *ctx, const float *spec, float *out, int64_t B,
     });
     // C2R ignores the imaginary parts of the DC and Nyquist bins, as
     // torch.istft's onesided inverse does.
-    if (!LOCO_CHECK(ctx, cufftExecC2R(plan, spectrum, real)))
+    if (!fft.execute(ctx))
       return;
     float *y = out + b * length;
     forEach(ctx, length, [=] __device__(int64_t i) {
@@ -214,13 +226,12 @@ void loco_istft(loco_context *ctx, const float *spec, float *out, int64_t B,
 void loco_stft_backward(loco_context *ctx, const float *g, float *out,
                         int64_t B, int64_t N, int64_t nFft, int64_t hop) {
   int64_t T = 1 + N / hop, F = nFft / 2 + 1, pad = nFft / 2;
-  cufftHandle plan = getPlan(ctx, nFft, T, true, "loco_stft_backward");
-  if (!plan)
-    return;
   Scratch scratch(ctx);
-  FrameBuffers buffers(scratch, T, nFft);
-  float *real = buffers.real;
-  cufftComplex *spectrum = buffers.spectrum;
+  FrameTransform fft(ctx, scratch, T, nFft, /*inverse=*/true, "loco_stft_backward");
+  if (!fft.plan)
+    return;
+  float *real = fft.real;
+  cufftComplex *spectrum = fft.spectrum;
   for (int64_t b = 0; b < B; ++b) {
     const float *re = g + b * 2 * T * F, *im = re + T * F;
     // A complex-to-real inverse computes twice the adjoint once the DC and
@@ -230,7 +241,7 @@ void loco_stft_backward(loco_context *ctx, const float *g, float *out,
       float scale = (f == 0 || f == F - 1) ? 2.0f : 1.0f;
       spectrum[i] = make_cuFloatComplex(scale * re[i], scale * im[i]);
     });
-    if (!LOCO_CHECK(ctx, cufftExecC2R(plan, spectrum, real)))
+    if (!fft.execute(ctx))
       return;
     float *gx = out + b * N;
     // padded(i): the windowed frames overlap-added at padded sample i; the
@@ -263,13 +274,12 @@ void loco_istft_backward(loco_context *ctx, const float *g, float *out,
                          int64_t B, int64_t T, int64_t nFft, int64_t hop,
                          int64_t length) {
   int64_t F = nFft / 2 + 1, pad = nFft / 2;
-  cufftHandle plan = getPlan(ctx, nFft, T, false, "loco_istft_backward");
-  if (!plan)
-    return;
   Scratch scratch(ctx);
-  FrameBuffers buffers(scratch, T, nFft);
-  float *real = buffers.real;
-  cufftComplex *spectrum = buffers.spectrum;
+  FrameTransform fft(ctx, scratch, T, nFft, /*inverse=*/false, "loco_istft_backward");
+  if (!fft.plan)
+    return;
+  float *real = fft.real;
+  cufftComplex *spectrum = fft.spectrum;
   for (int64_t b = 0; b < B; ++b) {
     const float *gy = g + b * length;
     // The cotangent of each frame of the inverse transform (with its 1/N).
@@ -279,7 +289,7 @@ void loco_istft_backward(loco_context *ctx, const float *g, float *out,
                                          : 0.0;
       real[idx] = static_cast<float>(gs * hann(n, nFft) / nFft);
     });
-    if (!LOCO_CHECK(ctx, cufftExecR2C(plan, real, spectrum)))
+    if (!fft.execute(ctx))
       return;
     float *re = out + b * 2 * T * F, *im = re + T * F;
     forEach(ctx, T * F, [=] __device__(int64_t i) {

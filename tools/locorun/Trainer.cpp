@@ -9,6 +9,8 @@
 
 #include "tools/locorun/Trainer.h"
 
+#include "runtime/SiSdr.h"
+
 #include <unistd.h>
 
 #include <chrono>
@@ -33,31 +35,6 @@ double residentMiB() {
     status.ignore(1 << 16, '\n');
   }
   return 0.0;
-}
-
-/// SI-SDR in dB of one estimate against its target (upstream's formula, as
-/// the loco_si_sdr kernel computes it), on the host: the outputs have been
-/// copied back already, whichever device ran the step.
-float siSdr(const float *e, const float *t, int64_t N, double eps) {
-  double meanE = 0.0, meanT = 0.0;
-  for (int64_t i = 0; i < N; ++i) {
-    meanE += e[i];
-    meanT += t[i];
-  }
-  meanE /= N;
-  meanT /= N;
-  double dot = 0.0, targetEnergy = 0.0;
-  for (int64_t i = 0; i < N; ++i) {
-    dot += (e[i] - meanE) * (t[i] - meanT);
-    targetEnergy += (t[i] - meanT) * (t[i] - meanT);
-  }
-  double alpha = dot / (targetEnergy + eps), proj = 0.0, noise = 0.0;
-  for (int64_t i = 0; i < N; ++i) {
-    double p = alpha * (t[i] - meanT), n = (e[i] - meanE) - p;
-    proj += p * p;
-    noise += n * n;
-  }
-  return static_cast<float>(10.0 * std::log10((proj + eps) / (noise + eps)));
 }
 
 struct Schedule {
@@ -225,7 +202,7 @@ void loco::runTraining(Session &session, const TrackSource &train,
           for (const F32Tensor &t : out.tensors)
             if (t.name == sources[s])
               for (int64_t b = 0; b < B; ++b)
-                sdr[s] += siSdr(t.values.data() + b * N,
+                sdr[s] += siSdrDb(t.values.data() + b * N,
                                 inputs[s + 1].data() + b * N, N, 1e-8) /
                           (batches * B);
       }
