@@ -69,17 +69,19 @@ std::unique_ptr<Backend> Backend::open(const std::string &kind, bool global,
     // Last, the dynamic linker's own search (LD_LIBRARY_PATH, the cache).
     backend->handle = dlopen(file.c_str(), flags);
     if (!backend->handle) {
-      tried += std::string("\n  ") + file + " on the library path: " + dlerror();
-      error = "cannot load the " + kind + " backend (" + file + ")" +
-              (kind == "cuda" ? "; was lococ built with CUDA (LOCO_CUDA)?" : "") +
-              " Tried:" + tried;
+      tried +=
+          std::string("\n  ") + file + " on the library path: " + dlerror();
+      error =
+          "cannot load the " + kind + " backend (" + file + ")" +
+          (kind == "cuda" ? "; was lococ built with CUDA (LOCO_CUDA)?" : "") +
+          " Tried:" + tried;
       return nullptr;
     }
     backend->path = file;
   }
 #define LOCO_BACKEND_RESOLVE(name)                                             \
-  backend->name = reinterpret_cast<decltype(&::name)>(                         \
-      dlsym(backend->handle, #name));                                          \
+  backend->name =                                                              \
+      reinterpret_cast<decltype(&::name)>(dlsym(backend->handle, #name));      \
   if (!backend->name) {                                                        \
     error = backend->path + " is not a lococ backend of ABI version " +        \
             std::to_string(LOCO_ABI_VERSION) + ": it lacks " #name;            \

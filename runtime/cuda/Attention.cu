@@ -32,8 +32,8 @@ using namespace loco::cuda;
 
 namespace {
 
-constexpr int kRows = 64;    // query rows per tile
-constexpr int kCols = 64;    // keys per tile
+constexpr int kRows = 64; // query rows per tile
+constexpr int kCols = 64; // keys per tile
 constexpr int kThreadsPerBlock = 128;
 constexpr int kMaxHeadDim = 64;
 constexpr int kLdS = kCols + 4; // score tile leading dimension
@@ -97,8 +97,10 @@ __device__ void wmmaTiles(const In *A, int lda, bool transA, const In *B,
     for (int k0 = 0; k0 < K; k0 += kK) {
       wmma::fragment<wmma::matrix_a, 16, 16, kK, Precision, LayoutA> a;
       wmma::fragment<wmma::matrix_b, 16, 16, kK, Precision, LayoutB> b;
-      wmma::load_matrix_sync(a, transA ? A + k0 * lda + m0 : A + m0 * lda + k0, lda);
-      wmma::load_matrix_sync(b, transB ? B + n0 * ldb + k0 : B + k0 * ldb + n0, ldb);
+      wmma::load_matrix_sync(a, transA ? A + k0 * lda + m0 : A + m0 * lda + k0,
+                             lda);
+      wmma::load_matrix_sync(b, transB ? B + n0 * ldb + k0 : B + k0 * ldb + n0,
+                             ldb);
       if constexpr (std::is_same_v<Precision, wmma::precision::tf32>) {
         for (int i = 0; i < a.num_elements; ++i)
           a.x[i] = wmma::__float_to_tf32(a.x[i]);
@@ -118,17 +120,23 @@ __device__ void wmmaGemm(const In *A, int lda, bool transA, const In *B,
   using nvcuda::wmma::col_major;
   using nvcuda::wmma::row_major;
   if (!transA && !transB)
-    wmmaTiles<In, kK, row_major, row_major, Precision>(A, lda, false, B, ldb, false, C, ldc, M, N, K, accumulate);
+    wmmaTiles<In, kK, row_major, row_major, Precision>(
+        A, lda, false, B, ldb, false, C, ldc, M, N, K, accumulate);
   else if (!transA && transB)
-    wmmaTiles<In, kK, row_major, col_major, Precision>(A, lda, false, B, ldb, true, C, ldc, M, N, K, accumulate);
+    wmmaTiles<In, kK, row_major, col_major, Precision>(
+        A, lda, false, B, ldb, true, C, ldc, M, N, K, accumulate);
   else if (transA && !transB)
-    wmmaTiles<In, kK, col_major, row_major, Precision>(A, lda, true, B, ldb, false, C, ldc, M, N, K, accumulate);
+    wmmaTiles<In, kK, col_major, row_major, Precision>(
+        A, lda, true, B, ldb, false, C, ldc, M, N, K, accumulate);
   else
-    wmmaTiles<In, kK, col_major, col_major, Precision>(A, lda, true, B, ldb, true, C, ldc, M, N, K, accumulate);
+    wmmaTiles<In, kK, col_major, col_major, Precision>(
+        A, lda, true, B, ldb, true, C, ldc, M, N, K, accumulate);
 }
 
 template <typename T> __device__ T roundTo(float x);
-template <> __device__ __nv_bfloat16 roundTo(float x) { return __float2bfloat16(x); }
+template <> __device__ __nv_bfloat16 roundTo(float x) {
+  return __float2bfloat16(x);
+}
 template <> __device__ __half roundTo(float x) { return __float2half(x); }
 
 /// The 16-bit path: operands rounded into `stage` (leading dims padded to
@@ -143,11 +151,14 @@ __device__ void halfTileGemm(const float *A, int lda, bool transA,
   int aRows = transA ? K : M, aCols = transA ? M : K;
   int bRows = transB ? N : K, bCols = transB ? K : N;
   for (int idx = threadIdx.x; idx < aRows * aCols; idx += blockDim.x)
-    sa[idx / aCols * ldsa + idx % aCols] = roundTo<T>(A[idx / aCols * lda + idx % aCols]);
+    sa[idx / aCols * ldsa + idx % aCols] =
+        roundTo<T>(A[idx / aCols * lda + idx % aCols]);
   for (int idx = threadIdx.x; idx < bRows * bCols; idx += blockDim.x)
-    sb[idx / bCols * ldsb + idx % bCols] = roundTo<T>(B[idx / bCols * ldb + idx % bCols]);
+    sb[idx / bCols * ldsb + idx % bCols] =
+        roundTo<T>(B[idx / bCols * ldb + idx % bCols]);
   __syncthreads();
-  wmmaGemm<T, 16, T>(sa, ldsa, transA, sb, ldsb, transB, C, ldc, M, N, K, accumulate);
+  wmmaGemm<T, 16, T>(sa, ldsa, transA, sb, ldsb, transB, C, ldc, M, N, K,
+                     accumulate);
   __syncthreads(); // the stage is reused by the next product
 }
 
@@ -159,8 +170,8 @@ __device__ void tileGemm(const float *A, int lda, bool transA, const float *B,
     wmmaGemm<float, 8, nvcuda::wmma::precision::tf32>(
         A, lda, transA, B, ldb, transB, C, ldc, M, N, K, accumulate);
   } else if constexpr (kMath == LOCO_MATMUL_BF16) {
-    halfTileGemm<__nv_bfloat16>(A, lda, transA, B, ldb, transB, C, ldc, M, N,
-                                K, accumulate, stage);
+    halfTileGemm<__nv_bfloat16>(A, lda, transA, B, ldb, transB, C, ldc, M, N, K,
+                                accumulate, stage);
   } else if constexpr (kMath == LOCO_MATMUL_FP16) {
     halfTileGemm<__half>(A, lda, transA, B, ldb, transB, C, ldc, M, N, K,
                          accumulate, stage);
@@ -182,7 +193,8 @@ __device__ void loadTile(float *tile, int ld, const float *src, int64_t r0,
                          int64_t rows, int64_t width, int padded) {
   for (int idx = threadIdx.x; idx < 64 * padded; idx += blockDim.x) {
     int r = idx / padded, x = idx % padded;
-    tile[r * ld + x] = (r0 + r < rows && x < width) ? src[(r0 + r) * width + x] : 0.0f;
+    tile[r * ld + x] =
+        (r0 + r < rows && x < width) ? src[(r0 + r) * width + x] : 0.0f;
   }
 }
 
@@ -199,7 +211,8 @@ __global__ void __launch_bounds__(kThreadsPerBlock)
   extern __shared__ __align__(128) float smem[];
   int ld = D + 4;
   void *stage = smem;
-  float *Qs = smem + stageFloats<kMath>(), *Ks = Qs + 64 * ld, *Vs = Ks + 64 * ld, *S = Vs + 64 * ld;
+  float *Qs = smem + stageFloats<kMath>(), *Ks = Qs + 64 * ld,
+        *Vs = Ks + 64 * ld, *S = Vs + 64 * ld;
   float *O = S + 64 * kLdS, *corr = O + 64 * ld;
   int64_t qTiles = (Lq + kRows - 1) / kRows;
   int64_t b = blockIdx.x / qTiles, i0 = blockIdx.x % qTiles * kRows;
@@ -212,7 +225,8 @@ __global__ void __launch_bounds__(kThreadsPerBlock)
     loadTile(Ks, ld, k + b * Lk * d, j0, Lk, d, D);
     loadTile(Vs, ld, v + b * Lk * dv, j0, Lk, dv, D);
     __syncthreads();
-    tileGemm<kMath>(Qs, ld, false, Ks, ld, true, S, kLdS, kRows, kCols, D, false, stage);
+    tileGemm<kMath>(Qs, ld, false, Ks, ld, true, S, kLdS, kRows, kCols, D,
+                    false, stage);
     __syncthreads();
     float *sRow = S + row * kLdS + half * 32;
     float blockMax = -INFINITY;
@@ -239,7 +253,8 @@ __global__ void __launch_bounds__(kThreadsPerBlock)
     for (int idx = threadIdx.x; idx < 64 * D; idx += blockDim.x)
       O[idx / D * ld + idx % D] *= corr[idx / D];
     __syncthreads();
-    tileGemm<kMath>(S, kLdS, false, Vs, ld, false, O, ld, kRows, D, kCols, true, stage);
+    tileGemm<kMath>(S, kLdS, false, Vs, ld, false, O, ld, kRows, D, kCols, true,
+                    stage);
     __syncthreads();
   }
   int64_t i = i0 + row;
@@ -294,8 +309,10 @@ __device__ void pairGradients(const float *Qs, const float *dOs,
                               const float *delta, int64_t b, int64_t i0,
                               int64_t j0, int64_t Lq, int64_t Lk, float scale,
                               const Dropout &dropout, void *stage) {
-  tileGemm<kMath>(Qs, ld, false, Ks, ld, true, S, kLdS, kRows, kCols, D, false, stage);
-  tileGemm<kMath>(dOs, ld, false, Vs, ld, true, dS, kLdS, kRows, kCols, D, false, stage);
+  tileGemm<kMath>(Qs, ld, false, Ks, ld, true, S, kLdS, kRows, kCols, D, false,
+                  stage);
+  tileGemm<kMath>(dOs, ld, false, Vs, ld, true, dS, kLdS, kRows, kCols, D,
+                  false, stage);
   __syncthreads();
   scoreGradients(S, dS, lseTile, delta, b, i0, j0, Lq, Lk, scale, dropout);
   __syncthreads();
@@ -310,7 +327,8 @@ __global__ void __launch_bounds__(kThreadsPerBlock)
   extern __shared__ __align__(128) float smem[];
   int ld = D + 4;
   void *stage = smem;
-  float *Ks = smem + stageFloats<kMath>(), *Vs = Ks + 64 * ld, *dK = Vs + 64 * ld, *dV = dK + 64 * ld;
+  float *Ks = smem + stageFloats<kMath>(), *Vs = Ks + 64 * ld,
+        *dK = Vs + 64 * ld, *dV = dK + 64 * ld;
   float *Qs = dV + 64 * ld, *dOs = Qs + 64 * ld, *S = dOs + 64 * ld;
   float *dS = S + 64 * kLdS, *lseTile = dS + 64 * kLdS, *delta = lseTile + 64;
   int64_t kTiles = (Lk + kCols - 1) / kCols;
@@ -327,8 +345,10 @@ __global__ void __launch_bounds__(kThreadsPerBlock)
     pairGradients<kMath>(Qs, dOs, Ks, Vs, ld, D, S, dS, lseTile, delta, b, i0,
                          j0, Lq, Lk, scale, dropout, stage);
     // dV += P~^T dO, dK += dS^T Q (keys x dim, summed over the query tile).
-    tileGemm<kMath>(S, kLdS, true, dOs, ld, false, dV, ld, kCols, D, kRows, true, stage);
-    tileGemm<kMath>(dS, kLdS, true, Qs, ld, false, dK, ld, kCols, D, kRows, true, stage);
+    tileGemm<kMath>(S, kLdS, true, dOs, ld, false, dV, ld, kCols, D, kRows,
+                    true, stage);
+    tileGemm<kMath>(dS, kLdS, true, Qs, ld, false, dK, ld, kCols, D, kRows,
+                    true, stage);
     __syncthreads();
   }
   for (int idx = threadIdx.x; idx < 64 * D; idx += blockDim.x) {
@@ -351,7 +371,8 @@ __global__ void __launch_bounds__(kThreadsPerBlock)
   extern __shared__ __align__(128) float smem[];
   int ld = D + 4;
   void *stage = smem;
-  float *Qs = smem + stageFloats<kMath>(), *dOs = Qs + 64 * ld, *Ks = dOs + 64 * ld, *Vs = Ks + 64 * ld;
+  float *Qs = smem + stageFloats<kMath>(), *dOs = Qs + 64 * ld,
+        *Ks = dOs + 64 * ld, *Vs = Ks + 64 * ld;
   float *dQ = Vs + 64 * ld, *S = dQ + 64 * ld, *dS = S + 64 * kLdS;
   float *lseTile = dS + 64 * kLdS, *delta = lseTile + 64;
   int64_t qTiles = (Lq + kRows - 1) / kRows;
@@ -366,7 +387,8 @@ __global__ void __launch_bounds__(kThreadsPerBlock)
     __syncthreads();
     pairGradients<kMath>(Qs, dOs, Ks, Vs, ld, D, S, dS, lseTile, delta, b, i0,
                          j0, Lq, Lk, scale, dropout, stage);
-    tileGemm<kMath>(dS, kLdS, false, Ks, ld, false, dQ, ld, kRows, D, kCols, true, stage);
+    tileGemm<kMath>(dS, kLdS, false, Ks, ld, false, dQ, ld, kRows, D, kCols,
+                    true, stage);
     __syncthreads();
   }
   for (int idx = threadIdx.x; idx < 64 * D; idx += blockDim.x) {
@@ -419,25 +441,24 @@ void launch(loco_context *ctx, Kernel kernel, int64_t blocks, int64_t floats,
 
 /// The kernels of one precision.
 template <int kMath> struct Kernels {
-  static void forward(loco_context *ctx, int64_t blocks, int D,
-                      const float *q, const float *k, const float *v,
-                      float *out, float *lse, int64_t Lq, int64_t Lk, int d,
-                      int dv, float scale, Dropout dropout) {
+  static void forward(loco_context *ctx, int64_t blocks, int D, const float *q,
+                      const float *k, const float *v, float *out, float *lse,
+                      int64_t Lq, int64_t Lk, int d, int dv, float scale,
+                      Dropout dropout) {
     int64_t floats = stageFloats<kMath>() + 4 * 64 * (D + 4) + 64 * kLdS + 64;
-    launch(ctx, flashForward<kMath>, blocks, floats, q, k, v, out, lse, Lq,
-           Lk, d, dv, D, scale, dropout);
+    launch(ctx, flashForward<kMath>, blocks, floats, q, k, v, out, lse, Lq, Lk,
+           d, dv, D, scale, dropout);
   }
-  static void backward(loco_context *ctx, int64_t batch, int D,
-                       const float *q, const float *k, const float *v,
-                       const float *out, const float *lse, const float *dout,
-                       float *dq, float *dk, float *dvalue, int64_t Lq,
-                       int64_t Lk, int d, int dv, float scale,
-                       Dropout dropout) {
+  static void backward(loco_context *ctx, int64_t batch, int D, const float *q,
+                       const float *k, const float *v, const float *out,
+                       const float *lse, const float *dout, float *dq,
+                       float *dk, float *dvalue, int64_t Lq, int64_t Lk, int d,
+                       int dv, float scale, Dropout dropout) {
     int64_t floats =
         stageFloats<kMath>() + 6 * 64 * (D + 4) + 2 * 64 * kLdS + 128;
     launch(ctx, flashBackwardKV<kMath>, batch * ((Lk + kCols - 1) / kCols),
-           floats, q, k, v, out, lse, dout, dk, dvalue, Lq, Lk, d, dv, D,
-           scale, dropout);
+           floats, q, k, v, out, lse, dout, dk, dvalue, Lq, Lk, d, dv, D, scale,
+           dropout);
     launch(ctx, flashBackwardQ<kMath>, batch * ((Lq + kRows - 1) / kRows),
            floats, q, k, v, out, lse, dout, dq, Lq, Lk, d, dv, D, scale,
            dropout);
@@ -448,10 +469,14 @@ template <int kMath> struct Kernels {
 template <template <int> class F, typename... Args>
 void withPrecision(loco_context *ctx, Args... args) {
   switch (ctx->math) {
-  case LOCO_MATMUL_TF32: return F<LOCO_MATMUL_TF32>::run(ctx, args...);
-  case LOCO_MATMUL_BF16: return F<LOCO_MATMUL_BF16>::run(ctx, args...);
-  case LOCO_MATMUL_FP16: return F<LOCO_MATMUL_FP16>::run(ctx, args...);
-  default: return F<LOCO_MATMUL_FP32>::run(ctx, args...);
+  case LOCO_MATMUL_TF32:
+    return F<LOCO_MATMUL_TF32>::run(ctx, args...);
+  case LOCO_MATMUL_BF16:
+    return F<LOCO_MATMUL_BF16>::run(ctx, args...);
+  case LOCO_MATMUL_FP16:
+    return F<LOCO_MATMUL_FP16>::run(ctx, args...);
+  default:
+    return F<LOCO_MATMUL_FP32>::run(ctx, args...);
   }
 }
 template <int kMath> struct Forward {
@@ -470,9 +495,9 @@ template <int kMath> struct Backward {
 extern "C" {
 
 void loco_flash_attention(loco_context *ctx, const float *q, const float *k,
-                          const float *v, float *out, float *lse,
-                          int64_t batch, int64_t Lq, int64_t Lk, int64_t d,
-                          int64_t dv, double scale, double p, int64_t stream,
+                          const float *v, float *out, float *lse, int64_t batch,
+                          int64_t Lq, int64_t Lk, int64_t d, int64_t dv,
+                          double scale, double p, int64_t stream,
                           int64_t indexOffset) {
   int D = paddedDim(ctx, d, dv, "loco_flash_attention");
   if (!D || Lk == 0)
@@ -484,14 +509,11 @@ void loco_flash_attention(loco_context *ctx, const float *q, const float *k,
                          static_cast<float>(scale), dropout);
 }
 
-void loco_flash_attention_backward(loco_context *ctx, const float *q,
-                                   const float *k, const float *v,
-                                   const float *out, const float *lse,
-                                   const float *dout, float *dq, float *dk,
-                                   float *dvalue, int64_t batch, int64_t Lq,
-                                   int64_t Lk, int64_t d, int64_t dv,
-                                   double scale, double p, int64_t stream,
-                                   int64_t indexOffset) {
+void loco_flash_attention_backward(
+    loco_context *ctx, const float *q, const float *k, const float *v,
+    const float *out, const float *lse, const float *dout, float *dq, float *dk,
+    float *dvalue, int64_t batch, int64_t Lq, int64_t Lk, int64_t d, int64_t dv,
+    double scale, double p, int64_t stream, int64_t indexOffset) {
   int D = paddedDim(ctx, d, dv, "loco_flash_attention_backward");
   if (!D)
     return;

@@ -36,8 +36,8 @@ inline bool succeeded(cufftResult status) { return status == CUFFT_SUCCESS; }
 void reportFailure(loco_context *ctx, const std::string &message);
 
 template <typename Status>
-bool check(loco_context *ctx, Status status, const char *call,
-           const char *file, int line) {
+bool check(loco_context *ctx, Status status, const char *call, const char *file,
+           int line) {
   if (succeeded(status))
     return true;
   reportFailure(ctx, std::string(file) + ":" + std::to_string(line) + ": " +

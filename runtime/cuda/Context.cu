@@ -32,15 +32,24 @@ std::string loco::cuda::statusName(cublasStatus_t status) {
 
 std::string loco::cuda::statusName(cufftResult status) {
   switch (status) {
-  case CUFFT_INVALID_PLAN: return "CUFFT_INVALID_PLAN";
-  case CUFFT_ALLOC_FAILED: return "CUFFT_ALLOC_FAILED";
-  case CUFFT_INVALID_VALUE: return "CUFFT_INVALID_VALUE";
-  case CUFFT_INTERNAL_ERROR: return "CUFFT_INTERNAL_ERROR";
-  case CUFFT_EXEC_FAILED: return "CUFFT_EXEC_FAILED";
-  case CUFFT_SETUP_FAILED: return "CUFFT_SETUP_FAILED";
-  case CUFFT_INVALID_SIZE: return "CUFFT_INVALID_SIZE";
-  case CUFFT_NOT_SUPPORTED: return "CUFFT_NOT_SUPPORTED";
-  default: return "cufftResult " + std::to_string(static_cast<int>(status));
+  case CUFFT_INVALID_PLAN:
+    return "CUFFT_INVALID_PLAN";
+  case CUFFT_ALLOC_FAILED:
+    return "CUFFT_ALLOC_FAILED";
+  case CUFFT_INVALID_VALUE:
+    return "CUFFT_INVALID_VALUE";
+  case CUFFT_INTERNAL_ERROR:
+    return "CUFFT_INTERNAL_ERROR";
+  case CUFFT_EXEC_FAILED:
+    return "CUFFT_EXEC_FAILED";
+  case CUFFT_SETUP_FAILED:
+    return "CUFFT_SETUP_FAILED";
+  case CUFFT_INVALID_SIZE:
+    return "CUFFT_INVALID_SIZE";
+  case CUFFT_NOT_SUPPORTED:
+    return "CUFFT_NOT_SUPPORTED";
+  default:
+    return "cufftResult " + std::to_string(static_cast<int>(status));
   }
 }
 
@@ -111,20 +120,22 @@ void loco::cuda::gemm(loco_context *ctx, GemmShape s, const float *A,
                                    : CUBLAS_COMPUTE_32F;
   cublasOperation_t opFirst = s.transB ? CUBLAS_OP_T : CUBLAS_OP_N;
   cublasOperation_t opSecond = s.transA ? CUBLAS_OP_T : CUBLAS_OP_N;
-  bool ok = LOCO_CHECK(ctx, cublasLtMatmulDescCreate(&op, compute, CUDA_R_32F)) &&
-            LOCO_CHECK(ctx, cublasLtMatmulDescSetAttribute(
-                                op, CUBLASLT_MATMUL_DESC_TRANSA, &opFirst,
-                                sizeof(opFirst))) &&
-            LOCO_CHECK(ctx, cublasLtMatmulDescSetAttribute(
-                                op, CUBLASLT_MATMUL_DESC_TRANSB, &opSecond,
-                                sizeof(opSecond)));
+  bool ok =
+      LOCO_CHECK(ctx, cublasLtMatmulDescCreate(&op, compute, CUDA_R_32F)) &&
+      LOCO_CHECK(ctx,
+                 cublasLtMatmulDescSetAttribute(op, CUBLASLT_MATMUL_DESC_TRANSA,
+                                                &opFirst, sizeof(opFirst))) &&
+      LOCO_CHECK(ctx,
+                 cublasLtMatmulDescSetAttribute(op, CUBLASLT_MATMUL_DESC_TRANSB,
+                                                &opSecond, sizeof(opSecond)));
   // Stored (column-major) shapes: the first operand is B^T as stored:
   // op N -> [N, K] with ld ldb, op T -> [K, N].
   auto layout = [&](cublasLtMatrixLayout_t &l, uint64_t rows, uint64_t cols,
                     int64_t ld, int64_t stride) {
     if (!ok)
       return;
-    ok = LOCO_CHECK(ctx, cublasLtMatrixLayoutCreate(&l, CUDA_R_32F, rows, cols, ld));
+    ok = LOCO_CHECK(ctx,
+                    cublasLtMatrixLayoutCreate(&l, CUDA_R_32F, rows, cols, ld));
     int32_t count = static_cast<int32_t>(s.batch);
     if (ok && s.batch > 1)
       ok = LOCO_CHECK(ctx, cublasLtMatrixLayoutSetAttribute(
@@ -157,10 +168,9 @@ void loco::cuda::gemm(loco_context *ctx, GemmShape s, const float *A,
             std::pair{CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_D_BYTES, &alignLtC}})
         ok = ok && LOCO_CHECK(ctx, cublasLtMatmulPreferenceSetAttribute(
                                        pref, attribute, value, sizeof(*value)));
-      ok = ok &&
-           LOCO_CHECK(ctx, cublasLtMatmulAlgoGetHeuristic(
-                               ctx->lt, op, la, lb, lc, lc, pref, 1, &result,
-                               &found));
+      ok = ok && LOCO_CHECK(ctx, cublasLtMatmulAlgoGetHeuristic(
+                                     ctx->lt, op, la, lb, lc, lc, pref, 1,
+                                     &result, &found));
       if (pref)
         cublasLtMatmulPreferenceDestroy(pref);
       if (ok && found == 0) {
@@ -228,8 +238,9 @@ loco_context *loco_context_create(const char *device, char *error,
     }
     index = static_cast<int>(value);
   } else if (name != "cuda") {
-    writeError(error, errorSize, "the cuda backend cannot run on device '" +
-                                     name + "' (expected cuda or cuda:N)");
+    writeError(error, errorSize,
+               "the cuda backend cannot run on device '" + name +
+                   "' (expected cuda or cuda:N)");
     return nullptr;
   }
   int count = 0;
@@ -241,9 +252,9 @@ loco_context *loco_context_create(const char *device, char *error,
     return nullptr;
   }
   if (index >= count) {
-    writeError(error, errorSize, "device '" + name + "' does not exist: " +
-                                     std::to_string(count) +
-                                     " CUDA device(s) present");
+    writeError(error, errorSize,
+               "device '" + name + "' does not exist: " +
+                   std::to_string(count) + " CUDA device(s) present");
     return nullptr;
   }
 
@@ -254,14 +265,16 @@ loco_context *loco_context_create(const char *device, char *error,
     loco_context_destroy(ctx);
     return nullptr;
   };
-  if (!LOCO_CHECK(ctx, cudaSetDevice(index)) || !LOCO_CHECK(ctx, cudaFree(nullptr)))
+  if (!LOCO_CHECK(ctx, cudaSetDevice(index)) ||
+      !LOCO_CHECK(ctx, cudaFree(nullptr)))
     return failed();
   // The baseline: what the device holds before this context allocates.
   size_t freeBytes = 0, totalBytes = 0;
   if (!LOCO_CHECK(ctx, cudaMemGetInfo(&freeBytes, &totalBytes)))
     return failed();
   ctx->baselineUsed = static_cast<int64_t>(totalBytes - freeBytes);
-  if (!LOCO_CHECK(ctx, cudaStreamCreateWithFlags(&ctx->stream, cudaStreamNonBlocking)) ||
+  if (!LOCO_CHECK(ctx, cudaStreamCreateWithFlags(&ctx->stream,
+                                                 cudaStreamNonBlocking)) ||
       !LOCO_CHECK(ctx, cublasLtCreate(&ctx->lt)) ||
       !LOCO_CHECK(ctx, cudaMalloc(&ctx->fixed, ws::kCudaFixedBytes)))
     return failed();
@@ -422,8 +435,9 @@ void loco_run_step(loco_context *ctx, loco_step_fn step, void *arena) {
       graph.failed = true;
       cudaGetLastError();
       if (ctx->error.empty())
-        ctx->fail("capturing the step as a CUDA graph failed: " +
-                  statusName(ended) + " (set LOCO_CUDA_GRAPHS=0 to run eagerly)");
+        ctx->fail(
+            "capturing the step as a CUDA graph failed: " + statusName(ended) +
+            " (set LOCO_CUDA_GRAPHS=0 to run eagerly)");
       if (captured)
         cudaGraphDestroy(captured);
       return;

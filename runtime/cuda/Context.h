@@ -131,7 +131,8 @@ private:
 constexpr int kThreads = 256;
 inline unsigned blocksFor(int64_t n, int threads = kThreads) {
   int64_t blocks = (n + threads - 1) / threads;
-  return static_cast<unsigned>(std::max<int64_t>(1, std::min<int64_t>(blocks, 1 << 20)));
+  return static_cast<unsigned>(
+      std::max<int64_t>(1, std::min<int64_t>(blocks, 1 << 20)));
 }
 
 /// Row-major GEMM through cuBLASLt (tensor cores at shape.math's input

@@ -113,13 +113,15 @@ void shiftedTapGradients(loco_context *ctx, const float *x, int64_t xLen,
                      " elements exceeds the fixed workspace's partial sums");
   int64_t tiles = ((Ci + kTile - 1) / kTile) * ((Co + kTile - 1) / kTile);
   int64_t parts = std::max<int64_t>(
-      1, std::min<int64_t>({kSumSlots / taps, 264 / std::max<int64_t>(1, tiles * K),
+      1, std::min<int64_t>({kSumSlots / taps,
+                            264 / std::max<int64_t>(1, tiles * K),
                             (R * n + 4095) / 4096}));
   double *partials = ctx->partials;
   dim3 grid(static_cast<unsigned>(tiles), static_cast<unsigned>(parts),
             static_cast<unsigned>(K));
   tapGradPartials<<<grid, kTileThreads, 0, ctx->stream>>>(
-      x, xLen, xs, g, gLen, gs, n, R, Ci, Co, static_cast<int>(parts), partials);
+      x, xLen, xs, g, gLen, gs, n, R, Ci, Co, static_cast<int>(parts),
+      partials);
   LOCO_CHECK_LAUNCH(ctx);
   forEach(ctx, taps, [=] __device__(int64_t i) {
     double sum = 0.0;
@@ -165,10 +167,10 @@ void correlate2d(loco_context *ctx, const float *x, const float *g, float *out,
 /// KH, KW]), stride 1, one thread per output element: output (oh, ow) reads
 /// input (oh + kh - PH, ow + kw - PW), or (oh - kh + PH, ow - kw + PW) for
 /// the transpose.
-void direct2d(loco_context *ctx, const float *x, const float *w,
-              const float *b, float *out, int64_t B, int64_t Ci, int64_t H,
-              int64_t W, int64_t Co, int64_t KH, int64_t KW, int64_t PH,
-              int64_t PW, bool transposed) {
+void direct2d(loco_context *ctx, const float *x, const float *w, const float *b,
+              float *out, int64_t B, int64_t Ci, int64_t H, int64_t W,
+              int64_t Co, int64_t KH, int64_t KW, int64_t PH, int64_t PW,
+              bool transposed) {
   int64_t Ho = transposed ? H + KH - 1 - 2 * PH : H + 2 * PH - KH + 1;
   int64_t Wo = transposed ? W + KW - 1 - 2 * PW : W + 2 * PW - KW + 1;
   int64_t sign = transposed ? -1 : 1;
@@ -222,8 +224,8 @@ void loco_conv1d(loco_context *ctx, const float *x, const float *w,
   fillBias(ctx, b, out, R * Lo, Co);
   // out[r, l] += x[r, l * stride + k] W_k, batched over rows r.
   for (int64_t k = 0; k < K; ++k) {
-    GemmShape s{Lo, Co, Ci, false, false, stride * Ci, Co, Co,
-                R,  L * Ci, 0, Lo * Co, ctx->math};
+    GemmShape s{Lo, Co, Ci,     false, false,   stride * Ci, Co,
+                Co, R,  L * Ci, 0,     Lo * Co, ctx->math};
     gemm(ctx, s, x + k * Ci, taps + k * Ci * Co, out, 1.0f, 1.0f);
   }
 }
@@ -238,8 +240,8 @@ void loco_conv_transpose1d(loco_context *ctx, const float *x, const float *w,
   fillBias(ctx, b, out, R * Lo, Co);
   // out[r, l * stride + k] += x[r, l] W_k: output rows strided by `stride`.
   for (int64_t k = 0; k < K; ++k) {
-    GemmShape s{L, Co, Ci, false, false, Ci, Co, stride * Co,
-                R, L * Ci, 0, Lo * Co, ctx->math};
+    GemmShape s{L,           Co, Ci,     false, false,   Ci,       Co,
+                stride * Co, R,  L * Ci, 0,     Lo * Co, ctx->math};
     gemm(ctx, s, x, taps + k * Ci * Co, out + k * Co, 1.0f, 1.0f);
   }
 }
@@ -261,9 +263,9 @@ void loco_conv_transpose2d_weight_grad(loco_context *ctx, const float *x,
   correlate2d(ctx, x, g, out, B, Ci, H, W, Co, Ho, Wo, KH, KW, PH, PW, true);
 }
 
-void loco_conv1d_weight_grad(loco_context *ctx, const float *x,
-                             const float *g, float *out, int64_t R, int64_t L,
-                             int64_t Ci, int64_t Co, int64_t K) {
+void loco_conv1d_weight_grad(loco_context *ctx, const float *x, const float *g,
+                             float *out, int64_t R, int64_t L, int64_t Ci,
+                             int64_t Co, int64_t K) {
   int64_t Lo = L - K + 1;
   // dW_k = sum_r x[r, k : k + Lo]^T g[r].
   shiftedTapGradients(ctx, x, L, 1, g, Lo, 0, Lo, out, R, Ci, Co, K, false);

@@ -15,7 +15,7 @@ using namespace loco::cuda;
 extern "C" {
 
 #define LOCO_BINARY(NAME, EXPR)                                                \
-  void NAME(loco_context *ctx, const float *a, const float *b, float *out,    \
+  void NAME(loco_context *ctx, const float *a, const float *b, float *out,     \
             int64_t n) {                                                       \
     forEach(ctx, n, [=] __device__(int64_t i) { out[i] = EXPR; });             \
   }
@@ -26,9 +26,8 @@ LOCO_BINARY(loco_div, a[i] / b[i])
 #undef LOCO_BINARY
 
 void loco_silu(loco_context *ctx, const float *x, float *out, int64_t n) {
-  forEach(ctx, n, [=] __device__(int64_t i) {
-    out[i] = x[i] / (1.0f + expf(-x[i]));
-  });
+  forEach(ctx, n,
+          [=] __device__(int64_t i) { out[i] = x[i] / (1.0f + expf(-x[i])); });
 }
 
 void loco_scale(loco_context *ctx, const float *x, float *out, int64_t n,
@@ -56,7 +55,8 @@ void loco_rope(loco_context *ctx, const float *x, float *out, int64_t outer,
   // it (inverse frequency, position product, then cos and sin).
   forEach(ctx, outer * L * half, [=] __device__(int64_t idx) {
     int64_t i = idx % half, row = idx / half, p = row % L;
-    float invFreq = 1.0f / powf(th, static_cast<float>(2 * i) / static_cast<float>(d));
+    float invFreq =
+        1.0f / powf(th, static_cast<float>(2 * i) / static_cast<float>(d));
     float angle = static_cast<float>(p) * invFreq;
     float c = cosf(angle), s = sign * sinf(angle);
     const float *xr = x + row * d;

@@ -17,7 +17,8 @@ namespace {
 bool siSdrStatistics(loco_context *ctx, const float *e, const float *t,
                      int64_t B, int64_t N, double *stats) {
   if (8 * B > kStatSlots) {
-    ctx->fail("loco_si_sdr: " + std::to_string(B) + " signals exceed the "
+    ctx->fail("loco_si_sdr: " + std::to_string(B) +
+              " signals exceed the "
               "fixed workspace's statistics");
     return false;
   }
@@ -34,7 +35,8 @@ bool siSdrStatistics(loco_context *ctx, const float *e, const float *t,
       ctx, 3 * B, N,
       [=] __device__(int64_t s, int64_t i) {
         int64_t b = s / 3, which = s % 3;
-        double ev = e[b * N + i] - stats[8 * b], tv = t[b * N + i] - stats[8 * b + 1];
+        double ev = e[b * N + i] - stats[8 * b],
+               tv = t[b * N + i] - stats[8 * b + 1];
         return which == 0 ? ev * tv : (which == 1 ? tv * tv : ev * ev);
       },
       [=] __device__(int64_t s, double sum) {
@@ -71,8 +73,8 @@ void loco_si_sdr(loco_context *ctx, const float *e, const float *t, float *out,
   });
 }
 
-void loco_l1_loss(loco_context *ctx, const float *e, const float *t,
-                  float *out, int64_t n) {
+void loco_l1_loss(loco_context *ctx, const float *e, const float *t, float *out,
+                  int64_t n) {
   segmentedSum(
       ctx, 1, n,
       [=] __device__(int64_t, int64_t i) {
@@ -131,9 +133,9 @@ void loco_si_sdr_backward(loco_context *ctx, const float *e, const float *t,
     double ev = e[b * N + i] - st[0], tv = t[b * N + i] - st[1];
     return k * (cNumT * tv / num - (2 * ev + cDenT * tv) / den);
   };
-  segmentedSum(
-      ctx, B, N, grad,
-      [=] __device__(int64_t b, double sum) { stats[8 * b + 7] = sum / N; });
+  segmentedSum(ctx, B, N, grad, [=] __device__(int64_t b, double sum) {
+    stats[8 * b + 7] = sum / N;
+  });
   forEach(ctx, B * N, [=] __device__(int64_t idx) {
     int64_t b = idx / N, i = idx % N;
     out[idx] = static_cast<float>(grad(b, i) - stats[8 * b + 7]);

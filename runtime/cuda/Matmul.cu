@@ -2,10 +2,11 @@
 //
 // This file implements linear layers, batched products and the linear
 // weight gradient with cuBLASLt (tensor cores at the config's precision:
-// TF32, BF16 or FP16 inputs with fp32 accumulation; exact fp32 otherwise). The weight gradient reduces over up to millions of
-// rows: it runs as at most 16 GEMMs over contiguous row blocks of at least
-// kWeightGradRows rows, the block results added in double, which keeps the
-// fp32 reduction chains short, as the CPU backend does.
+// TF32, BF16 or FP16 inputs with fp32 accumulation; exact fp32 otherwise). The
+// weight gradient reduces over up to millions of rows: it runs as at most 16
+// GEMMs over contiguous row blocks of at least kWeightGradRows rows, the block
+// results added in double, which keeps the fp32 reduction chains short, as the
+// CPU backend does.
 //
 //===----------------------------------------------------------------------===//
 

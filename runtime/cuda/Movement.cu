@@ -80,10 +80,10 @@ void loco_slice(loco_context *ctx, const float *x, float *out, int64_t outer,
                 int64_t dim, int64_t inner, int64_t start, int64_t size) {
   if (outer * size * inner == 0)
     return;
-  LOCO_CHECK(ctx, cudaMemcpy2DAsync(out, size * inner * sizeof(float),
-                                    x + start * inner, dim * inner * sizeof(float),
-                                    size * inner * sizeof(float), outer,
-                                    cudaMemcpyDeviceToDevice, ctx->stream));
+  LOCO_CHECK(ctx, cudaMemcpy2DAsync(
+                      out, size * inner * sizeof(float), x + start * inner,
+                      dim * inner * sizeof(float), size * inner * sizeof(float),
+                      outer, cudaMemcpyDeviceToDevice, ctx->stream));
 }
 
 void loco_pad(loco_context *ctx, const float *x, float *out, int64_t rank,
@@ -177,8 +177,8 @@ void loco_reduce(loco_context *ctx, const float *x, float *out, int64_t rank,
   });
 }
 
-void loco_broadcast(loco_context *ctx, const float *x, float *out,
-                    int64_t rank, const int64_t *shape, const int64_t *mask) {
+void loco_broadcast(loco_context *ctx, const float *x, float *out, int64_t rank,
+                    const int64_t *shape, const int64_t *mask) {
   if (!rankFits(ctx, rank, "loco_broadcast"))
     return;
   // Strides of the input over the kept dims (zero along broadcast dims).

@@ -114,9 +114,8 @@ void loco_rms_group_norm(loco_context *ctx, const float *x, const float *gamma,
 
 void loco_group_norm_backward(loco_context *ctx, const float *x,
                               const float *gamma, const float *g, float *dx,
-                              float *dgamma, float *dbeta, int64_t B,
-                              int64_t C, int64_t S, int64_t groups,
-                              double eps) {
+                              float *dgamma, float *dbeta, int64_t B, int64_t C,
+                              int64_t S, int64_t groups, double eps) {
   if (!statsFit(ctx, 4 * B * groups, "loco_group_norm_backward"))
     return;
   int64_t perGroup = C / groups, count = perGroup * S;
@@ -170,9 +169,9 @@ void loco_group_norm_backward(loco_context *ctx, const float *x,
 }
 
 void loco_rms_group_norm_backward(loco_context *ctx, const float *x,
-                                  const float *gamma, const float *g,
-                                  float *dx, float *dgamma, int64_t rows,
-                                  int64_t C, int64_t groups, double eps) {
+                                  const float *gamma, const float *g, float *dx,
+                                  float *dgamma, int64_t rows, int64_t C,
+                                  int64_t groups, double eps) {
   int64_t perGroup = C / groups;
   if (C > 1024)
     return ctx->fail("loco_rms_group_norm_backward: " + std::to_string(C) +
@@ -193,8 +192,8 @@ void loco_rms_group_norm_backward(loco_context *ctx, const float *x,
       dg[c] = static_cast<float>(gg[c] * static_cast<double>(ga[c]) * s -
                                  coef * xg[c]);
   });
-  int64_t parts = std::min<int64_t>({std::max<int64_t>(1, rows / 256), 512,
-                                     kSumSlots / C});
+  int64_t parts =
+      std::min<int64_t>({std::max<int64_t>(1, rows / 256), 512, kSumSlots / C});
   int threads = static_cast<int>((C + 31) / 32 * 32);
   double *partials = ctx->partials;
   rmsGammaPartials<<<static_cast<unsigned>(parts), threads,

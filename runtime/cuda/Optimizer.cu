@@ -33,7 +33,8 @@ void loco_grad_norm_finish(loco_context *ctx, loco_optimizer_scratch *scratch,
   forEach(ctx, 1, [=] __device__(int64_t) {
     float norm = static_cast<float>(sqrt(scratch->sum_squares));
     scratch->grad_norm = norm;
-    scratch->clip_coef = fminf(1.0f, static_cast<float>(maxNorm / (norm + 1e-6)));
+    scratch->clip_coef =
+        fminf(1.0f, static_cast<float>(maxNorm / (norm + 1e-6)));
   });
 }
 

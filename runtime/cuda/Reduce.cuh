@@ -74,8 +74,8 @@ __global__ void reduceFinish(Finish finish, int64_t segments, int parts,
 
 /// finish(s, sum over i < count of term(s, i)) for every segment s.
 template <typename Term, typename Finish>
-void segmentedSum(loco_context *ctx, int64_t segments, int64_t count,
-                  Term term, Finish finish) {
+void segmentedSum(loco_context *ctx, int64_t segments, int64_t count, Term term,
+                  Finish finish) {
   if (segments <= 0)
     return;
   if (segments > kSumSlots) {

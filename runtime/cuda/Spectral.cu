@@ -64,7 +64,7 @@ cufftHandle getPlan(loco_context *ctx, int64_t n, int64_t frames, bool inverse,
     return it->second;
   if (ctx->capturing) {
     ctx->fail(std::string(kernel) + ": a cuFFT plan cannot be made during "
-              "graph capture");
+                                    "graph capture");
     return 0;
   }
   cufftHandle plan = 0;
@@ -73,20 +73,18 @@ cufftHandle getPlan(loco_context *ctx, int64_t n, int64_t frames, bool inverse,
   bool ok =
       LOCO_CHECK(ctx, cufftCreate(&plan)) &&
       LOCO_CHECK(ctx, cufftSetAutoAllocation(plan, 0)) &&
-      (inverse ? LOCO_CHECK(ctx, cufftMakePlanMany(plan, 1, &size, &bins, 1,
-                                                   bins, &size, 1, size,
-                                                   CUFFT_C2R,
-                                                   static_cast<int>(frames),
-                                                   &work))
-               : LOCO_CHECK(ctx, cufftMakePlanMany(plan, 1, &size, &size, 1,
-                                                   size, &bins, 1, bins,
-                                                   CUFFT_R2C,
-                                                   static_cast<int>(frames),
-                                                   &work)));
+      (inverse
+           ? LOCO_CHECK(ctx, cufftMakePlanMany(plan, 1, &size, &bins, 1, bins,
+                                               &size, 1, size, CUFFT_C2R,
+                                               static_cast<int>(frames), &work))
+           : LOCO_CHECK(ctx, cufftMakePlanMany(
+                                 plan, 1, &size, &size, 1, size, &bins, 1, bins,
+                                 CUFFT_R2C, static_cast<int>(frames), &work)));
   if (ok && static_cast<int64_t>(work) > loco::workspace::kCudaFftBytes) {
     ctx->fail(std::string(kernel) + ": cuFFT needs " + std::to_string(work) +
               " bytes of work area for " + std::to_string(frames) +
-              " transforms of size " + std::to_string(n) + "; the fixed "
+              " transforms of size " + std::to_string(n) +
+              "; the fixed "
               "workspace has " +
               std::to_string(loco::workspace::kCudaFftBytes));
     ok = false;
@@ -132,7 +130,8 @@ struct FrameTransform {
 /// the signal (torch.istft's NOLA condition).
 bool overlapIsNonzero(loco_context *ctx, int64_t T, int64_t nFft, int64_t hop,
                       int64_t length, const char *kernel) {
-  static thread_local std::set<std::tuple<int64_t, int64_t, int64_t, int64_t>> checked;
+  static thread_local std::set<std::tuple<int64_t, int64_t, int64_t, int64_t>>
+      checked;
   auto key = std::make_tuple(T, nFft, hop, length);
   if (checked.count(key))
     return true;
@@ -142,12 +141,15 @@ bool overlapIsNonzero(loco_context *ctx, int64_t T, int64_t nFft, int64_t hop,
     int64_t last = std::min(T - 1, j / hop);
     double sum = 0.0;
     for (int64_t t = first; t <= last; ++t) {
-      double w = static_cast<float>(0.5 - 0.5 * std::cos(2.0 * M_PI * (j - t * hop) / nFft));
+      double w = static_cast<float>(
+          0.5 - 0.5 * std::cos(2.0 * M_PI * (j - t * hop) / nFft));
       sum += w * w;
     }
     if (sum < 1e-11) {
-      ctx->fail(std::string(kernel) + ": the window overlap-add vanishes at "
-                "sample " + std::to_string(j - pad) + " (hop too large)");
+      ctx->fail(std::string(kernel) +
+                ": the window overlap-add vanishes at "
+                "sample " +
+                std::to_string(j - pad) + " (hop too large)");
       return false;
     }
   }
@@ -227,7 +229,8 @@ void loco_stft_backward(loco_context *ctx, const float *g, float *out,
                         int64_t B, int64_t N, int64_t nFft, int64_t hop) {
   int64_t T = 1 + N / hop, F = nFft / 2 + 1, pad = nFft / 2;
   Scratch scratch(ctx);
-  FrameTransform fft(ctx, scratch, T, nFft, /*inverse=*/true, "loco_stft_backward");
+  FrameTransform fft(ctx, scratch, T, nFft, /*inverse=*/true,
+                     "loco_stft_backward");
   if (!fft.plan)
     return;
   float *real = fft.real;
@@ -275,7 +278,8 @@ void loco_istft_backward(loco_context *ctx, const float *g, float *out,
                          int64_t length) {
   int64_t F = nFft / 2 + 1, pad = nFft / 2;
   Scratch scratch(ctx);
-  FrameTransform fft(ctx, scratch, T, nFft, /*inverse=*/false, "loco_istft_backward");
+  FrameTransform fft(ctx, scratch, T, nFft, /*inverse=*/false,
+                     "loco_istft_backward");
   if (!fft.plan)
     return;
   float *real = fft.real;
@@ -285,8 +289,8 @@ void loco_istft_backward(loco_context *ctx, const float *g, float *out,
     // The cotangent of each frame of the inverse transform (with its 1/N).
     forEach(ctx, T * nFft, [=] __device__(int64_t idx) {
       int64_t t = idx / nFft, n = idx % nFft, j = t * hop + n, i = j - pad;
-      double gs = (i >= 0 && i < length) ? gy[i] / envelopeAt(j, T, nFft, hop)
-                                         : 0.0;
+      double gs =
+          (i >= 0 && i < length) ? gy[i] / envelopeAt(j, T, nFft, hop) : 0.0;
       real[idx] = static_cast<float>(gs * hann(n, nFft) / nFft);
     });
     if (!fft.execute(ctx))

@@ -1,10 +1,10 @@
 //===- ConformanceTest.cpp - Device backends against the CPU backend ------===//
 //
 // One suite, parameterised over the device backends this build has (cuda,
-// at each matmul precision: fp32, TF32, BF16, FP16): every kernel of the ABI runs on
-// seeded random inputs on the CPU backend (the reference, itself checked
-// against naive loops, finite differences and the golden sets) and on the
-// device, and the results are compared as max |device - cpu| / max |cpu|.
+// at each matmul precision: fp32, TF32, BF16, FP16): every kernel of the ABI
+// runs on seeded random inputs on the CPU backend (the reference, itself
+// checked against naive loops, finite differences and the golden sets) and on
+// the device, and the results are compared as max |device - cpu| / max |cpu|.
 // Both backends are opened side by side (RTLD_LOCAL) and called through
 // their own tables. Without a device the suite skips, saying why.
 //
@@ -46,10 +46,14 @@ struct Param {
 
 const char *mathName(int math) {
   switch (math) {
-  case LOCO_MATMUL_TF32: return "tf32";
-  case LOCO_MATMUL_BF16: return "bf16";
-  case LOCO_MATMUL_FP16: return "fp16";
-  default: return "fp32";
+  case LOCO_MATMUL_TF32:
+    return "tf32";
+  case LOCO_MATMUL_BF16:
+    return "bf16";
+  case LOCO_MATMUL_FP16:
+    return "fp16";
+  default:
+    return "fp32";
   }
 }
 
@@ -96,13 +100,15 @@ protected:
     if (!dev)
       GTEST_SKIP() << "the " << kind << " backend is not built: " << error;
     if (dev->loco_device_count() == 0)
-      GTEST_SKIP() << "no " << kind << " device on this machine: the "
-                   << GetParam().device
-                   << " conformance tests run on the lent GPU (tests/gpu/run.sh)";
+      GTEST_SKIP()
+          << "no " << kind << " device on this machine: the "
+          << GetParam().device
+          << " conformance tests run on the lent GPU (tests/gpu/run.sh)";
     char message[512] = {0};
     cctx = cpu->loco_context_create("cpu", message, sizeof(message));
     ASSERT_NE(cctx, nullptr) << message;
-    dctx = dev->loco_context_create(GetParam().device, message, sizeof(message));
+    dctx =
+        dev->loco_context_create(GetParam().device, message, sizeof(message));
     ASSERT_NE(dctx, nullptr) << message;
     dev->loco_context_set_matmul_precision(dctx, GetParam().math);
     for (auto [api, ctx] : {std::pair{cpu, cctx}, std::pair{dev, dctx}}) {
@@ -175,9 +181,12 @@ protected:
   double gemmTolerance() const {
     switch (GetParam().math) {
     case LOCO_MATMUL_TF32:
-    case LOCO_MATMUL_FP16: return 5e-3;
-    case LOCO_MATMUL_BF16: return 2e-2;
-    default: return 1e-5;
+    case LOCO_MATMUL_FP16:
+      return 5e-3;
+    case LOCO_MATMUL_BF16:
+      return 2e-2;
+    default:
+      return 1e-5;
     }
   }
   double attentionTolerance() const {
@@ -248,13 +257,15 @@ TEST_P(Conformance, RopeAndSoftmax) {
   const int64_t outer = 6, L = 301, dim = 24, n = 37, inner = 5;
   Buf &x = in(randomVec(outer * L * dim, 4));
   Buf &r = out(outer * L * dim), &ri = out(outer * L * dim);
-  Buf &s = in(randomVec(outer * n * inner, 5, 4.0f)), &g = in(randomVec(outer * n * inner, 6));
+  Buf &s = in(randomVec(outer * n * inner, 5, 4.0f)),
+      &g = in(randomVec(outer * n * inner, 6));
   Buf &sm = out(outer * n * inner), &smGrad = out(outer * n * inner);
   both([&](Api api, loco_context *ctx, bool d) {
     api.loco_rope(ctx, x.on(d), r.on(d), outer, L, dim, 10000.0, 0);
     api.loco_rope(ctx, x.on(d), ri.on(d), outer, L, dim, 10000.0, 1);
     api.loco_softmax(ctx, s.on(d), sm.on(d), outer, n, inner);
-    api.loco_softmax_backward(ctx, sm.on(d), g.on(d), smGrad.on(d), outer, n, inner);
+    api.loco_softmax_backward(ctx, sm.on(d), g.on(d), smGrad.on(d), outer, n,
+                              inner);
   });
   expectClose("rope", r, 1e-5);
   expectClose("rope inverse", ri, 1e-5);
@@ -294,7 +305,8 @@ TEST_P(Conformance, Reductions) {
     for (int64_t mean : {0, 1}) {
       Buf &r = out(counts[pattern]);
       both([&](Api api, loco_context *ctx, bool d) {
-        api.loco_reduce(ctx, x.on(d), r.on(d), 4, shape, patterns[pattern], mean);
+        api.loco_reduce(ctx, x.on(d), r.on(d), 4, shape, patterns[pattern],
+                        mean);
       });
       expectClose(mean ? "reduce (mean)" : "reduce (sum)", r, 1e-6);
     }
@@ -315,7 +327,8 @@ TEST_P(Conformance, MatrixProducts) {
   Buf &xs = in(randomVec(rows * 24, 13)), &gs = in(randomVec(rows * 40, 14));
   Buf &wgs = out(40 * 24);
   both([&](Api api, loco_context *ctx, bool d) {
-    api.loco_linear_weight_grad(ctx, xs.on(d), gs.on(d), wgs.on(d), rows, 24, 40);
+    api.loco_linear_weight_grad(ctx, xs.on(d), gs.on(d), wgs.on(d), rows, 24,
+                                40);
   });
   expectClose("linear_weight_grad (70000 rows)", wgs, gemmTolerance());
   for (int64_t ta : {0, 1})
@@ -333,17 +346,22 @@ TEST_P(Conformance, MatrixProducts) {
 
 TEST_P(Conformance, Convolutions2d) {
   const int64_t B = 2, Ci = 4, H = 19, W = 33, Co = 8, KH = 3, KW = 3;
-  Buf &x = in(randomVec(B * Ci * H * W, 30)), &w = in(randomVec(Co * Ci * KH * KW, 31));
+  Buf &x = in(randomVec(B * Ci * H * W, 30)),
+      &w = in(randomVec(Co * Ci * KH * KW, 31));
   Buf &b = in(randomVec(Co, 32)), &y = out(B * Co * H * W);
   Buf &g = in(randomVec(B * Co * H * W, 33)), &wg = out(Co * Ci * KH * KW);
   // The transpose: x [B, Co, H, W] -> [B, Ci, H, W] with w [Co, Ci, ...].
   Buf &bt = in(randomVec(Ci, 34)), &yt = out(B * Ci * H * W);
   Buf &gt = in(randomVec(B * Ci * H * W, 35)), &wgt = out(Co * Ci * KH * KW);
   both([&](Api api, loco_context *ctx, bool d) {
-    api.loco_conv2d(ctx, x.on(d), w.on(d), b.on(d), y.on(d), B, Ci, H, W, Co, KH, KW, 1, 1);
-    api.loco_conv2d_weight_grad(ctx, x.on(d), g.on(d), wg.on(d), B, Ci, H, W, Co, KH, KW, 1, 1);
-    api.loco_conv_transpose2d(ctx, g.on(d), w.on(d), bt.on(d), yt.on(d), B, Co, H, W, Ci, KH, KW, 1, 1);
-    api.loco_conv_transpose2d_weight_grad(ctx, g.on(d), gt.on(d), wgt.on(d), B, Co, H, W, Ci, KH, KW, 1, 1);
+    api.loco_conv2d(ctx, x.on(d), w.on(d), b.on(d), y.on(d), B, Ci, H, W, Co,
+                    KH, KW, 1, 1);
+    api.loco_conv2d_weight_grad(ctx, x.on(d), g.on(d), wg.on(d), B, Ci, H, W,
+                                Co, KH, KW, 1, 1);
+    api.loco_conv_transpose2d(ctx, g.on(d), w.on(d), bt.on(d), yt.on(d), B, Co,
+                              H, W, Ci, KH, KW, 1, 1);
+    api.loco_conv_transpose2d_weight_grad(ctx, g.on(d), gt.on(d), wgt.on(d), B,
+                                          Co, H, W, Ci, KH, KW, 1, 1);
   });
   expectClose("conv2d", y, 1e-5);
   expectClose("conv2d_weight_grad", wg, 1e-5);
@@ -359,20 +377,25 @@ TEST_P(Conformance, Convolutions1d) {
     Buf &b = in(randomVec(Co, 42)), &y = out(R * Lo * Co);
     Buf &wt = in(randomVec(Ci * Co * K, 43)), &yt = out(R * Lt * Co);
     both([&](Api api, loco_context *ctx, bool d) {
-      api.loco_conv1d(ctx, x.on(d), w.on(d), b.on(d), y.on(d), R, L, Ci, Co, K, stride);
-      api.loco_conv_transpose1d(ctx, x.on(d), wt.on(d), b.on(d), yt.on(d), R, L, Ci, Co, K, stride);
+      api.loco_conv1d(ctx, x.on(d), w.on(d), b.on(d), y.on(d), R, L, Ci, Co, K,
+                      stride);
+      api.loco_conv_transpose1d(ctx, x.on(d), wt.on(d), b.on(d), yt.on(d), R, L,
+                                Ci, Co, K, stride);
     });
     expectClose("conv1d", y, gemmTolerance());
     expectClose("conv_transpose1d", yt, gemmTolerance());
   }
   // Weight gradients (stride 1), over many rows.
   const int64_t rows = 2049;
-  Buf &x = in(randomVec(rows * L * Ci, 44)), &g = in(randomVec(rows * (L - K + 1) * Co, 45));
+  Buf &x = in(randomVec(rows * L * Ci, 44)),
+      &g = in(randomVec(rows * (L - K + 1) * Co, 45));
   Buf &gt = in(randomVec(rows * (L + K - 1) * Co, 46));
   Buf &wg = out(Co * Ci * K), &wgt = out(Ci * Co * K);
   both([&](Api api, loco_context *ctx, bool d) {
-    api.loco_conv1d_weight_grad(ctx, x.on(d), g.on(d), wg.on(d), rows, L, Ci, Co, K);
-    api.loco_conv_transpose1d_weight_grad(ctx, x.on(d), gt.on(d), wgt.on(d), rows, L, Ci, Co, K);
+    api.loco_conv1d_weight_grad(ctx, x.on(d), g.on(d), wg.on(d), rows, L, Ci,
+                                Co, K);
+    api.loco_conv_transpose1d_weight_grad(ctx, x.on(d), gt.on(d), wgt.on(d),
+                                          rows, L, Ci, Co, K);
   });
   expectClose("conv1d_weight_grad", wg, 1e-5);
   expectClose("conv_transpose1d_weight_grad", wgt, 1e-5);
@@ -382,12 +405,15 @@ TEST_P(Conformance, Normalisation) {
   for (int64_t groups : {1, 2}) {
     const int64_t B = 2, C = 16, S = 3001;
     Buf &x = in(randomVec(B * C * S, 50, 3.0f)), &gamma = in(randomVec(C, 51));
-    Buf &beta = in(randomVec(C, 52)), &y = out(B * C * S), &g = in(randomVec(B * C * S, 53));
+    Buf &beta = in(randomVec(C, 52)), &y = out(B * C * S),
+        &g = in(randomVec(B * C * S, 53));
     Buf &dx = out(B * C * S), &dgamma = out(C), &dbeta = out(C);
     both([&](Api api, loco_context *ctx, bool d) {
-      api.loco_group_norm(ctx, x.on(d), gamma.on(d), beta.on(d), y.on(d), B, C, S, groups, 1e-5);
-      api.loco_group_norm_backward(ctx, x.on(d), gamma.on(d), g.on(d), dx.on(d), dgamma.on(d),
-                                   dbeta.on(d), B, C, S, groups, 1e-5);
+      api.loco_group_norm(ctx, x.on(d), gamma.on(d), beta.on(d), y.on(d), B, C,
+                          S, groups, 1e-5);
+      api.loco_group_norm_backward(ctx, x.on(d), gamma.on(d), g.on(d), dx.on(d),
+                                   dgamma.on(d), dbeta.on(d), B, C, S, groups,
+                                   1e-5);
     });
     expectClose("group_norm", y, 1e-5);
     expectClose("group_norm_backward dx", dx, 1e-5);
@@ -399,9 +425,11 @@ TEST_P(Conformance, Normalisation) {
   Buf &y = out(rows * C), &g = in(randomVec(rows * C, 56));
   Buf &dx = out(rows * C), &dgamma = out(C);
   both([&](Api api, loco_context *ctx, bool d) {
-    api.loco_rms_group_norm(ctx, x.on(d), gamma.on(d), y.on(d), rows, C, groups, 1e-5);
-    api.loco_rms_group_norm_backward(ctx, x.on(d), gamma.on(d), g.on(d), dx.on(d),
-                                     dgamma.on(d), rows, C, groups, 1e-5);
+    api.loco_rms_group_norm(ctx, x.on(d), gamma.on(d), y.on(d), rows, C, groups,
+                            1e-5);
+    api.loco_rms_group_norm_backward(ctx, x.on(d), gamma.on(d), g.on(d),
+                                     dx.on(d), dgamma.on(d), rows, C, groups,
+                                     1e-5);
   });
   expectClose("rms_group_norm", y, 1e-5);
   expectClose("rms_group_norm_backward dx", dx, 1e-5);
@@ -413,7 +441,8 @@ TEST_P(Conformance, SpectralTransforms) {
   const int64_t T = 1 + N / hop, F = nFft / 2 + 1;
   Buf &x = in(randomVec(B * N, 60)), &spec = out(B * 2 * T * F);
   Buf &g = in(randomVec(B * 2 * T * F, 61)), &y = out(B * N);
-  Buf &gx = out(B * N), &gy = in(randomVec(B * N, 62)), &gspec = out(B * 2 * T * F);
+  Buf &gx = out(B * N), &gy = in(randomVec(B * N, 62)),
+      &gspec = out(B * 2 * T * F);
   both([&](Api api, loco_context *ctx, bool d) {
     api.loco_stft(ctx, x.on(d), spec.on(d), B, N, nFft, hop);
     api.loco_istft(ctx, spec.on(d), y.on(d), B, T, nFft, hop, N);
@@ -430,18 +459,24 @@ TEST_P(Conformance, Losses) {
   const int64_t B = 3, N = 20000, frames = 40, F = 129;
   Buf &e = in(randomVec(B * N, 70)), &t = in(randomVec(B * N, 71));
   Buf &sdr = out(B), &l1 = out(1), &mse = out(1), &one = in(Vec{0.7f});
-  Buf &gsdr = in(randomVec(B, 72)), &dsdr = out(B * N), &dl1 = out(B * N), &dmse = out(B * N);
-  Buf &E = in(randomVec(B * 2 * frames * F, 73)), &T = in(randomVec(B * 2 * frames * F, 74));
+  Buf &gsdr = in(randomVec(B, 72)), &dsdr = out(B * N), &dl1 = out(B * N),
+      &dmse = out(B * N);
+  Buf &E = in(randomVec(B * 2 * frames * F, 73)),
+      &T = in(randomVec(B * 2 * frames * F, 74));
   Buf &spec = out(1), &dspec = out(B * 2 * frames * F);
   both([&](Api api, loco_context *ctx, bool d) {
     api.loco_si_sdr(ctx, e.on(d), t.on(d), sdr.on(d), B, N, 1e-8);
     api.loco_l1_loss(ctx, e.on(d), t.on(d), l1.on(d), B * N);
     api.loco_mse_loss(ctx, e.on(d), t.on(d), mse.on(d), B * N);
     api.loco_spectral_l1(ctx, E.on(d), T.on(d), spec.on(d), B, frames, F);
-    api.loco_si_sdr_backward(ctx, e.on(d), t.on(d), gsdr.on(d), dsdr.on(d), B, N, 1e-8);
-    api.loco_l1_loss_backward(ctx, e.on(d), t.on(d), one.on(d), dl1.on(d), B * N);
-    api.loco_mse_loss_backward(ctx, e.on(d), t.on(d), one.on(d), dmse.on(d), B * N);
-    api.loco_spectral_l1_backward(ctx, E.on(d), T.on(d), one.on(d), dspec.on(d), B, frames, F);
+    api.loco_si_sdr_backward(ctx, e.on(d), t.on(d), gsdr.on(d), dsdr.on(d), B,
+                             N, 1e-8);
+    api.loco_l1_loss_backward(ctx, e.on(d), t.on(d), one.on(d), dl1.on(d),
+                              B * N);
+    api.loco_mse_loss_backward(ctx, e.on(d), t.on(d), one.on(d), dmse.on(d),
+                               B * N);
+    api.loco_spectral_l1_backward(ctx, E.on(d), T.on(d), one.on(d), dspec.on(d),
+                                  B, frames, F);
   });
   expectClose("si_sdr", sdr, 1e-5);
   expectClose("l1_loss", l1, 1e-6);
@@ -497,9 +532,9 @@ TEST_P(Conformance, FlashAttention) {
                            AttentionShape{4, 129, 64, 24, 24, 0.0},
                            AttentionShape{3, 200, 77, 32, 32, 0.1},
                            AttentionShape{2, 65, 65, 24, 24, 0.2}}) {
-    SCOPED_TRACE("batch " + std::to_string(s.batch) + " Lq " + std::to_string(s.Lq) +
-                 " Lk " + std::to_string(s.Lk) + " d " + std::to_string(s.d) +
-                 " p " + std::to_string(s.p));
+    SCOPED_TRACE("batch " + std::to_string(s.batch) + " Lq " +
+                 std::to_string(s.Lq) + " Lk " + std::to_string(s.Lk) + " d " +
+                 std::to_string(s.d) + " p " + std::to_string(s.p));
     double scale = 1.0 / std::sqrt(static_cast<double>(s.d));
     Buf &q = in(randomVec(s.batch * s.Lq * s.d, 90, 2.0f));
     Buf &k = in(randomVec(s.batch * s.Lk * s.d, 91, 2.0f));
@@ -511,28 +546,29 @@ TEST_P(Conformance, FlashAttention) {
     // With dropout: a row chunk's offset into the probability tensor.
     int64_t offset = s.p > 0 ? 13 : 0, stream = s.p > 0 ? 9 : -1;
     both([&](Api api, loco_context *ctx, bool d) {
-      api.loco_flash_attention(ctx, q.on(d), k.on(d), v.on(d), o.on(d), lse.on(d),
-                               s.batch, s.Lq, s.Lk, s.d, s.dv, scale, s.p, stream,
-                               offset);
+      api.loco_flash_attention(ctx, q.on(d), k.on(d), v.on(d), o.on(d),
+                               lse.on(d), s.batch, s.Lq, s.Lk, s.d, s.dv, scale,
+                               s.p, stream, offset);
     });
     // The backward from the CPU's forward on both sides, so that each
     // kernel is compared on the same inputs.
     dev->loco_copy_to_device(dctx, o.dev, o.host.data(), o.host.size() * 4);
-    dev->loco_copy_to_device(dctx, lse.dev, lse.host.data(), lse.host.size() * 4);
+    dev->loco_copy_to_device(dctx, lse.dev, lse.host.data(),
+                             lse.host.size() * 4);
     both([&](Api api, loco_context *ctx, bool d) {
       api.loco_flash_attention_backward(ctx, q.on(d), k.on(d), v.on(d), o.on(d),
-                                        lse.on(d), dout.on(d), dq.on(d), dk.on(d),
-                                        dv.on(d), s.batch, s.Lq, s.Lk, s.d, s.dv,
-                                        scale, s.p, stream, offset);
+                                        lse.on(d), dout.on(d), dq.on(d),
+                                        dk.on(d), dv.on(d), s.batch, s.Lq, s.Lk,
+                                        s.d, s.dv, scale, s.p, stream, offset);
     });
     expectClose("flash_attention_backward dq", dq, attentionTolerance());
     expectClose("flash_attention_backward dk", dk, attentionTolerance());
     expectClose("flash_attention_backward dv", dv, attentionTolerance());
     Buf &o2 = out(s.batch * s.Lq * s.dv), &lse2 = out(s.batch * s.Lq);
     both([&](Api api, loco_context *ctx, bool d) {
-      api.loco_flash_attention(ctx, q.on(d), k.on(d), v.on(d), o2.on(d), lse2.on(d),
-                               s.batch, s.Lq, s.Lk, s.d, s.dv, scale, s.p, stream,
-                               offset);
+      api.loco_flash_attention(ctx, q.on(d), k.on(d), v.on(d), o2.on(d),
+                               lse2.on(d), s.batch, s.Lq, s.Lk, s.d, s.dv,
+                               scale, s.p, stream, offset);
     });
     expectClose("flash_attention out", o2, attentionTolerance());
     expectClose("flash_attention lse", lse2, attentionTolerance());
@@ -543,10 +579,12 @@ TEST_P(Conformance, FlashAttention) {
 // the large configs), which a grid.y/z placement cannot launch.
 TEST_P(Conformance, FlashAttentionManyBatchEntries) {
   const int64_t batch = 70001, L = 7, d = 16;
-  Buf &q = in(randomVec(batch * L * d, 94)), &k = in(randomVec(batch * L * d, 95));
+  Buf &q = in(randomVec(batch * L * d, 94)),
+      &k = in(randomVec(batch * L * d, 95));
   Buf &v = in(randomVec(batch * L * d, 96)), &o = out(batch * L * d);
   Buf &lse = out(batch * L), &dout = in(randomVec(batch * L * d, 97));
-  Buf &dq = out(batch * L * d), &dk = out(batch * L * d), &dv = out(batch * L * d);
+  Buf &dq = out(batch * L * d), &dk = out(batch * L * d),
+      &dv = out(batch * L * d);
   both([&](Api api, loco_context *ctx, bool dev) {
     api.loco_flash_attention(ctx, q.on(dev), k.on(dev), v.on(dev), o.on(dev),
                              lse.on(dev), batch, L, L, d, d, 0.25, 0.0, -1, 0);
@@ -583,7 +621,8 @@ TEST_P(Conformance, CapturedStepsReplayWithNewScalars) {
       gStepApi->loco_run_step(device ? dctx : cctx, dropoutStep, nullptr);
     }
     dev->loco_synchronize(dctx);
-    ASSERT_EQ(dev->loco_context_error(dctx), nullptr) << dev->loco_context_error(dctx);
+    ASSERT_EQ(dev->loco_context_error(dctx), nullptr)
+        << dev->loco_context_error(dctx);
     SCOPED_TRACE("step " + std::to_string(step));
     expectExact("captured dropout step", y);
   }
