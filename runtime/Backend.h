@@ -18,40 +18,78 @@
 #include <string>
 
 /// Every function of the ABI, for X-macros.
-#define LOCO_ABI_FUNCTIONS(X)                                                                    \
-  X(loco_context_create)                                                                         \
-  X(loco_context_destroy) X(loco_context_error) X(loco_context_clear_error) X(                   \
-      loco_context_set_rng) X(loco_context_set_training)                                         \
-      X(loco_context_set_optimizer) X(loco_context_describe) X(loco_arena_alloc) X(              \
-          loco_context_set_workspace) X(loco_arena_free) X(loco_copy_to_device)                  \
-          X(loco_copy_to_host) X(loco_synchronize) X(loco_run_step) X(                           \
-              loco_context_set_matmul_precision) X(loco_context_device_memory)                   \
-              X(loco_device_count) X(loco_stft) X(loco_istft) X(loco_conv2d) X(                  \
-                  loco_conv_transpose2d) X(loco_conv1d) X(loco_conv_transpose1d)                 \
-                  X(loco_group_norm) X(loco_rms_group_norm) X(loco_linear) X(                    \
-                      loco_batch_matmul) X(loco_rope) X(loco_softmax) X(loco_dropout)            \
-                      X(loco_add) X(loco_sub) X(loco_mul) X(loco_div) X(                         \
-                          loco_silu) X(loco_scale) X(loco_copy) X(loco_transpose)                \
-                          X(loco_slice) X(loco_pad) X(loco_reduce) X(                            \
-                              loco_si_sdr) X(loco_l1_loss) X(loco_mse_loss)                      \
-                              X(loco_spectral_l1) X(loco_stft_backward) X(                       \
-                                  loco_istft_backward) X(loco_conv2d_weight_grad)                \
-                                  X(loco_conv_transpose2d_weight_grad) X(                        \
-                                      loco_conv1d_weight_grad)                                   \
-                                      X(loco_conv_transpose1d_weight_grad) X(                    \
-                                          loco_linear_weight_grad) X(loco_group_norm_backward)   \
-                                          X(loco_rms_group_norm_backward) X(                     \
-                                              loco_softmax_backward) X(loco_silu_backward)       \
-                                              X(loco_broadcast) X(                               \
-                                                  loco_si_sdr_backward) X(loco_l1_loss_backward) \
-                                                  X(loco_mse_loss_backward) X(                   \
-                                                      loco_spectral_l1_backward) X(loco_fill)    \
-                                                      X(loco_flash_attention) X(                 \
-                                                          loco_flash_attention_backward)         \
-                                                          X(loco_grad_norm_begin) X(             \
-                                                              loco_grad_norm_accumulate)         \
-                                                              X(loco_grad_norm_finish)           \
-                                                                  X(loco_adamw)
+// clang-format off
+#define LOCO_ABI_FUNCTIONS(X) \
+  X(loco_context_create) \
+  X(loco_context_destroy) \
+  X(loco_context_error) \
+  X(loco_context_clear_error) \
+  X(loco_context_set_rng) \
+  X(loco_context_set_training) \
+  X(loco_context_set_optimizer) \
+  X(loco_context_describe) \
+  X(loco_arena_alloc) \
+  X(loco_context_set_workspace) \
+  X(loco_arena_free) \
+  X(loco_copy_to_device) \
+  X(loco_copy_to_host) \
+  X(loco_synchronize) \
+  X(loco_run_step) \
+  X(loco_context_set_matmul_precision) \
+  X(loco_context_device_memory) \
+  X(loco_device_count) \
+  X(loco_stft) \
+  X(loco_istft) \
+  X(loco_conv2d) \
+  X(loco_conv_transpose2d) \
+  X(loco_conv1d) \
+  X(loco_conv_transpose1d) \
+  X(loco_group_norm) \
+  X(loco_rms_group_norm) \
+  X(loco_linear) \
+  X(loco_batch_matmul) \
+  X(loco_rope) \
+  X(loco_softmax) \
+  X(loco_dropout) \
+  X(loco_add) \
+  X(loco_sub) \
+  X(loco_mul) \
+  X(loco_div) \
+  X(loco_silu) \
+  X(loco_scale) \
+  X(loco_copy) \
+  X(loco_transpose) \
+  X(loco_slice) \
+  X(loco_pad) \
+  X(loco_reduce) \
+  X(loco_si_sdr) \
+  X(loco_l1_loss) \
+  X(loco_mse_loss) \
+  X(loco_spectral_l1) \
+  X(loco_stft_backward) \
+  X(loco_istft_backward) \
+  X(loco_conv2d_weight_grad) \
+  X(loco_conv_transpose2d_weight_grad) \
+  X(loco_conv1d_weight_grad) \
+  X(loco_conv_transpose1d_weight_grad) \
+  X(loco_linear_weight_grad) \
+  X(loco_group_norm_backward) \
+  X(loco_rms_group_norm_backward) \
+  X(loco_softmax_backward) \
+  X(loco_silu_backward) \
+  X(loco_broadcast) \
+  X(loco_si_sdr_backward) \
+  X(loco_l1_loss_backward) \
+  X(loco_mse_loss_backward) \
+  X(loco_spectral_l1_backward) \
+  X(loco_fill) \
+  X(loco_flash_attention) \
+  X(loco_flash_attention_backward) \
+  X(loco_grad_norm_begin) \
+  X(loco_grad_norm_accumulate) \
+  X(loco_grad_norm_finish) \
+  X(loco_adamw)
+// clang-format on
 
 namespace loco {
 
