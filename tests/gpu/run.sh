@@ -108,6 +108,16 @@ PY
 else
   note "ultra_safe steps" FAIL "$(tail -1 "$out/ultra_safe.log")"
 fi
+# The same steps without graphs: what capture saves in launch overhead.
+LOCO_CUDA_GRAPHS=0 build/bin/locorun build/gpu/ultra_safe_b1.so --device cuda:0 \
+  --steps 6 --metrics "$out/ultra_safe_eager.jsonl" > "$out/ultra_safe_eager.log" 2>&1 &&
+  note "ultra_safe without graphs" ok "$(python3 - "$out/ultra_safe_eager.jsonl" <<'PY'
+import json, sys
+s = [json.loads(l)["seconds"] for l in open(sys.argv[1])]
+d = [b - a for a, b in zip([0.0] + s, s)]
+print("median of steps 3-6 %.3f s" % sorted(d[2:])[len(d[2:]) // 2])
+PY
+)"
 
 echo
 echo "== summary"
