@@ -5,6 +5,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "runtime/ReduceShape.h"
 #include "runtime/cpu/Context.h"
 #include "runtime/cpu/Parallel.h"
 
@@ -14,7 +15,7 @@
 
 namespace {
 /// Shapes of up to kMaxRank dims live in fixed arrays: no allocation.
-constexpr int64_t kMaxRank = 16;
+using loco::kMaxRank;
 using Dims = std::array<int64_t, kMaxRank>;
 
 Dims stridesOf(const int64_t *shape, int64_t rank) {
@@ -87,40 +88,13 @@ void loco_pad(loco_context *, const float *x, float *out, int64_t rank,
 
 void loco_reduce(loco_context *ctx, const float *x, float *out, int64_t rank,
                  const int64_t *shape, const int64_t *reduce, int64_t mean) {
-  // Collapse runs of dims with the same role: the common reductions are
-  // [reduced, kept] (bias gradients), [kept, reduced] and
-  // [reduced, kept, reduced] (per-channel sums of NCHW tensors).
-  int64_t sizes[kMaxRank], roles[kMaxRank], groups = 0;
-  int64_t outCount = 1, reducedCount = 1;
-  for (int64_t i = 0; i < rank; ++i) {
-    (reduce[i] ? reducedCount : outCount) *= shape[i];
-    if (shape[i] == 1)
-      continue;
-    if (groups > 0 && roles[groups - 1] == (reduce[i] != 0)) {
-      sizes[groups - 1] *= shape[i];
-      continue;
-    }
-    sizes[groups] = shape[i];
-    roles[groups++] = reduce[i] != 0;
-  }
+  loco::ReduceShape merged = loco::collapseReduce(rank, shape, reduce);
+  int64_t outCount = merged.outCount, reducedCount = merged.reducedCount;
+  int64_t outer = merged.outer, kept = merged.kept, inner = merged.inner;
+  bool simple = merged.simple;
   loco::Scratch scratch(ctx);
   double *acc = scratch.take<double>(outCount);
   std::fill(acc, acc + outCount, 0.0);
-  // [outer reduced?] x [kept] x [inner reduced?], as sizes.
-  int64_t outer = 1, kept = 1, inner = 1;
-  bool simple = true;
-  if (groups == 1 && roles[0]) {
-    outer = sizes[0];
-  } else if (groups >= 1) {
-    int64_t g = 0;
-    if (roles[0])
-      outer = sizes[g++];
-    if (g < groups && !roles[g])
-      kept = sizes[g++];
-    if (g < groups && roles[g])
-      inner = sizes[g++];
-    simple = g == groups;
-  }
   if (simple && kept == 1 && inner == 1) {
     // A full reduction: parallel chunks summed in order.
     acc[0] = loco::parallelSum(outer, [&](int64_t i) { return double(x[i]); });

@@ -7,12 +7,13 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "runtime/ReduceShape.h"
 #include "runtime/cuda/Reduce.cuh"
 
 using namespace loco::cuda;
 
 namespace {
-constexpr int kMaxRank = 16;
+using loco::kMaxRank;
 struct Dims {
   int64_t v[kMaxRank];
 };
@@ -36,6 +37,18 @@ Dims stridesOf(const int64_t *shape, int64_t rank, const int64_t *skip) {
     stride *= shape[i];
   }
   return strides;
+}
+
+/// The offset in a buffer with `strides` of element `index` of a row-major
+/// tensor of `shape`.
+__device__ inline int64_t offsetOf(int64_t index, const Dims &shape,
+                                   const Dims &strides, int64_t rank) {
+  int64_t offset = 0;
+  for (int64_t i = rank - 1; i >= 0; --i) {
+    offset += index % shape.v[i] * strides.v[i];
+    index /= shape.v[i];
+  }
+  return offset;
 }
 
 int64_t product(const Dims &shape, int64_t rank) {
@@ -67,12 +80,7 @@ void loco_transpose(loco_context *ctx, const float *x, float *out, int64_t rank,
     srcStrides.v[i] = inStrides.v[perm[i]];
   }
   forEach(ctx, product(outShape, rank), [=] __device__(int64_t idx) {
-    int64_t rest = idx, src = 0;
-    for (int64_t i = rank - 1; i >= 0; --i) {
-      src += (rest % outShape.v[i]) * srcStrides.v[i];
-      rest /= outShape.v[i];
-    }
-    out[idx] = x[src];
+    out[idx] = x[offsetOf(idx, outShape, srcStrides, rank)];
   });
 }
 
@@ -90,20 +98,19 @@ void loco_pad(loco_context *ctx, const float *x, float *out, int64_t rank,
               const int64_t *shape, const int64_t *low, const int64_t *high) {
   if (!rankFits(ctx, rank, "loco_pad"))
     return;
-  Dims outShape{}, lo = dimsOf(low, rank);
+  Dims outShape{};
   for (int64_t i = 0; i < rank; ++i)
     outShape.v[i] = shape[i] + low[i] + high[i];
   Dims outStrides = stridesOf(outShape.v, rank, nullptr);
   int64_t total = product(outShape, rank);
   LOCO_CHECK(ctx, cudaMemsetAsync(out, 0, total * sizeof(float), ctx->stream));
+  // Input element idx lands at its coordinates shifted by `low`.
   Dims in = dimsOf(shape, rank);
+  int64_t origin = 0;
+  for (int64_t i = 0; i < rank; ++i)
+    origin += low[i] * outStrides.v[i];
   forEach(ctx, product(in, rank), [=] __device__(int64_t idx) {
-    int64_t rest = idx, dst = 0;
-    for (int64_t i = rank - 1; i >= 0; --i) {
-      dst += (rest % in.v[i] + lo.v[i]) * outStrides.v[i];
-      rest /= in.v[i];
-    }
-    out[dst] = x[idx];
+    out[origin + offsetOf(idx, in, outStrides, rank)] = x[idx];
   });
 }
 
@@ -111,29 +118,11 @@ void loco_reduce(loco_context *ctx, const float *x, float *out, int64_t rank,
                  const int64_t *shape, const int64_t *reduce, int64_t mean) {
   if (!rankFits(ctx, rank, "loco_reduce"))
     return;
-  // Collapse runs of dims with the same role, as the CPU kernel does.
-  int64_t sizes[kMaxRank], roles[kMaxRank], groups = 0;
-  int64_t outCount = 1, reducedCount = 1;
-  for (int64_t i = 0; i < rank; ++i) {
-    (reduce[i] ? reducedCount : outCount) *= shape[i];
-    if (shape[i] == 1)
-      continue;
-    if (groups > 0 && roles[groups - 1] == (reduce[i] != 0)) {
-      sizes[groups - 1] *= shape[i];
-      continue;
-    }
-    sizes[groups] = shape[i];
-    roles[groups++] = reduce[i] != 0;
-  }
+  loco::ReduceShape merged = loco::collapseReduce(rank, shape, reduce);
+  int64_t outCount = merged.outCount, reducedCount = merged.reducedCount;
+  int64_t outer = merged.outer, kept = merged.kept, inner = merged.inner;
   double divisor = mean ? static_cast<double>(reducedCount) : 1.0;
-  int64_t outer = 1, kept = 1, inner = 1, g = 0;
-  if (g < groups && roles[g])
-    outer = sizes[g++];
-  if (g < groups && !roles[g])
-    kept = sizes[g++];
-  if (g < groups && roles[g])
-    inner = sizes[g++];
-  if (g == groups) {
+  if (merged.simple) {
     // [outer reduced] x [kept] x [inner reduced]: one segment per kept index.
     segmentedSum(
         ctx, kept, outer * inner,
@@ -184,12 +173,7 @@ void loco_broadcast(loco_context *ctx, const float *x, float *out, int64_t rank,
   // Strides of the input over the kept dims (zero along broadcast dims).
   Dims inStrides = stridesOf(shape, rank, mask), dims = dimsOf(shape, rank);
   forEach(ctx, product(dims, rank), [=] __device__(int64_t idx) {
-    int64_t rest = idx, src = 0;
-    for (int64_t i = rank - 1; i >= 0; --i) {
-      src += (rest % dims.v[i]) * inStrides.v[i];
-      rest /= dims.v[i];
-    }
-    out[idx] = x[src];
+    out[idx] = x[offsetOf(idx, dims, inStrides, rank)];
   });
 }
 
