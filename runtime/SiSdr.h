@@ -2,8 +2,9 @@
 //
 // This file implements upstream's SI-SDR (zero-mean signals, the target
 // scaled by the projection, 10 log10 of the energy ratio, eps in both)
-// for one estimate, in double: the CPU backend's loco_si_sdr and locorun's
-// validation metric (on outputs already copied back from any device).
+// for one estimate, in double, and the statistics its gradient needs: the
+// CPU backend's loco_si_sdr and its backward, and locorun's validation
+// metric (on outputs already copied back from any device).
 //
 //===----------------------------------------------------------------------===//
 
@@ -15,25 +16,38 @@
 
 namespace loco {
 
-inline float siSdrDb(const float *e, const float *t, int64_t N, double eps) {
+/// The means of e and t, and the dot product and energies of the centred
+/// signals, in double.
+struct SiSdrStatistics {
   double meanE = 0.0, meanT = 0.0;
+  double dot = 0.0, targetEnergy = 0.0, estimateEnergy = 0.0;
+};
+
+inline SiSdrStatistics siSdrStatistics(const float *e, const float *t,
+                                       int64_t N) {
+  SiSdrStatistics s;
   for (int64_t i = 0; i < N; ++i) {
-    meanE += e[i];
-    meanT += t[i];
+    s.meanE += e[i];
+    s.meanT += t[i];
   }
-  meanE /= N;
-  meanT /= N;
-  double dot = 0.0, targetEnergy = 0.0;
+  s.meanE /= N;
+  s.meanT /= N;
   for (int64_t i = 0; i < N; ++i) {
-    double ev = e[i] - meanE, tv = t[i] - meanT;
-    dot += ev * tv;
-    targetEnergy += tv * tv;
+    double ev = e[i] - s.meanE, tv = t[i] - s.meanT;
+    s.dot += ev * tv;
+    s.targetEnergy += tv * tv;
+    s.estimateEnergy += ev * ev;
   }
-  double alpha = dot / (targetEnergy + eps);
+  return s;
+}
+
+inline float siSdrDb(const float *e, const float *t, int64_t N, double eps) {
+  SiSdrStatistics s = siSdrStatistics(e, t, N);
+  double alpha = s.dot / (s.targetEnergy + eps);
   double projEnergy = 0.0, noiseEnergy = 0.0;
   for (int64_t i = 0; i < N; ++i) {
-    double proj = alpha * (t[i] - meanT);
-    double noise = (e[i] - meanE) - proj;
+    double proj = alpha * (t[i] - s.meanT);
+    double noise = (e[i] - s.meanE) - proj;
     projEnergy += proj * proj;
     noiseEnergy += noise * noise;
   }

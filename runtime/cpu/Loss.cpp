@@ -60,20 +60,9 @@ void loco_si_sdr_backward(loco_context *ctx, const float *e, const float *t,
   for (int64_t b = 0; b < B; ++b) {
     const float *eb = e + b * N, *tb = t + b * N;
     float *ob = out + b * N;
-    double meanE = 0.0, meanT = 0.0;
-    for (int64_t i = 0; i < N; ++i) {
-      meanE += eb[i];
-      meanT += tb[i];
-    }
-    meanE /= N;
-    meanT /= N;
-    double dot = 0.0, tt = 0.0, ee = 0.0;
-    for (int64_t i = 0; i < N; ++i) {
-      double ev = eb[i] - meanE, tv = tb[i] - meanT;
-      dot += ev * tv;
-      tt += tv * tv;
-      ee += ev * ev;
-    }
+    loco::SiSdrStatistics stats = loco::siSdrStatistics(eb, tb, N);
+    double meanE = stats.meanE, meanT = stats.meanT, dot = stats.dot;
+    double tt = stats.targetEnergy, ee = stats.estimateEnergy;
     // sisdr = 10 log10(num / den), num = a^2 T + eps,
     // den = |e|^2 - 2 a D + a^2 T + eps, a = D / (T + eps).
     double a = dot / (tt + eps);
