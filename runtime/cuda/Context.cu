@@ -93,26 +93,22 @@ void *Scratch::takeBytes(int64_t bytes) {
   return block;
 }
 
-void loco::cuda::gemm(loco_context *ctx, GemmShape s, const float *A,
-                      const float *B, float *C, float alpha, float beta) {
-  if (s.M == 0 || s.N == 0 || s.batch == 0)
-    return;
-  // Offsets into the arena (row chunks, convolution taps) need not be
-  // 16-byte aligned; tell the heuristic what each operand guarantees.
-  auto alignment = [&](const void *p, int64_t stride) {
-    uint64_t bits = reinterpret_cast<uint64_t>(p) | 256;
-    if (s.batch > 1 && stride != 0)
-      bits |= static_cast<uint64_t>(stride) * sizeof(float);
-    return static_cast<int>(bits & (~bits + 1));
-  };
-  s.alignA = alignment(A, s.strideA);
-  s.alignB = alignment(B, s.strideB);
-  s.alignC = alignment(C, s.strideC);
+GemmPlan::~GemmPlan() {
+  for (cublasLtMatrixLayout_t l : {a, b, c})
+    if (l)
+      cublasLtMatrixLayoutDestroy(l);
+  if (op)
+    cublasLtMatmulDescDestroy(op);
+}
+
+namespace {
+/// The descriptor, layouts and algorithm of one GEMM shape, or null (the
+/// context says why).
+std::unique_ptr<GemmPlan> makeGemmPlan(loco_context *ctx, const GemmShape &s) {
+  auto plan = std::make_unique<GemmPlan>();
   // Row-major C = op(A) op(B) is column-major C^T = op(B)^T op(A)^T: swap
   // the operands and read each row-major matrix as its column-major
   // transpose (same buffer, same leading dimension).
-  cublasLtMatmulDesc_t op = nullptr;
-  cublasLtMatrixLayout_t la = nullptr, lb = nullptr, lc = nullptr;
   cublasComputeType_t compute =
       s.math == LOCO_MATMUL_TF32   ? CUBLAS_COMPUTE_32F_FAST_TF32
       : s.math == LOCO_MATMUL_BF16 ? CUBLAS_COMPUTE_32F_FAST_16BF
@@ -120,14 +116,14 @@ void loco::cuda::gemm(loco_context *ctx, GemmShape s, const float *A,
                                    : CUBLAS_COMPUTE_32F;
   cublasOperation_t opFirst = s.transB ? CUBLAS_OP_T : CUBLAS_OP_N;
   cublasOperation_t opSecond = s.transA ? CUBLAS_OP_T : CUBLAS_OP_N;
-  bool ok =
-      LOCO_CHECK(ctx, cublasLtMatmulDescCreate(&op, compute, CUDA_R_32F)) &&
-      LOCO_CHECK(ctx,
-                 cublasLtMatmulDescSetAttribute(op, CUBLASLT_MATMUL_DESC_TRANSA,
-                                                &opFirst, sizeof(opFirst))) &&
-      LOCO_CHECK(ctx,
-                 cublasLtMatmulDescSetAttribute(op, CUBLASLT_MATMUL_DESC_TRANSB,
-                                                &opSecond, sizeof(opSecond)));
+  bool ok = LOCO_CHECK(ctx, cublasLtMatmulDescCreate(&plan->op, compute,
+                                                     CUDA_R_32F)) &&
+            LOCO_CHECK(ctx, cublasLtMatmulDescSetAttribute(
+                                plan->op, CUBLASLT_MATMUL_DESC_TRANSA, &opFirst,
+                                sizeof(opFirst))) &&
+            LOCO_CHECK(ctx, cublasLtMatmulDescSetAttribute(
+                                plan->op, CUBLASLT_MATMUL_DESC_TRANSB,
+                                &opSecond, sizeof(opSecond)));
   // Stored (column-major) shapes: the first operand is B^T as stored:
   // op N -> [N, K] with ld ldb, op T -> [K, N].
   auto layout = [&](cublasLtMatrixLayout_t &l, uint64_t rows, uint64_t cols,
@@ -145,53 +141,69 @@ void loco::cuda::gemm(loco_context *ctx, GemmShape s, const float *A,
                                l, CUBLASLT_MATRIX_LAYOUT_STRIDED_BATCH_OFFSET,
                                &stride, sizeof(stride)));
   };
-  layout(la, s.transB ? s.K : s.N, s.transB ? s.N : s.K, s.ldb, s.strideB);
-  layout(lb, s.transA ? s.M : s.K, s.transA ? s.K : s.M, s.lda, s.strideA);
-  layout(lc, s.N, s.M, s.ldc, s.strideC);
-  if (ok) {
-    auto it = ctx->algos.find(s);
-    if (it == ctx->algos.end()) {
-      cublasLtMatmulPreference_t pref = nullptr;
-      uint64_t limit = ws::kCudaGemmBytes;
-      cublasLtMatmulHeuristicResult_t result{};
-      int found = 0;
-      ok = LOCO_CHECK(ctx, cublasLtMatmulPreferenceCreate(&pref)) &&
-           LOCO_CHECK(ctx, cublasLtMatmulPreferenceSetAttribute(
-                               pref, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES,
-                               &limit, sizeof(limit)));
-      // cuBLASLt's A is our B (the operands are swapped above).
-      uint32_t alignLtA = s.alignB, alignLtB = s.alignA, alignLtC = s.alignC;
-      for (auto [attribute, value] :
-           {std::pair{CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_A_BYTES, &alignLtA},
-            std::pair{CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_B_BYTES, &alignLtB},
-            std::pair{CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_C_BYTES, &alignLtC},
-            std::pair{CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_D_BYTES, &alignLtC}})
-        ok = ok && LOCO_CHECK(ctx, cublasLtMatmulPreferenceSetAttribute(
-                                       pref, attribute, value, sizeof(*value)));
-      ok = ok && LOCO_CHECK(ctx, cublasLtMatmulAlgoGetHeuristic(
-                                     ctx->lt, op, la, lb, lc, lc, pref, 1,
-                                     &result, &found));
-      if (pref)
-        cublasLtMatmulPreferenceDestroy(pref);
-      if (ok && found == 0) {
-        ctx->fail("cuBLASLt has no algorithm for a " + std::to_string(s.M) +
-                  "x" + std::to_string(s.N) + "x" + std::to_string(s.K) +
-                  " product");
-        ok = false;
-      }
-      if (ok)
-        it = ctx->algos.emplace(s, result.algo).first;
-    }
-    if (ok)
-      LOCO_CHECK(ctx, cublasLtMatmul(ctx->lt, op, &alpha, B, la, A, lb, &beta,
-                                     C, lc, C, lc, &it->second, ctx->gemmWork,
-                                     ws::kCudaGemmBytes, ctx->stream));
+  layout(plan->a, s.transB ? s.K : s.N, s.transB ? s.N : s.K, s.ldb, s.strideB);
+  layout(plan->b, s.transA ? s.M : s.K, s.transA ? s.K : s.M, s.lda, s.strideA);
+  layout(plan->c, s.N, s.M, s.ldc, s.strideC);
+  if (!ok)
+    return nullptr;
+
+  cublasLtMatmulPreference_t pref = nullptr;
+  uint64_t limit = ws::kCudaGemmBytes;
+  cublasLtMatmulHeuristicResult_t result{};
+  int found = 0;
+  ok = LOCO_CHECK(ctx, cublasLtMatmulPreferenceCreate(&pref)) &&
+       LOCO_CHECK(ctx, cublasLtMatmulPreferenceSetAttribute(
+                           pref, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES,
+                           &limit, sizeof(limit)));
+  // cuBLASLt's A is our B (the operands are swapped above).
+  uint32_t alignLtA = s.alignB, alignLtB = s.alignA, alignLtC = s.alignC;
+  for (auto [attribute, value] :
+       {std::pair{CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_A_BYTES, &alignLtA},
+        std::pair{CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_B_BYTES, &alignLtB},
+        std::pair{CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_C_BYTES, &alignLtC},
+        std::pair{CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_D_BYTES, &alignLtC}})
+    ok = ok && LOCO_CHECK(ctx, cublasLtMatmulPreferenceSetAttribute(
+                                   pref, attribute, value, sizeof(*value)));
+  ok = ok && LOCO_CHECK(ctx, cublasLtMatmulAlgoGetHeuristic(
+                                 ctx->lt, plan->op, plan->a, plan->b, plan->c,
+                                 plan->c, pref, 1, &result, &found));
+  if (pref)
+    cublasLtMatmulPreferenceDestroy(pref);
+  if (ok && found == 0) {
+    ctx->fail("cuBLASLt has no algorithm for a " + std::to_string(s.M) + "x" +
+              std::to_string(s.N) + "x" + std::to_string(s.K) + " product");
+    ok = false;
   }
-  for (cublasLtMatrixLayout_t l : {la, lb, lc})
-    if (l)
-      cublasLtMatrixLayoutDestroy(l);
-  if (op)
-    cublasLtMatmulDescDestroy(op);
+  if (!ok)
+    return nullptr;
+  plan->algo = result.algo;
+  return plan;
+}
+} // namespace
+
+void loco::cuda::gemm(loco_context *ctx, GemmShape s, const float *A,
+                      const float *B, float *C, float alpha, float beta) {
+  if (s.M == 0 || s.N == 0 || s.batch == 0)
+    return;
+  // Offsets into the arena (row chunks, convolution taps) need not be
+  // 16-byte aligned; tell the heuristic what each operand guarantees.
+  auto alignment = [&](const void *p, int64_t stride) {
+    uint64_t bits = reinterpret_cast<uint64_t>(p) | 256;
+    if (s.batch > 1 && stride != 0)
+      bits |= static_cast<uint64_t>(stride) * sizeof(float);
+    return static_cast<int>(bits & (~bits + 1));
+  };
+  s.alignA = alignment(A, s.strideA);
+  s.alignB = alignment(B, s.strideB);
+  s.alignC = alignment(C, s.strideC);
+  // Descriptors, layouts and the algorithm are made once per shape.
+  std::unique_ptr<GemmPlan> &plan = ctx->gemms[s];
+  if (!plan && !(plan = makeGemmPlan(ctx, s)))
+    return;
+  LOCO_CHECK(ctx,
+             cublasLtMatmul(ctx->lt, plan->op, &alpha, B, plan->a, A, plan->b,
+                            &beta, C, plan->c, C, plan->c, &plan->algo,
+                            ctx->gemmWork, ws::kCudaGemmBytes, ctx->stream));
 }
 
 //===----------------------------------------------------------------------===//
@@ -310,6 +322,7 @@ void loco_context_destroy(loco_context *ctx) {
       cudaGraphExecDestroy(entry.second.exec);
   for (auto &entry : ctx->plans)
     cufftDestroy(entry.second);
+  ctx->gemms.clear();
   if (ctx->lt)
     cublasLtDestroy(ctx->lt);
   if (ctx->fixed)

@@ -23,6 +23,7 @@
 
 #include <algorithm>
 #include <map>
+#include <memory>
 #include <string>
 #include <tuple>
 #include <vector>
@@ -54,6 +55,15 @@ struct GemmShape {
                            alignC);
   }
   bool operator<(const GemmShape &o) const { return key() < o.key(); }
+};
+
+/// What one GEMM shape runs with: its cuBLASLt descriptor, the (swapped)
+/// operand layouts and the algorithm the heuristic chose.
+struct GemmPlan {
+  cublasLtMatmulDesc_t op = nullptr;
+  cublasLtMatrixLayout_t a = nullptr, b = nullptr, c = nullptr;
+  cublasLtMatmulAlgo_t algo{};
+  ~GemmPlan();
 };
 
 /// A captured step: run eagerly once (plans and heuristics are made then),
@@ -89,7 +99,7 @@ struct loco_context {
   int64_t workspaceBytes = 0;
 
   std::map<std::tuple<int64_t, int64_t, bool>, cufftHandle> plans;
-  std::map<loco::cuda::GemmShape, cublasLtMatmulAlgo_t> algos;
+  std::map<loco::cuda::GemmShape, std::unique_ptr<loco::cuda::GemmPlan>> gemms;
   std::map<void *, loco::cuda::StepGraph> graphs;
   bool graphsEnabled = true;
   bool capturing = false;
