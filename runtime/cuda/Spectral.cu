@@ -20,7 +20,7 @@ using namespace loco::cuda;
 namespace {
 
 /// torch.hann_window(n, periodic=True) at sample i (double, rounded once).
-__device__ inline float hann(int64_t i, int64_t n) {
+__host__ __device__ inline float hann(int64_t i, int64_t n) {
   return static_cast<float>(0.5 - 0.5 * cos(2.0 * M_PI * i / n));
 }
 
@@ -34,16 +34,17 @@ __device__ inline int64_t reflect(int64_t j, int64_t N) {
 }
 
 /// The frames t in [0, T) whose window covers padded sample j.
-__device__ inline void coveringFrames(int64_t j, int64_t T, int64_t nFft,
-                                      int64_t hop, int64_t &first,
-                                      int64_t &last) {
+__host__ __device__ inline void coveringFrames(int64_t j, int64_t T,
+                                               int64_t nFft, int64_t hop,
+                                               int64_t &first, int64_t &last) {
   first = j >= nFft ? (j - nFft) / hop + 1 : 0;
-  last = min(T - 1, j / hop);
+  last = j / hop < T - 1 ? j / hop : T - 1;
 }
 
-/// The overlap-added squared window at padded sample j.
-__device__ inline double envelopeAt(int64_t j, int64_t T, int64_t nFft,
-                                    int64_t hop) {
+/// The overlap-added squared window at padded sample j (host and device:
+/// the inverse's NOLA check runs on the host).
+__host__ __device__ inline double envelopeAt(int64_t j, int64_t T, int64_t nFft,
+                                             int64_t hop) {
   int64_t first, last;
   coveringFrames(j, T, nFft, hop, first, last);
   double sum = 0.0;
@@ -137,15 +138,7 @@ bool overlapIsNonzero(loco_context *ctx, int64_t T, int64_t nFft, int64_t hop,
     return true;
   int64_t pad = nFft / 2, total = nFft + hop * (T - 1);
   for (int64_t j = pad; j < std::min(pad + length, total); ++j) {
-    int64_t first = j >= nFft ? (j - nFft) / hop + 1 : 0;
-    int64_t last = std::min(T - 1, j / hop);
-    double sum = 0.0;
-    for (int64_t t = first; t <= last; ++t) {
-      double w = static_cast<float>(
-          0.5 - 0.5 * std::cos(2.0 * M_PI * (j - t * hop) / nFft));
-      sum += w * w;
-    }
-    if (sum < 1e-11) {
+    if (envelopeAt(j, T, nFft, hop) < 1e-11) {
       ctx->fail(std::string(kernel) +
                 ": the window overlap-add vanishes at "
                 "sample " +
