@@ -12,6 +12,7 @@
 #define LOCO_RUNTIME_WORKSPACE_H
 
 #include <cstdint>
+#include <string_view>
 
 namespace loco::workspace {
 
@@ -36,6 +37,10 @@ constexpr int64_t kCudaGemmBytes = int64_t(32) << 20;
 constexpr int64_t kCudaFftBytes = int64_t(96) << 20;
 constexpr int64_t kCudaFixedBytes =
     kCudaStateBytes + kCudaPartialBytes + kCudaGemmBytes + kCudaFftBytes;
+/// The fixed device workspace a target's backend keeps beside the arena.
+inline int64_t fixedDeviceBytes(std::string_view target) {
+  return target == "cuda" ? kCudaFixedBytes : 0;
+}
 
 constexpr int64_t aligned(int64_t bytes) {
   return (bytes + kAlign - 1) / kAlign * kAlign;

@@ -229,8 +229,7 @@ int main(int argc, char **argv) {
   }
   // On a device the arena shares the budget with the backend's fixed
   // workspace (library work areas, reduction partials).
-  int64_t deviceFixed =
-      resolvedTarget == "cuda" ? ::loco::workspace::kCudaFixedBytes : 0;
+  int64_t deviceFixed = ::loco::workspace::fixedDeviceBytes(resolvedTarget);
   if (budget && deviceFixed) {
     if (*budget <= deviceFixed) {
       toolError() << "a memory budget of " << formatBytes(*budget)
