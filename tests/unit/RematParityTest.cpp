@@ -5,15 +5,23 @@
 // budget must give the gradients (and estimates and losses) of the
 // unconstrained step. Each case compiles the same config twice with lococ,
 // runs one step with locorun on the same weights and inputs, and compares
-// every tensor: ||diff||_2 <= 1e-6 ||ref||_2, and every element within
-// 2e-6 of the tensor's largest magnitude. The kernels are the same; what
-// differs is the order of one sum: a parameter gradient sums its rows chunk
-// by chunk and then over chunks (with micro-batches, over micro-steps).
-// The weight-gradient kernels reduce rows in fixed fp32 blocks added in
-// double, which keeps this to ~3e-7 (L2) and < 1e-6 of the maximum for
-// single elements; the estimates and losses are bit-identical. Measured
-// values are printed. Dropout on and off: a recomputed or chunked dropout
-// draws the same Philox numbers (the row chunk's offset is in its key).
+// every tensor: ||diff||_2 <= 2e-5 ||ref||_2, and every element within
+// 2e-5 of the tensor's largest magnitude. The kernels are the same; what
+// differs is the order of some sums:
+//  - a parameter gradient sums its rows chunk by chunk and then over chunks
+//    (with micro-batches, over micro-steps); the weight-gradient kernels
+//    reduce rows in fixed fp32 blocks added in double;
+//  - OpenBLAS chooses its sgemm kernel and blocking by the row count, so a
+//    row chunk's product can round differently from the whole's (measured
+//    with Debian's OpenBLAS 0.3.21 on this project's AVX-512 machines: up
+//    to 1.3e-5 absolute on N(0,1) products with K = 128, M = 3000 against
+//    2 x 1500; an earlier machine showed none). The estimates then differ by
+//    ~2.5e-7 of their maximum, and the bias gradients, sums over every row
+//    whose terms largely cancel, by up to ~5e-6 (L2 and element).
+// An indexing, chunk-offset or recomputation error is off by O(1e-2) or
+// more, far outside 2e-5. Measured values are printed. Dropout on and
+// off: a recomputed or chunked dropout draws the same Philox numbers (the
+// row chunk's offset is in its key).
 // Micro-batches are compared with dropout off only, since each micro-step
 // is its own random step (as in upstream's accumulation).
 //
@@ -36,7 +44,7 @@ using loco::test::run;
 
 namespace {
 
-constexpr double kTolerance = 1e-6, kElementTolerance = 2e-6;
+constexpr double kTolerance = 2e-5, kElementTolerance = 2e-5;
 
 struct Case {
   std::string name, sets, choice;
