@@ -148,12 +148,14 @@ void loco_istft(loco_context *ctx, const float *spec, float *out, int64_t B,
 
   for (int64_t b = 0; b < B; ++b) {
     const float *re = spec + b * 2 * T * F, *im = re + T * F;
+    // torch.istft's onesided inverse ignores the imaginary parts of the DC
+    // and Nyquist bins; a complex-to-real transform is defined for Hermitian
+    // input, so write the zeros it assumes rather than rely on the library.
     for (int64_t i = 0; i < T * F; ++i) {
+      int64_t f = i % F;
       buffers.spectrum[i][0] = re[i];
-      buffers.spectrum[i][1] = im[i];
+      buffers.spectrum[i][1] = (f == 0 || f == F - 1) ? 0.0f : im[i];
     }
-    // A complex-to-real inverse ignores the imaginary parts of the DC and
-    // Nyquist bins, as torch.istft's onesided inverse does.
     fftwf_execute_dft_c2r(fft.plan, buffers.spectrum, buffers.real);
     std::fill(signal, signal + total, 0.0);
     for (int64_t t = 0; t < T; ++t) {
@@ -190,11 +192,13 @@ void loco_stft_backward(loco_context *ctx, const float *g, float *out,
     // d/dx_w[n] of sum_f (gre[f] re[f] + gim[f] im[f]) is
     // sum_f Re(G[f] e^{+2 pi i f n / N}); a complex-to-real inverse computes
     // twice that once the DC and Nyquist bins are doubled.
+    // The edge bins' imaginary parts do not enter (the STFT's are zero for
+    // any signal) and must be zero for the Hermitian inverse.
     for (int64_t t = 0; t < T; ++t)
       for (int64_t f = 0; f < F; ++f) {
-        float scale = (f == 0 || f == F - 1) ? 2.0f : 1.0f;
-        buffers.spectrum[t * F + f][0] = scale * re[t * F + f];
-        buffers.spectrum[t * F + f][1] = scale * im[t * F + f];
+        bool edge = f == 0 || f == F - 1;
+        buffers.spectrum[t * F + f][0] = (edge ? 2.0f : 1.0f) * re[t * F + f];
+        buffers.spectrum[t * F + f][1] = edge ? 0.0f : im[t * F + f];
       }
     fftwf_execute_dft_c2r(fft.plan, buffers.spectrum, buffers.real);
     std::fill(padded, padded + N + 2 * pad, 0.0);

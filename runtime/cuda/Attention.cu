@@ -436,7 +436,7 @@ void launch(loco_context *ctx, Kernel kernel, int64_t blocks, int64_t floats,
     return;
   kernel<<<static_cast<unsigned>(blocks), kThreadsPerBlock, bytes,
            ctx->stream>>>(args...);
-  LOCO_CHECK_LAUNCH(ctx);
+  LOCO_CHECK_LAUNCH(ctx, kernel);
 }
 
 /// The kernels of one precision.

@@ -9,6 +9,8 @@
 
 #include "runtime/cuda/Context.h"
 
+#include <cxxabi.h>
+
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -56,6 +58,55 @@ std::string loco::cuda::statusName(cufftResult status) {
 void loco::cuda::reportFailure(loco_context *ctx, const std::string &message) {
   if (ctx)
     ctx->fail(message);
+}
+
+namespace {
+/// "file:line (function)" of a launch site.
+std::string describe(const LaunchSite &site) {
+  return std::string(site.file) + ":" + std::to_string(site.line) + " (" +
+         site.function + ")";
+}
+
+/// The demangled name of a __global__ function.
+std::string kernelName(const void *kernel) {
+  const char *mangled = nullptr;
+  if (!kernel || cudaFuncGetName(&mangled, kernel) != cudaSuccess || !mangled) {
+    cudaGetLastError();
+    return "a kernel";
+  }
+  int status = 0;
+  char *demangled = abi::__cxa_demangle(mangled, nullptr, nullptr, &status);
+  std::string name = status == 0 && demangled ? demangled : mangled;
+  std::free(demangled);
+  // Extended lambdas make long template arguments; the head names it.
+  if (name.size() > 240)
+    name = name.substr(0, 240) + "...";
+  return name;
+}
+} // namespace
+
+bool loco::cuda::checkLaunch(loco_context *ctx, const void *kernel,
+                             LaunchSite site) {
+  cudaError_t status = cudaGetLastError();
+  if (status != cudaSuccess) {
+    reportFailure(ctx, describe(site) + ": launching " + kernelName(kernel) +
+                           " failed: " + statusName(status));
+    return false;
+  }
+  return synchronizeAfter(ctx, kernel, nullptr, site);
+}
+
+bool loco::cuda::synchronizeAfter(loco_context *ctx, const void *kernel,
+                                  const char *call, LaunchSite site) {
+  if (!ctx || !ctx->syncEachLaunch)
+    return true;
+  cudaError_t status = cudaStreamSynchronize(ctx->stream);
+  if (status == cudaSuccess)
+    return true;
+  reportFailure(ctx, describe(site) + ": " +
+                         (kernel ? kernelName(kernel) : std::string(call)) +
+                         " faulted (LOCO_CUDA_SYNC=1): " + statusName(status));
+  return false;
 }
 
 void loco_context::sampleMemory() {
@@ -182,7 +233,8 @@ std::unique_ptr<GemmPlan> makeGemmPlan(loco_context *ctx, const GemmShape &s) {
 } // namespace
 
 void loco::cuda::gemm(loco_context *ctx, GemmShape s, const float *A,
-                      const float *B, float *C, float alpha, float beta) {
+                      const float *B, float *C, float alpha, float beta,
+                      LaunchSite site) {
   if (s.M == 0 || s.N == 0 || s.batch == 0)
     return;
   // Offsets into the arena (row chunks, convolution taps) need not be
@@ -200,10 +252,11 @@ void loco::cuda::gemm(loco_context *ctx, GemmShape s, const float *A,
   std::unique_ptr<GemmPlan> &plan = ctx->gemms[s];
   if (!plan && !(plan = makeGemmPlan(ctx, s)))
     return;
-  LOCO_CHECK(ctx,
-             cublasLtMatmul(ctx->lt, plan->op, &alpha, B, plan->a, A, plan->b,
-                            &beta, C, plan->c, C, plan->c, &plan->algo,
-                            ctx->gemmWork, ws::kCudaGemmBytes, ctx->stream));
+  checkLaunch(ctx,
+              cublasLtMatmul(ctx->lt, plan->op, &alpha, B, plan->a, A, plan->b,
+                             &beta, C, plan->c, C, plan->c, &plan->algo,
+                             ctx->gemmWork, ws::kCudaGemmBytes, ctx->stream),
+              "cublasLtMatmul", site);
 }
 
 //===----------------------------------------------------------------------===//
@@ -224,6 +277,51 @@ void uploadState(loco_context *ctx) {
   // A pageable source is staged before the call returns, but wait anyway:
   // the mirror may change again right away.
   LOCO_CHECK(ctx, cudaStreamSynchronize(ctx->stream));
+}
+
+/// Captures `step` into `graph.exec` (the second call: every plan and
+/// algorithm exists by now, so the step enqueues only kernels, library
+/// launches and device copies). When capture or instantiation fails, clears
+/// that error, turns graphs off for the context and warns once; the caller
+/// then runs the step eagerly.
+bool captureStep(loco_context *ctx, loco_step_fn step, void *arena,
+                 StepGraph &graph) {
+  cudaGraph_t captured = nullptr;
+  cudaError_t status =
+      cudaStreamBeginCapture(ctx->stream, cudaStreamCaptureModeThreadLocal);
+  if (status == cudaSuccess) {
+    ctx->capturing = true;
+    step(ctx, arena);
+    ctx->capturing = false;
+    status = cudaStreamEndCapture(ctx->stream, &captured);
+  }
+  if (status == cudaSuccess && ctx->error.empty() && captured)
+    status = cudaGraphInstantiate(&graph.exec, captured, 0);
+  if (captured)
+    cudaGraphDestroy(captured);
+  if (status == cudaSuccess && ctx->error.empty() && graph.exec)
+    return true;
+
+  // Capture errors are not sticky: clear the runtime's, then the context's
+  // (recorded by the calls that failed while capturing).
+  cudaGetLastError();
+  std::string why = !ctx->error.empty() ? ctx->error
+                    : status != cudaSuccess
+                        ? statusName(status)
+                        : std::string("the capture recorded no graph");
+  ctx->error.clear();
+  if (graph.exec)
+    cudaGraphExecDestroy(graph.exec);
+  graph.exec = nullptr;
+  ctx->graphsEnabled = false;
+  if (!ctx->warnedGraphs) {
+    ctx->warnedGraphs = true;
+    std::fprintf(stderr,
+                 "loco_cuda: warning: capturing a step as a CUDA graph failed "
+                 "(%s); running every step eagerly from now on\n",
+                 why.c_str());
+  }
+  return false;
 }
 } // namespace
 
@@ -299,13 +397,21 @@ loco_context *loco_context_create(const char *device, char *error,
   uploadState(ctx);
   if (const char *value = std::getenv("LOCO_CUDA_GRAPHS"))
     ctx->graphsEnabled = std::strcmp(value, "0") != 0;
+  // Debugging a fault: wait after every launch (no graphs: a capture
+  // cannot synchronise).
+  if (const char *value = std::getenv("LOCO_CUDA_SYNC"))
+    if (std::strcmp(value, "0") != 0 && *value)
+      ctx->syncEachLaunch = true;
+  if (ctx->syncEachLaunch)
+    ctx->graphsEnabled = false;
   cudaDeviceProp prop{};
   if (!LOCO_CHECK(ctx, cudaGetDeviceProperties(&prop, index)))
     return failed();
-  ctx->description = "cuda:" + std::to_string(index) + " (" + prop.name +
-                     ", sm_" + std::to_string(prop.major) +
-                     std::to_string(prop.minor) + ", cuBLASLt, cuFFT" +
-                     (ctx->graphsEnabled ? ", CUDA graphs)" : ")");
+  ctx->description =
+      "cuda:" + std::to_string(index) + " (" + prop.name + ", sm_" +
+      std::to_string(prop.major) + std::to_string(prop.minor) +
+      ", cuBLASLt, cuFFT" + (ctx->graphsEnabled ? ", CUDA graphs" : "") +
+      (ctx->syncEachLaunch ? ", synchronous (LOCO_CUDA_SYNC)" : "") + ")";
   if (!ctx->error.empty())
     return failed();
   ctx->sampleMemory();
@@ -427,41 +533,15 @@ int64_t loco_context_device_memory(loco_context *ctx, int64_t *peak) {
 void loco_run_step(loco_context *ctx, loco_step_fn step, void *arena) {
   StepGraph &graph = ctx->graphs[reinterpret_cast<void *>(step)];
   ++graph.calls;
-  if (!ctx->graphsEnabled || graph.failed || graph.calls == 1 ||
-      !ctx->error.empty()) {
+  if (!ctx->graphsEnabled || graph.calls == 1 || !ctx->error.empty()) {
     step(ctx, arena);
     return;
   }
-  if (!graph.exec) {
-    // Capture the second call: every plan and algorithm exists by now, so
-    // the step enqueues only kernels, library launches and device copies.
-    cudaGraph_t captured = nullptr;
-    if (!LOCO_CHECK(ctx, cudaStreamBeginCapture(
-                             ctx->stream, cudaStreamCaptureModeThreadLocal)))
-      return;
-    ctx->capturing = true;
+  if (!graph.exec && !captureStep(ctx, step, arena, graph)) {
+    // Nothing ran: capture only records. Run this step eagerly, and every
+    // later one (graphs are off for the context now).
     step(ctx, arena);
-    ctx->capturing = false;
-    cudaError_t ended = cudaStreamEndCapture(ctx->stream, &captured);
-    if (ended != cudaSuccess || !ctx->error.empty() || !captured) {
-      // Capture failed: report it; later calls run eagerly.
-      graph.failed = true;
-      cudaGetLastError();
-      if (ctx->error.empty())
-        ctx->fail(
-            "capturing the step as a CUDA graph failed: " + statusName(ended) +
-            " (set LOCO_CUDA_GRAPHS=0 to run eagerly)");
-      if (captured)
-        cudaGraphDestroy(captured);
-      return;
-    }
-    bool ok = LOCO_CHECK(ctx, cudaGraphInstantiate(&graph.exec, captured, 0));
-    cudaGraphDestroy(captured);
-    if (!ok) {
-      graph.failed = true;
-      graph.exec = nullptr;
-      return;
-    }
+    return;
   }
   LOCO_CHECK(ctx, cudaGraphLaunch(graph.exec, ctx->stream));
 }

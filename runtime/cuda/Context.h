@@ -67,11 +67,11 @@ struct GemmPlan {
 };
 
 /// A captured step: run eagerly once (plans and heuristics are made then),
-/// captured on the second call, replayed from the third.
+/// captured on the second call, replayed from the third. A capture that
+/// fails turns graphs off for the whole context.
 struct StepGraph {
   int64_t calls = 0;
   cudaGraphExec_t exec = nullptr;
-  bool failed = false;
 };
 
 } // namespace loco::cuda
@@ -103,6 +103,10 @@ struct loco_context {
   std::map<void *, loco::cuda::StepGraph> graphs;
   bool graphsEnabled = true;
   bool capturing = false;
+  bool warnedGraphs = false; ///< the fallback to eager steps was reported
+  /// LOCO_CUDA_SYNC=1: synchronise after every kernel and library call, so
+  /// that a fault names its kernel (graphs are then off).
+  bool syncEachLaunch = false;
 
   /// Device memory in use (cudaMemGetInfo) before the context allocated
   /// anything, and the most seen since.
@@ -149,7 +153,8 @@ inline unsigned blocksFor(int64_t n, int threads = kThreads) {
 /// precision, fp32 accumulation; exact fp32 for LOCO_MATMUL_FP32); `C` keeps
 /// beta times its value.
 void gemm(loco_context *ctx, GemmShape shape, const float *A, const float *B,
-          float *C, float alpha, float beta);
+          float *C, float alpha, float beta,
+          LaunchSite site = LaunchSite::here());
 
 /// The number of partial sums the fixed workspace holds.
 constexpr int64_t kPartialCount = workspace::kCudaPartialBytes / 8;

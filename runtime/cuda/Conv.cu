@@ -122,7 +122,7 @@ void shiftedTapGradients(loco_context *ctx, const float *x, int64_t xLen,
   tapGradPartials<<<grid, kTileThreads, 0, ctx->stream>>>(
       x, xLen, xs, g, gLen, gs, n, R, Ci, Co, static_cast<int>(parts),
       partials);
-  LOCO_CHECK_LAUNCH(ctx);
+  LOCO_CHECK_LAUNCH(ctx, tapGradPartials);
   forEach(ctx, taps, [=] __device__(int64_t i) {
     double sum = 0.0;
     for (int64_t p = 0; p < parts; ++p)

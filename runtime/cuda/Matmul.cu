@@ -43,6 +43,12 @@ void loco_batch_matmul(loco_context *ctx, const float *a, const float *b,
 
 void loco_linear_weight_grad(loco_context *ctx, const float *x, const float *g,
                              float *out, int64_t M, int64_t K, int64_t N) {
+  if (M == 0) {
+    // No rows: the gradient is zero (the CPU backend's result too).
+    LOCO_CHECK(ctx,
+               cudaMemsetAsync(out, 0, N * K * sizeof(float), ctx->stream));
+    return;
+  }
   constexpr int64_t kRows = loco::workspace::kWeightGradRows;
   int64_t blocks = std::max<int64_t>(1, std::min<int64_t>(16, M / kRows));
   int64_t rowsPerBlock = (M + blocks - 1) / blocks;

@@ -199,7 +199,7 @@ void loco_rms_group_norm_backward(loco_context *ctx, const float *x,
   rmsGammaPartials<<<static_cast<unsigned>(parts), threads,
                      threads * sizeof(float), ctx->stream>>>(
       x, g, rows, C, perGroup, eps, static_cast<int>(parts), partials);
-  LOCO_CHECK_LAUNCH(ctx);
+  LOCO_CHECK_LAUNCH(ctx, rmsGammaPartials);
   forEach(ctx, C, [=] __device__(int64_t c) {
     double sum = 0.0;
     for (int64_t p = 0; p < parts; ++p)

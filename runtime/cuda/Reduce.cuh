@@ -5,9 +5,12 @@
 // splits every segment into up to `parts` contiguous ranges, one block each,
 // and writes one partial per (segment, part) to the fixed workspace; pass two
 // adds each segment's partials in order and hands the sum to finish(segment,
-// sum). No atomics: the result is the same on every run, which bit-for-bit
-// resumable training needs. Reductions whose statistics feed a later pass
-// keep them in the last kStatSlots doubles of the partial area.
+// sum). A segment of one part (short segments, or more segments than the
+// workspace has partial sums) is summed and finished by one block directly,
+// with the same result. No atomics: the result is the same on every run,
+// which bit-for-bit resumable training needs. Reductions whose statistics
+// feed a later pass keep them in the last kStatSlots doubles of the partial
+// area.
 //
 //===----------------------------------------------------------------------===//
 
@@ -72,32 +75,54 @@ __global__ void reduceFinish(Finish finish, int64_t segments, int parts,
   finish(segment, sum);
 }
 
+/// One block per segment, finished in place: reducePartials and
+/// reduceFinish with one part (0.0 + the part's sum is the part's sum).
+template <typename Term, typename Finish>
+__global__ void __launch_bounds__(kReduceThreads)
+    reduceDirect(Term term, Finish finish, int64_t count) {
+  int64_t segment = blockIdx.x;
+  double sum = 0.0;
+  for (int64_t i = threadIdx.x; i < count; i += blockDim.x)
+    sum += term(segment, i);
+  sum = blockSum(sum);
+  if (threadIdx.x == 0)
+    finish(segment, sum);
+}
+
 /// finish(s, sum over i < count of term(s, i)) for every segment s.
 template <typename Term, typename Finish>
 void segmentedSum(loco_context *ctx, int64_t segments, int64_t count, Term term,
-                  Finish finish) {
+                  Finish finish, LaunchSite site = LaunchSite::here()) {
   if (segments <= 0)
     return;
-  if (segments > kSumSlots) {
-    ctx->fail("a reduction over " + std::to_string(segments) +
-              " segments exceeds the fixed workspace's " +
-              std::to_string(kSumSlots) + " partial sums");
-    return;
-  }
+  constexpr int64_t kMaxBlocks = (int64_t(1) << 31) - 1;
   int64_t wanted = std::max<int64_t>(1, (count + 16383) / 16384);
-  int64_t parts = std::min<int64_t>({wanted, 1024, kSumSlots / segments});
-  int64_t blocks = segments * parts;
-  if (blocks > (int64_t(1) << 31) - 1) {
-    ctx->fail("a reduction needs too many blocks");
+  // More segments than partial sums: one part each (no partials needed).
+  int64_t parts = segments > kSumSlots
+                      ? 1
+                      : std::min<int64_t>({wanted, 1024, kSumSlots / segments});
+  if (parts == 1) {
+    if (segments > kMaxBlocks) {
+      ctx->fail(std::string(site.function) + ": a reduction over " +
+                std::to_string(segments) + " segments needs too many blocks");
+      return;
+    }
+    auto kernel = reduceDirect<Term, Finish>;
+    kernel<<<static_cast<unsigned>(segments), kReduceThreads, 0, ctx->stream>>>(
+        term, finish, count);
+    checkLaunch(ctx, reinterpret_cast<const void *>(kernel), site);
     return;
   }
-  reducePartials<<<static_cast<unsigned>(blocks), kReduceThreads, 0,
-                   ctx->stream>>>(term, count, static_cast<int>(parts),
-                                  ctx->partials);
-  LOCO_CHECK_LAUNCH(ctx);
-  reduceFinish<<<blocksFor(segments), kThreads, 0, ctx->stream>>>(
+  int64_t blocks = segments * parts; // <= kSumSlots
+  auto partial = reducePartials<Term>;
+  partial<<<static_cast<unsigned>(blocks), kReduceThreads, 0, ctx->stream>>>(
+      term, count, static_cast<int>(parts), ctx->partials);
+  if (!checkLaunch(ctx, reinterpret_cast<const void *>(partial), site))
+    return;
+  auto total = reduceFinish<Finish>;
+  total<<<blocksFor(segments), kThreads, 0, ctx->stream>>>(
       finish, segments, static_cast<int>(parts), ctx->partials);
-  LOCO_CHECK_LAUNCH(ctx);
+  checkLaunch(ctx, reinterpret_cast<const void *>(total), site);
 }
 
 /// Runs f(i) for i in [0, n) with one thread per i.
@@ -107,11 +132,13 @@ template <typename F> __global__ void forEachKernel(int64_t n, F f) {
     f(i);
 }
 
-template <typename F> void forEach(loco_context *ctx, int64_t n, F f) {
+template <typename F>
+void forEach(loco_context *ctx, int64_t n, F f,
+             LaunchSite site = LaunchSite::here()) {
   if (n <= 0)
     return;
   forEachKernel<<<blocksFor(n), kThreads, 0, ctx->stream>>>(n, f);
-  LOCO_CHECK_LAUNCH(ctx);
+  checkLaunch(ctx, reinterpret_cast<const void *>(forEachKernel<F>), site);
 }
 
 } // namespace loco::cuda

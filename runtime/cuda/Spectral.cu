@@ -121,9 +121,11 @@ struct FrameTransform {
         scratch.take<float>(2 * frames * (nFft / 2 + 1)));
   }
   /// frames -> spectrum, or spectrum -> frames for the inverse.
-  bool execute(loco_context *ctx) const {
-    return inverse ? LOCO_CHECK(ctx, cufftExecC2R(plan, spectrum, real))
-                   : LOCO_CHECK(ctx, cufftExecR2C(plan, real, spectrum));
+  bool execute(loco_context *ctx, LaunchSite site = LaunchSite::here()) const {
+    return inverse ? checkLaunch(ctx, cufftExecC2R(plan, spectrum, real),
+                                 "cufftExecC2R", site)
+                   : checkLaunch(ctx, cufftExecR2C(plan, real, spectrum),
+                                 "cufftExecR2C", site);
   }
 };
 
@@ -192,11 +194,14 @@ void loco_istft(loco_context *ctx, const float *spec, float *out, int64_t B,
   cufftComplex *spectrum = fft.spectrum;
   for (int64_t b = 0; b < B; ++b) {
     const float *re = spec + b * 2 * T * F, *im = re + T * F;
+    // torch.istft's onesided inverse ignores the imaginary parts of the DC
+    // and Nyquist bins. cuFFT's C2R is defined for Hermitian input only and
+    // does not promise to ignore them: write the zeros it assumes.
     forEach(ctx, T * F, [=] __device__(int64_t i) {
-      spectrum[i] = make_cuFloatComplex(re[i], im[i]);
+      int64_t f = i % F;
+      bool edge = f == 0 || f == F - 1;
+      spectrum[i] = make_cuFloatComplex(re[i], edge ? 0.0f : im[i]);
     });
-    // C2R ignores the imaginary parts of the DC and Nyquist bins, as
-    // torch.istft's onesided inverse does.
     if (!fft.execute(ctx))
       return;
     float *y = out + b * length;
@@ -231,11 +236,14 @@ void loco_stft_backward(loco_context *ctx, const float *g, float *out,
   for (int64_t b = 0; b < B; ++b) {
     const float *re = g + b * 2 * T * F, *im = re + T * F;
     // A complex-to-real inverse computes twice the adjoint once the DC and
-    // Nyquist bins are doubled (see the CPU kernel).
+    // Nyquist bins are doubled (see the CPU kernel). Their imaginary parts
+    // do not enter the adjoint (the STFT's are zero for any signal), and
+    // cuFFT's C2R must see them zero (Hermitian input).
     forEach(ctx, T * F, [=] __device__(int64_t i) {
       int64_t f = i % F;
-      float scale = (f == 0 || f == F - 1) ? 2.0f : 1.0f;
-      spectrum[i] = make_cuFloatComplex(scale * re[i], scale * im[i]);
+      bool edge = f == 0 || f == F - 1;
+      spectrum[i] = edge ? make_cuFloatComplex(2.0f * re[i], 0.0f)
+                         : make_cuFloatComplex(re[i], im[i]);
     });
     if (!fft.execute(ctx))
       return;

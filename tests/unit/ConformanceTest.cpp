@@ -89,6 +89,11 @@ const Backend *deviceBackend(const std::string &kind, std::string &error) {
   return slot.get();
 }
 
+/// What a step function run through loco_run_step works on (it takes only
+/// the context and an arena): the backend's table and its two tensors.
+const Backend *gStepApi = nullptr;
+float *gStepIn = nullptr, *gStepOut = nullptr;
+
 class Conformance : public ::testing::TestWithParam<Param> {
 protected:
   void SetUp() override {
@@ -153,6 +158,21 @@ protected:
   template <typename Call> void both(Call call) {
     call(*cpu, cctx, false);
     call(*dev, dctx, true);
+    dev->loco_synchronize(dctx);
+    ASSERT_EQ(dev->loco_context_error(dctx), nullptr)
+        << dev->loco_context_error(dctx);
+  }
+
+  /// Runs `step` through loco_run_step on the CPU, then on the device, with
+  /// gStepApi, gStepIn and gStepOut set to each side's table and copies of
+  /// `input` and `output`.
+  void runStep(loco_step_fn step, Buf &input, Buf &output) {
+    for (bool device : {false, true}) {
+      gStepApi = device ? dev : cpu;
+      gStepIn = input.on(device);
+      gStepOut = output.on(device);
+      gStepApi->loco_run_step(device ? dctx : cctx, step, nullptr);
+    }
     dev->loco_synchronize(dctx);
     ASSERT_EQ(dev->loco_context_error(dctx), nullptr)
         << dev->loco_context_error(dctx);
@@ -314,6 +334,16 @@ TEST_P(Conformance, Reductions) {
       });
       expectClose(mean ? "reduce (mean)" : "reduce (sum)", r, 1e-6);
     }
+  // More segments (kept elements) than the fixed workspace has partial sums
+  // (about 1.03 M): one block per segment, finished in place. A sum over
+  // the sources of a stereo xlarge batch keeps 1.32 M.
+  const int64_t many[2] = {1100003, 3}, overSecond[2] = {0, 1};
+  Buf &wide = in(randomVec(many[0] * many[1], 19));
+  Buf &sums = out(many[0]);
+  both([&](Api api, loco_context *ctx, bool d) {
+    api.loco_reduce(ctx, wide.on(d), sums.on(d), 2, many, overSecond, 0);
+  });
+  expectClose("reduce (1100003 segments)", sums, 1e-6);
 }
 
 TEST_P(Conformance, MatrixProducts) {
@@ -335,6 +365,12 @@ TEST_P(Conformance, MatrixProducts) {
                                 40);
   });
   expectClose("linear_weight_grad (70000 rows)", wgs, gemmTolerance());
+  // No rows (an empty row chunk): zeros, whatever the output held.
+  Buf &wg0 = in(randomVec(N * K, 16));
+  both([&](Api api, loco_context *ctx, bool d) {
+    api.loco_linear_weight_grad(ctx, x.on(d), g.on(d), wg0.on(d), 0, K, N);
+  });
+  expectExact("linear_weight_grad (M = 0)", wg0);
   for (int64_t ta : {0, 1})
     for (int64_t tb : {0, 1}) {
       Buf &a = in(randomVec(batch * 45 * 70, 15 + 2 * ta + tb));
@@ -453,8 +489,15 @@ TEST_P(Conformance, SpectralTransforms) {
     api.loco_stft_backward(ctx, g.on(d), gx.on(d), B, N, nFft, hop);
     api.loco_istft_backward(ctx, gy.on(d), gspec.on(d), B, T, nFft, hop, N);
   });
+  // The inverse of a random spectrum: the DC and Nyquist bins' imaginary
+  // parts are far from zero (an STFT's are ~0), and must be ignored.
+  Buf &random = in(randomVec(B * 2 * T * F, 63)), &ry = out(B * N);
+  both([&](Api api, loco_context *ctx, bool d) {
+    api.loco_istft(ctx, random.on(d), ry.on(d), B, T, nFft, hop, N);
+  });
   expectClose("stft", spec, 1e-5);
   expectClose("istft", y, 1e-5);
+  expectClose("istft (random spectrum)", ry, 1e-5);
   expectClose("stft_backward", gx, 1e-5);
   expectClose("istft_backward", gspec, 1e-5);
 }
@@ -596,8 +639,6 @@ TEST_P(Conformance, FlashAttentionManyBatchEntries) {
 
 // A step run through loco_run_step: eager, captured, then replayed as a
 // graph; each replay must draw the dropout of the step it runs in.
-const Backend *gStepApi = nullptr;
-float *gStepIn = nullptr, *gStepOut = nullptr;
 constexpr int64_t kStepElements = 10007;
 void dropoutStep(loco_context *ctx, void *) {
   gStepApi->loco_dropout(ctx, gStepIn, gStepOut, kStepElements, 0.3, 2, 0);
@@ -609,17 +650,31 @@ TEST_P(Conformance, CapturedStepsReplayWithNewScalars) {
   for (uint64_t step = 0; step < 4; ++step) {
     for (auto [api, ctx] : {std::pair{cpu, cctx}, std::pair{dev, dctx}})
       api->loco_context_set_rng(ctx, 99, step);
-    for (bool device : {false, true}) {
-      gStepApi = device ? dev : cpu;
-      gStepIn = x.on(device);
-      gStepOut = y.on(device);
-      gStepApi->loco_run_step(device ? dctx : cctx, dropoutStep, nullptr);
-    }
-    dev->loco_synchronize(dctx);
-    ASSERT_EQ(dev->loco_context_error(dctx), nullptr)
-        << dev->loco_context_error(dctx);
+    runStep(dropoutStep, x, y);
     SCOPED_TRACE("step " + std::to_string(step));
     expectExact("captured dropout step", y);
+  }
+}
+
+// A step whose capture fails (here: its second call needs a cuFFT plan of
+// a new size, which cannot be made while capturing) still runs, eagerly,
+// with graphs off for the context from then on; nothing is dropped and no
+// error remains.
+int64_t gFftSize = 0;
+constexpr int64_t kSignal = 4096, kHop = 64;
+void stftStep(loco_context *ctx, void *) {
+  gStepApi->loco_stft(ctx, gStepIn, gStepOut, 1, kSignal, gFftSize, kHop);
+}
+
+TEST_P(Conformance, FailedCaptureRunsTheStepEagerly) {
+  Buf &x = in(randomVec(kSignal, 99));
+  // The largest spectrum: 256-point frames.
+  Buf &spectrum = out(2 * (1 + kSignal / kHop) * 129);
+  for (int64_t call = 0; call < 3; ++call) {
+    gFftSize = int64_t(64) << call; // a new size, so a new plan, each call
+    SCOPED_TRACE("call " + std::to_string(call));
+    runStep(stftStep, x, spectrum);
+    expectClose("stft step", spectrum, 1e-5);
   }
 }
 

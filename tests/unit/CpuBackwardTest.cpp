@@ -182,6 +182,12 @@ TEST_F(CpuBackward, LinearWeightGradient) {
     return out;
   };
   EXPECT_LT(finiteDifferenceError(fw, w, c, gw), kLinearTol);
+  // No rows (an empty row chunk): zeros, whatever the output held. The
+  // device backends must agree (the conformance suite checks it).
+  Vec none(N * K, 7.0f);
+  loco_linear_weight_grad(ctx, x.data(), c.data(), none.data(), 0, K, N);
+  for (float v : none)
+    EXPECT_EQ(v, 0.0f);
 }
 
 TEST_F(CpuBackward, GroupNormBackward) {

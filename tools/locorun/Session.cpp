@@ -169,11 +169,18 @@ void Session::setInputs(const std::vector<std::vector<float>> &inputs) {
     write(art->inputs()[i].offset, inputs[i]);
 }
 
-StepOutputs Session::run(const EntryPoint &entry) {
-  api->loco_run_step(ctx, entry.fn, arena);
+void Session::finishStep(bool optimizerStep) {
   api->loco_synchronize(ctx);
   if (const char *error = api->loco_context_error(ctx))
     throw RunError(error);
+  if (api->kind != "cpu")
+    memory.sample(api->loco_context_device_memory(ctx, nullptr),
+                  optimizerStep);
+}
+
+StepOutputs Session::run(const EntryPoint &entry) {
+  api->loco_run_step(ctx, entry.fn, arena);
+  finishStep(/*optimizerStep=*/false);
   StepOutputs outputs;
   for (const ManifestTensor &out : entry.outputs) {
     std::vector<float> values = read(out.offset, out.numElements());
@@ -191,9 +198,7 @@ void Session::optimizerStep(int64_t step, double lr) {
                    "gradients)");
   api->loco_context_set_optimizer(ctx, step, lr);
   api->loco_run_step(ctx, art->optimizer(), arena);
-  api->loco_synchronize(ctx);
-  if (const char *error = api->loco_context_error(ctx))
-    throw RunError(error);
+  finishStep(/*optimizerStep=*/true);
 }
 
 float Session::gradNorm() const {

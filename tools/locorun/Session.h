@@ -13,6 +13,7 @@
 #include "runtime/Backend.h"
 #include "runtime/Safetensors.h"
 #include "tools/locorun/Artifact.h"
+#include "tools/locorun/DeviceMemory.h"
 
 #include <map>
 #include <memory>
@@ -52,6 +53,8 @@ public:
   ~Session();
 
   TrainArtifact &artifact() { return *art; }
+  /// Device memory after each step (device backends only).
+  const DeviceMemoryTrace &deviceMemory() const { return memory; }
   const Backend &backend() const { return *api; }
   loco_context *context() { return ctx; }
   char *arenaBase() { return arena; }
@@ -86,6 +89,9 @@ public:
   TrainState loadCheckpoint(const std::string &dir);
 
 private:
+  /// Synchronises after a step, samples device memory and throws the
+  /// context's error, if any.
+  void finishStep(bool optimizerStep);
   std::vector<float> read(int64_t offset, int64_t count) const;
   void write(int64_t offset, const std::vector<float> &values);
 
@@ -93,6 +99,7 @@ private:
   std::unique_ptr<TrainArtifact> art;
   loco_context *ctx = nullptr;
   char *arena = nullptr;
+  DeviceMemoryTrace memory;
 };
 
 /// Writes `tensors` to `path` through a temporary file and a rename.

@@ -284,14 +284,37 @@ int main(int argc, char **argv) {
     if (session.backend().kind != "cpu") {
       int64_t fixed = art.manifest().value("device_fixed_bytes", int64_t(0));
       int64_t plan = art.arenaBytes() + fixed;
+      auto ratio = [&](int64_t bytes) {
+        return plan ? static_cast<double>(bytes) / plan : 0.0;
+      };
       std::fprintf(stderr,
                    "device memory: peak %lld bytes (now %lld); plan %lld bytes "
                    "(arena %lld + fixed workspace %lld); peak / plan = %.4f\n",
                    static_cast<long long>(peak), static_cast<long long>(now),
                    static_cast<long long>(plan),
                    static_cast<long long>(art.arenaBytes()),
-                   static_cast<long long>(fixed),
-                   plan ? static_cast<double>(peak) / plan : 0.0);
+                   static_cast<long long>(fixed), ratio(peak));
+      const DeviceMemoryTrace &trace = session.deviceMemory();
+      if (!trace.separated()) {
+        std::fprintf(stderr,
+                     "device libraries: not separated (they are measured "
+                     "after %lld optimizer steps of warm-up; run at least "
+                     "%lld)\n",
+                     static_cast<long long>(DeviceMemoryTrace::kWarmupSteps),
+                     static_cast<long long>(DeviceMemoryTrace::kWarmupSteps +
+                                            1));
+        return;
+      }
+      std::fprintf(stderr,
+                   "device libraries: %lld bytes outside the plan after "
+                   "warm-up (CUDA kernel images, cuBLASLt and cuFFT plan "
+                   "data, graph executables)\n",
+                   static_cast<long long>(trace.libraryBytes(plan)));
+      int64_t rest = trace.peakLessLibraries(plan);
+      std::fprintf(stderr,
+                   "device memory less libraries: peak %lld bytes after "
+                   "warm-up; peak / plan = %.4f\n",
+                   static_cast<long long>(rest), ratio(rest));
     }
   };
   try {
