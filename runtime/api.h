@@ -300,7 +300,9 @@ void loco_grad_norm_finish(loco_context *ctx, loco_optimizer_scratch *scratch,
                            double max_norm);
 /* One AdamW step of torch 1.13 (decoupled weight decay, bias correction) on
  * p with the clipped gradient clip_coef * g; zeroes g (the accumulator) for
- * the next optimizer step. The step and lr come from the context. */
+ * the next optimizer step. The step and lr come from the context. When the
+ * gradient norm is not finite (a NaN or Inf anywhere in the gradients), the
+ * step is skipped: p, m and v keep their values, and g is still zeroed. */
 void loco_adamw(loco_context *ctx, float *p, float *g, float *m, float *v,
                 int64_t n, const loco_optimizer_scratch *scratch, double beta1,
                 double beta2, double eps, double weight_decay);

@@ -7,5 +7,5 @@ apt-get install -y -qq --no-install-recommends \
   cmake ninja-build g++ ccache lld python3 \
   llvm-19-dev llvm-19-tools libmlir-19-dev mlir-19-tools \
   libyaml-cpp-dev libgtest-dev nlohmann-json3-dev libfftw3-dev libopenblas-dev \
-  libsndfile1-dev \
+  libsndfile1-dev zlib1g-dev \
   > /dev/null

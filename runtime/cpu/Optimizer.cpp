@@ -2,7 +2,9 @@
 //
 // This file implements the optimizer step as torch 1.13 computes it:
 // clip_grad_norm_ (global L2 norm, coefficient min(max_norm / (norm + 1e-6),
-// 1)) and AdamW's single-tensor update in float32 with double scalars.
+// 1)) and AdamW's single-tensor update in float32 with double scalars. A
+// step whose gradient norm is not finite is skipped (as torch's GradScaler
+// skips one), so that no NaN or Inf reaches the weights or the moments.
 //
 //===----------------------------------------------------------------------===//
 
@@ -36,6 +38,11 @@ void loco_grad_norm_finish(loco_context *, loco_optimizer_scratch *scratch,
 void loco_adamw(loco_context *ctx, float *p, float *g, float *m, float *v,
                 int64_t n, const loco_optimizer_scratch *scratch, double beta1,
                 double beta2, double eps, double weightDecay) {
+  // A non-finite gradient anywhere: skip the update, keep the state.
+  if (!std::isfinite(scratch->grad_norm)) {
+    std::fill(g, g + n, 0.0f);
+    return;
+  }
   double lr = ctx->lr;
   double step = static_cast<double>(ctx->optimizerStep);
   float decay = static_cast<float>(1.0 - lr * weightDecay);

@@ -47,6 +47,11 @@ void loco_adamw(loco_context *ctx, float *p, float *g, float *m, float *v,
   float oneMinusB2 = static_cast<float>(1.0 - beta2);
   float epsF = static_cast<float>(eps);
   forEach(ctx, n, [=] __device__(int64_t i) {
+    // A non-finite gradient anywhere: skip the update (the CPU's rule).
+    if (!isfinite(scratch->grad_norm)) {
+      g[i] = 0.0f;
+      return;
+    }
     // The scalars as the CPU backend computes them (double, rounded once).
     double lr = state->lr, step = static_cast<double>(state->optimizerStep);
     float decay = static_cast<float>(1.0 - lr * weightDecay);

@@ -565,6 +565,26 @@ TEST_P(Conformance, OptimizerStep) {
   expectClose("adamw m", m1, 1e-6);
   expectClose("adamw v", v1, 1e-6);
   expectExact("adamw zeroes the gradient", g1);
+
+  // A NaN in one gradient: the whole step is skipped on both backends.
+  Vec poisoned = randomVec(n2, 85);
+  poisoned[17] = std::nanf("");
+  Buf &g3 = in(poisoned), &p3 = in(randomVec(n2, 86));
+  Buf &m3 = in(randomVec(n2, 87, 0.1f)), &v3 = in(Vec(n2, 0.01f));
+  Vec before = p3.host;
+  both([&](Api api, loco_context *ctx, bool d) {
+    auto *s = reinterpret_cast<loco_optimizer_scratch *>(scratch.on(d));
+    api.loco_grad_norm_begin(ctx, s);
+    api.loco_grad_norm_accumulate(ctx, g3.on(d), n2, s);
+    api.loco_grad_norm_finish(ctx, s, 5.0);
+    api.loco_adamw(ctx, p3.on(d), g3.on(d), m3.on(d), v3.on(d), n2, s, 0.9,
+                   0.999, 1e-8, 0.01);
+  });
+  ASSERT_EQ(p3.host, before) << "the CPU applied a non-finite step";
+  expectExact("adamw skips a non-finite step: p", p3);
+  expectExact("adamw skips a non-finite step: m", m3);
+  expectExact("adamw skips a non-finite step: v", v3);
+  expectExact("adamw skips a non-finite step: g zeroed", g3);
 }
 
 struct AttentionShape {

@@ -519,6 +519,29 @@ TEST_F(CpuKernels, LossesMatchNaive) {
   EXPECT_LT(relError(spec, {ss / (B * frames * F)}), 1e-6);
 }
 
+TEST_F(CpuKernels, AdamwSkipsANonFiniteStep) {
+  // One Inf among the gradients: the norm is Inf, and the step leaves the
+  // weights and moments exactly as they were (only the gradient is zeroed).
+  // The same call with the Inf replaced does update them.
+  const int64_t n = 1000;
+  loco_context_set_optimizer(ctx, 1, 1e-3);
+  for (bool poisoned : {true, false}) {
+    Vec p = randomVec(n, 40), g = randomVec(n, 41), m(n, 0.0f), v(n, 0.0f);
+    g[n / 2] = poisoned ? INFINITY : 1.0f;
+    Vec p0 = p;
+    loco_optimizer_scratch scratch;
+    loco_grad_norm_begin(ctx, &scratch);
+    loco_grad_norm_accumulate(ctx, g.data(), n, &scratch);
+    loco_grad_norm_finish(ctx, &scratch, 5.0);
+    loco_adamw(ctx, p.data(), g.data(), m.data(), v.data(), n, &scratch, 0.9,
+               0.999, 1e-8, 0.01);
+    EXPECT_EQ(std::isfinite(scratch.grad_norm), !poisoned);
+    EXPECT_EQ(p == p0, poisoned);
+    EXPECT_EQ(m == Vec(n, 0.0f), poisoned);
+    EXPECT_EQ(g, Vec(n, 0.0f));
+  }
+}
+
 TEST_F(CpuKernels, ContextRejectsOtherDevices) {
   char error[128] = {0};
   EXPECT_EQ(loco_context_create("cuda:0", error, sizeof(error)), nullptr);

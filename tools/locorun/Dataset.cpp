@@ -64,6 +64,10 @@ public:
         for (int c = 0; c < info.channels; ++c)
           sum += frames[i * info.channels + c];
         mono[i] = sum / info.channels;
+        // A float file can hold NaN or Inf; nothing trains on them.
+        if (!std::isfinite(mono[i]))
+          throw RunError(path + ": sample " + std::to_string(offset + i) +
+                         " is not a finite number (NaN or Inf)");
       }
       stems.push_back(std::move(mono));
     }

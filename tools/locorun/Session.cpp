@@ -8,6 +8,9 @@
 
 #include "tools/locorun/Session.h"
 
+#include "tools/locorun/Checkpoint.h"
+
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <random>
@@ -50,6 +53,13 @@ std::vector<float> tensorOrThrow(const SafetensorsFile &file,
   return file.floats(*entry);
 }
 } // namespace
+
+int64_t loco::firstNonFiniteIndex(const std::vector<float> &values) {
+  for (size_t i = 0; i < values.size(); ++i)
+    if (!std::isfinite(values[i]))
+      return static_cast<int64_t>(i);
+  return -1;
+}
 
 float StepOutputs::loss(const std::string &name) const {
   for (const auto &[key, value] : losses)
@@ -138,7 +148,12 @@ void Session::loadParameters(const std::string &path) {
   auto file = openOrThrow(path);
   std::set<std::string> known;
   for (const ManifestTensor &p : art->parameters()) {
-    write(p.offset, tensorOrThrow(*file, path, p.name, p.shape));
+    std::vector<float> values = tensorOrThrow(*file, path, p.name, p.shape);
+    if (int64_t bad = firstNonFiniteIndex(values); bad >= 0)
+      throw RunError(path + ": tensor '" + p.name + "' holds a NaN or Inf "
+                     "(element " + std::to_string(bad) + "); nothing trains "
+                     "from non-finite weights");
+    write(p.offset, values);
     known.insert(p.name);
     std::vector<float> zeros(p.numElements(), 0.0f);
     for (int64_t slot : {p.gradOffset, p.mOffset, p.vOffset})
@@ -190,6 +205,31 @@ StepOutputs Session::run(const EntryPoint &entry) {
       outputs.tensors.push_back({out.name, out.shape, std::move(values)});
   }
   return outputs;
+}
+
+void Session::zeroGradients() {
+  for (const ManifestTensor &p : art->parameters())
+    if (p.gradOffset >= 0)
+      write(p.gradOffset, std::vector<float>(p.numElements(), 0.0f));
+}
+
+std::string
+Session::firstNonFinite(const std::vector<std::vector<float>> &inputs,
+                        const StepOutputs &outputs) const {
+  for (size_t i = 0; i < inputs.size() && i < art->inputs().size(); ++i)
+    if (firstNonFiniteIndex(inputs[i]) >= 0)
+      return "input '" + art->inputs()[i].name + "'";
+  for (const ManifestTensor &p : art->parameters())
+    if (firstNonFiniteIndex(read(p.offset, p.numElements())) >= 0)
+      return "parameter '" + p.name + "'";
+  // The estimates come before the losses computed from them.
+  for (const F32Tensor &tensor : outputs.tensors)
+    if (firstNonFiniteIndex(tensor.values) >= 0)
+      return "output '" + tensor.name + "'";
+  for (const auto &[name, value] : outputs.losses)
+    if (!std::isfinite(value))
+      return "output '" + name + "'";
+  return "";
 }
 
 void Session::optimizerStep(int64_t step, double lr) {
@@ -250,39 +290,51 @@ void loco::writeSafetensorsAtomically(
                    ec.message());
 }
 
-void Session::saveCheckpoint(const std::string &dir,
-                             const TrainState &state) const {
-  std::error_code ec;
-  std::filesystem::create_directories(dir, ec);
-  if (ec)
-    throw RunError("cannot create '" + dir + "': " + ec.message());
-  writeSafetensorsAtomically(dir + "/model.safetensors", parameters(true),
-                             {{"format", "pt"}});
-  std::vector<F32Tensor> optimizer;
+void Session::saveCheckpoint(const std::string &dir, const TrainState &state,
+                             int64_t keep) const {
+  CheckpointFile model{"model.safetensors", parameters(true), {{"format", "pt"}}};
+  CheckpointFile optimizer{"optimizer.safetensors", {}, {}};
   for (const ManifestTensor &p : art->parameters()) {
     if (p.mOffset < 0)
       continue;
-    optimizer.push_back({"exp_avg." + p.name, p.shape, read(p.mOffset, p.numElements())});
-    optimizer.push_back(
+    optimizer.tensors.push_back(
+        {"exp_avg." + p.name, p.shape, read(p.mOffset, p.numElements())});
+    optimizer.tensors.push_back(
         {"exp_avg_sq." + p.name, p.shape, read(p.vOffset, p.numElements())});
   }
+  // The invariant: nothing non-finite is ever written.
+  for (const CheckpointFile *file : {&model, &optimizer})
+    for (const F32Tensor &tensor : file->tensors)
+      if (int64_t bad = firstNonFiniteIndex(tensor.values); bad >= 0)
+        throw RunError("refusing to write checkpoint step " +
+                       std::to_string(state.step) + " to '" + dir + "': '" +
+                       tensor.name + "' holds a NaN or Inf (element " +
+                       std::to_string(bad) + ")");
   char lr[64], best[64];
   std::snprintf(lr, sizeof(lr), "%.17g", state.lr);
   std::snprintf(best, sizeof(best), "%.17g", state.bestValLoss);
-  writeSafetensorsAtomically(
-      dir + "/optimizer.safetensors", optimizer,
-      {{"format", "lococ-optimizer"},
-       {"step", std::to_string(state.step)},
-       {"lr", lr},
-       {"best_val_loss", best},
-       {"bad_epochs", std::to_string(state.badEpochs)},
-       {"cooldown", std::to_string(state.cooldown)},
-       {"seed", std::to_string(state.seed)}});
+  optimizer.metadata = {{"format", "lococ-optimizer"},
+                        {"step", std::to_string(state.step)},
+                        {"lr", lr},
+                        {"best_val_loss", best},
+                        {"bad_epochs", std::to_string(state.badEpochs)},
+                        {"cooldown", std::to_string(state.cooldown)},
+                        {"seed", std::to_string(state.seed)},
+                        {"skipped_steps", std::to_string(state.skippedSteps)}};
+  writeCheckpoint(dir, state.step, {model, optimizer}, keep);
+}
+
+int64_t Session::checkpointBytes() const {
+  int64_t bytes = 0;
+  for (const ManifestTensor &p : art->parameters())
+    bytes += 3 * p.bytes;
+  return bytes + (1 << 16); // headers and the manifest
 }
 
 TrainState Session::loadCheckpoint(const std::string &dir) {
-  loadParameters(dir + "/model.safetensors");
-  std::string path = dir + "/optimizer.safetensors";
+  std::string folder = findCheckpoint(dir);
+  loadParameters(folder + "/model.safetensors");
+  std::string path = folder + "/optimizer.safetensors";
   auto file = openOrThrow(path);
   const auto &meta = file->metadata();
   if (!meta.count("format") || meta.at("format") != "lococ-optimizer")
@@ -291,20 +343,57 @@ TrainState Session::loadCheckpoint(const std::string &dir) {
   for (const ManifestTensor &p : art->parameters()) {
     if (p.mOffset < 0)
       continue;
-    write(p.mOffset, tensorOrThrow(*file, path, "exp_avg." + p.name, p.shape));
-    write(p.vOffset, tensorOrThrow(*file, path, "exp_avg_sq." + p.name, p.shape));
+    for (auto [prefix, offset] : {std::pair{"exp_avg.", p.mOffset},
+                                  std::pair{"exp_avg_sq.", p.vOffset}}) {
+      std::vector<float> values =
+          tensorOrThrow(*file, path, prefix + p.name, p.shape);
+      if (int64_t bad = firstNonFiniteIndex(values); bad >= 0)
+        throw RunError(path + ": '" + prefix + p.name + "' holds a NaN or "
+                       "Inf (element " + std::to_string(bad) + ")");
+      write(offset, values);
+    }
   }
+  // Counters: whole decimal numbers in range, or the file is refused.
+  auto integer = [&](const char *key, int64_t low) {
+    auto it = meta.find(key);
+    if (it == meta.end())
+      throw RunError(path + ": metadata '" + key + "' is missing");
+    size_t used = 0;
+    long long value = 0;
+    try {
+      value = std::stoll(it->second, &used);
+    } catch (const std::exception &) {
+      used = 0;
+    }
+    if (used == 0 || used != it->second.size() || value < low)
+      throw RunError(path + ": metadata '" + key + "' is '" + it->second +
+                     "'; expected an integer >= " + std::to_string(low));
+    return static_cast<int64_t>(value);
+  };
+  auto real = [&](const char *key) {
+    auto it = meta.find(key);
+    if (it == meta.end())
+      throw RunError(path + ": metadata '" + key + "' is missing");
+    char *end = nullptr;
+    double value = std::strtod(it->second.c_str(), &end);
+    if (it->second.empty() || *end || std::isnan(value))
+      throw RunError(path + ": metadata '" + key + "' is '" + it->second +
+                     "'; expected a number");
+    return value;
+  };
   TrainState state;
-  try {
-    state.step = std::stoll(meta.at("step"));
-    state.lr = std::stod(meta.at("lr"));
-    state.bestValLoss = std::stod(meta.at("best_val_loss"));
-    state.badEpochs = std::stoll(meta.at("bad_epochs"));
-    state.cooldown = std::stoll(meta.at("cooldown"));
-    state.seed = std::stoull(meta.at("seed"));
-  } catch (const std::exception &) {
-    throw RunError(path + ": missing or malformed step counters in its "
-                   "metadata");
-  }
+  state.step = integer("step", 0);
+  state.lr = real("lr");
+  if (!std::isfinite(state.lr) || state.lr < 0)
+    throw RunError(path + ": metadata 'lr' must be a finite number >= 0");
+  state.bestValLoss = real("best_val_loss");
+  state.badEpochs = integer("bad_epochs", 0);
+  state.cooldown = integer("cooldown", 0);
+  state.seed = static_cast<uint64_t>(integer("seed", 0));
+  state.skippedSteps = meta.count("skipped_steps")
+                           ? integer("skipped_steps", 0)
+                           : 0; // checkpoints before skipping existed
+  if (state.skippedSteps > state.step)
+    throw RunError(path + ": metadata 'skipped_steps' exceeds 'step'");
   return state;
 }

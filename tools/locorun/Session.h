@@ -42,6 +42,10 @@ struct TrainState {
   double bestValLoss = 1e300; ///< ReduceLROnPlateau
   int64_t badEpochs = 0, cooldown = 0;
   uint64_t seed = 0;
+  /// Steps skipped for a non-finite loss or gradient: AdamW counts only the
+  /// updates it applied (its bias correction uses step - skippedSteps), as
+  /// torch's optimizer does when GradScaler skips a step.
+  int64_t skippedSteps = 0;
 };
 
 class Session {
@@ -72,6 +76,15 @@ public:
   void setInputs(const std::vector<std::vector<float>> &inputs);
 
   StepOutputs run(const EntryPoint &entry);
+  /// Zeroes the gradient accumulators: a step that is skipped before its
+  /// optimizer step (whose AdamW would have zeroed them).
+  void zeroGradients();
+  /// The first of the step's inputs (manifest order), the parameters and
+  /// the step's `outputs` that holds a NaN or Inf, named for an error
+  /// ("input 'mixture'", "parameter 'x'", "output 'total_loss'"); empty when
+  /// all are finite.
+  std::string firstNonFinite(const std::vector<std::vector<float>> &inputs,
+                             const StepOutputs &outputs) const;
   /// Clip and AdamW with the accumulated gradients (then zeroed).
   void optimizerStep(int64_t step, double lr);
   float gradNorm() const;
@@ -83,10 +96,17 @@ public:
   /// The gradient accumulators.
   std::vector<F32Tensor> gradients() const;
 
-  /// `dir/model.safetensors` and `dir/optimizer.safetensors`, each written
-  /// to a temporary file and renamed.
-  void saveCheckpoint(const std::string &dir, const TrainState &state) const;
+  /// Checkpoint `state.step` of `dir` (Checkpoint.h: model.safetensors with
+  /// upstream names, optimizer.safetensors, one transaction), keeping the
+  /// newest `keep`. Refuses (RunError) when a parameter or moment holds a
+  /// NaN or Inf: no checkpoint ever does.
+  void saveCheckpoint(const std::string &dir, const TrainState &state,
+                      int64_t keep) const;
+  /// The newest complete checkpoint of `dir` (or a folder of the earlier
+  /// single-checkpoint layout).
   TrainState loadCheckpoint(const std::string &dir);
+  /// About how many bytes one checkpoint takes (weights and two moments).
+  int64_t checkpointBytes() const;
 
 private:
   /// Synchronises after a step, samples device memory and throws the
@@ -101,6 +121,9 @@ private:
   char *arena = nullptr;
   DeviceMemoryTrace memory;
 };
+
+/// The index of the first NaN or Inf in `values`, or -1.
+int64_t firstNonFiniteIndex(const std::vector<float> &values);
 
 /// Writes `tensors` to `path` through a temporary file and a rename.
 void writeSafetensorsAtomically(const std::string &path,

@@ -10,6 +10,7 @@
 #include "tools/locorun/Trainer.h"
 
 #include "runtime/SiSdr.h"
+#include "tools/locorun/Checkpoint.h"
 
 #include <unistd.h>
 
@@ -117,6 +118,11 @@ void loco::runTraining(Session &session, const TrackSource &train,
                                         : stepsPerEpoch;
   int64_t valInterval = std::max<int64_t>(1, hp.value("val_interval", int64_t(1)));
 
+  // Where checkpoints go is checked before the first step, not at the first
+  // save: a run must not lose its work at the end.
+  if (!options.outDir.empty())
+    prepareCheckpointFolder(options.outDir, session.checkpointBytes(),
+                            "--out");
   std::ofstream metrics;
   if (!options.metricsPath.empty()) {
     metrics.open(options.metricsPath, std::ios::app);
@@ -131,10 +137,14 @@ void loco::runTraining(Session &session, const TrackSource &train,
   for (size_t i = 1; i < art.inputs().size(); ++i)
     sources.push_back(art.inputs()[i].name);
 
+  int64_t savedStep = -1;
   auto checkpoint = [&]() {
-    if (!options.outDir.empty())
-      session.saveCheckpoint(options.outDir, state);
+    if (options.outDir.empty() || savedStep == state.step)
+      return;
+    session.saveCheckpoint(options.outDir, state, options.keepCheckpoints);
+    savedStep = state.step;
   };
+  int64_t badInARow = 0;
 
   while (state.step < target) {
     int64_t step = state.step + 1;
@@ -142,6 +152,7 @@ void loco::runTraining(Session &session, const TrackSource &train,
     session.backend().loco_context_set_training(session.context(), 1);
     nlohmann::ordered_json components = nlohmann::ordered_json::object();
     double loss = 0.0;
+    std::string nonFinite; // the first non-finite tensor of this step
     for (int64_t micro = 0; micro < accumulation; ++micro) {
       sampleBatch(train, seed, step, micro, B, N, options.randomChunks, inputs);
       session.setInputs(inputs);
@@ -155,30 +166,78 @@ void loco::runTraining(Session &session, const TrackSource &train,
         else
           components[name] = components.value(name, 0.0) + share;
       }
+      if (nonFinite.empty() && !std::isfinite(out.loss("total_loss")))
+        nonFinite = session.firstNonFinite(inputs, out);
     }
-    session.optimizerStep(step, lr);
+    // A non-finite loss: skip the optimizer step (its accumulators are
+    // dropped). A non-finite gradient: AdamW skips the update itself.
+    float gradNorm = NAN;
+    if (std::isfinite(loss)) {
+      session.optimizerStep(step - state.skippedSteps, lr);
+      gradNorm = session.gradNorm();
+    } else {
+      session.zeroGradients();
+    }
     state.step = step;
-    float gradNorm = session.gradNorm();
+    bool skipped = !std::isfinite(loss) || !std::isfinite(gradNorm);
+    if (skipped) {
+      ++state.skippedSteps;
+      ++badInARow;
+      std::fprintf(stderr,
+                   "%slocorun: warning: step %lld skipped: %s is not finite%s; "
+                   "the weights and moments keep their values\n",
+                   tty ? "\n" : "", static_cast<long long>(step),
+                   std::isfinite(loss) ? "the gradient norm" : "the loss",
+                   nonFinite.empty() ? "" : (" (first: " + nonFinite + ")").c_str());
+      if (badInARow >= options.maxBadSteps)
+        throw RunError(
+            "step " + std::to_string(step) + ": " + std::to_string(badInARow) +
+            " consecutive steps had a non-finite " +
+            (std::isfinite(loss) ? "gradient norm" : "loss") +
+            (nonFinite.empty() ? std::string()
+                               : "; the first non-finite tensor is " + nonFinite) +
+            " (--max-bad-steps " + std::to_string(options.maxBadSteps) +
+            "); no checkpoint was written for these steps");
+    } else {
+      badInARow = 0;
+    }
 
     double seconds = std::chrono::duration<double>(
                          std::chrono::steady_clock::now() - start).count();
     double rate = (state.step - firstStep) / std::max(seconds, 1e-9);
     if (metrics.is_open()) {
-      nlohmann::ordered_json line{{"step", step},           {"loss", loss},
-                                  {"lr", lr},               {"grad_norm", gradNorm},
-                                  {"clip_coef", session.clipCoef()},
-                                  {"components", components}, {"seconds", seconds}};
+      // JSON has no NaN: a skipped step's non-finite values are null.
+      auto number = [](double value) {
+        return std::isfinite(value) ? nlohmann::ordered_json(value)
+                                    : nlohmann::ordered_json();
+      };
+      for (auto &[name, value] : components.items())
+        value = number(value.get<double>());
+      nlohmann::ordered_json line{
+          {"step", step},
+          {"loss", number(loss)},
+          {"lr", lr},
+          {"grad_norm", number(gradNorm)},
+          {"clip_coef", skipped ? nlohmann::ordered_json()
+                                : number(session.clipCoef())},
+          {"components", components},
+          {"seconds", seconds},
+          {"skipped", skipped},
+          {"skipped_steps", state.skippedSteps}};
       metrics << line.dump() << "\n" << std::flush;
     }
     int width = 24, filled = static_cast<int>(width * state.step / target);
-    char bar[128];
+    char bar[192], skips[48] = "";
+    if (state.skippedSteps > 0)
+      std::snprintf(skips, sizeof(skips), " skipped %lld",
+                    static_cast<long long>(state.skippedSteps));
     std::snprintf(bar, sizeof(bar),
                   "step %lld/%lld [%s%s] loss %.4f lr %.2e grad %.1f %.2f step/s "
-                  "mem %.0f MiB (arena %.0f)",
+                  "mem %.0f MiB (arena %.0f)%s",
                   static_cast<long long>(step), static_cast<long long>(target),
                   std::string(filled, '#').c_str(),
                   std::string(width - filled, '.').c_str(), loss, lr, gradNorm,
-                  rate, residentMiB(), art.arenaBytes() / 1048576.0);
+                  rate, residentMiB(), art.arenaBytes() / 1048576.0, skips);
     if (tty)
       std::fprintf(stderr, "\r%s", bar);
     else if (step == target || (step - firstStep) % std::max<int64_t>(1, target / 20) == 0)

@@ -3,7 +3,11 @@
 // This file declares the training loop: micro-steps with gradient
 // accumulation, the optimizer step, the learning-rate schedule (linear
 // warmup, then ReduceLROnPlateau on the validation loss), validation SI-SDR
-// per source, metrics as JSON lines, a progress line, and checkpoints.
+// per source, metrics as JSON lines, a progress line, checkpoints, and the
+// guard against non-finite steps: a step whose loss or gradient norm is NaN
+// or Inf is skipped (the weights and moments keep their values), counted,
+// and shown; too many in a row stop training with an error naming the first
+// non-finite tensor.
 //
 //===----------------------------------------------------------------------===//
 
@@ -25,6 +29,11 @@ struct TrainOptions {
   std::string metricsPath, outDir, resumeDir;
   uint64_t seed = 0;
   bool randomChunks = true;
+  /// Consecutive non-finite steps (skipped, never applied) after which
+  /// training stops with an error.
+  int64_t maxBadSteps = 10;
+  /// Checkpoints kept in `outDir` (the newest).
+  int64_t keepCheckpoints = 2;
 };
 
 /// Trains `session` on `train`, validating on `validation` (may be null).

@@ -47,9 +47,13 @@ const char *kUsage =
     "  --steps N | --epochs N   how long to train (total, counting a resume)\n"
     "  --steps-per-epoch N      default: training tracks / (batch x accum)\n"
     "  --metrics FILE           append one JSON object per step\n"
-    "  --out DIR                checkpoints (model + optimizer safetensors)\n"
-    "  --resume DIR             continue a checkpointed run\n"
+    "  --out DIR                checkpoints: DIR/step-N/{model,optimizer}\n"
+    "                           .safetensors, DIR/latest -> the newest\n"
+    "  --resume DIR             continue from DIR's newest complete checkpoint\n"
     "  --save-every N           also checkpoint every N steps\n"
+    "  --keep-checkpoints N     keep the newest N checkpoints (default 2)\n"
+    "  --max-bad-steps N        stop after N consecutive steps with a NaN/Inf\n"
+    "                           loss or gradient (skipped; default 10)\n"
     "  --seed N                 default: the config's seed\n"
     "  --report-memory          print the arena and the process's peak RSS\n";
 
@@ -75,6 +79,13 @@ int64_t parseCount(const std::string &option, const std::string &value) {
   usageError(option + " expects a non-negative integer, got '" + value + "'");
 }
 
+int64_t parsePositive(const std::string &option, const std::string &value) {
+  int64_t n = parseCount(option, value);
+  if (n == 0)
+    usageError(option + " expects a positive integer, got '" + value + "'");
+  return n;
+}
+
 Options parseOptions(int argc, char **argv) {
   Options o;
   for (int i = 1; i < argc; ++i) {
@@ -95,9 +106,11 @@ Options parseOptions(int argc, char **argv) {
     else if (arg == "--synthetic") o.synthetic = true;
     else if (arg == "--eval") o.eval = true;
     else if (arg == "--report-memory") o.reportMemory = true;
-    else if (arg == "--steps") o.train.steps = parseCount(arg, value());
-    else if (arg == "--epochs") o.train.epochs = parseCount(arg, value());
-    else if (arg == "--steps-per-epoch") o.train.stepsPerEpoch = parseCount(arg, value());
+    else if (arg == "--steps") o.train.steps = parsePositive(arg, value());
+    else if (arg == "--epochs") o.train.epochs = parsePositive(arg, value());
+    else if (arg == "--steps-per-epoch") o.train.stepsPerEpoch = parsePositive(arg, value());
+    else if (arg == "--max-bad-steps") o.train.maxBadSteps = parsePositive(arg, value());
+    else if (arg == "--keep-checkpoints") o.train.keepCheckpoints = parsePositive(arg, value());
     else if (arg == "--save-every") o.train.saveEvery = parseCount(arg, value());
     else if (arg == "--metrics") o.train.metricsPath = value();
     else if (arg == "--out") o.train.outDir = value();

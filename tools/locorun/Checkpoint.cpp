@@ -1,0 +1,344 @@
+//===- Checkpoint.cpp - Checkpoints as one transaction --------------------===//
+//
+// This file implements the checkpoint folder (see Checkpoint.h): staged
+// writes, fsync of files and folders, the atomic switch of `latest`,
+// verification by size and CRC-32 (zlib), pruning, and the fault points.
+//
+//===----------------------------------------------------------------------===//
+
+#include "tools/locorun/Checkpoint.h"
+
+#include "tools/locorun/Session.h"
+
+#include <fcntl.h>
+#include <sys/statvfs.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+using namespace loco;
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr const char *kManifest = "checkpoint.json";
+constexpr const char *kLatest = "latest";
+
+/// The filesystem operations of saves so far in this process, and the one
+/// at which LOCO_CHECKPOINT_FAULT asks the process to end.
+int64_t operations = 0;
+
+int64_t faultAt() {
+  static const int64_t at = [] {
+    const char *value = std::getenv("LOCO_CHECKPOINT_FAULT");
+    return value ? std::atoll(value) : int64_t(0);
+  }();
+  return at;
+}
+
+/// Counts one operation of a save; at the injected fault, ends the process
+/// as a kill would, leaving `torn` (a file just written) half written.
+void faultPoint(const std::string &torn = "") {
+  if (++operations != faultAt())
+    return;
+  if (!torn.empty()) {
+    std::error_code ec;
+    uintmax_t size = fs::file_size(torn, ec);
+    if (!ec && ::truncate(torn.c_str(), static_cast<off_t>(size / 2)) != 0)
+      std::perror("locorun: LOCO_CHECKPOINT_FAULT truncate");
+  }
+  std::fprintf(stderr,
+               "locorun: LOCO_CHECKPOINT_FAULT: stopping at "
+               "checkpoint operation %lld\n",
+               static_cast<long long>(operations));
+  std::_Exit(86);
+}
+
+[[noreturn]] void ioError(const std::string &what, const std::string &path,
+                          int error = errno) {
+  throw RunError("cannot " + what + " '" + path + "': " + std::strerror(error));
+}
+
+/// fsync of a file or folder.
+void syncPath(const std::string &path) {
+  faultPoint();
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    ioError("open", path);
+  if (::fsync(fd) != 0) {
+    int error = errno;
+    ::close(fd);
+    ioError("fsync", path, error);
+  }
+  ::close(fd);
+}
+
+void renamePath(const std::string &from, const std::string &to) {
+  faultPoint();
+  if (::rename(from.c_str(), to.c_str()) != 0)
+    ioError("rename '" + from + "' to", to);
+}
+
+void removeTree(const fs::path &path) {
+  faultPoint();
+  std::error_code ec;
+  fs::remove_all(path, ec);
+  if (ec)
+    throw RunError("cannot remove '" + path.string() + "': " + ec.message());
+}
+
+/// The size and CRC-32 of a file, or false when it cannot be read.
+bool measure(const std::string &path, uint64_t &bytes, uint32_t &crc) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in)
+    return false;
+  std::vector<char> buffer(1 << 20);
+  uLong sum = crc32(0L, Z_NULL, 0);
+  bytes = 0;
+  while (in) {
+    in.read(buffer.data(), buffer.size());
+    std::streamsize got = in.gcount();
+    if (got <= 0)
+      break;
+    sum = crc32(sum, reinterpret_cast<const Bytef *>(buffer.data()),
+                static_cast<uInt>(got));
+    bytes += static_cast<uint64_t>(got);
+  }
+  if (in.bad())
+    return false;
+  crc = static_cast<uint32_t>(sum);
+  return true;
+}
+
+/// The step of a folder named step-N, or -1.
+int64_t stepOf(const std::string &name) {
+  if (name.size() <= 5 || name.compare(0, 5, "step-") != 0)
+    return -1;
+  int64_t step = 0;
+  for (size_t i = 5; i < name.size(); ++i) {
+    if (name[i] < '0' || name[i] > '9' || step > (INT64_MAX - 9) / 10)
+      return -1;
+    step = step * 10 + (name[i] - '0');
+  }
+  return step;
+}
+
+/// Empty when `folder` is a complete checkpoint (of `step`, its name's);
+/// else why not.
+std::string verify(const fs::path &folder, int64_t step) {
+  std::ifstream in(folder / kManifest);
+  if (!in)
+    return "no " + std::string(kManifest);
+  nlohmann::json doc = nlohmann::json::parse(in, nullptr, false);
+  if (doc.is_discarded() || !doc.is_object() ||
+      doc.value("format", "") != "lococ-checkpoint")
+    return std::string(kManifest) + " is corrupt";
+  if (!doc.contains("step") || !doc["step"].is_number_integer() ||
+      doc["step"].get<int64_t>() != step)
+    return std::string(kManifest) + " is not of step " + std::to_string(step);
+  const nlohmann::json &files = doc.value("files", nlohmann::json::object());
+  for (const char *name : {"model.safetensors", "optimizer.safetensors"}) {
+    if (!files.contains(name) || !files[name].is_object())
+      return std::string(kManifest) + " does not list " + name;
+    uint64_t bytes = 0;
+    uint32_t crc = 0;
+    if (!measure((folder / name).string(), bytes, crc))
+      return std::string(name) + " cannot be read";
+    if (files[name].value("bytes", uint64_t(0)) != bytes)
+      return std::string(name) + " has " + std::to_string(bytes) +
+             " bytes, not the " +
+             std::to_string(files[name].value("bytes", uint64_t(0))) +
+             " written";
+    if (files[name].value("crc32", uint64_t(0)) != crc)
+      return std::string(name) + " fails its CRC-32 check";
+  }
+  return "";
+}
+
+} // namespace
+
+std::string loco::checkpointName(int64_t step) {
+  char name[32];
+  std::snprintf(name, sizeof(name), "step-%08lld",
+                static_cast<long long>(step));
+  return name;
+}
+
+void loco::prepareCheckpointFolder(const std::string &dir, int64_t bytes,
+                                   const std::string &option) {
+  std::error_code ec;
+  if (fs::exists(dir, ec) && !fs::is_directory(dir, ec))
+    throw RunError(option + " '" + dir + "' exists and is not a folder");
+  fs::create_directories(dir, ec);
+  if (ec)
+    throw RunError(option + ": cannot create '" + dir + "': " + ec.message());
+  // Writable: a probe file, written, synced and removed.
+  std::string probe = dir + "/.locorun-probe-" + std::to_string(::getpid());
+  int fd =
+      ::open(probe.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0)
+    throw RunError(option + ": cannot write in '" + dir +
+                   "': " + std::strerror(errno));
+  char block[4096] = {0};
+  bool ok = ::write(fd, block, sizeof(block)) ==
+                static_cast<ssize_t>(sizeof(block)) &&
+            ::fsync(fd) == 0;
+  int error = errno;
+  ::close(fd);
+  ::unlink(probe.c_str());
+  if (!ok)
+    throw RunError(option + ": cannot write in '" + dir +
+                   "': " + std::strerror(error));
+  // Room for the new checkpoint while the previous one is still kept.
+  struct statvfs info {};
+  if (::statvfs(dir.c_str(), &info) != 0)
+    return;
+  long double available =
+      static_cast<long double>(info.f_bavail) * info.f_frsize;
+  long double needed = 2.0L * bytes + (1 << 20);
+  if (available < needed) {
+    char text[256];
+    std::snprintf(text, sizeof(text),
+                  "%s: '%s' has %.1Lf MiB free; a checkpoint needs %.1Lf MiB "
+                  "and the new one is written before the old one is removed "
+                  "(%.1Lf MiB)",
+                  option.c_str(), dir.c_str(), available / 1048576.0L,
+                  bytes / 1048576.0L, needed / 1048576.0L);
+    throw RunError(text);
+  }
+}
+
+void loco::writeCheckpoint(const std::string &dir, int64_t step,
+                           const std::vector<CheckpointFile> &files,
+                           int64_t keep) {
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (ec)
+    throw RunError("cannot create '" + dir + "': " + ec.message());
+  std::string name = checkpointName(step);
+  fs::path root(dir), staged = root / (name + ".tmp"), final = root / name;
+  if (fs::exists(staged, ec))
+    removeTree(staged);
+  faultPoint();
+  if (!fs::create_directory(staged, ec) || ec)
+    throw RunError("cannot create '" + staged.string() +
+                   "': " + (ec ? ec.message() : "it exists"));
+
+  nlohmann::ordered_json listing = nlohmann::ordered_json::object();
+  for (const CheckpointFile &file : files) {
+    std::string path = (staged / file.name).string(), error;
+    faultPoint();
+    if (!writeSafetensors(path, file.tensors, file.metadata, error))
+      throw RunError(error);
+    faultPoint(path);
+    syncPath(path);
+    uint64_t bytes = 0;
+    uint32_t crc = 0;
+    if (!measure(path, bytes, crc))
+      ioError("read back", path);
+    listing[file.name] = {{"bytes", bytes}, {"crc32", crc}};
+  }
+  std::string manifest = (staged / kManifest).string();
+  {
+    faultPoint();
+    std::ofstream out(manifest);
+    out << nlohmann::ordered_json{{"format", "lococ-checkpoint"},
+                                  {"step", step},
+                                  {"files", listing}}
+               .dump(1)
+        << "\n";
+    if (!out.flush())
+      ioError("write", manifest);
+  }
+  faultPoint(manifest);
+  syncPath(manifest);
+  syncPath(staged.string());
+
+  // The same step saved again (a final save after a periodic one): the old
+  // folder steps aside first; `latest` may name a missing folder for a
+  // moment, and loading then falls back to the previous checkpoint.
+  fs::path previous = root / (name + ".old");
+  if (fs::exists(final, ec)) {
+    if (fs::exists(previous, ec))
+      removeTree(previous);
+    renamePath(final.string(), previous.string());
+  }
+  renamePath(staged.string(), final.string());
+  syncPath(dir);
+
+  // Switch `latest`: a new link renamed over the old one.
+  fs::path link = root / kLatest, pending = root / "latest.tmp";
+  ::unlink(pending.c_str());
+  faultPoint();
+  if (::symlink(name.c_str(), pending.c_str()) != 0)
+    ioError("create the link", pending.string());
+  renamePath(pending.string(), link.string());
+  syncPath(dir);
+
+  // Keep the newest `keep` checkpoints; drop leftovers of interrupted saves.
+  std::vector<std::pair<int64_t, fs::path>> complete;
+  std::vector<fs::path> leftovers;
+  for (const fs::directory_entry &entry : fs::directory_iterator(root, ec)) {
+    std::string file = entry.path().filename().string();
+    if (stepOf(file) >= 0 && entry.is_directory())
+      complete.emplace_back(stepOf(file), entry.path());
+    else if (file.rfind("step-", 0) == 0 &&
+             (file.size() > 4 && (file.substr(file.size() - 4) == ".tmp" ||
+                                  file.substr(file.size() - 4) == ".old")))
+      leftovers.push_back(entry.path());
+  }
+  std::sort(complete.begin(), complete.end(),
+            [](const auto &a, const auto &b) { return a.first > b.first; });
+  for (size_t i = 0; i < complete.size(); ++i)
+    if (static_cast<int64_t>(i) >= std::max<int64_t>(keep, 1) &&
+        complete[i].first != step)
+      removeTree(complete[i].second);
+  for (const fs::path &path : leftovers)
+    removeTree(path);
+}
+
+std::string loco::findCheckpoint(const std::string &dir) {
+  std::error_code ec;
+  if (!fs::is_directory(dir, ec))
+    throw RunError("--resume: '" + dir + "' is not a folder");
+  fs::path root(dir);
+  std::vector<std::pair<int64_t, fs::path>> candidates;
+  // `latest` first, then every step folder, newest first.
+  fs::path link = root / kLatest;
+  std::string latest;
+  if (fs::is_symlink(link, ec)) {
+    latest = fs::read_symlink(link, ec).filename().string();
+    if (stepOf(latest) >= 0)
+      candidates.emplace_back(stepOf(latest), root / latest);
+  }
+  std::vector<std::pair<int64_t, fs::path>> steps;
+  for (const fs::directory_entry &entry : fs::directory_iterator(root, ec)) {
+    std::string file = entry.path().filename().string();
+    if (stepOf(file) >= 0 && file != latest && entry.is_directory())
+      steps.emplace_back(stepOf(file), entry.path());
+  }
+  std::sort(steps.begin(), steps.end(),
+            [](const auto &a, const auto &b) { return a.first > b.first; });
+  candidates.insert(candidates.end(), steps.begin(), steps.end());
+  for (const auto &[step, folder] : candidates) {
+    std::string why = verify(folder, step);
+    if (why.empty())
+      return folder.string();
+    std::fprintf(stderr,
+                 "locorun: warning: checkpoint '%s' is incomplete or corrupt "
+                 "(%s); trying the previous one\n",
+                 folder.string().c_str(), why.c_str());
+  }
+  if (fs::exists(root / "model.safetensors", ec) &&
+      fs::exists(root / "optimizer.safetensors", ec))
+    return dir; // the earlier layout: one checkpoint, directly in `dir`
+  throw RunError("--resume: '" + dir + "' holds no complete checkpoint");
+}
