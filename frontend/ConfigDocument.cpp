@@ -15,6 +15,9 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <filesystem>
+#include <fstream>
+
 using namespace mlir;
 using namespace mlir::loco;
 
@@ -193,35 +196,85 @@ static Location fileLoc(MLIRContext *context, llvm::StringRef file,
   return FileLineColLoc::get(context, file, line, column);
 }
 
+/// Configs are a few kilobytes; anything far larger is not one (a device
+/// such as /dev/zero would otherwise be read until memory runs out).
+constexpr size_t kMaxConfigBytes = 1 << 20;
+
 LogicalResult ConfigDocument::loadFromString(llvm::StringRef text) {
+  std::vector<YAML::Node> documents;
   try {
-    impl->root = YAML::Load(text.str());
+    documents = YAML::LoadAll(text.str());
   } catch (const YAML::Exception &e) {
     return emitError(fileLoc(context, file, e.mark))
            << "invalid YAML: " << e.msg;
   }
+  // One document: PyYAML's safe_load, which upstream uses, refuses more.
+  if (documents.size() > 1)
+    return emitError(fileLoc(context, file, documents[1].Mark()))
+           << "a second YAML document ('---'); a config is one document";
+  impl->root = documents.empty() ? YAML::Node() : documents.front();
   if (!impl->root.IsMap())
     return emitError(FileLineColLoc::get(context, file, 1, 1))
            << "expects a YAML mapping of config sections at the top level";
+  if (failed(checkDuplicateKeys()))
+    return failure();
   indexKeys();
   return success();
 }
 
 LogicalResult ConfigDocument::load() {
-  try {
-    impl->root = YAML::LoadFile(file);
-  } catch (const YAML::BadFile &) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(file, ec))
+    return emitError(UnknownLoc::get(context))
+           << "'" << file << "' is a folder, not a config file";
+  std::ifstream in(file, std::ios::binary);
+  if (!in)
     return emitError(UnknownLoc::get(context))
            << "cannot read config file '" << file << "'";
-  } catch (const YAML::Exception &e) {
-    return emitError(fileLoc(context, file, e.mark))
-           << "invalid YAML: " << e.msg;
-  }
-  if (!impl->root.IsMap())
-    return emitError(FileLineColLoc::get(context, file, 1, 1))
-           << "expects a YAML mapping of config sections at the top level";
-  indexKeys();
-  return success();
+  std::string text(kMaxConfigBytes + 1, '\0');
+  in.read(text.data(), static_cast<std::streamsize>(text.size()));
+  if (in.bad())
+    return emitError(UnknownLoc::get(context))
+           << "cannot read config file '" << file << "'";
+  text.resize(static_cast<size_t>(in.gcount()));
+  // No file location here: the diagnostic handler would read the whole
+  // file to quote its line.
+  if (text.size() > kMaxConfigBytes)
+    return emitError(UnknownLoc::get(context))
+           << "'" << file << "' is larger than " << (kMaxConfigBytes >> 20)
+           << " MiB; a config is a few kilobytes of YAML";
+  if (text.find('\0') != std::string::npos)
+    return emitError(UnknownLoc::get(context))
+           << "'" << file << "' holds a NUL byte; a config is YAML text";
+  return loadFromString(text);
+}
+
+LogicalResult ConfigDocument::checkDuplicateKeys() {
+  // yaml-cpp keeps both entries and answers lookups with the first; PyYAML
+  // keeps the last. The same file would build two models: refuse it.
+  bool ok = true;
+  std::function<void(const YAML::Node &, const std::string &)> walk =
+      [&](const YAML::Node &node, const std::string &prefix) {
+        if (!node.IsMap())
+          return;
+        llvm::StringMap<YAML::Mark> seen;
+        for (auto it = node.begin(); it != node.end(); ++it) {
+          std::string key = it->first.Scalar();
+          std::string path = prefix.empty() ? key : prefix + "." + key;
+          auto [entry, fresh] = seen.try_emplace(key, it->first.Mark());
+          if (!fresh) {
+            emitError(fileLoc(context, file, it->first.Mark()))
+                << "duplicate key '" << path << "' (first at line "
+                << entry->second.line + 1
+                << "); yaml-cpp would use the first value and PyYAML, "
+                   "upstream's loader, the last: keep one";
+            ok = false;
+          }
+          walk(it->second, path);
+        }
+      };
+  walk(impl->root, "");
+  return success(ok);
 }
 
 void ConfigDocument::indexKeys() {

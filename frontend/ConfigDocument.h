@@ -26,7 +26,8 @@ public:
   ConfigDocument(MLIRContext *context, std::string fileName);
   ~ConfigDocument();
 
-  /// Parses the file. Syntax errors are reported at their line:col.
+  /// Parses the file (at most 1 MiB of text). Syntax errors, a second YAML
+  /// document and duplicate keys are reported at their line:col.
   LogicalResult load();
   /// Parses `text` as if it were the file's contents (tests, stdin).
   LogicalResult loadFromString(llvm::StringRef text);
@@ -76,6 +77,7 @@ private:
   llvm::StringMap<Location> locations;
 
   void indexKeys();
+  LogicalResult checkDuplicateKeys();
 };
 
 } // namespace mlir::loco

@@ -13,8 +13,10 @@
 #include "mlir/IR/Diagnostics.h"
 #include "llvm/ADT/STLExtras.h"
 #include "llvm/ADT/StringExtras.h"
+#include "llvm/Support/MathExtras.h"
 
 #include <cmath>
+#include <cstdio>
 
 using namespace mlir;
 using namespace mlir::loco;
@@ -154,9 +156,13 @@ public:
                std::optional<int64_t> fallback = std::nullopt) {
     read(out, doc.getInt(path, fallback));
   }
+  /// A float, which must be finite (YAML's .nan and .inf are numbers).
   void readFloat(double &out, llvm::StringRef path,
                  std::optional<double> fallback = std::nullopt) {
     read(out, doc.getFloat(path, fallback));
+    if (!std::isfinite(out))
+      error(path) << "'" << path << "' must be a finite number, got "
+                  << (std::isnan(out) ? "NaN" : out > 0 ? "Inf" : "-Inf");
   }
   void readBool(bool &out, llvm::StringRef path, bool fallback) {
     read(out, doc.getBool(path, fallback));
@@ -186,9 +192,37 @@ public:
     error(path) << "'" << path << "' is '" << value << "'; lococ supports "
                 << llvm::join(allowed, ", ");
   }
-  void checkPositive(llvm::StringRef path, int64_t value) {
+  /// Requires 1 <= value <= limit. The limits are far above any model
+  /// that trains and keep every size the compiler computes in int64.
+  void checkDimension(llvm::StringRef path, int64_t value, int64_t limit) {
     if (value <= 0)
       error(path) << "'" << path << "' must be positive, got " << value;
+    else if (value > limit)
+      error(path) << "'" << path << "' is " << value
+                  << "; lococ supports at most " << limit;
+  }
+  /// Requires low <= value (or low < value when `open`) and value < high
+  /// (or value <= high when `closedHigh`).
+  void checkRange(llvm::StringRef path, double value, double low, bool open,
+                  double high = INFINITY, bool closedHigh = false,
+                  llvm::StringRef meaning = "") {
+    bool above = open ? value > low : value >= low;
+    bool below = closedHigh ? value <= high : value < high;
+    if (above && below)
+      return;
+    auto number = [](double v) {
+      char text[32];
+      std::snprintf(text, sizeof(text), "%g", v);
+      return std::string(text);
+    };
+    InFlightDiagnostic diag = error(path);
+    diag << "'" << path << "' must be in " << (open ? "(" : "[")
+         << number(low) << ", "
+         << (std::isinf(high) ? std::string("inf)")
+                              : number(high) + (closedHigh ? "]" : ")"))
+         << ", got " << number(value);
+    if (!meaning.empty())
+      diag << " (" << meaning << ")";
   }
 
   ConfigDocument &doc;
@@ -265,23 +299,58 @@ std::optional<ModelSpec> mlir::loco::parseModelSpec(ConfigDocument &doc) {
   if (!r.ok)
     return std::nullopt;
 
-  // Values that must be positive.
-  for (auto [path, value] : {
-           std::pair<llvm::StringRef, int64_t>{"dataset.sample_rate", spec.sampleRate},
-           {"dataset.segment_length", spec.segmentLength},
-           {"model.n_fft", spec.nFft},
-           {"model.hop_length", spec.hopLength},
-           {"model.n_sources", spec.nSources},
-           {"model.n_layers", spec.nLayers},
-           {"model.emb_dim", spec.embDim},
-           {"model.num_groups", spec.numGroups},
-           {"model.n_heads", spec.nHeads},
-           {"model.attention_dim", spec.attentionDim},
-           {"model.conv1d_kernel", spec.conv1dKernel},
-           {"model.conv1d_shift", spec.conv1dShift},
-           {"training.batch_size", spec.batchSize},
-           {"training.gradient_accumulation_steps", spec.gradientAccumulationSteps}})
-    r.checkPositive(path, value);
+  // Dimensions: positive, and bounded so that every size derived from them
+  // fits in int64 with margin (the largest shipped configs are far below).
+  struct Dimension {
+    llvm::StringRef path;
+    int64_t value, limit;
+  };
+  for (Dimension d : {
+           Dimension{"dataset.sample_rate", spec.sampleRate, int64_t(1) << 20},
+           {"dataset.segment_length", spec.segmentLength, int64_t(1) << 31},
+           {"model.n_fft", spec.nFft, int64_t(1) << 16},
+           {"model.hop_length", spec.hopLength, int64_t(1) << 16},
+           {"model.n_sources", spec.nSources, 64},
+           {"model.n_layers", spec.nLayers, 1024},
+           {"model.emb_dim", spec.embDim, int64_t(1) << 16},
+           {"model.num_groups", spec.numGroups, int64_t(1) << 16},
+           {"model.n_heads", spec.nHeads, 1024},
+           {"model.attention_dim", spec.attentionDim, int64_t(1) << 16},
+           {"model.conv1d_kernel", spec.conv1dKernel, 1024},
+           {"model.conv1d_shift", spec.conv1dShift, 1024},
+           {"training.batch_size", spec.batchSize, int64_t(1) << 16},
+           {"training.gradient_accumulation_steps",
+            spec.gradientAccumulationSteps, int64_t(1) << 20},
+           {"training.num_epochs", spec.numEpochs, int64_t(1) << 30},
+           {"training.val_interval", spec.valInterval, int64_t(1) << 30}})
+    r.checkDimension(d.path, d.value, d.limit);
+  for (int64_t hidden : spec.ffnHiddenDims)
+    r.checkDimension("model.ffn_hidden_dim", hidden, int64_t(1) << 20);
+  if (!r.ok)
+    return std::nullopt;
+  // The largest tensors of the step: [B, C, T, F] activations and the FFN's
+  // [B x F, T, hidden] (or [B x T, F, hidden]), in elements, with checked
+  // arithmetic. 2^40 elements (4 TiB in fp32) keeps any sum of the step's
+  // tensor sizes far from overflow.
+  constexpr int64_t kMaxElements = int64_t(1) << 40;
+  int64_t widest = spec.embDim;
+  for (int64_t hidden : spec.ffnHiddenDims)
+    widest = std::max(widest, 2 * hidden);
+  widest = std::max({widest, spec.attentionDim, 2 * spec.nSources});
+  int64_t elements = 1;
+  bool overflow = false;
+  for (int64_t factor :
+       {spec.batchSize, spec.frames(), spec.bins(), widest})
+    overflow |= llvm::MulOverflow(elements, factor, elements);
+  if (overflow || elements > kMaxElements)
+    r.error({"dataset.segment_length", "training.batch_size", "model.emb_dim",
+             "model.ffn_hidden_dim", "model.n_fft"})
+        << "the step's largest tensor ([batch " << spec.batchSize
+        << ", frames " << spec.frames() << ", bins " << spec.bins()
+        << ", width " << widest << "]) has "
+        << (overflow ? std::string("more than 2^63")
+                     : std::to_string(elements))
+        << " elements; lococ supports at most 2^40";
   if (!r.ok)
     return std::nullopt;
 
@@ -352,18 +421,48 @@ std::optional<ModelSpec> mlir::loco::parseModelSpec(ConfigDocument &doc) {
         << "'model.n_sources' is " << spec.nSources << " but 'dataset.sources' names "
         << spec.sources.size() << " sources (" << llvm::join(spec.sources, ", ")
         << ")";
-  if (!(spec.dropout >= 0.0 && spec.dropout < 1.0))
-    r.error("model.dropout") << "'model.dropout' must be in [0, 1), got "
-                             << spec.dropout;
-  if (!(spec.eps > 0.0))
-    r.error("model.eps") << "'model.eps' must be positive";
+  // Numbers in their domains (every float is already finite).
+  r.checkRange("model.dropout", spec.dropout, 0.0, false, 1.0);
+  r.checkRange("model.eps", spec.eps, 0.0, true);
+  r.checkRange("loss.eps", spec.lossEps, 0.0, true, INFINITY, false,
+               "it keeps SI-SDR's logarithm and division defined");
+  r.checkRange("loss.si_sdr_weight", spec.siSdrWeight, 0.0, false);
+  r.checkRange("loss.l1_weight", spec.l1Weight, 0.0, false);
+  r.checkRange("loss.spectral_weight", spec.spectralWeight, 0.0, false);
+  r.checkRange("training.optimizer.lr", spec.lr, 0.0, true);
+  r.checkRange("training.gradient_clip", spec.gradientClip, 0.0, true,
+               INFINITY, false, "the max norm of clip_grad_norm_");
+  r.checkRange("training.optimizer.weight_decay", spec.weightDecay, 0.0,
+               false);
+  r.checkRange("training.optimizer.eps", spec.adamEps, 0.0, true);
+  r.checkRange("training.scheduler.factor", spec.schedulerFactor, 0.0, true,
+               1.0);
+  r.checkRange("training.scheduler.min_lr", spec.schedulerMinLr, 0.0, false);
+  r.checkRange("training.warmup_start_lr", spec.warmupStartLr, 0.0, false);
+  for (auto [path, value] :
+       {std::pair<llvm::StringRef, int64_t>{"training.scheduler.patience",
+                                            spec.schedulerPatience},
+        {"training.scheduler.cooldown", spec.schedulerCooldown},
+        {"training.warmup_steps", spec.warmupSteps},
+        {"seed", spec.seed}})
+    if (value < 0)
+      r.error(path) << "'" << path << "' must not be negative, got " << value;
   if (betas.size() != 2)
     r.error("training.optimizer.betas")
         << "'training.optimizer.betas' takes two numbers, got " << betas.size();
   else {
+    for (double beta : betas)
+      r.checkRange("training.optimizer.betas", beta, 0.0, false, 1.0);
     spec.beta1 = betas[0];
     spec.beta2 = betas[1];
   }
+  // Each source names one output: a repeated name would overwrite another.
+  for (size_t i = 0; i < spec.sources.size(); ++i)
+    for (size_t j = 0; j < i; ++j)
+      if (spec.sources[i] == spec.sources[j])
+        r.error("dataset.sources")
+            << "'dataset.sources' names '" << spec.sources[i]
+            << "' twice; each source is one output";
   if (!r.ok)
     return std::nullopt;
 

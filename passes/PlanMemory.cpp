@@ -12,6 +12,7 @@
 #include "dialect/LocoOps.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/Builders.h"
+#include "llvm/Support/MathExtras.h"
 #include "runtime/api.h"
 
 namespace mlir::loco {
@@ -103,13 +104,19 @@ void PlanMemoryPass::runOnOperation() {
   Builder b(&getContext());
 
   // Fixed regions: arguments, then optimizer state, then scratch scalars.
+  // Every sum is checked: the frontend bounds each tensor at 2^40 elements,
+  // but a plan that still wrapped would hand the runtime a negative arena.
   int64_t cursor = 0;
+  bool overflow = false;
+  auto advance = [&](int64_t &offset, int64_t bytes) {
+    overflow |= bytes < 0 || llvm::AddOverflow(offset, bytes, offset);
+  };
   for (BlockArgument arg : train.getArguments()) {
     for (func::FuncOp func : {train, eval})
       if (func)
         func.setArgAttr(arg.getArgNumber(), "loco.offset",
                         b.getI64IntegerAttr(cursor));
-    cursor += argBytes(arg);
+    advance(cursor, argBytes(arg));
   }
   bool hasGradients = false;
   for (unsigned i = 0; i < train.getNumResults(); ++i)
@@ -122,11 +129,11 @@ void PlanMemoryPass::runOnOperation() {
         continue;
       for (StringRef slot : {"loco.grad_offset", "loco.m_offset", "loco.v_offset"}) {
         train.setArgAttr(arg.getArgNumber(), slot, b.getI64IntegerAttr(cursor));
-        cursor += argBytes(arg);
+        advance(cursor, argBytes(arg));
       }
     }
     scratch = cursor;
-    cursor += alignBufferBytes(sizeof(loco_optimizer_scratch));
+    advance(cursor, alignBufferBytes(sizeof(loco_optimizer_scratch)));
   }
 
   // The kernels' workspace: the largest any op of either step needs.
@@ -138,7 +145,7 @@ void PlanMemoryPass::runOnOperation() {
       });
   workspaceBytes = workspaceBytes ? alignBufferBytes(workspaceBytes) : 0;
   int64_t workspaceOffset = cursor;
-  cursor += workspaceBytes;
+  advance(cursor, workspaceBytes);
   int64_t activationBase = cursor;
 
   // Activations and temporaries of each step, from the activation base.
@@ -165,7 +172,13 @@ void PlanMemoryPass::runOnOperation() {
     }
   }
 
-  int64_t arena = activationBase + activationBytes;
+  int64_t arena = activationBase;
+  advance(arena, activationBytes);
+  if (overflow || arena > (int64_t(1) << 62)) {
+    train.emitError("the arena plan exceeds 2^62 bytes; the config's sizes "
+                    "are too large to plan");
+    return signalPassFailure();
+  }
   arenaBytes = arena;
   module->setAttr(
       "loco.memory",

@@ -45,9 +45,16 @@ FailureOr<int64_t> mlir::loco::parseByteSize(llvm::StringRef text) {
       {"", 1},          {"B", 1},          {"KiB", 1024.0},   {"MiB", 1048576.0},
       {"GiB", 1073741824.0}, {"TiB", 1099511627776.0}, {"KB", 1e3}, {"MB", 1e6},
       {"GB", 1e9},      {"TB", 1e12}};
+  // At most 2^62 bytes (4 EiB): sizes beyond it would wrap in the int64
+  // arithmetic of the budget search.
+  constexpr double kLimit = 4611686018427387904.0;
   for (auto [name, scale] : units)
-    if (unit.equals_insensitive(name) && (unit == name || unit.size() > 1))
-      return static_cast<int64_t>(value * scale);
+    if (unit.equals_insensitive(name) && (unit == name || unit.size() > 1)) {
+      double bytes = value * scale;
+      if (!(bytes <= kLimit))
+        return failure();
+      return static_cast<int64_t>(bytes);
+    }
   return failure();
 }
 

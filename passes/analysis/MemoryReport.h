@@ -74,8 +74,8 @@ llvm::json::Value memoryTraceJson(ModuleOp module);
 
 /// "1.50 GiB" and the like.
 std::string formatBytes(int64_t bytes);
-/// Parses "24GiB", "512 MiB", "1.5GB", "1000000" (bytes); fails on anything
-/// else.
+/// Parses "24GiB", "512 MiB", "1.5GB", "1000000" (bytes) up to 2^62 bytes;
+/// fails on anything else.
 FailureOr<int64_t> parseByteSize(llvm::StringRef text);
 
 } // namespace mlir::loco

@@ -32,6 +32,7 @@
 #include "llvm/Support/ToolOutputFile.h"
 
 #include <cmath>
+#include <tuple>
 
 using namespace mlir;
 using namespace mlir::loco;
@@ -212,7 +213,7 @@ int main(int argc, char **argv) {
     if (failed(parsed)) {
       toolError()
           << "--memory-budget expects a size such as 24GiB, 512MiB, 8GB or "
-             "a byte count, got '"
+             "a byte count (at most 4 EiB), got '"
           << memoryBudget << "'" << "\n";
       return 1;
     }
@@ -240,6 +241,19 @@ int main(int argc, char **argv) {
     }
     *budget -= deviceFixed;
   }
+  // The choices by hand: counts given on the command line must be in range
+  // (a negative one used to be ignored silently).
+  for (auto [name, option, low] :
+       {std::tuple{"--row-chunks", &rowChunks, int64_t(1)},
+        std::tuple{"--checkpoint-every", &checkpointEvery, int64_t(0)},
+        std::tuple{"--checkpoint-phase", &checkpointPhase, int64_t(0)},
+        std::tuple{"--extra-checkpoints", &extraCheckpoints, int64_t(0)},
+        std::tuple{"--micro-batch", &microBatch, int64_t(1)}})
+    if (option->getNumOccurrences() && (*option < low || *option > (1 << 20))) {
+      toolError() << name << " must be between " << low << " and "
+                  << (1 << 20) << ", got " << *option << "\n";
+      return 1;
+    }
   LocoPipelineOptions options{resolvedTarget, fuseAttention};
   bool manual = rowChunks > 0 || checkpointEvery >= 0 || microBatch > 0;
   StepChoice choice;
