@@ -1,8 +1,8 @@
 //===- Safetensors.cpp - Reading and writing safetensors files ------------===//
 //
-// This file implements the safetensors reader and writer. The reader never
-// trusts the file: every length, offset and shape is checked (with overflow
-// checks) before any tensor data is touched.
+// This file implements the safetensors reader and writer. The reader maps
+// the file and never trusts it: every length, offset and shape is checked
+// (with overflow checks) before any tensor data is touched.
 //
 //===----------------------------------------------------------------------===//
 
@@ -10,7 +10,13 @@
 
 #include <nlohmann/json.hpp>
 
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
 #include <cstring>
 #include <fstream>
 #include <limits>
@@ -38,29 +44,44 @@ static constexpr uint64_t kMaxHeaderBytes = 100u << 20;
 std::unique_ptr<SafetensorsFile>
 SafetensorsFile::fromBytes(std::vector<uint8_t> bytes, const std::string &name,
                            std::string &error) {
+  auto file = std::unique_ptr<SafetensorsFile>(new SafetensorsFile());
+  file->image = std::move(bytes);
+  file->base = file->image.data();
+  file->size = file->image.size();
+  return validate(std::move(file), name, error);
+}
+
+SafetensorsFile::~SafetensorsFile() {
+  if (mapping)
+    ::munmap(mapping, size);
+}
+
+std::unique_ptr<SafetensorsFile>
+SafetensorsFile::validate(std::unique_ptr<SafetensorsFile> file,
+                          const std::string &name, std::string &error) {
   auto fail = [&](const std::string &what) {
     error = name + ": " + what;
     return nullptr;
   };
-  if (bytes.size() < 8)
+  const uint8_t *bytes = file->base;
+  if (file->size < 8)
     return fail("not a safetensors file: shorter than its 8-byte header length");
   uint64_t headerLength = 0;
   for (int i = 7; i >= 0; --i)
     headerLength = (headerLength << 8) | bytes[i];
-  if (headerLength > kMaxHeaderBytes || headerLength > bytes.size() - 8)
+  if (headerLength > kMaxHeaderBytes || headerLength > file->size - 8)
     return fail("header length " + std::to_string(headerLength) +
-                " exceeds the file (" + std::to_string(bytes.size()) +
+                " exceeds the file (" + std::to_string(file->size) +
                 " bytes)");
-  const char *headerBegin = reinterpret_cast<const char *>(bytes.data() + 8);
+  const char *headerBegin = reinterpret_cast<const char *>(bytes + 8);
   nlohmann::json header = nlohmann::json::parse(
       headerBegin, headerBegin + headerLength, nullptr,
       /*allow_exceptions=*/false);
   if (header.is_discarded() || !header.is_object())
     return fail("header is not a JSON object");
 
-  auto file = std::unique_ptr<SafetensorsFile>(new SafetensorsFile());
   file->dataStart = 8 + headerLength;
-  uint64_t dataBytes = bytes.size() - file->dataStart;
+  uint64_t dataBytes = file->size - file->dataStart;
   for (auto &[key, value] : header.items()) {
     if (key == "__metadata__") {
       if (!value.is_object())
@@ -125,25 +146,37 @@ SafetensorsFile::fromBytes(std::vector<uint8_t> bytes, const std::string &name,
     if (file->entries[i].begin < file->entries[i - 1].end)
       return fail("entries '" + file->entries[i - 1].name + "' and '" +
                   file->entries[i].name + "' overlap");
-  file->bytes = std::move(bytes);
   return file;
 }
 
 std::unique_ptr<SafetensorsFile>
 SafetensorsFile::open(const std::string &path, std::string &error) {
-  std::ifstream in(path, std::ios::binary | std::ios::ate);
-  if (!in) {
-    error = path + ": cannot open file";
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    error = path + ": cannot open file: " + std::strerror(errno);
     return nullptr;
   }
-  std::streamsize size = in.tellg();
-  in.seekg(0);
-  std::vector<uint8_t> bytes(static_cast<size_t>(size));
-  if (size > 0 && !in.read(reinterpret_cast<char *>(bytes.data()), size)) {
-    error = path + ": read error";
+  struct stat info {};
+  if (::fstat(fd, &info) != 0 || !S_ISREG(info.st_mode)) {
+    error = path + (S_ISDIR(info.st_mode) ? ": is a folder, not a file"
+                                          : ": not a regular file");
+    ::close(fd);
     return nullptr;
   }
-  return fromBytes(std::move(bytes), path, error);
+  auto file = std::unique_ptr<SafetensorsFile>(new SafetensorsFile());
+  file->size = static_cast<size_t>(info.st_size);
+  if (file->size > 0) {
+    void *mapped = ::mmap(nullptr, file->size, PROT_READ, MAP_PRIVATE, fd, 0);
+    if (mapped == MAP_FAILED) {
+      error = path + ": cannot map file: " + std::strerror(errno);
+      ::close(fd);
+      return nullptr;
+    }
+    file->mapping = mapped;
+    file->base = static_cast<const uint8_t *>(mapped);
+  }
+  ::close(fd); // the mapping stays valid
+  return validate(std::move(file), path, error);
 }
 
 const TensorEntry *SafetensorsFile::find(const std::string &name) const {

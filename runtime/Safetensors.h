@@ -32,13 +32,18 @@ struct TensorEntry {
 /// Bytes per element of a safetensors dtype, or 0 when it is unknown.
 size_t dtypeSize(const std::string &dtype);
 
-/// A validated safetensors file held in memory.
+/// A validated safetensors file: mapped read-only (a file larger than
+/// memory costs only the pages read), or an image in memory.
 class SafetensorsFile {
 public:
-  /// Reads and validates `path`. On failure returns null and sets `error` to
-  /// a message naming the file and what is wrong.
+  /// Maps and validates `path`, which must be a regular file. On failure
+  /// returns null and sets `error` to a message naming the file and what is
+  /// wrong.
   static std::unique_ptr<SafetensorsFile> open(const std::string &path,
                                                std::string &error);
+  ~SafetensorsFile();
+  SafetensorsFile(const SafetensorsFile &) = delete;
+  SafetensorsFile &operator=(const SafetensorsFile &) = delete;
   /// Validates an in-memory image (`name` is used in messages).
   static std::unique_ptr<SafetensorsFile>
   fromBytes(std::vector<uint8_t> bytes, const std::string &name,
@@ -48,14 +53,23 @@ public:
   const std::vector<TensorEntry> &tensors() const { return entries; }
   const TensorEntry *find(const std::string &name) const;
   const uint8_t *data(const TensorEntry &entry) const {
-    return bytes.data() + dataStart + entry.begin;
+    return base + dataStart + entry.begin;
   }
   /// The F32 values of `entry` (which must have dtype F32).
   std::vector<float> floats(const TensorEntry &entry) const;
   const std::map<std::string, std::string> &metadata() const { return meta; }
 
 private:
-  std::vector<uint8_t> bytes;
+  SafetensorsFile() = default;
+  /// Validates the header of `file`'s bytes (base, size).
+  static std::unique_ptr<SafetensorsFile>
+  validate(std::unique_ptr<SafetensorsFile> file, const std::string &name,
+           std::string &error);
+
+  std::vector<uint8_t> image; ///< fromBytes: the bytes
+  void *mapping = nullptr;    ///< open: the file's mapping
+  const uint8_t *base = nullptr;
+  size_t size = 0;
   size_t dataStart = 0;
   std::vector<TensorEntry> entries;
   std::map<std::string, std::string> meta;

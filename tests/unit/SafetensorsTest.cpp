@@ -10,6 +10,8 @@
 
 #include <gtest/gtest.h>
 
+#include <fstream>
+
 #include <cstdio>
 #include <cstring>
 
@@ -88,6 +90,21 @@ TEST(Safetensors, RejectsMissingFile) {
   std::string error;
   EXPECT_EQ(SafetensorsFile::open("/nonexistent/w.safetensors", error), nullptr);
   EXPECT_NE(error.find("cannot open"), std::string::npos) << error;
+}
+
+TEST(Safetensors, RejectsWhatIsNotARegularFile) {
+  // A folder (used to abort reading a "file" of size -1), a device, and an
+  // empty file.
+  std::string error;
+  EXPECT_EQ(SafetensorsFile::open(LOCO_TEST_DATA_DIR, error), nullptr);
+  EXPECT_NE(error.find("is a folder"), std::string::npos) << error;
+  EXPECT_EQ(SafetensorsFile::open("/dev/null", error), nullptr);
+  EXPECT_NE(error.find("not a regular file"), std::string::npos) << error;
+  std::string empty = ::testing::TempDir() + "/empty.safetensors";
+  std::ofstream(empty).close();
+  EXPECT_EQ(SafetensorsFile::open(empty, error), nullptr);
+  EXPECT_NE(error.find("shorter than its 8-byte header"), std::string::npos)
+      << error;
 }
 
 TEST(Safetensors, RejectsTruncatedFile) {

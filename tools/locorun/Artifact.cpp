@@ -1,16 +1,29 @@
 //===- Artifact.cpp - A loaded train.so -----------------------------------===//
 //
-// This file implements loading a train.so: dlopen (its loco_* references
-// bind to the backend library locorun is linked with), the check that it is
-// a lococ artifact of this runtime ABI, and the manifest.
+// This file implements loading a train.so: the checks before dlopen (a
+// complete ELF shared object for this machine), dlopen (its loco_*
+// references bind to the backend library locorun is linked with), the check
+// that it is a lococ artifact of this runtime ABI, and the manifest, whose
+// every region must lie inside its arena.
 //
 //===----------------------------------------------------------------------===//
 
 #include "tools/locorun/Artifact.h"
 
 #include <dlfcn.h>
+#include <elf.h>
+#include <sys/stat.h>
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
 
 using namespace loco;
+
+/// a * b into `out`; true on overflow.
+static bool mulOverflow(int64_t a, int64_t b, int64_t &out) {
+  return __builtin_mul_overflow(a, b, &out);
+}
 
 int64_t ManifestTensor::numElements() const {
   int64_t n = 1;
@@ -39,12 +52,108 @@ static bool readTensors(const nlohmann::json &list,
   return true;
 }
 
+/// Empty when `path` is a complete 64-bit ELF shared object for this
+/// machine: every program and section header, and every loaded segment,
+/// lies inside the file. dlopen maps a truncated file and faults (SIGBUS)
+/// on the missing pages, so this is checked before it runs.
+static std::string checkSharedObject(const std::string &path) {
+  struct stat info {};
+  if (::stat(path.c_str(), &info) != 0)
+    return std::string("cannot read it: ") + std::strerror(errno);
+  if (S_ISDIR(info.st_mode))
+    return "it is a folder";
+  if (!S_ISREG(info.st_mode))
+    return "it is not a regular file";
+  uint64_t size = static_cast<uint64_t>(info.st_size);
+  std::ifstream in(path, std::ios::binary);
+  Elf64_Ehdr header{};
+  if (!in.read(reinterpret_cast<char *>(&header), sizeof(header)))
+    return "it is too short to be a shared object";
+  if (std::memcmp(header.e_ident, ELFMAG, SELFMAG) != 0)
+    return "it is not an ELF file";
+#if defined(__x86_64__)
+  constexpr uint16_t kMachine = EM_X86_64;
+#elif defined(__aarch64__)
+  constexpr uint16_t kMachine = EM_AARCH64;
+#else
+  constexpr uint16_t kMachine = EM_NONE;
+#endif
+  if (header.e_ident[EI_CLASS] != ELFCLASS64 ||
+      header.e_ident[EI_DATA] != ELFDATA2LSB || header.e_type != ET_DYN ||
+      (kMachine != EM_NONE && header.e_machine != kMachine))
+    return "it is not a shared object for this machine";
+  // [offset, offset + count * entry) inside the file, without overflow.
+  auto inside = [&](uint64_t offset, uint64_t count, uint64_t entry) {
+    return offset <= size && (entry == 0 || count <= (size - offset) / entry);
+  };
+  if (header.e_phentsize != sizeof(Elf64_Phdr) ||
+      !inside(header.e_phoff, header.e_phnum, sizeof(Elf64_Phdr)))
+    return "its program headers lie outside the file (truncated?)";
+  if (header.e_shoff != 0 &&
+      !inside(header.e_shoff, header.e_shnum, header.e_shentsize))
+    return "its section headers lie outside the file (truncated?)";
+  in.seekg(static_cast<std::streamoff>(header.e_phoff));
+  for (uint16_t i = 0; i < header.e_phnum; ++i) {
+    Elf64_Phdr segment{};
+    if (!in.read(reinterpret_cast<char *>(&segment), sizeof(segment)))
+      return "its program headers cannot be read";
+    if (segment.p_type == PT_LOAD &&
+        !inside(segment.p_offset, 1, segment.p_filesz))
+      return "a loaded segment lies outside the file (truncated?)";
+  }
+  return "";
+}
+
+/// Empty when every region the manifest names lies inside its arena;
+/// else the first that does not.
+static std::string checkRegions(const TrainArtifact &artifact,
+                                int64_t scratchOffset) {
+  int64_t arena = artifact.arenaBytes();
+  if (arena <= 0)
+    return "arena_bytes is " + std::to_string(arena);
+  auto fits = [&](int64_t offset, int64_t bytes) {
+    return offset >= 0 && bytes >= 0 && offset <= arena &&
+           bytes <= arena - offset;
+  };
+  auto checkTensor = [&](const ManifestTensor &t) -> std::string {
+    int64_t elements = 1;
+    for (int64_t dim : t.shape)
+      if (dim < 0 || mulOverflow(elements, dim, elements))
+        return "tensor '" + t.name + "' has a bad shape";
+    if (mulOverflow(elements, int64_t(4), elements) || elements != t.bytes)
+      return "tensor '" + t.name + "' has " + std::to_string(t.bytes) +
+             " bytes for its shape";
+    // The tensor itself, then its gradient and moments where it has them.
+    for (int64_t offset : {t.offset, t.gradOffset, t.mOffset, t.vOffset})
+      if ((offset != -1 || offset == t.offset) && !fits(offset, t.bytes))
+        return "tensor '" + t.name + "' at offset " + std::to_string(offset) +
+               " (" + std::to_string(t.bytes) + " bytes) lies outside the " +
+               std::to_string(arena) + "-byte arena";
+    return "";
+  };
+  for (const auto *list : {&artifact.parameters(), &artifact.inputs(),
+                           &artifact.train().outputs, &artifact.eval().outputs})
+    for (const ManifestTensor &t : *list)
+      if (std::string why = checkTensor(t); !why.empty())
+        return why;
+  if (!fits(artifact.workspaceOffset(), artifact.workspaceBytes()))
+    return "the workspace lies outside the arena";
+  if (artifact.optimizer() &&
+      !fits(scratchOffset, sizeof(loco_optimizer_scratch)))
+    return "the optimizer scratch lies outside the arena";
+  return "";
+}
+
 std::unique_ptr<TrainArtifact> TrainArtifact::open(const std::string &path,
                                                    std::string &error) {
   auto artifact = std::unique_ptr<TrainArtifact>(new TrainArtifact());
   // dlopen searches the library path for a name without a slash; the user
   // means the file here.
   std::string file = path.find('/') == std::string::npos ? "./" + path : path;
+  if (std::string why = checkSharedObject(file); !why.empty()) {
+    error = "cannot load '" + path + "' as a lococ train.so: " + why;
+    return nullptr;
+  }
   artifact->handle = dlopen(file.c_str(), RTLD_NOW | RTLD_LOCAL);
   if (!artifact->handle) {
     error = "cannot load '" + path + "' as a lococ train.so: " + dlerror();
@@ -102,6 +211,17 @@ std::unique_ptr<TrainArtifact> TrainArtifact::open(const std::string &path,
     }
     artifact->trainingJson =
         artifact->json.value("training", nlohmann::json::object());
+    // The manifest's own ABI version (edited apart from the symbol?).
+    if (artifact->json.value("abi_version", int64_t(-1)) != *version)
+      throw std::runtime_error(
+          "its abi_version (" +
+          artifact->json.value("abi_version", nlohmann::json()).dump() +
+          ") is not the library's (" + std::to_string(*version) + ")");
+    if (!artifact->json.at("arena_bytes").is_number_integer())
+      throw std::runtime_error("arena_bytes is not an integer");
+    if (std::string why = checkRegions(*artifact, artifact->scratchOffset);
+        !why.empty())
+      throw std::runtime_error(why);
   } catch (const std::exception &e) {
     error = "'" + path + "' has a corrupt manifest: " + e.what();
     return nullptr;

@@ -213,7 +213,11 @@ void loco::writeSyntheticFolder(const std::string &dir, size_t trainTracks,
                                       seed + salt);
     for (size_t t = 0; t < count; ++t) {
       fs::path trackDir = fs::path(dir) / split / ("track_" + std::to_string(t));
-      fs::create_directories(trackDir);
+      std::error_code ec;
+      fs::create_directories(trackDir, ec);
+      if (ec)
+        throw RunError("cannot create '" + trackDir.string() +
+                       "': " + ec.message());
       std::vector<std::vector<float>> stems;
       tracks->read(t, 0, length, stems);
       std::vector<std::string> names{"mixture"};

@@ -145,9 +145,24 @@ int makeSynthetic(int argc, char **argv) {
     else if (arg == "--test-tracks") testTracks = parseCount(arg, value);
     else if (arg == "--sample-rate") rate = parseCount(arg, value);
     else if (arg == "--seed") seed = parseCount(arg, value);
-    else if (arg == "--seconds") seconds = std::stod(value);
-    else usageError("unknown option '" + arg + "'");
+    else if (arg == "--seconds") {
+      char *end = nullptr;
+      seconds = std::strtod(value.c_str(), &end);
+      // An hour of audio per stem is far beyond a test folder; the bound
+      // keeps the sample count (and the memory) reasonable.
+      if (value.empty() || *end || !(seconds > 0.0 && seconds <= 3600.0))
+        usageError("--seconds expects a number in (0, 3600], got '" + value +
+                   "'");
+    } else usageError("unknown option '" + arg + "'");
   }
+  if (rate < 1 || rate > 384000)
+    usageError("--sample-rate expects 1 to 384000, got " +
+               std::to_string(rate));
+  if (tracks > 10000 || testTracks > 10000)
+    usageError("--tracks and --test-tracks expect at most 10000");
+  std::error_code ec;
+  if (std::filesystem::exists(dir, ec) && !std::filesystem::is_directory(dir, ec))
+    throw RunError("make-synthetic: '" + dir + "' exists and is not a folder");
   writeSyntheticFolder(dir, tracks, testTracks, seconds, rate,
                        {"vocals", "drums", "bass", "other"}, seed);
   std::printf("wrote %lld training and %lld test tracks of %.1f s to %s\n",
