@@ -273,37 +273,85 @@ LogicalResult ConvTranspose2dOp::buildGradient(
   return success();
 }
 
+/// `x` [R, L, C] with s - 1 zeros after every row but the last:
+/// [R, (L - 1) s + 1, C], row l of x at row l s (the zero-insertion that
+/// turns a stride-s correlation into a stride-1 one). Reshape, pad, reshape
+/// and slice: views and copies whose gradients already exist.
+static Value interleaveZeros(OpBuilder &builder, Location loc, Value x,
+                             int64_t s) {
+  auto type = tensorType(x);
+  int64_t R = type.getDimSize(0), L = type.getDimSize(1), C = type.getDimSize(2);
+  Type element = type.getElementType();
+  Value column = builder.create<ReshapeOp>(
+      loc, RankedTensorType::get({R, L, 1, C}, element), x);
+  Value spread = builder.create<PadOp>(
+      loc, column, builder.getDenseI64ArrayAttr({0, 0, 0, 0}),
+      builder.getDenseI64ArrayAttr({0, 0, s - 1, 0}));
+  Value rows = builder.create<ReshapeOp>(
+      loc, RankedTensorType::get({R, L * s, C}, element), spread);
+  return builder.create<SliceOp>(loc, rows, builder.getI64IntegerAttr(1),
+                                 builder.getI64IntegerAttr(0),
+                                 builder.getI64IntegerAttr((L - 1) * s + 1));
+}
+
+/// `x` [R, L, C] cut or zero-padded at the end of dimension 1 to `length`.
+static Value fitRows(OpBuilder &builder, Location loc, Value x,
+                     int64_t length) {
+  int64_t L = tensorType(x).getDimSize(1);
+  if (L > length)
+    return builder.create<SliceOp>(loc, x, builder.getI64IntegerAttr(1),
+                                   builder.getI64IntegerAttr(0),
+                                   builder.getI64IntegerAttr(length));
+  if (L < length)
+    return builder.create<PadOp>(loc, x, builder.getDenseI64ArrayAttr({0, 0, 0}),
+                                 builder.getDenseI64ArrayAttr({0, length - L, 0}));
+  return x;
+}
+
+// With stride s, y[l] = sum_k w[k] x[l s + k]. The input gradient is the
+// stride-s transposed convolution of g (padded to L where the last
+// (L - K) mod s samples reached no output); the weight gradient
+// sum_l x[l s + k] g[l] is the stride-1 one of the covered samples of x
+// against g with s - 1 zeros between its rows.
 LogicalResult Conv1dOp::buildGradient(OpBuilder &builder, ValueRange resultGrads,
                                       SmallVectorImpl<Value> &operandGrads) {
   Value g = resultGrads[0];
   if (!g)
     return noGradients(3, operandGrads);
-  if (getStride() != 1)
-    return emitOpError("has no gradient rule for stride ") << getStride();
   Location loc = getLoc();
+  int64_t s = getStride(), L = tensorType(getInput()).getDimSize(1);
+  int64_t covered = (tensorType(g).getDimSize(1) - 1) * s +
+                    tensorType(getWeight()).getDimSize(2);
   Value bias = zeroBias(builder, loc, getInput(), /*channelDim=*/2);
-  operandGrads.push_back(builder.create<ConvTranspose1dOp>(
-      loc, g, getWeight(), bias, getStrideAttr()));
+  Value gx = builder.create<ConvTranspose1dOp>(loc, g, getWeight(), bias,
+                                               getStrideAttr());
+  operandGrads.push_back(fitRows(builder, loc, gx, L));
+  Value x = fitRows(builder, loc, getInput(), covered);
+  Value gs = s == 1 ? g : interleaveZeros(builder, loc, g, s);
   operandGrads.push_back(builder.create<Conv1dWeightGradOp>(
-      loc, getWeight().getType(), getInput(), g));
+      loc, getWeight().getType(), x, gs));
   operandGrads.push_back(reduceSum(builder, loc, g, {0, 1}));
   return success();
 }
 
+// With stride s, y[l s + k] += w[k] x[l]. The input gradient
+// sum_k w[k] g[l s + k] is the stride-s convolution of g; the weight
+// gradient sum_l x[l] g[l s + k] is the stride-1 one of x with s - 1 zeros
+// between its rows against g.
 LogicalResult ConvTranspose1dOp::buildGradient(
     OpBuilder &builder, ValueRange resultGrads,
     SmallVectorImpl<Value> &operandGrads) {
   Value g = resultGrads[0];
   if (!g)
     return noGradients(3, operandGrads);
-  if (getStride() != 1)
-    return emitOpError("has no gradient rule for stride ") << getStride();
   Location loc = getLoc();
+  int64_t s = getStride();
   Value bias = zeroBias(builder, loc, getInput(), /*channelDim=*/2);
   operandGrads.push_back(
       builder.create<Conv1dOp>(loc, g, getWeight(), bias, getStrideAttr()));
+  Value xs = s == 1 ? getInput() : interleaveZeros(builder, loc, getInput(), s);
   operandGrads.push_back(builder.create<ConvTranspose1dWeightGradOp>(
-      loc, getWeight().getType(), getInput(), g));
+      loc, getWeight().getType(), xs, g));
   operandGrads.push_back(reduceSum(builder, loc, g, {0, 1}));
   return success();
 }

@@ -8,4 +8,5 @@ apt-get install -y -qq --no-install-recommends \
   llvm-19-dev llvm-19-tools libmlir-19-dev mlir-19-tools \
   libyaml-cpp-dev libgtest-dev nlohmann-json3-dev libfftw3-dev libopenblas-dev \
   libsndfile1-dev zlib1g-dev \
+  clang-19 libclang-rt-19-dev libomp-19-dev \
   > /dev/null

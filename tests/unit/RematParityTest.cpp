@@ -41,6 +41,7 @@ using namespace loco;
 using loco::test::relativeL2;
 using loco::test::relativeToMax;
 using loco::test::run;
+using loco::test::tool;
 
 namespace {
 
@@ -51,10 +52,6 @@ struct Case {
 };
 
 void PrintTo(const Case &c, std::ostream *os) { *os << c.name; }
-
-std::string tool(const char *name) {
-  return std::string(LOCO_TOOLS_DIR "/") + name;
-}
 
 /// Compiles `config` with `flags`, runs one step with `runFlags`, and
 /// returns the dump directory; the memory report JSON is in `<dir>.json`.

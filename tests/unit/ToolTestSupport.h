@@ -27,6 +27,13 @@ inline void run(const std::string &command, const std::string &log) {
   ASSERT_EQ(status, 0) << command << "\n" << output;
 }
 
+#ifdef LOCO_TOOLS_DIR
+/// The path of the built tool `name` (lococ, locorun).
+inline std::string tool(const char *name) {
+  return std::string(LOCO_TOOLS_DIR "/") + name;
+}
+#endif
+
 /// max |x - y| / max |y|.
 inline double relativeToMax(const std::vector<float> &x,
                             const std::vector<float> &y) {

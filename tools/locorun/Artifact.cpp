@@ -56,7 +56,7 @@ static bool readTensors(const nlohmann::json &list,
 /// machine: every program and section header, and every loaded segment,
 /// lies inside the file. dlopen maps a truncated file and faults (SIGBUS)
 /// on the missing pages, so this is checked before it runs.
-static std::string checkSharedObject(const std::string &path) {
+std::string loco::checkSharedObject(const std::string &path) {
   struct stat info {};
   if (::stat(path.c_str(), &info) != 0)
     return std::string("cannot read it: ") + std::strerror(errno);
@@ -175,10 +175,31 @@ std::unique_ptr<TrainArtifact> TrainArtifact::open(const std::string &path,
             std::to_string(LOCO_ABI_VERSION) + "; recompile it with this lococ";
     return nullptr;
   }
+  void *handle = artifact->handle;
+  artifact->handle = nullptr; // fromManifest's artifact owns it from here
+  std::unique_ptr<TrainArtifact> loaded = fromManifest(
+      manifest, *version,
+      [handle](const std::string &symbol) {
+        return dlsym(handle, symbol.c_str());
+      },
+      path, error);
+  if (loaded)
+    loaded->handle = handle;
+  else
+    dlclose(handle);
+  return loaded;
+}
+
+std::unique_ptr<TrainArtifact> TrainArtifact::fromManifest(
+    const char *manifest, int32_t version,
+    const std::function<void *(const std::string &)> &symbol,
+    const std::string &path, std::string &error) {
+  auto artifact = std::unique_ptr<TrainArtifact>(new TrainArtifact());
   artifact->json = nlohmann::json::parse(manifest, nullptr,
                                          /*allow_exceptions=*/false);
   if (artifact->json.is_discarded() || !artifact->json.is_object() ||
-      artifact->json.value("format", "") != "lococ-train-so") {
+      !artifact->json.contains("format") ||
+      artifact->json["format"] != "lococ-train-so") {
     error = "'" + path + "' has a corrupt manifest";
     return nullptr;
   }
@@ -187,10 +208,10 @@ std::unique_ptr<TrainArtifact> TrainArtifact::open(const std::string &path,
         !readTensors(artifact->json.at("inputs"), artifact->ins))
       throw std::runtime_error("tensor lists are not arrays");
     const nlohmann::json &entries = artifact->json.at("entry_points");
-    auto resolve = [&](const std::string &symbol) {
-      void *fn = dlsym(artifact->handle, symbol.c_str());
+    auto resolve = [&](const std::string &name) {
+      void *fn = symbol(name);
       if (!fn)
-        throw std::runtime_error("entry point '" + symbol + "' is missing");
+        throw std::runtime_error("entry point '" + name + "' is missing");
       return reinterpret_cast<EntryPoint::Fn>(fn);
     };
     for (auto [key, entry] : {std::pair{"train", &artifact->trainEntry},
@@ -212,11 +233,11 @@ std::unique_ptr<TrainArtifact> TrainArtifact::open(const std::string &path,
     artifact->trainingJson =
         artifact->json.value("training", nlohmann::json::object());
     // The manifest's own ABI version (edited apart from the symbol?).
-    if (artifact->json.value("abi_version", int64_t(-1)) != *version)
+    if (artifact->json.value("abi_version", int64_t(-1)) != version)
       throw std::runtime_error(
           "its abi_version (" +
           artifact->json.value("abi_version", nlohmann::json()).dump() +
-          ") is not the library's (" + std::to_string(*version) + ")");
+          ") is not the library's (" + std::to_string(version) + ")");
     if (!artifact->json.at("arena_bytes").is_number_integer())
       throw std::runtime_error("arena_bytes is not an integer");
     if (std::string why = checkRegions(*artifact, artifact->scratchOffset);

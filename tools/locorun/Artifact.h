@@ -12,6 +12,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -38,12 +39,25 @@ struct EntryPoint {
   explicit operator bool() const { return fn != nullptr; }
 };
 
+/// Empty when `path` is a complete 64-bit ELF shared object for this
+/// machine (checked before dlopen, which faults on a truncated file); else
+/// why not.
+std::string checkSharedObject(const std::string &path);
+
 class TrainArtifact {
 public:
 
   /// Opens `path`; on failure returns null and sets `error`.
   static std::unique_ptr<TrainArtifact> open(const std::string &path,
                                              std::string &error);
+  /// The artifact of manifest text `manifest` from a library of ABI
+  /// `version`, its entry points found by `symbol` (dlsym); every field and
+  /// region is checked. `path` names it in errors. (open() and the manifest
+  /// fuzzer build on it.)
+  static std::unique_ptr<TrainArtifact>
+  fromManifest(const char *manifest, int32_t version,
+               const std::function<void *(const std::string &)> &symbol,
+               const std::string &path, std::string &error);
   ~TrainArtifact();
 
   const nlohmann::json &manifest() const { return json; }

@@ -25,6 +25,7 @@
 #define LOCO_TOOLS_LOCORUN_CHECKPOINT_H
 
 #include "runtime/Safetensors.h"
+#include "tools/locorun/Session.h"
 
 #include <cstdint>
 #include <map>
@@ -61,6 +62,12 @@ void writeCheckpoint(const std::string &dir, int64_t step,
 /// optimizer files directly in `dir`) is returned as is. Throws RunError
 /// when there is none.
 std::string findCheckpoint(const std::string &dir);
+
+/// The optimizer state of an optimizer.safetensors' `meta`: every counter
+/// a whole number in range, the learning rate finite. Throws RunError
+/// naming `path` and the key otherwise.
+TrainState readTrainState(const std::map<std::string, std::string> &meta,
+                          const std::string &path);
 
 /// The folder name of checkpoint `step` ("step-00000040").
 std::string checkpointName(int64_t step);

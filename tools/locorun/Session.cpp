@@ -353,47 +353,5 @@ TrainState Session::loadCheckpoint(const std::string &dir) {
       write(offset, values);
     }
   }
-  // Counters: whole decimal numbers in range, or the file is refused.
-  auto integer = [&](const char *key, int64_t low) {
-    auto it = meta.find(key);
-    if (it == meta.end())
-      throw RunError(path + ": metadata '" + key + "' is missing");
-    size_t used = 0;
-    long long value = 0;
-    try {
-      value = std::stoll(it->second, &used);
-    } catch (const std::exception &) {
-      used = 0;
-    }
-    if (used == 0 || used != it->second.size() || value < low)
-      throw RunError(path + ": metadata '" + key + "' is '" + it->second +
-                     "'; expected an integer >= " + std::to_string(low));
-    return static_cast<int64_t>(value);
-  };
-  auto real = [&](const char *key) {
-    auto it = meta.find(key);
-    if (it == meta.end())
-      throw RunError(path + ": metadata '" + key + "' is missing");
-    char *end = nullptr;
-    double value = std::strtod(it->second.c_str(), &end);
-    if (it->second.empty() || *end || std::isnan(value))
-      throw RunError(path + ": metadata '" + key + "' is '" + it->second +
-                     "'; expected a number");
-    return value;
-  };
-  TrainState state;
-  state.step = integer("step", 0);
-  state.lr = real("lr");
-  if (!std::isfinite(state.lr) || state.lr < 0)
-    throw RunError(path + ": metadata 'lr' must be a finite number >= 0");
-  state.bestValLoss = real("best_val_loss");
-  state.badEpochs = integer("bad_epochs", 0);
-  state.cooldown = integer("cooldown", 0);
-  state.seed = static_cast<uint64_t>(integer("seed", 0));
-  state.skippedSteps = meta.count("skipped_steps")
-                           ? integer("skipped_steps", 0)
-                           : 0; // checkpoints before skipping existed
-  if (state.skippedSteps > state.step)
-    throw RunError(path + ": metadata 'skipped_steps' exceeds 'step'");
-  return state;
+  return readTrainState(meta, path);
 }

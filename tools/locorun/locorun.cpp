@@ -285,7 +285,7 @@ int main(int argc, char **argv) {
   if (argc >= 2 && std::strcmp(argv[1], "make-synthetic") == 0) {
     try {
       return makeSynthetic(argc, argv);
-    } catch (const RunError &e) {
+    } catch (const std::exception &e) { // RunError, or a library's
       std::fprintf(stderr, "locorun: error: %s\n", e.what());
       return 1;
     }
@@ -389,6 +389,11 @@ int main(int argc, char **argv) {
     runTraining(session, *train, validation.get(), o.train);
     reportMemory(session);
   } catch (const RunError &e) {
+    std::fprintf(stderr, "locorun: error: %s\n", e.what());
+    return 1;
+  } catch (const std::exception &e) {
+    // Not ours (a library's, such as a manifest field of the wrong JSON
+    // type): still an error message and exit status 1, never an abort.
     std::fprintf(stderr, "locorun: error: %s\n", e.what());
     return 1;
   }
