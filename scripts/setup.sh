@@ -9,4 +9,5 @@ apt-get install -y -qq --no-install-recommends \
   libyaml-cpp-dev libgtest-dev nlohmann-json3-dev libfftw3-dev libopenblas-dev \
   libsndfile1-dev zlib1g-dev \
   clang-19 libclang-rt-19-dev libomp-19-dev \
+  python3-torch python3-yaml python3-numpy \
   > /dev/null
