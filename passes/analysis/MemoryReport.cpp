@@ -66,8 +66,7 @@ std::pair<std::string, int64_t> MemoryReport::dominant() const {
   return it == breakdown.end() ? std::pair<std::string, int64_t>{"", 0} : *it;
 }
 
-/// The module path and `file:line:col` of an op's location.
-static std::pair<std::string, std::string> describe(Location loc) {
+std::pair<std::string, std::string> mlir::loco::describeLocation(Location loc) {
   std::string name, where;
   loc->walk([&](Location inner) {
     if (auto named = dyn_cast<NameLoc>(inner); named && name.empty())
@@ -161,7 +160,7 @@ FailureOr<MemoryReport> mlir::loco::buildMemoryReport(ModuleOp module) {
     BufferLiveness buffers(func);
     for (const LiveBuffer &buffer : buffers.buffers()) {
       Operation *producer = buffer.value.getDefiningOp();
-      auto [name, where] = describe(producer->getLoc());
+      auto [name, where] = describeLocation(producer->getLoc());
       report.largest.push_back({buffer.bytes,
                                 producer->getName().getStringRef().str(), name,
                                 where, step});
@@ -376,7 +375,7 @@ llvm::json::Value mlir::loco::memoryTraceJson(ModuleOp module) {
         bytes = cost.getBytesMoved();
       }
       int64_t duration = std::max<int64_t>(1, flops / 1000);
-      auto [name, where] = describe(op.getLoc());
+      auto [name, where] = describeLocation(op.getLoc());
       events.push_back(llvm::json::Object{
           {"name", op.getName().getStringRef()},
           {"cat", op.hasAttr("loco.backward") ? "backward" : "forward"},

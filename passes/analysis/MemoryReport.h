@@ -72,6 +72,10 @@ llvm::json::Value memoryReportJson(const MemoryReport &report);
 /// counter track of the live activation bytes.
 llvm::json::Value memoryTraceJson(ModuleOp module);
 
+/// The module path (its NameLoc, e.g. "blocks.0.freq_path.attn") and the
+/// config's `file:line:col` of an op's location; either may be empty.
+std::pair<std::string, std::string> describeLocation(Location loc);
+
 /// "1.50 GiB" and the like.
 std::string formatBytes(int64_t bytes);
 /// Parses "24GiB", "512 MiB", "1.5GB", "1000000" (bytes) up to 2^62 bytes;

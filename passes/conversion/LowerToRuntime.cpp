@@ -18,6 +18,7 @@
 #include "llvm/ADT/DenseMap.h"
 #include "llvm/Support/JSON.h"
 #include "passes/analysis/BufferLiveness.h"
+#include "passes/analysis/MemoryReport.h"
 
 #include <map>
 
@@ -113,6 +114,17 @@ private:
                                  StringRef symbol);
   std::string manifest(func::FuncOp train, const FixedLayout &layout,
                        DictionaryAttr memory, llvm::json::Object entryPoints);
+  /// After op `index` of the entry being built: `__loco_debug_op(ctx,
+  /// index, result, bytes)` for each result, which calls the function in
+  /// the exported `loco_debug_hook` when one is set (locorun
+  /// --debug-nonfinite); the op's description goes to the manifest.
+  void emitDebugHook(OpBuilder &builder, Operation &op, StringRef symbol,
+                     const ArenaPlan &plan);
+  LLVM::LLVMFuncOp getOrDefineDebugOp(OpBuilder &builder);
+  /// Per entry symbol, each op's index into `debugNames`.
+  std::map<std::string, llvm::json::Array> debugOps;
+  llvm::StringMap<int64_t> debugNameIndex;
+  llvm::json::Array debugNames;
 
   ModuleOp module;
   /// Declarations and constants go before the function being built.
@@ -190,6 +202,75 @@ void LowerToRuntimePass::call(OpBuilder &builder, Location loc, StringRef name,
   ++numCalls;
 }
 
+LLVM::LLVMFuncOp LowerToRuntimePass::getOrDefineDebugOp(OpBuilder &builder) {
+  if (auto existing = module.lookupSymbol<LLVM::LLVMFuncOp>("__loco_debug_op"))
+    return existing;
+  MLIRContext *ctx = &getContext();
+  OpBuilder::InsertionGuard guard(builder);
+  builder.setInsertionPoint(insertionAnchor);
+  Location loc = module.getLoc();
+  auto ptr = LLVM::LLVMPointerType::get(ctx);
+  auto i64Type = builder.getI64Type();
+  auto type = LLVM::LLVMFunctionType::get(LLVM::LLVMVoidType::get(ctx),
+                                          {ptr, i64Type, ptr, i64Type});
+  // The hook: a function pointer, null unless the runner sets it.
+  auto hook = builder.create<LLVM::GlobalOp>(
+      loc, ptr, /*isConstant=*/false, LLVM::Linkage::External,
+      "loco_debug_hook", Attribute());
+  {
+    Block *init = builder.createBlock(&hook.getInitializerRegion());
+    builder.setInsertionPointToStart(init);
+    builder.create<LLVM::ReturnOp>(loc,
+                                   builder.create<LLVM::ZeroOp>(loc, ptr).getResult());
+  }
+  builder.setInsertionPoint(insertionAnchor);
+  auto func = builder.create<LLVM::LLVMFuncOp>(loc, "__loco_debug_op", type);
+  func.setLinkage(LLVM::Linkage::Internal);
+  Block *entry = func.addEntryBlock(builder);
+  Block *callHook = builder.createBlock(&func.getBody());
+  Block *done = builder.createBlock(&func.getBody());
+  builder.setInsertionPointToStart(entry);
+  Value address = builder.create<LLVM::AddressOfOp>(loc, hook);
+  Value function = builder.create<LLVM::LoadOp>(loc, ptr, address);
+  Value null = builder.create<LLVM::ZeroOp>(loc, ptr);
+  Value unset = builder.create<LLVM::ICmpOp>(loc, LLVM::ICmpPredicate::eq,
+                                            function, null);
+  builder.create<LLVM::CondBrOp>(loc, unset, done, callHook);
+  builder.setInsertionPointToStart(callHook);
+  SmallVector<Value> args{function};
+  llvm::append_range(args, entry->getArguments());
+  builder.create<LLVM::CallOp>(loc, type, args);
+  builder.create<LLVM::BrOp>(loc, ValueRange{}, done);
+  builder.setInsertionPointToStart(done);
+  builder.create<LLVM::ReturnOp>(loc, ValueRange{});
+  return func;
+}
+
+void LowerToRuntimePass::emitDebugHook(OpBuilder &builder, Operation &op,
+                                       StringRef symbol,
+                                       const ArenaPlan &plan) {
+  auto [path, where] = describeLocation(op.getLoc());
+  std::string text = op.getName().getStringRef().str();
+  if (!path.empty())
+    text += " in " + path;
+  if (!where.empty())
+    text += " (" + where + ")";
+  auto [it, fresh] = debugNameIndex.try_emplace(text, debugNames.size());
+  if (fresh)
+    debugNames.push_back(text);
+  llvm::json::Array &ops = debugOps[symbol.str()];
+  int64_t index = static_cast<int64_t>(ops.size());
+  ops.push_back(it->second);
+  LLVM::LLVMFuncOp debugOp = getOrDefineDebugOp(builder);
+  Location loc = op.getLoc();
+  for (Value result : op.getResults())
+    builder.create<LLVM::CallOp>(
+        loc, debugOp,
+        ValueRange{context, i64(builder, loc, index),
+                   pointer(builder, loc, plan.offsets.lookup(result)),
+                   i64(builder, loc, tensorBytes(result))});
+}
+
 void LowerToRuntimePass::emitEntry(OpBuilder &builder, func::FuncOp func,
                                    const ArenaPlan &plan,
                                    const FixedLayout &layout,
@@ -247,6 +328,7 @@ void LowerToRuntimePass::emitEntry(OpBuilder &builder, func::FuncOp func,
               i64(builder, loc, count)});
         byteOffset += 4 * count;
       }
+      emitDebugHook(builder, op, symbol, plan);
       continue;
     }
     SmallVector<Value> args{context};
@@ -266,6 +348,7 @@ void LowerToRuntimePass::emitEntry(OpBuilder &builder, func::FuncOp func,
             builder, loc, cast<DenseI64ArrayAttr>(scalar).asArrayRef()));
     }
     call(builder, loc, name, args);
+    emitDebugHook(builder, op, symbol, plan);
   }
   // Gradients accumulate into their parameter's accumulator.
   auto terminator = cast<func::ReturnOp>(func.getBody().front().getTerminator());
@@ -408,6 +491,13 @@ std::string LowerToRuntimePass::manifest(func::FuncOp train,
       {"inputs", std::move(inputs)}};
   if (auto config = module->getAttrOfType<StringAttr>("loco.config"))
     root["config"] = config.str();
+  // What `loco_debug_hook` reports: per entry point, op index -> an index
+  // into the table of op descriptions (name, module path, config line).
+  llvm::json::Object ops;
+  for (auto &[symbol, indices] : debugOps)
+    ops[symbol] = std::move(indices);
+  root["debug"] = llvm::json::Object{{"ops", std::move(ops)},
+                                     {"names", std::move(debugNames)}};
   // Plain integer, float and string entries of the model and training
   // dictionaries, and of the memory-for-compute choices (micro-batching,
   // recomputation) when lococ made them.

@@ -7,7 +7,10 @@
 
 // CHECK-DAG: llvm.func @loco_add(!llvm.ptr, !llvm.ptr, !llvm.ptr, !llvm.ptr, i64)
 // CHECK-DAG: llvm.func @loco_scale(!llvm.ptr, !llvm.ptr, !llvm.ptr, i64, f64)
+// CHECK-DAG: llvm.mlir.global external @loco_debug_hook()
+// CHECK-DAG: llvm.func internal @__loco_debug_op(
 // CHECK: llvm.mlir.global external constant @loco_manifest("{{.*}}\22arena_bytes\22:1024,
+// CHECK-SAME: \22debug\22:{\22names\22:[\22loco.add ({{.*}}lower-to-runtime.mlir:{{[0-9]+}}:{{[0-9]+}})\22,
 // CHECK-SAME: \22entry_points\22:{\22train\22:{\22outputs\22:[{\22bytes\22:16,\22name\22:\22y\22,\22offset\22:512,\22shape\22:[2,2]}],\22symbol\22:\22loco_train_step\22}}
 // CHECK-SAME: \22inputs\22:[{\22bytes\22:16,\22name\22:\22mixture\22,\22offset\22:256,\22shape\22:[4]}]
 // CHECK-SAME: \22parameters\22:[{\22bytes\22:16,\22init\22:\22ones\22,\22name\22:\22w\22,\22offset\22:0,\22shape\22:[4]}]
@@ -22,19 +25,27 @@
 // CHECK: %[[A:.*]] = llvm.getelementptr %[[ARENA]][%[[C512]]]
 // CHECK: %[[N:.*]] = llvm.mlir.constant(4 : i64)
 // CHECK: llvm.call @loco_add(%[[CTX]], %[[W]], %[[X]], %[[A]], %[[N]])
+// After each op, each result goes to the debug hook: the op's index, the
+// result's pointer and its bytes.
+// CHECK: %[[OP0:.*]] = llvm.mlir.constant(0 : i64)
+// CHECK: %[[BYTES:.*]] = llvm.mlir.constant(16 : i64)
+// CHECK: llvm.call @__loco_debug_op(%[[CTX]], %[[OP0]], %{{.*}}, %[[BYTES]])
 // CHECK: llvm.mlir.constant(768 : i64)
 // CHECK: %[[TWO:.*]] = llvm.mlir.constant(2.000000e+00 : f64)
 // CHECK: llvm.call @loco_scale(%[[CTX]], %{{.*}}, %{{.*}}, %{{.*}}, %[[TWO]])
+// CHECK: llvm.call @__loco_debug_op(
 // CHECK: llvm.mlir.constant(512 : i64)
 // CHECK-NEXT: llvm.getelementptr
 // CHECK-NEXT: llvm.mlir.constant(768 : i64)
 // CHECK-NEXT: llvm.getelementptr
 // CHECK-NEXT: llvm.mlir.constant(512 : i64)
 // CHECK: llvm.call @loco_mul(
+// CHECK: llvm.call @__loco_debug_op(
 // CHECK: llvm.mlir.constant(512 : i64)
 // CHECK-NEXT: llvm.getelementptr
 // CHECK-NEXT: llvm.mlir.constant(512 : i64)
 // CHECK: llvm.call @loco_scale(
+// CHECK: llvm.call @__loco_debug_op(
 // CHECK-NOT: llvm.call
 // CHECK: llvm.return
 module attributes {loco.config = "test.yaml"} {

@@ -183,11 +183,32 @@ std::unique_ptr<TrainArtifact> TrainArtifact::open(const std::string &path,
         return dlsym(handle, symbol.c_str());
       },
       path, error);
-  if (loaded)
+  if (loaded) {
     loaded->handle = handle;
-  else
+    loaded->hook = static_cast<DebugHook *>(dlsym(handle, "loco_debug_hook"));
+  } else {
     dlclose(handle);
+  }
   return loaded;
+}
+
+std::string TrainArtifact::describeOp(const EntryPoint &entry,
+                                      int64_t index) const {
+  std::string fallback = "op " + std::to_string(index) + " of " + entry.symbol;
+  const nlohmann::json *debug = json.contains("debug") ? &json["debug"] : nullptr;
+  if (!debug || !debug->is_object() || !debug->contains("ops") ||
+      !debug->contains("names"))
+    return fallback;
+  const nlohmann::json &ops = (*debug)["ops"], &names = (*debug)["names"];
+  if (!ops.is_object() || !ops.contains(entry.symbol) || !names.is_array())
+    return fallback;
+  const nlohmann::json &list = ops[entry.symbol];
+  if (!list.is_array() || index < 0 || index >= static_cast<int64_t>(list.size()) ||
+      !list[index].is_number_unsigned() ||
+      list[index].get<uint64_t>() >= names.size() ||
+      !names[list[index].get<uint64_t>()].is_string())
+    return fallback;
+  return names[list[index].get<uint64_t>()].get<std::string>();
 }
 
 std::unique_ptr<TrainArtifact> TrainArtifact::fromManifest(
@@ -218,7 +239,8 @@ std::unique_ptr<TrainArtifact> TrainArtifact::fromManifest(
                               std::pair{"eval", &artifact->evalEntry}}) {
       if (!entries.contains(key))
         continue;
-      entry->fn = resolve(entries.at(key).at("symbol").get<std::string>());
+      entry->symbol = entries.at(key).at("symbol").get<std::string>();
+      entry->fn = resolve(entry->symbol);
       if (!readTensors(entries.at(key).at("outputs"), entry->outputs))
         throw std::runtime_error("outputs are not an array");
     }

@@ -35,6 +35,7 @@ struct ManifestTensor {
 struct EntryPoint {
   using Fn = void (*)(loco_context *, void *);
   Fn fn = nullptr;
+  std::string symbol;
   std::vector<ManifestTensor> outputs;
   explicit operator bool() const { return fn != nullptr; }
 };
@@ -76,6 +77,15 @@ public:
   int64_t optimizerScratchOffset() const { return scratchOffset; }
   /// The manifest's `training` dictionary (hyperparameters).
   const nlohmann::json &training() const { return trainingJson; }
+  /// The address of train.so's `loco_debug_hook` (a function pointer it
+  /// calls after every op with the op's index and each result), or null
+  /// for an artifact without one.
+  using DebugHook = void (*)(loco_context *, int64_t op, void *result,
+                             int64_t bytes);
+  DebugHook *debugHook() const { return hook; }
+  /// "loco.conv1d in blocks.0.freq_path.ffn.0.conv1d (tiny.yaml:23:3)": op
+  /// `index` of `entry` as the manifest describes it (or "op N").
+  std::string describeOp(const EntryPoint &entry, int64_t index) const;
 
 private:
   void *handle = nullptr;
@@ -84,6 +94,7 @@ private:
   EntryPoint evalEntry, trainEntry;
   EntryPoint::Fn optimizerFn = nullptr;
   int64_t scratchOffset = -1;
+  DebugHook *hook = nullptr;
 };
 
 } // namespace loco

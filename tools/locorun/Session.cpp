@@ -232,6 +232,43 @@ Session::firstNonFinite(const std::vector<std::vector<float>> &inputs,
   return "";
 }
 
+namespace {
+/// What the debug hook checks against, for the re-run in progress.
+struct NonFiniteSearch {
+  const Backend *api = nullptr;
+  std::vector<float> values;
+  int64_t first = -1;
+};
+NonFiniteSearch *search = nullptr;
+
+void checkOpResult(loco_context *ctx, int64_t op, void *result,
+                   int64_t bytes) {
+  if (!search || search->first >= 0 || bytes <= 0)
+    return;
+  search->values.resize(static_cast<size_t>(bytes) / sizeof(float));
+  search->api->loco_copy_to_host(ctx, search->values.data(), result, bytes);
+  if (firstNonFiniteIndex(search->values) >= 0)
+    search->first = op;
+}
+} // namespace
+
+std::string Session::firstNonFiniteOp(const EntryPoint &entry) {
+  TrainArtifact::DebugHook *hook = art->debugHook();
+  if (!hook)
+    return "";
+  NonFiniteSearch state;
+  state.api = api.get();
+  search = &state;
+  *hook = checkOpResult;
+  entry.fn(ctx, arena);
+  api->loco_synchronize(ctx);
+  *hook = nullptr;
+  search = nullptr;
+  zeroGradients();
+  api->loco_context_clear_error(ctx);
+  return state.first < 0 ? "" : art->describeOp(entry, state.first);
+}
+
 void Session::optimizerStep(int64_t step, double lr) {
   if (!art->optimizer())
     throw RunError("this train.so has no optimizer step (compiled without "

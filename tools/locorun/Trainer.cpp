@@ -189,6 +189,20 @@ void loco::runTraining(Session &session, const TrackSource &train,
                    tty ? "\n" : "", static_cast<long long>(step),
                    std::isfinite(loss) ? "the gradient norm" : "the loss",
                    nonFinite.empty() ? "" : (" (first: " + nonFinite + ")").c_str());
+      std::string culprit;
+      if (badInARow >= options.maxBadSteps && options.debugNonFinite) {
+        // The last micro-step again, with its batch and dropout key.
+        session.setInputs(inputs);
+        session.backend().loco_context_set_rng(
+            session.context(), seed,
+            static_cast<uint64_t>(step * accumulation + accumulation - 1));
+        std::string op = session.firstNonFiniteOp(art.train());
+        culprit = op.empty() ? "; re-run with every op checked, all results "
+                               "were finite (the non-finite value arose in "
+                               "the loss or the optimizer step)"
+                             : "; re-run with every op checked, the first "
+                               "NaN or Inf comes from " + op;
+      }
       if (badInARow >= options.maxBadSteps)
         throw RunError(
             "step " + std::to_string(step) + ": " + std::to_string(badInARow) +
@@ -197,7 +211,7 @@ void loco::runTraining(Session &session, const TrackSource &train,
             (nonFinite.empty() ? std::string()
                                : "; the first non-finite tensor is " + nonFinite) +
             " (--max-bad-steps " + std::to_string(options.maxBadSteps) +
-            "); no checkpoint was written for these steps");
+            "); no checkpoint was written for these steps" + culprit);
     } else {
       badInARow = 0;
     }

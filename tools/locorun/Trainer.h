@@ -34,6 +34,10 @@ struct TrainOptions {
   int64_t maxBadSteps = 10;
   /// Checkpoints kept in `outDir` (the newest).
   int64_t keepCheckpoints = 2;
+  /// When training stops for non-finite steps, re-run the last micro-step
+  /// with every op's results checked, and name the first op that made a
+  /// NaN or Inf.
+  bool debugNonFinite = false;
 };
 
 /// Trains `session` on `train`, validating on `validation` (may be null).

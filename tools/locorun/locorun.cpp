@@ -54,6 +54,8 @@ const char *kUsage =
     "  --keep-checkpoints N     keep the newest N checkpoints (default 2)\n"
     "  --max-bad-steps N        stop after N consecutive steps with a NaN/Inf\n"
     "                           loss or gradient (skipped; default 10)\n"
+    "  --debug-nonfinite        then re-run the step checking every op, and\n"
+    "                           name the first that made a NaN or Inf\n"
     "  --seed N                 default: the config's seed\n"
     "  --report-memory          print the arena and the process's peak RSS\n";
 
@@ -106,6 +108,7 @@ Options parseOptions(int argc, char **argv) {
     else if (arg == "--synthetic") o.synthetic = true;
     else if (arg == "--eval") o.eval = true;
     else if (arg == "--report-memory") o.reportMemory = true;
+    else if (arg == "--debug-nonfinite") o.train.debugNonFinite = true;
     else if (arg == "--steps") o.train.steps = parsePositive(arg, value());
     else if (arg == "--epochs") o.train.epochs = parsePositive(arg, value());
     else if (arg == "--steps-per-epoch") o.train.stepsPerEpoch = parsePositive(arg, value());
