@@ -308,6 +308,15 @@ def LocoLowerToRuntimePass : Pass<"loco-lower-to-runtime", "::mlir::ModuleOp"> {
     shapes, offsets, init), the non-trainable buffers, and the inputs' and
     outputs' names, shapes and offsets.
 
+    After each op, `__loco_debug_op(%ctx, index, result, bytes)` is called
+    for each result; it calls the function in the exported, null-initialised
+    `@loco_debug_hook` when a runner sets one (locorun --debug-nonfinite),
+    and costs one load and branch otherwise. The manifest's `debug` section
+    maps each entry point's op index to the op's name, module path and
+    config location. The optimizer step runs `loco_adamw_check` on every
+    parameter before any `loco_adamw`, so that an update that would be
+    non-finite anywhere skips the whole step.
+
     Before:
     ```mlir
     func.func @train_step(%w: tensor<4xf32> {loco.param = "w"},

@@ -88,6 +88,7 @@
   X(loco_grad_norm_begin) \
   X(loco_grad_norm_accumulate) \
   X(loco_grad_norm_finish) \
+  X(loco_adamw_check) \
   X(loco_adamw)
 // clang-format on
 

@@ -25,7 +25,7 @@ extern "C" {
 
 /* The version of this ABI; train.so records the one it was compiled for and
  * locorun refuses any other. Bump on every incompatible change. */
-#define LOCO_ABI_VERSION 2
+#define LOCO_ABI_VERSION 3
 
 typedef struct loco_context loco_context;
 
@@ -291,6 +291,9 @@ typedef struct loco_optimizer_scratch {
   double sum_squares; /* of every gradient accumulator */
   float grad_norm;    /* before clipping */
   float clip_coef;    /* min(max_norm / (grad_norm + 1e-6), 1) */
+  /* Elements whose update (weight or moment) would not be finite, counted
+   * by loco_adamw_check over every parameter before any is updated. */
+  int64_t nonfinite_updates;
 } loco_optimizer_scratch;
 
 void loco_grad_norm_begin(loco_context *ctx, loco_optimizer_scratch *scratch);
@@ -298,11 +301,20 @@ void loco_grad_norm_accumulate(loco_context *ctx, const float *g, int64_t n,
                                loco_optimizer_scratch *scratch);
 void loco_grad_norm_finish(loco_context *ctx, loco_optimizer_scratch *scratch,
                            double max_norm);
+/* Counts into scratch->nonfinite_updates the elements of p whose AdamW
+ * update (loco_adamw's, same arguments) would make p, m or v non-finite;
+ * writes nothing else. The optimizer step calls it for every parameter
+ * before the first loco_adamw. */
+void loco_adamw_check(loco_context *ctx, const float *p, const float *g,
+                      const float *m, const float *v, int64_t n,
+                      loco_optimizer_scratch *scratch, double beta1,
+                      double beta2, double eps, double weight_decay);
 /* One AdamW step of torch 1.13 (decoupled weight decay, bias correction) on
  * p with the clipped gradient clip_coef * g; zeroes g (the accumulator) for
  * the next optimizer step. The step and lr come from the context. When the
- * gradient norm is not finite (a NaN or Inf anywhere in the gradients), the
- * step is skipped: p, m and v keep their values, and g is still zeroed. */
+ * gradient norm is not finite (a NaN or Inf anywhere in the gradients) or
+ * loco_adamw_check counted a non-finite update anywhere, the whole step is
+ * skipped: p, m and v keep their values, and g is still zeroed. */
 void loco_adamw(loco_context *ctx, float *p, float *g, float *m, float *v,
                 int64_t n, const loco_optimizer_scratch *scratch, double beta1,
                 double beta2, double eps, double weight_decay);

@@ -399,18 +399,21 @@ void LowerToRuntimePass::emitOptimizer(OpBuilder &builder, func::FuncOp func,
           scratch});
   call(builder, loc, "loco_grad_norm_finish",
        {context, scratch, f64(builder, loc, hyper("gradient_clip", 5.0))});
-  for (auto &[arg, slots] : layout.optimizer)
-    call(builder, loc, "loco_adamw",
-         {context, pointer(builder, loc, layout.argOffsets[arg]),
-          pointer(builder, loc, slots[0]), pointer(builder, loc, slots[1]),
-          pointer(builder, loc, slots[2]),
-          i64(builder, loc,
-              cast<RankedTensorType>(func.getArgument(arg).getType())
-                  .getNumElements()),
-          scratch, f64(builder, loc, hyper("beta1", 0.9)),
-          f64(builder, loc, hyper("beta2", 0.999)),
-          f64(builder, loc, hyper("eps", 1e-8)),
-          f64(builder, loc, hyper("weight_decay", 0.01))});
+  // Every update is checked before any is applied: a step that would make
+  // a weight or moment non-finite anywhere is skipped whole.
+  for (StringRef kernel : {"loco_adamw_check", "loco_adamw"})
+    for (auto &[arg, slots] : layout.optimizer)
+      call(builder, loc, kernel,
+           {context, pointer(builder, loc, layout.argOffsets[arg]),
+            pointer(builder, loc, slots[0]), pointer(builder, loc, slots[1]),
+            pointer(builder, loc, slots[2]),
+            i64(builder, loc,
+                cast<RankedTensorType>(func.getArgument(arg).getType())
+                    .getNumElements()),
+            scratch, f64(builder, loc, hyper("beta1", 0.9)),
+            f64(builder, loc, hyper("beta2", 0.999)),
+            f64(builder, loc, hyper("eps", 1e-8)),
+            f64(builder, loc, hyper("weight_decay", 0.01))});
   builder.create<LLVM::ReturnOp>(loc, ValueRange{});
 }
 

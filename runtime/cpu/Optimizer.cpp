@@ -3,7 +3,8 @@
 // This file implements the optimizer step as torch 1.13 computes it:
 // clip_grad_norm_ (global L2 norm, coefficient min(max_norm / (norm + 1e-6),
 // 1)) and AdamW's single-tensor update in float32 with double scalars. A
-// step whose gradient norm is not finite is skipped (as torch's GradScaler
+// step whose gradient norm is not finite, or whose update would make any
+// weight or moment non-finite, is skipped whole (as torch's GradScaler
 // skips one), so that no NaN or Inf reaches the weights or the moments.
 //
 //===----------------------------------------------------------------------===//
@@ -35,33 +36,65 @@ void loco_grad_norm_finish(loco_context *, loco_optimizer_scratch *scratch,
       std::min(1.0f, static_cast<float>(maxNorm / (norm + 1e-6)));
 }
 
+/// The scalars of one AdamW step, as torch 1.13 computes them (double,
+/// rounded once to float).
+struct AdamwScalars {
+  float decay, b1, b2, oneMinusB1, oneMinusB2, stepSize, correction2Sqrt, eps,
+      coef;
+  AdamwScalars(const loco_context *ctx, const loco_optimizer_scratch *scratch,
+               double beta1, double beta2, double eps, double weightDecay) {
+    double lr = ctx->lr, step = static_cast<double>(ctx->optimizerStep);
+    decay = static_cast<float>(1.0 - lr * weightDecay);
+    b1 = static_cast<float>(beta1);
+    b2 = static_cast<float>(beta2);
+    oneMinusB1 = static_cast<float>(1.0 - beta1);
+    oneMinusB2 = static_cast<float>(1.0 - beta2);
+    stepSize = static_cast<float>(lr / (1.0 - std::pow(beta1, step)));
+    correction2Sqrt =
+        static_cast<float>(std::sqrt(1.0 - std::pow(beta2, step)));
+    this->eps = static_cast<float>(eps);
+    coef = scratch->clip_coef;
+  }
+  /// Element i's new weight and moments.
+  void update(float p, float g, float m, float v, float &pOut, float &mOut,
+              float &vOut) const {
+    float grad = g * coef;
+    mOut = m * b1 + grad * oneMinusB1;
+    vOut = v * b2 + grad * grad * oneMinusB2;
+    float denom = std::sqrt(vOut) / correction2Sqrt + eps;
+    pOut = p * decay - stepSize * (mOut / denom);
+  }
+};
+
+void loco_adamw_check(loco_context *ctx, const float *p, const float *g,
+                      const float *m, const float *v, int64_t n,
+                      loco_optimizer_scratch *scratch, double beta1,
+                      double beta2, double eps, double weightDecay) {
+  if (!std::isfinite(scratch->grad_norm))
+    return; // skipped anyway
+  AdamwScalars s(ctx, scratch, beta1, beta2, eps, weightDecay);
+  int64_t bad = 0;
+#pragma omp parallel for schedule(static) reduction(+ : bad)
+  for (int64_t i = 0; i < n; ++i) {
+    float pi, mi, vi;
+    s.update(p[i], g[i], m[i], v[i], pi, mi, vi);
+    bad += !(std::isfinite(pi) && std::isfinite(mi) && std::isfinite(vi));
+  }
+  scratch->nonfinite_updates += bad;
+}
+
 void loco_adamw(loco_context *ctx, float *p, float *g, float *m, float *v,
                 int64_t n, const loco_optimizer_scratch *scratch, double beta1,
                 double beta2, double eps, double weightDecay) {
-  // A non-finite gradient anywhere: skip the update, keep the state.
-  if (!std::isfinite(scratch->grad_norm)) {
+  // A non-finite gradient or update anywhere: skip, keep the state.
+  if (!std::isfinite(scratch->grad_norm) || scratch->nonfinite_updates > 0) {
     std::fill(g, g + n, 0.0f);
     return;
   }
-  double lr = ctx->lr;
-  double step = static_cast<double>(ctx->optimizerStep);
-  float decay = static_cast<float>(1.0 - lr * weightDecay);
-  float b1 = static_cast<float>(beta1), b2 = static_cast<float>(beta2);
-  float oneMinusB1 = static_cast<float>(1.0 - beta1);
-  float oneMinusB2 = static_cast<float>(1.0 - beta2);
-  double biasCorrection1 = 1.0 - std::pow(beta1, step);
-  double biasCorrection2 = 1.0 - std::pow(beta2, step);
-  float stepSize = static_cast<float>(lr / biasCorrection1);
-  float correction2Sqrt = static_cast<float>(std::sqrt(biasCorrection2));
-  float epsF = static_cast<float>(eps), coef = scratch->clip_coef;
+  AdamwScalars s(ctx, scratch, beta1, beta2, eps, weightDecay);
 #pragma omp parallel for schedule(static)
   for (int64_t i = 0; i < n; ++i) {
-    float grad = g[i] * coef;
-    p[i] *= decay;
-    m[i] = m[i] * b1 + grad * oneMinusB1;
-    v[i] = v[i] * b2 + grad * grad * oneMinusB2;
-    float denom = std::sqrt(v[i]) / correction2Sqrt + epsF;
-    p[i] -= stepSize * (m[i] / denom);
+    s.update(p[i], g[i], m[i], v[i], p[i], m[i], v[i]);
     g[i] = 0.0f;
   }
 }

@@ -12,6 +12,26 @@
 
 using namespace loco::cuda;
 
+namespace {
+/// Element i's new weight and moments, with the scalars as the CPU backend
+/// computes them (double, rounded once).
+__device__ inline void
+adamwUpdate(const StepState &state, const loco_optimizer_scratch &scratch,
+            double beta1, double beta2, double eps, double weightDecay, float p,
+            float g, float m, float v, float &pOut, float &mOut, float &vOut) {
+  double lr = state.lr, step = static_cast<double>(state.optimizerStep);
+  float decay = static_cast<float>(1.0 - lr * weightDecay);
+  float stepSize = static_cast<float>(lr / (1.0 - pow(beta1, step)));
+  float correction2Sqrt = static_cast<float>(sqrt(1.0 - pow(beta2, step)));
+  float grad = g * scratch.clip_coef;
+  mOut = m * static_cast<float>(beta1) + grad * static_cast<float>(1.0 - beta1);
+  vOut = v * static_cast<float>(beta2) +
+         grad * grad * static_cast<float>(1.0 - beta2);
+  float denom = sqrtf(vOut) / correction2Sqrt + static_cast<float>(eps);
+  pOut = p * decay - stepSize * (mOut / denom);
+}
+} // namespace
+
 extern "C" {
 
 void loco_grad_norm_begin(loco_context *ctx, loco_optimizer_scratch *scratch) {
@@ -38,35 +58,38 @@ void loco_grad_norm_finish(loco_context *ctx, loco_optimizer_scratch *scratch,
   });
 }
 
+void loco_adamw_check(loco_context *ctx, const float *p, const float *g,
+                      const float *m, const float *v, int64_t n,
+                      loco_optimizer_scratch *scratch, double beta1,
+                      double beta2, double eps, double weightDecay) {
+  const StepState *state = ctx->state;
+  segmentedSum(
+      ctx, 1, n,
+      [=] __device__(int64_t, int64_t i) {
+        if (!isfinite(scratch->grad_norm))
+          return 0.0; // skipped anyway
+        float pi, mi, vi;
+        adamwUpdate(*state, *scratch, beta1, beta2, eps, weightDecay, p[i],
+                    g[i], m[i], v[i], pi, mi, vi);
+        return isfinite(pi) && isfinite(mi) && isfinite(vi) ? 0.0 : 1.0;
+      },
+      [=] __device__(int64_t, double bad) {
+        scratch->nonfinite_updates += static_cast<int64_t>(bad);
+      });
+}
+
 void loco_adamw(loco_context *ctx, float *p, float *g, float *m, float *v,
                 int64_t n, const loco_optimizer_scratch *scratch, double beta1,
                 double beta2, double eps, double weightDecay) {
   const StepState *state = ctx->state;
-  float b1 = static_cast<float>(beta1), b2 = static_cast<float>(beta2);
-  float oneMinusB1 = static_cast<float>(1.0 - beta1);
-  float oneMinusB2 = static_cast<float>(1.0 - beta2);
-  float epsF = static_cast<float>(eps);
   forEach(ctx, n, [=] __device__(int64_t i) {
-    // A non-finite gradient anywhere: skip the update (the CPU's rule).
-    if (!isfinite(scratch->grad_norm)) {
+    // A non-finite gradient or update anywhere: skip (the CPU's rule).
+    if (!isfinite(scratch->grad_norm) || scratch->nonfinite_updates > 0) {
       g[i] = 0.0f;
       return;
     }
-    // The scalars as the CPU backend computes them (double, rounded once).
-    double lr = state->lr, step = static_cast<double>(state->optimizerStep);
-    float decay = static_cast<float>(1.0 - lr * weightDecay);
-    double biasCorrection1 = 1.0 - pow(beta1, step);
-    double biasCorrection2 = 1.0 - pow(beta2, step);
-    float stepSize = static_cast<float>(lr / biasCorrection1);
-    float correction2Sqrt = static_cast<float>(sqrt(biasCorrection2));
-    float grad = g[i] * scratch->clip_coef;
-    float pi = p[i] * decay;
-    float mi = m[i] * b1 + grad * oneMinusB1;
-    float vi = v[i] * b2 + grad * grad * oneMinusB2;
-    float denom = sqrtf(vi) / correction2Sqrt + epsF;
-    p[i] = pi - stepSize * (mi / denom);
-    m[i] = mi;
-    v[i] = vi;
+    adamwUpdate(*state, *scratch, beta1, beta2, eps, weightDecay, p[i], g[i],
+                m[i], v[i], p[i], m[i], v[i]);
     g[i] = 0.0f;
   });
 }

@@ -550,21 +550,43 @@ TEST_P(Conformance, OptimizerStep) {
     api.loco_grad_norm_accumulate(ctx, g1.on(d), n1, s);
     api.loco_grad_norm_accumulate(ctx, g2.on(d), n2, s);
     api.loco_grad_norm_finish(ctx, s, 5.0);
+    api.loco_adamw_check(ctx, p1.on(d), g1.on(d), m1.on(d), v1.on(d), n1, s,
+                         0.9, 0.999, 1e-8, 0.01);
     api.loco_adamw(ctx, p1.on(d), g1.on(d), m1.on(d), v1.on(d), n1, s, 0.9,
                    0.999, 1e-8, 0.01);
   });
   loco_optimizer_scratch mine, theirs;
-  dev->loco_copy_to_host(dctx, &mine, scratch.dev, sizeof(mine));
-  std::memcpy(&theirs, scratch.host.data(), sizeof(theirs));
+  auto fetchScratch = [&] {
+    dev->loco_copy_to_host(dctx, &mine, scratch.dev, sizeof(mine));
+    std::memcpy(&theirs, scratch.host.data(), sizeof(theirs));
+  };
+  fetchScratch();
   EXPECT_NEAR(mine.sum_squares, theirs.sum_squares, 1e-12 * theirs.sum_squares);
   // The sums of squares add in another order: the norm and coefficient may
   // round to a neighbouring float.
   EXPECT_NEAR(mine.grad_norm, theirs.grad_norm, 1e-6 * theirs.grad_norm);
   EXPECT_NEAR(mine.clip_coef, theirs.clip_coef, 1e-6 * theirs.clip_coef);
+  EXPECT_EQ(mine.nonfinite_updates, 0);
+  EXPECT_EQ(theirs.nonfinite_updates, 0);
   expectClose("adamw p", p1, 1e-6);
   expectClose("adamw m", m1, 1e-6);
   expectClose("adamw v", v1, 1e-6);
   expectExact("adamw zeroes the gradient", g1);
+
+  // One optimizer step of a single parameter, as the compiled step runs it.
+  auto step = [&](Buf &p, Buf &g, Buf &m, Buf &v) {
+    both([&](Api api, loco_context *ctx, bool d) {
+      auto *s = reinterpret_cast<loco_optimizer_scratch *>(scratch.on(d));
+      api.loco_grad_norm_begin(ctx, s);
+      api.loco_grad_norm_accumulate(ctx, g.on(d), n2, s);
+      api.loco_grad_norm_finish(ctx, s, 5.0);
+      api.loco_adamw_check(ctx, p.on(d), g.on(d), m.on(d), v.on(d), n2, s, 0.9,
+                           0.999, 1e-8, 0.01);
+      api.loco_adamw(ctx, p.on(d), g.on(d), m.on(d), v.on(d), n2, s, 0.9, 0.999,
+                     1e-8, 0.01);
+    });
+    fetchScratch();
+  };
 
   // A NaN in one gradient: the whole step is skipped on both backends.
   Vec poisoned = randomVec(n2, 85);
@@ -572,19 +594,27 @@ TEST_P(Conformance, OptimizerStep) {
   Buf &g3 = in(poisoned), &p3 = in(randomVec(n2, 86));
   Buf &m3 = in(randomVec(n2, 87, 0.1f)), &v3 = in(Vec(n2, 0.01f));
   Vec before = p3.host;
-  both([&](Api api, loco_context *ctx, bool d) {
-    auto *s = reinterpret_cast<loco_optimizer_scratch *>(scratch.on(d));
-    api.loco_grad_norm_begin(ctx, s);
-    api.loco_grad_norm_accumulate(ctx, g3.on(d), n2, s);
-    api.loco_grad_norm_finish(ctx, s, 5.0);
-    api.loco_adamw(ctx, p3.on(d), g3.on(d), m3.on(d), v3.on(d), n2, s, 0.9,
-                   0.999, 1e-8, 0.01);
-  });
+  step(p3, g3, m3, v3);
   ASSERT_EQ(p3.host, before) << "the CPU applied a non-finite step";
   expectExact("adamw skips a non-finite step: p", p3);
   expectExact("adamw skips a non-finite step: m", m3);
   expectExact("adamw skips a non-finite step: v", v3);
   expectExact("adamw skips a non-finite step: g zeroed", g3);
+
+  // Finite gradients, one update that overflows (decay -9999 on 1e35): the
+  // check counts it on both backends and the whole step is skipped.
+  for (auto [api, ctx] : {std::pair{cpu, cctx}, std::pair{dev, dctx}})
+    api->loco_context_set_optimizer(ctx, 3, 1e6);
+  Vec weights = randomVec(n2, 88);
+  weights[100] = 1e35f;
+  Buf &g4 = in(randomVec(n2, 89)), &p4 = in(weights);
+  Buf &m4 = in(randomVec(n2, 90, 0.1f)), &v4 = in(Vec(n2, 0.01f));
+  step(p4, g4, m4, v4);
+  EXPECT_EQ(theirs.nonfinite_updates, 1);
+  EXPECT_EQ(mine.nonfinite_updates, 1);
+  ASSERT_EQ(p4.host, weights) << "the CPU applied an overflowing step";
+  expectExact("adamw skips an overflowing step: p", p4);
+  expectExact("adamw skips an overflowing step: m", m4);
 }
 
 struct AttentionShape {

@@ -522,7 +522,8 @@ TEST_F(CpuKernels, LossesMatchNaive) {
 TEST_F(CpuKernels, AdamwSkipsANonFiniteStep) {
   // One Inf among the gradients: the norm is Inf, and the step leaves the
   // weights and moments exactly as they were (only the gradient is zeroed).
-  // The same call with the Inf replaced does update them.
+  // The same call with the Inf replaced does update them. (The check pass
+  // runs too, as the compiled optimizer step runs it.)
   const int64_t n = 1000;
   loco_context_set_optimizer(ctx, 1, 1e-3);
   for (bool poisoned : {true, false}) {
@@ -533,6 +534,9 @@ TEST_F(CpuKernels, AdamwSkipsANonFiniteStep) {
     loco_grad_norm_begin(ctx, &scratch);
     loco_grad_norm_accumulate(ctx, g.data(), n, &scratch);
     loco_grad_norm_finish(ctx, &scratch, 5.0);
+    loco_adamw_check(ctx, p.data(), g.data(), m.data(), v.data(), n,
+                     &scratch, 0.9, 0.999, 1e-8, 0.01);
+    EXPECT_EQ(scratch.nonfinite_updates, 0);
     loco_adamw(ctx, p.data(), g.data(), m.data(), v.data(), n, &scratch, 0.9,
                0.999, 1e-8, 0.01);
     EXPECT_EQ(std::isfinite(scratch.grad_norm), !poisoned);
@@ -540,6 +544,25 @@ TEST_F(CpuKernels, AdamwSkipsANonFiniteStep) {
     EXPECT_EQ(m == Vec(n, 0.0f), poisoned);
     EXPECT_EQ(g, Vec(n, 0.0f));
   }
+  // Finite gradients, but one weight's update overflows (decay 1 - lr wd =
+  // -9999 on a weight of 1e35): loco_adamw_check counts it, and loco_adamw
+  // then leaves every weight and moment as it was.
+  loco_context_set_optimizer(ctx, 1, 1e6);
+  Vec p = randomVec(n, 42), g = randomVec(n, 43), m(n, 0.0f), v(n, 0.0f);
+  p[7] = 1e35f;
+  Vec p0 = p;
+  loco_optimizer_scratch scratch;
+  loco_grad_norm_begin(ctx, &scratch);
+  loco_grad_norm_accumulate(ctx, g.data(), n, &scratch);
+  loco_grad_norm_finish(ctx, &scratch, 5.0);
+  loco_adamw_check(ctx, p.data(), g.data(), m.data(), v.data(), n, &scratch,
+                   0.9, 0.999, 1e-8, 0.01);
+  EXPECT_EQ(scratch.nonfinite_updates, 1);
+  loco_adamw(ctx, p.data(), g.data(), m.data(), v.data(), n, &scratch, 0.9,
+             0.999, 1e-8, 0.01);
+  EXPECT_EQ(p, p0);
+  EXPECT_EQ(m, Vec(n, 0.0f));
+  EXPECT_EQ(g, Vec(n, 0.0f));
 }
 
 TEST_F(CpuKernels, ContextRejectsOtherDevices) {

@@ -285,6 +285,13 @@ float Session::gradNorm() const {
   return scratch.grad_norm;
 }
 
+int64_t Session::nonFiniteUpdates() const {
+  loco_optimizer_scratch scratch;
+  api->loco_copy_to_host(ctx, &scratch, arena + art->optimizerScratchOffset(),
+                         sizeof(scratch));
+  return scratch.nonfinite_updates;
+}
+
 float Session::clipCoef() const {
   loco_optimizer_scratch scratch;
   api->loco_copy_to_host(ctx, &scratch, arena + art->optimizerScratchOffset(),

@@ -94,6 +94,9 @@ public:
   void optimizerStep(int64_t step, double lr);
   float gradNorm() const;
   float clipCoef() const;
+  /// Elements whose update the last optimizer step found non-finite (the
+  /// step was then skipped whole).
+  int64_t nonFiniteUpdates() const;
 
   /// Current parameters (upstream names), optionally with the RoPE buffers
   /// so that the key set is exactly upstream's state_dict.

@@ -172,22 +172,29 @@ void loco::runTraining(Session &session, const TrackSource &train,
     // A non-finite loss: skip the optimizer step (its accumulators are
     // dropped). A non-finite gradient: AdamW skips the update itself.
     float gradNorm = NAN;
+    int64_t badUpdates = 0;
     if (std::isfinite(loss)) {
       session.optimizerStep(step - state.skippedSteps, lr);
       gradNorm = session.gradNorm();
+      badUpdates = session.nonFiniteUpdates();
     } else {
       session.zeroGradients();
     }
     state.step = step;
-    bool skipped = !std::isfinite(loss) || !std::isfinite(gradNorm);
+    std::string what = !std::isfinite(loss)     ? "the loss"
+                       : !std::isfinite(gradNorm) ? "the gradient norm"
+                       : badUpdates > 0
+                           ? "the update of " + std::to_string(badUpdates) +
+                                 " weight(s)"
+                           : "";
+    bool skipped = !what.empty();
     if (skipped) {
       ++state.skippedSteps;
       ++badInARow;
       std::fprintf(stderr,
                    "%slocorun: warning: step %lld skipped: %s is not finite%s; "
                    "the weights and moments keep their values\n",
-                   tty ? "\n" : "", static_cast<long long>(step),
-                   std::isfinite(loss) ? "the gradient norm" : "the loss",
+                   tty ? "\n" : "", static_cast<long long>(step), what.c_str(),
                    nonFinite.empty() ? "" : (" (first: " + nonFinite + ")").c_str());
       std::string culprit;
       if (badInARow >= options.maxBadSteps && options.debugNonFinite) {
@@ -206,8 +213,7 @@ void loco::runTraining(Session &session, const TrackSource &train,
       if (badInARow >= options.maxBadSteps)
         throw RunError(
             "step " + std::to_string(step) + ": " + std::to_string(badInARow) +
-            " consecutive steps had a non-finite " +
-            (std::isfinite(loss) ? "gradient norm" : "loss") +
+            " consecutive steps were not finite (the last: " + what + ")" +
             (nonFinite.empty() ? std::string()
                                : "; the first non-finite tensor is " + nonFinite) +
             " (--max-bad-steps " + std::to_string(options.maxBadSteps) +
