@@ -123,12 +123,17 @@ static std::string checkRegions(const TrainArtifact &artifact,
     if (mulOverflow(elements, int64_t(4), elements) || elements != t.bytes)
       return "tensor '" + t.name + "' has " + std::to_string(t.bytes) +
              " bytes for its shape";
-    // The tensor itself, then its gradient and moments where it has them.
-    for (int64_t offset : {t.offset, t.gradOffset, t.mOffset, t.vOffset})
-      if ((offset != -1 || offset == t.offset) && !fits(offset, t.bytes))
-        return "tensor '" + t.name + "' at offset " + std::to_string(offset) +
-               " (" + std::to_string(t.bytes) + " bytes) lies outside the " +
-               std::to_string(arena) + "-byte arena";
+    auto outside = [&](int64_t offset) {
+      return "tensor '" + t.name + "' at offset " + std::to_string(offset) +
+             " (" + std::to_string(t.bytes) + " bytes) lies outside the " +
+             std::to_string(arena) + "-byte arena";
+    };
+    if (!fits(t.offset, t.bytes))
+      return outside(t.offset);
+    // Its gradient and moments, where it has them (-1 where not).
+    for (int64_t offset : {t.gradOffset, t.mOffset, t.vOffset})
+      if (offset != -1 && !fits(offset, t.bytes))
+        return outside(offset);
     return "";
   };
   for (const auto *list : {&artifact.parameters(), &artifact.inputs(),

@@ -16,8 +16,8 @@
 #include <zlib.h>
 
 #include <algorithm>
-#include <cmath>
 #include <cerrno>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -130,6 +130,19 @@ int64_t stepOf(const std::string &name) {
     step = step * 10 + (name[i] - '0');
   }
   return step;
+}
+
+/// The step-N folders of `root`, newest first.
+std::vector<std::pair<int64_t, fs::path>> stepFolders(const fs::path &root) {
+  std::vector<std::pair<int64_t, fs::path>> folders;
+  std::error_code ec;
+  for (const fs::directory_entry &entry : fs::directory_iterator(root, ec))
+    if (int64_t step = stepOf(entry.path().filename().string());
+        step >= 0 && entry.is_directory())
+      folders.emplace_back(step, entry.path());
+  std::sort(folders.begin(), folders.end(),
+            [](const auto &a, const auto &b) { return a.first > b.first; });
+  return folders;
 }
 
 /// Empty when `folder` is a complete checkpoint (of `step`, its name's);
@@ -294,30 +307,27 @@ void loco::writeCheckpoint(const std::string &dir, int64_t step,
   renamePath(pending.string(), link.string());
   syncPath(dir);
 
-  // Keep the newest `keep` checkpoints; drop leftovers of interrupted saves.
-  std::vector<std::pair<int64_t, fs::path>> complete;
-  std::vector<fs::path> leftovers;
-  for (const fs::directory_entry &entry : fs::directory_iterator(root, ec)) {
-    std::string file = entry.path().filename().string();
-    if (stepOf(file) >= 0 && entry.is_directory())
-      complete.emplace_back(stepOf(file), entry.path());
-    else if (file.rfind("step-", 0) == 0 &&
-             (file.size() > 4 && (file.substr(file.size() - 4) == ".tmp" ||
-                                  file.substr(file.size() - 4) == ".old")))
-      leftovers.push_back(entry.path());
-  }
-  std::sort(complete.begin(), complete.end(),
-            [](const auto &a, const auto &b) { return a.first > b.first; });
+  // Keep the newest `keep` checkpoints; drop leftovers of interrupted saves
+  // (step-N.tmp, step-N.old).
+  std::vector<std::pair<int64_t, fs::path>> complete = stepFolders(root);
   for (size_t i = 0; i < complete.size(); ++i)
     if (static_cast<int64_t>(i) >= std::max<int64_t>(keep, 1) &&
         complete[i].first != step)
       removeTree(complete[i].second);
+  std::vector<fs::path> leftovers;
+  for (const fs::directory_entry &entry : fs::directory_iterator(root, ec)) {
+    fs::path file = entry.path().filename();
+    std::string extension = file.extension().string();
+    if ((extension == ".tmp" || extension == ".old") &&
+        stepOf(file.stem().string()) >= 0)
+      leftovers.push_back(entry.path());
+  }
   for (const fs::path &path : leftovers)
     removeTree(path);
 }
 
 TrainState loco::readTrainState(const std::map<std::string, std::string> &meta,
-                               const std::string &path) {
+                                const std::string &path) {
   // Counters: whole decimal numbers in range, or the file is refused.
   auto integer = [&](const char *key, int64_t low) {
     auto it = meta.find(key);
@@ -377,15 +387,9 @@ std::string loco::findCheckpoint(const std::string &dir) {
     if (stepOf(latest) >= 0)
       candidates.emplace_back(stepOf(latest), root / latest);
   }
-  std::vector<std::pair<int64_t, fs::path>> steps;
-  for (const fs::directory_entry &entry : fs::directory_iterator(root, ec)) {
-    std::string file = entry.path().filename().string();
-    if (stepOf(file) >= 0 && file != latest && entry.is_directory())
-      steps.emplace_back(stepOf(file), entry.path());
-  }
-  std::sort(steps.begin(), steps.end(),
-            [](const auto &a, const auto &b) { return a.first > b.first; });
-  candidates.insert(candidates.end(), steps.begin(), steps.end());
+  for (auto &folder : stepFolders(root))
+    if (folder.second.filename() != latest)
+      candidates.push_back(std::move(folder));
   for (const auto &[step, folder] : candidates) {
     std::string why = verify(folder, step);
     if (why.empty())

@@ -52,6 +52,19 @@ std::vector<float> tensorOrThrow(const SafetensorsFile &file,
                    shapeString(shape));
   return file.floats(*entry);
 }
+
+/// tensorOrThrow, and every value finite: nothing trains from a NaN or Inf.
+std::vector<float> finiteTensorOrThrow(const SafetensorsFile &file,
+                                       const std::string &path,
+                                       const std::string &name,
+                                       const std::vector<int64_t> &shape) {
+  std::vector<float> values = tensorOrThrow(file, path, name, shape);
+  if (int64_t bad = firstNonFiniteIndex(values); bad >= 0)
+    throw RunError(path + ": tensor '" + name + "' holds a NaN or Inf "
+                   "(element " + std::to_string(bad) + "); nothing trains "
+                   "from non-finite weights");
+  return values;
+}
 } // namespace
 
 int64_t loco::firstNonFiniteIndex(const std::vector<float> &values) {
@@ -148,12 +161,7 @@ void Session::loadParameters(const std::string &path) {
   auto file = openOrThrow(path);
   std::set<std::string> known;
   for (const ManifestTensor &p : art->parameters()) {
-    std::vector<float> values = tensorOrThrow(*file, path, p.name, p.shape);
-    if (int64_t bad = firstNonFiniteIndex(values); bad >= 0)
-      throw RunError(path + ": tensor '" + p.name + "' holds a NaN or Inf "
-                     "(element " + std::to_string(bad) + "); nothing trains "
-                     "from non-finite weights");
-    write(p.offset, values);
+    write(p.offset, finiteTensorOrThrow(*file, path, p.name, p.shape));
     known.insert(p.name);
     std::vector<float> zeros(p.numElements(), 0.0f);
     for (int64_t slot : {p.gradOffset, p.mOffset, p.vOffset})
@@ -278,25 +286,11 @@ void Session::optimizerStep(int64_t step, double lr) {
   finishStep(/*optimizerStep=*/true);
 }
 
-float Session::gradNorm() const {
-  loco_optimizer_scratch scratch;
-  api->loco_copy_to_host(ctx, &scratch, arena + art->optimizerScratchOffset(),
-                    sizeof(scratch));
-  return scratch.grad_norm;
-}
-
-int64_t Session::nonFiniteUpdates() const {
+loco_optimizer_scratch Session::optimizerScalars() const {
   loco_optimizer_scratch scratch;
   api->loco_copy_to_host(ctx, &scratch, arena + art->optimizerScratchOffset(),
                          sizeof(scratch));
-  return scratch.nonfinite_updates;
-}
-
-float Session::clipCoef() const {
-  loco_optimizer_scratch scratch;
-  api->loco_copy_to_host(ctx, &scratch, arena + art->optimizerScratchOffset(),
-                    sizeof(scratch));
-  return scratch.clip_coef;
+  return scratch;
 }
 
 std::vector<F32Tensor> Session::parameters(bool withBuffers) const {
@@ -388,14 +382,8 @@ TrainState Session::loadCheckpoint(const std::string &dir) {
     if (p.mOffset < 0)
       continue;
     for (auto [prefix, offset] : {std::pair{"exp_avg.", p.mOffset},
-                                  std::pair{"exp_avg_sq.", p.vOffset}}) {
-      std::vector<float> values =
-          tensorOrThrow(*file, path, prefix + p.name, p.shape);
-      if (int64_t bad = firstNonFiniteIndex(values); bad >= 0)
-        throw RunError(path + ": '" + prefix + p.name + "' holds a NaN or "
-                       "Inf (element " + std::to_string(bad) + ")");
-      write(offset, values);
-    }
+                                  std::pair{"exp_avg_sq.", p.vOffset}})
+      write(offset, finiteTensorOrThrow(*file, path, prefix + p.name, p.shape));
   }
   return readTrainState(meta, path);
 }

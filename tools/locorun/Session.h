@@ -92,11 +92,12 @@ public:
   std::string firstNonFiniteOp(const EntryPoint &entry);
   /// Clip and AdamW with the accumulated gradients (then zeroed).
   void optimizerStep(int64_t step, double lr);
-  float gradNorm() const;
-  float clipCoef() const;
-  /// Elements whose update the last optimizer step found non-finite (the
-  /// step was then skipped whole).
-  int64_t nonFiniteUpdates() const;
+  /// The last optimizer step's scalars: gradient norm before clipping, the
+  /// clip coefficient, and the elements whose update it found non-finite
+  /// (the step was then skipped whole). One copy from the device.
+  loco_optimizer_scratch optimizerScalars() const;
+  float gradNorm() const { return optimizerScalars().grad_norm; }
+  float clipCoef() const { return optimizerScalars().clip_coef; }
 
   /// Current parameters (upstream names), optionally with the RoPE buffers
   /// so that the key set is exactly upstream's state_dict.

@@ -171,12 +171,14 @@ void loco::runTraining(Session &session, const TrackSource &train,
     }
     // A non-finite loss: skip the optimizer step (its accumulators are
     // dropped). A non-finite gradient: AdamW skips the update itself.
-    float gradNorm = NAN;
+    float gradNorm = NAN, clipCoef = NAN;
     int64_t badUpdates = 0;
     if (std::isfinite(loss)) {
       session.optimizerStep(step - state.skippedSteps, lr);
-      gradNorm = session.gradNorm();
-      badUpdates = session.nonFiniteUpdates();
+      loco_optimizer_scratch scalars = session.optimizerScalars();
+      gradNorm = scalars.grad_norm;
+      clipCoef = scalars.clip_coef;
+      badUpdates = scalars.nonfinite_updates;
     } else {
       session.zeroGradients();
     }
@@ -238,8 +240,7 @@ void loco::runTraining(Session &session, const TrackSource &train,
           {"loss", number(loss)},
           {"lr", lr},
           {"grad_norm", number(gradNorm)},
-          {"clip_coef", skipped ? nlohmann::ordered_json()
-                                : number(session.clipCoef())},
+          {"clip_coef", skipped ? nlohmann::ordered_json() : number(clipCoef)},
           {"components", components},
           {"seconds", seconds},
           {"skipped", skipped},
