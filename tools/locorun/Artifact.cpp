@@ -32,6 +32,21 @@ int64_t ManifestTensor::numElements() const {
   return n;
 }
 
+/// Whether every number in `value` converts to an int64_t without undefined
+/// behaviour: nlohmann's get<int64_t>() casts a float such as 1e100
+/// directly (found by fuzzing the manifest).
+static bool numbersInRange(const nlohmann::json &value) {
+  if (value.is_number_float()) {
+    double number = value.get<double>();
+    return number > -9.2e18 && number < 9.2e18;
+  }
+  if (value.is_structured())
+    for (const nlohmann::json &item : value)
+      if (!numbersInRange(item))
+        return false;
+  return true;
+}
+
 static bool readTensors(const nlohmann::json &list,
                         std::vector<ManifestTensor> &out) {
   if (!list.is_array())
@@ -227,6 +242,10 @@ std::unique_ptr<TrainArtifact> TrainArtifact::fromManifest(
       !artifact->json.contains("format") ||
       artifact->json["format"] != "lococ-train-so") {
     error = "'" + path + "' has a corrupt manifest";
+    return nullptr;
+  }
+  if (!numbersInRange(artifact->json)) {
+    error = "'" + path + "' has a corrupt manifest: a number out of range";
     return nullptr;
   }
   try {
