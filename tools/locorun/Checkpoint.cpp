@@ -162,6 +162,12 @@ std::string verifyFiles(const fs::path &folder, int64_t step) {
   for (const char *name : {"model.safetensors", "optimizer.safetensors"}) {
     if (!files.contains(name) || !files[name].is_object())
       return std::string(kManifest) + " does not list " + name;
+    // Whole numbers only: nlohmann casts a float such as 1e100 to an
+    // integer type with undefined behaviour.
+    for (const char *field : {"bytes", "crc32"})
+      if (!files[name].contains(field) ||
+          !files[name][field].is_number_unsigned())
+        return std::string(kManifest) + " is corrupt";
     uint64_t bytes = 0;
     uint32_t crc = 0;
     if (!measure((folder / name).string(), bytes, crc))
