@@ -207,5 +207,14 @@ LogicalResult FlashAttentionGradOp::verify() {
       failed(expectSameType(*this, "grad", getGrad(), getResultValue())))
     return failure();
   auto q = tensorType(getQuery());
-  return expectShape(*this, "lse", getLse(), q.getShape().drop_back(), getQuery());
+  if (tensorType(getKey()).getElementType() != q.getElementType() ||
+      tensorType(getValue()).getElementType() != q.getElementType())
+    return emitOpError("expects query, key and value of one element type");
+  // The log-sum-exp is fp32 whatever the storage type (FlashAttentionOp).
+  auto lse = tensorType(getLse());
+  if (lse.getShape() != q.getShape().drop_back())
+    return emitOpError("expects lse of type ")
+           << RankedTensorType::get(q.getShape().drop_back(), lse.getElementType())
+           << ", got " << lse;
+  return success();
 }

@@ -37,9 +37,9 @@ def Loco_StftBackwardOp : Loco_BackwardOp<"stft_backward"> {
         : (tensor<2x2x5x1025xf32>) -> tensor<2x4096xf32>
     ```
   }];
-  let arguments = (ins Loco_Tensor4D:$grad, Loco_PositiveI64:$n_fft,
+  let arguments = (ins Loco_F32Tensor4D:$grad, Loco_PositiveI64:$n_fft,
                        Loco_PositiveI64:$hop_length, Loco_PositiveI64:$length);
-  let results = (outs Loco_Tensor2D:$result);
+  let results = (outs Loco_F32Tensor2D:$result);
 }
 
 def Loco_IstftBackwardOp : Loco_BackwardOp<"istft_backward"> {
@@ -55,9 +55,9 @@ def Loco_IstftBackwardOp : Loco_BackwardOp<"istft_backward"> {
         : (tensor<8x4096xf32>) -> tensor<8x2x65x129xf32>
     ```
   }];
-  let arguments = (ins Loco_Tensor2D:$grad, Loco_PositiveI64:$n_fft,
+  let arguments = (ins Loco_F32Tensor2D:$grad, Loco_PositiveI64:$n_fft,
                        Loco_PositiveI64:$hop_length);
-  let results = (outs Loco_Tensor4D:$result);
+  let results = (outs Loco_F32Tensor4D:$result);
 }
 
 def Loco_Conv2dWeightGradOp : Loco_BackwardOp<"conv2d_weight_grad"> {
@@ -170,11 +170,11 @@ def Loco_GroupNormBackwardOp : Loco_BackwardOp<"group_norm_backward"> {
         -> (tensor<2x16x65x129xf32>, tensor<16xf32>, tensor<16xf32>)
     ```
   }];
-  let arguments = (ins Loco_Tensor:$input, Loco_Tensor1D:$gamma,
-                       Loco_Tensor:$grad, Loco_PositiveI64:$num_groups,
+  let arguments = (ins Loco_F32Tensor:$input, Loco_F32Tensor1D:$gamma,
+                       Loco_F32Tensor:$grad, Loco_PositiveI64:$num_groups,
                        F64Attr:$eps);
-  let results = (outs Loco_Tensor:$input_grad, Loco_Tensor1D:$gamma_grad,
-                      Loco_Tensor1D:$beta_grad);
+  let results = (outs Loco_F32Tensor:$input_grad, Loco_F32Tensor1D:$gamma_grad,
+                      Loco_F32Tensor1D:$beta_grad);
 }
 
 def Loco_RmsGroupNormBackwardOp : Loco_BackwardOp<"rms_group_norm_backward"> {
@@ -190,10 +190,10 @@ def Loco_RmsGroupNormBackwardOp : Loco_BackwardOp<"rms_group_norm_backward"> {
         -> (tensor<130x129x16xf32>, tensor<16xf32>)
     ```
   }];
-  let arguments = (ins Loco_Tensor:$input, Loco_Tensor1D:$gamma,
-                       Loco_Tensor:$grad, Loco_PositiveI64:$num_groups,
+  let arguments = (ins Loco_F32Tensor:$input, Loco_F32Tensor1D:$gamma,
+                       Loco_F32Tensor:$grad, Loco_PositiveI64:$num_groups,
                        F64Attr:$eps);
-  let results = (outs Loco_Tensor:$input_grad, Loco_Tensor1D:$gamma_grad);
+  let results = (outs Loco_F32Tensor:$input_grad, Loco_F32Tensor1D:$gamma_grad);
 }
 
 def Loco_SoftmaxBackwardOp : Loco_BackwardOp<"softmax_backward"> {
@@ -207,9 +207,9 @@ def Loco_SoftmaxBackwardOp : Loco_BackwardOp<"softmax_backward"> {
         : (tensor<4x2x9x9xf32>, tensor<4x2x9x9xf32>) -> tensor<4x2x9x9xf32>
     ```
   }];
-  let arguments = (ins Loco_Tensor:$result_value, Loco_Tensor:$grad,
+  let arguments = (ins Loco_F32Tensor:$result_value, Loco_F32Tensor:$grad,
                        Loco_NonNegativeI64:$dim);
-  let results = (outs Loco_Tensor:$result);
+  let results = (outs Loco_F32Tensor:$result);
 }
 
 def Loco_SiluBackwardOp : Loco_BackwardOp<"silu_backward"> {
@@ -254,9 +254,9 @@ def Loco_SiSdrBackwardOp : Loco_BackwardOp<"si_sdr_backward"> {
         : (tensor<2x4096xf32>, tensor<2x4096xf32>, tensor<2xf32>) -> tensor<2x4096xf32>
     ```
   }];
-  let arguments = (ins Loco_Tensor2D:$estimate, Loco_Tensor2D:$target,
-                       Loco_Tensor1D:$grad, F64Attr:$eps);
-  let results = (outs Loco_Tensor2D:$result);
+  let arguments = (ins Loco_F32Tensor2D:$estimate, Loco_F32Tensor2D:$target,
+                       Loco_F32Tensor1D:$grad, F64Attr:$eps);
+  let results = (outs Loco_F32Tensor2D:$result);
 }
 
 def Loco_L1LossBackwardOp : Loco_BackwardOp<"l1_loss_backward"> {
@@ -270,9 +270,9 @@ def Loco_L1LossBackwardOp : Loco_BackwardOp<"l1_loss_backward"> {
         : (tensor<2x8xf32>, tensor<2x8xf32>, tensor<f32>) -> tensor<2x8xf32>
     ```
   }];
-  let arguments = (ins Loco_Tensor:$estimate, Loco_Tensor:$target,
+  let arguments = (ins Loco_F32Tensor:$estimate, Loco_F32Tensor:$target,
                        Loco_Scalar:$grad);
-  let results = (outs Loco_Tensor:$result);
+  let results = (outs Loco_F32Tensor:$result);
 }
 
 def Loco_MseLossBackwardOp : Loco_BackwardOp<"mse_loss_backward"> {
@@ -286,9 +286,9 @@ def Loco_MseLossBackwardOp : Loco_BackwardOp<"mse_loss_backward"> {
         : (tensor<2x8xf32>, tensor<2x8xf32>, tensor<f32>) -> tensor<2x8xf32>
     ```
   }];
-  let arguments = (ins Loco_Tensor:$estimate, Loco_Tensor:$target,
+  let arguments = (ins Loco_F32Tensor:$estimate, Loco_F32Tensor:$target,
                        Loco_Scalar:$grad);
-  let results = (outs Loco_Tensor:$result);
+  let results = (outs Loco_F32Tensor:$result);
 }
 
 def Loco_SpectralL1BackwardOp : Loco_BackwardOp<"spectral_l1_backward"> {
@@ -303,9 +303,9 @@ def Loco_SpectralL1BackwardOp : Loco_BackwardOp<"spectral_l1_backward"> {
         : (tensor<2x2x5x1025xf32>, tensor<2x2x5x1025xf32>, tensor<f32>) -> tensor<2x2x5x1025xf32>
     ```
   }];
-  let arguments = (ins Loco_Tensor4D:$estimate, Loco_Tensor4D:$target,
+  let arguments = (ins Loco_F32Tensor4D:$estimate, Loco_F32Tensor4D:$target,
                        Loco_Scalar:$grad);
-  let results = (outs Loco_Tensor4D:$result);
+  let results = (outs Loco_F32Tensor4D:$result);
 }
 
 def Loco_FlashAttentionGradOp : Loco_BackwardOp<"flash_attention_grad"> {
@@ -325,7 +325,7 @@ def Loco_FlashAttentionGradOp : Loco_BackwardOp<"flash_attention_grad"> {
     ```
   }];
   let arguments = (ins Loco_Tensor:$query, Loco_Tensor:$key, Loco_Tensor:$value,
-                       Loco_Tensor:$result_value, Loco_Tensor:$lse,
+                       Loco_Tensor:$result_value, Loco_F32Tensor:$lse,
                        Loco_Tensor:$grad, F64Attr:$scale, F64Attr:$dropout,
                        OptionalAttr<Loco_RngKeyAttr>:$rng);
   let results = (outs Loco_Tensor:$query_grad, Loco_Tensor:$key_grad,

@@ -85,6 +85,15 @@ LogicalResult ScaleOp::buildGradient(OpBuilder &builder, ValueRange resultGrads,
   return success();
 }
 
+LogicalResult CastOp::buildGradient(OpBuilder &builder, ValueRange resultGrads,
+                                    SmallVectorImpl<Value> &operandGrads) {
+  Value grad = resultGrads[0];
+  operandGrads.push_back(grad ? builder.create<CastOp>(
+                                    getLoc(), getInput().getType(), grad)
+                              : Value());
+  return success();
+}
+
 LogicalResult ReshapeOp::buildGradient(OpBuilder &builder,
                                        ValueRange resultGrads,
                                        SmallVectorImpl<Value> &operandGrads) {

@@ -29,8 +29,8 @@ def Loco_SiSdrOp : Loco_InferOp<"si_sdr"> {
         : (tensor<2x4096xf32>, tensor<2x4096xf32>) -> tensor<2xf32>
     ```
   }];
-  let arguments = (ins Loco_Tensor2D:$estimate, Loco_Tensor2D:$target, F64Attr:$eps);
-  let results = (outs Loco_Tensor1D:$result);
+  let arguments = (ins Loco_F32Tensor2D:$estimate, Loco_F32Tensor2D:$target, F64Attr:$eps);
+  let results = (outs Loco_F32Tensor1D:$result);
 }
 
 def Loco_L1LossOp : Loco_InferOp<"l1_loss"> {
@@ -46,7 +46,7 @@ def Loco_L1LossOp : Loco_InferOp<"l1_loss"> {
     %l = loco.l1_loss %e, %t : (tensor<2x4096xf32>, tensor<2x4096xf32>) -> tensor<f32>
     ```
   }];
-  let arguments = (ins Loco_Tensor:$estimate, Loco_Tensor:$target);
+  let arguments = (ins Loco_F32Tensor:$estimate, Loco_F32Tensor:$target);
   let results = (outs Loco_Scalar:$result);
 }
 
@@ -63,7 +63,7 @@ def Loco_MseLossOp : Loco_InferOp<"mse_loss"> {
     %l = loco.mse_loss %e, %t : (tensor<2x4096xf32>, tensor<2x4096xf32>) -> tensor<f32>
     ```
   }];
-  let arguments = (ins Loco_Tensor:$estimate, Loco_Tensor:$target);
+  let arguments = (ins Loco_F32Tensor:$estimate, Loco_F32Tensor:$target);
   let results = (outs Loco_Scalar:$result);
 }
 
@@ -83,7 +83,7 @@ def Loco_SpectralL1Op : Loco_InferOp<"spectral_l1"> {
         : (tensor<2x2x5x1025xf32>, tensor<2x2x5x1025xf32>) -> tensor<f32>
     ```
   }];
-  let arguments = (ins Loco_Tensor4D:$estimate, Loco_Tensor4D:$target);
+  let arguments = (ins Loco_F32Tensor4D:$estimate, Loco_F32Tensor4D:$target);
   let results = (outs Loco_Scalar:$result);
 }
 

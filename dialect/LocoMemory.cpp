@@ -24,27 +24,75 @@ static ArrayRef<int64_t> shape(Value value) {
 static int64_t count(Value value) {
   return cast<RankedTensorType>(value.getType()).getNumElements();
 }
+/// Whether `value` is stored in bf16 or f16 (the staged CPU kernels).
+static bool reduced(Value value) {
+  return !cast<RankedTensorType>(value.getType()).getElementType().isF32();
+}
+/// The product of all but the last `trailing` dims of `value`.
+static int64_t leading(Value value, unsigned trailing) {
+  int64_t n = 1;
+  for (int64_t d : shape(value).drop_back(trailing))
+    n *= d;
+  return n;
+}
 
 int64_t StftOp::getWorkspaceBytes() { auto in = shape(getInput()); return workspace::stft(in[1], getNFft(), getHopLength()); }
 int64_t IstftOp::getWorkspaceBytes() { auto in = shape(getInput()); return workspace::istft(in[2], getNFft(), getHopLength()); }
-int64_t Conv2dOp::getWorkspaceBytes() { return 0; }
-int64_t ConvTranspose2dOp::getWorkspaceBytes() { return 0; }
-int64_t Conv1dOp::getWorkspaceBytes() { auto w = shape(getWeight()); return workspace::conv1dTaps(w[1], w[0], w[2]); }
-int64_t ConvTranspose1dOp::getWorkspaceBytes() { auto w = shape(getWeight()); return workspace::conv1dTaps(w[0], w[1], w[2]); }
+/// A 2-D convolution's scratch: none in f32, a staged batch item otherwise.
+static int64_t conv2dBytes(Value input, Value weight, Value result) {
+  if (!reduced(input))
+    return 0;
+  auto in = shape(input);
+  return workspace::conv2dStaged(in[0], count(input) / in[0],
+                                 count(result) / in[0], count(weight),
+                                 shape(result)[1]);
+}
+/// A 1-D convolution's: the weight per tap, and staged rows when reduced.
+static int64_t conv1dBytes(Value input, Value weight, Value result,
+                           int64_t Ci, int64_t Co) {
+  auto w = shape(weight);
+  if (!reduced(input))
+    return workspace::conv1dTaps(Ci, Co, w[2]);
+  auto in = shape(input), out = shape(result);
+  return workspace::conv1dStaged(in[0], in[1], Ci, out[1], Co, count(weight));
+}
+int64_t Conv2dOp::getWorkspaceBytes() { return conv2dBytes(getInput(), getWeight(), getResult()); }
+int64_t ConvTranspose2dOp::getWorkspaceBytes() { return conv2dBytes(getInput(), getWeight(), getResult()); }
+int64_t Conv1dOp::getWorkspaceBytes() { auto w = shape(getWeight()); return conv1dBytes(getInput(), getWeight(), getResult(), w[1], w[0]); }
+int64_t ConvTranspose1dOp::getWorkspaceBytes() { auto w = shape(getWeight()); return conv1dBytes(getInput(), getWeight(), getResult(), w[0], w[1]); }
 int64_t GroupNormOp::getWorkspaceBytes() { return 0; }
 int64_t RmsGroupNormOp::getWorkspaceBytes() { return 0; }
-int64_t LinearOp::getWorkspaceBytes() { return 0; }
-int64_t BatchMatmulOp::getWorkspaceBytes() { return 0; }
+int64_t LinearOp::getWorkspaceBytes() {
+  if (!reduced(getInput()))
+    return 0;
+  auto w = shape(getWeight());
+  return workspace::linearStaged(leading(getInput(), 1), w[1], w[0]);
+}
+int64_t BatchMatmulOp::getWorkspaceBytes() {
+  if (!reduced(getLhs()))
+    return 0;
+  auto out = shape(getResult());
+  int64_t M = out[out.size() - 2], N = out.back();
+  int64_t K = count(getLhs()) / (leading(getLhs(), 2) * M);
+  return workspace::batchMatmulStaged(leading(getResult(), 2), M, K, N);
+}
 int64_t RopeOp::getWorkspaceBytes() { auto in = shape(getInput()); return workspace::rope(in[in.size() - 2], in.back()); }
 int64_t SoftmaxOp::getWorkspaceBytes() { return 0; }
 int64_t DropoutOp::getWorkspaceBytes() { return 0; }
-int64_t FlashAttentionOp::getWorkspaceBytes() { return workspace::flashAttention(shape(getValue()).back()); }
+int64_t FlashAttentionOp::getWorkspaceBytes() {
+  auto q = shape(getQuery()), v = shape(getValue());
+  int64_t d = q.back(), dv = v.back(), Lq = q[q.size() - 2], Lk = v[v.size() - 2];
+  if (!reduced(getQuery()))
+    return workspace::flashAttention(dv);
+  return workspace::flashAttentionStaged(leading(getQuery(), 2), Lq, Lk, d, dv);
+}
 int64_t AddOp::getWorkspaceBytes() { return 0; }
 int64_t SubOp::getWorkspaceBytes() { return 0; }
 int64_t MulOp::getWorkspaceBytes() { return 0; }
 int64_t DivOp::getWorkspaceBytes() { return 0; }
 int64_t SiluOp::getWorkspaceBytes() { return 0; }
 int64_t ScaleOp::getWorkspaceBytes() { return 0; }
+int64_t CastOp::getWorkspaceBytes() { return 0; }
 int64_t ReshapeOp::getWorkspaceBytes() { return 0; }
 int64_t TransposeOp::getWorkspaceBytes() { return 0; }
 int64_t SliceOp::getWorkspaceBytes() { return 0; }
@@ -59,11 +107,33 @@ int64_t MseLossOp::getWorkspaceBytes() { return 0; }
 int64_t SpectralL1Op::getWorkspaceBytes() { return 0; }
 int64_t StftBackwardOp::getWorkspaceBytes() { return workspace::stftBackward(getLength(), getNFft(), getHopLength()); }
 int64_t IstftBackwardOp::getWorkspaceBytes() { return workspace::istftBackward(shape(getResult())[2], getNFft(), getHopLength()); }
-int64_t Conv2dWeightGradOp::getWorkspaceBytes() { return 0; }
-int64_t ConvTranspose2dWeightGradOp::getWorkspaceBytes() { return 0; }
-int64_t Conv1dWeightGradOp::getWorkspaceBytes() { auto w = shape(getResult()); return workspace::conv1dTaps(w[1], w[0], w[2]); }
-int64_t ConvTranspose1dWeightGradOp::getWorkspaceBytes() { auto w = shape(getResult()); return workspace::conv1dTaps(w[0], w[1], w[2]); }
-int64_t LinearWeightGradOp::getWorkspaceBytes() { auto w = shape(getResult()); return workspace::linearWeightGrad(w[0], w[1]); }
+/// A weight gradient's scratch when reduced: staged items and the fp32 sum.
+static int64_t conv2dWeightGradBytes(Value input, Value grad, Value result) {
+  if (!reduced(input))
+    return 0;
+  int64_t B = shape(input)[0];
+  return workspace::conv2dWeightGradStaged(B, count(input) / B, count(grad) / B,
+                                           count(result));
+}
+static int64_t conv1dWeightGradBytes(Value input, Value grad, Value result,
+                                     int64_t Ci, int64_t Co) {
+  auto w = shape(result);
+  if (!reduced(input))
+    return workspace::conv1dTaps(Ci, Co, w[2]);
+  auto in = shape(input), g = shape(grad);
+  return workspace::conv1dWeightGradStaged(in[0], in[1], Ci, g[1], Co,
+                                           count(result));
+}
+int64_t Conv2dWeightGradOp::getWorkspaceBytes() { return conv2dWeightGradBytes(getInput(), getGrad(), getResult()); }
+int64_t ConvTranspose2dWeightGradOp::getWorkspaceBytes() { return conv2dWeightGradBytes(getInput(), getGrad(), getResult()); }
+int64_t Conv1dWeightGradOp::getWorkspaceBytes() { auto w = shape(getResult()); return conv1dWeightGradBytes(getInput(), getGrad(), getResult(), w[1], w[0]); }
+int64_t ConvTranspose1dWeightGradOp::getWorkspaceBytes() { auto w = shape(getResult()); return conv1dWeightGradBytes(getInput(), getGrad(), getResult(), w[0], w[1]); }
+int64_t LinearWeightGradOp::getWorkspaceBytes() {
+  auto w = shape(getResult());
+  if (!reduced(getInput()))
+    return workspace::linearWeightGrad(w[0], w[1]);
+  return workspace::linearWeightGradStaged(leading(getInput(), 1), w[1], w[0]);
+}
 int64_t GroupNormBackwardOp::getWorkspaceBytes() { auto in = shape(getInput()); return workspace::groupNormBackward(in[0], in[1]); }
 int64_t RmsGroupNormBackwardOp::getWorkspaceBytes() { return workspace::rmsGroupNormBackward(shape(getInput()).back()); }
 int64_t SoftmaxBackwardOp::getWorkspaceBytes() { return 0; }
@@ -73,7 +143,14 @@ int64_t SiSdrBackwardOp::getWorkspaceBytes() { return workspace::siSdrBackward(s
 int64_t L1LossBackwardOp::getWorkspaceBytes() { return 0; }
 int64_t MseLossBackwardOp::getWorkspaceBytes() { return 0; }
 int64_t SpectralL1BackwardOp::getWorkspaceBytes() { return 0; }
-int64_t FlashAttentionGradOp::getWorkspaceBytes() { auto q = shape(getQuery()); return workspace::flashAttentionBackward(q[q.size() - 2]); }
+int64_t FlashAttentionGradOp::getWorkspaceBytes() {
+  auto q = shape(getQuery()), v = shape(getValue());
+  int64_t d = q.back(), dv = v.back(), Lq = q[q.size() - 2], Lk = v[v.size() - 2];
+  if (!reduced(getQuery()))
+    return workspace::flashAttentionBackward(Lq);
+  return workspace::flashAttentionBackwardStaged(leading(getQuery(), 2), Lq, Lk,
+                                                 d, dv);
+}
 int64_t FillOp::getWorkspaceBytes() { return 0; }
 
 bool StftOp::allowsInPlace(unsigned) { return false; }
@@ -96,6 +173,8 @@ bool MulOp::allowsInPlace(unsigned) { return true; }
 bool DivOp::allowsInPlace(unsigned) { return true; }
 bool SiluOp::allowsInPlace(unsigned index) { return index == 0; }
 bool ScaleOp::allowsInPlace(unsigned index) { return index == 0; }
+// Different element sizes: never in place.
+bool CastOp::allowsInPlace(unsigned) { return false; }
 bool ReshapeOp::allowsInPlace(unsigned) { return false; }
 bool TransposeOp::allowsInPlace(unsigned) { return false; }
 bool SliceOp::allowsInPlace(unsigned) { return false; }

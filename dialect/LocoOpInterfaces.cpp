@@ -112,6 +112,7 @@ int64_t MulOp::getFlops() { return numElements(getResult()); }
 int64_t DivOp::getFlops() { return numElements(getResult()); }
 int64_t SiluOp::getFlops() { return 4 * numElements(getResult()); }
 int64_t ScaleOp::getFlops() { return numElements(getResult()); }
+int64_t CastOp::getFlops() { return numElements(getResult()); }
 
 int64_t ReshapeOp::getFlops() { return 0; }
 int64_t ReshapeOp::getBytesMoved() { return 0; }
@@ -228,6 +229,7 @@ unsigned MulOp::getNumRowDims() { return rankOf(getResult()); }
 unsigned DivOp::getNumRowDims() { return rankOf(getResult()); }
 unsigned SiluOp::getNumRowDims() { return rankOf(getResult()); }
 unsigned ScaleOp::getNumRowDims() { return rankOf(getResult()); }
+unsigned CastOp::getNumRowDims() { return rankOf(getResult()); }
 
 unsigned ReshapeOp::getNumRowDims() {
   ArrayRef<int64_t> in = tensorType(getInput()).getShape();

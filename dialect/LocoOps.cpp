@@ -399,14 +399,49 @@ LogicalResult FlashAttentionOp::inferReturnTypes(
     return emitOptionalError(loc, "expects an rng key with dropout > 0");
   SmallVector<int64_t> out(q.getShape());
   out.back() = v.getDimSize(rank - 1);
+  if (failed(checkSameElementType(loc, "query", adaptor.getQuery(), "key",
+                                  adaptor.getKey())) ||
+      failed(checkSameElementType(loc, "query", adaptor.getQuery(), "value",
+                                  adaptor.getValue())))
+    return failure();
   inferred.push_back(withShape(q, out));
-  inferred.push_back(withShape(q, q.getShape().drop_back()));
+  // The log-sum-exp is a statistic: fp32 whatever the storage type.
+  inferred.push_back(RankedTensorType::get(q.getShape().drop_back(),
+                                           Float32Type::get(q.getContext())));
   return success();
 }
 
 //===----------------------------------------------------------------------===//
 // Data movement
 //===----------------------------------------------------------------------===//
+
+LogicalResult CastOp::verify() {
+  if (getInput().getType().getElementType() ==
+      getResult().getType().getElementType())
+    return emitOpError("expects a change of element type, got ")
+           << getInput().getType() << " to " << getResult().getType();
+  // The runtime converts between f32 and a reduced type, not between two
+  // reduced ones (torch promotes bf16 with f16 to f32).
+  if (!getInput().getType().getElementType().isF32() &&
+      !getResult().getType().getElementType().isF32())
+    return emitOpError("expects f32 on one side, got ")
+           << getInput().getType() << " to " << getResult().getType();
+  return success();
+}
+
+/// A cast of a cast folds to the original value when the middle type loses
+/// nothing of it (f16 -> f32 -> f16), and to nothing else: f32 -> bf16 ->
+/// f32 rounds, and keeps both casts.
+OpFoldResult CastOp::fold(FoldAdaptor) {
+  auto inner = getInput().getDefiningOp<CastOp>();
+  if (!inner || inner.getInput().getType() != getResult().getType())
+    return {};
+  Type original = getResult().getType().getElementType();
+  Type middle = getInput().getType().getElementType();
+  if (middle.isF32() && original.getIntOrFloatBitWidth() < 32)
+    return inner.getInput();
+  return {};
+}
 
 LogicalResult ReshapeOp::verify() {
   auto input = getInput().getType(), result = getResult().getType();

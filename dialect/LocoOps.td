@@ -28,6 +28,13 @@ def Loco_Tensor2D : TensorRankOf<Loco_FloatTypes, [2]>;
 def Loco_Tensor3D : TensorRankOf<Loco_FloatTypes, [3]>;
 def Loco_Tensor4D : TensorRankOf<Loco_FloatTypes, [4]>;
 def Loco_Scalar : 0DTensorOf<[F32]>;
+// Ops that compute in fp32 whatever the precision policy (spectral
+// transforms, norm statistics, softmax, RoPE, losses): no reduced-precision
+// kernels exist for them, and loco-autocast casts their operands up.
+def Loco_F32Tensor : RankedTensorOf<[F32]>;
+def Loco_F32Tensor1D : TensorRankOf<[F32], [1]>;
+def Loco_F32Tensor2D : TensorRankOf<[F32], [2]>;
+def Loco_F32Tensor4D : TensorRankOf<[F32], [4]>;
 
 def Loco_PositiveI64 : ConfinedAttr<I64Attr, [IntPositive]>;
 def Loco_NonNegativeI64 : ConfinedAttr<I64Attr, [IntNonNegative]>;
@@ -92,9 +99,9 @@ def Loco_StftOp : Loco_InferOp<"stft"> {
         : (tensor<2x4096xf32>) -> tensor<2x2x65x129xf32>
     ```
   }];
-  let arguments = (ins Loco_Tensor2D:$input, Loco_PositiveI64:$n_fft,
+  let arguments = (ins Loco_F32Tensor2D:$input, Loco_PositiveI64:$n_fft,
                        Loco_PositiveI64:$hop_length);
-  let results = (outs Loco_Tensor4D:$result);
+  let results = (outs Loco_F32Tensor4D:$result);
 }
 
 def Loco_IstftOp : Loco_InferOp<"istft"> {
@@ -116,9 +123,9 @@ def Loco_IstftOp : Loco_InferOp<"istft"> {
         : (tensor<8x2x65x129xf32>) -> tensor<8x4096xf32>
     ```
   }];
-  let arguments = (ins Loco_Tensor4D:$input, Loco_PositiveI64:$n_fft,
+  let arguments = (ins Loco_F32Tensor4D:$input, Loco_PositiveI64:$n_fft,
                        Loco_PositiveI64:$hop_length, Loco_PositiveI64:$length);
-  let results = (outs Loco_Tensor2D:$result);
+  let results = (outs Loco_F32Tensor2D:$result);
 }
 
 //===----------------------------------------------------------------------===//
@@ -234,10 +241,10 @@ def Loco_GroupNormOp : Loco_InferOp<"group_norm"> {
         -> tensor<2x16x65x129xf32>
     ```
   }];
-  let arguments = (ins Loco_Tensor:$input, Loco_Tensor1D:$gamma,
-                       Loco_Tensor1D:$beta, Loco_PositiveI64:$num_groups,
+  let arguments = (ins Loco_F32Tensor:$input, Loco_F32Tensor1D:$gamma,
+                       Loco_F32Tensor1D:$beta, Loco_PositiveI64:$num_groups,
                        F64Attr:$eps);
-  let results = (outs Loco_Tensor:$result);
+  let results = (outs Loco_F32Tensor:$result);
 }
 
 def Loco_RmsGroupNormOp : Loco_InferOp<"rms_group_norm"> {
@@ -257,9 +264,9 @@ def Loco_RmsGroupNormOp : Loco_InferOp<"rms_group_norm"> {
         : (tensor<130x129x16xf32>, tensor<16xf32>) -> tensor<130x129x16xf32>
     ```
   }];
-  let arguments = (ins Loco_Tensor:$input, Loco_Tensor1D:$gamma,
+  let arguments = (ins Loco_F32Tensor:$input, Loco_F32Tensor1D:$gamma,
                        Loco_PositiveI64:$num_groups, F64Attr:$eps);
-  let results = (outs Loco_Tensor:$result);
+  let results = (outs Loco_F32Tensor:$result);
 }
 
 //===----------------------------------------------------------------------===//
@@ -329,8 +336,8 @@ def Loco_RopeOp : Loco_InferOp<"rope"> {
         : (tensor<130x2x129x8xf32>) -> tensor<130x2x129x8xf32>
     ```
   }];
-  let arguments = (ins Loco_Tensor:$input, F64Attr:$theta, UnitAttr:$inverse);
-  let results = (outs Loco_Tensor:$result);
+  let arguments = (ins Loco_F32Tensor:$input, F64Attr:$theta, UnitAttr:$inverse);
+  let results = (outs Loco_F32Tensor:$result);
 }
 
 def Loco_SoftmaxOp : Loco_InferOp<"softmax"> {
@@ -346,8 +353,8 @@ def Loco_SoftmaxOp : Loco_InferOp<"softmax"> {
         : (tensor<130x2x129x129xf32>) -> tensor<130x2x129x129xf32>
     ```
   }];
-  let arguments = (ins Loco_Tensor:$input, Loco_NonNegativeI64:$dim);
-  let results = (outs Loco_Tensor:$result);
+  let arguments = (ins Loco_F32Tensor:$input, Loco_NonNegativeI64:$dim);
+  let results = (outs Loco_F32Tensor:$result);
 }
 
 def Loco_DropoutOp : Loco_InferOp<"dropout"> {
@@ -398,7 +405,7 @@ def Loco_FlashAttentionOp : Loco_InferOp<"flash_attention"> {
   let arguments = (ins Loco_Tensor:$query, Loco_Tensor:$key, Loco_Tensor:$value,
                        F64Attr:$scale, F64Attr:$dropout,
                        OptionalAttr<Loco_RngKeyAttr>:$rng);
-  let results = (outs Loco_Tensor:$result, Loco_Tensor:$lse);
+  let results = (outs Loco_Tensor:$result, Loco_F32Tensor:$lse);
 }
 
 //===----------------------------------------------------------------------===//
@@ -460,6 +467,25 @@ def Loco_ScaleOp : Loco_ElementwiseOp<"scale"> {
   let arguments = (ins Loco_Tensor:$input, F64Attr:$factor);
   let results = (outs Loco_Tensor:$result);
   let assemblyFormat = "$input attr-dict `:` type($result)";
+}
+
+def Loco_CastOp : Loco_Op<"cast", [SameOperandsAndResultShape, Elementwise]> {
+  let summary = "element type conversion";
+  let description = [{
+    `x.to(dtype)` between `f32`, `bf16` and `f16`: a narrowing cast rounds to
+    nearest even (as torch does), a widening one is exact. `loco-autocast`
+    inserts these where the precision policy changes an op's element type;
+    autodiff and rematerialisation see them like any other op. The gradient
+    is the cast back, and the cotangents of a widening-source cast are summed
+    in the wider type (see `loco-autodiff`).
+
+    Example: `%h = loco.cast %x : tensor<130x129x16xf32> to tensor<130x129x16xbf16>`
+  }];
+  let arguments = (ins Loco_Tensor:$input);
+  let results = (outs Loco_Tensor:$result);
+  let assemblyFormat = "$input attr-dict `:` type($input) `to` type($result)";
+  let hasVerifier = 1;
+  let hasFolder = 1;
 }
 
 //===----------------------------------------------------------------------===//

@@ -77,6 +77,8 @@ LOCO_RUNTIME_FUNCTION(MulOp, "loco_mul")
 LOCO_RUNTIME_FUNCTION(DivOp, "loco_div")
 LOCO_RUNTIME_FUNCTION(SiluOp, "loco_silu")
 LOCO_RUNTIME_FUNCTION(ScaleOp, "loco_scale")
+// loco-lower-to-runtime appends the two element types: loco_cast_f32_bf16.
+LOCO_RUNTIME_FUNCTION(CastOp, "loco_cast")
 LOCO_RUNTIME_FUNCTION(ReshapeOp, "")
 LOCO_RUNTIME_FUNCTION(TransposeOp, "loco_transpose")
 LOCO_RUNTIME_FUNCTION(SliceOp, "loco_slice")
@@ -190,6 +192,10 @@ void SiluOp::getRuntimeScalars(SmallVectorImpl<Attribute> &out) {
 void ScaleOp::getRuntimeScalars(SmallVectorImpl<Attribute> &out) {
   Scalars(*this, out).i64(numElements(getResult()))
       .f64(getFactor().convertToDouble());
+}
+
+void CastOp::getRuntimeScalars(SmallVectorImpl<Attribute> &out) {
+  Scalars(*this, out).i64(numElements(getResult()));
 }
 
 void ReshapeOp::getRuntimeScalars(SmallVectorImpl<Attribute> &) {}

@@ -79,6 +79,23 @@ void AutodiffPass::runOnOperation() {
       loss.getLoc(), loss.getType(), builder.getF64FloatAttr(1.0 / accumulation));
 
   auto accumulate = [&](Value target, Value grad) {
+    // A narrowing cast's cotangents (a parameter's bf16 copy, used by every
+    // row chunk) are cast back one by one and summed in the source's wider
+    // type, so that parameter gradients accumulate in f32 as torch's do.
+    if (auto narrowing = target.getDefiningOp<CastOp>()) {
+      Value source = narrowing.getInput();
+      auto sourceType = cast<RankedTensorType>(source.getType());
+      if (sourceType.getElementTypeBitWidth() >
+              cast<RankedTensorType>(target.getType()).getElementTypeBitWidth() &&
+          active.contains(source)) {
+        Value wide = builder.create<CastOp>(grad.getLoc(), sourceType, grad);
+        Value &slot = cotangent[source];
+        slot = slot ? builder.create<AddOp>(grad.getLoc(), sourceType, slot, wide)
+                          .getResult()
+                    : wide;
+        return;
+      }
+    }
     Value &slot = cotangent[target];
     slot = slot ? builder.create<AddOp>(grad.getLoc(), grad.getType(), slot, grad)
                       .getResult()

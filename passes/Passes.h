@@ -56,6 +56,8 @@ struct LocoRematChoice {
 struct LocoPipelineOptions {
   std::string target = "cpu";
   bool fuseAttention = true;
+  /// The lower precision of loco-autocast (bf16 or f16); empty: all f32.
+  std::string amp;
   LocoRematChoice remat;
 };
 

@@ -75,6 +75,54 @@ def LocoFuseAttentionPass : Pass<"loco-fuse-attention", "::mlir::ModuleOp"> {
   ];
 }
 
+def LocoAutocastPass : Pass<"loco-autocast", "::mlir::ModuleOp"> {
+  let summary = "Assign each op an element type by torch.autocast's CUDA policy";
+  let description = [{
+    Mixed precision as `torch.autocast(device_type="cuda", dtype=...)` runs
+    the model (`training.use_amp: true`, `training.amp_dtype`), made a
+    property of the IR: every op gets the element type the policy gives it,
+    and explicit `loco.cast` ops convert where it changes.
+
+    | ops | element type |
+    | --- | --- |
+    | `linear`, `batch_matmul`, `conv1d`, `conv_transpose1d`, `conv2d`, `conv_transpose2d`, `flash_attention` | `dtype` (their operands are cast down; `lse` stays f32) |
+    | `stft`, `istft`, `group_norm`, `rms_group_norm`, `softmax`, `rope`, `reduce_sum`, `reduce_mean`, the losses | f32 (their operands are cast up) |
+    | everything else (element-wise, data movement, dropout) | the widest of its operands' types, as torch promotes |
+
+    RoPE is f32 because upstream's `apply_rope` disables autocast and casts to
+    float. Parameters (the master weights) stay f32 arguments; each one the
+    policy needs in `dtype` is cast once at the top of the function and
+    reused by every use, as autocast's weight cache does, so the casts sit
+    outside every row region and their gradients (autodiff sums them in f32)
+    reach the f32 accumulators. A value cast twice to one type is cast once.
+    The function's results keep their types. Runs after
+    `loco-fuse-attention` and before `loco-chunk-rows` and autodiff.
+
+    Before:
+    ```mlir
+    %y = loco.linear %x, %w : (tensor<8x16xf32>, tensor<4x16xf32>) -> tensor<8x4xf32>
+    %z = loco.add %x2, %y : tensor<8x4xf32>
+    ```
+    After (`dtype=bf16`):
+    ```mlir
+    %wb = loco.cast %w : tensor<4x16xf32> to tensor<4x16xbf16>
+    %xb = loco.cast %x : tensor<8x16xf32> to tensor<8x16xbf16>
+    %y = loco.linear %xb, %wb : (tensor<8x16xbf16>, tensor<4x16xbf16>) -> tensor<8x4xbf16>
+    %yf = loco.cast %y : tensor<8x4xbf16> to tensor<8x4xf32>
+    %z = loco.add %x2, %yf : tensor<8x4xf32>
+    ```
+  }];
+  let options = [
+    Option<"dtype", "dtype", "std::string", /*default=*/"\"bf16\"",
+           "The lower precision: bf16 or f16">
+  ];
+  let dependentDialects = ["::mlir::loco::LocoDialect"];
+  let statistics = [
+    Statistic<"numLowered", "ops-lowered", "Ops run in the lower precision">,
+    Statistic<"numCasts", "casts-inserted", "loco.cast ops inserted">
+  ];
+}
+
 def LocoChunkRowsPass : Pass<"loco-chunk-rows", "::mlir::ModuleOp"> {
   let summary = "Run each row-independent region a chunk of rows at a time";
   let description = [{

@@ -19,6 +19,10 @@ void mlir::loco::buildLocoFusionPipeline(OpPassManager &pm,
   // Fusion runs before autodiff so that the fused op's own gradient is used.
   if (options.fuseAttention)
     pm.addPass(createLocoFuseAttentionPass());
+  // Mixed precision after fusion (the fused attention is one lower-precision
+  // op) and before chunking and autodiff, which see the casts as ops.
+  if (!options.amp.empty())
+    pm.addPass(createLocoAutocastPass(LocoAutocastPassOptions{options.amp}));
 }
 
 void mlir::loco::buildLocoGradPipeline(OpPassManager &pm,
@@ -58,6 +62,10 @@ struct CompilePipelineOptions
   Option<bool> fuseAttention{*this, "fuse-attention",
                              llvm::cl::desc("Fuse attention"),
                              llvm::cl::init(true)};
+  Option<std::string> amp{*this, "amp",
+                          llvm::cl::desc("Mixed precision: bf16, f16 or "
+                                         "empty (f32)"),
+                          llvm::cl::init("")};
   Option<int64_t> rowChunks{*this, "row-chunks",
                             llvm::cl::desc("Row chunks per region"),
                             llvm::cl::init(1)};
@@ -93,7 +101,8 @@ void mlir::loco::registerLocoPipelines() {
       "loco-compile",
       "Lower frontend loco IR to runtime calls on one arena (LLVM dialect)",
       [](OpPassManager &pm, const CompilePipelineOptions &options) {
-        LocoPipelineOptions pipeline{options.target, options.fuseAttention};
+        LocoPipelineOptions pipeline{options.target, options.fuseAttention,
+                                     options.amp};
         pipeline.remat.rowChunks = options.rowChunks;
         pipeline.remat.checkpointEvery = options.checkpointEvery;
         pipeline.remat.checkpointPhase = options.checkpointPhase;

@@ -90,6 +90,82 @@ constexpr int64_t flashAttentionBackward(int64_t Lq) {
                         floats(kAttentionTile));
 }
 
+//===----------------------------------------------------------------------===//
+// Reduced-precision kernels (bf16/f16 storage, fp32 math) on the CPU stage
+// their operands in fp32 a block of rows at a time and call the fp32 kernel
+// on each block. A block holds at most kStageBytes of fp32 operands and
+// results (and at least one row); `fixedFloats` are the fp32 copies held for
+// the whole call (weights, a weight gradient's sum). The inner kernel's own
+// scratch, for a block, comes after the staging. The CUDA backend needs
+// none of this (its kernels read bf16 directly).
+//===----------------------------------------------------------------------===//
+
+constexpr int64_t kStageBytes = int64_t(8) << 20;
+
+/// Rows per staged block: as many rows of `rowFloats` as kStageBytes holds.
+constexpr int64_t stageRows(int64_t rows, int64_t rowFloats) {
+  int64_t fit = kStageBytes / (4 * (rowFloats > 0 ? rowFloats : 1));
+  return fit < 1 ? 1 : (fit > rows ? (rows > 0 ? rows : 1) : fit);
+}
+/// The scratch of a staged call: fixed copies, one block, the inner kernel's.
+constexpr int64_t staged(int64_t rows, int64_t rowFloats, int64_t fixedFloats,
+                         int64_t inner) {
+  return floats(fixedFloats) + floats(stageRows(rows, rowFloats) * rowFloats) +
+         inner;
+}
+
+/// The staged 1-D convolutions: x [R, L, Ci] -> out [R, Lo, Co] with the
+/// weight (`weightCount` elements) and the bias in fp32.
+constexpr int64_t conv1dStaged(int64_t R, int64_t L, int64_t Ci, int64_t Lo,
+                               int64_t Co, int64_t weightCount) {
+  return staged(R, L * Ci + Lo * Co, weightCount + Co,
+                conv1dTaps(Ci, Co, weightCount / (Ci * Co)));
+}
+/// Their weight gradients: a block's gradient and the running sum.
+constexpr int64_t conv1dWeightGradStaged(int64_t R, int64_t L, int64_t Ci,
+                                         int64_t Lo, int64_t Co,
+                                         int64_t weightCount) {
+  return staged(R, L * Ci + Lo * Co, 2 * weightCount,
+                conv1dTaps(Ci, Co, weightCount / (Ci * Co)));
+}
+/// The 2-D convolutions, a block of batch items: x [B, Ci, H, W] -> out
+/// [B, Co, Ho, Wo].
+constexpr int64_t conv2dStaged(int64_t B, int64_t inPerItem,
+                               int64_t outPerItem, int64_t weightCount,
+                               int64_t Co) {
+  return staged(B, inPerItem + outPerItem, weightCount + Co, 0);
+}
+constexpr int64_t conv2dWeightGradStaged(int64_t B, int64_t inPerItem,
+                                         int64_t outPerItem,
+                                         int64_t weightCount) {
+  return staged(B, inPerItem + outPerItem, 2 * weightCount, 0);
+}
+/// linear x [M, K] w [N, K] when no bf16 GEMM library path applies.
+constexpr int64_t linearStaged(int64_t M, int64_t K, int64_t N) {
+  return staged(M, K + N, N * K, 0);
+}
+constexpr int64_t linearWeightGradStaged(int64_t M, int64_t K, int64_t N) {
+  return staged(M, K + N, 2 * N * K, linearWeightGrad(N, K));
+}
+constexpr int64_t batchMatmulStaged(int64_t batch, int64_t M, int64_t K,
+                                    int64_t N) {
+  return staged(batch, M * K + K * N + M * N, 0, 0);
+}
+/// Attention over `batch` rows of [Lq, d] queries and [Lk, d], [Lk, dv]
+/// keys and values (the log-sum-exp is fp32 already).
+constexpr int64_t flashAttentionStaged(int64_t batch, int64_t Lq, int64_t Lk,
+                                       int64_t d, int64_t dv) {
+  return staged(batch, Lq * d + Lk * d + Lk * dv + Lq * dv, 0,
+                flashAttention(dv));
+}
+/// Its backward stages q, k, v, out, dout, dq, dk and dv.
+constexpr int64_t flashAttentionBackwardStaged(int64_t batch, int64_t Lq,
+                                               int64_t Lk, int64_t d,
+                                               int64_t dv) {
+  return staged(batch, 2 * (Lq * d + Lk * d + Lk * dv) + 2 * Lq * dv, 0,
+                flashAttentionBackward(Lq));
+}
+
 } // namespace loco::workspace
 
 #endif // LOCO_RUNTIME_WORKSPACE_H

@@ -5,8 +5,10 @@
 |* loads one, creates a context on it, allocates the arena once, and dlopens  *|
 |* train.so, whose undefined loco_* references bind to the loaded backend.    *|
 |*                                                                            *|
-|* Conventions: all tensors are dense, row-major float32 buffers inside the   *|
-|* arena (device memory for device backends); shapes are passed as int64_t;   *|
+|* Conventions: all tensors are dense, row-major buffers inside the arena     *|
+|* (device memory for device backends), float32 unless a kernel's _bf16 or    *|
+|* _f16 suffix says otherwise (see "Reduced precision" below); shapes are     *|
+|* passed as int64_t;                                                         *|
 |* rank-generic kernels take pointers to int64_t arrays that live in          *|
 |* train.so's constant data. Kernels report failures through the context      *|
 |* (loco_context_error) rather than return codes, so that a whole step can be *|
@@ -25,7 +27,7 @@ extern "C" {
 
 /* The version of this ABI; train.so records the one it was compiled for and
  * locorun refuses any other. Bump on every incompatible change. */
-#define LOCO_ABI_VERSION 3
+#define LOCO_ABI_VERSION 4
 
 typedef struct loco_context loco_context;
 
@@ -283,6 +285,58 @@ void loco_flash_attention_backward(loco_context *ctx, const float *q,
                                    int64_t Lk, int64_t d, int64_t dv,
                                    double scale, double p, int64_t stream,
                                    int64_t index_offset);
+
+/*--- Reduced precision (loco-autocast) ---------------------------------------*/
+
+/* Element types, as train.so's debug hook reports them. */
+#define LOCO_DTYPE_F32 0
+#define LOCO_DTYPE_BF16 1
+#define LOCO_DTYPE_F16 2
+
+/* One bf16 or f16 element; the kernel's suffix says which. */
+typedef uint16_t loco_half;
+
+/* Every kernel in this list exists as loco_<kernel>_bf16 and
+ * loco_<kernel>_f16, with the f32 kernel's arguments and semantics: its
+ * tensors are stored in that type (the attention's log-sum-exp stays float)
+ * and it computes in fp32, rounding each result to nearest even once. The
+ * casts convert between float and the suffix's type (round to nearest even;
+ * exact upwards). The verifiers of the loco dialect allow reduced types on
+ * exactly the ops these kernels implement. */
+#define LOCO_DECLARE_HALF_KERNELS(S) \
+  void loco_cast_f32_##S(loco_context *ctx, const float *x, loco_half *out, int64_t n); \
+  void loco_cast_##S##_f32(loco_context *ctx, const loco_half *x, float *out, int64_t n); \
+  void loco_conv2d_##S(loco_context *ctx, const loco_half *x, const loco_half *w, const loco_half *b, loco_half *out, int64_t B, int64_t Ci, int64_t H, int64_t W, int64_t Co, int64_t KH, int64_t KW, int64_t PH, int64_t PW); \
+  void loco_conv_transpose2d_##S(loco_context *ctx, const loco_half *x, const loco_half *w, const loco_half *b, loco_half *out, int64_t B, int64_t Ci, int64_t H, int64_t W, int64_t Co, int64_t KH, int64_t KW, int64_t PH, int64_t PW); \
+  void loco_conv1d_##S(loco_context *ctx, const loco_half *x, const loco_half *w, const loco_half *b, loco_half *out, int64_t R, int64_t L, int64_t Ci, int64_t Co, int64_t K, int64_t stride); \
+  void loco_conv_transpose1d_##S(loco_context *ctx, const loco_half *x, const loco_half *w, const loco_half *b, loco_half *out, int64_t R, int64_t L, int64_t Ci, int64_t Co, int64_t K, int64_t stride); \
+  void loco_linear_##S(loco_context *ctx, const loco_half *x, const loco_half *w, loco_half *out, int64_t M, int64_t K, int64_t N); \
+  void loco_batch_matmul_##S(loco_context *ctx, const loco_half *a, const loco_half *b, loco_half *out, int64_t batch, int64_t M, int64_t K, int64_t N, int64_t transpose_a, int64_t transpose_b); \
+  void loco_dropout_##S(loco_context *ctx, const loco_half *x, loco_half *out, int64_t n, double p, int64_t stream, int64_t index_offset); \
+  void loco_add_##S(loco_context *ctx, const loco_half *a, const loco_half *b, loco_half *out, int64_t n); \
+  void loco_sub_##S(loco_context *ctx, const loco_half *a, const loco_half *b, loco_half *out, int64_t n); \
+  void loco_mul_##S(loco_context *ctx, const loco_half *a, const loco_half *b, loco_half *out, int64_t n); \
+  void loco_div_##S(loco_context *ctx, const loco_half *a, const loco_half *b, loco_half *out, int64_t n); \
+  void loco_silu_##S(loco_context *ctx, const loco_half *x, loco_half *out, int64_t n); \
+  void loco_scale_##S(loco_context *ctx, const loco_half *x, loco_half *out, int64_t n, double factor); \
+  void loco_copy_##S(loco_context *ctx, const loco_half *x, loco_half *out, int64_t n); \
+  void loco_transpose_##S(loco_context *ctx, const loco_half *x, loco_half *out, int64_t rank, const int64_t *shape, const int64_t *perm); \
+  void loco_slice_##S(loco_context *ctx, const loco_half *x, loco_half *out, int64_t outer, int64_t dim, int64_t inner, int64_t start, int64_t size); \
+  void loco_pad_##S(loco_context *ctx, const loco_half *x, loco_half *out, int64_t rank, const int64_t *shape, const int64_t *low, const int64_t *high); \
+  void loco_reduce_##S(loco_context *ctx, const loco_half *x, loco_half *out, int64_t rank, const int64_t *shape, const int64_t *reduce, int64_t mean); \
+  void loco_broadcast_##S(loco_context *ctx, const loco_half *x, loco_half *out, int64_t rank, const int64_t *shape, const int64_t *mask); \
+  void loco_fill_##S(loco_context *ctx, loco_half *out, int64_t n, double value); \
+  void loco_silu_backward_##S(loco_context *ctx, const loco_half *x, const loco_half *g, loco_half *out, int64_t n); \
+  void loco_conv2d_weight_grad_##S(loco_context *ctx, const loco_half *x, const loco_half *g, loco_half *out, int64_t B, int64_t Ci, int64_t H, int64_t W, int64_t Co, int64_t KH, int64_t KW, int64_t PH, int64_t PW); \
+  void loco_conv_transpose2d_weight_grad_##S(loco_context *ctx, const loco_half *x, const loco_half *g, loco_half *out, int64_t B, int64_t Ci, int64_t H, int64_t W, int64_t Co, int64_t KH, int64_t KW, int64_t PH, int64_t PW); \
+  void loco_conv1d_weight_grad_##S(loco_context *ctx, const loco_half *x, const loco_half *g, loco_half *out, int64_t R, int64_t L, int64_t Ci, int64_t Co, int64_t K); \
+  void loco_conv_transpose1d_weight_grad_##S(loco_context *ctx, const loco_half *x, const loco_half *g, loco_half *out, int64_t R, int64_t L, int64_t Ci, int64_t Co, int64_t K); \
+  void loco_linear_weight_grad_##S(loco_context *ctx, const loco_half *x, const loco_half *g, loco_half *out, int64_t M, int64_t K, int64_t N); \
+  void loco_flash_attention_##S(loco_context *ctx, const loco_half *q, const loco_half *k, const loco_half *v, loco_half *out, float *lse, int64_t batch, int64_t Lq, int64_t Lk, int64_t d, int64_t dv, double scale, double p, int64_t stream, int64_t index_offset); \
+  void loco_flash_attention_backward_##S(loco_context *ctx, const loco_half *q, const loco_half *k, const loco_half *v, const loco_half *out, const float *lse, const loco_half *dout, loco_half *dq, loco_half *dk, loco_half *dvalue, int64_t batch, int64_t Lq, int64_t Lk, int64_t d, int64_t dv, double scale, double p, int64_t stream, int64_t index_offset);
+
+LOCO_DECLARE_HALF_KERNELS(bf16)
+LOCO_DECLARE_HALF_KERNELS(f16)
 
 /*--- Optimizer step: global-norm clipping and AdamW ------------------------*/
 

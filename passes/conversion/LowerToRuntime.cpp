@@ -39,6 +39,56 @@ llvm::json::Array shapeJson(Value value) {
   return shape;
 }
 
+/// The runtime's name of an element type: f32, bf16 or f16.
+StringRef elementName(Type type) {
+  if (type.isBF16())
+    return "bf16";
+  if (type.isF16())
+    return "f16";
+  return "f32";
+}
+
+/// The ABI's code of `value`'s element type (LOCO_DTYPE_*).
+int64_t elementCode(Value value) {
+  Type type = cast<RankedTensorType>(value.getType()).getElementType();
+  return type.isBF16() ? LOCO_DTYPE_BF16 : type.isF16() ? LOCO_DTYPE_F16
+                                                        : LOCO_DTYPE_F32;
+}
+
+/// The element type a runtime call's kernel variant is named for: its first
+/// operand's (its first result's when it has none). Every other tensor of
+/// the call shares it, except a cast's result and the f32 log-sum-exp of
+/// the attention kernels.
+Type storageType(Operation *op) {
+  Value first = op->getNumOperands() ? op->getOperand(0) : op->getResult(0);
+  return cast<RankedTensorType>(first.getType()).getElementType();
+}
+
+/// Whether `value` of `op` may differ from the op's storage type.
+bool mayDiffer(Operation *op, Value value) {
+  if (isa<CastOp>(op))
+    return true;
+  if (auto flash = dyn_cast<FlashAttentionOp>(op))
+    return value == flash.getLse();
+  if (auto grad = dyn_cast<FlashAttentionGradOp>(op))
+    return value == grad.getLse();
+  return false;
+}
+
+/// The kernel of `op`: `loco_linear` in f32, `loco_linear_bf16` on bf16
+/// tensors, `loco_cast_f32_bf16` for a cast.
+std::string kernelName(Operation *op, StringRef base) {
+  if (auto castOp = dyn_cast<CastOp>(op))
+    return (base + "_" +
+            elementName(castOp.getInput().getType().getElementType()) + "_" +
+            elementName(castOp.getResult().getType().getElementType()))
+        .str();
+  Type storage = storageType(op);
+  if (storage.isF32())
+    return base.str();
+  return (base + "_" + elementName(storage)).str();
+}
+
 /// The planned offsets of `func` (from loco-plan-memory's annotations).
 struct ArenaPlan {
   llvm::DenseMap<Value, int64_t> offsets;
@@ -212,7 +262,7 @@ LLVM::LLVMFuncOp LowerToRuntimePass::getOrDefineDebugOp(OpBuilder &builder) {
   auto ptr = LLVM::LLVMPointerType::get(ctx);
   auto i64Type = builder.getI64Type();
   auto type = LLVM::LLVMFunctionType::get(LLVM::LLVMVoidType::get(ctx),
-                                          {ptr, i64Type, ptr, i64Type});
+                                          {ptr, i64Type, ptr, i64Type, i64Type});
   // The hook: a function pointer, null unless the runner sets it.
   auto hook = builder.create<LLVM::GlobalOp>(
       loc, ptr, /*isConstant=*/false, LLVM::Linkage::External,
@@ -268,7 +318,8 @@ void LowerToRuntimePass::emitDebugHook(OpBuilder &builder, Operation &op,
         loc, debugOp,
         ValueRange{context, i64(builder, loc, index),
                    pointer(builder, loc, plan.offsets.lookup(result)),
-                   i64(builder, loc, tensorBytes(result))});
+                   i64(builder, loc, tensorBytes(result)),
+                   i64(builder, loc, elementCode(result))});
 }
 
 void LowerToRuntimePass::emitEntry(OpBuilder &builder, func::FuncOp func,
@@ -303,9 +354,10 @@ void LowerToRuntimePass::emitEntry(OpBuilder &builder, func::FuncOp func,
   }
   for (Operation &op : body.without_terminator()) {
     auto callOp = cast<RuntimeCallOpInterface>(op);
-    StringRef name = callOp.getRuntimeFunction();
-    if (name.empty())
+    StringRef base = callOp.getRuntimeFunction();
+    if (base.empty())
       continue;
+    std::string name = kernelName(&op, base);
     if (split && ++inPart > kCallsPerPart) {
       finishPart();
       builder.setInsertionPointToStart(startPart());
@@ -314,7 +366,7 @@ void LowerToRuntimePass::emitEntry(OpBuilder &builder, func::FuncOp func,
     Location loc = op.getLoc();
     if (isa<SplitOp, ConcatOp>(op)) {
       // Pieces of the leading dim are contiguous: one copy per piece, at
-      // the piece's byte offset in the whole (f32, which runOnOperation checks).
+      // the piece's byte offset in the whole.
       bool split = isa<SplitOp>(op);
       Value whole = split ? op.getOperand(0) : op.getResult(0);
       int64_t byteOffset = plan.offsets.lookup(whole);
@@ -326,7 +378,7 @@ void LowerToRuntimePass::emitEntry(OpBuilder &builder, func::FuncOp func,
         call(builder, loc, name,
              {context, split ? part : own, split ? own : part,
               i64(builder, loc, count)});
-        byteOffset += 4 * count;
+        byteOffset += tensorBytes(piece);
       }
       emitDebugHook(builder, op, symbol, plan);
       continue;
@@ -435,6 +487,18 @@ llvm::json::Object LowerToRuntimePass::outputsJson(func::FuncOp func,
   return llvm::json::Object{{"symbol", symbol}, {"outputs", std::move(outputs)}};
 }
 
+/// "f32", or the reduced type the step stores activations in ("bf16").
+static std::string precision(func::FuncOp func) {
+  std::string found = "f32";
+  func.walk([&](CastOp cast) {
+    for (Type type : {cast.getInput().getType().getElementType(),
+                      cast.getResult().getType().getElementType()})
+      if (!type.isF32())
+        found = elementName(type).str();
+  });
+  return found;
+}
+
 std::string LowerToRuntimePass::manifest(func::FuncOp train,
                                          const FixedLayout &layout,
                                          DictionaryAttr memory,
@@ -479,7 +543,7 @@ std::string LowerToRuntimePass::manifest(func::FuncOp train,
       {"format", "lococ-train-so"},
       {"abi_version", LOCO_ABI_VERSION},
       {"target", target},
-      {"precision", "f32"},
+      {"precision", precision(train)},
       {"arena_bytes", memory.getAs<IntegerAttr>("arena_bytes").getInt()},
       {"lower_bound_bytes",
        memory.getAs<IntegerAttr>("lower_bound_bytes").getInt()},
@@ -548,11 +612,21 @@ void LowerToRuntimePass::runOnOperation() {
         op.emitOpError("has no runtime kernel");
         return signalPassFailure();
       }
-      SmallVector<Type> types(op.getOperandTypes());
-      llvm::append_range(types, op.getResultTypes());
-      for (Type type : types)
-        if (!cast<RankedTensorType>(type).getElementType().isF32()) {
-          op.emitOpError("the runtime supports f32 tensors only so far");
+      // A kernel variant takes one element type (plus the exceptions of
+      // mayDiffer). The verifiers already refuse mixed operands and allow
+      // reduced types only where a kernel exists; this keeps the lowering
+      // from naming a kernel that does not exist should one of them miss.
+      if (op.getNumOperands() + op.getNumResults() == 0)
+        continue;
+      Type storage = storageType(&op);
+      SmallVector<Value> values(op.getOperands());
+      llvm::append_range(values, op.getResults());
+      for (Value value : values)
+        if (!mayDiffer(&op, value) &&
+            cast<RankedTensorType>(value.getType()).getElementType() != storage) {
+          op.emitOpError("mixes element types ")
+              << storage << " and " << value.getType()
+              << "; each runtime kernel takes one (loco-autocast inserts the casts)";
           return signalPassFailure();
         }
     }

@@ -37,6 +37,10 @@ struct loco_context {
   /// the heap, as unit tests calling kernels directly do).
   char *workspace = nullptr;
   int64_t workspaceBytes = 0;
+  /// Bytes of the workspace that live Scratch objects hold: a staged
+  /// reduced-precision kernel calls an fp32 kernel, whose scratch follows
+  /// the staging buffers.
+  int64_t workspaceUsed = 0;
 
   /// Records the first error; later ones are dropped.
   void fail(const std::string &message) {
@@ -48,19 +52,26 @@ struct loco_context {
 namespace loco {
 /// The scratch of one kernel call: blocks carved in order from the context's
 /// workspace (sized by the compiler with runtime/Workspace.h), or from the
-/// heap when no workspace is set. Released when the call returns.
+/// heap when no workspace is set. Released when the call returns. Scratches
+/// nest (a kernel that calls another): each starts where the enclosing one
+/// has got to. Not for use from inside a parallel region.
 class Scratch {
 public:
-  explicit Scratch(loco_context *ctx) : ctx(ctx) {}
+  explicit Scratch(loco_context *ctx)
+      : ctx(ctx), start(ctx->workspaceUsed), used(ctx->workspaceUsed) {}
   ~Scratch() {
+    ctx->workspaceUsed = start;
     for (void *block : heap)
       std::free(block);
   }
+  Scratch(const Scratch &) = delete;
+  Scratch &operator=(const Scratch &) = delete;
   template <typename T> T *take(int64_t count) {
     int64_t bytes = workspace::aligned(std::max<int64_t>(count, 1) * sizeof(T));
     if (ctx->workspace && used + bytes <= ctx->workspaceBytes) {
       T *block = reinterpret_cast<T *>(ctx->workspace + used);
       used += bytes;
+      ctx->workspaceUsed = used;
       return block;
     }
     if (ctx->workspace)
@@ -72,7 +83,7 @@ public:
 
 private:
   loco_context *ctx;
-  int64_t used = 0;
+  int64_t start, used;
   std::vector<void *> heap;
 };
 

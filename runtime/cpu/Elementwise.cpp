@@ -9,6 +9,7 @@
 
 #include "runtime/Philox.h"
 #include "runtime/cpu/Context.h"
+#include "runtime/cpu/Half.h"
 
 #include <algorithm>
 #include <cmath>
@@ -99,10 +100,17 @@ void loco_softmax(loco_context *, const float *x, float *out, int64_t outer,
     }
 }
 
-void loco_dropout(loco_context *ctx, const float *x, float *out, int64_t n,
-                  double p, int64_t stream, int64_t index_offset) {
+} // extern "C"
+
+namespace {
+/// Inverted dropout on storage T, element i read as load(x[i]) and written
+/// through store: the f32 kernel and the bf16/f16 ones draw the same mask.
+template <typename T, typename Load, typename Store>
+void dropout(loco_context *ctx, const T *x, T *out, int64_t n, double p,
+             int64_t stream, int64_t index_offset, Load load, Store store) {
   if (!ctx->training || p == 0.0) {
-    loco_copy(ctx, x, out, n);
+    if (x != out)
+      std::memmove(out, x, n * sizeof(T));
     return;
   }
   float keepScale = static_cast<float>(1.0 / (1.0 - p));
@@ -119,12 +127,32 @@ void loco_dropout(loco_context *ctx, const float *x, float *out, int64_t n,
             end = std::min(index_offset + n, 4 * block + 4);
     for (int64_t index = begin; index < end; ++index) {
       int64_t i = index - index_offset;
-      out[i] = loco::philoxToUniform(draws.v[index & 3]) >= threshold
-                   ? x[i] * keepScale
-                   : 0.0f;
+      out[i] = store(loco::philoxToUniform(draws.v[index & 3]) >= threshold
+                         ? load(x[i]) * keepScale
+                         : 0.0f);
     }
   }
 }
+} // namespace
+
+extern "C" {
+
+void loco_dropout(loco_context *ctx, const float *x, float *out, int64_t n,
+                  double p, int64_t stream, int64_t index_offset) {
+  dropout(
+      ctx, x, out, n, p, stream, index_offset, [](float v) { return v; },
+      [](float v) { return v; });
+}
+
+#define LOCO_HALF_DROPOUT(S, H)                                                \
+  void loco_dropout_##S(loco_context *ctx, const loco_half *x, loco_half *out, \
+                        int64_t n, double p, int64_t stream,                   \
+                        int64_t index_offset) {                                \
+    dropout(ctx, x, out, n, p, stream, index_offset, H::load, H::store);       \
+  }
+LOCO_HALF_DROPOUT(bf16, loco::Bf16)
+LOCO_HALF_DROPOUT(f16, loco::F16)
+#undef LOCO_HALF_DROPOUT
 
 } // extern "C"
 

@@ -7,6 +7,7 @@
 
 #include "runtime/ReduceShape.h"
 #include "runtime/cpu/Context.h"
+#include "runtime/cpu/Half.h"
 #include "runtime/cpu/Parallel.h"
 
 #include <algorithm>
@@ -31,12 +32,13 @@ int64_t product(const int64_t *shape, int64_t rank) {
     n *= shape[i];
   return n;
 }
-} // namespace
 
-extern "C" {
+// The kernels move elements of any type T (float, or the 16-bit patterns of
+// bf16 and f16); the reductions load through `Load`.
 
-void loco_transpose(loco_context *, const float *x, float *out, int64_t rank,
-                    const int64_t *shape, const int64_t *perm) {
+template <typename T>
+void transpose(const T *x, T *out, int64_t rank, const int64_t *shape,
+               const int64_t *perm) {
   Dims inStrides = stridesOf(shape, rank), outShape{}, srcStrides{};
   for (int64_t i = 0; i < rank; ++i) {
     outShape[i] = shape[perm[i]];
@@ -52,27 +54,29 @@ void loco_transpose(loco_context *, const float *x, float *out, int64_t rank,
       src += (rest % outShape[i]) * srcStrides[i];
       rest /= outShape[i];
     }
-    float *dst = out + row * inner;
+    T *dst = out + row * inner;
     for (int64_t j = 0; j < inner; ++j)
       dst[j] = x[src + j * innerStride];
   }
 }
 
-void loco_slice(loco_context *, const float *x, float *out, int64_t outer,
-                int64_t dim, int64_t inner, int64_t start, int64_t size) {
+template <typename T>
+void slice(const T *x, T *out, int64_t outer, int64_t dim, int64_t inner,
+           int64_t start, int64_t size) {
 #pragma omp parallel for schedule(static)
   for (int64_t o = 0; o < outer; ++o)
     std::memcpy(out + o * size * inner, x + (o * dim + start) * inner,
-                size * inner * sizeof(float));
+                size * inner * sizeof(T));
 }
 
-void loco_pad(loco_context *, const float *x, float *out, int64_t rank,
-              const int64_t *shape, const int64_t *low, const int64_t *high) {
+template <typename T>
+void pad(const T *x, T *out, int64_t rank, const int64_t *shape,
+         const int64_t *low, const int64_t *high) {
   Dims outShape{};
   for (int64_t i = 0; i < rank; ++i)
     outShape[i] = shape[i] + low[i] + high[i];
   Dims outStrides = stridesOf(outShape.data(), rank);
-  std::memset(out, 0, product(outShape.data(), rank) * sizeof(float));
+  std::memset(out, 0, product(outShape.data(), rank) * sizeof(T));
   int64_t inner = shape[rank - 1];
   int64_t rows = product(shape, rank) / inner;
 #pragma omp parallel for schedule(static)
@@ -82,12 +86,16 @@ void loco_pad(loco_context *, const float *x, float *out, int64_t rank,
       dst += (rest % shape[i] + low[i]) * outStrides[i];
       rest /= shape[i];
     }
-    std::memcpy(out + dst, x + row * inner, inner * sizeof(float));
+    std::memcpy(out + dst, x + row * inner, inner * sizeof(T));
   }
 }
 
-void loco_reduce(loco_context *ctx, const float *x, float *out, int64_t rank,
-                 const int64_t *shape, const int64_t *reduce, int64_t mean) {
+/// Sums in double whatever the storage; `load(x, i)` reads element i as
+/// float and `store(v)` rounds a float to the output's storage.
+template <typename T, typename Load, typename Store>
+void reduce(loco_context *ctx, const T *x, T *out, int64_t rank,
+            const int64_t *shape, const int64_t *reduce, int64_t mean,
+            Load load, Store store) {
   loco::ReduceShape merged = loco::collapseReduce(rank, shape, reduce);
   int64_t outCount = merged.outCount, reducedCount = merged.reducedCount;
   int64_t outer = merged.outer, kept = merged.kept, inner = merged.inner;
@@ -97,7 +105,7 @@ void loco_reduce(loco_context *ctx, const float *x, float *out, int64_t rank,
   std::fill(acc, acc + outCount, 0.0);
   if (simple && kept == 1 && inner == 1) {
     // A full reduction: parallel chunks summed in order.
-    acc[0] = loco::parallelSum(outer, [&](int64_t i) { return double(x[i]); });
+    acc[0] = loco::parallelSum(outer, [&](int64_t i) { return double(load(x, i)); });
   } else if (simple) {
     // acc[k] = sum over (o, r) of x[(o * kept + k) * inner + r], each
     // thread owning a range of k: deterministic.
@@ -105,9 +113,9 @@ void loco_reduce(loco_context *ctx, const float *x, float *out, int64_t rank,
     for (int64_t k = 0; k < kept; ++k) {
       double sum = 0.0;
       for (int64_t o = 0; o < outer; ++o) {
-        const float *row = x + (o * kept + k) * inner;
+        int64_t row = (o * kept + k) * inner;
         for (int64_t r = 0; r < inner; ++r)
-          sum += row[r];
+          sum += load(x, row + r);
       }
       acc[k] = sum;
     }
@@ -128,19 +136,16 @@ void loco_reduce(loco_context *ctx, const float *x, float *out, int64_t rank,
         dst += (rest % shape[i]) * outStrides[i];
         rest /= shape[i];
       }
-      acc[dst] += x[idx];
+      acc[dst] += load(x, idx);
     }
   }
   for (int64_t i = 0; i < outCount; ++i)
-    out[i] = static_cast<float>(mean ? acc[i] / reducedCount : acc[i]);
+    out[i] = store(static_cast<float>(mean ? acc[i] / reducedCount : acc[i]));
 }
 
-} // extern "C"
-
-extern "C" {
-
-void loco_broadcast(loco_context *, const float *x, float *out, int64_t rank,
-                    const int64_t *shape, const int64_t *mask) {
+template <typename T>
+void broadcast(const T *x, T *out, int64_t rank, const int64_t *shape,
+               const int64_t *mask) {
   // Strides of the input over the kept dims (zero along broadcast dims).
   Dims inStrides{};
   int64_t stride = 1;
@@ -161,5 +166,65 @@ void loco_broadcast(loco_context *, const float *x, float *out, int64_t rank,
     out[idx] = x[src];
   }
 }
+
+} // namespace
+
+extern "C" {
+
+void loco_transpose(loco_context *, const float *x, float *out, int64_t rank,
+                    const int64_t *shape, const int64_t *perm) {
+  transpose(x, out, rank, shape, perm);
+}
+void loco_slice(loco_context *, const float *x, float *out, int64_t outer,
+                int64_t dim, int64_t inner, int64_t start, int64_t size) {
+  slice(x, out, outer, dim, inner, start, size);
+}
+void loco_pad(loco_context *, const float *x, float *out, int64_t rank,
+              const int64_t *shape, const int64_t *low, const int64_t *high) {
+  pad(x, out, rank, shape, low, high);
+}
+void loco_reduce(loco_context *ctx, const float *x, float *out, int64_t rank,
+                 const int64_t *shape, const int64_t *reduce, int64_t mean) {
+  ::reduce(
+      ctx, x, out, rank, shape, reduce, mean,
+      [](const float *p, int64_t i) { return p[i]; }, [](float v) { return v; });
+}
+void loco_broadcast(loco_context *, const float *x, float *out, int64_t rank,
+                    const int64_t *shape, const int64_t *mask) {
+  broadcast(x, out, rank, shape, mask);
+}
+
+#define LOCO_HALF_MOVEMENT(S, H)                                               \
+  void loco_transpose_##S(loco_context *, const loco_half *x, loco_half *out,  \
+                          int64_t rank, const int64_t *shape,                  \
+                          const int64_t *perm) {                               \
+    transpose(x, out, rank, shape, perm);                                      \
+  }                                                                            \
+  void loco_slice_##S(loco_context *, const loco_half *x, loco_half *out,      \
+                      int64_t outer, int64_t dim, int64_t inner,               \
+                      int64_t start, int64_t size) {                           \
+    slice(x, out, outer, dim, inner, start, size);                             \
+  }                                                                            \
+  void loco_pad_##S(loco_context *, const loco_half *x, loco_half *out,        \
+                    int64_t rank, const int64_t *shape, const int64_t *low,    \
+                    const int64_t *high) {                                     \
+    pad(x, out, rank, shape, low, high);                                       \
+  }                                                                            \
+  void loco_reduce_##S(loco_context *ctx, const loco_half *x, loco_half *out,  \
+                       int64_t rank, const int64_t *shape,                     \
+                       const int64_t *reduce, int64_t mean) {                  \
+    ::reduce(                                                                  \
+        ctx, x, out, rank, shape, reduce, mean,                                \
+        [](const loco_half *p, int64_t i) { return H::load(p[i]); },           \
+        [](float v) { return H::store(v); });                                  \
+  }                                                                            \
+  void loco_broadcast_##S(loco_context *, const loco_half *x, loco_half *out,  \
+                          int64_t rank, const int64_t *shape,                  \
+                          const int64_t *mask) {                               \
+    broadcast(x, out, rank, shape, mask);                                      \
+  }
+LOCO_HALF_MOVEMENT(bf16, loco::Bf16)
+LOCO_HALF_MOVEMENT(f16, loco::F16)
+#undef LOCO_HALF_MOVEMENT
 
 } // extern "C"

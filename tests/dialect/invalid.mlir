@@ -49,7 +49,7 @@ func.func @case4(%x: tensor<2x4096xf32>) {
 // -----
 
 func.func @case5(%x: tensor<2x4096xi32>) {
-  // expected-error @+1 {{'loco.stft' op operand #0 must be 2D tensor of 32-bit float or bfloat16 type or 16-bit float values, but got 'tensor<2x4096xi32>'}}
+  // expected-error @+1 {{'loco.stft' op operand #0 must be 2D tensor of 32-bit float values, but got 'tensor<2x4096xi32>'}}
   %s = "loco.stft"(%x) {hop_length = 64 : i64, n_fft = 256 : i64} : (tensor<2x4096xi32>) -> tensor<2x2x65x129xf32>
   return
 }
@@ -441,7 +441,49 @@ func.func @case48(%x: tensor<2x4x5xf32>, %g: tensor<4xf32>, %b: tensor<5xf32>) {
 // -----
 
 func.func @case49(%x: tensor<2x4096xf32>) {
-  // expected-error @+1 {{'loco.istft' op operand #0 must be 4D tensor of 32-bit float or bfloat16 type or 16-bit float values, but got 'tensor<2x4096xf32>'}}
+  // expected-error @+1 {{'loco.istft' op operand #0 must be 4D tensor of 32-bit float values, but got 'tensor<2x4096xf32>'}}
   %y = loco.istft %x {hop_length = 64 : i64, length = 10 : i64, n_fft = 255 : i64} : (tensor<2x4096xf32>) -> tensor<2x10xf32>
   return
+}
+
+// -----
+
+// Norm statistics run in f32: no reduced-precision kernel exists for them.
+func.func @norm_bf16(%x: tensor<6x10x4xbf16>, %g: tensor<4xbf16>) -> tensor<6x10x4xbf16> {
+  // expected-error @+1 {{'loco.rms_group_norm' op operand #0 must be ranked tensor of 32-bit float values, but got 'tensor<6x10x4xbf16>'}}
+  %y = loco.rms_group_norm %x, %g {eps = 1.0e-05 : f64, num_groups = 2 : i64} : (tensor<6x10x4xbf16>, tensor<4xbf16>) -> tensor<6x10x4xbf16>
+  return %y : tensor<6x10x4xbf16>
+}
+
+// -----
+
+func.func @cast_same(%x: tensor<4xf32>) -> tensor<4xf32> {
+  // expected-error @+1 {{'loco.cast' op expects a change of element type, got 'tensor<4xf32>' to 'tensor<4xf32>'}}
+  %y = loco.cast %x : tensor<4xf32> to tensor<4xf32>
+  return %y : tensor<4xf32>
+}
+
+// -----
+
+func.func @cast_half_to_half(%x: tensor<4xbf16>) -> tensor<4xf16> {
+  // expected-error @+1 {{'loco.cast' op expects f32 on one side, got 'tensor<4xbf16>' to 'tensor<4xf16>'}}
+  %y = loco.cast %x : tensor<4xbf16> to tensor<4xf16>
+  return %y : tensor<4xf16>
+}
+
+// -----
+
+func.func @cast_shape(%x: tensor<4xf32>) -> tensor<2xbf16> {
+  // expected-error @+1 {{'loco.cast' op requires the same shape for all operands and results}}
+  %y = loco.cast %x : tensor<4xf32> to tensor<2xbf16>
+  return %y : tensor<2xbf16>
+}
+
+// -----
+
+func.func @attention_mixed(%q: tensor<2x3x4xbf16>, %k: tensor<2x3x4xf32>, %v: tensor<2x3x4xbf16>) -> tensor<2x3x4xbf16> {
+  // expected-error @+2 {{expects query and key to have the same element type, got 'bf16' and 'f32'}}
+  // expected-error @+1 {{'loco.flash_attention' op failed to infer returned types}}
+  %o, %lse = loco.flash_attention %q, %k, %v {dropout = 0.0 : f64, scale = 0.5 : f64} : (tensor<2x3x4xbf16>, tensor<2x3x4xf32>, tensor<2x3x4xbf16>) -> (tensor<2x3x4xbf16>, tensor<2x3xf32>)
+  return %o : tensor<2x3x4xbf16>
 }

@@ -30,12 +30,27 @@ func.func @convolutions(%x: tensor<2x2x5x7xf32>, %w: tensor<4x2x3x3xf32>, %b: te
 
 // CHECK-LABEL: func.func @norms
 func.func @norms(%x: tensor<2x4x5x7xf32>, %g: tensor<4xf32>, %b: tensor<4xf32>,
-                 %r: tensor<6x10x4xbf16>, %gr: tensor<4xbf16>) -> tensor<6x10x4xbf16> {
+                 %r: tensor<6x10x4xf32>, %gr: tensor<4xf32>) -> tensor<6x10x4xf32> {
   // CHECK: loco.group_norm {{.*}} {eps = 1.000000e-05 : f64, num_groups = 1 : i64}
   %y = loco.group_norm %x, %g, %b {eps = 1.0e-05 : f64, num_groups = 1 : i64} : (tensor<2x4x5x7xf32>, tensor<4xf32>, tensor<4xf32>) -> tensor<2x4x5x7xf32>
-  // CHECK: loco.rms_group_norm {{.*}} : (tensor<6x10x4xbf16>, tensor<4xbf16>) -> tensor<6x10x4xbf16>
-  %z = loco.rms_group_norm %r, %gr {eps = 1.0e-05 : f64, num_groups = 2 : i64} : (tensor<6x10x4xbf16>, tensor<4xbf16>) -> tensor<6x10x4xbf16>
-  return %z : tensor<6x10x4xbf16>
+  // CHECK: loco.rms_group_norm {{.*}} : (tensor<6x10x4xf32>, tensor<4xf32>) -> tensor<6x10x4xf32>
+  %z = loco.rms_group_norm %r, %gr {eps = 1.0e-05 : f64, num_groups = 2 : i64} : (tensor<6x10x4xf32>, tensor<4xf32>) -> tensor<6x10x4xf32>
+  return %z : tensor<6x10x4xf32>
+}
+
+// Reduced precision: casts, and the ops with bf16/f16 kernels.
+// CHECK-LABEL: func.func @reduced
+func.func @reduced(%x: tensor<6x10x4xf32>, %w: tensor<12x4xf32>) -> (tensor<6x10x12xf32>, tensor<6x10x12xf16>) {
+  // CHECK: loco.cast %{{.*}} : tensor<6x10x4xf32> to tensor<6x10x4xbf16>
+  %xb = loco.cast %x : tensor<6x10x4xf32> to tensor<6x10x4xbf16>
+  %wb = loco.cast %w : tensor<12x4xf32> to tensor<12x4xbf16>
+  // CHECK: loco.linear {{.*}} : (tensor<6x10x4xbf16>, tensor<12x4xbf16>) -> tensor<6x10x12xbf16>
+  %y = loco.linear %xb, %wb : (tensor<6x10x4xbf16>, tensor<12x4xbf16>) -> tensor<6x10x12xbf16>
+  // CHECK: loco.silu %{{.*}} : tensor<6x10x12xbf16>
+  %s = loco.silu %y : tensor<6x10x12xbf16>
+  %f = loco.cast %s : tensor<6x10x12xbf16> to tensor<6x10x12xf32>
+  %h = loco.cast %f : tensor<6x10x12xf32> to tensor<6x10x12xf16>
+  return %f, %h : tensor<6x10x12xf32>, tensor<6x10x12xf16>
 }
 
 // CHECK-LABEL: func.func @attention

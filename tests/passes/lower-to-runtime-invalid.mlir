@@ -10,16 +10,6 @@ module {
 // -----
 
 module attributes {loco.memory = {arena_bytes = 256 : i64, lower_bound_bytes = 256 : i64, scratch_offset = -1 : i64, workspace_bytes = 0 : i64, workspace_offset = 256 : i64, activation_base = 256 : i64}} {
-  func.func @train_step(%x: tensor<4xbf16> {loco.input = "mixture"}) -> tensor<4xbf16> {
-    // expected-error @+1 {{'loco.silu' op the runtime supports f32 tensors only so far}}
-    %y = loco.silu %x : tensor<4xbf16>
-    return %y : tensor<4xbf16>
-  }
-}
-
-// -----
-
-module attributes {loco.memory = {arena_bytes = 256 : i64, lower_bound_bytes = 256 : i64, scratch_offset = -1 : i64, workspace_bytes = 0 : i64, workspace_offset = 256 : i64, activation_base = 256 : i64}} {
   func.func @train_step(%x: tensor<4xf32> {loco.input = "mixture"}) -> tensor<4xf32> {
     // expected-error @+1 {{'test.op' op has no runtime kernel}}
     %y = "test.op"(%x) : (tensor<4xf32>) -> tensor<4xf32>

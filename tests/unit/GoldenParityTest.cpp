@@ -35,17 +35,11 @@
 
 using namespace loco;
 using loco::test::relativeToMax;
+using loco::test::goldenDir;
 using loco::test::run;
 
 namespace {
 
-std::string goldenDir(const std::string &name) {
-  for (std::string dir : {std::string(LOCO_TEST_DATA_DIR "/golden/") + name,
-                          std::string(LOCO_SHARED_DIR "/golden/") + name})
-    if (std::filesystem::is_directory(dir))
-      return dir;
-  return "";
-}
 
 class GoldenParity : public ::testing::TestWithParam<std::string> {};
 
@@ -59,7 +53,10 @@ TEST_P(GoldenParity, StepMatchesUpstream) {
 
   std::ifstream lossFile(dir + "/loss.json");
   nlohmann::json golden = nlohmann::json::parse(lossFile);
-  std::string sets = " --set training.gradient_accumulation_steps=1";
+  // The golden step is fp32; the configs' own use_amp is tested in
+  // AmpParityTest.cpp.
+  std::string sets = " --set training.gradient_accumulation_steps=1"
+                     " --set training.use_amp=false";
   for (auto &[key, value] : golden["overrides"].items())
     sets += " --set " + key + "=" + value.dump();
   run(std::string(LOCO_TOOLS_DIR "/lococ ") + dir + "/config.yaml" + sets +
@@ -181,7 +178,7 @@ TEST(FusedAttention, MatchesUnfusedEndToEnd) {
   for (const char *variant : {"fused", "unfused"}) {
     std::string flag = std::string(variant) == "fused" ? "" : " --fuse-attention=false";
     run(std::string(LOCO_TOOLS_DIR "/lococ ") + dir + "/config.yaml" + flag +
-            " -o " + work + "/" + variant + ".so",
+            " --set training.use_amp=false -o " + work + "/" + variant + ".so",
         work + "/lococ.log");
     run(std::string(LOCO_TOOLS_DIR "/locorun ") + work + "/" + variant +
             ".so --init " + dir + "/weights.safetensors --batch " + dir +

@@ -12,6 +12,7 @@
 
 #include <cmath>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <string>
 #include <vector>
@@ -31,6 +32,18 @@ inline void run(const std::string &command, const std::string &log) {
 /// The path of the built tool `name` (lococ, locorun).
 inline std::string tool(const char *name) {
   return std::string(LOCO_TOOLS_DIR "/") + name;
+}
+#endif
+
+#if defined(LOCO_TEST_DATA_DIR) && defined(LOCO_SHARED_DIR)
+/// The golden set `name`: the project's copy when there is one, else
+/// ../shared/golden; empty when neither exists.
+inline std::string goldenDir(const std::string &name) {
+  for (std::string dir : {std::string(LOCO_TEST_DATA_DIR "/golden/") + name,
+                          std::string(LOCO_SHARED_DIR "/golden/") + name})
+    if (std::filesystem::is_directory(dir))
+      return dir;
+  return "";
 }
 #endif
 

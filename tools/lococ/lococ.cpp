@@ -254,7 +254,11 @@ int main(int argc, char **argv) {
                   << (1 << 20) << ", got " << *option << "\n";
       return 1;
     }
-  LocoPipelineOptions options{resolvedTarget, fuseAttention};
+  // training.use_amp makes the step mixed precision (loco-autocast);
+  // `--set training.use_amp=false` compiles it in f32.
+  LocoPipelineOptions options{
+      resolvedTarget, fuseAttention,
+      spec->useAmp ? (spec->ampDtype == "float16" ? "f16" : "bf16") : ""};
   bool manual = rowChunks > 0 || checkpointEvery >= 0 || microBatch > 0;
   StepChoice choice;
   choice.microBatch = microBatch > 0 ? microBatch : spec->batchSize;

@@ -81,7 +81,7 @@ public:
   /// calls after every op with the op's index and each result), or null
   /// for an artifact without one.
   using DebugHook = void (*)(loco_context *, int64_t op, void *result,
-                             int64_t bytes);
+                             int64_t bytes, int64_t dtype);
   DebugHook *debugHook() const { return hook; }
   /// "loco.conv1d in blocks.0.freq_path.ffn.0.conv1d (tiny.yaml:23:3)": op
   /// `index` of `entry` as the manifest describes it (or "op N").

@@ -245,18 +245,36 @@ namespace {
 struct NonFiniteSearch {
   const Backend *api = nullptr;
   std::vector<float> values;
+  std::vector<uint16_t> halves;
   int64_t first = -1;
 };
 NonFiniteSearch *search = nullptr;
 
-void checkOpResult(loco_context *ctx, int64_t op, void *result,
-                   int64_t bytes) {
+/// Whether the 16-bit pattern `h` of a bf16 (f16) element is Inf or NaN:
+/// its exponent bits are all ones.
+bool nonFiniteHalf(uint16_t h, int64_t dtype) {
+  return dtype == LOCO_DTYPE_BF16 ? (h & 0x7f80u) == 0x7f80u
+                                  : (h & 0x7c00u) == 0x7c00u;
+}
+
+void checkOpResult(loco_context *ctx, int64_t op, void *result, int64_t bytes,
+                   int64_t dtype) {
   if (!search || search->first >= 0 || bytes <= 0)
     return;
-  search->values.resize(static_cast<size_t>(bytes) / sizeof(float));
-  search->api->loco_copy_to_host(ctx, search->values.data(), result, bytes);
-  if (firstNonFiniteIndex(search->values) >= 0)
-    search->first = op;
+  if (dtype == LOCO_DTYPE_F32) {
+    search->values.resize(static_cast<size_t>(bytes) / sizeof(float));
+    search->api->loco_copy_to_host(ctx, search->values.data(), result, bytes);
+    if (firstNonFiniteIndex(search->values) >= 0)
+      search->first = op;
+    return;
+  }
+  search->halves.resize(static_cast<size_t>(bytes) / sizeof(uint16_t));
+  search->api->loco_copy_to_host(ctx, search->halves.data(), result, bytes);
+  for (uint16_t h : search->halves)
+    if (nonFiniteHalf(h, dtype)) {
+      search->first = op;
+      return;
+    }
 }
 } // namespace
 

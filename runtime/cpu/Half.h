@@ -1,0 +1,72 @@
+//===- Half.h - bf16 and f16 storage on the CPU -----------------*- C++ -*-===//
+//
+// This file defines the two 16-bit storage types of the reduced-precision
+// kernels as load/store policies: `load` widens exactly to float, `store`
+// rounds a float to nearest even, as torch's `.to(dtype)` does. f16 goes
+// through the compiler's _Float16 (F16C's vcvtps2ph on x86-64-v3), bf16
+// through the bit pattern (the upper half of a float, with the usual
+// round-to-nearest-even carry and NaNs kept quiet). The bulk conversions
+// are checked against oneDNN's reorder in the kernel tests.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef LOCO_RUNTIME_CPU_HALF_H
+#define LOCO_RUNTIME_CPU_HALF_H
+
+#include "runtime/api.h"
+
+#include <cstdint>
+#include <cstring>
+
+namespace loco {
+
+struct Bf16 {
+  static constexpr const char *name = "bf16";
+  static inline float load(loco_half h) {
+    uint32_t bits = static_cast<uint32_t>(h) << 16;
+    float f;
+    std::memcpy(&f, &bits, sizeof(f));
+    return f;
+  }
+  static inline loco_half store(float f) {
+    uint32_t bits;
+    std::memcpy(&bits, &f, sizeof(bits));
+    if ((bits & 0x7fffffffu) > 0x7f800000u) // NaN: keep it a quiet NaN
+      return static_cast<loco_half>((bits >> 16) | 0x40u);
+    bits += 0x7fffu + ((bits >> 16) & 1u);
+    return static_cast<loco_half>(bits >> 16);
+  }
+};
+
+struct F16 {
+  static constexpr const char *name = "f16";
+  static inline float load(loco_half h) {
+    _Float16 value;
+    std::memcpy(&value, &h, sizeof(h));
+    return static_cast<float>(value);
+  }
+  static inline loco_half store(float f) {
+    _Float16 value = static_cast<_Float16>(f);
+    loco_half h;
+    std::memcpy(&h, &value, sizeof(h));
+    return h;
+  }
+};
+
+/// out[i] = load(x[i]) for i < n, in parallel.
+template <typename H> void widen(const loco_half *x, float *out, int64_t n) {
+#pragma omp parallel for simd schedule(static)
+  for (int64_t i = 0; i < n; ++i)
+    out[i] = H::load(x[i]);
+}
+
+/// out[i] = store(x[i]) for i < n, in parallel.
+template <typename H> void narrow(const float *x, loco_half *out, int64_t n) {
+#pragma omp parallel for simd schedule(static)
+  for (int64_t i = 0; i < n; ++i)
+    out[i] = H::store(x[i]);
+}
+
+} // namespace loco
+
+#endif // LOCO_RUNTIME_CPU_HALF_H
