@@ -343,7 +343,12 @@ def Loco_FillOp : Loco_BackwardOp<"fill"> {
     %one = loco.fill {value = 1.0 : f64} : tensor<f32>
     ```
   }];
-  let arguments = (ins F64Attr:$value);
+  let arguments = (ins F64Attr:$value, UnitAttr:$loss_scaled);
+  let builders = [
+    OpBuilder<(ins "::mlir::Type":$type, "::mlir::FloatAttr":$value), [{
+      build($_builder, $_state, type, value, ::mlir::UnitAttr());
+    }]>
+  ];
   let results = (outs Loco_Tensor:$result);
   let assemblyFormat = "attr-dict `:` type($result)";
 }

@@ -281,7 +281,11 @@ LOCO_RUNTIME_FUNCTION(SiSdrBackwardOp, "loco_si_sdr_backward")
 LOCO_RUNTIME_FUNCTION(L1LossBackwardOp, "loco_l1_loss_backward")
 LOCO_RUNTIME_FUNCTION(MseLossBackwardOp, "loco_mse_loss_backward")
 LOCO_RUNTIME_FUNCTION(SpectralL1BackwardOp, "loco_spectral_l1_backward")
-LOCO_RUNTIME_FUNCTION(FillOp, "loco_fill")
+// The seed of a loss-scaled backward pass (fp16) multiplies by the
+// context's loss scale.
+StringRef FillOp::getRuntimeFunction() {
+  return getLossScaled() ? "loco_fill_loss_scaled" : "loco_fill";
+}
 LOCO_RUNTIME_FUNCTION(FlashAttentionOp, "loco_flash_attention")
 LOCO_RUNTIME_FUNCTION(FlashAttentionGradOp, "loco_flash_attention_backward")
 #undef LOCO_RUNTIME_FUNCTION

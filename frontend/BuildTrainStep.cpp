@@ -350,6 +350,9 @@ OwningOpRef<ModuleOp> TrainStepBuilder::build() {
                                                     ? "fp16"
                                                     : "bf16")
                                              : (spec.tf32 ? "tf32" : "fp32"))),
+          // fp16 mixed precision scales the loss dynamically (GradScaler).
+          b.getNamedAttr("loss_scaling",
+                         b.getBoolAttr(spec.useAmp && spec.ampDtype == "float16")),
           b.getNamedAttr("lr", f64(spec.lr)),
           b.getNamedAttr("weight_decay", f64(spec.weightDecay)),
           b.getNamedAttr("eps", f64(spec.adamEps)),

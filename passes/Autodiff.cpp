@@ -66,17 +66,24 @@ void AutodiffPass::runOnOperation() {
   eval.setSymName("eval_step");
 
   int64_t accumulation = 1;
-  if (auto training = module->getAttrOfType<DictionaryAttr>("loco.training"))
+  bool lossScaling = false;
+  if (auto training = module->getAttrOfType<DictionaryAttr>("loco.training")) {
     if (auto steps = training.getAs<IntegerAttr>("gradient_accumulation_steps"))
       accumulation = std::max<int64_t>(1, steps.getInt());
+    if (auto scaling = training.getAs<BoolAttr>("loss_scaling"))
+      lossScaling = scaling.getValue();
+  }
 
   llvm::DenseSet<Value> active = activeValues(func);
   llvm::DenseMap<Value, Value> cotangent;
   builder.setInsertionPoint(terminator);
   Block::iterator firstNew = std::prev(Block::iterator(terminator));
   Value loss = terminator.getOperand(0);
+  // With dynamic loss scaling (fp16) the seed is multiplied by the
+  // runtime's current loss scale.
   cotangent[loss] = builder.create<FillOp>(
-      loss.getLoc(), loss.getType(), builder.getF64FloatAttr(1.0 / accumulation));
+      loss.getLoc(), loss.getType(), builder.getF64FloatAttr(1.0 / accumulation),
+      lossScaling ? builder.getUnitAttr() : UnitAttr());
 
   auto accumulate = [&](Value target, Value grad) {
     // A narrowing cast's cotangents (a parameter's bf16 copy, used by every

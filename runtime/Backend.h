@@ -27,6 +27,7 @@
   X(loco_context_set_rng) \
   X(loco_context_set_training) \
   X(loco_context_set_optimizer) \
+  X(loco_context_set_loss_scale) \
   X(loco_context_describe) \
   X(loco_arena_alloc) \
   X(loco_context_set_workspace) \

@@ -48,6 +48,12 @@ void loco_context_set_training(loco_context *ctx, int training);
 /* The optimizer step about to be taken (1-based, for bias correction) and
  * its learning rate. */
 void loco_context_set_optimizer(loco_context *ctx, int64_t step, double lr);
+/* Dynamic loss scaling (fp16 mixed precision, GradScaler's semantics): the
+ * backward pass starts from the loss cotangent times `scale`
+ * (loco_fill_loss_scaled), so every gradient accumulator holds scale times
+ * the gradient; loco_grad_norm_finish reports the unscaled norm, and AdamW
+ * applies clip_coef / scale. 1 (the default) changes nothing. */
+void loco_context_set_loss_scale(loco_context *ctx, double scale);
 /* Name of the backend, e.g. "cpu (OpenBLAS, FFTW3, 2 threads)". */
 const char *loco_context_describe(loco_context *ctx);
 
@@ -263,6 +269,10 @@ void loco_spectral_l1_backward(loco_context *ctx, const float *E,
                                const float *T, const float *g, float *out,
                                int64_t B, int64_t frames, int64_t F);
 void loco_fill(loco_context *ctx, float *out, int64_t n, double value);
+/* out[i] = value times the context's loss scale: the seed of a loss-scaled
+ * backward pass. */
+void loco_fill_loss_scaled(loco_context *ctx, float *out, int64_t n,
+                           double value);
 
 /*--- Fused attention ---------------------------------------------------------*/
 

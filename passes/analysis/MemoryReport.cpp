@@ -14,6 +14,7 @@
 #include "llvm/Support/raw_ostream.h"
 
 #include <algorithm>
+#include <map>
 #include <cmath>
 
 using namespace mlir;
@@ -132,15 +133,22 @@ FailureOr<MemoryReport> mlir::loco::buildMemoryReport(ModuleOp module) {
         if (int64_t buffer = liveness.bufferOf(operand); buffer >= 0)
           lastBackward[buffer] = position[&op];
   int64_t saved = 0, temporary = 0;
+  std::map<std::string, int64_t> byType;
   for (auto [i, buffer] : llvm::enumerate(liveness.buffers())) {
     if (buffer.first > peak || buffer.last < peak)
       continue;
+    Type element =
+        cast<RankedTensorType>(buffer.value.getType()).getElementType();
+    std::string typeName;
+    llvm::raw_string_ostream(typeName) << element;
+    byType[typeName] += buffer.bytes;
     Operation *producer = buffer.value.getDefiningOp();
     // Recomputed values are temporaries of the backward pass.
     bool forward = producer && !producer->hasAttr("loco.backward") &&
                    !producer->hasAttr("loco.recompute");
     (forward && lastBackward[i] >= peak ? saved : temporary) += buffer.bytes;
   }
+  report.activationsByType.assign(byType.begin(), byType.end());
   int64_t accounted = params + inputs + grads + moments + scratch +
                       report.workspaceBytes + saved + temporary;
   report.breakdown = {{"parameters", params},
@@ -234,6 +242,10 @@ void mlir::loco::printMemoryReport(const MemoryReport &report,
     os << "    " << llvm::left_justify(name, 32)
        << llvm::right_justify(formatBytes(bytes), 12)
        << llvm::format("  %5.1f%%\n", 100.0 * bytes / std::max<int64_t>(1, report.arenaBytes));
+  os << "  activations at the peak by element type:";
+  for (const auto &[type, bytes] : report.activationsByType)
+    os << "  " << type << " " << formatBytes(bytes);
+  os << "\n";
   const MemoryReport::Decisions &decisions = report.decisions;
   os << "  decisions:\n";
   os << "    micro-batch      " << decisions.microBatch << " of "
@@ -352,6 +364,13 @@ llvm::json::Value mlir::loco::memoryReportJson(const MemoryReport &report) {
                             {"lower_bound_bytes", report.lowerBoundBytes},
                             {"ratio", report.ratio()},
                             {"breakdown", std::move(breakdown)},
+                            {"activations_by_element_type", [&] {
+                               llvm::json::Object types;
+                               for (const auto &[type, bytes] :
+                                    report.activationsByType)
+                                 types[type] = bytes;
+                               return types;
+                             }()},
                             {"largest", std::move(largest)}};
 }
 

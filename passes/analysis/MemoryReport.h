@@ -30,6 +30,9 @@ struct MemoryReport {
   int64_t deviceFixedBytes = 0;
   /// (name, bytes) in display order; they add up to the arena.
   std::vector<std::pair<std::string, int64_t>> breakdown;
+  /// The activations live at the training step's peak (saved and
+  /// temporary), by element type: f32, bf16, f16 (mixed precision).
+  std::vector<std::pair<std::string, int64_t>> activationsByType;
   struct Buffer {
     int64_t bytes;
     std::string op, name, location, step;

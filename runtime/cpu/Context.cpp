@@ -11,6 +11,7 @@
 #include <fftw3.h>
 #include <omp.h>
 
+#include <cmath>
 #include <cstdlib>
 #include <cstring>
 
@@ -60,6 +61,13 @@ void loco_context_set_training(loco_context *ctx, int training) {
 void loco_context_set_optimizer(loco_context *ctx, int64_t step, double lr) {
   ctx->optimizerStep = step;
   ctx->lr = lr;
+}
+
+void loco_context_set_loss_scale(loco_context *ctx, double scale) {
+  if (!(scale > 0.0) || !std::isfinite(scale))
+    return ctx->fail("loss scale must be finite and positive, got " +
+                     std::to_string(scale));
+  ctx->lossScale = scale;
 }
 
 const char *loco_context_describe(loco_context *ctx) {

@@ -28,6 +28,8 @@ struct loco_context {
   bool training = true;
   int64_t optimizerStep = 1;
   double lr = 0.0;
+  /// Dynamic loss scaling (loco_context_set_loss_scale).
+  double lossScale = 1.0;
 
   /// Batched real FFT plans keyed by (n_fft, frames, inverse).
   std::mutex planMutex;

@@ -188,4 +188,9 @@ void loco_fill(loco_context *, float *out, int64_t n, double value) {
   std::fill(out, out + n, static_cast<float>(value));
 }
 
+void loco_fill_loss_scaled(loco_context *ctx, float *out, int64_t n,
+                           double value) {
+  std::fill(out, out + n, static_cast<float>(value * ctx->lossScale));
+}
+
 } // extern "C"

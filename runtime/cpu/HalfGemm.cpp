@@ -43,15 +43,13 @@ Dnnl &dnnlState() {
 /// Whether bf16 products run natively: oneDNN sees AVX512-BF16 or AMX, and
 /// LOCO_CPU_HALF_GEMM does not say "staged".
 bool nativeBf16() {
-  static const bool native = [] {
-    const char *force = std::getenv("LOCO_CPU_HALF_GEMM");
-    if (force && std::strcmp(force, "staged") == 0)
-      return false;
+  static const bool hasBf16 = [] {
     auto isa = static_cast<unsigned>(dnnl::get_effective_cpu_isa());
     auto bf16 = static_cast<unsigned>(dnnl::cpu_isa::avx512_core_bf16);
     return (isa & bf16) == bf16;
   }();
-  return native;
+  const char *force = std::getenv("LOCO_CPU_HALF_GEMM");
+  return hasBf16 && !(force && std::strcmp(force, "staged") == 0);
 }
 
 /// dst = src x weights on bf16 operands described by dims and strides.

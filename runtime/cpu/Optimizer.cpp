@@ -28,9 +28,11 @@ void loco_grad_norm_accumulate(loco_context *, const float *g, int64_t n,
       n, [&](int64_t i) { return static_cast<double>(g[i]) * g[i]; });
 }
 
-void loco_grad_norm_finish(loco_context *, loco_optimizer_scratch *scratch,
+void loco_grad_norm_finish(loco_context *ctx, loco_optimizer_scratch *scratch,
                            double maxNorm) {
-  float norm = static_cast<float>(std::sqrt(scratch->sum_squares));
+  // The accumulators hold lossScale times the gradients.
+  float norm =
+      static_cast<float>(std::sqrt(scratch->sum_squares) / ctx->lossScale);
   scratch->grad_norm = norm;
   scratch->clip_coef =
       std::min(1.0f, static_cast<float>(maxNorm / (norm + 1e-6)));
@@ -53,7 +55,8 @@ struct AdamwScalars {
     correction2Sqrt =
         static_cast<float>(std::sqrt(1.0 - std::pow(beta2, step)));
     this->eps = static_cast<float>(eps);
-    coef = scratch->clip_coef;
+    // Unscaled and clipped at once (a power of two: exact).
+    coef = scratch->clip_coef * static_cast<float>(1.0 / ctx->lossScale);
   }
   /// Element i's new weight and moments.
   void update(float p, float g, float m, float v, float &pOut, float &mOut,

@@ -11,6 +11,8 @@
 
 #include <cxxabi.h>
 
+#include <cmath>
+
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -394,6 +396,7 @@ loco_context *loco_context_create(const char *device, char *error,
   ctx->fftWork = static_cast<char *>(ctx->gemmWork) + ws::kCudaGemmBytes;
   ctx->host.training = 1;
   ctx->host.optimizerStep = 1;
+  ctx->host.lossScale = 1.0;
   uploadState(ctx);
   if (const char *value = std::getenv("LOCO_CUDA_GRAPHS"))
     ctx->graphsEnabled = std::strcmp(value, "0") != 0;
@@ -458,6 +461,14 @@ void loco_context_set_training(loco_context *ctx, int training) {
 void loco_context_set_optimizer(loco_context *ctx, int64_t step, double lr) {
   ctx->host.optimizerStep = step;
   ctx->host.lr = lr;
+  uploadState(ctx);
+}
+
+void loco_context_set_loss_scale(loco_context *ctx, double scale) {
+  if (!(scale > 0.0) || !std::isfinite(scale))
+    return ctx->fail("loss scale must be finite and positive, got " +
+                     std::to_string(scale));
+  ctx->host.lossScale = scale;
   uploadState(ctx);
 }
 

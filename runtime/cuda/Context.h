@@ -36,6 +36,8 @@ struct StepState {
   long long optimizerStep;
   double lr;
   int training;
+  /// Dynamic loss scaling (loco_context_set_loss_scale); 1 by default.
+  double lossScale;
 };
 
 /// A cuBLASLt matmul, row-major terms: C[batch][M, N] = alpha op(A) op(B) +

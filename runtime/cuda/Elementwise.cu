@@ -47,6 +47,16 @@ void loco_fill(loco_context *ctx, float *out, int64_t n, double value) {
   forEach(ctx, n, [=] __device__(int64_t i) { out[i] = v; });
 }
 
+void loco_fill_loss_scaled(loco_context *ctx, float *out, int64_t n,
+                           double value) {
+  // The scale is a per-step scalar in device memory: a replayed graph sees
+  // the current one.
+  const StepState *state = ctx->state;
+  forEach(ctx, n, [=] __device__(int64_t i) {
+    out[i] = static_cast<float>(value * state->lossScale);
+  });
+}
+
 void loco_rope(loco_context *ctx, const float *x, float *out, int64_t outer,
                int64_t L, int64_t d, double theta, int64_t inverse) {
   int64_t half = d / 2;

@@ -23,7 +23,8 @@ adamwUpdate(const StepState &state, const loco_optimizer_scratch &scratch,
   float decay = static_cast<float>(1.0 - lr * weightDecay);
   float stepSize = static_cast<float>(lr / (1.0 - pow(beta1, step)));
   float correction2Sqrt = static_cast<float>(sqrt(1.0 - pow(beta2, step)));
-  float grad = g * scratch.clip_coef;
+  // Unscaled and clipped at once (a power of two: exact).
+  float grad = g * (scratch.clip_coef * static_cast<float>(1.0 / state.lossScale));
   mOut = m * static_cast<float>(beta1) + grad * static_cast<float>(1.0 - beta1);
   vOut = v * static_cast<float>(beta2) +
          grad * grad * static_cast<float>(1.0 - beta2);
@@ -50,8 +51,10 @@ void loco_grad_norm_accumulate(loco_context *ctx, const float *g, int64_t n,
 
 void loco_grad_norm_finish(loco_context *ctx, loco_optimizer_scratch *scratch,
                            double maxNorm) {
+  const StepState *state = ctx->state;
   forEach(ctx, 1, [=] __device__(int64_t) {
-    float norm = static_cast<float>(sqrt(scratch->sum_squares));
+    // The accumulators hold lossScale times the gradients.
+    float norm = static_cast<float>(sqrt(scratch->sum_squares) / state->lossScale);
     scratch->grad_norm = norm;
     scratch->clip_coef =
         fminf(1.0f, static_cast<float>(maxNorm / (norm + 1e-6)));

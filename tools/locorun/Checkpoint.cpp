@@ -376,6 +376,13 @@ TrainState loco::readTrainState(const std::map<std::string, std::string> &meta,
                            : 0; // checkpoints before skipping existed
   if (state.skippedSteps > state.step)
     throw RunError(path + ": metadata 'skipped_steps' exceeds 'step'");
+  // Checkpoints before loss scaling existed keep GradScaler's defaults.
+  if (meta.count("loss_scale")) {
+    state.lossScale = real("loss_scale");
+    if (!std::isfinite(state.lossScale) || !(state.lossScale > 0))
+      throw RunError(path + ": metadata 'loss_scale' must be a finite number > 0");
+    state.scaleGrowthTracker = integer("scale_growth_tracker", 0);
+  }
   return state;
 }
 

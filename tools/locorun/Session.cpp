@@ -366,8 +366,9 @@ void Session::saveCheckpoint(const std::string &dir, const TrainState &state,
                        std::to_string(state.step) + " to '" + dir + "': '" +
                        tensor.name + "' holds a NaN or Inf (element " +
                        std::to_string(bad) + ")");
-  char lr[64], best[64];
+  char lr[64], best[64], scale[64];
   std::snprintf(lr, sizeof(lr), "%.17g", state.lr);
+  std::snprintf(scale, sizeof(scale), "%.17g", state.lossScale);
   std::snprintf(best, sizeof(best), "%.17g", state.bestValLoss);
   optimizer.metadata = {{"format", "lococ-optimizer"},
                         {"step", std::to_string(state.step)},
@@ -376,7 +377,10 @@ void Session::saveCheckpoint(const std::string &dir, const TrainState &state,
                         {"bad_epochs", std::to_string(state.badEpochs)},
                         {"cooldown", std::to_string(state.cooldown)},
                         {"seed", std::to_string(state.seed)},
-                        {"skipped_steps", std::to_string(state.skippedSteps)}};
+                        {"skipped_steps", std::to_string(state.skippedSteps)},
+                        {"loss_scale", scale},
+                        {"scale_growth_tracker",
+                         std::to_string(state.scaleGrowthTracker)}};
   writeCheckpoint(dir, state.step, {model, optimizer}, keep);
 }
 

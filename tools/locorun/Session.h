@@ -46,6 +46,10 @@ struct TrainState {
   /// updates it applied (its bias correction uses step - skippedSteps), as
   /// torch's optimizer does when GradScaler skips a step.
   int64_t skippedSteps = 0;
+  /// Dynamic loss scaling (fp16; torch.cuda.amp.GradScaler's defaults): the
+  /// scale, and the applied steps since it last changed.
+  double lossScale = 65536.0;
+  int64_t scaleGrowthTracker = 0;
 };
 
 class Session {

@@ -95,9 +95,14 @@ void loco::runTraining(Session &session, const TrackSource &train,
                     hp.value("scheduler_cooldown", int64_t(0)),
                     hp.value("scheduler", std::string()) == "reducelronplateau"};
 
+  // fp16 mixed precision: dynamic loss scaling with GradScaler's rules
+  // (backoff 0.5 on an overflow, growth 2 after 2000 applied steps).
+  bool lossScaling = hp.value("loss_scaling", false);
+  constexpr int64_t kScaleGrowthInterval = 2000;
   TrainState state;
   state.lr = schedule.baseLr;
   state.seed = options.seed;
+  state.lossScale = options.lossScaleInit;
   if (!options.resumeDir.empty()) {
     state = session.loadCheckpoint(options.resumeDir);
     if (state.seed != options.seed)
@@ -153,6 +158,8 @@ void loco::runTraining(Session &session, const TrackSource &train,
     nlohmann::ordered_json components = nlohmann::ordered_json::object();
     double loss = 0.0;
     std::string nonFinite; // the first non-finite tensor of this step
+    double lossScale = lossScaling ? state.lossScale : 1.0;
+    session.backend().loco_context_set_loss_scale(session.context(), lossScale);
     for (int64_t micro = 0; micro < accumulation; ++micro) {
       sampleBatch(train, seed, step, micro, B, N, options.randomChunks, inputs);
       session.setInputs(inputs);
@@ -183,14 +190,41 @@ void loco::runTraining(Session &session, const TrackSource &train,
       session.zeroGradients();
     }
     state.step = step;
+    // With loss scaling, non-finite gradients of a finite loss are the
+    // scale's overflow: GradScaler skips the step and halves the scale.
+    bool overflow =
+        lossScaling && std::isfinite(loss) && !std::isfinite(gradNorm);
     std::string what = !std::isfinite(loss)     ? "the loss"
+                       : overflow                 ? ""
                        : !std::isfinite(gradNorm) ? "the gradient norm"
                        : badUpdates > 0
                            ? "the update of " + std::to_string(badUpdates) +
                                  " weight(s)"
                            : "";
-    bool skipped = !what.empty();
-    if (skipped) {
+    bool skipped = overflow || !what.empty();
+    if (lossScaling) {
+      if (overflow) {
+        state.lossScale *= 0.5;
+        state.scaleGrowthTracker = 0;
+      } else if (!skipped && ++state.scaleGrowthTracker == kScaleGrowthInterval) {
+        state.lossScale *= 2.0;
+        state.scaleGrowthTracker = 0;
+      }
+    }
+    if (overflow) {
+      ++state.skippedSteps;
+      std::fprintf(stderr,
+                   "%slocorun: step %lld skipped: the gradients overflowed at "
+                   "loss scale %g; the scale is now %g\n",
+                   tty ? "\n" : "", static_cast<long long>(step), lossScale,
+                   state.lossScale);
+      // Below fp16's smallest subnormal no scale can help.
+      if (state.lossScale < std::ldexp(1.0, -24))
+        throw RunError("step " + std::to_string(step) +
+                       ": the gradients overflow at every loss scale down to " +
+                       std::to_string(lossScale) +
+                       "; no checkpoint was written for these steps");
+    } else if (skipped) {
       ++state.skippedSteps;
       ++badInARow;
       std::fprintf(stderr,
@@ -245,13 +279,21 @@ void loco::runTraining(Session &session, const TrackSource &train,
           {"seconds", seconds},
           {"skipped", skipped},
           {"skipped_steps", state.skippedSteps}};
+      if (lossScaling) {
+        line["loss_scale"] = lossScale;
+        line["overflow"] = overflow;
+      }
       metrics << line.dump() << "\n" << std::flush;
     }
     int width = 24, filled = static_cast<int>(width * state.step / target);
-    char bar[192], skips[48] = "";
+    char bar[256], skips[96] = "", scale[48] = "";
+    if (lossScaling)
+      std::snprintf(scale, sizeof(scale), " scale %g", state.lossScale);
     if (state.skippedSteps > 0)
-      std::snprintf(skips, sizeof(skips), " skipped %lld",
+      std::snprintf(skips, sizeof(skips), "%s skipped %lld", scale,
                     static_cast<long long>(state.skippedSteps));
+    else
+      std::snprintf(skips, sizeof(skips), "%s", scale);
     std::snprintf(bar, sizeof(bar),
                   "step %lld/%lld [%s%s] loss %.4f lr %.2e grad %.1f %.2f step/s "
                   "mem %.0f MiB (arena %.0f)%s",

@@ -38,6 +38,8 @@ struct TrainOptions {
   /// with every op's results checked, and name the first op that made a
   /// NaN or Inf.
   bool debugNonFinite = false;
+  /// The first dynamic loss scale of an fp16 step (GradScaler's init_scale).
+  double lossScaleInit = 65536.0;
 };
 
 /// Trains `session` on `train`, validating on `validation` (may be null).

@@ -56,6 +56,8 @@ const char *kUsage =
     "                           loss or gradient (skipped; default 10)\n"
     "  --debug-nonfinite        then re-run the step checking every op, and\n"
     "                           name the first that made a NaN or Inf\n"
+    "  --loss-scale-init S      fp16 (amp_dtype float16): the first dynamic\n"
+    "                           loss scale (default 65536, as GradScaler)\n"
     "  --seed N                 default: the config's seed\n"
     "  --report-memory          print the arena and the process's peak RSS\n";
 
@@ -79,6 +81,15 @@ int64_t parseCount(const std::string &option, const std::string &value) {
   } catch (const std::exception &) {
   }
   usageError(option + " expects a non-negative integer, got '" + value + "'");
+}
+
+/// A finite number > 0.
+double parsePositiveReal(const std::string &option, const std::string &value) {
+  char *end = nullptr;
+  double x = std::strtod(value.c_str(), &end);
+  if (value.empty() || *end || !std::isfinite(x) || !(x > 0))
+    usageError(option + " expects a finite number > 0, got '" + value + "'");
+  return x;
 }
 
 int64_t parsePositive(const std::string &option, const std::string &value) {
@@ -113,6 +124,7 @@ Options parseOptions(int argc, char **argv) {
     else if (arg == "--epochs") o.train.epochs = parsePositive(arg, value());
     else if (arg == "--steps-per-epoch") o.train.stepsPerEpoch = parsePositive(arg, value());
     else if (arg == "--max-bad-steps") o.train.maxBadSteps = parsePositive(arg, value());
+    else if (arg == "--loss-scale-init") o.train.lossScaleInit = parsePositiveReal(arg, value());
     else if (arg == "--keep-checkpoints") o.train.keepCheckpoints = parsePositive(arg, value());
     else if (arg == "--save-every") o.train.saveEvery = parseCount(arg, value());
     else if (arg == "--metrics") o.train.metricsPath = value();

@@ -1,0 +1,281 @@
+//===- CpuHalfTest.cpp - bf16/f16 CPU kernels against references ----------===//
+//
+// The reduced-precision kernels of the CPU backend against independent
+// references:
+//  - the conversions against oneDNN's f32 -> bf16 reorder and GCC's
+//    soft-float _Float16 (libgcc), bit for bit, on random values, ties,
+//    subnormals, infinities and NaNs;
+//  - the GEMMs (oneDNN's native bf16 path and the staged sgemm path)
+//    against a double loop over the widened inputs: the fp32 accumulation
+//    and one rounding to bf16 (2^-8 relative) allow 2^-7 of the result's
+//    largest magnitude;
+//  - the staged kernels against the f32 kernel on the widened inputs,
+//    rounded: bit for bit where rows are independent (convolutions,
+//    attention), and within one rounding where blocks are summed (weight
+//    gradients), with shapes that take several staging blocks;
+//  - reductions against a double sum, dropout against the f32 mask.
+//
+//===----------------------------------------------------------------------===//
+
+#include "runtime/Workspace.h"
+#include "runtime/cpu/Half.h"
+#include "tests/unit/CpuTestSupport.h"
+
+#include <gtest/gtest.h>
+#include <oneapi/dnnl/dnnl.hpp>
+
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
+#include <limits>
+#include <random>
+#include <vector>
+
+namespace {
+
+using namespace loco::test;
+using Half = std::vector<loco_half>;
+
+class CpuHalf : public CpuContextTest<> {};
+
+Half toBf16(const Vec &x) {
+  Half h(x.size());
+  loco::narrow<loco::Bf16>(x.data(), h.data(), x.size());
+  return h;
+}
+Vec fromBf16(const Half &h) {
+  Vec x(h.size());
+  loco::widen<loco::Bf16>(h.data(), x.data(), h.size());
+  return x;
+}
+
+/// Values that exercise rounding: random magnitudes over the whole range,
+/// exact ties, subnormals, signed zeros, infinities, NaN.
+Vec trickyValues() {
+  std::mt19937 rng(7);
+  std::uniform_real_distribution<float> mantissa(-2.0f, 2.0f);
+  std::uniform_int_distribution<int> exponent(-140, 127);
+  Vec x;
+  for (int i = 0; i < 200000; ++i)
+    x.push_back(std::ldexp(mantissa(rng), exponent(rng)));
+  for (uint32_t bits : {0x3f808000u, 0x3f818000u, 0x3f80ffffu, 0x00000001u,
+                        0x807fffffu, 0x7f7fffffu, 0x7f800000u, 0xff800000u,
+                        0x80000000u, 0x00000000u, 0x3380a000u, 0x477ff000u}) {
+    float f;
+    std::memcpy(&f, &bits, 4);
+    x.push_back(f);
+  }
+  x.push_back(std::numeric_limits<float>::quiet_NaN());
+  return x;
+}
+
+TEST_F(CpuHalf, Bf16ConversionMatchesOneDnnReorder) {
+  Vec x = trickyValues();
+  Half ours = toBf16(x), theirs(x.size());
+  dnnl::engine engine(dnnl::engine::kind::cpu, 0);
+  dnnl::stream stream(engine);
+  dnnl::memory::dims dims{static_cast<int64_t>(x.size())};
+  dnnl::memory src(
+      {dims, dnnl::memory::data_type::f32, dnnl::memory::format_tag::a}, engine,
+      x.data());
+  dnnl::memory dst(
+      {dims, dnnl::memory::data_type::bf16, dnnl::memory::format_tag::a},
+      engine, theirs.data());
+  dnnl::reorder(src, dst).execute(stream, src, dst);
+  stream.wait();
+  // oneDNN converts with vcvtneps2bf16, which reads fp32 subnormals as zero;
+  // torch's .to(bfloat16) (and ours) rounds them like any other value. So
+  // subnormals are checked by arithmetic instead: the nearest multiple of
+  // bf16's subnormal spacing 2^-133, ties to even, computed in double.
+  int64_t differ = 0, subnormals = 0;
+  for (size_t i = 0; i < x.size(); ++i) {
+    if (std::isnan(x[i])) {
+      EXPECT_TRUE(std::isnan(loco::Bf16::load(ours[i])));
+      continue;
+    }
+    if (std::fpclassify(x[i]) == FP_SUBNORMAL) {
+      ++subnormals;
+      double units = std::nearbyint(std::ldexp(double(x[i]), 133));
+      differ += loco::Bf16::load(ours[i]) !=
+                static_cast<float>(std::ldexp(units, -133));
+      continue;
+    }
+    differ += ours[i] != theirs[i];
+  }
+  EXPECT_EQ(differ, 0);
+  EXPECT_GT(subnormals, 0);
+  // Widening is exact: the upper half of the float.
+  Vec back = fromBf16(ours);
+  for (size_t i = 0; i < x.size(); ++i)
+    if (!std::isnan(x[i])) {
+      uint32_t bits;
+      std::memcpy(&bits, &back[i], 4);
+      ASSERT_EQ(bits & 0xffffu, 0u);
+    }
+}
+
+TEST_F(CpuHalf, F16ConversionMatchesSoftFloat) {
+  Vec x = trickyValues();
+  Half ours(x.size());
+  loco::narrow<loco::F16>(x.data(), ours.data(), x.size());
+  Vec back(x.size());
+  loco::widen<loco::F16>(ours.data(), back.data(), x.size());
+  int64_t differ = 0;
+  for (size_t i = 0; i < x.size(); ++i) {
+    // GCC 12 lowers _Float16 conversions to libgcc's soft-float routines:
+    // an implementation independent of F16C.
+    _Float16 reference = static_cast<_Float16>(x[i]);
+    loco_half bits;
+    std::memcpy(&bits, &reference, 2);
+    if (std::isnan(x[i])) {
+      EXPECT_TRUE(std::isnan(back[i]));
+      continue;
+    }
+    differ += bits != ours[i];
+    differ +=
+        static_cast<float>(reference) != back[i] && !(std::isnan(back[i]));
+  }
+  EXPECT_EQ(differ, 0);
+}
+
+/// out [M, N] = sum_k a(m, k) b(k, n) in double.
+std::vector<double> naiveProduct(const Vec &a, const Vec &b, int64_t M,
+                                 int64_t K, int64_t N, bool ta, bool tb) {
+  std::vector<double> out(M * N);
+  for (int64_t m = 0; m < M; ++m)
+    for (int64_t n = 0; n < N; ++n) {
+      double sum = 0;
+      for (int64_t k = 0; k < K; ++k)
+        sum += double(ta ? a[k * M + m] : a[m * K + k]) *
+               (tb ? b[n * K + k] : b[k * N + n]);
+      out[m * N + n] = sum;
+    }
+  return out;
+}
+
+void expectWithinBf16(const Half &ours, const std::vector<double> &ref,
+                      const char *what) {
+  double largest = 0, worst = 0;
+  for (double v : ref)
+    largest = std::max(largest, std::fabs(v));
+  for (size_t i = 0; i < ref.size(); ++i)
+    worst = std::max(worst, std::fabs(loco::Bf16::load(ours[i]) - ref[i]));
+  EXPECT_LE(worst, std::ldexp(largest, -7)) << what;
+}
+
+/// Both paths: oneDNN's native bf16 (where this CPU has AVX512-BF16 or
+/// AMX; elsewhere this case takes the staged path too) and the staged one
+/// (LOCO_CPU_HALF_GEMM=staged).
+class CpuHalfGemm : public CpuContextTest<::testing::TestWithParam<bool>> {
+protected:
+  void TearDown() override {
+    unsetenv("LOCO_CPU_HALF_GEMM");
+    CpuContextTest::TearDown();
+  }
+};
+
+TEST_P(CpuHalfGemm, ProductsMatchDoubleReference) {
+  if (GetParam())
+    setenv("LOCO_CPU_HALF_GEMM", "staged", 1);
+  int64_t M = 301, K = 40, N = 27, batch = 3;
+  Half x = toBf16(randomVec(M * K, 1)), w = toBf16(randomVec(N * K, 2));
+  Half out(M * N);
+  loco_linear_bf16(ctx, x.data(), w.data(), out.data(), M, K, N);
+  expectWithinBf16(out,
+                   naiveProduct(fromBf16(x), fromBf16(w), M, K, N, false, true),
+                   "linear");
+  Half g = toBf16(randomVec(M * N, 3)), dw(N * K);
+  loco_linear_weight_grad_bf16(ctx, x.data(), g.data(), dw.data(), M, K, N);
+  expectWithinBf16(dw,
+                   naiveProduct(fromBf16(g), fromBf16(x), N, M, K, true, false),
+                   "linear weight grad");
+  for (int ta = 0; ta < 2; ++ta)
+    for (int tb = 0; tb < 2; ++tb) {
+      int64_t m = 17, k = 9, n = 13;
+      Half a = toBf16(randomVec(batch * m * k, 4 + ta)),
+           b = toBf16(randomVec(batch * k * n, 6 + tb)), o(batch * m * n);
+      loco_batch_matmul_bf16(ctx, a.data(), b.data(), o.data(), batch, m, k, n,
+                             ta, tb);
+      Vec af = fromBf16(a), bf = fromBf16(b);
+      std::vector<double> ref;
+      for (int64_t i = 0; i < batch; ++i) {
+        Vec ai(af.begin() + i * m * k, af.begin() + (i + 1) * m * k);
+        Vec bi(bf.begin() + i * k * n, bf.begin() + (i + 1) * k * n);
+        std::vector<double> r = naiveProduct(ai, bi, m, k, n, ta, tb);
+        ref.insert(ref.end(), r.begin(), r.end());
+      }
+      expectWithinBf16(o, ref, "batch matmul");
+    }
+}
+
+INSTANTIATE_TEST_SUITE_P(Paths, CpuHalfGemm, ::testing::Values(false, true));
+
+/// The f32 result rounded to bf16, as the staged kernels promise.
+Half rounded(const Vec &x) { return toBf16(x); }
+
+TEST_F(CpuHalf, StagedConvolutionsEqualRoundedF32) {
+  // 600 rows of 64 x 32 in and 61 x 32 out take two staging blocks.
+  int64_t R = 600, L = 64, Ci = 32, Co = 32, K = 4, Lo = L - K + 1;
+  ASSERT_LT(loco::workspace::stageRows(R, L * Ci + Lo * Co), R);
+  Half x = toBf16(randomVec(R * L * Ci, 1)),
+       w = toBf16(randomVec(Co * Ci * K, 2)), b = toBf16(randomVec(Co, 3));
+  Vec xf = fromBf16(x), wf = fromBf16(w), bf = fromBf16(b);
+  Half out(R * Lo * Co);
+  Vec ref(R * Lo * Co);
+  loco_conv1d_bf16(ctx, x.data(), w.data(), b.data(), out.data(), R, L, Ci, Co,
+                   K, 1);
+  loco_conv1d(ctx, xf.data(), wf.data(), bf.data(), ref.data(), R, L, Ci, Co, K,
+              1);
+  EXPECT_EQ(out, rounded(ref));
+
+  // The weight gradient sums its blocks in fp32: within one rounding.
+  Half g = toBf16(randomVec(R * Lo * Co, 4)), dw(Co * Ci * K);
+  Vec gf = fromBf16(g), dwRef(Co * Ci * K);
+  loco_conv1d_weight_grad_bf16(ctx, x.data(), g.data(), dw.data(), R, L, Ci, Co,
+                               K);
+  loco_conv1d_weight_grad(ctx, xf.data(), gf.data(), dwRef.data(), R, L, Ci, Co,
+                          K);
+  expectWithinBf16(dw, std::vector<double>(dwRef.begin(), dwRef.end()),
+                   "conv1d weight grad");
+}
+
+TEST_F(CpuHalf, StagedAttentionEqualsRoundedF32) {
+  int64_t batch = 600, L = 70, d = 16;
+  ASSERT_LT(loco::workspace::stageRows(batch, 4 * L * d), batch);
+  Half q = toBf16(randomVec(batch * L * d, 1)),
+       k = toBf16(randomVec(batch * L * d, 2)),
+       v = toBf16(randomVec(batch * L * d, 3)), out(batch * L * d);
+  Vec qf = fromBf16(q), kf = fromBf16(k), vf = fromBf16(v), ref(batch * L * d);
+  Vec lse(batch * L), lseRef(batch * L);
+  loco_context_set_rng(ctx, 5, 9);
+  loco_flash_attention_bf16(ctx, q.data(), k.data(), v.data(), out.data(),
+                            lse.data(), batch, L, L, d, d, 0.25, 0.1, 3, 0);
+  loco_flash_attention(ctx, qf.data(), kf.data(), vf.data(), ref.data(),
+                       lseRef.data(), batch, L, L, d, d, 0.25, 0.1, 3, 0);
+  EXPECT_EQ(out, rounded(ref));
+  EXPECT_EQ(lse, lseRef);
+}
+
+TEST_F(CpuHalf, ReduceSumsInDouble) {
+  int64_t shape[] = {37, 50, 3}, reduce[] = {1, 1, 0};
+  Half x = toBf16(randomVec(37 * 50 * 3, 1)), out(3);
+  Vec xf = fromBf16(x);
+  loco_reduce_bf16(ctx, x.data(), out.data(), 3, shape, reduce, 0);
+  std::vector<double> ref(3, 0.0);
+  for (int64_t i = 0; i < 37 * 50 * 3; ++i)
+    ref[i % 3] += xf[i];
+  for (int c = 0; c < 3; ++c)
+    EXPECT_EQ(out[c], loco::Bf16::store(static_cast<float>(ref[c]))) << c;
+}
+
+TEST_F(CpuHalf, DropoutDrawsTheF32Mask) {
+  int64_t n = 10001;
+  Half x = toBf16(randomVec(n, 1)), out(n);
+  Vec xf = fromBf16(x), ref(n);
+  loco_context_set_rng(ctx, 11, 2);
+  loco_dropout_bf16(ctx, x.data(), out.data(), n, 0.3, 4, 7);
+  loco_dropout(ctx, xf.data(), ref.data(), n, 0.3, 4, 7);
+  EXPECT_EQ(out, rounded(ref));
+}
+
+} // namespace
