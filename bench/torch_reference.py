@@ -16,6 +16,13 @@ Variants (--variant):
   On a GPU also: --device cuda, --amp (bf16 autocast as the configs ask),
   --compile (torch.compile, when it works).
 
+Mixed precision with explicit casts (--policy bf16|f16): the policy of
+lococ's loco-autocast (torch.autocast's CUDA lists, written out so that it
+does not depend on the device's autocast lists, which differ on the CPU):
+linear, conv1d/2d and their transposes and attention in the low type;
+STFT/iSTFT, GroupNorm, RMSGroupNorm, RoPE and the losses in fp32; element-
+wise ops promote (torch's own rule). Master weights stay fp32.
+
   python3 torch_reference.py CONFIG [--set key=value]... --steps N [--variant V]
   python3 torch_reference.py --check GOLDEN_DIR
 """
@@ -54,6 +61,20 @@ def load_config(path, overrides):
 
 # ---------------------------------------------------------------- model
 
+# The low precision of --policy (None: everything fp32, the golden path).
+POLICY = None
+
+
+def lowp(t):
+    """An operand of a lower-precision op (a no-op without --policy)."""
+    return t if POLICY is None or t is None else t.to(POLICY)
+
+
+def fp32(t):
+    """An operand of an fp32 op."""
+    return t if POLICY is None else t.float()
+
+
 
 class RMSGroupNorm(nn.Module):
     def __init__(self, groups, channels, eps):
@@ -62,6 +83,7 @@ class RMSGroupNorm(nn.Module):
         self.gamma = nn.Parameter(torch.ones(channels))
 
     def forward(self, x):  # [..., C]
+        x = fp32(x)
         shape = x.shape
         g = x.reshape(*shape[:-1], self.groups, shape[-1] // self.groups)
         rms = g.norm(dim=-1, keepdim=True) / math.sqrt(g.shape[-1])
@@ -75,6 +97,7 @@ class Rope(nn.Module):
         self.freqs = nn.Parameter(freqs, requires_grad=False)
 
     def forward(self, x):  # [..., L, d]
+        x = fp32(x)  # upstream runs RoPE with autocast off, in fp32
         t = torch.arange(x.shape[-2], device=x.device, dtype=self.freqs.dtype)
         angles = torch.einsum("i,j->ij", t, self.freqs).repeat_interleave(2, dim=-1)
         pairs = x.reshape(*x.shape[:-1], -1, 2)
@@ -112,13 +135,15 @@ class MHSA(nn.Module):
     def forward(self, x):  # [R, L, C]
         R, L, _ = x.shape
         d = self.dim // self.heads
-        qkv = self.qkv(x).reshape(R, L, 3, self.heads, d).permute(2, 0, 3, 1, 4)
+        qkv = F.linear(lowp(x), lowp(self.qkv.weight))
+        qkv = qkv.reshape(R, L, 3, self.heads, d).permute(2, 0, 3, 1, 4)
         q, k, v = qkv[0], qkv[1], qkv[2]
         if self.rope is not None:
             q, k = self.rope(q), self.rope(k)
-        o = attention(q, k, v, self.dropout, self.training, self.row_chunk)
+        o = attention(lowp(q), lowp(k), lowp(v), self.dropout, self.training, self.row_chunk)
         o = o.transpose(1, 2).reshape(R, L, self.dim)
-        return F.dropout(self.aggregate_heads(o), self.dropout, self.training)
+        y = F.linear(lowp(o), lowp(self.aggregate_heads[0].weight))
+        return F.dropout(y, self.dropout, self.training)
 
 
 class SwiGLUConvDeconv(nn.Module):
@@ -133,10 +158,12 @@ class SwiGLUConvDeconv(nn.Module):
         L = x.shape[1]
         k = self.K - self.s
         P = math.ceil((L + 2 * k - self.K) / self.s) * self.s + self.K
-        h = self.conv1d(F.pad(x.transpose(1, 2), (k, P - L - k)))
+        h = F.conv1d(lowp(F.pad(x.transpose(1, 2), (k, P - L - k))),
+                     lowp(self.conv1d.weight), lowp(self.conv1d.bias), stride=self.s)
         a, b = h.chunk(2, dim=1)
         u = F.dropout(a * F.silu(b), self.dropout, self.training)
-        y = self.deconv1d(u)[..., k:k + L]
+        y = F.conv_transpose1d(lowp(u), lowp(self.deconv1d.weight), lowp(self.deconv1d.bias),
+                               stride=self.s)[..., k:k + L]
         return F.dropout(y, self.dropout, self.training).transpose(1, 2)
 
 
@@ -205,10 +232,12 @@ class TFLocoformer(nn.Module):
         B, N = mixture.shape
         X = self.stft(mixture, self.n_fft, self.hop)  # [B, F, T]
         x = torch.stack((X.real, X.imag), dim=1).transpose(2, 3)  # [B, 2, T, F]
-        x = self.conv(x)
+        conv, norm = self.conv[0], self.conv[1]
+        x = norm(fp32(F.conv2d(lowp(x), lowp(conv.weight), lowp(conv.bias), padding=1)))
         for block in self.blocks:
             x = torch.utils.checkpoint.checkpoint(block, x) if self.checkpoint and self.training else block(x)
-        y = self.deconv(x)  # [B, 2S, T, F]
+        y = fp32(F.conv_transpose2d(lowp(x), lowp(self.deconv.weight), lowp(self.deconv.bias),
+                                    padding=1))  # [B, 2S, T, F]
         S = y.shape[1] // 2
         y = y.reshape(B, S, 2, y.shape[2], y.shape[3])
         spec = torch.complex(y[:, :, 0], y[:, :, 1]).transpose(-1, -2)  # [B, S, F, T]
@@ -369,8 +398,35 @@ def main():
     parser.add_argument("--compile", action="store_true")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--check", nargs="+", metavar="GOLDEN_DIR")
+    parser.add_argument("--policy", choices=["bf16", "f16"],
+                        help="mixed precision by explicit casts (loco-autocast's policy)")
+    parser.add_argument("--step-json", metavar="FILE",
+                        help="with --check: write the step's loss and gradients here")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
+    global POLICY
+    POLICY = {"bf16": torch.bfloat16, "f16": torch.float16, None: None}[args.policy]
+    if args.check and args.policy:
+        # One step on the golden weights and inputs under the policy: its
+        # loss and gradients, compared by tests/property/amp_reference.py.
+        golden = args.check[0]
+        cfg = load_config(os.path.join(golden, "config.yaml"), [])
+        model = TFLocoformer(cfg)
+        model.load_state_dict(read_safetensors(os.path.join(golden, "weights.safetensors")))
+        model.train()
+        inputs = read_safetensors(os.path.join(golden, "inputs.safetensors"))
+        sources = cfg["dataset"]["sources"]
+        est = model(inputs["mixture"])
+        total, parts = loss_terms(cfg, est, torch.stack([inputs[s] for s in sources], 1))
+        total.backward()
+        result = {"total_loss": float(total),
+                  "components": {k: float(v) for k, v in parts.items()},
+                  "grads": {n: p.grad.flatten().tolist() for n, p in model.named_parameters()
+                            if p.grad is not None}}
+        with open(args.step_json, "w") as f:
+            json.dump(result, f)
+        print(f"{os.path.basename(golden)} under the {args.policy} policy: total loss {float(total):.6f}")
+        sys.exit(0)
     if args.check:
         ok = all([check(d) for d in args.check])
         sys.exit(0 if ok else 1)
