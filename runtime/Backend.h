@@ -17,9 +17,73 @@
 #include <memory>
 #include <string>
 
-/// Every function of the ABI, for X-macros.
 // clang-format off
+/// The reduced-precision kernels (api.h, "Reduced precision").
+#define LOCO_HALF_ABI_FUNCTIONS(X) \
+  X(loco_cast_f32_bf16) \
+  X(loco_cast_bf16_f32) \
+  X(loco_conv2d_bf16) \
+  X(loco_conv_transpose2d_bf16) \
+  X(loco_conv1d_bf16) \
+  X(loco_conv_transpose1d_bf16) \
+  X(loco_linear_bf16) \
+  X(loco_batch_matmul_bf16) \
+  X(loco_dropout_bf16) \
+  X(loco_add_bf16) \
+  X(loco_sub_bf16) \
+  X(loco_mul_bf16) \
+  X(loco_div_bf16) \
+  X(loco_silu_bf16) \
+  X(loco_scale_bf16) \
+  X(loco_copy_bf16) \
+  X(loco_transpose_bf16) \
+  X(loco_slice_bf16) \
+  X(loco_pad_bf16) \
+  X(loco_reduce_bf16) \
+  X(loco_broadcast_bf16) \
+  X(loco_fill_bf16) \
+  X(loco_silu_backward_bf16) \
+  X(loco_conv2d_weight_grad_bf16) \
+  X(loco_conv_transpose2d_weight_grad_bf16) \
+  X(loco_conv1d_weight_grad_bf16) \
+  X(loco_conv_transpose1d_weight_grad_bf16) \
+  X(loco_linear_weight_grad_bf16) \
+  X(loco_flash_attention_bf16) \
+  X(loco_flash_attention_backward_bf16) \
+  X(loco_cast_f32_f16) \
+  X(loco_cast_f16_f32) \
+  X(loco_conv2d_f16) \
+  X(loco_conv_transpose2d_f16) \
+  X(loco_conv1d_f16) \
+  X(loco_conv_transpose1d_f16) \
+  X(loco_linear_f16) \
+  X(loco_batch_matmul_f16) \
+  X(loco_dropout_f16) \
+  X(loco_add_f16) \
+  X(loco_sub_f16) \
+  X(loco_mul_f16) \
+  X(loco_div_f16) \
+  X(loco_silu_f16) \
+  X(loco_scale_f16) \
+  X(loco_copy_f16) \
+  X(loco_transpose_f16) \
+  X(loco_slice_f16) \
+  X(loco_pad_f16) \
+  X(loco_reduce_f16) \
+  X(loco_broadcast_f16) \
+  X(loco_fill_f16) \
+  X(loco_silu_backward_f16) \
+  X(loco_conv2d_weight_grad_f16) \
+  X(loco_conv_transpose2d_weight_grad_f16) \
+  X(loco_conv1d_weight_grad_f16) \
+  X(loco_conv_transpose1d_weight_grad_f16) \
+  X(loco_linear_weight_grad_f16) \
+  X(loco_flash_attention_f16) \
+  X(loco_flash_attention_backward_f16)
+
+/// Every function of the ABI, for X-macros.
 #define LOCO_ABI_FUNCTIONS(X) \
+  LOCO_HALF_ABI_FUNCTIONS(X) \
   X(loco_context_create) \
   X(loco_context_destroy) \
   X(loco_context_error) \
@@ -84,6 +148,7 @@
   X(loco_mse_loss_backward) \
   X(loco_spectral_l1_backward) \
   X(loco_fill) \
+  X(loco_fill_loss_scaled) \
   X(loco_flash_attention) \
   X(loco_flash_attention_backward) \
   X(loco_grad_norm_begin) \

@@ -124,6 +124,7 @@ void loco_context::sampleMemory() {
 //===----------------------------------------------------------------------===//
 
 Scratch::~Scratch() {
+  ctx->workspaceUsed = start;
   for (void *block : pool)
     cudaFreeAsync(block, ctx->stream);
 }
@@ -134,6 +135,7 @@ void *Scratch::takeBytes(int64_t bytes) {
     if (used + bytes <= ctx->workspaceBytes) {
       void *block = ctx->workspace + used;
       used += bytes;
+      ctx->workspaceUsed = used;
       return block;
     }
     ctx->fail("kernel scratch exceeds the planned workspace of " +

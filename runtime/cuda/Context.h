@@ -99,6 +99,9 @@ struct loco_context {
   /// The arena's workspace region (kernel scratch, sized by the compiler).
   char *workspace = nullptr;
   int64_t workspaceBytes = 0;
+  /// Bytes of it that live Scratch objects hold (a staged bf16 kernel's
+  /// fp32 kernel takes its scratch after the staging buffers).
+  int64_t workspaceUsed = 0;
 
   std::map<std::tuple<int64_t, int64_t, bool>, cufftHandle> plans;
   std::map<loco::cuda::GemmShape, std::unique_ptr<loco::cuda::GemmPlan>> gemms;
@@ -128,10 +131,14 @@ namespace loco::cuda {
 /// The kernel scratch of one call, carved in order from the arena's
 /// workspace; without one (kernels called directly, as the conformance
 /// tests do) from the stream-ordered pool, released when the call returns.
+/// Scratches nest: each starts where the enclosing one has got to.
 class Scratch {
 public:
-  explicit Scratch(loco_context *ctx) : ctx(ctx) {}
+  explicit Scratch(loco_context *ctx)
+      : ctx(ctx), start(ctx->workspaceUsed), used(ctx->workspaceUsed) {}
   ~Scratch();
+  Scratch(const Scratch &) = delete;
+  Scratch &operator=(const Scratch &) = delete;
   template <typename T> T *take(int64_t count) {
     return static_cast<T *>(takeBytes(count * sizeof(T)));
   }
@@ -139,7 +146,7 @@ public:
 private:
   void *takeBytes(int64_t bytes);
   loco_context *ctx;
-  int64_t used = 0;
+  int64_t start, used;
   std::vector<void *> pool;
 };
 

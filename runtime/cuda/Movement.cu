@@ -8,6 +8,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "runtime/ReduceShape.h"
+#include "runtime/cuda/Half.cuh"
 #include "runtime/cuda/Reduce.cuh"
 
 using namespace loco::cuda;
@@ -65,12 +66,19 @@ bool rankFits(loco_context *ctx, int64_t rank, const char *kernel) {
             " is outside 1.." + std::to_string(kMaxRank));
   return false;
 }
-} // namespace
 
-extern "C" {
+/// f32 storage for the reduction's load/store policy.
+struct F32 {
+  __device__ static float load(float v) { return v; }
+  __device__ static float store(float v) { return v; }
+};
 
-void loco_transpose(loco_context *ctx, const float *x, float *out, int64_t rank,
-                    const int64_t *shape, const int64_t *perm) {
+// The kernels move elements of any type T (float, or the 16-bit patterns of
+// bf16 and f16); the reduction reads and writes through a policy H.
+
+template <typename T>
+void transpose(loco_context *ctx, const T *x, T *out, int64_t rank,
+               const int64_t *shape, const int64_t *perm) {
   if (!rankFits(ctx, rank, "loco_transpose"))
     return;
   // Output coordinates map to input offsets through the permuted strides.
@@ -84,18 +92,20 @@ void loco_transpose(loco_context *ctx, const float *x, float *out, int64_t rank,
   });
 }
 
-void loco_slice(loco_context *ctx, const float *x, float *out, int64_t outer,
-                int64_t dim, int64_t inner, int64_t start, int64_t size) {
+template <typename T>
+void slice(loco_context *ctx, const T *x, T *out, int64_t outer, int64_t dim,
+           int64_t inner, int64_t start, int64_t size) {
   if (outer * size * inner == 0)
     return;
   LOCO_CHECK(ctx, cudaMemcpy2DAsync(
-                      out, size * inner * sizeof(float), x + start * inner,
-                      dim * inner * sizeof(float), size * inner * sizeof(float),
+                      out, size * inner * sizeof(T), x + start * inner,
+                      dim * inner * sizeof(T), size * inner * sizeof(T),
                       outer, cudaMemcpyDeviceToDevice, ctx->stream));
 }
 
-void loco_pad(loco_context *ctx, const float *x, float *out, int64_t rank,
-              const int64_t *shape, const int64_t *low, const int64_t *high) {
+template <typename T>
+void pad(loco_context *ctx, const T *x, T *out, int64_t rank,
+         const int64_t *shape, const int64_t *low, const int64_t *high) {
   if (!rankFits(ctx, rank, "loco_pad"))
     return;
   Dims outShape{};
@@ -103,7 +113,7 @@ void loco_pad(loco_context *ctx, const float *x, float *out, int64_t rank,
     outShape.v[i] = shape[i] + low[i] + high[i];
   Dims outStrides = stridesOf(outShape.v, rank, nullptr);
   int64_t total = product(outShape, rank);
-  LOCO_CHECK(ctx, cudaMemsetAsync(out, 0, total * sizeof(float), ctx->stream));
+  LOCO_CHECK(ctx, cudaMemsetAsync(out, 0, total * sizeof(T), ctx->stream));
   // Input element idx lands at its coordinates shifted by `low`.
   Dims in = dimsOf(shape, rank);
   int64_t origin = 0;
@@ -114,8 +124,9 @@ void loco_pad(loco_context *ctx, const float *x, float *out, int64_t rank,
   });
 }
 
-void loco_reduce(loco_context *ctx, const float *x, float *out, int64_t rank,
-                 const int64_t *shape, const int64_t *reduce, int64_t mean) {
+template <typename T, typename H>
+void reduceSum(loco_context *ctx, const T *x, T *out, int64_t rank,
+               const int64_t *shape, const int64_t *reduce, int64_t mean) {
   if (!rankFits(ctx, rank, "loco_reduce"))
     return;
   loco::ReduceShape merged = loco::collapseReduce(rank, shape, reduce);
@@ -128,10 +139,10 @@ void loco_reduce(loco_context *ctx, const float *x, float *out, int64_t rank,
         ctx, kept, outer * inner,
         [=] __device__(int64_t k, int64_t i) {
           int64_t o = i / inner, r = i % inner;
-          return static_cast<double>(x[(o * kept + k) * inner + r]);
+          return static_cast<double>(H::load(x[(o * kept + k) * inner + r]));
         },
         [=] __device__(int64_t k, double sum) {
-          out[k] = static_cast<float>(sum / divisor);
+          out[k] = H::store(static_cast<float>(sum / divisor));
         });
     return;
   }
@@ -160,14 +171,15 @@ void loco_reduce(loco_context *ctx, const float *x, float *out, int64_t rank,
       int64_t offset = 0;
       for (int64_t i = 0; i < rank; ++i)
         offset = offset * dims.v[i] + coord[i];
-      sum += x[offset];
+      sum += H::load(x[offset]);
     }
-    out[k] = static_cast<float>(sum / divisor);
+    out[k] = H::store(static_cast<float>(sum / divisor));
   });
 }
 
-void loco_broadcast(loco_context *ctx, const float *x, float *out, int64_t rank,
-                    const int64_t *shape, const int64_t *mask) {
+template <typename T>
+void broadcast(loco_context *ctx, const T *x, T *out, int64_t rank,
+               const int64_t *shape, const int64_t *mask) {
   if (!rankFits(ctx, rank, "loco_broadcast"))
     return;
   // Strides of the input over the kept dims (zero along broadcast dims).
@@ -176,5 +188,60 @@ void loco_broadcast(loco_context *ctx, const float *x, float *out, int64_t rank,
     out[idx] = x[offsetOf(idx, dims, inStrides, rank)];
   });
 }
+
+} // namespace
+
+extern "C" {
+
+void loco_transpose(loco_context *ctx, const float *x, float *out, int64_t rank,
+                    const int64_t *shape, const int64_t *perm) {
+  transpose(ctx, x, out, rank, shape, perm);
+}
+void loco_slice(loco_context *ctx, const float *x, float *out, int64_t outer,
+                int64_t dim, int64_t inner, int64_t start, int64_t size) {
+  slice(ctx, x, out, outer, dim, inner, start, size);
+}
+void loco_pad(loco_context *ctx, const float *x, float *out, int64_t rank,
+              const int64_t *shape, const int64_t *low, const int64_t *high) {
+  pad(ctx, x, out, rank, shape, low, high);
+}
+void loco_reduce(loco_context *ctx, const float *x, float *out, int64_t rank,
+                 const int64_t *shape, const int64_t *reduce, int64_t mean) {
+  reduceSum<float, F32>(ctx, x, out, rank, shape, reduce, mean);
+}
+void loco_broadcast(loco_context *ctx, const float *x, float *out, int64_t rank,
+                    const int64_t *shape, const int64_t *mask) {
+  broadcast(ctx, x, out, rank, shape, mask);
+}
+
+#define LOCO_CUDA_HALF_MOVEMENT(S, H)                                          \
+  void loco_transpose_##S(loco_context *ctx, const loco_half *x,               \
+                          loco_half *out, int64_t rank, const int64_t *shape,  \
+                          const int64_t *perm) {                               \
+    transpose(ctx, x, out, rank, shape, perm);                                 \
+  }                                                                            \
+  void loco_slice_##S(loco_context *ctx, const loco_half *x, loco_half *out,   \
+                      int64_t outer, int64_t dim, int64_t inner,               \
+                      int64_t start, int64_t size) {                           \
+    slice(ctx, x, out, outer, dim, inner, start, size);                        \
+  }                                                                            \
+  void loco_pad_##S(loco_context *ctx, const loco_half *x, loco_half *out,     \
+                    int64_t rank, const int64_t *shape, const int64_t *low,    \
+                    const int64_t *high) {                                     \
+    pad(ctx, x, out, rank, shape, low, high);                                  \
+  }                                                                            \
+  void loco_reduce_##S(loco_context *ctx, const loco_half *x, loco_half *out,  \
+                       int64_t rank, const int64_t *shape,                     \
+                       const int64_t *reduce, int64_t mean) {                  \
+    reduceSum<loco_half, H>(ctx, x, out, rank, shape, reduce, mean);           \
+  }                                                                            \
+  void loco_broadcast_##S(loco_context *ctx, const loco_half *x,               \
+                          loco_half *out, int64_t rank, const int64_t *shape,  \
+                          const int64_t *mask) {                               \
+    broadcast(ctx, x, out, rank, shape, mask);                                 \
+  }
+LOCO_CUDA_HALF_MOVEMENT(bf16, loco::cuda::Bf16)
+LOCO_CUDA_HALF_MOVEMENT(f16, loco::cuda::F16)
+#undef LOCO_CUDA_HALF_MOVEMENT
 
 } // extern "C"

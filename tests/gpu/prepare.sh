@@ -42,7 +42,8 @@ PY
 done
 
 # The timed step: musdb18_ultra_safe (upstream's config, byte for byte) at
-# batch 1, one micro-step per optimizer step.
+# batch 1, one micro-step per optimizer step, in the config's own bf16
+# mixed precision (training.use_amp: loco-autocast).
 config=$shared/upstream-configs/musdb18_ultra_safe.yaml
 [ -f "$config" ] || config=configs/musdb18_ultra_safe.yaml
 $lococ "$config" --set training.batch_size=1 \

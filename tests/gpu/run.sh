@@ -7,13 +7,15 @@
 #     build/gpu/deps); if the CUDA libraries libloco_cuda.so was linked
 #     against are missing there, the backend is rebuilt with that nvcc;
 #  2. the conformance suite (every kernel, CUDA against the CPU backend,
-#     at fp32, TF32, BF16 and FP16); a failing case is re-run alone with
+#     at fp32, TF32, BF16 and FP16, and the bf16/f16 storage kernels of
+#     loco-autocast); a failing case is re-run alone with
 #     LOCO_CUDA_SYNC=1, CUDA_LAUNCH_BLOCKING=1 and graphs off, which names
 #     the faulting kernel;
 #  3. golden parity on the GPU: a training step of the tiny and small_16k
 #     golden sets on cuda:0, against upstream (the GoldenParityTest
 #     tolerances) and against the same train.so on the CPU;
-#  4. musdb18_ultra_safe at batch 1: six optimizer steps (eager, captured,
+#  4. musdb18_ultra_safe at batch 1, with its own bf16 AMP (loco-autocast:
+#     bf16 storage end to end): six optimizer steps (eager, captured,
 #     then replayed graphs), step times, and the device's peak memory
 #     against the plan (arena + fixed workspace), less what the CUDA
 #     runtime and libraries hold after warm-up (reported on its own line).
@@ -104,7 +106,7 @@ for set in tiny small_16k; do
   fi
 done
 
-echo "== musdb18_ultra_safe, batch 1, cuda:0"
+echo "== musdb18_ultra_safe, batch 1, bf16 AMP (its config's), cuda:0"
 t=$(date +%s)
 build/bin/locorun build/gpu/ultra_safe_b1.so --device cuda:0 --steps 6 \
   --metrics "$out/ultra_safe_metrics.jsonl" --report-memory \

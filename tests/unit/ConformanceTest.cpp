@@ -742,6 +742,176 @@ TEST_P(Conformance, DeviceMemoryIsAccounted) {
   dev->loco_arena_free(dctx, arena);
 }
 
+// bf16 and f16 storage (loco-autocast's kernels): the same inputs, rounded
+// to the type on the CPU, on both backends. Tolerances: data movement,
+// casts, fill, copy, dropout and the exact fp32 element-wise ops (add, sub,
+// mul, scale: one rounding of the same fp32 value): exact; element-wise ops
+// through expf or a division: one ulp of the type (2^-7 of bf16's largest
+// magnitude, 2^-10 of f16's); reductions, GEMMs, convolutions (fp32 sums
+// in another order, then one rounding): 2 ulps; attention: 4 ulps (exp()
+// of the scores' rounding).
+struct HalfTable {
+  const char *name;
+  double ulp; // relative spacing at 1: 2^-7 (bf16), 2^-10 (f16)
+#define LOCO_HALF_MEMBER(kernel) decltype(&::loco_##kernel##_bf16) Backend::*kernel;
+  LOCO_HALF_MEMBER(add)
+  LOCO_HALF_MEMBER(mul)
+  LOCO_HALF_MEMBER(silu)
+  LOCO_HALF_MEMBER(scale)
+  LOCO_HALF_MEMBER(silu_backward)
+  LOCO_HALF_MEMBER(dropout)
+  LOCO_HALF_MEMBER(transpose)
+  LOCO_HALF_MEMBER(pad)
+  LOCO_HALF_MEMBER(reduce)
+  LOCO_HALF_MEMBER(linear)
+  LOCO_HALF_MEMBER(linear_weight_grad)
+  LOCO_HALF_MEMBER(batch_matmul)
+  LOCO_HALF_MEMBER(conv1d)
+  LOCO_HALF_MEMBER(conv1d_weight_grad)
+  LOCO_HALF_MEMBER(conv2d)
+  LOCO_HALF_MEMBER(flash_attention)
+  LOCO_HALF_MEMBER(flash_attention_backward)
+#undef LOCO_HALF_MEMBER
+  decltype(&::loco_cast_f32_bf16) Backend::*down;
+  decltype(&::loco_cast_bf16_f32) Backend::*up;
+};
+#define LOCO_HALF_TABLE(S, ULP)                                                \
+  HalfTable {                                                                  \
+    #S, ULP, &Backend::loco_add_##S, &Backend::loco_mul_##S,                   \
+        &Backend::loco_silu_##S, &Backend::loco_scale_##S,                     \
+        &Backend::loco_silu_backward_##S, &Backend::loco_dropout_##S,          \
+        &Backend::loco_transpose_##S, &Backend::loco_pad_##S,                  \
+        &Backend::loco_reduce_##S, &Backend::loco_linear_##S,                  \
+        &Backend::loco_linear_weight_grad_##S,                                 \
+        &Backend::loco_batch_matmul_##S, &Backend::loco_conv1d_##S,            \
+        &Backend::loco_conv1d_weight_grad_##S, &Backend::loco_conv2d_##S,      \
+        &Backend::loco_flash_attention_##S,                                    \
+        &Backend::loco_flash_attention_backward_##S,                           \
+        &Backend::loco_cast_f32_##S, &Backend::loco_cast_##S##_f32             \
+  }
+
+TEST_P(Conformance, ReducedPrecisionStorage) {
+  for (const HalfTable &t : {LOCO_HALF_TABLE(bf16, 1.0 / 128),
+                             LOCO_HALF_TABLE(f16, 1.0 / 1024)}) {
+    SCOPED_TRACE(t.name);
+    // Half tensors live in float buffers of half the element count (the
+    // harness allocates and copies float buffers); `half(b)` is the view.
+    auto half = [](Buf &b, bool d) {
+      return reinterpret_cast<loco_half *>(b.on(d));
+    };
+    // Values rounded to the type on the CPU, then copied to the device.
+    auto hin = [&](const Vec &values) -> Buf & {
+      Buf &b = out((values.size() + 1) / 2);
+      (cpu->*t.down)(cctx, values.data(), half(b, false), values.size());
+      upload(b);
+      return b;
+    };
+    auto hout = [&](int64_t n) -> Buf & { return out((n + 1) / 2); };
+    // Both sides' results widened on the CPU, compared in units of the
+    // type's spacing at the reference's largest magnitude.
+    auto check = [&](const char *what, Buf &b, int64_t n, double ulps) {
+      Vec device = fetch(b), host(n), fromDevice(n);
+      (cpu->*t.up)(cctx, half(b, false), host.data(), n);
+      (cpu->*t.up)(cctx, reinterpret_cast<const loco_half *>(device.data()),
+                   fromDevice.data(), n);
+      double error = relError(fromDevice, host);
+      std::cout << "[ measured ] " << t.name << " " << what << ": " << error
+                << " (tolerance " << ulps * t.ulp << ")\n";
+      EXPECT_LE(error, ulps * t.ulp) << what;
+    };
+    const int64_t n = 30001;
+    Vec divisorless = randomVec(n, 2);
+    Buf &a = hin(randomVec(n, 1)), &b = hin(divisorless);
+    Buf &add = hout(n), &mul = hout(n), &silu = hout(n), &scale = hout(n),
+        &siluGrad = hout(n), &drop = hout(n);
+    both([&](Api api, loco_context *ctx, bool d) {
+      (api.*t.add)(ctx, half(a, d), half(b, d), half(add, d), n);
+      (api.*t.mul)(ctx, half(a, d), half(b, d), half(mul, d), n);
+      (api.*t.silu)(ctx, half(a, d), half(silu, d), n);
+      (api.*t.scale)(ctx, half(a, d), half(scale, d), n, 0.37);
+      (api.*t.silu_backward)(ctx, half(a, d), half(b, d), half(siluGrad, d), n);
+      (api.*t.dropout)(ctx, half(a, d), half(drop, d), n, 0.3, 5, 11);
+    });
+    check("add", add, n, 0);
+    check("mul", mul, n, 0);
+    check("silu", silu, n, 1);
+    check("scale", scale, n, 0);
+    check("silu_backward", siluGrad, n, 1);
+    check("dropout", drop, n, 0);
+
+    int64_t shape[] = {5, 7, 9}, perm[] = {2, 0, 1}, low[] = {0, 2, 1},
+            high[] = {1, 0, 3}, reduceDims[] = {1, 0, 1};
+    Buf &x = hin(randomVec(5 * 7 * 9, 3));
+    Buf &tr = hout(5 * 7 * 9), &pd = hout(6 * 9 * 13), &rd = hout(7);
+    both([&](Api api, loco_context *ctx, bool d) {
+      (api.*t.transpose)(ctx, half(x, d), half(tr, d), 3, shape, perm);
+      (api.*t.pad)(ctx, half(x, d), half(pd, d), 3, shape, low, high);
+      (api.*t.reduce)(ctx, half(x, d), half(rd, d), 3, shape, reduceDims, 0);
+    });
+    check("transpose", tr, 5 * 7 * 9, 0);
+    check("pad", pd, 6 * 9 * 13, 0);
+    check("reduce", rd, 7, 2);
+
+    const int64_t M = 333, K = 96, N = 160;
+    Buf &xm = hin(randomVec(M * K, 10)), &w = hin(randomVec(N * K, 11));
+    Buf &g = hin(randomVec(M * N, 12)), &lin = hout(M * N), &wg = hout(N * K);
+    Buf &c = hout(3 * 45 * 33);
+    Buf &ba = hin(randomVec(3 * 45 * 70, 13)), &bb = hin(randomVec(3 * 33 * 70, 14));
+    both([&](Api api, loco_context *ctx, bool d) {
+      (api.*t.linear)(ctx, half(xm, d), half(w, d), half(lin, d), M, K, N);
+      (api.*t.linear_weight_grad)(ctx, half(xm, d), half(g, d), half(wg, d), M,
+                                  K, N);
+      (api.*t.batch_matmul)(ctx, half(ba, d), half(bb, d), half(c, d), 3, 45,
+                            70, 33, 0, 1);
+    });
+    check("linear", lin, M * N, 2);
+    check("linear_weight_grad", wg, N * K, 2);
+    check("batch_matmul", c, 3 * 45 * 33, 2);
+
+    const int64_t R = 37, L = 50, Ci = 24, Co = 96, Kc = 4, Lo = L - Kc + 1;
+    Buf &xc = hin(randomVec(R * L * Ci, 40)), &wc = hin(randomVec(Co * Ci * Kc, 41));
+    Buf &bc = hin(randomVec(Co, 42)), &yc = hout(R * Lo * Co);
+    Buf &gc = hin(randomVec(R * Lo * Co, 43)), &wgc = hout(Co * Ci * Kc);
+    Buf &x2 = hin(randomVec(2 * 4 * 19 * 33, 44)), &w2 = hin(randomVec(8 * 4 * 9, 45));
+    Buf &b2 = hin(randomVec(8, 46)), &y2 = hout(2 * 8 * 19 * 33);
+    both([&](Api api, loco_context *ctx, bool d) {
+      (api.*t.conv1d)(ctx, half(xc, d), half(wc, d), half(bc, d), half(yc, d),
+                      R, L, Ci, Co, Kc, 1);
+      (api.*t.conv1d_weight_grad)(ctx, half(xc, d), half(gc, d), half(wgc, d),
+                                  R, L, Ci, Co, Kc);
+      (api.*t.conv2d)(ctx, half(x2, d), half(w2, d), half(b2, d), half(y2, d),
+                      2, 4, 19, 33, 8, 3, 3, 1, 1);
+    });
+    check("conv1d", yc, R * Lo * Co, 2);
+    check("conv1d_weight_grad", wgc, Co * Ci * Kc, 2);
+    check("conv2d", y2, 2 * 8 * 19 * 33, 2);
+
+    const int64_t B = 6, Lq = 70, Lk = 131, dh = 16;
+    Buf &q = hin(randomVec(B * Lq * dh, 90)), &k = hin(randomVec(B * Lk * dh, 91));
+    Buf &v = hin(randomVec(B * Lk * dh, 92)), &dout = hin(randomVec(B * Lq * dh, 93));
+    Buf &o = hout(B * Lq * dh), &lse = out(B * Lq);
+    Buf &dq = hout(B * Lq * dh), &dk = hout(B * Lk * dh), &dv = hout(B * Lk * dh);
+    both([&](Api api, loco_context *ctx, bool d) {
+      (api.*t.flash_attention)(ctx, half(q, d), half(k, d), half(v, d),
+                               half(o, d), lse.on(d), B, Lq, Lk, dh, dh, 0.25,
+                               0.0, -1, 0);
+    });
+    check("flash_attention out", o, B * Lq * dh, 4);
+    expectClose("flash_attention lse", lse, 4 * t.ulp);
+    upload(o);
+    upload(lse);
+    both([&](Api api, loco_context *ctx, bool d) {
+      (api.*t.flash_attention_backward)(
+          ctx, half(q, d), half(k, d), half(v, d), half(o, d), lse.on(d),
+          half(dout, d), half(dq, d), half(dk, d), half(dv, d), B, Lq, Lk, dh,
+          dh, 0.25, 0.0, -1, 0);
+    });
+    check("flash_attention_backward dq", dq, B * Lq * dh, 4);
+    check("flash_attention_backward dk", dk, B * Lk * dh, 4);
+    check("flash_attention_backward dv", dv, B * Lk * dh, 4);
+  }
+}
+
 INSTANTIATE_TEST_SUITE_P(Backends, Conformance,
                          ::testing::Values(Param{"cuda:0", LOCO_MATMUL_FP32},
                                            Param{"cuda:0", LOCO_MATMUL_TF32},

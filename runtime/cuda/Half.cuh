@@ -1,0 +1,63 @@
+//===- Half.cuh - bf16 and f16 storage on CUDA ------------------*- C++ -*-===//
+//
+// This file defines the CUDA backend's two 16-bit storage types as device
+// load/store policies (the CUDA math library's round-to-nearest-even
+// conversions, which keep subnormals, as torch's .to(dtype) does), and its
+// `Ops` for the staged kernels of runtime/HalfStaged.h.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef LOCO_RUNTIME_CUDA_HALF_CUH
+#define LOCO_RUNTIME_CUDA_HALF_CUH
+
+#include "runtime/HalfStaged.h"
+#include "runtime/cuda/Reduce.cuh"
+
+#include <cuda_bf16.h>
+#include <cuda_fp16.h>
+
+namespace loco::cuda {
+
+struct Bf16 {
+  __device__ static float load(loco_half h) {
+    return __bfloat162float(__ushort_as_bfloat16(h));
+  }
+  __device__ static loco_half store(float f) {
+    return __bfloat16_as_ushort(__float2bfloat16_rn(f));
+  }
+};
+
+struct F16 {
+  __device__ static float load(loco_half h) {
+    return __half2float(__ushort_as_half(h));
+  }
+  __device__ static loco_half store(float f) {
+    return __half_as_ushort(__float2half_rn(f));
+  }
+};
+
+/// The staged kernels' operations, on the context's stream.
+struct CudaStaging {
+  using Scratch = loco::cuda::Scratch;
+  template <typename H>
+  static void widen(loco_context *ctx, const loco_half *x, float *out,
+                    int64_t n) {
+    forEach(ctx, n, [=] __device__(int64_t i) { out[i] = H::load(x[i]); });
+  }
+  template <typename H>
+  static void narrow(loco_context *ctx, const float *x, loco_half *out,
+                     int64_t n) {
+    forEach(ctx, n, [=] __device__(int64_t i) { out[i] = H::store(x[i]); });
+  }
+  static void addInto(loco_context *ctx, float *sum, const float *part,
+                      int64_t n) {
+    forEach(ctx, n, [=] __device__(int64_t i) { sum[i] += part[i]; });
+  }
+  static void zero(loco_context *ctx, float *x, int64_t n) {
+    forEach(ctx, n, [=] __device__(int64_t i) { x[i] = 0.0f; });
+  }
+};
+
+} // namespace loco::cuda
+
+#endif // LOCO_RUNTIME_CUDA_HALF_CUH

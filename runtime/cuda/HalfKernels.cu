@@ -1,0 +1,183 @@
+//===- HalfKernels.cu - bf16/f16 kernels on CUDA --------------------------===//
+//
+// This file implements the reduced-precision ABI (api.h, "Reduced
+// precision") on CUDA: casts and element-wise kernels read and write bf16
+// or f16 and compute in fp32; dropout draws loco_dropout's Philox mask; the
+// convolutions, attention and GEMMs are staged (runtime/HalfStaged.h)
+// through the fp32 kernels, whose matrix products run at the context's
+// matmul precision (BF16/FP16 tensor cores under training.use_amp). Data
+// movement is in Movement.cu.
+//
+// Not yet run on a GPU (no session has had one): the conformance suite's
+// bf16 cases are the check for the first that does.
+//
+//===----------------------------------------------------------------------===//
+
+#include "runtime/Philox.h"
+#include "runtime/cuda/Half.cuh"
+
+using namespace loco::cuda;
+
+namespace {
+
+template <typename H, typename Op>
+void binary(loco_context *ctx, const loco_half *a, const loco_half *b,
+            loco_half *out, int64_t n, Op op) {
+  forEach(ctx, n, [=] __device__(int64_t i) {
+    out[i] = H::store(op(H::load(a[i]), H::load(b[i])));
+  });
+}
+
+struct Add {
+  __device__ float operator()(float x, float y) const { return x + y; }
+};
+struct Sub {
+  __device__ float operator()(float x, float y) const { return x - y; }
+};
+struct Mul {
+  __device__ float operator()(float x, float y) const { return x * y; }
+};
+struct Div {
+  __device__ float operator()(float x, float y) const { return x / y; }
+};
+
+template <typename H>
+void silu(loco_context *ctx, const loco_half *x, loco_half *out, int64_t n) {
+  forEach(ctx, n, [=] __device__(int64_t i) {
+    float v = H::load(x[i]);
+    out[i] = H::store(v / (1.0f + expf(-v)));
+  });
+}
+
+template <typename H>
+void siluBackward(loco_context *ctx, const loco_half *x, const loco_half *g,
+                  loco_half *out, int64_t n) {
+  forEach(ctx, n, [=] __device__(int64_t i) {
+    float v = H::load(x[i]);
+    float s = 1.0f / (1.0f + expf(-v));
+    out[i] = H::store(H::load(g[i]) * s * (1.0f + v * (1.0f - s)));
+  });
+}
+
+template <typename H>
+void scale(loco_context *ctx, const loco_half *x, loco_half *out, int64_t n,
+           double factor) {
+  float f = static_cast<float>(factor);
+  forEach(ctx, n,
+          [=] __device__(int64_t i) { out[i] = H::store(H::load(x[i]) * f); });
+}
+
+template <typename H>
+void fill(loco_context *ctx, loco_half *out, int64_t n, double value) {
+  float v = static_cast<float>(value);
+  forEach(ctx, n, [=] __device__(int64_t i) { out[i] = H::store(v); });
+}
+
+void copy(loco_context *ctx, const loco_half *x, loco_half *out, int64_t n) {
+  if (x != out && n > 0)
+    LOCO_CHECK(ctx, cudaMemcpyAsync(out, x, n * sizeof(loco_half),
+                                    cudaMemcpyDeviceToDevice, ctx->stream));
+}
+
+/// loco_dropout's mask on reduced-precision storage.
+template <typename H>
+void dropout(loco_context *ctx, const loco_half *x, loco_half *out, int64_t n,
+             double p, int64_t stream, int64_t indexOffset) {
+  if (p == 0.0)
+    return copy(ctx, x, out, n);
+  float keepScale = static_cast<float>(1.0 / (1.0 - p));
+  float threshold = static_cast<float>(p);
+  const StepState *state = ctx->state;
+  uint64_t s = static_cast<uint64_t>(stream);
+  forEach(ctx, n, [=] __device__(int64_t i) {
+    if (!state->training) {
+      out[i] = x[i];
+      return;
+    }
+    float u = loco::philoxUniform(state->seed, state->step, s,
+                                  static_cast<uint64_t>(indexOffset + i));
+    out[i] = u >= threshold ? H::store(H::load(x[i]) * keepScale)
+                            : H::store(0.0f);
+  });
+}
+
+} // namespace
+
+extern "C" {
+
+#define LOCO_CUDA_HALF_KERNELS(S, H)                                           \
+  void loco_cast_f32_##S(loco_context *ctx, const float *x, loco_half *out,    \
+                         int64_t n) {                                          \
+    CudaStaging::narrow<H>(ctx, x, out, n);                                    \
+  }                                                                            \
+  void loco_cast_##S##_f32(loco_context *ctx, const loco_half *x, float *out,  \
+                           int64_t n) {                                        \
+    CudaStaging::widen<H>(ctx, x, out, n);                                     \
+  }                                                                            \
+  void loco_add_##S(loco_context *ctx, const loco_half *a, const loco_half *b, \
+                    loco_half *out, int64_t n) {                               \
+    binary<H>(ctx, a, b, out, n, Add());                                       \
+  }                                                                            \
+  void loco_sub_##S(loco_context *ctx, const loco_half *a, const loco_half *b, \
+                    loco_half *out, int64_t n) {                               \
+    binary<H>(ctx, a, b, out, n, Sub());                                       \
+  }                                                                            \
+  void loco_mul_##S(loco_context *ctx, const loco_half *a, const loco_half *b, \
+                    loco_half *out, int64_t n) {                               \
+    binary<H>(ctx, a, b, out, n, Mul());                                       \
+  }                                                                            \
+  void loco_div_##S(loco_context *ctx, const loco_half *a, const loco_half *b, \
+                    loco_half *out, int64_t n) {                               \
+    binary<H>(ctx, a, b, out, n, Div());                                       \
+  }                                                                            \
+  void loco_silu_##S(loco_context *ctx, const loco_half *x, loco_half *out,    \
+                     int64_t n) {                                              \
+    silu<H>(ctx, x, out, n);                                                   \
+  }                                                                            \
+  void loco_scale_##S(loco_context *ctx, const loco_half *x, loco_half *out,   \
+                      int64_t n, double factor) {                              \
+    scale<H>(ctx, x, out, n, factor);                                          \
+  }                                                                            \
+  void loco_copy_##S(loco_context *ctx, const loco_half *x, loco_half *out,    \
+                     int64_t n) {                                              \
+    copy(ctx, x, out, n);                                                      \
+  }                                                                            \
+  void loco_fill_##S(loco_context *ctx, loco_half *out, int64_t n,             \
+                     double value) {                                           \
+    fill<H>(ctx, out, n, value);                                               \
+  }                                                                            \
+  void loco_silu_backward_##S(loco_context *ctx, const loco_half *x,           \
+                              const loco_half *g, loco_half *out, int64_t n) { \
+    siluBackward<H>(ctx, x, g, out, n);                                        \
+  }                                                                            \
+  void loco_dropout_##S(loco_context *ctx, const loco_half *x, loco_half *out, \
+                        int64_t n, double p, int64_t stream,                   \
+                        int64_t index_offset) {                                \
+    dropout<H>(ctx, x, out, n, p, stream, index_offset);                       \
+  }                                                                            \
+  void loco_linear_##S(loco_context *ctx, const loco_half *x,                  \
+                       const loco_half *w, loco_half *out, int64_t M,          \
+                       int64_t K, int64_t N) {                                 \
+    loco::staged::stagedLinear<CudaStaging, H>(ctx, x, w, out, M, K, N);       \
+  }                                                                            \
+  void loco_linear_weight_grad_##S(loco_context *ctx, const loco_half *x,      \
+                                   const loco_half *g, loco_half *out,         \
+                                   int64_t M, int64_t K, int64_t N) {          \
+    loco::staged::stagedLinearWeightGrad<CudaStaging, H>(ctx, x, g, out, M, K, \
+                                                         N);                   \
+  }                                                                            \
+  void loco_batch_matmul_##S(loco_context *ctx, const loco_half *a,            \
+                             const loco_half *b, loco_half *out,               \
+                             int64_t batch, int64_t M, int64_t K, int64_t N,   \
+                             int64_t transpose_a, int64_t transpose_b) {       \
+    loco::staged::stagedBatchMatmul<CudaStaging, H>(                           \
+        ctx, a, b, out, batch, M, K, N, transpose_a, transpose_b);             \
+  }
+LOCO_CUDA_HALF_KERNELS(bf16, Bf16)
+LOCO_CUDA_HALF_KERNELS(f16, F16)
+#undef LOCO_CUDA_HALF_KERNELS
+
+LOCO_DEFINE_STAGED_HALF_KERNELS(bf16, CudaStaging, Bf16)
+LOCO_DEFINE_STAGED_HALF_KERNELS(f16, CudaStaging, F16)
+
+} // extern "C"
