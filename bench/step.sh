@@ -7,7 +7,13 @@
 # lines are `time_ratio: X` and `memory_ratio: Y`.
 #
 #   bench/step.sh CONFIG_NAME [--set key=value]... [--runs N] [--variant V]
-#                 [--threads T] [--python PY]
+#                 [--threads T] [--python PY] [--precision fp32|bf16]
+#
+# --precision: fp32 compiles with training.use_amp=false and runs the
+# reference in fp32; bf16 compiles with the configs' bf16 AMP
+# (loco-autocast) and runs the reference under the same policy by explicit
+# casts (torch_reference.py --policy bf16; a modern PyTorch is needed:
+# --python bench/.venv/bin/python). Default: fp32, as before.
 #
 # CONFIG_NAME is a name in configs/ (musdb18_small) or a path. Each run is
 # one process per side doing a warm-up step and a measured step (FFT plans,
@@ -21,6 +27,7 @@ name="$1"; shift
 config="$name"
 [ -f "$config" ] || config="$root/configs/$name.yaml"
 sets=(); runs=3; variant=rowchunk; threads=2; python=/usr/bin/python3; device=cpu
+precision=fp32
 while [ $# -gt 0 ]; do
   case "$1" in
     --set) sets+=(--set "$2"); shift 2 ;;
@@ -28,10 +35,17 @@ while [ $# -gt 0 ]; do
     --variant) variant="$2"; shift 2 ;;
     --threads) threads="$2"; shift 2 ;;
     --python) python="$2"; shift 2 ;;
+    --precision) precision="$2"; shift 2 ;;
     *) echo "step.sh: unknown option $1" >&2; exit 2 ;;
   esac
 done
 "$python" -c "import torch" 2>/dev/null || { echo "step.sh: $python has no torch" >&2; exit 2; }
+case "$precision" in
+  fp32) sets+=(--set training.use_amp=false); policy=() ;;
+  bf16) sets+=(--set training.use_amp=true --set training.amp_dtype=bfloat16)
+        policy=(--policy bf16) ;;
+  *) echo "step.sh: --precision is fp32 or bf16, got $precision" >&2; exit 2 ;;
+esac
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 
@@ -40,10 +54,10 @@ for i in $(seq 1 "$runs"); do
   OMP_NUM_THREADS="$threads" "$root/build/bin/locorun" "$work/train.so" --synthetic \
     --steps 2 --metrics "$work/lococ$i.jsonl" --report-memory 2> "$work/lococ$i.log" >/dev/null
   "$python" "$root/bench/torch_reference.py" "$config" "${sets[@]}" --steps 2 \
-    --variant "$variant" --threads "$threads" --device "$device" > "$work/torch$i.jsonl"
+    --variant "$variant" --threads "$threads" --device "$device" "${policy[@]}" > "$work/torch$i.jsonl"
 done
 
-"$python" - "$work" "$runs" "$name ${sets[*]}" "$variant" "$threads" <<'PY'
+"$python" - "$work" "$runs" "$name ${sets[*]} ($precision)" "$variant" "$threads" <<'PY'
 import json, re, statistics, sys
 work, runs, label, variant, threads = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4], sys.argv[5]
 lococ_times, lococ_peaks, torch_times, torch_peaks, arena = [], [], [], [], 0
