@@ -164,11 +164,16 @@ std::unique_ptr<GemmPlan> makeGemmPlan(loco_context *ctx, const GemmShape &s) {
   // Row-major C = op(A) op(B) is column-major C^T = op(B)^T op(A)^T: swap
   // the operands and read each row-major matrix as its column-major
   // transpose (same buffer, same leading dimension).
+  // bf16/f16 storage: those operands on tensor cores, fp32 accumulation.
   cublasComputeType_t compute =
-      s.math == LOCO_MATMUL_TF32   ? CUBLAS_COMPUTE_32F_FAST_TF32
+      s.dtype != LOCO_DTYPE_F32      ? CUBLAS_COMPUTE_32F
+      : s.math == LOCO_MATMUL_TF32 ? CUBLAS_COMPUTE_32F_FAST_TF32
       : s.math == LOCO_MATMUL_BF16 ? CUBLAS_COMPUTE_32F_FAST_16BF
       : s.math == LOCO_MATMUL_FP16 ? CUBLAS_COMPUTE_32F_FAST_16F
                                    : CUBLAS_COMPUTE_32F;
+  cudaDataType_t element = s.dtype == LOCO_DTYPE_BF16  ? CUDA_R_16BF
+                           : s.dtype == LOCO_DTYPE_F16 ? CUDA_R_16F
+                                                       : CUDA_R_32F;
   cublasOperation_t opFirst = s.transB ? CUBLAS_OP_T : CUBLAS_OP_N;
   cublasOperation_t opSecond = s.transA ? CUBLAS_OP_T : CUBLAS_OP_N;
   bool ok = LOCO_CHECK(ctx, cublasLtMatmulDescCreate(&plan->op, compute,
@@ -186,7 +191,7 @@ std::unique_ptr<GemmPlan> makeGemmPlan(loco_context *ctx, const GemmShape &s) {
     if (!ok)
       return;
     ok = LOCO_CHECK(ctx,
-                    cublasLtMatrixLayoutCreate(&l, CUDA_R_32F, rows, cols, ld));
+                    cublasLtMatrixLayoutCreate(&l, element, rows, cols, ld));
     int32_t count = static_cast<int32_t>(s.batch);
     if (ok && s.batch > 1)
       ok = LOCO_CHECK(ctx, cublasLtMatrixLayoutSetAttribute(
@@ -236,8 +241,8 @@ std::unique_ptr<GemmPlan> makeGemmPlan(loco_context *ctx, const GemmShape &s) {
 }
 } // namespace
 
-void loco::cuda::gemm(loco_context *ctx, GemmShape s, const float *A,
-                      const float *B, float *C, float alpha, float beta,
+void loco::cuda::gemm(loco_context *ctx, GemmShape s, const void *A,
+                      const void *B, void *C, float alpha, float beta,
                       LaunchSite site) {
   if (s.M == 0 || s.N == 0 || s.batch == 0)
     return;
@@ -246,7 +251,8 @@ void loco::cuda::gemm(loco_context *ctx, GemmShape s, const float *A,
   auto alignment = [&](const void *p, int64_t stride) {
     uint64_t bits = reinterpret_cast<uint64_t>(p) | 256;
     if (s.batch > 1 && stride != 0)
-      bits |= static_cast<uint64_t>(stride) * sizeof(float);
+      bits |= static_cast<uint64_t>(stride) *
+              (s.dtype == LOCO_DTYPE_F32 ? sizeof(float) : sizeof(loco_half));
     return static_cast<int>(bits & (~bits + 1));
   };
   s.alignA = alignment(A, s.strideA);

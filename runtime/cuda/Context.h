@@ -48,13 +48,16 @@ struct GemmShape {
   int64_t lda, ldb, ldc;
   int64_t batch, strideA, strideB, strideC;
   int math; ///< LOCO_MATMUL_*
+  /// The element type of A, B and C (LOCO_DTYPE_*): bf16/f16 operands and
+  /// result with fp32 accumulation, or f32 at `math`'s input precision.
+  int dtype = LOCO_DTYPE_F32;
   /// The byte alignment the operands guarantee (pointers and batch
   /// strides), which the algorithm choice must respect; set by gemm().
   int alignA = 0, alignB = 0, alignC = 0;
   auto key() const {
     return std::make_tuple(M, N, K, transA, transB, lda, ldb, ldc, batch,
-                           strideA, strideB, strideC, math, alignA, alignB,
-                           alignC);
+                           strideA, strideB, strideC, math, dtype, alignA,
+                           alignB, alignC);
   }
   bool operator<(const GemmShape &o) const { return key() < o.key(); }
 };
@@ -161,8 +164,8 @@ inline unsigned blocksFor(int64_t n, int threads = kThreads) {
 /// Row-major GEMM through cuBLASLt (tensor cores at shape.math's input
 /// precision, fp32 accumulation; exact fp32 for LOCO_MATMUL_FP32); `C` keeps
 /// beta times its value.
-void gemm(loco_context *ctx, GemmShape shape, const float *A, const float *B,
-          float *C, float alpha, float beta,
+void gemm(loco_context *ctx, GemmShape shape, const void *A, const void *B,
+          void *C, float alpha, float beta,
           LaunchSite site = LaunchSite::here());
 
 /// The number of partial sums the fixed workspace holds.

@@ -3,10 +3,11 @@
 // This file implements the reduced-precision ABI (api.h, "Reduced
 // precision") on CUDA: casts and element-wise kernels read and write bf16
 // or f16 and compute in fp32; dropout draws loco_dropout's Philox mask; the
-// convolutions, attention and GEMMs are staged (runtime/HalfStaged.h)
-// through the fp32 kernels, whose matrix products run at the context's
-// matmul precision (BF16/FP16 tensor cores under training.use_amp). Data
-// movement is in Movement.cu.
+// linear layers and batched products are cuBLASLt matmuls on bf16/f16
+// operands and results with fp32 accumulation; the convolutions and the
+// attention are staged (runtime/HalfStaged.h) through the fp32 kernels,
+// whose products run on BF16/FP16 tensor cores at the context's matmul
+// precision. Data movement is in Movement.cu.
 //
 // Not yet run on a GPU (no session has had one): the conformance suite's
 // bf16 cases are the check for the first that does.
@@ -101,11 +102,25 @@ void dropout(loco_context *ctx, const loco_half *x, loco_half *out, int64_t n,
   });
 }
 
+/// out [N, K] = g^T x on bf16/f16 storage: one cuBLASLt product over all
+/// rows, accumulated in fp32 and rounded once (no rows: zeros).
+void linearWeightGrad(loco_context *ctx, const loco_half *x, const loco_half *g,
+                      loco_half *out, int64_t M, int64_t K, int64_t N,
+                      int dtype) {
+  if (M == 0) {
+    LOCO_CHECK(ctx, cudaMemsetAsync(out, 0, N * K * sizeof(loco_half),
+                                    ctx->stream));
+    return;
+  }
+  GemmShape s{N, K, M, true, false, N, K, K, 1, 0, 0, 0, ctx->math, dtype};
+  gemm(ctx, s, g, x, out, 1.0f, 0.0f);
+}
+
 } // namespace
 
 extern "C" {
 
-#define LOCO_CUDA_HALF_KERNELS(S, H)                                           \
+#define LOCO_CUDA_HALF_KERNELS(S, H, DTYPE)                                         \
   void loco_cast_f32_##S(loco_context *ctx, const float *x, loco_half *out,    \
                          int64_t n) {                                          \
     CudaStaging::narrow<H>(ctx, x, out, n);                                    \
@@ -158,23 +173,25 @@ extern "C" {
   void loco_linear_##S(loco_context *ctx, const loco_half *x,                  \
                        const loco_half *w, loco_half *out, int64_t M,          \
                        int64_t K, int64_t N) {                                 \
-    loco::staged::stagedLinear<CudaStaging, H>(ctx, x, w, out, M, K, N);       \
+    GemmShape s{M, N, K, false, true, K, K, N, 1, 0, 0, 0, ctx->math, DTYPE};  \
+    gemm(ctx, s, x, w, out, 1.0f, 0.0f);                                       \
   }                                                                            \
   void loco_linear_weight_grad_##S(loco_context *ctx, const loco_half *x,      \
                                    const loco_half *g, loco_half *out,         \
                                    int64_t M, int64_t K, int64_t N) {          \
-    loco::staged::stagedLinearWeightGrad<CudaStaging, H>(ctx, x, g, out, M, K, \
-                                                         N);                   \
+    linearWeightGrad(ctx, x, g, out, M, K, N, DTYPE);                          \
   }                                                                            \
   void loco_batch_matmul_##S(loco_context *ctx, const loco_half *a,            \
                              const loco_half *b, loco_half *out,               \
                              int64_t batch, int64_t M, int64_t K, int64_t N,   \
                              int64_t transpose_a, int64_t transpose_b) {       \
-    loco::staged::stagedBatchMatmul<CudaStaging, H>(                           \
-        ctx, a, b, out, batch, M, K, N, transpose_a, transpose_b);             \
+    GemmShape s{M,     N,      K,      transpose_a != 0, transpose_b != 0,     \
+                transpose_a ? M : K, transpose_b ? K : N, N, batch, M * K,     \
+                K * N, M * N,  ctx->math, DTYPE};                              \
+    gemm(ctx, s, a, b, out, 1.0f, 0.0f);                                       \
   }
-LOCO_CUDA_HALF_KERNELS(bf16, Bf16)
-LOCO_CUDA_HALF_KERNELS(f16, F16)
+LOCO_CUDA_HALF_KERNELS(bf16, Bf16, LOCO_DTYPE_BF16)
+LOCO_CUDA_HALF_KERNELS(f16, F16, LOCO_DTYPE_F16)
 #undef LOCO_CUDA_HALF_KERNELS
 
 LOCO_DEFINE_STAGED_HALF_KERNELS(bf16, CudaStaging, Bf16)
