@@ -119,9 +119,8 @@ LogicalResult AutocastPass::runOnFunction(func::FuncOp func, Type lower) {
     for (OpOperand &operand : op->getOpOperands())
       operand.set(castTo(operand.get(), target));
     for (OpResult result : op->getResults()) {
-      // Statistics stay f32: the attention's log-sum-exp, the losses.
-      if (elementTypeOf(result).isF32() &&
-          (isa<FlashAttentionOp>(op) && result.getResultNumber() == 1))
+      // The attention's log-sum-exp is a statistic: always f32.
+      if (isa<FlashAttentionOp>(op) && result.getResultNumber() == 1)
         continue;
       result.setType(cast<RankedTensorType>(result.getType()).clone(target));
     }

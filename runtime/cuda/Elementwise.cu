@@ -8,6 +8,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "runtime/Philox.h"
+#include "runtime/cuda/Half.cuh"
 #include "runtime/cuda/Reduce.cuh"
 
 using namespace loco::cuda;
@@ -97,10 +98,20 @@ void loco_softmax(loco_context *ctx, const float *x, float *out, int64_t outer,
   });
 }
 
-void loco_dropout(loco_context *ctx, const float *x, float *out, int64_t n,
-                  double p, int64_t stream, int64_t indexOffset) {
-  if (p == 0.0)
-    return loco_copy(ctx, x, out, n);
+} // extern "C"
+
+namespace {
+/// Inverted dropout on storage T read and written through the policy H
+/// (Half.cuh): the f32 kernel and the bf16/f16 ones draw the same mask.
+template <typename T, typename H>
+void dropout(loco_context *ctx, const T *x, T *out, int64_t n, double p,
+             int64_t stream, int64_t indexOffset) {
+  if (p == 0.0) {
+    if (x != out && n > 0)
+      LOCO_CHECK(ctx, cudaMemcpyAsync(out, x, n * sizeof(T),
+                                      cudaMemcpyDeviceToDevice, ctx->stream));
+    return;
+  }
   float keepScale = static_cast<float>(1.0 / (1.0 - p));
   float threshold = static_cast<float>(p);
   const StepState *state = ctx->state;
@@ -112,8 +123,26 @@ void loco_dropout(loco_context *ctx, const float *x, float *out, int64_t n,
     }
     float u = loco::philoxUniform(state->seed, state->step, s,
                                   static_cast<uint64_t>(indexOffset + i));
-    out[i] = u >= threshold ? x[i] * keepScale : 0.0f;
+    out[i] = H::store(u >= threshold ? H::load(x[i]) * keepScale : 0.0f);
   });
+}
+} // namespace
+
+extern "C" {
+
+void loco_dropout(loco_context *ctx, const float *x, float *out, int64_t n,
+                  double p, int64_t stream, int64_t indexOffset) {
+  dropout<float, F32>(ctx, x, out, n, p, stream, indexOffset);
+}
+void loco_dropout_bf16(loco_context *ctx, const loco_half *x, loco_half *out,
+                       int64_t n, double p, int64_t stream,
+                       int64_t index_offset) {
+  dropout<loco_half, Bf16>(ctx, x, out, n, p, stream, index_offset);
+}
+void loco_dropout_f16(loco_context *ctx, const loco_half *x, loco_half *out,
+                      int64_t n, double p, int64_t stream,
+                      int64_t index_offset) {
+  dropout<loco_half, F16>(ctx, x, out, n, p, stream, index_offset);
 }
 
 void loco_softmax_backward(loco_context *ctx, const float *y, const float *g,

@@ -18,6 +18,12 @@
 
 namespace loco::cuda {
 
+/// f32 storage, for kernels shared with the reduced types.
+struct F32 {
+  __device__ static float load(float v) { return v; }
+  __device__ static float store(float v) { return v; }
+};
+
 struct Bf16 {
   __device__ static float load(loco_half h) {
     return __bfloat162float(__ushort_as_bfloat16(h));

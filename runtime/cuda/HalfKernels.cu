@@ -2,7 +2,8 @@
 //
 // This file implements the reduced-precision ABI (api.h, "Reduced
 // precision") on CUDA: casts and element-wise kernels read and write bf16
-// or f16 and compute in fp32; dropout draws loco_dropout's Philox mask; the
+// or f16 and compute in fp32 (dropout shares loco_dropout's code in
+// Elementwise.cu); the
 // linear layers and batched products are cuBLASLt matmuls on bf16/f16
 // operands and results with fp32 accumulation; the convolutions and the
 // attention are staged (runtime/HalfStaged.h) through the fp32 kernels,
@@ -14,7 +15,6 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "runtime/Philox.h"
 #include "runtime/cuda/Half.cuh"
 
 using namespace loco::cuda;
@@ -80,28 +80,6 @@ void copy(loco_context *ctx, const loco_half *x, loco_half *out, int64_t n) {
                                     cudaMemcpyDeviceToDevice, ctx->stream));
 }
 
-/// loco_dropout's mask on reduced-precision storage.
-template <typename H>
-void dropout(loco_context *ctx, const loco_half *x, loco_half *out, int64_t n,
-             double p, int64_t stream, int64_t indexOffset) {
-  if (p == 0.0)
-    return copy(ctx, x, out, n);
-  float keepScale = static_cast<float>(1.0 / (1.0 - p));
-  float threshold = static_cast<float>(p);
-  const StepState *state = ctx->state;
-  uint64_t s = static_cast<uint64_t>(stream);
-  forEach(ctx, n, [=] __device__(int64_t i) {
-    if (!state->training) {
-      out[i] = x[i];
-      return;
-    }
-    float u = loco::philoxUniform(state->seed, state->step, s,
-                                  static_cast<uint64_t>(indexOffset + i));
-    out[i] = u >= threshold ? H::store(H::load(x[i]) * keepScale)
-                            : H::store(0.0f);
-  });
-}
-
 /// out [N, K] = g^T x on bf16/f16 storage: one cuBLASLt product over all
 /// rows, accumulated in fp32 and rounded once (no rows: zeros).
 void linearWeightGrad(loco_context *ctx, const loco_half *x, const loco_half *g,
@@ -164,11 +142,6 @@ extern "C" {
   void loco_silu_backward_##S(loco_context *ctx, const loco_half *x,           \
                               const loco_half *g, loco_half *out, int64_t n) { \
     siluBackward<H>(ctx, x, g, out, n);                                        \
-  }                                                                            \
-  void loco_dropout_##S(loco_context *ctx, const loco_half *x, loco_half *out, \
-                        int64_t n, double p, int64_t stream,                   \
-                        int64_t index_offset) {                                \
-    dropout<H>(ctx, x, out, n, p, stream, index_offset);                       \
   }                                                                            \
   void loco_linear_##S(loco_context *ctx, const loco_half *x,                  \
                        const loco_half *w, loco_half *out, int64_t M,          \

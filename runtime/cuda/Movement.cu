@@ -67,12 +67,6 @@ bool rankFits(loco_context *ctx, int64_t rank, const char *kernel) {
   return false;
 }
 
-/// f32 storage for the reduction's load/store policy.
-struct F32 {
-  __device__ static float load(float v) { return v; }
-  __device__ static float store(float v) { return v; }
-};
-
 // The kernels move elements of any type T (float, or the 16-bit patterns of
 // bf16 and f16); the reduction reads and writes through a policy H.
 

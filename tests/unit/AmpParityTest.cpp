@@ -36,6 +36,7 @@
 using namespace loco;
 using loco::test::goldenDir;
 using loco::test::run;
+using loco::test::runGoldenStep;
 
 namespace {
 
@@ -71,18 +72,10 @@ TEST_P(AmpParity, StepMatchesFp32Golden) {
   std::filesystem::create_directories(work);
   std::ifstream lossFile(dir + "/loss.json");
   nlohmann::json golden = nlohmann::json::parse(lossFile);
-  std::string sets = " --set training.gradient_accumulation_steps=1"
-                     " --set training.use_amp=true --set training.amp_dtype=" +
-                     std::string(c.dtype);
-  for (auto &[key, value] : golden["overrides"].items())
-    sets += " --set " + key + "=" + value.dump();
-  run(std::string(LOCO_TOOLS_DIR "/lococ ") + dir + "/config.yaml" + sets +
-          " -o " + work + "/train.so",
-      work + "/lococ.log");
-  run(std::string(LOCO_TOOLS_DIR "/locorun ") + work + "/train.so --init " +
-          dir + "/weights.safetensors --batch " + dir +
-          "/inputs.safetensors --dump " + work + "/out",
-      work + "/locorun.log");
+  runGoldenStep(dir, golden,
+                " --set training.use_amp=true --set training.amp_dtype=" +
+                    std::string(c.dtype),
+                work);
 
   std::ifstream oursFile(work + "/out/loss.json");
   nlohmann::json loss = nlohmann::json::parse(oursFile);

@@ -37,6 +37,7 @@ using namespace loco;
 using loco::test::relativeToMax;
 using loco::test::goldenDir;
 using loco::test::run;
+using loco::test::runGoldenStep;
 
 namespace {
 
@@ -55,17 +56,7 @@ TEST_P(GoldenParity, StepMatchesUpstream) {
   nlohmann::json golden = nlohmann::json::parse(lossFile);
   // The golden step is fp32; the configs' own use_amp is tested in
   // AmpParityTest.cpp.
-  std::string sets = " --set training.gradient_accumulation_steps=1"
-                     " --set training.use_amp=false";
-  for (auto &[key, value] : golden["overrides"].items())
-    sets += " --set " + key + "=" + value.dump();
-  run(std::string(LOCO_TOOLS_DIR "/lococ ") + dir + "/config.yaml" + sets +
-          " -o " + work + "/train.so",
-      work + "/lococ.log");
-  run(std::string(LOCO_TOOLS_DIR "/locorun ") + work + "/train.so --init " +
-          dir + "/weights.safetensors --batch " + dir +
-          "/inputs.safetensors --dump " + work + "/out",
-      work + "/locorun.log");
+  runGoldenStep(dir, golden, " --set training.use_amp=false", work);
 
   std::string error;
   auto ours = SafetensorsFile::open(work + "/out/outputs.safetensors", error);

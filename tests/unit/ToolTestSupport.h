@@ -9,6 +9,7 @@
 #define LOCO_TESTS_UNIT_TOOLTESTSUPPORT_H
 
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 #include <cmath>
 #include <cstdlib>
@@ -32,6 +33,24 @@ inline void run(const std::string &command, const std::string &log) {
 /// The path of the built tool `name` (lococ, locorun).
 inline std::string tool(const char *name) {
   return std::string(LOCO_TOOLS_DIR "/") + name;
+}
+
+/// One training step of golden set `dir` (whose loss.json is `golden`):
+/// its config compiled with the overrides the set records,
+/// gradient_accumulation_steps = 1 and `sets` (more --set flags), run on
+/// the set's weights and inputs with locorun --dump into `work`/out.
+inline void runGoldenStep(const std::string &dir, const nlohmann::json &golden,
+                          const std::string &sets, const std::string &work) {
+  std::string all = " --set training.gradient_accumulation_steps=1" + sets;
+  for (auto &[key, value] : golden["overrides"].items())
+    all += " --set " + key + "=" + value.dump();
+  run(tool("lococ") + " " + dir + "/config.yaml" + all + " -o " + work +
+          "/train.so",
+      work + "/lococ.log");
+  run(tool("locorun") + " " + work + "/train.so --init " + dir +
+          "/weights.safetensors --batch " + dir +
+          "/inputs.safetensors --dump " + work + "/out",
+      work + "/locorun.log");
 }
 #endif
 

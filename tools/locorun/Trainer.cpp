@@ -207,7 +207,10 @@ void loco::runTraining(Session &session, const TrackSource &train,
         state.lossScale *= 0.5;
         state.scaleGrowthTracker = 0;
       } else if (!skipped && ++state.scaleGrowthTracker == kScaleGrowthInterval) {
-        state.lossScale *= 2.0;
+        // Never to infinity: a checkpoint holds the scale, and resume
+        // refuses a non-finite one.
+        if (std::isfinite(state.lossScale * 2.0))
+          state.lossScale *= 2.0;
         state.scaleGrowthTracker = 0;
       }
     }
