@@ -23,8 +23,9 @@ using namespace mlir::loco;
 namespace {
 class TrainStepBuilder {
 public:
-  TrainStepBuilder(const ModelSpec &spec, MLIRContext *context)
-      : spec(spec), context(context), b(context) {}
+  TrainStepBuilder(const ModelSpec &spec, MLIRContext *context,
+                   bool forwardOnly)
+      : spec(spec), context(context), b(context), forwardOnly(forwardOnly) {}
 
   OwningOpRef<ModuleOp> build();
 
@@ -32,6 +33,9 @@ private:
   const ModelSpec &spec;
   MLIRContext *context;
   OpBuilder b;
+  /// The separation step: the mixture in, the estimates out; no targets,
+  /// no loss and no dropout.
+  bool forwardOnly;
   llvm::StringMap<Value> params;
   uint64_t nextRngStream = 0;
 
@@ -71,6 +75,8 @@ private:
     return b.create<AddOp>(loc, lhs.getType(), lhs, rhs);
   }
   Value dropout(Location loc, Value value) {
+    if (forwardOnly)
+      return value;
     return b.create<DropoutOp>(loc, value, b.getF64FloatAttr(spec.dropout),
                                RngKeyAttr::get(context, nextRngStream++, 0));
   }
@@ -265,11 +271,13 @@ OwningOpRef<ModuleOp> TrainStepBuilder::build() {
   SmallVector<Type> argTypes;
   for (const ParamInfo &p : table)
     argTypes.push_back(f32(p.shape));
-  for (size_t i = 0; i <= spec.sources.size(); ++i)
+  size_t numInputs = forwardOnly ? 1 : 1 + spec.sources.size();
+  for (size_t i = 0; i < numInputs; ++i)
     argTypes.push_back(f32({B, N}));
 
   b.setInsertionPointToEnd(module->getBody());
-  auto func = b.create<func::FuncOp>(at("train_step", "model"), "train_step",
+  StringRef stepName = forwardOnly ? "separate_step" : "train_step";
+  auto func = b.create<func::FuncOp>(at(stepName, "model"), stepName,
                                      b.getFunctionType(argTypes, {}));
   Block *entry = func.addEntryBlock();
   b.setInsertionPointToStart(entry);
@@ -283,6 +291,8 @@ OwningOpRef<ModuleOp> TrainStepBuilder::build() {
   func.setArgAttr(dataBase, "loco.input", b.getStringAttr("mixture"));
   SmallVector<Value> targets;
   for (auto [index, source] : llvm::enumerate(spec.sources)) {
+    if (forwardOnly)
+      break;
     func.setArgAttr(dataBase + 1 + index, "loco.input", b.getStringAttr(source));
     targets.push_back(entry->getArgument(dataBase + 1 + index));
   }
@@ -301,12 +311,13 @@ OwningOpRef<ModuleOp> TrainStepBuilder::build() {
 
   SmallVector<Value> results;
   SmallVector<std::string> names;
-  loss(estimates, targets, results, names);
+  if (!forwardOnly)
+    loss(estimates, targets, results, names);
   for (auto [index, source] : llvm::enumerate(spec.sources)) {
     results.push_back(estimates[index]);
     names.push_back(source);
   }
-  b.create<func::ReturnOp>(at("train_step", "loss"), results);
+  b.create<func::ReturnOp>(at(stepName, "loss"), results);
   func.setFunctionType(b.getFunctionType(argTypes, ValueRange(results).getTypes()));
   for (auto [index, name] : llvm::enumerate(names))
     func.setResultAttr(index, "loco.name", b.getStringAttr(name));
@@ -376,5 +387,11 @@ OwningOpRef<ModuleOp> TrainStepBuilder::build() {
 OwningOpRef<ModuleOp> mlir::loco::buildTrainStep(const ModelSpec &spec,
                                                  MLIRContext *context) {
   context->loadDialect<LocoDialect, func::FuncDialect>();
-  return TrainStepBuilder(spec, context).build();
+  return TrainStepBuilder(spec, context, /*forwardOnly=*/false).build();
+}
+
+OwningOpRef<ModuleOp> mlir::loco::buildSeparateStep(const ModelSpec &spec,
+                                                    MLIRContext *context) {
+  context->loadDialect<LocoDialect, func::FuncDialect>();
+  return TrainStepBuilder(spec, context, /*forwardOnly=*/true).build();
 }

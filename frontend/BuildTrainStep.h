@@ -24,6 +24,14 @@ struct ModelSpec;
 OwningOpRef<ModuleOp> buildTrainStep(const ModelSpec &spec,
                                      MLIRContext *context);
 
+/// Builds a module holding `func.func @separate_step(params..., mixture)`,
+/// the inference form of the same model: `spec.batchSize` segments of
+/// `spec.segmentLength` samples in, one estimate per source out (named by
+/// the source), with no targets, loss or dropout. The module attributes are
+/// those of buildTrainStep.
+OwningOpRef<ModuleOp> buildSeparateStep(const ModelSpec &spec,
+                                        MLIRContext *context);
+
 } // namespace mlir::loco
 
 #endif // LOCO_FRONTEND_BUILDTRAINSTEP_H

@@ -24,6 +24,11 @@ namespace mlir::loco {
 #define GEN_PASS_REGISTRATION
 #include "passes/Passes.h.inc"
 
+/// The step functions of `module` that share its arena, the one whose
+/// arguments make the fixed region first: @train_step (then @eval_step) of a
+/// training module, or @separate_step alone (`lococ --mode separate`).
+SmallVector<func::FuncOp> stepFunctions(ModuleOp module);
+
 /// The arena offset `loco-plan-memory` gave `value` of `func`.
 int64_t plannedOffset(func::FuncOp func, Value value);
 
@@ -66,6 +71,11 @@ void buildLocoFusionPipeline(OpPassManager &pm,
                              const LocoPipelineOptions &options);
 /// ... then the differentiated training step (`lococ --emit=grad`).
 void buildLocoGradPipeline(OpPassManager &pm, const LocoPipelineOptions &options);
+/// The separation step (`@separate_step`, `lococ --mode separate`) up to
+/// the arena plan's input: no dropout, fused, autocast, its rows chunked by
+/// `options.remat.rowChunks` (nothing is differentiated or recomputed).
+void buildLocoSeparatePipeline(OpPassManager &pm,
+                               const LocoPipelineOptions &options);
 /// ... then the runtime-call (LLVM dialect) stage; shared by lococ and
 /// loco-opt (`--loco-compile`).
 void buildLocoCompilePipeline(OpPassManager &pm,

@@ -45,6 +45,18 @@ void mlir::loco::buildLocoGradPipeline(OpPassManager &pm,
   pm.addPass(createLocoRematerializePass(remat));
 }
 
+void mlir::loco::buildLocoSeparatePipeline(OpPassManager &pm,
+                                           const LocoPipelineOptions &options) {
+  // Inference: every dropout is an identity.
+  pm.addPass(createLocoStripDropoutPass(LocoStripDropoutPassOptions{false}));
+  buildLocoFusionPipeline(pm, options);
+  // Forward only: chunks free each chunk's temporaries as soon as its
+  // output is stacked, and nothing is ever recomputed.
+  int64_t chunks = options.remat.rowChunks;
+  pm.addPass(createLocoChunkRowsPass(
+      LocoChunkRowsPassOptions{chunks > 1 ? chunks : 0, /*minOps=*/2}));
+}
+
 void mlir::loco::buildLocoCompilePipeline(OpPassManager &pm,
                                           const LocoPipelineOptions &options) {
   buildLocoGradPipeline(pm, options);

@@ -77,6 +77,14 @@ int64_t sinkToFirstUse(func::FuncOp func) {
 
 } // namespace
 
+SmallVector<func::FuncOp> mlir::loco::stepFunctions(ModuleOp module) {
+  SmallVector<func::FuncOp> steps;
+  for (StringRef name : {"train_step", "eval_step", "separate_step"})
+    if (auto func = module.lookupSymbol<func::FuncOp>(name))
+      steps.push_back(func);
+  return steps;
+}
+
 int64_t mlir::loco::plannedOffset(func::FuncOp func, Value value) {
   if (auto arg = dyn_cast<BlockArgument>(value))
     return func.getArgAttrOfType<IntegerAttr>(arg.getArgNumber(), "loco.offset")
@@ -95,12 +103,17 @@ struct PlanMemoryPass
 
 void PlanMemoryPass::runOnOperation() {
   ModuleOp module = getOperation();
-  auto train = module.lookupSymbol<func::FuncOp>("train_step");
-  auto eval = module.lookupSymbol<func::FuncOp>("eval_step");
-  if (!train) {
-    module.emitError("expects a func.func @train_step to plan");
+  // The training step (with its forward form, @eval_step), or the
+  // separation step of `lococ --mode separate` alone. The first step's
+  // arguments are the fixed region; the others' are a prefix of them
+  // (parameters, then the mixture).
+  SmallVector<func::FuncOp> steps = stepFunctions(module);
+  if (steps.empty()) {
+    module.emitError(
+        "expects a func.func @train_step or @separate_step to plan");
     return signalPassFailure();
   }
+  func::FuncOp train = steps.front();
   Builder b(&getContext());
 
   // Fixed regions: arguments, then optimizer state, then scratch scalars.
@@ -112,8 +125,8 @@ void PlanMemoryPass::runOnOperation() {
     overflow |= bytes < 0 || llvm::AddOverflow(offset, bytes, offset);
   };
   for (BlockArgument arg : train.getArguments()) {
-    for (func::FuncOp func : {train, eval})
-      if (func)
+    for (func::FuncOp func : steps)
+      if (arg.getArgNumber() < func.getNumArguments())
         func.setArgAttr(arg.getArgNumber(), "loco.offset",
                         b.getI64IntegerAttr(cursor));
     advance(cursor, argBytes(arg));
@@ -138,11 +151,10 @@ void PlanMemoryPass::runOnOperation() {
 
   // The kernels' workspace: the largest any op of either step needs.
   int64_t workspaceBytes = 0;
-  for (func::FuncOp func : {train, eval})
-    if (func)
-      func.walk([&](RuntimeCallOpInterface op) {
-        workspaceBytes = std::max(workspaceBytes, op.getWorkspaceBytes());
-      });
+  for (func::FuncOp func : steps)
+    func.walk([&](RuntimeCallOpInterface op) {
+      workspaceBytes = std::max(workspaceBytes, op.getWorkspaceBytes());
+    });
   workspaceBytes = workspaceBytes ? alignBufferBytes(workspaceBytes) : 0;
   int64_t workspaceOffset = cursor;
   advance(cursor, workspaceBytes);
@@ -150,9 +162,7 @@ void PlanMemoryPass::runOnOperation() {
 
   // Activations and temporaries of each step, from the activation base.
   int64_t activationBytes = 0, maxLive = 0;
-  for (func::FuncOp func : {train, eval}) {
-    if (!func)
-      continue;
+  for (func::FuncOp func : steps) {
     numSunk += sinkToFirstUse(func);
     BufferLiveness liveness(func);
     numInPlace += liveness.numInPlace();

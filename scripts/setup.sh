@@ -7,7 +7,7 @@ apt-get install -y -qq --no-install-recommends \
   cmake ninja-build g++ ccache lld python3 \
   llvm-19-dev llvm-19-tools libmlir-19-dev mlir-19-tools \
   libyaml-cpp-dev libgtest-dev nlohmann-json3-dev libfftw3-dev libopenblas-dev libdnnl-dev \
-  libsndfile1-dev zlib1g-dev \
+  libsndfile1-dev libsamplerate0-dev liblapacke-dev zlib1g-dev \
   clang-19 libclang-rt-19-dev libomp-19-dev \
   python3-torch python3-yaml python3-numpy \
   > /dev/null

@@ -6,6 +6,7 @@
 
 #include "passes/analysis/MemoryReport.h"
 #include "passes/analysis/BufferLiveness.h"
+#include "passes/Passes.h"
 
 #include "dialect/LocoOps.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -87,11 +88,13 @@ static int64_t attrInt(DictionaryAttr dict, StringRef key) {
 
 FailureOr<MemoryReport> mlir::loco::buildMemoryReport(ModuleOp module) {
   auto memory = module->getAttrOfType<DictionaryAttr>("loco.memory");
-  auto train = module.lookupSymbol<func::FuncOp>("train_step");
-  if (!memory || !train)
+  SmallVector<func::FuncOp> steps = stepFunctions(module);
+  if (!memory || steps.empty())
     return module.emitError("expects a module planned by loco-plan-memory");
-  auto eval = module.lookupSymbol<func::FuncOp>("eval_step");
+  // The training step, or the separation step of an inference module.
+  func::FuncOp train = steps.front();
   MemoryReport report;
+  report.step = train.getSymName().str();
   report.arenaBytes = attrInt(memory, "arena_bytes");
   report.lowerBoundBytes = attrInt(memory, "lower_bound_bytes");
   report.workspaceBytes = attrInt(memory, "workspace_bytes");
@@ -162,9 +165,8 @@ FailureOr<MemoryReport> mlir::loco::buildMemoryReport(ModuleOp module) {
                                             0, report.arenaBytes - accounted)}};
 
   // The largest buffers of either step.
-  for (auto [func, step] : {std::pair{train, "train"}, std::pair{eval, "eval"}}) {
-    if (!func)
-      continue;
+  for (func::FuncOp func : steps) {
+    std::string step = func.getSymName().drop_back(strlen("_step")).str();
     BufferLiveness buffers(func);
     for (const LiveBuffer &buffer : buffers.buffers()) {
       Operation *producer = buffer.value.getDefiningOp();
@@ -223,9 +225,11 @@ FailureOr<MemoryReport> mlir::loco::buildMemoryReport(ModuleOp module) {
   return report;
 }
 
+static void printLargest(const MemoryReport &report, llvm::raw_ostream &os);
+
 void mlir::loco::printMemoryReport(const MemoryReport &report,
                                    llvm::raw_ostream &os) {
-  os << "memory plan:\n";
+  os << "memory plan (" << report.step << "):\n";
   os << "  arena            " << formatBytes(report.arenaBytes) << " ("
      << report.arenaBytes << " bytes)\n";
   os << "  lower bound      " << formatBytes(report.lowerBoundBytes)
@@ -247,10 +251,20 @@ void mlir::loco::printMemoryReport(const MemoryReport &report,
     os << "  " << type << " " << formatBytes(bytes);
   os << "\n";
   const MemoryReport::Decisions &decisions = report.decisions;
+  if (report.inference)
+    os << "  inference plan   " << formatBytes(report.inference->arenaBytes)
+       << " (" << report.inference->arenaBytes
+       << " bytes: lococ --mode separate, " << report.inference->segments
+       << " segment(s) per step, forward only)\n";
   os << "  decisions:\n";
-  os << "    micro-batch      " << decisions.microBatch << " of "
-     << decisions.configBatch;
-  if (decisions.microBatches > 1)
+  bool inference = report.step == "separate_step";
+  if (inference)
+    os << "    segments         " << decisions.microBatch
+       << " per step (forward only)";
+  else
+    os << "    micro-batch      " << decisions.microBatch << " of "
+       << decisions.configBatch;
+  if (!inference && decisions.microBatches > 1)
     os << " (" << decisions.microBatches
        << " micro-steps accumulate into each optimizer step)";
   os << "\n";
@@ -265,6 +279,8 @@ void mlir::loco::printMemoryReport(const MemoryReport &report,
   os << "    row chunks       " << decisions.regions.size() << " regions ("
      << minRows << ".." << maxRows << " rows), " << chunked << " chunked, "
      << minChunks << ".." << maxChunks << " chunks each\n";
+  if (inference)
+    return printLargest(report, os);
   os << "    recomputation    ";
   if (decisions.checkpointEvery == 0)
     os << "none (every activation the backward reads is kept)\n";
@@ -307,6 +323,10 @@ void mlir::loco::printMemoryReport(const MemoryReport &report,
                      double(decisions.stepFlops),
                      double(decisions.recomputeBytes),
                      double(decisions.stepBytes));
+  printLargest(report, os);
+}
+
+static void printLargest(const MemoryReport &report, llvm::raw_ostream &os) {
   os << "  largest buffers:\n";
   for (const MemoryReport::Buffer &buffer : report.largest)
     os << "    " << llvm::right_justify(formatBytes(buffer.bytes), 12) << "  "
@@ -352,7 +372,14 @@ llvm::json::Value mlir::loco::memoryReportJson(const MemoryReport &report) {
       {"step_flops", decisions.stepFlops},
       {"recompute_bytes", decisions.recomputeBytes},
       {"step_bytes", decisions.stepBytes}};
-  return llvm::json::Object{{"arena_bytes", report.arenaBytes},
+  llvm::json::Value inference = nullptr;
+  if (report.inference)
+    inference = llvm::json::Object{
+        {"arena_bytes", report.inference->arenaBytes},
+        {"segments", report.inference->segments}};
+  return llvm::json::Object{{"step", report.step},
+                            {"arena_bytes", report.arenaBytes},
+                            {"inference", std::move(inference)},
                             {"target", report.target},
                             {"device_fixed_bytes", report.deviceFixedBytes},
                             {"device_total_bytes",
@@ -377,10 +404,8 @@ llvm::json::Value mlir::loco::memoryReportJson(const MemoryReport &report) {
 llvm::json::Value mlir::loco::memoryTraceJson(ModuleOp module) {
   llvm::json::Array events;
   int pid = 1;
-  for (StringRef step : {"train_step", "eval_step"}) {
-    auto func = module.lookupSymbol<func::FuncOp>(step);
-    if (!func)
-      continue;
+  for (func::FuncOp func : stepFunctions(module)) {
+    StringRef step = func.getSymName();
     events.push_back(llvm::json::Object{
         {"name", "process_name"}, {"ph", "M"}, {"pid", pid},
         {"args", llvm::json::Object{{"name", step}}}});

@@ -16,6 +16,7 @@
 #include "mlir/IR/BuiltinOps.h"
 #include "llvm/Support/JSON.h"
 
+#include <optional>
 #include <string>
 #include <tuple>
 #include <vector>
@@ -23,7 +24,15 @@
 namespace mlir::loco {
 
 struct MemoryReport {
+  /// The planned step: train_step, or separate_step (inference).
+  std::string step = "train_step";
   int64_t arenaBytes = 0, lowerBoundBytes = 0, workspaceBytes = 0;
+  /// Beside a training plan: the arena of the same model's inference step
+  /// (`lococ --mode separate` at the micro-batch), when lococ planned it.
+  struct Inference {
+    int64_t arenaBytes = 0, segments = 0;
+  };
+  std::optional<Inference> inference;
   /// The target's fixed device workspace beside the arena (cuda: library
   /// work areas and reduction partials; 0 on the cpu).
   std::string target = "cpu";

@@ -484,7 +484,8 @@ llvm::json::Object LowerToRuntimePass::outputsJson(func::FuncOp func,
         {"offset", plan.offsets.lookup(value)},
         {"bytes", tensorBytes(value)}});
   }
-  return llvm::json::Object{{"symbol", symbol}, {"outputs", std::move(outputs)}};
+  return llvm::json::Object{{"symbol", symbol.str()},
+                            {"outputs", std::move(outputs)}};
 }
 
 /// "f32", or the reduced type the step stores activations in ("bf16").
@@ -541,6 +542,10 @@ std::string LowerToRuntimePass::manifest(func::FuncOp train,
   }
   llvm::json::Object root{
       {"format", "lococ-train-so"},
+      // What the artifact runs: "train" (train, eval and optimizer entry
+      // points) or "separate" (inference only: parameters and the
+      // forward-only plan, `lococ --mode separate`).
+      {"mode", train.getSymName() == "separate_step" ? "separate" : "train"},
       {"abi_version", LOCO_ABI_VERSION},
       {"target", target},
       {"precision", precision(train)},
@@ -593,20 +598,20 @@ std::string LowerToRuntimePass::manifest(func::FuncOp train,
 
 void LowerToRuntimePass::runOnOperation() {
   module = getOperation();
-  auto train = module.lookupSymbol<func::FuncOp>("train_step");
-  auto eval = module.lookupSymbol<func::FuncOp>("eval_step");
-  if (!train) {
-    module.emitError("expects a func.func @train_step to lower");
+  SmallVector<func::FuncOp> steps = stepFunctions(module);
+  if (steps.empty()) {
+    module.emitError(
+        "expects a func.func @train_step or @separate_step to lower");
     return signalPassFailure();
   }
+  // The first step's arguments are the fixed region (PlanMemory).
+  func::FuncOp train = steps.front();
   if (target != "cpu" && target != "cuda") {
     module.emitError() << "unknown target '" << target
                        << "'; the targets are cpu and cuda";
     return signalPassFailure();
   }
-  for (func::FuncOp func : {train, eval}) {
-    if (!func)
-      continue;
+  for (func::FuncOp func : steps) {
     for (Operation &op : func.getBody().front().without_terminator()) {
       if (!isa<RuntimeCallOpInterface>(op)) {
         op.emitOpError("has no runtime kernel");
@@ -639,10 +644,6 @@ void LowerToRuntimePass::runOnOperation() {
   }
   FixedLayout layout = readLayout(train, memory);
   bool hasGradients = !layout.optimizer.empty();
-  ArenaPlan trainPlan = readPlan(train);
-  ArenaPlan evalPlan;
-  if (eval)
-    evalPlan = readPlan(eval);
   arenaBytes = memory.getAs<IntegerAttr>("arena_bytes").getInt();
 
   OpBuilder builder(&getContext());
@@ -653,12 +654,15 @@ void LowerToRuntimePass::runOnOperation() {
       "loco_abi_version", builder.getI32IntegerAttr(LOCO_ABI_VERSION));
   insertionAnchor = anchor;
 
+  // Entry point "train" is `loco_train_step`, and so on.
   llvm::json::Object entryPoints;
-  entryPoints["train"] = outputsJson(train, trainPlan, "loco_train_step");
-  emitEntry(builder, train, trainPlan, layout, "loco_train_step");
-  if (eval) {
-    entryPoints["eval"] = outputsJson(eval, evalPlan, "loco_eval_step");
-    emitEntry(builder, eval, evalPlan, layout, "loco_eval_step");
+  for (func::FuncOp func : steps) {
+    StringRef name = func.getSymName();
+    std::string symbol = ("loco_" + name).str();
+    ArenaPlan plan = readPlan(func);
+    entryPoints[name.drop_back(strlen("_step"))] =
+        outputsJson(func, plan, symbol);
+    emitEntry(builder, func, plan, layout, symbol);
   }
   if (hasGradients) {
     entryPoints["optimizer"] = llvm::json::Object{
@@ -673,9 +677,8 @@ void LowerToRuntimePass::runOnOperation() {
       loc, LLVM::LLVMArrayType::get(builder.getI8Type(), json.size()),
       /*isConstant=*/true, LLVM::Linkage::External, "loco_manifest",
       builder.getStringAttr(json));
-  train.erase();
-  if (eval)
-    eval.erase();
+  for (func::FuncOp func : steps)
+    func.erase();
 }
 
 } // namespace

@@ -1,6 +1,6 @@
 // RUN: loco-opt %s -loco-lower-to-runtime -split-input-file -verify-diagnostics -allow-unregistered-dialect
 
-// expected-error @+1 {{expects a func.func @train_step to lower}}
+// expected-error @+1 {{expects a func.func @train_step or @separate_step to lower}}
 module {
   func.func @other() {
     return

@@ -36,7 +36,26 @@ module {
 
 // -----
 
-// expected-error @+1 {{expects a func.func @train_step to plan}}
+// A separation step alone (lococ --mode separate): its arguments are the
+// fixed region; no gradients, moments or scratch; the activations follow,
+// with forward liveness only: the scale writes over %y, which dies there.
+// CHECK-LABEL: module attributes
+// CHECK-SAME: loco.memory = {activation_base = 512 : i64, arena_bytes = 768 : i64, lower_bound_bytes = 768 : i64, scratch_offset = -1 : i64, workspace_bytes = 0 : i64, workspace_offset = 512 : i64}
+module {
+  // CHECK: func.func @separate_step(%{{.*}}: tensor<64xf32> {loco.offset = 0 : i64, loco.param = "w"}, %{{.*}}: tensor<64xf32> {loco.input = "mixture", loco.offset = 256 : i64})
+  func.func @separate_step(%w: tensor<64xf32> {loco.param = "w"}, %x: tensor<64xf32> {loco.input = "mixture"})
+      -> (tensor<64xf32> {loco.name = "vocals"}) {
+    // CHECK: loco.mul %{{.*}}, %{{.*}} {loco.offsets = array<i64: 512>}
+    %y = loco.mul %w, %x : tensor<64xf32>
+    // CHECK-NEXT: loco.scale %{{.*}} {factor = 2.000000e+00 : f64, loco.offsets = array<i64: 512>}
+    %z = loco.scale %y {factor = 2.0 : f64} : tensor<64xf32>
+    return %z : tensor<64xf32>
+  }
+}
+
+// -----
+
+// expected-error @+1 {{expects a func.func @train_step or @separate_step to plan}}
 module {
   func.func @other() {
     return

@@ -58,6 +58,48 @@ mlir::loco::planStep(const ModelSpec &spec, const StepChoice &choice,
   return module;
 }
 
+FailureOr<OwningOpRef<ModuleOp>> mlir::loco::planSeparateStep(
+    const ModelSpec &spec, int64_t segments, int64_t rowChunks,
+    const LocoPipelineOptions &options, MLIRContext *context,
+    bool commandLinePassOptions) {
+  ModelSpec inference = spec;
+  inference.batchSize = segments;
+  OwningOpRef<ModuleOp> module = buildSeparateStep(inference, context);
+  if (failed(verify(*module)))
+    return failure();
+  LocoPipelineOptions chosen = options;
+  chosen.remat = LocoRematChoice();
+  chosen.remat.rowChunks = rowChunks;
+  PassManager pm(context);
+  if (commandLinePassOptions && failed(applyPassManagerCLOptions(pm)))
+    return failure();
+  buildLocoSeparatePipeline(pm, chosen);
+  pm.addPass(createLocoPlanMemoryPass());
+  if (failed(pm.run(*module)))
+    return failure();
+  return module;
+}
+
+FailureOr<int64_t> mlir::loco::fitSeparateBudget(
+    const ModelSpec &spec, int64_t segments, int64_t budget,
+    const LocoPipelineOptions &options, MLIRContext *context,
+    int64_t &smallestArena) {
+  smallestArena = std::numeric_limits<int64_t>::max();
+  for (int64_t chunks = 1; chunks <= 64; chunks *= 2) {
+    FailureOr<OwningOpRef<ModuleOp>> module =
+        planSeparateStep(spec, segments, chunks, options, context, false);
+    if (failed(module)) {
+      smallestArena = std::numeric_limits<int64_t>::max();
+      return failure();
+    }
+    int64_t arena = plannedArenaBytes(**module);
+    smallestArena = std::min(smallestArena, arena);
+    if (arena <= budget)
+      return chunks;
+  }
+  return failure();
+}
+
 int64_t mlir::loco::plannedArenaBytes(ModuleOp module) {
   auto memory = module->getAttrOfType<DictionaryAttr>("loco.memory");
   auto bytes = memory ? memory.getAs<IntegerAttr>("arena_bytes") : nullptr;

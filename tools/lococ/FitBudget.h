@@ -42,6 +42,23 @@ FailureOr<OwningOpRef<ModuleOp>> planStep(const ModelSpec &spec,
                                           MLIRContext *context,
                                           bool commandLinePassOptions);
 
+/// Builds the separation step of `spec` (`segments` segments per step) with
+/// `rowChunks` row chunks and runs buildLocoSeparatePipeline and the arena
+/// plan.
+FailureOr<OwningOpRef<ModuleOp>>
+planSeparateStep(const ModelSpec &spec, int64_t segments, int64_t rowChunks,
+                 const LocoPipelineOptions &options, MLIRContext *context,
+                 bool commandLinePassOptions);
+
+/// The fewest row chunks (1, 2, 4, ... 64) whose separation step fits
+/// `budget`. Fails when none fits (or a compile fails); `smallestArena` is
+/// the smallest arena planned.
+FailureOr<int64_t> fitSeparateBudget(const ModelSpec &spec, int64_t segments,
+                                     int64_t budget,
+                                     const LocoPipelineOptions &options,
+                                     MLIRContext *context,
+                                     int64_t &smallestArena);
+
 /// The planned arena bytes of a module from planStep.
 int64_t plannedArenaBytes(ModuleOp module);
 

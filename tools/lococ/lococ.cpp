@@ -44,6 +44,7 @@ llvm::raw_ostream &toolError() {
 }
 
 enum class EmitStage { None, Loco, Fused, Grad, Runtime, Llvm };
+enum class Mode { Train, Separate };
 
 llvm::cl::opt<std::string> configFile(llvm::cl::Positional,
                                       llvm::cl::desc("<config.yaml>"),
@@ -51,6 +52,22 @@ llvm::cl::opt<std::string> configFile(llvm::cl::Positional,
 llvm::cl::list<std::string>
     overrides("set", llvm::cl::desc("Override a config value: key.path=value"),
               llvm::cl::value_desc("key.path=value"));
+llvm::cl::opt<Mode> mode(
+    "mode", llvm::cl::desc("What the artifact runs"),
+    llvm::cl::init(Mode::Train),
+    llvm::cl::values(
+        clEnumValN(Mode::Train, "train",
+                   "the training step, its forward form and the optimizer "
+                   "(train.so)"),
+        clEnumValN(Mode::Separate, "separate",
+                   "inference only: segments of the mixture to the sources, "
+                   "planned forward-only (separate.so, for locorun separate "
+                   "and evaluate)")));
+llvm::cl::opt<int64_t> batchSegments(
+    "batch-segments",
+    llvm::cl::desc("With --mode separate: segments of dataset.segment_length "
+                   "samples per step (default: training.batch_size)"),
+    llvm::cl::init(0));
 llvm::cl::opt<EmitStage> emit(
     "emit", llvm::cl::desc("Print the IR at a stage of the pipeline"),
     llvm::cl::init(EmitStage::None),
@@ -166,6 +183,7 @@ int main(int argc, char **argv) {
       argc, argv,
       "lococ: compile a TF-Locoformer training config\n\n"
       "  lococ CONFIG [--set key.path=value]... -o train.so\n"
+      "  lococ CONFIG --mode separate [--batch-segments N] -o separate.so\n"
       "  lococ CONFIG [--set key.path=value]... --emit=loco|fused|grad|runtime|llvm "
       "[-o FILE]\n");
 
@@ -259,6 +277,73 @@ int main(int argc, char **argv) {
   LocoPipelineOptions options{
       resolvedTarget, fuseAttention,
       spec->useAmp ? (spec->ampDtype == "float16" ? "f16" : "bf16") : ""};
+  if (batchSegments.getNumOccurrences() &&
+      (mode != Mode::Separate || batchSegments < 1 || batchSegments > (1 << 20))) {
+    toolError() << "--batch-segments applies to --mode separate and must be "
+                   "between 1 and "
+                << (1 << 20) << ", got " << batchSegments << "\n";
+    return 1;
+  }
+  OwningOpRef<ModuleOp> module;
+  std::optional<MemoryReport::Inference> inferencePlan;
+  if (mode == Mode::Separate) {
+    if (checkpointEvery >= 0 || microBatch > 0 || extraCheckpoints > 0 ||
+        rebuildPrologue || keepExpensive) {
+      toolError() << "--checkpoint-every, --extra-checkpoints, "
+                     "--rebuild-prologue, --keep-expensive and --micro-batch "
+                     "choose recomputation and micro-batches of training; "
+                     "--mode separate recomputes nothing (use --row-chunks, "
+                     "--batch-segments or --memory-budget)\n";
+      return 1;
+    }
+    if (emit == EmitStage::Grad) {
+      toolError() << "--emit=grad: --mode separate has no gradients; use "
+                     "--emit=loco, fused, runtime or llvm\n";
+      return 1;
+    }
+    int64_t segments = batchSegments > 0 ? batchSegments : spec->batchSize;
+    int64_t chunks = std::max<int64_t>(1, rowChunks);
+    if (budget && rowChunks == 0) {
+      int64_t smallest = 0;
+      FailureOr<int64_t> fit = fitSeparateBudget(*spec, segments, *budget,
+                                                 options, &context, smallest);
+      if (failed(fit)) {
+        if (smallest == std::numeric_limits<int64_t>::max())
+          return 1; // A compile failed; its diagnostics say why.
+        toolError() << "the separation step (" << segments
+                    << " segment(s) per step) does not fit a memory budget of "
+                    << formatBytes(*budget + deviceFixed) << " ("
+                    << *budget + deviceFixed
+                    << " bytes): the smallest feasible budget found is "
+                    << formatBytes(smallest + deviceFixed) << " ("
+                    << smallest + deviceFixed
+                    << " bytes), with 64 row chunks; fewer --batch-segments "
+                       "need less\n";
+        return 1;
+      }
+      chunks = *fit;
+    }
+    if (planned) {
+      FailureOr<OwningOpRef<ModuleOp>> plannedModule = planSeparateStep(
+          *spec, segments, chunks, options, &context, true);
+      if (failed(plannedModule))
+        return 1;
+      module = std::move(*plannedModule);
+    } else {
+      ModelSpec inference = *spec;
+      inference.batchSize = segments;
+      module = buildSeparateStep(inference, &context);
+      if (failed(verify(*module)))
+        return 1;
+      if (emit == EmitStage::Fused) {
+        PassManager pm(&context);
+        options.remat.rowChunks = chunks;
+        buildLocoSeparatePipeline(pm, options);
+        if (failed(applyPassManagerCLOptions(pm)) || failed(pm.run(*module)))
+          return 1;
+      }
+    }
+  } else {
   bool manual = rowChunks > 0 || checkpointEvery >= 0 || microBatch > 0;
   StepChoice choice;
   choice.microBatch = microBatch > 0 ? microBatch : spec->batchSize;
@@ -295,13 +380,21 @@ int main(int argc, char **argv) {
     choice = *fit;
   }
 
-  OwningOpRef<ModuleOp> module;
   if (planned) {
     FailureOr<OwningOpRef<ModuleOp>> plannedModule =
         planStep(*spec, choice, options, &context, true);
     if (failed(plannedModule))
       return 1;
     module = std::move(*plannedModule);
+    // The report shows the inference plan beside the training one.
+    if (memoryReport || !memoryReportJsonFile.empty()) {
+      FailureOr<OwningOpRef<ModuleOp>> inference = planSeparateStep(
+          *spec, choice.microBatch, 1, options, &context, false);
+      if (failed(inference))
+        return 1;
+      inferencePlan = MemoryReport::Inference{plannedArenaBytes(**inference),
+                                              choice.microBatch};
+    }
   } else {
     module = buildTrainStep(microStepSpec(*spec, choice), &context);
     if (failed(verify(*module)))
@@ -319,6 +412,7 @@ int main(int argc, char **argv) {
     if (failed(pm.run(*module)))
       return 1;
   }
+  }
 
   if (planned) {
     FailureOr<MemoryReport> report = buildMemoryReport(*module);
@@ -326,6 +420,7 @@ int main(int argc, char **argv) {
       return 1;
     report->target = resolvedTarget;
     report->deviceFixedBytes = deviceFixed;
+    report->inference = inferencePlan;
     if (memoryReport)
       printMemoryReport(*report, toStdout ? llvm::errs() : llvm::outs());
     std::string error;
@@ -347,7 +442,8 @@ int main(int argc, char **argv) {
     if (budget && report->arenaBytes > *budget) {
       auto [name, bytes] = report->dominant();
       toolError()
-          << "the training step needs an arena of "
+          << (mode == Mode::Separate ? "the separation step" : "the training step")
+          << " needs an arena of "
           << formatBytes(report->arenaBytes) << " (" << report->arenaBytes
           << " bytes), over the budget of " << formatBytes(*budget)
           << (deviceFixed ? " left beside the fixed device workspace" : "")

@@ -152,7 +152,8 @@ static std::string checkRegions(const TrainArtifact &artifact,
     return "";
   };
   for (const auto *list : {&artifact.parameters(), &artifact.inputs(),
-                           &artifact.train().outputs, &artifact.eval().outputs})
+                           &artifact.train().outputs, &artifact.eval().outputs,
+                           &artifact.separate().outputs})
     for (const ManifestTensor &t : *list)
       if (std::string why = checkTensor(t); !why.empty())
         return why;
@@ -260,7 +261,8 @@ std::unique_ptr<TrainArtifact> TrainArtifact::fromManifest(
       return reinterpret_cast<EntryPoint::Fn>(fn);
     };
     for (auto [key, entry] : {std::pair{"train", &artifact->trainEntry},
-                              std::pair{"eval", &artifact->evalEntry}}) {
+                              std::pair{"eval", &artifact->evalEntry},
+                              std::pair{"separate", &artifact->separateEntry}}) {
       if (!entries.contains(key))
         continue;
       entry->symbol = entries.at(key).at("symbol").get<std::string>();
@@ -268,8 +270,8 @@ std::unique_ptr<TrainArtifact> TrainArtifact::fromManifest(
       if (!readTensors(entries.at(key).at("outputs"), entry->outputs))
         throw std::runtime_error("outputs are not an array");
     }
-    if (!artifact->trainEntry)
-      throw std::runtime_error("no train entry point");
+    if (!artifact->trainEntry && !artifact->separateEntry)
+      throw std::runtime_error("no train or separate entry point");
     if (entries.contains("optimizer")) {
       artifact->optimizerFn =
           resolve(entries.at("optimizer").at("symbol").get<std::string>());

@@ -72,6 +72,11 @@ public:
   const EntryPoint &eval() const { return evalEntry; }
   /// Forward, loss, backward, gradients added into the accumulators.
   const EntryPoint &train() const { return trainEntry; }
+  /// Inference (`lococ --mode separate`): the mixture's segments to one
+  /// estimate per source; absent from a training artifact, which then has
+  /// no other entry point.
+  const EntryPoint &separate() const { return separateEntry; }
+  bool isSeparation() const { return static_cast<bool>(separateEntry); }
   /// Clip + AdamW on the accumulators, which it zeroes; may be absent.
   EntryPoint::Fn optimizer() const { return optimizerFn; }
   int64_t optimizerScratchOffset() const { return scratchOffset; }
@@ -91,7 +96,7 @@ private:
   void *handle = nullptr;
   nlohmann::json json, trainingJson;
   std::vector<ManifestTensor> params, ins;
-  EntryPoint evalEntry, trainEntry;
+  EntryPoint evalEntry, trainEntry, separateEntry;
   EntryPoint::Fn optimizerFn = nullptr;
   int64_t scratchOffset = -1;
   DebugHook *hook = nullptr;

@@ -9,6 +9,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "tools/locorun/Dataset.h"
+#include "tools/locorun/Inference.h"
 #include "tools/locorun/Session.h"
 #include "tools/locorun/Trainer.h"
 
@@ -30,6 +31,8 @@ namespace {
 
 const char *kUsage =
     "usage: locorun TRAIN.so [options]\n"
+    "       locorun separate SEPARATE.so --weights W SONG... -o DIR\n"
+    "       locorun evaluate SEPARATE.so --weights W --data DIR [--json F]\n"
     "       locorun make-synthetic DIR [--tracks N] [--test-tracks N]\n"
     "               [--seconds S] [--sample-rate R] [--seed S]\n"
     "\n"
@@ -297,6 +300,10 @@ void singleStep(Session &session, const Options &o, uint64_t seed) {
 } // namespace
 
 int main(int argc, char **argv) {
+  if (argc >= 2 && std::strcmp(argv[1], "separate") == 0)
+    return runSeparateCommand(argc, argv);
+  if (argc >= 2 && std::strcmp(argv[1], "evaluate") == 0)
+    return runEvaluateCommand(argc, argv);
   if (argc >= 2 && std::strcmp(argv[1], "make-synthetic") == 0) {
     try {
       return makeSynthetic(argc, argv);
@@ -363,6 +370,12 @@ int main(int argc, char **argv) {
   try {
     Session session(o.artifact, o.device);
     TrainArtifact &art = session.artifact();
+    if (art.isSeparation())
+      throw RunError("'" + o.artifact +
+                     "' is a separation artifact (lococ --mode separate): "
+                     "use `locorun separate` or `locorun evaluate` with it, "
+                     "and compile a train.so (lococ CONFIG -o train.so) to "
+                     "train");
     uint64_t seed = o.seedGiven
                         ? o.train.seed
                         : art.manifest().value("model", nlohmann::json::object())

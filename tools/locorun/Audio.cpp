@@ -1,0 +1,126 @@
+//===- Audio.cpp - Audio files in and out of locorun ----------------------===//
+//
+// This file implements audio reading and writing through libsndfile and
+// sample-rate conversion through libsamplerate.
+//
+//===----------------------------------------------------------------------===//
+
+#include "tools/locorun/Audio.h"
+#include "tools/locorun/Session.h"
+
+#include <samplerate.h>
+#include <sndfile.h>
+
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <limits>
+
+using namespace loco;
+
+Audio loco::readAudio(const std::string &path) {
+  SF_INFO info{};
+  SNDFILE *file = sf_open(path.c_str(), SFM_READ, &info);
+  if (!file)
+    throw RunError(path + ": cannot read audio: " + sf_strerror(nullptr));
+  // A song is at most a few hours; the bound keeps frames * channels (and
+  // the buffers below) far from overflow.
+  constexpr int64_t kMaxSamples = int64_t(1) << 34;
+  if (info.frames <= 0 || info.channels <= 0 || info.samplerate <= 0 ||
+      info.frames > kMaxSamples / info.channels) {
+    sf_close(file);
+    throw RunError(path + ": no audio to separate (" +
+                   std::to_string(info.frames) + " frames, " +
+                   std::to_string(info.channels) + " channels)");
+  }
+  Audio audio;
+  audio.sampleRate = info.samplerate;
+  audio.channels.assign(info.channels, std::vector<float>(info.frames));
+  // Blocks of frames, de-interleaved as they come.
+  constexpr sf_count_t kBlock = 1 << 16;
+  std::vector<float> block(kBlock * info.channels);
+  sf_count_t done = 0;
+  while (done < info.frames) {
+    sf_count_t got = sf_readf_float(file, block.data(),
+                                    std::min(kBlock, info.frames - done));
+    if (got <= 0)
+      break;
+    for (sf_count_t i = 0; i < got; ++i)
+      for (int c = 0; c < info.channels; ++c) {
+        float v = block[i * info.channels + c];
+        if (!std::isfinite(v)) {
+          sf_close(file);
+          throw RunError(path + ": sample " + std::to_string(done + i) +
+                         " of channel " + std::to_string(c) +
+                         " is not a finite number (NaN or Inf)");
+        }
+        audio.channels[c][done + i] = v;
+      }
+    done += got;
+  }
+  sf_close(file);
+  if (done != info.frames)
+    throw RunError(path + ": read " + std::to_string(done) + " of " +
+                   std::to_string(info.frames) + " frames (truncated file?)");
+  return audio;
+}
+
+void loco::writeAudio(const std::string &path, const Audio &audio,
+                      AudioFormat format) {
+  SF_INFO info{};
+  info.samplerate = static_cast<int>(audio.sampleRate);
+  info.channels = static_cast<int>(audio.channels.size());
+  info.format = format == AudioFormat::Flac ? SF_FORMAT_FLAC | SF_FORMAT_PCM_24
+                                            : SF_FORMAT_WAV | SF_FORMAT_FLOAT;
+  if (audio.frames() > int64_t(std::numeric_limits<uint32_t>::max()) / 4 /
+                           std::max(1, info.channels) &&
+      format == AudioFormat::Wav)
+    info.format = SF_FORMAT_W64 | SF_FORMAT_FLOAT; // over WAV's 4 GiB
+  std::string temporary = path + ".partial";
+  SNDFILE *file = sf_open(temporary.c_str(), SFM_WRITE, &info);
+  if (!file)
+    throw RunError(path + ": cannot write audio: " + sf_strerror(nullptr));
+  // FLAC holds integers: clip rather than let libsndfile wrap.
+  if (format == AudioFormat::Flac)
+    sf_command(file, SFC_SET_CLIPPING, nullptr, SF_TRUE);
+  constexpr int64_t kBlock = 1 << 16;
+  std::vector<float> block(kBlock * info.channels);
+  bool ok = true;
+  for (int64_t start = 0; ok && start < audio.frames(); start += kBlock) {
+    int64_t count = std::min(kBlock, audio.frames() - start);
+    for (int64_t i = 0; i < count; ++i)
+      for (int c = 0; c < info.channels; ++c)
+        block[i * info.channels + c] = audio.channels[c][start + i];
+    ok = sf_writef_float(file, block.data(), count) == count;
+  }
+  ok = sf_close(file) == 0 && ok;
+  std::error_code ec;
+  if (ok)
+    std::filesystem::rename(temporary, path, ec);
+  if (!ok || ec) {
+    std::filesystem::remove(temporary, ec);
+    throw RunError(path + ": cannot write audio (disk full?)");
+  }
+}
+
+std::vector<float> loco::resample(const std::vector<float> &channel,
+                                  int64_t fromRate, int64_t toRate) {
+  if (fromRate == toRate || channel.empty())
+    return channel;
+  double ratio = static_cast<double>(toRate) / fromRate;
+  auto frames = static_cast<int64_t>(std::llround(channel.size() * ratio));
+  // src_simple takes long counts; a song is far below that. One more frame
+  // of room than the rounded length: the converter may emit it.
+  std::vector<float> out(frames + 1);
+  SRC_DATA data{};
+  data.data_in = channel.data();
+  data.input_frames = static_cast<long>(channel.size());
+  data.data_out = out.data();
+  data.output_frames = static_cast<long>(out.size());
+  data.src_ratio = ratio;
+  if (int error = src_simple(&data, SRC_SINC_BEST_QUALITY, 1))
+    throw RunError(std::string("resampling failed: ") + src_strerror(error));
+  out.resize(std::min<int64_t>(frames, data.output_frames_gen));
+  out.resize(frames, 0.0f);
+  return out;
+}
