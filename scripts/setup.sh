@@ -4,7 +4,7 @@ set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends \
-  cmake ninja-build g++ ccache lld python3 \
+  cmake ninja-build g++ ccache lld python3 python3-venv \
   llvm-19-dev llvm-19-tools libmlir-19-dev mlir-19-tools \
   libyaml-cpp-dev libgtest-dev nlohmann-json3-dev libfftw3-dev libopenblas-dev libdnnl-dev \
   libsndfile1-dev libsamplerate0-dev liblapacke-dev zlib1g-dev \
