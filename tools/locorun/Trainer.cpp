@@ -8,6 +8,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "tools/locorun/Trainer.h"
+#include "tools/locorun/TensorBoard.h"
 
 #include "runtime/SiSdr.h"
 #include "tools/locorun/Checkpoint.h"
@@ -134,8 +135,17 @@ void loco::runTraining(Session &session, const TrackSource &train,
     if (!metrics)
       throw RunError("cannot open '" + options.metricsPath + "' for appending");
   }
+  // TensorBoard, as upstream's trainer logs: scalars every step, and at
+  // each validation its scores and a few seconds of separated audio.
+  std::unique_ptr<TensorBoardWriter> board;
+  if (!options.tensorboardDir.empty())
+    board = std::make_unique<TensorBoardWriter>(options.tensorboardDir);
+  int64_t sampleRate = art.manifest()
+                           .value("model", nlohmann::json::object())
+                           .value("sample_rate", int64_t(44100));
   bool tty = isatty(STDERR_FILENO);
   auto start = std::chrono::steady_clock::now();
+  auto lastStepEnd = start;
   int64_t firstStep = state.step;
   std::vector<std::vector<float>> inputs(art.inputs().size());
   std::vector<std::string> sources;
@@ -261,9 +271,29 @@ void loco::runTraining(Session &session, const TrackSource &train,
       badInARow = 0;
     }
 
-    double seconds = std::chrono::duration<double>(
-                         std::chrono::steady_clock::now() - start).count();
+    auto now = std::chrono::steady_clock::now();
+    double seconds = std::chrono::duration<double>(now - start).count();
+    double stepSeconds = std::chrono::duration<double>(now - lastStepEnd).count();
+    lastStepEnd = now;
     double rate = (state.step - firstStep) / std::max(seconds, 1e-9);
+    if (board) {
+      board->scalar("train/loss", loss, step);
+      for (auto &[name, value] : components.items())
+        board->scalar("train/" + name, value.get<double>(), step);
+      board->scalar("train/lr", lr, step);
+      board->scalar("train/grad_norm", gradNorm, step);
+      board->scalar("train/step_seconds", stepSeconds, step);
+      board->scalar("train/memory_mib", residentMiB(), step);
+      if (session.backend().kind != "cpu")
+        board->scalar("train/device_memory_mib",
+                      session.backend().loco_context_device_memory(
+                          session.context(), nullptr) /
+                          1048576.0,
+                      step);
+      if (lossScaling)
+        board->scalar("train/loss_scale", state.lossScale, step);
+      board->flush();
+    }
     if (metrics.is_open()) {
       // JSON has no NaN: a skipped step's non-finite values are null.
       auto number = [](double value) {
@@ -322,6 +352,20 @@ void loco::runTraining(Session &session, const TrackSource &train,
         session.setInputs(inputs);
         StepOutputs out = session.run(art.eval());
         valLoss += out.loss("total_loss") / batches;
+        // The first validation item, heard: its mixture and estimates (at
+        // most 5 s).
+        if (board && v == 0) {
+          int64_t length = std::min<int64_t>(N, 5 * sampleRate);
+          auto clip = [&](const float *samples) {
+            return std::vector<float>(samples, samples + length);
+          };
+          board->audio("validation/mixture", clip(inputs[0].data()), sampleRate,
+                       step);
+          for (const F32Tensor &t : out.tensors)
+            if (std::find(sources.begin(), sources.end(), t.name) != sources.end())
+              board->audio("validation/" + t.name, clip(t.values.data()),
+                           sampleRate, step);
+        }
         // SI-SDR per item (upstream's formula).
         for (size_t s = 0; s < sources.size(); ++s)
           for (const F32Tensor &t : out.tensors)
@@ -332,6 +376,12 @@ void loco::runTraining(Session &session, const TrackSource &train,
                           (batches * B);
       }
       schedule.observe(state, valLoss);
+      if (board) {
+        board->scalar("validation/loss", valLoss, step);
+        for (size_t s = 0; s < sources.size(); ++s)
+          board->scalar("validation/si_sdr/" + sources[s], sdr[s], step);
+        board->flush();
+      }
       nlohmann::ordered_json sdrJson = nlohmann::ordered_json::object();
       std::string text;
       for (size_t s = 0; s < sources.size(); ++s) {

@@ -27,6 +27,8 @@ struct TrainOptions {
   int64_t stepsPerEpoch = -1;  ///< default: training tracks / batch
   int64_t saveEvery = 0;       ///< checkpoint every N steps (0: per epoch)
   std::string metricsPath, outDir, resumeDir;
+  /// TensorBoard event files (scalars, validation audio) go here.
+  std::string tensorboardDir;
   uint64_t seed = 0;
   bool randomChunks = true;
   /// Consecutive non-finite steps (skipped, never applied) after which

@@ -50,6 +50,9 @@ const char *kUsage =
     "  --steps N | --epochs N   how long to train (total, counting a resume)\n"
     "  --steps-per-epoch N      default: training tracks / (batch x accum)\n"
     "  --metrics FILE           append one JSON object per step\n"
+    "  --tensorboard DIR        TensorBoard event files: losses, lr, gradient\n"
+    "                           norm, step time, memory; validation scores\n"
+    "                           and a few seconds of separated audio\n"
     "  --out DIR                checkpoints: DIR/step-N/{model,optimizer}\n"
     "                           .safetensors, DIR/latest -> the newest\n"
     "  --resume DIR             continue from DIR's newest complete checkpoint\n"
@@ -131,6 +134,7 @@ Options parseOptions(int argc, char **argv) {
     else if (arg == "--keep-checkpoints") o.train.keepCheckpoints = parsePositive(arg, value());
     else if (arg == "--save-every") o.train.saveEvery = parseCount(arg, value());
     else if (arg == "--metrics") o.train.metricsPath = value();
+    else if (arg == "--tensorboard") o.train.tensorboardDir = value();
     else if (arg == "--out") o.train.outDir = value();
     else if (arg == "--resume") o.train.resumeDir = value();
     else if (arg == "--seed") {
