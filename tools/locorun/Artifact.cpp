@@ -151,9 +151,9 @@ static std::string checkRegions(const TrainArtifact &artifact,
         return outside(offset);
     return "";
   };
-  for (const auto *list : {&artifact.parameters(), &artifact.inputs(),
-                           &artifact.train().outputs, &artifact.eval().outputs,
-                           &artifact.separate().outputs})
+  for (const auto *list :
+       {&artifact.parameters(), &artifact.inputs(), &artifact.train().outputs,
+        &artifact.eval().outputs, &artifact.separate().outputs})
     for (const ManifestTensor &t : *list)
       if (std::string why = checkTensor(t); !why.empty())
         return why;
@@ -180,8 +180,8 @@ std::unique_ptr<TrainArtifact> TrainArtifact::open(const std::string &path,
     error = "cannot load '" + path + "' as a lococ train.so: " + dlerror();
     return nullptr;
   }
-  auto *version = static_cast<const int32_t *>(
-      dlsym(artifact->handle, "loco_abi_version"));
+  auto *version =
+      static_cast<const int32_t *>(dlsym(artifact->handle, "loco_abi_version"));
   auto *manifest =
       static_cast<const char *>(dlsym(artifact->handle, "loco_manifest"));
   if (!version || !manifest) {
@@ -216,7 +216,8 @@ std::unique_ptr<TrainArtifact> TrainArtifact::open(const std::string &path,
 std::string TrainArtifact::describeOp(const EntryPoint &entry,
                                       int64_t index) const {
   std::string fallback = "op " + std::to_string(index) + " of " + entry.symbol;
-  const nlohmann::json *debug = json.contains("debug") ? &json["debug"] : nullptr;
+  const nlohmann::json *debug =
+      json.contains("debug") ? &json["debug"] : nullptr;
   if (!debug || !debug->is_object() || !debug->contains("ops") ||
       !debug->contains("names"))
     return fallback;
@@ -224,7 +225,8 @@ std::string TrainArtifact::describeOp(const EntryPoint &entry,
   if (!ops.is_object() || !ops.contains(entry.symbol) || !names.is_array())
     return fallback;
   const nlohmann::json &list = ops[entry.symbol];
-  if (!list.is_array() || index < 0 || index >= static_cast<int64_t>(list.size()) ||
+  if (!list.is_array() || index < 0 ||
+      index >= static_cast<int64_t>(list.size()) ||
       !list[index].is_number_unsigned() ||
       list[index].get<uint64_t>() >= names.size() ||
       !names[list[index].get<uint64_t>()].is_string())
@@ -260,9 +262,10 @@ std::unique_ptr<TrainArtifact> TrainArtifact::fromManifest(
         throw std::runtime_error("entry point '" + name + "' is missing");
       return reinterpret_cast<EntryPoint::Fn>(fn);
     };
-    for (auto [key, entry] : {std::pair{"train", &artifact->trainEntry},
-                              std::pair{"eval", &artifact->evalEntry},
-                              std::pair{"separate", &artifact->separateEntry}}) {
+    for (auto [key, entry] :
+         {std::pair{"train", &artifact->trainEntry},
+          std::pair{"eval", &artifact->evalEntry},
+          std::pair{"separate", &artifact->separateEntry}}) {
       if (!entries.contains(key))
         continue;
       entry->symbol = entries.at(key).at("symbol").get<std::string>();

@@ -47,7 +47,6 @@ std::string checkSharedObject(const std::string &path);
 
 class TrainArtifact {
 public:
-
   /// Opens `path`; on failure returns null and sets `error`.
   static std::unique_ptr<TrainArtifact> open(const std::string &path,
                                              std::string &error);
@@ -63,9 +62,15 @@ public:
 
   const nlohmann::json &manifest() const { return json; }
   int64_t arenaBytes() const { return json.at("arena_bytes").get<int64_t>(); }
-  int64_t workspaceOffset() const { return json.value("workspace_offset", int64_t(0)); }
-  int64_t workspaceBytes() const { return json.value("workspace_bytes", int64_t(0)); }
-  int64_t lowerBoundBytes() const { return json.value("lower_bound_bytes", int64_t(0)); }
+  int64_t workspaceOffset() const {
+    return json.value("workspace_offset", int64_t(0));
+  }
+  int64_t workspaceBytes() const {
+    return json.value("workspace_bytes", int64_t(0));
+  }
+  int64_t lowerBoundBytes() const {
+    return json.value("lower_bound_bytes", int64_t(0));
+  }
   const std::vector<ManifestTensor> &parameters() const { return params; }
   const std::vector<ManifestTensor> &inputs() const { return ins; }
   /// Forward pass and loss (no gradients); may be absent.

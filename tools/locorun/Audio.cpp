@@ -35,7 +35,9 @@ Audio loco::readAudio(const std::string &path) {
   }
   Audio audio;
   audio.sampleRate = info.samplerate;
-  audio.channels.assign(info.channels, std::vector<float>(info.frames));
+  audio.channels.resize(info.channels);
+  for (auto &channel : audio.channels)
+    channel.resize(info.frames);
   // Blocks of frames, de-interleaved as they come.
   constexpr sf_count_t kBlock = 1 << 16;
   std::vector<float> block(kBlock * info.channels);

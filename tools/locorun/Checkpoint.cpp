@@ -380,7 +380,8 @@ TrainState loco::readTrainState(const std::map<std::string, std::string> &meta,
   if (meta.count("loss_scale")) {
     state.lossScale = real("loss_scale");
     if (!std::isfinite(state.lossScale) || !(state.lossScale > 0))
-      throw RunError(path + ": metadata 'loss_scale' must be a finite number > 0");
+      throw RunError(path +
+                     ": metadata 'loss_scale' must be a finite number > 0");
     state.scaleGrowthTracker = integer("scale_growth_tracker", 0);
   }
   return state;

@@ -39,7 +39,9 @@ public:
   std::vector<Track> tracks;
 
   size_t numTracks() const override { return tracks.size(); }
-  const std::string &trackName(size_t t) const override { return tracks[t].name; }
+  const std::string &trackName(size_t t) const override {
+    return tracks[t].name;
+  }
   int64_t trackLength(size_t t) const override { return tracks[t].length; }
 
   void read(size_t t, int64_t offset, int64_t length,
@@ -93,7 +95,8 @@ public:
 /// slow amplitude envelope, plus a little noise.
 std::vector<float> synthesise(size_t source, int64_t length, double rate,
                               std::mt19937_64 &gen) {
-  static const double bands[][2] = {{220, 880}, {60, 5000}, {41, 110}, {523, 1318}};
+  static const double bands[][2] = {
+      {220, 880}, {60, 5000}, {41, 110}, {523, 1318}};
   const double *band = bands[source % 4];
   std::uniform_real_distribution<double> unit(0.0, 1.0);
   std::normal_distribution<float> noise(0.0f, 0.005f);
@@ -131,8 +134,10 @@ loco::openMusdbFolder(const std::string &dir, const std::string &split,
                       int64_t sampleRate, int64_t minLength) {
   fs::path root = fs::path(dir) / split;
   if (!fs::is_directory(root))
-    throw RunError(root.string() + ": no such folder (expected the MUSDB18-HQ "
-                   "layout " + dir + "/{train,test}/<track>/<stem>.wav)");
+    throw RunError(root.string() +
+                   ": no such folder (expected the MUSDB18-HQ "
+                   "layout " +
+                   dir + "/{train,test}/<track>/<stem>.wav)");
   auto folder = std::make_unique<MusdbFolder>();
   std::vector<fs::path> trackDirs;
   for (const auto &entry : fs::directory_iterator(root))
@@ -181,11 +186,9 @@ loco::openMusdbFolder(const std::string &dir, const std::string &split,
   return folder;
 }
 
-std::unique_ptr<TrackSource> loco::makeSyntheticTracks(size_t count,
-                                                       int64_t length,
-                                                       int64_t sampleRate,
-                                                       size_t numSources,
-                                                       uint64_t seed) {
+std::unique_ptr<TrackSource>
+loco::makeSyntheticTracks(size_t count, int64_t length, int64_t sampleRate,
+                          size_t numSources, uint64_t seed) {
   auto tracks = std::make_unique<SyntheticTracks>();
   for (size_t t = 0; t < count; ++t) {
     std::mt19937_64 gen(mix(seed ^ mix(t + 1)));
@@ -207,12 +210,13 @@ void loco::writeSyntheticFolder(const std::string &dir, size_t trainTracks,
                                 const std::vector<std::string> &sources,
                                 uint64_t seed) {
   int64_t length = static_cast<int64_t>(seconds * sampleRate);
-  for (auto [split, count, salt] :
-       {std::tuple{"train", trainTracks, 0ull}, std::tuple{"test", testTracks, 1000ull}}) {
+  for (auto [split, count, salt] : {std::tuple{"train", trainTracks, 0ull},
+                                    std::tuple{"test", testTracks, 1000ull}}) {
     auto tracks = makeSyntheticTracks(count, length, sampleRate, sources.size(),
                                       seed + salt);
     for (size_t t = 0; t < count; ++t) {
-      fs::path trackDir = fs::path(dir) / split / ("track_" + std::to_string(t));
+      fs::path trackDir =
+          fs::path(dir) / split / ("track_" + std::to_string(t));
       std::error_code ec;
       fs::create_directories(trackDir, ec);
       if (ec)
@@ -270,6 +274,7 @@ void loco::validationBatch(const TrackSource &data, size_t first, int64_t B,
     input.assign(B * N, 0.0f);
   for (int64_t b = 0; b < B; ++b) {
     size_t track = (first + b) % data.numTracks();
-    appendSegments(data, track, (data.trackLength(track) - N) / 2, N, b, inputs);
+    appendSegments(data, track, (data.trackLength(track) - N) / 2, N, b,
+                   inputs);
   }
 }

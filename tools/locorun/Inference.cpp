@@ -231,7 +231,8 @@ int loco::runSeparateCommand(int argc, char **argv) {
         label = fs::absolute(path).parent_path().filename().string();
       for (int n = 2; !labels.insert(label).second; ++n)
         label = fs::path(path).stem().string() + "-" + std::to_string(n);
-      std::vector<Audio> stems = separateSong(*session, song, options, label);
+      std::vector<Audio> stems =
+          separateSong(*session, std::move(song), options, label);
       fs::path dir = fs::path(a.out) / label;
       std::error_code ec;
       fs::create_directories(dir, ec);
@@ -343,7 +344,8 @@ int loco::runEvaluateCommand(int argc, char **argv) {
         Audio mixture = readAudio(stemFile(dir, "mixture"));
         std::string label = "[" + std::to_string(t + 1) + "/" +
                             std::to_string(trackDirs.size()) + "] " + track;
-        for (Audio &stem : separateSong(*session, mixture, options, label))
+        for (Audio &stem :
+             separateSong(*session, std::move(mixture), options, label))
           estimates.push_back(std::move(stem.channels));
       } else {
         for (const std::string &name : names)

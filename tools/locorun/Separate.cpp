@@ -68,9 +68,13 @@ loco::overlapAdd(const std::vector<std::vector<float>> &mixture,
   int64_t length = mixture.empty() ? 0 : mixture[0].size();
   auto channels = static_cast<int64_t>(mixture.size());
   SegmentPlan plan = planSegments(length, segment, overlap);
-  std::vector<std::vector<std::vector<float>>> out(
-      numSources, std::vector<std::vector<float>>(
-                      channels, std::vector<float>(length, 0.0f)));
+  // The song's own samples are all this holds: no copies of them.
+  std::vector<std::vector<std::vector<float>>> out(numSources);
+  for (auto &source : out) {
+    source.resize(channels);
+    for (auto &channel : source)
+      channel.resize(length, 0.0f);
+  }
   // Work items are (segment, channel), segment-major, so that progress
   // moves through the song.
   int64_t items = plan.count * channels;
@@ -166,7 +170,7 @@ private:
 };
 } // namespace
 
-std::vector<Audio> loco::separateSong(Session &session, const Audio &song,
+std::vector<Audio> loco::separateSong(Session &session, Audio song,
                                       const SeparateOptions &options,
                                       const std::string &label) {
   const TrainArtifact &art = session.artifact();
@@ -179,18 +183,20 @@ std::vector<Audio> loco::separateSong(Session &session, const Audio &song,
   if (modelRate <= 0)
     throw RunError("the artifact's manifest has no model sample rate");
 
-  std::vector<std::vector<float>> channels = song.channels;
+  int64_t frames = song.frames();
+  std::vector<std::vector<float>> channels = std::move(song.channels);
   if (options.mono && channels.size() > 1) {
-    std::vector<float> mean(song.frames(), 0.0f);
+    std::vector<float> mean(frames, 0.0f);
     for (const auto &channel : channels)
-      for (int64_t i = 0; i < song.frames(); ++i)
+      for (int64_t i = 0; i < frames; ++i)
         mean[i] += channel[i];
     for (float &v : mean)
       v /= static_cast<float>(channels.size());
     channels = {std::move(mean)};
   }
-  for (auto &channel : channels)
-    channel = resample(channel, song.sampleRate, modelRate);
+  if (song.sampleRate != modelRate)
+    for (auto &channel : channels)
+      channel = resample(channel, song.sampleRate, modelRate);
 
   ProgressBar bar(label, static_cast<double>(modelRate));
   std::vector<std::vector<std::vector<float>>> estimates =
@@ -204,8 +210,12 @@ std::vector<Audio> loco::separateSong(Session &session, const Audio &song,
     Audio stem;
     stem.sampleRate = song.sampleRate;
     for (auto &channel : source) {
-      std::vector<float> back = resample(channel, modelRate, song.sampleRate);
-      back.resize(song.frames(), 0.0f);
+      // At the model's rate the estimate is the stem: moved, not copied.
+      std::vector<float> back =
+          modelRate == song.sampleRate
+              ? std::move(channel)
+              : resample(channel, modelRate, song.sampleRate);
+      back.resize(frames, 0.0f);
       stem.channels.push_back(std::move(back));
     }
     stems.push_back(std::move(stem));

@@ -75,8 +75,9 @@ struct SeparateOptions {
 
 /// Separates `song` at its own sample rate: resampled to the model's rate
 /// when they differ, overlap-added, and resampled back. Returns one Audio
-/// per source (manifest order), of the song's length and rate.
-std::vector<Audio> separateSong(Session &session, const Audio &song,
+/// per source (manifest order), of the song's length and rate. The song is
+/// taken by value so that its samples are moved, not copied.
+std::vector<Audio> separateSong(Session &session, Audio song,
                                 const SeparateOptions &options,
                                 const std::string &label);
 

@@ -60,8 +60,11 @@ std::vector<float> finiteTensorOrThrow(const SafetensorsFile &file,
                                        const std::vector<int64_t> &shape) {
   std::vector<float> values = tensorOrThrow(file, path, name, shape);
   if (int64_t bad = firstNonFiniteIndex(values); bad >= 0)
-    throw RunError(path + ": tensor '" + name + "' holds a NaN or Inf "
-                   "(element " + std::to_string(bad) + "); nothing trains "
+    throw RunError(path + ": tensor '" + name +
+                   "' holds a NaN or Inf "
+                   "(element " +
+                   std::to_string(bad) +
+                   "); nothing trains "
                    "from non-finite weights");
   return values;
 }
@@ -111,9 +114,10 @@ Session::Session(const std::string &artifactPath, const std::string &device) {
                                   art->workspaceBytes());
   // The precision of matrix products the config asks for (AMP, TF32).
   std::string math = art->training().value("matmul_precision", "fp32");
-  static const std::map<std::string, int> kMath = {
-      {"fp32", LOCO_MATMUL_FP32}, {"tf32", LOCO_MATMUL_TF32},
-      {"bf16", LOCO_MATMUL_BF16}, {"fp16", LOCO_MATMUL_FP16}};
+  static const std::map<std::string, int> kMath = {{"fp32", LOCO_MATMUL_FP32},
+                                                   {"tf32", LOCO_MATMUL_TF32},
+                                                   {"bf16", LOCO_MATMUL_BF16},
+                                                   {"fp16", LOCO_MATMUL_FP16}};
   if (!kMath.count(math))
     throw RunError(artifactPath + ": unknown matmul_precision '" + math + "'");
   api->loco_context_set_matmul_precision(ctx, kMath.at(math));
@@ -128,13 +132,14 @@ Session::~Session() {
 
 std::vector<float> Session::read(int64_t offset, int64_t count) const {
   std::vector<float> values(count);
-  api->loco_copy_to_host(ctx, values.data(), arena + offset, count * sizeof(float));
+  api->loco_copy_to_host(ctx, values.data(), arena + offset,
+                         count * sizeof(float));
   return values;
 }
 
 void Session::write(int64_t offset, const std::vector<float> &values) {
   api->loco_copy_to_device(ctx, arena + offset, values.data(),
-                      values.size() * sizeof(float));
+                           values.size() * sizeof(float));
 }
 
 void Session::initParameters(uint64_t seed) {
@@ -178,7 +183,7 @@ void Session::loadParameters(const std::string &path) {
 }
 
 std::vector<std::vector<float>> Session::readBatch(const std::string &path,
-                                                  int64_t rows) const {
+                                                   int64_t rows) const {
   auto file = openOrThrow(path);
   std::vector<std::vector<float>> inputs;
   for (const ManifestTensor &input : art->inputs())
@@ -197,8 +202,7 @@ void Session::finishStep(bool optimizerStep) {
   if (const char *error = api->loco_context_error(ctx))
     throw RunError(error);
   if (api->kind != "cpu")
-    memory.sample(api->loco_context_device_memory(ctx, nullptr),
-                  optimizerStep);
+    memory.sample(api->loco_context_device_memory(ctx, nullptr), optimizerStep);
 }
 
 StepOutputs Session::run(const EntryPoint &entry) {
@@ -348,7 +352,8 @@ void loco::writeSafetensorsAtomically(
 
 void Session::saveCheckpoint(const std::string &dir, const TrainState &state,
                              int64_t keep) const {
-  CheckpointFile model{"model.safetensors", parameters(true), {{"format", "pt"}}};
+  CheckpointFile model{
+      "model.safetensors", parameters(true), {{"format", "pt"}}};
   CheckpointFile optimizer{"optimizer.safetensors", {}, {}};
   for (const ManifestTensor &p : art->parameters()) {
     if (p.mOffset < 0)
@@ -370,17 +375,17 @@ void Session::saveCheckpoint(const std::string &dir, const TrainState &state,
   std::snprintf(lr, sizeof(lr), "%.17g", state.lr);
   std::snprintf(scale, sizeof(scale), "%.17g", state.lossScale);
   std::snprintf(best, sizeof(best), "%.17g", state.bestValLoss);
-  optimizer.metadata = {{"format", "lococ-optimizer"},
-                        {"step", std::to_string(state.step)},
-                        {"lr", lr},
-                        {"best_val_loss", best},
-                        {"bad_epochs", std::to_string(state.badEpochs)},
-                        {"cooldown", std::to_string(state.cooldown)},
-                        {"seed", std::to_string(state.seed)},
-                        {"skipped_steps", std::to_string(state.skippedSteps)},
-                        {"loss_scale", scale},
-                        {"scale_growth_tracker",
-                         std::to_string(state.scaleGrowthTracker)}};
+  optimizer.metadata = {
+      {"format", "lococ-optimizer"},
+      {"step", std::to_string(state.step)},
+      {"lr", lr},
+      {"best_val_loss", best},
+      {"bad_epochs", std::to_string(state.badEpochs)},
+      {"cooldown", std::to_string(state.cooldown)},
+      {"seed", std::to_string(state.seed)},
+      {"skipped_steps", std::to_string(state.skippedSteps)},
+      {"loss_scale", scale},
+      {"scale_growth_tracker", std::to_string(state.scaleGrowthTracker)}};
   writeCheckpoint(dir, state.step, {model, optimizer}, keep);
 }
 
@@ -399,7 +404,7 @@ TrainState Session::loadCheckpoint(const std::string &dir) {
   const auto &meta = file->metadata();
   if (!meta.count("format") || meta.at("format") != "lococ-optimizer")
     throw RunError(path + ": not a lococ optimizer state (no "
-                   "format=lococ-optimizer metadata)");
+                          "format=lococ-optimizer metadata)");
   for (const ManifestTensor &p : art->parameters()) {
     if (p.mOffset < 0)
       continue;

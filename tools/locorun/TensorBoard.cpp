@@ -85,8 +85,7 @@ TensorBoardWriter::TensorBoardWriter(const std::string &dir) {
     throw RunError("--tensorboard: cannot create an event file in '" + dir +
                    "': " + std::strerror(errno));
   tensorboard::Event event;
-  event.set_wall_time(
-      std::chrono::duration<double>(now).count());
+  event.set_wall_time(std::chrono::duration<double>(now).count());
   event.set_file_version("brain.Event:2");
   write(event);
   flush();
@@ -153,15 +152,16 @@ SF_VIRTUAL_IO memoryIo() {
   io.seek = [](sf_count_t offset, int whence, void *user) -> sf_count_t {
     auto *m = static_cast<MemoryFile *>(user);
     sf_count_t base = whence == SEEK_SET ? 0
-                      : whence == SEEK_CUR ? m->position
-                                           : static_cast<sf_count_t>(m->bytes.size());
+                      : whence == SEEK_CUR
+                          ? m->position
+                          : static_cast<sf_count_t>(m->bytes.size());
     m->position = base + offset;
     return m->position;
   };
   io.read = [](void *ptr, sf_count_t count, void *user) -> sf_count_t {
     auto *m = static_cast<MemoryFile *>(user);
-    sf_count_t available =
-        std::max<sf_count_t>(0, static_cast<sf_count_t>(m->bytes.size()) - m->position);
+    sf_count_t available = std::max<sf_count_t>(
+        0, static_cast<sf_count_t>(m->bytes.size()) - m->position);
     sf_count_t n = std::min(count, available);
     std::memcpy(ptr, m->bytes.data() + m->position, n);
     m->position += n;

@@ -47,8 +47,8 @@ struct Schedule {
   /// The learning rate of optimizer step `step` (1-based).
   double lr(const TrainState &state, int64_t step) const {
     if (step <= warmupSteps && warmupSteps > 0)
-      return warmupStartLr +
-             (state.lr - warmupStartLr) * static_cast<double>(step) / warmupSteps;
+      return warmupStartLr + (state.lr - warmupStartLr) *
+                                 static_cast<double>(step) / warmupSteps;
     return state.lr;
   }
 
@@ -94,7 +94,8 @@ void loco::runTraining(Session &session, const TrackSource &train,
                     hp.value("warmup_steps", int64_t(0)),
                     hp.value("scheduler_patience", int64_t(10)),
                     hp.value("scheduler_cooldown", int64_t(0)),
-                    hp.value("scheduler", std::string()) == "reducelronplateau"};
+                    hp.value("scheduler", std::string()) ==
+                        "reducelronplateau"};
 
   // fp16 mixed precision: dynamic loss scaling with GradScaler's rules
   // (backoff 0.5 on an overflow, growth 2 after 2000 applied steps).
@@ -107,10 +108,11 @@ void loco::runTraining(Session &session, const TrackSource &train,
   if (!options.resumeDir.empty()) {
     state = session.loadCheckpoint(options.resumeDir);
     if (state.seed != options.seed)
-      std::fprintf(stderr,
-                   "locorun: warning: the checkpoint was trained with seed %llu; "
-                   "continuing with it\n",
-                   static_cast<unsigned long long>(state.seed));
+      std::fprintf(
+          stderr,
+          "locorun: warning: the checkpoint was trained with seed %llu; "
+          "continuing with it\n",
+          static_cast<unsigned long long>(state.seed));
   }
   uint64_t seed = state.seed;
 
@@ -119,16 +121,16 @@ void loco::runTraining(Session &session, const TrackSource &train,
           ? options.stepsPerEpoch
           : std::max<int64_t>(1, static_cast<int64_t>(train.numTracks()) /
                                      (B * accumulation));
-  int64_t target = options.steps > 0 ? options.steps
+  int64_t target = options.steps > 0    ? options.steps
                    : options.epochs > 0 ? options.epochs * stepsPerEpoch
                                         : stepsPerEpoch;
-  int64_t valInterval = std::max<int64_t>(1, hp.value("val_interval", int64_t(1)));
+  int64_t valInterval =
+      std::max<int64_t>(1, hp.value("val_interval", int64_t(1)));
 
   // Where checkpoints go is checked before the first step, not at the first
   // save: a run must not lose its work at the end.
   if (!options.outDir.empty())
-    prepareCheckpointFolder(options.outDir, session.checkpointBytes(),
-                            "--out");
+    prepareCheckpointFolder(options.outDir, session.checkpointBytes(), "--out");
   std::ofstream metrics;
   if (!options.metricsPath.empty()) {
     metrics.open(options.metricsPath, std::ios::app);
@@ -173,8 +175,9 @@ void loco::runTraining(Session &session, const TrackSource &train,
     for (int64_t micro = 0; micro < accumulation; ++micro) {
       sampleBatch(train, seed, step, micro, B, N, options.randomChunks, inputs);
       session.setInputs(inputs);
-      session.backend().loco_context_set_rng(session.context(), seed,
-                           static_cast<uint64_t>(step * accumulation + micro));
+      session.backend().loco_context_set_rng(
+          session.context(), seed,
+          static_cast<uint64_t>(step * accumulation + micro));
       StepOutputs out = session.run(art.train());
       for (const auto &[name, value] : out.losses) {
         double share = value / static_cast<double>(accumulation);
@@ -204,19 +207,20 @@ void loco::runTraining(Session &session, const TrackSource &train,
     // scale's overflow: GradScaler skips the step and halves the scale.
     bool overflow =
         lossScaling && std::isfinite(loss) && !std::isfinite(gradNorm);
-    std::string what = !std::isfinite(loss)     ? "the loss"
-                       : overflow                 ? ""
-                       : !std::isfinite(gradNorm) ? "the gradient norm"
-                       : badUpdates > 0
-                           ? "the update of " + std::to_string(badUpdates) +
-                                 " weight(s)"
-                           : "";
+    std::string what =
+        !std::isfinite(loss)       ? "the loss"
+        : overflow                 ? ""
+        : !std::isfinite(gradNorm) ? "the gradient norm"
+        : badUpdates > 0
+            ? "the update of " + std::to_string(badUpdates) + " weight(s)"
+            : "";
     bool skipped = overflow || !what.empty();
     if (lossScaling) {
       if (overflow) {
         state.lossScale *= 0.5;
         state.scaleGrowthTracker = 0;
-      } else if (!skipped && ++state.scaleGrowthTracker == kScaleGrowthInterval) {
+      } else if (!skipped &&
+                 ++state.scaleGrowthTracker == kScaleGrowthInterval) {
         // Never to infinity: a checkpoint holds the scale, and resume
         // refuses a non-finite one.
         if (std::isfinite(state.lossScale * 2.0))
@@ -244,7 +248,8 @@ void loco::runTraining(Session &session, const TrackSource &train,
                    "%slocorun: warning: step %lld skipped: %s is not finite%s; "
                    "the weights and moments keep their values\n",
                    tty ? "\n" : "", static_cast<long long>(step), what.c_str(),
-                   nonFinite.empty() ? "" : (" (first: " + nonFinite + ")").c_str());
+                   nonFinite.empty() ? ""
+                                     : (" (first: " + nonFinite + ")").c_str());
       std::string culprit;
       if (badInARow >= options.maxBadSteps && options.debugNonFinite) {
         // The last micro-step again, with its batch and dropout key.
@@ -257,14 +262,16 @@ void loco::runTraining(Session &session, const TrackSource &train,
                                "were finite (the non-finite value arose in "
                                "the loss or the optimizer step)"
                              : "; re-run with every op checked, the first "
-                               "NaN or Inf comes from " + op;
+                               "NaN or Inf comes from " +
+                                   op;
       }
       if (badInARow >= options.maxBadSteps)
         throw RunError(
             "step " + std::to_string(step) + ": " + std::to_string(badInARow) +
             " consecutive steps were not finite (the last: " + what + ")" +
-            (nonFinite.empty() ? std::string()
-                               : "; the first non-finite tensor is " + nonFinite) +
+            (nonFinite.empty()
+                 ? std::string()
+                 : "; the first non-finite tensor is " + nonFinite) +
             " (--max-bad-steps " + std::to_string(options.maxBadSteps) +
             "); no checkpoint was written for these steps" + culprit);
     } else {
@@ -273,7 +280,8 @@ void loco::runTraining(Session &session, const TrackSource &train,
 
     auto now = std::chrono::steady_clock::now();
     double seconds = std::chrono::duration<double>(now - start).count();
-    double stepSeconds = std::chrono::duration<double>(now - lastStepEnd).count();
+    double stepSeconds =
+        std::chrono::duration<double>(now - lastStepEnd).count();
     lastStepEnd = now;
     double rate = (state.step - firstStep) / std::max(seconds, 1e-9);
     if (board) {
@@ -327,16 +335,18 @@ void loco::runTraining(Session &session, const TrackSource &train,
                     static_cast<long long>(state.skippedSteps));
     else
       std::snprintf(skips, sizeof(skips), "%s", scale);
-    std::snprintf(bar, sizeof(bar),
-                  "step %lld/%lld [%s%s] loss %.4f lr %.2e grad %.1f %.2f step/s "
-                  "mem %.0f MiB (arena %.0f)%s",
-                  static_cast<long long>(step), static_cast<long long>(target),
-                  std::string(filled, '#').c_str(),
-                  std::string(width - filled, '.').c_str(), loss, lr, gradNorm,
-                  rate, residentMiB(), art.arenaBytes() / 1048576.0, skips);
+    std::snprintf(
+        bar, sizeof(bar),
+        "step %lld/%lld [%s%s] loss %.4f lr %.2e grad %.1f %.2f step/s "
+        "mem %.0f MiB (arena %.0f)%s",
+        static_cast<long long>(step), static_cast<long long>(target),
+        std::string(filled, '#').c_str(),
+        std::string(width - filled, '.').c_str(), loss, lr, gradNorm, rate,
+        residentMiB(), art.arenaBytes() / 1048576.0, skips);
     if (tty)
       std::fprintf(stderr, "\r%s", bar);
-    else if (step == target || (step - firstStep) % std::max<int64_t>(1, target / 20) == 0)
+    else if (step == target ||
+             (step - firstStep) % std::max<int64_t>(1, target / 20) == 0)
       std::fprintf(stderr, "%s\n", bar);
 
     bool epochEnd = step % stepsPerEpoch == 0;
@@ -362,7 +372,8 @@ void loco::runTraining(Session &session, const TrackSource &train,
           board->audio("validation/mixture", clip(inputs[0].data()), sampleRate,
                        step);
           for (const F32Tensor &t : out.tensors)
-            if (std::find(sources.begin(), sources.end(), t.name) != sources.end())
+            if (std::find(sources.begin(), sources.end(), t.name) !=
+                sources.end())
               board->audio("validation/" + t.name, clip(t.values.data()),
                            sampleRate, step);
         }
@@ -372,7 +383,7 @@ void loco::runTraining(Session &session, const TrackSource &train,
             if (t.name == sources[s])
               for (int64_t b = 0; b < B; ++b)
                 sdr[s] += siSdrDb(t.values.data() + b * N,
-                                inputs[s + 1].data() + b * N, N, 1e-8) /
+                                  inputs[s + 1].data() + b * N, N, 1e-8) /
                           (batches * B);
       }
       schedule.observe(state, valLoss);
@@ -387,10 +398,12 @@ void loco::runTraining(Session &session, const TrackSource &train,
       for (size_t s = 0; s < sources.size(); ++s) {
         sdrJson[sources[s]] = sdr[s];
         char item[64];
-        std::snprintf(item, sizeof(item), " %s %.2f dB", sources[s].c_str(), sdr[s]);
+        std::snprintf(item, sizeof(item), " %s %.2f dB", sources[s].c_str(),
+                      sdr[s]);
         text += item;
       }
-      std::fprintf(stderr, "%svalidation after epoch %lld: loss %.4f, SI-SDR%s\n",
+      std::fprintf(stderr,
+                   "%svalidation after epoch %lld: loss %.4f, SI-SDR%s\n",
                    tty ? "\n" : "", static_cast<long long>(epoch), valLoss,
                    text.c_str());
       if (metrics.is_open())
@@ -401,7 +414,8 @@ void loco::runTraining(Session &session, const TrackSource &train,
                                           {"val_si_sdr", sdrJson},
                                           {"lr", state.lr}}
                        .dump()
-                << "\n" << std::flush;
+                << "\n"
+                << std::flush;
     }
     if ((options.saveEvery > 0 && step % options.saveEvery == 0) ||
         (options.saveEvery == 0 && epochEnd))

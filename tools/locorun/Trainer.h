@@ -22,10 +22,10 @@
 namespace loco {
 
 struct TrainOptions {
-  int64_t steps = -1;          ///< total optimizer steps to reach
-  int64_t epochs = -1;         ///< or total epochs
-  int64_t stepsPerEpoch = -1;  ///< default: training tracks / batch
-  int64_t saveEvery = 0;       ///< checkpoint every N steps (0: per epoch)
+  int64_t steps = -1;         ///< total optimizer steps to reach
+  int64_t epochs = -1;        ///< or total epochs
+  int64_t stepsPerEpoch = -1; ///< default: training tracks / batch
+  int64_t saveEvery = 0;      ///< checkpoint every N steps (0: per epoch)
   std::string metricsPath, outDir, resumeDir;
   /// TensorBoard event files (scalars, validation audio) go here.
   std::string tensorboardDir;

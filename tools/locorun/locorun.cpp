@@ -55,7 +55,8 @@ const char *kUsage =
     "                           and a few seconds of separated audio\n"
     "  --out DIR                checkpoints: DIR/step-N/{model,optimizer}\n"
     "                           .safetensors, DIR/latest -> the newest\n"
-    "  --resume DIR             continue from DIR's newest complete checkpoint\n"
+    "  --resume DIR             continue from DIR's newest complete "
+    "checkpoint\n"
     "  --save-every N           also checkpoint every N steps\n"
     "  --keep-checkpoints N     keep the newest N checkpoints (default 2)\n"
     "  --max-bad-steps N        stop after N consecutive steps with a NaN/Inf\n"
@@ -117,26 +118,46 @@ Options parseOptions(int argc, char **argv) {
     if (arg == "--help" || arg == "-h") {
       std::fputs(kUsage, stdout);
       std::exit(0);
-    } else if (arg == "--init") o.init = value();
-    else if (arg == "--batch") o.batch = value();
-    else if (arg == "--dump") o.dump = value();
-    else if (arg == "--data") o.data = value();
-    else if (arg == "--device") o.device = value();
-    else if (arg == "--synthetic") o.synthetic = true;
-    else if (arg == "--eval") o.eval = true;
-    else if (arg == "--report-memory") o.reportMemory = true;
-    else if (arg == "--debug-nonfinite") o.train.debugNonFinite = true;
-    else if (arg == "--steps") o.train.steps = parsePositive(arg, value());
-    else if (arg == "--epochs") o.train.epochs = parsePositive(arg, value());
-    else if (arg == "--steps-per-epoch") o.train.stepsPerEpoch = parsePositive(arg, value());
-    else if (arg == "--max-bad-steps") o.train.maxBadSteps = parsePositive(arg, value());
-    else if (arg == "--loss-scale-init") o.train.lossScaleInit = parsePositiveReal(arg, value());
-    else if (arg == "--keep-checkpoints") o.train.keepCheckpoints = parsePositive(arg, value());
-    else if (arg == "--save-every") o.train.saveEvery = parseCount(arg, value());
-    else if (arg == "--metrics") o.train.metricsPath = value();
-    else if (arg == "--tensorboard") o.train.tensorboardDir = value();
-    else if (arg == "--out") o.train.outDir = value();
-    else if (arg == "--resume") o.train.resumeDir = value();
+    } else if (arg == "--init")
+      o.init = value();
+    else if (arg == "--batch")
+      o.batch = value();
+    else if (arg == "--dump")
+      o.dump = value();
+    else if (arg == "--data")
+      o.data = value();
+    else if (arg == "--device")
+      o.device = value();
+    else if (arg == "--synthetic")
+      o.synthetic = true;
+    else if (arg == "--eval")
+      o.eval = true;
+    else if (arg == "--report-memory")
+      o.reportMemory = true;
+    else if (arg == "--debug-nonfinite")
+      o.train.debugNonFinite = true;
+    else if (arg == "--steps")
+      o.train.steps = parsePositive(arg, value());
+    else if (arg == "--epochs")
+      o.train.epochs = parsePositive(arg, value());
+    else if (arg == "--steps-per-epoch")
+      o.train.stepsPerEpoch = parsePositive(arg, value());
+    else if (arg == "--max-bad-steps")
+      o.train.maxBadSteps = parsePositive(arg, value());
+    else if (arg == "--loss-scale-init")
+      o.train.lossScaleInit = parsePositiveReal(arg, value());
+    else if (arg == "--keep-checkpoints")
+      o.train.keepCheckpoints = parsePositive(arg, value());
+    else if (arg == "--save-every")
+      o.train.saveEvery = parseCount(arg, value());
+    else if (arg == "--metrics")
+      o.train.metricsPath = value();
+    else if (arg == "--tensorboard")
+      o.train.tensorboardDir = value();
+    else if (arg == "--out")
+      o.train.outDir = value();
+    else if (arg == "--resume")
+      o.train.resumeDir = value();
     else if (arg == "--seed") {
       o.train.seed = parseCount(arg, value());
       o.seedGiven = true;
@@ -145,7 +166,8 @@ Options parseOptions(int argc, char **argv) {
     else if (o.artifact.empty())
       o.artifact = arg;
     else
-      usageError("more than one train.so given ('" + o.artifact + "', '" + arg + "')");
+      usageError("more than one train.so given ('" + o.artifact + "', '" + arg +
+                 "')");
   }
   if (o.artifact.empty())
     usageError("no train.so given");
@@ -163,10 +185,14 @@ int makeSynthetic(int argc, char **argv) {
     if (i + 1 >= argc)
       usageError("option " + arg + " needs a value");
     std::string value = argv[++i];
-    if (arg == "--tracks") tracks = parseCount(arg, value);
-    else if (arg == "--test-tracks") testTracks = parseCount(arg, value);
-    else if (arg == "--sample-rate") rate = parseCount(arg, value);
-    else if (arg == "--seed") seed = parseCount(arg, value);
+    if (arg == "--tracks")
+      tracks = parseCount(arg, value);
+    else if (arg == "--test-tracks")
+      testTracks = parseCount(arg, value);
+    else if (arg == "--sample-rate")
+      rate = parseCount(arg, value);
+    else if (arg == "--seed")
+      seed = parseCount(arg, value);
     else if (arg == "--seconds") {
       char *end = nullptr;
       seconds = std::strtod(value.c_str(), &end);
@@ -175,7 +201,8 @@ int makeSynthetic(int argc, char **argv) {
       if (value.empty() || *end || !(seconds > 0.0 && seconds <= 3600.0))
         usageError("--seconds expects a number in (0, 3600], got '" + value +
                    "'");
-    } else usageError("unknown option '" + arg + "'");
+    } else
+      usageError("unknown option '" + arg + "'");
   }
   if (rate < 1 || rate > 384000)
     usageError("--sample-rate expects 1 to 384000, got " +
@@ -183,13 +210,14 @@ int makeSynthetic(int argc, char **argv) {
   if (tracks > 10000 || testTracks > 10000)
     usageError("--tracks and --test-tracks expect at most 10000");
   std::error_code ec;
-  if (std::filesystem::exists(dir, ec) && !std::filesystem::is_directory(dir, ec))
+  if (std::filesystem::exists(dir, ec) &&
+      !std::filesystem::is_directory(dir, ec))
     throw RunError("make-synthetic: '" + dir + "' exists and is not a folder");
   writeSyntheticFolder(dir, tracks, testTracks, seconds, rate,
                        {"vocals", "drums", "bass", "other"}, seed);
   std::printf("wrote %lld training and %lld test tracks of %.1f s to %s\n",
-              static_cast<long long>(tracks), static_cast<long long>(testTracks),
-              seconds, dir.c_str());
+              static_cast<long long>(tracks),
+              static_cast<long long>(testTracks), seconds, dir.c_str());
   return 0;
 }
 
@@ -213,11 +241,12 @@ void singleStep(Session &session, const Options &o, uint64_t seed) {
   if (!o.batch.empty()) {
     inputs = session.readBatch(o.batch, rows);
   } else {
-    auto tracks = makeSyntheticTracks(
-        std::max<int64_t>(4, rows), N,
-        art.manifest().value("model", nlohmann::json::object())
-            .value("sample_rate", 44100),
-        art.inputs().size() - 1, seed);
+    auto tracks =
+        makeSyntheticTracks(std::max<int64_t>(4, rows), N,
+                            art.manifest()
+                                .value("model", nlohmann::json::object())
+                                .value("sample_rate", 44100),
+                            art.inputs().size() - 1, seed);
     sampleBatch(*tracks, seed, 0, 0, rows, N, true, inputs);
   }
   bool train = !o.eval && art.optimizer();
@@ -232,7 +261,8 @@ void singleStep(Session &session, const Options &o, uint64_t seed) {
       slice.emplace_back(input.begin() + k * microBatch * N,
                          input.begin() + (k + 1) * microBatch * N);
     session.setInputs(slice);
-    session.backend().loco_context_set_rng(session.context(), seed, static_cast<uint64_t>(k));
+    session.backend().loco_context_set_rng(session.context(), seed,
+                                           static_cast<uint64_t>(k));
     StepOutputs part = session.run(entry);
     // Losses are batch means: the step's is the mean of the micro-steps';
     // estimates stack along the batch.
@@ -248,8 +278,8 @@ void singleStep(Session &session, const Options &o, uint64_t seed) {
       out.losses[i].second += part.losses[i].second / static_cast<float>(micro);
     for (size_t i = 0; i < out.tensors.size(); ++i)
       out.tensors[i].values.insert(out.tensors[i].values.end(),
-                                 part.tensors[i].values.begin(),
-                                 part.tensors[i].values.end());
+                                   part.tensors[i].values.begin(),
+                                   part.tensors[i].values.end());
   }
   bool dump = !o.dump.empty();
   if (dump) {
@@ -267,12 +297,14 @@ void singleStep(Session &session, const Options &o, uint64_t seed) {
   double lr = art.training().value("lr", 1e-3);
   if (train)
     session.optimizerStep(1, lr);
-  double seconds = std::chrono::duration<double>(
-                       std::chrono::steady_clock::now() - start).count();
+  double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
+          .count();
   std::printf("%s: %s in %.3f s on %s, arena %.1f MiB\n", o.artifact.c_str(),
               train ? "training step (forward, loss, backward, AdamW)"
                     : "forward + loss",
-              seconds, session.backend().loco_context_describe(session.context()),
+              seconds,
+              session.backend().loco_context_describe(session.context()),
               art.arenaBytes() / 1048576.0);
   printLosses(out);
   if (train)
@@ -323,18 +355,19 @@ int main(int argc, char **argv) {
     TrainArtifact &art = session.artifact();
     struct rusage usage;
     getrusage(RUSAGE_SELF, &usage);
-    std::fprintf(stderr,
-                 "memory: arena %lld bytes (workspace %lld of them), lower bound "
-                 "%lld bytes; peak RSS %lld MiB\n",
-                 static_cast<long long>(art.arenaBytes()),
-                 static_cast<long long>(art.workspaceBytes()),
-                 static_cast<long long>(art.lowerBoundBytes()),
-                 static_cast<long long>(usage.ru_maxrss / 1024));
+    std::fprintf(
+        stderr,
+        "memory: arena %lld bytes (workspace %lld of them), lower bound "
+        "%lld bytes; peak RSS %lld MiB\n",
+        static_cast<long long>(art.arenaBytes()),
+        static_cast<long long>(art.workspaceBytes()),
+        static_cast<long long>(art.lowerBoundBytes()),
+        static_cast<long long>(usage.ru_maxrss / 1024));
     // On a device: what the device reports this context holds, against the
     // plan (the arena plus the backend's fixed workspace).
     int64_t peak = 0;
-    int64_t now = session.backend().loco_context_device_memory(
-        session.context(), &peak);
+    int64_t now =
+        session.backend().loco_context_device_memory(session.context(), &peak);
     if (session.backend().kind != "cpu") {
       int64_t fixed = art.manifest().value("device_fixed_bytes", int64_t(0));
       int64_t plan = art.arenaBytes() + fixed;
@@ -350,13 +383,13 @@ int main(int argc, char **argv) {
                    static_cast<long long>(fixed), ratio(peak));
       const DeviceMemoryTrace &trace = session.deviceMemory();
       if (!trace.separated()) {
-        std::fprintf(stderr,
-                     "device libraries: not separated (they are measured "
-                     "after %lld optimizer steps of warm-up; run at least "
-                     "%lld)\n",
-                     static_cast<long long>(DeviceMemoryTrace::kWarmupSteps),
-                     static_cast<long long>(DeviceMemoryTrace::kWarmupSteps +
-                                            1));
+        std::fprintf(
+            stderr,
+            "device libraries: not separated (they are measured "
+            "after %lld optimizer steps of warm-up; run at least "
+            "%lld)\n",
+            static_cast<long long>(DeviceMemoryTrace::kWarmupSteps),
+            static_cast<long long>(DeviceMemoryTrace::kWarmupSteps + 1));
         return;
       }
       std::fprintf(stderr,
@@ -380,17 +413,18 @@ int main(int argc, char **argv) {
                      "use `locorun separate` or `locorun evaluate` with it, "
                      "and compile a train.so (lococ CONFIG -o train.so) to "
                      "train");
-    uint64_t seed = o.seedGiven
-                        ? o.train.seed
-                        : art.manifest().value("model", nlohmann::json::object())
-                              .value("seed", 0);
+    uint64_t seed = o.seedGiven ? o.train.seed
+                                : art.manifest()
+                                      .value("model", nlohmann::json::object())
+                                      .value("seed", 0);
     o.train.seed = seed;
     if (!o.init.empty())
       session.loadParameters(o.init);
     else
       session.initParameters(seed);
 
-    bool training = o.train.steps >= 0 || o.train.epochs >= 0 || !o.data.empty();
+    bool training =
+        o.train.steps >= 0 || o.train.epochs >= 0 || !o.data.empty();
     if (!training) {
       singleStep(session, o, seed);
       reportMemory(session);
@@ -401,7 +435,8 @@ int main(int argc, char **argv) {
                  "--epochs and --data");
     const ManifestTensor &mixture = art.inputs().front();
     int64_t N = mixture.shape[1];
-    int64_t rate = art.manifest().value("model", nlohmann::json::object())
+    int64_t rate = art.manifest()
+                       .value("model", nlohmann::json::object())
                        .value("sample_rate", 44100);
     std::vector<std::string> sources;
     for (size_t i = 1; i < art.inputs().size(); ++i)
@@ -412,11 +447,13 @@ int main(int argc, char **argv) {
       if (std::filesystem::is_directory(o.data + "/test"))
         validation = openMusdbFolder(o.data, "test", sources, rate, N);
       else
-        std::fprintf(stderr, "locorun: warning: %s/test not found; no validation\n",
+        std::fprintf(stderr,
+                     "locorun: warning: %s/test not found; no validation\n",
                      o.data.c_str());
     } else {
       train = makeSyntheticTracks(16, 2 * N, rate, sources.size(), seed);
-      validation = makeSyntheticTracks(4, 2 * N, rate, sources.size(), seed + 1000);
+      validation =
+          makeSyntheticTracks(4, 2 * N, rate, sources.size(), seed + 1000);
     }
     runTraining(session, *train, validation.get(), o.train);
     reportMemory(session);
