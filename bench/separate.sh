@@ -2,14 +2,15 @@
 # Separation, lococ against upstream-style PyTorch inference, on the CPU
 # with 2 threads, the same weights and the same song:
 #   - seconds of audio separated per second: lococ (segments of the config's
-#     length, overlap 0.25, --batch-segments 4) and PyTorch's whole-song
+#     length, overlap 0.25, --batch-segments N, default 1: a short song
+#     leaves a larger batch partly empty) and PyTorch's whole-song
 #     forward pass (bench/separate_torch.py; bench/.venv's modern PyTorch
 #     when bench/venv.sh made it, else /usr/bin/python3's);
 #   - memory: PyTorch's peak RSS grows with the song, fitted and solved for
 #     the longest song that fits in 24 GiB; lococ's does not grow beyond the
 #     song's own samples: peak RSS separating 1 and 10 minutes (stereo) with
 #     a small model (tiny, one layer, at 8 kHz), less the audio buffers.
-#   bench/separate.sh [CONFIG] [--seconds S] [--set key=value]...
+#   bench/separate.sh [CONFIG] [--seconds S] [--batch-segments N] [--set key=value]...
 # Defaults: configs/musdb18_small.yaml, 8 s. fp32 on both sides
 # (training.use_amp=false), as upstream's separate.py runs.
 set -euo pipefail
@@ -17,10 +18,12 @@ root="$(cd "$(dirname "$0")/.." && pwd)"
 config="$root/configs/musdb18_small.yaml"
 if [[ $# -gt 0 && "$1" != --* ]]; then config="$1"; shift; fi
 seconds=8
+batch=1
 sets=()
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --seconds) seconds="$2"; shift 2 ;;
+    --batch-segments) batch="$2"; shift 2 ;;
     --set) sets+=(--set "$2"); shift 2 ;;
     *) echo "unknown argument $1" >&2; exit 1 ;;
   esac
@@ -34,7 +37,7 @@ export OMP_NUM_THREADS=2
 "$python" "$root/bench/separate_torch.py" "$config" "${sets[@]}" --set training.use_amp=false \
   --work "$work" --seconds "$seconds" --threads 2 > "$work/torch.json"
 "$root/build/bin/lococ" "$config" "${sets[@]}" --set training.use_amp=false --mode separate \
-  --batch-segments 4 -o "$work/sep.so"
+  --batch-segments "$batch" -o "$work/sep.so"
 /usr/bin/time -f '%e %M' -o "$work/lococ.time" "$root/build/bin/locorun" separate "$work/sep.so" \
   --weights "$work/weights.safetensors" "$work/song.wav" -o "$work/out" --quiet > /dev/null
 
@@ -52,13 +55,14 @@ for minutes in 1 10; do
     -o "$work/long-out$minutes" --quiet > /dev/null
 done
 
-"$python" - "$work" "$seconds" "$config" <<'PY'
+"$python" - "$work" "$seconds" "$config" "$batch" <<'PY'
 import json, sys
-work, seconds, config = sys.argv[1], float(sys.argv[2]), sys.argv[3]
+work, seconds, config, batch = sys.argv[1], float(sys.argv[2]), sys.argv[3], sys.argv[4]
 torch = json.load(open(f"{work}/torch.json"))
 wall, rss_kib = open(f"{work}/lococ.time").read().split()
 lococ_rate = seconds / float(wall)
-print(f"config {config}, a {seconds:g} s mono song, CPU, 2 threads, fp32")
+print(f"config {config}, a {seconds:g} s mono song, CPU, 2 threads, fp32; "
+      f"lococ: {batch} segment(s) per step, overlap 0.25")
 print(f"{'':34} {'lococ':>14} {'PyTorch ' + torch['torch']:>22}")
 print(f"{'audio seconds per second':34} {lococ_rate:14.3f} {torch['audio_seconds_per_second']:22.3f}"
       f"   (lococ / PyTorch {lococ_rate / torch['audio_seconds_per_second']:.2f}x)")
