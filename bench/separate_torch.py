@@ -20,7 +20,6 @@ import argparse
 import json
 import os
 import resource
-import struct
 import subprocess
 import sys
 import time
@@ -31,6 +30,7 @@ import torch
 here = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, here)
 import torch_reference as ref  # noqa: E402
+import wavfile  # noqa: E402
 
 parser = argparse.ArgumentParser()
 parser.add_argument("config")
@@ -45,22 +45,11 @@ cfg = ref.load_config(args.config, args.set)
 rate = cfg["dataset"]["sample_rate"]
 
 
-def read_song(path):
-    data = open(path, "rb").read()
-    pos = 12
-    while pos < len(data):
-        chunk, size = data[pos:pos + 4], struct.unpack("<I", data[pos + 4:pos + 8])[0]
-        if chunk == b"data":
-            return np.frombuffer(data[pos + 8:pos + 8 + size], dtype="<f4")
-        pos += 8 + size + (size & 1)
-    raise ValueError(path)
-
-
 if args.child_seconds is not None:
     model = ref.TFLocoformer(cfg)
     model.load_state_dict(ref.read_safetensors(os.path.join(args.work, "weights.safetensors")))
     model.eval()
-    song = read_song(os.path.join(args.work, "song.wav"))[:int(args.child_seconds * rate)]
+    song = wavfile.read(os.path.join(args.work, "song.wav"))[0][:int(args.child_seconds * rate), 0]
     start = time.perf_counter()
     with torch.no_grad():
         model(torch.from_numpy(song.copy())[None])
@@ -83,13 +72,7 @@ rng = np.random.default_rng(1)
 n = int(args.seconds * rate)
 t = np.arange(n) / rate
 song = sum(0.1 * np.sin(2 * np.pi * rng.uniform(60, 3000) * t) for _ in range(6))
-song = (song + 0.01 * rng.standard_normal(n)).astype("<f4")
-data = song.tobytes()
-fmt = struct.pack("<HHIIHH", 3, 1, rate, rate * 4, 4, 32)
-with open(os.path.join(args.work, "song.wav"), "wb") as f:
-    f.write(b"RIFF" + struct.pack("<I", 4 + 8 + len(fmt) + 8 + len(data)) + b"WAVE")
-    f.write(b"fmt " + struct.pack("<I", len(fmt)) + fmt)
-    f.write(b"data" + struct.pack("<I", len(data)) + data)
+wavfile.write(os.path.join(args.work, "song.wav"), song + 0.01 * rng.standard_normal(n), rate)
 
 runs = []
 for fraction in (0.25, 0.5, 1.0):

@@ -19,11 +19,13 @@ import argparse
 import importlib.util
 import json
 import os
-import struct
 import subprocess
 import sys
 
 import numpy as np
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "bench"))
+import wavfile  # noqa: E402
 
 parser = argparse.ArgumentParser()
 parser.add_argument("--locorun", required=True)
@@ -38,19 +40,6 @@ loader.loader.exec_module(metrics)
 
 RATE = 44100
 SOURCES = ["vocals", "drums", "bass", "other"]
-
-
-def write_wav(path, audio):
-    """audio: [samples, channels] float32, as IEEE-float WAV."""
-    audio = np.ascontiguousarray(audio, dtype="<f4")
-    frames, channels = audio.shape
-    data = audio.tobytes()
-    fmt = struct.pack("<HHIIHH", 3, channels, RATE, RATE * 4 * channels,
-                      4 * channels, 32)
-    with open(path, "wb") as f:
-        f.write(b"RIFF" + struct.pack("<I", 4 + 8 + len(fmt) + 8 + len(data)) + b"WAVE")
-        f.write(b"fmt " + struct.pack("<I", len(fmt)) + fmt)
-        f.write(b"data" + struct.pack("<I", len(data)) + data)
 
 
 def coloured_noise(rng, samples, pole):
@@ -96,8 +85,8 @@ for index, (kind, seconds) in enumerate(
                             (os.path.join(estimates_dir, name), ests)):
         os.makedirs(folder, exist_ok=True)
         for s, source in enumerate(SOURCES):
-            write_wav(os.path.join(folder, source + ".wav"), signals[s])
-    write_wav(os.path.join(data, "test", name, "mixture.wav"), refs.sum(0))
+            wavfile.write(os.path.join(folder, source + ".wav"), signals[s], RATE)
+    wavfile.write(os.path.join(data, "test", name, "mixture.wav"), refs.sum(0), RATE)
 
 report = os.path.join(args.work, "evaluate.json")
 subprocess.run([args.locorun, "evaluate", "--estimates", estimates_dir,

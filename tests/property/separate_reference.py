@@ -19,7 +19,6 @@ differ; the golden parity of one segment is ~1e-6).
 """
 import argparse
 import os
-import struct
 import subprocess
 import sys
 
@@ -29,6 +28,7 @@ import torch
 here = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(here, "..", "..", "bench"))
 import torch_reference as ref  # noqa: E402
+import wavfile  # noqa: E402
 
 parser = argparse.ArgumentParser()
 parser.add_argument("--lococ", required=True)
@@ -41,29 +41,6 @@ parser.add_argument("--batch", type=int, default=8)
 args = parser.parse_args()
 os.makedirs(args.work, exist_ok=True)
 torch.set_num_threads(2)
-
-
-def write_wav(path, samples, rate):
-    data = np.ascontiguousarray(samples, dtype="<f4").tobytes()
-    fmt = struct.pack("<HHIIHH", 3, 1, rate, rate * 4, 4, 32)
-    with open(path, "wb") as f:
-        f.write(b"RIFF" + struct.pack("<I", 4 + 8 + len(fmt) + 8 + len(data)) + b"WAVE")
-        f.write(b"fmt " + struct.pack("<I", len(fmt)) + fmt)
-        f.write(b"data" + struct.pack("<I", len(data)) + data)
-
-
-def read_wav(path):
-    data = open(path, "rb").read()
-    pos = 12
-    while pos < len(data):
-        chunk, size = data[pos:pos + 4], struct.unpack("<I", data[pos + 4:pos + 8])[0]
-        if chunk == b"fmt ":
-            fmt, channels = struct.unpack("<HH", data[pos + 8:pos + 12])
-            assert fmt == 3 and channels == 1, "expected mono float WAV"
-        if chunk == b"data":
-            return np.frombuffer(data[pos + 8:pos + 8 + size], dtype="<f4")
-        pos += 8 + size + (size & 1)
-    raise ValueError(path)
 
 
 cfg = ref.load_config(os.path.join(args.golden, "config.yaml"), [])
@@ -80,7 +57,7 @@ for k in range(6):
     song += 0.1 * (0.6 + 0.4 * np.sin(2 * np.pi * r * t)) * np.sin(2 * np.pi * f * t + rng.uniform(0, 6.3))
 song += 0.01 * rng.standard_normal(length)
 song = song.astype(np.float32)
-write_wav(os.path.join(args.work, "song.wav"), song, rate)
+wavfile.write(os.path.join(args.work, "song.wav"), song, rate)
 
 # lococ + locorun.
 sep = os.path.join(args.work, "sep.so")
@@ -91,7 +68,8 @@ subprocess.run([args.locorun, "separate", sep, "--weights",
                 os.path.join(args.golden, "weights.safetensors"), "--overlap",
                 str(args.overlap), "--quiet", os.path.join(args.work, "song.wav"),
                 "-o", os.path.join(args.work, "out")], check=True, stdout=subprocess.DEVNULL)
-ours = {s: read_wav(os.path.join(args.work, "out", "song", s + ".wav")) for s in sources}
+ours = {s: wavfile.read(os.path.join(args.work, "out", "song", s + ".wav"))[0][:, 0]
+        for s in sources}
 
 # PyTorch: the same overlap-add from its definition.
 model = ref.TFLocoformer(cfg)

@@ -122,18 +122,27 @@ void TensorBoardWriter::flush() {
     std::fflush(out);
 }
 
-void TensorBoardWriter::scalar(const std::string &tag, double value,
-                               int64_t step) {
-  if (!std::isfinite(value))
-    return;
-  tensorboard::Event event;
+namespace {
+/// An event of now at `step` holding one summary value tagged `tag`.
+tensorboard::Summary::Value *summaryEvent(tensorboard::Event &event,
+                                          const std::string &tag,
+                                          int64_t step) {
   event.set_wall_time(std::chrono::duration<double>(
                           std::chrono::system_clock::now().time_since_epoch())
                           .count());
   event.set_step(step);
   tensorboard::Summary::Value *entry = event.mutable_summary()->add_value();
   entry->set_tag(tag);
-  entry->set_simple_value(static_cast<float>(value));
+  return entry;
+}
+} // namespace
+
+void TensorBoardWriter::scalar(const std::string &tag, double value,
+                               int64_t step) {
+  if (!std::isfinite(value))
+    return;
+  tensorboard::Event event;
+  summaryEvent(event, tag, step)->set_simple_value(static_cast<float>(value));
   write(event);
 }
 
@@ -199,13 +208,8 @@ void TensorBoardWriter::audio(const std::string &tag,
   sf_close(sound);
 
   tensorboard::Event event;
-  event.set_wall_time(std::chrono::duration<double>(
-                          std::chrono::system_clock::now().time_since_epoch())
-                          .count());
-  event.set_step(step);
-  tensorboard::Summary::Value *entry = event.mutable_summary()->add_value();
-  entry->set_tag(tag);
-  tensorboard::Summary::Audio *clip = entry->mutable_audio();
+  tensorboard::Summary::Audio *clip =
+      summaryEvent(event, tag, step)->mutable_audio();
   clip->set_sample_rate(static_cast<float>(sampleRate));
   clip->set_num_channels(1);
   clip->set_length_frames(static_cast<int64_t>(samples.size()));
