@@ -10,7 +10,7 @@
 #        "build/lib/libloco_cuda.so", "build/gpu"]
 #
 # Everything it writes is under build/ (ignored by git); the carry is about
-# 48 MiB of the 64 allowed (OpenBLAS is 35 of them). The golden sets travel
+# 30 MiB of the 64 allowed (the Debian libraries as build/gpu/deps.tar.xz). The golden sets travel
 # with the working tree (tests/data/golden).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -41,6 +41,12 @@ PY
     --target cuda -o "$out/golden_$set.so"
 done
 
+# Separation (lococ --mode separate) of the tiny golden model, fp32, for
+# locorun separate on cuda:0 against the CPU.
+$lococ tests/data/golden/tiny/config.yaml --set performance.tf32=false \
+  --set training.use_amp=false --mode separate --batch-segments 8 --target cuda \
+  -o "$out/separate_tiny.so"
+
 # The timed step: musdb18_ultra_safe (upstream's config, byte for byte) at
 # batch 1, one micro-step per optimizer step, in the config's own bf16
 # mixed precision (training.use_amp: loco-autocast).
@@ -58,6 +64,10 @@ done | sort -u | grep -Ev '/(libc|libm|libstdc\+\+|libgcc_s|libpthread|libdl|lib
   | grep -Ev 'libcuda|libcudart|libcublas|libcufft' | while read -r lib; do
   cp -L "$lib" "$out/deps/"
 done
+# OpenBLAS and oneDNN alone are 76 MiB: the libraries travel compressed
+# (about 18 MiB) and run.sh unpacks them.
+tar -C "$out" -cJf "$out/deps.tar.xz" deps
+rm -rf "$out/deps"
 carry="build/bin/locorun build/bin/loco-conformance-tests build/lib/libloco_cpu.so build/lib/libloco_cuda.so $out"
 # shellcheck disable=SC2086
 du -shc $carry | tail -1 | sed 's/^/carry: /'

@@ -4,7 +4,7 @@
 # what `carry` brings (see prepare.sh): locorun, the conformance tests, both
 # backends and build/gpu (train.so files, Debian libraries).
 #  1. environment: the carried binaries resolve every library (Debian's from
-#     build/gpu/deps); if the CUDA libraries libloco_cuda.so was linked
+#     build/gpu/deps.tar.xz); if the CUDA libraries libloco_cuda.so was linked
 #     against are missing there, the backend is rebuilt with that nvcc;
 #  2. the conformance suite (every kernel, CUDA against the CPU backend,
 #     at fp32, TF32, BF16 and FP16, and the bf16/f16 storage kernels of
@@ -18,13 +18,19 @@
 #     bf16 storage end to end): six optimizer steps (eager, captured,
 #     then replayed graphs), step times, and the device's peak memory
 #     against the plan (arena + fixed workspace), less what the CUDA
-#     runtime and libraries hold after warm-up (reported on its own line).
+#     runtime and libraries hold after warm-up (reported on its own line);
+#  5. locorun separate (the tiny golden model, two stereo songs) on cuda:0
+#     against the same separation on the CPU.
 # Prints a summary table; writes logs to $OUT (or /tmp/loco-gpu).
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 out=${OUT:-/tmp/loco-gpu}
 mkdir -p "$out"
-export LD_LIBRARY_PATH="$PWD/build/gpu/deps:$PWD/build/lib:${LD_LIBRARY_PATH:-}:/usr/local/cuda/lib64"
+# The Debian libraries came compressed (prepare.sh).
+deps=${TMPDIR:-/tmp}/loco-gpu-deps
+rm -rf "$deps" && mkdir -p "$deps"
+[ -f build/gpu/deps.tar.xz ] && tar -xJf build/gpu/deps.tar.xz -C "$deps" --strip-components=1
+export LD_LIBRARY_PATH="$deps:$PWD/build/lib:${LD_LIBRARY_PATH:-}:/usr/local/cuda/lib64"
 summary=()
 note() { summary+=("$(printf '%-34s %-6s %s' "$1" "$2" "$3")"); }
 elapsed() { echo "$(( $(date +%s) - $1 ))s"; }
@@ -105,6 +111,38 @@ for set in tiny small_16k; do
     note "golden parity $set (cuda)" FAIL "no dump from cuda:0"
   fi
 done
+
+echo "== locorun separate on cuda:0 against the cpu (tiny golden weights)"
+build/bin/locorun make-synthetic "$out/songs" --tracks 0 --test-tracks 2 --seconds 6 \
+  > /dev/null 2>&1
+for device in cuda:0 cpu; do
+  tag=${device%%:*}
+  t=$(date +%s)
+  if build/bin/locorun separate build/gpu/separate_tiny.so --device "$device" \
+      --weights tests/data/golden/tiny/weights.safetensors --quiet \
+      "$out"/songs/test/track_*/mixture.wav -o "$out/stems_$tag" \
+      > "$out/separate_$tag.log" 2>&1; then
+    note "separate on $device" ok "$(elapsed $t) for 2 stereo songs of 6 s"
+  else
+    note "separate on $device" FAIL "$(tail -1 "$out/separate_$tag.log")"
+  fi
+done
+if python3 - "$out" <<'PY' > "$out/separate_parity.log" 2>&1; then
+import glob, os, sys
+sys.path.insert(0, "bench")
+import numpy as np, wavfile
+out, worst = sys.argv[1], 0.0
+for cpu in sorted(glob.glob(os.path.join(out, "stems_cpu", "*", "*.wav"))):
+    a = wavfile.read(cpu)[0]
+    b = wavfile.read(cpu.replace("stems_cpu", "stems_cuda"))[0]
+    worst = max(worst, float(np.abs(a - b).max() / np.abs(a).max()))
+print(f"stems cuda vs cpu: max |diff| / max |cpu| = {worst:.2e} (bound 1e-4)")
+sys.exit(0 if worst <= 1e-4 else 1)
+PY
+  note "separate parity (cuda)" ok "$(tail -1 "$out/separate_parity.log")"
+else
+  note "separate parity (cuda)" FAIL "$(tail -1 "$out/separate_parity.log")"
+fi
 
 echo "== musdb18_ultra_safe, batch 1, bf16 AMP (its config's), cuda:0"
 t=$(date +%s)
