@@ -345,6 +345,18 @@ OwningOpRef<ModuleOp> TrainStepBuilder::build() {
           b.getNamedAttr("bins", b.getI64IntegerAttr(spec.bins())),
           b.getNamedAttr("seed", b.getI64IntegerAttr(spec.seed)),
       }));
+  // The loss, for locorun's validation on whole tracks (computed on the
+  // host from the separation step's estimates, term for term as above).
+  (*module)->setAttr(
+      "loco.loss",
+      b.getDictionaryAttr({
+          b.getNamedAttr("loss_type", b.getStringAttr(spec.lossType)),
+          b.getNamedAttr("si_sdr_weight", b.getF64FloatAttr(spec.siSdrWeight)),
+          b.getNamedAttr("l1_weight", b.getF64FloatAttr(spec.l1Weight)),
+          b.getNamedAttr("spectral_weight",
+                         b.getF64FloatAttr(spec.spectralWeight)),
+          b.getNamedAttr("eps", b.getF64FloatAttr(spec.lossEps)),
+      }));
   // What the optimizer step, the schedule and locorun's loop need.
   auto f64 = [&](double v) { return b.getF64FloatAttr(v); };
   auto i64 = [&](int64_t v) { return b.getI64IntegerAttr(v); };

@@ -573,7 +573,7 @@ std::string LowerToRuntimePass::manifest(func::FuncOp train,
   // Plain integer, float and string entries of the model and training
   // dictionaries, and of the memory-for-compute choices (micro-batching,
   // recomputation) when lococ made them.
-  for (StringRef key : {"model", "training", "micro_batching", "remat"}) {
+  for (StringRef key : {"model", "training", "loss", "micro_batching", "remat"}) {
     auto dict = module->getAttrOfType<DictionaryAttr>(("loco." + key).str());
     if (!dict)
       continue;

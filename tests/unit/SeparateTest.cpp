@@ -16,15 +16,19 @@
 //===----------------------------------------------------------------------===//
 
 #include "tools/locorun/Separate.h"
+#include "runtime/Safetensors.h"
 #include "runtime/SiSdr.h"
 #include "tools/locorun/Audio.h"
 #include "tools/locorun/Metrics.h"
 #include "tools/locorun/Session.h"
+#include "tools/locorun/TrackLoss.h"
 
 #include <gtest/gtest.h>
 
 #include <cmath>
 #include <filesystem>
+#include <fstream>
+#include <map>
 #include <random>
 
 using namespace loco;
@@ -257,6 +261,55 @@ TEST(Metrics, USdrAndNanMedian) {
   EXPECT_EQ(nanMedian({3, std::nan(""), 1, 2}), 2);
   EXPECT_EQ(nanMedian({4, 1, 3, 2}), 2.5);
   EXPECT_TRUE(std::isnan(nanMedian({std::nan("")})));
+}
+
+} // namespace
+
+namespace {
+
+// The host's loss of whole tracks is the training step's: on the golden
+// sets' estimates and targets, the mean over the batch's rows of each
+// track's components equals upstream's loss parts (fp32 upstream against
+// double here: 1e-5 relative).
+TEST(TrackLoss, EqualsTheGoldenLossParts) {
+  for (std::string set : {"tiny", "small_16k"}) {
+    std::string dir = std::string(LOCO_TEST_DATA_DIR "/golden/") + set;
+    std::string error;
+    auto inputs = SafetensorsFile::open(dir + "/inputs.safetensors", error);
+    auto outputs = SafetensorsFile::open(dir + "/outputs.safetensors", error);
+    ASSERT_TRUE(inputs && outputs) << error;
+    std::ifstream file(dir + "/loss.json");
+    nlohmann::json golden = nlohmann::json::parse(file);
+    std::vector<std::string> sources = {"vocals", "drums", "bass", "other"};
+    const TensorEntry *mixture = inputs->find("mixture");
+    int64_t rows = mixture->shape[0], N = mixture->shape[1];
+    // The set's loss section, as its loss.json records the config.
+    LossSpec spec = LossSpec::fromManifest(golden["config"]);
+    std::map<std::string, double> mean;
+    double total = 0;
+    for (int64_t b = 0; b < rows; ++b) {
+      std::vector<std::vector<float>> est, tgt;
+      for (const std::string &s : sources) {
+        std::vector<float> e = outputs->floats(*outputs->find(s));
+        std::vector<float> t = inputs->floats(*inputs->find(s));
+        est.emplace_back(e.begin() + b * N, e.begin() + (b + 1) * N);
+        tgt.emplace_back(t.begin() + b * N, t.begin() + (b + 1) * N);
+      }
+      TrackLossValue value = trackLoss(spec, sources, est, tgt);
+      total += value.total / rows;
+      for (auto &[name, v] : value.components)
+        mean[name] += v / rows;
+    }
+    EXPECT_EQ(mean.size(), golden["components"].size());
+    for (auto &[name, v] : mean) {
+      double expected = golden["components"][name].get<double>();
+      EXPECT_NEAR(v, expected, 1e-5 * std::fabs(expected) + 1e-7)
+          << set << " " << name;
+    }
+    EXPECT_NEAR(total, golden["total_loss"].get<double>(),
+                1e-5 * std::fabs(golden["total_loss"].get<double>()))
+        << set;
+  }
 }
 
 } // namespace

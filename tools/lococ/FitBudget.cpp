@@ -10,6 +10,7 @@
 
 #include "frontend/BuildTrainStep.h"
 
+#include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/Verifier.h"
 #include "mlir/Pass/PassManager.h"
 
@@ -30,9 +31,16 @@ ModelSpec mlir::loco::microStepSpec(const ModelSpec &spec,
 FailureOr<OwningOpRef<ModuleOp>>
 mlir::loco::planStep(const ModelSpec &spec, const StepChoice &choice,
                      const LocoPipelineOptions &options, MLIRContext *context,
-                     bool commandLinePassOptions) {
+                     bool commandLinePassOptions, bool withSeparation) {
   OwningOpRef<ModuleOp> module =
       buildTrainStep(microStepSpec(spec, choice), context);
+  if (withSeparation) {
+    OwningOpRef<ModuleOp> inference =
+        buildSeparateStep(microStepSpec(spec, choice), context);
+    auto separate = inference->lookupSymbol<func::FuncOp>("separate_step");
+    separate->remove();
+    module->push_back(separate);
+  }
   if (failed(verify(*module)))
     return failure();
   Builder b(context);

@@ -35,12 +35,15 @@ ModelSpec microStepSpec(const ModelSpec &spec, const StepChoice &choice);
 /// Builds the step of `spec` under `choice` and runs the pipeline up to the
 /// arena plan (`loco-plan-memory`); `pm` carries the command line's pass
 /// manager options. The module records the micro-batching in
-/// `loco.micro_batching`.
+/// `loco.micro_batching`. With `withSeparation`, the module also holds
+/// `@separate_step` at the micro-batch (locorun validates whole tracks
+/// with it), planned in the same arena.
 FailureOr<OwningOpRef<ModuleOp>> planStep(const ModelSpec &spec,
                                           const StepChoice &choice,
                                           const LocoPipelineOptions &options,
                                           MLIRContext *context,
-                                          bool commandLinePassOptions);
+                                          bool commandLinePassOptions,
+                                          bool withSeparation = false);
 
 /// Builds the separation step of `spec` (`segments` segments per step) with
 /// `rowChunks` row chunks and runs buildLocoSeparatePipeline and the arena

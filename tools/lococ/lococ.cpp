@@ -381,8 +381,8 @@ int main(int argc, char **argv) {
   }
 
   if (planned) {
-    FailureOr<OwningOpRef<ModuleOp>> plannedModule =
-        planStep(*spec, choice, options, &context, true);
+    FailureOr<OwningOpRef<ModuleOp>> plannedModule = planStep(
+        *spec, choice, options, &context, true, /*withSeparation=*/true);
     if (failed(plannedModule))
       return 1;
     module = std::move(*plannedModule);

@@ -77,11 +77,13 @@ public:
   const EntryPoint &eval() const { return evalEntry; }
   /// Forward, loss, backward, gradients added into the accumulators.
   const EntryPoint &train() const { return trainEntry; }
-  /// Inference (`lococ --mode separate`): the mixture's segments to one
-  /// estimate per source; absent from a training artifact, which then has
-  /// no other entry point.
+  /// Inference: the mixture's segments to one estimate per source. The
+  /// only entry point of a separation artifact (`lococ --mode separate`);
+  /// a train.so has one too, at its micro-batch, for validation on whole
+  /// tracks (absent from train.so files of lococ before it).
   const EntryPoint &separate() const { return separateEntry; }
-  bool isSeparation() const { return static_cast<bool>(separateEntry); }
+  /// A separation artifact: inference only, no training step.
+  bool isSeparation() const { return separateEntry && !trainEntry; }
   /// Clip + AdamW on the accumulators, which it zeroes; may be absent.
   EntryPoint::Fn optimizer() const { return optimizerFn; }
   int64_t optimizerScratchOffset() const { return scratchOffset; }

@@ -368,6 +368,9 @@ TrainState loco::readTrainState(const std::map<std::string, std::string> &meta,
   if (!std::isfinite(state.lr) || state.lr < 0)
     throw RunError(path + ": metadata 'lr' must be a finite number >= 0");
   state.bestValLoss = real("best_val_loss");
+  // Checkpoints before best/ existed: the next validation is the best.
+  if (meta.count("best_saved_val_loss"))
+    state.bestSavedValLoss = real("best_saved_val_loss");
   state.badEpochs = integer("bad_epochs", 0);
   state.cooldown = integer("cooldown", 0);
   state.seed = static_cast<uint64_t>(integer("seed", 0));

@@ -179,12 +179,12 @@ std::unique_ptr<Session> openSeparation(const Arguments &a, const char *text) {
     usage(text, "--weights is required (a model.safetensors or checkpoint "
                 "folder)");
   auto session = std::make_unique<Session>(a.artifact, a.device);
-  if (!session->artifact().isSeparation())
+  if (!session->artifact().separate())
     throw RunError("'" + a.artifact +
-                   "' is a training artifact; compile the separation step "
-                   "with `lococ CONFIG --mode separate -o separate.so` (the "
-                   "same config, and --batch-segments N for N segments per "
-                   "step)");
+                   "' has no separation step (a train.so of an earlier "
+                   "lococ); compile one with `lococ CONFIG --mode separate -o "
+                   "separate.so` (the same config, and --batch-segments N for "
+                   "N segments per step)");
   session->loadParameters(weightsFile(a.weights));
   return session;
 }

@@ -120,9 +120,10 @@ loco::overlapAdd(const std::vector<std::vector<float>> &mixture,
 
 SegmentStep loco::sessionStep(Session &session) {
   const TrainArtifact &art = session.artifact();
-  if (!art.isSeparation())
-    throw RunError("this artifact is a training step; compile the separation "
-                   "step with `lococ CONFIG --mode separate -o separate.so`");
+  if (!art.separate())
+    throw RunError("this artifact has no separation step (a train.so of an "
+                   "earlier lococ); compile one with `lococ CONFIG --mode "
+                   "separate -o separate.so`");
   return [&session](const std::vector<float> &mixture,
                     std::vector<std::vector<float>> &estimates) {
     session.setInputs({mixture});

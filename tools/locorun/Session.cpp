@@ -193,7 +193,9 @@ std::vector<std::vector<float>> Session::readBatch(const std::string &path,
 }
 
 void Session::setInputs(const std::vector<std::vector<float>> &inputs) {
-  for (size_t i = 0; i < art->inputs().size(); ++i)
+  if (inputs.size() > art->inputs().size())
+    throw RunError("more inputs than the artifact has");
+  for (size_t i = 0; i < inputs.size(); ++i)
     write(art->inputs()[i].offset, inputs[i]);
 }
 
@@ -371,7 +373,8 @@ void Session::saveCheckpoint(const std::string &dir, const TrainState &state,
                        std::to_string(state.step) + " to '" + dir + "': '" +
                        tensor.name + "' holds a NaN or Inf (element " +
                        std::to_string(bad) + ")");
-  char lr[64], best[64], scale[64];
+  char lr[64], best[64], scale[64], saved[64];
+  std::snprintf(saved, sizeof(saved), "%.17g", state.bestSavedValLoss);
   std::snprintf(lr, sizeof(lr), "%.17g", state.lr);
   std::snprintf(scale, sizeof(scale), "%.17g", state.lossScale);
   std::snprintf(best, sizeof(best), "%.17g", state.bestValLoss);
@@ -380,6 +383,7 @@ void Session::saveCheckpoint(const std::string &dir, const TrainState &state,
       {"step", std::to_string(state.step)},
       {"lr", lr},
       {"best_val_loss", best},
+      {"best_saved_val_loss", saved},
       {"bad_epochs", std::to_string(state.badEpochs)},
       {"cooldown", std::to_string(state.cooldown)},
       {"seed", std::to_string(state.seed)},

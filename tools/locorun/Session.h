@@ -40,6 +40,8 @@ struct TrainState {
   int64_t step = 0;           ///< optimizer steps taken
   double lr = 0.0;            ///< the plateau-scheduled base learning rate
   double bestValLoss = 1e300; ///< ReduceLROnPlateau
+  /// The lowest validation loss so far: the one `--out DIR/best/` holds.
+  double bestSavedValLoss = 1e300;
   int64_t badEpochs = 0, cooldown = 0;
   uint64_t seed = 0;
   /// Steps skipped for a non-finite loss or gradient: AdamW counts only the
@@ -76,7 +78,9 @@ public:
   /// manifest order, for a step that runs them as several micro-batches.
   std::vector<std::vector<float>> readBatch(const std::string &path,
                                             int64_t rows) const;
-  /// Inputs in manifest order (mixture first), each [B, N] row-major.
+  /// Inputs in manifest order (mixture first), each [B, N] row-major: the
+  /// first inputs.size() of them (the separation step reads the mixture
+  /// alone, also from a train.so).
   void setInputs(const std::vector<std::vector<float>> &inputs);
 
   StepOutputs run(const EntryPoint &entry);

@@ -8,7 +8,9 @@
 //===----------------------------------------------------------------------===//
 
 #include "tools/locorun/Trainer.h"
+#include "tools/locorun/Separate.h"
 #include "tools/locorun/TensorBoard.h"
+#include "tools/locorun/TrackLoss.h"
 
 #include "runtime/SiSdr.h"
 #include "tools/locorun/Checkpoint.h"
@@ -131,6 +133,10 @@ void loco::runTraining(Session &session, const TrackSource &train,
   // save: a run must not lose its work at the end.
   if (!options.outDir.empty())
     prepareCheckpointFolder(options.outDir, session.checkpointBytes(), "--out");
+  // best/ beside the latest checkpoints: room for one more.
+  if (!options.outDir.empty() && validation)
+    prepareCheckpointFolder(options.outDir + "/best", session.checkpointBytes() / 2,
+                            "--out");
   std::ofstream metrics;
   if (!options.metricsPath.empty()) {
     metrics.open(options.metricsPath, std::ios::app);
@@ -351,12 +357,57 @@ void loco::runTraining(Session &session, const TrackSource &train,
 
     bool epochEnd = step % stepsPerEpoch == 0;
     int64_t epoch = step / stepsPerEpoch;
-    if (epochEnd && validation && art.eval() && epoch % valInterval == 0) {
+    bool validate = epochEnd && validation && epoch % valInterval == 0 &&
+                    (art.separate() || art.eval());
+    if (validate) {
       session.backend().loco_context_set_training(session.context(), 0);
-      int64_t batches = std::max<int64_t>(
-          1, std::min<int64_t>(4 * B, validation->numTracks()) / B);
-      double valLoss = 0.0;
+      double valLoss = 0.0, valSeconds = 0.0;
+      int64_t valTracks = 0;
       std::vector<double> sdr(sources.size(), 0.0);
+      if (art.separate()) {
+        // Every validation track in full, separated segment by segment as
+        // `locorun separate` does, and scored by the training loss (on the
+        // host, term for term): what upstream's validation does.
+        SegmentStep separateStep = sessionStep(session);
+        LossSpec lossSpec = LossSpec::fromManifest(art.manifest());
+        valTracks = static_cast<int64_t>(validation->numTracks());
+        for (size_t t = 0; t < validation->numTracks(); ++t) {
+          int64_t length = validation->trackLength(t);
+          std::vector<std::vector<float>> stems;
+          validation->read(t, 0, length, stems);
+          auto separated = overlapAdd({stems[0]}, N, B, sources.size(), 0.25,
+                                      separateStep);
+          std::vector<std::vector<float>> estimates;
+          std::vector<std::vector<float>> targets(stems.begin() + 1,
+                                                  stems.end());
+          for (auto &source : separated)
+            estimates.push_back(std::move(source[0]));
+          valLoss += trackLoss(lossSpec, sources, estimates, targets).total /
+                     valTracks;
+          valSeconds += static_cast<double>(length) / sampleRate;
+          for (size_t s = 0; s < sources.size(); ++s)
+            sdr[s] += siSdrDb(estimates[s].data(), targets[s].data(), length,
+                              1e-8) /
+                      valTracks;
+          if (board && t == 0) { // the first track heard (at most 5 s)
+            int64_t clip = std::min<int64_t>(length, 5 * sampleRate);
+            auto head = [&](const std::vector<float> &x) {
+              return std::vector<float>(x.begin(), x.begin() + clip);
+            };
+            board->audio("validation/mixture", head(stems[0]), sampleRate,
+                         step);
+            for (size_t s = 0; s < sources.size(); ++s)
+              board->audio("validation/" + sources[s], head(estimates[s]),
+                           sampleRate, step);
+          }
+        }
+      }
+      // A train.so of an earlier lococ: centre segments of up to 4 x B
+      // validation tracks through the forward step.
+      int64_t batches = 0;
+      if (!art.separate())
+        batches = std::max<int64_t>(
+            1, std::min<int64_t>(4 * B, validation->numTracks()) / B);
       for (int64_t v = 0; v < batches; ++v) {
         validationBatch(*validation, v * B, B, N, inputs);
         session.setInputs(inputs);
@@ -386,7 +437,14 @@ void loco::runTraining(Session &session, const TrackSource &train,
                                   inputs[s + 1].data() + b * N, N, 1e-8) /
                           (batches * B);
       }
+      bool best = valLoss < state.bestSavedValLoss;
+      if (best)
+        state.bestSavedValLoss = valLoss;
       schedule.observe(state, valLoss);
+      // upstream's best_model.pth: the weights of the lowest validation
+      // loss so far, as a checkpoint of their own.
+      if (best && !options.outDir.empty())
+        session.saveCheckpoint(options.outDir + "/best", state, 1);
       if (board) {
         board->scalar("validation/loss", valLoss, step);
         for (size_t s = 0; s < sources.size(); ++s)
@@ -403,15 +461,23 @@ void loco::runTraining(Session &session, const TrackSource &train,
         text += item;
       }
       std::fprintf(stderr,
-                   "%svalidation after epoch %lld: loss %.4f, SI-SDR%s\n",
+                   "%svalidation after epoch %lld: loss %.4f, SI-SDR%s%s%s\n",
                    tty ? "\n" : "", static_cast<long long>(epoch), valLoss,
-                   text.c_str());
+                   text.c_str(),
+                   valTracks ? (" (" + std::to_string(valTracks) +
+                                " whole tracks)")
+                                   .c_str()
+                             : "",
+                   best && !options.outDir.empty() ? "; best so far" : "");
       if (metrics.is_open())
         metrics << nlohmann::ordered_json{{"type", "validation"},
                                           {"step", step},
                                           {"epoch", epoch},
                                           {"val_loss", valLoss},
                                           {"val_si_sdr", sdrJson},
+                                          {"val_tracks", valTracks},
+                                          {"val_seconds", valSeconds},
+                                          {"best", best},
                                           {"lr", state.lr}}
                        .dump()
                 << "\n"
