@@ -8,7 +8,7 @@ hold, step by step, the losses and components of the metrics file (to
 float32), the learning rate, gradient norm, step time and memory; the
 validation loss and SI-SDR per source sit at the validation steps; and
 each validation holds a WAV clip per source and of the mixture, at the
-model's rate, of the segment's length (at most 5 s).
+model's rate, of the first validation track (at most 5 s).
 """
 import argparse
 import io
@@ -102,6 +102,8 @@ for clip_tag in ("validation/mixture", "validation/vocals", "validation/drums",
         assert e.content_type == "audio/wav" and e.sample_rate == 44100
         with wave.open(io.BytesIO(e.encoded_audio_string)) as w:
             assert w.getframerate() == 44100 and w.getnchannels() == 1
-            assert w.getnframes() == e.length_frames == 4096, w.getnframes()
+            # The first validation track in full: --synthetic's are two
+            # segments long (2 x 4096), under the 5 s cap.
+            assert w.getnframes() == e.length_frames == 8192, w.getnframes()
 print(f"{records} records, CRCs valid; {len(tags['scalars'])} scalar tags and "
       f"{len(tags['audio'])} audio tags as the metrics file says")

@@ -34,13 +34,6 @@ mlir::loco::planStep(const ModelSpec &spec, const StepChoice &choice,
                      bool commandLinePassOptions, bool withSeparation) {
   OwningOpRef<ModuleOp> module =
       buildTrainStep(microStepSpec(spec, choice), context);
-  if (withSeparation) {
-    OwningOpRef<ModuleOp> inference =
-        buildSeparateStep(microStepSpec(spec, choice), context);
-    auto separate = inference->lookupSymbol<func::FuncOp>("separate_step");
-    separate->remove();
-    module->push_back(separate);
-  }
   if (failed(verify(*module)))
     return failure();
   Builder b(context);
@@ -60,8 +53,25 @@ mlir::loco::planStep(const ModelSpec &spec, const StepChoice &choice,
   if (commandLinePassOptions && failed(applyPassManagerCLOptions(pm)))
     return failure();
   buildLocoGradPipeline(pm, chosen);
-  pm.addPass(createLocoPlanMemoryPass());
   if (failed(pm.run(*module)))
+    return failure();
+  // The separation step through its own pipeline (so that the training
+  // passes and the report's row-chunk decisions see the training step
+  // alone), then moved in to share the arena plan.
+  if (withSeparation) {
+    OwningOpRef<ModuleOp> inference =
+        buildSeparateStep(microStepSpec(spec, choice), context);
+    PassManager separatePm(context);
+    buildLocoSeparatePipeline(separatePm, chosen);
+    if (failed(verify(*inference)) || failed(separatePm.run(*inference)))
+      return failure();
+    auto separate = inference->lookupSymbol<func::FuncOp>("separate_step");
+    separate->remove();
+    module->push_back(separate);
+  }
+  PassManager plan(context);
+  plan.addPass(createLocoPlanMemoryPass());
+  if (failed(plan.run(*module)))
     return failure();
   return module;
 }
