@@ -20,8 +20,9 @@ def write(path, audio, rate):
         f.write(b"data" + struct.pack("<I", len(data)) + data)
 
 
-def read(path):
-    """(samples [frames, channels] float32, rate) of a 32-bit float WAV."""
+def _chunks(path):
+    """(format, rate, channels, block bytes, bits) and the data bytes of a
+    PCM or IEEE-float WAV."""
     data = open(path, "rb").read()
     assert data[:4] == b"RIFF" and data[8:12] == b"WAVE", path
     pos, fmt = 12, None
@@ -30,8 +31,20 @@ def read(path):
         if chunk == b"fmt ":
             fmt = struct.unpack("<HHIIHH", data[pos + 8:pos + 24])
         elif chunk == b"data":
-            assert fmt and fmt[0] == 3 and fmt[5] == 32, f"{path}: not 32-bit float"
-            samples = np.frombuffer(data[pos + 8:pos + 8 + size], dtype="<f4")
-            return samples.reshape(-1, fmt[1]), fmt[2]
+            assert fmt, f"{path}: data before fmt"
+            return (fmt[0], fmt[2], fmt[1], fmt[4], fmt[5]), data[pos + 8:pos + 8 + size]
         pos += 8 + size + (size & 1)
     raise ValueError(f"{path}: no data chunk")
+
+
+def info(path):
+    """(rate, channels, frames) of a PCM or IEEE-float WAV."""
+    (_, rate, channels, block, _), data = _chunks(path)
+    return rate, channels, len(data) // block
+
+
+def read(path):
+    """(samples [frames, channels] float32, rate) of a 32-bit float WAV."""
+    (fmt, rate, channels, _, bits), data = _chunks(path)
+    assert fmt == 3 and bits == 32, f"{path}: not 32-bit float"
+    return np.frombuffer(data, dtype="<f4").reshape(-1, channels), rate

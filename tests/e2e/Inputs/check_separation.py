@@ -12,8 +12,11 @@
 """
 import json
 import os
-import struct
 import sys
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                "..", "..", "..", "bench"))
+import wavfile  # noqa: E402
 
 
 def plan(train_path, sep_path, fraction):
@@ -29,27 +32,12 @@ def plan(train_path, sep_path, fraction):
         assert arena < limit, f"{name} arena {arena} >= {fraction} x training"
 
 
-def wav_info(path):
-    """(rate, channels, frames) of a PCM or IEEE-float WAV."""
-    data = open(path, "rb").read()
-    assert data[:4] == b"RIFF" and data[8:12] == b"WAVE", path
-    pos, fmt = 12, None
-    while pos < len(data):
-        chunk, size = data[pos:pos + 4], struct.unpack("<I", data[pos + 4:pos + 8])[0]
-        if chunk == b"fmt ":
-            fmt = struct.unpack("<HHIIHH", data[pos + 8:pos + 24])
-        elif chunk == b"data":
-            return fmt[2], fmt[1], size // fmt[4]
-        pos += 8 + size + (size & 1)
-    raise AssertionError(f"{path}: no data chunk")
-
-
 def stems(out, data):
     tracks = sorted(os.listdir(os.path.join(data, "test")))
     for track in tracks:
-        mixture = wav_info(os.path.join(data, "test", track, "mixture.wav"))
+        mixture = wavfile.info(os.path.join(data, "test", track, "mixture.wav"))
         for source in ("vocals", "drums", "bass", "other"):
-            info = wav_info(os.path.join(out, track, source + ".wav"))
+            info = wavfile.info(os.path.join(out, track, source + ".wav"))
             assert info == mixture, f"{track}/{source}: {info} vs mixture {mixture}"
     print(f"{len(tracks)} tracks, 4 stems each, as their mixtures")
 

@@ -7,27 +7,19 @@ new lowest.
 """
 import json
 import os
-import struct
 import sys
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                "..", "..", "..", "bench"))
+import wavfile  # noqa: E402
 
 metrics, data, out = sys.argv[1], sys.argv[2], sys.argv[3]
 rate = int(sys.argv[sys.argv.index("--rate") + 1])
 
 
-def frames(path):
-    blob = open(path, "rb").read()
-    pos, fmt = 12, None
-    while pos < len(blob):
-        chunk, size = blob[pos:pos + 4], struct.unpack("<I", blob[pos + 4:pos + 8])[0]
-        if chunk == b"fmt ":
-            fmt = struct.unpack("<HHIIHH", blob[pos + 8:pos + 24])
-        elif chunk == b"data":
-            return size // fmt[4]
-        pos += 8 + size + (size & 1)
-
-
 tracks = sorted(os.listdir(os.path.join(data, "test")))
-seconds = sum(frames(os.path.join(data, "test", t, "mixture.wav")) for t in tracks) / rate
+seconds = sum(wavfile.info(os.path.join(data, "test", t, "mixture.wav"))[2]
+              for t in tracks) / rate
 validations = [json.loads(l) for l in open(metrics) if '"validation"' in l]
 assert validations, "no validation ran"
 lowest = None
