@@ -391,7 +391,40 @@ OwningOpRef<ModuleOp> TrainStepBuilder::build() {
           b.getNamedAttr("scheduler_min_lr", f64(spec.schedulerMinLr)),
           b.getNamedAttr("num_epochs", i64(spec.numEpochs)),
           b.getNamedAttr("val_interval", i64(spec.valInterval)),
+          b.getNamedAttr("save_interval", i64(spec.saveInterval)),
+          b.getNamedAttr("keep_last", i64(spec.keepLast)),
+          b.getNamedAttr("save_best", b.getBoolAttr(spec.saveBest)),
+          b.getNamedAttr("early_stopping", b.getBoolAttr(spec.earlyStopping)),
+          b.getNamedAttr("early_stopping_patience",
+                         i64(spec.earlyStoppingPatience)),
+          b.getNamedAttr("early_stopping_min_delta",
+                         f64(spec.earlyStoppingMinDelta)),
           b.getNamedAttr("dropout", f64(spec.dropout)),
+      }));
+  // Where and how locorun trains by default: the data folder and its
+  // augmentation, and the device (each overridden by a locorun flag).
+  const ModelSpec::Augmentation &aug = spec.augmentation;
+  (*module)->setAttr(
+      "loco.dataset",
+      b.getDictionaryAttr({
+          b.getNamedAttr("root_dir", b.getStringAttr(spec.rootDir)),
+          b.getNamedAttr("augmentation", b.getBoolAttr(aug.enabled)),
+          b.getNamedAttr("gain_min", f64(aug.gainMin)),
+          b.getNamedAttr("gain_max", f64(aug.gainMax)),
+          b.getNamedAttr("channel_swap_prob", f64(aug.channelSwapProb)),
+          b.getNamedAttr("polarity_prob", f64(aug.polarityProb)),
+          b.getNamedAttr("mp3_prob", f64(aug.mp3Prob)),
+          b.getNamedAttr("mp3_min_bitrate", i64(aug.mp3MinBitrate)),
+          b.getNamedAttr("mp3_max_bitrate", i64(aug.mp3MaxBitrate)),
+          b.getNamedAttr("noise_prob", f64(aug.noiseProb)),
+          b.getNamedAttr("noise_min_snr_db", f64(aug.noiseMinSnrDb)),
+          b.getNamedAttr("noise_max_snr_db", f64(aug.noiseMaxSnrDb)),
+      }));
+  (*module)->setAttr(
+      "loco.hardware",
+      b.getDictionaryAttr({
+          b.getNamedAttr("device", b.getStringAttr(spec.deviceName())),
+          b.getNamedAttr("num_gpu", i64(spec.numGpu)),
       }));
   return module;
 }

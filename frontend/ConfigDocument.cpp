@@ -30,7 +30,12 @@ using namespace mlir::loco;
 //===----------------------------------------------------------------------===//
 
 namespace {
-enum class KeyKind { Section, Value };
+enum class KeyKind {
+  Section,
+  Value,
+  /// A value (`augmentation: true`) or a section of overrides.
+  Either
+};
 enum class KeyRole { Compiler, Trainer };
 struct KeySpec {
   const char *path;
@@ -46,11 +51,27 @@ struct KeySpec {
 static const KeySpec kSchema[] = {
     {"dataset", KeyKind::Section, KeyRole::Compiler},
     {"dataset.name", KeyKind::Value, KeyRole::Trainer},
-    {"dataset.root_dir", KeyKind::Value, KeyRole::Trainer},
+    {"dataset.root_dir", KeyKind::Value, KeyRole::Compiler},
     {"dataset.sample_rate", KeyKind::Value, KeyRole::Compiler},
     {"dataset.segment_length", KeyKind::Value, KeyRole::Compiler},
     {"dataset.sources", KeyKind::Value, KeyRole::Compiler},
-    {"dataset.augmentation", KeyKind::Value, KeyRole::Trainer},
+    {"dataset.augmentation", KeyKind::Either, KeyRole::Compiler},
+    {"dataset.augmentation.enabled", KeyKind::Value, KeyRole::Compiler},
+    {"dataset.augmentation.gain_min", KeyKind::Value, KeyRole::Compiler},
+    {"dataset.augmentation.gain_max", KeyKind::Value, KeyRole::Compiler},
+    {"dataset.augmentation.channel_swap_prob", KeyKind::Value,
+     KeyRole::Compiler},
+    {"dataset.augmentation.polarity_prob", KeyKind::Value, KeyRole::Compiler},
+    {"dataset.augmentation.mp3_prob", KeyKind::Value, KeyRole::Compiler},
+    {"dataset.augmentation.mp3_min_bitrate", KeyKind::Value,
+     KeyRole::Compiler},
+    {"dataset.augmentation.mp3_max_bitrate", KeyKind::Value,
+     KeyRole::Compiler},
+    {"dataset.augmentation.noise_prob", KeyKind::Value, KeyRole::Compiler},
+    {"dataset.augmentation.noise_min_snr_db", KeyKind::Value,
+     KeyRole::Compiler},
+    {"dataset.augmentation.noise_max_snr_db", KeyKind::Value,
+     KeyRole::Compiler},
     {"dataset.random_chunks", KeyKind::Value, KeyRole::Compiler},
     {"model", KeyKind::Section, KeyRole::Compiler},
     {"model.n_fft", KeyKind::Value, KeyRole::Compiler},
@@ -123,9 +144,9 @@ static const KeySpec kSchema[] = {
     {"paths.checkpoint_dir", KeyKind::Value, KeyRole::Compiler},
     {"paths.log_dir", KeyKind::Value, KeyRole::Compiler},
     {"seed", KeyKind::Value, KeyRole::Compiler},
-    {"device", KeyKind::Value, KeyRole::Trainer},
-    {"num_gpu", KeyKind::Value, KeyRole::Trainer},
-    {"gpu_id", KeyKind::Value, KeyRole::Trainer},
+    {"device", KeyKind::Value, KeyRole::Compiler},
+    {"num_gpu", KeyKind::Value, KeyRole::Compiler},
+    {"gpu_id", KeyKind::Value, KeyRole::Compiler},
     {"performance", KeyKind::Section, KeyRole::Trainer},
     {"performance.cudnn_benchmark", KeyKind::Value, KeyRole::Trainer},
     {"performance.cudnn_deterministic", KeyKind::Value, KeyRole::Trainer},
@@ -388,16 +409,7 @@ LogicalResult ConfigDocument::checkKeys(bool verbose) {
         diag << "; did you mean '" << *suggestion << "'?";
       continue;
     }
-    bool isMap = false;
-    try {
-      YAML::Node node = impl->root;
-      llvm::SmallVector<llvm::StringRef> parts;
-      path.split(parts, '.');
-      for (llvm::StringRef part : parts)
-        node.reset(node[part.str()]);
-      isMap = node.IsMap();
-    } catch (const YAML::Exception &) {
-    }
+    bool isMap = isSection(path);
     if (spec->kind == KeyKind::Section && !isMap) {
       emitError(entry.getValue()) << "expects '" << path << "' to be a section";
       ok = false;
@@ -413,6 +425,22 @@ LogicalResult ConfigDocument::checkKeys(bool verbose) {
     }
   }
   return success(ok);
+}
+
+bool ConfigDocument::isSection(llvm::StringRef path) const {
+  try {
+    YAML::Node node = impl->root;
+    llvm::SmallVector<llvm::StringRef> parts;
+    path.split(parts, '.');
+    for (llvm::StringRef part : parts) {
+      if (!node.IsMap())
+        return false;
+      node.reset(node[part.str()]);
+    }
+    return node.IsMap();
+  } catch (const YAML::Exception &) {
+    return false;
+  }
 }
 
 bool ConfigDocument::has(llvm::StringRef path) const {

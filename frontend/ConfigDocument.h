@@ -44,6 +44,8 @@ public:
   MLIRContext *getContext() const { return context; }
 
   bool has(llvm::StringRef path) const;
+  /// Whether the value at `path` is a mapping.
+  bool isSection(llvm::StringRef path) const;
   /// Location of the key at `path`, else of its nearest present parent, else
   /// the file's first line.
   Location keyLoc(llvm::StringRef path) const;

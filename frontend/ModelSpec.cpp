@@ -41,6 +41,10 @@ Location ModelSpec::loc(llvm::StringRef keyPath) const {
   return any;
 }
 
+std::string ModelSpec::deviceName() const {
+  return device == "cuda" ? "cuda:" + std::to_string(gpuId) : device;
+}
+
 std::vector<std::string> ModelSpec::pathOrder() const {
   if (tfOrder == "tf")
     return {"frame_path", "freq_path"};
@@ -246,6 +250,31 @@ std::optional<ModelSpec> mlir::loco::parseModelSpec(ConfigDocument &doc) {
   r.read(spec.sources, doc.getStringList(
                            "dataset.sources",
                            std::vector<std::string>{"vocals", "drums", "bass", "other"}));
+  r.readString(spec.rootDir, "dataset.root_dir", std::string());
+  // `augmentation: true` (upstream's defaults) or a mapping of overrides.
+  ModelSpec::Augmentation &aug = spec.augmentation;
+  if (doc.isSection("dataset.augmentation")) {
+    r.readBool(aug.enabled, "dataset.augmentation.enabled", true);
+    r.readFloat(aug.gainMin, "dataset.augmentation.gain_min", aug.gainMin);
+    r.readFloat(aug.gainMax, "dataset.augmentation.gain_max", aug.gainMax);
+    r.readFloat(aug.channelSwapProb, "dataset.augmentation.channel_swap_prob",
+                aug.channelSwapProb);
+    r.readFloat(aug.polarityProb, "dataset.augmentation.polarity_prob",
+                aug.polarityProb);
+    r.readFloat(aug.mp3Prob, "dataset.augmentation.mp3_prob", aug.mp3Prob);
+    r.readInt(aug.mp3MinBitrate, "dataset.augmentation.mp3_min_bitrate",
+              aug.mp3MinBitrate);
+    r.readInt(aug.mp3MaxBitrate, "dataset.augmentation.mp3_max_bitrate",
+              aug.mp3MaxBitrate);
+    r.readFloat(aug.noiseProb, "dataset.augmentation.noise_prob",
+                aug.noiseProb);
+    r.readFloat(aug.noiseMinSnrDb, "dataset.augmentation.noise_min_snr_db",
+                aug.noiseMinSnrDb);
+    r.readFloat(aug.noiseMaxSnrDb, "dataset.augmentation.noise_max_snr_db",
+                aug.noiseMaxSnrDb);
+  } else {
+    r.readBool(aug.enabled, "dataset.augmentation", false);
+  }
 
   // model:
   r.readInt(spec.nFft, "model.n_fft");
@@ -299,6 +328,16 @@ std::optional<ModelSpec> mlir::loco::parseModelSpec(ConfigDocument &doc) {
   r.readInt(spec.gradientAccumulationSteps,
             "training.gradient_accumulation_steps", 1);
   r.readInt(spec.valInterval, "training.val_interval", 1);
+  r.readInt(spec.saveInterval, "training.save_interval", 1);
+  r.readInt(spec.keepLast, "training.keep_last", 2);
+  r.readBool(spec.saveBest, "training.save_best", true);
+  r.readBool(spec.earlyStopping, "training.early_stopping.enabled", false);
+  r.readInt(spec.earlyStoppingPatience, "training.early_stopping.patience", 10);
+  r.readFloat(spec.earlyStoppingMinDelta, "training.early_stopping.min_delta",
+              0.0);
+  r.readString(spec.device, "device", std::string("cpu"));
+  r.readInt(spec.gpuId, "gpu_id", 0);
+  r.readInt(spec.numGpu, "num_gpu", 1);
   r.readBool(spec.tf32, "performance.tf32", false);
   r.readInt(spec.seed, "seed", 42);
   if (!r.ok)
@@ -327,7 +366,12 @@ std::optional<ModelSpec> mlir::loco::parseModelSpec(ConfigDocument &doc) {
            {"training.gradient_accumulation_steps",
             spec.gradientAccumulationSteps, int64_t(1) << 20},
            {"training.num_epochs", spec.numEpochs, int64_t(1) << 30},
-           {"training.val_interval", spec.valInterval, int64_t(1) << 30}})
+           {"training.val_interval", spec.valInterval, int64_t(1) << 30},
+           {"training.save_interval", spec.saveInterval, int64_t(1) << 30},
+           {"training.keep_last", spec.keepLast, int64_t(1) << 20},
+           {"training.early_stopping.patience", spec.earlyStoppingPatience,
+            int64_t(1) << 30},
+           {"num_gpu", spec.numGpu, 1 << 16}})
     r.checkDimension(d.path, d.value, d.limit);
   for (int64_t hidden : spec.ffnHiddenDims)
     r.checkDimension("model.ffn_hidden_dim", hidden, int64_t(1) << 20);
@@ -366,6 +410,7 @@ std::optional<ModelSpec> mlir::loco::parseModelSpec(ConfigDocument &doc) {
   r.checkOneOf("loss.loss_type", spec.lossType, {"si_sdr", "l1", "l2", "combined"});
   r.checkOneOf("training.optimizer.type", spec.optimizer, {"adamw"});
   r.checkOneOf("training.amp_dtype", spec.ampDtype, {"bfloat16", "float16"});
+  r.checkOneOf("device", spec.device, {"cpu", "cuda"});
   if (!spec.schedulerType.empty())
     r.checkOneOf("training.scheduler.type", spec.schedulerType,
                  {"reducelronplateau"});
@@ -444,11 +489,44 @@ std::optional<ModelSpec> mlir::loco::parseModelSpec(ConfigDocument &doc) {
                1.0);
   r.checkRange("training.scheduler.min_lr", spec.schedulerMinLr, 0.0, false);
   r.checkRange("training.warmup_start_lr", spec.warmupStartLr, 0.0, false);
+  r.checkRange("training.early_stopping.min_delta",
+               spec.earlyStoppingMinDelta, 0.0, false);
+  if (spec.augmentation.enabled) {
+    const ModelSpec::Augmentation &aug = spec.augmentation;
+    llvm::StringRef prefix = "dataset.augmentation.";
+    auto key = [&](llvm::StringRef leaf) { return (prefix + leaf).str(); };
+    for (auto [leaf, p] : {std::pair<llvm::StringRef, double>{
+                               "channel_swap_prob", aug.channelSwapProb},
+                           {"polarity_prob", aug.polarityProb},
+                           {"mp3_prob", aug.mp3Prob},
+                           {"noise_prob", aug.noiseProb}})
+      r.checkRange(key(leaf), p, 0.0, false, 1.0, true, "a probability");
+    r.checkRange(key("gain_min"), aug.gainMin, 0.0, true);
+    r.checkRange(key("gain_max"), aug.gainMax, aug.gainMin, false, INFINITY,
+                 false, "at least gain_min");
+    // MPEG-1 layer III at 32 kHz and above: 32 to 320 kbps.
+    r.checkRange(key("mp3_min_bitrate"), aug.mp3MinBitrate, 32, false, 320,
+                 true, "MPEG-1 layer III bitrates, kbps");
+    r.checkRange(key("mp3_max_bitrate"), aug.mp3MaxBitrate,
+                 aug.mp3MinBitrate, false, 320, true,
+                 "from mp3_min_bitrate to 320 kbps");
+    r.checkRange(key("noise_min_snr_db"), aug.noiseMinSnrDb, -100.0, false,
+                 200.0, true);
+    r.checkRange(key("noise_max_snr_db"), aug.noiseMaxSnrDb,
+                 aug.noiseMinSnrDb, false, 200.0, true,
+                 "from noise_min_snr_db");
+    if (aug.mp3Prob > 0 && spec.sampleRate < 32000)
+      r.error({"dataset.augmentation.mp3_prob", "dataset.augmentation"})
+          << "MP3 augmentation encodes MPEG-1 layer III, which needs a sample "
+             "rate of at least 32000 Hz; 'dataset.sample_rate' is "
+          << spec.sampleRate << " (set mp3_prob: 0)";
+  }
   for (auto [path, value] :
        {std::pair<llvm::StringRef, int64_t>{"training.scheduler.patience",
                                             spec.schedulerPatience},
         {"training.scheduler.cooldown", spec.schedulerCooldown},
         {"training.warmup_steps", spec.warmupSteps},
+        {"gpu_id", spec.gpuId},
         {"seed", spec.seed}})
     if (value < 0)
       r.error(path) << "'" << path << "' must not be negative, got " << value;

@@ -42,6 +42,19 @@ struct ModelSpec {
   int64_t sampleRate = 44100;          ///< dataset.sample_rate
   int64_t segmentLength = 0;           ///< dataset.segment_length (N)
   std::vector<std::string> sources;    ///< dataset.sources, in output order
+  std::string rootDir;                 ///< dataset.root_dir ("" if absent)
+  /// dataset.augmentation: `true` takes upstream's defaults (these), a
+  /// mapping overrides them (docs/TRAINING.md lists its keys).
+  struct Augmentation {
+    bool enabled = false;
+    double gainMin = 0.7, gainMax = 1.3;   ///< per-stem gain, uniform
+    double channelSwapProb = 0.5;
+    double polarityProb = 0.1;
+    double mp3Prob = 0.2;                  ///< of the mixture
+    int64_t mp3MinBitrate = 96, mp3MaxBitrate = 192; ///< kbps
+    double noiseProb = 0.1;                ///< when MP3 did not run
+    double noiseMinSnrDb = 25.0, noiseMaxSnrDb = 40.0;
+  } augmentation;
 
   // model:
   int64_t nFft = 0, hopLength = 0;     ///< model.n_fft, model.hop_length
@@ -85,8 +98,21 @@ struct ModelSpec {
   std::string ampDtype = "bfloat16";
   int64_t gradientAccumulationSteps = 1;
   int64_t valInterval = 1;
+  int64_t saveInterval = 1;            ///< training.save_interval (epochs)
+  int64_t keepLast = 2;                ///< training.keep_last
+  bool saveBest = true;                ///< training.save_best
+  bool earlyStopping = false;          ///< training.early_stopping.enabled
+  int64_t earlyStoppingPatience = 10;  ///< ... .patience (validations)
+  double earlyStoppingMinDelta = 0.0;  ///< ... .min_delta
   bool tf32 = false;                   ///< performance.tf32
   int64_t seed = 42;
+
+  // hardware:
+  std::string device = "cpu";          ///< device ("cpu" or "cuda")
+  int64_t gpuId = 0;                   ///< gpu_id
+  int64_t numGpu = 1;                  ///< num_gpu
+  /// "cpu" or "cuda:<gpu_id>": locorun's default --device.
+  std::string deviceName() const;
 
   /// Location of every key present in the config (and of `--set` overrides),
   /// keyed by dotted path.

@@ -573,7 +573,8 @@ std::string LowerToRuntimePass::manifest(func::FuncOp train,
   // Plain integer, float and string entries of the model and training
   // dictionaries, and of the memory-for-compute choices (micro-batching,
   // recomputation) when lococ made them.
-  for (StringRef key : {"model", "training", "loss", "micro_batching", "remat"}) {
+  for (StringRef key : {"model", "training", "loss", "dataset", "hardware",
+                        "micro_batching", "remat"}) {
     auto dict = module->getAttrOfType<DictionaryAttr>(("loco." + key).str());
     if (!dict)
       continue;
