@@ -9,7 +9,7 @@ config="$1"; shift
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 "$root/build/bin/lococ" "$config" "$@" -o "$work/train.so"
-"$root/build/bin/locorun" "$work/train.so" --synthetic --steps 1 --report-memory \
+"$root/build/bin/locorun" "$work/train.so" --device cpu --synthetic --steps 1 --report-memory \
   2> "$work/log" >/dev/null
 line="$(grep '^memory:' "$work/log")"
 arena=$(sed -E 's/.*arena ([0-9]+) bytes.*/\1/' <<<"$line")

@@ -46,7 +46,7 @@ small=(--set model.n_layers=1 --set dataset.sample_rate=8000 --set training.use_
 "$root/build/bin/lococ" "$root/configs/tiny.yaml" "${small[@]}" --mode separate \
   --batch-segments 8 -o "$work/tiny.so"
 "$root/build/bin/lococ" "$root/configs/tiny.yaml" "${small[@]}" -o "$work/tiny-train.so"
-"$root/build/bin/locorun" "$work/tiny-train.so" --steps 1 --out "$work/tiny-ckpt" 2> /dev/null
+"$root/build/bin/locorun" "$work/tiny-train.so" --synthetic --steps 1 --out "$work/tiny-ckpt" 2> /dev/null
 for minutes in 1 10; do
   "$root/build/bin/locorun" make-synthetic "$work/long$minutes" --tracks 0 --test-tracks 1 \
     --seconds $((minutes * 60)) --sample-rate 8000 > /dev/null

@@ -51,7 +51,7 @@ trap 'rm -rf "$work"' EXIT
 
 "$root/build/bin/lococ" "$config" "${sets[@]}" -o "$work/train.so"
 for i in $(seq 1 "$runs"); do
-  OMP_NUM_THREADS="$threads" "$root/build/bin/locorun" "$work/train.so" --synthetic \
+  OMP_NUM_THREADS="$threads" "$root/build/bin/locorun" "$work/train.so" --device cpu --synthetic \
     --steps 2 --metrics "$work/lococ$i.jsonl" --report-memory 2> "$work/lococ$i.log" >/dev/null
   "$python" "$root/bench/torch_reference.py" "$config" "${sets[@]}" --steps 2 \
     --variant "$variant" --threads "$threads" --device "$device" "${policy[@]}" > "$work/torch$i.jsonl"

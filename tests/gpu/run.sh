@@ -146,7 +146,7 @@ fi
 
 echo "== musdb18_ultra_safe, batch 1, bf16 AMP (its config's), cuda:0"
 t=$(date +%s)
-build/bin/locorun build/gpu/ultra_safe_b1.so --device cuda:0 --steps 6 \
+build/bin/locorun build/gpu/ultra_safe_b1.so --device cuda:0 --synthetic --steps 6 \
   --metrics "$out/ultra_safe_metrics.jsonl" --report-memory \
   > "$out/ultra_safe.log" 2>&1
 status=$?

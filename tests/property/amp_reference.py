@@ -74,7 +74,7 @@ def main():
             sets += ["--set", f"{key}={json.dumps(value)}"]
         subprocess.run([args.lococ, os.path.join(golden, "config.yaml"), *sets, "-o",
                         os.path.join(work, "train.so")], check=True, stdout=subprocess.DEVNULL)
-        subprocess.run([args.locorun, os.path.join(work, "train.so"), "--init",
+        subprocess.run([args.locorun, os.path.join(work, "train.so"), "--device", "cpu", "--init",
                         os.path.join(golden, "weights.safetensors"), "--batch",
                         os.path.join(golden, "inputs.safetensors"), "--dump",
                         os.path.join(work, "out")], check=True, stdout=subprocess.DEVNULL,

@@ -60,7 +60,7 @@ for name in golden:
 # locorun's forward pass on the converted weights: the golden loss.
 so = os.path.join(args.work, "train.so")
 subprocess.run([args.lococ, config, "--set", "training.use_amp=false", "-o", so], check=True)
-run = subprocess.run([args.locorun, so, "--eval", "--init", out, "--batch",
+run = subprocess.run([args.locorun, so, "--device", "cpu", "--eval", "--init", out, "--batch",
                       os.path.join(args.golden, "inputs.safetensors")],
                      capture_output=True, text=True, check=True)
 loss = float(re.search(r"total_loss\s+([-0-9.e]+)", run.stdout).group(1))

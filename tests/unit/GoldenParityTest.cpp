@@ -172,7 +172,7 @@ TEST(FusedAttention, MatchesUnfusedEndToEnd) {
             " --set training.use_amp=false -o " + work + "/" + variant + ".so",
         work + "/lococ.log");
     run(std::string(LOCO_TOOLS_DIR "/locorun ") + work + "/" + variant +
-            ".so --init " + dir + "/weights.safetensors --batch " + dir +
+            ".so --device cpu --init " + dir + "/weights.safetensors --batch " + dir +
             "/inputs.safetensors --dump " + work + "/" + variant,
         work + "/locorun.log");
   }

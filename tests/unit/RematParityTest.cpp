@@ -62,7 +62,8 @@ std::string compileAndStep(const std::string &work, const std::string &tag,
   run(tool("lococ") + " " + config + " " + flags + " --memory-report-json " +
           dump + ".json -o " + so,
       dump + ".lococ.log");
-  run(tool("locorun") + " " + so + " " + runFlags + " --report-memory --dump " +
+  run(tool("locorun") + " " + so + " --device cpu " + runFlags +
+          " --report-memory --dump " +
           dump,
       dump + ".locorun.log");
   return dump;

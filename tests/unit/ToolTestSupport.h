@@ -47,7 +47,7 @@ inline void runGoldenStep(const std::string &dir, const nlohmann::json &golden,
   run(tool("lococ") + " " + dir + "/config.yaml" + all + " -o " + work +
           "/train.so",
       work + "/lococ.log");
-  run(tool("locorun") + " " + work + "/train.so --init " + dir +
+  run(tool("locorun") + " " + work + "/train.so --device cpu --init " + dir +
           "/weights.safetensors --batch " + dir +
           "/inputs.safetensors --dump " + work + "/out",
       work + "/locorun.log");

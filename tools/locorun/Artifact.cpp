@@ -165,6 +165,23 @@ static std::string checkRegions(const TrainArtifact &artifact,
   return "";
 }
 
+nlohmann::json loco::peekManifest(const std::string &path) {
+  std::string file = path.find('/') == std::string::npos ? "./" + path : path;
+  if (!checkSharedObject(file).empty())
+    return nullptr;
+  // Lazy binding: the kernels (loco_*) stay unresolved, as no backend is
+  // loaded yet; only the manifest's bytes are read, and the library is
+  // closed again before the real load.
+  void *handle = dlopen(file.c_str(), RTLD_LAZY | RTLD_LOCAL);
+  if (!handle)
+    return nullptr;
+  nlohmann::json manifest;
+  if (auto *text = static_cast<const char *>(dlsym(handle, "loco_manifest")))
+    manifest = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
+  dlclose(handle);
+  return manifest.is_object() ? manifest : nlohmann::json();
+}
+
 std::unique_ptr<TrainArtifact> TrainArtifact::open(const std::string &path,
                                                    std::string &error) {
   auto artifact = std::unique_ptr<TrainArtifact>(new TrainArtifact());

@@ -45,6 +45,11 @@ struct EntryPoint {
 /// why not.
 std::string checkSharedObject(const std::string &path);
 
+/// The manifest of the artifact at `path`, read before any backend is
+/// loaded (to choose one: the config's device); null when it is not a
+/// loadable lococ artifact (TrainArtifact::open then says why).
+nlohmann::json peekManifest(const std::string &path);
+
 class TrainArtifact {
 public:
   /// Opens `path`; on failure returns null and sets `error`.

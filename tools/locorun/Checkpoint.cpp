@@ -371,6 +371,11 @@ TrainState loco::readTrainState(const std::map<std::string, std::string> &meta,
   // Checkpoints before best/ existed: the next validation is the best.
   if (meta.count("best_saved_val_loss"))
     state.bestSavedValLoss = real("best_saved_val_loss");
+  // Checkpoints before early stopping: its count starts again.
+  if (meta.count("early_stop_best")) {
+    state.earlyStopBest = real("early_stop_best");
+    state.earlyStopBad = integer("early_stop_bad", 0);
+  }
   state.badEpochs = integer("bad_epochs", 0);
   state.cooldown = integer("cooldown", 0);
   state.seed = static_cast<uint64_t>(integer("seed", 0));

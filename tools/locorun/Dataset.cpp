@@ -11,6 +11,7 @@
 
 #include <sndfile.h>
 
+#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
@@ -44,35 +45,56 @@ public:
   }
   int64_t trackLength(size_t t) const override { return tracks[t].length; }
 
+  void readPlanar(size_t t, int64_t offset, int64_t length,
+                  PlanarStems &stems) const override {
+    stems.clear();
+    for (const std::string &path : tracks[t].stems)
+      stems.push_back(readStem(path, offset, length));
+    // Stereo stays stereo when every stem is; anything else is down-mixed
+    // to mono here (the mean, as upstream), so that stems line up.
+    bool stereo = true;
+    for (const auto &stem : stems)
+      stereo &= stem.size() == 2;
+    if (!stereo)
+      for (auto &stem : stems)
+        if (stem.size() != 1)
+          stem = {downmix(stem)};
+  }
+
   void read(size_t t, int64_t offset, int64_t length,
             std::vector<std::vector<float>> &stems) const override {
-    for (const std::string &path : tracks[t].stems) {
-      SF_INFO info{};
-      SNDFILE *file = sf_open(path.c_str(), SFM_READ, &info);
-      if (!file)
-        throw RunError(path + ": cannot read: " + sf_strerror(nullptr));
-      std::vector<float> frames(length * info.channels, 0.0f);
-      if (sf_seek(file, offset, SEEK_SET) < 0 ||
-          sf_readf_float(file, frames.data(), length) != length) {
-        sf_close(file);
-        throw RunError(path + ": cannot read " + std::to_string(length) +
-                       " frames at " + std::to_string(offset));
-      }
+    for (const std::string &path : tracks[t].stems)
+      stems.push_back(downmix(readStem(path, offset, length)));
+  }
+
+private:
+  /// `length` frames of `path` from `offset`, one vector per channel.
+  static std::vector<std::vector<float>>
+  readStem(const std::string &path, int64_t offset, int64_t length) {
+    SF_INFO info{};
+    SNDFILE *file = sf_open(path.c_str(), SFM_READ, &info);
+    if (!file)
+      throw RunError(path + ": cannot read: " + sf_strerror(nullptr));
+    std::vector<float> frames(length * info.channels, 0.0f);
+    if (sf_seek(file, offset, SEEK_SET) < 0 ||
+        sf_readf_float(file, frames.data(), length) != length) {
       sf_close(file);
-      // Stereo (or more) to mono by the mean of the channels, as upstream.
-      std::vector<float> mono(length);
-      for (int64_t i = 0; i < length; ++i) {
-        float sum = 0.0f;
-        for (int c = 0; c < info.channels; ++c)
-          sum += frames[i * info.channels + c];
-        mono[i] = sum / info.channels;
+      throw RunError(path + ": cannot read " + std::to_string(length) +
+                     " frames at " + std::to_string(offset));
+    }
+    sf_close(file);
+    std::vector<std::vector<float>> channels(info.channels,
+                                             std::vector<float>(length));
+    for (int64_t i = 0; i < length; ++i)
+      for (int c = 0; c < info.channels; ++c) {
+        float x = frames[i * info.channels + c];
         // A float file can hold NaN or Inf; nothing trains on them.
-        if (!std::isfinite(mono[i]))
+        if (!std::isfinite(x))
           throw RunError(path + ": sample " + std::to_string(offset + i) +
                          " is not a finite number (NaN or Inf)");
+        channels[c][i] = x;
       }
-      stems.push_back(std::move(mono));
-    }
+    return channels;
   }
 };
 
@@ -84,10 +106,13 @@ public:
   size_t numTracks() const override { return audio.size(); }
   const std::string &trackName(size_t t) const override { return names[t]; }
   int64_t trackLength(size_t t) const override { return audio[t][0].size(); }
-  void read(size_t t, int64_t offset, int64_t length,
-            std::vector<std::vector<float>> &stems) const override {
+  void readPlanar(size_t t, int64_t offset, int64_t length,
+                  PlanarStems &stems) const override {
+    stems.clear();
     for (const auto &stem : audio[t])
-      stems.emplace_back(stem.begin() + offset, stem.begin() + offset + length);
+      stems.push_back(
+          {std::vector<float>(stem.begin() + offset,
+                              stem.begin() + offset + length)});
   }
 };
 
@@ -127,6 +152,30 @@ std::string findStem(const fs::path &trackDir, const std::string &stem) {
 }
 
 } // namespace
+
+std::vector<float>
+loco::downmix(const std::vector<std::vector<float>> &channels) {
+  if (channels.size() == 1)
+    return channels[0];
+  size_t length = channels.empty() ? 0 : channels[0].size();
+  std::vector<float> mono(length);
+  float count = static_cast<float>(channels.size());
+  for (size_t i = 0; i < length; ++i) {
+    float sum = 0.0f;
+    for (const std::vector<float> &channel : channels)
+      sum += channel[i];
+    mono[i] = sum / count;
+  }
+  return mono;
+}
+
+void TrackSource::read(size_t track, int64_t offset, int64_t length,
+                       std::vector<std::vector<float>> &stems) const {
+  PlanarStems planar;
+  readPlanar(track, offset, length, planar);
+  for (const auto &stem : planar)
+    stems.push_back(downmix(stem));
+}
 
 std::unique_ptr<TrackSource>
 loco::openMusdbFolder(const std::string &dir, const std::string &split,
@@ -254,18 +303,39 @@ static void appendSegments(const TrackSource &data, size_t track,
     std::copy(stems[s].begin(), stems[s].end(), inputs[s].begin() + item * N);
 }
 
-void loco::sampleBatch(const TrackSource &data, uint64_t seed, uint64_t step,
-                       uint64_t micro, int64_t B, int64_t N, bool random,
-                       std::vector<std::vector<float>> &inputs) {
+double loco::sampleBatch(const TrackSource &data, uint64_t seed, uint64_t step,
+                         uint64_t micro, int64_t B, int64_t N, bool random,
+                         std::vector<std::vector<float>> &inputs,
+                         const AugmentKey &augment) {
   for (auto &input : inputs)
     input.assign(B * N, 0.0f);
+  double augmentSeconds = 0.0;
+  bool augmenting = augment.spec && augment.spec->enabled;
   for (int64_t b = 0; b < B; ++b) {
     uint64_t key = mix(mix(mix(seed) ^ step) ^ (micro << 20 | b));
     size_t track = key % data.numTracks();
     int64_t span = data.trackLength(track) - N + 1;
     int64_t offset = random ? static_cast<int64_t>(mix(key) % span) : 0;
-    appendSegments(data, track, offset, N, b, inputs);
+    if (!augmenting) {
+      appendSegments(data, track, offset, N, b, inputs);
+      continue;
+    }
+    PlanarStems stems;
+    data.readPlanar(track, offset, N, stems);
+    auto start = std::chrono::steady_clock::now();
+    AugmentDraw draw =
+        drawAugmentation(*augment.spec, stems.size() - 1, seed, augment.epoch,
+                         augment.firstSample + static_cast<uint64_t>(b));
+    applyAugmentation(draw, augment.sampleRate, stems);
+    augmentSeconds += std::chrono::duration<double>(
+                          std::chrono::steady_clock::now() - start)
+                          .count();
+    for (size_t s = 0; s < inputs.size(); ++s) {
+      std::vector<float> mono = downmix(stems[s]);
+      std::copy(mono.begin(), mono.end(), inputs[s].begin() + b * N);
+    }
   }
+  return augmentSeconds;
 }
 
 void loco::validationBatch(const TrackSource &data, size_t first, int64_t B,

@@ -1,16 +1,19 @@
 //===- Dataset.h - Training data for locorun --------------------*- C++ -*-===//
 //
 // This file declares the sources of training segments: a MUSDB18-HQ-layout
-// folder read through libsndfile (wav and flac, stereo down-mixed to mono as
-// upstream does), and synthetic tracks generated in memory; and the
-// deterministic batch sampler, which draws segment (track, offset) pairs from
-// a hash of (seed, step, micro-step, item) so that a resumed run sees the
-// very batches an uninterrupted one would.
+// folder read through libsndfile (wav and flac, stereo kept for the
+// augmentation and then down-mixed to mono, as upstream does), and
+// synthetic tracks generated in memory; and the deterministic batch
+// sampler, which draws segment (track, offset) pairs from a hash of (seed,
+// step, micro-step, item) so that a resumed run sees the very batches an
+// uninterrupted one would.
 //
 //===----------------------------------------------------------------------===//
 
 #ifndef LOCO_TOOLS_LOCORUN_DATASET_H
 #define LOCO_TOOLS_LOCORUN_DATASET_H
+
+#include "tools/locorun/Augment.h"
 
 #include <cstdint>
 #include <memory>
@@ -25,11 +28,20 @@ public:
   virtual size_t numTracks() const = 0;
   virtual const std::string &trackName(size_t track) const = 0;
   virtual int64_t trackLength(size_t track) const = 0;
-  /// Reads `length` mono samples from `offset` of the mixture and then each
-  /// source, appending one vector per stem to `stems`.
+  /// Reads `length` frames from `offset` of the mixture and then each
+  /// source into `stems` (replacing it), planar: one or two channels, the
+  /// same for every stem.
+  virtual void readPlanar(size_t track, int64_t offset, int64_t length,
+                          PlanarStems &stems) const = 0;
+  /// As readPlanar, down-mixed to mono (the mean of the channels),
+  /// appending one vector per stem to `stems`. (A source may do it stem by
+  /// stem, never holding a whole track's channels.)
   virtual void read(size_t track, int64_t offset, int64_t length,
-                    std::vector<std::vector<float>> &stems) const = 0;
+                    std::vector<std::vector<float>> &stems) const;
 };
+
+/// The mean of `channels`, as upstream down-mixes (`mean(dim=1)`).
+std::vector<float> downmix(const std::vector<std::vector<float>> &channels);
 
 /// `dir/<split>/<track>/{mixture,<sources>}.{wav,flac}`. Tracks with a
 /// missing or unreadable stem, another sample rate, or fewer samples than
@@ -55,12 +67,22 @@ void writeSyntheticFolder(const std::string &dir, size_t trainTracks,
                           const std::vector<std::string> &sources,
                           uint64_t seed);
 
+/// Where a batch's items are in the epoch, for their augmentation draws:
+/// item b of the batch is sample `firstSample + b` of epoch `epoch`.
+struct AugmentKey {
+  const AugmentSpec *spec = nullptr; ///< null or disabled: no augmentation
+  int64_t sampleRate = 44100;
+  uint64_t epoch = 0, firstSample = 0;
+};
+
 /// Fills `inputs` (mixture then sources, each [B, N]) for micro-step
 /// `micro` of optimizer step `step`: random segments when `random`, else
-/// the first segment of consecutive tracks.
-void sampleBatch(const TrackSource &data, uint64_t seed, uint64_t step,
-                 uint64_t micro, int64_t B, int64_t N, bool random,
-                 std::vector<std::vector<float>> &inputs);
+/// the first segment of consecutive tracks; augmented as `augment` says.
+/// Returns the seconds spent augmenting.
+double sampleBatch(const TrackSource &data, uint64_t seed, uint64_t step,
+                   uint64_t micro, int64_t B, int64_t N, bool random,
+                   std::vector<std::vector<float>> &inputs,
+                   const AugmentKey &augment = {});
 
 /// The centre segment of tracks [first, first + B) (wrapping around), for
 /// validation.

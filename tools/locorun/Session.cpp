@@ -373,7 +373,8 @@ void Session::saveCheckpoint(const std::string &dir, const TrainState &state,
                        std::to_string(state.step) + " to '" + dir + "': '" +
                        tensor.name + "' holds a NaN or Inf (element " +
                        std::to_string(bad) + ")");
-  char lr[64], best[64], scale[64], saved[64];
+  char lr[64], best[64], scale[64], saved[64], early[64];
+  std::snprintf(early, sizeof(early), "%.17g", state.earlyStopBest);
   std::snprintf(saved, sizeof(saved), "%.17g", state.bestSavedValLoss);
   std::snprintf(lr, sizeof(lr), "%.17g", state.lr);
   std::snprintf(scale, sizeof(scale), "%.17g", state.lossScale);
@@ -384,6 +385,8 @@ void Session::saveCheckpoint(const std::string &dir, const TrainState &state,
       {"lr", lr},
       {"best_val_loss", best},
       {"best_saved_val_loss", saved},
+      {"early_stop_best", early},
+      {"early_stop_bad", std::to_string(state.earlyStopBad)},
       {"bad_epochs", std::to_string(state.badEpochs)},
       {"cooldown", std::to_string(state.cooldown)},
       {"seed", std::to_string(state.seed)},

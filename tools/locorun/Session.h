@@ -43,6 +43,9 @@ struct TrainState {
   /// The lowest validation loss so far: the one `--out DIR/best/` holds.
   double bestSavedValLoss = 1e300;
   int64_t badEpochs = 0, cooldown = 0;
+  /// Early stopping: the best validation loss, and the validations since.
+  double earlyStopBest = 1e300;
+  int64_t earlyStopBad = 0;
   uint64_t seed = 0;
   /// Steps skipped for a non-finite loss or gradient: AdamW counts only the
   /// updates it applied (its bias correction uses step - skippedSteps), as

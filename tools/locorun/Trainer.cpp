@@ -8,6 +8,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "tools/locorun/Trainer.h"
+#include "tools/locorun/Loader.h"
 #include "tools/locorun/Separate.h"
 #include "tools/locorun/TensorBoard.h"
 #include "tools/locorun/TrackLoss.h"
@@ -128,13 +129,26 @@ void loco::runTraining(Session &session, const TrackSource &train,
                                         : stepsPerEpoch;
   int64_t valInterval =
       std::max<int64_t>(1, hp.value("val_interval", int64_t(1)));
+  // Checkpoints as upstream's trainer keeps them: every save_interval
+  // epochs, the newest keep_last, and best/ when save_best.
+  int64_t saveInterval =
+      std::max<int64_t>(1, hp.value("save_interval", int64_t(1)));
+  int64_t keep = options.keepCheckpoints > 0
+                     ? options.keepCheckpoints
+                     : std::max<int64_t>(1, hp.value("keep_last", int64_t(2)));
+  bool saveBest = hp.value("save_best", true);
+  // Early stopping: no validation loss better than the best by min_delta
+  // for `patience` validations in a row ends training.
+  bool earlyStopping = hp.value("early_stopping", false);
+  int64_t earlyPatience = hp.value("early_stopping_patience", int64_t(10));
+  double earlyMinDelta = hp.value("early_stopping_min_delta", 0.0);
 
   // Where checkpoints go is checked before the first step, not at the first
   // save: a run must not lose its work at the end.
   if (!options.outDir.empty())
     prepareCheckpointFolder(options.outDir, session.checkpointBytes(), "--out");
   // best/ beside the latest checkpoints: room for one more.
-  if (!options.outDir.empty() && validation)
+  if (!options.outDir.empty() && validation && saveBest)
     prepareCheckpointFolder(options.outDir + "/best", session.checkpointBytes() / 2,
                             "--out");
   std::ofstream metrics;
@@ -164,10 +178,43 @@ void loco::runTraining(Session &session, const TrackSource &train,
   auto checkpoint = [&]() {
     if (options.outDir.empty() || savedStep == state.step)
       return;
-    session.saveCheckpoint(options.outDir, state, options.keepCheckpoints);
+    session.saveCheckpoint(options.outDir, state, keep);
     savedStep = state.step;
   };
   int64_t badInARow = 0;
+
+  // The batches, read and augmented ahead on a loader thread.
+  LoaderPlan plan;
+  plan.seed = seed;
+  plan.batch = B;
+  plan.segment = N;
+  plan.accumulation = accumulation;
+  plan.stepsPerEpoch = stepsPerEpoch;
+  plan.randomChunks = options.randomChunks;
+  plan.augment = AugmentSpec::fromManifest(art.manifest());
+  plan.augment.enabled &= options.augment;
+  plan.sampleRate = sampleRate;
+  plan.firstStep = state.step;
+  plan.lastStep = target;
+  if (plan.augment.enabled)
+    std::fprintf(stderr,
+                 "locorun: augmenting training segments (gain %.2f-%.2f, "
+                 "swap p %.2f, polarity p %.2f, MP3 p %.2f at %lld-%lld kbps, "
+                 "else noise p %.2f at %.0f-%.0f dB SNR)\n",
+                 plan.augment.gainMin, plan.augment.gainMax,
+                 plan.augment.channelSwapProb, plan.augment.polarityProb,
+                 plan.augment.mp3Prob,
+                 static_cast<long long>(plan.augment.mp3MinBitrate),
+                 static_cast<long long>(plan.augment.mp3MaxBitrate),
+                 plan.augment.noiseProb, plan.augment.noiseMinSnrDb,
+                 plan.augment.noiseMaxSnrDb);
+  // Two optimizer steps of micro-batches ahead: enough to hide a slow read,
+  // bounded so memory does not grow with the run.
+  std::unique_ptr<BatchLoader> loader;
+  if (state.step < target)
+    loader = std::make_unique<BatchLoader>(train, inputs.size(), plan,
+                                           2 * accumulation);
+  double totalLoad = 0.0, totalAugment = 0.0, totalWait = 0.0;
 
   while (state.step < target) {
     int64_t step = state.step + 1;
@@ -178,8 +225,20 @@ void loco::runTraining(Session &session, const TrackSource &train,
     std::string nonFinite; // the first non-finite tensor of this step
     double lossScale = lossScaling ? state.lossScale : 1.0;
     session.backend().loco_context_set_loss_scale(session.context(), lossScale);
+    double loadSeconds = 0.0, augmentSeconds = 0.0, waitSeconds = 0.0;
     for (int64_t micro = 0; micro < accumulation; ++micro) {
-      sampleBatch(train, seed, step, micro, B, N, options.randomChunks, inputs);
+      auto waitStart = std::chrono::steady_clock::now();
+      LoadedBatch batch = loader->next();
+      waitSeconds += std::chrono::duration<double>(
+                         std::chrono::steady_clock::now() - waitStart)
+                         .count();
+      if (batch.step != step || batch.micro != micro)
+        throw RunError("internal: the loader delivered step " +
+                       std::to_string(batch.step) + " for " +
+                       std::to_string(step));
+      loadSeconds += batch.loadSeconds;
+      augmentSeconds += batch.augmentSeconds;
+      inputs = std::move(batch.inputs);
       session.setInputs(inputs);
       session.backend().loco_context_set_rng(
           session.context(), seed,
@@ -284,6 +343,9 @@ void loco::runTraining(Session &session, const TrackSource &train,
       badInARow = 0;
     }
 
+    totalLoad += loadSeconds;
+    totalAugment += augmentSeconds;
+    totalWait += waitSeconds;
     auto now = std::chrono::steady_clock::now();
     double seconds = std::chrono::duration<double>(now - start).count();
     double stepSeconds =
@@ -297,6 +359,9 @@ void loco::runTraining(Session &session, const TrackSource &train,
       board->scalar("train/lr", lr, step);
       board->scalar("train/grad_norm", gradNorm, step);
       board->scalar("train/step_seconds", stepSeconds, step);
+      board->scalar("train/data_wait_seconds", waitSeconds, step);
+      board->scalar("train/load_seconds", loadSeconds, step);
+      board->scalar("train/augment_seconds", augmentSeconds, step);
       board->scalar("train/memory_mib", residentMiB(), step);
       if (session.backend().kind != "cpu")
         board->scalar("train/device_memory_mib",
@@ -324,6 +389,10 @@ void loco::runTraining(Session &session, const TrackSource &train,
           {"clip_coef", skipped ? nlohmann::ordered_json() : number(clipCoef)},
           {"components", components},
           {"seconds", seconds},
+          // Data loading (on the loader thread) and the step's wait for it.
+          {"load_seconds", loadSeconds},
+          {"augment_seconds", augmentSeconds},
+          {"data_wait_seconds", waitSeconds},
           {"skipped", skipped},
           {"skipped_steps", state.skippedSteps}};
       if (lossScaling) {
@@ -355,7 +424,7 @@ void loco::runTraining(Session &session, const TrackSource &train,
              (step - firstStep) % std::max<int64_t>(1, target / 20) == 0)
       std::fprintf(stderr, "%s\n", bar);
 
-    bool epochEnd = step % stepsPerEpoch == 0;
+    bool epochEnd = step % stepsPerEpoch == 0, stopEarly = false;
     int64_t epoch = step / stepsPerEpoch;
     bool validate = epochEnd && validation && epoch % valInterval == 0 &&
                     (art.separate() || art.eval());
@@ -441,9 +510,16 @@ void loco::runTraining(Session &session, const TrackSource &train,
       if (best)
         state.bestSavedValLoss = valLoss;
       schedule.observe(state, valLoss);
+      if (valLoss < state.earlyStopBest - earlyMinDelta) {
+        state.earlyStopBest = valLoss;
+        state.earlyStopBad = 0;
+      } else {
+        ++state.earlyStopBad;
+      }
+      stopEarly = earlyStopping && state.earlyStopBad >= earlyPatience;
       // upstream's best_model.pth: the weights of the lowest validation
       // loss so far, as a checkpoint of their own.
-      if (best && !options.outDir.empty())
+      if (best && saveBest && !options.outDir.empty())
         session.saveCheckpoint(options.outDir + "/best", state, 1);
       if (board) {
         board->scalar("validation/loss", valLoss, step);
@@ -484,10 +560,25 @@ void loco::runTraining(Session &session, const TrackSource &train,
                 << std::flush;
     }
     if ((options.saveEvery > 0 && step % options.saveEvery == 0) ||
-        (options.saveEvery == 0 && epochEnd))
+        (options.saveEvery == 0 && epochEnd && epoch % saveInterval == 0))
       checkpoint();
+    if (stopEarly) {
+      std::fprintf(stderr,
+                   "%slocorun: early stopping after epoch %lld: no validation "
+                   "loss below %.6g - %g for %lld validations "
+                   "(training.early_stopping)\n",
+                   tty ? "\n" : "", static_cast<long long>(epoch),
+                   state.earlyStopBest, earlyMinDelta,
+                   static_cast<long long>(state.earlyStopBad));
+      break;
+    }
   }
   if (tty)
     std::fprintf(stderr, "\n");
+  if (state.step > firstStep)
+    std::fprintf(stderr,
+                 "data: %.2f s reading and augmenting on the loader thread "
+                 "(augmentation %.2f s); the steps waited %.2f s for it\n",
+                 totalLoad, totalAugment, totalWait);
   checkpoint();
 }

@@ -25,7 +25,7 @@ struct TrainOptions {
   int64_t steps = -1;         ///< total optimizer steps to reach
   int64_t epochs = -1;        ///< or total epochs
   int64_t stepsPerEpoch = -1; ///< default: training tracks / batch
-  int64_t saveEvery = 0;      ///< checkpoint every N steps (0: per epoch)
+  int64_t saveEvery = 0;      ///< every N steps (0: the config's epochs)
   std::string metricsPath, outDir, resumeDir;
   /// TensorBoard event files (scalars, validation audio) go here.
   std::string tensorboardDir;
@@ -34,8 +34,11 @@ struct TrainOptions {
   /// Consecutive non-finite steps (skipped, never applied) after which
   /// training stops with an error.
   int64_t maxBadSteps = 10;
-  /// Checkpoints kept in `outDir` (the newest).
-  int64_t keepCheckpoints = 2;
+  /// Checkpoints kept in `outDir` (the newest); -1: the config's keep_last.
+  int64_t keepCheckpoints = -1;
+  /// Augment training segments as the config's dataset.augmentation says
+  /// (false: never, whatever it says).
+  bool augment = true;
   /// When training stops for non-finite steps, re-run the last micro-step
   /// with every op's results checked, and name the first op that made a
   /// NaN or Inf.

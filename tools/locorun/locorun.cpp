@@ -1,13 +1,14 @@
 //===- locorun.cpp - Run and train a compiled lococ step ------------------===//
 //
-// This file implements locorun's command line: one step on given or
-// synthetic inputs (printing, or dumping, the loss, outputs, gradients and
-// the weights after one optimizer step), the training loop over a MUSDB18-HQ
-// folder or synthetic tracks, and `make-synthetic`, which writes such a
-// folder.
+// This file implements locorun's command line: training as the config
+// says (its dataset folder, device, augmentation and length; each flag
+// overrides one), one step on given or synthetic inputs (printing, or
+// dumping, the loss, outputs, gradients and the weights after one optimizer
+// step), and `make-synthetic`, which writes a MUSDB18-HQ-layout folder.
 //
 //===----------------------------------------------------------------------===//
 
+#include "tools/locorun/Artifact.h"
 #include "tools/locorun/Dataset.h"
 #include "tools/locorun/Inference.h"
 #include "tools/locorun/Session.h"
@@ -36,18 +37,25 @@ const char *kUsage =
     "       locorun make-synthetic DIR [--tracks N] [--test-tracks N]\n"
     "               [--seconds S] [--sample-rate R] [--seed S]\n"
     "\n"
-    "Without --steps, --epochs or --data: one training step (forward, loss,\n"
-    "backward, clip + AdamW) on --batch or synthetic input; --eval runs the\n"
-    "forward pass only; --dump DIR writes outputs.safetensors, loss.json,\n"
-    "grads.safetensors and weights_after_step.safetensors.\n"
+    "Trains as the config says: on its dataset.root_dir, on its device\n"
+    "(device, gpu_id), with its augmentation, for its num_epochs; the flags\n"
+    "below override each. --one-step (or --batch, --dump, --eval) instead\n"
+    "runs one training step (forward, loss, backward, clip + AdamW) on\n"
+    "--batch or synthetic input; --eval runs the forward pass only; --dump\n"
+    "DIR writes outputs.safetensors, loss.json, grads.safetensors and\n"
+    "weights_after_step.safetensors.\n"
     "\n"
     "options:\n"
-    "  --device D               backend device: cpu (default), cuda or cuda:N\n"
+    "  --device D               cpu, cuda or cuda:N (default: the config's)\n"
     "  --init W.safetensors     start from these weights (upstream names)\n"
+    "  --one-step               one step on synthetic input, then stop\n"
     "  --batch IN.safetensors   inputs of a single step (mixture + sources)\n"
-    "  --data DIR               train on a MUSDB18-HQ-layout folder\n"
-    "  --synthetic              train on generated tracks (the default)\n"
-    "  --steps N | --epochs N   how long to train (total, counting a resume)\n"
+    "  --data DIR               train on this MUSDB18-HQ-layout folder\n"
+    "                           (default: the config's dataset.root_dir)\n"
+    "  --synthetic              train on generated tracks instead\n"
+    "  --no-augment             no augmentation, whatever the config says\n"
+    "  --steps N | --epochs N   how long to train (total, counting a resume;\n"
+    "                           default: the config's training.num_epochs)\n"
     "  --steps-per-epoch N      default: training tracks / (batch x accum)\n"
     "  --metrics FILE           append one JSON object per step\n"
     "  --tensorboard DIR        TensorBoard event files: losses, lr, gradient\n"
@@ -58,7 +66,8 @@ const char *kUsage =
     "  --resume DIR             continue from DIR's newest complete "
     "checkpoint\n"
     "  --save-every N           also checkpoint every N steps\n"
-    "  --keep-checkpoints N     keep the newest N checkpoints (default 2)\n"
+    "  --keep-checkpoints N     keep the newest N checkpoints (default: the\n"
+    "                           config's training.keep_last, else 2)\n"
     "  --max-bad-steps N        stop after N consecutive steps with a NaN/Inf\n"
     "                           loss or gradient (skipped; default 10)\n"
     "  --debug-nonfinite        then re-run the step checking every op, and\n"
@@ -69,9 +78,10 @@ const char *kUsage =
     "  --report-memory          print the arena and the process's peak RSS\n";
 
 struct Options {
-  std::string artifact, init, batch, dump, data, device = "cpu";
+  std::string artifact, init, batch, dump, data, device;
   TrainOptions train;
-  bool seedGiven = false, synthetic = false, eval = false, reportMemory = false;
+  bool seedGiven = false, synthetic = false, eval = false, oneStep = false,
+       reportMemory = false;
 };
 
 [[noreturn]] void usageError(const std::string &message) {
@@ -130,6 +140,10 @@ Options parseOptions(int argc, char **argv) {
       o.device = value();
     else if (arg == "--synthetic")
       o.synthetic = true;
+    else if (arg == "--one-step")
+      o.oneStep = true;
+    else if (arg == "--no-augment")
+      o.train.augment = false;
     else if (arg == "--eval")
       o.eval = true;
     else if (arg == "--report-memory")
@@ -171,6 +185,8 @@ Options parseOptions(int argc, char **argv) {
   }
   if (o.artifact.empty())
     usageError("no train.so given");
+  if (!o.data.empty() && o.synthetic)
+    usageError("--data and --synthetic both name the training data; give one");
   return o;
 }
 
@@ -405,14 +421,76 @@ int main(int argc, char **argv) {
     }
   };
   try {
-    Session session(o.artifact, o.device);
-    TrainArtifact &art = session.artifact();
-    if (art.isSeparation())
+    // What the config asks for, read before any backend is loaded: the
+    // device picks the backend. (A file that is no artifact has no
+    // manifest here; opening the session says why.)
+    nlohmann::json peeked = peekManifest(o.artifact);
+    if (!peeked.is_object()) {
+      // Not a loadable artifact: opening it says why.
+      Session probe(o.artifact, o.device.empty() ? "cpu" : o.device);
+      peeked = nlohmann::json::object();
+    }
+    std::string config = peeked.value("config", o.artifact);
+    if (peeked.value("mode", "train") == "separate")
       throw RunError("'" + o.artifact +
                      "' is a separation artifact (lococ --mode separate): "
                      "use `locorun separate` or `locorun evaluate` with it, "
                      "and compile a train.so (lococ CONFIG -o train.so) to "
                      "train");
+    bool oneStep = o.oneStep || o.eval || !o.batch.empty() || !o.dump.empty();
+    if (oneStep && (o.train.steps >= 0 || o.train.epochs >= 0 ||
+                    !o.data.empty()))
+      usageError("--one-step, --batch, --dump and --eval take a single step; "
+                 "drop --steps, --epochs and --data");
+    nlohmann::json hardware =
+        peeked.value("hardware", nlohmann::json::object());
+    std::string device =
+        o.device.empty() ? hardware.value("device", "cpu") : o.device;
+    int64_t numGpu = hardware.value("num_gpu", int64_t(1));
+    if (numGpu > 1 && !oneStep)
+      std::fprintf(stderr,
+                   "locorun: warning: %s asks for num_gpu: %lld; lococ has no "
+                   "data-parallel training yet (one process per GPU over "
+                   "NCCL is planned), so this run trains on %s alone\n",
+                   config.c_str(), static_cast<long long>(numGpu),
+                   device.c_str());
+
+    // The training data: --data, --synthetic, else the config's folder,
+    // checked before anything runs.
+    std::string dataDir = o.data;
+    nlohmann::json dataset = peeked.value("dataset", nlohmann::json::object());
+    if (!oneStep && dataDir.empty() && !o.synthetic) {
+      std::string root = dataset.value("root_dir", "");
+      if (root.empty())
+        throw RunError(config +
+                       " sets no dataset.root_dir, so there is no training "
+                       "data; pass --data DIR (a MUSDB18-HQ-layout folder) "
+                       "or --synthetic (generated tracks)");
+      std::error_code ec;
+      if (!std::filesystem::is_directory(root, ec))
+        throw RunError("dataset.root_dir '" + root + "' (" + config +
+                       ") is not a folder; pass --data DIR to train on a "
+                       "MUSDB18-HQ-layout folder elsewhere, or --synthetic "
+                       "to train on generated tracks");
+      dataDir = root;
+      std::fprintf(stderr, "locorun: training on %s (dataset.root_dir of %s)\n",
+                   root.c_str(), config.c_str());
+    }
+
+    std::unique_ptr<Session> opened;
+    try {
+      opened = std::make_unique<Session>(o.artifact, device);
+    } catch (const RunError &e) {
+      // No silent fall-back to the CPU when the config asks for a GPU.
+      if (!o.device.empty() || device == "cpu")
+        throw;
+      throw RunError(std::string(e.what()) + "\n  " + config +
+                     " asks for device '" + device +
+                     "' (its keys device and gpu_id); pass --device cpu to "
+                     "run on the CPU instead");
+    }
+    Session &session = *opened;
+    TrainArtifact &art = session.artifact();
     uint64_t seed = o.seedGiven ? o.train.seed
                                 : art.manifest()
                                       .value("model", nlohmann::json::object())
@@ -423,16 +501,14 @@ int main(int argc, char **argv) {
     else
       session.initParameters(seed);
 
-    bool training =
-        o.train.steps >= 0 || o.train.epochs >= 0 || !o.data.empty();
-    if (!training) {
+    if (oneStep) {
       singleStep(session, o, seed);
       reportMemory(session);
       return 0;
     }
-    if (!o.batch.empty() || !o.dump.empty())
-      usageError("--batch and --dump take a single step; drop --steps, "
-                 "--epochs and --data");
+    if (o.train.steps < 0 && o.train.epochs < 0)
+      o.train.epochs = std::max<int64_t>(
+          1, art.training().value("num_epochs", int64_t(1)));
     const ManifestTensor &mixture = art.inputs().front();
     int64_t N = mixture.shape[1];
     int64_t rate = art.manifest()
@@ -442,14 +518,14 @@ int main(int argc, char **argv) {
     for (size_t i = 1; i < art.inputs().size(); ++i)
       sources.push_back(art.inputs()[i].name);
     std::unique_ptr<TrackSource> train, validation;
-    if (!o.data.empty()) {
-      train = openMusdbFolder(o.data, "train", sources, rate, N);
-      if (std::filesystem::is_directory(o.data + "/test"))
-        validation = openMusdbFolder(o.data, "test", sources, rate, N);
+    if (!dataDir.empty()) {
+      train = openMusdbFolder(dataDir, "train", sources, rate, N);
+      if (std::filesystem::is_directory(dataDir + "/test"))
+        validation = openMusdbFolder(dataDir, "test", sources, rate, N);
       else
         std::fprintf(stderr,
                      "locorun: warning: %s/test not found; no validation\n",
-                     o.data.c_str());
+                     dataDir.c_str());
     } else {
       train = makeSyntheticTracks(16, 2 * N, rate, sources.size(), seed);
       validation =
