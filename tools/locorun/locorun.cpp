@@ -425,11 +425,8 @@ int main(int argc, char **argv) {
     // device picks the backend. (A file that is no artifact has no
     // manifest here; opening the session says why.)
     nlohmann::json peeked = peekManifest(o.artifact);
-    if (!peeked.is_object()) {
-      // Not a loadable artifact: opening it says why.
-      Session probe(o.artifact, o.device.empty() ? "cpu" : o.device);
+    if (!peeked.is_object())
       peeked = nlohmann::json::object();
-    }
     std::string config = peeked.value("config", o.artifact);
     if (peeked.value("mode", "train") == "separate")
       throw RunError("'" + o.artifact +
@@ -455,10 +452,25 @@ int main(int argc, char **argv) {
                    config.c_str(), static_cast<long long>(numGpu),
                    device.c_str());
 
+    std::unique_ptr<Session> opened;
+    try {
+      opened = std::make_unique<Session>(o.artifact, device);
+    } catch (const RunError &e) {
+      // No silent fall-back to the CPU when the config asks for a GPU.
+      if (!o.device.empty() || device == "cpu")
+        throw;
+      throw RunError(std::string(e.what()) + "\n  " + config +
+                     " asks for device '" + device +
+                     "' (its keys device and gpu_id); pass --device cpu to "
+                     "run on the CPU instead");
+    }
+    Session &session = *opened;
+    TrainArtifact &art = session.artifact();
     // The training data: --data, --synthetic, else the config's folder,
-    // checked before anything runs.
+    // checked before the first step.
     std::string dataDir = o.data;
-    nlohmann::json dataset = peeked.value("dataset", nlohmann::json::object());
+    nlohmann::json dataset =
+        art.manifest().value("dataset", nlohmann::json::object());
     if (!oneStep && dataDir.empty() && !o.synthetic) {
       std::string root = dataset.value("root_dir", "");
       if (root.empty())
@@ -477,20 +489,6 @@ int main(int argc, char **argv) {
                    root.c_str(), config.c_str());
     }
 
-    std::unique_ptr<Session> opened;
-    try {
-      opened = std::make_unique<Session>(o.artifact, device);
-    } catch (const RunError &e) {
-      // No silent fall-back to the CPU when the config asks for a GPU.
-      if (!o.device.empty() || device == "cpu")
-        throw;
-      throw RunError(std::string(e.what()) + "\n  " + config +
-                     " asks for device '" + device +
-                     "' (its keys device and gpu_id); pass --device cpu to "
-                     "run on the CPU instead");
-    }
-    Session &session = *opened;
-    TrainArtifact &art = session.artifact();
     uint64_t seed = o.seedGiven ? o.train.seed
                                 : art.manifest()
                                       .value("model", nlohmann::json::object())
