@@ -408,6 +408,7 @@ OwningOpRef<ModuleOp> TrainStepBuilder::build() {
       "loco.dataset",
       b.getDictionaryAttr({
           b.getNamedAttr("root_dir", b.getStringAttr(spec.rootDir)),
+          b.getNamedAttr("random_chunks", b.getBoolAttr(spec.randomChunks)),
           b.getNamedAttr("augmentation", b.getBoolAttr(aug.enabled)),
           b.getNamedAttr("gain_min", f64(aug.gainMin)),
           b.getNamedAttr("gain_max", f64(aug.gainMax)),

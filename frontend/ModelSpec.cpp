@@ -251,6 +251,7 @@ std::optional<ModelSpec> mlir::loco::parseModelSpec(ConfigDocument &doc) {
                            "dataset.sources",
                            std::vector<std::string>{"vocals", "drums", "bass", "other"}));
   r.readString(spec.rootDir, "dataset.root_dir", std::string());
+  r.readBool(spec.randomChunks, "dataset.random_chunks", true);
   // `augmentation: true` (upstream's defaults) or a mapping of overrides.
   ModelSpec::Augmentation &aug = spec.augmentation;
   if (doc.isSection("dataset.augmentation")) {

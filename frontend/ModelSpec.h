@@ -43,6 +43,7 @@ struct ModelSpec {
   int64_t segmentLength = 0;           ///< dataset.segment_length (N)
   std::vector<std::string> sources;    ///< dataset.sources, in output order
   std::string rootDir;                 ///< dataset.root_dir ("" if absent)
+  bool randomChunks = true;            ///< dataset.random_chunks
   /// dataset.augmentation: `true` takes upstream's defaults (these), a
   /// mapping overrides them (docs/TRAINING.md lists its keys).
   struct Augmentation {

@@ -2,7 +2,9 @@
 //
 // A MUSDB18-HQ-layout folder whose mixture.wav is the input (the stems are
 // valid files): the scanner either skips the track with a warning or
-// refuses the folder with a RunError, and a track it keeps can be read.
+// refuses the folder with a RunError, and a track it keeps can be read,
+// down-mixed and augmented (gain, swap, polarity, noise; MP3 is left to
+// the unit tests, as the encoder would dominate every run).
 //
 //===----------------------------------------------------------------------===//
 
@@ -35,9 +37,18 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     auto tracks = loco::openMusdbFolder(root.string(), "train", sources, 8000,
                                         256);
     std::vector<std::vector<float>> stems;
+    loco::AugmentSpec spec;
+    spec.enabled = true;
+    spec.mp3Prob = 0.0;
+    spec.noiseProb = 1.0;
     for (size_t t = 0; t < tracks->numTracks(); ++t) {
       stems.clear();
       tracks->read(t, 0, 256, stems);
+      loco::PlanarStems planar;
+      tracks->readPlanar(t, 0, 256, planar);
+      loco::applyAugmentation(
+          loco::drawAugmentation(spec, sources.size(), 1, 0, t), 8000,
+          planar);
     }
   } catch (const loco::RunError &) {
   }

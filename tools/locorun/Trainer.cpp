@@ -190,7 +190,11 @@ void loco::runTraining(Session &session, const TrackSource &train,
   plan.segment = N;
   plan.accumulation = accumulation;
   plan.stepsPerEpoch = stepsPerEpoch;
-  plan.randomChunks = options.randomChunks;
+  // dataset.random_chunks: a random offset in the track, else its start
+  // (the key's meaning in open-unmix's MUSDB dataset, where it comes from).
+  plan.randomChunks = art.manifest()
+                          .value("dataset", nlohmann::json::object())
+                          .value("random_chunks", true);
   plan.augment = AugmentSpec::fromManifest(art.manifest());
   plan.augment.enabled &= options.augment;
   plan.sampleRate = sampleRate;

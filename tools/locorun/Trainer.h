@@ -30,7 +30,6 @@ struct TrainOptions {
   /// TensorBoard event files (scalars, validation audio) go here.
   std::string tensorboardDir;
   uint64_t seed = 0;
-  bool randomChunks = true;
   /// Consecutive non-finite steps (skipped, never applied) after which
   /// training stops with an error.
   int64_t maxBadSteps = 10;
