@@ -99,8 +99,8 @@ TEST(Augment, RatesAndRangesMatchTheDefinition) {
   // Bitrates: the five MPEG-1 rates in [96, 192], each a fifth of the MP3s.
   EXPECT_EQ(bitrates.size(), 5u);
   for (int kbps : {96, 112, 128, 160, 192})
-    EXPECT_NEAR(bitrates[kbps], mp3 / 5.0,
-                5.0 * std::sqrt(mp3 * 0.2 * 0.8)) << kbps << " kbps";
+    EXPECT_NEAR(bitrates[kbps], mp3 / 5.0, 5.0 * std::sqrt(mp3 * 0.2 * 0.8))
+        << kbps << " kbps";
 }
 
 TEST(Augment, DrawsDependOnTheKeyAlone) {
@@ -136,8 +136,8 @@ TEST(Augment, StemStepsAndTheRebuiltMixture) {
   for (size_t s = 1; s < 5; ++s)
     for (size_t c = 0; c < 2; ++c)
       for (int64_t n = 0; n < length; ++n) {
-        float expected = -std::clamp(original[s][1 - c][n] * draw.gains[s - 1],
-                                     -1.0f, 1.0f);
+        float expected =
+            -std::clamp(original[s][1 - c][n] * draw.gains[s - 1], -1.0f, 1.0f);
         ASSERT_EQ(stems[s][c][n], expected) << s << " " << c << " " << n;
       }
   EXPECT_EQ(stems[2][0][9], -1.0f);

@@ -26,7 +26,8 @@ AugmentSpec AugmentSpec::fromManifest(const nlohmann::json &manifest) {
   spec.enabled = dataset.value("augmentation", false);
   spec.gainMin = dataset.value("gain_min", spec.gainMin);
   spec.gainMax = dataset.value("gain_max", spec.gainMax);
-  spec.channelSwapProb = dataset.value("channel_swap_prob", spec.channelSwapProb);
+  spec.channelSwapProb =
+      dataset.value("channel_swap_prob", spec.channelSwapProb);
   spec.polarityProb = dataset.value("polarity_prob", spec.polarityProb);
   spec.mp3Prob = dataset.value("mp3_prob", spec.mp3Prob);
   spec.mp3MinBitrate = dataset.value("mp3_min_bitrate", spec.mp3MinBitrate);
@@ -57,12 +58,11 @@ namespace {
 /// Draw `index` of a sample's stream: a uniform double in [0, 1) with 53
 /// random bits. Each decision has its own index, so one changing setting
 /// (say, a probability of 0) leaves every other draw as it was.
-double uniform(uint64_t seed, uint64_t epoch, uint64_t sample,
-               uint64_t index) {
+double uniform(uint64_t seed, uint64_t epoch, uint64_t sample, uint64_t index) {
   PhiloxOut bits = philoxBlock(seed, epoch, sample, index / 2);
   unsigned lane = 2 * (index % 2);
-  uint64_t word = (static_cast<uint64_t>(bits.v[lane]) << 32) |
-                  bits.v[lane + 1];
+  uint64_t word =
+      (static_cast<uint64_t>(bits.v[lane]) << 32) | bits.v[lane + 1];
   return static_cast<double>(word >> 11) * 0x1.0p-53;
 }
 
@@ -168,7 +168,8 @@ struct MemoryFile {
   sf_count_t position = 0;
 
   static sf_count_t length(void *self) {
-    return static_cast<sf_count_t>(static_cast<MemoryFile *>(self)->bytes.size());
+    return static_cast<sf_count_t>(
+        static_cast<MemoryFile *>(self)->bytes.size());
   }
   static sf_count_t seek(sf_count_t offset, int whence, void *self) {
     auto *file = static_cast<MemoryFile *>(self);

@@ -49,8 +49,8 @@ struct AugmentSpec {
 struct AugmentDraw {
   std::vector<float> gains; ///< one per source
   bool swap = false, invert = false;
-  int mp3Bitrate = 0;       ///< kbps; 0: no MP3
-  double snrDb = 0.0;       ///< of the added noise, when `noise`
+  int mp3Bitrate = 0; ///< kbps; 0: no MP3
+  double snrDb = 0.0; ///< of the added noise, when `noise`
   bool noise = false;
   /// The key of this sample's noise samples.
   uint64_t seed = 0, epoch = 0, sample = 0;

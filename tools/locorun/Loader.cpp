@@ -56,8 +56,7 @@ void BatchLoader::run() {
                                 std::chrono::steady_clock::now() - start)
                                 .count();
         std::unique_lock<std::mutex> lock(mutex);
-        changed.wait(lock,
-                     [&] { return stopping || queue.size() < capacity; });
+        changed.wait(lock, [&] { return stopping || queue.size() < capacity; });
         if (stopping)
           return;
         queue.push_back(std::move(batch));

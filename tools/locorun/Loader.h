@@ -38,8 +38,8 @@ struct LoaderPlan {
 struct LoadedBatch {
   int64_t step = 0, micro = 0;
   std::vector<std::vector<float>> inputs; ///< mixture then sources, [B, N]
-  double loadSeconds = 0.0;    ///< reading and augmenting
-  double augmentSeconds = 0.0; ///< of which augmenting
+  double loadSeconds = 0.0;               ///< reading and augmenting
+  double augmentSeconds = 0.0;            ///< of which augmenting
 };
 
 class BatchLoader {
