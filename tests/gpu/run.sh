@@ -176,7 +176,7 @@ else
 fi
 # The same steps without graphs: what capture saves in launch overhead.
 LOCO_CUDA_GRAPHS=0 build/bin/locorun build/gpu/ultra_safe_b1.so --device cuda:0 \
-  --steps 6 --metrics "$out/ultra_safe_eager.jsonl" > "$out/ultra_safe_eager.log" 2>&1 &&
+  --synthetic --steps 6 --metrics "$out/ultra_safe_eager.jsonl" > "$out/ultra_safe_eager.log" 2>&1 &&
   note "ultra_safe without graphs" ok "$(python3 - "$out/ultra_safe_eager.jsonl" <<'PY'
 import json, sys
 s = [json.loads(l)["seconds"] for l in open(sys.argv[1])]
