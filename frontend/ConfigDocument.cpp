@@ -355,8 +355,16 @@ void ConfigDocument::indexKeys() {
         }
       };
   walk(impl->root, "");
-  for (auto &entry : impl->overrides)
+  // An override's value, and every key inside it (a mapping such as
+  // `--set 'dataset.augmentation={mp3_prob: 0}'`), is located at the
+  // override: the marks inside it count from the start of its value text.
+  for (auto &entry : impl->overrides) {
+    std::string prefix = (entry.getKey() + ".").str();
+    for (auto &located : locations)
+      if (located.getKey().starts_with(prefix))
+        located.getValue() = entry.getValue();
     locations.insert_or_assign(entry.getKey(), entry.getValue());
+  }
 }
 
 LogicalResult ConfigDocument::applyOverride(llvm::StringRef assignment,

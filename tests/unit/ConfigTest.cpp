@@ -231,6 +231,43 @@ TEST_F(FrontendTest, SetWithBadValueNamesTheOverride) {
       << allDiagnostics();
 }
 
+TEST_F(FrontendTest, AugmentationIsAFlagOrAMappingOfOverrides) {
+  auto on = parse(tinyConfig(), {"dataset.augmentation=true"});
+  ASSERT_TRUE(on) << allDiagnostics();
+  EXPECT_TRUE(on->augmentation.enabled);
+  EXPECT_DOUBLE_EQ(on->augmentation.mp3Prob, 0.2);
+  auto mapping = parse(tinyConfig(), {"dataset.augmentation={mp3_prob: 0, "
+                                      "noise_max_snr_db: 30}"});
+  ASSERT_TRUE(mapping) << allDiagnostics();
+  EXPECT_TRUE(mapping->augmentation.enabled);
+  EXPECT_DOUBLE_EQ(mapping->augmentation.mp3Prob, 0.0);
+  EXPECT_DOUBLE_EQ(mapping->augmentation.noiseMaxSnrDb, 30.0);
+  EXPECT_DOUBLE_EQ(mapping->augmentation.gainMin, 0.7);
+}
+
+TEST_F(FrontendTest, AugmentationErrorsPointAtTheirKey) {
+  // In the file: the sub-key's own line:col.
+  std::string config = tinyConfig();
+  config.replace(config.find("  segment_length"), 0,
+                 "  augmentation:\n    polarity_prob: 2\n");
+  EXPECT_FALSE(parse(config));
+  EXPECT_TRUE(hasDiagnostic("error: cfg.yaml:3:5: "
+                            "'dataset.augmentation.polarity_prob' must be in "
+                            "[0, 1], got 2 (a probability)"))
+      << allDiagnostics();
+  // In a --set mapping: the override, as for any --set value.
+  EXPECT_FALSE(parse(tinyConfig(), {"dataset.augmentation={gain_mx: 2, "
+                                    "noise_prob: -1}"}));
+  EXPECT_TRUE(hasDiagnostic("error: --set:1:1: "
+                            "'dataset.augmentation.noise_prob' must be in "
+                            "[0, 1], got -1 (a probability)"))
+      << allDiagnostics();
+  EXPECT_TRUE(hasDiagnostic("warning: --set:1:1: unknown key "
+                            "'dataset.augmentation.gain_mx' is ignored; did "
+                            "you mean 'dataset.augmentation.gain_max'?"))
+      << allDiagnostics();
+}
+
 TEST_F(FrontendTest, SetWithoutEqualsIsAnError) {
   EXPECT_FALSE(parse(tinyConfig(), {"model.n_layers"}));
   EXPECT_TRUE(hasDiagnostic("error: --set:1:1: expects --set key.path=value, "
