@@ -17,6 +17,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <utility>
 
 using namespace loco;
 
@@ -55,15 +56,24 @@ std::vector<int> AugmentSpec::mp3Bitrates() const {
 
 namespace {
 
-/// Draw `index` of a sample's stream: a uniform double in [0, 1) with 53
-/// random bits. Each decision has its own index, so one changing setting
-/// (say, a probability of 0) leaves every other draw as it was.
+/// Draws 2 block and 2 block + 1 of a sample's stream (one Philox block):
+/// uniform doubles in [0, 1) with 53 random bits each.
+std::pair<double, double> uniformPair(uint64_t seed, uint64_t epoch,
+                                      uint64_t sample, uint64_t block) {
+  PhiloxOut bits = philoxBlock(seed, epoch, sample, block);
+  auto toDouble = [](uint32_t high, uint32_t low) {
+    uint64_t word = (static_cast<uint64_t>(high) << 32) | low;
+    return static_cast<double>(word >> 11) * 0x1.0p-53;
+  };
+  return {toDouble(bits.v[0], bits.v[1]), toDouble(bits.v[2], bits.v[3])};
+}
+
+/// Draw `index` of a sample's stream. Each decision has its own index, so
+/// one changing setting (say, a probability of 0) leaves every other draw
+/// as it was.
 double uniform(uint64_t seed, uint64_t epoch, uint64_t sample, uint64_t index) {
-  PhiloxOut bits = philoxBlock(seed, epoch, sample, index / 2);
-  unsigned lane = 2 * (index % 2);
-  uint64_t word =
-      (static_cast<uint64_t>(bits.v[lane]) << 32) | bits.v[lane + 1];
-  return static_cast<double>(word >> 11) * 0x1.0p-53;
+  auto [even, odd] = uniformPair(seed, epoch, sample, index / 2);
+  return index % 2 ? odd : even;
 }
 
 // Stream indices of the decisions (gains take kGain .. kGain + S - 1).
@@ -144,9 +154,10 @@ void loco::applyAugmentation(const AugmentDraw &draw, int64_t sampleRate,
     double sigma = std::sqrt(power / std::pow(10.0, draw.snrDb / 10.0));
     for (size_t c = 0; c < channels; ++c)
       for (size_t n = 0; n < length; n += 2) {
-        uint64_t index = kNoiseSamples + 2 * (c * length + n);
-        double u1 = uniform(draw.seed, draw.epoch, draw.sample, index);
-        double u2 = uniform(draw.seed, draw.epoch, draw.sample, index + 1);
+        // Draws kNoiseSamples + 2 (c length + n) and the one after: one
+        // Philox block per Gaussian pair.
+        auto [u1, u2] = uniformPair(draw.seed, draw.epoch, draw.sample,
+                                    kNoiseSamples / 2 + c * length + n);
         double radius = sigma * std::sqrt(-2.0 * std::log1p(-u1));
         mixture[c][n] += static_cast<float>(radius * std::cos(2 * M_PI * u2));
         if (n + 1 < length)

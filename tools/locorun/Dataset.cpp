@@ -294,13 +294,19 @@ void loco::writeSyntheticFolder(const std::string &dir, size_t trainTracks,
   }
 }
 
+/// Copies one item's mono stems into row `item` of each input ([B, N]).
+static void placeItem(const std::vector<std::vector<float>> &stems, int64_t N,
+                      int64_t item, std::vector<std::vector<float>> &inputs) {
+  for (size_t s = 0; s < inputs.size(); ++s)
+    std::copy(stems[s].begin(), stems[s].end(), inputs[s].begin() + item * N);
+}
+
 static void appendSegments(const TrackSource &data, size_t track,
                            int64_t offset, int64_t N, int64_t item,
                            std::vector<std::vector<float>> &inputs) {
   std::vector<std::vector<float>> stems;
   data.read(track, offset, N, stems);
-  for (size_t s = 0; s < inputs.size(); ++s)
-    std::copy(stems[s].begin(), stems[s].end(), inputs[s].begin() + item * N);
+  placeItem(stems, N, item, inputs);
 }
 
 double loco::sampleBatch(const TrackSource &data, uint64_t seed, uint64_t step,
@@ -330,10 +336,10 @@ double loco::sampleBatch(const TrackSource &data, uint64_t seed, uint64_t step,
     augmentSeconds += std::chrono::duration<double>(
                           std::chrono::steady_clock::now() - start)
                           .count();
-    for (size_t s = 0; s < inputs.size(); ++s) {
-      std::vector<float> mono = downmix(stems[s]);
-      std::copy(mono.begin(), mono.end(), inputs[s].begin() + b * N);
-    }
+    std::vector<std::vector<float>> mono;
+    for (const auto &stem : stems)
+      mono.push_back(downmix(stem));
+    placeItem(mono, N, b, inputs);
   }
   return augmentSeconds;
 }
