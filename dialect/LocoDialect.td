@@ -52,13 +52,23 @@ def Loco_RngKeyAttr : Loco_Attr<"RngKey", "rng"> {
     numbers exactly, and the CPU and GPU backends agree bit for bit. Row
     chunking gives the op on rows `[r0, r1)` the offset of row `r0` in the
     whole tensor, so that the chunks together draw exactly the whole op's
-    numbers.
+    numbers; `extent` then records the whole op's element count (0: the
+    op's own).
 
-    Examples: `#loco.rng<stream = 7>`, `#loco.rng<stream = 7, offset = 4128>`
+    Data parallelism: replica `r` of a step draws at index
+    `r * extent + offset + i`, the index its samples have in the step of
+    one process with every replica's batch (the batch is the outermost
+    dimension of every tensor, and replicas hold consecutive blocks of the
+    global batch). Replica 0 draws exactly as a single process does.
+
+    Examples: `#loco.rng<stream = 7>`, `#loco.rng<stream = 7, offset = 4128>`,
+    `#loco.rng<stream = 7, offset = 4128, extent = 8256>`
   }];
   let parameters = (ins "uint64_t":$stream,
-                        DefaultValuedParameter<"int64_t", "0">:$offset);
-  let assemblyFormat = "`<` `stream` `=` $stream (`,` `offset` `=` $offset^)? `>`";
+                        DefaultValuedParameter<"int64_t", "0">:$offset,
+                        DefaultValuedParameter<"int64_t", "0">:$extent);
+  let assemblyFormat = "`<` `stream` `=` $stream (`,` `offset` `=` $offset^)? "
+                       "(`,` `extent` `=` $extent^)? `>`";
 }
 
 #endif // LOCO_DIALECT_TD

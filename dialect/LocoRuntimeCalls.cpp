@@ -30,6 +30,14 @@ public:
     out.push_back(builder.getF64FloatAttr(value));
     return *this;
   }
+  /// A random op's index offset: the lowering adds the replica's place
+  /// (RngKeyAttr), so the key goes through whole, with its extent set.
+  Scalars &rngOffset(RngKeyAttr rng, int64_t whole) {
+    out.push_back(RngKeyAttr::get(builder.getContext(), rng.getStream(),
+                                  rng.getOffset(),
+                                  rng.getExtent() ? rng.getExtent() : whole));
+    return *this;
+  }
   Scalars &array(ArrayRef<int64_t> values) {
     out.push_back(builder.getDenseI64ArrayAttr(values));
     return *this;
@@ -171,7 +179,7 @@ void SoftmaxOp::getRuntimeScalars(SmallVectorImpl<Attribute> &out) {
 
 void DropoutOp::getRuntimeScalars(SmallVectorImpl<Attribute> &out) {
   Scalars(*this, out).i64(numElements(getInput())).f64(getP().convertToDouble())
-      .i64(getRng().getStream()).i64(getRng().getOffset());
+      .i64(getRng().getStream()).rngOffset(getRng(), numElements(getInput()));
 }
 
 void AddOp::getRuntimeScalars(SmallVectorImpl<Attribute> &out) {
@@ -403,10 +411,15 @@ static void flashScalars(Operation *op, Value q, Value k, Value v, double scale,
                          SmallVectorImpl<Attribute> &out) {
   ArrayRef<int64_t> qs = shapeOf(q), ks = shapeOf(k), vs = shapeOf(v);
   size_t rank = qs.size();
-  Scalars(op, out).i64(product(qs, 0, rank - 2)).i64(qs[rank - 2])
-      .i64(ks[rank - 2]).i64(qs[rank - 1]).i64(vs[rank - 1]).f64(scale)
-      .f64(dropout).i64(rng ? static_cast<int64_t>(rng.getStream()) : -1)
-      .i64(rng ? rng.getOffset() : 0);
+  Scalars scalars(op, out);
+  scalars.i64(product(qs, 0, rank - 2)).i64(qs[rank - 2]).i64(ks[rank - 2])
+      .i64(qs[rank - 1]).i64(vs[rank - 1]).f64(scale).f64(dropout);
+  if (!rng) {
+    scalars.i64(-1).i64(0);
+    return;
+  }
+  scalars.i64(static_cast<int64_t>(rng.getStream()))
+      .rngOffset(rng, product(qs, 0, rank - 1) * ks[rank - 2]);
 }
 
 void FlashAttentionOp::getRuntimeScalars(SmallVectorImpl<Attribute> &out) {

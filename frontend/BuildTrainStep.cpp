@@ -78,7 +78,7 @@ private:
     if (forwardOnly)
       return value;
     return b.create<DropoutOp>(loc, value, b.getF64FloatAttr(spec.dropout),
-                               RngKeyAttr::get(context, nextRngStream++, 0));
+                               RngKeyAttr::get(context, nextRngStream++, 0, 0));
   }
   Value rmsNorm(Value x, llvm::StringRef name) {
     return b.create<RmsGroupNormOp>(

@@ -213,24 +213,30 @@ void ChunkRowsPass::chunk(Region &region, int64_t id) {
                                     cast<OpResult>(result).getResultNumber())),
                                 sizes[c]));
       // Random ops draw at their chunk's place in the whole op.
-      auto offsetRng = [&](RngKeyAttr rng, int64_t perRow) {
+      // Random ops draw at their chunk's place in the whole op, whose
+      // element count (`whole`) the key keeps for data parallelism.
+      auto offsetRng = [&](RngKeyAttr rng, int64_t perRow, int64_t whole) {
         return RngKeyAttr::get(rng.getContext(), rng.getStream(),
-                               rng.getOffset() + start * perRow);
+                               rng.getOffset() + start * perRow,
+                               rng.getExtent() ? rng.getExtent() : whole);
       };
       if (auto dropout = dyn_cast<DropoutOp>(clone)) {
         ArrayRef<int64_t> shape = shapeOf(op->getOperand(0));
         unsigned dim = region.rowDim.lookup(op->getResult(0));
-        dropout.setRngAttr(
-            offsetRng(dropout.getRng(), product(shape.drop_front(dim + 1))));
+        dropout.setRngAttr(offsetRng(dropout.getRng(),
+                                     product(shape.drop_front(dim + 1)),
+                                     product(shape)));
       } else if (auto flash = dyn_cast<FlashAttentionOp>(clone)) {
         if (RngKeyAttr rng = flash.getRngAttr()) {
           auto original = cast<FlashAttentionOp>(op);
           ArrayRef<int64_t> q = shapeOf(original.getQuery());
           ArrayRef<int64_t> k = shapeOf(original.getKey());
           unsigned dim = region.rowDim.lookup(original.getResult());
-          int64_t perRow = product(q.slice(dim + 1, q.size() - dim - 3)) *
-                           q[q.size() - 2] * k[k.size() - 2];
-          flash.setRngAttr(offsetRng(rng, perRow));
+          int64_t probabilities = q[q.size() - 2] * k[k.size() - 2];
+          int64_t perRow =
+              product(q.slice(dim + 1, q.size() - dim - 3)) * probabilities;
+          flash.setRngAttr(offsetRng(
+              rng, perRow, product(q.drop_back(2)) * probabilities));
         }
       }
       clone->setAttr("loco.chunk", builder.getDenseI64ArrayAttr({id, c}));

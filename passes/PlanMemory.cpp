@@ -137,14 +137,15 @@ void PlanMemoryPass::runOnOperation() {
       hasGradients |= name.getValue().starts_with("grad:");
   int64_t scratch = -1;
   if (hasGradients) {
-    for (BlockArgument arg : train.getArguments()) {
-      if (!train.getArgAttr(arg.getArgNumber(), "loco.param"))
-        continue;
-      for (StringRef slot : {"loco.grad_offset", "loco.m_offset", "loco.v_offset"}) {
+    // Slot by slot: the gradient accumulators form one region, which data
+    // parallelism all-reduces in a few large buckets.
+    for (StringRef slot : {"loco.grad_offset", "loco.m_offset", "loco.v_offset"})
+      for (BlockArgument arg : train.getArguments()) {
+        if (!train.getArgAttr(arg.getArgNumber(), "loco.param"))
+          continue;
         train.setArgAttr(arg.getArgNumber(), slot, b.getI64IntegerAttr(cursor));
         advance(cursor, argBytes(arg));
       }
-    }
     scratch = cursor;
     advance(cursor, alignBufferBytes(sizeof(loco_optimizer_scratch)));
   }

@@ -89,6 +89,8 @@
   X(loco_context_error) \
   X(loco_context_clear_error) \
   X(loco_context_set_rng) \
+  X(loco_context_set_rng_replica) \
+  X(loco_context_rng_replica) \
   X(loco_context_set_training) \
   X(loco_context_set_optimizer) \
   X(loco_context_set_loss_scale) \

@@ -27,7 +27,7 @@ extern "C" {
 
 /* The version of this ABI; train.so records the one it was compiled for and
  * locorun refuses any other. Bump on every incompatible change. */
-#define LOCO_ABI_VERSION 4
+#define LOCO_ABI_VERSION 5
 
 typedef struct loco_context loco_context;
 
@@ -43,6 +43,13 @@ const char *loco_context_error(loco_context *ctx);
 void loco_context_clear_error(loco_context *ctx);
 /* The random stream's seed and the optimizer step (dropout keys). */
 void loco_context_set_rng(loco_context *ctx, uint64_t seed, uint64_t step);
+/* Data parallelism: this process's replica (its rank). Random ops draw at
+ * `replica * extent + index`, the index their samples have in one process
+ * with every replica's batch (dialect: RngKeyAttr). 0 (the default) is a
+ * single process. A train.so reads it (loco_context_rng_replica) when it
+ * calls a random kernel, so a CUDA graph captures the value set before. */
+void loco_context_set_rng_replica(loco_context *ctx, int64_t replica);
+int64_t loco_context_rng_replica(loco_context *ctx);
 /* Whether dropout is active (training) or the identity (evaluation). */
 void loco_context_set_training(loco_context *ctx, int training);
 /* The optimizer step about to be taken (1-based, for bias correction) and

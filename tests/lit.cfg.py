@@ -27,3 +27,16 @@ if os.path.isdir(os.path.join(config.loco_shared_dir, "upstream-configs")):
     config.available_features.add("shared")
 else:
     lit_config.note("../shared not found: tests that need it are skipped")
+
+# Data parallelism: Open MPI's mpirun on this one machine. CI runs as root,
+# which Open MPI refuses unless told; containers forbid the single-copy
+# (CMA) transport between ranks; each rank takes one thread, as the ranks
+# share the machine's cores.
+for name, value in [
+    ("OMPI_ALLOW_RUN_AS_ROOT", "1"),
+    ("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1"),
+    ("OMPI_MCA_btl_vader_single_copy_mechanism", "none"),
+    ("OMPI_MCA_rmaps_base_oversubscribe", "1"),
+]:
+    config.environment[name] = value
+config.substitutions.append(("%mpirun", "mpirun --oversubscribe -x OMP_NUM_THREADS=1"))

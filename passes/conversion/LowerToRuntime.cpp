@@ -154,6 +154,10 @@ private:
   Value f64(OpBuilder &builder, Location loc, double value);
   void call(OpBuilder &builder, Location loc, StringRef name,
             ArrayRef<Value> args);
+  /// A random op's first element index: `rng.offset + replica *
+  /// rng.extent`, with the replica (loco_context_rng_replica) read at run
+  /// time, so that data-parallel ranks draw their samples' masks.
+  Value rngIndexOffset(OpBuilder &builder, Location loc, RngKeyAttr rng);
   /// Lowers the ops of `func`; with `layout.optimizer`, adds every returned
   /// `grad:<param>` into that parameter's accumulator.
   void emitEntry(OpBuilder &builder, func::FuncOp func, const ArenaPlan &plan,
@@ -250,6 +254,27 @@ void LowerToRuntimePass::call(OpBuilder &builder, Location loc, StringRef name,
                               ArrayRef<Value> args) {
   builder.create<LLVM::CallOp>(loc, getOrDeclare(builder, name, args), args);
   ++numCalls;
+}
+
+Value LowerToRuntimePass::rngIndexOffset(OpBuilder &builder, Location loc,
+                                         RngKeyAttr rng) {
+  constexpr StringLiteral kReplica = "loco_context_rng_replica";
+  auto replicaFn = module.lookupSymbol<LLVM::LLVMFuncOp>(kReplica);
+  if (!replicaFn) {
+    OpBuilder::InsertionGuard guard(builder);
+    builder.setInsertionPoint(insertionAnchor);
+    replicaFn = builder.create<LLVM::LLVMFuncOp>(
+        module.getLoc(), kReplica,
+        LLVM::LLVMFunctionType::get(builder.getI64Type(),
+                                    {context.getType()}));
+  }
+  Value replica =
+      builder.create<LLVM::CallOp>(loc, replicaFn, ValueRange{context})
+          .getResult();
+  Value scaled =
+      builder.create<LLVM::MulOp>(loc, replica, i64(builder, loc, rng.getExtent()));
+  return builder.create<LLVM::AddOp>(loc, scaled,
+                                     i64(builder, loc, rng.getOffset()));
 }
 
 LLVM::LLVMFuncOp LowerToRuntimePass::getOrDefineDebugOp(OpBuilder &builder) {
@@ -395,6 +420,8 @@ void LowerToRuntimePass::emitEntry(OpBuilder &builder, func::FuncOp func,
         args.push_back(i64(builder, loc, integer.getInt()));
       else if (auto real = dyn_cast<FloatAttr>(scalar))
         args.push_back(f64(builder, loc, real.getValueAsDouble()));
+      else if (auto rng = dyn_cast<RngKeyAttr>(scalar))
+        args.push_back(rngIndexOffset(builder, loc, rng));
       else
         args.push_back(constantArray(
             builder, loc, cast<DenseI64ArrayAttr>(scalar).asArrayRef()));

@@ -54,6 +54,15 @@ void loco_context_set_rng(loco_context *ctx, uint64_t seed, uint64_t step) {
   ctx->step = step;
 }
 
+void loco_context_set_rng_replica(loco_context *ctx, int64_t replica) {
+  if (replica < 0)
+    return ctx->fail("rng replica must be non-negative, got " +
+                     std::to_string(replica));
+  ctx->rngReplica = replica;
+}
+
+int64_t loco_context_rng_replica(loco_context *ctx) { return ctx->rngReplica; }
+
 void loco_context_set_training(loco_context *ctx, int training) {
   ctx->training = training != 0;
 }

@@ -25,6 +25,7 @@ struct loco_context {
   std::string error;
   std::string description;
   uint64_t seed = 0, step = 0;
+  int64_t rngReplica = 0; ///< loco_context_set_rng_replica
   bool training = true;
   int64_t optimizerStep = 1;
   double lr = 0.0;

@@ -466,6 +466,15 @@ void loco_context_set_training(loco_context *ctx, int training) {
   uploadState(ctx);
 }
 
+void loco_context_set_rng_replica(loco_context *ctx, int64_t replica) {
+  if (replica < 0)
+    return ctx->fail("rng replica must be non-negative, got " +
+                     std::to_string(replica));
+  ctx->rngReplica = replica;
+}
+
+int64_t loco_context_rng_replica(loco_context *ctx) { return ctx->rngReplica; }
+
 void loco_context_set_optimizer(loco_context *ctx, int64_t step, double lr) {
   ctx->host.optimizerStep = step;
   ctx->host.lr = lr;

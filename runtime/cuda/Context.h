@@ -90,6 +90,7 @@ struct loco_context {
 
   /// Host mirror of the step scalars and their device copy.
   loco::cuda::StepState host{};
+  int64_t rngReplica = 0; ///< loco_context_set_rng_replica
   loco::cuda::StepState *state = nullptr;
 
   /// The fixed workspace (loco::workspace::kCudaFixedBytes, one cudaMalloc):

@@ -3,17 +3,18 @@
 // RUN: loco-opt %s -loco-chunk-rows=chunks=64 | FileCheck %s --check-prefix=MANY
 
 // A path: rows = batch x frames, a norm, a dropout, the residual, then the
-// rows are unflattened again.
+// rows are unflattened again. Each chunk of the dropout draws at its offset
+// and keeps the whole op's element count (extent: data parallelism).
 // CHECK-LABEL: func.func @path
 // CHECK: %[[R:.*]] = loco.reshape
 // CHECK: %[[S:.*]]:2 = loco.split %[[R]] {loco.region = 0 : i64, sizes = array<i64: 3, 3>}
 // CHECK-SAME: -> (tensor<3x4x8xf32>, tensor<3x4x8xf32>)
 // CHECK: %[[N0:.*]] = loco.rms_group_norm %[[S]]#0, %{{.*}} {{{.*}}loco.chunk = array<i64: 0, 0>
-// CHECK: %[[D0:.*]] = loco.dropout %[[N0]] {loco.chunk = array<i64: 0, 0>, p = 1.000000e-01 : f64, rng = #loco.rng<stream = 5>}
+// CHECK: %[[D0:.*]] = loco.dropout %[[N0]] {loco.chunk = array<i64: 0, 0>, p = 1.000000e-01 : f64, rng = #loco.rng<stream = 5, extent = 192>}
 // CHECK: %[[Y0:.*]] = loco.add %[[S]]#0, %[[D0]] {loco.chunk = array<i64: 0, 0>} : tensor<3x4x8xf32>
 // CHECK: %[[N1:.*]] = loco.rms_group_norm %[[S]]#1
 // The second chunk draws from element 3 rows x 32 = 96 on.
-// CHECK: %[[D1:.*]] = loco.dropout %[[N1]] {loco.chunk = array<i64: 0, 1>, p = 1.000000e-01 : f64, rng = #loco.rng<stream = 5, offset = 96>}
+// CHECK: %[[D1:.*]] = loco.dropout %[[N1]] {loco.chunk = array<i64: 0, 1>, p = 1.000000e-01 : f64, rng = #loco.rng<stream = 5, offset = 96, extent = 192>}
 // CHECK: %[[Y1:.*]] = loco.add %[[S]]#1, %[[D1]]
 // CHECK: %[[Y:.*]] = loco.concat %[[Y0]], %[[Y1]] {loco.region = 0 : i64} : (tensor<3x4x8xf32>, tensor<3x4x8xf32>) -> tensor<6x4x8xf32>
 // CHECK: loco.reshape %[[Y]] : tensor<6x4x8xf32> -> tensor<2x3x4x8xf32>
@@ -35,8 +36,8 @@ func.func @path(%x: tensor<2x3x4x8xf32>, %g: tensor<8xf32>) -> tensor<2x3x4x8xf3
 // CHECK-LABEL: func.func @attention
 // CHECK: loco.split %{{.*}} {loco.region = 1 : i64, sizes = array<i64: 2, 2>}
 // CHECK: loco.transpose %{{.*}} {loco.chunk = array<i64: 1, 0>, permutation = array<i64: 1, 0, 2, 3>} : (tensor<2x3x5x4xf32>) -> tensor<3x2x5x4xf32>
-// CHECK: loco.flash_attention {{.*}}rng = #loco.rng<stream = 2>{{.*}} -> (tensor<2x3x5x4xf32>, tensor<2x3x5xf32>)
-// CHECK: loco.flash_attention {{.*}}rng = #loco.rng<stream = 2, offset = 150>
+// CHECK: loco.flash_attention {{.*}}rng = #loco.rng<stream = 2, extent = 300>{{.*}} -> (tensor<2x3x5x4xf32>, tensor<2x3x5xf32>)
+// CHECK: loco.flash_attention {{.*}}rng = #loco.rng<stream = 2, offset = 150, extent = 300>
 // CHECK: loco.concat {{.*}} -> tensor<4x3x5x4xf32>
 func.func @attention(%x: tensor<2x2x3x5x4xf32>) -> tensor<2x2x3x5x4xf32> {
   %r = loco.reshape %x : tensor<2x2x3x5x4xf32> -> tensor<4x3x5x4xf32>

@@ -392,6 +392,9 @@ TrainState loco::readTrainState(const std::map<std::string, std::string> &meta,
                      ": metadata 'loss_scale' must be a finite number > 0");
     state.scaleGrowthTracker = integer("scale_growth_tracker", 0);
   }
+  // Checkpoints before data parallelism: one process.
+  state.worldSize =
+      meta.count("world_size") ? integer("world_size", 1) : 1;
   return state;
 }
 

@@ -312,13 +312,14 @@ static void appendSegments(const TrackSource &data, size_t track,
 double loco::sampleBatch(const TrackSource &data, uint64_t seed, uint64_t step,
                          uint64_t micro, int64_t B, int64_t N, bool random,
                          std::vector<std::vector<float>> &inputs,
-                         const AugmentKey &augment) {
+                         const AugmentKey &augment, int64_t firstItem) {
   for (auto &input : inputs)
     input.assign(B * N, 0.0f);
   double augmentSeconds = 0.0;
   bool augmenting = augment.spec && augment.spec->enabled;
   for (int64_t b = 0; b < B; ++b) {
-    uint64_t key = mix(mix(mix(seed) ^ step) ^ (micro << 20 | b));
+    uint64_t item = static_cast<uint64_t>(firstItem + b);
+    uint64_t key = mix(mix(mix(seed) ^ step) ^ (micro << 20 | item));
     size_t track = key % data.numTracks();
     int64_t span = data.trackLength(track) - N + 1;
     int64_t offset = random ? static_cast<int64_t>(mix(key) % span) : 0;

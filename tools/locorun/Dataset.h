@@ -78,11 +78,14 @@ struct AugmentKey {
 /// Fills `inputs` (mixture then sources, each [B, N]) for micro-step
 /// `micro` of optimizer step `step`: random segments when `random`, else
 /// the first segment of consecutive tracks; augmented as `augment` says.
-/// Returns the seconds spent augmenting.
+/// Returns the seconds spent augmenting. Item b draws as item `firstItem +
+/// b` of the step's global batch: a data-parallel rank holding items
+/// [firstItem, firstItem + B) of it draws what one process with the whole
+/// global batch draws for them.
 double sampleBatch(const TrackSource &data, uint64_t seed, uint64_t step,
                    uint64_t micro, int64_t B, int64_t N, bool random,
                    std::vector<std::vector<float>> &inputs,
-                   const AugmentKey &augment = {});
+                   const AugmentKey &augment = {}, int64_t firstItem = 0);
 
 /// The centre segment of tracks [first, first + B) (wrapping around), for
 /// validation.

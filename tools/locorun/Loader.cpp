@@ -35,7 +35,8 @@ AugmentKey BatchLoader::keyOf(const LoaderPlan &plan, int64_t step,
   key.epoch = static_cast<uint64_t>((step - 1) / plan.stepsPerEpoch);
   int64_t stepInEpoch = (step - 1) % plan.stepsPerEpoch;
   key.firstSample = static_cast<uint64_t>(
-      (stepInEpoch * plan.accumulation + micro) * plan.batch);
+      ((stepInEpoch * plan.accumulation + micro) * plan.ranks + plan.rank) *
+      plan.batch);
   return key;
 }
 
@@ -51,7 +52,8 @@ void BatchLoader::run() {
         AugmentKey key = keyOf(plan, step, micro);
         batch.augmentSeconds =
             sampleBatch(data, plan.seed, step, micro, plan.batch, plan.segment,
-                        plan.randomChunks, batch.inputs, key);
+                        plan.randomChunks, batch.inputs, key,
+                        plan.rank * plan.batch);
         batch.loadSeconds = std::chrono::duration<double>(
                                 std::chrono::steady_clock::now() - start)
                                 .count();

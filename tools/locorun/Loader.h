@@ -26,6 +26,9 @@ struct LoaderPlan {
   uint64_t seed = 0;
   int64_t batch = 1, segment = 0; ///< B, N
   int64_t accumulation = 1, stepsPerEpoch = 1;
+  /// Data parallelism: this rank's block of each global batch of
+  /// batch x ranks items (rank 0 of 1: a single process).
+  int64_t rank = 0, ranks = 1;
   bool randomChunks = true;
   AugmentSpec augment;
   int64_t sampleRate = 44100;

@@ -13,6 +13,7 @@
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
+#include <limits>
 #include <random>
 #include <set>
 
@@ -221,6 +222,30 @@ StepOutputs Session::run(const EntryPoint &entry) {
   return outputs;
 }
 
+void Session::allReduceGradients(Communicator &comm, const std::string &what,
+                                 int64_t bucketBytes) {
+  int64_t begin = std::numeric_limits<int64_t>::max(), end = 0, used = 0;
+  for (const ManifestTensor &p : art->parameters())
+    if (p.gradOffset >= 0) {
+      begin = std::min(begin, p.gradOffset);
+      end = std::max(end, p.gradOffset + p.bytes);
+      used += p.bytes;
+    }
+  if (end <= begin)
+    return;
+  // The region holds accumulators and their alignment padding only: an
+  // artifact whose accumulators interleave with other buffers (a layout
+  // lococ never makes) would have its other buffers averaged too.
+  if (end - begin > used + 256 * static_cast<int64_t>(art->parameters().size()))
+    throw RunError("this train.so's gradient accumulators are not one "
+                   "region; recompile it with this lococ");
+  // Buckets: DDP's 25 MiB by default, at float boundaries.
+  int64_t step = std::max<int64_t>(4, bucketBytes / 4 * 4);
+  for (int64_t offset = begin; offset < end; offset += step)
+    comm.allReduceMean(reinterpret_cast<float *>(arena + offset),
+                       std::min(step, end - offset) / 4, what);
+}
+
 void Session::zeroGradients() {
   for (const ManifestTensor &p : art->parameters())
     if (p.gradOffset >= 0)
@@ -392,7 +417,8 @@ void Session::saveCheckpoint(const std::string &dir, const TrainState &state,
       {"seed", std::to_string(state.seed)},
       {"skipped_steps", std::to_string(state.skippedSteps)},
       {"loss_scale", scale},
-      {"scale_growth_tracker", std::to_string(state.scaleGrowthTracker)}};
+      {"scale_growth_tracker", std::to_string(state.scaleGrowthTracker)},
+      {"world_size", std::to_string(state.worldSize)}};
   writeCheckpoint(dir, state.step, {model, optimizer}, keep);
 }
 

@@ -13,6 +13,7 @@
 #include "runtime/Backend.h"
 #include "runtime/Safetensors.h"
 #include "tools/locorun/Artifact.h"
+#include "tools/locorun/Collective.h"
 #include "tools/locorun/DeviceMemory.h"
 
 #include <map>
@@ -55,6 +56,9 @@ struct TrainState {
   /// scale, and the applied steps since it last changed.
   double lossScale = 65536.0;
   int64_t scaleGrowthTracker = 0;
+  /// Data-parallel ranks that trained it: a resume at another world size
+  /// would draw other samples and masks, so it is refused.
+  int64_t worldSize = 1;
 };
 
 class Session {
@@ -101,6 +105,11 @@ public:
   /// a NaN or Inf ("loco.conv1d in blocks.0... (tiny.yaml:23:3)"); empty when
   /// every result is finite. Gradients it accumulates are dropped.
   std::string firstNonFiniteOp(const EntryPoint &entry);
+  /// Averages the gradient accumulators over the ranks of `comm`, in
+  /// place, before the optimizer step. lococ lays the accumulators out as
+  /// one region (PlanMemory), reduced in buckets of at most `bucketBytes`.
+  void allReduceGradients(Communicator &comm, const std::string &what,
+                          int64_t bucketBytes = int64_t(25) << 20);
   /// Clip and AdamW with the accumulated gradients (then zeroed).
   void optimizerStep(int64_t step, double lr);
   /// The last optimizer step's scalars: gradient norm before clipping, the

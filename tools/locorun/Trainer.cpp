@@ -21,6 +21,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <fstream>
 
 using namespace loco;
@@ -118,12 +119,38 @@ void loco::runTraining(Session &session, const TrackSource &train,
           static_cast<unsigned long long>(state.seed));
   }
   uint64_t seed = state.seed;
+  // Data parallelism: rank 0 speaks for the run.
+  Communicator *comm = options.comm;
+  int rank = comm ? comm->rank() : 0, ranks = comm ? comm->size() : 1;
+  bool lead = rank == 0;
+  if (!options.resumeDir.empty() && state.worldSize != ranks)
+    throw RunError("the checkpoint in '" + options.resumeDir +
+                   "' was trained on " + std::to_string(state.worldSize) +
+                   " rank(s), and this run has " + std::to_string(ranks) +
+                   ": the samples and dropout masks of each step depend on "
+                   "the world size, so resume at " +
+                   std::to_string(state.worldSize) + " (or pass --init with "
+                   "its model.safetensors to start a new run from its "
+                   "weights)");
+  state.worldSize = ranks;
+  if (comm) {
+    // Random ops draw at this rank's block of the global batch.
+    session.backend().loco_context_set_rng_replica(session.context(), rank);
+    if (lead)
+      std::fprintf(stderr,
+                   "locorun: data parallel over %s: effective batch %lld = "
+                   "%lld per rank x %d ranks x %lld accumulation steps\n",
+                   comm->describe().c_str(),
+                   static_cast<long long>(B * ranks * accumulation),
+                   static_cast<long long>(B), ranks,
+                   static_cast<long long>(accumulation));
+  }
 
   int64_t stepsPerEpoch =
       options.stepsPerEpoch > 0
           ? options.stepsPerEpoch
           : std::max<int64_t>(1, static_cast<int64_t>(train.numTracks()) /
-                                     (B * accumulation));
+                                     (B * accumulation * ranks));
   int64_t target = options.steps > 0    ? options.steps
                    : options.epochs > 0 ? options.epochs * stepsPerEpoch
                                         : stepsPerEpoch;
@@ -144,15 +171,16 @@ void loco::runTraining(Session &session, const TrackSource &train,
   double earlyMinDelta = hp.value("early_stopping_min_delta", 0.0);
 
   // Where checkpoints go is checked before the first step, not at the first
-  // save: a run must not lose its work at the end.
-  if (!options.outDir.empty())
-    prepareCheckpointFolder(options.outDir, session.checkpointBytes(), "--out");
+  // save: a run must not lose its work at the end. Rank 0 writes them.
+  std::string outDir = lead ? options.outDir : std::string();
+  if (!outDir.empty())
+    prepareCheckpointFolder(outDir, session.checkpointBytes(), "--out");
   // best/ beside the latest checkpoints: room for one more.
-  if (!options.outDir.empty() && validation && saveBest)
-    prepareCheckpointFolder(options.outDir + "/best", session.checkpointBytes() / 2,
+  if (!outDir.empty() && validation && saveBest)
+    prepareCheckpointFolder(outDir + "/best", session.checkpointBytes() / 2,
                             "--out");
   std::ofstream metrics;
-  if (!options.metricsPath.empty()) {
+  if (lead && !options.metricsPath.empty()) {
     metrics.open(options.metricsPath, std::ios::app);
     if (!metrics)
       throw RunError("cannot open '" + options.metricsPath + "' for appending");
@@ -160,12 +188,12 @@ void loco::runTraining(Session &session, const TrackSource &train,
   // TensorBoard, as upstream's trainer logs: scalars every step, and at
   // each validation its scores and a few seconds of separated audio.
   std::unique_ptr<TensorBoardWriter> board;
-  if (!options.tensorboardDir.empty())
+  if (lead && !options.tensorboardDir.empty())
     board = std::make_unique<TensorBoardWriter>(options.tensorboardDir);
   int64_t sampleRate = art.manifest()
                            .value("model", nlohmann::json::object())
                            .value("sample_rate", int64_t(44100));
-  bool tty = isatty(STDERR_FILENO);
+  bool tty = lead && isatty(STDERR_FILENO);
   auto start = std::chrono::steady_clock::now();
   auto lastStepEnd = start;
   int64_t firstStep = state.step;
@@ -176,9 +204,9 @@ void loco::runTraining(Session &session, const TrackSource &train,
 
   int64_t savedStep = -1;
   auto checkpoint = [&]() {
-    if (options.outDir.empty() || savedStep == state.step)
+    if (outDir.empty() || savedStep == state.step)
       return;
-    session.saveCheckpoint(options.outDir, state, keep);
+    session.saveCheckpoint(outDir, state, keep);
     savedStep = state.step;
   };
   int64_t badInARow = 0;
@@ -190,6 +218,8 @@ void loco::runTraining(Session &session, const TrackSource &train,
   plan.segment = N;
   plan.accumulation = accumulation;
   plan.stepsPerEpoch = stepsPerEpoch;
+  plan.rank = rank;
+  plan.ranks = ranks;
   // dataset.random_chunks: a random offset in the track, else its start
   // (the key's meaning in open-unmix's MUSDB dataset, where it comes from).
   plan.randomChunks = art.manifest()
@@ -200,7 +230,7 @@ void loco::runTraining(Session &session, const TrackSource &train,
   plan.sampleRate = sampleRate;
   plan.firstStep = state.step;
   plan.lastStep = target;
-  if (plan.augment.enabled)
+  if (plan.augment.enabled && lead)
     std::fprintf(stderr,
                  "locorun: augmenting training segments (gain %.2f-%.2f, "
                  "swap p %.2f, polarity p %.2f, MP3 p %.2f at %lld-%lld kbps, "
@@ -219,6 +249,7 @@ void loco::runTraining(Session &session, const TrackSource &train,
     loader = std::make_unique<BatchLoader>(train, inputs.size(), plan,
                                            2 * accumulation);
   double totalLoad = 0.0, totalAugment = 0.0, totalWait = 0.0;
+  double totalStepSeconds = 0.0, collectiveAtStart = comm ? comm->seconds : 0.0;
 
   while (state.step < target) {
     int64_t step = state.step + 1;
@@ -258,11 +289,28 @@ void loco::runTraining(Session &session, const TrackSource &train,
       if (nonFinite.empty() && !std::isfinite(out.loss("total_loss")))
         nonFinite = session.firstNonFinite(inputs, out);
     }
+    double collectiveBefore = comm ? comm->seconds : 0.0;
+    if (comm) {
+      // The step's loss is the mean over the ranks, as the global batch's
+      // would be: every rank takes the same decisions from it.
+      std::vector<double> sums{loss};
+      for (auto &[name, value] : components.items())
+        sums.push_back(value.get<double>());
+      comm->allReduceSum(sums.data(), static_cast<int64_t>(sums.size()),
+                         "the losses of step " + std::to_string(step));
+      loss = sums[0] / ranks;
+      size_t i = 1;
+      for (auto &[name, value] : components.items())
+        value = sums[i++] / ranks;
+    }
     // A non-finite loss: skip the optimizer step (its accumulators are
     // dropped). A non-finite gradient: AdamW skips the update itself.
     float gradNorm = NAN, clipCoef = NAN;
     int64_t badUpdates = 0;
     if (std::isfinite(loss)) {
+      if (comm)
+        session.allReduceGradients(*comm, "the gradient all-reduce of step " +
+                                              std::to_string(step));
       session.optimizerStep(step - state.skippedSteps, lr);
       loco_optimizer_scratch scalars = session.optimizerScalars();
       gradNorm = scalars.grad_norm;
@@ -299,7 +347,8 @@ void loco::runTraining(Session &session, const TrackSource &train,
     }
     if (overflow) {
       ++state.skippedSteps;
-      std::fprintf(stderr,
+      if (lead)
+        std::fprintf(stderr,
                    "%slocorun: step %lld skipped: the gradients overflowed at "
                    "loss scale %g; the scale is now %g\n",
                    tty ? "\n" : "", static_cast<long long>(step), lossScale,
@@ -313,7 +362,8 @@ void loco::runTraining(Session &session, const TrackSource &train,
     } else if (skipped) {
       ++state.skippedSteps;
       ++badInARow;
-      std::fprintf(stderr,
+      if (lead)
+        std::fprintf(stderr,
                    "%slocorun: warning: step %lld skipped: %s is not finite%s; "
                    "the weights and moments keep their values\n",
                    tty ? "\n" : "", static_cast<long long>(step), what.c_str(),
@@ -355,6 +405,9 @@ void loco::runTraining(Session &session, const TrackSource &train,
     double stepSeconds =
         std::chrono::duration<double>(now - lastStepEnd).count();
     lastStepEnd = now;
+    totalStepSeconds += stepSeconds;
+    double collectiveSeconds =
+        comm ? comm->seconds - collectiveBefore : 0.0;
     double rate = (state.step - firstStep) / std::max(seconds, 1e-9);
     if (board) {
       board->scalar("train/loss", loss, step);
@@ -399,6 +452,12 @@ void loco::runTraining(Session &session, const TrackSource &train,
           {"data_wait_seconds", waitSeconds},
           {"skipped", skipped},
           {"skipped_steps", state.skippedSteps}};
+      if (comm) {
+        // Measured: the wall time of this step's collectives, waiting for
+        // the slowest rank included.
+        line["allreduce_seconds"] = collectiveSeconds;
+        line["ranks"] = ranks;
+      }
       if (lossScaling) {
         line["loss_scale"] = lossScale;
         line["overflow"] = overflow;
@@ -409,6 +468,10 @@ void loco::runTraining(Session &session, const TrackSource &train,
     char bar[256], skips[96] = "", scale[48] = "";
     if (lossScaling)
       std::snprintf(scale, sizeof(scale), " scale %g", state.lossScale);
+    if (comm)
+      std::snprintf(scale + std::strlen(scale), sizeof(scale) - std::strlen(scale),
+                    " batch %lldx%d", static_cast<long long>(B * accumulation),
+                    ranks);
     if (state.skippedSteps > 0)
       std::snprintf(skips, sizeof(skips), "%s skipped %lld", scale,
                     static_cast<long long>(state.skippedSteps));
@@ -424,8 +487,9 @@ void loco::runTraining(Session &session, const TrackSource &train,
         residentMiB(), art.arenaBytes() / 1048576.0, skips);
     if (tty)
       std::fprintf(stderr, "\r%s", bar);
-    else if (step == target ||
-             (step - firstStep) % std::max<int64_t>(1, target / 20) == 0)
+    else if (lead && (step == target ||
+                      (step - firstStep) % std::max<int64_t>(1, target / 20) ==
+                          0))
       std::fprintf(stderr, "%s\n", bar);
 
     bool epochEnd = step % stepsPerEpoch == 0, stopEarly = false;
@@ -444,7 +508,9 @@ void loco::runTraining(Session &session, const TrackSource &train,
         SegmentStep separateStep = sessionStep(session);
         LossSpec lossSpec = LossSpec::fromManifest(art.manifest());
         valTracks = static_cast<int64_t>(validation->numTracks());
-        for (size_t t = 0; t < validation->numTracks(); ++t) {
+        // Data parallelism: rank r scores tracks r, r + ranks, ...; the
+        // per-track terms are summed over the ranks below.
+        for (size_t t = rank; t < validation->numTracks(); t += ranks) {
           int64_t length = validation->trackLength(t);
           std::vector<std::vector<float>> stems;
           validation->read(t, 0, length, stems);
@@ -473,6 +539,16 @@ void loco::runTraining(Session &session, const TrackSource &train,
               board->audio("validation/" + sources[s], head(estimates[s]),
                            sampleRate, step);
           }
+        }
+        if (comm) {
+          std::vector<double> sums{valLoss, valSeconds};
+          sums.insert(sums.end(), sdr.begin(), sdr.end());
+          comm->allReduceSum(sums.data(), static_cast<int64_t>(sums.size()),
+                             "the validation after step " +
+                                 std::to_string(step));
+          valLoss = sums[0];
+          valSeconds = sums[1];
+          std::copy(sums.begin() + 2, sums.end(), sdr.begin());
         }
       }
       // A train.so of an earlier lococ: centre segments of up to 4 x B
@@ -523,8 +599,8 @@ void loco::runTraining(Session &session, const TrackSource &train,
       stopEarly = earlyStopping && state.earlyStopBad >= earlyPatience;
       // upstream's best_model.pth: the weights of the lowest validation
       // loss so far, as a checkpoint of their own.
-      if (best && saveBest && !options.outDir.empty())
-        session.saveCheckpoint(options.outDir + "/best", state, 1);
+      if (best && saveBest && !outDir.empty())
+        session.saveCheckpoint(outDir + "/best", state, 1);
       if (board) {
         board->scalar("validation/loss", valLoss, step);
         for (size_t s = 0; s < sources.size(); ++s)
@@ -540,7 +616,8 @@ void loco::runTraining(Session &session, const TrackSource &train,
                       sdr[s]);
         text += item;
       }
-      std::fprintf(stderr,
+      if (lead)
+        std::fprintf(stderr,
                    "%svalidation after epoch %lld: loss %.4f, SI-SDR%s%s%s\n",
                    tty ? "\n" : "", static_cast<long long>(epoch), valLoss,
                    text.c_str(),
@@ -548,7 +625,7 @@ void loco::runTraining(Session &session, const TrackSource &train,
                                 " whole tracks)")
                                    .c_str()
                              : "",
-                   best && !options.outDir.empty() ? "; best so far" : "");
+                   best && !outDir.empty() ? "; best so far" : "");
       if (metrics.is_open())
         metrics << nlohmann::ordered_json{{"type", "validation"},
                                           {"step", step},
@@ -567,7 +644,8 @@ void loco::runTraining(Session &session, const TrackSource &train,
         (options.saveEvery == 0 && epochEnd && epoch % saveInterval == 0))
       checkpoint();
     if (stopEarly) {
-      std::fprintf(stderr,
+      if (lead)
+        std::fprintf(stderr,
                    "%slocorun: early stopping after epoch %lld: no validation "
                    "loss below %.6g - %g for %lld validations "
                    "(training.early_stopping)\n",
@@ -579,10 +657,21 @@ void loco::runTraining(Session &session, const TrackSource &train,
   }
   if (tty)
     std::fprintf(stderr, "\n");
-  if (state.step > firstStep)
+  if (state.step > firstStep && lead)
     std::fprintf(stderr,
                  "data: %.2f s reading and augmenting on the loader thread "
                  "(augmentation %.2f s); the steps waited %.2f s for it\n",
                  totalLoad, totalAugment, totalWait);
+  if (state.step > firstStep && lead && comm) {
+    double collective = comm->seconds - collectiveAtStart;
+    std::fprintf(stderr,
+                 "all-reduce: %.3f s of %.3f s in %lld steps (%.1f%%; "
+                 "measured on rank 0, waiting for the slowest rank "
+                 "included), %s\n",
+                 collective, totalStepSeconds,
+                 static_cast<long long>(state.step - firstStep),
+                 100.0 * collective / std::max(totalStepSeconds, 1e-9),
+                 comm->describe().c_str());
+  }
   checkpoint();
 }

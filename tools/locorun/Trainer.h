@@ -14,6 +14,7 @@
 #ifndef LOCO_TOOLS_LOCORUN_TRAINER_H
 #define LOCO_TOOLS_LOCORUN_TRAINER_H
 
+#include "tools/locorun/Collective.h"
 #include "tools/locorun/Dataset.h"
 #include "tools/locorun/Session.h"
 
@@ -44,6 +45,12 @@ struct TrainOptions {
   bool debugNonFinite = false;
   /// The first dynamic loss scale of an fp16 step (GradScaler's init_scale).
   double lossScaleInit = 65536.0;
+  /// Data parallelism (null: one process). Each rank trains on its block
+  /// of a global batch of batch x ranks items per micro-step; gradients
+  /// are averaged before clip and AdamW; validation tracks are shared out
+  /// and their scores summed; rank 0 alone writes checkpoints, metrics and
+  /// TensorBoard, and the others print nothing but errors.
+  Communicator *comm = nullptr;
 };
 
 /// Trains `session` on `train`, validating on `validation` (may be null).

@@ -76,13 +76,24 @@ const char *kUsage =
     "  --loss-scale-init S      fp16 (amp_dtype float16): the first dynamic\n"
     "                           loss scale (default 65536, as GradScaler)\n"
     "  --seed N                 default: the config's seed\n"
-    "  --report-memory          print the arena and the process's peak RSS\n";
+    "  --collective-timeout S   data parallelism: seconds a rank waits for\n"
+    "                           the others at a collective before the run\n"
+    "                           stops naming the missing rank (default 300)\n"
+    "  --report-memory          print the arena and the process's peak RSS\n"
+    "\n"
+    "Data parallelism: under `mpirun -np N`, `srun` (Slurm) or torchrun's\n"
+    "variables (RANK, WORLD_SIZE, LOCAL_RANK, MASTER_ADDR, MASTER_PORT),\n"
+    "each process trains on its block of a global batch of batch x N items,\n"
+    "and gradients are averaged before clip and AdamW: MPI on the CPU\n"
+    "backend, NCCL on CUDA (--device cuda means cuda:LOCAL_RANK). Rank 0\n"
+    "writes checkpoints and metrics. See docs/DISTRIBUTED.md.\n";
 
 struct Options {
   std::string artifact, init, batch, dump, data, device;
   TrainOptions train;
   bool seedGiven = false, synthetic = false, eval = false, oneStep = false,
        reportMemory = false;
+  double collectiveTimeout = 300.0;
 };
 
 [[noreturn]] void usageError(const std::string &message) {
@@ -159,6 +170,8 @@ Options parseOptions(int argc, char **argv) {
       o.train.stepsPerEpoch = parsePositive(arg, value());
     else if (arg == "--max-bad-steps")
       o.train.maxBadSteps = parsePositive(arg, value());
+    else if (arg == "--collective-timeout")
+      o.collectiveTimeout = parsePositiveReal(arg, value());
     else if (arg == "--loss-scale-init")
       o.train.lossScaleInit = parsePositiveReal(arg, value());
     else if (arg == "--keep-checkpoints")
@@ -366,9 +379,19 @@ int main(int argc, char **argv) {
     }
   }
   Options o = parseOptions(argc, argv);
+  // Data parallelism (Collective.h): set when a launcher started us.
+  LaunchInfo launch;
+  std::unique_ptr<Communicator> comm;
   auto reportMemory = [&](Session &session) {
-    if (!o.reportMemory)
+    if (!o.reportMemory || launch.rank != 0)
       return;
+    if (comm)
+      std::fprintf(stderr,
+                   "communication: %lld bytes outside the arena (%s; "
+                   "measured around its initialisation and first "
+                   "all-reduce)\n",
+                   static_cast<long long>(comm->transportBytes()),
+                   comm->describe().c_str());
     TrainArtifact &art = session.artifact();
     struct rusage usage;
     getrusage(RUSAGE_SELF, &usage);
@@ -422,6 +445,7 @@ int main(int argc, char **argv) {
     }
   };
   try {
+    launch = detectLaunch();
     // What the config asks for, read before any backend is loaded: the
     // device picks the backend. (A file that is no artifact has no
     // manifest here; opening the session says why.)
@@ -440,18 +464,31 @@ int main(int argc, char **argv) {
                     !o.data.empty()))
       usageError("--one-step, --batch, --dump and --eval take a single step; "
                  "drop --steps, --epochs and --data");
+    if (oneStep && launch.launched())
+      throw RunError("--one-step, --batch, --dump and --eval run one process's "
+                     "step, and " + launch.launcher + " started this one as "
+                     "rank " + std::to_string(launch.rank) + " of " +
+                     std::to_string(launch.worldSize) +
+                     "; run them without a launcher");
     nlohmann::json hardware =
         peeked.value("hardware", nlohmann::json::object());
     std::string device =
         o.device.empty() ? hardware.value("device", "cpu") : o.device;
+    // One process per GPU: under a launcher, `cuda` (or the config's
+    // gpu_id) means the local rank's device.
+    if (launch.launched() && Backend::kindOfDevice(device) == "cuda" &&
+        (o.device.empty() || o.device == "cuda"))
+      device = "cuda:" + std::to_string(launch.localRank);
     int64_t numGpu = hardware.value("num_gpu", int64_t(1));
-    if (numGpu > 1 && !oneStep)
+    if (numGpu > 1 && !oneStep && !launch.launched())
       std::fprintf(stderr,
-                   "locorun: warning: %s asks for num_gpu: %lld; lococ has no "
-                   "data-parallel training yet (one process per GPU over "
-                   "NCCL is planned), so this run trains on %s alone\n",
+                   "locorun: warning: %s asks for num_gpu: %lld, and this "
+                   "process was started without a launcher, so it trains "
+                   "on %s alone; start one process per GPU with `mpirun -np "
+                   "%lld locorun ...`, srun or torchrun "
+                   "(docs/DISTRIBUTED.md)\n",
                    config.c_str(), static_cast<long long>(numGpu),
-                   device.c_str());
+                   device.c_str(), static_cast<long long>(numGpu));
 
     std::unique_ptr<Session> opened;
     try {
@@ -467,6 +504,16 @@ int main(int argc, char **argv) {
     }
     Session &session = *opened;
     TrainArtifact &art = session.artifact();
+    if (launch.launched()) {
+      CommunicatorOptions options;
+      options.backendKind = session.backend().kind;
+      size_t colon = device.find(':');
+      options.device =
+          colon == std::string::npos ? 0 : std::atoi(device.c_str() + colon + 1);
+      options.timeoutSeconds = o.collectiveTimeout;
+      comm = openCommunicator(launch, options);
+      o.train.comm = comm.get();
+    }
     // The training data: --data, --synthetic, else the config's folder,
     // checked before the first step.
     std::string dataDir = o.data;
@@ -486,8 +533,10 @@ int main(int argc, char **argv) {
                        "MUSDB18-HQ-layout folder elsewhere, or --synthetic "
                        "to train on generated tracks");
       dataDir = root;
-      std::fprintf(stderr, "locorun: training on %s (dataset.root_dir of %s)\n",
-                   root.c_str(), config.c_str());
+      if (launch.rank == 0)
+        std::fprintf(stderr,
+                     "locorun: training on %s (dataset.root_dir of %s)\n",
+                     root.c_str(), config.c_str());
     }
 
     uint64_t seed = o.seedGiven ? o.train.seed
@@ -521,7 +570,7 @@ int main(int argc, char **argv) {
       train = openMusdbFolder(dataDir, "train", sources, rate, N);
       if (std::filesystem::is_directory(dataDir + "/test"))
         validation = openMusdbFolder(dataDir, "test", sources, rate, N);
-      else
+      else if (launch.rank == 0)
         std::fprintf(stderr,
                      "locorun: warning: %s/test not found; no validation\n",
                      dataDir.c_str());
@@ -532,13 +581,18 @@ int main(int argc, char **argv) {
     }
     runTraining(session, *train, validation.get(), o.train);
     reportMemory(session);
-  } catch (const RunError &e) {
-    std::fprintf(stderr, "locorun: error: %s\n", e.what());
-    return 1;
   } catch (const std::exception &e) {
-    // Not ours (a library's, such as a manifest field of the wrong JSON
-    // type): still an error message and exit status 1, never an abort.
-    std::fprintf(stderr, "locorun: error: %s\n", e.what());
+    // RunError, or not ours (a library's, such as a manifest field of the
+    // wrong JSON type): still an error message and exit status 1, never an
+    // abort. Under a launcher the error names the rank, and ends the
+    // others at once rather than at their collective timeout.
+    if (comm)
+      comm->abort(e.what());
+    if (launch.worldSize > 1)
+      std::fprintf(stderr, "locorun: error: rank %d: %s\n", launch.rank,
+                   e.what());
+    else
+      std::fprintf(stderr, "locorun: error: %s\n", e.what());
     return 1;
   }
   return 0;
