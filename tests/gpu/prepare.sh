@@ -7,7 +7,8 @@
 #   tests/gpu/prepare.sh            # then, with the device tool:
 #   run  command="bash tests/gpu/run.sh"  carry=["build/bin/locorun",
 #        "build/bin/loco-conformance-tests", "build/lib/libloco_cpu.so",
-#        "build/lib/libloco_cuda.so", "build/gpu"]
+#        "build/lib/libloco_cuda.so", "build/lib/liblocorun_nccl.so",
+#        "build/gpu"]
 #
 # Everything it writes is under build/ (ignored by git); the carry is about
 # 30 MiB of the 64 allowed (the Debian libraries as build/gpu/deps.tar.xz). The golden sets travel
@@ -17,7 +18,8 @@ cd "$(dirname "$0")/../.."
 root=$PWD
 shared=$(cd .. && pwd)/shared
 cmake -S . -B build -G Ninja > /dev/null
-cmake --build build --target lococ locorun loco_cpu loco_cuda loco-conformance-tests
+cmake --build build --target lococ locorun loco_cpu loco_cuda locorun_nccl \
+  loco-conformance-tests
 
 out=build/gpu
 rm -rf "$out"
@@ -68,7 +70,7 @@ done
 # (about 18 MiB) and run.sh unpacks them.
 tar -C "$out" -cJf "$out/deps.tar.xz" deps
 rm -rf "$out/deps"
-carry="build/bin/locorun build/bin/loco-conformance-tests build/lib/libloco_cpu.so build/lib/libloco_cuda.so $out"
+carry="build/bin/locorun build/bin/loco-conformance-tests build/lib/libloco_cpu.so build/lib/libloco_cuda.so build/lib/liblocorun_nccl.so $out"
 # shellcheck disable=SC2086
 du -shc $carry | tail -1 | sed 's/^/carry: /'
 echo "prepared: run tests/gpu/run.sh on the device, carrying: $carry"

@@ -20,7 +20,11 @@
 #     against the plan (arena + fixed workspace), less what the CUDA
 #     runtime and libraries hold after warm-up (reported on its own line);
 #  5. locorun separate (the tiny golden model, two stereo songs) on cuda:0
-#     against the same separation on the CPU.
+#     against the same separation on the CPU;
+#  6. data parallelism's NCCL path with one rank (torchrun's variables: the
+#     device has one GPU and no MPI): three steps of the tiny golden model
+#     through liblocorun_nccl.so, their losses against a run without a
+#     launcher, and NCCL's device memory outside the arena.
 # Prints a summary table; writes logs to $OUT (or /tmp/loco-gpu).
 set -uo pipefail
 cd "$(dirname "$0")/../.."
@@ -37,7 +41,14 @@ elapsed() { echo "$(( $(date +%s) - $1 ))s"; }
 
 echo "== environment"
 nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader || true
-missing=$(for f in build/bin/locorun build/bin/loco-conformance-tests build/lib/*.so; do
+# NCCL: the toolkit's, else PyTorch's wheel's (nvidia-nccl).
+if ! ldconfig -p | grep -q libnccl.so.2 && [ ! -e /usr/local/cuda/lib64/libnccl.so.2 ] &&
+   [ ! -e /usr/local/cuda/lib/libnccl.so.2 ]; then
+  nccl=$(python3 -c "import nvidia.nccl, os; print(os.path.join(list(nvidia.nccl.__path__)[0], 'lib'))" 2>/dev/null)
+  [ -n "$nccl" ] && export LD_LIBRARY_PATH="$LD_LIBRARY_PATH:$nccl"
+fi
+export LD_LIBRARY_PATH="$LD_LIBRARY_PATH:/usr/local/cuda/lib"
+missing=$(for f in build/bin/locorun build/bin/loco-conformance-tests build/lib/libloco_*.so; do
   ldd "$f" | grep "not found" | sed "s|^|$f: |"; done)
 echo "LD_LIBRARY_PATH=$LD_LIBRARY_PATH"
 ldd build/lib/libloco_cuda.so | grep -E "cuda|cublas|cufft" || true
@@ -48,7 +59,7 @@ if echo "$missing" | grep -q "libloco_cuda\|libcu"; then
   nvcc -std=c++17 -O3 -arch=sm_90 --extended-lambda --expt-relaxed-constexpr \
     -Xcompiler -fPIC -shared -I. runtime/cuda/*.cu -lcublasLt -lcufft \
     -Xlinker -Bsymbolic -o build/lib/libloco_cuda.so && note "rebuild libloco_cuda.so" ok "$(elapsed $t)"
-  missing=$(for f in build/bin/locorun build/bin/loco-conformance-tests build/lib/*.so; do
+  missing=$(for f in build/bin/locorun build/bin/loco-conformance-tests build/lib/libloco_*.so; do
     ldd "$f" | grep "not found" | sed "s|^|$f: |"; done)
 fi
 if [ -n "$missing" ]; then
@@ -184,6 +195,36 @@ d = [b - a for a, b in zip([0.0] + s, s)]
 print("median of steps 3-6 %.3f s" % sorted(d[2:])[len(d[2:]) // 2])
 PY
 )"
+
+echo "== data parallelism: NCCL with one rank (torchrun's variables), cuda:0"
+if ldd build/lib/liblocorun_nccl.so | grep -q "not found"; then
+  note "nccl one rank" FAIL "$(ldd build/lib/liblocorun_nccl.so | grep 'not found' | tr '\n' ' ')"
+else
+  t=$(date +%s)
+  build/bin/locorun build/gpu/golden_tiny.so --device cuda:0 --synthetic --steps 3 \
+    --metrics "$out/single_rank.jsonl" > "$out/single_rank.log" 2>&1
+  RANK=0 WORLD_SIZE=1 LOCAL_RANK=0 MASTER_ADDR=127.0.0.1 MASTER_PORT=29400 \
+    build/bin/locorun build/gpu/golden_tiny.so --device cuda --synthetic --steps 3 \
+    --collective-timeout 60 --report-memory --metrics "$out/nccl.jsonl" \
+    > "$out/nccl.log" 2>&1
+  status=$?
+  tail -5 "$out/nccl.log"
+  if [ $status = 0 ] && python3 - "$out/nccl.jsonl" "$out/single_rank.jsonl" > "$out/nccl_parity.log" 2>&1 <<'PY'
+import json, sys
+a = [json.loads(l) for l in open(sys.argv[1])]
+b = [json.loads(l) for l in open(sys.argv[2])]
+worst = max(abs(x["loss"] - y["loss"]) / abs(y["loss"]) for x, y in zip(a, b))
+reduce = sum(x["allreduce_seconds"] for x in a)
+print("3 steps, loss vs no launcher within %.2g relative; all-reduce %.4f s" % (worst, reduce))
+sys.exit(0 if len(a) == len(b) == 3 and worst <= 1e-6 else 1)
+PY
+  then
+    note "nccl one rank" ok "$(tail -1 "$out/nccl_parity.log") ($(elapsed $t))"
+    note "nccl memory" ok "$(grep '^communication:' "$out/nccl.log")"
+  else
+    note "nccl one rank" FAIL "$(tail -1 "$out/nccl.log") $(tail -1 "$out/nccl_parity.log" 2>/dev/null)"
+  fi
+fi
 
 echo
 echo "== summary"

@@ -15,6 +15,7 @@
 #include "tools/locorun/Collective.h"
 
 #include <mpi.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
@@ -26,13 +27,24 @@ using namespace loco;
 
 namespace {
 
-/// Averaging divides by the rank count after MPI's sum.
 constexpr int64_t kMaxChunk = int64_t(1) << 30; // MPI counts are int
+
+/// This process's resident set, from /proc.
+int64_t residentBytes() {
+  long long pages = 0, resident = 0;
+  if (FILE *statm = std::fopen("/proc/self/statm", "r")) {
+    if (std::fscanf(statm, "%lld %lld", &pages, &resident) != 2)
+      resident = 0;
+    std::fclose(statm);
+  }
+  return static_cast<int64_t>(resident) * sysconf(_SC_PAGESIZE);
+}
 
 class MpiCommunicator final : public Communicator {
 public:
-  MpiCommunicator(int rank, int size, double timeout)
-      : rankValue(rank), sizeValue(size), timeout(timeout) {}
+  MpiCommunicator(int rank, int size, double timeout, int64_t residentBefore)
+      : rankValue(rank), sizeValue(size), timeout(timeout),
+        residentBefore(residentBefore) {}
   ~MpiCommunicator() override {
     int finalized = 0;
     MPI_Finalized(&finalized);
@@ -119,6 +131,12 @@ public:
             .count();
   }
 
+  /// What the resident set grew by over MPI_Init and the first gradient
+  /// all-reduce: Open MPI's shared-memory segments and buffers.
+  int64_t transportBytes() const override {
+    return std::max<int64_t>(0, transport);
+  }
+
   void allReduceMean(float *data, int64_t count,
                      const std::string &what) override {
     awaitPeers(what);
@@ -127,6 +145,8 @@ public:
       MPI_Allreduce(MPI_IN_PLACE, data + first,
                     static_cast<int>(std::min(kMaxChunk, count - first)),
                     MPI_FLOAT, MPI_SUM, MPI_COMM_WORLD);
+    if (transport < 0)
+      transport = std::max<int64_t>(0, residentBytes() - residentBefore);
     float scale = 1.0f / static_cast<float>(sizeValue);
     for (int64_t i = 0; i < count; ++i)
       data[i] *= scale;
@@ -164,6 +184,7 @@ private:
   int rankValue, sizeValue;
   double timeout;
   uint64_t sequence = 0;
+  int64_t residentBefore, transport = -1;
 };
 
 } // namespace
@@ -173,6 +194,7 @@ loco_open_mpi_communicator(const LaunchInfo *launch,
                            const CommunicatorOptions *options,
                            Communicator *bootstrap, std::string *error) {
   delete bootstrap; // MPI needs none
+  int64_t residentBefore = residentBytes();
   int provided = 0;
   // Only the main thread calls MPI (the batch loader never does).
   if (MPI_Init_thread(nullptr, nullptr, MPI_THREAD_FUNNELED, &provided) !=
@@ -192,5 +214,6 @@ loco_open_mpi_communicator(const LaunchInfo *launch,
     MPI_Finalize();
     return nullptr;
   }
-  return new MpiCommunicator(rank, size, options->timeoutSeconds);
+  return new MpiCommunicator(rank, size, options->timeoutSeconds,
+                             residentBefore);
 }
