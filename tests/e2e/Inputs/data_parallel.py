@@ -6,9 +6,10 @@ Python (no numpy or safetensors package needed).
                    [--noise-from OPTIMIZER.safetensors --noise R]
       every F32 tensor of A and B (same names and shapes) within T relative:
       ||a - b|| <= T ||b|| per tensor (a zero tensor must match exactly),
-      leaving out the elements whose AdamW first moment in OPTIMIZER is
-      below R x the tensor's largest (gradients that are rounding noise;
-      at most --max-excluded of all elements)
+      leaving out the elements whose gradient RMS (the root of AdamW's
+      second moment in OPTIMIZER) is below R x the tensor's largest
+      (gradients that are rounding noise; at most --max-excluded of all
+      elements)
 
   data_parallel.py compare-metrics A.jsonl B.jsonl --tolerance T
       the same steps, with losses and validation losses within T relative
@@ -60,16 +61,18 @@ def compare(args):
         if shape_a != shape_b:
             sys.exit("%s: shape %s vs %s" % (name, shape_a, shape_b))
         total += len(values_b)
-        if "exp_avg." + name in moments:
+        if "exp_avg_sq." + name in moments:
             # AdamW divides each element's step by that element's gradient
             # RMS, so an element whose gradient is rounding noise (a
             # mathematically zero gradient) takes full steps in a random
             # direction, whatever computes it: one process on 1 and on 2
-            # threads differs there as much. Such elements (first moment
-            # below noise x the tensor's largest) are left out, and counted.
-            m = moments["exp_avg." + name][1]
-            floor = args.noise * max(abs(v) for v in m)
-            keep = [abs(v) > floor for v in m]
+            # threads differs there as much. Such elements (gradient RMS,
+            # the root of the second moment, below noise x the tensor's
+            # largest) are left out, and counted. Measured on tiny: noise
+            # elements sit below 1e-5 of the largest, real ones above 0.1.
+            rms = [math.sqrt(v) for v in moments["exp_avg_sq." + name][1]]
+            floor = args.noise * max(rms)
+            keep = [r > floor for r in rms]
             excluded += keep.count(False)
             values_a = [v for v, k in zip(values_a, keep) if k]
             values_b = [v for v, k in zip(values_b, keep) if k]
@@ -154,8 +157,8 @@ def main():
     p.add_argument("a")
     p.add_argument("b")
     p.add_argument("--tolerance", type=float, required=True)
-    p.add_argument("--noise-from", help="an optimizer.safetensors whose exp_avg marks noise elements")
-    p.add_argument("--noise", type=float, default=1e-5)
+    p.add_argument("--noise-from", help="an optimizer.safetensors whose exp_avg_sq marks noise elements")
+    p.add_argument("--noise", type=float, default=1e-4)
     p.add_argument("--max-excluded", type=float, default=0.001)
     p.set_defaults(run=compare)
     p = commands.add_parser("compare-metrics")
