@@ -91,6 +91,9 @@
   X(loco_context_set_rng) \
   X(loco_context_set_rng_replica) \
   X(loco_context_rng_replica) \
+  X(loco_context_profile) \
+  X(loco_context_profile_mark) \
+  X(loco_context_profile_read) \
   X(loco_context_set_training) \
   X(loco_context_set_optimizer) \
   X(loco_context_set_loss_scale) \

@@ -50,6 +50,19 @@ void loco_context_set_rng(loco_context *ctx, uint64_t seed, uint64_t step);
  * calls a random kernel, so a CUDA graph captures the value set before. */
 void loco_context_set_rng_replica(loco_context *ctx, int64_t replica);
 int64_t loco_context_rng_replica(loco_context *ctx);
+/* Profiling (locorun --profile): while on, the caller records a mark after
+ * each kernel call (train.so's loco_debug_hook) and reads the marks' times
+ * after the step. A CUDA context then runs steps eagerly (no graphs), so
+ * that each call's marks are its own; marks are events on its stream, and
+ * nothing synchronises until the read. */
+void loco_context_profile(loco_context *ctx, int enabled);
+/* A mark: the time at which every kernel enqueued before it has finished. */
+void loco_context_profile_mark(loco_context *ctx);
+/* Waits for the marks since the last read, writes each one's seconds after
+ * the first of them to `seconds` (at most `capacity`), clears them, and
+ * returns how many there were. */
+int64_t loco_context_profile_read(loco_context *ctx, double *seconds,
+                                  int64_t capacity);
 /* Whether dropout is active (training) or the identity (evaluation). */
 void loco_context_set_training(loco_context *ctx, int training);
 /* The optimizer step about to be taken (1-based, for bias correction) and

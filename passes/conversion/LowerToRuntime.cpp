@@ -20,7 +20,9 @@
 #include "passes/analysis/BufferLiveness.h"
 #include "passes/analysis/MemoryReport.h"
 
+#include <array>
 #include <map>
+#include <optional>
 
 namespace mlir::loco {
 #define GEN_PASS_DEF_LOCOLOWERTORUNTIMEPASS
@@ -172,11 +174,22 @@ private:
   /// index, result, bytes)` for each result, which calls the function in
   /// the exported `loco_debug_hook` when one is set (locorun
   /// --debug-nonfinite); the op's description goes to the manifest.
+  /// `results` defaults to the op's; a split or concat hooks each piece's
+  /// copy (one hook per kernel call).
   void emitDebugHook(OpBuilder &builder, Operation &op, StringRef symbol,
-                     const ArenaPlan &plan);
+                     const ArenaPlan &plan,
+                     std::optional<ValueRange> results = std::nullopt);
+  /// The hook after one kernel call of entry `symbol`: `text` describes it,
+  /// `flops` and `bytesMoved` its cost (locorun --profile), and each of
+  /// `results` (arena offset, bytes, element code) is reported.
+  void emitHook(OpBuilder &builder, Location loc, StringRef symbol,
+                const std::string &text, int64_t flops, int64_t bytesMoved,
+                ArrayRef<std::array<int64_t, 3>> results);
   LLVM::LLVMFuncOp getOrDefineDebugOp(OpBuilder &builder);
-  /// Per entry symbol, each op's index into `debugNames`.
+  /// Per entry symbol, each kernel call's index into `debugNames`, and its
+  /// [flops, bytes moved].
   std::map<std::string, llvm::json::Array> debugOps;
+  std::map<std::string, llvm::json::Array> debugCosts;
   llvm::StringMap<int64_t> debugNameIndex;
   llvm::json::Array debugNames;
 
@@ -322,29 +335,59 @@ LLVM::LLVMFuncOp LowerToRuntimePass::getOrDefineDebugOp(OpBuilder &builder) {
 }
 
 void LowerToRuntimePass::emitDebugHook(OpBuilder &builder, Operation &op,
-                                       StringRef symbol,
-                                       const ArenaPlan &plan) {
+                                       StringRef symbol, const ArenaPlan &plan,
+                                       std::optional<ValueRange> results) {
   auto [path, where] = describeLocation(op.getLoc());
   std::string text = op.getName().getStringRef().str();
   if (!path.empty())
     text += " in " + path;
   if (!where.empty())
     text += " (" + where + ")";
+  int64_t flops = 0, bytesMoved = 0;
+  if (auto cost = dyn_cast<RecomputeCostOpInterface>(op)) {
+    flops = cost.getFlops();
+    bytesMoved = cost.getBytesMoved();
+  }
+  ValueRange hooked = results ? *results : ValueRange(op.getResults());
+  // A piece of a split or concat: its share of the op's cost.
+  if (results && op.getNumResults() > 0) {
+    int64_t whole = 0, part = 0;
+    for (Value result : op.getResults())
+      whole += tensorBytes(result);
+    for (Value result : hooked)
+      part += tensorBytes(result);
+    if (whole > 0)
+      bytesMoved = bytesMoved * part / whole;
+  }
+  SmallVector<std::array<int64_t, 3>> reported;
+  for (Value result : hooked)
+    reported.push_back({plan.offsets.lookup(result), tensorBytes(result),
+                        elementCode(result)});
+  emitHook(builder, op.getLoc(), symbol, text, flops, bytesMoved, reported);
+}
+
+void LowerToRuntimePass::emitHook(OpBuilder &builder, Location loc,
+                                  StringRef symbol, const std::string &text,
+                                  int64_t flops, int64_t bytesMoved,
+                                  ArrayRef<std::array<int64_t, 3>> results) {
   auto [it, fresh] = debugNameIndex.try_emplace(text, debugNames.size());
   if (fresh)
     debugNames.push_back(text);
   llvm::json::Array &ops = debugOps[symbol.str()];
   int64_t index = static_cast<int64_t>(ops.size());
   ops.push_back(it->second);
+  debugCosts[symbol.str()].push_back(llvm::json::Array{flops, bytesMoved});
   LLVM::LLVMFuncOp debugOp = getOrDefineDebugOp(builder);
-  Location loc = op.getLoc();
-  for (Value result : op.getResults())
+  // A call without results still reports once (0 bytes): every kernel call
+  // is seen.
+  std::array<int64_t, 3> none{0, 0, LOCO_DTYPE_F32};
+  for (const auto &[offset, bytes, code] :
+       results.empty() ? ArrayRef<std::array<int64_t, 3>>(none) : results)
     builder.create<LLVM::CallOp>(
         loc, debugOp,
         ValueRange{context, i64(builder, loc, index),
-                   pointer(builder, loc, plan.offsets.lookup(result)),
-                   i64(builder, loc, tensorBytes(result)),
-                   i64(builder, loc, elementCode(result))});
+                   pointer(builder, loc, offset), i64(builder, loc, bytes),
+                   i64(builder, loc, code)});
 }
 
 void LowerToRuntimePass::emitEntry(OpBuilder &builder, func::FuncOp func,
@@ -403,9 +446,9 @@ void LowerToRuntimePass::emitEntry(OpBuilder &builder, func::FuncOp func,
         call(builder, loc, name,
              {context, split ? part : own, split ? own : part,
               i64(builder, loc, count)});
+        emitDebugHook(builder, op, symbol, plan, ValueRange(piece));
         byteOffset += tensorBytes(piece);
       }
-      emitDebugHook(builder, op, symbol, plan);
       continue;
     }
     SmallVector<Value> args{context};
@@ -443,11 +486,14 @@ void LowerToRuntimePass::emitEntry(OpBuilder &builder, func::FuncOp func,
     unsigned arg = paramIndex.at(name.getValue().drop_front(5).str());
     Location loc = value.getLoc();
     Value accumulator = pointer(builder, loc, layout.optimizer.at(arg)[0]);
+    int64_t count = cast<RankedTensorType>(value.getType()).getNumElements();
     call(builder, loc, "loco_add",
          {context, accumulator, pointer(builder, loc, plan.offsets.lookup(value)),
-          accumulator,
-          i64(builder, loc,
-              cast<RankedTensorType>(value.getType()).getNumElements())});
+          accumulator, i64(builder, loc, count)});
+    emitHook(builder, loc, symbol,
+             "loco_add in " + name.getValue().str() + " (accumulate)", count,
+             12 * count,
+             {{layout.optimizer.at(arg)[0], 4 * count, LOCO_DTYPE_F32}});
   }
   finishPart();
   if (split) {
@@ -466,33 +512,50 @@ void LowerToRuntimePass::emitOptimizer(OpBuilder &builder, func::FuncOp func,
         return value.getValueAsDouble();
     return fallback;
   };
-  beginEntry(builder, loc, "loco_optimizer_step");
+  StringRef symbol = "loco_optimizer_step";
+  beginEntry(builder, loc, symbol);
   Value scratch = pointer(builder, loc, layout.scratch);
+  // Every kernel call reports to the hook (locorun --profile), with its
+  // parameter and cost.
+  auto count = [&](unsigned arg) {
+    return cast<RankedTensorType>(func.getArgument(arg).getType())
+        .getNumElements();
+  };
+  auto named = [&](StringRef kernel, unsigned arg) {
+    StringAttr name = paramName(func, arg);
+    return (kernel + " in " + (name ? name.getValue() : StringRef("?"))).str();
+  };
   call(builder, loc, "loco_grad_norm_begin", {context, scratch});
-  for (auto &[arg, slots] : layout.optimizer)
+  emitHook(builder, loc, symbol, "loco_grad_norm_begin", 0, 0, {});
+  for (auto &[arg, slots] : layout.optimizer) {
     call(builder, loc, "loco_grad_norm_accumulate",
-         {context, pointer(builder, loc, slots[0]),
-          i64(builder, loc,
-              cast<RankedTensorType>(func.getArgument(arg).getType())
-                  .getNumElements()),
+         {context, pointer(builder, loc, slots[0]), i64(builder, loc, count(arg)),
           scratch});
+    emitHook(builder, loc, symbol, named("loco_grad_norm_accumulate", arg),
+             2 * count(arg), 4 * count(arg), {});
+  }
   call(builder, loc, "loco_grad_norm_finish",
        {context, scratch, f64(builder, loc, hyper("gradient_clip", 5.0))});
+  emitHook(builder, loc, symbol, "loco_grad_norm_finish", 0, 0, {});
   // Every update is checked before any is applied: a step that would make
   // a weight or moment non-finite anywhere is skipped whole.
   for (StringRef kernel : {"loco_adamw_check", "loco_adamw"})
-    for (auto &[arg, slots] : layout.optimizer)
+    for (auto &[arg, slots] : layout.optimizer) {
       call(builder, loc, kernel,
            {context, pointer(builder, loc, layout.argOffsets[arg]),
             pointer(builder, loc, slots[0]), pointer(builder, loc, slots[1]),
-            pointer(builder, loc, slots[2]),
-            i64(builder, loc,
-                cast<RankedTensorType>(func.getArgument(arg).getType())
-                    .getNumElements()),
+            pointer(builder, loc, slots[2]), i64(builder, loc, count(arg)),
             scratch, f64(builder, loc, hyper("beta1", 0.9)),
             f64(builder, loc, hyper("beta2", 0.999)),
             f64(builder, loc, hyper("eps", 1e-8)),
             f64(builder, loc, hyper("weight_decay", 0.01))});
+      // AdamW reads the weight, gradient and both moments, and writes all
+      // four (the check reads them); about 15 flops per element.
+      bool update = kernel == "loco_adamw";
+      emitHook(builder, loc, symbol, named(kernel, arg), 15 * count(arg),
+               (update ? 32 : 16) * count(arg),
+               {{layout.argOffsets[arg], 4 * count(arg), LOCO_DTYPE_F32}});
+    }
   builder.create<LLVM::ReturnOp>(loc, ValueRange{});
 }
 
@@ -592,10 +655,14 @@ std::string LowerToRuntimePass::manifest(func::FuncOp train,
     root["config"] = config.str();
   // What `loco_debug_hook` reports: per entry point, op index -> an index
   // into the table of op descriptions (name, module path, config line).
-  llvm::json::Object ops;
+  // And each call's [flops, bytes moved] (locorun --profile).
+  llvm::json::Object ops, costs;
   for (auto &[symbol, indices] : debugOps)
     ops[symbol] = std::move(indices);
+  for (auto &[symbol, cost] : debugCosts)
+    costs[symbol] = std::move(cost);
   root["debug"] = llvm::json::Object{{"ops", std::move(ops)},
+                                     {"costs", std::move(costs)},
                                      {"names", std::move(debugNames)}};
   // Plain integer, float and string entries of the model and training
   // dictionaries, and of the memory-for-compute choices (micro-batching,

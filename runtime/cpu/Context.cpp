@@ -11,6 +11,7 @@
 #include <fftw3.h>
 #include <omp.h>
 
+#include <chrono>
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
@@ -62,6 +63,28 @@ void loco_context_set_rng_replica(loco_context *ctx, int64_t replica) {
 }
 
 int64_t loco_context_rng_replica(loco_context *ctx) { return ctx->rngReplica; }
+
+void loco_context_profile(loco_context *ctx, int enabled) {
+  ctx->profiling = enabled != 0;
+  ctx->marks.clear();
+}
+
+void loco_context_profile_mark(loco_context *ctx) {
+  // Kernels are synchronous here: the mark is now.
+  if (ctx->profiling)
+    ctx->marks.push_back(std::chrono::duration<double>(
+                             std::chrono::steady_clock::now().time_since_epoch())
+                             .count());
+}
+
+int64_t loco_context_profile_read(loco_context *ctx, double *seconds,
+                                  int64_t capacity) {
+  int64_t count = static_cast<int64_t>(ctx->marks.size());
+  for (int64_t i = 0; i < count && i < capacity; ++i)
+    seconds[i] = ctx->marks[i] - ctx->marks[0];
+  ctx->marks.clear();
+  return count;
+}
 
 void loco_context_set_training(loco_context *ctx, int training) {
   ctx->training = training != 0;

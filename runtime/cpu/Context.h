@@ -26,6 +26,9 @@ struct loco_context {
   std::string description;
   uint64_t seed = 0, step = 0;
   int64_t rngReplica = 0; ///< loco_context_set_rng_replica
+  /// loco_context_profile: on, and the marks' steady-clock seconds.
+  bool profiling = false;
+  std::vector<double> marks;
   bool training = true;
   int64_t optimizerStep = 1;
   double lr = 0.0;

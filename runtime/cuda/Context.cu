@@ -434,6 +434,8 @@ void loco_context_destroy(loco_context *ctx) {
     return;
   if (ctx->stream)
     cudaStreamSynchronize(ctx->stream);
+  for (cudaEvent_t event : ctx->profileEvents)
+    cudaEventDestroy(event);
   for (auto &entry : ctx->graphs)
     if (entry.second.exec)
       cudaGraphExecDestroy(entry.second.exec);
@@ -474,6 +476,39 @@ void loco_context_set_rng_replica(loco_context *ctx, int64_t replica) {
 }
 
 int64_t loco_context_rng_replica(loco_context *ctx) { return ctx->rngReplica; }
+
+void loco_context_profile(loco_context *ctx, int enabled) {
+  ctx->profiling = enabled != 0;
+  ctx->profileUsed = 0;
+}
+
+void loco_context_profile_mark(loco_context *ctx) {
+  if (!ctx->profiling)
+    return;
+  if (ctx->profileUsed == ctx->profileEvents.size()) {
+    cudaEvent_t event = nullptr;
+    if (!LOCO_CHECK(ctx, cudaEventCreate(&event)))
+      return;
+    ctx->profileEvents.push_back(event);
+  }
+  LOCO_CHECK(ctx, cudaEventRecord(ctx->profileEvents[ctx->profileUsed++],
+                                  ctx->stream));
+}
+
+int64_t loco_context_profile_read(loco_context *ctx, double *seconds,
+                                  int64_t capacity) {
+  int64_t count = static_cast<int64_t>(ctx->profileUsed);
+  if (count > 0 &&
+      LOCO_CHECK(ctx, cudaEventSynchronize(ctx->profileEvents[count - 1])))
+    for (int64_t i = 0; i < count && i < capacity; ++i) {
+      float ms = 0.0f;
+      LOCO_CHECK(ctx, cudaEventElapsedTime(&ms, ctx->profileEvents[0],
+                                           ctx->profileEvents[i]));
+      seconds[i] = ms * 1e-3;
+    }
+  ctx->profileUsed = 0;
+  return count;
+}
 
 void loco_context_set_optimizer(loco_context *ctx, int64_t step, double lr) {
   ctx->host.optimizerStep = step;
@@ -561,7 +596,9 @@ int64_t loco_context_device_memory(loco_context *ctx, int64_t *peak) {
 void loco_run_step(loco_context *ctx, loco_step_fn step, void *arena) {
   StepGraph &graph = ctx->graphs[reinterpret_cast<void *>(step)];
   ++graph.calls;
-  if (!ctx->graphsEnabled || graph.calls == 1 || !ctx->error.empty()) {
+  // Profiling marks each kernel call from the host: no graphs then.
+  if (!ctx->graphsEnabled || ctx->profiling || graph.calls == 1 ||
+      !ctx->error.empty()) {
     step(ctx, arena);
     return;
   }

@@ -91,6 +91,11 @@ struct loco_context {
   /// Host mirror of the step scalars and their device copy.
   loco::cuda::StepState host{};
   int64_t rngReplica = 0; ///< loco_context_set_rng_replica
+  /// loco_context_profile: on (steps run eagerly), and the events recorded
+  /// since the last read (`profileEvents[0, profileUsed)`), reused.
+  bool profiling = false;
+  std::vector<cudaEvent_t> profileEvents;
+  size_t profileUsed = 0;
   loco::cuda::StepState *state = nullptr;
 
   /// The fixed workspace (loco::workspace::kCudaFixedBytes, one cudaMalloc):

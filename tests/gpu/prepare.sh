@@ -41,6 +41,11 @@ PY
   $lococ "$dir/config.yaml" --set training.gradient_accumulation_steps=1 $sets \
     --set performance.tf32=false --set training.use_amp=false \
     --target cuda -o "$out/golden_$set.so"
+  # Its LLVM IR: run.sh counts the kernel calls a --profile must time.
+  # shellcheck disable=SC2086
+  $lococ "$dir/config.yaml" --set training.gradient_accumulation_steps=1 $sets \
+    --set performance.tf32=false --set training.use_amp=false \
+    --target cuda --emit=llvm > "$out/golden_$set.ll"
 done
 
 # Separation (lococ --mode separate) of the tiny golden model, fp32, for

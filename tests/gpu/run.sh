@@ -21,7 +21,10 @@
 #     runtime and libraries hold after warm-up (reported on its own line);
 #  5. locorun separate (the tiny golden model, two stereo songs) on cuda:0
 #     against the same separation on the CPU;
-#  6. data parallelism's NCCL path with one rank (torchrun's variables: the
+#  6. locorun --profile on CUDA (events on the stream, graphs off): one
+#     slice per kernel call of the tiny golden step, summing to its wall
+#     time within 5%;
+#  7. data parallelism's NCCL path with one rank (torchrun's variables: the
 #     device has one GPU and no MPI): three steps of the tiny golden model
 #     through liblocorun_nccl.so, their losses against a run without a
 #     launcher, and NCCL's device memory outside the arena.
@@ -195,6 +198,18 @@ d = [b - a for a, b in zip([0.0] + s, s)]
 print("median of steps 3-6 %.3f s" % sorted(d[2:])[len(d[2:]) // 2])
 PY
 )"
+
+echo "== locorun --profile on cuda:0 (events)"
+build/bin/locorun build/gpu/golden_tiny.so --device cuda:0 --synthetic --steps 3 \
+  --profile "$out/cuda_profile.json" > "$out/cuda_profile.log" 2>&1 &&
+  python3 tests/e2e/Inputs/check_profile.py "$out/cuda_profile.json" \
+    build/gpu/golden_tiny.ll --steps 3 --tolerance 0.05 > "$out/cuda_profile_check.log" 2>&1
+if [ $? = 0 ]; then
+  grep -A6 "^profile:" "$out/cuda_profile.log"
+  note "profile (cuda events)" ok "$(tail -1 "$out/cuda_profile_check.log")"
+else
+  note "profile (cuda events)" FAIL "$(tail -1 "$out/cuda_profile.log") $(tail -1 "$out/cuda_profile_check.log" 2>/dev/null)"
+fi
 
 echo "== data parallelism: NCCL with one rank (torchrun's variables), cuda:0"
 if ldd build/lib/liblocorun_nccl.so | grep -q "not found"; then

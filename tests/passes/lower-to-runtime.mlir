@@ -10,7 +10,9 @@
 // CHECK-DAG: llvm.mlir.global external @loco_debug_hook()
 // CHECK-DAG: llvm.func internal @__loco_debug_op(
 // CHECK: llvm.mlir.global external constant @loco_manifest("{{.*}}\22arena_bytes\22:1024,
-// CHECK-SAME: \22debug\22:{\22names\22:[\22loco.add ({{.*}}lower-to-runtime.mlir:{{[0-9]+}}:{{[0-9]+}})\22,
+// Each kernel call's [flops, bytes moved] (locorun --profile), its
+// description and, per entry, the calls in order.
+// CHECK-SAME: \22debug\22:{\22costs\22:{\22loco_train_step\22:{{\[}}[4,48],[4,32],[4,48],[4,32]]},\22names\22:[\22loco.add ({{.*}}lower-to-runtime.mlir:{{[0-9]+}}:{{[0-9]+}})\22,
 // CHECK-SAME: \22entry_points\22:{\22train\22:{\22outputs\22:[{\22bytes\22:16,\22name\22:\22y\22,\22offset\22:512,\22shape\22:[2,2]}],\22symbol\22:\22loco_train_step\22}}
 // CHECK-SAME: \22inputs\22:[{\22bytes\22:16,\22name\22:\22mixture\22,\22offset\22:256,\22shape\22:[4]}]
 // CHECK-SAME: \22parameters\22:[{\22bytes\22:16,\22init\22:\22ones\22,\22name\22:\22w\22,\22offset\22:0,\22shape\22:[4]}]

@@ -9,6 +9,7 @@
 #include "tools/locorun/Session.h"
 
 #include "tools/locorun/Checkpoint.h"
+#include "tools/locorun/Profile.h"
 
 #include <cmath>
 #include <cstdio>
@@ -209,8 +210,12 @@ void Session::finishStep(bool optimizerStep) {
 }
 
 StepOutputs Session::run(const EntryPoint &entry) {
+  if (profiler)
+    profiler->begin(entry.symbol);
   api->loco_run_step(ctx, entry.fn, arena);
   finishStep(/*optimizerStep=*/false);
+  if (profiler)
+    profiler->end();
   StepOutputs outputs;
   for (const ManifestTensor &out : entry.outputs) {
     std::vector<float> values = read(out.offset, out.numElements());
@@ -316,10 +321,11 @@ std::string Session::firstNonFiniteOp(const EntryPoint &entry) {
   NonFiniteSearch state;
   state.api = api.get();
   search = &state;
+  TrainArtifact::DebugHook previous = *hook; // a profiler's, say
   *hook = checkOpResult;
   entry.fn(ctx, arena);
   api->loco_synchronize(ctx);
-  *hook = nullptr;
+  *hook = previous;
   search = nullptr;
   zeroGradients();
   api->loco_context_clear_error(ctx);
@@ -331,8 +337,12 @@ void Session::optimizerStep(int64_t step, double lr) {
     throw RunError("this train.so has no optimizer step (compiled without "
                    "gradients)");
   api->loco_context_set_optimizer(ctx, step, lr);
+  if (profiler)
+    profiler->begin("loco_optimizer_step");
   api->loco_run_step(ctx, art->optimizer(), arena);
   finishStep(/*optimizerStep=*/true);
+  if (profiler)
+    profiler->end();
 }
 
 loco_optimizer_scratch Session::optimizerScalars() const {

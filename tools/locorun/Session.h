@@ -61,6 +61,8 @@ struct TrainState {
   int64_t worldSize = 1;
 };
 
+class Profiler;
+
 class Session {
 public:
   /// Opens the backend of `device` ("cpu", "cuda", "cuda:N"), then the
@@ -70,6 +72,8 @@ public:
   ~Session();
 
   TrainArtifact &artifact() { return *art; }
+  /// locorun --profile (Profile.h): told of every entry call.
+  void setProfiler(Profiler *attached) { profiler = attached; }
   /// Device memory after each step (device backends only).
   const DeviceMemoryTrace &deviceMemory() const { return memory; }
   const Backend &backend() const { return *api; }
@@ -149,6 +153,7 @@ private:
   loco_context *ctx = nullptr;
   char *arena = nullptr;
   DeviceMemoryTrace memory;
+  Profiler *profiler = nullptr;
 };
 
 /// The index of the first NaN or Inf in `values`, or -1.

@@ -11,6 +11,7 @@
 #include "tools/locorun/Artifact.h"
 #include "tools/locorun/Dataset.h"
 #include "tools/locorun/Inference.h"
+#include "tools/locorun/Profile.h"
 #include "tools/locorun/Session.h"
 #include "tools/locorun/Trainer.h"
 
@@ -80,6 +81,10 @@ const char *kUsage =
     "                           the others at a collective before the run\n"
     "                           stops naming the missing rank (default 300)\n"
     "  --report-memory          print the arena and the process's peak RSS\n"
+    "  --profile FILE           time every kernel call: a Chrome/Perfetto\n"
+    "                           trace (one slice per call: op, module path,\n"
+    "                           flops, bytes), and a summary by op kind\n"
+    "                           (time, share, GFLOP/s, GB/s) at the end\n"
     "\n"
     "Data parallelism: under `mpirun -np N`, `srun` (Slurm) or torchrun's\n"
     "variables (RANK, WORLD_SIZE, LOCAL_RANK, MASTER_ADDR, MASTER_PORT),\n"
@@ -89,7 +94,7 @@ const char *kUsage =
     "writes checkpoints and metrics. See docs/DISTRIBUTED.md.\n";
 
 struct Options {
-  std::string artifact, init, batch, dump, data, device;
+  std::string artifact, init, batch, dump, data, device, profile;
   TrainOptions train;
   bool seedGiven = false, synthetic = false, eval = false, oneStep = false,
        reportMemory = false;
@@ -170,6 +175,8 @@ Options parseOptions(int argc, char **argv) {
       o.train.stepsPerEpoch = parsePositive(arg, value());
     else if (arg == "--max-bad-steps")
       o.train.maxBadSteps = parsePositive(arg, value());
+    else if (arg == "--profile")
+      o.profile = value();
     else if (arg == "--collective-timeout")
       o.collectiveTimeout = parsePositiveReal(arg, value());
     else if (arg == "--loss-scale-init")
@@ -549,8 +556,14 @@ int main(int argc, char **argv) {
     else
       session.initParameters(seed);
 
+    // Rank 0's steps, under a launcher.
+    std::unique_ptr<Profiler> profiler;
+    if (!o.profile.empty() && launch.rank == 0)
+      profiler = std::make_unique<Profiler>(session, o.profile);
     if (oneStep) {
       singleStep(session, o, seed);
+      if (profiler)
+        profiler->finish();
       reportMemory(session);
       return 0;
     }
@@ -580,6 +593,8 @@ int main(int argc, char **argv) {
           makeSyntheticTracks(4, 2 * N, rate, sources.size(), seed + 1000);
     }
     runTraining(session, *train, validation.get(), o.train);
+    if (profiler)
+      profiler->finish();
     reportMemory(session);
   } catch (const std::exception &e) {
     // RunError, or not ours (a library's, such as a manifest field of the
