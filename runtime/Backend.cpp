@@ -38,9 +38,7 @@ std::string Backend::kindOfDevice(const std::string &device) {
   return "";
 }
 
-std::unique_ptr<Backend> Backend::open(const std::string &kind, bool global,
-                                       std::string &error) {
-  std::string file = "libloco_" + kind + ".so";
+std::vector<std::string> Backend::libraryCandidates(const std::string &file) {
   std::vector<std::string> candidates;
   if (const char *dir = std::getenv("LOCO_BACKEND_DIR"))
     candidates.push_back((std::filesystem::path(dir) / file).string());
@@ -49,6 +47,13 @@ std::unique_ptr<Backend> Backend::open(const std::string &kind, bool global,
     candidates.push_back((exeDir.parent_path() / "lib" / file).string());
     candidates.push_back((exeDir / file).string());
   }
+  return candidates;
+}
+
+std::unique_ptr<Backend> Backend::open(const std::string &kind, bool global,
+                                       std::string &error) {
+  std::string file = "libloco_" + kind + ".so";
+  std::vector<std::string> candidates = libraryCandidates(file);
   std::unique_ptr<Backend> backend(new Backend());
   backend->kind = kind;
   std::string tried;

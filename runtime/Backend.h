@@ -16,6 +16,7 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 // clang-format off
 /// The reduced-precision kernels (api.h, "Reduced precision").
@@ -191,6 +192,12 @@ struct Backend {
   /// The backend kind of a device string: "cpu" -> cpu, "cuda", "cuda:N" ->
   /// cuda; empty for anything else.
   static std::string kindOfDevice(const std::string &device);
+
+  /// Where lococ's shared library `file` (a backend, a locorun plugin) is
+  /// looked for, in order, before the dynamic linker's own search:
+  /// $LOCO_BACKEND_DIR, the lib/ directory beside the running executable's
+  /// bin/, the executable's own directory.
+  static std::vector<std::string> libraryCandidates(const std::string &file);
 
 private:
   Backend() = default;

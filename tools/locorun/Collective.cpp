@@ -82,20 +82,11 @@ loco::openCommunicator(const LaunchInfo &launch,
                    " starts no MPI job; launch with `mpirun -np N locorun "
                    "...` or `srun --mpi=pmix locorun ...` (torchrun's "
                    "rendezvous serves NCCL, on --device cuda)");
-  // The plugins live beside the backends (lib/ beside bin/).
+  // The plugins live beside the backends, and are looked for as they are.
   auto open = [&](const std::string &file,
                   const char *symbol) -> LocoOpenCommunicatorFn {
-    std::vector<std::string> candidates;
-    std::error_code ec;
-    auto exe = std::filesystem::read_symlink("/proc/self/exe", ec);
-    if (const char *dir = std::getenv("LOCO_BACKEND_DIR"))
-      candidates.push_back((std::filesystem::path(dir) / file).string());
-    if (!ec) {
-      candidates.push_back(
-          (exe.parent_path().parent_path() / "lib" / file).string());
-      candidates.push_back((exe.parent_path() / file).string());
-    }
-    candidates.push_back(file);
+    std::vector<std::string> candidates = Backend::libraryCandidates(file);
+    candidates.push_back(file); // the dynamic linker's own search
     std::string tried;
     for (const std::string &path : candidates) {
       if (path != file && !std::filesystem::exists(path))

@@ -77,11 +77,19 @@ void Profiler::end() {
   times.resize(static_cast<size_t>(marks));
   int64_t count = session.backend().loco_context_profile_read(
       session.context(), times.data(), marks);
+  // The entry's rows of the manifest's tables, by reference: a long step
+  // has 10^5 of them.
+  static const nlohmann::json none = nlohmann::json::array();
+  auto rows = [&](const char *table) -> const nlohmann::json & {
+    auto found = debug.find(table);
+    if (found == debug.end())
+      return none;
+    auto entry = found->find(symbol);
+    return entry == found->end() ? none : *entry;
+  };
   const nlohmann::json &names = debug["names"];
-  const nlohmann::json &ops =
-      debug["ops"].value(symbol, nlohmann::json::array());
-  const nlohmann::json &costs =
-      debug["costs"].value(symbol, nlohmann::json::array());
+  const nlohmann::json &ops = rows("ops");
+  const nlohmann::json &costs = rows("costs");
   if (count != marks || count - 1 > static_cast<int64_t>(ops.size()))
     throw RunError("--profile: " + symbol + " reported " +
                    std::to_string(count - 1) +
@@ -110,7 +118,8 @@ void Profiler::end() {
     double seconds = times[k] - times[k - 1];
     std::string name = names.at(ops.at(k - 1).get<size_t>());
     int64_t flops = costs.at(k - 1).at(0), bytes = costs.at(k - 1).at(1);
-    Kind &kind = kinds[kindOf(name)];
+    std::string kindName = kindOf(name);
+    Kind &kind = kinds[kindName];
     ++kind.calls;
     kind.seconds += seconds;
     kind.flops += flops;
@@ -118,7 +127,7 @@ void Profiler::end() {
     kernelSeconds += seconds;
     ++kernelCalls;
     if (keep())
-      events.push_back({{"name", kindOf(name)},
+      events.push_back({{"name", kindName},
                         {"cat", "kernel"},
                         {"ph", "X"},
                         {"pid", 0},
