@@ -48,12 +48,15 @@ struct LocoRematChoice {
   bool rebuildPrologue = false;
   /// Keep contraction results inside chunks; rebuild only cheap ops.
   bool keepExpensive = false;
+  /// Store the checkpointed region inputs (the f32 residual stream between
+  /// paths) in bf16, widened again chunk by chunk in the backward.
+  bool bf16Checkpoints = false;
 
   /// The fields by value, for ordering and lookups.
   auto asTuple() const {
     return std::make_tuple(rowChunks, checkpointEvery, checkpointPhase,
                            keepSegment, extraCheckpoints, rebuildPrologue,
-                           keepExpensive);
+                           keepExpensive, bf16Checkpoints);
   }
 };
 

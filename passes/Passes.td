@@ -259,15 +259,25 @@ def LocoRematerializePass : Pass<"loco-rematerialize", "::mlir::ModuleOp"> {
       of the time paths and recomputes the frequency paths' forward again,
       `p = 0` the other way round;
     - everything before the first region and after the last (encoder,
-      decoder, losses) is kept; with `rebuild-prologue` (and `s > 1`) the
+      decoder, losses) is kept; with `rebuild-prologue` (and `s >= 1`) the
       ops before the first region (STFT, encoder convolution and norm) are
-      rebuilt too, from the step's inputs.
+      rebuilt too, from the step's inputs;
+    - with `bf16-checkpoints`, each f32 checkpointed region input (the
+      residual stream, f32 under loco-autocast's policy) is kept as a bf16
+      copy made in the forward pass (`loco.cast`), and the f32 original
+      dies with the region's forward. The backward slices each chunk's rows
+      out of the bf16 copy and widens them (`loco.cast`, marked
+      `loco.recompute`), so a checkpoint costs half and nothing f32 of the
+      region's size comes back. This is lossy: the backward rebuilds the
+      path from inputs rounded to bf16 (relative error <= 2^-9), the same
+      rounding the policy already applies to every norm output that feeds a
+      bf16 contraction. The forward and the loss are unchanged.
 
     Random ops are rebuilt with their `#loco.rng` key, so a recomputed mask
     equals the original (counter-based RNG). `s = 0` changes nothing. The
     module's `loco.remat` dictionary records `checkpoint_every`,
     `checkpoint_phase`, `keep_expensive`, `keep_segment`,
-    `recomputed_ops`, `recompute_flops` and `recompute_bytes`
+    `bf16_checkpoints`, `recomputed_ops`, `recompute_flops` and `recompute_bytes`
     (RecomputeCostOpInterface: the cost model is flops plus bytes moved),
     `step_flops` and `step_bytes` (all ops of the step, recomputation
     included), and
@@ -301,7 +311,9 @@ def LocoRematerializePass : Pass<"loco-rematerialize", "::mlir::ModuleOp"> {
     Option<"keepSegment", "keep-segment", "bool", /*default=*/"true",
            "Keep path inputs rebuilt for a segment until its backward ends">,
     Option<"keepExpensive", "keep-expensive", "bool", /*default=*/"false",
-           "Keep the results of contractions inside chunks; rebuild only cheap ops">
+           "Keep the results of contractions inside chunks; rebuild only cheap ops">,
+    Option<"bf16Checkpoints", "bf16-checkpoints", "bool", /*default=*/"false",
+           "Store f32 checkpointed region inputs in bf16 (lossy: the backward rebuilds from the rounded values)">
   ];
   let dependentDialects = ["::mlir::loco::LocoDialect"];
   let statistics = [

@@ -42,6 +42,7 @@ void mlir::loco::buildLocoGradPipeline(OpPassManager &pm,
   remat.extraCheckpoints = choice.extraCheckpoints;
   remat.rebuildPrologue = choice.rebuildPrologue;
   remat.keepExpensive = choice.keepExpensive;
+  remat.bf16Checkpoints = choice.bf16Checkpoints;
   pm.addPass(createLocoRematerializePass(remat));
 }
 
@@ -105,6 +106,10 @@ struct CompilePipelineOptions
       *this, "keep-expensive",
       llvm::cl::desc("Rebuild only cheap ops inside chunks"),
       llvm::cl::init(false)};
+  Option<bool> bf16Checkpoints{
+      *this, "bf16-checkpoints",
+      llvm::cl::desc("Store f32 checkpointed region inputs in bf16"),
+      llvm::cl::init(false)};
 };
 } // namespace
 
@@ -122,6 +127,7 @@ void mlir::loco::registerLocoPipelines() {
         pipeline.remat.extraCheckpoints = options.extraCheckpoints;
         pipeline.remat.rebuildPrologue = options.rebuildPrologue;
         pipeline.remat.keepExpensive = options.keepExpensive;
+        pipeline.remat.bf16Checkpoints = options.bf16Checkpoints;
         buildLocoCompilePipeline(pm, pipeline);
       });
 }

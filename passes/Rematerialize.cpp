@@ -13,7 +13,9 @@
 // cheap ops between them (norms, gates, RoPE, element-wise, data movement)
 // are rebuilt. Values between regions (the residual stream at path
 // boundaries) are checkpoints at every `checkpoint-every`-th region and
-// rebuilt, once per segment of regions, otherwise.
+// rebuilt, once per segment of regions, otherwise. With bf16-checkpoints,
+// f32 checkpointed region inputs are kept as bf16 copies and widened back
+// one chunk at a time.
 //
 //===----------------------------------------------------------------------===//
 
@@ -21,7 +23,9 @@
 
 #include "dialect/LocoOps.h"
 #include "mlir/IR/Builders.h"
+#include "mlir/IR/TypeUtilities.h"
 #include "llvm/ADT/DenseMap.h"
+#include "llvm/ADT/DenseSet.h"
 #include "llvm/ADT/MapVector.h"
 
 #include <set>
@@ -103,6 +107,11 @@ public:
         --extra;
   }
 
+  /// Keeps each f32 checkpointed region input that the backward reads only
+  /// through rebuilt ops as a bf16 copy made in the forward pass; returns
+  /// how many.
+  int64_t compressCheckpoints();
+
   /// Rebuilds every non-checkpoint forward operand of the backward ops.
   void run(func::FuncOp func);
 
@@ -121,6 +130,8 @@ private:
   /// The value's rebuilt copy before `user`, built on demand.
   Value rebuild(Value value, Operation *user,
                 std::map<ChunkKey, Memo> &otherChunks);
+  /// `value` widened from its bf16 copy before `user`, marked recomputed.
+  Value widen(Value value, Value low, Operation *user);
   Operation *cloneBefore(Operation *op, Operation *user,
                          std::map<ChunkKey, Memo> &otherChunks);
 
@@ -139,12 +150,19 @@ private:
   /// Forward ops and their places in the forward order (fixed: clones go
   /// into the backward part), so that no query reorders the block.
   llvm::DenseMap<Operation *, int64_t> forward;
+  /// Forward ops that read the step's data inputs, directly or not. Only
+  /// they are activations; what is made of parameters alone (the weights'
+  /// low-precision copies, RoPE tables) is as small as the parameters and
+  /// read by every chunk, so it is kept.
+  llvm::DenseSet<Operation *> fromData;
   /// The region whose split most recently precedes a forward op (-1: none).
   llvm::DenseMap<Operation *, int64_t> cursor;
   /// Inputs of regions (the operands of their splits).
   llvm::DenseMap<Value, int64_t> regionInputs;
   /// The chunk sizes of each region's split, for slicing a chunk again.
   llvm::DenseMap<int64_t, SplitOp> splits;
+  /// Checkpointed region inputs kept as bf16 copies: f32 value -> copy.
+  llvm::DenseMap<Value, Value> lowCopies;
   Operation *firstSplit = nullptr, *lastConcat = nullptr;
 
   // Memos: rebuilt values of the chunk the backward is in, and of the
@@ -156,10 +174,17 @@ private:
 
 void Rematerializer::classify(func::FuncOp func) {
   int64_t last = -1;
+  auto isData = [&](Value value) {
+    if (auto arg = dyn_cast<BlockArgument>(value))
+      return bool(func.getArgAttr(arg.getArgNumber(), "loco.input"));
+    return fromData.contains(value.getDefiningOp());
+  };
   for (Operation &op : func.getBody().front().without_terminator()) {
     if (op.hasAttr("loco.backward"))
       continue;
     forward[&op] = forward.size();
+    if (llvm::any_of(op.getOperands(), isData))
+      fromData.insert(&op);
     if (auto split = dyn_cast<SplitOp>(op); split && regionOf(split) >= 0) {
       last = regionOf(split);
       splits[last] = split;
@@ -184,13 +209,50 @@ bool Rematerializer::isCheckpoint(Value value) const {
   // Outside the chunked part (encoder, decoder, losses): kept, but for the
   // prologue before the first region with rebuild-prologue.
   int64_t place = forward.lookup(def);
-  if (!firstSplit || every <= 1 || place >= forward.lookup(lastConcat))
+  if (!firstSplit || place >= forward.lookup(lastConcat))
     return true;
   if (place < forward.lookup(firstSplit))
-    return !rebuildPrologue || (regionInputs.contains(value) &&
+    return !rebuildPrologue || !fromData.contains(def) ||
+           (regionInputs.contains(value) &&
                                 checkpoints.count(regionInputs.lookup(value)));
+  if (every <= 1)
+    return true;
   auto input = regionInputs.find(value);
   return input != regionInputs.end() && checkpoints.count(input->second);
+}
+
+int64_t Rematerializer::compressCheckpoints() {
+  int64_t compressed = 0;
+  // Region order, so that the IR (and the lit test) is deterministic.
+  for (int64_t region = 0, e = splits.size(); region < e; ++region) {
+    SplitOp split = splits.lookup(region);
+    Value input = split ? split.getInput() : Value();
+    auto type = input ? dyn_cast<RankedTensorType>(input.getType()) : nullptr;
+    if (!type || !type.getElementType().isF32() || !isCheckpoint(input) ||
+        lowCopies.contains(input))
+      continue;
+    // A backward op that reads the f32 value itself would keep it alive
+    // beside its copy: such inputs stay f32.
+    if (llvm::any_of(input.getUsers(), [](Operation *user) {
+          return user->hasAttr("loco.backward");
+        }))
+      continue;
+    OpBuilder builder(split);
+    auto cast = builder.create<CastOp>(
+        split.getLoc(),
+        RankedTensorType::get(type.getShape(), builder.getBF16Type()), input);
+    cast->setAttr("loco.checkpoint", builder.getUnitAttr());
+    lowCopies[input] = cast.getResult();
+    ++compressed;
+  }
+  return compressed;
+}
+
+Value Rematerializer::widen(Value value, Value low, Operation *user) {
+  OpBuilder builder(user);
+  auto cast = builder.create<CastOp>(value.getLoc(), value.getType(), low);
+  cast->setAttr("loco.recompute", builder.getUnitAttr());
+  return cast.getResult();
 }
 
 Operation *Rematerializer::cloneBefore(Operation *op, Operation *user,
@@ -207,8 +269,16 @@ Operation *Rematerializer::cloneBefore(Operation *op, Operation *user,
 
 Value Rematerializer::rebuild(Value value, Operation *user,
                               std::map<ChunkKey, Memo> &otherChunks) {
-  if (isCheckpoint(value))
-    return value;
+  if (isCheckpoint(value)) {
+    Value low = lowCopies.lookup(value);
+    if (!low)
+      return value;
+    // A whole checkpoint read by a rebuilt op: widened once per segment.
+    Value &known = segmentMemo[value];
+    if (!known)
+      known = widen(value, low, user);
+    return known;
+  }
   Operation *def = value.getDefiningOp();
   Memo &memo = memoFor(chunkKeyOf(value), otherChunks);
   if (Value known = memo.lookup(value))
@@ -221,15 +291,26 @@ Value Rematerializer::rebuild(Value value, Operation *user,
     int64_t start = 0;
     for (unsigned i = 0; i < index; ++i)
       start += split.getSizes()[i];
-    Value input = rebuild(split.getInput(), user, otherChunks);
+    // From a bf16 checkpoint, the chunk's rows are sliced out of the copy
+    // and only they are widened.
+    Value low = lowCopies.lookup(split.getInput());
+    Value input = low ? low : rebuild(split.getInput(), user, otherChunks);
     OpBuilder builder(user);
     auto slice = builder.create<SliceOp>(
         split.getLoc(), input, builder.getI64IntegerAttr(0),
         builder.getI64IntegerAttr(start),
         builder.getI64IntegerAttr(split.getSizes()[index]));
     slice->setAttr("loco.recompute", builder.getUnitAttr());
-    memo[value] = slice.getResult();
-    return slice.getResult();
+    Value piece = slice.getResult();
+    if (low) {
+      auto chunkType = cast<RankedTensorType>(piece.getType())
+                           .clone(getElementTypeOrSelf(value.getType()));
+      auto wide = builder.create<CastOp>(split.getLoc(), chunkType, piece);
+      wide->setAttr("loco.recompute", builder.getUnitAttr());
+      piece = wide.getResult();
+    }
+    memo[value] = piece;
+    return piece;
   }
 
   Operation *clone = cloneBefore(def, user, otherChunks);
@@ -285,11 +366,14 @@ struct RematerializePass
       return signalPassFailure();
     }
     Builder builder(module.getContext());
+    int64_t compressed = 0;
     if (checkpointEvery > 0) {
       Rematerializer remat(
           func, checkpointEvery,
           checkpointPhase % std::max<int64_t>(1, checkpointEvery),
           extraCheckpoints, keepExpensive, keepSegment, rebuildPrologue);
+      if (bf16Checkpoints)
+        compressed = remat.compressCheckpoints();
       remat.run(func);
     }
     // The step's cost, and what was recomputed (marked loco.recompute), in
@@ -331,6 +415,8 @@ struct RematerializePass
                                  builder.getI64IntegerAttr(extraCheckpoints)),
             builder.getNamedAttr("rebuild_prologue",
                                  builder.getBoolAttr(rebuildPrologue)),
+            builder.getNamedAttr("bf16_checkpoints",
+                                 builder.getI64IntegerAttr(compressed)),
             builder.getNamedAttr("recomputed_ops",
                                  builder.getI64IntegerAttr(recomputed)),
             builder.getNamedAttr("recompute_flops",

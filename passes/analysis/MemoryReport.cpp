@@ -203,6 +203,7 @@ FailureOr<MemoryReport> mlir::loco::buildMemoryReport(ModuleOp module) {
     if (auto rebuild = remat.getAs<BoolAttr>("rebuild_prologue"))
       decisions.rebuildPrologue = rebuild.getValue();
     decisions.extraCheckpoints = attrInt(remat, "extra_checkpoints");
+    decisions.bf16Checkpoints = attrInt(remat, "bf16_checkpoints");
     decisions.recomputedOps = attrInt(remat, "recomputed_ops");
     decisions.recomputeFlops = attrInt(remat, "recompute_flops");
     decisions.stepFlops = attrInt(remat, "step_flops");
@@ -297,9 +298,13 @@ void mlir::loco::printMemoryReport(const MemoryReport &report,
                ? ", " + std::to_string(decisions.extraCheckpoints) +
                      " more checkpoints"
                : std::string())
-       << (decisions.checkpointEvery > 1 && decisions.rebuildPrologue
+       << (decisions.checkpointEvery >= 1 && decisions.rebuildPrologue
                ? ", encoder recomputed"
                : "")
+       << (decisions.bf16Checkpoints
+               ? ", " + std::to_string(decisions.bf16Checkpoints) +
+                     " f32 checkpoints stored in bf16"
+               : std::string())
        << "; "
        << decisions.recomputedOps << " ops recomputed\n";
   if (!decisions.recomputedKinds.empty()) {
@@ -360,6 +365,7 @@ llvm::json::Value mlir::loco::memoryReportJson(const MemoryReport &report) {
       {"keep_segment", decisions.keepSegment},
       {"extra_checkpoints", decisions.extraCheckpoints},
       {"rebuild_prologue", decisions.rebuildPrologue},
+      {"bf16_checkpoints", decisions.bf16Checkpoints},
       {"recompute_cheap_only", decisions.keepExpensive},
       {"recomputed_ops", decisions.recomputedOps},
       {"recomputed_by_op", [&] {

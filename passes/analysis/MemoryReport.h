@@ -57,6 +57,8 @@ struct MemoryReport {
     int64_t checkpointEvery = 0, checkpointPhase = 0, recomputedOps = 0;
     bool keepExpensive = false, keepSegment = true, rebuildPrologue = false;
     int64_t extraCheckpoints = 0;
+    /// f32 checkpoints kept as bf16 copies (loco-rematerialize).
+    int64_t bf16Checkpoints = 0;
     int64_t recomputeFlops = 0, stepFlops = 0;
     int64_t recomputeBytes = 0, stepBytes = 0;
     /// What was recomputed: (op name, count, flops), most flops first.

@@ -23,10 +23,10 @@ func.func @train_step(%g: tensor<8xf32> {loco.param = "freq.gamma"},
 }
 
 // The decisions and their price, on the module.
-// EVERY1: loco.remat = {checkpoint_every = 1 : i64, checkpoint_phase = 0 : i64, extra_checkpoints = 0 : i64, keep_expensive = false, keep_segment = true, rebuild_prologue = false, recompute_bytes = {{[1-9][0-9]*}} : i64, recompute_flops = {{[1-9][0-9]*}} : i64, recomputed_ops = 8 : i64
-// EVERY2: loco.remat = {checkpoint_every = 2 : i64, checkpoint_phase = 0 : i64, extra_checkpoints = 0 : i64, keep_expensive = false
-// CHEAP: loco.remat = {checkpoint_every = 1 : i64, checkpoint_phase = 0 : i64, extra_checkpoints = 0 : i64, keep_expensive = true
-// NONE: loco.remat = {checkpoint_every = 0 : i64, checkpoint_phase = 0 : i64, extra_checkpoints = 0 : i64, keep_expensive = false, keep_segment = true, rebuild_prologue = false, recompute_bytes = 0 : i64, recompute_flops = 0 : i64, recomputed_ops = 0 : i64
+// EVERY1: loco.remat = {bf16_checkpoints = 0 : i64, checkpoint_every = 1 : i64, checkpoint_phase = 0 : i64, extra_checkpoints = 0 : i64, keep_expensive = false, keep_segment = true, rebuild_prologue = false, recompute_bytes = {{[1-9][0-9]*}} : i64, recompute_flops = {{[1-9][0-9]*}} : i64, recomputed_ops = 8 : i64
+// EVERY2: loco.remat = {bf16_checkpoints = 0 : i64, checkpoint_every = 2 : i64, checkpoint_phase = 0 : i64, extra_checkpoints = 0 : i64, keep_expensive = false
+// CHEAP: loco.remat = {bf16_checkpoints = 0 : i64, checkpoint_every = 1 : i64, checkpoint_phase = 0 : i64, extra_checkpoints = 0 : i64, keep_expensive = true
+// NONE: loco.remat = {bf16_checkpoints = 0 : i64, checkpoint_every = 0 : i64, checkpoint_phase = 0 : i64, extra_checkpoints = 0 : i64, keep_expensive = false, keep_segment = true, rebuild_prologue = false, recompute_bytes = 0 : i64, recompute_flops = 0 : i64, recomputed_ops = 0 : i64
 
 // The forward pass is untouched; the backward starts with region 1's last
 // chunk.
@@ -60,14 +60,14 @@ func.func @train_step(%g: tensor<8xf32> {loco.param = "freq.gamma"},
 // Phase 1: region 1's input is the checkpoint (region 0's input precedes
 // every region and is kept): region 1 is sliced from it, nothing rebuilds
 // region 0 forward to reach it.
-// PHASE1: loco.remat = {checkpoint_every = 2 : i64, checkpoint_phase = 1 : i64
+// PHASE1: loco.remat = {bf16_checkpoints = 0 : i64, checkpoint_every = 2 : i64, checkpoint_phase = 1 : i64
 // PHASE1: %[[R2:.*]] = loco.reshape %{{.*}} : tensor<2x4x3x8xf32> -> tensor<8x3x8xf32>
 // PHASE1: loco.slice %[[R2]] {dim = 0 : i64, loco.recompute, size = 4 : i64, start = 4 : i64}
 // PHASE1-NOT: loco.concat {{.*}}loco.recompute
 
 // One extra checkpoint: region 1's input is kept as well, so nothing
 // rebuilds region 0's forward to reach it.
-// EXTRA: loco.remat = {checkpoint_every = 2 : i64, checkpoint_phase = 0 : i64, extra_checkpoints = 1 : i64
+// EXTRA: loco.remat = {bf16_checkpoints = 0 : i64, checkpoint_every = 2 : i64, checkpoint_phase = 0 : i64, extra_checkpoints = 1 : i64
 // EXTRA-NOT: loco.concat {{.*}}loco.recompute
 
 // Without remat, the backward reads the forward's values directly.

@@ -20,6 +20,12 @@
 // The comparison with a bf16 PyTorch run under the same policy (1e-2) is
 // tests/property/amp_reference.py, which needs a modern PyTorch.
 //
+// The `bf16ckpt` case recomputes every path in the backward from checkpoints
+// stored in bf16 (`--bf16-checkpoints`, what the budget search may choose
+// under bf16 AMP): the forward and so the loss are those of the plain bf16
+// step, and the gradients, rebuilt from rounded path inputs, are held to
+// the same 0.999 cosine against the fp32 golden.
+//
 //===----------------------------------------------------------------------===//
 
 #include "runtime/Safetensors.h"
@@ -58,6 +64,9 @@ double cosine(const std::vector<float> &x, const std::vector<float> &y) {
 struct Case {
   const char *set;
   const char *dtype;
+  /// A name for the case's extra lococ flags, and the flags.
+  const char *variant = "";
+  const char *flags = "";
 };
 
 class AmpParity : public ::testing::TestWithParam<Case> {};
@@ -68,13 +77,14 @@ TEST_P(AmpParity, StepMatchesFp32Golden) {
   if (dir.empty())
     GTEST_SKIP() << "golden set " << c.set
                  << " is in neither tests/data nor ../shared/golden";
-  std::string work = ::testing::TempDir() + "/amp_" + c.set + "_" + c.dtype;
+  std::string work = ::testing::TempDir() + "/amp_" + c.set + "_" + c.dtype +
+                     c.variant;
   std::filesystem::create_directories(work);
   std::ifstream lossFile(dir + "/loss.json");
   nlohmann::json golden = nlohmann::json::parse(lossFile);
   runGoldenStep(dir, golden,
                 " --set training.use_amp=true --set training.amp_dtype=" +
-                    std::string(c.dtype),
+                    std::string(c.dtype) + c.flags,
                 work);
 
   std::ifstream oursFile(work + "/out/loss.json");
@@ -82,7 +92,8 @@ TEST_P(AmpParity, StepMatchesFp32Golden) {
   double ours = loss["total_loss"].get<double>();
   double ref = golden["total_loss"].get<double>();
   double rel = std::fabs(ours - ref) / std::fabs(ref);
-  std::cout << "[ measured ] " << c.set << " " << c.dtype << " total loss "
+  std::cout << "[ measured ] " << c.set << " " << c.dtype << c.variant
+            << " total loss "
             << ours << " vs fp32 " << ref << " (rel " << rel << ")\n";
   EXPECT_LE(rel, 3e-2);
 
@@ -111,7 +122,7 @@ TEST_P(AmpParity, StepMatchesFp32Golden) {
       worstName = ref.name;
     }
   }
-  std::cout << "[ measured ] " << c.set << " " << c.dtype
+  std::cout << "[ measured ] " << c.set << " " << c.dtype << c.variant
             << " gradients: " << checked << " above noise, worst cosine "
             << worst << " (" << worstName << ")\n";
   EXPECT_GT(checked, 0);
@@ -175,10 +186,15 @@ TEST(AmpTraining, LossCurvesTrackFp32) {
 INSTANTIATE_TEST_SUITE_P(Golden, AmpParity,
                          ::testing::Values(Case{"tiny", "bfloat16"},
                                            Case{"small_16k", "bfloat16"},
-                                           Case{"tiny", "float16"}),
+                                           Case{"tiny", "float16"},
+                                           Case{"small_16k", "bfloat16",
+                                                "_bf16ckpt",
+                                                " --checkpoint-every 1"
+                                                " --row-chunks 2"
+                                                " --bf16-checkpoints"}),
                          [](const ::testing::TestParamInfo<Case> &info) {
                            return std::string(info.param.set) + "_" +
-                                  info.param.dtype;
+                                  info.param.dtype + info.param.variant;
                          });
 
 } // namespace

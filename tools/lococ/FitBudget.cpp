@@ -128,7 +128,8 @@ FailureOr<StepChoice> mlir::loco::fitBudget(const ModelSpec &spec,
                                             int64_t budget,
                                             const LocoPipelineOptions &options,
                                             MLIRContext *context,
-                                            int64_t &smallestArena) {
+                                            int64_t &smallestArena,
+                                            bool bf16Checkpoints) {
   smallestArena = std::numeric_limits<int64_t>::max();
   int64_t lastFlops = 0, regions = 0;
   // (arena, step flops) of the choices planned so far.
@@ -162,17 +163,34 @@ FailureOr<StepChoice> mlir::loco::fitBudget(const ModelSpec &spec,
   // (region), every block, every two blocks (rebuilt path inputs kept for
   // the segment), then every 2, 4, 6 and 12 blocks rebuilding each path
   // input from its checkpoint (quadratic recomputation, least memory).
+  // A checkpoint at every path first keeps the encoder's activations, then
+  // rebuilds them (exact, and cheap next to a path). Where bf16 checkpoints
+  // are allowed, an exact tier with checkpoints is followed by the same plan
+  // with its f32 checkpoints kept in bf16: the same recomputation, half the
+  // checkpoint bytes, so it comes before any tier that recomputes more, and
+  // after every exact plan that recomputes as much.
   struct Tier {
     int64_t every;
     bool keepExpensive, keepSegment;
     /// Chunks only shrink temporaries when contraction results are kept
     /// whole, and plans with 10^5 long-lived buffers are slow to place.
     int64_t maxChunks;
+    bool rebuildPrologue = false, bf16 = false;
   };
   const Tier tiers[] = {
-      {0, false, true, 1},   {1, true, true, 4},     {1, false, true, 64},
-      {2, false, true, 64},  {4, false, true, 64},   {4, false, false, 64},
-      {8, false, false, 64}, {12, false, false, 64}, {24, false, false, 64}};
+      {0, false, true, 1},
+      {1, true, true, 4},
+      {1, false, true, 64},
+      {1, false, true, 64, true},
+      {1, false, true, 64, true, true},
+      {2, false, true, 64, true},
+      {2, false, true, 64, true, true},
+      {4, false, true, 64, true},
+      {4, false, true, 64, true, true},
+      {4, false, false, 64, true},
+      {8, false, false, 64, true},
+      {12, false, false, 64, true},
+      {24, false, false, 64, true}};
   const int64_t chunkOptions[] = {1, 2, 4, 8, 16, 32, 64};
   const int64_t maxChunks = chunkOptions[std::size(chunkOptions) - 1];
   // The phases of a tier at a chunk count: the cheapest that fits, and the
@@ -193,9 +211,8 @@ FailureOr<StepChoice> mlir::loco::fitBudget(const ModelSpec &spec,
       choice.remat.checkpointPhase = phase;
       choice.remat.keepSegment = tier.keepSegment;
       choice.remat.keepExpensive = tier.keepExpensive;
-      // Segments of several paths also rebuild the encoder (cheap) rather
-      // than keep its full-size activations.
-      choice.remat.rebuildPrologue = tier.every > 1;
+      choice.remat.bf16Checkpoints = tier.bf16;
+      choice.remat.rebuildPrologue = tier.rebuildPrologue;
       FailureOr<int64_t> arena = trial(choice);
       if (failed(arena))
         return failure();
@@ -240,6 +257,8 @@ FailureOr<StepChoice> mlir::loco::fitBudget(const ModelSpec &spec,
     return best;
   };
   for (const Tier &tier : tiers) {
+    if (tier.bf16 && !bf16Checkpoints)
+      continue;
     // A tier whose most chunked plan does not fit with micro-batches of 1
     // does not fit with larger ones: one probe rules it out.
     std::optional<StepChoice> fit;

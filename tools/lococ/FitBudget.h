@@ -68,14 +68,17 @@ int64_t plannedArenaBytes(ModuleOp module);
 /// Searches for the choice with the least recomputation whose arena fits
 /// `budget`: the config's batch before smaller micro-batches; then no
 /// recomputation, recomputing cheap ops only, recomputing whole chunks with
-/// a checkpoint at every path, every block, every two blocks (of the two
-/// phases, the one with fewer flops); and for each, the fewest row chunks
-/// that fit. Fails
-/// when none fits (or a compile fails, with its diagnostics);
+/// a checkpoint at every path (the encoder kept, then rebuilt), every
+/// block, every two blocks (of the two phases, the one with fewer flops);
+/// and for each, the fewest row chunks that fit. With `bf16Checkpoints`,
+/// each exact tier with checkpoints is followed by the same plan with its
+/// f32 checkpoints stored in bf16, before the next tier.
+/// Fails when none fits (or a compile fails, with its diagnostics);
 /// `smallestArena` is the smallest arena of any candidate.
 FailureOr<StepChoice> fitBudget(const ModelSpec &spec, int64_t budget,
                                 const LocoPipelineOptions &options,
-                                MLIRContext *context, int64_t &smallestArena);
+                                MLIRContext *context, int64_t &smallestArena,
+                                bool bf16Checkpoints = false);
 
 } // namespace mlir::loco
 

@@ -137,13 +137,20 @@ llvm::cl::opt<int64_t> extraCheckpoints(
     llvm::cl::init(0));
 llvm::cl::opt<bool> rebuildPrologue(
     "rebuild-prologue",
-    llvm::cl::desc("With --checkpoint-every N > 1: recompute the encoder in "
+    llvm::cl::desc("With --checkpoint-every: recompute the encoder in "
                    "the backward pass instead of keeping its activations"),
     llvm::cl::init(false));
 llvm::cl::opt<bool> keepExpensive(
     "keep-expensive",
     llvm::cl::desc("With --checkpoint-every: keep linear, convolution and "
                    "attention results; recompute only cheap ops"),
+    llvm::cl::init(false));
+llvm::cl::opt<bool> bf16Checkpoints(
+    "bf16-checkpoints",
+    llvm::cl::desc("With --checkpoint-every: store the f32 checkpoints (the "
+                   "residual stream between paths) in bf16; lossy. Under "
+                   "bf16 AMP the --memory-budget search may choose it after "
+                   "the exact plans; =false forbids it"),
     llvm::cl::init(false));
 llvm::cl::opt<int64_t> microBatch(
     "micro-batch",
@@ -288,9 +295,10 @@ int main(int argc, char **argv) {
   std::optional<MemoryReport::Inference> inferencePlan;
   if (mode == Mode::Separate) {
     if (checkpointEvery >= 0 || microBatch > 0 || extraCheckpoints > 0 ||
-        rebuildPrologue || keepExpensive) {
+        rebuildPrologue || keepExpensive || bf16Checkpoints) {
       toolError() << "--checkpoint-every, --extra-checkpoints, "
-                     "--rebuild-prologue, --keep-expensive and --micro-batch "
+                     "--rebuild-prologue, --keep-expensive, --bf16-checkpoints "
+                     "and --micro-batch "
                      "choose recomputation and micro-batches of training; "
                      "--mode separate recomputes nothing (use --row-chunks, "
                      "--batch-segments or --memory-budget)\n";
@@ -354,6 +362,14 @@ int main(int argc, char **argv) {
   choice.remat.extraCheckpoints = extraCheckpoints;
   choice.remat.rebuildPrologue = rebuildPrologue;
   choice.remat.keepExpensive = keepExpensive;
+  choice.remat.bf16Checkpoints = bf16Checkpoints;
+  if (bf16Checkpoints && (manual || !budget) &&
+      choice.remat.checkpointEvery == 0) {
+    toolError() << "--bf16-checkpoints stores the checkpoints of "
+                   "recomputation: it needs --checkpoint-every N >= 1 (or "
+                   "--memory-budget)\n";
+    return 1;
+  }
   if (spec->batchSize % choice.microBatch != 0) {
     toolError() << "--micro-batch " << microBatch
                 << " does not divide training.batch_size ("
@@ -362,8 +378,13 @@ int main(int argc, char **argv) {
   }
   if (budget && !manual) {
     int64_t smallest = 0;
-    FailureOr<StepChoice> fit =
-        fitBudget(*spec, *budget, options, &context, smallest);
+    // bf16 checkpoints round the residual stream as the bf16 policy rounds
+    // every contraction's input; in an f32 step only when asked for.
+    bool allowBf16Checkpoints = bf16Checkpoints.getNumOccurrences()
+                                    ? bool(bf16Checkpoints)
+                                    : options.amp == "bf16";
+    FailureOr<StepChoice> fit = fitBudget(*spec, *budget, options, &context,
+                                          smallest, allowBf16Checkpoints);
     if (failed(fit)) {
       if (smallest == std::numeric_limits<int64_t>::max())
         return 1; // A compile failed; its diagnostics say why.
