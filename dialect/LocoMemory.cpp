@@ -83,7 +83,7 @@ int64_t FlashAttentionOp::getWorkspaceBytes() {
   auto q = shape(getQuery()), v = shape(getValue());
   int64_t d = q.back(), dv = v.back(), Lq = q[q.size() - 2], Lk = v[v.size() - 2];
   if (!reduced(getQuery()))
-    return workspace::flashAttention(dv);
+    return workspace::flashAttention(d, dv);
   return workspace::flashAttentionStaged(leading(getQuery(), 2), Lq, Lk, d, dv);
 }
 int64_t AddOp::getWorkspaceBytes() { return 0; }
@@ -118,9 +118,9 @@ static int64_t conv2dWeightGradBytes(Value input, Value grad, Value result) {
 static int64_t conv1dWeightGradBytes(Value input, Value grad, Value result,
                                      int64_t Ci, int64_t Co) {
   auto w = shape(result);
-  if (!reduced(input))
-    return workspace::conv1dTaps(Ci, Co, w[2]);
   auto in = shape(input), g = shape(grad);
+  if (!reduced(input))
+    return workspace::conv1dWeightGrad(in[0], in[1], Ci, g[1], Co, w[2]);
   return workspace::conv1dWeightGradStaged(in[0], in[1], Ci, g[1], Co,
                                            count(result));
 }
@@ -147,7 +147,7 @@ int64_t FlashAttentionGradOp::getWorkspaceBytes() {
   auto q = shape(getQuery()), v = shape(getValue());
   int64_t d = q.back(), dv = v.back(), Lq = q[q.size() - 2], Lk = v[v.size() - 2];
   if (!reduced(getQuery()))
-    return workspace::flashAttentionBackward(Lq);
+    return workspace::flashAttentionBackward(Lq, d, dv);
   return workspace::flashAttentionBackwardStaged(leading(getQuery(), 2), Lq, Lk,
                                                  d, dv);
 }

@@ -69,6 +69,23 @@ constexpr int64_t istftBackward(int64_t T, int64_t nFft, int64_t hop) {
 constexpr int64_t conv1dTaps(int64_t Ci, int64_t Co, int64_t K) {
   return floats(K * Ci * Co);
 }
+/// A 1-D convolution's weight gradient copies blocks of rows of one operand
+/// to the other's row length (zero-padded), at most this many bytes at once.
+constexpr int64_t kConvPadBytes = int64_t(4) << 20;
+/// Rows per such block, of `rowFloats` each: at least one, at most R.
+constexpr int64_t conv1dPadRows(int64_t R, int64_t rowFloats) {
+  int64_t fit = kConvPadBytes / (4 * (rowFloats > 0 ? rowFloats : 1));
+  return fit < 1 ? 1 : (fit > R ? (R > 0 ? R : 1) : fit);
+}
+/// Their scratch, for x [R, L, Ci] and g [R, Lo, Co]: the taps and a block
+/// of padded rows (conv1d pads g's rows to L positions; its transpose, whose
+/// Lo = L + K - 1, pads x's rows to Lo).
+constexpr int64_t conv1dWeightGrad(int64_t R, int64_t L, int64_t Ci,
+                                   int64_t Lo, int64_t Co, int64_t K) {
+  int64_t padG = conv1dPadRows(R, L * Co) * L * Co;
+  int64_t padX = conv1dPadRows(R, Lo * Ci) * Lo * Ci;
+  return conv1dTaps(Ci, Co, K) + floats(padG > padX ? padG : padX);
+}
 constexpr int64_t groupNormBackward(int64_t B, int64_t C) {
   return 2 * doubles(B * C);
 }
@@ -81,13 +98,23 @@ constexpr int64_t linearWeightGrad(int64_t N, int64_t K) {
   return floats(N * K) + doubles(N * K);
 }
 constexpr int64_t siSdrBackward(int64_t N) { return doubles(N); }
-constexpr int64_t flashAttention(int64_t dv) {
-  return kMaxThreads * (floats(kAttentionTile * kAttentionTile) +
-                        floats(kAttentionTile * dv) + 3 * floats(kAttentionTile));
+/// Flash attention's floats per thread: a block of scores, the output
+/// accumulators, a key tile transposed, and three rows of statistics.
+constexpr int64_t flashAttentionThreadFloats(int64_t d, int64_t dv) {
+  return kAttentionTile * (kAttentionTile + dv + d + 3);
 }
-constexpr int64_t flashAttentionBackward(int64_t Lq) {
-  return kMaxThreads * (floats(kAttentionTile * kAttentionTile) + floats(Lq) +
-                        floats(kAttentionTile));
+constexpr int64_t flashAttention(int64_t d, int64_t dv) {
+  return floats(kMaxThreads * flashAttentionThreadFloats(d, dv));
+}
+/// Its backward's: four blocks (scores, their gradients, both transposed),
+/// a key and a value tile transposed, D for every query and a row of
+/// dropout factors.
+constexpr int64_t flashAttentionBackwardThreadFloats(int64_t Lq, int64_t d,
+                                                     int64_t dv) {
+  return kAttentionTile * (4 * kAttentionTile + d + dv + 1) + Lq;
+}
+constexpr int64_t flashAttentionBackward(int64_t Lq, int64_t d, int64_t dv) {
+  return floats(kMaxThreads * flashAttentionBackwardThreadFloats(Lq, d, dv));
 }
 
 //===----------------------------------------------------------------------===//
@@ -126,7 +153,7 @@ constexpr int64_t conv1dWeightGradStaged(int64_t R, int64_t L, int64_t Ci,
                                          int64_t Lo, int64_t Co,
                                          int64_t weightCount) {
   return staged(R, L * Ci + Lo * Co, 2 * weightCount,
-                conv1dTaps(Ci, Co, weightCount / (Ci * Co)));
+                conv1dWeightGrad(R, L, Ci, Lo, Co, weightCount / (Ci * Co)));
 }
 /// The 2-D convolutions, a block of batch items: x [B, Ci, H, W] -> out
 /// [B, Co, Ho, Wo].
@@ -156,14 +183,14 @@ constexpr int64_t batchMatmulStaged(int64_t batch, int64_t M, int64_t K,
 constexpr int64_t flashAttentionStaged(int64_t batch, int64_t Lq, int64_t Lk,
                                        int64_t d, int64_t dv) {
   return staged(batch, Lq * d + Lk * d + Lk * dv + Lq * dv, 0,
-                flashAttention(dv));
+                flashAttention(d, dv));
 }
 /// Its backward stages q, k, v, out, dout, dq, dk and dv.
 constexpr int64_t flashAttentionBackwardStaged(int64_t batch, int64_t Lq,
                                                int64_t Lk, int64_t d,
                                                int64_t dv) {
   return staged(batch, 2 * (Lq * d + Lk * d + Lk * dv) + 2 * Lq * dv, 0,
-                flashAttentionBackward(Lq));
+                flashAttentionBackward(Lq, d, dv));
 }
 
 } // namespace loco::workspace

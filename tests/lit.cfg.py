@@ -11,9 +11,23 @@ config.excludes = ["Inputs", "data", "unit", "lib", "CMakeLists.txt", "gpu"]
 config.test_source_root = os.path.dirname(__file__)
 config.test_exec_root = os.path.join(config.loco_obj_root, "tests")
 
+# The tests' helper scripts need numpy and yaml, which scripts/setup.sh
+# installs for Debian's /usr/bin/python3 (python3-numpy, python3-yaml); a
+# `python3` earlier on PATH (pyenv, a virtual environment) may lack them. So
+# `python3` in a RUN line is Debian's where it exists.
+python_dir = os.path.join(config.loco_obj_root, "tests", "python-bin")
+if os.path.exists("/usr/bin/python3"):
+    os.makedirs(python_dir, exist_ok=True)
+    link = os.path.join(python_dir, "python3")
+    if os.path.realpath(link) != os.path.realpath("/usr/bin/python3"):
+        if os.path.lexists(link):
+            os.remove(link)
+        os.symlink("/usr/bin/python3", link)
+
 # Tools under test first, then FileCheck, not and count from LLVM.
 config.environment["PATH"] = os.pathsep.join(
-    [config.loco_tools_dir, config.llvm_tools_dir, config.environment.get("PATH", "")]
+    [python_dir, config.loco_tools_dir, config.llvm_tools_dir,
+     config.environment.get("PATH", "")]
 )
 config.environment["FILECHECK_OPTS"] = "-enable-var-scope --allow-unused-prefixes=false"
 

@@ -6,16 +6,27 @@
 // probabilities of each block from the saved log-sum-exp. Batch entries
 // (rows x heads) run in parallel; their outputs are disjoint.
 //
-// Working set per thread: one kTile x kTile block of scores (16 KiB), plus
-// kTile x (d + dv) accumulators and per-row statistics, whatever L is; no
-// Lq x Lk buffer is ever allocated.
+// Every product of a tile (q k^T, p v; in the backward do v^T, p^T do,
+// ds k, ds^T q) is one libxsmm kernel (SmallGemm.h), generated once per
+// shape for the CPU's vector units, and the exponentials are SLEEF's
+// (VectorMath.h). A key tile is transposed once (k scaled by the softmax
+// scale, and v), and the backward writes the dropped probabilities and the
+// score gradients transposed as it makes them, so that every product reads
+// its operands in place.
+//
+// Working set per thread: a few kTile x kTile blocks (16 KiB each), the
+// transposed key tile, and per-row statistics, whatever L is; no Lq x Lk
+// buffer is ever allocated (Workspace.h sizes it).
 //
 //===----------------------------------------------------------------------===//
 
 #include "runtime/Philox.h"
 #include "runtime/cpu/Context.h"
+#include "runtime/cpu/SmallGemm.h"
+#include "runtime/cpu/VectorMath.h"
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <limits>
 
@@ -64,20 +75,45 @@ DropoutMask makeMask(loco_context *ctx, double p, int64_t stream, int64_t Lq,
           static_cast<uint64_t>(offset)};
 }
 
-/// scores[r][c] = scale * q[i0 + r] . k[j0 + c].
-void scoreBlock(const float *q, const float *k, int64_t i0, int64_t rows,
-                int64_t j0, int64_t cols, int64_t d, float scale,
-                float *scores) {
-  for (int64_t r = 0; r < rows; ++r) {
-    const float *qi = q + (i0 + r) * d;
-    for (int64_t c = 0; c < cols; ++c) {
-      const float *kj = k + (j0 + c) * d;
-      float dot = 0.0f;
-      for (int64_t x = 0; x < d; ++x)
-        dot += qi[x] * kj[x];
-      scores[r * kTile + c] = dot * scale;
-    }
+/// The tile products of one call, made once before its parallel region:
+/// full tiles and, where L is not a multiple of the tile, the edge tiles.
+/// Tiles are row-major; in libxsmm's column-major terms a row-major
+/// [rows, cols] tile with leading dimension ld is a [cols, rows] matrix.
+struct TileProducts {
+  int64_t d, dv;
+  /// scores [rows, cols] = q_i [rows, d] . kt [d, cols] (kt: k^T, scaled).
+  loco::cpu::SmallGemm score(int64_t rows, int64_t cols) const {
+    return {int(cols), int(rows), int(d), int(kTile), int(d), int(kTile), false};
   }
+  /// acc [rows, dv] += p [rows, cols] . v_j [cols, dv].
+  loco::cpu::SmallGemm value(int64_t rows, int64_t cols) const {
+    return {int(dv), int(rows), int(cols), int(dv), int(kTile), int(dv), true};
+  }
+  /// dp [rows, cols] = do_i [rows, dv] . vt [dv, cols].
+  loco::cpu::SmallGemm probGrad(int64_t rows, int64_t cols) const {
+    return {int(cols), int(rows), int(dv), int(kTile), int(dv), int(kTile), false};
+  }
+  /// dv_j [cols, dv] += pt [cols, rows] . do_i [rows, dv].
+  loco::cpu::SmallGemm valueGrad(int64_t rows, int64_t cols) const {
+    return {int(dv), int(cols), int(rows), int(dv), int(kTile), int(dv), true};
+  }
+  /// dq_i [rows, d] += ds [rows, cols] . k_j [cols, d].
+  loco::cpu::SmallGemm queryGrad(int64_t rows, int64_t cols) const {
+    return {int(d), int(rows), int(cols), int(d), int(kTile), int(d), true};
+  }
+  /// dk_j [cols, d] += dst [cols, rows] . q_i [rows, d].
+  loco::cpu::SmallGemm keyGrad(int64_t rows, int64_t cols) const {
+    return {int(d), int(cols), int(rows), int(d), int(kTile), int(d), true};
+  }
+};
+
+/// out [width, cols] (leading dimension kTile) = factor * in rows [cols,
+/// width] (leading dimension width): a tile of keys or values transposed.
+void transposeTile(const float *in, int64_t cols, int64_t width, float factor,
+                   float *out) {
+  for (int64_t c = 0; c < cols; ++c)
+    for (int64_t x = 0; x < width; ++x)
+      out[x * kTile + c] = in[c * width + x] * factor;
 }
 } // namespace
 
@@ -90,25 +126,39 @@ void loco_flash_attention(loco_context *ctx, const float *q, const float *k,
                           int64_t index_offset) {
   DropoutMask mask = makeMask(ctx, p, stream, Lq, Lk, index_offset);
   float s = static_cast<float>(scale);
+  TileProducts products{d, dv};
+  int64_t lastRows = Lq - (Lq - 1) / kTile * kTile;
+  int64_t lastCols = Lk - (Lk - 1) / kTile * kTile;
+  // Products by (rows, cols) being full or the edge.
+  loco::cpu::SmallGemm score[2][2] = {
+      {products.score(kTile, kTile), products.score(kTile, lastCols)},
+      {products.score(lastRows, kTile), products.score(lastRows, lastCols)}};
+  loco::cpu::SmallGemm value[2][2] = {
+      {products.value(kTile, kTile), products.value(kTile, lastCols)},
+      {products.value(lastRows, kTile), products.value(lastRows, lastCols)}};
   int threads = loco::scratchThreads();
   loco::Scratch scratch(ctx);
-  float *base = scratch.take<float>(threads * (kTile * kTile + kTile * dv + 3 * kTile));
+  int64_t perThread = loco::workspace::flashAttentionThreadFloats(d, dv);
+  float *base = scratch.take<float>(threads * perThread);
 #pragma omp parallel num_threads(threads)
   {
-    float *scores = base + omp_get_thread_num() * (kTile * kTile + kTile * dv + 3 * kTile);
-    float *acc = scores + kTile * kTile, *m = acc + kTile * dv, *l = m + kTile;
-    float *keep = l + kTile;
+    float *scores = base + omp_get_thread_num() * perThread;
+    float *acc = scores + kTile * kTile, *kt = acc + kTile * dv;
+    float *m = kt + kTile * d, *l = m + kTile, *keep = l + kTile;
 #pragma omp for schedule(dynamic)
     for (int64_t b = 0; b < batch; ++b) {
       const float *qb = q + b * Lq * d, *kb = k + b * Lk * d, *vb = v + b * Lk * dv;
       for (int64_t i0 = 0; i0 < Lq; i0 += kTile) {
         int64_t rows = std::min(kTile, Lq - i0);
+        bool rowEdge = rows < kTile;
         std::fill(m, m + kTile, -std::numeric_limits<float>::infinity());
         std::fill(l, l + kTile, 0.0f);
         std::fill(acc, acc + kTile * dv, 0.0f);
         for (int64_t j0 = 0; j0 < Lk; j0 += kTile) {
           int64_t cols = std::min(kTile, Lk - j0);
-          scoreBlock(qb, kb, i0, rows, j0, cols, d, s, scores);
+          bool colEdge = cols < kTile;
+          transposeTile(kb + j0 * d, cols, d, s, kt);
+          score[rowEdge][colEdge](kt, qb + i0 * d, scores);
           for (int64_t r = 0; r < rows; ++r) {
             float *row = scores + r * kTile;
             float blockMax = *std::max_element(row, row + cols);
@@ -117,21 +167,18 @@ void loco_flash_attention(loco_context *ctx, const float *q, const float *k,
             float *a = acc + r * dv;
             for (int64_t x = 0; x < dv; ++x)
               a[x] *= correction;
-            float sum = 0.0f;
-            mask.row(b, i0 + r, j0, cols, keep);
-            for (int64_t c = 0; c < cols; ++c) {
-              float e = std::exp(row[c] - mNew);
-              sum += e;
-              float weight = e * keep[c];
-              if (weight == 0.0f)
-                continue;
-              const float *vj = vb + (j0 + c) * dv;
-              for (int64_t x = 0; x < dv; ++x)
-                a[x] += weight * vj[x];
+            // Row r's weights: exp(s - m) (their sum is the softmax's
+            // denominator), times the dropout factor.
+            float sum = loco::cpu::expShifted(row, cols, mNew);
+            if (mask.active) {
+              mask.row(b, i0 + r, j0, cols, keep);
+              for (int64_t c = 0; c < cols; ++c)
+                row[c] *= keep[c];
             }
             l[r] = l[r] * correction + sum;
             m[r] = mNew;
           }
+          value[rowEdge][colEdge](vb + j0 * dv, scores, acc);
         }
         for (int64_t r = 0; r < rows; ++r) {
           float *o = out + (b * Lq + i0 + r) * dv;
@@ -155,13 +202,39 @@ void loco_flash_attention_backward(loco_context *ctx, const float *q,
                                    int64_t index_offset) {
   DropoutMask mask = makeMask(ctx, p, stream, Lq, Lk, index_offset);
   float s = static_cast<float>(scale);
+  TileProducts products{d, dv};
+  int64_t lastRows = Lq - (Lq - 1) / kTile * kTile;
+  int64_t lastCols = Lk - (Lk - 1) / kTile * kTile;
+  auto byEdge = [&](auto make) {
+    return std::array<std::array<loco::cpu::SmallGemm, 2>, 2>{
+        {{make(kTile, kTile), make(kTile, lastCols)},
+         {make(lastRows, kTile), make(lastRows, lastCols)}}};
+  };
+  auto score = byEdge([&](int64_t r, int64_t c) { return products.score(r, c); });
+  auto probGrad =
+      byEdge([&](int64_t r, int64_t c) { return products.probGrad(r, c); });
+  auto valueGrad =
+      byEdge([&](int64_t r, int64_t c) { return products.valueGrad(r, c); });
+  auto queryGrad =
+      byEdge([&](int64_t r, int64_t c) { return products.queryGrad(r, c); });
+  auto keyGrad =
+      byEdge([&](int64_t r, int64_t c) { return products.keyGrad(r, c); });
   int threads = loco::scratchThreads();
   loco::Scratch scratch(ctx);
-  float *base = scratch.take<float>(threads * (kTile * kTile + Lq + kTile));
+  int64_t perThread =
+      loco::workspace::flashAttentionBackwardThreadFloats(Lq, d, dv);
+  float *base = scratch.take<float>(threads * perThread);
 #pragma omp parallel num_threads(threads)
   {
-    float *scores = base + omp_get_thread_num() * (kTile * kTile + Lq + kTile);
-    float *delta = scores + kTile * kTile, *keepRow = delta + Lq;
+    // Per thread: the scores (then probabilities), the probability
+    // gradients (then score gradients), the dropped probabilities and the
+    // score gradients transposed, k and v of a key tile transposed, D, and
+    // a row of dropout factors.
+    float *scores = base + omp_get_thread_num() * perThread;
+    float *dprob = scores + kTile * kTile, *pt = dprob + kTile * kTile;
+    float *dst = pt + kTile * kTile, *kt = dst + kTile * kTile;
+    float *vt = kt + kTile * d, *delta = vt + kTile * dv;
+    float *keepRow = delta + Lq;
 #pragma omp for schedule(dynamic)
     for (int64_t b = 0; b < batch; ++b) {
       const float *qb = q + b * Lq * d, *kb = k + b * Lk * d, *vb = v + b * Lk * dv;
@@ -180,35 +253,32 @@ void loco_flash_attention_backward(loco_context *ctx, const float *q,
       }
       for (int64_t j0 = 0; j0 < Lk; j0 += kTile) {
         int64_t cols = std::min(kTile, Lk - j0);
+        bool colEdge = cols < kTile;
+        transposeTile(kb + j0 * d, cols, d, s, kt);
+        transposeTile(vb + j0 * dv, cols, dv, 1.0f, vt);
         for (int64_t i0 = 0; i0 < Lq; i0 += kTile) {
           int64_t rows = std::min(kTile, Lq - i0);
-          scoreBlock(qb, kb, i0, rows, j0, cols, d, s, scores);
+          bool rowEdge = rows < kTile;
+          score[rowEdge][colEdge](kt, qb + i0 * d, scores);
+          probGrad[rowEdge][colEdge](vt, gb + i0 * dv, dprob);
           for (int64_t r = 0; r < rows; ++r) {
             int64_t i = i0 + r;
-            const float *gi = gb + i * dv, *qi = qb + i * d;
-            float *dqi = dqb + i * d;
+            float *prob = scores + r * kTile, *dp = dprob + r * kTile;
+            loco::cpu::expShifted(prob, cols, lb[i]);
             mask.row(b, i, j0, cols, keepRow);
+            // P~ = P keep goes to dV; dS = P (dP~ keep - D) scale goes to
+            // dQ as it is and to dK transposed.
             for (int64_t c = 0; c < cols; ++c) {
-              int64_t j = j0 + c;
-              float prob = std::exp(scores[r * kTile + c] - lb[i]);
               float keep = keepRow[c];
-              const float *vj = vb + j * dv;
-              float *dvj = dvb + j * dv;
-              // dV_j += P~_ij dO_i; dP~_ij = dO_i . v_j.
-              float dropped = prob * keep, dProb = 0.0f;
-              for (int64_t x = 0; x < dv; ++x) {
-                dvj[x] += dropped * gi[x];
-                dProb += gi[x] * vj[x];
-              }
-              float dScore = prob * (dProb * keep - delta[i]) * s;
-              const float *kj = kb + j * d;
-              float *dkj = dkb + j * d;
-              for (int64_t x = 0; x < d; ++x) {
-                dqi[x] += dScore * kj[x];
-                dkj[x] += dScore * qi[x];
-              }
+              float dScore = prob[c] * (dp[c] * keep - delta[i]) * s;
+              pt[c * kTile + r] = prob[c] * keep;
+              dp[c] = dScore;
+              dst[c * kTile + r] = dScore;
             }
           }
+          valueGrad[rowEdge][colEdge](gb + i0 * dv, pt, dvb + j0 * dv);
+          queryGrad[rowEdge][colEdge](kb + j0 * d, dprob, dqb + i0 * d);
+          keyGrad[rowEdge][colEdge](qb + i0 * d, dst, dkb + j0 * d);
         }
       }
     }

@@ -1,8 +1,7 @@
 //===- ConvBackward.cpp - Convolution weight gradients on the CPU ---------===//
 //
 // This file implements the weight gradients of the four convolutions. The
-// 1-D ones accumulate one GEMM per row and kernel tap, like the forward
-// kernels. Input gradients need no kernel of their own: they are the
+// 1-D ones are one large GEMM per kernel tap and block of rows. Input gradients need no kernel of their own: they are the
 // transposed convolution with the same weight.
 //
 //===----------------------------------------------------------------------===//
@@ -39,26 +38,39 @@ double correlate(const float *x, const float *g, int64_t B, int64_t Ci,
 }
 
 /// The weight gradient of a stride-1 channels-last 1-D convolution, per tap:
-/// taps[k] = sum_r x[r, k xs : k xs + n]^T g[r, k gs : k gs + n], where the
-/// window shifts along x (conv1d: xs = 1, gs = 0) or along g (its transpose:
-/// xs = 0, gs = 1); x rows hold xLen positions of Ci channels, g rows gLen
-/// of Co. Each thread owns blocks of (tap, input channels) and sums over
-/// every row in order, one GEMM per row.
-void shiftedTapGradients(const float *x, int64_t xLen, int64_t xs,
-                         const float *g, int64_t gLen, int64_t gs, int64_t n,
-                         float *taps, int64_t R, int64_t Ci, int64_t Co,
-                         int64_t K) {
-  int64_t blocks = std::min<int64_t>(Ci, 16);
-#pragma omp parallel for collapse(2) schedule(static)
-  for (int64_t k = 0; k < K; ++k)
-    for (int64_t blk = 0; blk < blocks; ++blk) {
-      int64_t c0 = blk * Ci / blocks, c1 = (blk + 1) * Ci / blocks;
-      for (int64_t r = 0; r < R; ++r)
-        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, c1 - c0, Co, n,
-                    1.0f, x + (r * xLen + k * xs) * Ci + c0, Ci,
-                    g + (r * gLen + k * gs) * Co, Co, r == 0 ? 0.0f : 1.0f,
-                    taps + (k * Ci + c0) * Co, Co);
+/// taps[k] (Ci x Co) = sum over rows r and positions t of x[r, t]^T g[r, t]
+/// with one of the two shifted by k along its row: the "shifting" operand
+/// (x for conv1d, g for its transpose), whose rows hold shiftLen positions,
+/// and the "fixed" one, whose rows hold fixedLen <= shiftLen. Copying a
+/// block of the fixed operand's rows to rows of shiftLen positions, the
+/// last shiftLen - fixedLen of them zero, makes row r's window at tap k
+/// start exactly r * shiftLen + k into the shifting operand's flat buffer:
+/// the block's windows are one contiguous matrix, and each tap is one GEMM
+/// of depth blockRows * shiftLen - (K - 1) (the positions left off the end
+/// are padding). No copy of the shifting operand is made.
+void flatTapGradients(const float *shifting, int64_t shiftLen, bool shiftingIsX,
+                      const float *fixed, int64_t fixedLen, float *taps,
+                      int64_t R, int64_t Ci, int64_t Co, int64_t K,
+                      float *pad) {
+  int64_t fixedCh = shiftingIsX ? Co : Ci, shiftCh = shiftingIsX ? Ci : Co;
+  int64_t blockRows = loco::workspace::conv1dPadRows(R, shiftLen * fixedCh);
+  for (int64_t r0 = 0; r0 < R; r0 += blockRows) {
+    int64_t rows = std::min(blockRows, R - r0);
+#pragma omp parallel for schedule(static)
+    for (int64_t r = 0; r < rows; ++r) {
+      const float *in = fixed + (r0 + r) * fixedLen * fixedCh;
+      float *row = pad + r * shiftLen * fixedCh;
+      std::copy(in, in + fixedLen * fixedCh, row);
+      std::fill(row + fixedLen * fixedCh, row + shiftLen * fixedCh, 0.0f);
     }
+    int64_t depth = rows * shiftLen - (K - 1);
+    for (int64_t k = 0; k < K; ++k) {
+      const float *window = shifting + (r0 * shiftLen + k) * shiftCh;
+      cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Ci, Co, depth, 1.0f,
+                  shiftingIsX ? window : pad, Ci, shiftingIsX ? pad : window,
+                  Co, r0 == 0 ? 0.0f : 1.0f, taps + k * Ci * Co, Co);
+    }
+  }
 }
 } // namespace
 
@@ -103,8 +115,10 @@ void loco_conv1d_weight_grad(loco_context *ctx, const float *x,
   int64_t Lo = L - K + 1;
   Scratch scratch(ctx);
   float *taps = scratch.take<float>(K * Ci * Co);
-  // dW_k = sum_r x[r, k : k + Lo]^T g[r].
-  shiftedTapGradients(x, L, 1, g, Lo, 0, Lo, taps, R, Ci, Co, K);
+  float *pad = scratch.take<float>(loco::workspace::conv1dPadRows(R, L * Co) *
+                                   L * Co);
+  // dW_k = sum_r x[r, k : k + Lo]^T g[r]: g's rows padded to L positions.
+  flatTapGradients(x, L, /*shiftingIsX=*/true, g, Lo, taps, R, Ci, Co, K, pad);
   loco::unpackTaps(taps, out, Ci, Co, K, /*transposed=*/false);
 }
 
@@ -115,8 +129,10 @@ void loco_conv_transpose1d_weight_grad(loco_context *ctx, const float *x,
   int64_t Lo = L + K - 1;
   Scratch scratch(ctx);
   float *taps = scratch.take<float>(K * Ci * Co);
-  // dW_k = sum_r x[r]^T g[r, k : k + L].
-  shiftedTapGradients(x, L, 0, g, Lo, 1, L, taps, R, Ci, Co, K);
+  float *pad = scratch.take<float>(loco::workspace::conv1dPadRows(R, Lo * Ci) *
+                                   Lo * Ci);
+  // dW_k = sum_r x[r]^T g[r, k : k + L]: x's rows padded to Lo positions.
+  flatTapGradients(g, Lo, /*shiftingIsX=*/false, x, L, taps, R, Ci, Co, K, pad);
   loco::unpackTaps(taps, out, Ci, Co, K, /*transposed=*/true);
 }
 

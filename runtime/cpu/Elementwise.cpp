@@ -10,10 +10,28 @@
 #include "runtime/Philox.h"
 #include "runtime/cpu/Context.h"
 #include "runtime/cpu/Half.h"
+#include "runtime/cpu/VectorMath.h"
 
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+
+namespace {
+/// f(x[i], exp(-x[i])) into out[i], a block of SLEEF exponentials at a time.
+template <typename F>
+void withExpNegated(const float *x, float *out, int64_t n, F f) {
+  constexpr int64_t kBlock = 1024;
+#pragma omp parallel for schedule(static)
+  for (int64_t b = 0; b < n; b += kBlock) {
+    int64_t m = std::min(kBlock, n - b);
+    alignas(64) float e[kBlock];
+    loco::cpu::expScaled(x + b, -1.0f, e, m);
+    for (int64_t i = 0; i < m; ++i)
+      out[b + i] = f(b + i, x[b + i], e[i]);
+  }
+}
+
+} // namespace
 
 extern "C" {
 
@@ -31,9 +49,9 @@ LOCO_BINARY(loco_div, a[i] / b[i])
 #undef LOCO_BINARY
 
 void loco_silu(loco_context *, const float *x, float *out, int64_t n) {
-#pragma omp parallel for schedule(static)
-  for (int64_t i = 0; i < n; ++i)
-    out[i] = x[i] / (1.0f + std::exp(-x[i]));
+  withExpNegated(x, out, n, [](int64_t, float v, float e) {
+    return v / (1.0f + e);
+  });
 }
 
 void loco_scale(loco_context *, const float *x, float *out, int64_t n,
@@ -177,11 +195,11 @@ void loco_softmax_backward(loco_context *, const float *y, const float *g,
 
 void loco_silu_backward(loco_context *, const float *x, const float *g,
                         float *out, int64_t n) {
-#pragma omp parallel for schedule(static)
-  for (int64_t i = 0; i < n; ++i) {
-    float s = 1.0f / (1.0f + std::exp(-x[i]));
-    out[i] = g[i] * s * (1.0f + x[i] * (1.0f - s));
-  }
+  // out may alias g (or x): each element is read before it is written.
+  withExpNegated(x, out, n, [g](int64_t i, float v, float e) {
+    float s = 1.0f / (1.0f + e);
+    return g[i] * s * (1.0f + v * (1.0f - s));
+  });
 }
 
 void loco_fill(loco_context *, float *out, int64_t n, double value) {

@@ -108,16 +108,22 @@ void reduce(loco_context *ctx, const T *x, T *out, int64_t rank,
     acc[0] = loco::parallelSum(outer, [&](int64_t i) { return double(load(x, i)); });
   } else if (simple) {
     // acc[k] = sum over (o, r) of x[(o * kept + k) * inner + r], each
-    // thread owning a range of k: deterministic.
-#pragma omp parallel for schedule(static)
-    for (int64_t k = 0; k < kept; ++k) {
-      double sum = 0.0;
-      for (int64_t o = 0; o < outer; ++o) {
-        int64_t row = (o * kept + k) * inner;
-        for (int64_t r = 0; r < inner; ++r)
-          sum += load(x, row + r);
-      }
-      acc[k] = sum;
+    // thread owning a range of k: deterministic. The threads walk x in
+    // memory order (each its slice of every outer row), not one k at a time
+    // down the rows, which would stream all of x once per k; each acc[k]
+    // still adds its terms in (o, r) order.
+#pragma omp parallel
+    {
+      int64_t threads = omp_get_num_threads(), t = omp_get_thread_num();
+      int64_t k0 = kept * t / threads, k1 = kept * (t + 1) / threads;
+      for (int64_t o = 0; o < outer; ++o)
+        for (int64_t k = k0; k < k1; ++k) {
+          int64_t row = (o * kept + k) * inner;
+          double sum = acc[k];
+          for (int64_t r = 0; r < inner; ++r)
+            sum += load(x, row + r);
+          acc[k] = sum;
+        }
     }
   } else {
     // Output strides over the kept dims (zero for reduced ones).

@@ -2,7 +2,9 @@
 //
 // loco_flash_attention and its backward are compared with the unfused
 // kernels they replace (batch_matmul, scale, softmax, dropout, and their
-// backward kernels) on random inputs, for head dims 4, 16, 24 and 32,
+// backward kernels) on random inputs, for head dims 4, 8, 12, 16, 24, 32 and
+// 64 (every tile product is a libxsmm kernel of its own shape, or the loop
+// of SmallGemm.cpp under LOCO_SMALL_GEMM=loop: ctest runs both),
 // lengths that are and are not multiples of the 64-wide tiles, unequal query
 // and key lengths, and dropout on (the same Philox stream: the masks must be
 // identical in forward and backward, or the results would differ by O(1)).
@@ -17,6 +19,9 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstring>
+#include <iostream>
+#include <limits>
 #include <random>
 #include <tuple>
 #include <vector>
@@ -132,7 +137,8 @@ INSTANTIATE_TEST_SUITE_P(
     ::testing::Values(Case{4, 70, 70, 0.0}, Case{16, 70, 70, 0.0},
                       Case{24, 129, 129, 0.0}, Case{32, 65, 65, 0.0},
                       Case{16, 50, 131, 0.0}, Case{8, 129, 129, 0.2},
-                      Case{24, 70, 70, 0.2}, Case{32, 1, 64, 0.0}));
+                      Case{24, 70, 70, 0.2}, Case{32, 1, 64, 0.0},
+                      Case{12, 200, 150, 0.1}, Case{64, 130, 70, 0.0}));
 
 TEST(FlashAttentionEval, DropoutIsOffInEvaluation) {
   char error[256];
@@ -149,6 +155,72 @@ TEST(FlashAttentionEval, DropoutIsOffInEvaluation) {
                        batch, L, L, d, d, 0.35, 0.5, 3, 0);
   EXPECT_EQ(a, b);
   loco_context_destroy(ctx);
+}
+
+} // namespace
+
+namespace loco::cpu {
+float expShifted(float *x, int64_t n, float shift);
+const char *vectorIsa();
+} // namespace loco::cpu
+
+namespace {
+
+/// Distance in units in the last place between two finite floats of the
+/// same sign.
+int64_t ulpDistance(float a, float b) {
+  int32_t ia, ib;
+  std::memcpy(&ia, &a, 4);
+  std::memcpy(&ib, &b, 4);
+  return std::llabs(int64_t(ia) - int64_t(ib));
+}
+
+// The attention kernels' exponentials (SLEEF's expf, 1.0-ULP variants)
+// against libm's exp in double rounded to float, over the range softmax
+// uses (x - max <= 0, down to where float underflows) and lengths that
+// leave every tail size. SLEEF bounds its error by 1.0 ULP of the exact
+// value and the rounded reference is within 0.5 ULP of it, so the two
+// floats differ by at most 1 ULP; below exp(-87.3) the results are
+// subnormal, where the bound is absolute (1 ULP of the smallest normal).
+TEST(VectorExp, WithinOneUlpOfLibm) {
+  std::vector<float> x, y;
+  for (double v = -104.0; v <= 0.0; v += 1.0 / 1024)
+    x.push_back(static_cast<float>(v));
+  x.push_back(-1e30f);
+  x.push_back(0.0f);
+  y = x;
+  float shift = 0.75f;
+  for (float &v : y)
+    v += shift;
+  float sum = loco::cpu::expShifted(y.data(), y.size(), shift);
+  double refSum = 0;
+  int64_t worst = 0;
+  for (size_t i = 0; i < x.size(); ++i) {
+    // y[i] held x[i] + shift; its exponent is (x[i] + shift) - shift,
+    // computed in float as the kernel does.
+    float arg = (x[i] + shift) - shift;
+    float ref = static_cast<float>(std::exp(static_cast<double>(arg)));
+    refSum += ref;
+    if (ref < std::numeric_limits<float>::min()) {
+      EXPECT_LE(std::fabs(y[i] - ref), std::numeric_limits<float>::min() *
+                                           std::numeric_limits<float>::epsilon())
+          << "exp(" << arg << ")";
+      continue;
+    }
+    worst = std::max(worst, ulpDistance(y[i], ref));
+    ASSERT_LE(ulpDistance(y[i], ref), 1) << "exp(" << arg << ")";
+  }
+  EXPECT_EQ(y[x.size() - 2], 0.0f);
+  EXPECT_EQ(y[x.size() - 1], 1.0f);
+  // Float lanes summing ~10^5 terms: 1e-5 relative.
+  EXPECT_NEAR(sum, refSum, 1e-5 * refSum);
+  std::cout << "[ measured ] " << loco::cpu::vectorIsa() << " expf: worst "
+            << worst << " ulp over " << x.size() << " values\n";
+  // Every tail length: the padding adds nothing to the sum.
+  for (int64_t n = 1; n <= 40; ++n) {
+    std::vector<float> row(n, 0.0f);
+    EXPECT_EQ(loco::cpu::expShifted(row.data(), n, 0.0f), float(n)) << n;
+  }
 }
 
 } // namespace

@@ -171,6 +171,47 @@ TEST_F(CpuBackward, ConvTranspose1dWeightAndInputGradients) {
   EXPECT_NEAR(dot(y, c), dot(x, back), 1e-4 * std::fabs(dot(y, c)) + 1e-4);
 }
 
+// The 1-D weight gradients copy blocks of rows (at most 4 MiB at once) to a
+// common row length and do one GEMM per tap and block: shapes with two
+// blocks and a short last one (R = 45, 21 rows per block), against the
+// definition summed in double. Tolerance 1e-4 of the largest magnitude:
+// each entry sums 13,500 float products (about 1e-6 relative rounding),
+// while a row or tap off by one is O(1).
+TEST_F(CpuBackward, Conv1dWeightGradientsAcrossRowBlocks) {
+  for (bool transposed : {false, true}) {
+    int64_t R = 45, L = 300, K = 3;
+    int64_t Ci = transposed ? 160 : 6, Co = transposed ? 6 : 160;
+    int64_t Lo = transposed ? L + K - 1 : L - K + 1;
+    Vec x = randomVec(R * L * Ci, 21), g = randomVec(R * Lo * Co, 22),
+        gw(Ci * Co * K);
+    if (transposed)
+      loco_conv_transpose1d_weight_grad(ctx, x.data(), g.data(), gw.data(), R,
+                                        L, Ci, Co, K);
+    else
+      loco_conv1d_weight_grad(ctx, x.data(), g.data(), gw.data(), R, L, Ci, Co,
+                              K);
+    double maxRef = 0, maxDiff = 0;
+    for (int64_t ci = 0; ci < Ci; ++ci)
+      for (int64_t co = 0; co < Co; ++co)
+        for (int64_t k = 0; k < K; ++k) {
+          double sum = 0;
+          // conv1d: out[t] = sum_k x[t + k] w_k; its transpose: out[t + k]
+          // += x[t] w_k.
+          for (int64_t r = 0; r < R; ++r)
+            for (int64_t t = 0; t < (transposed ? L : Lo); ++t) {
+              int64_t xt = transposed ? t : t + k, gt = transposed ? t + k : t;
+              sum += double(x[(r * L + xt) * Ci + ci]) *
+                     g[(r * Lo + gt) * Co + co];
+            }
+          // Weights are [Co, Ci, K] for conv1d and [Ci, Co, K] transposed.
+          float mine = gw[((transposed ? ci * Co + co : co * Ci + ci)) * K + k];
+          maxRef = std::max(maxRef, std::fabs(sum));
+          maxDiff = std::max(maxDiff, std::fabs(sum - mine));
+        }
+    EXPECT_LT(maxDiff, 1e-4 * maxRef) << (transposed ? "transposed" : "conv1d");
+  }
+}
+
 TEST_F(CpuBackward, LinearWeightGradient) {
   int64_t M = 6, K = 4, N = 5;
   Vec x = randomVec(M * K, 17), w = randomVec(N * K, 18), c = randomVec(M * N, 19);
