@@ -106,12 +106,12 @@ constexpr int64_t flashAttentionThreadFloats(int64_t d, int64_t dv) {
 constexpr int64_t flashAttention(int64_t d, int64_t dv) {
   return floats(kMaxThreads * flashAttentionThreadFloats(d, dv));
 }
-/// Its backward's: four blocks (scores, their gradients, both transposed),
+/// Its backward's: three blocks (scores, their gradients, one transposed),
 /// a key and a value tile transposed, D for every query and a row of
 /// dropout factors.
 constexpr int64_t flashAttentionBackwardThreadFloats(int64_t Lq, int64_t d,
                                                      int64_t dv) {
-  return kAttentionTile * (4 * kAttentionTile + d + dv + 1) + Lq;
+  return kAttentionTile * (3 * kAttentionTile + d + dv + 1) + Lq;
 }
 constexpr int64_t flashAttentionBackward(int64_t Lq, int64_t d, int64_t dv) {
   return floats(kMaxThreads * flashAttentionBackwardThreadFloats(Lq, d, dv));

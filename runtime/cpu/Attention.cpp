@@ -227,12 +227,12 @@ void loco_flash_attention_backward(loco_context *ctx, const float *q,
 #pragma omp parallel num_threads(threads)
   {
     // Per thread: the scores (then probabilities), the probability
-    // gradients (then score gradients), the dropped probabilities and the
-    // score gradients transposed, k and v of a key tile transposed, D, and
-    // a row of dropout factors.
+    // gradients (then score gradients), a transposed block (the dropped
+    // probabilities for dV, then the score gradients for dK), k and v of a
+    // key tile transposed, D, and a row of dropout factors.
     float *scores = base + omp_get_thread_num() * perThread;
     float *dprob = scores + kTile * kTile, *pt = dprob + kTile * kTile;
-    float *dst = pt + kTile * kTile, *kt = dst + kTile * kTile;
+    float *kt = pt + kTile * kTile;
     float *vt = kt + kTile * d, *delta = vt + kTile * dv;
     float *keepRow = delta + Lq;
 #pragma omp for schedule(dynamic)
@@ -266,19 +266,20 @@ void loco_flash_attention_backward(loco_context *ctx, const float *q,
             float *prob = scores + r * kTile, *dp = dprob + r * kTile;
             loco::cpu::expShifted(prob, cols, lb[i]);
             mask.row(b, i, j0, cols, keepRow);
-            // P~ = P keep goes to dV; dS = P (dP~ keep - D) scale goes to
-            // dQ as it is and to dK transposed.
+            // P~ = P keep goes to dV (transposed); dS = P (dP~ keep - D)
+            // scale goes to dQ as it is and to dK transposed.
             for (int64_t c = 0; c < cols; ++c) {
               float keep = keepRow[c];
-              float dScore = prob[c] * (dp[c] * keep - delta[i]) * s;
               pt[c * kTile + r] = prob[c] * keep;
-              dp[c] = dScore;
-              dst[c * kTile + r] = dScore;
+              dp[c] = prob[c] * (dp[c] * keep - delta[i]) * s;
             }
           }
           valueGrad[rowEdge][colEdge](gb + i0 * dv, pt, dvb + j0 * dv);
+          for (int64_t r = 0; r < rows; ++r)
+            for (int64_t c = 0; c < cols; ++c)
+              pt[c * kTile + r] = dprob[r * kTile + c];
           queryGrad[rowEdge][colEdge](kb + j0 * d, dprob, dqb + i0 * d);
-          keyGrad[rowEdge][colEdge](qb + i0 * d, dst, dkb + j0 * d);
+          keyGrad[rowEdge][colEdge](qb + i0 * d, pt, dkb + j0 * d);
         }
       }
     }

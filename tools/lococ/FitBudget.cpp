@@ -256,9 +256,15 @@ FailureOr<StepChoice> mlir::loco::fitBudget(const ModelSpec &spec,
     }
     return best;
   };
-  for (const Tier &tier : tiers) {
-    if (tier.bf16 && !bf16Checkpoints)
-      continue;
+  // The cheapest plan of one tier that fits (none: the tier does not fit).
+  using TierFit = std::optional<StepChoice>;
+  auto finish = [&](const StepChoice &fit) -> FailureOr<TierFit> {
+    FailureOr<StepChoice> extended = withExtras(fit);
+    if (failed(extended))
+      return failure();
+    return TierFit(*extended);
+  };
+  auto searchTier = [&](const Tier &tier) -> FailureOr<TierFit> {
     // A tier whose most chunked plan does not fit with micro-batches of 1
     // does not fit with larger ones: one probe rules it out.
     std::optional<StepChoice> fit;
@@ -266,7 +272,7 @@ FailureOr<StepChoice> mlir::loco::fitBudget(const ModelSpec &spec,
       if (failed(tryPhases(tier, 1, tier.maxChunks, fit)))
         return failure();
       if (!fit)
-        continue;
+        return TierFit();
     }
     for (int64_t micro = spec.batchSize; micro >= 1; --micro) {
       if (spec.batchSize % micro != 0)
@@ -277,7 +283,7 @@ FailureOr<StepChoice> mlir::loco::fitBudget(const ModelSpec &spec,
       if (!fit)
         continue; // Not even the most chunked plan of this tier fits.
       if (most == 1)
-        return withExtras(*fit);
+        return finish(*fit);
       int64_t previous = std::numeric_limits<int64_t>::max();
       for (int64_t chunks : chunkOptions) {
         if (chunks > most)
@@ -286,17 +292,44 @@ FailureOr<StepChoice> mlir::loco::fitBudget(const ModelSpec &spec,
         if (failed(smallest))
           return failure();
         if (fit)
-          return withExtras(*fit);
+          return finish(*fit);
         // More chunks stop paying once a chunk's activations are small
         // next to what is kept whole: go to the most chunked plan.
         if (*smallest > previous - previous / 100) {
           if (failed(tryPhases(tier, micro, most, fit)))
             return failure();
-          return withExtras(*fit);
+          return finish(*fit);
         }
         previous = *smallest;
       }
     }
+    return TierFit();
+  };
+  auto stepFlops = [&](const StepChoice &choice) {
+    return planned.at(Key{choice.microBatch, choice.remat.asTuple()}).second;
+  };
+  for (size_t i = 0; i < std::size(tiers); ++i) {
+    const Tier &tier = tiers[i];
+    if (tier.bf16 && !bf16Checkpoints)
+      continue;
+    FailureOr<TierFit> fit = searchTier(tier);
+    if (failed(fit))
+      return failure();
+    if (!*fit)
+      continue;
+    // The next tier's extra checkpoints can bring an exact plan to about
+    // the same recomputation (a checkpoint at every path but the first,
+    // whose input the cheap encoder rebuilds): bf16 checkpoints must save
+    // more than 1% of the step's flops, less than step times vary by, to
+    // win over exact ones.
+    if (tier.bf16 && i + 1 < std::size(tiers)) {
+      FailureOr<TierFit> exact = searchTier(tiers[i + 1]);
+      if (failed(exact))
+        return failure();
+      if (*exact && stepFlops(**exact) <= stepFlops(**fit) * 1.01)
+        return **exact;
+    }
+    return **fit;
   }
   return failure();
 }

@@ -72,7 +72,9 @@ int64_t plannedArenaBytes(ModuleOp module);
 /// block, every two blocks (of the two phases, the one with fewer flops);
 /// and for each, the fewest row chunks that fit. With `bf16Checkpoints`,
 /// each exact tier with checkpoints is followed by the same plan with its
-/// f32 checkpoints stored in bf16, before the next tier.
+/// f32 checkpoints stored in bf16, before the next tier; a bf16 plan that
+/// fits is taken only when the next, exact, tier has no plan within 1% of
+/// its flops.
 /// Fails when none fits (or a compile fails, with its diagnostics);
 /// `smallestArena` is the smallest arena of any candidate.
 FailureOr<StepChoice> fitBudget(const ModelSpec &spec, int64_t budget,
