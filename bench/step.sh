@@ -120,8 +120,9 @@ rows = [[""] + [names[p] for p in cols] + [f"{names[p]} / torch" for p in plans]
         ["planned arena"] + [gib(arena[p]) for p in plans] + [""] + [""] * len(plans)]
 print(f"config: {label}; {runs} runs of 1 warm-up + 1 measured step each, {threads} threads, CPU; "
       f"reference: torch {torch_version}, --variant {variant}")
+width = max(len(c) for r in rows for c in r[1:]) + 2
 for r in rows:
-    print(f"{r[0]:<20}" + "".join(f"{c:>26}" for c in r[1:]))
+    print(f"{r[0]:<20}" + "".join(f"{c:>{width}}" for c in r[1:]))
 print(f"time_ratio: {med['plain'] / med['torch']:.3f}")
 print(f"memory_ratio: {max(peaks['plain']) / max(peaks['torch']):.3f}")
 if "budget" in plans:
