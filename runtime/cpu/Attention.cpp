@@ -75,12 +75,33 @@ DropoutMask makeMask(loco_context *ctx, double p, int64_t stream, int64_t Lq,
           static_cast<uint64_t>(offset)};
 }
 
-/// The tile products of one call, made once before its parallel region:
+/// One product at each tile shape a call meets, [row edge][column edge]:
 /// full tiles and, where L is not a multiple of the tile, the edge tiles.
+using EdgeProducts = std::array<std::array<loco::cpu::SmallGemm, 2>, 2>;
+
+/// The tile products of one call, made once before its parallel region.
 /// Tiles are row-major; in libxsmm's column-major terms a row-major
 /// [rows, cols] tile with leading dimension ld is a [cols, rows] matrix.
 struct TileProducts {
+  TileProducts(int64_t Lq, int64_t Lk, int64_t d, int64_t dv)
+      : d(d), dv(dv), lastRows(Lq - (Lq - 1) / kTile * kTile),
+        lastCols(Lk - (Lk - 1) / kTile * kTile) {}
+
+  using Product = loco::cpu::SmallGemm (TileProducts::*)(int64_t,
+                                                          int64_t) const;
+  /// `product` at the full and edge tile shapes.
+  EdgeProducts byEdge(Product product) const {
+    auto at = [&](int64_t rows, int64_t cols) {
+      return (this->*product)(rows, cols);
+    };
+    return {{{at(kTile, kTile), at(kTile, lastCols)},
+             {at(lastRows, kTile), at(lastRows, lastCols)}}};
+  }
+
   int64_t d, dv;
+  /// The rows and columns of the last query and key tiles.
+  int64_t lastRows, lastCols;
+
   /// scores [rows, cols] = q_i [rows, d] . kt [d, cols] (kt: k^T, scaled).
   loco::cpu::SmallGemm score(int64_t rows, int64_t cols) const {
     return {int(cols), int(rows), int(d), int(kTile), int(d), int(kTile), false};
@@ -126,16 +147,9 @@ void loco_flash_attention(loco_context *ctx, const float *q, const float *k,
                           int64_t index_offset) {
   DropoutMask mask = makeMask(ctx, p, stream, Lq, Lk, index_offset);
   float s = static_cast<float>(scale);
-  TileProducts products{d, dv};
-  int64_t lastRows = Lq - (Lq - 1) / kTile * kTile;
-  int64_t lastCols = Lk - (Lk - 1) / kTile * kTile;
-  // Products by (rows, cols) being full or the edge.
-  loco::cpu::SmallGemm score[2][2] = {
-      {products.score(kTile, kTile), products.score(kTile, lastCols)},
-      {products.score(lastRows, kTile), products.score(lastRows, lastCols)}};
-  loco::cpu::SmallGemm value[2][2] = {
-      {products.value(kTile, kTile), products.value(kTile, lastCols)},
-      {products.value(lastRows, kTile), products.value(lastRows, lastCols)}};
+  TileProducts products(Lq, Lk, d, dv);
+  EdgeProducts score = products.byEdge(&TileProducts::score);
+  EdgeProducts value = products.byEdge(&TileProducts::value);
   int threads = loco::scratchThreads();
   loco::Scratch scratch(ctx);
   int64_t perThread = loco::workspace::flashAttentionThreadFloats(d, dv);
@@ -202,23 +216,12 @@ void loco_flash_attention_backward(loco_context *ctx, const float *q,
                                    int64_t index_offset) {
   DropoutMask mask = makeMask(ctx, p, stream, Lq, Lk, index_offset);
   float s = static_cast<float>(scale);
-  TileProducts products{d, dv};
-  int64_t lastRows = Lq - (Lq - 1) / kTile * kTile;
-  int64_t lastCols = Lk - (Lk - 1) / kTile * kTile;
-  auto byEdge = [&](auto make) {
-    return std::array<std::array<loco::cpu::SmallGemm, 2>, 2>{
-        {{make(kTile, kTile), make(kTile, lastCols)},
-         {make(lastRows, kTile), make(lastRows, lastCols)}}};
-  };
-  auto score = byEdge([&](int64_t r, int64_t c) { return products.score(r, c); });
-  auto probGrad =
-      byEdge([&](int64_t r, int64_t c) { return products.probGrad(r, c); });
-  auto valueGrad =
-      byEdge([&](int64_t r, int64_t c) { return products.valueGrad(r, c); });
-  auto queryGrad =
-      byEdge([&](int64_t r, int64_t c) { return products.queryGrad(r, c); });
-  auto keyGrad =
-      byEdge([&](int64_t r, int64_t c) { return products.keyGrad(r, c); });
+  TileProducts products(Lq, Lk, d, dv);
+  EdgeProducts score = products.byEdge(&TileProducts::score);
+  EdgeProducts probGrad = products.byEdge(&TileProducts::probGrad);
+  EdgeProducts valueGrad = products.byEdge(&TileProducts::valueGrad);
+  EdgeProducts queryGrad = products.byEdge(&TileProducts::queryGrad);
+  EdgeProducts keyGrad = products.byEdge(&TileProducts::keyGrad);
   int threads = loco::scratchThreads();
   loco::Scratch scratch(ctx);
   int64_t perThread =

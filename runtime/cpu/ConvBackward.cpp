@@ -1,8 +1,9 @@
 //===- ConvBackward.cpp - Convolution weight gradients on the CPU ---------===//
 //
 // This file implements the weight gradients of the four convolutions. The
-// 1-D ones are one large GEMM per kernel tap and block of rows. Input gradients need no kernel of their own: they are the
-// transposed convolution with the same weight.
+// 1-D ones are one large GEMM per kernel tap and block of rows. Input
+// gradients need no kernel of their own: they are the transposed
+// convolution with the same weight.
 //
 //===----------------------------------------------------------------------===//
 
@@ -47,13 +48,15 @@ double correlate(const float *x, const float *g, int64_t B, int64_t Ci,
 /// start exactly r * shiftLen + k into the shifting operand's flat buffer:
 /// the block's windows are one contiguous matrix, and each tap is one GEMM
 /// of depth blockRows * shiftLen - (K - 1) (the positions left off the end
-/// are padding). No copy of the shifting operand is made.
-void flatTapGradients(const float *shifting, int64_t shiftLen, bool shiftingIsX,
-                      const float *fixed, int64_t fixedLen, float *taps,
-                      int64_t R, int64_t Ci, int64_t Co, int64_t K,
-                      float *pad) {
+/// are padding). No copy of the shifting operand is made; the block comes
+/// out of `scratch` (Workspace.h's conv1dWeightGrad sizes it).
+void flatTapGradients(loco::Scratch &scratch, const float *shifting,
+                      int64_t shiftLen, bool shiftingIsX, const float *fixed,
+                      int64_t fixedLen, float *taps, int64_t R, int64_t Ci,
+                      int64_t Co, int64_t K) {
   int64_t fixedCh = shiftingIsX ? Co : Ci, shiftCh = shiftingIsX ? Ci : Co;
   int64_t blockRows = loco::workspace::conv1dPadRows(R, shiftLen * fixedCh);
+  float *pad = scratch.take<float>(blockRows * shiftLen * fixedCh);
   for (int64_t r0 = 0; r0 < R; r0 += blockRows) {
     int64_t rows = std::min(blockRows, R - r0);
 #pragma omp parallel for schedule(static)
@@ -115,10 +118,9 @@ void loco_conv1d_weight_grad(loco_context *ctx, const float *x,
   int64_t Lo = L - K + 1;
   Scratch scratch(ctx);
   float *taps = scratch.take<float>(K * Ci * Co);
-  float *pad = scratch.take<float>(loco::workspace::conv1dPadRows(R, L * Co) *
-                                   L * Co);
   // dW_k = sum_r x[r, k : k + Lo]^T g[r]: g's rows padded to L positions.
-  flatTapGradients(x, L, /*shiftingIsX=*/true, g, Lo, taps, R, Ci, Co, K, pad);
+  flatTapGradients(scratch, x, L, /*shiftingIsX=*/true, g, Lo, taps, R, Ci, Co,
+                   K);
   loco::unpackTaps(taps, out, Ci, Co, K, /*transposed=*/false);
 }
 
@@ -129,10 +131,9 @@ void loco_conv_transpose1d_weight_grad(loco_context *ctx, const float *x,
   int64_t Lo = L + K - 1;
   Scratch scratch(ctx);
   float *taps = scratch.take<float>(K * Ci * Co);
-  float *pad = scratch.take<float>(loco::workspace::conv1dPadRows(R, Lo * Ci) *
-                                   Lo * Ci);
   // dW_k = sum_r x[r]^T g[r, k : k + L]: x's rows padded to Lo positions.
-  flatTapGradients(g, Lo, /*shiftingIsX=*/false, x, L, taps, R, Ci, Co, K, pad);
+  flatTapGradients(scratch, g, Lo, /*shiftingIsX=*/false, x, L, taps, R, Ci,
+                   Co, K);
   loco::unpackTaps(taps, out, Ci, Co, K, /*transposed=*/true);
 }
 

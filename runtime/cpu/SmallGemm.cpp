@@ -54,10 +54,3 @@ void SmallGemm::operator()(const float *a, const float *b, float *c) const {
     }
   }
 }
-
-const char *loco::cpu::smallGemmTarget() {
-  if (loopOnly())
-    return "loop";
-  SmallGemm probe(8, 8, 8, 8, 8, 8, false);
-  return probe.generated() ? libxsmm_get_target_arch() : "loop";
-}

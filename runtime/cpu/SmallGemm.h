@@ -7,7 +7,8 @@
 // the first time it is asked for (for the CPU it runs on: AVX2, AVX-512,
 // AMX) and returns the cached kernel after; a step's warm-up makes them all,
 // and later calls allocate nothing. Where libxsmm has no kernel for the
-// CPU, a plain loop computes the same product.
+// CPU, or LOCO_SMALL_GEMM=loop asks for it (tests), a plain loop computes
+// the same product.
 //
 //===----------------------------------------------------------------------===//
 
@@ -25,20 +26,12 @@ public:
 
   void operator()(const float *a, const float *b, float *c) const;
 
-  /// Whether a generated kernel (not the loop) computes the product.
-  bool generated() const { return kernel != nullptr; }
-
 private:
   using Kernel = void (*)(const float *, const float *, float *, ...);
   Kernel kernel = nullptr;
   int m, n, k, lda, ldb, ldc;
   bool accumulate;
 };
-
-/// The instruction set libxsmm generates code for ("hsw", "skx", ...), or
-/// "loop" when it generates none (or LOCO_SMALL_GEMM=loop asks for the loop,
-/// for tests).
-const char *smallGemmTarget();
 
 } // namespace loco::cpu
 

@@ -149,8 +149,9 @@ llvm::cl::opt<bool> bf16Checkpoints(
     "bf16-checkpoints",
     llvm::cl::desc("With --checkpoint-every: store the f32 checkpoints (the "
                    "residual stream between paths) in bf16; lossy. Under "
-                   "bf16 AMP the --memory-budget search may choose it after "
-                   "the exact plans; =false forbids it"),
+                   "bf16 AMP the --memory-budget search may choose it when "
+                   "no exact plan of about the same recomputation fits; "
+                   "=false forbids it"),
     llvm::cl::init(false));
 llvm::cl::opt<int64_t> microBatch(
     "micro-batch",
