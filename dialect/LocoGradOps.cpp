@@ -158,6 +158,18 @@ LogicalResult SiluBackwardOp::verify() {
   return expectSameType(*this, "result", getResult(), getInput());
 }
 
+LogicalResult SwigluBackwardOp::verify() {
+  auto input = tensorType(getInput());
+  if (input.getRank() < 1 || input.getShape().back() % 2 != 0)
+    return emitOpError("expects an input whose last dim has even size, got ")
+           << input;
+  SmallVector<int64_t> half(input.getShape());
+  half.back() /= 2;
+  if (failed(expectShape(*this, "grad", getGrad(), half, getInput())))
+    return failure();
+  return expectSameType(*this, "result", getResult(), getInput());
+}
+
 LogicalResult BroadcastOp::verify() {
   auto in = tensorType(getInput()), out = tensorType(getResult());
   ArrayRef<int64_t> dims = getDims();

@@ -226,6 +226,24 @@ def Loco_SiluBackwardOp : Loco_BackwardOp<"silu_backward"> {
   let results = (outs Loco_Tensor:$result);
 }
 
+def Loco_SwigluBackwardOp : Loco_BackwardOp<"swiglu_backward"> {
+  let summary = "backward of loco.swiglu";
+  let description = [{
+    With `a = x[..., :H]`, `b = x[..., H:]`, `s = silu(b)` and the result's
+    cotangent `g`: `dx[..., :H] = g * s` and
+    `dx[..., H:] = silu_backward(b, g * a)`, computed and rounded as the
+    unfused products, `loco.silu_backward` and the pads would.
+
+    Example:
+    ```mlir
+    %dx = loco.swiglu_backward %x, %g
+        : (tensor<6x9x16xf32>, tensor<6x9x8xf32>) -> tensor<6x9x16xf32>
+    ```
+  }];
+  let arguments = (ins Loco_Tensor:$input, Loco_Tensor:$grad);
+  let results = (outs Loco_Tensor:$result);
+}
+
 def Loco_BroadcastOp : Loco_BackwardOp<"broadcast"> {
   let summary = "repeat a reduced tensor along the reduced dims";
   let description = [{

@@ -498,6 +498,16 @@ LogicalResult SiluOp::buildGradient(OpBuilder &builder, ValueRange resultGrads,
   return success();
 }
 
+LogicalResult SwigluOp::buildGradient(OpBuilder &builder,
+                                      ValueRange resultGrads,
+                                      SmallVectorImpl<Value> &operandGrads) {
+  if (!resultGrads[0])
+    return noGradients(1, operandGrads);
+  operandGrads.push_back(builder.create<SwigluBackwardOp>(
+      getLoc(), getInput().getType(), getInput(), resultGrads[0]));
+  return success();
+}
+
 //===----------------------------------------------------------------------===//
 // Reductions and losses
 //===----------------------------------------------------------------------===//

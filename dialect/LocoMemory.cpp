@@ -91,6 +91,7 @@ int64_t SubOp::getWorkspaceBytes() { return 0; }
 int64_t MulOp::getWorkspaceBytes() { return 0; }
 int64_t DivOp::getWorkspaceBytes() { return 0; }
 int64_t SiluOp::getWorkspaceBytes() { return 0; }
+int64_t SwigluOp::getWorkspaceBytes() { return 0; }
 int64_t ScaleOp::getWorkspaceBytes() { return 0; }
 int64_t CastOp::getWorkspaceBytes() { return 0; }
 int64_t ReshapeOp::getWorkspaceBytes() { return 0; }
@@ -138,6 +139,7 @@ int64_t GroupNormBackwardOp::getWorkspaceBytes() { auto in = shape(getInput()); 
 int64_t RmsGroupNormBackwardOp::getWorkspaceBytes() { return workspace::rmsGroupNormBackward(shape(getInput()).back()); }
 int64_t SoftmaxBackwardOp::getWorkspaceBytes() { return 0; }
 int64_t SiluBackwardOp::getWorkspaceBytes() { return 0; }
+int64_t SwigluBackwardOp::getWorkspaceBytes() { return 0; }
 int64_t BroadcastOp::getWorkspaceBytes() { return 0; }
 int64_t SiSdrBackwardOp::getWorkspaceBytes() { return workspace::siSdrBackward(shape(getEstimate())[1]); }
 int64_t L1LossBackwardOp::getWorkspaceBytes() { return 0; }
@@ -172,6 +174,9 @@ bool SubOp::allowsInPlace(unsigned) { return true; }
 bool MulOp::allowsInPlace(unsigned) { return true; }
 bool DivOp::allowsInPlace(unsigned) { return true; }
 bool SiluOp::allowsInPlace(unsigned index) { return index == 0; }
+// The result row is half the input row: writing it in place would overwrite
+// input rows another thread has still to read.
+bool SwigluOp::allowsInPlace(unsigned) { return false; }
 bool ScaleOp::allowsInPlace(unsigned index) { return index == 0; }
 // Different element sizes: never in place.
 bool CastOp::allowsInPlace(unsigned) { return false; }
@@ -198,6 +203,9 @@ bool GroupNormBackwardOp::allowsInPlace(unsigned) { return false; }
 bool RmsGroupNormBackwardOp::allowsInPlace(unsigned) { return false; }
 bool SoftmaxBackwardOp::allowsInPlace(unsigned) { return true; }
 bool SiluBackwardOp::allowsInPlace(unsigned) { return true; }
+// Each (value, gate) pair of the input is read before the same two
+// positions of the result are written; the cotangent is half as wide.
+bool SwigluBackwardOp::allowsInPlace(unsigned index) { return index == 0; }
 bool BroadcastOp::allowsInPlace(unsigned) { return false; }
 bool SiSdrBackwardOp::allowsInPlace(unsigned) { return false; }
 bool L1LossBackwardOp::allowsInPlace(unsigned) { return false; }

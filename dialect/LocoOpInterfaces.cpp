@@ -111,6 +111,8 @@ int64_t SubOp::getFlops() { return numElements(getResult()); }
 int64_t MulOp::getFlops() { return numElements(getResult()); }
 int64_t DivOp::getFlops() { return numElements(getResult()); }
 int64_t SiluOp::getFlops() { return 4 * numElements(getResult()); }
+// The SiLU of the gate half and the product.
+int64_t SwigluOp::getFlops() { return 5 * numElements(getResult()); }
 int64_t ScaleOp::getFlops() { return numElements(getResult()); }
 int64_t CastOp::getFlops() { return numElements(getResult()); }
 
@@ -174,6 +176,8 @@ int64_t GroupNormBackwardOp::getFlops() { return 12 * numElements(getInput()); }
 int64_t RmsGroupNormBackwardOp::getFlops() { return 8 * numElements(getInput()); }
 int64_t SoftmaxBackwardOp::getFlops() { return 4 * numElements(getGrad()); }
 int64_t SiluBackwardOp::getFlops() { return 7 * numElements(getInput()); }
+// The SiLU again, the two products and the SiLU's backward.
+int64_t SwigluBackwardOp::getFlops() { return 13 * numElements(getGrad()); }
 int64_t BroadcastOp::getFlops() { return 0; }
 int64_t SiSdrBackwardOp::getFlops() { return 12 * numElements(getEstimate()); }
 int64_t L1LossBackwardOp::getFlops() { return 2 * numElements(getEstimate()); }
@@ -228,6 +232,8 @@ unsigned SubOp::getNumRowDims() { return rankOf(getResult()); }
 unsigned MulOp::getNumRowDims() { return rankOf(getResult()); }
 unsigned DivOp::getNumRowDims() { return rankOf(getResult()); }
 unsigned SiluOp::getNumRowDims() { return rankOf(getResult()); }
+// Each position pairs the two halves of its last dim.
+unsigned SwigluOp::getNumRowDims() { return rankOf(getResult()) - 1; }
 unsigned ScaleOp::getNumRowDims() { return rankOf(getResult()); }
 unsigned CastOp::getNumRowDims() { return rankOf(getResult()); }
 

@@ -495,6 +495,21 @@ LogicalResult SliceOp::inferReturnTypes(MLIRContext *,
   return success();
 }
 
+LogicalResult SwigluOp::inferReturnTypes(MLIRContext *,
+                                         std::optional<Location> loc,
+                                         Adaptor adaptor,
+                                         SmallVectorImpl<Type> &inferred) {
+  auto input = tensorType(adaptor.getInput());
+  if (input.getRank() < 1 || input.getShape().back() % 2 != 0)
+    return emitOptionalError(loc, "expects a last dim of even size (value and "
+                                  "gate halves), got ",
+                             input);
+  SmallVector<int64_t> shape(input.getShape());
+  shape.back() /= 2;
+  inferred.push_back(withShape(input, shape));
+  return success();
+}
+
 LogicalResult SplitOp::inferReturnTypes(MLIRContext *,
                                         std::optional<Location> loc,
                                         Adaptor adaptor,

@@ -457,6 +457,26 @@ def Loco_SiluOp : Loco_ElementwiseOp<"silu"> {
   let assemblyFormat = "$input attr-dict `:` type($result)";
 }
 
+def Loco_SwigluOp : Loco_InferOp<"swiglu"> {
+  let summary = "SwiGLU gate: the value half times the SiLU of the gate half";
+  let description = [{
+    `x[..., :H] * silu(x[..., H:])` for an input whose last dim is `2H`:
+    the value half first, the gate half second, as upstream's
+    `swiglu_conv1d` splits its convolution's output. `loco-fuse-elementwise`
+    makes it from the two slices, the SiLU and the product, so that neither
+    half is copied out and the backward (`loco.swiglu_backward`) writes the
+    input's cotangent in one pass. It rounds as those ops do: the SiLU is
+    rounded to the storage type before the product.
+
+    Example:
+    ```mlir
+    %u = loco.swiglu %h : (tensor<6x9x16xf32>) -> tensor<6x9x8xf32>
+    ```
+  }];
+  let arguments = (ins Loco_Tensor:$input);
+  let results = (outs Loco_Tensor:$result);
+}
+
 def Loco_ScaleOp : Loco_ElementwiseOp<"scale"> {
   let summary = "multiplication by a compile-time constant";
   let description = [{

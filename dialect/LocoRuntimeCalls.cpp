@@ -84,6 +84,7 @@ LOCO_RUNTIME_FUNCTION(SubOp, "loco_sub")
 LOCO_RUNTIME_FUNCTION(MulOp, "loco_mul")
 LOCO_RUNTIME_FUNCTION(DivOp, "loco_div")
 LOCO_RUNTIME_FUNCTION(SiluOp, "loco_silu")
+LOCO_RUNTIME_FUNCTION(SwigluOp, "loco_swiglu")
 LOCO_RUNTIME_FUNCTION(ScaleOp, "loco_scale")
 // loco-lower-to-runtime appends the two element types: loco_cast_f32_bf16.
 LOCO_RUNTIME_FUNCTION(CastOp, "loco_cast")
@@ -197,6 +198,10 @@ void DivOp::getRuntimeScalars(SmallVectorImpl<Attribute> &out) {
 void SiluOp::getRuntimeScalars(SmallVectorImpl<Attribute> &out) {
   Scalars(*this, out).i64(numElements(getResult()));
 }
+void SwigluOp::getRuntimeScalars(SmallVectorImpl<Attribute> &out) {
+  ArrayRef<int64_t> res = shapeOf(getResult());
+  Scalars(*this, out).i64(product(res, 0, res.size() - 1)).i64(res.back());
+}
 void ScaleOp::getRuntimeScalars(SmallVectorImpl<Attribute> &out) {
   Scalars(*this, out).i64(numElements(getResult()))
       .f64(getFactor().convertToDouble());
@@ -284,6 +289,7 @@ LOCO_RUNTIME_FUNCTION(GroupNormBackwardOp, "loco_group_norm_backward")
 LOCO_RUNTIME_FUNCTION(RmsGroupNormBackwardOp, "loco_rms_group_norm_backward")
 LOCO_RUNTIME_FUNCTION(SoftmaxBackwardOp, "loco_softmax_backward")
 LOCO_RUNTIME_FUNCTION(SiluBackwardOp, "loco_silu_backward")
+LOCO_RUNTIME_FUNCTION(SwigluBackwardOp, "loco_swiglu_backward")
 LOCO_RUNTIME_FUNCTION(BroadcastOp, "loco_broadcast")
 LOCO_RUNTIME_FUNCTION(SiSdrBackwardOp, "loco_si_sdr_backward")
 LOCO_RUNTIME_FUNCTION(L1LossBackwardOp, "loco_l1_loss_backward")
@@ -371,6 +377,11 @@ void SoftmaxBackwardOp::getRuntimeScalars(SmallVectorImpl<Attribute> &out) {
 
 void SiluBackwardOp::getRuntimeScalars(SmallVectorImpl<Attribute> &out) {
   Scalars(*this, out).i64(numElements(getResult()));
+}
+
+void SwigluBackwardOp::getRuntimeScalars(SmallVectorImpl<Attribute> &out) {
+  ArrayRef<int64_t> grad = shapeOf(getGrad());
+  Scalars(*this, out).i64(product(grad, 0, grad.size() - 1)).i64(grad.back());
 }
 
 void BroadcastOp::getRuntimeScalars(SmallVectorImpl<Attribute> &out) {

@@ -67,6 +67,8 @@ struct LocoPipelineOptions {
   /// The lower precision of loco-autocast (bf16 or f16); empty: all f32.
   std::string amp;
   LocoRematChoice remat;
+  /// loco-fuse-elementwise (the SwiGLU gate).
+  bool fuseElementwise = true;
 };
 
 /// Frontend IR to the fused forward step (`lococ --emit=fused`).

@@ -75,6 +75,43 @@ def LocoFuseAttentionPass : Pass<"loco-fuse-attention", "::mlir::ModuleOp"> {
   ];
 }
 
+def LocoFuseElementwisePass : Pass<"loco-fuse-elementwise", "::mlir::ModuleOp"> {
+  let summary = "Fuse the SwiGLU gate's element-wise chain into loco.swiglu";
+  let description = [{
+    Rewrites the gate of upstream's `swiglu_conv1d` FFN, as the frontend
+    emits it,
+
+      `a = slice(h, last dim, 0, H)`, `b = slice(h, last dim, H, H)`,
+      `u = mul(a, silu(b))` (either operand order),
+
+    into one `loco.swiglu`, whose gradient is `loco.swiglu_backward`. The
+    two halves are never copied out of `h`, and the backward writes `h`'s
+    cotangent in one pass instead of two products, a SiLU backward, two
+    pads to `2H` and their sum. The arena keeps `h` (which the convolution's
+    weight gradient needs anyway) in place of `a`, `b` and `silu(b)`.
+    Rounding is unchanged: the fused kernels round where the unfused ops
+    store. Only the exact composition fuses: every intermediate must have
+    no other user, and the two slices must be the two halves of the same
+    value's last dim. Runs before autocast and autodiff.
+
+    Before:
+    ```mlir
+    %a = loco.slice %h {dim = 2 : i64, size = 8 : i64, start = 0 : i64} : ...
+    %b = loco.slice %h {dim = 2 : i64, size = 8 : i64, start = 8 : i64} : ...
+    %s = loco.silu %b : tensor<6x9x8xf32>
+    %u = loco.mul %a, %s : tensor<6x9x8xf32>
+    ```
+    After:
+    ```mlir
+    %u = loco.swiglu %h : (tensor<6x9x16xf32>) -> tensor<6x9x8xf32>
+    ```
+  }];
+  let dependentDialects = ["::mlir::loco::LocoDialect"];
+  let statistics = [
+    Statistic<"numFused", "swiglu-gates-fused", "SwiGLU gates fused">
+  ];
+}
+
 def LocoAutocastPass : Pass<"loco-autocast", "::mlir::ModuleOp"> {
   let summary = "Assign each op an element type by torch.autocast's CUDA policy";
   let description = [{

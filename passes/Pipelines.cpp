@@ -19,6 +19,8 @@ void mlir::loco::buildLocoFusionPipeline(OpPassManager &pm,
   // Fusion runs before autodiff so that the fused op's own gradient is used.
   if (options.fuseAttention)
     pm.addPass(createLocoFuseAttentionPass());
+  if (options.fuseElementwise)
+    pm.addPass(createLocoFuseElementwisePass());
   // Mixed precision after fusion (the fused attention is one lower-precision
   // op) and before chunking and autodiff, which see the casts as ops.
   if (!options.amp.empty())
@@ -75,6 +77,9 @@ struct CompilePipelineOptions
   Option<bool> fuseAttention{*this, "fuse-attention",
                              llvm::cl::desc("Fuse attention"),
                              llvm::cl::init(true)};
+  Option<bool> fuseElementwise{*this, "fuse-elementwise",
+                               llvm::cl::desc("Fuse the SwiGLU gate"),
+                               llvm::cl::init(true)};
   Option<std::string> amp{*this, "amp",
                           llvm::cl::desc("Mixed precision: bf16, f16 or "
                                          "empty (f32)"),
@@ -120,6 +125,7 @@ void mlir::loco::registerLocoPipelines() {
       [](OpPassManager &pm, const CompilePipelineOptions &options) {
         LocoPipelineOptions pipeline{options.target, options.fuseAttention,
                                      options.amp};
+        pipeline.fuseElementwise = options.fuseElementwise;
         pipeline.remat.rowChunks = options.rowChunks;
         pipeline.remat.checkpointEvery = options.checkpointEvery;
         pipeline.remat.checkpointPhase = options.checkpointPhase;

@@ -35,6 +35,7 @@
   X(loco_mul_bf16) \
   X(loco_div_bf16) \
   X(loco_silu_bf16) \
+  X(loco_swiglu_bf16) \
   X(loco_scale_bf16) \
   X(loco_copy_bf16) \
   X(loco_transpose_bf16) \
@@ -44,6 +45,7 @@
   X(loco_broadcast_bf16) \
   X(loco_fill_bf16) \
   X(loco_silu_backward_bf16) \
+  X(loco_swiglu_backward_bf16) \
   X(loco_conv2d_weight_grad_bf16) \
   X(loco_conv_transpose2d_weight_grad_bf16) \
   X(loco_conv1d_weight_grad_bf16) \
@@ -65,6 +67,7 @@
   X(loco_mul_f16) \
   X(loco_div_f16) \
   X(loco_silu_f16) \
+  X(loco_swiglu_f16) \
   X(loco_scale_f16) \
   X(loco_copy_f16) \
   X(loco_transpose_f16) \
@@ -74,6 +77,7 @@
   X(loco_broadcast_f16) \
   X(loco_fill_f16) \
   X(loco_silu_backward_f16) \
+  X(loco_swiglu_backward_f16) \
   X(loco_conv2d_weight_grad_f16) \
   X(loco_conv_transpose2d_weight_grad_f16) \
   X(loco_conv1d_weight_grad_f16) \
@@ -127,6 +131,7 @@
   X(loco_mul) \
   X(loco_div) \
   X(loco_silu) \
+  X(loco_swiglu) \
   X(loco_scale) \
   X(loco_copy) \
   X(loco_transpose) \
@@ -148,6 +153,7 @@
   X(loco_rms_group_norm_backward) \
   X(loco_softmax_backward) \
   X(loco_silu_backward) \
+  X(loco_swiglu_backward) \
   X(loco_broadcast) \
   X(loco_si_sdr_backward) \
   X(loco_l1_loss_backward) \

@@ -196,6 +196,10 @@ void loco_mul(loco_context *ctx, const float *a, const float *b, float *out,
 void loco_div(loco_context *ctx, const float *a, const float *b, float *out,
               int64_t n);
 void loco_silu(loco_context *ctx, const float *x, float *out, int64_t n);
+/* x: [rows, 2 * hidden], value half then gate half; out: [rows, hidden]
+ * = value * silu(gate). */
+void loco_swiglu(loco_context *ctx, const float *x, float *out, int64_t rows,
+                 int64_t hidden);
 void loco_scale(loco_context *ctx, const float *x, float *out, int64_t n,
                 double factor);
 void loco_copy(loco_context *ctx, const float *x, float *out, int64_t n);
@@ -275,6 +279,10 @@ void loco_softmax_backward(loco_context *ctx, const float *y, const float *g,
                            int64_t inner);
 void loco_silu_backward(loco_context *ctx, const float *x, const float *g,
                         float *out, int64_t n);
+/* out: [rows, 2 * hidden], the cotangent of loco_swiglu's input x given g
+ * ([rows, hidden]); out may be x. */
+void loco_swiglu_backward(loco_context *ctx, const float *x, const float *g,
+                          float *out, int64_t rows, int64_t hidden);
 /* out (shape `shape`) = x repeated along the dims whose mask[i] is set. */
 void loco_broadcast(loco_context *ctx, const float *x, float *out,
                     int64_t rank, const int64_t *shape, const int64_t *mask);
@@ -348,6 +356,7 @@ typedef uint16_t loco_half;
   void loco_mul_##S(loco_context *ctx, const loco_half *a, const loco_half *b, loco_half *out, int64_t n); \
   void loco_div_##S(loco_context *ctx, const loco_half *a, const loco_half *b, loco_half *out, int64_t n); \
   void loco_silu_##S(loco_context *ctx, const loco_half *x, loco_half *out, int64_t n); \
+  void loco_swiglu_##S(loco_context *ctx, const loco_half *x, loco_half *out, int64_t rows, int64_t hidden); \
   void loco_scale_##S(loco_context *ctx, const loco_half *x, loco_half *out, int64_t n, double factor); \
   void loco_copy_##S(loco_context *ctx, const loco_half *x, loco_half *out, int64_t n); \
   void loco_transpose_##S(loco_context *ctx, const loco_half *x, loco_half *out, int64_t rank, const int64_t *shape, const int64_t *perm); \
@@ -357,6 +366,7 @@ typedef uint16_t loco_half;
   void loco_broadcast_##S(loco_context *ctx, const loco_half *x, loco_half *out, int64_t rank, const int64_t *shape, const int64_t *mask); \
   void loco_fill_##S(loco_context *ctx, loco_half *out, int64_t n, double value); \
   void loco_silu_backward_##S(loco_context *ctx, const loco_half *x, const loco_half *g, loco_half *out, int64_t n); \
+  void loco_swiglu_backward_##S(loco_context *ctx, const loco_half *x, const loco_half *g, loco_half *out, int64_t rows, int64_t hidden); \
   void loco_conv2d_weight_grad_##S(loco_context *ctx, const loco_half *x, const loco_half *g, loco_half *out, int64_t B, int64_t Ci, int64_t H, int64_t W, int64_t Co, int64_t KH, int64_t KW, int64_t PH, int64_t PW); \
   void loco_conv_transpose2d_weight_grad_##S(loco_context *ctx, const loco_half *x, const loco_half *g, loco_half *out, int64_t B, int64_t Ci, int64_t H, int64_t W, int64_t Co, int64_t KH, int64_t KW, int64_t PH, int64_t PW); \
   void loco_conv1d_weight_grad_##S(loco_context *ctx, const loco_half *x, const loco_half *g, loco_half *out, int64_t R, int64_t L, int64_t Ci, int64_t Co, int64_t K); \

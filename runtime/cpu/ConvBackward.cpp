@@ -1,7 +1,8 @@
 //===- ConvBackward.cpp - Convolution weight gradients on the CPU ---------===//
 //
 // This file implements the weight gradients of the four convolutions. The
-// 1-D ones are one large GEMM per kernel tap and block of rows. Input
+// 1-D ones are one large GEMM per kernel tap and block of rows, the taps
+// (and column blocks of them) shared out among the threads. Input
 // gradients need no kernel of their own: they are the transposed
 // convolution with the same weight.
 //
@@ -11,6 +12,7 @@
 #include "runtime/cpu/ConvTaps.h"
 
 #include <cblas.h>
+#include <omp.h>
 
 #include <algorithm>
 
@@ -67,11 +69,32 @@ void flatTapGradients(loco::Scratch &scratch, const float *shifting,
       std::fill(row + fixedLen * fixedCh, row + shiftLen * fixedCh, 0.0f);
     }
     int64_t depth = rows * shiftLen - (K - 1);
-    for (int64_t k = 0; k < K; ++k) {
+    // BLAS is single-threaded in this backend: the threads share out the
+    // taps and, when there are fewer taps than threads, blocks of the wider
+    // of the tap's two dims. Each block is one GEMM over the whole depth,
+    // so no partial sums are kept and every thread count sums alike.
+    int64_t threads = omp_get_max_threads();
+    int64_t splits = std::max<int64_t>(1, (threads + K - 1) / K);
+    bool splitRows = Ci > Co;
+    int64_t wide = splitRows ? Ci : Co;
+    int64_t step = (wide + splits - 1) / splits;
+    step = std::min(wide, (step + 15) / 16 * 16); // whole vectors per block
+    int64_t blocks = (wide + step - 1) / step;
+#pragma omp parallel for schedule(dynamic)
+    for (int64_t task = 0; task < K * blocks; ++task) {
+      int64_t k = task / blocks, b0 = task % blocks * step;
+      int64_t b1 = std::min(wide, b0 + step);
       const float *window = shifting + (r0 * shiftLen + k) * shiftCh;
-      cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Ci, Co, depth, 1.0f,
-                  shiftingIsX ? window : pad, Ci, shiftingIsX ? pad : window,
-                  Co, r0 == 0 ? 0.0f : 1.0f, taps + k * Ci * Co, Co);
+      const float *a = shiftingIsX ? window : pad; // [depth, Ci]
+      const float *b = shiftingIsX ? pad : window; // [depth, Co]
+      float *c = taps + k * Ci * Co;
+      if (splitRows)
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, b1 - b0, Co, depth,
+                    1.0f, a + b0, Ci, b, Co, r0 == 0 ? 0.0f : 1.0f,
+                    c + b0 * Co, Co);
+      else
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Ci, b1 - b0, depth,
+                    1.0f, a, Ci, b + b0, Co, r0 == 0 ? 0.0f : 1.0f, c + b0, Co);
     }
   }
 }

@@ -31,6 +31,24 @@ void withExpNegated(const float *x, float *out, int64_t n, F f) {
   }
 }
 
+/// For every one of `rows` rows of a SwiGLU input [rows, 2H] (value half
+/// a, gate half b): f(a, b, e, r, j0, m) on the positions [j0, j0 + m) of
+/// row r, with e = exp(-b) over them, computed with SLEEF a block at a time
+/// as withExpNegated computes it for loco_silu.
+template <typename F>
+void forGateBlocks(const float *x, int64_t rows, int64_t H, F f) {
+  constexpr int64_t kBlock = 1024;
+#pragma omp parallel for schedule(static)
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t j0 = 0; j0 < H; j0 += kBlock) {
+      int64_t m = std::min(kBlock, H - j0);
+      alignas(64) float e[kBlock];
+      const float *a = x + r * 2 * H + j0, *b = a + H;
+      loco::cpu::expScaled(b, -1.0f, e, m);
+      f(a, b, e, r, j0, m);
+    }
+}
+
 } // namespace
 
 extern "C" {
@@ -51,6 +69,17 @@ LOCO_BINARY(loco_div, a[i] / b[i])
 void loco_silu(loco_context *, const float *x, float *out, int64_t n) {
   withExpNegated(x, out, n, [](int64_t, float v, float e) {
     return v / (1.0f + e);
+  });
+}
+
+void loco_swiglu(loco_context *, const float *x, float *out, int64_t rows,
+                 int64_t H) {
+  forGateBlocks(x, rows, H, [&](const float *a, const float *b, const float *e,
+                                int64_t r, int64_t j0, int64_t m) {
+    float *y = out + r * H + j0;
+#pragma omp simd
+    for (int64_t j = 0; j < m; ++j)
+      y[j] = a[j] * (b[j] / (1.0f + e[j])); // a * loco_silu(b)
   });
 }
 
@@ -199,6 +228,25 @@ void loco_silu_backward(loco_context *, const float *x, const float *g,
   withExpNegated(x, out, n, [g](int64_t i, float v, float e) {
     float s = 1.0f / (1.0f + e);
     return g[i] * s * (1.0f + v * (1.0f - s));
+  });
+}
+
+void loco_swiglu_backward(loco_context *, const float *x, const float *g,
+                          float *out, int64_t rows, int64_t H) {
+  // out may alias x: each lane reads its value and gate before it writes
+  // the same two positions.
+  forGateBlocks(x, rows, H, [&](const float *a, const float *b, const float *e,
+                                int64_t r, int64_t j0, int64_t m) {
+    const float *gr = g + r * H + j0;
+    float *da = out + r * 2 * H + j0, *db = da + H;
+#pragma omp simd
+    for (int64_t j = 0; j < m; ++j) {
+      float act = b[j] / (1.0f + e[j]), s = 1.0f / (1.0f + e[j]);
+      float gateGrad = gr[j] * a[j]; // the product's cotangent for the SiLU
+      float bj = b[j];
+      da[j] = gr[j] * act;
+      db[j] = gateGrad * s * (1.0f + bj * (1.0f - s));
+    }
   });
 }
 

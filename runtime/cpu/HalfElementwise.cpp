@@ -47,6 +47,34 @@ void siluBackward(const loco_half *x, const loco_half *g, loco_half *out,
   }
 }
 
+/// loco_swiglu and its backward on [rows, 2H] inputs, rounding where the
+/// unfused kernels (silu, mul, silu_backward) store.
+template <typename H>
+void swiglu(const loco_half *x, loco_half *out, int64_t rows, int64_t hidden) {
+#pragma omp parallel for schedule(static)
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t j = 0; j < hidden; ++j) {
+      float s = H::load(H::store(silu(H::load(x[(2 * r + 1) * hidden + j]))));
+      out[r * hidden + j] = H::store(H::load(x[2 * r * hidden + j]) * s);
+    }
+}
+
+template <typename H>
+void swigluBackward(const loco_half *x, const loco_half *g, loco_half *out,
+                    int64_t rows, int64_t hidden) {
+#pragma omp parallel for schedule(static)
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t j = 0; j < hidden; ++j) {
+      int64_t ia = 2 * r * hidden + j, ib = ia + hidden;
+      float a = H::load(x[ia]), b = H::load(x[ib]), gj = H::load(g[r * hidden + j]);
+      float act = H::load(H::store(silu(b)));
+      float gateGrad = H::load(H::store(gj * a));
+      float s = 1.0f / (1.0f + std::exp(-b));
+      out[ia] = H::store(gj * act);
+      out[ib] = H::store(gateGrad * s * (1.0f + b * (1.0f - s)));
+    }
+}
+
 } // namespace
 
 extern "C" {
@@ -79,6 +107,15 @@ extern "C" {
   void loco_silu_##S(loco_context *, const loco_half *x, loco_half *out,       \
                      int64_t n) {                                              \
     unary<H>(x, out, n, silu);                                                 \
+  }                                                                            \
+  void loco_swiglu_##S(loco_context *, const loco_half *x, loco_half *out,     \
+                       int64_t rows, int64_t hidden) {                         \
+    swiglu<H>(x, out, rows, hidden);                                           \
+  }                                                                            \
+  void loco_swiglu_backward_##S(loco_context *, const loco_half *x,            \
+                                const loco_half *g, loco_half *out,            \
+                                int64_t rows, int64_t hidden) {                \
+    swigluBackward<H>(x, g, out, rows, hidden);                                \
   }                                                                            \
   void loco_scale_##S(loco_context *, const loco_half *x, loco_half *out,      \
                       int64_t n, double factor) {                              \

@@ -116,14 +116,25 @@ void reduce(loco_context *ctx, const T *x, T *out, int64_t rank,
     {
       int64_t threads = omp_get_num_threads(), t = omp_get_thread_num();
       int64_t k0 = kept * t / threads, k1 = kept * (t + 1) / threads;
-      for (int64_t o = 0; o < outer; ++o)
-        for (int64_t k = k0; k < k1; ++k) {
-          int64_t row = (o * kept + k) * inner;
-          double sum = acc[k];
-          for (int64_t r = 0; r < inner; ++r)
-            sum += load(x, row + r);
-          acc[k] = sum;
+      if (inner == 1) {
+        // Column sums (a bias gradient): the same terms in the same order,
+        // a vector of k at a time.
+        for (int64_t o = 0; o < outer; ++o) {
+          int64_t row = o * kept;
+#pragma omp simd
+          for (int64_t k = k0; k < k1; ++k)
+            acc[k] += load(x, row + k);
         }
+      } else {
+        for (int64_t o = 0; o < outer; ++o)
+          for (int64_t k = k0; k < k1; ++k) {
+            int64_t row = (o * kept + k) * inner;
+            double sum = acc[k];
+            for (int64_t r = 0; r < inner; ++r)
+              sum += load(x, row + r);
+            acc[k] = sum;
+          }
+      }
     }
   } else {
     // Output strides over the kept dims (zero for reduced ones).

@@ -31,6 +31,15 @@ void loco_silu(loco_context *ctx, const float *x, float *out, int64_t n) {
           [=] __device__(int64_t i) { out[i] = x[i] / (1.0f + expf(-x[i])); });
 }
 
+void loco_swiglu(loco_context *ctx, const float *x, float *out, int64_t rows,
+                 int64_t H) {
+  forEach(ctx, rows * H, [=] __device__(int64_t i) {
+    int64_t r = i / H, j = i % H;
+    float b = x[(2 * r + 1) * H + j];
+    out[i] = x[2 * r * H + j] * (b / (1.0f + expf(-b)));
+  });
+}
+
 void loco_scale(loco_context *ctx, const float *x, float *out, int64_t n,
                 double factor) {
   float f = static_cast<float>(factor);
@@ -95,6 +104,19 @@ void loco_softmax(loco_context *ctx, const float *x, float *out, int64_t outer,
     float inv = 1.0f / sum;
     for (int64_t i = 0; i < n; ++i)
       yr[i * inner] *= inv;
+  });
+}
+
+void loco_swiglu_backward(loco_context *ctx, const float *x, const float *g,
+                          float *out, int64_t rows, int64_t H) {
+  // out may alias x: each thread reads its pair before writing it.
+  forEach(ctx, rows * H, [=] __device__(int64_t i) {
+    int64_t ia = 2 * (i / H) * H + i % H, ib = ia + H;
+    float a = x[ia], b = x[ib], e = expf(-b);
+    float act = b / (1.0f + e), s = 1.0f / (1.0f + e);
+    float gateGrad = g[i] * a;
+    out[ia] = g[i] * act;
+    out[ib] = gateGrad * s * (1.0f + b * (1.0f - s));
   });
 }
 

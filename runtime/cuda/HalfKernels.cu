@@ -60,6 +60,33 @@ void siluBackward(loco_context *ctx, const loco_half *x, const loco_half *g,
   });
 }
 
+/// loco_swiglu and its backward, rounding where the unfused kernels (silu,
+/// mul, silu_backward) store.
+template <typename H>
+void swiglu(loco_context *ctx, const loco_half *x, loco_half *out,
+            int64_t rows, int64_t hidden) {
+  forEach(ctx, rows * hidden, [=] __device__(int64_t i) {
+    int64_t ia = 2 * (i / hidden) * hidden + i % hidden;
+    float b = H::load(x[ia + hidden]);
+    float act = H::load(H::store(b / (1.0f + expf(-b))));
+    out[i] = H::store(H::load(x[ia]) * act);
+  });
+}
+
+template <typename H>
+void swigluBackward(loco_context *ctx, const loco_half *x, const loco_half *g,
+                    loco_half *out, int64_t rows, int64_t hidden) {
+  forEach(ctx, rows * hidden, [=] __device__(int64_t i) {
+    int64_t ia = 2 * (i / hidden) * hidden + i % hidden, ib = ia + hidden;
+    float a = H::load(x[ia]), b = H::load(x[ib]), gi = H::load(g[i]);
+    float act = H::load(H::store(b / (1.0f + expf(-b))));
+    float gateGrad = H::load(H::store(gi * a));
+    float s = 1.0f / (1.0f + expf(-b));
+    out[ia] = H::store(gi * act);
+    out[ib] = H::store(gateGrad * s * (1.0f + b * (1.0f - s)));
+  });
+}
+
 template <typename H>
 void scale(loco_context *ctx, const loco_half *x, loco_half *out, int64_t n,
            double factor) {
@@ -126,6 +153,15 @@ extern "C" {
   void loco_silu_##S(loco_context *ctx, const loco_half *x, loco_half *out,    \
                      int64_t n) {                                              \
     silu<H>(ctx, x, out, n);                                                   \
+  }                                                                            \
+  void loco_swiglu_##S(loco_context *ctx, const loco_half *x, loco_half *out,  \
+                       int64_t rows, int64_t hidden) {                         \
+    swiglu<H>(ctx, x, out, rows, hidden);                                      \
+  }                                                                            \
+  void loco_swiglu_backward_##S(loco_context *ctx, const loco_half *x,         \
+                                const loco_half *g, loco_half *out,            \
+                                int64_t rows, int64_t hidden) {                \
+    swigluBackward<H>(ctx, x, g, out, rows, hidden);                           \
   }                                                                            \
   void loco_scale_##S(loco_context *ctx, const loco_half *x, loco_half *out,   \
                       int64_t n, double factor) {                              \

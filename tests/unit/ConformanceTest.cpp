@@ -232,7 +232,10 @@ TEST_P(Conformance, ElementWise) {
   Buf &a = in(randomVec(n, 1)), &b = in(divisor);
   Buf &add = out(n), &sub = out(n), &mul = out(n), &div = out(n);
   Buf &silu = out(n), &scale = out(n), &copy = out(n), &fill = out(n);
-  Buf &siluGrad = out(n);
+  // a's first rows * 2H elements as a SwiGLU input, b's first rows * H as
+  // its cotangent.
+  const int64_t rows = n / 14, H = 7;
+  Buf &siluGrad = out(n), &swiglu = out(rows * H), &swigluGrad = out(rows * 2 * H);
   both([&](Api api, loco_context *ctx, bool d) {
     api.loco_add(ctx, a.on(d), b.on(d), add.on(d), n);
     api.loco_sub(ctx, a.on(d), b.on(d), sub.on(d), n);
@@ -243,6 +246,8 @@ TEST_P(Conformance, ElementWise) {
     api.loco_copy(ctx, a.on(d), copy.on(d), n);
     api.loco_fill(ctx, fill.on(d), n, -2.5);
     api.loco_silu_backward(ctx, a.on(d), b.on(d), siluGrad.on(d), n);
+    api.loco_swiglu(ctx, a.on(d), swiglu.on(d), rows, H);
+    api.loco_swiglu_backward(ctx, a.on(d), b.on(d), swigluGrad.on(d), rows, H);
   });
   expectExact("add", add);
   expectExact("sub", sub);
@@ -253,6 +258,8 @@ TEST_P(Conformance, ElementWise) {
   expectExact("copy", copy);
   expectExact("fill", fill);
   expectClose("silu_backward", siluGrad, 1e-6);
+  expectClose("swiglu", swiglu, 1e-6);
+  expectClose("swiglu_backward", swigluGrad, 1e-6);
 }
 
 TEST_P(Conformance, DropoutMasksAreTheCpuMasks) {

@@ -299,6 +299,55 @@ TEST_F(CpuBackward, SiluBackward) {
   EXPECT_LT(finiteDifferenceError(f, x, c, dx, 1e-3), kNonlinearTol);
 }
 
+TEST_F(CpuBackward, SwigluBackward) {
+  // Rows of 2 x 13: a gate half that is not a multiple of the vector width.
+  int64_t rows = 3, H = 13;
+  Vec x = randomVec(rows * 2 * H, 33, 4.0f), c = randomVec(rows * H, 34);
+  Vec dx(rows * 2 * H);
+  loco_swiglu_backward(ctx, x.data(), c.data(), dx.data(), rows, H);
+  auto f = [&](const Vec &in) {
+    Vec out(rows * H);
+    loco_swiglu(ctx, in.data(), out.data(), rows, H);
+    return out;
+  };
+  EXPECT_LT(finiteDifferenceError(f, x, c, dx, 1e-3), kNonlinearTol);
+}
+
+// loco-fuse-elementwise replaces slices, loco_silu, loco_mul, and in the
+// backward two products, loco_silu_backward, two pads and a sum, by the
+// fused kernels: they compute the same expressions, so the results are the
+// unfused kernels' bit for bit (the sum adds exact zeros).
+TEST_F(CpuBackward, SwigluEqualsTheUnfusedKernels) {
+  int64_t rows = 37, H = 1100; // two exp blocks per row, the second partial
+  Vec x = randomVec(rows * 2 * H, 35, 6.0f), g = randomVec(rows * H, 36);
+  Vec a(rows * H), b(rows * H);
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t j = 0; j < H; ++j) {
+      a[r * H + j] = x[r * 2 * H + j];
+      b[r * H + j] = x[r * 2 * H + H + j];
+    }
+  int64_t n = rows * H;
+  Vec act(n), y(n), fused(n);
+  loco_silu(ctx, b.data(), act.data(), n);
+  loco_mul(ctx, a.data(), act.data(), y.data(), n);
+  loco_swiglu(ctx, x.data(), fused.data(), rows, H);
+  EXPECT_EQ(fused, y);
+
+  Vec da(n), gateGrad(n), db(n), dx(rows * 2 * H);
+  loco_mul(ctx, g.data(), act.data(), da.data(), n);
+  loco_mul(ctx, g.data(), a.data(), gateGrad.data(), n);
+  loco_silu_backward(ctx, b.data(), gateGrad.data(), db.data(), n);
+  loco_swiglu_backward(ctx, x.data(), g.data(), dx.data(), rows, H);
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t j = 0; j < H; ++j) {
+      ASSERT_EQ(dx[r * 2 * H + j], da[r * H + j]) << r << "," << j;
+      ASSERT_EQ(dx[r * 2 * H + H + j], db[r * H + j]) << r << "," << j;
+    }
+  // In place over the input, as the arena plan may put it.
+  loco_swiglu_backward(ctx, x.data(), g.data(), x.data(), rows, H);
+  EXPECT_EQ(x, dx);
+}
+
 TEST_F(CpuBackward, BroadcastIsTheAdjointOfReduceSum) {
   const int64_t shape[3] = {3, 4, 5}, mask[3] = {1, 0, 1};
   Vec x = randomVec(60, 31), g = randomVec(4, 32), reduced(4), spread(60);

@@ -274,6 +274,35 @@ TEST_F(CpuHalf, ReduceSumsInDouble) {
     EXPECT_EQ(out[c], loco::Bf16::store(static_cast<float>(ref[c]))) << c;
 }
 
+// The fused SwiGLU kernels round where the unfused bf16 kernels store: the
+// SiLU, the products and the SiLU's backward, bit for bit.
+TEST_F(CpuHalf, SwigluEqualsTheUnfusedKernels) {
+  int64_t rows = 19, H = 40, n = rows * H;
+  Half x = toBf16(randomVec(rows * 2 * H, 5, 6.0f)), g = toBf16(randomVec(n, 6));
+  Half a(n), b(n);
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t j = 0; j < H; ++j) {
+      a[r * H + j] = x[r * 2 * H + j];
+      b[r * H + j] = x[r * 2 * H + H + j];
+    }
+  Half act(n), y(n), fused(n);
+  loco_silu_bf16(ctx, b.data(), act.data(), n);
+  loco_mul_bf16(ctx, a.data(), act.data(), y.data(), n);
+  loco_swiglu_bf16(ctx, x.data(), fused.data(), rows, H);
+  EXPECT_EQ(fused, y);
+
+  Half da(n), gateGrad(n), db(n), dx(rows * 2 * H);
+  loco_mul_bf16(ctx, g.data(), act.data(), da.data(), n);
+  loco_mul_bf16(ctx, g.data(), a.data(), gateGrad.data(), n);
+  loco_silu_backward_bf16(ctx, b.data(), gateGrad.data(), db.data(), n);
+  loco_swiglu_backward_bf16(ctx, x.data(), g.data(), dx.data(), rows, H);
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t j = 0; j < H; ++j) {
+      ASSERT_EQ(dx[r * 2 * H + j], da[r * H + j]) << r << "," << j;
+      ASSERT_EQ(dx[r * 2 * H + H + j], db[r * H + j]) << r << "," << j;
+    }
+}
+
 TEST_F(CpuHalf, DropoutDrawsTheF32Mask) {
   int64_t n = 10001;
   Half x = toBf16(randomVec(n, 1)), out(n);

@@ -93,6 +93,11 @@ llvm::cl::opt<bool> fuseAttention(
     "fuse-attention",
     llvm::cl::desc("Fuse attention into loco.flash_attention (default on)"),
     llvm::cl::init(true));
+llvm::cl::opt<bool> fuseElementwise(
+    "fuse-elementwise",
+    llvm::cl::desc("Fuse the SwiGLU gate's slices, SiLU and product into "
+                   "loco.swiglu (default on)"),
+    llvm::cl::init(true));
 llvm::cl::opt<bool> memoryReport(
     "memory-report", llvm::cl::desc("Print the arena plan: size, lower bound, "
                                     "breakdown, largest buffers"));
@@ -285,6 +290,7 @@ int main(int argc, char **argv) {
   LocoPipelineOptions options{
       resolvedTarget, fuseAttention,
       spec->useAmp ? (spec->ampDtype == "float16" ? "f16" : "bf16") : ""};
+  options.fuseElementwise = fuseElementwise;
   if (batchSegments.getNumOccurrences() &&
       (mode != Mode::Separate || batchSegments < 1 || batchSegments > (1 << 20))) {
     toolError() << "--batch-segments applies to --mode separate and must be "
