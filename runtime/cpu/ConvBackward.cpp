@@ -51,12 +51,18 @@ double correlate(const float *x, const float *g, int64_t B, int64_t Ci,
 /// the block's windows are one contiguous matrix, and each tap is one GEMM
 /// of depth blockRows * shiftLen - (K - 1) (the positions left off the end
 /// are padding). No copy of the shifting operand is made; the block comes
-/// out of `scratch` (Workspace.h's conv1dWeightGrad sizes it).
-void flatTapGradients(loco::Scratch &scratch, const float *shifting,
+/// out of `scratch` (Workspace.h's conv1dWeightGrad sizes it). Returns
+/// whether the taps came out transposed ([K][Co][Ci]).
+bool flatTapGradients(loco::Scratch &scratch, const float *shifting,
                       int64_t shiftLen, bool shiftingIsX, const float *fixed,
                       int64_t fixedLen, float *taps, int64_t R, int64_t Ci,
                       int64_t Co, int64_t K) {
   int64_t fixedCh = shiftingIsX ? Co : Ci, shiftCh = shiftingIsX ? Ci : Co;
+  // Each tap is the product A^T B of two [depth, *] operands; OpenBLAS runs
+  // these long, thin products fastest with the narrower operand as A (the
+  // result's rows), so a tap is [Co, Ci] when Co < Ci.
+  bool coMajor = Co < Ci;
+  int64_t M = coMajor ? Co : Ci, N = coMajor ? Ci : Co;
   int64_t blockRows = loco::workspace::conv1dPadRows(R, shiftLen * fixedCh);
   float *pad = scratch.take<float>(blockRows * shiftLen * fixedCh);
   for (int64_t r0 = 0; r0 < R; r0 += blockRows) {
@@ -70,33 +76,28 @@ void flatTapGradients(loco::Scratch &scratch, const float *shifting,
     }
     int64_t depth = rows * shiftLen - (K - 1);
     // BLAS is single-threaded in this backend: the threads share out the
-    // taps and, when there are fewer taps than threads, blocks of the wider
-    // of the tap's two dims. Each block is one GEMM over the whole depth,
-    // so no partial sums are kept and every thread count sums alike.
+    // taps and, when there are fewer taps than threads, column blocks of
+    // them. Each block is one GEMM over the whole depth, so no partial sums
+    // are kept and every thread count sums alike.
     int64_t threads = omp_get_max_threads();
     int64_t splits = std::max<int64_t>(1, (threads + K - 1) / K);
-    bool splitRows = Ci > Co;
-    int64_t wide = splitRows ? Ci : Co;
-    int64_t step = (wide + splits - 1) / splits;
-    step = std::min(wide, (step + 15) / 16 * 16); // whole vectors per block
-    int64_t blocks = (wide + step - 1) / step;
+    int64_t step = (N + splits - 1) / splits;
+    step = std::min(N, (step + 15) / 16 * 16); // whole vectors per block
+    int64_t blocks = (N + step - 1) / step;
 #pragma omp parallel for schedule(dynamic)
     for (int64_t task = 0; task < K * blocks; ++task) {
-      int64_t k = task / blocks, b0 = task % blocks * step;
-      int64_t b1 = std::min(wide, b0 + step);
+      int64_t k = task / blocks, n0 = task % blocks * step;
+      int64_t n1 = std::min(N, n0 + step);
       const float *window = shifting + (r0 * shiftLen + k) * shiftCh;
-      const float *a = shiftingIsX ? window : pad; // [depth, Ci]
-      const float *b = shiftingIsX ? pad : window; // [depth, Co]
-      float *c = taps + k * Ci * Co;
-      if (splitRows)
-        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, b1 - b0, Co, depth,
-                    1.0f, a + b0, Ci, b, Co, r0 == 0 ? 0.0f : 1.0f,
-                    c + b0 * Co, Co);
-      else
-        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Ci, b1 - b0, depth,
-                    1.0f, a, Ci, b + b0, Co, r0 == 0 ? 0.0f : 1.0f, c + b0, Co);
+      const float *x = shiftingIsX ? window : pad; // [depth, Ci]
+      const float *g = shiftingIsX ? pad : window; // [depth, Co]
+      const float *a = coMajor ? g : x, *b = coMajor ? x : g;
+      cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, M, n1 - n0, depth,
+                  1.0f, a, M, b + n0, N, r0 == 0 ? 0.0f : 1.0f,
+                  taps + k * M * N + n0, N);
     }
   }
+  return coMajor;
 }
 } // namespace
 
@@ -142,9 +143,9 @@ void loco_conv1d_weight_grad(loco_context *ctx, const float *x,
   Scratch scratch(ctx);
   float *taps = scratch.take<float>(K * Ci * Co);
   // dW_k = sum_r x[r, k : k + Lo]^T g[r]: g's rows padded to L positions.
-  flatTapGradients(scratch, x, L, /*shiftingIsX=*/true, g, Lo, taps, R, Ci, Co,
-                   K);
-  loco::unpackTaps(taps, out, Ci, Co, K, /*transposed=*/false);
+  bool coMajor = flatTapGradients(scratch, x, L, /*shiftingIsX=*/true, g, Lo,
+                                  taps, R, Ci, Co, K);
+  loco::unpackTaps(taps, out, Ci, Co, K, /*transposed=*/false, coMajor);
 }
 
 void loco_conv_transpose1d_weight_grad(loco_context *ctx, const float *x,
@@ -155,9 +156,9 @@ void loco_conv_transpose1d_weight_grad(loco_context *ctx, const float *x,
   Scratch scratch(ctx);
   float *taps = scratch.take<float>(K * Ci * Co);
   // dW_k = sum_r x[r]^T g[r, k : k + L]: x's rows padded to Lo positions.
-  flatTapGradients(scratch, g, Lo, /*shiftingIsX=*/false, x, L, taps, R, Ci,
-                   Co, K);
-  loco::unpackTaps(taps, out, Ci, Co, K, /*transposed=*/true);
+  bool coMajor = flatTapGradients(scratch, g, Lo, /*shiftingIsX=*/false, x, L,
+                                  taps, R, Ci, Co, K);
+  loco::unpackTaps(taps, out, Ci, Co, K, /*transposed=*/true, coMajor);
 }
 
 } // extern "C"

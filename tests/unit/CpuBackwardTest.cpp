@@ -18,6 +18,7 @@
 #include "tests/unit/CpuTestSupport.h"
 
 #include <gtest/gtest.h>
+#include <omp.h>
 
 #include <cmath>
 #include <functional>
@@ -177,10 +178,19 @@ TEST_F(CpuBackward, ConvTranspose1dWeightAndInputGradients) {
 // definition summed in double. Tolerance 1e-4 of the largest magnitude:
 // each entry sums 13,500 float products (about 1e-6 relative rounding),
 // while a row or tap off by one is O(1).
+// Both kernels with either side the wider (the taps are computed in either
+// orientation), on 1 thread and on 8 (more threads than taps: the taps are
+// split into column blocks).
 TEST_F(CpuBackward, Conv1dWeightGradientsAcrossRowBlocks) {
+  int savedThreads = omp_get_max_threads();
+  for (int threads : {1, 8})
+  for (bool wideIn : {false, true})
   for (bool transposed : {false, true}) {
+    SCOPED_TRACE(testing::Message() << threads << " threads, "
+                                    << (wideIn ? "Ci > Co" : "Ci < Co"));
+    omp_set_num_threads(threads);
     int64_t R = 45, L = 300, K = 3;
-    int64_t Ci = transposed ? 160 : 6, Co = transposed ? 6 : 160;
+    int64_t Ci = wideIn ? 160 : 6, Co = wideIn ? 6 : 160;
     int64_t Lo = transposed ? L + K - 1 : L - K + 1;
     Vec x = randomVec(R * L * Ci, 21), g = randomVec(R * Lo * Co, 22),
         gw(Ci * Co * K);
@@ -210,6 +220,7 @@ TEST_F(CpuBackward, Conv1dWeightGradientsAcrossRowBlocks) {
         }
     EXPECT_LT(maxDiff, 1e-4 * maxRef) << (transposed ? "transposed" : "conv1d");
   }
+  omp_set_num_threads(savedThreads);
 }
 
 TEST_F(CpuBackward, LinearWeightGradient) {
