@@ -25,6 +25,8 @@
 #include "runtime/cpu/SmallGemm.h"
 #include "runtime/cpu/VectorMath.h"
 
+#include <immintrin.h>
+
 #include <algorithm>
 #include <array>
 #include <cmath>
@@ -135,6 +137,36 @@ void transposeTile(const float *in, int64_t cols, int64_t width, float factor,
   for (int64_t c = 0; c < cols; ++c)
     for (int64_t x = 0; x < width; ++x)
       out[x * kTile + c] = in[c * width + x] * factor;
+}
+/// out [cols, rows] = in [rows, cols], both with leading dimension kTile:
+/// 8 x 8 blocks transposed in registers, the edges element by element.
+void transposeBlock(const float *in, int64_t rows, int64_t cols, float *out) {
+  int64_t fullRows = rows / 8 * 8, fullCols = cols / 8 * 8;
+  for (int64_t r0 = 0; r0 < fullRows; r0 += 8)
+    for (int64_t c0 = 0; c0 < fullCols; c0 += 8) {
+      __m256 v[8], t[8];
+      for (int i = 0; i < 8; ++i)
+        v[i] = _mm256_loadu_ps(in + (r0 + i) * kTile + c0);
+      for (int i = 0; i < 8; i += 2) {
+        t[i] = _mm256_unpacklo_ps(v[i], v[i + 1]);
+        t[i + 1] = _mm256_unpackhi_ps(v[i], v[i + 1]);
+      }
+      for (int i = 0; i < 8; i += 4) {
+        v[i] = _mm256_shuffle_ps(t[i], t[i + 2], 0x44);
+        v[i + 1] = _mm256_shuffle_ps(t[i], t[i + 2], 0xEE);
+        v[i + 2] = _mm256_shuffle_ps(t[i + 1], t[i + 3], 0x44);
+        v[i + 3] = _mm256_shuffle_ps(t[i + 1], t[i + 3], 0xEE);
+      }
+      for (int i = 0; i < 4; ++i) {
+        t[i] = _mm256_permute2f128_ps(v[i], v[i + 4], 0x20);
+        t[i + 4] = _mm256_permute2f128_ps(v[i], v[i + 4], 0x31);
+      }
+      for (int i = 0; i < 8; ++i)
+        _mm256_storeu_ps(out + (c0 + i) * kTile + r0, t[i]);
+    }
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t c = r < fullRows ? fullCols : 0; c < cols; ++c)
+      out[c * kTile + r] = in[r * kTile + c];
 }
 } // namespace
 
@@ -268,19 +300,24 @@ void loco_flash_attention_backward(loco_context *ctx, const float *q,
             int64_t i = i0 + r;
             float *prob = scores + r * kTile, *dp = dprob + r * kTile;
             loco::cpu::expShifted(prob, cols, lb[i]);
-            mask.row(b, i, j0, cols, keepRow);
-            // P~ = P keep goes to dV (transposed); dS = P (dP~ keep - D)
-            // scale goes to dQ as it is and to dK transposed.
-            for (int64_t c = 0; c < cols; ++c) {
-              float keep = keepRow[c];
-              pt[c * kTile + r] = prob[c] * keep;
-              dp[c] = prob[c] * (dp[c] * keep - delta[i]) * s;
+            // dS = P (dP~ keep - D) scale goes to dQ as it is and to dK
+            // transposed; P~ = P keep (in place of P) to dV, transposed.
+            float di = delta[i];
+            if (mask.active) {
+              mask.row(b, i, j0, cols, keepRow);
+              for (int64_t c = 0; c < cols; ++c) {
+                float keep = keepRow[c], pc = prob[c];
+                dp[c] = pc * (dp[c] * keep - di) * s;
+                prob[c] = pc * keep;
+              }
+            } else {
+              for (int64_t c = 0; c < cols; ++c)
+                dp[c] = prob[c] * (dp[c] - di) * s;
             }
           }
+          transposeBlock(scores, rows, cols, pt);
           valueGrad[rowEdge][colEdge](gb + i0 * dv, pt, dvb + j0 * dv);
-          for (int64_t r = 0; r < rows; ++r)
-            for (int64_t c = 0; c < cols; ++c)
-              pt[c * kTile + r] = dprob[r * kTile + c];
+          transposeBlock(dprob, rows, cols, pt);
           queryGrad[rowEdge][colEdge](kb + j0 * d, dprob, dqb + i0 * d);
           keyGrad[rowEdge][colEdge](qb + i0 * d, pt, dkb + j0 * d);
         }

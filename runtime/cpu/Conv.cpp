@@ -5,7 +5,8 @@
 //    side) as per-(sample, output channel) accumulations of shifted rows,
 //    vectorised along the width;
 //  - conv1d / conv_transpose1d (the SwiGLU FFN, channels last) as K shifted
-//    GEMMs per row: tap k multiplies the row's input positions l*s + k (a
+//    GEMMs per row (per block of a row's output positions for conv1d, whose
+//    output is the wide side): tap k multiplies the row's input positions l*s + k (a
 //    strided view, no copy) into output positions l, or input positions l
 //    into output positions l*s + k, accumulating into the output. The only
 //    scratch is the weight rearranged per tap.
@@ -20,6 +21,11 @@
 #include <algorithm>
 
 using loco::Scratch;
+
+namespace {
+/// The output block a 1-D convolution accumulates its taps into.
+constexpr int64_t kConvOutBlockBytes = 256 << 10;
+} // namespace
 
 extern "C" {
 
@@ -92,16 +98,26 @@ void loco_conv1d(loco_context *ctx, const float *x, const float *w,
   Scratch scratch(ctx);
   float *taps = scratch.take<float>(K * Ci * Co);
   loco::packTaps(w, taps, Ci, Co, K, /*transposed=*/false);
+  // out[r, l] = b + sum_k x[r, l * stride + k] W_k: rows of x strided by
+  // `stride`. The bias and the K taps accumulate into a block of output
+  // positions small enough (<= 256 KiB) to stay in cache between them,
+  // instead of streaming a whole output row (Lo x Co, ~0.8 MB for
+  // musdb18_small) K + 1 times.
+  int64_t block = std::max<int64_t>(16, (kConvOutBlockBytes / 4 / Co) / 16 * 16);
+  block = std::min(block, Lo);
+  int64_t blocks = (Lo + block - 1) / block;
 #pragma omp parallel for schedule(static)
-  for (int64_t p = 0; p < R * Lo; ++p)
-    std::copy(b, b + Co, out + p * Co);
-  // out[r, l] += x[r, l * stride + k] W_k: rows of x strided by `stride`.
-#pragma omp parallel for schedule(static)
-  for (int64_t r = 0; r < R; ++r)
+  for (int64_t rb = 0; rb < R * blocks; ++rb) {
+    int64_t r = rb / blocks, l0 = rb % blocks * block;
+    int64_t rows = std::min(block, Lo - l0);
+    float *o = out + (r * Lo + l0) * Co;
+    for (int64_t p = 0; p < rows; ++p)
+      std::copy(b, b + Co, o + p * Co);
     for (int64_t k = 0; k < K; ++k)
-      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Lo, Co, Ci, 1.0f,
-                  x + (r * L + k) * Ci, stride * Ci, taps + k * Ci * Co, Co,
-                  1.0f, out + r * Lo * Co, Co);
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, rows, Co, Ci, 1.0f,
+                  x + (r * L + l0 * stride + k) * Ci, stride * Ci,
+                  taps + k * Ci * Co, Co, 1.0f, o, Co);
+  }
 }
 
 void loco_conv_transpose1d(loco_context *ctx, const float *x, const float *w,
@@ -111,16 +127,17 @@ void loco_conv_transpose1d(loco_context *ctx, const float *x, const float *w,
   Scratch scratch(ctx);
   float *taps = scratch.take<float>(K * Ci * Co);
   loco::packTaps(w, taps, Ci, Co, K, /*transposed=*/true);
+  // out[r, l * stride + k] += x[r, l] W_k: rows of out strided by `stride`,
+  // each filled with the bias just before its taps (while in cache).
 #pragma omp parallel for schedule(static)
-  for (int64_t p = 0; p < R * Lo; ++p)
-    std::copy(b, b + Co, out + p * Co);
-  // out[r, l * stride + k] += x[r, l] W_k: rows of out strided by `stride`.
-#pragma omp parallel for schedule(static)
-  for (int64_t r = 0; r < R; ++r)
+  for (int64_t r = 0; r < R; ++r) {
+    for (int64_t p = 0; p < Lo; ++p)
+      std::copy(b, b + Co, out + (r * Lo + p) * Co);
     for (int64_t k = 0; k < K; ++k)
       cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, L, Co, Ci, 1.0f,
                   x + r * L * Ci, Ci, taps + k * Ci * Co, Co, 1.0f,
                   out + (r * Lo + k) * Co, stride * Co);
+  }
 }
 
 } // extern "C"
