@@ -138,6 +138,23 @@ void transposeTile(const float *in, int64_t cols, int64_t width, float factor,
     for (int64_t x = 0; x < width; ++x)
       out[x * kTile + c] = in[c * width + x] * factor;
 }
+/// The largest of x[0, n), eight lanes at a time (max is exact: the same
+/// value as a scalar scan).
+float rowMax(const float *x, int64_t n) {
+  __m256 lanes = _mm256_set1_ps(-std::numeric_limits<float>::infinity());
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8)
+    lanes = _mm256_max_ps(lanes, _mm256_loadu_ps(x + i));
+  alignas(32) float lane[8];
+  _mm256_store_ps(lane, lanes);
+  float best = lane[0];
+  for (int j = 1; j < 8; ++j)
+    best = std::max(best, lane[j]);
+  for (; i < n; ++i)
+    best = std::max(best, x[i]);
+  return best;
+}
+
 /// out [cols, rows] = in [rows, cols], both with leading dimension kTile:
 /// 8 x 8 blocks transposed in registers, the edges element by element.
 void transposeBlock(const float *in, int64_t rows, int64_t cols, float *out) {
@@ -207,7 +224,7 @@ void loco_flash_attention(loco_context *ctx, const float *q, const float *k,
           score[rowEdge][colEdge](kt, qb + i0 * d, scores);
           for (int64_t r = 0; r < rows; ++r) {
             float *row = scores + r * kTile;
-            float blockMax = *std::max_element(row, row + cols);
+            float blockMax = rowMax(row, cols);
             float mNew = std::max(m[r], blockMax);
             float correction = std::exp(m[r] - mNew);
             float *a = acc + r * dv;
