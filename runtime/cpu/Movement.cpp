@@ -46,6 +46,25 @@ void transpose(const T *x, T *out, int64_t rank, const int64_t *shape,
   }
   int64_t inner = outShape[rank - 1], innerStride = srcStrides[rank - 1];
   int64_t rows = product(outShape.data(), rank) / inner;
+  if (innerStride == 1 && rank >= 2) {
+    // Contiguous source rows (the attention's head split and merge, the
+    // path switches: rows of d or C elements): the leading coordinates are
+    // decomposed once per run of outShape[rank - 2] rows, not per row.
+    int64_t run = outShape[rank - 2], runStride = srcStrides[rank - 2];
+    int64_t runs = rows / run;
+#pragma omp parallel for schedule(static)
+    for (int64_t r = 0; r < runs; ++r) {
+      int64_t rest = r, src = 0;
+      for (int64_t i = rank - 3; i >= 0; --i) {
+        src += (rest % outShape[i]) * srcStrides[i];
+        rest /= outShape[i];
+      }
+      T *dst = out + r * run * inner;
+      for (int64_t j = 0; j < run; ++j)
+        std::memcpy(dst + j * inner, x + src + j * runStride, inner * sizeof(T));
+    }
+    return;
+  }
 #pragma omp parallel for schedule(static)
   for (int64_t row = 0; row < rows; ++row) {
     // Decompose the output row index into the leading output coordinates.
@@ -75,18 +94,30 @@ void pad(const T *x, T *out, int64_t rank, const int64_t *shape,
   Dims outShape{};
   for (int64_t i = 0; i < rank; ++i)
     outShape[i] = shape[i] + low[i] + high[i];
-  Dims outStrides = stridesOf(outShape.data(), rank);
-  std::memset(out, 0, product(outShape.data(), rank) * sizeof(T));
-  int64_t inner = shape[rank - 1];
-  int64_t rows = product(shape, rank) / inner;
+  // One pass over the output: each of its rows (along the last dim) is
+  // either all padding or an input row between zeros.
+  int64_t inner = shape[rank - 1], outInner = outShape[rank - 1];
+  int64_t lowInner = low[rank - 1], highInner = high[rank - 1];
+  int64_t outRows = product(outShape.data(), rank) / outInner;
+  Dims inStrides = stridesOf(shape, rank);
 #pragma omp parallel for schedule(static)
-  for (int64_t row = 0; row < rows; ++row) {
-    int64_t rest = row, dst = low[rank - 1];
+  for (int64_t row = 0; row < outRows; ++row) {
+    int64_t rest = row, src = 0;
+    bool inside = true;
     for (int64_t i = rank - 2; i >= 0; --i) {
-      dst += (rest % shape[i] + low[i]) * outStrides[i];
-      rest /= shape[i];
+      int64_t coord = rest % outShape[i] - low[i];
+      rest /= outShape[i];
+      inside = inside && coord >= 0 && coord < shape[i];
+      src += coord * inStrides[i];
     }
-    std::memcpy(out + dst, x + row * inner, inner * sizeof(T));
+    T *dst = out + row * outInner;
+    if (!inside) {
+      std::memset(dst, 0, outInner * sizeof(T));
+      continue;
+    }
+    std::memset(dst, 0, lowInner * sizeof(T));
+    std::memcpy(dst + lowInner, x + src, inner * sizeof(T));
+    std::memset(dst + lowInner + inner, 0, highInner * sizeof(T));
   }
 }
 

@@ -411,6 +411,17 @@ TEST_F(CpuKernels, TransposeSlicePadReduceMatchNaive) {
           e[((i2 * 2 + i0) * 5 + i3) * 3 + i1] = x[((i0 * 3 + i1) * 4 + i2) * 5 + i3];
   EXPECT_EQ(relError(out, e), 0.0);
 
+  // A permutation that keeps the last dim: whole source rows move.
+  const int64_t rowPerm[4] = {2, 0, 1, 3};
+  loco_transpose(ctx, x.data(), out.data(), 4, shape, rowPerm);
+  for (int64_t i0 = 0; i0 < 2; ++i0)
+    for (int64_t i1 = 0; i1 < 3; ++i1)
+      for (int64_t i2 = 0; i2 < 4; ++i2)
+        for (int64_t i3 = 0; i3 < 5; ++i3)
+          // out [4, 2, 3, 5] at (i2, i0, i1, i3)
+          e[((i2 * 2 + i0) * 3 + i1) * 5 + i3] = x[((i0 * 3 + i1) * 4 + i2) * 5 + i3];
+  EXPECT_EQ(relError(out, e), 0.0);
+
   // x as [2*3, 4, 5]: dim 1, start 1, size 2.
   Vec s(6 * 2 * 5);
   loco_slice(ctx, x.data(), s.data(), 6, 4, 5, 1, 2);
@@ -422,7 +433,8 @@ TEST_F(CpuKernels, TransposeSlicePadReduceMatchNaive) {
   EXPECT_EQ(relError(s, es), 0.0);
 
   const int64_t low[4] = {0, 1, 0, 2}, high[4] = {1, 0, 0, 3};
-  Vec p(3 * 4 * 4 * 10);
+  // The output starts as garbage: the kernel writes every zero itself.
+  Vec p(3 * 4 * 4 * 10, std::nanf(""));
   loco_pad(ctx, x.data(), p.data(), 4, shape, low, high);
   std::vector<double> ep(p.size(), 0.0);
   for (int64_t i0 = 0; i0 < 2; ++i0)
