@@ -17,6 +17,14 @@
 #include <cstring>
 
 namespace {
+/// SiLU and its gradient from x and e = exp(-x): the one formula of the f32
+/// kernels, fused or not, so that they round alike.
+inline float siluOf(float x, float e) { return x / (1.0f + e); }
+inline float siluGradOf(float x, float e, float g) {
+  float s = 1.0f / (1.0f + e);
+  return g * s * (1.0f + x * (1.0f - s));
+}
+
 /// f(x[i], exp(-x[i])) into out[i], a block of SLEEF exponentials at a time.
 template <typename F>
 void withExpNegated(const float *x, float *out, int64_t n, F f) {
@@ -67,9 +75,8 @@ LOCO_BINARY(loco_div, a[i] / b[i])
 #undef LOCO_BINARY
 
 void loco_silu(loco_context *, const float *x, float *out, int64_t n) {
-  withExpNegated(x, out, n, [](int64_t, float v, float e) {
-    return v / (1.0f + e);
-  });
+  withExpNegated(x, out, n,
+                 [](int64_t, float v, float e) { return siluOf(v, e); });
 }
 
 void loco_swiglu(loco_context *, const float *x, float *out, int64_t rows,
@@ -79,7 +86,7 @@ void loco_swiglu(loco_context *, const float *x, float *out, int64_t rows,
     float *y = out + r * H + j0;
 #pragma omp simd
     for (int64_t j = 0; j < m; ++j)
-      y[j] = a[j] * (b[j] / (1.0f + e[j])); // a * loco_silu(b)
+      y[j] = a[j] * siluOf(b[j], e[j]);
   });
 }
 
@@ -226,8 +233,7 @@ void loco_silu_backward(loco_context *, const float *x, const float *g,
                         float *out, int64_t n) {
   // out may alias g (or x): each element is read before it is written.
   withExpNegated(x, out, n, [g](int64_t i, float v, float e) {
-    float s = 1.0f / (1.0f + e);
-    return g[i] * s * (1.0f + v * (1.0f - s));
+    return siluGradOf(v, e, g[i]);
   });
 }
 
@@ -241,11 +247,9 @@ void loco_swiglu_backward(loco_context *, const float *x, const float *g,
     float *da = out + r * 2 * H + j0, *db = da + H;
 #pragma omp simd
     for (int64_t j = 0; j < m; ++j) {
-      float act = b[j] / (1.0f + e[j]), s = 1.0f / (1.0f + e[j]);
       float gateGrad = gr[j] * a[j]; // the product's cotangent for the SiLU
-      float bj = b[j];
-      da[j] = gr[j] * act;
-      db[j] = gateGrad * s * (1.0f + bj * (1.0f - s));
+      da[j] = gr[j] * siluOf(b[j], e[j]);
+      db[j] = siluGradOf(b[j], e[j], gateGrad);
     }
   });
 }

@@ -34,17 +34,20 @@ void unary(const loco_half *x, loco_half *out, int64_t n, Op op) {
     out[i] = H::store(op(H::load(x[i])));
 }
 
+/// SiLU and its gradient: the one formula of the reduced-precision kernels,
+/// fused or not.
 inline float silu(float x) { return x / (1.0f + std::exp(-x)); }
+inline float siluGrad(float x, float g) {
+  float s = 1.0f / (1.0f + std::exp(-x));
+  return g * s * (1.0f + x * (1.0f - s));
+}
 
 template <typename H>
 void siluBackward(const loco_half *x, const loco_half *g, loco_half *out,
                   int64_t n) {
 #pragma omp parallel for schedule(static)
-  for (int64_t i = 0; i < n; ++i) {
-    float xi = H::load(x[i]);
-    float s = 1.0f / (1.0f + std::exp(-xi));
-    out[i] = H::store(H::load(g[i]) * s * (1.0f + xi * (1.0f - s)));
-  }
+  for (int64_t i = 0; i < n; ++i)
+    out[i] = H::store(siluGrad(H::load(x[i]), H::load(g[i])));
 }
 
 /// loco_swiglu and its backward on [rows, 2H] inputs, rounding where the
@@ -69,9 +72,8 @@ void swigluBackward(const loco_half *x, const loco_half *g, loco_half *out,
       float a = H::load(x[ia]), b = H::load(x[ib]), gj = H::load(g[r * hidden + j]);
       float act = H::load(H::store(silu(b)));
       float gateGrad = H::load(H::store(gj * a));
-      float s = 1.0f / (1.0f + std::exp(-b));
       out[ia] = H::store(gj * act);
-      out[ib] = H::store(gateGrad * s * (1.0f + b * (1.0f - s)));
+      out[ib] = H::store(siluGrad(b, gateGrad));
     }
 }
 

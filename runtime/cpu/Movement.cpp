@@ -33,6 +33,18 @@ int64_t product(const int64_t *shape, int64_t rank) {
   return n;
 }
 
+/// The source offset of the output coordinates that `index` enumerates
+/// (row-major) over output dims [0, last]: each times its source stride.
+int64_t sourceOffset(int64_t index, int64_t last, const Dims &outShape,
+                     const Dims &srcStrides) {
+  int64_t src = 0;
+  for (int64_t i = last; i >= 0; --i) {
+    src += (index % outShape[i]) * srcStrides[i];
+    index /= outShape[i];
+  }
+  return src;
+}
+
 // The kernels move elements of any type T (float, or the 16-bit patterns of
 // bf16 and f16); the reductions load through `Load`.
 
@@ -54,11 +66,7 @@ void transpose(const T *x, T *out, int64_t rank, const int64_t *shape,
     int64_t runs = rows / run;
 #pragma omp parallel for schedule(static)
     for (int64_t r = 0; r < runs; ++r) {
-      int64_t rest = r, src = 0;
-      for (int64_t i = rank - 3; i >= 0; --i) {
-        src += (rest % outShape[i]) * srcStrides[i];
-        rest /= outShape[i];
-      }
+      int64_t src = sourceOffset(r, rank - 3, outShape, srcStrides);
       T *dst = out + r * run * inner;
       for (int64_t j = 0; j < run; ++j)
         std::memcpy(dst + j * inner, x + src + j * runStride, inner * sizeof(T));
@@ -67,12 +75,7 @@ void transpose(const T *x, T *out, int64_t rank, const int64_t *shape,
   }
 #pragma omp parallel for schedule(static)
   for (int64_t row = 0; row < rows; ++row) {
-    // Decompose the output row index into the leading output coordinates.
-    int64_t rest = row, src = 0;
-    for (int64_t i = rank - 2; i >= 0; --i) {
-      src += (rest % outShape[i]) * srcStrides[i];
-      rest /= outShape[i];
-    }
+    int64_t src = sourceOffset(row, rank - 2, outShape, srcStrides);
     T *dst = out + row * inner;
     for (int64_t j = 0; j < inner; ++j)
       dst[j] = x[src + j * innerStride];

@@ -27,16 +27,14 @@ LOCO_BINARY(loco_div, a[i] / b[i])
 #undef LOCO_BINARY
 
 void loco_silu(loco_context *ctx, const float *x, float *out, int64_t n) {
-  forEach(ctx, n,
-          [=] __device__(int64_t i) { out[i] = x[i] / (1.0f + expf(-x[i])); });
+  forEach(ctx, n, [=] __device__(int64_t i) { out[i] = siluOf(x[i]); });
 }
 
 void loco_swiglu(loco_context *ctx, const float *x, float *out, int64_t rows,
                  int64_t H) {
   forEach(ctx, rows * H, [=] __device__(int64_t i) {
     int64_t r = i / H, j = i % H;
-    float b = x[(2 * r + 1) * H + j];
-    out[i] = x[2 * r * H + j] * (b / (1.0f + expf(-b)));
+    out[i] = x[2 * r * H + j] * siluOf(x[(2 * r + 1) * H + j]);
   });
 }
 
@@ -112,11 +110,9 @@ void loco_swiglu_backward(loco_context *ctx, const float *x, const float *g,
   // out may alias x: each thread reads its pair before writing it.
   forEach(ctx, rows * H, [=] __device__(int64_t i) {
     int64_t ia = 2 * (i / H) * H + i % H, ib = ia + H;
-    float a = x[ia], b = x[ib], e = expf(-b);
-    float act = b / (1.0f + e), s = 1.0f / (1.0f + e);
-    float gateGrad = g[i] * a;
-    out[ia] = g[i] * act;
-    out[ib] = gateGrad * s * (1.0f + b * (1.0f - s));
+    float a = x[ia], b = x[ib];
+    out[ia] = g[i] * siluOf(b);
+    out[ib] = siluGradOf(b, g[i] * a);
   });
 }
 
@@ -185,10 +181,8 @@ void loco_softmax_backward(loco_context *ctx, const float *y, const float *g,
 
 void loco_silu_backward(loco_context *ctx, const float *x, const float *g,
                         float *out, int64_t n) {
-  forEach(ctx, n, [=] __device__(int64_t i) {
-    float s = 1.0f / (1.0f + expf(-x[i]));
-    out[i] = g[i] * s * (1.0f + x[i] * (1.0f - s));
-  });
+  forEach(ctx, n,
+          [=] __device__(int64_t i) { out[i] = siluGradOf(x[i], g[i]); });
 }
 
 } // extern "C"

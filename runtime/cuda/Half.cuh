@@ -18,6 +18,14 @@
 
 namespace loco::cuda {
 
+/// SiLU and its gradient: the one formula of every SiLU and SwiGLU kernel,
+/// in each precision, fused or not.
+__device__ inline float siluOf(float x) { return x / (1.0f + expf(-x)); }
+__device__ inline float siluGradOf(float x, float g) {
+  float s = 1.0f / (1.0f + expf(-x));
+  return g * s * (1.0f + x * (1.0f - s));
+}
+
 /// f32 storage, for kernels shared with the reduced types.
 struct F32 {
   __device__ static float load(float v) { return v; }

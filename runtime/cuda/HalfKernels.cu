@@ -44,19 +44,15 @@ struct Div {
 
 template <typename H>
 void silu(loco_context *ctx, const loco_half *x, loco_half *out, int64_t n) {
-  forEach(ctx, n, [=] __device__(int64_t i) {
-    float v = H::load(x[i]);
-    out[i] = H::store(v / (1.0f + expf(-v)));
-  });
+  forEach(ctx, n,
+          [=] __device__(int64_t i) { out[i] = H::store(siluOf(H::load(x[i]))); });
 }
 
 template <typename H>
 void siluBackward(loco_context *ctx, const loco_half *x, const loco_half *g,
                   loco_half *out, int64_t n) {
   forEach(ctx, n, [=] __device__(int64_t i) {
-    float v = H::load(x[i]);
-    float s = 1.0f / (1.0f + expf(-v));
-    out[i] = H::store(H::load(g[i]) * s * (1.0f + v * (1.0f - s)));
+    out[i] = H::store(siluGradOf(H::load(x[i]), H::load(g[i])));
   });
 }
 
@@ -67,8 +63,7 @@ void swiglu(loco_context *ctx, const loco_half *x, loco_half *out,
             int64_t rows, int64_t hidden) {
   forEach(ctx, rows * hidden, [=] __device__(int64_t i) {
     int64_t ia = 2 * (i / hidden) * hidden + i % hidden;
-    float b = H::load(x[ia + hidden]);
-    float act = H::load(H::store(b / (1.0f + expf(-b))));
+    float act = H::load(H::store(siluOf(H::load(x[ia + hidden]))));
     out[i] = H::store(H::load(x[ia]) * act);
   });
 }
@@ -79,11 +74,10 @@ void swigluBackward(loco_context *ctx, const loco_half *x, const loco_half *g,
   forEach(ctx, rows * hidden, [=] __device__(int64_t i) {
     int64_t ia = 2 * (i / hidden) * hidden + i % hidden, ib = ia + hidden;
     float a = H::load(x[ia]), b = H::load(x[ib]), gi = H::load(g[i]);
-    float act = H::load(H::store(b / (1.0f + expf(-b))));
+    float act = H::load(H::store(siluOf(b)));
     float gateGrad = H::load(H::store(gi * a));
-    float s = 1.0f / (1.0f + expf(-b));
     out[ia] = H::store(gi * act);
-    out[ib] = H::store(gateGrad * s * (1.0f + b * (1.0f - s)));
+    out[ib] = H::store(siluGradOf(b, gateGrad));
   });
 }
 
