@@ -489,6 +489,24 @@ LogicalResult DropoutOp::buildGradient(OpBuilder &builder,
   return success();
 }
 
+LogicalResult DropoutAddOp::buildGradient(OpBuilder &builder,
+                                          ValueRange resultGrads,
+                                          SmallVectorImpl<Value> &operandGrads) {
+  Value grad = resultGrads[0];
+  if (!grad)
+    return noGradients(2, operandGrads);
+  operandGrads.push_back(grad);
+  // The unfused chain's backward: the add passes the cotangent on, the
+  // widening cast's backward narrows it to the input's type, and the
+  // dropout's multiplies it by the same mask.
+  Value narrowed = grad;
+  if (grad.getType() != getInput().getType())
+    narrowed = builder.create<CastOp>(getLoc(), getInput().getType(), grad);
+  operandGrads.push_back(
+      builder.create<DropoutOp>(getLoc(), narrowed, getPAttr(), getRngAttr()));
+  return success();
+}
+
 LogicalResult SiluOp::buildGradient(OpBuilder &builder, ValueRange resultGrads,
                                     SmallVectorImpl<Value> &operandGrads) {
   if (!resultGrads[0])

@@ -79,6 +79,7 @@ int64_t BatchMatmulOp::getWorkspaceBytes() {
 int64_t RopeOp::getWorkspaceBytes() { auto in = shape(getInput()); return workspace::rope(in[in.size() - 2], in.back()); }
 int64_t SoftmaxOp::getWorkspaceBytes() { return 0; }
 int64_t DropoutOp::getWorkspaceBytes() { return 0; }
+int64_t DropoutAddOp::getWorkspaceBytes() { return 0; }
 int64_t FlashAttentionOp::getWorkspaceBytes() {
   auto q = shape(getQuery()), v = shape(getValue());
   int64_t d = q.back(), dv = v.back(), Lq = q[q.size() - 2], Lk = v[v.size() - 2];
@@ -168,6 +169,11 @@ bool BatchMatmulOp::allowsInPlace(unsigned) { return false; }
 bool RopeOp::allowsInPlace(unsigned index) { return index == 0; }
 bool SoftmaxOp::allowsInPlace(unsigned index) { return index == 0; }
 bool DropoutOp::allowsInPlace(unsigned index) { return index == 0; }
+// Each element reads its residual and input before writing the result; a
+// reduced input is narrower than the result.
+bool DropoutAddOp::allowsInPlace(unsigned index) {
+  return index == 0 || getInput().getType() == getResult().getType();
+}
 bool FlashAttentionOp::allowsInPlace(unsigned) { return false; }
 bool AddOp::allowsInPlace(unsigned) { return true; }
 bool SubOp::allowsInPlace(unsigned) { return true; }

@@ -106,6 +106,8 @@ int64_t RopeOp::getFlops() { return 3 * numElements(getInput()); }
 int64_t SoftmaxOp::getFlops() { return 5 * numElements(getInput()); }
 // The Philox rounds amortised over the four outputs of a call, compare, scale.
 int64_t DropoutOp::getFlops() { return 12 * numElements(getInput()); }
+// The dropout's draw and scale, and the sum.
+int64_t DropoutAddOp::getFlops() { return 13 * numElements(getInput()); }
 int64_t AddOp::getFlops() { return numElements(getResult()); }
 int64_t SubOp::getFlops() { return numElements(getResult()); }
 int64_t MulOp::getFlops() { return numElements(getResult()); }
@@ -227,6 +229,7 @@ unsigned SoftmaxOp::getNumRowDims() { return getDim(); }
 // Element-wise: every dim. Dropout's element index is global, so a chunk
 // offsets its counter by the chunk's first linear index.
 unsigned DropoutOp::getNumRowDims() { return rankOf(getResult()); }
+unsigned DropoutAddOp::getNumRowDims() { return rankOf(getResult()); }
 unsigned AddOp::getNumRowDims() { return rankOf(getResult()); }
 unsigned SubOp::getNumRowDims() { return rankOf(getResult()); }
 unsigned MulOp::getNumRowDims() { return rankOf(getResult()); }

@@ -360,14 +360,45 @@ LogicalResult SoftmaxOp::inferReturnTypes(MLIRContext *,
   return success();
 }
 
+/// Fails unless the dropout probability `p` is in [0, 1).
+static LogicalResult checkDropoutProbability(std::optional<Location> loc,
+                                             FloatAttr p) {
+  double value = p.getValueAsDouble();
+  if (!(value >= 0.0 && value < 1.0))
+    return emitOptionalError(loc, "expects 0 <= p < 1, got ", value);
+  return success();
+}
+
 LogicalResult DropoutOp::inferReturnTypes(MLIRContext *,
                                           std::optional<Location> loc,
                                           Adaptor adaptor,
                                           SmallVectorImpl<Type> &inferred) {
-  double p = adaptor.getP().convertToDouble();
-  if (!(p >= 0.0 && p < 1.0))
-    return emitOptionalError(loc, "expects 0 <= p < 1, got ", p);
+  if (failed(checkDropoutProbability(loc, adaptor.getPAttr())))
+    return failure();
   inferred.push_back(adaptor.getInput().getType());
+  return success();
+}
+
+LogicalResult DropoutAddOp::inferReturnTypes(MLIRContext *,
+                                             std::optional<Location> loc,
+                                             Adaptor adaptor,
+                                             SmallVectorImpl<Type> &inferred) {
+  if (failed(checkDropoutProbability(loc, adaptor.getPAttr())))
+    return failure();
+  auto residual = tensorType(adaptor.getResidual());
+  auto input = tensorType(adaptor.getInput());
+  if (residual.getShape() != input.getShape())
+    return emitOptionalError(loc, "expects a residual and an input of one "
+                                  "shape, got ",
+                             residual, " and ", input);
+  // The kernels widen a reduced input into an f32 residual, and take one
+  // type otherwise.
+  if (residual.getElementType() != input.getElementType() &&
+      !residual.getElementType().isF32())
+    return emitOptionalError(loc, "expects the input's element type, or an "
+                                  "f32 residual, got ",
+                             residual, " and ", input);
+  inferred.push_back(residual);
   return success();
 }
 

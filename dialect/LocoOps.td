@@ -378,6 +378,31 @@ def Loco_DropoutOp : Loco_InferOp<"dropout"> {
   let results = (outs Loco_Tensor:$result);
 }
 
+def Loco_DropoutAddOp : Loco_InferOp<"dropout_add"> {
+  let summary = "a residual plus the inverted dropout of an input";
+  let description = [{
+    `residual + dropout(input)`, with the mask `loco.dropout` draws from the
+    same `rng` key over the input's element indices (the identity dropout in
+    evaluation and at `p = 0`). `loco-fuse-elementwise` makes it from a
+    `loco.add` of a `loco.dropout`, so that the dropped-out tensor is never
+    stored and the backward is one `loco.dropout` of the cotangent.
+
+    The result has the residual's type. The input has it too, or is bf16 or
+    f16 under an f32 residual (the residual stream under loco-autocast):
+    then the dropout rounds to the input's type and the sum widens it, as
+    the unfused dropout, `loco.cast` and add would.
+
+    Example:
+    ```mlir
+    %y = loco.dropout_add %r, %x {p = 1.0e-01 : f64, rng = #loco.rng<stream = 3>}
+        : (tensor<130x129x16xf32>, tensor<130x129x16xbf16>) -> tensor<130x129x16xf32>
+    ```
+  }];
+  let arguments = (ins Loco_Tensor:$residual, Loco_Tensor:$input, F64Attr:$p,
+                       Loco_RngKeyAttr:$rng);
+  let results = (outs Loco_Tensor:$result);
+}
+
 def Loco_FlashAttentionOp : Loco_InferOp<"flash_attention"> {
   let summary = "fused softmax(scale q k^T) v without the L x L scores";
   let description = [{

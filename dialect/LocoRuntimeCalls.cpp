@@ -79,6 +79,7 @@ LOCO_RUNTIME_FUNCTION(BatchMatmulOp, "loco_batch_matmul")
 LOCO_RUNTIME_FUNCTION(RopeOp, "loco_rope")
 LOCO_RUNTIME_FUNCTION(SoftmaxOp, "loco_softmax")
 LOCO_RUNTIME_FUNCTION(DropoutOp, "loco_dropout")
+LOCO_RUNTIME_FUNCTION(DropoutAddOp, "loco_dropout_add")
 LOCO_RUNTIME_FUNCTION(AddOp, "loco_add")
 LOCO_RUNTIME_FUNCTION(SubOp, "loco_sub")
 LOCO_RUNTIME_FUNCTION(MulOp, "loco_mul")
@@ -179,6 +180,11 @@ void SoftmaxOp::getRuntimeScalars(SmallVectorImpl<Attribute> &out) {
 }
 
 void DropoutOp::getRuntimeScalars(SmallVectorImpl<Attribute> &out) {
+  Scalars(*this, out).i64(numElements(getInput())).f64(getP().convertToDouble())
+      .i64(getRng().getStream()).rngOffset(getRng(), numElements(getInput()));
+}
+
+void DropoutAddOp::getRuntimeScalars(SmallVectorImpl<Attribute> &out) {
   Scalars(*this, out).i64(numElements(getInput())).f64(getP().convertToDouble())
       .i64(getRng().getStream()).rngOffset(getRng(), numElements(getInput()));
 }

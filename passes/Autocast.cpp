@@ -33,6 +33,10 @@ enum class Policy {
   F32,
   /// Runs in the widest type among its operands (torch's type promotion).
   Promote,
+  /// loco.dropout_add: the residual and the result promote with the input,
+  /// which keeps its type (the unfused dropout ran in it, and the add
+  /// widened its result).
+  Residual,
 };
 
 Policy policyOf(Operation *op) {
@@ -43,6 +47,8 @@ Policy policyOf(Operation *op) {
           ReduceSumOp, ReduceMeanOp, SiSdrOp, L1LossOp, MseLossOp,
           SpectralL1Op>(op))
     return Policy::F32;
+  if (isa<DropoutAddOp>(op))
+    return Policy::Residual;
   return Policy::Promote;
 }
 
@@ -117,7 +123,10 @@ LogicalResult AutocastPass::runOnFunction(func::FuncOp func, Type lower) {
       continue;
     builder.setInsertionPoint(op);
     for (OpOperand &operand : op->getOpOperands())
-      operand.set(castTo(operand.get(), target));
+      // The promoted type is the input's or f32, which the kernels widen a
+      // reduced input into.
+      if (policy != Policy::Residual || operand.getOperandNumber() == 0)
+        operand.set(castTo(operand.get(), target));
     for (OpResult result : op->getResults()) {
       // The attention's log-sum-exp is a statistic: always f32.
       if (isa<FlashAttentionOp>(op) && result.getResultNumber() == 1)

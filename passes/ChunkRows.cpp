@@ -83,7 +83,7 @@ std::optional<unsigned> resultRowDim(Operation *op, unsigned dim) {
     return std::nullopt;
   // A chunk of a random op draws at an index offset, which needs its rows
   // to be the outermost dim with elements (nothing but 1s before them).
-  if (isa<DropoutOp>(op) &&
+  if (isa<DropoutOp, DropoutAddOp>(op) &&
       product(shapeOf(op->getOperand(0)).take_front(dim)) != 1)
     return std::nullopt;
   if (auto flash = dyn_cast<FlashAttentionOp>(op))
@@ -212,7 +212,6 @@ void ChunkRowsPass::chunk(Region &region, int64_t id) {
                                 region.rowDim.lookup(op->getResult(
                                     cast<OpResult>(result).getResultNumber())),
                                 sizes[c]));
-      // Random ops draw at their chunk's place in the whole op.
       // Random ops draw at their chunk's place in the whole op, whose
       // element count (`whole`) the key keeps for data parallelism.
       auto offsetRng = [&](RngKeyAttr rng, int64_t perRow, int64_t whole) {
@@ -220,12 +219,16 @@ void ChunkRowsPass::chunk(Region &region, int64_t id) {
                                rng.getOffset() + start * perRow,
                                rng.getExtent() ? rng.getExtent() : whole);
       };
-      if (auto dropout = dyn_cast<DropoutOp>(clone)) {
+      auto offsetElementwise = [&](RngKeyAttr rng) {
         ArrayRef<int64_t> shape = shapeOf(op->getOperand(0));
         unsigned dim = region.rowDim.lookup(op->getResult(0));
-        dropout.setRngAttr(offsetRng(dropout.getRng(),
-                                     product(shape.drop_front(dim + 1)),
-                                     product(shape)));
+        return offsetRng(rng, product(shape.drop_front(dim + 1)),
+                         product(shape));
+      };
+      if (auto dropout = dyn_cast<DropoutOp>(clone)) {
+        dropout.setRngAttr(offsetElementwise(dropout.getRng()));
+      } else if (auto dropoutAdd = dyn_cast<DropoutAddOp>(clone)) {
+        dropoutAdd.setRngAttr(offsetElementwise(dropoutAdd.getRng()));
       } else if (auto flash = dyn_cast<FlashAttentionOp>(clone)) {
         if (RngKeyAttr rng = flash.getRngAttr()) {
           auto original = cast<FlashAttentionOp>(op);

@@ -1,7 +1,8 @@
 //===- FuseElementwise.cpp - Fuse element-wise chains ---------------------===//
 //
-// This file implements `loco-fuse-elementwise`: a rewrite pattern from the
-// SwiGLU gate's slices, SiLU and product to loco.swiglu.
+// This file implements `loco-fuse-elementwise`: rewrite patterns from the
+// SwiGLU gate's slices, SiLU and product to loco.swiglu, and from a
+// residual add of a dropout to loco.dropout_add.
 //
 //===----------------------------------------------------------------------===//
 
@@ -72,11 +73,42 @@ struct FuseSwigluPattern : public OpRewritePattern<MulOp> {
   llvm::Statistic &numFused;
 };
 
+/// `add(r, dropout(x))`, in either operand order, to `dropout_add(r, x)`.
+struct FuseDropoutAddPattern : public OpRewritePattern<AddOp> {
+  FuseDropoutAddPattern(MLIRContext *context, llvm::Statistic &numFused)
+      : OpRewritePattern(context), numFused(numFused) {}
+
+  LogicalResult matchAndRewrite(AddOp add,
+                                PatternRewriter &rewriter) const override {
+    auto dropout = add.getRhs().getDefiningOp<DropoutOp>();
+    Value residual = add.getLhs();
+    if (!dropout) {
+      dropout = add.getLhs().getDefiningOp<DropoutOp>();
+      residual = add.getRhs();
+    }
+    if (!dropout)
+      return rewriter.notifyMatchFailure(add, "no dropout operand");
+    if (!dropout.getResult().hasOneUse())
+      return rewriter.notifyMatchFailure(add, "the dropout has other users");
+
+    auto fused = rewriter.create<DropoutAddOp>(
+        rewriter.getFusedLoc({add.getLoc(), dropout.getLoc()}), residual,
+        dropout.getInput(), dropout.getPAttr(), dropout.getRngAttr());
+    rewriter.replaceOp(add, fused.getResult());
+    rewriter.eraseOp(dropout);
+    ++numFused;
+    return success();
+  }
+
+  llvm::Statistic &numFused;
+};
+
 struct FuseElementwisePass
     : public loco::impl::LocoFuseElementwisePassBase<FuseElementwisePass> {
   void runOnOperation() override {
     RewritePatternSet patterns(&getContext());
     patterns.add<FuseSwigluPattern>(&getContext(), numFused);
+    patterns.add<FuseDropoutAddPattern>(&getContext(), numResidualsFused);
     if (failed(applyPatternsAndFoldGreedily(getOperation(), std::move(patterns))))
       return signalPassFailure();
   }

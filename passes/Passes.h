@@ -48,6 +48,10 @@ struct LocoRematChoice {
   bool rebuildPrologue = false;
   /// Keep contraction results inside chunks; rebuild only cheap ops.
   bool keepExpensive = false;
+  /// Keep the contraction results inside chunks that are at most twice the
+  /// size of the chunk's region input (attention outputs, projections back
+  /// to the embedding); rebuild the wider ones and the cheap ops.
+  bool keepNarrow = false;
   /// Store the checkpointed region inputs (the f32 residual stream between
   /// paths) in bf16, widened again chunk by chunk in the backward.
   bool bf16Checkpoints = false;
@@ -56,7 +60,7 @@ struct LocoRematChoice {
   auto asTuple() const {
     return std::make_tuple(rowChunks, checkpointEvery, checkpointPhase,
                            keepSegment, extraCheckpoints, rebuildPrologue,
-                           keepExpensive, bf16Checkpoints);
+                           keepExpensive, keepNarrow, bf16Checkpoints);
   }
 };
 
@@ -67,7 +71,7 @@ struct LocoPipelineOptions {
   /// The lower precision of loco-autocast (bf16 or f16); empty: all f32.
   std::string amp;
   LocoRematChoice remat;
-  /// loco-fuse-elementwise (the SwiGLU gate).
+  /// loco-fuse-elementwise (the SwiGLU gate, dropout into residual adds).
   bool fuseElementwise = true;
 };
 

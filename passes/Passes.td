@@ -76,10 +76,10 @@ def LocoFuseAttentionPass : Pass<"loco-fuse-attention", "::mlir::ModuleOp"> {
 }
 
 def LocoFuseElementwisePass : Pass<"loco-fuse-elementwise", "::mlir::ModuleOp"> {
-  let summary = "Fuse the SwiGLU gate's element-wise chain into loco.swiglu";
+  let summary = "Fuse element-wise chains: the SwiGLU gate, dropout into residual adds";
   let description = [{
-    Rewrites the gate of upstream's `swiglu_conv1d` FFN, as the frontend
-    emits it,
+    Rewrites two element-wise chains of the model into single ops. First,
+    the gate of upstream's `swiglu_conv1d` FFN, as the frontend emits it,
 
       `a = slice(h, last dim, 0, H)`, `b = slice(h, last dim, H, H)`,
       `u = mul(a, silu(b))` (either operand order),
@@ -92,7 +92,19 @@ def LocoFuseElementwisePass : Pass<"loco-fuse-elementwise", "::mlir::ModuleOp"> 
     Rounding is unchanged: the fused kernels round where the unfused ops
     store. Only the exact composition fuses: every intermediate must have
     no other user, and the two slices must be the two halves of the same
-    value's last dim. Runs before autocast and autodiff.
+    value's last dim.
+
+    Second, every residual add of a dropout, `add(r, dropout(x))` (either
+    operand order; the dropout has no other user), becomes
+    `loco.dropout_add r, x` with the dropout's `p` and `rng` key: the
+    dropped-out tensor is never stored, and the backward is one dropout of
+    the cotangent (which the add passed on unchanged). Each path's three
+    sublayers (two FFNs and the attention) end in one. loco-autocast keeps
+    the input's type (bf16 under AMP) and the residual stream's (f32), and
+    the kernel widens the rounded dropout as the unfused cast did; results
+    are bit-identical to the unfused ops.
+
+    Runs before autocast and autodiff.
 
     Before:
     ```mlir
@@ -108,7 +120,8 @@ def LocoFuseElementwisePass : Pass<"loco-fuse-elementwise", "::mlir::ModuleOp"> 
   }];
   let dependentDialects = ["::mlir::loco::LocoDialect"];
   let statistics = [
-    Statistic<"numFused", "swiglu-gates-fused", "SwiGLU gates fused">
+    Statistic<"numFused", "swiglu-gates-fused", "SwiGLU gates fused">,
+    Statistic<"numResidualsFused", "dropout-adds-fused", "Residual adds of a dropout fused">
   ];
 }
 
@@ -125,6 +138,7 @@ def LocoAutocastPass : Pass<"loco-autocast", "::mlir::ModuleOp"> {
     | `linear`, `batch_matmul`, `conv1d`, `conv_transpose1d`, `conv2d`, `conv_transpose2d`, `flash_attention` | `dtype` (their operands are cast down; `lse` stays f32) |
     | `stft`, `istft`, `group_norm`, `rms_group_norm`, `softmax`, `rope`, `reduce_sum`, `reduce_mean`, the losses | f32 (their operands are cast up) |
     | everything else (element-wise, data movement, dropout) | the widest of its operands' types, as torch promotes |
+    | `dropout_add` | the residual and the result promote with the input; the input keeps its type (the unfused dropout ran in it) |
 
     RoPE is f32 because upstream's `apply_rope` disables autocast and casts to
     float. Parameters (the master weights) stay f32 arguments; each one the
@@ -279,7 +293,15 @@ def LocoRematerializePass : Pass<"loco-rematerialize", "::mlir::ModuleOp"> {
       element (RecomputeCostOpInterface: linear layers, convolutions,
       attention) are kept and only the cheap ops between them are rebuilt
       (norms, gates, RoPE, dropout, element-wise ops, data movement), which
-      costs a few percent of the step's flops;
+      costs a few percent of the step's flops. With `keep-narrow`, only
+      those contraction results are kept whose every result has at most
+      twice the elements of the chunk's piece of the region input: the
+      attention output with its row statistics and the projections back to
+      the embedding (with a convolution's halo) are about one copy of the
+      path's activations each, and save the contractions that cost the most
+      per byte kept, while the wide ones (the query/key/value projection at
+      3x, the SwiGLU convolution's hidden layer at 2x the FFN expansion)
+      are rebuilt;
     - values between regions (the residual stream between paths) are
       checkpoints when `s = 1`; with `s > 1` only the inputs of regions
       `p, p + s, p + 2s, ...` (`p = checkpoint-phase`) are, and the others
@@ -313,7 +335,7 @@ def LocoRematerializePass : Pass<"loco-rematerialize", "::mlir::ModuleOp"> {
     Random ops are rebuilt with their `#loco.rng` key, so a recomputed mask
     equals the original (counter-based RNG). `s = 0` changes nothing. The
     module's `loco.remat` dictionary records `checkpoint_every`,
-    `checkpoint_phase`, `keep_expensive`, `keep_segment`,
+    `checkpoint_phase`, `keep_expensive`, `keep_narrow`, `keep_segment`,
     `bf16_checkpoints`, `recomputed_ops`, `recompute_flops` and `recompute_bytes`
     (RecomputeCostOpInterface: the cost model is flops plus bytes moved),
     `step_flops` and `step_bytes` (all ops of the step, recomputation
@@ -349,6 +371,8 @@ def LocoRematerializePass : Pass<"loco-rematerialize", "::mlir::ModuleOp"> {
            "Keep path inputs rebuilt for a segment until its backward ends">,
     Option<"keepExpensive", "keep-expensive", "bool", /*default=*/"false",
            "Keep the results of contractions inside chunks; rebuild only cheap ops">,
+    Option<"keepNarrow", "keep-narrow", "bool", /*default=*/"false",
+           "Keep the results of contractions inside chunks at most twice the size of the chunk's region input; rebuild the others">,
     Option<"bf16Checkpoints", "bf16-checkpoints", "bool", /*default=*/"false",
            "Store f32 checkpointed region inputs in bf16 (lossy: the backward rebuilds from the rounded values)">
   ];

@@ -44,6 +44,7 @@ void mlir::loco::buildLocoGradPipeline(OpPassManager &pm,
   remat.extraCheckpoints = choice.extraCheckpoints;
   remat.rebuildPrologue = choice.rebuildPrologue;
   remat.keepExpensive = choice.keepExpensive;
+  remat.keepNarrow = choice.keepNarrow;
   remat.bf16Checkpoints = choice.bf16Checkpoints;
   pm.addPass(createLocoRematerializePass(remat));
 }
@@ -78,7 +79,8 @@ struct CompilePipelineOptions
                              llvm::cl::desc("Fuse attention"),
                              llvm::cl::init(true)};
   Option<bool> fuseElementwise{*this, "fuse-elementwise",
-                               llvm::cl::desc("Fuse the SwiGLU gate"),
+                               llvm::cl::desc("Fuse the SwiGLU gate and the "
+                                              "residual adds of dropouts"),
                                llvm::cl::init(true)};
   Option<std::string> amp{*this, "amp",
                           llvm::cl::desc("Mixed precision: bf16, f16 or "
@@ -111,6 +113,11 @@ struct CompilePipelineOptions
       *this, "keep-expensive",
       llvm::cl::desc("Rebuild only cheap ops inside chunks"),
       llvm::cl::init(false)};
+  Option<bool> keepNarrow{
+      *this, "keep-narrow",
+      llvm::cl::desc("Keep contraction results at most twice the size of "
+                     "their chunk of the region input"),
+      llvm::cl::init(false)};
   Option<bool> bf16Checkpoints{
       *this, "bf16-checkpoints",
       llvm::cl::desc("Store f32 checkpointed region inputs in bf16"),
@@ -133,6 +140,7 @@ void mlir::loco::registerLocoPipelines() {
         pipeline.remat.extraCheckpoints = options.extraCheckpoints;
         pipeline.remat.rebuildPrologue = options.rebuildPrologue;
         pipeline.remat.keepExpensive = options.keepExpensive;
+        pipeline.remat.keepNarrow = options.keepNarrow;
         pipeline.remat.bf16Checkpoints = options.bf16Checkpoints;
         buildLocoCompilePipeline(pm, pipeline);
       });

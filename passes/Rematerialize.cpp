@@ -11,7 +11,10 @@
 // holds one chunk's activations; with `keep-expensive`, the outputs of
 // contractions (linear layers, convolutions, attention) stay and only the
 // cheap ops between them (norms, gates, RoPE, element-wise, data movement)
-// are rebuilt. Values between regions (the residual stream at path
+// are rebuilt; with `keep-narrow`, only the contraction results about as
+// large as their chunk of the region input stay (attention outputs, projections
+// back to the embedding), whose recomputation costs the most per byte kept.
+// Values between regions (the residual stream at path
 // boundaries) are checkpoints at every `checkpoint-every`-th region and
 // rebuilt, once per segment of regions, otherwise. With bf16-checkpoints,
 // f32 checkpointed region inputs are kept as bf16 copies and widened back
@@ -80,6 +83,13 @@ int64_t bytesOf(Operation *op) {
 /// none.
 constexpr int64_t kExpensiveFlopsPerElement = 16;
 
+/// A narrow contraction result is at most this many times its chunk's piece
+/// of the region input: the attention output (with its row statistics) and
+/// the projections back to the embedding (with a convolution's halo) are
+/// about 1x; the query/key/value projection is 3x and the SwiGLU
+/// convolution's hidden layer 2 x the FFN expansion (8x in the configs).
+constexpr int64_t kNarrowFactor = 2;
+
 bool isExpensive(Operation *op) {
   int64_t elements = 0;
   for (Type type : op->getResultTypes())
@@ -92,9 +102,10 @@ bool isExpensive(Operation *op) {
 class Rematerializer {
 public:
   Rematerializer(func::FuncOp func, int64_t every, int64_t phase, int64_t extra,
-                 bool keepExpensive, bool keepSegment, bool rebuildPrologue)
-      : every(every), keepExpensive(keepExpensive), keepSegment(keepSegment),
-        rebuildPrologue(rebuildPrologue) {
+                 bool keepExpensive, bool keepNarrow, bool keepSegment,
+                 bool rebuildPrologue)
+      : every(every), keepExpensive(keepExpensive), keepNarrow(keepNarrow),
+        keepSegment(keepSegment), rebuildPrologue(rebuildPrologue) {
     classify(func);
     // Checkpointed regions: phase, phase + every, ...; then `extra` more,
     // the earliest of the others after region 0 (whose input only the
@@ -120,6 +131,10 @@ private:
   /// chunked part of the step.
   void classify(func::FuncOp func);
   bool isCheckpoint(Value value) const;
+  /// Whether a chunk's op is a contraction whose every result has at most
+  /// kNarrowFactor times the elements of the chunk's piece of the region
+  /// input.
+  bool isNarrowContraction(Operation *op, ChunkKey key) const;
   /// Where the rebuilt copies of chunk `key`'s values (or, without a key,
   /// of the segment's) are remembered.
   Memo &memoFor(std::optional<ChunkKey> key,
@@ -136,7 +151,7 @@ private:
                          std::map<ChunkKey, Memo> &otherChunks);
 
   int64_t every;
-  bool keepExpensive, keepSegment, rebuildPrologue;
+  bool keepExpensive, keepNarrow, keepSegment, rebuildPrologue;
   /// Regions whose input is a checkpoint (with every > 1).
   std::set<int64_t> checkpoints;
   /// The segment of region `r`: the checkpointed region it starts at (-1
@@ -202,8 +217,9 @@ bool Rematerializer::isCheckpoint(Value value) const {
   Operation *def = value.getDefiningOp();
   if (!def || !forward.contains(def))
     return true;
-  if (chunkOf(def))
-    return keepExpensive && isExpensive(def);
+  if (std::optional<ChunkKey> key = chunkOf(def))
+    return (keepExpensive && isExpensive(def)) ||
+           (keepNarrow && isNarrowContraction(def, *key));
   if (chunkKeyOf(value)) // A piece of a region's split.
     return false;
   // Outside the chunked part (encoder, decoder, losses): kept, but for the
@@ -219,6 +235,20 @@ bool Rematerializer::isCheckpoint(Value value) const {
     return true;
   auto input = regionInputs.find(value);
   return input != regionInputs.end() && checkpoints.count(input->second);
+}
+
+bool Rematerializer::isNarrowContraction(Operation *op, ChunkKey key) const {
+  SplitOp split = splits.lookup(key.first);
+  if (!split || key.second >= int64_t(split->getNumResults()) ||
+      !isExpensive(op))
+    return false;
+  int64_t piece =
+      cast<RankedTensorType>(split->getResult(key.second).getType())
+          .getNumElements();
+  return llvm::all_of(op->getResultTypes(), [&](Type type) {
+    auto tensor = dyn_cast<RankedTensorType>(type);
+    return tensor && tensor.getNumElements() <= kNarrowFactor * piece;
+  });
 }
 
 int64_t Rematerializer::compressCheckpoints() {
@@ -371,7 +401,8 @@ struct RematerializePass
       Rematerializer remat(
           func, checkpointEvery,
           checkpointPhase % std::max<int64_t>(1, checkpointEvery),
-          extraCheckpoints, keepExpensive, keepSegment, rebuildPrologue);
+          extraCheckpoints, keepExpensive, keepNarrow, keepSegment,
+          rebuildPrologue);
       if (bf16Checkpoints)
         compressed = remat.compressCheckpoints();
       remat.run(func);
@@ -409,6 +440,9 @@ struct RematerializePass
             builder.getNamedAttr(
                 "keep_expensive",
                 builder.getBoolAttr(keepExpensive && checkpointEvery > 0)),
+            builder.getNamedAttr(
+                "keep_narrow",
+                builder.getBoolAttr(keepNarrow && checkpointEvery > 0)),
             builder.getNamedAttr("keep_segment",
                                  builder.getBoolAttr(keepSegment)),
             builder.getNamedAttr("extra_checkpoints",

@@ -30,6 +30,8 @@
   X(loco_linear_bf16) \
   X(loco_batch_matmul_bf16) \
   X(loco_dropout_bf16) \
+  X(loco_dropout_add_bf16) \
+  X(loco_dropout_add_f32_bf16) \
   X(loco_add_bf16) \
   X(loco_sub_bf16) \
   X(loco_mul_bf16) \
@@ -62,6 +64,8 @@
   X(loco_linear_f16) \
   X(loco_batch_matmul_f16) \
   X(loco_dropout_f16) \
+  X(loco_dropout_add_f16) \
+  X(loco_dropout_add_f32_f16) \
   X(loco_add_f16) \
   X(loco_sub_f16) \
   X(loco_mul_f16) \
@@ -126,6 +130,7 @@
   X(loco_rope) \
   X(loco_softmax) \
   X(loco_dropout) \
+  X(loco_dropout_add) \
   X(loco_add) \
   X(loco_sub) \
   X(loco_mul) \

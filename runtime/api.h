@@ -184,6 +184,10 @@ void loco_softmax(loco_context *ctx, const float *x, float *out,
  * draws with index `index_offset + i` (a row chunk's place in the whole). */
 void loco_dropout(loco_context *ctx, const float *x, float *out, int64_t n,
                   double p, int64_t stream, int64_t index_offset);
+/* out = r + loco_dropout(x) (same key and indices); out may be r or x. */
+void loco_dropout_add(loco_context *ctx, const float *r, const float *x,
+                      float *out, int64_t n, double p, int64_t stream,
+                      int64_t index_offset);
 
 /*--- Element-wise ----------------------------------------------------------*/
 
@@ -339,8 +343,10 @@ typedef uint16_t loco_half;
  * tensors are stored in that type (the attention's log-sum-exp stays float)
  * and it computes in fp32, rounding each result to nearest even once. The
  * casts convert between float and the suffix's type (round to nearest even;
- * exact upwards). The verifiers of the loco dialect allow reduced types on
- * exactly the ops these kernels implement. */
+ * exact upwards). loco_dropout_add_f32_<S> adds the dropout of a reduced x,
+ * rounded to it and widened, to an f32 r into an f32 out (out may be r).
+ * The verifiers of the loco dialect allow reduced types on exactly the ops
+ * these kernels implement. */
 #define LOCO_DECLARE_HALF_KERNELS(S) \
   void loco_cast_f32_##S(loco_context *ctx, const float *x, loco_half *out, int64_t n); \
   void loco_cast_##S##_f32(loco_context *ctx, const loco_half *x, float *out, int64_t n); \
@@ -351,6 +357,8 @@ typedef uint16_t loco_half;
   void loco_linear_##S(loco_context *ctx, const loco_half *x, const loco_half *w, loco_half *out, int64_t M, int64_t K, int64_t N); \
   void loco_batch_matmul_##S(loco_context *ctx, const loco_half *a, const loco_half *b, loco_half *out, int64_t batch, int64_t M, int64_t K, int64_t N, int64_t transpose_a, int64_t transpose_b); \
   void loco_dropout_##S(loco_context *ctx, const loco_half *x, loco_half *out, int64_t n, double p, int64_t stream, int64_t index_offset); \
+  void loco_dropout_add_##S(loco_context *ctx, const loco_half *r, const loco_half *x, loco_half *out, int64_t n, double p, int64_t stream, int64_t index_offset); \
+  void loco_dropout_add_f32_##S(loco_context *ctx, const float *r, const loco_half *x, float *out, int64_t n, double p, int64_t stream, int64_t index_offset); \
   void loco_add_##S(loco_context *ctx, const loco_half *a, const loco_half *b, loco_half *out, int64_t n); \
   void loco_sub_##S(loco_context *ctx, const loco_half *a, const loco_half *b, loco_half *out, int64_t n); \
   void loco_mul_##S(loco_context *ctx, const loco_half *a, const loco_half *b, loco_half *out, int64_t n); \

@@ -198,6 +198,8 @@ FailureOr<MemoryReport> mlir::loco::buildMemoryReport(ModuleOp module) {
     decisions.checkpointPhase = attrInt(remat, "checkpoint_phase");
     if (auto keep = remat.getAs<BoolAttr>("keep_expensive"))
       decisions.keepExpensive = keep.getValue();
+    if (auto keep = remat.getAs<BoolAttr>("keep_narrow"))
+      decisions.keepNarrow = keep.getValue();
     if (auto keep = remat.getAs<BoolAttr>("keep_segment"))
       decisions.keepSegment = keep.getValue();
     if (auto rebuild = remat.getAs<BoolAttr>("rebuild_prologue"))
@@ -286,7 +288,10 @@ void mlir::loco::printMemoryReport(const MemoryReport &report,
   if (decisions.checkpointEvery == 0)
     os << "none (every activation the backward reads is kept)\n";
   else
-    os << (decisions.keepExpensive ? "cheap ops only, " : "")
+    os << (decisions.keepExpensive ? "cheap ops only, "
+           : decisions.keepNarrow
+               ? "narrow contraction results kept, "
+               : "")
        << "checkpoints every " << decisions.checkpointEvery << " region(s)"
        << (decisions.checkpointEvery > 1
                ? " from region " + std::to_string(decisions.checkpointPhase)
@@ -367,6 +372,7 @@ llvm::json::Value mlir::loco::memoryReportJson(const MemoryReport &report) {
       {"rebuild_prologue", decisions.rebuildPrologue},
       {"bf16_checkpoints", decisions.bf16Checkpoints},
       {"recompute_cheap_only", decisions.keepExpensive},
+      {"keep_narrow_results", decisions.keepNarrow},
       {"recomputed_ops", decisions.recomputedOps},
       {"recomputed_by_op", [&] {
          llvm::json::Object kinds;

@@ -55,7 +55,8 @@ struct MemoryReport {
     /// (rows, chunks) per row-independent region.
     std::vector<std::pair<int64_t, int64_t>> regions;
     int64_t checkpointEvery = 0, checkpointPhase = 0, recomputedOps = 0;
-    bool keepExpensive = false, keepSegment = true, rebuildPrologue = false;
+    bool keepExpensive = false, keepNarrow = false, keepSegment = true,
+         rebuildPrologue = false;
     int64_t extraCheckpoints = 0;
     /// f32 checkpoints kept as bf16 copies (loco-rematerialize).
     int64_t bf16Checkpoints = 0;

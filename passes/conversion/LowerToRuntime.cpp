@@ -74,12 +74,22 @@ bool mayDiffer(Operation *op, Value value) {
     return value == flash.getLse();
   if (auto grad = dyn_cast<FlashAttentionGradOp>(op))
     return value == grad.getLse();
+  if (auto dropoutAdd = dyn_cast<DropoutAddOp>(op))
+    return value == dropoutAdd.getInput();
   return false;
 }
 
 /// The kernel of `op`: `loco_linear` in f32, `loco_linear_bf16` on bf16
-/// tensors, `loco_cast_f32_bf16` for a cast.
+/// tensors, `loco_cast_f32_bf16` for a cast, `loco_dropout_add_f32_bf16`
+/// for a bf16 input under an f32 residual.
 std::string kernelName(Operation *op, StringRef base) {
+  if (auto dropoutAdd = dyn_cast<DropoutAddOp>(op)) {
+    Type input = dropoutAdd.getInput().getType().getElementType();
+    if (input != storageType(op))
+      return (base + "_" + elementName(storageType(op)) + "_" +
+              elementName(input))
+          .str();
+  }
   if (auto castOp = dyn_cast<CastOp>(op))
     return (base + "_" +
             elementName(castOp.getInput().getType().getElementType()) + "_" +

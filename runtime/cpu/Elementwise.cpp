@@ -157,21 +157,21 @@ void loco_softmax(loco_context *, const float *x, float *out, int64_t outer,
 } // extern "C"
 
 namespace {
-/// Inverted dropout on storage T, element i read as load(x[i]) and written
-/// through store: the f32 kernel and the bf16/f16 ones draw the same mask.
-template <typename T, typename Load, typename Store>
-void dropout(loco_context *ctx, const T *x, T *out, int64_t n, double p,
-             int64_t stream, int64_t index_offset, Load load, Store store) {
-  if (!ctx->training || p == 0.0) {
-    if (x != out)
-      std::memmove(out, x, n * sizeof(T));
-    return;
-  }
-  float keepScale = static_cast<float>(1.0 / (1.0 - p));
+/// f32 storage, read and written as is (the policy of Half.h's Bf16/F16).
+struct F32 {
+  static float load(float v) { return v; }
+  static float store(float v) { return v; }
+};
+
+/// Calls keep(i, kept) for element i of n with its inverted-dropout
+/// decision, drawn with index `index_offset + i` from (seed, step, stream).
+/// One Philox call serves four consecutive indices; with an offset that is
+/// not a multiple of 4 the first and last blocks are partial.
+template <typename Keep>
+void forEachDraw(loco_context *ctx, int64_t n, double p, int64_t stream,
+                 int64_t index_offset, Keep keep) {
   float threshold = static_cast<float>(p);
   uint64_t seed = ctx->seed, step = ctx->step;
-  // One Philox call serves four consecutive indices; with an offset that is
-  // not a multiple of 4 the first and last blocks are partial.
   int64_t first = index_offset / 4, last = (index_offset + n + 3) / 4;
 #pragma omp parallel for schedule(static)
   for (int64_t block = first; block < last; ++block) {
@@ -179,13 +179,57 @@ void dropout(loco_context *ctx, const T *x, T *out, int64_t n, double p,
         seed, step, static_cast<uint64_t>(stream), static_cast<uint64_t>(block));
     int64_t begin = std::max(4 * block, index_offset),
             end = std::min(index_offset + n, 4 * block + 4);
-    for (int64_t index = begin; index < end; ++index) {
-      int64_t i = index - index_offset;
-      out[i] = store(loco::philoxToUniform(draws.v[index & 3]) >= threshold
-                         ? load(x[i]) * keepScale
-                         : 0.0f);
-    }
+    for (int64_t index = begin; index < end; ++index)
+      keep(index - index_offset,
+           loco::philoxToUniform(draws.v[index & 3]) >= threshold);
   }
+}
+
+/// Inverted dropout on storage T read and written through the policy H:
+/// the f32 kernel and the bf16/f16 ones draw the same mask.
+template <typename H, typename T>
+void dropout(loco_context *ctx, const T *x, T *out, int64_t n, double p,
+             int64_t stream, int64_t index_offset) {
+  if (!ctx->training || p == 0.0) {
+    if (x != out)
+      std::memmove(out, x, n * sizeof(T));
+    return;
+  }
+  float keepScale = static_cast<float>(1.0 / (1.0 - p));
+  forEachDraw(ctx, n, p, stream, index_offset, [&](int64_t i, bool kept) {
+    out[i] = H::store(kept ? H::load(x[i]) * keepScale : 0.0f);
+  });
+}
+
+/// a * b, rounded on its own. GCC contracts a product feeding a sum into
+/// one FMA (-ffp-contract=fast with x86-64-v3), which rounds once where the
+/// unfused dropout and add round twice; the empty asm makes the product a
+/// value in a register that the sum cannot be fused with.
+inline float separateProduct(float a, float b) {
+  float product = a * b;
+  asm("" : "+x"(product));
+  return product;
+}
+
+/// residual + dropout(x): the residual and the result stored through R,
+/// x through X. The dropout rounds to X's type and the sum widens it, as
+/// loco_dropout, a widening cast and loco_add would; out may be r (or x
+/// when R and X store alike).
+template <typename R, typename X, typename TR, typename TX>
+void dropoutAdd(loco_context *ctx, const TR *r, const TX *x, TR *out,
+                int64_t n, double p, int64_t stream, int64_t index_offset) {
+  if (!ctx->training || p == 0.0) {
+#pragma omp parallel for schedule(static)
+    for (int64_t i = 0; i < n; ++i)
+      out[i] = R::store(R::load(r[i]) + X::load(x[i]));
+    return;
+  }
+  float keepScale = static_cast<float>(1.0 / (1.0 - p));
+  forEachDraw(ctx, n, p, stream, index_offset, [&](int64_t i, bool kept) {
+    float dropped = X::load(
+        X::store(kept ? separateProduct(X::load(x[i]), keepScale) : 0.0f));
+    out[i] = R::store(R::load(r[i]) + dropped);
+  });
 }
 } // namespace
 
@@ -193,16 +237,31 @@ extern "C" {
 
 void loco_dropout(loco_context *ctx, const float *x, float *out, int64_t n,
                   double p, int64_t stream, int64_t index_offset) {
-  dropout(
-      ctx, x, out, n, p, stream, index_offset, [](float v) { return v; },
-      [](float v) { return v; });
+  dropout<F32>(ctx, x, out, n, p, stream, index_offset);
+}
+
+void loco_dropout_add(loco_context *ctx, const float *r, const float *x,
+                      float *out, int64_t n, double p, int64_t stream,
+                      int64_t index_offset) {
+  dropoutAdd<F32, F32>(ctx, r, x, out, n, p, stream, index_offset);
 }
 
 #define LOCO_HALF_DROPOUT(S, H)                                                \
   void loco_dropout_##S(loco_context *ctx, const loco_half *x, loco_half *out, \
                         int64_t n, double p, int64_t stream,                   \
                         int64_t index_offset) {                                \
-    dropout(ctx, x, out, n, p, stream, index_offset, H::load, H::store);       \
+    dropout<H>(ctx, x, out, n, p, stream, index_offset);                       \
+  }                                                                            \
+  void loco_dropout_add_##S(loco_context *ctx, const loco_half *r,             \
+                            const loco_half *x, loco_half *out, int64_t n,     \
+                            double p, int64_t stream, int64_t index_offset) {  \
+    dropoutAdd<H, H>(ctx, r, x, out, n, p, stream, index_offset);              \
+  }                                                                            \
+  void loco_dropout_add_f32_##S(loco_context *ctx, const float *r,             \
+                                const loco_half *x, float *out, int64_t n,     \
+                                double p, int64_t stream,                      \
+                                int64_t index_offset) {                        \
+    dropoutAdd<F32, H>(ctx, r, x, out, n, p, stream, index_offset);            \
   }
 LOCO_HALF_DROPOUT(bf16, loco::Bf16)
 LOCO_HALF_DROPOUT(f16, loco::F16)

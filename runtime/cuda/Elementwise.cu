@@ -144,6 +144,31 @@ void dropout(loco_context *ctx, const T *x, T *out, int64_t n, double p,
     out[i] = H::store(u >= threshold ? H::load(x[i]) * keepScale : 0.0f);
   });
 }
+
+/// residual + dropout(x): the residual and the result stored through R, x
+/// through X. The dropout rounds to X's type and the sum widens it, as
+/// loco_dropout, a widening cast and loco_add would; out may be r (or x
+/// when R and X store alike).
+template <typename R, typename X, typename TR, typename TX>
+void dropoutAdd(loco_context *ctx, const TR *r, const TX *x, TR *out,
+                int64_t n, double p, int64_t stream, int64_t indexOffset) {
+  float keepScale = static_cast<float>(1.0 / (1.0 - p));
+  float threshold = static_cast<float>(p);
+  const StepState *state = ctx->state;
+  uint64_t s = static_cast<uint64_t>(stream);
+  forEach(ctx, n, [=] __device__(int64_t i) {
+    float dropped = X::load(x[i]);
+    if (state->training && p != 0.0) {
+      float u = loco::philoxUniform(state->seed, state->step, s,
+                                    static_cast<uint64_t>(indexOffset + i));
+      // __fmul_rn is never contracted into an FMA with the sum below, which
+      // the unfused dropout and add round separately.
+      dropped = X::load(
+          X::store(u >= threshold ? __fmul_rn(dropped, keepScale) : 0.0f));
+    }
+    out[i] = R::store(R::load(r[i]) + dropped);
+  });
+}
 } // namespace
 
 extern "C" {
@@ -162,6 +187,27 @@ void loco_dropout_f16(loco_context *ctx, const loco_half *x, loco_half *out,
                       int64_t index_offset) {
   dropout<loco_half, F16>(ctx, x, out, n, p, stream, index_offset);
 }
+
+void loco_dropout_add(loco_context *ctx, const float *r, const float *x,
+                      float *out, int64_t n, double p, int64_t stream,
+                      int64_t indexOffset) {
+  dropoutAdd<F32, F32>(ctx, r, x, out, n, p, stream, indexOffset);
+}
+#define LOCO_HALF_DROPOUT_ADD(S, H)                                            \
+  void loco_dropout_add_##S(loco_context *ctx, const loco_half *r,             \
+                            const loco_half *x, loco_half *out, int64_t n,     \
+                            double p, int64_t stream, int64_t indexOffset) {   \
+    dropoutAdd<H, H>(ctx, r, x, out, n, p, stream, indexOffset);               \
+  }                                                                            \
+  void loco_dropout_add_f32_##S(loco_context *ctx, const float *r,             \
+                                const loco_half *x, float *out, int64_t n,     \
+                                double p, int64_t stream,                      \
+                                int64_t indexOffset) {                         \
+    dropoutAdd<F32, H>(ctx, r, x, out, n, p, stream, indexOffset);             \
+  }
+LOCO_HALF_DROPOUT_ADD(bf16, Bf16)
+LOCO_HALF_DROPOUT_ADD(f16, F16)
+#undef LOCO_HALF_DROPOUT_ADD
 
 void loco_softmax_backward(loco_context *ctx, const float *y, const float *g,
                            float *out, int64_t outer, int64_t n,

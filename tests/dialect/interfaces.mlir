@@ -27,6 +27,9 @@ func.func @costs(%x: tensor<6x10x4xf32>, %w: tensor<12x4xf32>, %g: tensor<4xf32>
   // Element-wise: every dim is a row dim.
   // expected-remark @+1 {{flops = 2880, bytes = 1920, row dims = 3, broadcast operands = []}}
   %6 = loco.dropout %x {p = 1.0e-01 : f64, rng = #loco.rng<stream = 0>} : (tensor<6x10x4xf32>) -> tensor<6x10x4xf32>
+  // The dropout's 12 flops per element and the sum; two operands read.
+  // expected-remark @+1 {{flops = 3120, bytes = 2880, row dims = 3, broadcast operands = []}}
+  %da = loco.dropout_add %x, %x {p = 1.0e-01 : f64, rng = #loco.rng<stream = 1>} : (tensor<6x10x4xf32>, tensor<6x10x4xf32>) -> tensor<6x10x4xf32>
   // A global mean: no row dim, every operand used whole.
   // expected-remark @+1 {{flops = 60, bytes = 164, row dims = 0, broadcast operands = [0, 1]}}
   %7 = loco.l1_loss %e, %t : (tensor<2x10xf32>, tensor<2x10xf32>) -> tensor<f32>

@@ -487,3 +487,32 @@ func.func @attention_mixed(%q: tensor<2x3x4xbf16>, %k: tensor<2x3x4xf32>, %v: te
   %o, %lse = loco.flash_attention %q, %k, %v {dropout = 0.0 : f64, scale = 0.5 : f64} : (tensor<2x3x4xbf16>, tensor<2x3x4xf32>, tensor<2x3x4xbf16>) -> (tensor<2x3x4xbf16>, tensor<2x3xf32>)
   return %o : tensor<2x3x4xbf16>
 }
+
+// -----
+
+func.func @dropout_add_probability(%r: tensor<6x10xf32>, %x: tensor<6x10xf32>) {
+  // expected-error @+2 {{expects 0 <= p < 1, got 1.000000e+00}}
+  // expected-error @+1 {{failed to infer returned types}}
+  %y = loco.dropout_add %r, %x {p = 1.0 : f64, rng = #loco.rng<stream = 0>} : (tensor<6x10xf32>, tensor<6x10xf32>) -> tensor<6x10xf32>
+  return
+}
+
+// -----
+
+func.func @dropout_add_shapes(%r: tensor<6x10xf32>, %x: tensor<6x5xf32>) {
+  // expected-error @+2 {{expects a residual and an input of one shape, got 'tensor<6x10xf32>' and 'tensor<6x5xf32>'}}
+  // expected-error @+1 {{failed to infer returned types}}
+  %y = loco.dropout_add %r, %x {p = 0.1 : f64, rng = #loco.rng<stream = 0>} : (tensor<6x10xf32>, tensor<6x5xf32>) -> tensor<6x10xf32>
+  return
+}
+
+// -----
+
+// A reduced input widens into an f32 residual only: no kernel narrows an
+// f32 input into a bf16 residual.
+func.func @dropout_add_narrowing(%r: tensor<6x10xbf16>, %x: tensor<6x10xf32>) {
+  // expected-error @+2 {{expects the input's element type, or an f32 residual, got 'tensor<6x10xbf16>' and 'tensor<6x10xf32>'}}
+  // expected-error @+1 {{failed to infer returned types}}
+  %y = loco.dropout_add %r, %x {p = 0.1 : f64, rng = #loco.rng<stream = 0>} : (tensor<6x10xbf16>, tensor<6x10xf32>) -> tensor<6x10xbf16>
+  return
+}

@@ -88,6 +88,17 @@ func.func @elementwise(%a: tensor<3x4xf32>, %b: tensor<3x4xf32>) -> tensor<3x4xf
   return %5 : tensor<3x4xf32>
 }
 
+// The residual add of a dropout, in one type and with a bf16 input under an
+// f32 residual stream.
+// CHECK-LABEL: func.func @dropout_add
+func.func @dropout_add(%r: tensor<3x4xf32>, %x: tensor<3x4xf32>, %h: tensor<3x4xbf16>) -> (tensor<3x4xf32>, tensor<3x4xf32>) {
+  // CHECK: loco.dropout_add {{.*}} {p = 1.000000e-01 : f64, rng = #loco.rng<stream = 2>} : (tensor<3x4xf32>, tensor<3x4xf32>) -> tensor<3x4xf32>
+  %a = loco.dropout_add %r, %x {p = 1.0e-01 : f64, rng = #loco.rng<stream = 2>} : (tensor<3x4xf32>, tensor<3x4xf32>) -> tensor<3x4xf32>
+  // CHECK: loco.dropout_add {{.*}} : (tensor<3x4xf32>, tensor<3x4xbf16>) -> tensor<3x4xf32>
+  %b = loco.dropout_add %r, %h {p = 1.0e-01 : f64, rng = #loco.rng<stream = 3>} : (tensor<3x4xf32>, tensor<3x4xbf16>) -> tensor<3x4xf32>
+  return %a, %b : tensor<3x4xf32>, tensor<3x4xf32>
+}
+
 // CHECK-LABEL: func.func @movement
 func.func @movement(%x: tensor<2x3x4xf32>) -> tensor<4x2x5xf32> {
   // CHECK: loco.reshape %{{.*}} : tensor<2x3x4xf32> -> tensor<6x4xf32>

@@ -23,10 +23,10 @@ func.func @train_step(%g: tensor<8xf32> {loco.param = "freq.gamma"},
 }
 
 // The decisions and their price, on the module.
-// EVERY1: loco.remat = {bf16_checkpoints = 0 : i64, checkpoint_every = 1 : i64, checkpoint_phase = 0 : i64, extra_checkpoints = 0 : i64, keep_expensive = false, keep_segment = true, rebuild_prologue = false, recompute_bytes = {{[1-9][0-9]*}} : i64, recompute_flops = {{[1-9][0-9]*}} : i64, recomputed_ops = 8 : i64
+// EVERY1: loco.remat = {bf16_checkpoints = 0 : i64, checkpoint_every = 1 : i64, checkpoint_phase = 0 : i64, extra_checkpoints = 0 : i64, keep_expensive = false, keep_narrow = false, keep_segment = true, rebuild_prologue = false, recompute_bytes = {{[1-9][0-9]*}} : i64, recompute_flops = {{[1-9][0-9]*}} : i64, recomputed_ops = 8 : i64
 // EVERY2: loco.remat = {bf16_checkpoints = 0 : i64, checkpoint_every = 2 : i64, checkpoint_phase = 0 : i64, extra_checkpoints = 0 : i64, keep_expensive = false
 // CHEAP: loco.remat = {bf16_checkpoints = 0 : i64, checkpoint_every = 1 : i64, checkpoint_phase = 0 : i64, extra_checkpoints = 0 : i64, keep_expensive = true
-// NONE: loco.remat = {bf16_checkpoints = 0 : i64, checkpoint_every = 0 : i64, checkpoint_phase = 0 : i64, extra_checkpoints = 0 : i64, keep_expensive = false, keep_segment = true, rebuild_prologue = false, recompute_bytes = 0 : i64, recompute_flops = 0 : i64, recomputed_ops = 0 : i64
+// NONE: loco.remat = {bf16_checkpoints = 0 : i64, checkpoint_every = 0 : i64, checkpoint_phase = 0 : i64, extra_checkpoints = 0 : i64, keep_expensive = false, keep_narrow = false, keep_segment = true, rebuild_prologue = false, recompute_bytes = 0 : i64, recompute_flops = 0 : i64, recomputed_ops = 0 : i64
 
 // The forward pass is untouched; the backward starts with region 1's last
 // chunk.

@@ -264,15 +264,23 @@ TEST_P(Conformance, ElementWise) {
 
 TEST_P(Conformance, DropoutMasksAreTheCpuMasks) {
   const int64_t n = 40001;
-  Buf &x = in(randomVec(n, 3));
+  Buf &x = in(randomVec(n, 3)), &r = in(randomVec(n, 4));
   Buf &y = out(n), &chunk = out(n - 5), &off = out(n);
+  Buf &sum = out(n), &sumChunk = out(n - 5), &sumOff = out(n);
   both([&](Api api, loco_context *ctx, bool d) {
     api.loco_dropout(ctx, x.on(d), y.on(d), n, 0.1, 5, 0);
     // A row chunk: offset 5, not a multiple of Philox's block of 4.
     api.loco_dropout(ctx, x.on(d) + 5, chunk.on(d), n - 5, 0.1, 5, 5);
+    // The fused residual add: the same masks, and the product is not
+    // contracted into an FMA with the sum on either side.
+    api.loco_dropout_add(ctx, r.on(d), x.on(d), sum.on(d), n, 0.1, 5, 0);
+    api.loco_dropout_add(ctx, r.on(d) + 5, x.on(d) + 5, sumChunk.on(d), n - 5,
+                         0.1, 5, 5);
   });
   expectExact("dropout", y);
   expectExact("dropout at offset 5", chunk);
+  expectExact("dropout_add", sum);
+  expectExact("dropout_add at offset 5", sumChunk);
   for (int64_t i = 0; i < n - 5; ++i)
     ASSERT_EQ(chunk.host[i], y.host[i + 5]) << i;
   // Evaluation: the identity.
@@ -280,8 +288,10 @@ TEST_P(Conformance, DropoutMasksAreTheCpuMasks) {
     api->loco_context_set_training(ctx, 0);
   both([&](Api api, loco_context *ctx, bool d) {
     api.loco_dropout(ctx, x.on(d), off.on(d), n, 0.1, 5, 0);
+    api.loco_dropout_add(ctx, r.on(d), x.on(d), sumOff.on(d), n, 0.1, 5, 0);
   });
   expectExact("dropout (eval)", off);
+  expectExact("dropout_add (eval)", sumOff);
 }
 
 TEST_P(Conformance, RopeAndSoftmax) {
@@ -767,6 +777,7 @@ struct HalfTable {
   LOCO_HALF_MEMBER(scale)
   LOCO_HALF_MEMBER(silu_backward)
   LOCO_HALF_MEMBER(dropout)
+  LOCO_HALF_MEMBER(dropout_add)
   LOCO_HALF_MEMBER(transpose)
   LOCO_HALF_MEMBER(pad)
   LOCO_HALF_MEMBER(reduce)
@@ -779,6 +790,7 @@ struct HalfTable {
   LOCO_HALF_MEMBER(flash_attention)
   LOCO_HALF_MEMBER(flash_attention_backward)
 #undef LOCO_HALF_MEMBER
+  decltype(&::loco_dropout_add_f32_bf16) Backend::*dropout_add_f32;
   decltype(&::loco_cast_f32_bf16) Backend::*down;
   decltype(&::loco_cast_bf16_f32) Backend::*up;
 };
@@ -787,6 +799,7 @@ struct HalfTable {
     #S, ULP, &Backend::loco_add_##S, &Backend::loco_mul_##S,                   \
         &Backend::loco_silu_##S, &Backend::loco_scale_##S,                     \
         &Backend::loco_silu_backward_##S, &Backend::loco_dropout_##S,          \
+        &Backend::loco_dropout_add_##S,                                        \
         &Backend::loco_transpose_##S, &Backend::loco_pad_##S,                  \
         &Backend::loco_reduce_##S, &Backend::loco_linear_##S,                  \
         &Backend::loco_linear_weight_grad_##S,                                 \
@@ -794,7 +807,8 @@ struct HalfTable {
         &Backend::loco_conv1d_weight_grad_##S, &Backend::loco_conv2d_##S,      \
         &Backend::loco_flash_attention_##S,                                    \
         &Backend::loco_flash_attention_backward_##S,                           \
-        &Backend::loco_cast_f32_##S, &Backend::loco_cast_##S##_f32             \
+        &Backend::loco_dropout_add_f32_##S, &Backend::loco_cast_f32_##S,       \
+        &Backend::loco_cast_##S##_f32                                          \
   }
 
 TEST_P(Conformance, ReducedPrecisionStorage) {
@@ -830,7 +844,8 @@ TEST_P(Conformance, ReducedPrecisionStorage) {
     Vec divisorless = randomVec(n, 2);
     Buf &a = hin(randomVec(n, 1)), &b = hin(divisorless);
     Buf &add = hout(n), &mul = hout(n), &silu = hout(n), &scale = hout(n),
-        &siluGrad = hout(n), &drop = hout(n);
+        &siluGrad = hout(n), &drop = hout(n), &dropAdd = hout(n);
+    Buf &residual = in(randomVec(n, 9)), &dropAddMixed = out(n);
     both([&](Api api, loco_context *ctx, bool d) {
       (api.*t.add)(ctx, half(a, d), half(b, d), half(add, d), n);
       (api.*t.mul)(ctx, half(a, d), half(b, d), half(mul, d), n);
@@ -838,6 +853,10 @@ TEST_P(Conformance, ReducedPrecisionStorage) {
       (api.*t.scale)(ctx, half(a, d), half(scale, d), n, 0.37);
       (api.*t.silu_backward)(ctx, half(a, d), half(b, d), half(siluGrad, d), n);
       (api.*t.dropout)(ctx, half(a, d), half(drop, d), n, 0.3, 5, 11);
+      (api.*t.dropout_add)(ctx, half(b, d), half(a, d), half(dropAdd, d), n,
+                           0.3, 5, 11);
+      (api.*t.dropout_add_f32)(ctx, residual.on(d), half(a, d),
+                               dropAddMixed.on(d), n, 0.3, 5, 11);
     });
     check("add", add, n, 0);
     check("mul", mul, n, 0);
@@ -845,6 +864,8 @@ TEST_P(Conformance, ReducedPrecisionStorage) {
     check("scale", scale, n, 0);
     check("silu_backward", siluGrad, n, 1);
     check("dropout", drop, n, 0);
+    check("dropout_add", dropAdd, n, 0);
+    expectExact("dropout_add (f32 residual)", dropAddMixed);
 
     int64_t shape[] = {5, 7, 9}, perm[] = {2, 0, 1}, low[] = {0, 2, 1},
             high[] = {1, 0, 3}, reduceDims[] = {1, 0, 1};

@@ -20,6 +20,7 @@
 #include <gtest/gtest.h>
 #include <omp.h>
 
+#include <algorithm>
 #include <cmath>
 #include <functional>
 #include <random>
@@ -357,6 +358,35 @@ TEST_F(CpuBackward, SwigluEqualsTheUnfusedKernels) {
   // In place over the input, as the arena plan may put it.
   loco_swiglu_backward(ctx, x.data(), g.data(), x.data(), rows, H);
   EXPECT_EQ(x, dx);
+}
+
+// loco-fuse-elementwise replaces loco_dropout and loco_add by
+// loco_dropout_add: the same mask and the same two roundings (the product
+// is not contracted into an FMA with the sum), so the results are the
+// unfused kernels' bit for bit: at a chunk's offset that is not a multiple
+// of Philox's block of 4, in place over either operand, and in evaluation.
+TEST_F(CpuBackward, DropoutAddEqualsTheUnfusedKernels) {
+  int64_t n = 40003;
+  Vec r = randomVec(n, 37, 3.0f), x = randomVec(n, 38, 3.0f);
+  loco_context_set_rng(ctx, 9, 4);
+  for (int training : {1, 0}) {
+    loco_context_set_training(ctx, training);
+    SCOPED_TRACE(training ? "training" : "evaluation");
+    Vec dropped(n), sum(n), fused(n);
+    loco_dropout(ctx, x.data(), dropped.data(), n, 0.1, 6, 7);
+    loco_add(ctx, r.data(), dropped.data(), sum.data(), n);
+    loco_dropout_add(ctx, r.data(), x.data(), fused.data(), n, 0.1, 6, 7);
+    ASSERT_EQ(fused, sum);
+    if (training) // The mask drew: about a tenth of x dropped.
+      EXPECT_NEAR(std::count(dropped.begin(), dropped.end(), 0.0f), n / 10,
+                  n / 50);
+    Vec inR = r, inX = x;
+    loco_dropout_add(ctx, inR.data(), x.data(), inR.data(), n, 0.1, 6, 7);
+    loco_dropout_add(ctx, r.data(), inX.data(), inX.data(), n, 0.1, 6, 7);
+    EXPECT_EQ(inR, sum);
+    EXPECT_EQ(inX, sum);
+  }
+  loco_context_set_training(ctx, 1);
 }
 
 TEST_F(CpuBackward, BroadcastIsTheAdjointOfReduceSum) {

@@ -303,6 +303,34 @@ TEST_F(CpuHalf, SwigluEqualsTheUnfusedKernels) {
     }
 }
 
+// loco_dropout_add rounds the dropout to the input's type and adds it as
+// the unfused bf16 kernels (and, under an f32 residual, the widening cast
+// and the f32 add) do, bit for bit, in place over the residual too.
+TEST_F(CpuHalf, DropoutAddEqualsTheUnfusedKernels) {
+  int64_t n = 10003;
+  Half r = toBf16(randomVec(n, 7, 3.0f)), x = toBf16(randomVec(n, 8, 3.0f));
+  loco_context_set_rng(ctx, 11, 2);
+  Half dropped(n), sum(n), fused(n);
+  loco_dropout_bf16(ctx, x.data(), dropped.data(), n, 0.3, 4, 5);
+  loco_add_bf16(ctx, r.data(), dropped.data(), sum.data(), n);
+  loco_dropout_add_bf16(ctx, r.data(), x.data(), fused.data(), n, 0.3, 4, 5);
+  EXPECT_EQ(fused, sum);
+  Half inPlace = r;
+  loco_dropout_add_bf16(ctx, inPlace.data(), x.data(), inPlace.data(), n, 0.3,
+                        4, 5);
+  EXPECT_EQ(inPlace, sum);
+
+  Vec residual = randomVec(n, 9, 3.0f), widened(n), mixed(n), fusedMixed(n);
+  loco_cast_bf16_f32(ctx, dropped.data(), widened.data(), n);
+  loco_add(ctx, residual.data(), widened.data(), mixed.data(), n);
+  loco_dropout_add_f32_bf16(ctx, residual.data(), x.data(), fusedMixed.data(),
+                            n, 0.3, 4, 5);
+  EXPECT_EQ(fusedMixed, mixed);
+  loco_dropout_add_f32_bf16(ctx, residual.data(), x.data(), residual.data(), n,
+                            0.3, 4, 5);
+  EXPECT_EQ(residual, mixed);
+}
+
 TEST_F(CpuHalf, DropoutDrawsTheF32Mask) {
   int64_t n = 10001;
   Half x = toBf16(randomVec(n, 1)), out(n);

@@ -159,7 +159,11 @@ FailureOr<StepChoice> mlir::loco::fitBudget(const ModelSpec &spec,
   };
   // Least recomputation first; within a tier, the largest micro-batch;
   // then the fewest row chunks. Tiers in order of cost: none, cheap ops only
-  // (contraction results kept), whole chunks with a checkpoint at every path
+  // (contraction results kept), the narrow contraction results kept
+  // (attention outputs and projections back to the embedding: at most a few
+  // copies of each path's activations, and the attention forward, the
+  // slowest contraction per flop, is not run again), whole chunks with a
+  // checkpoint at every path
   // (region), every block, every two blocks (rebuilt path inputs kept for
   // the segment), then every 2, 4, 6 and 12 blocks rebuilding each path
   // input from its checkpoint (quadratic recomputation, least memory).
@@ -175,11 +179,12 @@ FailureOr<StepChoice> mlir::loco::fitBudget(const ModelSpec &spec,
     /// Chunks only shrink temporaries when contraction results are kept
     /// whole, and plans with 10^5 long-lived buffers are slow to place.
     int64_t maxChunks;
-    bool rebuildPrologue = false, bf16 = false;
+    bool rebuildPrologue = false, bf16 = false, keepNarrow = false;
   };
   const Tier tiers[] = {
       {0, false, true, 1},
       {1, true, true, 4},
+      {1, false, true, 64, false, false, true},
       {1, false, true, 64},
       {1, false, true, 64, true},
       {1, false, true, 64, true, true},
@@ -211,6 +216,7 @@ FailureOr<StepChoice> mlir::loco::fitBudget(const ModelSpec &spec,
       choice.remat.checkpointPhase = phase;
       choice.remat.keepSegment = tier.keepSegment;
       choice.remat.keepExpensive = tier.keepExpensive;
+      choice.remat.keepNarrow = tier.keepNarrow;
       choice.remat.bf16Checkpoints = tier.bf16;
       choice.remat.rebuildPrologue = tier.rebuildPrologue;
       FailureOr<int64_t> arena = trial(choice);

@@ -96,7 +96,8 @@ llvm::cl::opt<bool> fuseAttention(
 llvm::cl::opt<bool> fuseElementwise(
     "fuse-elementwise",
     llvm::cl::desc("Fuse the SwiGLU gate's slices, SiLU and product into "
-                   "loco.swiglu (default on)"),
+                   "loco.swiglu, and each residual add of a dropout into "
+                   "loco.dropout_add (default on)"),
     llvm::cl::init(true));
 llvm::cl::opt<bool> memoryReport(
     "memory-report", llvm::cl::desc("Print the arena plan: size, lower bound, "
@@ -149,6 +150,13 @@ llvm::cl::opt<bool> keepExpensive(
     "keep-expensive",
     llvm::cl::desc("With --checkpoint-every: keep linear, convolution and "
                    "attention results; recompute only cheap ops"),
+    llvm::cl::init(false));
+llvm::cl::opt<bool> keepNarrow(
+    "keep-narrow",
+    llvm::cl::desc("With --checkpoint-every: keep the linear, convolution "
+                   "and attention results at most twice the size of their "
+                   "path's input (attention outputs, projections back to "
+                   "the embedding); recompute the wider ones and cheap ops"),
     llvm::cl::init(false));
 llvm::cl::opt<bool> bf16Checkpoints(
     "bf16-checkpoints",
@@ -302,10 +310,10 @@ int main(int argc, char **argv) {
   std::optional<MemoryReport::Inference> inferencePlan;
   if (mode == Mode::Separate) {
     if (checkpointEvery >= 0 || microBatch > 0 || extraCheckpoints > 0 ||
-        rebuildPrologue || keepExpensive || bf16Checkpoints) {
+        rebuildPrologue || keepExpensive || keepNarrow || bf16Checkpoints) {
       toolError() << "--checkpoint-every, --extra-checkpoints, "
-                     "--rebuild-prologue, --keep-expensive, --bf16-checkpoints "
-                     "and --micro-batch "
+                     "--rebuild-prologue, --keep-expensive, --keep-narrow, "
+                     "--bf16-checkpoints and --micro-batch "
                      "choose recomputation and micro-batches of training; "
                      "--mode separate recomputes nothing (use --row-chunks, "
                      "--batch-segments or --memory-budget)\n";
@@ -369,6 +377,7 @@ int main(int argc, char **argv) {
   choice.remat.extraCheckpoints = extraCheckpoints;
   choice.remat.rebuildPrologue = rebuildPrologue;
   choice.remat.keepExpensive = keepExpensive;
+  choice.remat.keepNarrow = keepNarrow;
   choice.remat.bf16Checkpoints = bf16Checkpoints;
   if (bf16Checkpoints && (manual || !budget) &&
       choice.remat.checkpointEvery == 0) {
