@@ -12,9 +12,9 @@
 // contractions (linear layers, convolutions, attention) stay and only the
 // cheap ops between them (norms, gates, RoPE, element-wise, data movement)
 // are rebuilt; with `keep-narrow`, only the contraction results about as
-// large as their chunk of the region input stay (attention outputs, projections
-// back to the embedding), whose recomputation costs the most per byte kept.
-// Values between regions (the residual stream at path
+// large as their chunk of the region input stay (attention outputs,
+// projections back to the embedding), whose recomputation costs the most
+// per byte kept. Values between regions (the residual stream at path
 // boundaries) are checkpoints at every `checkpoint-every`-th region and
 // rebuilt, once per segment of regions, otherwise. With bf16-checkpoints,
 // f32 checkpointed region inputs are kept as bf16 copies and widened back

@@ -594,7 +594,8 @@ int64_t loco_context_device_memory(loco_context *ctx, int64_t *peak) {
 }
 
 void loco_run_step(loco_context *ctx, loco_step_fn step, void *arena) {
-  StepGraph &graph = ctx->graphs[reinterpret_cast<void *>(step)];
+  StepGraph &graph =
+      ctx->graphs[{reinterpret_cast<void *>(step), ctx->rngReplica}];
   ++graph.calls;
   // Profiling marks each kernel call from the host: no graphs then.
   if (!ctx->graphsEnabled || ctx->profiling || graph.calls == 1 ||

@@ -114,7 +114,10 @@ struct loco_context {
 
   std::map<std::tuple<int64_t, int64_t, bool>, cufftHandle> plans;
   std::map<loco::cuda::GemmShape, std::unique_ptr<loco::cuda::GemmPlan>> gemms;
-  std::map<void *, loco::cuda::StepGraph> graphs;
+  /// One graph per step function and RNG replica: a captured step has the
+  /// replica's index offsets baked into its launches, and micro-batches
+  /// set one per micro-step (loco_context_set_rng_replica).
+  std::map<std::pair<void *, int64_t>, loco::cuda::StepGraph> graphs;
   bool graphsEnabled = true;
   bool capturing = false;
   bool warnedGraphs = false; ///< the fallback to eager steps was reported

@@ -177,14 +177,17 @@ FailureOr<StepChoice> mlir::loco::fitBudget(const ModelSpec &spec,
     int64_t every;
     bool keepExpensive, keepSegment;
     /// Chunks only shrink temporaries when contraction results are kept
-    /// whole, and plans with 10^5 long-lived buffers are slow to place.
+    /// whole (all of them, or the narrow ones, which are most of such a
+    /// plan's arena beyond 8 chunks), and plans with 10^5 long-lived
+    /// buffers are slow to place (xlarge's narrow tier at 64 chunks took
+    /// minutes to rule out).
     int64_t maxChunks;
     bool rebuildPrologue = false, bf16 = false, keepNarrow = false;
   };
   const Tier tiers[] = {
       {0, false, true, 1},
       {1, true, true, 4},
-      {1, false, true, 64, false, false, true},
+      {1, false, true, 8, false, false, true},
       {1, false, true, 64},
       {1, false, true, 64, true},
       {1, false, true, 64, true, true},

@@ -94,6 +94,12 @@ public:
   int64_t optimizerScratchOffset() const { return scratchOffset; }
   /// The manifest's `training` dictionary (hyperparameters).
   const nlohmann::json &training() const { return trainingJson; }
+  /// The micro-batches lococ split the config's batch into (1: none); the
+  /// training dictionary's gradient_accumulation_steps counts them too.
+  int64_t microBatches() const {
+    return json.value("micro_batching", nlohmann::json::object())
+        .value("micro_batches", int64_t(1));
+  }
   /// The address of train.so's `loco_debug_hook` (a function pointer it
   /// calls after every op with the op's index and each result), or null
   /// for an artifact without one.

@@ -34,8 +34,12 @@ AugmentKey BatchLoader::keyOf(const LoaderPlan &plan, int64_t step,
   key.sampleRate = plan.sampleRate;
   key.epoch = static_cast<uint64_t>((step - 1) / plan.stepsPerEpoch);
   int64_t stepInEpoch = (step - 1) % plan.stepsPerEpoch;
+  int64_t batches = plan.accumulation / plan.pieces;
   key.firstSample = static_cast<uint64_t>(
-      ((stepInEpoch * plan.accumulation + micro) * plan.ranks + plan.rank) *
+      (((stepInEpoch * batches + micro / plan.pieces) * plan.ranks +
+        plan.rank) *
+           plan.pieces +
+       micro % plan.pieces) *
       plan.batch);
   return key;
 }
@@ -50,10 +54,12 @@ void BatchLoader::run() {
         batch.inputs.resize(numInputs);
         auto start = std::chrono::steady_clock::now();
         AugmentKey key = keyOf(plan, step, micro);
-        batch.augmentSeconds =
-            sampleBatch(data, plan.seed, step, micro, plan.batch, plan.segment,
-                        plan.randomChunks, batch.inputs, key,
-                        plan.rank * plan.batch);
+        // The items of the config's batch this piece of it holds, after
+        // the ranks' blocks before this rank's.
+        batch.augmentSeconds = sampleBatch(
+            data, plan.seed, step, micro / plan.pieces, plan.batch,
+            plan.segment, plan.randomChunks, batch.inputs, key,
+            (plan.rank * plan.pieces + micro % plan.pieces) * plan.batch);
         batch.loadSeconds = std::chrono::duration<double>(
                                 std::chrono::steady_clock::now() - start)
                                 .count();

@@ -29,6 +29,11 @@ struct LoaderPlan {
   /// Data parallelism: this rank's block of each global batch of
   /// batch x ranks items (rank 0 of 1: a single process).
   int64_t rank = 0, ranks = 1;
+  /// lococ's micro-batches per config batch (a divisor of accumulation):
+  /// micro-step k loads piece k % pieces of the config's accumulation step
+  /// k / pieces, the items that batch has there, so that a micro-batched
+  /// plan trains on the unsplit plan's samples.
+  int64_t pieces = 1;
   bool randomChunks = true;
   AugmentSpec augment;
   int64_t sampleRate = 44100;

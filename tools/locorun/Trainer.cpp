@@ -133,9 +133,20 @@ void loco::runTraining(Session &session, const TrackSource &train,
                    "its model.safetensors to start a new run from its "
                    "weights)");
   state.worldSize = ranks;
+  // The dropout key of micro-step `micro` of optimizer step `step`. Each of
+  // the config's accumulation steps is a batch of its own (its own key);
+  // lococ's micro-batches split such a batch, and each draws at its place
+  // in it, after the ranks' blocks before it, as a replica does: random
+  // ops draw exactly the unsplit global batch's masks.
+  int64_t pieces = art.microBatches();
+  auto setDropoutKey = [&](int64_t step, int64_t micro) {
+    session.backend().loco_context_set_rng(
+        session.context(), seed,
+        static_cast<uint64_t>(step * (accumulation / pieces) + micro / pieces));
+    session.backend().loco_context_set_rng_replica(
+        session.context(), rank * pieces + micro % pieces);
+  };
   if (comm) {
-    // Random ops draw at this rank's block of the global batch.
-    session.backend().loco_context_set_rng_replica(session.context(), rank);
     if (lead)
       std::fprintf(stderr,
                    "locorun: data parallel over %s: effective batch %lld = "
@@ -219,6 +230,7 @@ void loco::runTraining(Session &session, const TrackSource &train,
   plan.accumulation = accumulation;
   plan.stepsPerEpoch = stepsPerEpoch;
   plan.rank = rank;
+  plan.pieces = pieces;
   plan.ranks = ranks;
   // dataset.random_chunks: a random offset in the track, else its start
   // (the key's meaning in open-unmix's MUSDB dataset, where it comes from).
@@ -275,9 +287,7 @@ void loco::runTraining(Session &session, const TrackSource &train,
       augmentSeconds += batch.augmentSeconds;
       inputs = std::move(batch.inputs);
       session.setInputs(inputs);
-      session.backend().loco_context_set_rng(
-          session.context(), seed,
-          static_cast<uint64_t>(step * accumulation + micro));
+      setDropoutKey(step, micro);
       StepOutputs out = session.run(art.train());
       for (const auto &[name, value] : out.losses) {
         double share = value / static_cast<double>(accumulation);
@@ -373,9 +383,7 @@ void loco::runTraining(Session &session, const TrackSource &train,
       if (badInARow >= options.maxBadSteps && options.debugNonFinite) {
         // The last micro-step again, with its batch and dropout key.
         session.setInputs(inputs);
-        session.backend().loco_context_set_rng(
-            session.context(), seed,
-            static_cast<uint64_t>(step * accumulation + accumulation - 1));
+        setDropoutKey(step, accumulation - 1);
         std::string op = session.firstNonFiniteOp(art.train());
         culprit = op.empty() ? "; re-run with every op checked, all results "
                                "were finite (the non-finite value arose in "

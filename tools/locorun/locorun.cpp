@@ -270,9 +270,7 @@ void singleStep(Session &session, const Options &o, uint64_t seed) {
   TrainArtifact &art = session.artifact();
   const ManifestTensor &mixture = art.inputs().front();
   int64_t microBatch = mixture.shape[0], N = mixture.shape[1];
-  int64_t micro = art.manifest()
-                      .value("micro_batching", nlohmann::json::object())
-                      .value("micro_batches", int64_t(1));
+  int64_t micro = art.microBatches();
   int64_t rows = microBatch * micro;
   std::vector<std::vector<float>> inputs(art.inputs().size());
   if (!o.batch.empty()) {
@@ -298,8 +296,11 @@ void singleStep(Session &session, const Options &o, uint64_t seed) {
       slice.emplace_back(input.begin() + k * microBatch * N,
                          input.begin() + (k + 1) * microBatch * N);
     session.setInputs(slice);
-    session.backend().loco_context_set_rng(session.context(), seed,
-                                           static_cast<uint64_t>(k));
+    // Micro-batch k draws its dropout masks at its place in the batch, as
+    // a data-parallel replica does: the step's masks are the unsplit
+    // batch's.
+    session.backend().loco_context_set_rng(session.context(), seed, 0);
+    session.backend().loco_context_set_rng_replica(session.context(), k);
     StepOutputs part = session.run(entry);
     // Losses are batch means: the step's is the mean of the micro-steps';
     // estimates stack along the batch.
@@ -318,6 +319,7 @@ void singleStep(Session &session, const Options &o, uint64_t seed) {
                                    part.tensors[i].values.begin(),
                                    part.tensors[i].values.end());
   }
+  session.backend().loco_context_set_rng_replica(session.context(), 0);
   bool dump = !o.dump.empty();
   if (dump) {
     std::error_code ec;
