@@ -34,12 +34,10 @@ AugmentKey BatchLoader::keyOf(const LoaderPlan &plan, int64_t step,
   key.sampleRate = plan.sampleRate;
   key.epoch = static_cast<uint64_t>((step - 1) / plan.stepsPerEpoch);
   int64_t stepInEpoch = (step - 1) % plan.stepsPerEpoch;
-  int64_t batches = plan.accumulation / plan.pieces;
   key.firstSample = static_cast<uint64_t>(
-      (((stepInEpoch * batches + micro / plan.pieces) * plan.ranks +
-        plan.rank) *
+      ((stepInEpoch * plan.batches() + plan.batchOf(micro)) * plan.ranks *
            plan.pieces +
-       micro % plan.pieces) *
+       plan.placeOf(micro)) *
       plan.batch);
   return key;
 }
@@ -54,12 +52,10 @@ void BatchLoader::run() {
         batch.inputs.resize(numInputs);
         auto start = std::chrono::steady_clock::now();
         AugmentKey key = keyOf(plan, step, micro);
-        // The items of the config's batch this piece of it holds, after
-        // the ranks' blocks before this rank's.
         batch.augmentSeconds = sampleBatch(
-            data, plan.seed, step, micro / plan.pieces, plan.batch,
+            data, plan.seed, step, plan.batchOf(micro), plan.batch,
             plan.segment, plan.randomChunks, batch.inputs, key,
-            (plan.rank * plan.pieces + micro % plan.pieces) * plan.batch);
+            plan.placeOf(micro) * plan.batch);
         batch.loadSeconds = std::chrono::duration<double>(
                                 std::chrono::steady_clock::now() - start)
                                 .count();

@@ -34,6 +34,18 @@ struct LoaderPlan {
   /// k / pieces, the items that batch has there, so that a micro-batched
   /// plan trains on the unsplit plan's samples.
   int64_t pieces = 1;
+
+  /// The config's accumulation step that micro-step `micro` is a piece of.
+  int64_t batchOf(int64_t micro) const { return micro / pieces; }
+  /// Where micro-step `micro`'s items sit in that step's global batch, in
+  /// units of `batch` items: after the ranks' blocks before this rank's and
+  /// the pieces before it. Its samples and its dropout masks (the RNG
+  /// replica) are drawn there, so that neither ranks nor pieces change them.
+  int64_t placeOf(int64_t micro) const {
+    return rank * pieces + micro % pieces;
+  }
+  /// The config's accumulation steps per optimizer step.
+  int64_t batches() const { return accumulation / pieces; }
   bool randomChunks = true;
   AugmentSpec augment;
   int64_t sampleRate = 44100;

@@ -133,19 +133,6 @@ void loco::runTraining(Session &session, const TrackSource &train,
                    "its model.safetensors to start a new run from its "
                    "weights)");
   state.worldSize = ranks;
-  // The dropout key of micro-step `micro` of optimizer step `step`. Each of
-  // the config's accumulation steps is a batch of its own (its own key);
-  // lococ's micro-batches split such a batch, and each draws at its place
-  // in it, after the ranks' blocks before it, as a replica does: random
-  // ops draw exactly the unsplit global batch's masks.
-  int64_t pieces = art.microBatches();
-  auto setDropoutKey = [&](int64_t step, int64_t micro) {
-    session.backend().loco_context_set_rng(
-        session.context(), seed,
-        static_cast<uint64_t>(step * (accumulation / pieces) + micro / pieces));
-    session.backend().loco_context_set_rng_replica(
-        session.context(), rank * pieces + micro % pieces);
-  };
   if (comm) {
     if (lead)
       std::fprintf(stderr,
@@ -230,8 +217,20 @@ void loco::runTraining(Session &session, const TrackSource &train,
   plan.accumulation = accumulation;
   plan.stepsPerEpoch = stepsPerEpoch;
   plan.rank = rank;
-  plan.pieces = pieces;
+  plan.pieces = art.microBatches();
   plan.ranks = ranks;
+  // The dropout key of micro-step `micro` of optimizer step `step`: each of
+  // the config's accumulation steps is a batch of its own (its own key),
+  // and a micro-step draws at its items' place in that batch, as it loads
+  // them (LoaderPlan::placeOf): random ops draw exactly the unsplit global
+  // batch's masks.
+  auto setDropoutKey = [&](int64_t step, int64_t micro) {
+    session.backend().loco_context_set_rng(
+        session.context(), seed,
+        static_cast<uint64_t>(step * plan.batches() + plan.batchOf(micro)));
+    session.backend().loco_context_set_rng_replica(session.context(),
+                                                   plan.placeOf(micro));
+  };
   // dataset.random_chunks: a random offset in the track, else its start
   // (the key's meaning in open-unmix's MUSDB dataset, where it comes from).
   plan.randomChunks = art.manifest()
