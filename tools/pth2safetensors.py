@@ -12,12 +12,20 @@ the model CONFIG describes (the names and shapes of its state_dict, from
 bench/torch_reference.py's model): a missing, unexpected or misshapen tensor
 is reported by name with both shapes, and nothing is written. Tensors are
 stored as float32 (a bf16 or fp16 checkpoint is widened exactly); a tensor
-holding a NaN or Inf is refused. The file is written to a temporary name and
-renamed.
+holding a NaN or Inf, or of an integer, boolean or complex type, is refused.
+The file is written to a temporary name in the output's folder and renamed;
+nothing is left behind when that fails.
 
-Needs torch (to read the pickle) and PyYAML; safetensors' own package is
-used when installed, else the format (an 8-byte header length, a JSON
-header, little-endian data) is written directly.
+The checkpoint is read by tools/safe_pth.py, never by torch.load: a pickle
+that names anything but tensors, containers and numbers (os.system in a
+__reduce__, say) is refused before anything it names is called, wherever it
+sits in the file (the whole object, one state_dict entry, a side entry
+beside 'model_state_dict', or an old-style pickle stream).
+
+Needs torch and PyYAML (to build the config's model and know its names and
+shapes); safetensors' own package is used when installed, else the format
+(an 8-byte header length, a JSON header, little-endian data) is written
+directly.
 """
 import argparse
 import json
@@ -27,6 +35,8 @@ import sys
 
 here = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(here, "..", "bench"))
+sys.path.insert(0, here)
+import safe_pth  # noqa: E402
 
 
 def fail(message):
@@ -44,8 +54,11 @@ def state_dict_of(checkpoint, path):
         fail(f"{path}: neither a state_dict nor a dict with 'model_state_dict'")
     out = {}
     for name, value in checkpoint.items():
-        if not hasattr(value, "shape"):
+        if not isinstance(value, safe_pth.Tensor):
             fail(f"{path}: entry '{name}' is not a tensor ({type(value).__name__})")
+        if value.dtype not in ("float32", "float64", "float16", "bfloat16"):
+            fail(f"{path}: entry '{name}' is {value.dtype}; the model's weights are "
+                 "floating-point tensors")
         out[name[len("module."):] if name.startswith("module.") else name] = value
     return out
 
@@ -81,16 +94,25 @@ def main():
                         metavar="key.path=value")
     parser.add_argument("-o", "--output", required=True)
     args = parser.parse_args()
+    folder = os.path.dirname(os.path.abspath(args.output))
+    if os.path.isdir(args.output):
+        fail(f"-o {args.output}: is a folder; give the file to write")
+    if not os.path.isdir(folder) or not os.access(folder, os.W_OK):
+        fail(f"-o {args.output}: its folder '{folder}' does not exist or is not "
+             "writable")
     try:
         import numpy as np
-        import torch
         import torch_reference as ref
     except ImportError as e:
         fail(f"needs torch, numpy and PyYAML ({e})")
 
     try:
-        checkpoint = torch.load(args.checkpoint, map_location="cpu")
-    except Exception as e:  # a pickle error of any kind: say which file
+        checkpoint = safe_pth.load(args.checkpoint)
+    except safe_pth.Refused as e:
+        fail(f"{args.checkpoint}: refused: {e}; a weights file is read as data "
+             "and runs no code (if it is your own checkpoint holding objects "
+             "of your own, save only its state_dict)")
+    except Exception as e:  # a pickle or zip error of any kind: say which file
         fail(f"{args.checkpoint}: cannot read as a PyTorch checkpoint ({e})")
     found = state_dict_of(checkpoint, args.checkpoint)
     try:
@@ -116,16 +138,26 @@ def main():
 
     tensors = {}
     for name in expected:
-        array = found[name].detach().to(torch.float32).contiguous().numpy()
+        try:
+            array = found[name].array().astype(np.float32)
+        except safe_pth.Refused as e:
+            fail(f"{args.checkpoint}: refused: '{name}': {e}")
         if not np.isfinite(array).all():
             fail(f"{args.checkpoint}: '{name}' holds a NaN or Inf")
         tensors[name] = array
     temporary = args.output + ".partial"
-    write_safetensors(temporary, tensors, {
-        "source": os.path.basename(args.checkpoint),
-        "config": os.path.basename(args.config),
-        "generator": "lococ tools/pth2safetensors.py"})
-    os.replace(temporary, args.output)
+    try:
+        write_safetensors(temporary, tensors, {
+            "source": os.path.basename(args.checkpoint),
+            "config": os.path.basename(args.config),
+            "generator": "lococ tools/pth2safetensors.py"})
+        os.replace(temporary, args.output)
+    except OSError as e:
+        try:
+            os.remove(temporary)
+        except OSError:
+            pass
+        fail(f"-o {args.output}: cannot write ({e.strerror or e}); nothing was written")
     print(f"{args.checkpoint} -> {args.output}: {len(tensors)} tensors, "
           f"{sum(a.size for a in tensors.values())} values")
 
