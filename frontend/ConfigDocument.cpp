@@ -21,6 +21,7 @@
 #include <fstream>
 #include <optional>
 #include <sstream>
+#include <vector>
 
 using namespace mlir;
 using namespace mlir::loco;
@@ -313,10 +314,18 @@ LogicalResult ConfigDocument::load() {
   return loadFromString(text);
 }
 
-LogicalResult ConfigDocument::checkDuplicateKeys() {
-  // yaml-cpp keeps both entries and answers lookups with the first; PyYAML
-  // keeps the last. The same file would build two models: refuse it.
-  bool ok = true;
+namespace {
+/// A key that appears twice in one mapping of a YAML tree.
+struct DuplicateKey {
+  std::string path;
+  YAML::Mark first, second;
+};
+
+/// Every duplicate key of the mappings under `node` (whose own path is
+/// `prefix`), in document order.
+std::vector<DuplicateKey> findDuplicateKeys(const YAML::Node &node,
+                                            const std::string &prefix) {
+  std::vector<DuplicateKey> found;
   std::function<void(const YAML::Node &, const std::string &)> walk =
       [&](const YAML::Node &node, const std::string &prefix) {
         if (!node.IsMap())
@@ -326,19 +335,29 @@ LogicalResult ConfigDocument::checkDuplicateKeys() {
           std::string key = it->first.Scalar();
           std::string path = prefix.empty() ? key : prefix + "." + key;
           auto [entry, fresh] = seen.try_emplace(key, it->first.Mark());
-          if (!fresh) {
-            emitError(fileLoc(context, file, it->first.Mark()))
-                << "duplicate key '" << path << "' (first at line "
-                << entry->second.line + 1
-                << "); yaml-cpp would use the first value and PyYAML, "
-                   "upstream's loader, the last: keep one";
-            ok = false;
-          }
+          if (!fresh)
+            found.push_back({path, entry->second, it->first.Mark()});
           walk(it->second, path);
         }
       };
-  walk(impl->root, "");
-  return success(ok);
+  walk(node, prefix);
+  return found;
+}
+
+constexpr const char *kDuplicateAdvice =
+    "; yaml-cpp would use the first value and PyYAML, upstream's loader, the "
+    "last: keep one";
+} // namespace
+
+LogicalResult ConfigDocument::checkDuplicateKeys() {
+  // yaml-cpp keeps both entries and answers lookups with the first; PyYAML
+  // keeps the last. The same file would build two models: refuse it.
+  std::vector<DuplicateKey> duplicates = findDuplicateKeys(impl->root, "");
+  for (const DuplicateKey &duplicate : duplicates)
+    emitError(fileLoc(context, file, duplicate.second))
+        << "duplicate key '" << duplicate.path << "' (first at line "
+        << duplicate.first.line + 1 << ")" << kDuplicateAdvice;
+  return success(duplicates.empty());
 }
 
 void ConfigDocument::indexKeys() {
@@ -382,6 +401,16 @@ LogicalResult ConfigDocument::applyOverride(llvm::StringRef assignment,
     return emitError(loc) << "invalid YAML value in --set " << path << ": "
                           << e.msg;
   }
+  // A mapping given inline (`--set 'dataset.augmentation={a: 1, a: 2}'`)
+  // is held to the config file's rule.
+  std::vector<DuplicateKey> duplicates = findDuplicateKeys(parsed, path.str());
+  for (const DuplicateKey &duplicate : duplicates)
+    emitError(loc) << "duplicate key '" << duplicate.path << "' in --set "
+                   << path << " (at columns " << duplicate.first.column + 1
+                   << " and " << duplicate.second.column + 1 << " of its value)"
+                   << kDuplicateAdvice;
+  if (!duplicates.empty())
+    return failure();
   llvm::SmallVector<llvm::StringRef> parts;
   path.split(parts, '.');
   try {

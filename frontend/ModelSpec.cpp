@@ -148,6 +148,9 @@ std::vector<float> ModelSpec::ropeFreqs() const {
 }
 
 namespace {
+/// The largest magnitude of a floating-point config value (see readFloat).
+constexpr double kMaxConfigNumber = 1e18;
+
 /// Collects typed values from the document, remembering whether any failed
 /// so that every error in a config is reported in one run.
 class SpecReader {
@@ -172,6 +175,14 @@ public:
     if (!std::isfinite(out))
       error(path) << "'" << path << "' must be a finite number, got "
                   << (std::isnan(out) ? "NaN" : out > 0 ? "Inf" : "-Inf");
+    // The artifact's manifest carries the value, and locorun refuses a
+    // manifest number beyond 9.2e18 (it could not be read back as an
+    // integer); nothing in a config needs more than 1e18 (as a clip norm
+    // or a patience, 1e18 already means never).
+    else if (std::abs(out) > kMaxConfigNumber)
+      error(path) << "'" << path << "' is " << out
+                  << "; a number in a config is at most 1e18 in magnitude "
+                     "(1e18 already means no limit)";
   }
   void readBool(bool &out, llvm::StringRef path, bool fallback) {
     read(out, doc.getBool(path, fallback));

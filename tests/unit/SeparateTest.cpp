@@ -24,6 +24,7 @@
 #include "tools/locorun/TrackLoss.h"
 
 #include <gtest/gtest.h>
+#include <sndfile.h>
 
 #include <cmath>
 #include <filesystem>
@@ -54,6 +55,27 @@ TEST(Separate, WindowsSumToOne) {
           ASSERT_NEAR(sum[t], 1.0, 1e-6)
               << "segment " << segment << " overlap " << overlap << " length "
               << length << " sample " << t;
+      }
+}
+
+TEST(Separate, CachedWindowsEqualTheDefinition) {
+  // overlapAdd takes each segment's window from SegmentPlan::weights, which
+  // computes the interior window once: every segment's cached window must
+  // be its weights by definition, bit for bit, in any order of access.
+  for (int64_t segment : {1, 7, 64, 1000})
+    for (double overlap : {0.0, 0.25, 0.5, 0.9, 0.95})
+      for (int64_t length : {segment, 3 * segment + 5, 40 * segment + 3}) {
+        SegmentPlan plan = planSegments(length, segment, overlap);
+        for (int64_t pass = 0; pass < 2; ++pass)
+          for (int64_t k = 0; k < plan.count; ++k) {
+            int64_t segmentK = pass ? plan.count - 1 - k : k;
+            const std::vector<float> &window = plan.weights(segmentK);
+            ASSERT_EQ(static_cast<int64_t>(window.size()), segment);
+            for (int64_t i = 0; i < segment; ++i)
+              ASSERT_EQ(window[i], plan.weight(segmentK, i))
+                  << "segment " << segment << " overlap " << overlap
+                  << " length " << length << " k " << segmentK << " i " << i;
+          }
       }
 }
 
@@ -159,6 +181,78 @@ TEST(Audio, FilesRoundTrip) {
   EXPECT_THROW(readAudio(dir + "/missing.wav"), RunError);
 }
 
+/// Writes `seconds` of a stereo sine as an MP3 through libsndfile's LAME.
+void writeMp3(const std::string &path, double seconds, int rate) {
+  SF_INFO info{};
+  info.samplerate = rate;
+  info.channels = 2;
+  info.format = SF_FORMAT_MPEG | SF_FORMAT_MPEG_LAYER_III;
+  SNDFILE *file = sf_open(path.c_str(), SFM_WRITE, &info);
+  ASSERT_NE(file, nullptr) << sf_strerror(nullptr);
+  auto frames = static_cast<sf_count_t>(seconds * rate);
+  std::vector<float> samples(2 * frames);
+  for (sf_count_t i = 0; i < frames; ++i)
+    samples[2 * i] = samples[2 * i + 1] = 0.5f * std::sin(0.05f * i);
+  ASSERT_EQ(sf_writef_float(file, samples.data(), frames), frames);
+  sf_close(file);
+}
+
+TEST(Audio, Mp3sOfAnyLengthRead) {
+  // libsndfile's frame count of an MP3 is an estimate above what decodes;
+  // each of these was refused as "truncated?". What decodes is the song,
+  // give or take the codec's delay and padding (a few 1152-sample frames).
+  std::string dir = ::testing::TempDir() + "/audio_mp3";
+  std::filesystem::create_directories(dir);
+  for (double seconds : {0.3, 3.0, 30.0}) {
+    std::string path = dir + "/song.mp3";
+    writeMp3(path, seconds, 44100);
+    Audio audio = readAudio(path);
+    EXPECT_EQ(audio.sampleRate, 44100);
+    ASSERT_EQ(audio.channels.size(), 2u);
+    EXPECT_EQ(audio.channels[1].size(), audio.channels[0].size());
+    EXPECT_NEAR(static_cast<double>(audio.frames()), seconds * 44100,
+                4 * 1152)
+        << seconds << " s";
+  }
+}
+
+TEST(Audio, ImpossibleRatesAndFolderTargetsAreNamed) {
+  std::string dir = ::testing::TempDir() + "/audio_rates";
+  std::filesystem::create_directories(dir + "/stem.wav");
+  Audio audio;
+  audio.sampleRate = 1; // a header claiming 1 Hz
+  audio.channels = {std::vector<float>(100, 0.1f)};
+  writeAudio(dir + "/slow.wav", audio, AudioFormat::Wav);
+  for (auto read : {+[](const std::string &p) { readAudio(p); },
+                    +[](const std::string &p) { probeAudio(p); }})
+    try {
+      read(dir + "/slow.wav");
+      FAIL() << "a 1 Hz file was accepted";
+    } catch (const RunError &e) {
+      EXPECT_NE(std::string(e.what()).find(
+                    "slow.wav: its header says 1 Hz; an audio file is "
+                    "between 1000 and 768000 Hz"),
+                std::string::npos)
+          << e.what();
+    }
+  EXPECT_THROW(resample(audio.channels[0], 1, 44100), RunError);
+  audio.sampleRate = 8000;
+  try {
+    writeAudio(dir + "/stem.wav", audio, AudioFormat::Wav);
+    FAIL() << "wrote over a folder";
+  } catch (const RunError &e) {
+    EXPECT_NE(std::string(e.what()).find("stem.wav: is a folder"),
+              std::string::npos)
+        << e.what();
+  }
+  AudioInfo info = probeAudio((writeAudio(dir + "/ok.wav", audio,
+                                          AudioFormat::Wav),
+                               dir + "/ok.wav"));
+  EXPECT_EQ(info.sampleRate, 8000);
+  EXPECT_EQ(info.channels, 1);
+  EXPECT_EQ(info.frames, 100);
+}
+
 /// [source][channel][sample] of noise, each source its own seed.
 SourceImages noiseSources(int sources, int channels, int64_t length,
                           uint32_t seed) {
@@ -238,6 +332,24 @@ TEST(Metrics, SilentFramesAreNaNAndSilentTracksRefused) {
   EXPECT_THROW(bssEvalV4(refs, ests, 1000, 1000, 8), RunError);
   SourceImages shorter = noiseSources(2, 1, length - 1, 6);
   EXPECT_THROW(bssEvalV4(shorter, ests, 1000, 1000, 8), RunError);
+}
+
+TEST(Metrics, SourcesOfDifferentChannelsAreRefused) {
+  // One mono source among stereo ones was a SIGSEGV (the channel count was
+  // the first source's), or, mono first, a score of the wrong signals.
+  for (int monoSource : {0, 1}) {
+    SourceImages refs = noiseSources(2, 2, 3000, 7);
+    SourceImages ests = noiseSources(2, 2, 3000, 8);
+    refs[monoSource].pop_back();
+    ests[monoSource].pop_back();
+    try {
+      bssEvalV4(refs, ests, 1000, 1000, 8);
+      FAIL() << "sources of 1 and 2 channels were scored";
+    } catch (const RunError &e) {
+      EXPECT_NE(std::string(e.what()).find("channels"), std::string::npos)
+          << e.what();
+    }
+  }
 }
 
 TEST(Metrics, SiSdrIsTheTrainingLoss) {

@@ -11,28 +11,58 @@
 #include <samplerate.h>
 #include <sndfile.h>
 
+#include <cerrno>
 #include <cmath>
+#include <cstring>
 #include <cstdio>
 #include <filesystem>
 #include <limits>
 
 using namespace loco;
 
-Audio loco::readAudio(const std::string &path) {
-  SF_INFO info{};
+namespace {
+// A song is at most a few hours; the bound keeps frames * channels (and the
+// buffers below) far from overflow.
+constexpr int64_t kMaxSamples = int64_t(1) << 34;
+// Audio rates from telephone speech to studio masters. Outside them a
+// header is broken (a 1 Hz WAV would make the resampler allocate gigabytes).
+constexpr int64_t kMinRate = 1000, kMaxRate = 768000;
+
+/// Opens `path` and checks its header; throws RunError naming the file.
+SNDFILE *openAudio(const std::string &path, SF_INFO &info) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec))
+    throw RunError(path + ": is a folder, not an audio file");
   SNDFILE *file = sf_open(path.c_str(), SFM_READ, &info);
   if (!file)
     throw RunError(path + ": cannot read audio: " + sf_strerror(nullptr));
-  // A song is at most a few hours; the bound keeps frames * channels (and
-  // the buffers below) far from overflow.
-  constexpr int64_t kMaxSamples = int64_t(1) << 34;
-  if (info.frames <= 0 || info.channels <= 0 || info.samplerate <= 0 ||
-      info.frames > kMaxSamples / info.channels) {
+  std::string problem;
+  if (info.frames <= 0 || info.channels <= 0 ||
+      info.frames > kMaxSamples / info.channels)
+    problem = path + ": no audio to separate (" + std::to_string(info.frames) +
+              " frames, " + std::to_string(info.channels) + " channels)";
+  else if (info.samplerate < kMinRate || info.samplerate > kMaxRate)
+    problem = path + ": its header says " + std::to_string(info.samplerate) +
+              " Hz; an audio file is between " + std::to_string(kMinRate) +
+              " and " + std::to_string(kMaxRate) + " Hz";
+  if (!problem.empty()) {
     sf_close(file);
-    throw RunError(path + ": no audio to separate (" +
-                   std::to_string(info.frames) + " frames, " +
-                   std::to_string(info.channels) + " channels)");
+    throw RunError(problem);
   }
+  return file;
+}
+} // namespace
+
+AudioInfo loco::probeAudio(const std::string &path) {
+  SF_INFO info{};
+  SNDFILE *file = openAudio(path, info);
+  sf_close(file);
+  return {info.samplerate, info.channels, info.frames};
+}
+
+Audio loco::readAudio(const std::string &path) {
+  SF_INFO info{};
+  SNDFILE *file = openAudio(path, info);
   Audio audio;
   audio.sampleRate = info.samplerate;
   audio.channels.resize(info.channels);
@@ -60,10 +90,17 @@ Audio loco::readAudio(const std::string &path) {
       }
     done += got;
   }
+  // An MP3's frame count is the decoder's estimate from its bit rate, above
+  // what decodes (its padding): a short read is its end when the decoder
+  // reports no error. Any other format's header counts exact frames.
+  bool mpeg = (info.format & SF_FORMAT_TYPEMASK) == SF_FORMAT_MPEG;
+  bool clean = sf_error(file) == SF_ERR_NO_ERROR;
   sf_close(file);
-  if (done != info.frames)
+  if (done != info.frames && !(mpeg && clean && done > 0))
     throw RunError(path + ": read " + std::to_string(done) + " of " +
                    std::to_string(info.frames) + " frames (truncated file?)");
+  for (auto &channel : audio.channels)
+    channel.resize(done);
   return audio;
 }
 
@@ -72,12 +109,16 @@ void loco::writeAudio(const std::string &path, const Audio &audio,
   SF_INFO info{};
   info.samplerate = static_cast<int>(audio.sampleRate);
   info.channels = static_cast<int>(audio.channels.size());
-  info.format = format == AudioFormat::Flac ? SF_FORMAT_FLAC | SF_FORMAT_PCM_24
-                                            : SF_FORMAT_WAV | SF_FORMAT_FLOAT;
+  info.format = format == AudioFormat::Flac    ? SF_FORMAT_FLAC | SF_FORMAT_PCM_24
+                : format == AudioFormat::Pcm16 ? SF_FORMAT_WAV | SF_FORMAT_PCM_16
+                                               : SF_FORMAT_WAV | SF_FORMAT_FLOAT;
   if (audio.frames() > int64_t(std::numeric_limits<uint32_t>::max()) / 4 /
                            std::max(1, info.channels) &&
       format == AudioFormat::Wav)
     info.format = SF_FORMAT_W64 | SF_FORMAT_FLOAT; // over WAV's 4 GiB
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec))
+    throw RunError(path + ": is a folder; cannot write a stem there");
   std::string temporary = path + ".partial";
   SNDFILE *file = sf_open(temporary.c_str(), SFM_WRITE, &info);
   if (!file)
@@ -95,13 +136,16 @@ void loco::writeAudio(const std::string &path, const Audio &audio,
         block[i * info.channels + c] = audio.channels[c][start + i];
     ok = sf_writef_float(file, block.data(), count) == count;
   }
+  int error = ok ? 0 : errno;
   ok = sf_close(file) == 0 && ok;
-  std::error_code ec;
   if (ok)
     std::filesystem::rename(temporary, path, ec);
   if (!ok || ec) {
+    std::string why = ec ? ec.message()
+                      : error ? std::strerror(error)
+                              : "disk full or file size limit?";
     std::filesystem::remove(temporary, ec);
-    throw RunError(path + ": cannot write audio (disk full?)");
+    throw RunError(path + ": cannot write audio (" + why + ")");
   }
 }
 
@@ -109,6 +153,12 @@ std::vector<float> loco::resample(const std::vector<float> &channel,
                                   int64_t fromRate, int64_t toRate) {
   if (fromRate == toRate || channel.empty())
     return channel;
+  if (fromRate < kMinRate || fromRate > kMaxRate || toRate < kMinRate ||
+      toRate > kMaxRate)
+    throw RunError("cannot resample from " + std::to_string(fromRate) +
+                   " Hz to " + std::to_string(toRate) + " Hz: rates are "
+                   "between " + std::to_string(kMinRate) + " and " +
+                   std::to_string(kMaxRate) + " Hz");
   double ratio = static_cast<double>(toRate) / fromRate;
   auto frames = static_cast<int64_t>(std::llround(channel.size() * ratio));
   // src_simple takes long counts; a song is far below that. One more frame

@@ -25,10 +25,25 @@ struct Audio {
 /// Reads `path` (WAV, FLAC, OGG, ... whatever libsndfile reads). Throws
 /// RunError naming the file when it cannot be read, is empty, or holds a
 /// NaN or Inf.
+/// What an audio file's header says.
+struct AudioInfo {
+  int64_t sampleRate = 0, channels = 0, frames = 0;
+};
+
+/// Reads the header of `path` only, with readAudio's checks (at least one
+/// frame and channel, a rate in [1 kHz, 768 kHz], a bounded size). Throws
+/// RunError naming the file.
+AudioInfo probeAudio(const std::string &path);
+
+/// The samples of `path`, de-interleaved; throws RunError naming the file
+/// for a header that probeAudio refuses, a NaN or Inf sample, or fewer
+/// frames than the header promises (but for MP3, whose count is an
+/// estimate: there the decoder's clean end is the end).
 Audio readAudio(const std::string &path);
 
 /// The container of an output file.
-enum class AudioFormat { Wav, Flac };
+/// Wav: 32-bit float; Flac: 24-bit; Pcm16: 16-bit WAV (test folders).
+enum class AudioFormat { Wav, Flac, Pcm16 };
 
 /// Writes `audio` to `path`: WAV as 32-bit float (no rounding of the
 /// estimates), FLAC as 24-bit PCM (FLAC has no float samples; samples

@@ -137,16 +137,17 @@ std::vector<std::pair<int64_t, fs::path>> stepFolders(const fs::path &root) {
   std::vector<std::pair<int64_t, fs::path>> folders;
   std::error_code ec;
   for (const fs::directory_entry &entry : fs::directory_iterator(root, ec))
+    // A step folder that is a link could lead anywhere: not ours.
     if (int64_t step = stepOf(entry.path().filename().string());
-        step >= 0 && entry.is_directory())
+        step >= 0 && !entry.is_symlink(ec) && entry.is_directory(ec))
       folders.emplace_back(step, entry.path());
   std::sort(folders.begin(), folders.end(),
             [](const auto &a, const auto &b) { return a.first > b.first; });
   return folders;
 }
 
-/// Empty when `folder` is a complete checkpoint (of `step`, its name's);
-/// else why not. May throw nlohmann::json::exception (see verify).
+/// Empty when `folder` is a complete checkpoint (of `step`, its name's, or
+/// of any step when `step` is negative); else why not. May throw nlohmann::json::exception (see verify).
 std::string verifyFiles(const fs::path &folder, int64_t step) {
   std::ifstream in(folder / kManifest);
   if (!in)
@@ -156,7 +157,7 @@ std::string verifyFiles(const fs::path &folder, int64_t step) {
       doc.value("format", "") != "lococ-checkpoint")
     return std::string(kManifest) + " is corrupt";
   if (!doc.contains("step") || !doc["step"].is_number_integer() ||
-      doc["step"].get<int64_t>() != step)
+      (step >= 0 && doc["step"].get<int64_t>() != step))
     return std::string(kManifest) + " is not of step " + std::to_string(step);
   const nlohmann::json &files = doc.value("files", nlohmann::json::object());
   for (const char *name : {"model.safetensors", "optimizer.safetensors"}) {
@@ -398,18 +399,31 @@ TrainState loco::readTrainState(const std::map<std::string, std::string> &meta,
   return state;
 }
 
-std::string loco::findCheckpoint(const std::string &dir) {
+std::string loco::findCheckpoint(const std::string &dir,
+                                 const std::string &option) {
   std::error_code ec;
   if (!fs::is_directory(dir, ec))
-    throw RunError("--resume: '" + dir + "' is not a folder");
+    throw RunError(option + ": '" + dir + "' is not a folder");
   fs::path root(dir);
   std::vector<std::pair<int64_t, fs::path>> candidates;
-  // `latest` first, then every step folder, newest first.
+  // `latest` first, then every step folder, newest first. `latest` names a
+  // step folder beside it; a link anywhere else is not followed.
   fs::path link = root / kLatest;
   std::string latest;
   if (fs::is_symlink(link, ec)) {
-    latest = fs::read_symlink(link, ec).filename().string();
-    if (stepOf(latest) >= 0)
+    fs::path target = fs::read_symlink(link, ec);
+    if (target.has_parent_path() || stepOf(target.string()) < 0)
+      std::fprintf(stderr,
+                   "locorun: warning: '%s' points to '%s', not to a step "
+                   "folder beside it; not followed\n",
+                   link.string().c_str(), target.string().c_str());
+    else if (fs::is_symlink(root / target, ec))
+      std::fprintf(stderr,
+                   "locorun: warning: '%s' is a link; not followed\n",
+                   (root / target).string().c_str());
+    else
+      latest = target.string();
+    if (!latest.empty())
       candidates.emplace_back(stepOf(latest), root / latest);
   }
   for (auto &folder : stepFolders(root))
@@ -427,5 +441,31 @@ std::string loco::findCheckpoint(const std::string &dir) {
   if (fs::exists(root / "model.safetensors", ec) &&
       fs::exists(root / "optimizer.safetensors", ec))
     return dir; // the earlier layout: one checkpoint, directly in `dir`
-  throw RunError("--resume: '" + dir + "' holds no complete checkpoint");
+  throw RunError(option + ": '" + dir + "' holds no complete checkpoint");
+}
+
+std::string loco::findWeights(const std::string &path,
+                              const std::string &option) {
+  std::error_code ec;
+  if (!fs::is_directory(path, ec))
+    return path;
+  fs::path dir(path);
+  // One checkpoint folder, given by name: it must verify (there is no
+  // earlier one to fall back to that the user asked for).
+  if (fs::exists(dir / kManifest, ec)) {
+    std::string why = verify(dir, stepOf(dir.filename().string()));
+    if (!why.empty())
+      throw RunError(option + ": checkpoint '" + path +
+                     "' is incomplete or corrupt (" + why + ")");
+    return (dir / "model.safetensors").string();
+  }
+  // Weights on their own (pth2safetensors, or copied out of a checkpoint).
+  if (fs::exists(dir / "model.safetensors", ec))
+    return (dir / "model.safetensors").string();
+  // A run's --out (or its best/): the newest complete checkpoint.
+  bool steps = !stepFolders(dir).empty() || fs::is_symlink(dir / kLatest, ec);
+  if (!steps)
+    throw RunError(option + ": '" + path +
+                   "' is a folder without model.safetensors or checkpoints");
+  return findCheckpoint(path, option) + "/model.safetensors";
 }

@@ -61,7 +61,19 @@ void writeCheckpoint(const std::string &dir, int64_t step,
 /// about each that does not). A folder of the earlier layout (model and
 /// optimizer files directly in `dir`) is returned as is. Throws RunError
 /// when there is none.
-std::string findCheckpoint(const std::string &dir);
+/// `option` names the flag in errors. A `latest` that points anywhere but
+/// to a step folder beside it, and step folders that are links, are not
+/// followed.
+std::string findCheckpoint(const std::string &dir,
+                           const std::string &option = "--resume");
+
+/// The model.safetensors that `--weights path` means: `path` itself when
+/// it is a file; in a checkpoint folder (one with checkpoint.json) its
+/// model, when the folder verifies (sizes and CRC-32s); in a folder of bare
+/// weights its model.safetensors; in a run's --out (or its best/) the
+/// model of findCheckpoint, with its fallback to the previous complete
+/// checkpoint. Throws RunError naming `option` otherwise.
+std::string findWeights(const std::string &path, const std::string &option);
 
 /// The optimizer state of an optimizer.safetensors' `meta`: every counter
 /// a whole number in range, the learning rate finite. Throws RunError

@@ -7,6 +7,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "tools/locorun/Dataset.h"
+#include "tools/locorun/Audio.h"
 #include "tools/locorun/Session.h"
 
 #include <sndfile.h>
@@ -235,20 +236,28 @@ loco::openMusdbFolder(const std::string &dir, const std::string &split,
   return folder;
 }
 
+/// Synthetic track `t` of `seed`: the mixture, then each source's stem.
+static std::vector<std::vector<float>>
+synthesiseTrack(size_t t, int64_t length, int64_t sampleRate,
+                size_t numSources, uint64_t seed) {
+  std::mt19937_64 gen(mix(seed ^ mix(t + 1)));
+  std::vector<std::vector<float>> stems(1, std::vector<float>(length, 0.0f));
+  for (size_t s = 0; s < numSources; ++s) {
+    stems.push_back(synthesise(s, length, sampleRate, gen));
+    for (int64_t n = 0; n < length; ++n)
+      stems[0][n] += stems.back()[n];
+  }
+  return stems;
+}
+
 std::unique_ptr<TrackSource>
 loco::makeSyntheticTracks(size_t count, int64_t length, int64_t sampleRate,
                           size_t numSources, uint64_t seed) {
   auto tracks = std::make_unique<SyntheticTracks>();
   for (size_t t = 0; t < count; ++t) {
-    std::mt19937_64 gen(mix(seed ^ mix(t + 1)));
-    std::vector<std::vector<float>> stems(1, std::vector<float>(length, 0.0f));
-    for (size_t s = 0; s < numSources; ++s) {
-      stems.push_back(synthesise(s, length, sampleRate, gen));
-      for (int64_t n = 0; n < length; ++n)
-        stems[0][n] += stems.back()[n];
-    }
     tracks->names.push_back("synthetic_" + std::to_string(t));
-    tracks->audio.push_back(std::move(stems));
+    tracks->audio.push_back(
+        synthesiseTrack(t, length, sampleRate, numSources, seed));
   }
   return tracks;
 }
@@ -258,11 +267,16 @@ void loco::writeSyntheticFolder(const std::string &dir, size_t trainTracks,
                                 int64_t sampleRate,
                                 const std::vector<std::string> &sources,
                                 uint64_t seed) {
-  int64_t length = static_cast<int64_t>(seconds * sampleRate);
+  auto length = static_cast<int64_t>(std::llround(seconds * sampleRate));
+  if (length < 1)
+    throw RunError("make-synthetic: " + std::to_string(seconds) + " s at " +
+                   std::to_string(sampleRate) + " Hz is no sample at all");
+  std::vector<std::string> names{"mixture"};
+  names.insert(names.end(), sources.begin(), sources.end());
+  // One track in memory at a time: a track's audio depends on its index and
+  // the seed alone.
   for (auto [split, count, salt] : {std::tuple{"train", trainTracks, 0ull},
                                     std::tuple{"test", testTracks, 1000ull}}) {
-    auto tracks = makeSyntheticTracks(count, length, sampleRate, sources.size(),
-                                      seed + salt);
     for (size_t t = 0; t < count; ++t) {
       fs::path trackDir =
           fs::path(dir) / split / ("track_" + std::to_string(t));
@@ -271,24 +285,14 @@ void loco::writeSyntheticFolder(const std::string &dir, size_t trainTracks,
       if (ec)
         throw RunError("cannot create '" + trackDir.string() +
                        "': " + ec.message());
-      std::vector<std::vector<float>> stems;
-      tracks->read(t, 0, length, stems);
-      std::vector<std::string> names{"mixture"};
-      names.insert(names.end(), sources.begin(), sources.end());
+      std::vector<std::vector<float>> stems = synthesiseTrack(
+          t, length, sampleRate, sources.size(), seed + salt);
       for (size_t s = 0; s < stems.size(); ++s) {
-        std::string path = (trackDir / (names[s] + ".wav")).string();
-        SF_INFO info{};
-        info.samplerate = static_cast<int>(sampleRate);
-        info.channels = 2;
-        info.format = SF_FORMAT_WAV | SF_FORMAT_PCM_16;
-        SNDFILE *file = sf_open(path.c_str(), SFM_WRITE, &info);
-        if (!file)
-          throw RunError(path + ": cannot write: " + sf_strerror(nullptr));
-        std::vector<float> stereo(2 * length);
-        for (int64_t n = 0; n < length; ++n)
-          stereo[2 * n] = stereo[2 * n + 1] = stems[s][n];
-        sf_writef_float(file, stereo.data(), length);
-        sf_close(file);
+        Audio audio;
+        audio.sampleRate = sampleRate;
+        audio.channels = {stems[s], std::move(stems[s])};
+        writeAudio((trackDir / (names[s] + ".wav")).string(), audio,
+                   AudioFormat::Pcm16);
       }
     }
   }

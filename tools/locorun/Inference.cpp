@@ -9,13 +9,19 @@
 
 #include "tools/locorun/Inference.h"
 #include "tools/locorun/Audio.h"
+#include "tools/locorun/Checkpoint.h"
+#include "tools/locorun/Evaluate.h"
 #include "tools/locorun/Metrics.h"
+#include "tools/locorun/OutputFile.h"
 #include "tools/locorun/Separate.h"
 #include "tools/locorun/Session.h"
 
 #include <nlohmann/json.hpp>
 
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
@@ -43,11 +49,14 @@ const char *kSeparateUsage =
     "                           checkpoint folder holding it (or latest/)\n"
     "  -o, --out DIR            where the stems go\n"
     "  --overlap F              fraction of a segment shared with the next\n"
-    "                           (default 0.25, in [0, 1))\n"
+    "                           (default 0.25, in [0, 0.95])\n"
     "  --batch-segments N       check that the artifact runs N segments per\n"
     "                           step (chosen by lococ --batch-segments)\n"
     "  --mono                   average the channels first (as upstream)\n"
     "  --format wav|flac        wav: 32-bit float (default); flac: 24-bit\n"
+    "  --overwrite              replace stems that are already in DIR (by\n"
+    "                           default an existing file is an error, found\n"
+    "                           before the first song is separated)\n"
     "  --device D               cpu (default), cuda or cuda:N\n"
     "  --quiet                  no progress line\n";
 
@@ -70,6 +79,9 @@ const char *kEvaluateUsage =
     "  --sources A,B,...        with --estimates: the stems (default\n"
     "                           vocals,drums,bass,other)\n"
     "  --json FILE              write every frame's scores and the summary\n"
+    "                           (checked before the first track; replaced\n"
+    "                           when complete, or written in place when it\n"
+    "                           is a stream such as /dev/stdout)\n"
     "  --overlap F, --mono, --device D, --quiet   as for locorun separate\n";
 
 [[noreturn]] void usage(const char *text, const std::string &message) {
@@ -83,7 +95,7 @@ struct Arguments {
   std::vector<std::string> songs, sources;
   double overlap = 0.25;
   int64_t batchSegments = 0, tracks = 0;
-  bool mono = false, quiet = false;
+  bool mono = false, quiet = false, overwrite = false;
 };
 
 int64_t positive(const char *text, const std::string &option,
@@ -119,8 +131,10 @@ Arguments parse(int argc, char **argv, const char *text, bool evaluate) {
       std::string v = value();
       char *end = nullptr;
       a.overlap = std::strtod(v.c_str(), &end);
-      if (v.empty() || *end || !(a.overlap >= 0.0 && a.overlap < 1.0))
-        usage(text, "--overlap expects a number in [0, 1), got '" + v + "'");
+      // Each sample is separated 1 / (1 - overlap) times: 20 at 0.95.
+      if (v.empty() || *end || !(a.overlap >= 0.0 && a.overlap <= 0.95))
+        usage(text, "--overlap expects a number in [0, 0.95] (each sample is "
+                    "separated 1 / (1 - overlap) times), got '" + v + "'");
     } else if (!evaluate && (arg == "-o" || arg == "--out"))
       a.out = value();
     else if (!evaluate && arg == "--format") {
@@ -156,20 +170,6 @@ Arguments parse(int argc, char **argv, const char *text, bool evaluate) {
   return a;
 }
 
-/// `path` itself, or the model.safetensors of a checkpoint folder (of its
-/// `latest` checkpoint, when it holds several).
-std::string weightsFile(const std::string &path) {
-  std::error_code ec;
-  if (!fs::is_directory(path, ec))
-    return path;
-  for (fs::path candidate : {fs::path(path) / "model.safetensors",
-                             fs::path(path) / "latest" / "model.safetensors"})
-    if (fs::exists(candidate, ec))
-      return candidate.string();
-  throw RunError(path + ": a folder without model.safetensors (or "
-                        "latest/model.safetensors)");
-}
-
 /// Opens the artifact on `device` with the weights of `weights`.
 std::unique_ptr<Session> openSeparation(const Arguments &a, const char *text) {
   if (a.artifact.empty())
@@ -185,7 +185,7 @@ std::unique_ptr<Session> openSeparation(const Arguments &a, const char *text) {
                    "lococ); compile one with `lococ CONFIG --mode separate -o "
                    "separate.so` (the same config, and --batch-segments N for "
                    "N segments per step)");
-  session->loadParameters(weightsFile(a.weights));
+  session->loadParameters(findWeights(a.weights, "--weights"));
   return session;
 }
 
@@ -198,6 +198,40 @@ std::vector<std::string> sourceNames(Session &session) {
 
 } // namespace
 
+namespace {
+/// The folder name of a song's stems: its file's stem, or for a MUSDB
+/// mixture its track folder's name, both from the canonical path (so that
+/// `.`, `..` and links cannot name a folder outside -o); never `.`, `..` or
+/// empty.
+std::string songLabel(const std::string &path) {
+  std::error_code ec;
+  fs::path canonical = fs::weakly_canonical(fs::absolute(path, ec), ec);
+  if (ec)
+    canonical = fs::absolute(path);
+  std::string label = canonical.stem().string();
+  if (label == "mixture" && canonical.parent_path().has_filename())
+    label = canonical.parent_path().filename().string();
+  if (label.empty() || label == "." || label == "..")
+    label = "song";
+  return label;
+}
+
+/// Creates `dir` and checks that files can be made in it; throws RunError
+/// naming `option` otherwise.
+void prepareOutputFolder(const std::string &dir, const std::string &option) {
+  std::error_code ec;
+  if (fs::exists(dir, ec) && !fs::is_directory(dir, ec))
+    throw RunError(option + " " + dir + ": exists and is not a folder");
+  fs::create_directories(dir, ec);
+  if (ec)
+    throw RunError(option + " " + dir + ": cannot create the folder: " +
+                   ec.message());
+  if (::access(dir.c_str(), W_OK | X_OK) != 0)
+    throw RunError(option + " " + dir + ": cannot write in the folder: " +
+                   std::strerror(errno));
+}
+} // namespace
+
 int loco::runSeparateCommand(int argc, char **argv) {
   Arguments a = parse(argc, argv, kSeparateUsage, /*evaluate=*/false);
   if (a.songs.empty())
@@ -205,6 +239,11 @@ int loco::runSeparateCommand(int argc, char **argv) {
   if (a.out.empty())
     usage(kSeparateUsage, "-o DIR is required");
   try {
+    // Everything that can fail without the model fails before it runs:
+    // the output folder, every song's header, every stem's name.
+    prepareOutputFolder(a.out, "-o");
+    for (const std::string &path : a.songs)
+      probeAudio(path);
     std::unique_ptr<Session> session = openSeparation(a, kSeparateUsage);
     int64_t rows = session->artifact().inputs().front().shape[0];
     if (a.batchSegments && a.batchSegments != rows)
@@ -215,25 +254,43 @@ int loco::runSeparateCommand(int argc, char **argv) {
                      "`lococ CONFIG --mode separate --batch-segments " +
                      std::to_string(a.batchSegments) + "`");
     std::vector<std::string> names = sourceNames(*session);
+    std::vector<std::string> labels;
+    std::set<std::string> taken;
+    std::vector<std::string> existing;
+    for (const std::string &path : a.songs) {
+      std::string base = songLabel(path), label = base;
+      for (int n = 2; !taken.insert(label).second; ++n)
+        label = base + "-" + std::to_string(n);
+      labels.push_back(label);
+      // A file this run did not write is replaced only when asked: -o
+      // inside a MUSDB split would otherwise write over its references.
+      for (const std::string &name : names) {
+        fs::path stem = fs::path(a.out) / label / (name + "." + a.format);
+        std::error_code ec;
+        if (fs::exists(fs::symlink_status(stem, ec)) && !a.overwrite)
+          existing.push_back(stem.string());
+      }
+    }
+    if (!existing.empty())
+      throw RunError(
+          existing.front() + (existing.size() > 1
+                                  ? " (and " +
+                                        std::to_string(existing.size() - 1) +
+                                        " more)"
+                                  : std::string()) +
+          ": already exists and this run did not write it; pass --overwrite "
+          "to replace it, or give another -o (nothing was separated)");
     SeparateOptions options;
     options.overlap = a.overlap;
     options.mono = a.mono;
     options.progress = !a.quiet;
     AudioFormat format =
         a.format == "flac" ? AudioFormat::Flac : AudioFormat::Wav;
-    std::set<std::string> labels;
     for (size_t i = 0; i < a.songs.size(); ++i) {
       const std::string &path = a.songs[i];
-      Audio song = readAudio(path);
-      // The song's name; a MUSDB mixture is named by its track folder.
-      std::string label = fs::path(path).stem().string();
-      if (label == "mixture" && fs::absolute(path).parent_path().has_filename())
-        label = fs::absolute(path).parent_path().filename().string();
-      for (int n = 2; !labels.insert(label).second; ++n)
-        label = fs::path(path).stem().string() + "-" + std::to_string(n);
       std::vector<Audio> stems =
-          separateSong(*session, std::move(song), options, label);
-      fs::path dir = fs::path(a.out) / label;
+          separateSong(*session, readAudio(path), options, labels[i]);
+      fs::path dir = fs::path(a.out) / labels[i];
       std::error_code ec;
       fs::create_directories(dir, ec);
       if (ec)
@@ -242,16 +299,11 @@ int loco::runSeparateCommand(int argc, char **argv) {
       for (size_t s = 0; s < stems.size(); ++s)
         writeAudio((dir / (names[s] + "." + a.format)).string(), stems[s],
                    format);
-      std::printf(
-          "%s -> %s/{%s}.%s\n", path.c_str(), dir.c_str(),
-          [&] {
-            std::string list;
-            for (const std::string &name : names)
-              list += (list.empty() ? "" : ",") + name;
-            return list;
-          }()
-              .c_str(),
-          a.format.c_str());
+      std::string list;
+      for (const std::string &name : names)
+        list += (list.empty() ? "" : ",") + name;
+      std::printf("%s -> %s/{%s}.%s\n", path.c_str(), dir.c_str(),
+                  list.c_str(), a.format.c_str());
     }
   } catch (const std::exception &e) {
     std::fprintf(stderr, "locorun: error: %s\n", e.what());
@@ -260,32 +312,6 @@ int loco::runSeparateCommand(int argc, char **argv) {
   return 0;
 }
 
-namespace {
-/// A stem of a track folder: <dir>/<name>.wav or .flac.
-std::string stemFile(const fs::path &dir, const std::string &name) {
-  for (const char *ext : {".wav", ".flac"})
-    if (fs::exists(dir / (name + ext)))
-      return (dir / (name + ext)).string();
-  throw RunError((dir / name).string() + ".{wav,flac}: missing stem");
-}
-
-nlohmann::ordered_json number(double v) {
-  return std::isfinite(v) ? nlohmann::ordered_json(v)
-                          : nlohmann::ordered_json();
-}
-
-double mean(const std::vector<double> &values) {
-  double sum = 0.0;
-  int64_t count = 0;
-  for (double v : values)
-    if (std::isfinite(v))
-      sum += v, ++count;
-  return count ? sum / count : std::nan("");
-}
-
-const char *kCriteria[] = {"SDR", "ISR", "SIR", "SAR", "SI-SDR", "uSDR"};
-} // namespace
-
 int loco::runEvaluateCommand(int argc, char **argv) {
   Arguments a = parse(argc, argv, kEvaluateUsage, /*evaluate=*/true);
   if (a.data.empty())
@@ -293,7 +319,32 @@ int loco::runEvaluateCommand(int argc, char **argv) {
   if (a.artifact.empty() == a.estimates.empty())
     usage(kEvaluateUsage,
           "give either a separation artifact (with --weights) or --estimates");
+  std::unique_ptr<OutputFile> json;
+  nlohmann::ordered_json tracksJson = nlohmann::ordered_json::array();
+  // The JSON document of the tracks scored so far; `error` when the run
+  // stopped before the last one.
+  auto writeJson = [&](const nlohmann::ordered_json &summary,
+                       const std::string &error) {
+    nlohmann::ordered_json root;
+    root["split"] = a.split;
+    root["bss_eval"] = {{"version", 4},
+                        {"window_seconds", 1.0},
+                        {"hop_seconds", 1.0},
+                        {"filters_len", 512},
+                        {"aggregate", "median over frames, then tracks"}};
+    root["complete"] = error.empty();
+    if (!error.empty())
+      root["error"] = error;
+    root["summary"] = summary;
+    root["tracks"] = tracksJson;
+    // Track names are file names: bytes that are not UTF-8 become U+FFFD.
+    json->write(root.dump(1, ' ', false,
+                          nlohmann::ordered_json::error_handler_t::replace) +
+                "\n");
+  };
   try {
+    if (!a.json.empty())
+      json = std::make_unique<OutputFile>(a.json, "--json");
     std::unique_ptr<Session> session;
     std::vector<std::string> names = a.sources;
     if (!a.artifact.empty()) {
@@ -317,144 +368,63 @@ int loco::runEvaluateCommand(int argc, char **argv) {
       trackDirs.resize(a.tracks);
     if (trackDirs.empty())
       throw RunError(splitDir.string() + ": no track folders");
+    checkTracks(trackDirs, names, session != nullptr, a.estimates, a.mono);
 
     SeparateOptions options;
     options.overlap = a.overlap;
     options.mono = a.mono;
     options.progress = !a.quiet;
     // [source][criterion][track]: per-track medians (BSSEval) and values.
-    std::vector<std::vector<std::vector<double>>> perTrack(
+    SeparateFn separate;
+    if (session)
+      separate = [&](Audio mixture, const std::string &label) {
+        return separateSong(*session, std::move(mixture), options, label);
+      };
+    PerTrackScores perTrack(
         names.size(), std::vector<std::vector<double>>(std::size(kCriteria)));
-    nlohmann::ordered_json tracksJson = nlohmann::ordered_json::array();
-    std::printf("%-32s %-8s %8s %8s %8s %8s %8s %8s\n", "track", "source",
-                "SDR", "ISR", "SIR", "SAR", "SI-SDR", "uSDR");
-    for (size_t t = 0; t < trackDirs.size(); ++t) {
-      const fs::path &dir = trackDirs[t];
-      std::string track = dir.filename().string();
-      SourceImages references, estimates;
-      int64_t rate = 0;
-      for (const std::string &name : names) {
-        Audio ref = readAudio(stemFile(dir, name));
-        if (rate && ref.sampleRate != rate)
-          throw RunError(dir.string() + ": stems at different sample rates");
-        rate = ref.sampleRate;
-        references.push_back(std::move(ref.channels));
-      }
-      if (session) {
-        Audio mixture = readAudio(stemFile(dir, "mixture"));
-        std::string label = "[" + std::to_string(t + 1) + "/" +
-                            std::to_string(trackDirs.size()) + "] " + track;
-        for (Audio &stem :
-             separateSong(*session, std::move(mixture), options, label))
-          estimates.push_back(std::move(stem.channels));
-      } else {
-        for (const std::string &name : names)
-          estimates.push_back(
-              readAudio(stemFile(fs::path(a.estimates) / track, name))
-                  .channels);
-      }
-      // Mono references against mono estimates (--mono), else channel for
-      // channel; lengths as museval pads or truncates them.
-      for (size_t s = 0; s < names.size(); ++s) {
-        auto &ref = references[s], &est = estimates[s];
-        if (est.size() == 1 && ref.size() > 1) {
-          std::vector<float> mean(ref[0].size(), 0.0f);
-          for (const auto &channel : ref)
-            for (size_t i = 0; i < channel.size(); ++i)
-              mean[i] += channel[i] / ref.size();
-          ref = {std::move(mean)};
-        }
-        if (est.size() != ref.size())
-          throw RunError(track + "/" + names[s] + ": " +
-                         std::to_string(est.size()) +
-                         " estimate channels for " +
-                         std::to_string(ref.size()) + " reference channels");
-        for (size_t c = 0; c < ref.size(); ++c)
-          est[c].resize(ref[c].size(), 0.0f);
-      }
-      BssEval bss;
-      std::string failure;
-      try {
-        bss = bssEvalV4(references, estimates, rate, rate);
-      } catch (const RunError &e) {
-        failure = e.what();
-        std::fprintf(stderr, "locorun: warning: %s: %s\n", track.c_str(),
-                     failure.c_str());
-      }
-      nlohmann::ordered_json sourcesJson = nlohmann::ordered_json::object();
+    // The summary over the tracks scored so far, printed when `print`.
+    auto summarize = [&](bool print) {
+      nlohmann::ordered_json summary = nlohmann::ordered_json::object();
       for (size_t s = 0; s < names.size(); ++s) {
         double values[std::size(kCriteria)];
-        const std::vector<std::vector<double>> *frames[] = {&bss.sdr, &bss.isr,
-                                                            &bss.sir, &bss.sar};
-        nlohmann::ordered_json framesJson = nlohmann::ordered_json::object();
-        for (int k = 0; k < 4; ++k) {
-          values[k] =
-              failure.empty() ? nanMedian((*frames[k])[s]) : std::nan("");
-          nlohmann::ordered_json list = nlohmann::ordered_json::array();
-          if (failure.empty())
-            for (double v : (*frames[k])[s])
-              list.push_back(number(v));
-          framesJson[kCriteria[k]] = std::move(list);
-        }
-        values[4] = siSdr(references[s], estimates[s]);
-        values[5] = uSdr(references[s], estimates[s]);
         nlohmann::ordered_json sourceJson;
         for (size_t k = 0; k < std::size(kCriteria); ++k) {
-          perTrack[s][k].push_back(values[k]);
-          sourceJson[kCriteria[k]] = number(values[k]);
+          values[k] =
+              k < 4 ? nanMedian(perTrack[s][k]) : finiteMean(perTrack[s][k]);
+          sourceJson[kCriteria[k]] = jsonNumber(values[k]);
         }
-        sourceJson["frames"] = std::move(framesJson);
-        sourcesJson[names[s]] = std::move(sourceJson);
-        std::printf("%-32s %-8s %8.3f %8.3f %8.3f %8.3f %8.3f %8.3f\n",
-                    s == 0 ? track.substr(0, 32).c_str() : "", names[s].c_str(),
-                    values[0], values[1], values[2], values[3], values[4],
-                    values[5]);
+        summary[names[s]] = std::move(sourceJson);
+        if (print)
+          std::printf("%-32s %-8s %8.3f %8.3f %8.3f %8.3f %8.3f %8.3f\n",
+                      s == 0 ? "all tracks" : "", names[s].c_str(), values[0],
+                      values[1], values[2], values[3], values[4], values[5]);
       }
-      nlohmann::ordered_json trackJson;
-      trackJson["name"] = track;
-      trackJson["sample_rate"] = rate;
-      if (!failure.empty())
-        trackJson["bss_eval_error"] = failure;
-      trackJson["sources"] = std::move(sourcesJson);
-      tracksJson.push_back(std::move(trackJson));
-      std::fflush(stdout);
+      return summary;
+    };
+    std::printf("%-32s %-8s %8s %8s %8s %8s %8s %8s\n", "track", "source",
+                "SDR", "ISR", "SIR", "SAR", "SI-SDR", "uSDR");
+    try {
+      for (size_t t = 0; t < trackDirs.size(); ++t)
+        scoreTrack(trackDirs[t], t, trackDirs.size(), names, separate,
+                   a.estimates, perTrack, tracksJson);
+    } catch (const std::exception &e) {
+      // The scores of the tracks before it are kept.
+      if (json && !tracksJson.empty()) {
+        writeJson(summarize(false), e.what());
+        std::fprintf(stderr,
+                     "locorun: the scores of the %zu track(s) before it are "
+                     "in %s (\"complete\": false)\n",
+                     tracksJson.size(), a.json.c_str());
+      }
+      throw;
     }
-
     std::printf("\n%zu track(s): SDR, ISR, SIR, SAR: median over frames, then "
                 "over tracks; SI-SDR, uSDR: mean over tracks\n",
                 trackDirs.size());
-    nlohmann::ordered_json summary = nlohmann::ordered_json::object();
-    for (size_t s = 0; s < names.size(); ++s) {
-      double values[std::size(kCriteria)];
-      nlohmann::ordered_json sourceJson;
-      for (size_t k = 0; k < std::size(kCriteria); ++k) {
-        values[k] = k < 4 ? nanMedian(perTrack[s][k]) : mean(perTrack[s][k]);
-        sourceJson[kCriteria[k]] = number(values[k]);
-      }
-      summary[names[s]] = std::move(sourceJson);
-      std::printf("%-32s %-8s %8.3f %8.3f %8.3f %8.3f %8.3f %8.3f\n",
-                  s == 0 ? "all tracks" : "", names[s].c_str(), values[0],
-                  values[1], values[2], values[3], values[4], values[5]);
-    }
-    if (!a.json.empty()) {
-      nlohmann::ordered_json root;
-      root["split"] = a.split;
-      root["bss_eval"] = {{"version", 4},
-                          {"window_seconds", 1.0},
-                          {"hop_seconds", 1.0},
-                          {"filters_len", 512},
-                          {"aggregate", "median over frames, then tracks"}};
-      root["summary"] = std::move(summary);
-      root["tracks"] = std::move(tracksJson);
-      std::string temporary = a.json + ".partial";
-      {
-        std::ofstream file(temporary);
-        file << root.dump(1) << "\n";
-        if (!file)
-          throw RunError(a.json + ": cannot write");
-      }
-      fs::rename(temporary, a.json);
-    }
+    nlohmann::ordered_json summary = summarize(true);
+    std::fflush(stdout);
+    if (json)
+      writeJson(summary, "");
   } catch (const std::exception &e) {
     std::fprintf(stderr, "locorun: error: %s\n", e.what());
     return 1;

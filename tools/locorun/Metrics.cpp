@@ -209,6 +209,17 @@ double safeDb(double num, double den) {
 BssEval loco::bssEvalV4(const SourceImages &references,
                         const SourceImages &estimates, int64_t window,
                         int64_t hop, int64_t filtersLen) {
+  // Every source of both sets has the same channels: BSSEval indexes them
+  // as source * channels + channel.
+  size_t perSource = references.empty() ? 0 : references.front().size();
+  for (const SourceImages *images : {&references, &estimates})
+    for (const auto &source : *images)
+      if (source.size() != perSource)
+        throw RunError("BSSEval: sources of " + std::to_string(perSource) +
+                       " and " +
+                       std::to_string(source.size()) +
+                       " channels; every reference and estimate needs the "
+                       "same channels");
   Signals refs(references), ests(estimates);
   int64_t J = refs.numSources, C = refs.numChannels, Ns = refs.length,
           L = filtersLen;

@@ -44,6 +44,21 @@ float SegmentPlan::weight(int64_t k, int64_t i) const {
   return static_cast<float>(rawWeight(*this, k, i) / sum);
 }
 
+const std::vector<float> &SegmentPlan::weights(int64_t k) const {
+  // Segment k's weights involve segments k - reach .. k + reach.
+  int64_t reach = (segment + hop() - 1) / hop();
+  bool isInterior = k - reach >= 1 && k + reach <= count - 2;
+  std::vector<float> &out = isInterior ? interior : edge;
+  if (isInterior ? !interior.empty() : edgeSegment == k)
+    return out;
+  out.resize(segment);
+  for (int64_t i = 0; i < segment; ++i)
+    out[i] = weight(k, i);
+  if (!isInterior)
+    edgeSegment = k;
+  return out;
+}
+
 SegmentPlan loco::planSegments(int64_t length, int64_t segment,
                                double overlap) {
   if (segment < 1 || length < 0 || !(overlap >= 0.0 && overlap < 1.0))
@@ -100,11 +115,12 @@ loco::overlapAdd(const std::vector<std::vector<float>> &mixture,
       int64_t k = (first + r) / channels, c = (first + r) % channels;
       int64_t start = plan.start(k);
       int64_t count = std::clamp<int64_t>(length - start, 0, segment);
+      const std::vector<float> &window = plan.weights(k);
       for (size_t s = 0; s < numSources; ++s) {
         const float *estimate = estimates[s].data() + r * segment;
         float *song = out[s][c].data() + start;
         for (int64_t i = 0; i < count; ++i)
-          song[i] += plan.weight(k, i) * estimate[i];
+          song[i] += window[i] * estimate[i];
       }
     }
     if (progress) {

@@ -35,6 +35,15 @@ struct SegmentPlan {
   /// the song's ends, normalised so that the weights at every sample add
   /// up to one (whatever the overlap).
   float weight(int64_t k, int64_t i) const;
+  /// Every weight of segment `k` (weight(k, i) for i < segment), from a
+  /// cache: all segments whose covering neighbours are neither the first
+  /// nor the last share one window, so a song costs a few windows'
+  /// computation whatever its length and overlap.
+  const std::vector<float> &weights(int64_t k) const;
+
+private:
+  mutable std::vector<float> interior, edge;
+  mutable int64_t edgeSegment = -1;
 };
 
 /// The plan for `length` samples in segments of `segment` overlapping by

@@ -71,6 +71,9 @@ uint32_t loco::maskedCrc32c(const void *bytes, size_t size) {
 TensorBoardWriter::TensorBoardWriter(const std::string &dir) {
   std::error_code ec;
   std::filesystem::create_directories(dir, ec);
+  if (ec)
+    throw RunError("--tensorboard: cannot create the folder '" + dir +
+                   "': " + ec.message());
   char host[256] = "localhost";
   gethostname(host, sizeof(host) - 1);
   auto now = std::chrono::system_clock::now().time_since_epoch();

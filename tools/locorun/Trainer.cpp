@@ -9,6 +9,7 @@
 
 #include "tools/locorun/Trainer.h"
 #include "tools/locorun/Loader.h"
+#include "tools/locorun/OutputFile.h"
 #include "tools/locorun/Separate.h"
 #include "tools/locorun/TensorBoard.h"
 #include "tools/locorun/TrackLoss.h"
@@ -16,10 +17,13 @@
 #include "runtime/SiSdr.h"
 #include "tools/locorun/Checkpoint.h"
 
+#include <signal.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <chrono>
 #include <cmath>
+#include <csignal>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
@@ -78,9 +82,81 @@ struct Schedule {
   }
 };
 
+/// --metrics: JSON lines appended to a file. A line is written whole or not
+/// at all (a failed write is cut back to the line before it), and a failed
+/// write warns once and ends the metrics, not the training, as the
+/// TensorBoard writer does.
+class MetricsLog {
+public:
+  explicit MetricsLog(const std::string &path) : path(path) {
+    if (path.empty())
+      return;
+    out = std::fopen(path.c_str(), "a");
+    if (!out)
+      throw RunError("--metrics: cannot open '" + path +
+                     "' for appending: " + std::strerror(errno));
+  }
+  ~MetricsLog() {
+    if (out)
+      std::fclose(out);
+  }
+  bool isOpen() const { return out != nullptr; }
+  void write(const nlohmann::ordered_json &line) {
+    if (!out)
+      return;
+    std::string text = line.dump() + "\n";
+    long before = std::ftell(out);
+    if (std::fwrite(text.data(), 1, text.size(), out) == text.size() &&
+        std::fflush(out) == 0)
+      return;
+    int error = errno;
+    // Cut a partial line, so that every line of the file parses.
+    if (before >= 0 && ::ftruncate(fileno(out), before) == 0)
+      std::fseek(out, before, SEEK_SET);
+    std::fprintf(stderr,
+                 "locorun: warning: cannot write --metrics %s (%s); training "
+                 "goes on without metrics\n",
+                 path.c_str(), std::strerror(error));
+    std::fclose(out);
+    out = nullptr;
+  }
+
+private:
+  std::string path;
+  std::FILE *out = nullptr;
+};
+
+/// SIGTERM (what Slurm and Kubernetes send before they kill a job) and
+/// SIGINT, caught: the signal's number, read at each step boundary.
+volatile std::sig_atomic_t stopSignal = 0;
+
+extern "C" void onStopSignal(int signal) { stopSignal = signal; }
+
+/// Catches SIGTERM and SIGINT for its lifetime. The handler resets itself
+/// (SA_RESETHAND): a second signal ends the process at once.
+class StopSignals {
+public:
+  StopSignals() {
+    stopSignal = 0;
+    struct sigaction action {};
+    action.sa_handler = onStopSignal;
+    sigemptyset(&action.sa_mask);
+    action.sa_flags = SA_RESETHAND;
+    sigaction(SIGTERM, &action, &previousTerm);
+    sigaction(SIGINT, &action, &previousInt);
+  }
+  ~StopSignals() {
+    sigaction(SIGTERM, &previousTerm, nullptr);
+    sigaction(SIGINT, &previousInt, nullptr);
+  }
+
+private:
+  struct sigaction previousTerm {}, previousInt {};
+};
+
 } // namespace
 
-void loco::runTraining(Session &session, const TrackSource &train,
+int loco::runTraining(Session &session, const TrackSource &train,
                        const TrackSource *validation,
                        const TrainOptions &options) {
   TrainArtifact &art = session.artifact();
@@ -171,18 +247,18 @@ void loco::runTraining(Session &session, const TrackSource &train,
   // Where checkpoints go is checked before the first step, not at the first
   // save: a run must not lose its work at the end. Rank 0 writes them.
   std::string outDir = lead ? options.outDir : std::string();
-  if (!outDir.empty())
+  // One run per folder: another's pruning would delete this one's
+  // checkpoints.
+  std::unique_ptr<FolderLock> outLock;
+  if (!outDir.empty()) {
     prepareCheckpointFolder(outDir, session.checkpointBytes(), "--out");
+    outLock = std::make_unique<FolderLock>(outDir, "--out");
+  }
   // best/ beside the latest checkpoints: room for one more.
   if (!outDir.empty() && validation && saveBest)
     prepareCheckpointFolder(outDir + "/best", session.checkpointBytes() / 2,
                             "--out");
-  std::ofstream metrics;
-  if (lead && !options.metricsPath.empty()) {
-    metrics.open(options.metricsPath, std::ios::app);
-    if (!metrics)
-      throw RunError("cannot open '" + options.metricsPath + "' for appending");
-  }
+  MetricsLog metrics(lead ? options.metricsPath : std::string());
   // TensorBoard, as upstream's trainer logs: scalars every step, and at
   // each validation its scores and a few seconds of separated audio.
   std::unique_ptr<TensorBoardWriter> board;
@@ -262,6 +338,10 @@ void loco::runTraining(Session &session, const TrackSource &train,
   double totalLoad = 0.0, totalAugment = 0.0, totalWait = 0.0;
   double totalStepSeconds = 0.0, collectiveAtStart = comm ? comm->seconds : 0.0;
 
+  // SIGTERM or SIGINT: the step in flight completes, is checkpointed, and
+  // training ends (every rank at the same step).
+  StopSignals signals;
+  bool stopping = false;
   while (state.step < target) {
     int64_t step = state.step + 1;
     double lr = schedule.lr(state, step);
@@ -302,16 +382,20 @@ void loco::runTraining(Session &session, const TrackSource &train,
     if (comm) {
       // The step's loss is the mean over the ranks, as the global batch's
       // would be: every rank takes the same decisions from it.
+      // A stop signal on any rank stops every rank after this step.
       std::vector<double> sums{loss};
       for (auto &[name, value] : components.items())
         sums.push_back(value.get<double>());
+      sums.push_back(stopSignal);
       comm->allReduceSum(sums.data(), static_cast<int64_t>(sums.size()),
                          "the losses of step " + std::to_string(step));
       loss = sums[0] / ranks;
       size_t i = 1;
       for (auto &[name, value] : components.items())
         value = sums[i++] / ranks;
+      stopping = stopping || sums.back() > 0;
     }
+    stopping = stopping || stopSignal != 0;
     // A non-finite loss: skip the optimizer step (its accumulators are
     // dropped). A non-finite gradient: AdamW skips the update itself.
     float gradNorm = NAN, clipCoef = NAN;
@@ -437,7 +521,7 @@ void loco::runTraining(Session &session, const TrackSource &train,
         board->scalar("train/loss_scale", state.lossScale, step);
       board->flush();
     }
-    if (metrics.is_open()) {
+    if (metrics.isOpen()) {
       // JSON has no NaN: a skipped step's non-finite values are null.
       auto number = [](double value) {
         return std::isfinite(value) ? nlohmann::ordered_json(value)
@@ -469,7 +553,7 @@ void loco::runTraining(Session &session, const TrackSource &train,
         line["loss_scale"] = lossScale;
         line["overflow"] = overflow;
       }
-      metrics << line.dump() << "\n" << std::flush;
+      metrics.write(line);
     }
     int width = 24, filled = static_cast<int>(width * state.step / target);
     char bar[256], skips[96] = "", scale[48] = "";
@@ -633,19 +717,15 @@ void loco::runTraining(Session &session, const TrackSource &train,
                                    .c_str()
                              : "",
                    best && !outDir.empty() ? "; best so far" : "");
-      if (metrics.is_open())
-        metrics << nlohmann::ordered_json{{"type", "validation"},
-                                          {"step", step},
-                                          {"epoch", epoch},
-                                          {"val_loss", valLoss},
-                                          {"val_si_sdr", sdrJson},
-                                          {"val_tracks", valTracks},
-                                          {"val_seconds", valSeconds},
-                                          {"best", best},
-                                          {"lr", state.lr}}
-                       .dump()
-                << "\n"
-                << std::flush;
+      metrics.write(nlohmann::ordered_json{{"type", "validation"},
+                                           {"step", step},
+                                           {"epoch", epoch},
+                                           {"val_loss", valLoss},
+                                           {"val_si_sdr", sdrJson},
+                                           {"val_tracks", valTracks},
+                                           {"val_seconds", valSeconds},
+                                           {"best", best},
+                                           {"lr", state.lr}});
     }
     if ((options.saveEvery > 0 && step % options.saveEvery == 0) ||
         (options.saveEvery == 0 && epochEnd && epoch % saveInterval == 0))
@@ -661,6 +741,8 @@ void loco::runTraining(Session &session, const TrackSource &train,
                    static_cast<long long>(state.earlyStopBad));
       break;
     }
+    if (stopping)
+      break;
   }
   if (tty)
     std::fprintf(stderr, "\n");
@@ -681,4 +763,20 @@ void loco::runTraining(Session &session, const TrackSource &train,
                  comm->describe().c_str());
   }
   checkpoint();
+  if (!stopping)
+    return 0;
+  // Whichever rank was signalled, all stop; the number is the signal this
+  // rank saw, else SIGTERM's (a launcher's stop).
+  int signal = stopSignal ? static_cast<int>(stopSignal) : SIGTERM;
+  if (lead)
+    std::fprintf(stderr,
+                 "locorun: stopped by %s after step %lld of %lld: %s\n",
+                 signal == SIGINT ? "SIGINT" : "SIGTERM",
+                 static_cast<long long>(state.step),
+                 static_cast<long long>(target),
+                 outDir.empty()
+                     ? "no --out, so nothing was saved"
+                     : ("checkpoint saved; continue with --resume " + outDir)
+                           .c_str());
+  return signal;
 }

@@ -54,8 +54,12 @@ struct TrainOptions {
 };
 
 /// Trains `session` on `train`, validating on `validation` (may be null).
-void runTraining(Session &session, const TrackSource &train,
-                 const TrackSource *validation, const TrainOptions &options);
+/// Trains as `options` say. SIGTERM or SIGINT ends training after the step
+/// in flight, which is checkpointed (in --out) like a last step; the
+/// result is then the signal's number, else 0. A second signal kills at
+/// once. Rank 0 locks --out (FolderLock) for the run.
+int runTraining(Session &session, const TrackSource &train,
+                const TrackSource *validation, const TrainOptions &options);
 
 } // namespace loco
 

@@ -20,6 +20,7 @@
 #include <sys/resource.h>
 
 #include <chrono>
+#include <csignal>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
@@ -241,8 +242,9 @@ int makeSynthetic(int argc, char **argv) {
     } else
       usageError("unknown option '" + arg + "'");
   }
-  if (rate < 1 || rate > 384000)
-    usageError("--sample-rate expects 1 to 384000, got " +
+  // The rates locorun reads back (Audio.cpp's bounds, 384 kHz at most).
+  if (rate < 1000 || rate > 384000)
+    usageError("--sample-rate expects 1000 to 384000, got " +
                std::to_string(rate));
   if (tracks > 10000 || testTracks > 10000)
     usageError("--tracks and --test-tracks expect at most 10000");
@@ -375,6 +377,9 @@ void singleStep(Session &session, const Options &o, uint64_t seed) {
 } // namespace
 
 int main(int argc, char **argv) {
+  // Past `ulimit -f`, a write fails with EFBIG (and says so) instead of the
+  // process dying of SIGXFSZ without a word.
+  std::signal(SIGXFSZ, SIG_IGN);
   if (argc >= 2 && std::strcmp(argv[1], "separate") == 0)
     return runSeparateCommand(argc, argv);
   if (argc >= 2 && std::strcmp(argv[1], "evaluate") == 0)
@@ -594,10 +599,12 @@ int main(int argc, char **argv) {
       validation =
           makeSyntheticTracks(4, 2 * N, rate, sources.size(), seed + 1000);
     }
-    runTraining(session, *train, validation.get(), o.train);
+    int stopped = runTraining(session, *train, validation.get(), o.train);
     if (profiler)
       profiler->finish();
     reportMemory(session);
+    if (stopped)
+      return 128 + stopped; // as the shell reports a signal's end
   } catch (const std::exception &e) {
     // RunError, or not ours (a library's, such as a manifest field of the
     // wrong JSON type): still an error message and exit status 1, never an

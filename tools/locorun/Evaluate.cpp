@@ -1,0 +1,193 @@
+//===- Evaluate.cpp - Scoring a MUSDB18-layout split ----------------------===//
+//
+// This file implements the checks of a split before any track is scored
+// and the scoring of one track (BSSEval v4, SI-SDR, uSDR), with its table
+// rows and JSON.
+//
+//===----------------------------------------------------------------------===//
+
+#include "tools/locorun/Evaluate.h"
+#include "tools/locorun/Metrics.h"
+#include "tools/locorun/Session.h"
+
+#include <cmath>
+#include <cstdio>
+
+using namespace loco;
+namespace fs = std::filesystem;
+
+std::string loco::stemFile(const fs::path &dir, const std::string &name) {
+  for (const char *ext : {".wav", ".flac"})
+    if (fs::exists(dir / (name + ext)))
+      return (dir / (name + ext)).string();
+  throw RunError((dir / name).string() + ".{wav,flac}: missing stem");
+}
+
+nlohmann::ordered_json loco::jsonNumber(double v) {
+  return std::isfinite(v) ? nlohmann::ordered_json(v)
+                          : nlohmann::ordered_json();
+}
+
+double loco::finiteMean(const std::vector<double> &values) {
+  double sum = 0.0;
+  int64_t count = 0;
+  for (double v : values)
+    if (std::isfinite(v))
+      sum += v, ++count;
+  return count ? sum / count : std::nan("");
+}
+
+void loco::scoreTrack(const fs::path &dir, size_t t, size_t count,
+                      const std::vector<std::string> &names,
+                      const SeparateFn &separate,
+                      const std::string &estimatesDir,
+                      PerTrackScores &perTrack,
+                      nlohmann::ordered_json &tracksJson) {
+  std::string track = dir.filename().string();
+  SourceImages references, estimates;
+  int64_t rate = 0;
+  for (const std::string &name : names) {
+    Audio ref = readAudio(stemFile(dir, name));
+    rate = ref.sampleRate; // one rate: checkTracks
+    references.push_back(std::move(ref.channels));
+  }
+  if (separate) {
+    Audio mixture = readAudio(stemFile(dir, "mixture"));
+    std::string label = "[" + std::to_string(t + 1) + "/" +
+                        std::to_string(count) + "] " + track;
+    for (Audio &stem : separate(std::move(mixture), label))
+      estimates.push_back(std::move(stem.channels));
+  } else {
+    for (const std::string &name : names)
+      estimates.push_back(
+          readAudio(stemFile(fs::path(estimatesDir) / track, name)).channels);
+  }
+  // Mono estimates against the references' mean (--mono), else channel for
+  // channel; lengths as museval pads or truncates them.
+  for (size_t s = 0; s < names.size(); ++s) {
+    auto &ref = references[s], &est = estimates[s];
+    if (est.size() == 1 && ref.size() > 1) {
+      std::vector<float> mean(ref[0].size(), 0.0f);
+      for (const auto &channel : ref)
+        for (size_t i = 0; i < channel.size(); ++i)
+          mean[i] += channel[i] / ref.size();
+      ref = {std::move(mean)};
+    }
+    if (est.size() != ref.size())
+      throw RunError(track + "/" + names[s] + ": " +
+                     std::to_string(est.size()) + " estimate channels for " +
+                     std::to_string(ref.size()) + " reference channels");
+    for (size_t c = 0; c < ref.size(); ++c)
+      est[c].resize(ref[c].size(), 0.0f);
+  }
+  BssEval bss;
+  std::string failure;
+  try {
+    bss = bssEvalV4(references, estimates, rate, rate);
+  } catch (const RunError &e) {
+    failure = e.what();
+    std::fprintf(stderr, "locorun: warning: %s: %s\n", track.c_str(),
+                 failure.c_str());
+  }
+  nlohmann::ordered_json sourcesJson = nlohmann::ordered_json::object();
+  for (size_t s = 0; s < names.size(); ++s) {
+    double values[std::size(kCriteria)];
+    const std::vector<std::vector<double>> *frames[] = {&bss.sdr, &bss.isr,
+                                                        &bss.sir, &bss.sar};
+    nlohmann::ordered_json framesJson = nlohmann::ordered_json::object();
+    for (int k = 0; k < 4; ++k) {
+      values[k] = failure.empty() ? nanMedian((*frames[k])[s]) : std::nan("");
+      nlohmann::ordered_json list = nlohmann::ordered_json::array();
+      if (failure.empty())
+        for (double v : (*frames[k])[s])
+          list.push_back(jsonNumber(v));
+      framesJson[kCriteria[k]] = std::move(list);
+    }
+    values[4] = siSdr(references[s], estimates[s]);
+    values[5] = uSdr(references[s], estimates[s]);
+    nlohmann::ordered_json sourceJson;
+    for (size_t k = 0; k < std::size(kCriteria); ++k) {
+      perTrack[s][k].push_back(values[k]);
+      sourceJson[kCriteria[k]] = jsonNumber(values[k]);
+    }
+    sourceJson["frames"] = std::move(framesJson);
+    sourcesJson[names[s]] = std::move(sourceJson);
+    std::printf("%-32s %-8s %8.3f %8.3f %8.3f %8.3f %8.3f %8.3f\n",
+                s == 0 ? track.substr(0, 32).c_str() : "", names[s].c_str(),
+                values[0], values[1], values[2], values[3], values[4],
+                values[5]);
+  }
+  nlohmann::ordered_json trackJson;
+  trackJson["name"] = track;
+  trackJson["sample_rate"] = rate;
+  if (!failure.empty())
+    trackJson["bss_eval_error"] = failure;
+  trackJson["sources"] = std::move(sourcesJson);
+  tracksJson.push_back(std::move(trackJson));
+  std::fflush(stdout);
+}
+
+void loco::checkTracks(const std::vector<fs::path> &trackDirs,
+                       const std::vector<std::string> &names, bool separating,
+                       const std::string &estimates, bool mono) {
+  std::vector<std::string> problems;
+  for (const fs::path &dir : trackDirs) {
+    std::string track = dir.filename().string();
+    try {
+      std::string first;
+      AudioInfo reference;
+      for (const std::string &name : names) {
+        std::string path = stemFile(dir, name);
+        AudioInfo info = probeAudio(path);
+        if (first.empty()) {
+          first = path, reference = info;
+        } else if (info.sampleRate != reference.sampleRate) {
+          problems.push_back(path + ": " + std::to_string(info.sampleRate) +
+                             " Hz, and " + first + " " +
+                             std::to_string(reference.sampleRate) +
+                             " Hz: a track's stems are at one rate");
+        } else if (info.channels != reference.channels) {
+          problems.push_back(path + ": " + std::to_string(info.channels) +
+                             " channel(s), and " + first + " " +
+                             std::to_string(reference.channels) +
+                             ": BSSEval scores a track's sources together, "
+                             "so its stems need the same channels");
+        }
+      }
+      auto check = [&](const std::string &path, const char *what,
+                       bool monoAllowed) {
+        AudioInfo info = probeAudio(path);
+        if (info.sampleRate != reference.sampleRate)
+          problems.push_back(path + ": " + what + " at " +
+                             std::to_string(info.sampleRate) +
+                             " Hz, the reference stems at " +
+                             std::to_string(reference.sampleRate) +
+                             " Hz: they are not aligned (resample one "
+                             "of them first)");
+        else if (info.channels != reference.channels &&
+                 !(monoAllowed && info.channels == 1))
+          problems.push_back(path + ": " + what + " of " +
+                             std::to_string(info.channels) +
+                             " channel(s), the reference stems of " +
+                             std::to_string(reference.channels));
+      };
+      if (separating)
+        check(stemFile(dir, "mixture"), "the mixture", mono);
+      else
+        for (const std::string &name : names)
+          check(stemFile(fs::path(estimates) / track, name), "an estimate",
+                true);
+    } catch (const RunError &e) {
+      problems.push_back(e.what());
+    }
+  }
+  if (problems.empty())
+    return;
+  std::string text = std::to_string(problems.size()) +
+                     " problem(s) found before any track was scored:";
+  for (size_t i = 0; i < problems.size() && i < 10; ++i)
+    text += "\n  " + problems[i];
+  if (problems.size() > 10)
+    text += "\n  ... and " + std::to_string(problems.size() - 10) + " more";
+  throw RunError(text);
+}

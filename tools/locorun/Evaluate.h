@@ -1,0 +1,69 @@
+//===- Evaluate.h - Scoring a MUSDB18-layout split -------------*- C++ -*-===//
+//
+// This file declares the parts of `locorun evaluate` that need no model:
+// the checks of a split before any track is scored, and the scoring of one
+// track from its reference stems and its estimates.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef LOCO_TOOLS_LOCORUN_EVALUATE_H
+#define LOCO_TOOLS_LOCORUN_EVALUATE_H
+
+#include "tools/locorun/Audio.h"
+
+#include <nlohmann/json.hpp>
+
+#include <filesystem>
+#include <functional>
+#include <string>
+#include <vector>
+
+namespace loco {
+
+/// The criteria of a track's row, in order.
+inline constexpr const char *kCriteria[] = {"SDR", "ISR",    "SIR",
+                                            "SAR", "SI-SDR", "uSDR"};
+
+/// Scores by [source][criterion][track]: per-track BSSEval medians, SI-SDR
+/// and uSDR.
+using PerTrackScores = std::vector<std::vector<std::vector<double>>>;
+
+/// Separates a track's mixture into its stems (one Audio per source);
+/// `label` names the track in progress output.
+using SeparateFn =
+    std::function<std::vector<Audio>(Audio mixture, const std::string &label)>;
+
+/// The stem `name` of a track folder: <dir>/<name>.wav or .flac; throws
+/// RunError when neither exists.
+std::string stemFile(const std::filesystem::path &dir,
+                     const std::string &name);
+
+/// Everything about a split that can be wrong before a track is separated
+/// or scored: each reference stem (and the mixture when `separating`, or
+/// each estimate in `estimates`/<track>/) exists and is audio; a track's
+/// references share one sample rate and one channel count; its mixture and
+/// estimates have the references' rate and their channels (or one, scored
+/// against the references' mean, as --mono separates). Throws RunError
+/// listing the problems.
+void checkTracks(const std::vector<std::filesystem::path> &trackDirs,
+                 const std::vector<std::string> &names, bool separating,
+                 const std::string &estimates, bool mono);
+
+/// Separates track `t` of `count` in `dir` with `separate` (or, when it is
+/// empty, reads its estimates from `estimatesDir`/<track>/), scores every
+/// source, prints its table rows, and appends its scores to `perTrack` and
+/// `tracksJson`. Expects a split that checkTracks accepted.
+void scoreTrack(const std::filesystem::path &dir, size_t t, size_t count,
+                const std::vector<std::string> &names,
+                const SeparateFn &separate, const std::string &estimatesDir,
+                PerTrackScores &perTrack, nlohmann::ordered_json &tracksJson);
+
+/// The mean of the finite values (NaN when there are none).
+double finiteMean(const std::vector<double> &values);
+
+/// `v`, or null when it is not finite (JSON has no NaN).
+nlohmann::ordered_json jsonNumber(double v);
+
+} // namespace loco
+
+#endif // LOCO_TOOLS_LOCORUN_EVALUATE_H

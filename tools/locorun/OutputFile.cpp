@@ -1,0 +1,118 @@
+//===- OutputFile.cpp - Outputs checked before the work, written after ----===//
+//
+// This file implements OutputFile (a result file checked at the start of a
+// run, replaced atomically at its end, or written in place when it is a
+// stream) and FolderLock (flock on an output folder, naming the holder).
+//
+//===----------------------------------------------------------------------===//
+
+#include "tools/locorun/OutputFile.h"
+#include "tools/locorun/Session.h"
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+
+using namespace loco;
+namespace fs = std::filesystem;
+
+OutputFile::OutputFile(const std::string &path, const std::string &option)
+    : path(path), option(option) {
+  std::error_code ec;
+  // A link: the file it points to is the output (the link stays a link).
+  fs::path resolved = fs::is_symlink(path, ec) ? fs::weakly_canonical(path, ec)
+                                               : fs::path(path);
+  if (ec)
+    throw RunError(option + " " + path + ": cannot resolve the link: " +
+                   ec.message());
+  target = resolved.string();
+  struct stat info {};
+  bool exists = ::stat(target.c_str(), &info) == 0;
+  if (exists && S_ISDIR(info.st_mode))
+    throw RunError(option + " " + path + ": is a folder");
+  if (exists && !S_ISREG(info.st_mode)) {
+    // A terminal, /dev/stdout, a pipe: written in place.
+    stream = std::fopen(target.c_str(), "w");
+    if (!stream)
+      throw RunError(option + " " + path + ": cannot write: " +
+                     std::strerror(errno));
+    return;
+  }
+  // A regular file: a temporary one beside it now, which proves the folder
+  // exists and is writable, renamed over it at the end.
+  fs::path folder = resolved.parent_path().empty() ? fs::path(".")
+                                                   : resolved.parent_path();
+  temporary = (folder / ("." + resolved.filename().string() + ".partial-" +
+                         std::to_string(::getpid())))
+                  .string();
+  stream = std::fopen(temporary.c_str(), "w");
+  if (!stream)
+    throw RunError(option + " " + path + ": cannot write in '" +
+                   folder.string() + "': " + std::strerror(errno));
+}
+
+OutputFile::~OutputFile() {
+  if (stream)
+    std::fclose(stream);
+  if (!temporary.empty())
+    ::unlink(temporary.c_str());
+}
+
+void OutputFile::write(const std::string &text) {
+  if (!stream)
+    throw RunError(option + " " + path + ": already written");
+  bool ok = std::fwrite(text.data(), 1, text.size(), stream) == text.size();
+  ok = std::fflush(stream) == 0 && ok;
+  int error = errno;
+  if (ok && !temporary.empty())
+    ok = ::fsync(fileno(stream)) == 0, error = errno;
+  ok = std::fclose(stream) == 0 && ok;
+  stream = nullptr;
+  if (ok && !temporary.empty()) {
+    ok = std::rename(temporary.c_str(), target.c_str()) == 0;
+    error = errno;
+    if (ok)
+      temporary.clear();
+  }
+  if (!ok)
+    throw RunError(option + " " + path + ": cannot write: " +
+                   std::strerror(error));
+}
+
+FolderLock::FolderLock(const std::string &dir, const std::string &option) {
+  std::string file = (fs::path(dir) / ".locorun.lock").string();
+  fd = ::open(file.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (fd < 0)
+    throw RunError(option + ": cannot create '" + file +
+                   "': " + std::strerror(errno));
+  if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    char holder[256] = {0};
+    ssize_t got = ::pread(fd, holder, sizeof(holder) - 1, 0);
+    std::string who = got > 0 ? std::string(holder, got) : "another process";
+    while (!who.empty() && (who.back() == '\n' || who.back() == '\0'))
+      who.pop_back();
+    ::close(fd);
+    fd = -1;
+    throw RunError(option + ": '" + dir + "' is in use by " + who +
+                   "; two runs in one folder would prune each other's "
+                   "checkpoints: give this run its own folder, or wait");
+  }
+  // Who holds it, for the next one to name.
+  std::string line = "locorun (pid " + std::to_string(::getpid()) + ")\n";
+  if (::ftruncate(fd, 0) != 0 ||
+      ::pwrite(fd, line.data(), line.size(), 0) !=
+          static_cast<ssize_t>(line.size()))
+    std::fprintf(stderr, "locorun: warning: cannot record the holder in "
+                         "'%s'\n",
+                 file.c_str());
+}
+
+FolderLock::~FolderLock() {
+  if (fd >= 0)
+    ::close(fd); // releases the lock; the file stays for the next run
+}
