@@ -10,8 +10,9 @@
 
 #include <samplerate.h>
 #include <sndfile.h>
+#include <sys/resource.h>
+#include <sys/statvfs.h>
 
-#include <cerrno>
 #include <cmath>
 #include <cstring>
 #include <cstdio>
@@ -50,6 +51,24 @@ SNDFILE *openAudio(const std::string &path, SF_INFO &info) {
     throw RunError(problem);
   }
   return file;
+}
+
+/// Why writing about `bytes` to `path` failed, as far as can be told
+/// afterwards: the file size limit (ulimit -f, where the process would
+/// have died of SIGXFSZ had locorun not ignored it), a full disk, or
+/// neither known.
+std::string writeFailure(const std::string &path, long double bytes) {
+  struct rlimit limit {};
+  if (::getrlimit(RLIMIT_FSIZE, &limit) == 0 &&
+      limit.rlim_cur != RLIM_INFINITY && bytes > limit.rlim_cur)
+    return "larger than the file size limit of " +
+           std::to_string(limit.rlim_cur) + " bytes (ulimit -f)";
+  struct statvfs disk {};
+  std::string folder = std::filesystem::path(path).parent_path().string();
+  if (::statvfs(folder.empty() ? "." : folder.c_str(), &disk) == 0 &&
+      static_cast<long double>(disk.f_bavail) * disk.f_frsize < bytes)
+    return "the disk is full";
+  return "disk full or file size limit?";
 }
 } // namespace
 
@@ -119,6 +138,7 @@ void loco::writeAudio(const std::string &path, const Audio &audio,
   std::error_code ec;
   if (std::filesystem::is_directory(path, ec))
     throw RunError(path + ": is a folder; cannot write a stem there");
+  ec.clear(); // a path that does not exist yet is no error
   std::string temporary = path + ".partial";
   SNDFILE *file = sf_open(temporary.c_str(), SFM_WRITE, &info);
   if (!file)
@@ -136,14 +156,13 @@ void loco::writeAudio(const std::string &path, const Audio &audio,
         block[i * info.channels + c] = audio.channels[c][start + i];
     ok = sf_writef_float(file, block.data(), count) == count;
   }
-  int error = ok ? 0 : errno;
   ok = sf_close(file) == 0 && ok;
   if (ok)
     std::filesystem::rename(temporary, path, ec);
   if (!ok || ec) {
-    std::string why = ec ? ec.message()
-                      : error ? std::strerror(error)
-                              : "disk full or file size limit?";
+    // libsndfile's own message does not keep the system's reason: find it.
+    auto bytes = static_cast<long double>(audio.frames()) * info.channels * 4;
+    std::string why = ec ? ec.message() : writeFailure(temporary, bytes);
     std::filesystem::remove(temporary, ec);
     throw RunError(path + ": cannot write audio (" + why + ")");
   }

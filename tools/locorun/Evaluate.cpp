@@ -134,25 +134,30 @@ void loco::checkTracks(const std::vector<fs::path> &trackDirs,
   for (const fs::path &dir : trackDirs) {
     std::string track = dir.filename().string();
     try {
-      std::string first;
-      AudioInfo reference;
-      for (const std::string &name : names) {
-        std::string path = stemFile(dir, name);
-        AudioInfo info = probeAudio(path);
-        if (first.empty()) {
-          first = path, reference = info;
-        } else if (info.sampleRate != reference.sampleRate) {
-          problems.push_back(path + ": " + std::to_string(info.sampleRate) +
-                             " Hz, and " + first + " " +
-                             std::to_string(reference.sampleRate) +
-                             " Hz: a track's stems are at one rate");
-        } else if (info.channels != reference.channels) {
-          problems.push_back(path + ": " + std::to_string(info.channels) +
-                             " channel(s), and " + first + " " +
-                             std::to_string(reference.channels) +
-                             ": BSSEval scores a track's sources together, "
-                             "so its stems need the same channels");
-        }
+      // The references: one rate and one channel count, or one problem
+      // that lists them all.
+      std::vector<std::pair<std::string, AudioInfo>> stems;
+      for (const std::string &name : names)
+        stems.emplace_back(name, probeAudio(stemFile(dir, name)));
+      AudioInfo reference = stems.front().second;
+      bool sameRate = true, sameChannels = true;
+      for (const auto &stem : stems) {
+        sameRate &= stem.second.sampleRate == reference.sampleRate;
+        sameChannels &= stem.second.channels == reference.channels;
+      }
+      if (!sameRate || !sameChannels) {
+        std::string list;
+        for (const auto &[name, info] : stems)
+          list += (list.empty() ? "" : ", ") + name + " " +
+                  (sameRate ? std::to_string(info.channels) + " ch"
+                            : std::to_string(info.sampleRate) + " Hz");
+        problems.push_back(
+            dir.string() + ": reference stems " +
+            (sameRate ? "of different channels (" + list +
+                            "); BSSEval scores a track's sources together, "
+                            "so they need the same channels"
+                      : "at different rates (" + list + ")"));
+        continue;
       }
       auto check = [&](const std::string &path, const char *what,
                        bool monoAllowed) {

@@ -141,7 +141,9 @@ Arguments parse(int argc, char **argv, const char *text, bool evaluate) {
       a.format = value();
       if (a.format != "wav" && a.format != "flac")
         usage(text, "--format expects wav or flac, got '" + a.format + "'");
-    } else if (!evaluate && arg == "--batch-segments")
+    } else if (!evaluate && arg == "--overwrite")
+      a.overwrite = true;
+    else if (!evaluate && arg == "--batch-segments")
       a.batchSegments = positive(text, arg, value());
     else if (evaluate && arg == "--data")
       a.data = value();
@@ -241,9 +243,9 @@ int loco::runSeparateCommand(int argc, char **argv) {
   try {
     // Everything that can fail without the model fails before it runs:
     // the output folder, every song's header, every stem's name.
-    prepareOutputFolder(a.out, "-o");
     for (const std::string &path : a.songs)
       probeAudio(path);
+    prepareOutputFolder(a.out, "-o");
     std::unique_ptr<Session> session = openSeparation(a, kSeparateUsage);
     int64_t rows = session->artifact().inputs().front().shape[0];
     if (a.batchSegments && a.batchSegments != rows)

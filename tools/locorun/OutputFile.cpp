@@ -23,26 +23,34 @@ namespace fs = std::filesystem;
 
 OutputFile::OutputFile(const std::string &path, const std::string &option)
     : path(path), option(option) {
-  std::error_code ec;
-  // A link: the file it points to is the output (the link stays a link).
-  fs::path resolved = fs::is_symlink(path, ec) ? fs::weakly_canonical(path, ec)
-                                               : fs::path(path);
-  if (ec)
-    throw RunError(option + " " + path + ": cannot resolve the link: " +
-                   ec.message());
-  target = resolved.string();
+  // What the path names, links followed.
   struct stat info {};
-  bool exists = ::stat(target.c_str(), &info) == 0;
+  bool exists = ::stat(path.c_str(), &info) == 0;
   if (exists && S_ISDIR(info.st_mode))
     throw RunError(option + " " + path + ": is a folder");
   if (exists && !S_ISREG(info.st_mode)) {
     // A terminal, /dev/stdout, a pipe: written in place.
-    stream = std::fopen(target.c_str(), "w");
+    target = path;
+    stream = std::fopen(path.c_str(), "w");
     if (!stream)
       throw RunError(option + " " + path + ": cannot write: " +
                      std::strerror(errno));
     return;
   }
+  // A link to a file (or to one not written yet): the file it points to is
+  // replaced, and the link stays a link.
+  std::error_code ec;
+  fs::path resolved = path;
+  for (int hops = 0; fs::is_symlink(fs::symlink_status(resolved, ec)); ++hops) {
+    if (hops == 40)
+      throw RunError(option + " " + path + ": too many levels of links");
+    fs::path next = fs::read_symlink(resolved, ec);
+    if (ec)
+      throw RunError(option + " " + path + ": cannot read the link: " +
+                     ec.message());
+    resolved = next.is_absolute() ? next : resolved.parent_path() / next;
+  }
+  target = resolved.string();
   // A regular file: a temporary one beside it now, which proves the folder
   // exists and is writable, renamed over it at the end.
   fs::path folder = resolved.parent_path().empty() ? fs::path(".")
