@@ -54,12 +54,18 @@ def state_dict_of(checkpoint, path):
         fail(f"{path}: neither a state_dict nor a dict with 'model_state_dict'")
     out = {}
     for name, value in checkpoint.items():
+        if not isinstance(name, str):
+            fail(f"{path}: a state_dict key that is not a name ({name!r:.40})")
         if not isinstance(value, safe_pth.Tensor):
             fail(f"{path}: entry '{name}' is not a tensor ({type(value).__name__})")
         if value.dtype not in ("float32", "float64", "float16", "bfloat16"):
             fail(f"{path}: entry '{name}' is {value.dtype}; the model's weights are "
                  "floating-point tensors")
-        out[name[len("module."):] if name.startswith("module.") else name] = value
+        bare = name[len("module."):] if name.startswith("module.") else name
+        if bare in out:
+            fail(f"{path}: '{bare}' is there twice (with and without 'module.'); "
+                 "which one is the model's is not knowable")
+        out[bare] = value
     return out
 
 
@@ -112,8 +118,12 @@ def main():
         fail(f"{args.checkpoint}: refused: {e}; a weights file is read as data "
              "and runs no code (if it is your own checkpoint holding objects "
              "of your own, save only its state_dict)")
+    except MemoryError:
+        fail(f"{args.checkpoint}: cannot read as a PyTorch checkpoint (it asks for "
+             "more memory than there is)")
     except Exception as e:  # a pickle or zip error of any kind: say which file
-        fail(f"{args.checkpoint}: cannot read as a PyTorch checkpoint ({e})")
+        fail(f"{args.checkpoint}: cannot read as a PyTorch checkpoint "
+             f"({type(e).__name__}: {e})")
     found = state_dict_of(checkpoint, args.checkpoint)
     try:
         cfg = ref.load_config(args.config, args.set)
@@ -145,16 +155,22 @@ def main():
         if not np.isfinite(array).all():
             fail(f"{args.checkpoint}: '{name}' holds a NaN or Inf")
         tensors[name] = array
-    temporary = args.output + ".partial"
+    # A link: the file it names is replaced and the link kept; a device
+    # (/dev/stdout) is written in place.
+    target = os.path.realpath(args.output)
+    in_place = os.path.exists(target) and not os.path.isfile(target)
+    temporary = target if in_place else target + ".partial"
     try:
         write_safetensors(temporary, tensors, {
             "source": os.path.basename(args.checkpoint),
             "config": os.path.basename(args.config),
             "generator": "lococ tools/pth2safetensors.py"})
-        os.replace(temporary, args.output)
+        if not in_place:
+            os.replace(temporary, target)
     except OSError as e:
         try:
-            os.remove(temporary)
+            if not in_place:
+                os.remove(temporary)
         except OSError:
             pass
         fail(f"-o {args.output}: cannot write ({e.strerror or e}); nothing was written")

@@ -92,6 +92,15 @@ class _Storage:
 def _rebuild_tensor(storage, offset, shape, stride, *ignored):
     if not isinstance(storage, _Storage):
         raise Refused("a tensor rebuilt from something that is not a storage")
+
+    def whole(n):
+        return isinstance(n, int) and not isinstance(n, bool) and 0 <= n < 2**62
+
+    if not (whole(offset) and isinstance(shape, tuple) and isinstance(stride, tuple)
+            and len(shape) == len(stride) and all(map(whole, shape))
+            and all(map(whole, stride))):
+        raise Refused(f"a tensor of offset {offset!r:.40}, shape {shape!r:.60} and "
+                      f"stride {stride!r:.60}")
     return Tensor(storage, offset, shape, stride)
 
 
@@ -185,6 +194,12 @@ def _load_zip(path):
             name = f"{prefix}data/{key}"
             if name not in names:
                 raise Refused(f"storage '{key}' is not in the archive")
+            info = archive.getinfo(name)
+            # torch.save stores its records uncompressed; a record that
+            # inflates a hundredfold is a zip bomb, not weights.
+            if info.file_size > 100 * max(info.compress_size, 1 << 16):
+                raise Refused(f"storage '{key}' inflates from {info.compress_size} to "
+                              f"{info.file_size} bytes")
             return archive.read(name)
 
         unpickler = _Unpickler(io.BytesIO(archive.read(pickles[0])), blobs)
@@ -236,4 +251,7 @@ def load(path):
     if zipfile.is_zipfile(path):
         return _load_zip(path)
     with open(path, "rb") as stream:
+        if stream.read(4) == b"PK\x03\x04":
+            raise ValueError("a zip archive that is cut short or damaged")
+        stream.seek(0)
         return _load_legacy(stream)

@@ -21,6 +21,7 @@ import argparse
 import io
 import os
 import pickle
+import struct
 import subprocess
 import sys
 import zipfile
@@ -154,6 +155,37 @@ with zipfile.ZipFile(path("overrun.pth"), "w") as archive:
         archive.writestr(n, blob)
 refused(path("overrun.pth"), "refused", "past its storage", proven=False)
 
+# A storage record that inflates a thousandfold (a zip bomb), a zip cut
+# short, a tensor offset that is not a whole number, and one name given
+# twice (with and without DataParallel's prefix).
+with zipfile.ZipFile(io.BytesIO(buffer.getvalue())) as source:
+    contents = {n: source.read(n) for n in source.namelist()}
+victim = max((n for n in contents if "/data/" in n), key=lambda n: len(contents[n]))
+contents[victim] = bytes(len(contents[victim]) * 2000)
+with zipfile.ZipFile(path("bomb.pth"), "w", compression=zipfile.ZIP_DEFLATED) as archive:
+    for n, blob in contents.items():
+        archive.writestr(n, blob)
+refused(path("bomb.pth"), "refused", "inflates from", proven=False)
+open(path("cut.pth"), "wb").write(buffer.getvalue()[:len(buffer.getvalue()) // 2])
+refused(path("cut.pth"), "cut short or damaged", proven=False)
+pickled = zipfile.ZipFile(io.BytesIO(buffer.getvalue()))
+names = pickled.namelist()
+pkl = [n for n in names if n.endswith("data.pkl")][0]
+data = pickled.read(pkl)
+# _rebuild_tensor_v2(storage, 0, ...): make the first offset 0.5 (BININT1 0
+# after the storage's BINPERSID becomes BINFLOAT 0.5).
+at = data.index(b"Q") + 1
+assert data[at:at + 2] == b"K\x00", data[at:at + 8]
+data = data[:at] + b"G" + struct.pack(">d", 0.5) + data[at + 2:]
+with zipfile.ZipFile(path("offset.pth"), "w") as archive:
+    for n in names:
+        archive.writestr(n, data if n == pkl else pickled.read(n))
+refused(path("offset.pth"), "refused", "offset 0.5", proven=False)
+twice = dict(golden)
+twice["module.deconv.bias"] = golden["deconv.bias"] + 1
+torch.save(twice, path("twice.pth"))
+refused(path("twice.pth"), "'deconv.bias' is there twice", proven=False)
+
 # An -o that cannot be written: a clear error, nothing left behind.
 torch.save({"model_state_dict": golden}, path("good.pth"))
 for out, needle in ((path("missing/model.safetensors"), "does not exist"),
@@ -162,7 +194,8 @@ for out, needle in ((path("missing/model.safetensors"), "does not exist"),
     assert result.returncode == 1 and needle in result.stderr, result
     assert "Traceback" not in result.stderr, result.stderr
     assert not os.path.exists(path("missing")), "created a folder"
-print("refused: integer and complex tensors, a tensor past its storage, unwritable -o")
+print("refused: integer and complex tensors, a tensor past its storage, a zip bomb, a cut "
+      "zip, a fractional offset, a name twice, an unwritable -o")
 
 # Accepted: the legacy format, and nn.Parameter values, equal to the source.
 params = {k: torch.nn.Parameter(v.clone()) for k, v in golden.items()}

@@ -8,14 +8,18 @@
 #include "tools/locorun/Audio.h"
 #include "tools/locorun/Session.h"
 
+#include <fcntl.h>
 #include <samplerate.h>
 #include <sndfile.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/statvfs.h>
+#include <unistd.h>
 
+#include <cerrno>
 #include <cmath>
-#include <cstring>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <limits>
 
@@ -139,10 +143,20 @@ void loco::writeAudio(const std::string &path, const Audio &audio,
   if (std::filesystem::is_directory(path, ec))
     throw RunError(path + ": is a folder; cannot write a stem there");
   ec.clear(); // a path that does not exist yet is no error
+  // The temporary file is made by this call and nothing else: a leftover
+  // (or a planted link) of that name is removed, not followed.
   std::string temporary = path + ".partial";
-  SNDFILE *file = sf_open(temporary.c_str(), SFM_WRITE, &info);
-  if (!file)
+  ::unlink(temporary.c_str());
+  int fd = ::open(temporary.c_str(),
+                  O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+  if (fd < 0)
+    throw RunError(path + ": cannot write audio: " + std::strerror(errno));
+  SNDFILE *file = sf_open_fd(fd, SFM_WRITE, &info, /*close_desc=*/SF_TRUE);
+  if (!file) {
+    ::close(fd);
+    ::unlink(temporary.c_str());
     throw RunError(path + ": cannot write audio: " + sf_strerror(nullptr));
+  }
   // FLAC holds integers: clip rather than let libsndfile wrap.
   if (format == AudioFormat::Flac)
     sf_command(file, SFC_SET_CLIPPING, nullptr, SF_TRUE);

@@ -11,6 +11,7 @@
 #include "tools/locorun/Session.h"
 
 #include <fcntl.h>
+#include <sys/resource.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
 #include <zlib.h>
@@ -98,6 +99,11 @@ void removeTree(const fs::path &path) {
 
 /// The size and CRC-32 of a file, or false when it cannot be read.
 bool measure(const std::string &path, uint64_t &bytes, uint32_t &crc) {
+  // A checkpoint's files are regular files (a link to /dev/zero would
+  // never end).
+  std::error_code ec;
+  if (!fs::is_regular_file(path, ec))
+    return false;
   std::ifstream in(path, std::ios::binary);
   if (!in)
     return false;
@@ -228,6 +234,19 @@ void loco::prepareCheckpointFolder(const std::string &dir, int64_t bytes,
   if (!ok)
     throw RunError(option + ": cannot write in '" + dir +
                    "': " + std::strerror(error));
+  // A file size limit (ulimit -f) below a checkpoint's largest file would
+  // fail the first save.
+  // `bytes` is the model and its two moments: the optimizer file is about
+  // two thirds of it.
+  struct rlimit limit {};
+  int64_t largest = bytes / 3 * 2;
+  if (::getrlimit(RLIMIT_FSIZE, &limit) == 0 &&
+      limit.rlim_cur != RLIM_INFINITY &&
+      static_cast<long double>(largest) > limit.rlim_cur)
+    throw RunError(option + ": a checkpoint's optimizer.safetensors is "
+                   "about " + std::to_string(largest) + " bytes, above the "
+                   "file size limit of " + std::to_string(limit.rlim_cur) +
+                   " bytes (ulimit -f)");
   // Room for the new checkpoint while the previous one is still kept.
   struct statvfs info {};
   if (::statvfs(dir.c_str(), &info) != 0)

@@ -42,7 +42,8 @@ void loco::scoreTrack(const fs::path &dir, size_t t, size_t count,
                       const SeparateFn &separate,
                       const std::string &estimatesDir,
                       PerTrackScores &perTrack,
-                      nlohmann::ordered_json &tracksJson) {
+                      nlohmann::ordered_json &tracksJson,
+                      int64_t filtersLen) {
   std::string track = dir.filename().string();
   SourceImages references, estimates;
   int64_t rate = 0;
@@ -83,7 +84,7 @@ void loco::scoreTrack(const fs::path &dir, size_t t, size_t count,
   BssEval bss;
   std::string failure;
   try {
-    bss = bssEvalV4(references, estimates, rate, rate);
+    bss = bssEvalV4(references, estimates, rate, rate, filtersLen);
   } catch (const RunError &e) {
     failure = e.what();
     std::fprintf(stderr, "locorun: warning: %s: %s\n", track.c_str(),
@@ -140,48 +141,79 @@ void loco::checkTracks(const std::vector<fs::path> &trackDirs,
       for (const std::string &name : names)
         stems.emplace_back(name, probeAudio(stemFile(dir, name)));
       AudioInfo reference = stems.front().second;
-      bool sameRate = true, sameChannels = true;
+      bool sameRate = true, sameChannels = true, sameLength = true;
       for (const auto &stem : stems) {
         sameRate &= stem.second.sampleRate == reference.sampleRate;
         sameChannels &= stem.second.channels == reference.channels;
+        sameLength &= stem.second.frames == reference.frames;
       }
-      if (!sameRate || !sameChannels) {
+      if (!sameRate || !sameChannels || !sameLength) {
         std::string list;
         for (const auto &[name, info] : stems)
           list += (list.empty() ? "" : ", ") + name + " " +
-                  (sameRate ? std::to_string(info.channels) + " ch"
-                            : std::to_string(info.sampleRate) + " Hz");
+                  (!sameRate       ? std::to_string(info.sampleRate) + " Hz"
+                   : !sameChannels ? std::to_string(info.channels) + " ch"
+                                   : std::to_string(info.frames) + " frames");
         problems.push_back(
             dir.string() + ": reference stems " +
-            (sameRate ? "of different channels (" + list +
-                            "); BSSEval scores a track's sources together, "
-                            "so they need the same channels"
-                      : "at different rates (" + list + ")"));
+            (!sameRate ? "at different rates (" + list + ")"
+             : !sameChannels
+                 ? "of different channels (" + list +
+                       "); BSSEval scores a track's sources together, so "
+                       "they need the same channels"
+                 : "of different lengths (" + list +
+                       "); a track's stems are one recording"));
         continue;
       }
-      auto check = [&](const std::string &path, const char *what,
-                       bool monoAllowed) {
+      // The rate of every other file; a problem names it.
+      auto sameRateAs = [&](const std::string &path, const AudioInfo &info,
+                            const char *what) {
+        if (info.sampleRate == reference.sampleRate)
+          return true;
+        problems.push_back(path + ": " + what + " at " +
+                           std::to_string(info.sampleRate) +
+                           " Hz, the reference stems at " +
+                           std::to_string(reference.sampleRate) +
+                           " Hz: they are not aligned (resample one of "
+                           "them first)");
+        return false;
+      };
+      if (separating) {
+        // Stems of the mixture's channels, or one (--mono, or a mono
+        // mixture), scored against the references' mean.
+        std::string path = stemFile(dir, "mixture");
         AudioInfo info = probeAudio(path);
-        if (info.sampleRate != reference.sampleRate)
-          problems.push_back(path + ": " + what + " at " +
-                             std::to_string(info.sampleRate) +
-                             " Hz, the reference stems at " +
-                             std::to_string(reference.sampleRate) +
-                             " Hz: they are not aligned (resample one "
-                             "of them first)");
-        else if (info.channels != reference.channels &&
-                 !(monoAllowed && info.channels == 1))
-          problems.push_back(path + ": " + what + " of " +
+        if (sameRateAs(path, info, "the mixture") && !mono &&
+            info.channels != reference.channels && info.channels != 1)
+          problems.push_back(path + ": the mixture of " +
                              std::to_string(info.channels) +
                              " channel(s), the reference stems of " +
-                             std::to_string(reference.channels));
-      };
-      if (separating)
-        check(stemFile(dir, "mixture"), "the mixture", mono);
-      else
-        for (const std::string &name : names)
-          check(stemFile(fs::path(estimates) / track, name), "an estimate",
-                true);
+                             std::to_string(reference.channels) +
+                             " (--mono separates it as one)");
+      } else {
+        // Estimates of the references' channels, or all of one channel.
+        int64_t channels = -1;
+        std::string first;
+        for (const std::string &name : names) {
+          std::string path = stemFile(fs::path(estimates) / track, name);
+          AudioInfo info = probeAudio(path);
+          if (!sameRateAs(path, info, "an estimate"))
+            continue;
+          if (info.channels != reference.channels && info.channels != 1)
+            problems.push_back(path + ": an estimate of " +
+                               std::to_string(info.channels) +
+                               " channel(s), the reference stems of " +
+                               std::to_string(reference.channels));
+          else if (channels >= 0 && info.channels != channels)
+            problems.push_back(path + ": an estimate of " +
+                               std::to_string(info.channels) +
+                               " channel(s), and " + first + " of " +
+                               std::to_string(channels) +
+                               ": a track's estimates are scored together");
+          else if (channels < 0)
+            channels = info.channels, first = path;
+        }
+      }
     } catch (const RunError &e) {
       problems.push_back(e.what());
     }

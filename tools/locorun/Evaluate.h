@@ -41,10 +41,11 @@ std::string stemFile(const std::filesystem::path &dir,
 /// Everything about a split that can be wrong before a track is separated
 /// or scored: each reference stem (and the mixture when `separating`, or
 /// each estimate in `estimates`/<track>/) exists and is audio; a track's
-/// references share one sample rate and one channel count; its mixture and
-/// estimates have the references' rate and their channels (or one, scored
-/// against the references' mean, as --mono separates). Throws RunError
-/// listing the problems.
+/// references share one sample rate, channel count and length; its mixture
+/// has their rate and channels (or any channels with `mono`, or one); its
+/// estimates have their rate and all the references' channels or all one
+/// (scored against the references' mean, as --mono separates). Throws
+/// RunError listing the problems.
 void checkTracks(const std::vector<std::filesystem::path> &trackDirs,
                  const std::vector<std::string> &names, bool separating,
                  const std::string &estimates, bool mono);
@@ -53,10 +54,12 @@ void checkTracks(const std::vector<std::filesystem::path> &trackDirs,
 /// empty, reads its estimates from `estimatesDir`/<track>/), scores every
 /// source, prints its table rows, and appends its scores to `perTrack` and
 /// `tracksJson`. Expects a split that checkTracks accepted.
+/// `filtersLen` is BSSEval's distortion filter length (museval's 512).
 void scoreTrack(const std::filesystem::path &dir, size_t t, size_t count,
                 const std::vector<std::string> &names,
                 const SeparateFn &separate, const std::string &estimatesDir,
-                PerTrackScores &perTrack, nlohmann::ordered_json &tracksJson);
+                PerTrackScores &perTrack, nlohmann::ordered_json &tracksJson,
+                int64_t filtersLen = 512);
 
 /// The mean of the finite values (NaN when there are none).
 double finiteMean(const std::vector<double> &values);

@@ -18,6 +18,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -202,20 +203,23 @@ std::vector<std::string> sourceNames(Session &session) {
 
 namespace {
 /// The folder name of a song's stems: its file's stem, or for a MUSDB
-/// mixture its track folder's name, both from the canonical path (so that
-/// `.`, `..` and links cannot name a folder outside -o); never `.`, `..` or
-/// empty.
+/// mixture its track folder's name, from the absolute path with `.` and
+/// `..` resolved (lexically: a linked song keeps its own name, not its
+/// target's, as in git-annex or DVC folders); one path component, never
+/// `.`, `..` or empty, so it cannot name a folder outside -o.
 std::string songLabel(const std::string &path) {
-  std::error_code ec;
-  fs::path canonical = fs::weakly_canonical(fs::absolute(path, ec), ec);
-  if (ec)
-    canonical = fs::absolute(path);
-  std::string label = canonical.stem().string();
-  if (label == "mixture" && canonical.parent_path().has_filename())
-    label = canonical.parent_path().filename().string();
+  fs::path normal = fs::absolute(path).lexically_normal();
+  std::string label = normal.stem().string();
+  if (label == "mixture" && normal.parent_path().has_filename())
+    label = normal.parent_path().filename().string();
   if (label.empty() || label == "." || label == "..")
     label = "song";
   return label;
+}
+
+bool isRegularFile(const std::string &path) {
+  struct stat info {};
+  return ::stat(path.c_str(), &info) == 0 && S_ISREG(info.st_mode);
 }
 
 /// Creates `dir` and checks that files can be made in it; throws RunError
@@ -243,8 +247,11 @@ int loco::runSeparateCommand(int argc, char **argv) {
   try {
     // Everything that can fail without the model fails before it runs:
     // the output folder, every song's header, every stem's name.
+    // Headers of files only: a pipe (/dev/stdin) is read once, when its
+    // turn comes.
     for (const std::string &path : a.songs)
-      probeAudio(path);
+      if (isRegularFile(path))
+        probeAudio(path);
     prepareOutputFolder(a.out, "-o");
     std::unique_ptr<Session> session = openSeparation(a, kSeparateUsage);
     int64_t rows = session->artifact().inputs().front().shape[0];
@@ -264,11 +271,17 @@ int loco::runSeparateCommand(int argc, char **argv) {
       for (int n = 2; !taken.insert(label).second; ++n)
         label = base + "-" + std::to_string(n);
       labels.push_back(label);
+      // A song's folder is a folder of -o, not a link out of it.
+      fs::path folder = fs::path(a.out) / label;
+      std::error_code ec;
+      if (fs::is_symlink(fs::symlink_status(folder, ec)))
+        throw RunError(folder.string() +
+                       ": is a link; the stems of a song go in a folder of "
+                       "-o itself (nothing was separated)");
       // A file this run did not write is replaced only when asked: -o
       // inside a MUSDB split would otherwise write over its references.
       for (const std::string &name : names) {
-        fs::path stem = fs::path(a.out) / label / (name + "." + a.format);
-        std::error_code ec;
+        fs::path stem = folder / (name + "." + a.format);
         if (fs::exists(fs::symlink_status(stem, ec)) && !a.overwrite)
           existing.push_back(stem.string());
       }

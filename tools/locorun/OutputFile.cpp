@@ -28,10 +28,26 @@ OutputFile::OutputFile(const std::string &path, const std::string &option)
   bool exists = ::stat(path.c_str(), &info) == 0;
   if (exists && S_ISDIR(info.st_mode))
     throw RunError(option + " " + path + ": is a folder");
-  if (exists && !S_ISREG(info.st_mode)) {
-    // A terminal, /dev/stdout, a pipe: written in place.
+  // This process's own output (/dev/stdout while stdout goes to a file):
+  // the file is shared with the table and whatever else the shell writes
+  // there, so it is appended to in place, never replaced.
+  auto isStandardStream = [&] {
+    if (fs::path(path).lexically_normal().string().rfind("/dev/", 0) == 0 ||
+        fs::path(path).lexically_normal().string().rfind("/proc/", 0) == 0)
+      return true;
+    for (int stream : {STDOUT_FILENO, STDERR_FILENO}) {
+      struct stat own {};
+      if (exists && ::fstat(stream, &own) == 0 && own.st_dev == info.st_dev &&
+          own.st_ino == info.st_ino)
+        return true;
+    }
+    return false;
+  };
+  if (exists && (!S_ISREG(info.st_mode) || isStandardStream())) {
+    // A terminal, /dev/stdout, a pipe: written in place (appended to, where
+    // it is a file others write too).
     target = path;
-    stream = std::fopen(path.c_str(), "w");
+    stream = std::fopen(path.c_str(), S_ISREG(info.st_mode) ? "a" : "w");
     if (!stream)
       throw RunError(option + " " + path + ": cannot write: " +
                      std::strerror(errno));
@@ -94,11 +110,21 @@ void OutputFile::write(const std::string &text) {
 
 FolderLock::FolderLock(const std::string &dir, const std::string &option) {
   std::string file = (fs::path(dir) / ".locorun.lock").string();
-  fd = ::open(file.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  // Never through a link: the lock file is written (the holder's pid).
+  fd = ::open(file.c_str(), O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644);
   if (fd < 0)
     throw RunError(option + ": cannot create '" + file +
                    "': " + std::strerror(errno));
-  if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+  int error = ::flock(fd, LOCK_EX | LOCK_NB) == 0 ? 0 : errno;
+  if (error && error != EWOULDBLOCK) {
+    // A filesystem without locks (some network mounts): run unguarded.
+    std::fprintf(stderr,
+                 "locorun: warning: cannot lock '%s' (%s); make sure no "
+                 "other run writes to %s\n",
+                 file.c_str(), std::strerror(error), dir.c_str());
+    return;
+  }
+  if (error == EWOULDBLOCK) {
     char holder[256] = {0};
     ssize_t got = ::pread(fd, holder, sizeof(holder) - 1, 0);
     std::string who = got > 0 ? std::string(holder, got) : "another process";

@@ -27,6 +27,7 @@
 #include <cstdio>
 #include <cstring>
 #include <fstream>
+#include <utility>
 
 using namespace loco;
 
@@ -141,9 +142,15 @@ public:
     struct sigaction action {};
     action.sa_handler = onStopSignal;
     sigemptyset(&action.sa_mask);
-    action.sa_flags = SA_RESETHAND;
-    sigaction(SIGTERM, &action, &previousTerm);
-    sigaction(SIGINT, &action, &previousInt);
+    // SA_RESTART: a read or write in flight is resumed, not failed (EINTR).
+    action.sa_flags = SA_RESETHAND | SA_RESTART;
+    for (auto [signal, previous] :
+         {std::pair{SIGTERM, &previousTerm}, std::pair{SIGINT, &previousInt}}) {
+      sigaction(signal, nullptr, previous);
+      // A signal the parent ignores (SIGINT of a background job) stays so.
+      if (previous->sa_handler != SIG_IGN)
+        sigaction(signal, &action, nullptr);
+    }
   }
   ~StopSignals() {
     sigaction(SIGTERM, &previousTerm, nullptr);
@@ -394,8 +401,12 @@ int loco::runTraining(Session &session, const TrackSource &train,
       for (auto &[name, value] : components.items())
         value = sums[i++] / ranks;
       stopping = stopping || sums.back() > 0;
+    } else {
+      // Under a launcher the ranks decide from the reduced flag alone (a
+      // signal that lands after the all-reduce is seen at the next step by
+      // all of them together).
+      stopping = stopping || stopSignal != 0;
     }
-    stopping = stopping || stopSignal != 0;
     // A non-finite loss: skip the optimizer step (its accumulators are
     // dropped). A non-finite gradient: AdamW skips the update itself.
     float gradNorm = NAN, clipCoef = NAN;

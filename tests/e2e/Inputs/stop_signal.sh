@@ -7,12 +7,25 @@
 #
 #   stop_signal.sh LOCORUN TRAIN.so WORKDIR TERM|INT
 set -euo pipefail
+# locorun, like any well-behaved program, leaves a signal ignored that it
+# inherits ignored (bash's background jobs, lit's workers ignore SIGINT):
+# the run starts with both signals at their defaults.
+set -m
 locorun=$1 so=$2 work=$3 signal=$4
 args=(--synthetic --steps-per-epoch 1000000)
 rm -rf "$work" && mkdir -p "$work"
-"$locorun" "$so" "${args[@]}" --steps 1000000 --out "$work/run" \
+python3 -c 'import os, signal, sys
+for s in (signal.SIGINT, signal.SIGTERM):
+    signal.signal(s, signal.SIG_DFL)
+os.execvp(sys.argv[1], sys.argv[1:])' \
+  "$locorun" "$so" "${args[@]}" --steps 1000000 --out "$work/run" \
   --metrics "$work/metrics.jsonl" 2> "$work/run.log" &
 pid=$!
+# Never hang a test run: the stop must come within two minutes.
+(sleep 120; kill -9 "$pid") > /dev/null 2>&1 &
+watchdog=$!
+# Its own process group (set -m): the sleep goes with it.
+trap 'kill -- -"$watchdog" 2> /dev/null || true' EXIT
 for _ in $(seq 600); do
   [ -f "$work/metrics.jsonl" ] && [ "$(wc -l < "$work/metrics.jsonl")" -ge 2 ] && break
   sleep 0.1
