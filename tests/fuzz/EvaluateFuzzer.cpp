@@ -7,7 +7,8 @@
 // input (a header of any kind) or leaves one out. `locorun evaluate`'s
 // checks (checkTracks) either refuse the split with a RunError or accept
 // it, and an accepted split is scored (scoreTrack: BSSEval v4, SI-SDR,
-// uSDR) without any other outcome. Before these checks, one mono source
+// uSDR; with a flag, of the estimates rescaled against a mixture of the
+// input's shape, and of the raw ones) without any other outcome. Before these checks, one mono source
 // among stereo ones crashed BSSEval.
 //
 //===----------------------------------------------------------------------===//
@@ -46,8 +47,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   const uint8_t flags = data[8];
   const uint8_t *samples = data + 9;
   size_t count = size - 9, next = 0;
-  for (int i = 0; i < 8; ++i) {
-    uint8_t shape = data[i];
+  // Eight stems, then (flag bit 3) the mixture, shaped as the first.
+  for (int i = 0; i < 9; ++i) {
+    if (i == 8 && !(flags & 8))
+      break;
+    uint8_t shape = data[i == 8 ? 0 : i];
     loco::Audio audio;
     static const int64_t kRates[] = {8000, 8000, 16000, 4000};
     audio.sampleRate = kRates[(shape >> 2) & 3];
@@ -58,8 +62,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         v = count ? (static_cast<int8_t>(samples[next++ % count]) / 128.0f)
                   : 0.0f;
     }
-    fs::path file =
-        (i < 4 ? track : estimates) / (names[i % 4] + ".wav");
+    fs::path file = i == 8  ? track / "mixture.wav"
+                    : i < 4 ? track / (names[i] + ".wav")
+                            : estimates / (names[i % 4] + ".wav");
     // Flags: bit 0 replaces a reference, bit 1 an estimate, with the raw
     // input; bit 2 leaves one out.
     bool raw = (i == 2 && (flags & 1)) || (i == 5 && (flags & 2));
@@ -76,14 +81,18 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     std::string estimatesDir = (root / "estimates").string();
     loco::checkTracks(tracks, names, /*separating=*/false, estimatesDir,
                       /*mono=*/false);
-    loco::PerTrackScores perTrack(
-        names.size(),
-        std::vector<std::vector<double>>(std::size(loco::kCriteria)));
+    loco::TrackScores scores(names.size());
     nlohmann::ordered_json json = nlohmann::ordered_json::array();
     // 16-tap distortion filters: museval's 512 make the Gram matrix of 4
-    // sources x 3 channels a 6144-square solve, a second a run.
+    // sources x 3 channels a 6144-square solve, a second a run. Flag bit 3
+    // rescales the estimates against the mixture (written from the input
+    // too), scoring both sets.
+    loco::ScoreOptions options;
+    options.filtersLen = 16;
+    if (flags & 8)
+      options.rescale = loco::Rescale::Mixture;
     loco::scoreTrack(track, 0, 1, names, loco::SeparateFn(), estimatesDir,
-                     perTrack, json, /*filtersLen=*/16);
+                     options, scores, json);
     (void)json.dump(1, ' ', false,
                     nlohmann::ordered_json::error_handler_t::replace);
   } catch (const loco::RunError &) {

@@ -20,6 +20,7 @@
 #include "runtime/SiSdr.h"
 #include "tools/locorun/Audio.h"
 #include "tools/locorun/Metrics.h"
+#include "tools/locorun/Rescale.h"
 #include "tools/locorun/Session.h"
 #include "tools/locorun/TrackLoss.h"
 
@@ -383,6 +384,101 @@ namespace {
 // sets' estimates and targets, the mean over the batch's rows of each
 // track's components equals upstream's loss parts (fp32 upstream against
 // double here: 1e-5 relative).
+TEST(Rescale, LeastSquaresGainsRecoverKnownGains) {
+  // True stems t_j sum to the mixture; the estimates are t_j / k_j (a
+  // scale-free model's arbitrary level). The gains that make the estimates
+  // sum closest to the mixture are k_j: the sum is then exact.
+  SourceImages truth = noiseSources(4, 2, 5000, 21);
+  Channels mixture(2, std::vector<float>(5000, 0.0f));
+  for (const auto &stem : truth)
+    for (int c = 0; c < 2; ++c)
+      for (int i = 0; i < 5000; ++i)
+        mixture[c][i] += stem[c][i];
+  const double k[] = {3.0, 0.125, -0.7, 11.0};
+  std::vector<Channels> estimates(truth.begin(), truth.end());
+  for (int j = 0; j < 4; ++j)
+    for (auto &channel : estimates[j])
+      for (float &v : channel)
+        v = static_cast<float>(v / k[j]);
+  std::vector<double> gains = mixtureGains(mixture, estimates);
+  ASSERT_EQ(gains.size(), 4u);
+  for (int j = 0; j < 4; ++j)
+    // Float estimates, double sums over 10,000 samples: 1e-5 relative.
+    EXPECT_NEAR(gains[j], k[j], 1e-5 * std::abs(k[j])) << j;
+
+  // A pure gain: SI-SDR against the truth is unchanged (to float rounding
+  // of the scaled samples, 1e-4 dB) for estimates with errors of their own
+  // (about 10 dB here), and a silent stem gets gain 0, not a singular
+  // matrix.
+  SourceImages errors = noiseSources(4, 2, 5000, 24);
+  for (int j = 0; j < 4; ++j)
+    for (int c = 0; c < 2; ++c)
+      for (int i = 0; i < 5000; ++i)
+        estimates[j][c][i] += 0.3f * errors[j][c][i] / static_cast<float>(k[j]);
+  std::vector<Channels> rescaled = estimates;
+  applyGains(rescaled, mixtureGains(mixture, estimates));
+  for (int j = 0; j < 4; ++j) {
+    double before = siSdr(truth[j], estimates[j]);
+    EXPECT_GT(before, 5.0);
+    EXPECT_LT(before, 20.0);
+    EXPECT_NEAR(siSdr(truth[j], rescaled[j]), before, 1e-4) << j;
+  }
+  for (auto &channel : estimates[3])
+    std::fill(channel.begin(), channel.end(), 0.0f);
+  gains = mixtureGains(mixture, estimates);
+  EXPECT_EQ(gains[3], 0.0);
+  for (int j = 0; j < 3; ++j)
+    EXPECT_TRUE(std::isfinite(gains[j]));
+}
+
+TEST(Rescale, MixtureConsistencySumsToTheMixture) {
+  SourceImages truth = noiseSources(4, 2, 3000, 22);
+  Channels mixture = noiseSources(1, 2, 3000, 23)[0];
+  std::vector<Channels> stems(truth.begin(), truth.end());
+  RescaleReport report = rescaleStems(Rescale::Mixture, mixture, stems);
+  EXPECT_EQ(report.applied, Rescale::Mixture);
+  EXPECT_EQ(report.gains.size(), 4u);
+  float peak = 0.0f;
+  for (const auto &channel : mixture)
+    for (float v : channel)
+      peak = std::max(peak, std::abs(v));
+  for (int c = 0; c < 2; ++c)
+    for (int i = 0; i < 3000; ++i) {
+      double sum = 0.0;
+      for (const Channels &stem : stems)
+        sum += stem[c][i];
+      // Four float stems, each rounded once after its share: a few ulps
+      // of the mixture's peak.
+      ASSERT_NEAR(sum, mixture[c][i], 8 * peak * 1.2e-7) << c << " " << i;
+    }
+  std::vector<Channels> untouched(truth.begin(), truth.end());
+  EXPECT_EQ(rescaleStems(Rescale::Off, mixture, untouched).applied,
+            Rescale::Off);
+  EXPECT_EQ(untouched, std::vector<Channels>(truth.begin(), truth.end()));
+}
+
+TEST(Rescale, AutoFollowsTheLoss) {
+  auto manifest = [](const char *type, double l1, double spectral) {
+    return nlohmann::json{{"loss",
+                           {{"loss_type", type},
+                            {"l1_weight", l1},
+                            {"spectral_weight", spectral}}}};
+  };
+  EXPECT_EQ(resolveRescale(Rescale::Auto, manifest("si_sdr", 0, 0)),
+            Rescale::Gains);
+  EXPECT_EQ(resolveRescale(Rescale::Auto, manifest("combined", 0, 0)),
+            Rescale::Gains);
+  EXPECT_EQ(resolveRescale(Rescale::Auto, manifest("combined", 0.1, 0)),
+            Rescale::Off);
+  EXPECT_EQ(resolveRescale(Rescale::Auto, manifest("l1", 0, 0)), Rescale::Off);
+  EXPECT_EQ(resolveRescale(Rescale::Auto, nlohmann::json::object()),
+            Rescale::Off);
+  EXPECT_EQ(resolveRescale(Rescale::Mixture, manifest("l1", 0, 0)),
+            Rescale::Mixture);
+  EXPECT_EQ(parseRescale("gains", "--rescale"), Rescale::Gains);
+  EXPECT_THROW(parseRescale("loud", "--rescale"), RunError);
+}
+
 TEST(TrackLoss, EqualsTheGoldenLossParts) {
   for (std::string set : {"tiny", "small_16k"}) {
     std::string dir = std::string(LOCO_TEST_DATA_DIR "/golden/") + set;

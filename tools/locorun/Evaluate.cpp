@@ -10,6 +10,7 @@
 #include "tools/locorun/Metrics.h"
 #include "tools/locorun/Session.h"
 
+#include <array>
 #include <cmath>
 #include <cstdio>
 
@@ -37,13 +38,66 @@ double loco::finiteMean(const std::vector<double> &values) {
   return count ? sum / count : std::nan("");
 }
 
+namespace {
+/// The criteria of every source of one set of estimates (BSSEval medians
+/// over frames, SI-SDR, uSDR), and each source's frames as JSON. A track
+/// whose BSSEval is undefined gets NaN there and `failure` says why.
+struct SourceScores {
+  std::vector<std::array<double, std::size(kCriteria)>> values;
+  std::vector<nlohmann::ordered_json> frames;
+  std::string failure;
+};
+
+SourceScores scoreSources(const SourceImages &references,
+                          const SourceImages &estimates, int64_t rate,
+                          int64_t filtersLen, const std::string &track) {
+  SourceScores scores;
+  BssEval bss;
+  try {
+    bss = bssEvalV4(references, estimates, rate, rate, filtersLen);
+  } catch (const RunError &e) {
+    scores.failure = e.what();
+    std::fprintf(stderr, "locorun: warning: %s: %s\n", track.c_str(),
+                 scores.failure.c_str());
+  }
+  for (size_t s = 0; s < references.size(); ++s) {
+    std::array<double, std::size(kCriteria)> values{};
+    const std::vector<std::vector<double>> *frames[] = {&bss.sdr, &bss.isr,
+                                                        &bss.sir, &bss.sar};
+    nlohmann::ordered_json framesJson = nlohmann::ordered_json::object();
+    for (int k = 0; k < 4; ++k) {
+      bool ok = scores.failure.empty();
+      values[k] = ok ? nanMedian((*frames[k])[s]) : std::nan("");
+      nlohmann::ordered_json list = nlohmann::ordered_json::array();
+      if (ok)
+        for (double v : (*frames[k])[s])
+          list.push_back(jsonNumber(v));
+      framesJson[kCriteria[k]] = std::move(list);
+    }
+    values[4] = siSdr(references[s], estimates[s]);
+    values[5] = uSdr(references[s], estimates[s]);
+    scores.values.push_back(values);
+    scores.frames.push_back(std::move(framesJson));
+  }
+  return scores;
+}
+
+/// The channel mean of `channels`, as one channel.
+std::vector<float> channelMean(const std::vector<std::vector<float>> &channels) {
+  std::vector<float> mean(channels[0].size(), 0.0f);
+  for (const auto &channel : channels)
+    for (size_t i = 0; i < channel.size() && i < mean.size(); ++i)
+      mean[i] += channel[i] / channels.size();
+  return mean;
+}
+} // namespace
+
 void loco::scoreTrack(const fs::path &dir, size_t t, size_t count,
                       const std::vector<std::string> &names,
                       const SeparateFn &separate,
                       const std::string &estimatesDir,
-                      PerTrackScores &perTrack,
-                      nlohmann::ordered_json &tracksJson,
-                      int64_t filtersLen) {
+                      const ScoreOptions &options, TrackScores &scores,
+                      nlohmann::ordered_json &tracksJson) {
   std::string track = dir.filename().string();
   SourceImages references, estimates;
   int64_t rate = 0;
@@ -52,11 +106,15 @@ void loco::scoreTrack(const fs::path &dir, size_t t, size_t count,
     rate = ref.sampleRate; // one rate: checkTracks
     references.push_back(std::move(ref.channels));
   }
+  // The mixture: separated, and the target of the rescaling gains.
+  bool rescale = options.rescale != Rescale::Off;
+  Audio mixture;
+  if (separate || rescale)
+    mixture = readAudio(stemFile(dir, "mixture"));
   if (separate) {
-    Audio mixture = readAudio(stemFile(dir, "mixture"));
     std::string label = "[" + std::to_string(t + 1) + "/" +
                         std::to_string(count) + "] " + track;
-    for (Audio &stem : separate(std::move(mixture), label))
+    for (Audio &stem : separate(rescale ? mixture : std::move(mixture), label))
       estimates.push_back(std::move(stem.channels));
   } else {
     for (const std::string &name : names)
@@ -67,13 +125,8 @@ void loco::scoreTrack(const fs::path &dir, size_t t, size_t count,
   // channel; lengths as museval pads or truncates them.
   for (size_t s = 0; s < names.size(); ++s) {
     auto &ref = references[s], &est = estimates[s];
-    if (est.size() == 1 && ref.size() > 1) {
-      std::vector<float> mean(ref[0].size(), 0.0f);
-      for (const auto &channel : ref)
-        for (size_t i = 0; i < channel.size(); ++i)
-          mean[i] += channel[i] / ref.size();
-      ref = {std::move(mean)};
-    }
+    if (est.size() == 1 && ref.size() > 1)
+      ref = {channelMean(ref)};
     if (est.size() != ref.size())
       throw RunError(track + "/" + names[s] + ": " +
                      std::to_string(est.size()) + " estimate channels for " +
@@ -81,48 +134,61 @@ void loco::scoreTrack(const fs::path &dir, size_t t, size_t count,
     for (size_t c = 0; c < ref.size(); ++c)
       est[c].resize(ref[c].size(), 0.0f);
   }
-  BssEval bss;
-  std::string failure;
-  try {
-    bss = bssEvalV4(references, estimates, rate, rate, filtersLen);
-  } catch (const RunError &e) {
-    failure = e.what();
-    std::fprintf(stderr, "locorun: warning: %s: %s\n", track.c_str(),
-                 failure.c_str());
+  // The rescaled estimates are the ones scored; the model's own are scored
+  // too, so that the effect of the level is seen on the same estimates.
+  SourceImages raw;
+  RescaleReport applied;
+  if (rescale) {
+    Channels target = std::move(mixture.channels);
+    if (estimates.front().size() == 1 && target.size() > 1)
+      target = {channelMean(target)};
+    for (auto &channel : target)
+      channel.resize(estimates.front().front().size(), 0.0f);
+    raw = estimates;
+    applied = rescaleStems(options.rescale, target, estimates);
   }
+  SourceScores main =
+      scoreSources(references, estimates, rate, options.filtersLen, track);
+  SourceScores before;
+  if (rescale)
+    before = scoreSources(references, raw, rate, options.filtersLen, track);
+
   nlohmann::ordered_json sourcesJson = nlohmann::ordered_json::object();
   for (size_t s = 0; s < names.size(); ++s) {
-    double values[std::size(kCriteria)];
-    const std::vector<std::vector<double>> *frames[] = {&bss.sdr, &bss.isr,
-                                                        &bss.sir, &bss.sar};
-    nlohmann::ordered_json framesJson = nlohmann::ordered_json::object();
-    for (int k = 0; k < 4; ++k) {
-      values[k] = failure.empty() ? nanMedian((*frames[k])[s]) : std::nan("");
-      nlohmann::ordered_json list = nlohmann::ordered_json::array();
-      if (failure.empty())
-        for (double v : (*frames[k])[s])
-          list.push_back(jsonNumber(v));
-      framesJson[kCriteria[k]] = std::move(list);
-    }
-    values[4] = siSdr(references[s], estimates[s]);
-    values[5] = uSdr(references[s], estimates[s]);
+    const auto &values = main.values[s];
     nlohmann::ordered_json sourceJson;
     for (size_t k = 0; k < std::size(kCriteria); ++k) {
-      perTrack[s][k].push_back(values[k]);
+      scores.rescaled[s][k].push_back(values[k]);
       sourceJson[kCriteria[k]] = jsonNumber(values[k]);
     }
-    sourceJson["frames"] = std::move(framesJson);
+    sourceJson["frames"] = std::move(main.frames[s]);
+    if (rescale) {
+      nlohmann::ordered_json rawJson;
+      for (size_t k = 0; k < std::size(kCriteria); ++k) {
+        scores.raw[s][k].push_back(before.values[s][k]);
+        rawJson[kCriteria[k]] = jsonNumber(before.values[s][k]);
+      }
+      sourceJson["gain"] = applied.gains[s];
+      sourceJson["without_rescaling"] = std::move(rawJson);
+    }
     sourcesJson[names[s]] = std::move(sourceJson);
     std::printf("%-32s %-8s %8.3f %8.3f %8.3f %8.3f %8.3f %8.3f\n",
                 s == 0 ? track.substr(0, 32).c_str() : "", names[s].c_str(),
                 values[0], values[1], values[2], values[3], values[4],
                 values[5]);
   }
+  if (rescale) {
+    std::printf("%-32s %-8s", "", "raw SDR");
+    for (size_t s = 0; s < names.size(); ++s)
+      std::printf(" %s %.3f", names[s].c_str(), before.values[s][0]);
+    std::printf(" (without rescaling)\n");
+  }
   nlohmann::ordered_json trackJson;
   trackJson["name"] = track;
   trackJson["sample_rate"] = rate;
-  if (!failure.empty())
-    trackJson["bss_eval_error"] = failure;
+  trackJson["rescale"] = rescaleName(applied.applied);
+  if (!main.failure.empty())
+    trackJson["bss_eval_error"] = main.failure;
   trackJson["sources"] = std::move(sourcesJson);
   tracksJson.push_back(std::move(trackJson));
   std::fflush(stdout);

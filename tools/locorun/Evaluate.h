@@ -10,6 +10,7 @@
 #define LOCO_TOOLS_LOCORUN_EVALUATE_H
 
 #include "tools/locorun/Audio.h"
+#include "tools/locorun/Rescale.h"
 
 #include <nlohmann/json.hpp>
 
@@ -27,6 +28,25 @@ inline constexpr const char *kCriteria[] = {"SDR", "ISR",    "SIR",
 /// Scores by [source][criterion][track]: per-track BSSEval medians, SI-SDR
 /// and uSDR.
 using PerTrackScores = std::vector<std::vector<std::vector<double>>>;
+
+/// The scores of the tracks so far: of the estimates as scored (rescaled
+/// when rescaling applies), and, when it applies, of the model's own.
+struct TrackScores {
+  PerTrackScores rescaled, raw;
+  explicit TrackScores(size_t sources)
+      : rescaled(sources,
+                 std::vector<std::vector<double>>(std::size(kCriteria))),
+        raw(rescaled) {}
+};
+
+/// How a track is scored.
+struct ScoreOptions {
+  /// The stems' level (resolved: never Auto). Anything but Off scores the
+  /// rescaled estimates and the model's own both.
+  Rescale rescale = Rescale::Off;
+  /// BSSEval's distortion filter length (museval's 512).
+  int64_t filtersLen = 512;
+};
 
 /// Separates a track's mixture into its stems (one Audio per source);
 /// `label` names the track in progress output.
@@ -51,15 +71,15 @@ void checkTracks(const std::vector<std::filesystem::path> &trackDirs,
                  const std::string &estimates, bool mono);
 
 /// Separates track `t` of `count` in `dir` with `separate` (or, when it is
-/// empty, reads its estimates from `estimatesDir`/<track>/), scores every
-/// source, prints its table rows, and appends its scores to `perTrack` and
+/// empty, reads its estimates from `estimatesDir`/<track>/), rescales them
+/// against the track's mixture as `options` says, scores every source,
+/// prints its table rows, and appends its scores to `scores` and
 /// `tracksJson`. Expects a split that checkTracks accepted.
-/// `filtersLen` is BSSEval's distortion filter length (museval's 512).
 void scoreTrack(const std::filesystem::path &dir, size_t t, size_t count,
                 const std::vector<std::string> &names,
                 const SeparateFn &separate, const std::string &estimatesDir,
-                PerTrackScores &perTrack, nlohmann::ordered_json &tracksJson,
-                int64_t filtersLen = 512);
+                const ScoreOptions &options, TrackScores &scores,
+                nlohmann::ordered_json &tracksJson);
 
 /// The mean of the finite values (NaN when there are none).
 double finiteMean(const std::vector<double> &values);

@@ -54,6 +54,14 @@ const char *kSeparateUsage =
     "  --batch-segments N       check that the artifact runs N segments per\n"
     "                           step (chosen by lococ --batch-segments)\n"
     "  --mono                   average the channels first (as upstream)\n"
+    "  --rescale auto|off|gains|mixture\n"
+    "                           the stems' level: gains are the least-squares\n"
+    "                           gains that make the stems sum closest to the\n"
+    "                           mixture (SI-SDR unchanged); mixture adds\n"
+    "                           mixture consistency (the stems then sum to\n"
+    "                           the mixture); auto (default): gains for a\n"
+    "                           model trained on a scale-free loss (SI-SDR\n"
+    "                           alone), else off\n"
     "  --format wav|flac        wav: 32-bit float (default); flac: 24-bit\n"
     "  --overwrite              replace stems that are already in DIR (by\n"
     "                           default an existing file is an error, found\n"
@@ -83,6 +91,11 @@ const char *kEvaluateUsage =
     "                           (checked before the first track; replaced\n"
     "                           when complete, or written in place when it\n"
     "                           is a stream such as /dev/stdout)\n"
+    "  --rescale auto|off|gains|mixture\n"
+    "                           as for locorun separate (with --estimates,\n"
+    "                           auto is off); when it applies, the model's\n"
+    "                           own estimates are scored too (a raw SDR line\n"
+    "                           per track, without_rescaling in the JSON)\n"
     "  --overlap F, --mono, --device D, --quiet   as for locorun separate\n";
 
 [[noreturn]] void usage(const char *text, const std::string &message) {
@@ -92,7 +105,8 @@ const char *kEvaluateUsage =
 
 struct Arguments {
   std::string artifact, weights, out, data, split = "test", json, estimates,
-                                            device = "cpu", format = "wav";
+                                            device = "cpu", format = "wav",
+                                            rescale = "auto";
   std::vector<std::string> songs, sources;
   double overlap = 0.25;
   int64_t batchSegments = 0, tracks = 0;
@@ -126,6 +140,14 @@ Arguments parse(int argc, char **argv, const char *text, bool evaluate) {
       a.device = value();
     else if (arg == "--mono")
       a.mono = true;
+    else if (arg == "--rescale") {
+      a.rescale = value();
+      try {
+        parseRescale(a.rescale, "--rescale");
+      } catch (const RunError &e) {
+        usage(text, e.what());
+      }
+    }
     else if (arg == "--quiet")
       a.quiet = true;
     else if (arg == "--overlap") {
@@ -238,6 +260,30 @@ void prepareOutputFolder(const std::string &dir, const std::string &option) {
 }
 } // namespace
 
+namespace {
+/// One line on the stems' level: which rescaling was applied, and why.
+void printRescale(const RescaleReport &applied,
+                  const std::vector<std::string> &names, bool automatic) {
+  if (applied.applied == Rescale::Off) {
+    if (automatic)
+      std::printf("  level: as the model made it (its loss fixes the "
+                  "scale; --rescale gains to rescale anyway)\n");
+    return;
+  }
+  std::printf("  level: %s (", applied.applied == Rescale::Mixture
+                                   ? "least-squares gains, then mixture "
+                                     "consistency"
+                                   : "least-squares gains");
+  for (size_t s = 0; s < names.size(); ++s)
+    std::printf("%s%s x%.4g", s ? ", " : "", names[s].c_str(),
+                applied.gains[s]);
+  std::printf(")%s\n", automatic ? "; the model was trained on a "
+                                    "scale-free loss (--rescale off keeps "
+                                    "its raw level)"
+                                  : "");
+}
+} // namespace
+
 int loco::runSeparateCommand(int argc, char **argv) {
   Arguments a = parse(argc, argv, kSeparateUsage, /*evaluate=*/false);
   if (a.songs.empty())
@@ -299,12 +345,15 @@ int loco::runSeparateCommand(int argc, char **argv) {
     options.overlap = a.overlap;
     options.mono = a.mono;
     options.progress = !a.quiet;
+    options.rescale = resolveRescale(parseRescale(a.rescale, "--rescale"),
+                                     session->artifact().manifest());
     AudioFormat format =
         a.format == "flac" ? AudioFormat::Flac : AudioFormat::Wav;
     for (size_t i = 0; i < a.songs.size(); ++i) {
       const std::string &path = a.songs[i];
-      std::vector<Audio> stems =
-          separateSong(*session, readAudio(path), options, labels[i]);
+      RescaleReport applied;
+      std::vector<Audio> stems = separateSong(*session, readAudio(path),
+                                              options, labels[i], &applied);
       fs::path dir = fs::path(a.out) / labels[i];
       std::error_code ec;
       fs::create_directories(dir, ec);
@@ -319,6 +368,7 @@ int loco::runSeparateCommand(int argc, char **argv) {
         list += (list.empty() ? "" : ",") + name;
       std::printf("%s -> %s/{%s}.%s\n", path.c_str(), dir.c_str(),
                   list.c_str(), a.format.c_str());
+      printRescale(applied, names, a.rescale == "auto");
     }
   } catch (const std::exception &e) {
     std::fprintf(stderr, "locorun: error: %s\n", e.what());
@@ -389,30 +439,62 @@ int loco::runEvaluateCommand(int argc, char **argv) {
     options.overlap = a.overlap;
     options.mono = a.mono;
     options.progress = !a.quiet;
-    // [source][criterion][track]: per-track medians (BSSEval) and values.
+    // Evaluation rescales the estimates itself (against the track's own
+    // mixture), so that it can score the model's raw ones too.
+    options.rescale = Rescale::Off;
     SeparateFn separate;
     if (session)
       separate = [&](Audio mixture, const std::string &label) {
         return separateSong(*session, std::move(mixture), options, label);
       };
-    PerTrackScores perTrack(
-        names.size(), std::vector<std::vector<double>>(std::size(kCriteria)));
+    ScoreOptions scoring;
+    Rescale requested = parseRescale(a.rescale, "--rescale");
+    scoring.rescale =
+        session ? resolveRescale(requested, session->artifact().manifest())
+        : requested == Rescale::Auto ? Rescale::Off
+                                     : requested;
+    if (scoring.rescale != Rescale::Off)
+      std::printf("the stems are rescaled (--rescale %s: %s); the model's own "
+                  "level is scored too (raw SDR)\n",
+                  rescaleName(scoring.rescale),
+                  requested == Rescale::Auto ? "it was trained on a "
+                                               "scale-free loss"
+                                             : "asked for");
+    TrackScores scores(names.size());
     // The summary over the tracks scored so far, printed when `print`.
     auto summarize = [&](bool print) {
-      nlohmann::ordered_json summary = nlohmann::ordered_json::object();
-      for (size_t s = 0; s < names.size(); ++s) {
-        double values[std::size(kCriteria)];
+      auto aggregate = [&](const PerTrackScores &perTrack, size_t s,
+                           double *values) {
         nlohmann::ordered_json sourceJson;
         for (size_t k = 0; k < std::size(kCriteria); ++k) {
           values[k] =
               k < 4 ? nanMedian(perTrack[s][k]) : finiteMean(perTrack[s][k]);
           sourceJson[kCriteria[k]] = jsonNumber(values[k]);
         }
+        return sourceJson;
+      };
+      nlohmann::ordered_json summary = nlohmann::ordered_json::object();
+      for (size_t s = 0; s < names.size(); ++s) {
+        double values[std::size(kCriteria)], raw[std::size(kCriteria)];
+        nlohmann::ordered_json sourceJson =
+            aggregate(scores.rescaled, s, values);
+        if (scoring.rescale != Rescale::Off)
+          sourceJson["without_rescaling"] = aggregate(scores.raw, s, raw);
         summary[names[s]] = std::move(sourceJson);
         if (print)
           std::printf("%-32s %-8s %8.3f %8.3f %8.3f %8.3f %8.3f %8.3f\n",
                       s == 0 ? "all tracks" : "", names[s].c_str(), values[0],
                       values[1], values[2], values[3], values[4], values[5]);
+      }
+      if (print && scoring.rescale != Rescale::Off) {
+        std::printf("%-32s %-8s", "", "raw SDR");
+        for (size_t s = 0; s < names.size(); ++s)
+          std::printf(" %s %.3f", names[s].c_str(),
+                      summary[names[s]]["without_rescaling"]["SDR"].is_number()
+                          ? summary[names[s]]["without_rescaling"]["SDR"]
+                                .get<double>()
+                          : std::nan(""));
+        std::printf(" (without rescaling)\n");
       }
       return summary;
     };
@@ -421,7 +503,7 @@ int loco::runEvaluateCommand(int argc, char **argv) {
     try {
       for (size_t t = 0; t < trackDirs.size(); ++t)
         scoreTrack(trackDirs[t], t, trackDirs.size(), names, separate,
-                   a.estimates, perTrack, tracksJson);
+                   a.estimates, scoring, scores, tracksJson);
     } catch (const std::exception &e) {
       // The scores of the tracks before it are kept.
       if (json && !tracksJson.empty()) {

@@ -189,7 +189,8 @@ private:
 
 std::vector<Audio> loco::separateSong(Session &session, Audio song,
                                       const SeparateOptions &options,
-                                      const std::string &label) {
+                                      const std::string &label,
+                                      RescaleReport *report) {
   const TrainArtifact &art = session.artifact();
   SegmentStep step = sessionStep(session);
   const ManifestTensor &input = art.inputs().front();
@@ -222,6 +223,12 @@ std::vector<Audio> loco::separateSong(Session &session, Audio song,
                    if (options.progress)
                      bar.update(done, total, done >= total);
                  });
+  // The level, against the mixture the model separated (at its rate, after
+  // --mono): gains are linear, so they hold at the song's rate too.
+  RescaleReport applied = rescaleStems(
+      resolveRescale(options.rescale, art.manifest()), channels, estimates);
+  if (report)
+    *report = std::move(applied);
   std::vector<Audio> stems;
   for (auto &source : estimates) {
     Audio stem;

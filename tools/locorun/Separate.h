@@ -13,6 +13,7 @@
 #define LOCO_TOOLS_LOCORUN_SEPARATE_H
 
 #include "tools/locorun/Audio.h"
+#include "tools/locorun/Rescale.h"
 
 #include <cstdint>
 #include <functional>
@@ -80,15 +81,21 @@ struct SeparateOptions {
   bool mono = false;
   /// Print a progress line (to stderr).
   bool progress = true;
+  /// The stems' level (Rescale.h): by default, least-squares gains for a
+  /// model trained on a scale-free loss (the artifact's manifest says).
+  Rescale rescale = Rescale::Auto;
 };
 
 /// Separates `song` at its own sample rate: resampled to the model's rate
-/// when they differ, overlap-added, and resampled back. Returns one Audio
-/// per source (manifest order), of the song's length and rate. The song is
-/// taken by value so that its samples are moved, not copied.
+/// when they differ, overlap-added, rescaled as `options.rescale` says
+/// (against the mixture the model saw; what was applied goes to `report`),
+/// and resampled back. Returns one Audio per source (manifest order), of
+/// the song's length and rate. The song is taken by value so that its
+/// samples are moved, not copied.
 std::vector<Audio> separateSong(Session &session, Audio song,
                                 const SeparateOptions &options,
-                                const std::string &label);
+                                const std::string &label,
+                                RescaleReport *report = nullptr);
 
 } // namespace loco
 
