@@ -24,6 +24,7 @@
 #include "mlir/IR/Verifier.h"
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Support/FileUtilities.h"
+#include "llvm/ADT/SmallPtrSet.h"
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/WithColor.h"
 #include "llvm/Support/FormatVariadic.h"
@@ -193,6 +194,52 @@ std::string resolveTarget(const std::string &name) {
 #endif
   return "cpu";
 }
+
+/// lococ's options by what a user does with them, in --help's order; LLVM's
+/// and MLIR's own (code generation for other targets, context and printer
+/// switches) are hidden, and listed by --help-hidden as MLIR tools do.
+void categorizeOptions() {
+  static llvm::cl::OptionCategory input("Input (the config and what to build)");
+  static llvm::cl::OptionCategory output("Output and inspection");
+  static llvm::cl::OptionCategory memory("Memory budget (fitting the step)");
+  static llvm::cl::OptionCategory targetCategory("Target");
+  static llvm::cl::OptionCategory precision("Precision");
+  auto place = [](llvm::cl::OptionCategory &category, auto &...options) {
+    (options.addCategory(category), ...);
+  };
+  place(input, configFile, overrides, mode, batchSegments, verbose);
+  place(output, outputFile, emit, summary, memoryReport, memoryReportJsonFile,
+        traceFile);
+  place(memory, memoryBudget, microBatch, rowChunks, checkpointEvery,
+        checkpointPhase, keepSegment, extraCheckpoints, rebuildPrologue,
+        keepExpensive, keepNarrow);
+  place(targetCategory, target, fuseAttention, fuseElementwise);
+  place(precision, bf16Checkpoints);
+  // The pass pipeline's own switches that are a user's business here.
+  llvm::StringMap<llvm::cl::Option *> &registered =
+      llvm::cl::getRegisteredOptions();
+  for (const char *name :
+       {"mlir-print-ir-after-all", "mlir-print-ir-before-all",
+        "mlir-print-ir-after-failure", "mlir-timing"})
+    if (llvm::cl::Option *option = registered.lookup(name))
+      option->addCategory(output);
+  // Hidden, not removed (llvm::cl::HideUnrelatedOptions would make them
+  // ReallyHidden): --help-hidden still lists them.
+  // LLVM's --help and --version stay ("Generic Options", a category that
+  // LLVM does not export).
+  llvm::SmallPtrSet<llvm::cl::OptionCategory *, 8> ours = {
+      &input, &output, &memory, &targetCategory, &precision};
+  for (auto &entry : registered) {
+    llvm::cl::Option *option = entry.getValue();
+    if (llvm::none_of(option->Categories,
+                      [&](llvm::cl::OptionCategory *c) {
+                        return ours.contains(c) ||
+                               c->getName() == "Generic Options";
+                      }) &&
+        option->getOptionHiddenFlag() == llvm::cl::NotHidden)
+      option->setHiddenFlag(llvm::cl::Hidden);
+  }
+}
 } // namespace
 
 int main(int argc, char **argv) {
@@ -200,6 +247,7 @@ int main(int argc, char **argv) {
   registerAsmPrinterCLOptions();
   registerMLIRContextCLOptions();
   registerPassManagerCLOptions();
+  categorizeOptions();
   llvm::cl::ParseCommandLineOptions(
       argc, argv,
       "lococ: compile a TF-Locoformer training config\n\n"

@@ -212,9 +212,34 @@ Options parseOptions(int argc, char **argv) {
   return o;
 }
 
+const char *kSyntheticUsage =
+    "usage: locorun make-synthetic DIR [--tracks N] [--test-tracks N]\n"
+    "                              [--seconds S] [--sample-rate R] [--seed S]\n"
+    "\n"
+    "Writes a MUSDB18-HQ-layout folder of generated tracks (tones and noise\n"
+    "per source): DIR/train/track_N/ and DIR/test/track_N/, each with\n"
+    "mixture.wav and vocals, drums, bass, other .wav (16-bit stereo), for\n"
+    "trying training, separation and evaluation without a dataset.\n"
+    "\n"
+    "options:\n"
+    "  --tracks N               training tracks (default 8)\n"
+    "  --test-tracks N          test tracks (default 2)\n"
+    "  --seconds S              length of each track (default 3, at most 3600)\n"
+    "  --sample-rate R          1000 to 384000 Hz (default 44100)\n"
+    "  --seed S                 the tracks' random seed (default 0)\n";
+
 int makeSynthetic(int argc, char **argv) {
-  if (argc < 3)
-    usageError("make-synthetic needs a folder");
+  for (int i = 2; i < argc; ++i)
+    if (std::strcmp(argv[i], "--help") == 0 || std::strcmp(argv[i], "-h") == 0) {
+      std::fputs(kSyntheticUsage, stdout);
+      return 0;
+    }
+  if (argc < 3 || argv[2][0] == '-') {
+    std::fprintf(stderr, "locorun: error: make-synthetic needs a folder "
+                         "first\n%s",
+                 kSyntheticUsage);
+    return 1;
+  }
   std::string dir = argv[2];
   int64_t tracks = 8, testTracks = 2, rate = 44100, seed = 0;
   double seconds = 3.0;
