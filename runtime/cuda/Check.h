@@ -91,6 +91,13 @@ bool checkLaunch(loco_context *ctx, Status status, const char *call,
 /// when it failed.
 #define LOCO_CHECK(ctx, call)                                                  \
   ::loco::cuda::check((ctx), (call), #call, __FILE__, __LINE__)
+/// Evaluates a CUDA call that enqueues work on the stream (an async copy or
+/// memset): as LOCO_CHECK, and under LOCO_CUDA_SYNC=1 waits for it, so that
+/// a fault in it is blamed on it and not on the next kernel.
+#define LOCO_CHECK_ENQUEUE(ctx, call)                                          \
+  (LOCO_CHECK(ctx, call) &&                                                    \
+   ::loco::cuda::synchronizeAfter((ctx), nullptr, #call,                       \
+                                  ::loco::cuda::LaunchSite::here()))
 /// Checks the launch of `kernel` (a __global__ function) just enqueued here.
 #define LOCO_CHECK_LAUNCH(ctx, kernel)                                         \
   ::loco::cuda::checkLaunch((ctx), reinterpret_cast<const void *>(kernel),     \

@@ -309,8 +309,10 @@ bool captureStep(loco_context *ctx, loco_step_fn step, void *arena,
     status = cudaGraphInstantiate(&graph.exec, captured, 0);
   if (captured)
     cudaGraphDestroy(captured);
-  if (status == cudaSuccess && ctx->error.empty() && graph.exec)
+  if (status == cudaSuccess && ctx->error.empty() && graph.exec) {
+    ++ctx->graphsCaptured;
     return true;
+  }
 
   // Capture errors are not sticky: clear the runtime's, then the context's
   // (recorded by the calls that failed while capturing).
@@ -324,6 +326,7 @@ bool captureStep(loco_context *ctx, loco_step_fn step, void *arena,
     cudaGraphExecDestroy(graph.exec);
   graph.exec = nullptr;
   ctx->graphsEnabled = false;
+  ctx->graphsFailed = true;
   if (!ctx->warnedGraphs) {
     ctx->warnedGraphs = true;
     std::fprintf(stderr,
@@ -531,7 +534,15 @@ void loco_context_set_matmul_precision(loco_context *ctx, int precision) {
 }
 
 const char *loco_context_describe(loco_context *ctx) {
-  return ctx->description.c_str();
+  ctx->describedNow = ctx->description;
+  if (ctx->graphsFailed)
+    ctx->describedNow += "; CUDA graphs off after a failed capture";
+  if (ctx->graphsCaptured || ctx->graphLaunches)
+    ctx->describedNow += "; " + std::to_string(ctx->graphsCaptured) +
+                         " graph(s) captured, " +
+                         std::to_string(ctx->graphLaunches) +
+                         " graph launch(es)";
+  return ctx->describedNow.c_str();
 }
 
 void *loco_arena_alloc(loco_context *ctx, int64_t bytes) {
@@ -609,7 +620,8 @@ void loco_run_step(loco_context *ctx, loco_step_fn step, void *arena) {
     step(ctx, arena);
     return;
   }
-  LOCO_CHECK(ctx, cudaGraphLaunch(graph.exec, ctx->stream));
+  if (LOCO_CHECK(ctx, cudaGraphLaunch(graph.exec, ctx->stream)))
+    ++ctx->graphLaunches;
 }
 
 } // extern "C"

@@ -83,6 +83,13 @@ struct StepGraph {
 
 struct loco_context {
   std::string error, description;
+  /// Graph activity, reported by loco_context_describe after the static
+  /// description (so that a test or a log proves replay rather than an
+  /// eager fallback with the same results): graphs captured, launches of
+  /// captured graphs, and whether a failed capture turned graphs off.
+  int64_t graphsCaptured = 0, graphLaunches = 0;
+  bool graphsFailed = false;
+  std::string describedNow;
   int device = 0;
   cudaStream_t stream = nullptr;
   cublasLtHandle_t lt = nullptr;

@@ -46,11 +46,15 @@ constexpr int kTile = 64, kDepth = 16, kTileThreads = 256;
 
 /// Partial tap gradients: part p of the pairs (r, l) adds, for tap
 /// k = blockIdx.z, x[r, l + k xs, ci] g[r, l + k gs, co] into a 64 x 64
-/// (ci, co) tile; fp32 over kWeightGradRows pairs, then into double.
+/// (ci, co) tile; fp32 over kWeightGradRows pairs, then into double. With
+/// `weight` (one part: a weight larger than the partial area), each tile
+/// writes its sums into the weight itself, rounded as the partial path
+/// rounds them (0.0 + total, to float).
 __global__ void __launch_bounds__(kTileThreads)
     tapGradPartials(const float *x, int64_t xLen, int64_t xs, const float *g,
                     int64_t gLen, int64_t gs, int64_t n, int64_t R, int64_t Ci,
-                    int64_t Co, int parts, double *partials) {
+                    int64_t Co, int parts, double *partials, float *weight,
+                    bool transposed) {
   __shared__ float xt[kDepth][kTile], gt[kDepth][kTile];
   int k = blockIdx.z, part = blockIdx.y % parts;
   int64_t ciTile = blockIdx.x / ((Co + kTile - 1) / kTile) * kTile;
@@ -95,7 +99,12 @@ __global__ void __launch_bounds__(kTileThreads)
   for (int i = 0; i < 4; ++i)
     for (int j = 0; j < 4; ++j) {
       int64_t ci = ciTile + ty * 4 + i, co = coTile + tx * 4 + j;
-      if (ci < Ci && co < Co)
+      if (ci >= Ci || co >= Co)
+        continue;
+      if (weight)
+        weight[weightIndex(transposed, ci, co, k, Ci, Co, gridDim.z)] =
+            static_cast<float>(0.0 + total[i][j]);
+      else
         partials[((int64_t(part) * gridDim.z + k) * Ci + ci) * Co + co] =
             total[i][j];
     }
@@ -108,21 +117,32 @@ void shiftedTapGradients(loco_context *ctx, const float *x, int64_t xLen,
                          int64_t n, float *weight, int64_t R, int64_t Ci,
                          int64_t Co, int64_t K, bool transposed) {
   int64_t taps = K * Ci * Co;
-  if (taps > kSumSlots)
-    return ctx->fail("a 1-D convolution weight of " + std::to_string(taps) +
-                     " elements exceeds the fixed workspace's partial sums");
   int64_t tiles = ((Ci + kTile - 1) / kTile) * ((Co + kTile - 1) / kTile);
-  int64_t parts = std::max<int64_t>(
-      1, std::min<int64_t>({kSumSlots / taps,
-                            264 / std::max<int64_t>(1, tiles * K),
-                            (R * n + 4095) / 4096}));
+  if (tiles > 2147483647 || K > 65535)
+    return ctx->fail("a 1-D convolution weight of " + std::to_string(Ci) +
+                     " x " + std::to_string(Co) + " x " + std::to_string(K) +
+                     " exceeds the weight-gradient kernel's grid");
+  // A weight larger than the partial area (xlarge's conv1d has 2,097,152
+  // elements, the area 1,032,192) is one part: each tile sums all its
+  // pairs and writes the weight directly, with the same rounding. Its
+  // K x tiles blocks (512 for xlarge) still fill the GPU.
+  int64_t parts =
+      taps > kSumSlots
+          ? 1
+          : std::max<int64_t>(
+                1, std::min<int64_t>({kSumSlots / taps,
+                                      264 / std::max<int64_t>(1, tiles * K),
+                                      (R * n + 4095) / 4096}));
   double *partials = ctx->partials;
+  bool direct = taps > kSumSlots;
   dim3 grid(static_cast<unsigned>(tiles), static_cast<unsigned>(parts),
             static_cast<unsigned>(K));
   tapGradPartials<<<grid, kTileThreads, 0, ctx->stream>>>(
       x, xLen, xs, g, gLen, gs, n, R, Ci, Co, static_cast<int>(parts),
-      partials);
+      partials, direct ? weight : nullptr, transposed);
   LOCO_CHECK_LAUNCH(ctx, tapGradPartials);
+  if (direct)
+    return;
   forEach(ctx, taps, [=] __device__(int64_t i) {
     double sum = 0.0;
     for (int64_t p = 0; p < parts; ++p)

@@ -46,8 +46,9 @@ void loco_scale(loco_context *ctx, const float *x, float *out, int64_t n,
 
 void loco_copy(loco_context *ctx, const float *x, float *out, int64_t n) {
   if (x != out && n > 0)
-    LOCO_CHECK(ctx, cudaMemcpyAsync(out, x, n * sizeof(float),
-                                    cudaMemcpyDeviceToDevice, ctx->stream));
+    LOCO_CHECK_ENQUEUE(ctx, cudaMemcpyAsync(out, x, n * sizeof(float),
+                                            cudaMemcpyDeviceToDevice,
+                                            ctx->stream));
 }
 
 void loco_fill(loco_context *ctx, float *out, int64_t n, double value) {
@@ -126,8 +127,9 @@ void dropout(loco_context *ctx, const T *x, T *out, int64_t n, double p,
              int64_t stream, int64_t indexOffset) {
   if (p == 0.0) {
     if (x != out && n > 0)
-      LOCO_CHECK(ctx, cudaMemcpyAsync(out, x, n * sizeof(T),
-                                      cudaMemcpyDeviceToDevice, ctx->stream));
+      LOCO_CHECK_ENQUEUE(ctx, cudaMemcpyAsync(out, x, n * sizeof(T),
+                                              cudaMemcpyDeviceToDevice,
+                                              ctx->stream));
     return;
   }
   float keepScale = static_cast<float>(1.0 / (1.0 - p));

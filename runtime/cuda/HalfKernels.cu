@@ -97,8 +97,9 @@ void fill(loco_context *ctx, loco_half *out, int64_t n, double value) {
 
 void copy(loco_context *ctx, const loco_half *x, loco_half *out, int64_t n) {
   if (x != out && n > 0)
-    LOCO_CHECK(ctx, cudaMemcpyAsync(out, x, n * sizeof(loco_half),
-                                    cudaMemcpyDeviceToDevice, ctx->stream));
+    LOCO_CHECK_ENQUEUE(ctx, cudaMemcpyAsync(out, x, n * sizeof(loco_half),
+                                            cudaMemcpyDeviceToDevice,
+                                            ctx->stream));
 }
 
 /// out [N, K] = g^T x on bf16/f16 storage: one cuBLASLt product over all
@@ -107,8 +108,8 @@ void linearWeightGrad(loco_context *ctx, const loco_half *x, const loco_half *g,
                       loco_half *out, int64_t M, int64_t K, int64_t N,
                       int dtype) {
   if (M == 0) {
-    LOCO_CHECK(ctx, cudaMemsetAsync(out, 0, N * K * sizeof(loco_half),
-                                    ctx->stream));
+    LOCO_CHECK_ENQUEUE(
+        ctx, cudaMemsetAsync(out, 0, N * K * sizeof(loco_half), ctx->stream));
     return;
   }
   GemmShape s{N, K, M, true, false, N, K, K, 1, 0, 0, 0, ctx->math, dtype};

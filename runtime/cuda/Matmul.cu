@@ -45,8 +45,8 @@ void loco_linear_weight_grad(loco_context *ctx, const float *x, const float *g,
                              float *out, int64_t M, int64_t K, int64_t N) {
   if (M == 0) {
     // No rows: the gradient is zero (the CPU backend's result too).
-    LOCO_CHECK(ctx,
-               cudaMemsetAsync(out, 0, N * K * sizeof(float), ctx->stream));
+    LOCO_CHECK_ENQUEUE(
+        ctx, cudaMemsetAsync(out, 0, N * K * sizeof(float), ctx->stream));
     return;
   }
   constexpr int64_t kRows = loco::workspace::kWeightGradRows;

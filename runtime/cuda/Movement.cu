@@ -86,15 +86,38 @@ void transpose(loco_context *ctx, const T *x, T *out, int64_t rank,
   });
 }
 
+/// cudaMemcpy2D's pitches and width are limited by cudaDevAttrMaxPitch,
+/// 2^31 - 1 bytes on every current GPU (a row chunk of xlarge's residual
+/// stream is a 10.8 GB tensor, its rows far wider).
+constexpr int64_t kMaxPitchBytes = 2147483647;
+
 template <typename T>
 void slice(loco_context *ctx, const T *x, T *out, int64_t outer, int64_t dim,
            int64_t inner, int64_t start, int64_t size) {
-  if (outer * size * inner == 0)
+  int64_t rowElements = size * inner, total = outer * rowElements;
+  if (total == 0)
     return;
-  LOCO_CHECK(ctx, cudaMemcpy2DAsync(
-                      out, size * inner * sizeof(T), x + start * inner,
-                      dim * inner * sizeof(T), size * inner * sizeof(T),
-                      outer, cudaMemcpyDeviceToDevice, ctx->stream));
+  const T *first = x + start * inner;
+  // One contiguous block: a plain copy, of any size.
+  if (outer == 1 || size == dim) {
+    LOCO_CHECK_ENQUEUE(ctx, cudaMemcpyAsync(out, first, total * sizeof(T),
+                                            cudaMemcpyDeviceToDevice,
+                                            ctx->stream));
+    return;
+  }
+  // Rows of a pitch the copy engine takes: one 2-D copy.
+  if (dim * inner * static_cast<int64_t>(sizeof(T)) <= kMaxPitchBytes) {
+    LOCO_CHECK_ENQUEUE(
+        ctx, cudaMemcpy2DAsync(out, rowElements * sizeof(T), first,
+                               dim * inner * sizeof(T), rowElements * sizeof(T),
+                               outer, cudaMemcpyDeviceToDevice, ctx->stream));
+    return;
+  }
+  // Wider rows: element by element.
+  int64_t pitch = dim * inner;
+  forEach(ctx, total, [=] __device__(int64_t i) {
+    out[i] = first[i / rowElements * pitch + i % rowElements];
+  });
 }
 
 template <typename T>
@@ -107,7 +130,8 @@ void pad(loco_context *ctx, const T *x, T *out, int64_t rank,
     outShape.v[i] = shape[i] + low[i] + high[i];
   Dims outStrides = stridesOf(outShape.v, rank, nullptr);
   int64_t total = product(outShape, rank);
-  LOCO_CHECK(ctx, cudaMemsetAsync(out, 0, total * sizeof(T), ctx->stream));
+  LOCO_CHECK_ENQUEUE(
+      ctx, cudaMemsetAsync(out, 0, total * sizeof(T), ctx->stream));
   // Input element idx lands at its coordinates shifted by `low`.
   Dims in = dimsOf(shape, rank);
   int64_t origin = 0;

@@ -36,7 +36,8 @@ adamwUpdate(const StepState &state, const loco_optimizer_scratch &scratch,
 extern "C" {
 
 void loco_grad_norm_begin(loco_context *ctx, loco_optimizer_scratch *scratch) {
-  LOCO_CHECK(ctx, cudaMemsetAsync(scratch, 0, sizeof(*scratch), ctx->stream));
+  LOCO_CHECK_ENQUEUE(
+      ctx, cudaMemsetAsync(scratch, 0, sizeof(*scratch), ctx->stream));
 }
 
 void loco_grad_norm_accumulate(loco_context *ctx, const float *g, int64_t n,

@@ -85,8 +85,10 @@ grep -E "^\[ measured|FAILED|Failure|error" "$out/conformance.log" | head -120
 # A kernel fault surfaces at the next synchronisation, under that call's
 # name. Re-run each failing case alone, synchronously (every launch waited
 # for, no graphs), so that this one run brings back the faulting kernel.
+# In the order they failed (a fault is sticky: the first is the culprit,
+# and the later ones may only be its echo), each name once.
 failing=$(grep -E '^\[  FAILED  \] [^ ]+/[^ ]+' "$out/conformance.log" \
-  | awk '{sub(/,$/, "", $4); print $4}' | sort -u | head -8)
+  | awk '{sub(/,$/, "", $4); if (!seen[$4]++) print $4}' | head -8)
 n=0
 for case in $failing; do
   n=$((n + 1))
@@ -165,6 +167,12 @@ build/bin/locorun build/gpu/ultra_safe_b1.so --device cuda:0 --synthetic --steps
   > "$out/ultra_safe.log" 2>&1
 status=$?
 tail -4 "$out/ultra_safe.log"
+# A failed capture falls back to eager steps with the same results: the
+# times below would not be a capture and replays. Fail on the warning.
+if grep -q "capturing a step as a CUDA graph failed" "$out/ultra_safe.log"; then
+  note "ultra_safe graphs" FAIL "$(grep -m1 "capturing a step" "$out/ultra_safe.log")"
+  status=1
+fi
 if [ $status = 0 ]; then
   times=$(python3 - "$out/ultra_safe_metrics.jsonl" <<'PY'
 import json, sys

@@ -13,6 +13,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "tools/locorun/Collective.h"
+#include "tools/locorun/StagedAllReduce.h"
 
 #include <cuda_runtime.h>
 #include <nccl.h>
@@ -146,12 +147,23 @@ public:
                    Communicator *bootstrap)
       : launch(launch), timeout(timeout), peers(bootstrap) {}
   ~NcclCommunicator() override {
-    if (comm)
-      ncclCommDestroy(comm);
+    if (comm) {
+      // A non-blocking communicator is finalized (its outstanding work
+      // flushed, polled against the timeout) before it is destroyed.
+      std::string error;
+      ncclResult_t result = ncclCommFinalize(comm);
+      if ((result == ncclSuccess || result == ncclInProgress) &&
+          settle("NCCL's finalization", error))
+        ncclCommDestroy(comm);
+      else
+        ncclCommAbort(comm);
+    }
     if (stream)
       cudaStreamDestroy(stream);
     if (staging)
       cudaFree(staging);
+    if (hostStaging)
+      cudaFreeHost(hostStaging);
   }
 
   /// Creates the communicator (non-blocking, polled against the timeout)
@@ -251,21 +263,72 @@ public:
     if (size > stagingBytes) {
       if (staging)
         cudaFree(staging);
-      staging = nullptr;
-      if (cudaMalloc(&staging, size) != cudaSuccess)
+      if (hostStaging)
+        cudaFreeHost(hostStaging);
+      staging = hostStaging = nullptr;
+      // Pinned host memory: a copy to pageable memory blocks the thread
+      // until it is done, out of reach of the timeout and of abort.
+      if (cudaMalloc(&staging, size) != cudaSuccess ||
+          cudaMallocHost(&hostStaging, size) != cudaSuccess)
         abort("cannot allocate " + std::to_string(size) + " bytes to reduce " +
               what);
       stagingBytes = size;
     }
-    cudaMemcpyAsync(staging, data, size, cudaMemcpyHostToDevice, stream);
-    ncclResult_t result =
-        ncclAllReduce(staging, staging, static_cast<size_t>(count), ncclFloat64,
-                      ncclSum, comm, stream);
-    cudaMemcpyAsync(data, staging, size, cudaMemcpyDeviceToHost, stream);
-    finish(result, what);
+    std::memcpy(hostStaging, data, size);
+    // The copy back is enqueued only once the collective is on the stream
+    // (StagedAllReduce.h says why).
+    struct Steps {
+      NcclCommunicator &self;
+      size_t size, count;
+      const std::string &what;
+      Clock::time_point start = Clock::now();
+      bool copy(void *to, const void *from, cudaMemcpyKind kind) {
+        cudaError_t status =
+            cudaMemcpyAsync(to, from, size, kind, self.stream);
+        if (status != cudaSuccess)
+          self.abort(what + ": a staging copy failed: " +
+                     cudaGetErrorString(status));
+        return true;
+      }
+      bool copyIn() {
+        return copy(self.staging, self.hostStaging, cudaMemcpyHostToDevice);
+      }
+      CollectiveState reduce() {
+        return state(ncclAllReduce(self.staging, self.staging, count,
+                                   ncclFloat64, ncclSum, self.comm,
+                                   self.stream));
+      }
+      CollectiveState poll() {
+        std::this_thread::sleep_for(std::chrono::microseconds(50));
+        ncclResult_t async = ncclSuccess;
+        ncclCommGetAsyncError(self.comm, &async);
+        return state(async);
+      }
+      CollectiveState state(ncclResult_t result) {
+        if (result == ncclInProgress)
+          return CollectiveState::InProgress;
+        if (result != ncclSuccess)
+          self.abort("NCCL failed in " + what + ": " + ncclText(result));
+        return CollectiveState::Done;
+      }
+      bool expired() {
+        if (since(start) > self.timeout)
+          self.abort(what + " was not enqueued within the collective "
+                            "timeout (a rank did not join)");
+        return false;
+      }
+      bool copyOut() {
+        return copy(self.hostStaging, self.staging, cudaMemcpyDeviceToHost);
+      }
+      bool wait() {
+        self.finish(ncclSuccess, what);
+        return true;
+      }
+    } steps{*this, size, static_cast<size_t>(count), what};
+    stagedAllReduce(steps);
+    std::memcpy(data, hostStaging, size);
     seconds += since(start);
   }
-
   [[noreturn]] void abort(const std::string &message) override {
     if (comm)
       ncclCommAbort(comm);
@@ -334,7 +397,7 @@ private:
   std::unique_ptr<Communicator> peers;
   ncclComm_t comm = nullptr;
   cudaStream_t stream = nullptr;
-  void *staging = nullptr;
+  void *staging = nullptr, *hostStaging = nullptr;
   size_t stagingBytes = 0;
   int64_t bytes = 0;
   bool first = true;
