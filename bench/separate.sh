@@ -39,7 +39,8 @@ export OMP_NUM_THREADS=2
 "$root/build/bin/lococ" "$config" "${sets[@]}" --set training.use_amp=false --mode separate \
   --batch-segments "$batch" -o "$work/sep.so"
 /usr/bin/time -f '%e %M' -o "$work/lococ.time" "$root/build/bin/locorun" separate "$work/sep.so" \
-  --weights "$work/weights.safetensors" "$work/song.wav" -o "$work/out" --quiet > /dev/null
+  --weights "$work/weights.safetensors" "$work/song.wav" -o "$work/out" --quiet \
+  --rescale off > /dev/null
 
 # Bounded memory: 1 and 10 minutes through a small model.
 small=(--set model.n_layers=1 --set dataset.sample_rate=8000 --set training.use_amp=false)

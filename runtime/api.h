@@ -74,7 +74,9 @@ void loco_context_set_optimizer(loco_context *ctx, int64_t step, double lr);
  * the gradient; loco_grad_norm_finish reports the unscaled norm, and AdamW
  * applies clip_coef / scale. 1 (the default) changes nothing. */
 void loco_context_set_loss_scale(loco_context *ctx, double scale);
-/* Name of the backend, e.g. "cpu (OpenBLAS, FFTW3, 2 threads)". */
+/* Name of the backend, e.g. "cpu (OpenBLAS, FFTW3, 2 threads)"; on CUDA
+ * followed by the graph activity so far (graphs captured and launched, or
+ * off after a failed capture). Valid until the next call on the context. */
 const char *loco_context_describe(loco_context *ctx);
 
 /* The arena: one allocation of `bytes`, 256-byte aligned. */

@@ -79,10 +79,6 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   try {
     std::vector<fs::path> tracks{track};
     std::string estimatesDir = (root / "estimates").string();
-    loco::checkTracks(tracks, names, /*separating=*/false, estimatesDir,
-                      /*mono=*/false);
-    loco::TrackScores scores(names.size());
-    nlohmann::ordered_json json = nlohmann::ordered_json::array();
     // 16-tap distortion filters: museval's 512 make the Gram matrix of 4
     // sources x 3 channels a 6144-square solve, a second a run. Flag bit 3
     // rescales the estimates against the mixture (written from the input
@@ -91,6 +87,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     options.filtersLen = 16;
     if (flags & 8)
       options.rescale = loco::Rescale::Mixture;
+    loco::checkTracks(tracks, names, /*separating=*/false, estimatesDir,
+                      /*mono=*/false, options.rescale != loco::Rescale::Off);
+    loco::TrackScores scores(names.size());
+    nlohmann::ordered_json json = nlohmann::ordered_json::array();
     loco::scoreTrack(track, 0, 1, names, loco::SeparateFn(), estimatesDir,
                      options, scores, json);
     (void)json.dump(1, ' ', false,

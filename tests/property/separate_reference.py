@@ -66,8 +66,9 @@ subprocess.run([args.lococ, os.path.join(args.golden, "config.yaml"), "--set",
                 str(args.batch), "-o", sep], check=True)
 subprocess.run([args.locorun, "separate", sep, "--weights",
                 os.path.join(args.golden, "weights.safetensors"), "--overlap",
-                str(args.overlap), "--quiet", os.path.join(args.work, "song.wav"),
-                "-o", os.path.join(args.work, "out")], check=True, stdout=subprocess.DEVNULL)
+                str(args.overlap), "--quiet", "--rescale", "off", "--overwrite",
+                os.path.join(args.work, "song.wav"), "-o", os.path.join(args.work, "out")],
+               check=True, stdout=subprocess.DEVNULL)
 ours = {s: wavfile.read(os.path.join(args.work, "out", "song", s + ".wav"))[0][:, 0]
         for s in sources}
 

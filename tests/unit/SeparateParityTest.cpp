@@ -74,7 +74,8 @@ TEST_P(SeparateParity, OneSegmentIsTheUpstreamForward) {
     songs += " " + path;
   }
   run(tool("locorun") + " separate " + work + "/sep.so --weights " + dir +
-          "/weights.safetensors --quiet" + songs + " -o " + work + "/out",
+          "/weights.safetensors --quiet --rescale off" + songs + " -o " + work +
+          "/out",
       work + "/locorun.log");
 
   for (const char *source : {"vocals", "drums", "bass", "other"}) {

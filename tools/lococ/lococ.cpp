@@ -220,7 +220,7 @@ void categorizeOptions() {
       llvm::cl::getRegisteredOptions();
   for (const char *name :
        {"mlir-print-ir-after-all", "mlir-print-ir-before-all",
-        "mlir-print-ir-after-failure", "mlir-timing"})
+        "mlir-print-ir-after-failure", "mlir-print-debuginfo", "mlir-timing"})
     if (llvm::cl::Option *option = registered.lookup(name))
       option->addCategory(output);
   // Hidden, not removed (llvm::cl::HideUnrelatedOptions would make them

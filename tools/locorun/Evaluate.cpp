@@ -50,15 +50,17 @@ struct SourceScores {
 
 SourceScores scoreSources(const SourceImages &references,
                           const SourceImages &estimates, int64_t rate,
-                          int64_t filtersLen, const std::string &track) {
+                          int64_t filtersLen, const std::string &track,
+                          bool warn) {
   SourceScores scores;
   BssEval bss;
   try {
     bss = bssEvalV4(references, estimates, rate, rate, filtersLen);
   } catch (const RunError &e) {
     scores.failure = e.what();
-    std::fprintf(stderr, "locorun: warning: %s: %s\n", track.c_str(),
-                 scores.failure.c_str());
+    if (warn)
+      std::fprintf(stderr, "locorun: warning: %s: %s\n", track.c_str(),
+                   scores.failure.c_str());
   }
   for (size_t s = 0; s < references.size(); ++s) {
     std::array<double, std::size(kCriteria)> values{};
@@ -147,11 +149,12 @@ void loco::scoreTrack(const fs::path &dir, size_t t, size_t count,
     raw = estimates;
     applied = rescaleStems(options.rescale, target, estimates);
   }
-  SourceScores main =
-      scoreSources(references, estimates, rate, options.filtersLen, track);
+  SourceScores main = scoreSources(references, estimates, rate,
+                                   options.filtersLen, track, /*warn=*/true);
   SourceScores before;
   if (rescale)
-    before = scoreSources(references, raw, rate, options.filtersLen, track);
+    before = scoreSources(references, raw, rate, options.filtersLen, track,
+                          /*warn=*/false);
 
   nlohmann::ordered_json sourcesJson = nlohmann::ordered_json::object();
   for (size_t s = 0; s < names.size(); ++s) {
@@ -196,7 +199,8 @@ void loco::scoreTrack(const fs::path &dir, size_t t, size_t count,
 
 void loco::checkTracks(const std::vector<fs::path> &trackDirs,
                        const std::vector<std::string> &names, bool separating,
-                       const std::string &estimates, bool mono) {
+                       const std::string &estimates, bool mono,
+                       bool rescaling) {
   std::vector<std::string> problems;
   for (const fs::path &dir : trackDirs) {
     std::string track = dir.filename().string();
@@ -257,6 +261,19 @@ void loco::checkTracks(const std::vector<fs::path> &trackDirs,
                              std::to_string(reference.channels) +
                              " (--mono separates it as one)");
       } else {
+        // Rescaling reads the mixture: at the references' rate, with their
+        // channels (averaged for mono estimates).
+        if (rescaling) {
+          std::string path = stemFile(dir, "mixture");
+          AudioInfo info = probeAudio(path);
+          if (sameRateAs(path, info, "the mixture") &&
+              info.channels != reference.channels)
+            problems.push_back(path + ": the mixture of " +
+                               std::to_string(info.channels) +
+                               " channel(s), the reference stems of " +
+                               std::to_string(reference.channels) +
+                               " (rescaling fits the estimates to it)");
+        }
         // Estimates of the references' channels, or all of one channel.
         int64_t channels = -1;
         std::string first;

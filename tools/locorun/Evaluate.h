@@ -64,11 +64,12 @@ std::string stemFile(const std::filesystem::path &dir,
 /// references share one sample rate, channel count and length; its mixture
 /// has their rate and channels (or any channels with `mono`, or one); its
 /// estimates have their rate and all the references' channels or all one
-/// (scored against the references' mean, as --mono separates). Throws
-/// RunError listing the problems.
+/// (scored against the references' mean, as --mono separates); when
+/// `rescaling` estimates, the mixture has the references' rate and
+/// channels. Throws RunError listing the problems.
 void checkTracks(const std::vector<std::filesystem::path> &trackDirs,
                  const std::vector<std::string> &names, bool separating,
-                 const std::string &estimates, bool mono);
+                 const std::string &estimates, bool mono, bool rescaling);
 
 /// Separates track `t` of `count` in `dir` with `separate` (or, when it is
 /// empty, reads its estimates from `estimatesDir`/<track>/), rescales them

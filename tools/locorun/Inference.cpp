@@ -281,6 +281,16 @@ void printRescale(const RescaleReport &applied,
                                     "scale-free loss (--rescale off keeps "
                                     "its raw level)"
                                   : "");
+  // Two estimates that are nearly the same signal get large gains of
+  // opposite signs, which amplify their difference.
+  for (double gain : applied.gains)
+    if (std::abs(gain) > 100.0) {
+      std::fprintf(stderr,
+                   "locorun: warning: a gain above 100 in magnitude: two "
+                   "stems are nearly the same signal, and the gains amplify "
+                   "their difference (--rescale off keeps the raw level)\n");
+      break;
+    }
 }
 } // namespace
 
@@ -433,7 +443,6 @@ int loco::runEvaluateCommand(int argc, char **argv) {
       trackDirs.resize(a.tracks);
     if (trackDirs.empty())
       throw RunError(splitDir.string() + ": no track folders");
-    checkTracks(trackDirs, names, session != nullptr, a.estimates, a.mono);
 
     SeparateOptions options;
     options.overlap = a.overlap;
@@ -453,6 +462,8 @@ int loco::runEvaluateCommand(int argc, char **argv) {
         session ? resolveRescale(requested, session->artifact().manifest())
         : requested == Rescale::Auto ? Rescale::Off
                                      : requested;
+    checkTracks(trackDirs, names, session != nullptr, a.estimates, a.mono,
+                scoring.rescale != Rescale::Off);
     if (scoring.rescale != Rescale::Off)
       std::printf("the stems are rescaled (--rescale %s: %s); the model's own "
                   "level is scored too (raw SDR)\n",

@@ -147,7 +147,10 @@ public:
                    Communicator *bootstrap)
       : launch(launch), timeout(timeout), peers(bootstrap) {}
   ~NcclCommunicator() override {
-    if (comm) {
+    if (comm && !ready) {
+      // Its initialisation never settled: nothing to flush.
+      ncclCommAbort(comm);
+    } else if (comm) {
       // A non-blocking communicator is finalized (its outstanding work
       // flushed, polled against the timeout) before it is destroyed.
       std::string error;
@@ -208,6 +211,7 @@ public:
     }
     if (!settle("NCCL's initialisation", error))
       return false;
+    ready = true;
     size_t freeAfter = 0;
     cudaMemGetInfo(&freeAfter, &total);
     bytes = freeBefore > freeAfter
@@ -401,6 +405,8 @@ private:
   size_t stagingBytes = 0;
   int64_t bytes = 0;
   bool first = true;
+  /// The communicator's initialisation settled (finalize, else abort).
+  bool ready = false;
 };
 
 } // namespace

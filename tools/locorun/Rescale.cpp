@@ -92,7 +92,12 @@ std::vector<double> loco::mixtureGains(const Channels &mixture,
     for (int k = 0; k < j; ++k)
       gram[j * J + k] = gram[k * J + j];
   }
-  if (!(trace > 0.0)) // every stem silent: nothing to scale
+  bool finite = std::isfinite(trace);
+  for (double b : rhs)
+    finite &= std::isfinite(b);
+  if (!finite)
+    throw RunError("rescaling: a stem or the mixture holds a NaN or Inf");
+  if (trace == 0.0) // every stem silent: nothing to scale
     return std::vector<double>(J, 1.0);
   for (int j = 0; j < J; ++j)
     gram[j * J + j] += 1e-9 * trace;

@@ -212,6 +212,13 @@ std::vector<Audio> loco::separateSong(Session &session, Audio song,
       v /= static_cast<float>(channels.size());
     channels = {std::move(mean)};
   }
+  // Mixture consistency holds at the song's rate, against the song itself:
+  // keep it when it is resampled (resampling the stems back would undo the
+  // sum above the lower rate's Nyquist frequency).
+  Rescale rescale = resolveRescale(options.rescale, art.manifest());
+  std::vector<std::vector<float>> original;
+  if (rescale == Rescale::Mixture && song.sampleRate != modelRate)
+    original = channels;
   if (song.sampleRate != modelRate)
     for (auto &channel : channels)
       channel = resample(channel, song.sampleRate, modelRate);
@@ -223,12 +230,12 @@ std::vector<Audio> loco::separateSong(Session &session, Audio song,
                    if (options.progress)
                      bar.update(done, total, done >= total);
                  });
-  // The level, against the mixture the model separated (at its rate, after
-  // --mono): gains are linear, so they hold at the song's rate too.
+  // The gains against the mixture the model separated (at its rate, after
+  // --mono): linear, so they hold at the song's rate too.
   RescaleReport applied = rescaleStems(
-      resolveRescale(options.rescale, art.manifest()), channels, estimates);
-  if (report)
-    *report = std::move(applied);
+      rescale == Rescale::Mixture ? Rescale::Gains : rescale, channels,
+      estimates);
+  applied.applied = rescale;
   std::vector<Audio> stems;
   for (auto &source : estimates) {
     Audio stem;
@@ -244,5 +251,15 @@ std::vector<Audio> loco::separateSong(Session &session, Audio song,
     }
     stems.push_back(std::move(stem));
   }
+  if (rescale == Rescale::Mixture) {
+    std::vector<Channels> parts;
+    for (Audio &stem : stems)
+      parts.push_back(std::move(stem.channels));
+    mixtureConsistency(original.empty() ? channels : original, parts);
+    for (size_t s = 0; s < stems.size(); ++s)
+      stems[s].channels = std::move(parts[s]);
+  }
+  if (report)
+    *report = std::move(applied);
   return stems;
 }
