@@ -153,7 +153,8 @@ std::vector<std::pair<int64_t, fs::path>> stepFolders(const fs::path &root) {
 }
 
 /// Empty when `folder` is a complete checkpoint (of `step`, its name's, or
-/// of any step when `step` is negative); else why not. May throw nlohmann::json::exception (see verify).
+/// of any step when `step` is negative); else why not. May throw
+/// nlohmann::json::exception (see verify).
 std::string verifyFiles(const fs::path &folder, int64_t step) {
   std::ifstream in(folder / kManifest);
   if (!in)
@@ -235,9 +236,8 @@ void loco::prepareCheckpointFolder(const std::string &dir, int64_t bytes,
     throw RunError(option + ": cannot write in '" + dir +
                    "': " + std::strerror(error));
   // A file size limit (ulimit -f) below a checkpoint's largest file would
-  // fail the first save.
-  // `bytes` is the model and its two moments: the optimizer file is about
-  // two thirds of it.
+  // fail the first save. `bytes` is the model and its two moments: the
+  // optimizer file, the largest, is about two thirds of it.
   struct rlimit limit {};
   int64_t largest = bytes / 3 * 2;
   if (::getrlimit(RLIMIT_FSIZE, &limit) == 0 &&

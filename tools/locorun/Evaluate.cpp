@@ -24,9 +24,34 @@ std::string loco::stemFile(const fs::path &dir, const std::string &name) {
   throw RunError((dir / name).string() + ".{wav,flac}: missing stem");
 }
 
-nlohmann::ordered_json loco::jsonNumber(double v) {
+namespace {
+/// `v`, or null when it is not finite (JSON has no NaN).
+nlohmann::ordered_json jsonNumber(double v) {
   return std::isfinite(v) ? nlohmann::ordered_json(v)
                           : nlohmann::ordered_json();
+}
+} // namespace
+
+nlohmann::ordered_json loco::criteriaJson(const CriteriaValues &values) {
+  nlohmann::ordered_json json;
+  for (size_t k = 0; k < std::size(kCriteria); ++k)
+    json[kCriteria[k]] = jsonNumber(values[k]);
+  return json;
+}
+
+void loco::printScoreRow(const std::string &label, const std::string &source,
+                         const CriteriaValues &values) {
+  std::printf("%-32s %-8s %8.3f %8.3f %8.3f %8.3f %8.3f %8.3f\n",
+              label.substr(0, 32).c_str(), source.c_str(), values[0],
+              values[1], values[2], values[3], values[4], values[5]);
+}
+
+void loco::printRawSdrRow(const std::vector<std::string> &names,
+                          const std::vector<double> &sdr) {
+  std::printf("%-32s %-8s", "", "raw SDR");
+  for (size_t s = 0; s < names.size(); ++s)
+    std::printf(" %s %.3f", names[s].c_str(), sdr[s]);
+  std::printf(" (without rescaling)\n");
 }
 
 double loco::finiteMean(const std::vector<double> &values) {
@@ -43,7 +68,7 @@ namespace {
 /// over frames, SI-SDR, uSDR), and each source's frames as JSON. A track
 /// whose BSSEval is undefined gets NaN there and `failure` says why.
 struct SourceScores {
-  std::vector<std::array<double, std::size(kCriteria)>> values;
+  std::vector<CriteriaValues> values;
   std::vector<nlohmann::ordered_json> frames;
   std::string failure;
 };
@@ -63,7 +88,7 @@ SourceScores scoreSources(const SourceImages &references,
                    scores.failure.c_str());
   }
   for (size_t s = 0; s < references.size(); ++s) {
-    std::array<double, std::size(kCriteria)> values{};
+    CriteriaValues values{};
     const std::vector<std::vector<double>> *frames[] = {&bss.sdr, &bss.isr,
                                                         &bss.sir, &bss.sar};
     nlohmann::ordered_json framesJson = nlohmann::ordered_json::object();
@@ -157,35 +182,25 @@ void loco::scoreTrack(const fs::path &dir, size_t t, size_t count,
                           /*warn=*/false);
 
   nlohmann::ordered_json sourcesJson = nlohmann::ordered_json::object();
+  std::vector<double> rawSdr;
   for (size_t s = 0; s < names.size(); ++s) {
-    const auto &values = main.values[s];
-    nlohmann::ordered_json sourceJson;
-    for (size_t k = 0; k < std::size(kCriteria); ++k) {
-      scores.rescaled[s][k].push_back(values[k]);
-      sourceJson[kCriteria[k]] = jsonNumber(values[k]);
-    }
+    const CriteriaValues &values = main.values[s];
+    for (size_t k = 0; k < std::size(kCriteria); ++k)
+      scores.scored[s][k].push_back(values[k]);
+    nlohmann::ordered_json sourceJson = criteriaJson(values);
     sourceJson["frames"] = std::move(main.frames[s]);
     if (rescale) {
-      nlohmann::ordered_json rawJson;
-      for (size_t k = 0; k < std::size(kCriteria); ++k) {
+      for (size_t k = 0; k < std::size(kCriteria); ++k)
         scores.raw[s][k].push_back(before.values[s][k]);
-        rawJson[kCriteria[k]] = jsonNumber(before.values[s][k]);
-      }
+      rawSdr.push_back(before.values[s][0]);
       sourceJson["gain"] = applied.gains[s];
-      sourceJson["without_rescaling"] = std::move(rawJson);
+      sourceJson["without_rescaling"] = criteriaJson(before.values[s]);
     }
     sourcesJson[names[s]] = std::move(sourceJson);
-    std::printf("%-32s %-8s %8.3f %8.3f %8.3f %8.3f %8.3f %8.3f\n",
-                s == 0 ? track.substr(0, 32).c_str() : "", names[s].c_str(),
-                values[0], values[1], values[2], values[3], values[4],
-                values[5]);
+    printScoreRow(s == 0 ? track : "", names[s], values);
   }
-  if (rescale) {
-    std::printf("%-32s %-8s", "", "raw SDR");
-    for (size_t s = 0; s < names.size(); ++s)
-      std::printf(" %s %.3f", names[s].c_str(), before.values[s][0]);
-    std::printf(" (without rescaling)\n");
-  }
+  if (rescale)
+    printRawSdrRow(names, rawSdr);
   nlohmann::ordered_json trackJson;
   trackJson["name"] = track;
   trackJson["sample_rate"] = rate;

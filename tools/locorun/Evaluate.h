@@ -14,6 +14,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <array>
 #include <filesystem>
 #include <functional>
 #include <string>
@@ -32,12 +33,28 @@ using PerTrackScores = std::vector<std::vector<std::vector<double>>>;
 /// The scores of the tracks so far: of the estimates as scored (rescaled
 /// when rescaling applies), and, when it applies, of the model's own.
 struct TrackScores {
-  PerTrackScores rescaled, raw;
+  PerTrackScores scored, raw;
   explicit TrackScores(size_t sources)
-      : rescaled(sources,
-                 std::vector<std::vector<double>>(std::size(kCriteria))),
-        raw(rescaled) {}
+      : scored(sources,
+               std::vector<std::vector<double>>(std::size(kCriteria))),
+        raw(scored) {}
 };
+
+/// One value per criterion (kCriteria's order).
+using CriteriaValues = std::array<double, std::size(kCriteria)>;
+
+/// `values` as a JSON object keyed by criterion (NaN and Inf as null).
+nlohmann::ordered_json criteriaJson(const CriteriaValues &values);
+
+/// A row of evaluate's table: `label` (a track's name, or blank) and the
+/// source's criteria.
+void printScoreRow(const std::string &label, const std::string &source,
+                   const CriteriaValues &values);
+
+/// The row of the model's own SDR per source (`sdr[s]` of `names[s]`),
+/// under the rescaled rows.
+void printRawSdrRow(const std::vector<std::string> &names,
+                    const std::vector<double> &sdr);
 
 /// How a track is scored.
 struct ScoreOptions {
@@ -84,9 +101,6 @@ void scoreTrack(const std::filesystem::path &dir, size_t t, size_t count,
 
 /// The mean of the finite values (NaN when there are none).
 double finiteMean(const std::vector<double> &values);
-
-/// `v`, or null when it is not finite (JSON has no NaN).
-nlohmann::ordered_json jsonNumber(double v);
 
 } // namespace loco
 

@@ -105,8 +105,8 @@ const char *kEvaluateUsage =
 
 struct Arguments {
   std::string artifact, weights, out, data, split = "test", json, estimates,
-                                            device = "cpu", format = "wav",
-                                            rescale = "auto";
+                                            device = "cpu", format = "wav";
+  Rescale rescale = Rescale::Auto;
   std::vector<std::string> songs, sources;
   double overlap = 0.25;
   int64_t batchSegments = 0, tracks = 0;
@@ -141,9 +141,8 @@ Arguments parse(int argc, char **argv, const char *text, bool evaluate) {
     else if (arg == "--mono")
       a.mono = true;
     else if (arg == "--rescale") {
-      a.rescale = value();
       try {
-        parseRescale(a.rescale, "--rescale");
+        a.rescale = parseRescale(value(), "--rescale");
       } catch (const RunError &e) {
         usage(text, e.what());
       }
@@ -221,9 +220,6 @@ std::vector<std::string> sourceNames(Session &session) {
   return names;
 }
 
-} // namespace
-
-namespace {
 /// The folder name of a song's stems: its file's stem, or for a MUSDB
 /// mixture its track folder's name, from the absolute path with `.` and
 /// `..` resolved (lexically: a linked song keeps its own name, not its
@@ -258,9 +254,7 @@ void prepareOutputFolder(const std::string &dir, const std::string &option) {
     throw RunError(option + " " + dir + ": cannot write in the folder: " +
                    std::strerror(errno));
 }
-} // namespace
 
-namespace {
 /// One line on the stems' level: which rescaling was applied, and why.
 void printRescale(const RescaleReport &applied,
                   const std::vector<std::string> &names, bool automatic) {
@@ -355,8 +349,7 @@ int loco::runSeparateCommand(int argc, char **argv) {
     options.overlap = a.overlap;
     options.mono = a.mono;
     options.progress = !a.quiet;
-    options.rescale = resolveRescale(parseRescale(a.rescale, "--rescale"),
-                                     session->artifact().manifest());
+    options.rescale = resolveRescale(a.rescale, session->artifact().manifest());
     AudioFormat format =
         a.format == "flac" ? AudioFormat::Flac : AudioFormat::Wav;
     for (size_t i = 0; i < a.songs.size(); ++i) {
@@ -378,7 +371,7 @@ int loco::runSeparateCommand(int argc, char **argv) {
         list += (list.empty() ? "" : ",") + name;
       std::printf("%s -> %s/{%s}.%s\n", path.c_str(), dir.c_str(),
                   list.c_str(), a.format.c_str());
-      printRescale(applied, names, a.rescale == "auto");
+      printRescale(applied, names, a.rescale == Rescale::Auto);
     }
   } catch (const std::exception &e) {
     std::fprintf(stderr, "locorun: error: %s\n", e.what());
@@ -457,56 +450,47 @@ int loco::runEvaluateCommand(int argc, char **argv) {
         return separateSong(*session, std::move(mixture), options, label);
       };
     ScoreOptions scoring;
-    Rescale requested = parseRescale(a.rescale, "--rescale");
     scoring.rescale =
-        session ? resolveRescale(requested, session->artifact().manifest())
-        : requested == Rescale::Auto ? Rescale::Off
-                                     : requested;
+        session ? resolveRescale(a.rescale, session->artifact().manifest())
+        : a.rescale == Rescale::Auto ? Rescale::Off
+                                     : a.rescale;
     checkTracks(trackDirs, names, session != nullptr, a.estimates, a.mono,
                 scoring.rescale != Rescale::Off);
     if (scoring.rescale != Rescale::Off)
       std::printf("the stems are rescaled (--rescale %s: %s); the model's own "
                   "level is scored too (raw SDR)\n",
                   rescaleName(scoring.rescale),
-                  requested == Rescale::Auto ? "it was trained on a "
+                  a.rescale == Rescale::Auto ? "it was trained on a "
                                                "scale-free loss"
                                              : "asked for");
     TrackScores scores(names.size());
     // The summary over the tracks scored so far, printed when `print`.
     auto summarize = [&](bool print) {
-      auto aggregate = [&](const PerTrackScores &perTrack, size_t s,
-                           double *values) {
-        nlohmann::ordered_json sourceJson;
-        for (size_t k = 0; k < std::size(kCriteria); ++k) {
+      // BSSEval's criteria: median over tracks; SI-SDR, uSDR: mean.
+      auto aggregate = [&](const PerTrackScores &perTrack, size_t s) {
+        CriteriaValues values;
+        for (size_t k = 0; k < std::size(kCriteria); ++k)
           values[k] =
               k < 4 ? nanMedian(perTrack[s][k]) : finiteMean(perTrack[s][k]);
-          sourceJson[kCriteria[k]] = jsonNumber(values[k]);
-        }
-        return sourceJson;
+        return values;
       };
+      bool rescaled = scoring.rescale != Rescale::Off;
       nlohmann::ordered_json summary = nlohmann::ordered_json::object();
+      std::vector<double> rawSdr;
       for (size_t s = 0; s < names.size(); ++s) {
-        double values[std::size(kCriteria)], raw[std::size(kCriteria)];
-        nlohmann::ordered_json sourceJson =
-            aggregate(scores.rescaled, s, values);
-        if (scoring.rescale != Rescale::Off)
-          sourceJson["without_rescaling"] = aggregate(scores.raw, s, raw);
+        CriteriaValues values = aggregate(scores.scored, s);
+        nlohmann::ordered_json sourceJson = criteriaJson(values);
+        if (rescaled) {
+          CriteriaValues raw = aggregate(scores.raw, s);
+          rawSdr.push_back(raw[0]);
+          sourceJson["without_rescaling"] = criteriaJson(raw);
+        }
         summary[names[s]] = std::move(sourceJson);
         if (print)
-          std::printf("%-32s %-8s %8.3f %8.3f %8.3f %8.3f %8.3f %8.3f\n",
-                      s == 0 ? "all tracks" : "", names[s].c_str(), values[0],
-                      values[1], values[2], values[3], values[4], values[5]);
+          printScoreRow(s == 0 ? "all tracks" : "", names[s], values);
       }
-      if (print && scoring.rescale != Rescale::Off) {
-        std::printf("%-32s %-8s", "", "raw SDR");
-        for (size_t s = 0; s < names.size(); ++s)
-          std::printf(" %s %.3f", names[s].c_str(),
-                      summary[names[s]]["without_rescaling"]["SDR"].is_number()
-                          ? summary[names[s]]["without_rescaling"]["SDR"]
-                                .get<double>()
-                          : std::nan(""));
-        std::printf(" (without rescaling)\n");
-      }
+      if (print && rescaled)
+        printRawSdrRow(names, rawSdr);
       return summary;
     };
     std::printf("%-32s %-8s %8s %8s %8s %8s %8s %8s\n", "track", "source",

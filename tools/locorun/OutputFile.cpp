@@ -32,8 +32,8 @@ OutputFile::OutputFile(const std::string &path, const std::string &option)
   // the file is shared with the table and whatever else the shell writes
   // there, so it is appended to in place, never replaced.
   auto isStandardStream = [&] {
-    if (fs::path(path).lexically_normal().string().rfind("/dev/", 0) == 0 ||
-        fs::path(path).lexically_normal().string().rfind("/proc/", 0) == 0)
+    std::string normal = fs::path(path).lexically_normal().string();
+    if (normal.rfind("/dev/", 0) == 0 || normal.rfind("/proc/", 0) == 0)
       return true;
     for (int stream : {STDOUT_FILENO, STDERR_FILENO}) {
       struct stat own {};
@@ -93,8 +93,10 @@ void OutputFile::write(const std::string &text) {
   bool ok = std::fwrite(text.data(), 1, text.size(), stream) == text.size();
   ok = std::fflush(stream) == 0 && ok;
   int error = errno;
-  if (ok && !temporary.empty())
-    ok = ::fsync(fileno(stream)) == 0, error = errno;
+  if (ok && !temporary.empty()) {
+    ok = ::fsync(fileno(stream)) == 0;
+    error = errno;
+  }
   ok = std::fclose(stream) == 0 && ok;
   stream = nullptr;
   if (ok && !temporary.empty()) {

@@ -232,10 +232,12 @@ std::vector<Audio> loco::separateSong(Session &session, Audio song,
                  });
   // The gains against the mixture the model separated (at its rate, after
   // --mono): linear, so they hold at the song's rate too.
-  RescaleReport applied = rescaleStems(
-      rescale == Rescale::Mixture ? Rescale::Gains : rescale, channels,
-      estimates);
+  RescaleReport applied;
   applied.applied = rescale;
+  if (rescale != Rescale::Off) {
+    applied.gains = mixtureGains(channels, estimates);
+    applyGains(estimates, applied.gains);
+  }
   std::vector<Audio> stems;
   for (auto &source : estimates) {
     Audio stem;

@@ -388,8 +388,10 @@ int loco::runTraining(Session &session, const TrackSource &train,
     double collectiveBefore = comm ? comm->seconds : 0.0;
     if (comm) {
       // The step's loss is the mean over the ranks, as the global batch's
-      // would be: every rank takes the same decisions from it.
-      // A stop signal on any rank stops every rank after this step.
+      // would be: every rank takes the same decisions from it. So does the
+      // stop flag: a signal on any rank stops every rank after this step,
+      // and the ranks decide from the reduced flag alone (a signal that
+      // lands after the all-reduce is seen by all at the next step).
       std::vector<double> sums{loss};
       for (auto &[name, value] : components.items())
         sums.push_back(value.get<double>());
@@ -402,9 +404,6 @@ int loco::runTraining(Session &session, const TrackSource &train,
         value = sums[i++] / ranks;
       stopping = stopping || sums.back() > 0;
     } else {
-      // Under a launcher the ranks decide from the reduced flag alone (a
-      // signal that lands after the all-reduce is seen at the next step by
-      // all of them together).
       stopping = stopping || stopSignal != 0;
     }
     // A non-finite loss: skip the optimizer step (its accumulators are

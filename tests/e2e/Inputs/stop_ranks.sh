@@ -7,6 +7,7 @@
 #   stop_ranks.sh "MPIRUN..." LOCORUN TRAIN.so WORKDIR
 set -euo pipefail
 set -m
+source "$(dirname "$0")/background.sh"
 read -r -a mpirun <<< "$1"
 locorun=$2 so=$3 work=$4
 rm -rf "$work" && mkdir -p "$work"
@@ -14,13 +15,8 @@ rm -rf "$work" && mkdir -p "$work"
   --steps-per-epoch 1000000 --out "$work/run" --metrics "$work/metrics.jsonl" \
   > "$work/run.log" 2>&1 &
 launcher=$!
-(sleep 180; kill -9 -- -"$launcher") > /dev/null 2>&1 &
-watchdog=$!
-trap 'kill -- -"$watchdog" 2> /dev/null || true' EXIT
-for _ in $(seq 900); do
-  [ -f "$work/metrics.jsonl" ] && [ "$(wc -l < "$work/metrics.jsonl")" -ge 2 ] && break
-  sleep 0.1
-done
+guard "$launcher" 180
+await_lines "$work/metrics.jsonl" 2 90
 # Rank 1's process: the locorun of this run whose environment says so.
 rank1=
 for pid in $(pgrep -f -- "--out $work/run"); do

@@ -11,6 +11,7 @@ set -euo pipefail
 # inherits ignored (bash's background jobs, lit's workers ignore SIGINT):
 # the run starts with both signals at their defaults.
 set -m
+source "$(dirname "$0")/background.sh"
 locorun=$1 so=$2 work=$3 signal=$4
 args=(--synthetic --steps-per-epoch 1000000)
 rm -rf "$work" && mkdir -p "$work"
@@ -22,14 +23,8 @@ os.execvp(sys.argv[1], sys.argv[1:])' \
   --metrics "$work/metrics.jsonl" 2> "$work/run.log" &
 pid=$!
 # Never hang a test run: the stop must come within two minutes.
-(sleep 120; kill -9 "$pid") > /dev/null 2>&1 &
-watchdog=$!
-# Its own process group (set -m): the sleep goes with it.
-trap 'kill -- -"$watchdog" 2> /dev/null || true' EXIT
-for _ in $(seq 600); do
-  [ -f "$work/metrics.jsonl" ] && [ "$(wc -l < "$work/metrics.jsonl")" -ge 2 ] && break
-  sleep 0.1
-done
+guard "$pid" 120
+await_lines "$work/metrics.jsonl" 2 60
 
 status=0
 "$locorun" "$so" "${args[@]}" --steps 1 --out "$work/run" 2> "$work/second.log" || status=$?
