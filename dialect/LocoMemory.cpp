@@ -63,18 +63,19 @@ int64_t ConvTranspose1dOp::getWorkspaceBytes() { auto w = shape(getWeight()); re
 int64_t GroupNormOp::getWorkspaceBytes() { return 0; }
 int64_t RmsGroupNormOp::getWorkspaceBytes() { return 0; }
 int64_t LinearOp::getWorkspaceBytes() {
-  if (!reduced(getInput()))
-    return 0;
   auto w = shape(getWeight());
+  if (!reduced(getInput()))
+    return workspace::linear(w[0], w[1]);
   return workspace::linearStaged(leading(getInput(), 1), w[1], w[0]);
 }
 int64_t BatchMatmulOp::getWorkspaceBytes() {
-  if (!reduced(getLhs()))
-    return 0;
   auto out = shape(getResult());
   int64_t M = out[out.size() - 2], N = out.back();
   int64_t K = count(getLhs()) / (leading(getLhs(), 2) * M);
-  return workspace::batchMatmulStaged(leading(getResult(), 2), M, K, N);
+  if (!reduced(getLhs()))
+    return workspace::batchMatmul(K, N, getTransposeRhs());
+  return workspace::batchMatmulStaged(leading(getResult(), 2), M, K, N,
+                                      getTransposeRhs());
 }
 int64_t RopeOp::getWorkspaceBytes() { auto in = shape(getInput()); return workspace::rope(in[in.size() - 2], in.back()); }
 int64_t SoftmaxOp::getWorkspaceBytes() { return 0; }

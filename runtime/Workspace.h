@@ -94,6 +94,13 @@ constexpr int64_t rmsGroupNormBackward(int64_t C) {
 }
 constexpr int64_t rope(int64_t L, int64_t d) { return 2 * floats(L * (d / 2)); }
 constexpr int64_t reduce(int64_t outCount) { return doubles(outCount); }
+/// A linear layer's weight [N, K], transposed for the GEMM.
+constexpr int64_t linear(int64_t N, int64_t K) { return floats(N * K); }
+/// A batched product's right operand transposed, one per thread (only with
+/// transposeB).
+constexpr int64_t batchMatmul(int64_t K, int64_t N, bool transposeB) {
+  return transposeB ? floats(kMaxThreads * K * N) : 0;
+}
 constexpr int64_t linearWeightGrad(int64_t N, int64_t K) {
   return floats(N * K) + doubles(N * K);
 }
@@ -169,14 +176,15 @@ constexpr int64_t conv2dWeightGradStaged(int64_t B, int64_t inPerItem,
 }
 /// linear x [M, K] w [N, K] when no bf16 GEMM library path applies.
 constexpr int64_t linearStaged(int64_t M, int64_t K, int64_t N) {
-  return staged(M, K + N, N * K, 0);
+  return staged(M, K + N, N * K, linear(N, K));
 }
 constexpr int64_t linearWeightGradStaged(int64_t M, int64_t K, int64_t N) {
   return staged(M, K + N, 2 * N * K, linearWeightGrad(N, K));
 }
 constexpr int64_t batchMatmulStaged(int64_t batch, int64_t M, int64_t K,
-                                    int64_t N) {
-  return staged(batch, M * K + K * N + M * N, 0, 0);
+                                    int64_t N, bool transposeB) {
+  return staged(batch, M * K + K * N + M * N, 0,
+                batchMatmul(K, N, transposeB));
 }
 /// Attention over `batch` rows of [Lq, d] queries and [Lk, d], [Lk, dv]
 /// keys and values (the log-sum-exp is fp32 already).

@@ -6,6 +6,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "runtime/cpu/Context.h"
+#include "runtime/cpu/Gemm.h"
 
 #include <cblas.h>
 #include <fftw3.h>
@@ -26,14 +27,12 @@ loco_context *loco_context_create(const char *device, char *error,
                     "the cpu backend cannot run on device '%s'", device);
     return nullptr;
   }
-  // BLAS runs single-threaded inside the backend's own OpenMP loops: no
+  // GEMMs run single-threaded inside the backend's own OpenMP loops: no
   // oversubscription, and OpenBLAS's threaded driver (which allocates job
-  // descriptors on every call) stays out of the step.
+  // descriptors on every call) stays out of the step where it is the
+  // fallback.
   openblas_set_num_threads(1);
-  auto *ctx = new loco_context();
-  ctx->description = "cpu (OpenBLAS, FFTW3, " +
-                     std::to_string(omp_get_max_threads()) + " threads)";
-  return ctx;
+  return new loco_context();
 }
 
 void loco_context_destroy(loco_context *ctx) {
@@ -103,6 +102,12 @@ void loco_context_set_loss_scale(loco_context *ctx, double scale) {
 }
 
 const char *loco_context_describe(loco_context *ctx) {
+  // Made on first use: it measures the GEMM rate (about 30 ms), which a
+  // run that never asks should not pay.
+  if (ctx->description.empty())
+    ctx->description = "cpu (GEMM: " + loco::cpu::describeGemm() +
+                       "; FFTW3; " + std::to_string(omp_get_max_threads()) +
+                       " threads)";
   return ctx->description.c_str();
 }
 

@@ -15,8 +15,8 @@
 
 #include "runtime/cpu/Context.h"
 #include "runtime/cpu/ConvTaps.h"
+#include "runtime/cpu/Gemm.h"
 
-#include <cblas.h>
 
 #include <algorithm>
 
@@ -114,9 +114,9 @@ void loco_conv1d(loco_context *ctx, const float *x, const float *w,
     for (int64_t p = 0; p < rows; ++p)
       std::copy(b, b + Co, o + p * Co);
     for (int64_t k = 0; k < K; ++k)
-      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, rows, Co, Ci, 1.0f,
-                  x + (r * L + l0 * stride + k) * Ci, stride * Ci,
-                  taps + k * Ci * Co, Co, 1.0f, o, Co);
+      loco::cpu::gemm({rows, Co, Ci, false, stride * Ci, Co, Co},
+                      x + (r * L + l0 * stride + k) * Ci, taps + k * Ci * Co,
+                      o, /*accumulate=*/true);
   }
 }
 
@@ -134,9 +134,9 @@ void loco_conv_transpose1d(loco_context *ctx, const float *x, const float *w,
     for (int64_t p = 0; p < Lo; ++p)
       std::copy(b, b + Co, out + (r * Lo + p) * Co);
     for (int64_t k = 0; k < K; ++k)
-      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, L, Co, Ci, 1.0f,
-                  x + r * L * Ci, Ci, taps + k * Ci * Co, Co, 1.0f,
-                  out + (r * Lo + k) * Co, stride * Co);
+      loco::cpu::gemm({L, Co, Ci, false, Ci, Co, stride * Co}, x + r * L * Ci,
+                      taps + k * Ci * Co, out + (r * Lo + k) * Co,
+                      /*accumulate=*/true);
   }
 }
 

@@ -10,8 +10,8 @@
 
 #include "runtime/cpu/Context.h"
 #include "runtime/cpu/ConvTaps.h"
+#include "runtime/cpu/Gemm.h"
 
-#include <cblas.h>
 #include <omp.h>
 
 #include <algorithm>
@@ -92,9 +92,9 @@ bool flatTapGradients(loco::Scratch &scratch, const float *shifting,
       const float *x = shiftingIsX ? window : pad; // [depth, Ci]
       const float *g = shiftingIsX ? pad : window; // [depth, Co]
       const float *a = coMajor ? g : x, *b = coMajor ? x : g;
-      cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, M, n1 - n0, depth,
-                  1.0f, a, M, b + n0, N, r0 == 0 ? 0.0f : 1.0f,
-                  taps + k * M * N + n0, N);
+      loco::cpu::gemm({M, n1 - n0, depth, /*transA=*/true, M, N, N}, a,
+                      b + n0, taps + k * M * N + n0,
+                      /*accumulate=*/r0 != 0);
     }
   }
   return coMajor;

@@ -1,15 +1,16 @@
 //===- Matmul.cpp - Matrix products on the CPU ----------------------------===//
 //
-// This file implements linear layers and batched matrix products with BLAS
-// (sgemm), single-threaded inside OpenMP loops: row blocks of a linear
-// layer, output-row blocks of its weight gradient, batch entries of a
-// batched product.
+// This file implements linear layers and batched matrix products with the
+// backend's GEMM (Gemm.h), single-threaded inside OpenMP loops: row blocks
+// of a linear layer, output-row blocks of its weight gradient, batch entries
+// of a batched product. A transposed right operand (a linear layer's weight,
+// a batched product's transposeB) is packed once into scratch.
 //
 //===----------------------------------------------------------------------===//
 
 #include "runtime/cpu/Context.h"
+#include "runtime/cpu/Gemm.h"
 
-#include <cblas.h>
 #include <omp.h>
 
 #include <algorithm>
@@ -24,27 +25,40 @@ static std::pair<int64_t, int64_t> part(int64_t n, int t, int parts) {
   return {begin, std::min<int64_t>(n, begin + chunk)};
 }
 
-void loco_linear(loco_context *, const float *x, const float *w, float *out,
-                 int64_t M, int64_t K, int64_t N) {
+void loco_linear(loco_context *ctx, const float *x, const float *w,
+                 float *out, int64_t M, int64_t K, int64_t N) {
+  loco::Scratch scratch(ctx);
+  float *wT = scratch.take<float>(K * N);
+  loco::cpu::packTransposed(w, N, K, K, wT);
   // Row blocks of x, one single-threaded GEMM each.
 #pragma omp parallel
   {
     auto [begin, end] = part(M, omp_get_thread_num(), omp_get_num_threads());
     if (end > begin)
-      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, end - begin, N, K,
-                  1.0f, x + begin * K, K, w, K, 0.0f, out + begin * N, N);
+      loco::cpu::gemm({end - begin, N, K, false, K, N, N}, x + begin * K, wT,
+                      out + begin * N, /*accumulate=*/false);
   }
 }
 
-void loco_batch_matmul(loco_context *, const float *a, const float *b,
+void loco_batch_matmul(loco_context *ctx, const float *a, const float *b,
                        float *out, int64_t batch, int64_t M, int64_t K,
                        int64_t N, int64_t transposeA, int64_t transposeB) {
-#pragma omp parallel for schedule(static)
-  for (int64_t i = 0; i < batch; ++i)
-    cblas_sgemm(CblasRowMajor, transposeA ? CblasTrans : CblasNoTrans,
-                transposeB ? CblasTrans : CblasNoTrans, M, N, K, 1.0f,
-                a + i * M * K, transposeA ? M : K, b + i * K * N,
-                transposeB ? K : N, 0.0f, out + i * M * N, N);
+  loco::Scratch scratch(ctx);
+  int threads = loco::scratchThreads();
+  float *packed = transposeB ? scratch.take<float>(threads * K * N) : nullptr;
+  loco::cpu::GemmShape shape{M, N, K, transposeA != 0, transposeA ? M : K, N,
+                             N};
+#pragma omp parallel for schedule(static) num_threads(threads)
+  for (int64_t i = 0; i < batch; ++i) {
+    const float *bi = b + i * K * N;
+    if (transposeB) {
+      float *mine = packed + omp_get_thread_num() * K * N;
+      loco::cpu::packTransposed(bi, N, K, K, mine);
+      bi = mine;
+    }
+    loco::cpu::gemm(shape, a + i * M * K, bi, out + i * M * N,
+                    /*accumulate=*/false);
+  }
 }
 
 void loco_linear_weight_grad(loco_context *ctx, const float *x, const float *g,
@@ -67,9 +81,9 @@ void loco_linear_weight_grad(loco_context *ctx, const float *x, const float *g,
       std::fill(sum + first, sum + last, 0.0);
       for (int64_t m0 = 0; m0 < M; m0 += kRows) {
         int64_t rows = std::min(kRows, M - m0);
-        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, end - begin, K,
-                    rows, 1.0f, g + m0 * N + begin, N, x + m0 * K, K, 0.0f,
-                    partial + first, K);
+        loco::cpu::gemm({end - begin, K, rows, /*transA=*/true, N, K, K},
+                        g + m0 * N + begin, x + m0 * K, partial + first,
+                        /*accumulate=*/false);
         for (int64_t i = first; i < last; ++i)
           sum[i] += partial[i];
       }
