@@ -32,7 +32,10 @@ loco_context *loco_context_create(const char *device, char *error,
   // descriptors on every call) stays out of the step where it is the
   // fallback.
   openblas_set_num_threads(1);
-  return new loco_context();
+  auto *ctx = new loco_context();
+  ctx->description = "cpu (GEMM: " + loco::cpu::describeGemm() + "; FFTW3; " +
+                     std::to_string(omp_get_max_threads()) + " threads)";
+  return ctx;
 }
 
 void loco_context_destroy(loco_context *ctx) {
@@ -102,12 +105,6 @@ void loco_context_set_loss_scale(loco_context *ctx, double scale) {
 }
 
 const char *loco_context_describe(loco_context *ctx) {
-  // Made on first use: it measures the GEMM rate (about 30 ms), which a
-  // run that never asks should not pay.
-  if (ctx->description.empty())
-    ctx->description = "cpu (GEMM: " + loco::cpu::describeGemm() +
-                       "; FFTW3; " + std::to_string(omp_get_max_threads()) +
-                       " threads)";
   return ctx->description.c_str();
 }
 

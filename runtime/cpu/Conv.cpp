@@ -4,12 +4,12 @@
 //  - conv2d / conv_transpose2d (the encoder and decoder, few channels on one
 //    side) as per-(sample, output channel) accumulations of shifted rows,
 //    vectorised along the width;
-//  - conv1d / conv_transpose1d (the SwiGLU FFN, channels last) as K shifted
-//    GEMMs per row (per block of a row's output positions for conv1d, whose
-//    output is the wide side): tap k multiplies the row's input positions l*s + k (a
-//    strided view, no copy) into output positions l, or input positions l
-//    into output positions l*s + k, accumulating into the output. The only
-//    scratch is the weight rearranged per tap.
+//  - conv1d (the SwiGLU FFN, channels last) as one GEMM per block of a
+//    row's output positions, reducing over the K taps, each tap's input a
+//    strided view of the row (no copy);
+//  - conv_transpose1d as K shifted GEMMs per row: tap k multiplies input
+//    positions l into output positions l*s + k, accumulating.
+//  The only scratch is the weight rearranged per tap.
 //
 //===----------------------------------------------------------------------===//
 
@@ -94,15 +94,15 @@ void loco_conv1d(loco_context *ctx, const float *x, const float *w,
                  const float *b, float *out, int64_t R, int64_t L, int64_t Ci,
                  int64_t Co, int64_t K, int64_t stride) {
   int64_t Lo = (L - K) / stride + 1;
-  // Weight tap k as a [Ci, Co] matrix.
+  // out[r, l] = b + sum_k x[r, l * stride + k] W_k is one batch-reducing
+  // GEMM over the taps: tap k's operands are the rows of x from position k
+  // on, stride * Ci apart (a strided view, no copy), and W_k, Ci * Co floats
+  // after W_{k-1}; the sum over the taps stays in registers. The bias and
+  // the product go to a block of output positions small enough (<= 256 KiB)
+  // to stay in cache between them.
   Scratch scratch(ctx);
   float *taps = scratch.take<float>(K * Ci * Co);
   loco::packTaps(w, taps, Ci, Co, K, /*transposed=*/false);
-  // out[r, l] = b + sum_k x[r, l * stride + k] W_k: rows of x strided by
-  // `stride`. The bias and the K taps accumulate into a block of output
-  // positions small enough (<= 256 KiB) to stay in cache between them,
-  // instead of streaming a whole output row (Lo x Co, ~0.8 MB for
-  // musdb18_small) K + 1 times.
   int64_t block = std::max<int64_t>(16, (kConvOutBlockBytes / 4 / Co) / 16 * 16);
   block = std::min(block, Lo);
   int64_t blocks = (Lo + block - 1) / block;
@@ -113,10 +113,9 @@ void loco_conv1d(loco_context *ctx, const float *x, const float *w,
     float *o = out + (r * Lo + l0) * Co;
     for (int64_t p = 0; p < rows; ++p)
       std::copy(b, b + Co, o + p * Co);
-    for (int64_t k = 0; k < K; ++k)
-      loco::cpu::gemm({rows, Co, Ci, false, stride * Ci, Co, Co},
-                      x + (r * L + l0 * stride + k) * Ci, taps + k * Ci * Co,
-                      o, /*accumulate=*/true);
+    loco::cpu::gemm({rows, Co, Ci, false, stride * Ci, Co, Co, K, Ci, Ci * Co},
+                    x + (r * L + l0 * stride) * Ci, taps, o,
+                    /*accumulate=*/true);
   }
 }
 

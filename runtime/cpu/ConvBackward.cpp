@@ -1,8 +1,8 @@
 //===- ConvBackward.cpp - Convolution weight gradients on the CPU ---------===//
 //
 // This file implements the weight gradients of the four convolutions. The
-// 1-D ones are one large GEMM per kernel tap and block of rows, the taps
-// (and column blocks of them) shared out among the threads. Input
+// 1-D ones are one GEMM per row and kernel tap over a shifted view of one
+// operand (no copy), the result's columns shared out among the threads. Input
 // gradients need no kernel of their own: they are the transposed
 // convolution with the same weight.
 //
@@ -15,6 +15,7 @@
 #include <omp.h>
 
 #include <algorithm>
+#include <utility>
 
 namespace {
 /// sum over n, a, b of g[n, co, a, b] * x[n, ci, a + da, b + db] for one
@@ -40,64 +41,41 @@ double correlate(const float *x, const float *g, int64_t B, int64_t Ci,
   return acc;
 }
 
-/// The weight gradient of a stride-1 channels-last 1-D convolution, per tap:
-/// taps[k] (Ci x Co) = sum over rows r and positions t of x[r, t]^T g[r, t]
-/// with one of the two shifted by k along its row: the "shifting" operand
-/// (x for conv1d, g for its transpose), whose rows hold shiftLen positions,
-/// and the "fixed" one, whose rows hold fixedLen <= shiftLen. Copying a
-/// block of the fixed operand's rows to rows of shiftLen positions, the
-/// last shiftLen - fixedLen of them zero, makes row r's window at tap k
-/// start exactly r * shiftLen + k into the shifting operand's flat buffer:
-/// the block's windows are one contiguous matrix, and each tap is one GEMM
-/// of depth blockRows * shiftLen - (K - 1) (the positions left off the end
-/// are padding). No copy of the shifting operand is made; the block comes
-/// out of `scratch` (Workspace.h's conv1dWeightGrad sizes it). Returns
-/// whether the taps came out transposed ([K][Co][Ci]).
-bool flatTapGradients(loco::Scratch &scratch, const float *shifting,
-                      int64_t shiftLen, bool shiftingIsX, const float *fixed,
-                      int64_t fixedLen, float *taps, int64_t R, int64_t Ci,
-                      int64_t Co, int64_t K) {
-  int64_t fixedCh = shiftingIsX ? Co : Ci, shiftCh = shiftingIsX ? Ci : Co;
-  // Each tap is the product A^T B of two [depth, *] operands; OpenBLAS runs
-  // these long, thin products fastest with the narrower operand as A (the
-  // result's rows), so a tap is [Co, Ci] when Co < Ci.
-  bool coMajor = Co < Ci;
-  int64_t M = coMajor ? Co : Ci, N = coMajor ? Ci : Co;
-  int64_t blockRows = loco::workspace::conv1dPadRows(R, shiftLen * fixedCh);
-  float *pad = scratch.take<float>(blockRows * shiftLen * fixedCh);
-  for (int64_t r0 = 0; r0 < R; r0 += blockRows) {
-    int64_t rows = std::min(blockRows, R - r0);
-#pragma omp parallel for schedule(static)
-    for (int64_t r = 0; r < rows; ++r) {
-      const float *in = fixed + (r0 + r) * fixedLen * fixedCh;
-      float *row = pad + r * shiftLen * fixedCh;
-      std::copy(in, in + fixedLen * fixedCh, row);
-      std::fill(row + fixedLen * fixedCh, row + shiftLen * fixedCh, 0.0f);
-    }
-    int64_t depth = rows * shiftLen - (K - 1);
-    // BLAS is single-threaded in this backend: the threads share out the
-    // taps and, when there are fewer taps than threads, column blocks of
-    // them. Each block is one GEMM over the whole depth, so no partial sums
-    // are kept and every thread count sums alike.
-    int64_t threads = omp_get_max_threads();
-    int64_t splits = std::max<int64_t>(1, (threads + K - 1) / K);
-    int64_t step = (N + splits - 1) / splits;
-    step = std::min(N, (step + 15) / 16 * 16); // whole vectors per block
-    int64_t blocks = (N + step - 1) / step;
-#pragma omp parallel for schedule(dynamic)
-    for (int64_t task = 0; task < K * blocks; ++task) {
-      int64_t k = task / blocks, n0 = task % blocks * step;
-      int64_t n1 = std::min(N, n0 + step);
-      const float *window = shifting + (r0 * shiftLen + k) * shiftCh;
-      const float *x = shiftingIsX ? window : pad; // [depth, Ci]
-      const float *g = shiftingIsX ? pad : window; // [depth, Co]
-      const float *a = coMajor ? g : x, *b = coMajor ? x : g;
-      loco::cpu::gemm({M, n1 - n0, depth, /*transA=*/true, M, N, N}, a,
-                      b + n0, taps + k * M * N + n0,
-                      /*accumulate=*/r0 != 0);
-    }
+/// [begin, end) of thread t's share of n rows or columns, in whole vectors
+/// of 16 where there are enough.
+std::pair<int64_t, int64_t> columnShare(int64_t n, int t, int threads) {
+  int64_t blocks = (n + 15) / 16;
+  int64_t per = (blocks + threads - 1) / threads;
+  int64_t begin = std::min(n, t * per * 16);
+  return {begin, std::min(n, begin + per * 16)};
+}
+
+/// The weight gradient of a stride-1 channels-last 1-D convolution, tap by
+/// tap: taps[k] [Ci, Co] = sum over rows r and positions t of x[r, t]^T
+/// g[r, t] with one of the two shifted by k along its row. For each row r
+/// and tap k it is one GEMM of depth `depth` (the unshifted operand's
+/// positions) accumulating into taps[k], the shifted operand a view of row r
+/// from position k on (no copy); a row's operands stay in cache across its
+/// K taps, so each is read from memory once. Each thread owns a block of
+/// the wider of Ci and Co over all rows and taps: no partial sums are kept.
+void tapGradients(const float *x, int64_t xRow, const float *g, int64_t gRow,
+                  bool shiftX, float *taps, int64_t R, int64_t depth,
+                  int64_t Ci, int64_t Co, int64_t K) {
+  bool splitCi = Ci > Co;
+#pragma omp parallel
+  {
+    auto [b0, b1] = columnShare(splitCi ? Ci : Co, omp_get_thread_num(),
+                                omp_get_num_threads());
+    int64_t xOffset = splitCi ? b0 : 0, gOffset = splitCi ? 0 : b0;
+    int64_t M = splitCi ? b1 - b0 : Ci, N = splitCi ? Co : b1 - b0;
+    for (int64_t r = 0; r < R && b1 > b0; ++r)
+      for (int64_t k = 0; k < K; ++k)
+        loco::cpu::gemm({M, N, depth, /*transA=*/true, Ci, Co, Co},
+                        x + r * xRow + (shiftX ? k * Ci : 0) + xOffset,
+                        g + r * gRow + (shiftX ? 0 : k * Co) + gOffset,
+                        taps + k * Ci * Co + (splitCi ? b0 * Co : b0),
+                        /*accumulate=*/r > 0);
   }
-  return coMajor;
 }
 } // namespace
 
@@ -142,10 +120,9 @@ void loco_conv1d_weight_grad(loco_context *ctx, const float *x,
   int64_t Lo = L - K + 1;
   Scratch scratch(ctx);
   float *taps = scratch.take<float>(K * Ci * Co);
-  // dW_k = sum_r x[r, k : k + Lo]^T g[r]: g's rows padded to L positions.
-  bool coMajor = flatTapGradients(scratch, x, L, /*shiftingIsX=*/true, g, Lo,
-                                  taps, R, Ci, Co, K);
-  loco::unpackTaps(taps, out, Ci, Co, K, /*transposed=*/false, coMajor);
+  // dW_k = sum_r x[r, k : k + Lo]^T g[r].
+  tapGradients(x, L * Ci, g, Lo * Co, /*shiftX=*/true, taps, R, Lo, Ci, Co, K);
+  loco::unpackTaps(taps, out, Ci, Co, K, /*transposed=*/false);
 }
 
 void loco_conv_transpose1d_weight_grad(loco_context *ctx, const float *x,
@@ -155,10 +132,9 @@ void loco_conv_transpose1d_weight_grad(loco_context *ctx, const float *x,
   int64_t Lo = L + K - 1;
   Scratch scratch(ctx);
   float *taps = scratch.take<float>(K * Ci * Co);
-  // dW_k = sum_r x[r]^T g[r, k : k + L]: x's rows padded to Lo positions.
-  bool coMajor = flatTapGradients(scratch, g, Lo, /*shiftingIsX=*/false, x, L,
-                                  taps, R, Ci, Co, K);
-  loco::unpackTaps(taps, out, Ci, Co, K, /*transposed=*/true, coMajor);
+  // dW_k = sum_r x[r]^T g[r, k : k + L].
+  tapGradients(x, L * Ci, g, Lo * Co, /*shiftX=*/false, taps, R, L, Ci, Co, K);
+  loco::unpackTaps(taps, out, Ci, Co, K, /*transposed=*/true);
 }
 
 } // extern "C"

@@ -23,19 +23,25 @@
 
 #include <algorithm>
 #include <atomic>
-#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <vector>
 
 using namespace loco::cpu;
 
 namespace {
 
-constexpr int64_t kBlockN = 256; // columns of C (row-major N)
-constexpr int64_t kBlockM = 192; // rows of C (row-major M)
-constexpr int64_t kBlockK = 512; // depth
+// The block sizes, measured on the step's shapes (bench/gemm.cpp); a build
+// can override them to measure others.
+#ifndef LOCO_GEMM_BLOCK_N
+#define LOCO_GEMM_BLOCK_N 128
+#define LOCO_GEMM_BLOCK_M 128
+#define LOCO_GEMM_BLOCK_K 512
+#endif
+constexpr int64_t kBlockN = LOCO_GEMM_BLOCK_N; // columns of C (row-major N)
+constexpr int64_t kBlockM = LOCO_GEMM_BLOCK_M; // rows of C (row-major M)
+constexpr int64_t kBlockK = LOCO_GEMM_BLOCK_K; // depth
+constexpr int64_t kWholeN = 2 * kBlockN + kBlockN / 2;
 
 std::atomic<int64_t> fallbackCalls{0};
 
@@ -47,31 +53,74 @@ bool forcedOpenBlas() {
   return forced;
 }
 
-/// The fallback: OpenBLAS's sgemm (single-threaded in this backend).
+/// The fallback: OpenBLAS's sgemm (single-threaded in this backend), one
+/// product per batch entry, accumulating. BLAS wants rows at least as long
+/// as they are read; operands whose rows overlap (a stride below the row
+/// length) go as products of slices no wider than their row stride: of the
+/// depth (A [M, K]), of C's rows (A^T) or of C's columns (B).
 void blasGemm(const GemmShape &s, const float *A, const float *B, float *C,
               bool accumulate) {
   fallbackCalls.fetch_add(1, std::memory_order_relaxed);
-  cblas_sgemm(CblasRowMajor, s.transA ? CblasTrans : CblasNoTrans,
-              CblasNoTrans, s.M, s.N, s.K, 1.0f, A, s.lda, B, s.ldb,
-              accumulate ? 1.0f : 0.0f, C, s.ldc);
+  int64_t depthStep = !s.transA && s.lda < s.K ? s.lda : s.K;
+  int64_t rowStep = s.transA && s.lda < s.M ? s.lda : s.M;
+  int64_t columnStep = s.ldb < s.N ? s.ldb : s.N;
+  for (int64_t t = 0; t < s.batch; ++t)
+    for (int64_t i0 = 0; i0 < s.M; i0 += rowStep)
+      for (int64_t j0 = 0; j0 < s.N; j0 += columnStep)
+        for (int64_t p0 = 0; p0 < s.K; p0 += depthStep) {
+          int64_t m = std::min(rowStep, s.M - i0);
+          int64_t n = std::min(columnStep, s.N - j0);
+          int64_t k = std::min(depthStep, s.K - p0);
+          const float *a = A + t * s.strideA +
+                           (s.transA ? p0 * s.lda + i0 : i0 * s.lda + p0);
+          const float *b = B + t * s.strideB + p0 * s.ldb + j0;
+          bool acc = accumulate || t > 0 || p0 > 0;
+          cblas_sgemm(CblasRowMajor, s.transA ? CblasTrans : CblasNoTrans,
+                      CblasNoTrans, m, n, k, 1.0f, a, s.lda, b, s.ldb,
+                      acc ? 1.0f : 0.0f, C + i0 * s.ldc + j0, s.ldc);
+        }
 }
 
-/// The kernel of one block shape (column-major m x n x k); null where
-/// libxsmm has none.
-libxsmm_smmfunction blockKernel(const GemmShape &s, int64_t m, int64_t n,
-                                int64_t k, bool accumulate) {
+/// A libxsmm kernel of one block shape (column-major m x n x k), plain or
+/// batch-reducing; null where libxsmm has none (this CPU, or operands whose
+/// rows overlap: libxsmm wants leading dimensions of at least the rows).
+struct BlockKernel {
+  libxsmm_smmfunction plain = nullptr;
+  libxsmm_smmfunction_reducebatch_strd batched = nullptr;
+  explicit operator bool() const { return plain || batched; }
+  void operator()(const float *a, const float *b, float *c,
+                  unsigned long long count) const {
+    if (batched)
+      batched(a, b, c, &count);
+    else
+      plain(a, b, c);
+  }
+};
+
+BlockKernel blockKernel(const GemmShape &s, int64_t m, int64_t n, int64_t k,
+                        bool accumulate) {
   int lda = static_cast<int>(s.ldb), ldb = static_cast<int>(s.lda),
       ldc = static_cast<int>(s.ldc);
   float alpha = 1.0f, beta = accumulate ? 1.0f : 0.0f;
   int flags = s.transA ? LIBXSMM_GEMM_FLAG_TRANS_B : LIBXSMM_GEMM_FLAG_NONE;
-  return libxsmm_smmdispatch(static_cast<int>(m), static_cast<int>(n),
-                             static_cast<int>(k), &lda, &ldb, &ldc, &alpha,
-                             &beta, &flags, nullptr);
+  BlockKernel kernel;
+  if (s.batch == 1)
+    kernel.plain = libxsmm_smmdispatch(static_cast<int>(m), static_cast<int>(n),
+                                       static_cast<int>(k), &lda, &ldb, &ldc,
+                                       &alpha, &beta, &flags, nullptr);
+  else // strides in bytes
+    kernel.batched = libxsmm_smmdispatch_reducebatch_strd(
+        static_cast<int>(m), static_cast<int>(n), static_cast<int>(k),
+        static_cast<int>(s.strideB * 4), static_cast<int>(s.strideA * 4), &lda,
+        &ldb, &ldc, &alpha, &beta, &flags, nullptr);
+  return kernel;
 }
 
 bool fitsInt(const GemmShape &s) {
-  constexpr int64_t kMax = 0x7fffffff;
-  return s.lda <= kMax && s.ldb <= kMax && s.ldc <= kMax;
+  constexpr int64_t kMax = 0x7fffffff / 4; // strides pass as bytes
+  return s.lda <= kMax && s.ldb <= kMax && s.ldc <= kMax &&
+         s.strideA <= kMax && s.strideB <= kMax && s.batch >= 1 &&
+         s.strideA >= 0 && s.strideB >= 0;
 }
 
 } // namespace
@@ -80,7 +129,7 @@ void loco::cpu::gemm(const GemmShape &s, const float *A, const float *B,
                      float *C, bool accumulate) {
   if (s.M <= 0 || s.N <= 0)
     return;
-  if (s.K <= 0) {
+  if (s.K <= 0 || s.batch <= 0) {
     if (!accumulate)
       for (int64_t i = 0; i < s.M; ++i)
         std::fill(C + i * s.ldc, C + i * s.ldc + s.N, 0.0f);
@@ -89,37 +138,44 @@ void loco::cpu::gemm(const GemmShape &s, const float *A, const float *B,
   if (forcedOpenBlas() || !fitsInt(s))
     return blasGemm(s, A, B, C, accumulate);
 
-  // Kernels by [tail in N][tail in M][tail in K][accumulating], made on
-  // first use within this call.
-  libxsmm_smmfunction kernels[2][2][2][2] = {};
-  auto kernelFor = [&](int64_t n, int64_t m, int64_t k, bool acc) {
-    libxsmm_smmfunction &slot =
-        kernels[n != kBlockN][m != kBlockM][k != kBlockK][acc];
-    if (!slot)
-      slot = blockKernel(s, n, m, k, acc);
-    return slot;
-  };
-  for (int64_t j0 = 0; j0 < s.N; j0 += kBlockN) {
-    int64_t n = std::min(kBlockN, s.N - j0);
-    for (int64_t i0 = 0; i0 < s.M; i0 += kBlockM) {
-      int64_t m = std::min(kBlockM, s.M - i0);
-      for (int64_t p0 = 0; p0 < s.K; p0 += kBlockK) {
-        int64_t k = std::min(kBlockK, s.K - p0);
-        bool acc = accumulate || p0 > 0;
-        libxsmm_smmfunction kernel = kernelFor(n, m, k, acc);
-        if (!kernel) {
-          // No kernel for this CPU: the whole product on the fallback
-          // (only possible before any block ran: the first block's shape
-          // exists whenever any does).
-          if (j0 == 0 && i0 == 0 && p0 == 0)
+  // Results up to kWholeN columns wide go as one column block (a narrow
+  // tail block would re-read the rows of A for little work).
+  int64_t blockN = s.N <= kWholeN ? s.N : kBlockN;
+  int64_t blockM = kBlockM, blockK = kBlockK;
+  // The kernels of the (at most 8) block shapes, by [tail in N][tail in M]
+  // [tail in K][accumulating], all made before the first block runs, so
+  // that a shape libxsmm refuses sends the whole product to the fallback.
+  BlockKernel kernels[2][2][2][2];
+  for (int tailN = 0; tailN < 2; ++tailN)
+    for (int tailM = 0; tailM < 2; ++tailM)
+      for (int tailK = 0; tailK < 2; ++tailK)
+        for (int acc = 0; acc < 2; ++acc) {
+          int64_t n = tailN ? s.N % blockN : std::min(blockN, s.N);
+          int64_t m = tailM ? s.M % blockM : std::min(blockM, s.M);
+          int64_t k = tailK ? s.K % blockK : std::min(blockK, s.K);
+          // Shapes the loops below reach: a tail only where there is one,
+          // a fresh result only without accumulation, an accumulating one
+          // with it or past the first K-block.
+          bool reached = n > 0 && m > 0 && k > 0 &&
+                         (acc ? accumulate || s.K > blockK : !accumulate);
+          if (!reached)
+            continue;
+          kernels[tailN][tailM][tailK][acc] = blockKernel(s, n, m, k, acc);
+          if (!kernels[tailN][tailM][tailK][acc])
             return blasGemm(s, A, B, C, accumulate);
-          std::fprintf(stderr, "lococ: libxsmm refused a block shape "
-                               "after accepting another\n");
-          std::abort();
         }
+  for (int64_t j0 = 0; j0 < s.N; j0 += blockN) {
+    int64_t n = std::min(blockN, s.N - j0);
+    for (int64_t i0 = 0; i0 < s.M; i0 += blockM) {
+      int64_t m = std::min(blockM, s.M - i0);
+      for (int64_t p0 = 0; p0 < s.K; p0 += blockK) {
+        int64_t k = std::min(blockK, s.K - p0);
+        bool acc = accumulate || p0 > 0;
+        const BlockKernel &kernel =
+            kernels[n != blockN][m != blockM][k != blockK][acc];
         const float *b = B + p0 * s.ldb + j0;
         const float *a = s.transA ? A + p0 * s.lda + i0 : A + i0 * s.lda + p0;
-        kernel(b, a, C + i0 * s.ldc + j0);
+        kernel(b, a, C + i0 * s.ldc + j0, s.batch);
       }
     }
   }
@@ -171,34 +227,8 @@ int64_t loco::cpu::gemmFallbackCalls() {
   return fallbackCalls.load(std::memory_order_relaxed);
 }
 
-double loco::cpu::measureGemmRate() {
-  // A linear layer's row block of a small config: [1024, 64] x [64, 192].
-  constexpr int64_t M = 1024, K = 64, N = 192;
-  std::vector<float> a(M * K, 0.5f), b(K * N, 0.25f), c(M * N);
-  GemmShape shape{M, N, K, false, K, N, N};
-  gemm(shape, a.data(), b.data(), c.data(), false); // generate the kernels
-  auto start = std::chrono::steady_clock::now();
-  int64_t calls = 0;
-  double seconds = 0.0;
-  while (seconds < 0.03) {
-    for (int i = 0; i < 8; ++i, ++calls)
-      gemm(shape, a.data(), b.data(), c.data(), false);
-    seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() -
-                                            start)
-                  .count();
-  }
-  return 2.0 * M * N * K * calls / seconds / 1e9;
-}
-
 std::string loco::cpu::describeGemm() {
-  int64_t before = gemmFallbackCalls();
-  double rate = measureGemmRate();
-  // The measurement's own calls are not the step's.
-  fallbackCalls.fetch_sub(gemmFallbackCalls() - before);
   GemmInfo info = gemmInfo();
-  char text[160];
-  std::snprintf(text, sizeof(text), "%s (%s%s), %.0f GFLOP/s per thread",
-                info.library.c_str(), info.isa.c_str(),
-                info.generic ? ", a generic kernel on this CPU" : "", rate);
-  return text;
+  return info.library + " (" + info.isa +
+         (info.generic ? ", a generic kernel on this CPU" : "") + ")";
 }

@@ -10,9 +10,11 @@
 // has no kernel for this CPU, or LOCO_CPU_GEMM=openblas asks for it
 // (benchmarks compare the two).
 //
-// Each element of C is one fp32 FMA chain over K in a fixed order of
-// K-blocks, whatever the row range a thread is given, so results do not
-// depend on the thread count. A call allocates nothing once its block shapes
+// Results are the same run to run: the kernels give each thread the same
+// rows for the same thread count, and the K-blocks accumulate in a fixed
+// order. (Another thread count may change the last bits: libxsmm's kernels
+// for different block shapes can order a row's sum differently, as BLAS
+// libraries' kernels do.) A call allocates nothing once its block shapes
 // have been generated (the first step makes them all).
 //
 //===----------------------------------------------------------------------===//
@@ -27,16 +29,23 @@ namespace loco::cpu {
 
 /// The operands of a row-major product C[M, N] = op(A) op(B): op(A) is
 /// [M, K], stored [M, K] or, with transA, [K, M]; B is [K, N]. Leading
-/// dimensions are row strides in elements. A transposed B ([N, K]) is packed
-/// by the caller with packTransposed (its scratch, K x N floats).
+/// dimensions are row strides in elements; rows that overlap (a stride below
+/// the row length read) run on the fallback. A transposed B
+/// ([N, K]) is packed by the caller with packTransposed (its scratch, K x N
+/// floats).
 struct GemmShape {
   int64_t M, N, K;
   bool transA = false;
   int64_t lda, ldb, ldc;
+  /// A batch-reducing product: the sum over t < batch of op(A_t) B_t, with
+  /// A_t = A + t * strideA and B_t = B + t * strideB (elements). A 1-D
+  /// convolution is one, over its kernel taps.
+  int64_t batch = 1, strideA = 0, strideB = 0;
 };
 
-/// C = op(A) B, or C += op(A) B when `accumulate`; single-threaded (the
-/// callers share rows or tasks out between their OpenMP threads).
+/// C = op(A) B, or C += op(A) B when `accumulate` (summed over the batch);
+/// single-threaded (the callers share rows or tasks out between their
+/// OpenMP threads).
 void gemm(const GemmShape &shape, const float *A, const float *B, float *C,
           bool accumulate);
 
@@ -60,11 +69,7 @@ GemmInfo gemmInfo();
 /// CPU that libxsmm serves, unless LOCO_CPU_GEMM=openblas).
 int64_t gemmFallbackCalls();
 
-/// A one-thread rate measured now on a product of the shapes a step runs
-/// (about 30 ms): GFLOP/s.
-double measureGemmRate();
-
-/// "libxsmm (avx512 cpx), 113 GFLOP/s per thread": for describe strings.
+/// "libxsmm 1.17 (cpx)": for describe strings.
 std::string describeGemm();
 
 } // namespace loco::cpu

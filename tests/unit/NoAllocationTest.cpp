@@ -9,6 +9,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "runtime/cpu/Gemm.h"
 #include "tools/locorun/Session.h"
 
 #include <gtest/gtest.h>
@@ -89,13 +90,20 @@ TEST_P(NoAllocation, StepsAllocateNothing) {
     loco_context_set_training(ctx, 0);
     art.eval().fn(ctx, arena);
   };
-  steps(); // warm-up: FFT plans, thread pools, BLAS buffers
+  steps(); // warm-up: FFT plans, thread pools, GEMM kernels
+  int64_t fallbacks = loco::cpu::gemmFallbackCalls();
   counting = true;
   steps();
   steps();
   counting = false;
   EXPECT_EQ(loco_context_error(ctx), nullptr);
   EXPECT_EQ(allocations.load(), 0) << "allocations during two steps";
+  // Every product of the step ran on a kernel generated for this CPU, none
+  // on the fallback BLAS (unless LOCO_CPU_GEMM=openblas chose it).
+  const char *choice = std::getenv("LOCO_CPU_GEMM");
+  if (!choice || std::string(choice) != "openblas")
+    EXPECT_EQ(loco::cpu::gemmFallbackCalls(), fallbacks)
+        << loco::cpu::describeGemm();
 }
 
 INSTANTIATE_TEST_SUITE_P(

@@ -82,6 +82,9 @@ const char *kUsage =
     "                           the others at a collective before the run\n"
     "                           stops naming the missing rank (default 300)\n"
     "  --report-memory          print the arena and the process's peak RSS\n"
+    "  --verbose                print the backend before the first step:\n"
+    "                           its GEMM library, kernel ISA and measured\n"
+    "                           rate, FFT library and threads\n"
     "  --profile FILE           time every kernel call: a Chrome/Perfetto\n"
     "                           trace (one slice per call: op, module path,\n"
     "                           flops, bytes), and a summary by op kind\n"
@@ -98,7 +101,7 @@ struct Options {
   std::string artifact, init, batch, dump, data, device, profile;
   TrainOptions train;
   bool seedGiven = false, synthetic = false, eval = false, oneStep = false,
-       reportMemory = false;
+       reportMemory = false, verbose = false;
   double collectiveTimeout = 300.0;
 };
 
@@ -166,6 +169,8 @@ Options parseOptions(int argc, char **argv) {
       o.eval = true;
     else if (arg == "--report-memory")
       o.reportMemory = true;
+    else if (arg == "--verbose")
+      o.verbose = true;
     else if (arg == "--debug-nonfinite")
       o.train.debugNonFinite = true;
     else if (arg == "--steps")
@@ -588,6 +593,9 @@ int main(int argc, char **argv) {
     else
       session.initParameters(seed);
 
+    if (o.verbose && launch.rank == 0)
+      std::fprintf(stderr, "locorun: backend %s\n",
+                   describeBackend(session).c_str());
     // Rank 0's steps, under a launcher.
     std::unique_ptr<Profiler> profiler;
     if (!o.profile.empty() && launch.rank == 0)
