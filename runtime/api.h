@@ -27,7 +27,7 @@ extern "C" {
 
 /* The version of this ABI; train.so records the one it was compiled for and
  * locorun refuses any other. Bump on every incompatible change. */
-#define LOCO_ABI_VERSION 5
+#define LOCO_ABI_VERSION 6
 
 typedef struct loco_context loco_context;
 

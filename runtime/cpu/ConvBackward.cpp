@@ -2,7 +2,8 @@
 //
 // This file implements the weight gradients of the four convolutions. The
 // 1-D ones are one GEMM per row and kernel tap over a shifted view of one
-// operand (no copy), the result's columns shared out among the threads. Input
+// operand (no copy), blocks of the wider channel side (and, with more
+// threads than blocks, the taps) shared out among the threads. Input
 // gradients need no kernel of their own: they are the transposed
 // convolution with the same weight.
 //
@@ -15,7 +16,6 @@
 #include <omp.h>
 
 #include <algorithm>
-#include <utility>
 
 namespace {
 /// sum over n, a, b of g[n, co, a, b] * x[n, ci, a + da, b + db] for one
@@ -41,35 +41,36 @@ double correlate(const float *x, const float *g, int64_t B, int64_t Ci,
   return acc;
 }
 
-/// [begin, end) of thread t's share of n rows or columns, in whole vectors
-/// of 16 where there are enough.
-std::pair<int64_t, int64_t> columnShare(int64_t n, int t, int threads) {
-  int64_t blocks = (n + 15) / 16;
-  int64_t per = (blocks + threads - 1) / threads;
-  int64_t begin = std::min(n, t * per * 16);
-  return {begin, std::min(n, begin + per * 16)};
-}
-
 /// The weight gradient of a stride-1 channels-last 1-D convolution, tap by
 /// tap: taps[k] [Ci, Co] = sum over rows r and positions t of x[r, t]^T
 /// g[r, t] with one of the two shifted by k along its row. For each row r
 /// and tap k it is one GEMM of depth `depth` (the unshifted operand's
 /// positions) accumulating into taps[k], the shifted operand a view of row r
-/// from position k on (no copy); a row's operands stay in cache across its
-/// K taps, so each is read from memory once. Each thread owns a block of
-/// the wider of Ci and Co over all rows and taps: no partial sums are kept.
+/// from position k on (no copy). The tasks are blocks of the wider of Ci and
+/// Co (16 channels or more each), one per thread, each running all taps row
+/// by row so that a row's operands stay in cache across its K taps; with
+/// more threads than blocks, each block's taps are separate tasks too. Each
+/// result element is summed by one task in row order: no partial sums.
 void tapGradients(const float *x, int64_t xRow, const float *g, int64_t gRow,
                   bool shiftX, float *taps, int64_t R, int64_t depth,
                   int64_t Ci, int64_t Co, int64_t K) {
   bool splitCi = Ci > Co;
-#pragma omp parallel
-  {
-    auto [b0, b1] = columnShare(splitCi ? Ci : Co, omp_get_thread_num(),
-                                omp_get_num_threads());
+  int64_t wide = splitCi ? Ci : Co;
+  int64_t threads = omp_get_max_threads();
+  int64_t blocks = std::max<int64_t>(1, std::min((wide + 15) / 16, threads));
+  int64_t width = (wide + blocks - 1) / blocks;
+  width = std::min(wide, (width + 15) / 16 * 16); // whole vectors per block
+  blocks = (wide + width - 1) / width;
+  int64_t tapGroups = blocks < threads ? K : 1;
+#pragma omp parallel for schedule(dynamic)
+  for (int64_t task = 0; task < blocks * tapGroups; ++task) {
+    int64_t b0 = task / tapGroups * width, b1 = std::min(wide, b0 + width);
+    int64_t k0 = tapGroups == 1 ? 0 : task % tapGroups;
+    int64_t k1 = tapGroups == 1 ? K : k0 + 1;
     int64_t xOffset = splitCi ? b0 : 0, gOffset = splitCi ? 0 : b0;
     int64_t M = splitCi ? b1 - b0 : Ci, N = splitCi ? Co : b1 - b0;
-    for (int64_t r = 0; r < R && b1 > b0; ++r)
-      for (int64_t k = 0; k < K; ++k)
+    for (int64_t r = 0; r < R; ++r)
+      for (int64_t k = k0; k < k1; ++k)
         loco::cpu::gemm({M, N, depth, /*transA=*/true, Ci, Co, Co},
                         x + r * xRow + (shiftX ? k * Ci : 0) + xOffset,
                         g + r * gRow + (shiftX ? 0 : k * Co) + gOffset,

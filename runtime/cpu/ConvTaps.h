@@ -29,15 +29,14 @@ inline void packTaps(const float *weight, float *taps, int64_t Ci, int64_t Co,
             weight[weightIndex(transposed, ci, co, k, Ci, Co, K)];
 }
 
-/// weight(ci, co, k) = taps[k][ci][co], or taps[k][co][ci] if `coMajor`.
+/// weight(ci, co, k) = taps[k][ci][co].
 inline void unpackTaps(const float *taps, float *weight, int64_t Ci, int64_t Co,
-                       int64_t K, bool transposed, bool coMajor = false) {
+                       int64_t K, bool transposed) {
   for (int64_t k = 0; k < K; ++k)
     for (int64_t ci = 0; ci < Ci; ++ci)
       for (int64_t co = 0; co < Co; ++co)
         weight[weightIndex(transposed, ci, co, k, Ci, Co, K)] =
-            coMajor ? taps[(k * Co + co) * Ci + ci]
-                    : taps[(k * Ci + ci) * Co + co];
+            taps[(k * Ci + ci) * Co + co];
 }
 
 } // namespace loco

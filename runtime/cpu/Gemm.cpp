@@ -7,12 +7,14 @@
 // column-major K x M one, and a row-major A stored [K, M] (transA) libxsmm's
 // transposed B.
 //
-// The product is cut into blocks small enough for the core's caches: up to
-// kBlockN columns of B at once (its block, K-block deep, stays in L2 while
-// the rows of A stream past), kBlockM rows of A, and kBlockK of the depth
-// (long weight-gradient reductions), the K-blocks accumulating in order. A
-// call needs at most eight block shapes (whole and tail in each dimension),
-// which libxsmm generates once and then finds in its registry.
+// The product is cut into blocks for the core's caches: kBlockN columns of
+// B at once (all of them up to kWholeN: a narrow tail block would re-read
+// the rows of A for little work), kBlockM rows of A, and kBlockK of the
+// depth (long weight-gradient reductions), the K-blocks accumulating in
+// order; for each column block the rows of A stream past it. A call needs
+// at most eight block shapes (whole and tail in each dimension), each with
+// a fresh and an accumulating kernel, which libxsmm generates once and then
+// finds in its registry.
 //
 //===----------------------------------------------------------------------===//
 
@@ -61,9 +63,14 @@ bool forcedOpenBlas() {
 void blasGemm(const GemmShape &s, const float *A, const float *B, float *C,
               bool accumulate) {
   fallbackCalls.fetch_add(1, std::memory_order_relaxed);
-  int64_t depthStep = !s.transA && s.lda < s.K ? s.lda : s.K;
-  int64_t rowStep = s.transA && s.lda < s.M ? s.lda : s.M;
-  int64_t columnStep = s.ldb < s.N ? s.ldb : s.N;
+  // Slices also stay within BLAS's 32-bit sizes.
+  constexpr int64_t kMaxSlice = int64_t(1) << 30;
+  auto step = [&](bool overlap, int64_t ld, int64_t size) {
+    return std::min(kMaxSlice, overlap ? std::max<int64_t>(1, ld) : size);
+  };
+  int64_t depthStep = step(!s.transA && s.lda < s.K, s.lda, s.K);
+  int64_t rowStep = step(s.transA && s.lda < s.M, s.lda, s.M);
+  int64_t columnStep = step(s.ldb < s.N, s.ldb, s.N);
   for (int64_t t = 0; t < s.batch; ++t)
     for (int64_t i0 = 0; i0 < s.M; i0 += rowStep)
       for (int64_t j0 = 0; j0 < s.N; j0 += columnStep)

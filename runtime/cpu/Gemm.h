@@ -3,7 +3,7 @@
 // This file declares the one fp32 GEMM that the CPU backend's linear,
 // convolution and batched-product kernels call. It runs libxsmm's JIT
 // kernels, which libxsmm generates for the instruction set it reads from
-// CPUID (AVX2, AVX-512, AMX), on cache-sized blocks of the operands. BLAS
+// CPUID (AVX2, AVX-512), on cache-sized blocks of the operands. BLAS
 // libraries that pick kernels from a table of CPU models instead (Debian's
 // OpenBLAS 0.3.21 runs its SSE3 "Prescott" kernels on CPUs newer than it,
 // about 5x below the machine's rate) are only the fallback: where libxsmm
@@ -29,8 +29,9 @@ namespace loco::cpu {
 
 /// The operands of a row-major product C[M, N] = op(A) op(B): op(A) is
 /// [M, K], stored [M, K] or, with transA, [K, M]; B is [K, N]. Leading
-/// dimensions are row strides in elements; rows that overlap (a stride below
-/// the row length read) run on the fallback. A transposed B
+/// dimensions are row strides in elements; rows may overlap (a stride below
+/// the row length read: libxsmm checks leading dimensions against a
+/// block's rows, so such products can run on the fallback). A transposed B
 /// ([N, K]) is packed by the caller with packTransposed (its scratch, K x N
 /// floats).
 struct GemmShape {
@@ -55,7 +56,7 @@ void packTransposed(const float *B, int64_t N, int64_t K, int64_t ldb,
 
 /// What runs the products in this process: the library and, for libxsmm,
 /// the instruction set its code generator targets (libxsmm's name for it,
-/// e.g. "hsw" for AVX2, "skx"/"clx"/"cpx" for AVX-512, "spr" for AMX).
+/// e.g. "hsw" for AVX2, "skx"/"clx"/"cpx" for AVX-512).
 struct GemmInfo {
   std::string library;
   std::string isa;

@@ -410,13 +410,15 @@ int main(int argc, char **argv) {
   // Past `ulimit -f`, a write fails with EFBIG (and says so) instead of the
   // process dying of SIGXFSZ without a word.
   std::signal(SIGXFSZ, SIG_IGN);
-  // The CPU backend's OpenMP threads (libgomp, which arrives with the
-  // backend, after this) spin about 1000 iterations at the end of a
-  // parallel region, then sleep: libgomp's default of 300k keeps a core
-  // busy for ~0.1 ms after every region, which another process sharing the
-  // machine pays for (and we then wait for a descheduled thread). Measured
-  // by bench/threads.sh (docs/BENCHMARKS.md). OMP_WAIT_POLICY or
-  // GOMP_SPINCOUNT in the environment decide instead.
+  // The CPU backend's OpenMP threads spin about 1000 iterations at the end
+  // of a parallel region, then sleep: libgomp's default of 300k keeps a
+  // core busy for milliseconds after every region, which another process
+  // sharing the machine pays for (and we then wait for a descheduled
+  // thread). Measured by bench/threads.sh (docs/BENCHMARKS.md). libgomp
+  // reads this when it loads, which is with the backend (locorun itself
+  // links no OpenMP; with an OpenMP build of OpenBLAS behind LAPACKE it
+  // would already be loaded, and this would change nothing). OMP_WAIT_POLICY
+  // or GOMP_SPINCOUNT in the environment decide instead.
   if (!std::getenv("OMP_WAIT_POLICY") && !std::getenv("GOMP_SPINCOUNT"))
     setenv("GOMP_SPINCOUNT", "1000", /*overwrite=*/0);
   if (argc >= 2 && std::strcmp(argv[1], "separate") == 0)
