@@ -16,7 +16,7 @@
 // CHECK-SAME: \22entry_points\22:{\22train\22:{\22outputs\22:[{\22bytes\22:16,\22name\22:\22y\22,\22offset\22:512,\22shape\22:[2,2]}],\22symbol\22:\22loco_train_step\22}}
 // CHECK-SAME: \22inputs\22:[{\22bytes\22:16,\22name\22:\22mixture\22,\22offset\22:256,\22shape\22:[4]}]
 // CHECK-SAME: \22parameters\22:[{\22bytes\22:16,\22init\22:\22ones\22,\22name\22:\22w\22,\22offset\22:0,\22shape\22:[4]}]
-// CHECK: llvm.mlir.global external constant @loco_abi_version(5 : i32)
+// CHECK: llvm.mlir.global external constant @loco_abi_version(6 : i32)
 // CHECK-LABEL: llvm.func @loco_train_step(
 // CHECK-SAME: %[[CTX:.*]]: !llvm.ptr, %[[ARENA:.*]]: !llvm.ptr)
 // CHECK: %[[C0:.*]] = llvm.mlir.constant(0 : i64)
