@@ -25,7 +25,6 @@
 
 #include <algorithm>
 #include <atomic>
-#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 
@@ -33,8 +32,10 @@ using namespace loco::cpu;
 
 namespace {
 
-// The block sizes, measured on the step's shapes (bench/gemm.cpp); a build
-// can override them to measure others.
+// The block sizes: timing musdb18_small's products with blocks of 32 to 384
+// rows and columns and 256 to 8192 deep put every choice within about 10%
+// of the others on an AVX-512 core; these were among the best. A build can
+// set them (-DLOCO_GEMM_BLOCK_N=... and _M, _K) to measure others.
 #ifndef LOCO_GEMM_BLOCK_N
 #define LOCO_GEMM_BLOCK_N 128
 #define LOCO_GEMM_BLOCK_M 128
