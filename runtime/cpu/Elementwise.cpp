@@ -10,54 +10,14 @@
 #include "runtime/Philox.h"
 #include "runtime/cpu/Context.h"
 #include "runtime/cpu/Half.h"
-#include "runtime/cpu/VectorMath.h"
+#include "runtime/cpu/Silu.h"
 
 #include <algorithm>
 #include <cmath>
 #include <cstring>
 
-namespace {
-/// SiLU and its gradient from x and e = exp(-x): the one formula of the f32
-/// kernels, fused or not, so that they round alike.
-inline float siluOf(float x, float e) { return x / (1.0f + e); }
-inline float siluGradOf(float x, float e, float g) {
-  float s = 1.0f / (1.0f + e);
-  return g * s * (1.0f + x * (1.0f - s));
-}
-
-/// f(x[i], exp(-x[i])) into out[i], a block of SLEEF exponentials at a time.
-template <typename F>
-void withExpNegated(const float *x, float *out, int64_t n, F f) {
-  constexpr int64_t kBlock = 1024;
-#pragma omp parallel for schedule(static)
-  for (int64_t b = 0; b < n; b += kBlock) {
-    int64_t m = std::min(kBlock, n - b);
-    alignas(64) float e[kBlock];
-    loco::cpu::expScaled(x + b, -1.0f, e, m);
-    for (int64_t i = 0; i < m; ++i)
-      out[b + i] = f(b + i, x[b + i], e[i]);
-  }
-}
-
-/// For every one of `rows` rows of a SwiGLU input [rows, 2H] (value half
-/// a, gate half b): f(a, b, e, r, j0, m) on the positions [j0, j0 + m) of
-/// row r, with e = exp(-b) over them, computed with SLEEF a block at a time
-/// as withExpNegated computes it for loco_silu.
-template <typename F>
-void forGateBlocks(const float *x, int64_t rows, int64_t H, F f) {
-  constexpr int64_t kBlock = 1024;
-#pragma omp parallel for schedule(static)
-  for (int64_t r = 0; r < rows; ++r)
-    for (int64_t j0 = 0; j0 < H; j0 += kBlock) {
-      int64_t m = std::min(kBlock, H - j0);
-      alignas(64) float e[kBlock];
-      const float *a = x + r * 2 * H + j0, *b = a + H;
-      loco::cpu::expScaled(b, -1.0f, e, m);
-      f(a, b, e, r, j0, m);
-    }
-}
-
-} // namespace
+using loco::cpu::siluGradOf;
+using loco::cpu::siluOf;
 
 extern "C" {
 
@@ -75,14 +35,16 @@ LOCO_BINARY(loco_div, a[i] / b[i])
 #undef LOCO_BINARY
 
 void loco_silu(loco_context *, const float *x, float *out, int64_t n) {
-  withExpNegated(x, out, n,
-                 [](int64_t, float v, float e) { return siluOf(v, e); });
+  loco::cpu::mapWithExpNegated<loco::F32>(
+      x, out, n, [](int64_t, float v, float e) { return siluOf(v, e); });
 }
 
 void loco_swiglu(loco_context *, const float *x, float *out, int64_t rows,
                  int64_t H) {
-  forGateBlocks(x, rows, H, [&](const float *a, const float *b, const float *e,
-                                int64_t r, int64_t j0, int64_t m) {
+  loco::cpu::forGateBlocks<loco::F32>(x, rows, H, [&](const float *a,
+                                                      const float *b,
+                                                      const float *e, int64_t r,
+                                                      int64_t j0, int64_t m) {
     float *y = out + r * H + j0;
 #pragma omp simd
     for (int64_t j = 0; j < m; ++j)
@@ -157,11 +119,7 @@ void loco_softmax(loco_context *, const float *x, float *out, int64_t outer,
 } // extern "C"
 
 namespace {
-/// f32 storage, read and written as is (the policy of Half.h's Bf16/F16).
-struct F32 {
-  static float load(float v) { return v; }
-  static float store(float v) { return v; }
-};
+using loco::F32;
 
 /// Calls keep(i, kept) for element i of n with its inverted-dropout
 /// decision, drawn with index `index_offset + i` from (seed, step, stream).
@@ -291,17 +249,19 @@ void loco_softmax_backward(loco_context *, const float *y, const float *g,
 void loco_silu_backward(loco_context *, const float *x, const float *g,
                         float *out, int64_t n) {
   // out may alias g (or x): each element is read before it is written.
-  withExpNegated(x, out, n, [g](int64_t i, float v, float e) {
-    return siluGradOf(v, e, g[i]);
-  });
+  loco::cpu::mapWithExpNegated<loco::F32>(
+      x, out, n,
+      [g](int64_t i, float v, float e) { return siluGradOf(v, e, g[i]); });
 }
 
 void loco_swiglu_backward(loco_context *, const float *x, const float *g,
                           float *out, int64_t rows, int64_t H) {
   // out may alias x: each lane reads its value and gate before it writes
   // the same two positions.
-  forGateBlocks(x, rows, H, [&](const float *a, const float *b, const float *e,
-                                int64_t r, int64_t j0, int64_t m) {
+  loco::cpu::forGateBlocks<loco::F32>(x, rows, H, [&](const float *a,
+                                                      const float *b,
+                                                      const float *e, int64_t r,
+                                                      int64_t j0, int64_t m) {
     const float *gr = g + r * H + j0;
     float *da = out + r * 2 * H + j0, *db = da + H;
 #pragma omp simd

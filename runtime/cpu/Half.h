@@ -23,6 +23,13 @@
 
 namespace loco {
 
+/// f32 storage, read and written as is: the policy of the f32 kernels
+/// that share code with the 16-bit ones.
+struct F32 {
+  static float load(float v) { return v; }
+  static float store(float v) { return v; }
+};
+
 struct Bf16 {
   static constexpr const char *name = "bf16";
   static inline float load(loco_half h) {

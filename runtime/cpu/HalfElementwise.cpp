@@ -10,7 +10,7 @@
 
 #include "runtime/cpu/Context.h"
 #include "runtime/cpu/Half.h"
-#include "runtime/cpu/VectorMath.h"
+#include "runtime/cpu/Silu.h"
 
 #include <algorithm>
 #include <cstring>
@@ -35,88 +35,42 @@ void unary(const loco_half *x, loco_half *out, int64_t n, Op op) {
     out[i] = H::store(op(H::load(x[i])));
 }
 
-/// SiLU and its gradient from x and e = exp(-x), as the f32 kernels
-/// compute them (Elementwise.cpp): the one formula of the reduced-precision
-/// kernels, fused or not.
-inline float siluOf(float x, float e) { return x / (1.0f + e); }
-inline float siluGradOf(float x, float e, float g) {
-  float s = 1.0f / (1.0f + e);
-  return g * s * (1.0f + x * (1.0f - s));
-}
-
-constexpr int64_t kBlock = 1024;
-
-/// Widens x[0, m) into v and sets e = exp(-v) with SLEEF, a block at once
-/// (a scalar exp per element made these kernels 7x slower than the f32
-/// ones).
-template <typename H>
-void widenWithExp(const loco_half *x, int64_t m, float *v, float *e) {
-  for (int64_t i = 0; i < m; ++i)
-    v[i] = H::load(x[i]);
-  loco::cpu::expScaled(v, -1.0f, e, m);
-}
-
-template <typename H>
-void silu(const loco_half *x, loco_half *out, int64_t n) {
-#pragma omp parallel for schedule(static)
-  for (int64_t b = 0; b < n; b += kBlock) {
-    int64_t m = std::min(kBlock, n - b);
-    alignas(64) float v[kBlock], e[kBlock];
-    widenWithExp<H>(x + b, m, v, e);
-    for (int64_t i = 0; i < m; ++i)
-      out[b + i] = H::store(siluOf(v[i], e[i]));
-  }
-}
-
-template <typename H>
-void siluBackward(const loco_half *x, const loco_half *g, loco_half *out,
-                  int64_t n) {
-#pragma omp parallel for schedule(static)
-  for (int64_t b = 0; b < n; b += kBlock) {
-    int64_t m = std::min(kBlock, n - b);
-    alignas(64) float v[kBlock], e[kBlock];
-    widenWithExp<H>(x + b, m, v, e);
-    for (int64_t i = 0; i < m; ++i)
-      out[b + i] = H::store(siluGradOf(v[i], e[i], H::load(g[b + i])));
-  }
-}
+using loco::cpu::siluGradOf;
+using loco::cpu::siluOf;
 
 /// loco_swiglu and its backward on [rows, 2H] inputs, rounding where the
 /// unfused kernels (silu, mul, silu_backward) store.
 template <typename H>
 void swiglu(const loco_half *x, loco_half *out, int64_t rows, int64_t hidden) {
-#pragma omp parallel for schedule(static)
-  for (int64_t r = 0; r < rows; ++r)
-    for (int64_t j0 = 0; j0 < hidden; j0 += kBlock) {
-      int64_t m = std::min(kBlock, hidden - j0);
-      alignas(64) float b[kBlock], e[kBlock];
-      const loco_half *a = x + 2 * r * hidden + j0;
-      widenWithExp<H>(a + hidden, m, b, e);
-      loco_half *y = out + r * hidden + j0;
-      for (int64_t j = 0; j < m; ++j)
-        y[j] = H::store(H::load(a[j]) * H::load(H::store(siluOf(b[j], e[j]))));
-    }
+  loco::cpu::forGateBlocks<H>(x, rows, hidden, [&](const loco_half *a,
+                                                   const float *b,
+                                                   const float *e, int64_t r,
+                                                   int64_t j0, int64_t m) {
+    loco_half *y = out + r * hidden + j0;
+    for (int64_t j = 0; j < m; ++j)
+      y[j] = H::store(H::load(a[j]) * H::load(H::store(siluOf(b[j], e[j]))));
+  });
 }
 
 template <typename H>
 void swigluBackward(const loco_half *x, const loco_half *g, loco_half *out,
                     int64_t rows, int64_t hidden) {
-#pragma omp parallel for schedule(static)
-  for (int64_t r = 0; r < rows; ++r)
-    for (int64_t j0 = 0; j0 < hidden; j0 += kBlock) {
-      int64_t m = std::min(kBlock, hidden - j0);
-      alignas(64) float b[kBlock], e[kBlock];
-      int64_t ia = 2 * r * hidden + j0, ib = ia + hidden;
-      widenWithExp<H>(x + ib, m, b, e);
-      const loco_half *gr = g + r * hidden + j0;
-      for (int64_t j = 0; j < m; ++j) {
-        float a = H::load(x[ia + j]), gj = H::load(gr[j]);
-        float act = H::load(H::store(siluOf(b[j], e[j])));
-        float gateGrad = H::load(H::store(gj * a));
-        out[ia + j] = H::store(gj * act);
-        out[ib + j] = H::store(siluGradOf(b[j], e[j], gateGrad));
-      }
+  // out may alias x: the gate block is widened before any write, and each
+  // position's value is read before the same position is written.
+  loco::cpu::forGateBlocks<H>(x, rows, hidden, [&](const loco_half *a,
+                                                   const float *b,
+                                                   const float *e, int64_t r,
+                                                   int64_t j0, int64_t m) {
+    const loco_half *gr = g + r * hidden + j0;
+    loco_half *da = out + r * 2 * hidden + j0, *db = da + hidden;
+    for (int64_t j = 0; j < m; ++j) {
+      float av = H::load(a[j]), gj = H::load(gr[j]);
+      float act = H::load(H::store(siluOf(b[j], e[j])));
+      float gateGrad = H::load(H::store(gj * av));
+      da[j] = H::store(gj * act);
+      db[j] = H::store(siluGradOf(b[j], e[j], gateGrad));
     }
+  });
 }
 
 } // namespace
@@ -150,7 +104,9 @@ extern "C" {
   }                                                                            \
   void loco_silu_##S(loco_context *, const loco_half *x, loco_half *out,       \
                      int64_t n) {                                              \
-    silu<H>(x, out, n);                                                        \
+    loco::cpu::mapWithExpNegated<H>(x, out, n, [](int64_t, float v, float e) { \
+      return siluOf(v, e);                                                     \
+    });                                                                        \
   }                                                                            \
   void loco_swiglu_##S(loco_context *, const loco_half *x, loco_half *out,     \
                        int64_t rows, int64_t hidden) {                         \
@@ -177,7 +133,10 @@ extern "C" {
   }                                                                            \
   void loco_silu_backward_##S(loco_context *, const loco_half *x,              \
                               const loco_half *g, loco_half *out, int64_t n) { \
-    siluBackward<H>(x, g, out, n);                                             \
+    loco::cpu::mapWithExpNegated<H>(                                           \
+        x, out, n, [g](int64_t i, float v, float e) {                          \
+          return siluGradOf(v, e, H::load(g[i]));                              \
+        });                                                                    \
   }
 LOCO_HALF_ELEMENTWISE(bf16, Bf16)
 LOCO_HALF_ELEMENTWISE(f16, F16)
