@@ -17,7 +17,6 @@
 #include "runtime/cpu/ConvTaps.h"
 #include "runtime/cpu/Gemm.h"
 
-
 #include <algorithm>
 
 using loco::Scratch;

@@ -149,7 +149,6 @@ void loco::cpu::gemm(const GemmShape &s, const float *A, const float *B,
   // Results up to kWholeN columns wide go as one column block (a narrow
   // tail block would re-read the rows of A for little work).
   int64_t blockN = s.N <= kWholeN ? s.N : kBlockN;
-  int64_t blockM = kBlockM, blockK = kBlockK;
   // The kernels of the (at most 8) block shapes, by [tail in N][tail in M]
   // [tail in K][accumulating], all made before the first block runs, so
   // that a shape libxsmm refuses sends the whole product to the fallback.
@@ -159,13 +158,13 @@ void loco::cpu::gemm(const GemmShape &s, const float *A, const float *B,
       for (int tailK = 0; tailK < 2; ++tailK)
         for (int acc = 0; acc < 2; ++acc) {
           int64_t n = tailN ? s.N % blockN : std::min(blockN, s.N);
-          int64_t m = tailM ? s.M % blockM : std::min(blockM, s.M);
-          int64_t k = tailK ? s.K % blockK : std::min(blockK, s.K);
+          int64_t m = tailM ? s.M % kBlockM : std::min(kBlockM, s.M);
+          int64_t k = tailK ? s.K % kBlockK : std::min(kBlockK, s.K);
           // Shapes the loops below reach: a tail only where there is one,
           // a fresh result only without accumulation, an accumulating one
           // with it or past the first K-block.
           bool reached = n > 0 && m > 0 && k > 0 &&
-                         (acc ? accumulate || s.K > blockK : !accumulate);
+                         (acc ? accumulate || s.K > kBlockK : !accumulate);
           if (!reached)
             continue;
           kernels[tailN][tailM][tailK][acc] = blockKernel(s, n, m, k, acc);
@@ -174,13 +173,13 @@ void loco::cpu::gemm(const GemmShape &s, const float *A, const float *B,
         }
   for (int64_t j0 = 0; j0 < s.N; j0 += blockN) {
     int64_t n = std::min(blockN, s.N - j0);
-    for (int64_t i0 = 0; i0 < s.M; i0 += blockM) {
-      int64_t m = std::min(blockM, s.M - i0);
-      for (int64_t p0 = 0; p0 < s.K; p0 += blockK) {
-        int64_t k = std::min(blockK, s.K - p0);
+    for (int64_t i0 = 0; i0 < s.M; i0 += kBlockM) {
+      int64_t m = std::min(kBlockM, s.M - i0);
+      for (int64_t p0 = 0; p0 < s.K; p0 += kBlockK) {
+        int64_t k = std::min(kBlockK, s.K - p0);
         bool acc = accumulate || p0 > 0;
         const BlockKernel &kernel =
-            kernels[n != blockN][m != blockM][k != blockK][acc];
+            kernels[n != blockN][m != kBlockM][k != kBlockK][acc];
         const float *b = B + p0 * s.ldb + j0;
         const float *a = s.transA ? A + p0 * s.lda + i0 : A + i0 * s.lda + p0;
         kernel(b, a, C + i0 * s.ldc + j0, s.batch);
@@ -203,7 +202,8 @@ void loco::cpu::packTransposed(const float *B, int64_t N, int64_t K,
 GemmInfo loco::cpu::gemmInfo() {
   GemmInfo info;
   int arch = libxsmm_get_target_archid();
-  if (forcedOpenBlas() || arch < LIBXSMM_X86_AVX) {
+  bool openBlas = forcedOpenBlas() || arch < LIBXSMM_X86_AVX;
+  if (openBlas) {
     info.library = "OpenBLAS";
     info.isa = openblas_get_corename();
   } else {
@@ -215,7 +215,7 @@ GemmInfo loco::cpu::gemmInfo() {
   bool avx512 = __builtin_cpu_supports("avx512f") &&
                 __builtin_cpu_supports("avx512bw") &&
                 __builtin_cpu_supports("avx512vl");
-  if (info.library == "OpenBLAS") {
+  if (openBlas) {
     // OpenBLAS's x86 cores with AVX2 kernels (and up): everything older
     // (Prescott, Core2, Nehalem, Sandybridge, Bulldozer...) is generic here.
     static const char *const kWide[] = {"Haswell", "Zen", "SkylakeX",
