@@ -9,6 +9,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "tools/locorun/Checkpoint.h"
+#include "tools/locorun/TrainState.h"
 
 #include <unistd.h>
 

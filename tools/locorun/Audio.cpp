@@ -6,7 +6,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "tools/locorun/Audio.h"
-#include "tools/locorun/Session.h"
+#include "tools/locorun/RunError.h"
 
 #include <fcntl.h>
 #include <samplerate.h>

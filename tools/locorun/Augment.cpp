@@ -7,7 +7,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "tools/locorun/Augment.h"
-#include "tools/locorun/Session.h"
+#include "tools/locorun/RunError.h"
 
 #include "runtime/Philox.h"
 

@@ -25,7 +25,6 @@
 #define LOCO_TOOLS_LOCORUN_CHECKPOINT_H
 
 #include "runtime/Safetensors.h"
-#include "tools/locorun/Session.h"
 
 #include <cstdint>
 #include <map>
@@ -74,12 +73,6 @@ std::string findCheckpoint(const std::string &dir,
 /// model of findCheckpoint, with its fallback to the previous complete
 /// checkpoint. Throws RunError naming `option` otherwise.
 std::string findWeights(const std::string &path, const std::string &option);
-
-/// The optimizer state of an optimizer.safetensors' `meta`: every counter
-/// a whole number in range, the learning rate finite. Throws RunError
-/// naming `path` and the key otherwise.
-TrainState readTrainState(const std::map<std::string, std::string> &meta,
-                          const std::string &path);
 
 /// The folder name of checkpoint `step` ("step-00000040").
 std::string checkpointName(int64_t step);

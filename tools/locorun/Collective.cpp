@@ -6,7 +6,8 @@
 //===----------------------------------------------------------------------===//
 
 #include "tools/locorun/Collective.h"
-#include "tools/locorun/Session.h"
+#include "runtime/Backend.h"
+#include "tools/locorun/RunError.h"
 
 #include <dlfcn.h>
 

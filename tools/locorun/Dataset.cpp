@@ -8,10 +8,11 @@
 
 #include "tools/locorun/Dataset.h"
 #include "tools/locorun/Audio.h"
-#include "tools/locorun/Session.h"
+#include "tools/locorun/RunError.h"
 
 #include <sndfile.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>

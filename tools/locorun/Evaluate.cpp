@@ -8,7 +8,7 @@
 
 #include "tools/locorun/Evaluate.h"
 #include "tools/locorun/Metrics.h"
-#include "tools/locorun/Session.h"
+#include "tools/locorun/RunError.h"
 
 #include <array>
 #include <cmath>

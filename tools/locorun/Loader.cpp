@@ -5,7 +5,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "tools/locorun/Loader.h"
-#include "tools/locorun/Session.h"
+#include "tools/locorun/RunError.h"
 
 #include <chrono>
 

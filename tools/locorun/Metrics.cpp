@@ -18,7 +18,7 @@
 
 #include "tools/locorun/Metrics.h"
 #include "runtime/SiSdr.h"
-#include "tools/locorun/Session.h"
+#include "tools/locorun/RunError.h"
 
 #include <fftw3.h>
 #include <lapacke.h>

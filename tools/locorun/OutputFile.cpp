@@ -7,7 +7,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "tools/locorun/OutputFile.h"
-#include "tools/locorun/Session.h"
+#include "tools/locorun/RunError.h"
 
 #include <fcntl.h>
 #include <sys/file.h>
@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cmath>
 #include <cstring>
 #include <filesystem>
 
@@ -151,4 +152,25 @@ FolderLock::FolderLock(const std::string &dir, const std::string &option) {
 FolderLock::~FolderLock() {
   if (fd >= 0)
     ::close(fd); // releases the lock; the file stays for the next run
+}
+
+int64_t loco::firstNonFiniteIndex(const std::vector<float> &values) {
+  for (size_t i = 0; i < values.size(); ++i)
+    if (!std::isfinite(values[i]))
+      return static_cast<int64_t>(i);
+  return -1;
+}
+
+void loco::writeSafetensorsAtomically(
+    const std::string &path, const std::vector<F32Tensor> &tensors,
+    const std::map<std::string, std::string> &meta) {
+  std::string temporary = path + ".tmp";
+  std::string error;
+  if (!writeSafetensors(temporary, tensors, meta, error))
+    throw RunError(error);
+  std::error_code ec;
+  std::filesystem::rename(temporary, path, ec);
+  if (ec)
+    throw RunError("cannot move " + temporary + " to " + path + ": " +
+                   ec.message());
 }

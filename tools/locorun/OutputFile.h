@@ -9,8 +9,13 @@
 #ifndef LOCO_TOOLS_LOCORUN_OUTPUTFILE_H
 #define LOCO_TOOLS_LOCORUN_OUTPUTFILE_H
 
+#include "runtime/Safetensors.h"
+
+#include <cstdint>
 #include <cstdio>
+#include <map>
 #include <string>
+#include <vector>
 
 namespace loco {
 
@@ -52,6 +57,15 @@ public:
 private:
   int fd = -1;
 };
+
+/// The index of the first NaN or Inf in `values`, or -1: the check before
+/// anything is written (no checkpoint or output ever holds one).
+int64_t firstNonFiniteIndex(const std::vector<float> &values);
+
+/// Writes `tensors` to `path` through a temporary file and a rename.
+void writeSafetensorsAtomically(const std::string &path,
+                                const std::vector<F32Tensor> &tensors,
+                                const std::map<std::string, std::string> &meta);
 
 } // namespace loco
 

@@ -5,7 +5,6 @@
 //===----------------------------------------------------------------------===//
 
 #include "tools/locorun/Profile.h"
-#include "tools/locorun/Session.h"
 
 #include <algorithm>
 #include <cstdio>
@@ -81,14 +80,14 @@ Profiler::Profiler(Session &session, std::string path)
   *slot = &Profiler::hook;
   session.backend().loco_context_profile(session.context(), 1);
   origin = std::chrono::steady_clock::now();
-  session.setProfiler(this);
+  session.setObserver(this);
 }
 
 Profiler::~Profiler() {
   if (TrainArtifact::DebugHook *slot = session.artifact().debugHook())
     *slot = nullptr;
   session.backend().loco_context_profile(session.context(), 0);
-  session.setProfiler(nullptr);
+  session.setObserver(nullptr);
   active = nullptr;
 }
 

@@ -16,6 +16,7 @@
 #define LOCO_TOOLS_LOCORUN_PROFILE_H
 
 #include "runtime/api.h"
+#include "tools/locorun/Session.h"
 
 #include <nlohmann/json.hpp>
 
@@ -27,27 +28,25 @@
 
 namespace loco {
 
-class Session;
-
 /// The backend's description and, on the CPU, the rate of its linear kernel
 /// measured now (0.2 s, a fresh context) on a [8192 x 64] x [64 x 192]
 /// product, a small config's shape: what --verbose and --profile print, so
 /// that a slow GEMM path shows.
 std::string describeBackend(Session &session);
 
-class Profiler {
+class Profiler final : public EntryObserver {
 public:
   /// Attaches to `session` (its train.so must have a debug hook) and writes
   /// the trace to `path` at finish().
   Profiler(Session &session, std::string path);
-  ~Profiler();
+  ~Profiler() override;
   Profiler(const Profiler &) = delete;
   Profiler &operator=(const Profiler &) = delete;
 
   /// Around one call of entry point `symbol` (Session::run and
   /// optimizerStep call them): the first mark, then the slices.
-  void begin(const std::string &symbol);
-  void end();
+  void begin(const std::string &symbol) override;
+  void end() override;
 
   /// Writes the trace and prints the summary table to stderr.
   void finish();

@@ -7,7 +7,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "tools/locorun/Rescale.h"
-#include "tools/locorun/Session.h"
+#include "tools/locorun/RunError.h"
 
 #include <lapacke.h>
 

@@ -9,7 +9,6 @@
 #include "tools/locorun/Session.h"
 
 #include "tools/locorun/Checkpoint.h"
-#include "tools/locorun/Profile.h"
 
 #include <cmath>
 #include <cstdio>
@@ -71,13 +70,6 @@ std::vector<float> finiteTensorOrThrow(const SafetensorsFile &file,
   return values;
 }
 } // namespace
-
-int64_t loco::firstNonFiniteIndex(const std::vector<float> &values) {
-  for (size_t i = 0; i < values.size(); ++i)
-    if (!std::isfinite(values[i]))
-      return static_cast<int64_t>(i);
-  return -1;
-}
 
 float StepOutputs::loss(const std::string &name) const {
   for (const auto &[key, value] : losses)
@@ -210,12 +202,12 @@ void Session::finishStep(bool optimizerStep) {
 }
 
 StepOutputs Session::run(const EntryPoint &entry) {
-  if (profiler)
-    profiler->begin(entry.symbol);
+  if (observer)
+    observer->begin(entry.symbol);
   api->loco_run_step(ctx, entry.fn, arena);
   finishStep(/*optimizerStep=*/false);
-  if (profiler)
-    profiler->end();
+  if (observer)
+    observer->end();
   StepOutputs outputs;
   for (const ManifestTensor &out : entry.outputs) {
     std::vector<float> values = read(out.offset, out.numElements());
@@ -337,12 +329,12 @@ void Session::optimizerStep(int64_t step, double lr) {
     throw RunError("this train.so has no optimizer step (compiled without "
                    "gradients)");
   api->loco_context_set_optimizer(ctx, step, lr);
-  if (profiler)
-    profiler->begin("loco_optimizer_step");
+  if (observer)
+    observer->begin("loco_optimizer_step");
   api->loco_run_step(ctx, art->optimizer(), arena);
   finishStep(/*optimizerStep=*/true);
-  if (profiler)
-    profiler->end();
+  if (observer)
+    observer->end();
 }
 
 loco_optimizer_scratch Session::optimizerScalars() const {
@@ -373,20 +365,6 @@ std::vector<F32Tensor> Session::gradients() const {
   return tensors;
 }
 
-void loco::writeSafetensorsAtomically(
-    const std::string &path, const std::vector<F32Tensor> &tensors,
-    const std::map<std::string, std::string> &meta) {
-  std::string temporary = path + ".tmp";
-  std::string error;
-  if (!writeSafetensors(temporary, tensors, meta, error))
-    throw RunError(error);
-  std::error_code ec;
-  std::filesystem::rename(temporary, path, ec);
-  if (ec)
-    throw RunError("cannot move " + temporary + " to " + path + ": " +
-                   ec.message());
-}
-
 void Session::saveCheckpoint(const std::string &dir, const TrainState &state,
                              int64_t keep) const {
   CheckpointFile model{
@@ -408,27 +386,7 @@ void Session::saveCheckpoint(const std::string &dir, const TrainState &state,
                        std::to_string(state.step) + " to '" + dir + "': '" +
                        tensor.name + "' holds a NaN or Inf (element " +
                        std::to_string(bad) + ")");
-  char lr[64], best[64], scale[64], saved[64], early[64];
-  std::snprintf(early, sizeof(early), "%.17g", state.earlyStopBest);
-  std::snprintf(saved, sizeof(saved), "%.17g", state.bestSavedValLoss);
-  std::snprintf(lr, sizeof(lr), "%.17g", state.lr);
-  std::snprintf(scale, sizeof(scale), "%.17g", state.lossScale);
-  std::snprintf(best, sizeof(best), "%.17g", state.bestValLoss);
-  optimizer.metadata = {
-      {"format", "lococ-optimizer"},
-      {"step", std::to_string(state.step)},
-      {"lr", lr},
-      {"best_val_loss", best},
-      {"best_saved_val_loss", saved},
-      {"early_stop_best", early},
-      {"early_stop_bad", std::to_string(state.earlyStopBad)},
-      {"bad_epochs", std::to_string(state.badEpochs)},
-      {"cooldown", std::to_string(state.cooldown)},
-      {"seed", std::to_string(state.seed)},
-      {"skipped_steps", std::to_string(state.skippedSteps)},
-      {"loss_scale", scale},
-      {"scale_growth_tracker", std::to_string(state.scaleGrowthTracker)},
-      {"world_size", std::to_string(state.worldSize)}};
+  optimizer.metadata = trainStateMetadata(state);
   writeCheckpoint(dir, state.step, {model, optimizer}, keep);
 }
 

@@ -15,19 +15,16 @@
 #include "tools/locorun/Artifact.h"
 #include "tools/locorun/Collective.h"
 #include "tools/locorun/DeviceMemory.h"
+#include "tools/locorun/OutputFile.h"
+#include "tools/locorun/RunError.h"
+#include "tools/locorun/TrainState.h"
 
 #include <map>
 #include <memory>
-#include <stdexcept>
 #include <string>
 #include <vector>
 
 namespace loco {
-
-/// A user-facing failure; locorun prints it and exits with status 1.
-struct RunError : std::runtime_error {
-  using std::runtime_error::runtime_error;
-};
 
 /// What a step returned: scalar loss terms (in manifest order) and tensors.
 struct StepOutputs {
@@ -36,32 +33,15 @@ struct StepOutputs {
   float loss(const std::string &name) const;
 };
 
-/// Optimizer and schedule state that a checkpoint carries besides weights.
-struct TrainState {
-  int64_t step = 0;           ///< optimizer steps taken
-  double lr = 0.0;            ///< the plateau-scheduled base learning rate
-  double bestValLoss = 1e300; ///< ReduceLROnPlateau
-  /// The lowest validation loss so far: the one `--out DIR/best/` holds.
-  double bestSavedValLoss = 1e300;
-  int64_t badEpochs = 0, cooldown = 0;
-  /// Early stopping: the best validation loss, and the validations since.
-  double earlyStopBest = 1e300;
-  int64_t earlyStopBad = 0;
-  uint64_t seed = 0;
-  /// Steps skipped for a non-finite loss or gradient: AdamW counts only the
-  /// updates it applied (its bias correction uses step - skippedSteps), as
-  /// torch's optimizer does when GradScaler skips a step.
-  int64_t skippedSteps = 0;
-  /// Dynamic loss scaling (fp16; torch.cuda.amp.GradScaler's defaults): the
-  /// scale, and the applied steps since it last changed.
-  double lossScale = 65536.0;
-  int64_t scaleGrowthTracker = 0;
-  /// Data-parallel ranks that trained it: a resume at another world size
-  /// would draw other samples and masks, so it is refused.
-  int64_t worldSize = 1;
+/// Told of every entry call a Session makes (locorun --profile's
+/// Profiler, Profile.h), so that the session knows no observer's type.
+class EntryObserver {
+public:
+  virtual ~EntryObserver() = default;
+  /// Before and after one call of entry point `symbol`.
+  virtual void begin(const std::string &symbol) = 0;
+  virtual void end() = 0;
 };
-
-class Profiler;
 
 class Session {
 public:
@@ -72,8 +52,8 @@ public:
   ~Session();
 
   TrainArtifact &artifact() { return *art; }
-  /// locorun --profile (Profile.h): told of every entry call.
-  void setProfiler(Profiler *attached) { profiler = attached; }
+  /// Told of every entry call (locorun --profile); null detaches.
+  void setObserver(EntryObserver *attached) { observer = attached; }
   /// Device memory after each step (device backends only).
   const DeviceMemoryTrace &deviceMemory() const { return memory; }
   const Backend &backend() const { return *api; }
@@ -153,16 +133,8 @@ private:
   loco_context *ctx = nullptr;
   char *arena = nullptr;
   DeviceMemoryTrace memory;
-  Profiler *profiler = nullptr;
+  EntryObserver *observer = nullptr;
 };
-
-/// The index of the first NaN or Inf in `values`, or -1.
-int64_t firstNonFiniteIndex(const std::vector<float> &values);
-
-/// Writes `tensors` to `path` through a temporary file and a rename.
-void writeSafetensorsAtomically(const std::string &path,
-                                const std::vector<F32Tensor> &tensors,
-                                const std::map<std::string, std::string> &meta);
 
 } // namespace loco
 

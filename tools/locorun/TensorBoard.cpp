@@ -7,7 +7,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "tools/locorun/TensorBoard.h"
-#include "tools/locorun/Session.h"
+#include "tools/locorun/RunError.h"
 #include "tools/locorun/TensorBoardEvent.pb.h"
 
 #include <sndfile.h>

@@ -9,7 +9,7 @@
 
 #include "tools/locorun/TrackLoss.h"
 #include "runtime/SiSdr.h"
-#include "tools/locorun/Session.h"
+#include "tools/locorun/RunError.h"
 
 #include <fftw3.h>
 
