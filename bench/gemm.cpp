@@ -14,7 +14,7 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "runtime/api.h"
+#include "runtime/abi/api.h"
 #include "runtime/cpu/Gemm.h"
 
 #include <cblas.h>

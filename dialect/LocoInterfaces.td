@@ -78,7 +78,7 @@ def Loco_RowIndependentOpInterface : OpInterface<"RowIndependentOpInterface"> {
 def Loco_RuntimeCallOpInterface : OpInterface<"RuntimeCallOpInterface"> {
   let cppNamespace = "::mlir::loco";
   let description = [{
-    How an op runs on the runtime's C ABI (runtime/api.h): the name of the
+    How an op runs on the runtime's C ABI (runtime/abi/api.h): the name of the
     kernel and its trailing scalar arguments. The call passes the context,
     then one buffer per operand, then the result buffer, then the scalars:
     integer attributes become `int64_t`, float attributes `double`, and
@@ -92,7 +92,7 @@ def Loco_RuntimeCallOpInterface : OpInterface<"RuntimeCallOpInterface"> {
       "void", "getRuntimeScalars",
       (ins "::llvm::SmallVectorImpl<::mlir::Attribute> &":$scalars)>,
     InterfaceMethod<[{Scratch bytes the kernel takes from the arena's
-      workspace region (runtime/Workspace.h).}],
+      workspace region (runtime/abi/Workspace.h).}],
       "int64_t", "getWorkspaceBytes", (ins), [{}], [{ return 0; }]>,
     InterfaceMethod<[{Whether the kernel may write its result over operand
       `index` (same size; read element by element before it is written).}],

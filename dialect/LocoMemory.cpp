@@ -2,7 +2,7 @@
 //
 // This file implements the memory side of RuntimeCallOpInterface for every
 // op: the scratch its kernel takes from the arena's workspace (the sizes of
-// runtime/Workspace.h, shared with the kernels) and whether its kernel may
+// runtime/abi/Workspace.h, shared with the kernels) and whether its kernel may
 // write its result over an operand (element-wise kernels that read each
 // element before writing it), which the memory planner uses for in-place
 // reuse.
@@ -10,7 +10,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "dialect/LocoOps.h"
-#include "runtime/Workspace.h"
+#include "runtime/abi/Workspace.h"
 
 #include "mlir/IR/BuiltinTypes.h"
 

@@ -1,7 +1,7 @@
 //===- LocoRuntimeCalls.cpp - The runtime kernels of loco ops -------------===//
 //
 // This file implements RuntimeCallOpInterface for every loco op: which
-// kernel of runtime/api.h computes it and the shape and attribute scalars
+// kernel of runtime/abi/api.h computes it and the shape and attribute scalars
 // that kernel takes after its buffers. The argument order here must match
 // the C declarations in runtime/api.h.
 //

@@ -13,7 +13,7 @@
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/Builders.h"
 #include "llvm/Support/MathExtras.h"
-#include "runtime/api.h"
+#include "runtime/abi/api.h"
 
 namespace mlir::loco {
 #define GEN_PASS_DEF_LOCOPLANMEMORYPASS

@@ -12,7 +12,7 @@
 #ifndef LOCO_RUNTIME_BACKEND_H
 #define LOCO_RUNTIME_BACKEND_H
 
-#include "runtime/api.h"
+#include "runtime/abi/api.h"
 
 #include <memory>
 #include <string>

@@ -7,7 +7,7 @@
 // rounded once into the bf16/f16 output. Rows are independent in all of
 // them (weight gradients sum their blocks in fp32), so the results are the
 // fp32 kernel's on the widened inputs, rounded; blocks are sized by
-// runtime/Workspace.h, which the compiler uses to plan the workspace.
+// runtime/abi/Workspace.h, which the compiler uses to plan the workspace.
 //
 // Backend-neutral: a backend supplies `Ops` (its widen/narrow of a storage
 // type H, addInto, zero and Scratch) and defines the C entry points with
@@ -19,8 +19,8 @@
 #ifndef LOCO_RUNTIME_HALFSTAGED_H
 #define LOCO_RUNTIME_HALFSTAGED_H
 
-#include "runtime/Workspace.h"
-#include "runtime/api.h"
+#include "runtime/abi/Workspace.h"
+#include "runtime/abi/api.h"
 
 #include <algorithm>
 

@@ -8,8 +8,8 @@
 #ifndef LOCO_RUNTIME_CPU_CONTEXT_H
 #define LOCO_RUNTIME_CPU_CONTEXT_H
 
-#include "runtime/Workspace.h"
-#include "runtime/api.h"
+#include "runtime/abi/Workspace.h"
+#include "runtime/abi/api.h"
 
 #include <omp.h>
 
@@ -57,7 +57,7 @@ struct loco_context {
 
 namespace loco {
 /// The scratch of one kernel call: blocks carved in order from the context's
-/// workspace (sized by the compiler with runtime/Workspace.h), or from the
+/// workspace (sized by the compiler with runtime/abi/Workspace.h), or from the
 /// heap when no workspace is set. Released when the call returns. Scratches
 /// nest (a kernel that calls another): each starts where the enclosing one
 /// has got to. Not for use from inside a parallel region.

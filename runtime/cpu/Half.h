@@ -14,7 +14,7 @@
 #ifndef LOCO_RUNTIME_CPU_HALF_H
 #define LOCO_RUNTIME_CPU_HALF_H
 
-#include "runtime/api.h"
+#include "runtime/abi/api.h"
 
 #include <immintrin.h>
 

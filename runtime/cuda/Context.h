@@ -13,8 +13,8 @@
 #ifndef LOCO_RUNTIME_CUDA_CONTEXT_H
 #define LOCO_RUNTIME_CUDA_CONTEXT_H
 
-#include "runtime/Workspace.h"
-#include "runtime/api.h"
+#include "runtime/abi/Workspace.h"
+#include "runtime/abi/api.h"
 #include "runtime/cuda/Check.h"
 
 #include <cublasLt.h>

@@ -7,7 +7,7 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "tools/locorun/Artifact.h"
+#include "runtime/session/Artifact.h"
 
 #include <unistd.h>
 

@@ -8,8 +8,8 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "tools/locorun/Dataset.h"
-#include "tools/locorun/Session.h"
+#include "runtime/data/Dataset.h"
+#include "runtime/session/Session.h"
 
 #include <unistd.h>
 

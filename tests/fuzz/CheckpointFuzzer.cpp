@@ -8,8 +8,9 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "tools/locorun/Checkpoint.h"
-#include "tools/locorun/TrainState.h"
+#include "runtime/io/Checkpoint.h"
+#include "runtime/io/TrainState.h"
+#include "runtime/support/RunError.h"
 
 #include <unistd.h>
 

@@ -13,9 +13,9 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "tools/locorun/Audio.h"
-#include "tools/locorun/Evaluate.h"
-#include "tools/locorun/Session.h"
+#include "runtime/data/Audio.h"
+#include "runtime/eval/Evaluate.h"
+#include "runtime/session/Session.h"
 
 #include <unistd.h>
 

@@ -8,9 +8,9 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "tools/locorun/Augment.h"
-#include "tools/locorun/Dataset.h"
-#include "tools/locorun/Session.h"
+#include "runtime/data/Augment.h"
+#include "runtime/data/Dataset.h"
+#include "runtime/session/Session.h"
 
 #include <gtest/gtest.h>
 

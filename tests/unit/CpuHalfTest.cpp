@@ -17,7 +17,7 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "runtime/Workspace.h"
+#include "runtime/abi/Workspace.h"
 #include "runtime/cpu/Half.h"
 #include "tests/unit/CpuTestSupport.h"
 

@@ -9,7 +9,7 @@
 #ifndef LOCO_TESTS_UNIT_CPUTESTSUPPORT_H
 #define LOCO_TESTS_UNIT_CPUTESTSUPPORT_H
 
-#include "runtime/api.h"
+#include "runtime/abi/api.h"
 
 #include <gtest/gtest.h>
 

@@ -7,7 +7,7 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "tools/locorun/DeviceMemory.h"
+#include "runtime/session/DeviceMemory.h"
 
 #include <gtest/gtest.h>
 

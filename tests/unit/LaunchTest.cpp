@@ -6,8 +6,8 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "tools/locorun/Collective.h"
-#include "tools/locorun/Session.h"
+#include "runtime/dist/Collective.h"
+#include "runtime/session/Session.h"
 
 #include <gtest/gtest.h>
 

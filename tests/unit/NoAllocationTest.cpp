@@ -10,7 +10,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "runtime/cpu/Gemm.h"
-#include "tools/locorun/Session.h"
+#include "runtime/session/Session.h"
 
 #include <gtest/gtest.h>
 

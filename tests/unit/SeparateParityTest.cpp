@@ -15,8 +15,8 @@
 
 #include "runtime/Backend.h"
 #include "runtime/Safetensors.h"
-#include "tools/locorun/Artifact.h"
-#include "tools/locorun/Audio.h"
+#include "runtime/session/Artifact.h"
+#include "runtime/data/Audio.h"
 
 #include <gtest/gtest.h>
 

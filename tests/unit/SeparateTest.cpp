@@ -15,14 +15,14 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "tools/locorun/Separate.h"
+#include "runtime/eval/Separate.h"
 #include "runtime/Safetensors.h"
 #include "runtime/SiSdr.h"
-#include "tools/locorun/Audio.h"
-#include "tools/locorun/Metrics.h"
-#include "tools/locorun/Rescale.h"
-#include "tools/locorun/Session.h"
-#include "tools/locorun/TrackLoss.h"
+#include "runtime/data/Audio.h"
+#include "runtime/eval/Metrics.h"
+#include "runtime/eval/Rescale.h"
+#include "runtime/session/Session.h"
+#include "runtime/eval/TrackLoss.h"
 
 #include <gtest/gtest.h>
 #include <sndfile.h>

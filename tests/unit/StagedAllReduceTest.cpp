@@ -8,7 +8,7 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "tools/locorun/StagedAllReduce.h"
+#include "runtime/dist/StagedAllReduce.h"
 
 #include <gtest/gtest.h>
 

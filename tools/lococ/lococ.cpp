@@ -15,7 +15,7 @@
 #include "passes/analysis/MemoryReport.h"
 #include "passes/conversion/EmitSharedObject.h"
 #include "runtime/Backend.h"
-#include "runtime/Workspace.h"
+#include "runtime/abi/Workspace.h"
 #include "tools/lococ/FitBudget.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"

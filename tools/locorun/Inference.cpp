@@ -8,13 +8,13 @@
 //===----------------------------------------------------------------------===//
 
 #include "tools/locorun/Inference.h"
-#include "tools/locorun/Audio.h"
-#include "tools/locorun/Checkpoint.h"
-#include "tools/locorun/Evaluate.h"
-#include "tools/locorun/Metrics.h"
-#include "tools/locorun/OutputFile.h"
-#include "tools/locorun/Separate.h"
-#include "tools/locorun/Session.h"
+#include "runtime/data/Audio.h"
+#include "runtime/io/Checkpoint.h"
+#include "runtime/eval/Evaluate.h"
+#include "runtime/eval/Metrics.h"
+#include "runtime/io/OutputFile.h"
+#include "runtime/eval/Separate.h"
+#include "runtime/session/Session.h"
 
 #include <nlohmann/json.hpp>
 

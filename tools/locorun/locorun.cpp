@@ -8,12 +8,12 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "tools/locorun/Artifact.h"
-#include "tools/locorun/Dataset.h"
+#include "runtime/session/Artifact.h"
+#include "runtime/data/Dataset.h"
 #include "tools/locorun/Inference.h"
-#include "tools/locorun/Profile.h"
-#include "tools/locorun/Session.h"
-#include "tools/locorun/Trainer.h"
+#include "runtime/observe/Profile.h"
+#include "runtime/session/Session.h"
+#include "runtime/train/Trainer.h"
 
 #include <nlohmann/json.hpp>
 
