@@ -8,6 +8,7 @@
 #define LOCO_PASSES_PASSES_H
 
 #include "dialect/LocoDialect.h"
+#include "passes/analysis/BufferLiveness.h"
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
@@ -23,14 +24,6 @@ namespace mlir::loco {
 
 #define GEN_PASS_REGISTRATION
 #include "passes/Passes.h.inc"
-
-/// The step functions of `module` that share its arena, the one whose
-/// arguments make the fixed region first: @train_step (then @eval_step) of a
-/// training module, or @separate_step alone (`lococ --mode separate`).
-SmallVector<func::FuncOp> stepFunctions(ModuleOp module);
-
-/// The arena offset `loco-plan-memory` gave `value` of `func`.
-int64_t plannedOffset(func::FuncOp func, Value value);
 
 /// The memory-for-compute choices: loco-chunk-rows and loco-rematerialize.
 struct LocoRematChoice {

@@ -170,3 +170,20 @@ int64_t mlir::loco::placeBuffersBySize(std::vector<LiveBuffer> &buffers) {
   }
   return size;
 }
+
+SmallVector<func::FuncOp> mlir::loco::stepFunctions(ModuleOp module) {
+  SmallVector<func::FuncOp> steps;
+  for (StringRef name : {"train_step", "eval_step", "separate_step"})
+    if (auto func = module.lookupSymbol<func::FuncOp>(name))
+      steps.push_back(func);
+  return steps;
+}
+
+int64_t mlir::loco::plannedOffset(func::FuncOp func, Value value) {
+  if (auto arg = dyn_cast<BlockArgument>(value))
+    return func.getArgAttrOfType<IntegerAttr>(arg.getArgNumber(), "loco.offset")
+        .getInt();
+  auto result = cast<OpResult>(value);
+  return result.getOwner()
+      ->getAttrOfType<DenseI64ArrayAttr>("loco.offsets")[result.getResultNumber()];
+}

@@ -14,6 +14,7 @@
 #define LOCO_PASSES_ANALYSIS_BUFFERLIVENESS_H
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/IR/BuiltinOps.h"
 #include "llvm/ADT/DenseMap.h"
 
 #include <vector>
@@ -26,6 +27,14 @@ constexpr int64_t kBufferAlignment = 256;
 int64_t alignBufferBytes(int64_t bytes);
 /// Bytes of a ranked tensor value, unaligned.
 int64_t tensorBytes(Value value);
+
+/// The step functions of `module` that share its arena, the one whose
+/// arguments make the fixed region first: @train_step (then @eval_step) of a
+/// training module, or @separate_step alone (`lococ --mode separate`).
+SmallVector<func::FuncOp> stepFunctions(ModuleOp module);
+
+/// The arena offset `loco-plan-memory` gave `value` of `func`.
+int64_t plannedOffset(func::FuncOp func, Value value);
 
 struct LiveBuffer {
   Value value;           ///< the result that defines it

@@ -6,7 +6,6 @@
 
 #include "passes/analysis/MemoryReport.h"
 #include "passes/analysis/BufferLiveness.h"
-#include "passes/Passes.h"
 
 #include "dialect/LocoOps.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
