@@ -17,8 +17,10 @@
 #include "runtime/dist/Collective.h"
 #include "runtime/data/Dataset.h"
 #include "runtime/session/Session.h"
+#include "runtime/train/TrainingObserver.h"
 
 #include <string>
+#include <vector>
 
 namespace loco {
 
@@ -51,6 +53,11 @@ struct TrainOptions {
   /// and their scores summed; rank 0 alone writes checkpoints, metrics and
   /// TensorBoard, and the others print nothing but errors.
   Communicator *comm = nullptr;
+  /// What the run reports to. With `defaultObservers` (locorun), rank 0
+  /// adds the progress line on stderr, --metrics and --tensorboard
+  /// (Observers.h) to these; a binding passes its own callbacks instead.
+  std::vector<TrainingObserver *> observers;
+  bool defaultObservers = true;
 };
 
 /// Trains `session` on `train`, validating on `validation` (may be null).
