@@ -1,0 +1,136 @@
+//===- OneStep.cpp - locorun --one-step, --batch, --dump, --eval ----------===//
+//
+// This file implements the single step of OneStep.h.
+//
+//===----------------------------------------------------------------------===//
+
+#include "tools/locorun/OneStep.h"
+
+#include "runtime/data/Dataset.h"
+#include "runtime/io/OutputFile.h"
+
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+
+using namespace loco;
+
+namespace {
+
+void printLosses(const StepOutputs &out) {
+  for (const auto &[name, value] : out.losses)
+    std::printf("  %-22s %.6f\n", name.c_str(), value);
+}
+
+} // namespace
+
+void loco::runOneStep(Session &session, const OneStepOptions &o,
+                      uint64_t seed) {
+  TrainArtifact &art = session.artifact();
+  const ManifestTensor &mixture = art.inputs().front();
+  int64_t microBatch = mixture.shape[0], N = mixture.shape[1];
+  int64_t micro = art.microBatches();
+  int64_t rows = microBatch * micro;
+  std::vector<std::vector<float>> inputs(art.inputs().size());
+  if (!o.batch.empty()) {
+    inputs = session.readBatch(o.batch, rows);
+  } else {
+    auto tracks =
+        makeSyntheticTracks(std::max<int64_t>(4, rows), N,
+                            art.manifest()
+                                .value("model", nlohmann::json::object())
+                                .value("sample_rate", 44100),
+                            art.inputs().size() - 1, seed);
+    sampleBatch(*tracks, seed, 0, 0, rows, N, true, inputs);
+  }
+  bool train = !o.eval && art.optimizer();
+  const EntryPoint &entry =
+      train ? art.train() : (art.eval() ? art.eval() : art.train());
+  session.backend().loco_context_set_training(session.context(), train ? 1 : 0);
+  auto start = std::chrono::steady_clock::now();
+  StepOutputs out;
+  for (int64_t k = 0; k < micro; ++k) {
+    std::vector<std::vector<float>> slice;
+    for (const std::vector<float> &input : inputs)
+      slice.emplace_back(input.begin() + k * microBatch * N,
+                         input.begin() + (k + 1) * microBatch * N);
+    session.setInputs(slice);
+    // Micro-batch k draws its dropout masks at its place in the batch, as
+    // a data-parallel replica does: the step's masks are the unsplit
+    // batch's.
+    session.backend().loco_context_set_rng(session.context(), seed, 0);
+    session.backend().loco_context_set_rng_replica(session.context(), k);
+    StepOutputs part = session.run(entry);
+    // Losses are batch means: the step's is the mean of the micro-steps';
+    // estimates stack along the batch.
+    if (k == 0) {
+      out = std::move(part);
+      for (auto &[name, value] : out.losses)
+        value /= static_cast<float>(micro);
+      for (F32Tensor &tensor : out.tensors)
+        tensor.shape[0] *= micro;
+      continue;
+    }
+    for (size_t i = 0; i < out.losses.size(); ++i)
+      out.losses[i].second += part.losses[i].second / static_cast<float>(micro);
+    for (size_t i = 0; i < out.tensors.size(); ++i)
+      out.tensors[i].values.insert(out.tensors[i].values.end(),
+                                   part.tensors[i].values.begin(),
+                                   part.tensors[i].values.end());
+  }
+  session.backend().loco_context_set_rng_replica(session.context(), 0);
+  bool dump = !o.dump.empty();
+  if (dump) {
+    std::error_code ec;
+    std::filesystem::create_directories(o.dump, ec);
+    if (ec)
+      throw RunError("cannot create '" + o.dump + "': " + ec.message());
+    writeSafetensorsAtomically(o.dump + "/outputs.safetensors", out.tensors,
+                               {{"format", "pt"}});
+    // The accumulators hold this step's gradients until the update.
+    if (train)
+      writeSafetensorsAtomically(o.dump + "/grads.safetensors",
+                                 session.gradients(), {{"format", "pt"}});
+  }
+  double lr = art.training().value("lr", 1e-3);
+  if (train)
+    session.optimizerStep(1, lr);
+  double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
+          .count();
+  std::printf("%s: %s in %.3f s on %s, arena %.1f MiB\n", o.artifact.c_str(),
+              train ? "training step (forward, loss, backward, AdamW)"
+                    : "forward + loss",
+              seconds,
+              session.backend().loco_context_describe(session.context()),
+              art.arenaBytes() / 1048576.0);
+  printLosses(out);
+  if (train)
+    std::printf("  %-22s %.6f\n", "grad_norm_before_clip", session.gradNorm());
+  if (!dump)
+    return;
+
+  nlohmann::ordered_json doc;
+  doc["total_loss"] = out.loss("total_loss");
+  nlohmann::ordered_json components;
+  for (const auto &[name, value] : out.losses)
+    if (name != "total_loss")
+      components[name] = value;
+  doc["components"] = components;
+  if (train) {
+    doc["grad_norm_before_clip"] = session.gradNorm();
+    doc["clip_coef_applied"] = session.clipCoef();
+    doc["lr"] = lr;
+    writeSafetensorsAtomically(o.dump + "/weights_after_step.safetensors",
+                               session.parameters(/*withBuffers=*/true),
+                               {{"format", "pt"}});
+  }
+  std::ofstream lossFile(o.dump + "/loss.json");
+  lossFile << doc.dump(1) << "\n";
+  if (!lossFile)
+    throw RunError("cannot write '" + o.dump + "/loss.json'");
+}
