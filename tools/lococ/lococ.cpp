@@ -16,7 +16,7 @@
 #include "passes/conversion/EmitSharedObject.h"
 #include "runtime/Backend.h"
 #include "runtime/abi/Workspace.h"
-#include "tools/lococ/FitBudget.h"
+#include "frontend/compile/FitBudget.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/AsmState.h"

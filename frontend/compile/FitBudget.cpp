@@ -6,7 +6,7 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "tools/lococ/FitBudget.h"
+#include "frontend/compile/FitBudget.h"
 
 #include "frontend/BuildTrainStep.h"
 

@@ -7,8 +7,8 @@
 //
 //===----------------------------------------------------------------------===//
 
-#ifndef LOCO_TOOLS_LOCOC_FITBUDGET_H
-#define LOCO_TOOLS_LOCOC_FITBUDGET_H
+#ifndef LOCO_FRONTEND_COMPILE_FITBUDGET_H
+#define LOCO_FRONTEND_COMPILE_FITBUDGET_H
 
 #include "frontend/ModelSpec.h"
 #include "passes/Passes.h"
@@ -84,4 +84,4 @@ FailureOr<StepChoice> fitBudget(const ModelSpec &spec, int64_t budget,
 
 } // namespace mlir::loco
 
-#endif // LOCO_TOOLS_LOCOC_FITBUDGET_H
+#endif // LOCO_FRONTEND_COMPILE_FITBUDGET_H
