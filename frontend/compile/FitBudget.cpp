@@ -14,7 +14,9 @@
 #include "mlir/IR/Verifier.h"
 #include "mlir/Pass/PassManager.h"
 
+#include <limits>
 #include <map>
+#include <optional>
 
 using namespace mlir;
 using namespace mlir::loco;
@@ -124,201 +126,233 @@ int64_t mlir::loco::plannedArenaBytes(ModuleOp module) {
   return bytes ? bytes.getInt() : 0;
 }
 
-FailureOr<StepChoice> mlir::loco::fitBudget(const ModelSpec &spec,
-                                            int64_t budget,
-                                            const LocoPipelineOptions &options,
-                                            MLIRContext *context,
-                                            int64_t &smallestArena,
-                                            bool bf16Checkpoints) {
-  smallestArena = std::numeric_limits<int64_t>::max();
-  int64_t lastFlops = 0, regions = 0;
-  // (arena, step flops) of the choices planned so far.
+namespace {
+
+/// One recomputation tier of the search.
+struct Tier {
+  int64_t every;
+  bool keepExpensive, keepSegment;
+  /// Chunks only shrink temporaries when contraction results are kept
+  /// whole (all of them, or the narrow ones, which are most of such a
+  /// plan's arena beyond 8 chunks), and plans with 10^5 long-lived buffers
+  /// are slow to place (xlarge's narrow tier at 64 chunks took minutes to
+  /// rule out).
+  int64_t maxChunks;
+  bool rebuildPrologue = false, bf16 = false, keepNarrow = false;
+};
+
+// Least recomputation first; within a tier, the largest micro-batch; then
+// the fewest row chunks. Tiers in order of cost: none, cheap ops only
+// (contraction results kept), the narrow contraction results kept
+// (attention outputs and projections back to the embedding: at most a few
+// copies of each path's activations, and the attention forward, the
+// slowest contraction per flop, is not run again), whole chunks with a
+// checkpoint at every path (region), every block, every two blocks (rebuilt
+// path inputs kept for the segment), then every 2, 4, 6 and 12 blocks
+// rebuilding each path input from its checkpoint (quadratic recomputation,
+// least memory). A checkpoint at every path first keeps the encoder's
+// activations, then rebuilds them (exact, and cheap next to a path). Where
+// bf16 checkpoints are allowed, an exact tier with checkpoints is followed
+// by the same plan with its f32 checkpoints kept in bf16: the same
+// recomputation, half the checkpoint bytes, so it comes before any tier
+// that recomputes more, and after every exact plan that recomputes as much.
+const Tier kTiers[] = {{0, false, true, 1},
+                       {1, true, true, 4},
+                       {1, false, true, 8, false, false, true},
+                       {1, false, true, 64},
+                       {1, false, true, 64, true},
+                       {1, false, true, 64, true, true},
+                       {2, false, true, 64, true},
+                       {2, false, true, 64, true, true},
+                       {4, false, true, 64, true},
+                       {4, false, true, 64, true, true},
+                       {4, false, false, 64, true},
+                       {8, false, false, 64, true},
+                       {12, false, false, 64, true},
+                       {24, false, false, 64, true}};
+const int64_t kChunkOptions[] = {1, 2, 4, 8, 16, 32, 64};
+const int64_t kMaxChunks = kChunkOptions[std::size(kChunkOptions) - 1];
+
+/// The search of fitBudget, with the plans it has compiled.
+class BudgetSearch {
+public:
+  BudgetSearch(const ModelSpec &spec, int64_t budget,
+               const LocoPipelineOptions &options, MLIRContext *context)
+      : spec(spec), budget(budget), options(options), context(context) {}
+
+  FailureOr<StepChoice> run(bool bf16Checkpoints);
+  int64_t smallestArena = std::numeric_limits<int64_t>::max();
+
+private:
+  using TierFit = std::optional<StepChoice>;
   using Key = std::pair<int64_t, decltype(LocoRematChoice().asTuple())>;
+
+  /// The arena of `choice`, compiled once (and remembered with its flops).
+  FailureOr<int64_t> trial(const StepChoice &choice);
+  /// The phases of a tier at a chunk count: the cheapest that fits in
+  /// `fit`, and the smallest arena.
+  FailureOr<int64_t> tryPhases(const Tier &tier, int64_t micro,
+                               int64_t chunks, std::optional<StepChoice> &fit);
+  /// A segmented plan that fits, with the most extra checkpoints that fit.
+  FailureOr<StepChoice> withExtras(StepChoice fit);
+  FailureOr<TierFit> finish(const StepChoice &fit);
+  /// The cheapest plan of one tier that fits (none: the tier does not fit).
+  FailureOr<TierFit> searchTier(const Tier &tier);
+  int64_t stepFlops(const StepChoice &choice) const {
+    return planned.at(Key{choice.microBatch, choice.remat.asTuple()}).second;
+  }
+
+  const ModelSpec &spec;
+  int64_t budget;
+  const LocoPipelineOptions &options;
+  MLIRContext *context;
+  int64_t lastFlops = 0, regions = 0;
+  /// (arena, step flops) of the choices planned so far.
   std::map<Key, std::pair<int64_t, int64_t>> planned;
-  auto trial = [&](const StepChoice &choice) -> FailureOr<int64_t> {
-    Key key{choice.microBatch, choice.remat.asTuple()};
-    auto known = planned.find(key);
-    if (known == planned.end()) {
-      FailureOr<OwningOpRef<ModuleOp>> module =
-          planStep(spec, choice, options, context, false);
-      if (failed(module))
-        return failure();
-      if (auto found = (**module)->getAttrOfType<ArrayAttr>("loco.row_chunks"))
-        regions = found.size();
-      auto remat = (**module)->getAttrOfType<DictionaryAttr>("loco.remat");
-      auto flops = remat ? remat.getAs<IntegerAttr>("step_flops") : nullptr;
-      known = planned
-                  .try_emplace(key, plannedArenaBytes(**module),
-                               flops ? flops.getInt() : 0)
-                  .first;
+};
+
+FailureOr<int64_t> BudgetSearch::trial(const StepChoice &choice) {
+  Key key{choice.microBatch, choice.remat.asTuple()};
+  auto known = planned.find(key);
+  if (known == planned.end()) {
+    FailureOr<OwningOpRef<ModuleOp>> module =
+        planStep(spec, choice, options, context, false);
+    if (failed(module))
+      return failure();
+    if (auto found = (**module)->getAttrOfType<ArrayAttr>("loco.row_chunks"))
+      regions = found.size();
+    auto remat = (**module)->getAttrOfType<DictionaryAttr>("loco.remat");
+    auto flops = remat ? remat.getAs<IntegerAttr>("step_flops") : nullptr;
+    known = planned
+                .try_emplace(key, plannedArenaBytes(**module),
+                             flops ? flops.getInt() : 0)
+                .first;
+  }
+  auto [arena, flops] = known->second;
+  smallestArena = std::min(smallestArena, arena);
+  lastFlops = flops;
+  return arena;
+}
+
+FailureOr<int64_t> BudgetSearch::tryPhases(const Tier &tier, int64_t micro,
+                                           int64_t chunks,
+                                           std::optional<StepChoice> &fit) {
+  int64_t bestFlops = 0, smallest = std::numeric_limits<int64_t>::max();
+  fit.reset();
+  // Paths alternate (frequency, time): the phase picks which kind is
+  // checkpointed, so two phases cover the choices that matter.
+  for (int64_t phase = 0;
+       phase < std::min<int64_t>(2, std::max<int64_t>(1, tier.every));
+       ++phase) {
+    StepChoice choice;
+    choice.microBatch = micro;
+    choice.remat.rowChunks = chunks;
+    choice.remat.checkpointEvery = tier.every;
+    choice.remat.checkpointPhase = phase;
+    choice.remat.keepSegment = tier.keepSegment;
+    choice.remat.keepExpensive = tier.keepExpensive;
+    choice.remat.keepNarrow = tier.keepNarrow;
+    choice.remat.bf16Checkpoints = tier.bf16;
+    choice.remat.rebuildPrologue = tier.rebuildPrologue;
+    FailureOr<int64_t> arena = trial(choice);
+    if (failed(arena))
+      return failure();
+    smallest = std::min(smallest, *arena);
+    if (*arena <= budget && (!fit || lastFlops < bestFlops)) {
+      fit = choice;
+      bestFlops = lastFlops;
     }
-    auto [arena, flops] = known->second;
-    smallestArena = std::min(smallestArena, arena);
-    lastFlops = flops;
-    return arena;
-  };
-  // Least recomputation first; within a tier, the largest micro-batch;
-  // then the fewest row chunks. Tiers in order of cost: none, cheap ops only
-  // (contraction results kept), the narrow contraction results kept
-  // (attention outputs and projections back to the embedding: at most a few
-  // copies of each path's activations, and the attention forward, the
-  // slowest contraction per flop, is not run again), whole chunks with a
-  // checkpoint at every path
-  // (region), every block, every two blocks (rebuilt path inputs kept for
-  // the segment), then every 2, 4, 6 and 12 blocks rebuilding each path
-  // input from its checkpoint (quadratic recomputation, least memory).
-  // A checkpoint at every path first keeps the encoder's activations, then
-  // rebuilds them (exact, and cheap next to a path). Where bf16 checkpoints
-  // are allowed, an exact tier with checkpoints is followed by the same plan
-  // with its f32 checkpoints kept in bf16: the same recomputation, half the
-  // checkpoint bytes, so it comes before any tier that recomputes more, and
-  // after every exact plan that recomputes as much.
-  struct Tier {
-    int64_t every;
-    bool keepExpensive, keepSegment;
-    /// Chunks only shrink temporaries when contraction results are kept
-    /// whole (all of them, or the narrow ones, which are most of such a
-    /// plan's arena beyond 8 chunks), and plans with 10^5 long-lived
-    /// buffers are slow to place (xlarge's narrow tier at 64 chunks took
-    /// minutes to rule out).
-    int64_t maxChunks;
-    bool rebuildPrologue = false, bf16 = false, keepNarrow = false;
-  };
-  const Tier tiers[] = {
-      {0, false, true, 1},
-      {1, true, true, 4},
-      {1, false, true, 8, false, false, true},
-      {1, false, true, 64},
-      {1, false, true, 64, true},
-      {1, false, true, 64, true, true},
-      {2, false, true, 64, true},
-      {2, false, true, 64, true, true},
-      {4, false, true, 64, true},
-      {4, false, true, 64, true, true},
-      {4, false, false, 64, true},
-      {8, false, false, 64, true},
-      {12, false, false, 64, true},
-      {24, false, false, 64, true}};
-  const int64_t chunkOptions[] = {1, 2, 4, 8, 16, 32, 64};
-  const int64_t maxChunks = chunkOptions[std::size(chunkOptions) - 1];
-  // The phases of a tier at a chunk count: the cheapest that fits, and the
-  // smallest arena.
-  auto tryPhases = [&](const Tier &tier, int64_t micro, int64_t chunks,
-                       std::optional<StepChoice> &fit) -> FailureOr<int64_t> {
-    int64_t bestFlops = 0, smallest = std::numeric_limits<int64_t>::max();
-    fit.reset();
-    // Paths alternate (frequency, time): the phase picks which kind is
-    // checkpointed, so two phases cover the choices that matter.
-    for (int64_t phase = 0;
-         phase < std::min<int64_t>(2, std::max<int64_t>(1, tier.every));
-         ++phase) {
-      StepChoice choice;
-      choice.microBatch = micro;
-      choice.remat.rowChunks = chunks;
-      choice.remat.checkpointEvery = tier.every;
-      choice.remat.checkpointPhase = phase;
-      choice.remat.keepSegment = tier.keepSegment;
-      choice.remat.keepExpensive = tier.keepExpensive;
-      choice.remat.keepNarrow = tier.keepNarrow;
-      choice.remat.bf16Checkpoints = tier.bf16;
-      choice.remat.rebuildPrologue = tier.rebuildPrologue;
-      FailureOr<int64_t> arena = trial(choice);
+  }
+  return smallest;
+}
+
+// A segmented plan that fits may have room for more checkpoints, each of
+// which saves a path's recomputation; more chunks can make that room. For
+// each chunk count from the one found up, the most extra checkpoints that
+// fit (memory grows with each, so a binary search finds them); the most
+// extras win, then the fewest chunks.
+FailureOr<StepChoice> BudgetSearch::withExtras(StepChoice fit) {
+  if (fit.remat.checkpointEvery <= 1)
+    return fit;
+  StepChoice best = fit;
+  for (int64_t chunks = fit.remat.rowChunks; chunks <= kMaxChunks;
+       chunks *= 2) {
+    StepChoice base = fit;
+    base.remat.rowChunks = chunks;
+    int64_t low = 0, high = regions;
+    while (low < high) {
+      StepChoice more = base;
+      more.remat.extraCheckpoints = (low + high + 1) / 2;
+      FailureOr<int64_t> arena = trial(more);
       if (failed(arena))
         return failure();
-      smallest = std::min(smallest, *arena);
-      if (*arena <= budget && (!fit || lastFlops < bestFlops)) {
-        fit = choice;
-        bestFlops = lastFlops;
-      }
+      if (*arena <= budget)
+        low = more.remat.extraCheckpoints;
+      else
+        high = more.remat.extraCheckpoints - 1;
     }
-    return smallest;
-  };
-  // A segmented plan that fits may have room for more checkpoints, each of
-  // which saves a path's recomputation; more chunks can make that room.
-  // For each chunk count from the one found up, the most extra checkpoints
-  // that fit (memory grows with each, so a binary search finds them); the
-  // most extras win, then the fewest chunks.
-  auto withExtras = [&](StepChoice fit) -> FailureOr<StepChoice> {
-    if (fit.remat.checkpointEvery <= 1)
-      return fit;
-    StepChoice best = fit;
-    for (int64_t chunks = fit.remat.rowChunks; chunks <= maxChunks;
-         chunks *= 2) {
-      StepChoice base = fit;
-      base.remat.rowChunks = chunks;
-      int64_t low = 0, high = regions;
-      while (low < high) {
-        StepChoice more = base;
-        more.remat.extraCheckpoints = (low + high + 1) / 2;
-        FailureOr<int64_t> arena = trial(more);
-        if (failed(arena))
-          return failure();
-        if (*arena <= budget)
-          low = more.remat.extraCheckpoints;
-        else
-          high = more.remat.extraCheckpoints - 1;
-      }
-      if (low > best.remat.extraCheckpoints) {
-        best = base;
-        best.remat.extraCheckpoints = low;
-      }
+    if (low > best.remat.extraCheckpoints) {
+      best = base;
+      best.remat.extraCheckpoints = low;
     }
-    return best;
-  };
-  // The cheapest plan of one tier that fits (none: the tier does not fit).
-  using TierFit = std::optional<StepChoice>;
-  auto finish = [&](const StepChoice &fit) -> FailureOr<TierFit> {
-    FailureOr<StepChoice> extended = withExtras(fit);
-    if (failed(extended))
+  }
+  return best;
+}
+
+FailureOr<BudgetSearch::TierFit>
+BudgetSearch::finish(const StepChoice &fit) {
+  FailureOr<StepChoice> extended = withExtras(fit);
+  if (failed(extended))
+    return failure();
+  return TierFit(*extended);
+}
+
+FailureOr<BudgetSearch::TierFit>
+BudgetSearch::searchTier(const Tier &tier) {
+  // A tier whose most chunked plan does not fit with micro-batches of 1
+  // does not fit with larger ones: one probe rules it out.
+  std::optional<StepChoice> fit;
+  if (spec.batchSize > 1) {
+    if (failed(tryPhases(tier, 1, tier.maxChunks, fit)))
       return failure();
-    return TierFit(*extended);
-  };
-  auto searchTier = [&](const Tier &tier) -> FailureOr<TierFit> {
-    // A tier whose most chunked plan does not fit with micro-batches of 1
-    // does not fit with larger ones: one probe rules it out.
-    std::optional<StepChoice> fit;
-    if (spec.batchSize > 1) {
-      if (failed(tryPhases(tier, 1, tier.maxChunks, fit)))
+    if (!fit)
+      return TierFit();
+  }
+  for (int64_t micro = spec.batchSize; micro >= 1; --micro) {
+    if (spec.batchSize % micro != 0)
+      continue;
+    int64_t most = tier.maxChunks;
+    if (failed(tryPhases(tier, micro, most, fit)))
+      return failure();
+    if (!fit)
+      continue; // Not even the most chunked plan of this tier fits.
+    if (most == 1)
+      return finish(*fit);
+    int64_t previous = std::numeric_limits<int64_t>::max();
+    for (int64_t chunks : kChunkOptions) {
+      if (chunks > most)
+        break;
+      FailureOr<int64_t> smallest = tryPhases(tier, micro, chunks, fit);
+      if (failed(smallest))
         return failure();
-      if (!fit)
-        return TierFit();
-    }
-    for (int64_t micro = spec.batchSize; micro >= 1; --micro) {
-      if (spec.batchSize % micro != 0)
-        continue;
-      int64_t most = tier.maxChunks;
-      if (failed(tryPhases(tier, micro, most, fit)))
-        return failure();
-      if (!fit)
-        continue; // Not even the most chunked plan of this tier fits.
-      if (most == 1)
+      if (fit)
         return finish(*fit);
-      int64_t previous = std::numeric_limits<int64_t>::max();
-      for (int64_t chunks : chunkOptions) {
-        if (chunks > most)
-          break;
-        FailureOr<int64_t> smallest = tryPhases(tier, micro, chunks, fit);
-        if (failed(smallest))
+      // More chunks stop paying once a chunk's activations are small next
+      // to what is kept whole: go to the most chunked plan.
+      if (*smallest > previous - previous / 100) {
+        if (failed(tryPhases(tier, micro, most, fit)))
           return failure();
-        if (fit)
-          return finish(*fit);
-        // More chunks stop paying once a chunk's activations are small
-        // next to what is kept whole: go to the most chunked plan.
-        if (*smallest > previous - previous / 100) {
-          if (failed(tryPhases(tier, micro, most, fit)))
-            return failure();
-          return finish(*fit);
-        }
-        previous = *smallest;
+        return finish(*fit);
       }
+      previous = *smallest;
     }
-    return TierFit();
-  };
-  auto stepFlops = [&](const StepChoice &choice) {
-    return planned.at(Key{choice.microBatch, choice.remat.asTuple()}).second;
-  };
-  for (size_t i = 0; i < std::size(tiers); ++i) {
-    const Tier &tier = tiers[i];
+  }
+  return TierFit();
+}
+
+FailureOr<StepChoice> BudgetSearch::run(bool bf16Checkpoints) {
+  for (size_t i = 0; i < std::size(kTiers); ++i) {
+    const Tier &tier = kTiers[i];
     if (tier.bf16 && !bf16Checkpoints)
       continue;
     FailureOr<TierFit> fit = searchTier(tier);
@@ -331,8 +365,8 @@ FailureOr<StepChoice> mlir::loco::fitBudget(const ModelSpec &spec,
     // whose input the cheap encoder rebuilds): bf16 checkpoints must save
     // more than 1% of the step's flops, less than step times vary by, to
     // win over exact ones.
-    if (tier.bf16 && i + 1 < std::size(tiers)) {
-      FailureOr<TierFit> exact = searchTier(tiers[i + 1]);
+    if (tier.bf16 && i + 1 < std::size(kTiers)) {
+      FailureOr<TierFit> exact = searchTier(kTiers[i + 1]);
       if (failed(exact))
         return failure();
       if (*exact && stepFlops(**exact) <= stepFlops(**fit) * 1.01)
@@ -341,4 +375,18 @@ FailureOr<StepChoice> mlir::loco::fitBudget(const ModelSpec &spec,
     return **fit;
   }
   return failure();
+}
+
+} // namespace
+
+FailureOr<StepChoice> mlir::loco::fitBudget(const ModelSpec &spec,
+                                            int64_t budget,
+                                            const LocoPipelineOptions &options,
+                                            MLIRContext *context,
+                                            int64_t &smallestArena,
+                                            bool bf16Checkpoints) {
+  BudgetSearch search(spec, budget, options, context);
+  FailureOr<StepChoice> choice = search.run(bf16Checkpoints);
+  smallestArena = search.smallestArena;
+  return choice;
 }
