@@ -1,22 +1,17 @@
 //===- lococ.cpp - The lococ compiler driver ------------------------------===//
 //
-// This file implements lococ: it reads an upstream TF-Locoformer YAML config
-// (with `--set` overrides), validates it, builds the training step in the
-// loco dialect, and prints the IR (`--emit=loco`) and a model summary.
+// This file implements lococ's command line: its flags, grouped for --help,
+// checked and handed to the compile flow (frontend/compile/Compile.h), which
+// reads the upstream TF-Locoformer YAML config (with `--set` overrides),
+// builds the step, fits the memory budget and writes train.so or the IR.
 //
 //===----------------------------------------------------------------------===//
 
 #include "dialect/LocoDialect.h"
-#include "frontend/BuildTrainStep.h"
-#include "frontend/ConfigDocument.h"
-#include "frontend/ModelSpec.h"
-#include "frontend/ModelSummary.h"
+#include "frontend/compile/Compile.h"
 #include "passes/Passes.h"
 #include "passes/analysis/MemoryReport.h"
-#include "passes/conversion/EmitSharedObject.h"
 #include "runtime/Backend.h"
-#include "runtime/abi/Workspace.h"
-#include "frontend/compile/FitBudget.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/AsmState.h"
@@ -44,8 +39,6 @@ llvm::raw_ostream &toolError() {
   return llvm::WithColor::error(llvm::errs(), "lococ");
 }
 
-enum class EmitStage { None, Loco, Fused, Grad, Runtime, Llvm };
-enum class Mode { Train, Separate };
 
 llvm::cl::opt<std::string> configFile(llvm::cl::Positional,
                                       llvm::cl::desc("<config.yaml>"),
@@ -53,14 +46,14 @@ llvm::cl::opt<std::string> configFile(llvm::cl::Positional,
 llvm::cl::list<std::string>
     overrides("set", llvm::cl::desc("Override a config value: key.path=value"),
               llvm::cl::value_desc("key.path=value"));
-llvm::cl::opt<Mode> mode(
+llvm::cl::opt<CompileMode> mode(
     "mode", llvm::cl::desc("What the artifact runs"),
-    llvm::cl::init(Mode::Train),
+    llvm::cl::init(CompileMode::Train),
     llvm::cl::values(
-        clEnumValN(Mode::Train, "train",
+        clEnumValN(CompileMode::Train, "train",
                    "the training step, its forward form and the optimizer "
                    "(train.so)"),
-        clEnumValN(Mode::Separate, "separate",
+        clEnumValN(CompileMode::Separate, "separate",
                    "inference only: segments of the mixture to the sources, "
                    "planned forward-only (separate.so, for locorun separate "
                    "and evaluate)")));
@@ -240,6 +233,81 @@ void categorizeOptions() {
       option->setHiddenFlag(llvm::cl::Hidden);
   }
 }
+
+/// The counts given on the command line must be in range (a negative one
+/// used to be ignored silently), and --batch-segments belongs to
+/// separation.
+bool checkCounts() {
+  for (auto [name, option, low] :
+       {std::tuple{"--row-chunks", &rowChunks, int64_t(1)},
+        std::tuple{"--checkpoint-every", &checkpointEvery, int64_t(0)},
+        std::tuple{"--checkpoint-phase", &checkpointPhase, int64_t(0)},
+        std::tuple{"--extra-checkpoints", &extraCheckpoints, int64_t(0)},
+        std::tuple{"--micro-batch", &microBatch, int64_t(1)}})
+    if (option->getNumOccurrences() && (*option < low || *option > (1 << 20))) {
+      toolError() << name << " must be between " << low << " and "
+                  << (1 << 20) << ", got " << *option << "\n";
+      return false;
+    }
+  if (batchSegments.getNumOccurrences() &&
+      (mode != CompileMode::Separate || batchSegments < 1 ||
+       batchSegments > (1 << 20))) {
+    toolError() << "--batch-segments applies to --mode separate and must be "
+                   "between 1 and "
+                << (1 << 20) << ", got " << batchSegments << "\n";
+    return false;
+  }
+  return true;
+}
+
+/// The flags as the compile flow's options; nullopt after an error.
+std::optional<CompileOptions> compileOptions() {
+  CompileOptions o;
+  o.configFile = configFile;
+  o.overrides.assign(overrides.begin(), overrides.end());
+  o.verbose = verbose;
+  o.mode = mode;
+  o.batchSegments = batchSegments;
+  o.emit = emit;
+  o.outputFile = outputFile;
+  o.target = resolveTarget(target);
+  if (o.target.empty()) {
+    toolError() << "unknown --target '" << target
+                << "'; the targets are cpu, cuda and auto\n";
+    return std::nullopt;
+  }
+  o.fuseAttention = fuseAttention;
+  o.fuseElementwise = fuseElementwise;
+  o.summary = summary;
+  o.memoryReport = memoryReport;
+  o.memoryReportJson = memoryReportJsonFile;
+  o.trace = traceFile;
+  if (!memoryBudget.empty()) {
+    FailureOr<int64_t> parsed = parseByteSize(memoryBudget);
+    if (failed(parsed)) {
+      toolError()
+          << "--memory-budget expects a size such as 24GiB, 512MiB, 8GB or "
+             "a byte count (at most 4 EiB), got '"
+          << memoryBudget << "'" << "\n";
+      return std::nullopt;
+    }
+    o.memoryBudget = *parsed;
+  }
+  if (!checkCounts())
+    return std::nullopt;
+  o.rowChunks = rowChunks;
+  o.checkpointEvery = checkpointEvery;
+  o.checkpointPhase = checkpointPhase;
+  o.extraCheckpoints = extraCheckpoints;
+  o.microBatch = microBatch;
+  o.keepSegment = keepSegment;
+  o.rebuildPrologue = rebuildPrologue;
+  o.keepExpensive = keepExpensive;
+  o.keepNarrow = keepNarrow;
+  if (bf16Checkpoints.getNumOccurrences())
+    o.bf16Checkpoints = bf16Checkpoints;
+  return o;
+}
 } // namespace
 
 int main(int argc, char **argv) {
@@ -255,326 +323,14 @@ int main(int argc, char **argv) {
       "  lococ CONFIG --mode separate [--batch-segments N] -o separate.so\n"
       "  lococ CONFIG [--set key.path=value]... --emit=loco|fused|grad|runtime|llvm "
       "[-o FILE]\n");
-
+  std::optional<CompileOptions> options = compileOptions();
+  if (!options)
+    return 1;
   DialectRegistry registry;
   registerLocoDialects(registry);
   MLIRContext context(registry);
   context.loadAllAvailableDialects();
   llvm::SourceMgr sourceMgr;
   SourceMgrDiagnosticHandler diagnostics(sourceMgr, &context);
-
-  ConfigDocument doc(&context, configFile);
-  if (failed(doc.load()))
-    return 1;
-  for (auto [index, assignment] : llvm::enumerate(overrides))
-    if (failed(doc.applyOverride(assignment, index + 1)))
-      return 1;
-  if (failed(doc.checkKeys(verbose)))
-    return 1;
-  std::optional<ModelSpec> spec = parseModelSpec(doc);
-  if (!spec)
-    return 1;
-
-  // Without --emit and -o there is nothing to write: print the summary.
-  bool writeSo = emit == EmitStage::None && outputFile != "-";
-  bool toStdout = emit != EmitStage::None && outputFile == "-";
-  bool reportOnly = memoryReport || !memoryReportJsonFile.empty() ||
-                    !traceFile.empty() || !memoryBudget.empty();
-  if (summary || (emit == EmitStage::None && !writeSo && !reportOnly))
-    printModelSummary(*spec, toStdout ? llvm::errs() : llvm::outs());
-  if (emit == EmitStage::None && !writeSo && !reportOnly)
-    return 0;
-
-  bool wantsPlan = memoryReport || !memoryReportJsonFile.empty() ||
-                   !traceFile.empty() || !memoryBudget.empty();
-  bool planned = emit == EmitStage::None || emit == EmitStage::Runtime ||
-                 emit == EmitStage::Llvm;
-  if (wantsPlan && !planned) {
-    toolError() << "the memory report and budget need the arena plan; drop "
-                   "--emit=loco/fused/grad\n";
-    return 1;
-  }
-  std::optional<int64_t> budget;
-  if (!memoryBudget.empty()) {
-    FailureOr<int64_t> parsed = parseByteSize(memoryBudget);
-    if (failed(parsed)) {
-      toolError()
-          << "--memory-budget expects a size such as 24GiB, 512MiB, 8GB or "
-             "a byte count (at most 4 EiB), got '"
-          << memoryBudget << "'" << "\n";
-      return 1;
-    }
-    budget = *parsed;
-  }
-
-  // The memory-for-compute choices: given on the command line, searched
-  // against the budget, or none.
-  std::string resolvedTarget = resolveTarget(target);
-  if (resolvedTarget.empty()) {
-    toolError() << "unknown --target '" << target
-                << "'; the targets are cpu, cuda and auto\n";
-    return 1;
-  }
-  // On a device the arena shares the budget with the backend's fixed
-  // workspace (library work areas, reduction partials).
-  int64_t deviceFixed = ::loco::workspace::fixedDeviceBytes(resolvedTarget);
-  if (budget && deviceFixed) {
-    if (*budget <= deviceFixed) {
-      toolError() << "a memory budget of " << formatBytes(*budget)
-                  << " leaves no room for an arena beside the cuda backend's "
-                     "fixed workspace of "
-                  << formatBytes(deviceFixed) << "\n";
-      return 1;
-    }
-    *budget -= deviceFixed;
-  }
-  // The choices by hand: counts given on the command line must be in range
-  // (a negative one used to be ignored silently).
-  for (auto [name, option, low] :
-       {std::tuple{"--row-chunks", &rowChunks, int64_t(1)},
-        std::tuple{"--checkpoint-every", &checkpointEvery, int64_t(0)},
-        std::tuple{"--checkpoint-phase", &checkpointPhase, int64_t(0)},
-        std::tuple{"--extra-checkpoints", &extraCheckpoints, int64_t(0)},
-        std::tuple{"--micro-batch", &microBatch, int64_t(1)}})
-    if (option->getNumOccurrences() && (*option < low || *option > (1 << 20))) {
-      toolError() << name << " must be between " << low << " and "
-                  << (1 << 20) << ", got " << *option << "\n";
-      return 1;
-    }
-  // training.use_amp makes the step mixed precision (loco-autocast);
-  // `--set training.use_amp=false` compiles it in f32.
-  LocoPipelineOptions options{
-      resolvedTarget, fuseAttention,
-      spec->useAmp ? (spec->ampDtype == "float16" ? "f16" : "bf16") : ""};
-  options.fuseElementwise = fuseElementwise;
-  if (batchSegments.getNumOccurrences() &&
-      (mode != Mode::Separate || batchSegments < 1 || batchSegments > (1 << 20))) {
-    toolError() << "--batch-segments applies to --mode separate and must be "
-                   "between 1 and "
-                << (1 << 20) << ", got " << batchSegments << "\n";
-    return 1;
-  }
-  OwningOpRef<ModuleOp> module;
-  std::optional<MemoryReport::Inference> inferencePlan;
-  if (mode == Mode::Separate) {
-    if (checkpointEvery >= 0 || microBatch > 0 || extraCheckpoints > 0 ||
-        rebuildPrologue || keepExpensive || keepNarrow || bf16Checkpoints) {
-      toolError() << "--checkpoint-every, --extra-checkpoints, "
-                     "--rebuild-prologue, --keep-expensive, --keep-narrow, "
-                     "--bf16-checkpoints and --micro-batch "
-                     "choose recomputation and micro-batches of training; "
-                     "--mode separate recomputes nothing (use --row-chunks, "
-                     "--batch-segments or --memory-budget)\n";
-      return 1;
-    }
-    if (emit == EmitStage::Grad) {
-      toolError() << "--emit=grad: --mode separate has no gradients; use "
-                     "--emit=loco, fused, runtime or llvm\n";
-      return 1;
-    }
-    int64_t segments = batchSegments > 0 ? batchSegments : spec->batchSize;
-    int64_t chunks = std::max<int64_t>(1, rowChunks);
-    if (budget && rowChunks == 0) {
-      int64_t smallest = 0;
-      FailureOr<int64_t> fit = fitSeparateBudget(*spec, segments, *budget,
-                                                 options, &context, smallest);
-      if (failed(fit)) {
-        if (smallest == std::numeric_limits<int64_t>::max())
-          return 1; // A compile failed; its diagnostics say why.
-        toolError() << "the separation step (" << segments
-                    << " segment(s) per step) does not fit a memory budget of "
-                    << formatBytes(*budget + deviceFixed) << " ("
-                    << *budget + deviceFixed
-                    << " bytes): the smallest feasible budget found is "
-                    << formatBytes(smallest + deviceFixed) << " ("
-                    << smallest + deviceFixed
-                    << " bytes), with 64 row chunks; fewer --batch-segments "
-                       "need less\n";
-        return 1;
-      }
-      chunks = *fit;
-    }
-    if (planned) {
-      FailureOr<OwningOpRef<ModuleOp>> plannedModule = planSeparateStep(
-          *spec, segments, chunks, options, &context, true);
-      if (failed(plannedModule))
-        return 1;
-      module = std::move(*plannedModule);
-    } else {
-      ModelSpec inference = *spec;
-      inference.batchSize = segments;
-      module = buildSeparateStep(inference, &context);
-      if (failed(verify(*module)))
-        return 1;
-      if (emit == EmitStage::Fused) {
-        PassManager pm(&context);
-        options.remat.rowChunks = chunks;
-        buildLocoSeparatePipeline(pm, options);
-        if (failed(applyPassManagerCLOptions(pm)) || failed(pm.run(*module)))
-          return 1;
-      }
-    }
-  } else {
-  bool manual = rowChunks > 0 || checkpointEvery >= 0 || microBatch > 0;
-  StepChoice choice;
-  choice.microBatch = microBatch > 0 ? microBatch : spec->batchSize;
-  choice.remat.rowChunks = std::max<int64_t>(1, rowChunks);
-  choice.remat.checkpointEvery = std::max<int64_t>(0, checkpointEvery);
-  choice.remat.checkpointPhase = checkpointPhase;
-  choice.remat.keepSegment = keepSegment;
-  choice.remat.extraCheckpoints = extraCheckpoints;
-  choice.remat.rebuildPrologue = rebuildPrologue;
-  choice.remat.keepExpensive = keepExpensive;
-  choice.remat.keepNarrow = keepNarrow;
-  choice.remat.bf16Checkpoints = bf16Checkpoints;
-  if (bf16Checkpoints && (manual || !budget) &&
-      choice.remat.checkpointEvery == 0) {
-    toolError() << "--bf16-checkpoints stores the checkpoints of "
-                   "recomputation: it needs --checkpoint-every N >= 1 (or "
-                   "--memory-budget)\n";
-    return 1;
-  }
-  if (spec->batchSize % choice.microBatch != 0) {
-    toolError() << "--micro-batch " << microBatch
-                << " does not divide training.batch_size ("
-                << spec->batchSize << ")\n";
-    return 1;
-  }
-  if (budget && !manual) {
-    int64_t smallest = 0;
-    // bf16 checkpoints round the residual stream as the bf16 policy rounds
-    // every contraction's input; in an f32 step only when asked for.
-    bool allowBf16Checkpoints = bf16Checkpoints.getNumOccurrences()
-                                    ? bool(bf16Checkpoints)
-                                    : options.amp == "bf16";
-    FailureOr<StepChoice> fit = fitBudget(*spec, *budget, options, &context,
-                                          smallest, allowBf16Checkpoints);
-    if (failed(fit)) {
-      if (smallest == std::numeric_limits<int64_t>::max())
-        return 1; // A compile failed; its diagnostics say why.
-      toolError() << "the training step does not fit a memory budget of "
-                  << formatBytes(*budget + deviceFixed) << " ("
-                  << *budget + deviceFixed
-                  << " bytes): the smallest feasible budget found is "
-                  << formatBytes(smallest + deviceFixed) << " ("
-                  << smallest + deviceFixed
-                  << " bytes), with micro-batch 1, row chunking and "
-                     "recomputation; see --memory-report at that budget\n";
-      return 1;
-    }
-    choice = *fit;
-  }
-
-  if (planned) {
-    FailureOr<OwningOpRef<ModuleOp>> plannedModule = planStep(
-        *spec, choice, options, &context, true, /*withSeparation=*/true);
-    if (failed(plannedModule))
-      return 1;
-    module = std::move(*plannedModule);
-    // The report shows the inference plan beside the training one.
-    if (memoryReport || !memoryReportJsonFile.empty()) {
-      FailureOr<OwningOpRef<ModuleOp>> inference = planSeparateStep(
-          *spec, choice.microBatch, 1, options, &context, false);
-      if (failed(inference))
-        return 1;
-      inferencePlan = MemoryReport::Inference{plannedArenaBytes(**inference),
-                                              choice.microBatch};
-    }
-  } else {
-    module = buildTrainStep(microStepSpec(*spec, choice), &context);
-    if (failed(verify(*module)))
-      return 1;
-    options.remat = choice.remat;
-  }
-  if (!planned && emit != EmitStage::Loco) {
-    PassManager pm(&context);
-    if (failed(applyPassManagerCLOptions(pm)))
-      return 1;
-    if (emit == EmitStage::Fused)
-      buildLocoFusionPipeline(pm, options);
-    else
-      buildLocoGradPipeline(pm, options);
-    if (failed(pm.run(*module)))
-      return 1;
-  }
-  }
-
-  if (planned) {
-    FailureOr<MemoryReport> report = buildMemoryReport(*module);
-    if (failed(report))
-      return 1;
-    report->target = resolvedTarget;
-    report->deviceFixedBytes = deviceFixed;
-    report->inference = inferencePlan;
-    if (memoryReport)
-      printMemoryReport(*report, toStdout ? llvm::errs() : llvm::outs());
-    std::string error;
-    for (auto [path, json] :
-         {std::pair{std::string(memoryReportJsonFile), memoryReportJson(*report)},
-          std::pair{std::string(traceFile),
-                    traceFile.empty() ? llvm::json::Value(nullptr)
-                                      : memoryTraceJson(*module)}}) {
-      if (path.empty())
-        continue;
-      auto file = openOutputFile(path, &error);
-      if (!file) {
-        toolError() << error << "\n";
-        return 1;
-      }
-      file->os() << llvm::formatv("{0:2}", json) << "\n";
-      file->keep();
-    }
-    if (budget && report->arenaBytes > *budget) {
-      auto [name, bytes] = report->dominant();
-      toolError()
-          << (mode == Mode::Separate ? "the separation step" : "the training step")
-          << " needs an arena of "
-          << formatBytes(report->arenaBytes) << " (" << report->arenaBytes
-          << " bytes), over the budget of " << formatBytes(*budget)
-          << (deviceFixed ? " left beside the fixed device workspace" : "")
-          << "; the largest part is " << name << " (" << formatBytes(bytes)
-          << ", "
-          << static_cast<int64_t>(std::lround(100.0 * bytes / report->arenaBytes))
-          << "%); see --memory-report\n";
-      return 1;
-    }
-    if (emit == EmitStage::None && !writeSo)
-      return 0;
-    PassManager lower(&context);
-    lower.addPass(createLocoLowerToRuntimePass(
-        LocoLowerToRuntimePassOptions{options.target}));
-    if (failed(lower.run(*module)))
-      return 1;
-  }
-
-  std::string error;
-  if (emit == EmitStage::Loco || emit == EmitStage::Fused ||
-      emit == EmitStage::Grad || emit == EmitStage::Runtime) {
-    auto output = openOutputFile(outputFile, &error);
-    if (!output) {
-      toolError() << error << "\n";
-      return 1;
-    }
-    module->print(output->os());
-    output->os() << "\n";
-    output->keep();
-    return 0;
-  }
-
-  llvm::LLVMContext llvmContext;
-  std::unique_ptr<llvm::Module> llvmModule =
-      translateToLLVMIR(*module, llvmContext);
-  if (!llvmModule)
-    return 1;
-  if (emit == EmitStage::Llvm) {
-    auto output = openOutputFile(outputFile, &error);
-    if (!output) {
-      toolError() << error << "\n";
-      return 1;
-    }
-    llvmModule->print(output->os(), nullptr);
-    output->keep();
-    return 0;
-  }
-  return failed(emitSharedObject(*llvmModule, module->getLoc(), outputFile));
+  return failed(compile(context, *options));
 }
