@@ -248,14 +248,9 @@ public:
   ConfigDocument &doc;
   bool ok = true;
 };
-} // namespace
 
-std::optional<ModelSpec> mlir::loco::parseModelSpec(ConfigDocument &doc) {
-  ModelSpec spec;
-  spec.configFile = doc.fileName();
-  SpecReader r(doc);
-
-  // dataset:
+/// dataset: the data and its augmentation.
+void readDataset(SpecReader &r, ConfigDocument &doc, ModelSpec &spec) {
   r.readInt(spec.sampleRate, "dataset.sample_rate", 44100);
   r.readInt(spec.segmentLength, "dataset.segment_length");
   r.read(spec.sources, doc.getStringList(
@@ -287,8 +282,10 @@ std::optional<ModelSpec> mlir::loco::parseModelSpec(ConfigDocument &doc) {
   } else {
     r.readBool(aug.enabled, "dataset.augmentation", false);
   }
+}
 
-  // model:
+/// model: the architecture.
+void readModel(SpecReader &r, ConfigDocument &doc, ModelSpec &spec) {
   r.readInt(spec.nFft, "model.n_fft");
   r.readInt(spec.hopLength, "model.hop_length");
   r.readInt(spec.nSources, "model.n_sources", 4);
@@ -309,15 +306,21 @@ std::optional<ModelSpec> mlir::loco::parseModelSpec(ConfigDocument &doc) {
   r.readInt(spec.conv1dShift, "model.conv1d_shift", 1);
   r.readFloat(spec.dropout, "model.dropout", 0.0);
   r.readFloat(spec.eps, "model.eps", 1e-5);
+}
 
-  // loss:
+/// loss: its terms and weights.
+void readLoss(SpecReader &r, ModelSpec &spec) {
   r.readString(spec.lossType, "loss.loss_type", std::string("combined"));
   r.readFloat(spec.siSdrWeight, "loss.si_sdr_weight", 1.0);
   r.readFloat(spec.l1Weight, "loss.l1_weight", 0.1);
   r.readFloat(spec.spectralWeight, "loss.spectral_weight", 0.1);
   r.readFloat(spec.lossEps, "loss.eps", 1e-8);
+}
 
-  // training:
+/// training: the optimizer, schedule, precision and checkpoints; the
+/// device keys. The optimizer's betas are checked with the domains.
+void readTraining(SpecReader &r, ConfigDocument &doc, ModelSpec &spec,
+                  std::vector<double> &betas) {
   r.readInt(spec.batchSize, "training.batch_size");
   r.readInt(spec.numEpochs, "training.num_epochs", 1);
   r.readFloat(spec.gradientClip, "training.gradient_clip", 5.0);
@@ -325,7 +328,6 @@ std::optional<ModelSpec> mlir::loco::parseModelSpec(ConfigDocument &doc) {
   r.readFloat(spec.lr, "training.optimizer.lr", 1e-3);
   r.readFloat(spec.weightDecay, "training.optimizer.weight_decay", 0.01);
   r.readFloat(spec.adamEps, "training.optimizer.eps", 1e-8);
-  std::vector<double> betas{0.9, 0.999};
   r.read(betas, doc.getFloatList("training.optimizer.betas", betas));
   r.readString(spec.schedulerType, "training.scheduler.type", std::string());
   r.readString(spec.schedulerMode, "training.scheduler.mode", std::string("min"));
@@ -352,11 +354,11 @@ std::optional<ModelSpec> mlir::loco::parseModelSpec(ConfigDocument &doc) {
   r.readInt(spec.numGpu, "num_gpu", 1);
   r.readBool(spec.tf32, "performance.tf32", false);
   r.readInt(spec.seed, "seed", 42);
-  if (!r.ok)
-    return std::nullopt;
+}
 
-  // Dimensions: positive, and bounded so that every size derived from them
-  // fits in int64 with margin (the largest shipped configs are far below).
+/// Dimensions: positive, and bounded so that every size derived from them
+/// fits in int64 with margin (the largest shipped configs are far below).
+void checkDimensions(SpecReader &r, const ModelSpec &spec) {
   struct Dimension {
     llvm::StringRef path;
     int64_t value, limit;
@@ -387,12 +389,13 @@ std::optional<ModelSpec> mlir::loco::parseModelSpec(ConfigDocument &doc) {
     r.checkDimension(d.path, d.value, d.limit);
   for (int64_t hidden : spec.ffnHiddenDims)
     r.checkDimension("model.ffn_hidden_dim", hidden, int64_t(1) << 20);
-  if (!r.ok)
-    return std::nullopt;
-  // The largest tensors of the step: [B, C, T, F] activations and the FFN's
-  // [B x F, T, hidden] (or [B x T, F, hidden]), in elements, with checked
-  // arithmetic. 2^40 elements (4 TiB in fp32) keeps any sum of the step's
-  // tensor sizes far from overflow.
+}
+
+/// The largest tensors of the step: [B, C, T, F] activations and the FFN's
+/// [B x F, T, hidden] (or [B x T, F, hidden]), in elements, with checked
+/// arithmetic. 2^40 elements (4 TiB in fp32) keeps any sum of the step's
+/// tensor sizes far from overflow.
+void checkLargestTensor(SpecReader &r, const ModelSpec &spec) {
   constexpr int64_t kMaxElements = int64_t(1) << 40;
   int64_t widest = spec.embDim;
   for (int64_t hidden : spec.ffnHiddenDims)
@@ -412,10 +415,10 @@ std::optional<ModelSpec> mlir::loco::parseModelSpec(ConfigDocument &doc) {
         << (overflow ? std::string("more than 2^63")
                      : std::to_string(elements))
         << " elements; lococ supports at most 2^40";
-  if (!r.ok)
-    return std::nullopt;
+}
 
-  // Supported variants.
+/// The variants lococ supports.
+void checkVariants(SpecReader &r, const ModelSpec &spec) {
   r.checkOneOf("model.norm_type", spec.normType, {"rmsgroupnorm"});
   r.checkOneOf("model.tf_order", spec.tfOrder, {"ft", "tf"});
   r.checkOneOf("model.pos_enc", spec.posEnc, {"rope", "nope"});
@@ -428,8 +431,10 @@ std::optional<ModelSpec> mlir::loco::parseModelSpec(ConfigDocument &doc) {
                  {"reducelronplateau"});
   for (const std::string &type : spec.ffnTypes)
     r.checkOneOf("model.ffn_type", type, {"swiglu_conv1d"});
+}
 
-  // Impossible combinations.
+/// Impossible combinations of keys.
+void checkCombinations(SpecReader &r, const ModelSpec &spec) {
   if (spec.nFft % 2 != 0)
     r.error("model.n_fft") << "'model.n_fft' must be even, got " << spec.nFft;
   if (spec.hopLength > spec.nFft)
@@ -483,7 +488,44 @@ std::optional<ModelSpec> mlir::loco::parseModelSpec(ConfigDocument &doc) {
         << "'model.n_sources' is " << spec.nSources << " but 'dataset.sources' names "
         << spec.sources.size() << " sources (" << llvm::join(spec.sources, ", ")
         << ")";
-  // Numbers in their domains (every float is already finite).
+}
+
+/// The augmentation's numbers in their domains.
+void checkAugmentation(SpecReader &r, const ModelSpec &spec) {
+  const ModelSpec::Augmentation &aug = spec.augmentation;
+  llvm::StringRef prefix = "dataset.augmentation.";
+  auto key = [&](llvm::StringRef leaf) { return (prefix + leaf).str(); };
+  for (auto [leaf, p] : {std::pair<llvm::StringRef, double>{
+                             "channel_swap_prob", aug.channelSwapProb},
+                         {"polarity_prob", aug.polarityProb},
+                         {"mp3_prob", aug.mp3Prob},
+                         {"noise_prob", aug.noiseProb}})
+    r.checkRange(key(leaf), p, 0.0, false, 1.0, true, "a probability");
+  r.checkRange(key("gain_min"), aug.gainMin, 0.0, true);
+  r.checkRange(key("gain_max"), aug.gainMax, aug.gainMin, false, INFINITY,
+               false, "at least gain_min");
+  // MPEG-1 layer III at 32 kHz and above: 32 to 320 kbps.
+  r.checkRange(key("mp3_min_bitrate"), aug.mp3MinBitrate, 32, false, 320,
+               true, "MPEG-1 layer III bitrates, kbps");
+  r.checkRange(key("mp3_max_bitrate"), aug.mp3MaxBitrate,
+               aug.mp3MinBitrate, false, 320, true,
+               "from mp3_min_bitrate to 320 kbps");
+  r.checkRange(key("noise_min_snr_db"), aug.noiseMinSnrDb, -100.0, false,
+               200.0, true);
+  r.checkRange(key("noise_max_snr_db"), aug.noiseMaxSnrDb,
+               aug.noiseMinSnrDb, false, 200.0, true,
+               "from noise_min_snr_db");
+  if (aug.mp3Prob > 0 && spec.sampleRate < 32000)
+    r.error({"dataset.augmentation.mp3_prob", "dataset.augmentation"})
+        << "MP3 augmentation encodes MPEG-1 layer III, which needs a sample "
+           "rate of at least 32000 Hz; 'dataset.sample_rate' is "
+        << spec.sampleRate << " (set mp3_prob: 0)";
+}
+
+/// Numbers in their domains (every float is already finite); the betas
+/// into the spec.
+void checkDomains(SpecReader &r, ModelSpec &spec,
+                  const std::vector<double> &betas) {
   r.checkRange("model.dropout", spec.dropout, 0.0, false, 1.0);
   r.checkRange("model.eps", spec.eps, 0.0, true);
   r.checkRange("loss.eps", spec.lossEps, 0.0, true, INFINITY, false,
@@ -503,36 +545,8 @@ std::optional<ModelSpec> mlir::loco::parseModelSpec(ConfigDocument &doc) {
   r.checkRange("training.warmup_start_lr", spec.warmupStartLr, 0.0, false);
   r.checkRange("training.early_stopping.min_delta",
                spec.earlyStoppingMinDelta, 0.0, false);
-  if (spec.augmentation.enabled) {
-    const ModelSpec::Augmentation &aug = spec.augmentation;
-    llvm::StringRef prefix = "dataset.augmentation.";
-    auto key = [&](llvm::StringRef leaf) { return (prefix + leaf).str(); };
-    for (auto [leaf, p] : {std::pair<llvm::StringRef, double>{
-                               "channel_swap_prob", aug.channelSwapProb},
-                           {"polarity_prob", aug.polarityProb},
-                           {"mp3_prob", aug.mp3Prob},
-                           {"noise_prob", aug.noiseProb}})
-      r.checkRange(key(leaf), p, 0.0, false, 1.0, true, "a probability");
-    r.checkRange(key("gain_min"), aug.gainMin, 0.0, true);
-    r.checkRange(key("gain_max"), aug.gainMax, aug.gainMin, false, INFINITY,
-                 false, "at least gain_min");
-    // MPEG-1 layer III at 32 kHz and above: 32 to 320 kbps.
-    r.checkRange(key("mp3_min_bitrate"), aug.mp3MinBitrate, 32, false, 320,
-                 true, "MPEG-1 layer III bitrates, kbps");
-    r.checkRange(key("mp3_max_bitrate"), aug.mp3MaxBitrate,
-                 aug.mp3MinBitrate, false, 320, true,
-                 "from mp3_min_bitrate to 320 kbps");
-    r.checkRange(key("noise_min_snr_db"), aug.noiseMinSnrDb, -100.0, false,
-                 200.0, true);
-    r.checkRange(key("noise_max_snr_db"), aug.noiseMaxSnrDb,
-                 aug.noiseMinSnrDb, false, 200.0, true,
-                 "from noise_min_snr_db");
-    if (aug.mp3Prob > 0 && spec.sampleRate < 32000)
-      r.error({"dataset.augmentation.mp3_prob", "dataset.augmentation"})
-          << "MP3 augmentation encodes MPEG-1 layer III, which needs a sample "
-             "rate of at least 32000 Hz; 'dataset.sample_rate' is "
-          << spec.sampleRate << " (set mp3_prob: 0)";
-  }
+  if (spec.augmentation.enabled)
+    checkAugmentation(r, spec);
   for (auto [path, value] :
        {std::pair<llvm::StringRef, int64_t>{"training.scheduler.patience",
                                             spec.schedulerPatience},
@@ -558,6 +572,30 @@ std::optional<ModelSpec> mlir::loco::parseModelSpec(ConfigDocument &doc) {
         r.error("dataset.sources")
             << "'dataset.sources' names '" << spec.sources[i]
             << "' twice; each source is one output";
+}
+
+} // namespace
+
+std::optional<ModelSpec> mlir::loco::parseModelSpec(ConfigDocument &doc) {
+  ModelSpec spec;
+  spec.configFile = doc.fileName();
+  SpecReader r(doc);
+  std::vector<double> betas{0.9, 0.999};
+  readDataset(r, doc, spec);
+  readModel(r, doc, spec);
+  readLoss(r, spec);
+  readTraining(r, doc, spec, betas);
+  if (!r.ok)
+    return std::nullopt;
+  checkDimensions(r, spec);
+  if (!r.ok)
+    return std::nullopt;
+  checkLargestTensor(r, spec);
+  if (!r.ok)
+    return std::nullopt;
+  checkVariants(r, spec);
+  checkCombinations(r, spec);
+  checkDomains(r, spec, betas);
   if (!r.ok)
     return std::nullopt;
 

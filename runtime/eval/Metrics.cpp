@@ -206,9 +206,11 @@ double safeDb(double num, double den) {
 }
 } // namespace
 
-BssEval loco::bssEvalV4(const SourceImages &references,
-                        const SourceImages &estimates, int64_t window,
-                        int64_t hop, int64_t filtersLen) {
+namespace {
+/// Every source of both sets has the same channels (checked before they
+/// are indexed as signals).
+void checkChannels(const SourceImages &references,
+                   const SourceImages &estimates) {
   // Every source of both sets has the same channels: BSSEval indexes them
   // as source * channels + channel.
   size_t perSource = references.empty() ? 0 : references.front().size();
@@ -220,9 +222,13 @@ BssEval loco::bssEvalV4(const SourceImages &references,
                        std::to_string(source.size()) +
                        " channels; every reference and estimate needs the "
                        "same channels");
-  Signals refs(references), ests(estimates);
-  int64_t J = refs.numSources, C = refs.numChannels, Ns = refs.length,
-          L = filtersLen;
+}
+
+/// Refuses what BSSEval cannot score: shapes that differ, channels of
+/// different lengths, bad framing, a silent source.
+void checkSignals(const Signals &refs, const Signals &ests, int64_t window,
+                  int64_t hop, int64_t L) {
+  int64_t J = refs.numSources, C = refs.numChannels, Ns = refs.length;
   if (J == 0 || C == 0 || Ns == 0 || ests.numSources != J ||
       ests.numChannels != C || ests.length != Ns)
     throw RunError("BSSEval: the references and estimates differ in shape "
@@ -237,7 +243,20 @@ BssEval loco::bssEvalV4(const SourceImages &references,
     throw RunError("BSSEval: a reference or estimate is silent over the whole "
                    "track, which leaves its criteria undefined (museval "
                    "refuses it too)");
+}
 
+/// The least-squares distortion filters of BSSEval v4 (one set per track):
+/// of every estimate channel on all reference channels (`all`, N = J x C x L
+/// rows per column), and of source j's estimate on reference j alone
+/// (`spatial[j]`, C x L rows per column).
+struct DistortionFilters {
+  std::vector<double> all;
+  std::vector<std::vector<double>> spatial;
+};
+
+DistortionFilters distortionFilters(const Signals &refs, const Signals &ests,
+                                    int64_t L) {
+  int64_t J = refs.numSources, C = refs.numChannels;
   // Correlations: every pair of reference channels, and every reference
   // channel with every estimate channel.
   int64_t channels = J * C, N = channels * L;
@@ -271,10 +290,12 @@ BssEval loco::bssEvalV4(const SourceImages &references,
   }
   // The filters of every estimate on all references, and of source j's
   // estimate on reference j alone.
-  std::vector<double> filters = D;
-  solve(G, filters, N, channels);
+  DistortionFilters result;
+  result.all = D;
+  solve(G, result.all, N, channels);
   int64_t n1 = C * L;
-  std::vector<std::vector<double>> spatial(J);
+  std::vector<std::vector<double>> &spatial = result.spatial;
+  spatial.resize(J);
   for (int64_t j = 0; j < J; ++j) {
     std::vector<double> Gj(n1 * n1);
     for (int64_t col = 0; col < n1; ++col)
@@ -286,6 +307,22 @@ BssEval loco::bssEvalV4(const SourceImages &references,
         spatial[j][c * n1 + row] = D[(j * C + c) * N + j * n1 + row];
     solve(std::move(Gj), spatial[j], n1, C);
   }
+  return result;
+}
+} // namespace
+
+BssEval loco::bssEvalV4(const SourceImages &references,
+                        const SourceImages &estimates, int64_t window,
+                        int64_t hop, int64_t filtersLen) {
+  checkChannels(references, estimates);
+  Signals refs(references), ests(estimates);
+  checkSignals(refs, ests, window, hop, filtersLen);
+  int64_t J = refs.numSources, C = refs.numChannels, Ns = refs.length,
+          L = filtersLen;
+  int64_t channels = J * C, N = channels * L, n1 = C * L;
+  DistortionFilters distortion = distortionFilters(refs, ests, L);
+  const std::vector<double> &filters = distortion.all;
+  const std::vector<std::vector<double>> &spatial = distortion.spatial;
 
   // Frames as museval.metrics.Framing makes them.
   int64_t frames = window < Ns ? (Ns - window + hop) / hop : 1;
