@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """A PyTorch reference of the TF-Locoformer training step lococ compiles.
 
-Written from ../shared/MODEL.md (not the upstream code): same YAML config,
+Written from docs/MODEL.md (not the upstream code): same YAML config,
 same parameter names as the upstream state_dict, so the golden sets' weights
 load strictly. Used by bench/step.sh to time and measure eager PyTorch on
 the very step lococ runs, and checked against the golden sets (--check).

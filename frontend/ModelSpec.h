@@ -34,7 +34,7 @@ struct ParamInfo {
 };
 
 /// The validated model, loss and training settings of one config. Field
-/// comments name the YAML key; see MODEL.md for the semantics.
+/// comments name the YAML key; see docs/MODEL.md for the semantics.
 struct ModelSpec {
   std::string configFile;
 

@@ -33,7 +33,6 @@ LAYERS = {
     "runtime/eval": ["runtime/session", "runtime/data"],
     "runtime/observe": ["runtime/session"],
     "runtime/train": ["runtime/eval", "runtime/observe"],
-    "runtime/python": ["runtime/train"],
     # The compiler, lowest first.
     "dialect": ["runtime/abi"],
     "passes/analysis": ["dialect"],

@@ -159,7 +159,10 @@ def main():
     root = os.path.abspath(args.root)
     rows = []
     for top in SOURCE_DIRS:
-        for dirpath, _, files in os.walk(os.path.join(root, top)):
+        for dirpath, dirs, files in os.walk(os.path.join(root, top)):
+            # Virtual environments (bench/.venv holds torch's headers) and
+            # build folders are not ours.
+            dirs[:] = [d for d in dirs if not d.startswith((".", "build"))]
             for f in files:
                 if not f.endswith((".cpp", ".h", ".cu", ".cuh")):
                     continue

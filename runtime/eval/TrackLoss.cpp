@@ -1,6 +1,6 @@
 //===- TrackLoss.cpp - The training loss of whole tracks, on the host -----===//
 //
-// This file implements MODEL.md's loss terms in double: SI-SDR (the shared
+// This file implements docs/MODEL.md's loss terms in double: SI-SDR (the shared
 // runtime/SiSdr.h), L1, L2, and the spectral term (STFT n_fft 2048, hop
 // 1024, periodic Hann, centred with reflection, log1p magnitudes, mean
 // absolute difference) with FFTW.

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Random small configs across every model option upstream's constructor
 takes, each compiled by lococ and run by locorun, against the PyTorch
-reference (bench/torch_reference.py, written from MODEL.md): estimates,
+reference (bench/torch_reference.py, written from docs/MODEL.md): estimates,
 every loss component and every parameter gradient of one training step
 from the same PyTorch-default weights and the same batch.
 
