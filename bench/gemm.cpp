@@ -14,12 +14,12 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "runtime/abi/api.h"
 #include "runtime/cpu/Gemm.h"
+#include "runtime/abi/api.h"
 
 #include <cblas.h>
-#include <oneapi/dnnl/dnnl.h>
 #include <omp.h>
+#include <oneapi/dnnl/dnnl.h>
 
 #include <algorithm>
 #include <chrono>
@@ -36,9 +36,9 @@ double timeCall(const std::function<void()> &call) {
   for (int i = 0; i < 5; ++i) {
     auto start = std::chrono::steady_clock::now();
     call();
-    times.push_back(std::chrono::duration<double>(
-                        std::chrono::steady_clock::now() - start)
-                        .count());
+    times.push_back(
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
+            .count());
   }
   std::sort(times.begin(), times.end());
   return times[2];
@@ -53,15 +53,14 @@ std::pair<double, double> libraryRates(int64_t M, int64_t N, int64_t K,
   int64_t lda = transA ? M : K;
   openblas_set_num_threads(threads);
   double blas = timeCall([&] {
-    cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans,
-                CblasNoTrans, M, N, K, 1.0f, a.data(), lda, b.data(), N, 0.0f,
-                c.data(), N);
+    cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, CblasNoTrans,
+                M, N, K, 1.0f, a.data(), lda, b.data(), N, 0.0f, c.data(), N);
   });
   openblas_set_num_threads(1);
   omp_set_num_threads(threads);
   double dnnl = timeCall([&] {
-    dnnl_sgemm(transA ? 'T' : 'N', 'N', M, N, K, 1.0f, a.data(), lda,
-               b.data(), N, 0.0f, c.data(), N);
+    dnnl_sgemm(transA ? 'T' : 'N', 'N', M, N, K, 1.0f, a.data(), lda, b.data(),
+               N, 0.0f, c.data(), N);
   });
   return {flops / blas / 1e9, flops / dnnl / 1e9};
 }
@@ -145,11 +144,9 @@ int main() {
   for (Shape s : {Shape{4096, 144, 48, false}, Shape{160, 384, 192, false},
                   Shape{513, 48, 192, false}, Shape{192, 384, 8192, true},
                   Shape{1024, 1024, 1024, false}}) {
-    std::vector<float> a(s.M * s.K, 0.5f), b(s.K * s.N, 0.25f),
-        c(s.M * s.N);
+    std::vector<float> a(s.M * s.K, 0.5f), b(s.K * s.N, 0.25f), c(s.M * s.N);
     double seconds = timeCall([&] {
-      loco::cpu::gemm({s.M, s.N, s.K, s.transA, s.transA ? s.M : s.K, s.N,
-                       s.N},
+      loco::cpu::gemm({s.M, s.N, s.K, s.transA, s.transA ? s.M : s.K, s.N, s.N},
                       a.data(), b.data(), c.data(), false);
     });
     char name[64];

@@ -37,9 +37,9 @@ static LogicalResult expectSameType(Operation *op, StringRef what, Value value,
 LogicalResult StftBackwardOp::verify() {
   auto grad = tensorType(getGrad());
   int64_t nFft = getNFft(), hop = getHopLength(), length = getLength();
-  if (failed(expectShape(*this, "grad",
-                         getGrad(), {grad.getDimSize(0), 2, 1 + length / hop, nFft / 2 + 1},
-                         getGrad())))
+  if (failed(expectShape(
+          *this, "grad", getGrad(),
+          {grad.getDimSize(0), 2, 1 + length / hop, nFft / 2 + 1}, getGrad())))
     return failure();
   return expectShape(*this, "result", getResult(), {grad.getDimSize(0), length},
                      getGrad());
@@ -65,10 +65,10 @@ LogicalResult Conv2dWeightGradOp::verify() {
   ArrayRef<int64_t> pad = getPadding();
   if (pad.size() != 2)
     return emitOpError("expects padding [PH, PW]");
-  if (failed(expectShape(*this, "result", getResult(),
-                         {g.getDimSize(1), x.getDimSize(1), w.getDimSize(2),
-                          w.getDimSize(3)},
-                         getInput())))
+  if (failed(expectShape(
+          *this, "result", getResult(),
+          {g.getDimSize(1), x.getDimSize(1), w.getDimSize(2), w.getDimSize(3)},
+          getInput())))
     return failure();
   return expectShape(*this, "grad", getGrad(),
                      {x.getDimSize(0), g.getDimSize(1),
@@ -83,10 +83,10 @@ LogicalResult ConvTranspose2dWeightGradOp::verify() {
   ArrayRef<int64_t> pad = getPadding();
   if (pad.size() != 2)
     return emitOpError("expects padding [PH, PW]");
-  if (failed(expectShape(*this, "result", getResult(),
-                         {x.getDimSize(1), g.getDimSize(1), w.getDimSize(2),
-                          w.getDimSize(3)},
-                         getInput())))
+  if (failed(expectShape(
+          *this, "result", getResult(),
+          {x.getDimSize(1), g.getDimSize(1), w.getDimSize(2), w.getDimSize(3)},
+          getInput())))
     return failure();
   return expectShape(*this, "grad", getGrad(),
                      {x.getDimSize(0), g.getDimSize(1),
@@ -101,9 +101,9 @@ LogicalResult Conv1dWeightGradOp::verify() {
   if (failed(expectShape(*this, "result", getResult(),
                          {g.getDimSize(2), x.getDimSize(2), k}, getInput())))
     return failure();
-  return expectShape(*this, "grad", getGrad(),
-                     {x.getDimSize(0), x.getDimSize(1) - k + 1, g.getDimSize(2)},
-                     getInput());
+  return expectShape(
+      *this, "grad", getGrad(),
+      {x.getDimSize(0), x.getDimSize(1) - k + 1, g.getDimSize(2)}, getInput());
 }
 
 LogicalResult ConvTranspose1dWeightGradOp::verify() {
@@ -112,9 +112,9 @@ LogicalResult ConvTranspose1dWeightGradOp::verify() {
   if (failed(expectShape(*this, "result", getResult(),
                          {x.getDimSize(2), g.getDimSize(2), k}, getInput())))
     return failure();
-  return expectShape(*this, "grad", getGrad(),
-                     {x.getDimSize(0), x.getDimSize(1) + k - 1, g.getDimSize(2)},
-                     getInput());
+  return expectShape(
+      *this, "grad", getGrad(),
+      {x.getDimSize(0), x.getDimSize(1) + k - 1, g.getDimSize(2)}, getInput());
 }
 
 LogicalResult LinearWeightGradOp::verify() {
@@ -187,7 +187,8 @@ LogicalResult BroadcastOp::verify() {
 LogicalResult SiSdrBackwardOp::verify() {
   if (failed(expectSameType(*this, "target", getTarget(), getEstimate())) ||
       failed(expectShape(*this, "grad", getGrad(),
-                         {tensorType(getEstimate()).getDimSize(0)}, getEstimate())))
+                         {tensorType(getEstimate()).getDimSize(0)},
+                         getEstimate())))
     return failure();
   return expectSameType(*this, "result", getResult(), getEstimate());
 }
@@ -226,7 +227,8 @@ LogicalResult FlashAttentionGradOp::verify() {
   auto lse = tensorType(getLse());
   if (lse.getShape() != q.getShape().drop_back())
     return emitOpError("expects lse of type ")
-           << RankedTensorType::get(q.getShape().drop_back(), lse.getElementType())
+           << RankedTensorType::get(q.getShape().drop_back(),
+                                    lse.getElementType())
            << ", got " << lse;
   return success();
 }

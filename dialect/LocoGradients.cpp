@@ -42,7 +42,8 @@ LogicalResult SubOp::buildGradient(OpBuilder &builder, ValueRange resultGrads,
                                    SmallVectorImpl<Value> &operandGrads) {
   Value grad = resultGrads[0];
   operandGrads.push_back(grad);
-  operandGrads.push_back(grad ? scaled(builder, getLoc(), grad, -1.0) : Value());
+  operandGrads.push_back(grad ? scaled(builder, getLoc(), grad, -1.0)
+                              : Value());
   return success();
 }
 
@@ -88,9 +89,9 @@ LogicalResult ScaleOp::buildGradient(OpBuilder &builder, ValueRange resultGrads,
 LogicalResult CastOp::buildGradient(OpBuilder &builder, ValueRange resultGrads,
                                     SmallVectorImpl<Value> &operandGrads) {
   Value grad = resultGrads[0];
-  operandGrads.push_back(grad ? builder.create<CastOp>(
-                                    getLoc(), getInput().getType(), grad)
-                              : Value());
+  operandGrads.push_back(
+      grad ? builder.create<CastOp>(getLoc(), getInput().getType(), grad)
+           : Value());
   return success();
 }
 
@@ -98,9 +99,9 @@ LogicalResult ReshapeOp::buildGradient(OpBuilder &builder,
                                        ValueRange resultGrads,
                                        SmallVectorImpl<Value> &operandGrads) {
   Value grad = resultGrads[0];
-  operandGrads.push_back(grad ? builder.create<ReshapeOp>(
-                                    getLoc(), getInput().getType(), grad)
-                              : Value());
+  operandGrads.push_back(
+      grad ? builder.create<ReshapeOp>(getLoc(), getInput().getType(), grad)
+           : Value());
   return success();
 }
 
@@ -134,9 +135,9 @@ LogicalResult SliceOp::buildGradient(OpBuilder &builder, ValueRange resultGrads,
   SmallVector<int64_t> low(input.getRank(), 0), high(input.getRank(), 0);
   low[getDim()] = getStart();
   high[getDim()] = input.getDimSize(getDim()) - getStart() - getSize();
-  operandGrads.push_back(builder.create<PadOp>(
-      getLoc(), grad, builder.getDenseI64ArrayAttr(low),
-      builder.getDenseI64ArrayAttr(high)));
+  operandGrads.push_back(
+      builder.create<PadOp>(getLoc(), grad, builder.getDenseI64ArrayAttr(low),
+                            builder.getDenseI64ArrayAttr(high)));
   return success();
 }
 
@@ -156,7 +157,8 @@ LogicalResult SplitOp::buildGradient(OpBuilder &builder, ValueRange resultGrads,
   return success();
 }
 
-LogicalResult ConcatOp::buildGradient(OpBuilder &builder, ValueRange resultGrads,
+LogicalResult ConcatOp::buildGradient(OpBuilder &builder,
+                                      ValueRange resultGrads,
                                       SmallVectorImpl<Value> &operandGrads) {
   Value grad = resultGrads[0];
   if (!grad) {
@@ -184,9 +186,10 @@ LogicalResult PadOp::buildGradient(OpBuilder &builder, ValueRange resultGrads,
   for (auto [dim, lo] : llvm::enumerate(getLow())) {
     if (lo == 0 && getHigh()[dim] == 0)
       continue;
-    grad = builder.create<SliceOp>(getLoc(), grad, builder.getI64IntegerAttr(dim),
-                                   builder.getI64IntegerAttr(lo),
-                                   builder.getI64IntegerAttr(input.getDimSize(dim)));
+    grad = builder.create<SliceOp>(
+        getLoc(), grad, builder.getI64IntegerAttr(dim),
+        builder.getI64IntegerAttr(lo),
+        builder.getI64IntegerAttr(input.getDimSize(dim)));
   }
   operandGrads.push_back(grad);
   return success();
@@ -251,7 +254,8 @@ static Value zeroBias(OpBuilder &builder, Location loc, Value input,
                                      inputType.getElementType()));
 }
 
-LogicalResult Conv2dOp::buildGradient(OpBuilder &builder, ValueRange resultGrads,
+LogicalResult Conv2dOp::buildGradient(OpBuilder &builder,
+                                      ValueRange resultGrads,
                                       SmallVectorImpl<Value> &operandGrads) {
   Value g = resultGrads[0];
   if (!g)
@@ -266,9 +270,9 @@ LogicalResult Conv2dOp::buildGradient(OpBuilder &builder, ValueRange resultGrads
   return success();
 }
 
-LogicalResult ConvTranspose2dOp::buildGradient(
-    OpBuilder &builder, ValueRange resultGrads,
-    SmallVectorImpl<Value> &operandGrads) {
+LogicalResult
+ConvTranspose2dOp::buildGradient(OpBuilder &builder, ValueRange resultGrads,
+                                 SmallVectorImpl<Value> &operandGrads) {
   Value g = resultGrads[0];
   if (!g)
     return noGradients(3, operandGrads);
@@ -289,7 +293,8 @@ LogicalResult ConvTranspose2dOp::buildGradient(
 static Value interleaveZeros(OpBuilder &builder, Location loc, Value x,
                              int64_t s) {
   auto type = tensorType(x);
-  int64_t R = type.getDimSize(0), L = type.getDimSize(1), C = type.getDimSize(2);
+  int64_t R = type.getDimSize(0), L = type.getDimSize(1),
+          C = type.getDimSize(2);
   Type element = type.getElementType();
   Value column = builder.create<ReshapeOp>(
       loc, RankedTensorType::get({R, L, 1, C}, element), x);
@@ -312,8 +317,9 @@ static Value fitRows(OpBuilder &builder, Location loc, Value x,
                                    builder.getI64IntegerAttr(0),
                                    builder.getI64IntegerAttr(length));
   if (L < length)
-    return builder.create<PadOp>(loc, x, builder.getDenseI64ArrayAttr({0, 0, 0}),
-                                 builder.getDenseI64ArrayAttr({0, length - L, 0}));
+    return builder.create<PadOp>(
+        loc, x, builder.getDenseI64ArrayAttr({0, 0, 0}),
+        builder.getDenseI64ArrayAttr({0, length - L, 0}));
   return x;
 }
 
@@ -322,7 +328,8 @@ static Value fitRows(OpBuilder &builder, Location loc, Value x,
 // (L - K) mod s samples reached no output); the weight gradient
 // sum_l x[l s + k] g[l] is the stride-1 one of the covered samples of x
 // against g with s - 1 zeros between its rows.
-LogicalResult Conv1dOp::buildGradient(OpBuilder &builder, ValueRange resultGrads,
+LogicalResult Conv1dOp::buildGradient(OpBuilder &builder,
+                                      ValueRange resultGrads,
                                       SmallVectorImpl<Value> &operandGrads) {
   Value g = resultGrads[0];
   if (!g)
@@ -337,8 +344,8 @@ LogicalResult Conv1dOp::buildGradient(OpBuilder &builder, ValueRange resultGrads
   operandGrads.push_back(fitRows(builder, loc, gx, L));
   Value x = fitRows(builder, loc, getInput(), covered);
   Value gs = s == 1 ? g : interleaveZeros(builder, loc, g, s);
-  operandGrads.push_back(builder.create<Conv1dWeightGradOp>(
-      loc, getWeight().getType(), x, gs));
+  operandGrads.push_back(
+      builder.create<Conv1dWeightGradOp>(loc, getWeight().getType(), x, gs));
   operandGrads.push_back(reduceSum(builder, loc, g, {0, 1}));
   return success();
 }
@@ -347,9 +354,9 @@ LogicalResult Conv1dOp::buildGradient(OpBuilder &builder, ValueRange resultGrads
 // sum_k w[k] g[l s + k] is the stride-s convolution of g; the weight
 // gradient sum_l x[l] g[l s + k] is the stride-1 one of x with s - 1 zeros
 // between its rows against g.
-LogicalResult ConvTranspose1dOp::buildGradient(
-    OpBuilder &builder, ValueRange resultGrads,
-    SmallVectorImpl<Value> &operandGrads) {
+LogicalResult
+ConvTranspose1dOp::buildGradient(OpBuilder &builder, ValueRange resultGrads,
+                                 SmallVectorImpl<Value> &operandGrads) {
   Value g = resultGrads[0];
   if (!g)
     return noGradients(3, operandGrads);
@@ -376,16 +383,17 @@ LogicalResult GroupNormOp::buildGradient(OpBuilder &builder,
     return noGradients(3, operandGrads);
   auto backward = builder.create<GroupNormBackwardOp>(
       getLoc(),
-      TypeRange{getInput().getType(), getGamma().getType(), getBeta().getType()},
+      TypeRange{getInput().getType(), getGamma().getType(),
+                getBeta().getType()},
       getInput(), getGamma(), resultGrads[0], getNumGroupsAttr(), getEpsAttr());
   operandGrads.append(backward->getResults().begin(),
                       backward->getResults().end());
   return success();
 }
 
-LogicalResult RmsGroupNormOp::buildGradient(
-    OpBuilder &builder, ValueRange resultGrads,
-    SmallVectorImpl<Value> &operandGrads) {
+LogicalResult
+RmsGroupNormOp::buildGradient(OpBuilder &builder, ValueRange resultGrads,
+                              SmallVectorImpl<Value> &operandGrads) {
   if (!resultGrads[0])
     return noGradients(2, operandGrads);
   auto backward = builder.create<RmsGroupNormBackwardOp>(
@@ -400,7 +408,8 @@ LogicalResult RmsGroupNormOp::buildGradient(
 // Matrix products
 //===----------------------------------------------------------------------===//
 
-LogicalResult LinearOp::buildGradient(OpBuilder &builder, ValueRange resultGrads,
+LogicalResult LinearOp::buildGradient(OpBuilder &builder,
+                                      ValueRange resultGrads,
                                       SmallVectorImpl<Value> &operandGrads) {
   Value g = resultGrads[0];
   if (!g)
@@ -415,9 +424,9 @@ LogicalResult LinearOp::buildGradient(OpBuilder &builder, ValueRange resultGrads
   return success();
 }
 
-LogicalResult BatchMatmulOp::buildGradient(
-    OpBuilder &builder, ValueRange resultGrads,
-    SmallVectorImpl<Value> &operandGrads) {
+LogicalResult
+BatchMatmulOp::buildGradient(OpBuilder &builder, ValueRange resultGrads,
+                             SmallVectorImpl<Value> &operandGrads) {
   Value g = resultGrads[0];
   if (!g)
     return noGradients(2, operandGrads);
@@ -431,8 +440,10 @@ LogicalResult BatchMatmulOp::buildGradient(
   Value a = getLhs(), b = getRhs();
   // With A' = op(A), B' = op(B) and C = A' B': dA' = g B'^T, dB' = A'^T g;
   // a transposed operand takes the transpose of its primed cotangent.
-  operandGrads.push_back(tl ? matmul(b, g, tr, true) : matmul(g, b, false, !tr));
-  operandGrads.push_back(tr ? matmul(g, a, true, tl) : matmul(a, g, !tl, false));
+  operandGrads.push_back(tl ? matmul(b, g, tr, true)
+                            : matmul(g, b, false, !tr));
+  operandGrads.push_back(tr ? matmul(g, a, true, tl)
+                            : matmul(a, g, !tl, false));
   return success();
 }
 
@@ -445,15 +456,15 @@ LogicalResult RopeOp::buildGradient(OpBuilder &builder, ValueRange resultGrads,
   if (!resultGrads[0])
     return noGradients(1, operandGrads);
   // A rotation's transpose is the rotation by the opposite angle.
-  operandGrads.push_back(builder.create<RopeOp>(
-      getLoc(), resultGrads[0], getThetaAttr(),
-      getInverse() ? nullptr : builder.getUnitAttr()));
+  operandGrads.push_back(
+      builder.create<RopeOp>(getLoc(), resultGrads[0], getThetaAttr(),
+                             getInverse() ? nullptr : builder.getUnitAttr()));
   return success();
 }
 
-LogicalResult FlashAttentionOp::buildGradient(
-    OpBuilder &builder, ValueRange resultGrads,
-    SmallVectorImpl<Value> &operandGrads) {
+LogicalResult
+FlashAttentionOp::buildGradient(OpBuilder &builder, ValueRange resultGrads,
+                                SmallVectorImpl<Value> &operandGrads) {
   // The log-sum-exp is an internal by-product: only the output has a
   // cotangent that matters.
   if (!resultGrads[0])
@@ -489,9 +500,9 @@ LogicalResult DropoutOp::buildGradient(OpBuilder &builder,
   return success();
 }
 
-LogicalResult DropoutAddOp::buildGradient(OpBuilder &builder,
-                                          ValueRange resultGrads,
-                                          SmallVectorImpl<Value> &operandGrads) {
+LogicalResult
+DropoutAddOp::buildGradient(OpBuilder &builder, ValueRange resultGrads,
+                            SmallVectorImpl<Value> &operandGrads) {
   Value grad = resultGrads[0];
   if (!grad)
     return noGradients(2, operandGrads);
@@ -540,9 +551,9 @@ LogicalResult ReduceSumOp::buildGradient(OpBuilder &builder,
   return success();
 }
 
-LogicalResult ReduceMeanOp::buildGradient(OpBuilder &builder,
-                                          ValueRange resultGrads,
-                                          SmallVectorImpl<Value> &operandGrads) {
+LogicalResult
+ReduceMeanOp::buildGradient(OpBuilder &builder, ValueRange resultGrads,
+                            SmallVectorImpl<Value> &operandGrads) {
   if (!resultGrads[0])
     return noGradients(1, operandGrads);
   int64_t count = 1;
@@ -557,15 +568,14 @@ LogicalResult ReduceMeanOp::buildGradient(OpBuilder &builder,
 /// The cotangent of a loss piece `op(estimate, target, attrs...)` with
 /// respect to its estimate, from its backward op; the target is data.
 template <typename BackwardOp, typename LossOp, typename... Attrs>
-static LogicalResult lossGradient(LossOp op, OpBuilder &builder,
-                                  ValueRange resultGrads,
-                                  SmallVectorImpl<Value> &operandGrads,
-                                  Attrs... attrs) {
+static LogicalResult
+lossGradient(LossOp op, OpBuilder &builder, ValueRange resultGrads,
+             SmallVectorImpl<Value> &operandGrads, Attrs... attrs) {
   if (!resultGrads[0])
     return noGradients(2, operandGrads);
   operandGrads.push_back(builder.create<BackwardOp>(
-      op.getLoc(), op.getEstimate().getType(), op.getEstimate(),
-      op.getTarget(), resultGrads[0], attrs...));
+      op.getLoc(), op.getEstimate().getType(), op.getEstimate(), op.getTarget(),
+      resultGrads[0], attrs...));
   operandGrads.push_back(Value());
   return success();
 }
@@ -576,7 +586,8 @@ LogicalResult SiSdrOp::buildGradient(OpBuilder &builder, ValueRange resultGrads,
                                        operandGrads, getEpsAttr());
 }
 
-LogicalResult L1LossOp::buildGradient(OpBuilder &builder, ValueRange resultGrads,
+LogicalResult L1LossOp::buildGradient(OpBuilder &builder,
+                                      ValueRange resultGrads,
                                       SmallVectorImpl<Value> &operandGrads) {
   return lossGradient<L1LossBackwardOp>(*this, builder, resultGrads,
                                         operandGrads);
@@ -589,9 +600,9 @@ LogicalResult MseLossOp::buildGradient(OpBuilder &builder,
                                          operandGrads);
 }
 
-LogicalResult SpectralL1Op::buildGradient(OpBuilder &builder,
-                                          ValueRange resultGrads,
-                                          SmallVectorImpl<Value> &operandGrads) {
+LogicalResult
+SpectralL1Op::buildGradient(OpBuilder &builder, ValueRange resultGrads,
+                            SmallVectorImpl<Value> &operandGrads) {
   return lossGradient<SpectralL1BackwardOp>(*this, builder, resultGrads,
                                             operandGrads);
 }

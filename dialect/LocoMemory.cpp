@@ -36,8 +36,14 @@ static int64_t leading(Value value, unsigned trailing) {
   return n;
 }
 
-int64_t StftOp::getWorkspaceBytes() { auto in = shape(getInput()); return workspace::stft(in[1], getNFft(), getHopLength()); }
-int64_t IstftOp::getWorkspaceBytes() { auto in = shape(getInput()); return workspace::istft(in[2], getNFft(), getHopLength()); }
+int64_t StftOp::getWorkspaceBytes() {
+  auto in = shape(getInput());
+  return workspace::stft(in[1], getNFft(), getHopLength());
+}
+int64_t IstftOp::getWorkspaceBytes() {
+  auto in = shape(getInput());
+  return workspace::istft(in[2], getNFft(), getHopLength());
+}
 /// A 2-D convolution's scratch: none in f32, a staged batch item otherwise.
 static int64_t conv2dBytes(Value input, Value weight, Value result) {
   if (!reduced(input))
@@ -48,18 +54,28 @@ static int64_t conv2dBytes(Value input, Value weight, Value result) {
                                  shape(result)[1]);
 }
 /// A 1-D convolution's: the weight per tap, and staged rows when reduced.
-static int64_t conv1dBytes(Value input, Value weight, Value result,
-                           int64_t Ci, int64_t Co) {
+static int64_t conv1dBytes(Value input, Value weight, Value result, int64_t Ci,
+                           int64_t Co) {
   auto w = shape(weight);
   if (!reduced(input))
     return workspace::conv1dTaps(Ci, Co, w[2]);
   auto in = shape(input), out = shape(result);
   return workspace::conv1dStaged(in[0], in[1], Ci, out[1], Co, count(weight));
 }
-int64_t Conv2dOp::getWorkspaceBytes() { return conv2dBytes(getInput(), getWeight(), getResult()); }
-int64_t ConvTranspose2dOp::getWorkspaceBytes() { return conv2dBytes(getInput(), getWeight(), getResult()); }
-int64_t Conv1dOp::getWorkspaceBytes() { auto w = shape(getWeight()); return conv1dBytes(getInput(), getWeight(), getResult(), w[1], w[0]); }
-int64_t ConvTranspose1dOp::getWorkspaceBytes() { auto w = shape(getWeight()); return conv1dBytes(getInput(), getWeight(), getResult(), w[0], w[1]); }
+int64_t Conv2dOp::getWorkspaceBytes() {
+  return conv2dBytes(getInput(), getWeight(), getResult());
+}
+int64_t ConvTranspose2dOp::getWorkspaceBytes() {
+  return conv2dBytes(getInput(), getWeight(), getResult());
+}
+int64_t Conv1dOp::getWorkspaceBytes() {
+  auto w = shape(getWeight());
+  return conv1dBytes(getInput(), getWeight(), getResult(), w[1], w[0]);
+}
+int64_t ConvTranspose1dOp::getWorkspaceBytes() {
+  auto w = shape(getWeight());
+  return conv1dBytes(getInput(), getWeight(), getResult(), w[0], w[1]);
+}
 int64_t GroupNormOp::getWorkspaceBytes() { return 0; }
 int64_t RmsGroupNormOp::getWorkspaceBytes() { return 0; }
 int64_t LinearOp::getWorkspaceBytes() {
@@ -77,13 +93,17 @@ int64_t BatchMatmulOp::getWorkspaceBytes() {
   return workspace::batchMatmulStaged(leading(getResult(), 2), M, K, N,
                                       getTransposeRhs());
 }
-int64_t RopeOp::getWorkspaceBytes() { auto in = shape(getInput()); return workspace::rope(in[in.size() - 2], in.back()); }
+int64_t RopeOp::getWorkspaceBytes() {
+  auto in = shape(getInput());
+  return workspace::rope(in[in.size() - 2], in.back());
+}
 int64_t SoftmaxOp::getWorkspaceBytes() { return 0; }
 int64_t DropoutOp::getWorkspaceBytes() { return 0; }
 int64_t DropoutAddOp::getWorkspaceBytes() { return 0; }
 int64_t FlashAttentionOp::getWorkspaceBytes() {
   auto q = shape(getQuery()), v = shape(getValue());
-  int64_t d = q.back(), dv = v.back(), Lq = q[q.size() - 2], Lk = v[v.size() - 2];
+  int64_t d = q.back(), dv = v.back(), Lq = q[q.size() - 2],
+          Lk = v[v.size() - 2];
   if (!reduced(getQuery()))
     return workspace::flashAttention(d, dv);
   return workspace::flashAttentionStaged(leading(getQuery(), 2), Lq, Lk, d, dv);
@@ -102,14 +122,23 @@ int64_t SliceOp::getWorkspaceBytes() { return 0; }
 int64_t SplitOp::getWorkspaceBytes() { return 0; }
 int64_t ConcatOp::getWorkspaceBytes() { return 0; }
 int64_t PadOp::getWorkspaceBytes() { return 0; }
-int64_t ReduceSumOp::getWorkspaceBytes() { return workspace::reduce(count(getResult())); }
-int64_t ReduceMeanOp::getWorkspaceBytes() { return workspace::reduce(count(getResult())); }
+int64_t ReduceSumOp::getWorkspaceBytes() {
+  return workspace::reduce(count(getResult()));
+}
+int64_t ReduceMeanOp::getWorkspaceBytes() {
+  return workspace::reduce(count(getResult()));
+}
 int64_t SiSdrOp::getWorkspaceBytes() { return 0; }
 int64_t L1LossOp::getWorkspaceBytes() { return 0; }
 int64_t MseLossOp::getWorkspaceBytes() { return 0; }
 int64_t SpectralL1Op::getWorkspaceBytes() { return 0; }
-int64_t StftBackwardOp::getWorkspaceBytes() { return workspace::stftBackward(getLength(), getNFft(), getHopLength()); }
-int64_t IstftBackwardOp::getWorkspaceBytes() { return workspace::istftBackward(shape(getResult())[2], getNFft(), getHopLength()); }
+int64_t StftBackwardOp::getWorkspaceBytes() {
+  return workspace::stftBackward(getLength(), getNFft(), getHopLength());
+}
+int64_t IstftBackwardOp::getWorkspaceBytes() {
+  return workspace::istftBackward(shape(getResult())[2], getNFft(),
+                                  getHopLength());
+}
 /// A weight gradient's scratch when reduced: staged items and the fp32 sum.
 static int64_t conv2dWeightGradBytes(Value input, Value grad, Value result) {
   if (!reduced(input))
@@ -127,29 +156,47 @@ static int64_t conv1dWeightGradBytes(Value input, Value grad, Value result,
   return workspace::conv1dWeightGradStaged(in[0], in[1], Ci, g[1], Co,
                                            count(result));
 }
-int64_t Conv2dWeightGradOp::getWorkspaceBytes() { return conv2dWeightGradBytes(getInput(), getGrad(), getResult()); }
-int64_t ConvTranspose2dWeightGradOp::getWorkspaceBytes() { return conv2dWeightGradBytes(getInput(), getGrad(), getResult()); }
-int64_t Conv1dWeightGradOp::getWorkspaceBytes() { auto w = shape(getResult()); return conv1dWeightGradBytes(getInput(), getGrad(), getResult(), w[1], w[0]); }
-int64_t ConvTranspose1dWeightGradOp::getWorkspaceBytes() { auto w = shape(getResult()); return conv1dWeightGradBytes(getInput(), getGrad(), getResult(), w[0], w[1]); }
+int64_t Conv2dWeightGradOp::getWorkspaceBytes() {
+  return conv2dWeightGradBytes(getInput(), getGrad(), getResult());
+}
+int64_t ConvTranspose2dWeightGradOp::getWorkspaceBytes() {
+  return conv2dWeightGradBytes(getInput(), getGrad(), getResult());
+}
+int64_t Conv1dWeightGradOp::getWorkspaceBytes() {
+  auto w = shape(getResult());
+  return conv1dWeightGradBytes(getInput(), getGrad(), getResult(), w[1], w[0]);
+}
+int64_t ConvTranspose1dWeightGradOp::getWorkspaceBytes() {
+  auto w = shape(getResult());
+  return conv1dWeightGradBytes(getInput(), getGrad(), getResult(), w[0], w[1]);
+}
 int64_t LinearWeightGradOp::getWorkspaceBytes() {
   auto w = shape(getResult());
   if (!reduced(getInput()))
     return workspace::linearWeightGrad(w[0], w[1]);
   return workspace::linearWeightGradStaged(leading(getInput(), 1), w[1], w[0]);
 }
-int64_t GroupNormBackwardOp::getWorkspaceBytes() { auto in = shape(getInput()); return workspace::groupNormBackward(in[0], in[1]); }
-int64_t RmsGroupNormBackwardOp::getWorkspaceBytes() { return workspace::rmsGroupNormBackward(shape(getInput()).back()); }
+int64_t GroupNormBackwardOp::getWorkspaceBytes() {
+  auto in = shape(getInput());
+  return workspace::groupNormBackward(in[0], in[1]);
+}
+int64_t RmsGroupNormBackwardOp::getWorkspaceBytes() {
+  return workspace::rmsGroupNormBackward(shape(getInput()).back());
+}
 int64_t SoftmaxBackwardOp::getWorkspaceBytes() { return 0; }
 int64_t SiluBackwardOp::getWorkspaceBytes() { return 0; }
 int64_t SwigluBackwardOp::getWorkspaceBytes() { return 0; }
 int64_t BroadcastOp::getWorkspaceBytes() { return 0; }
-int64_t SiSdrBackwardOp::getWorkspaceBytes() { return workspace::siSdrBackward(shape(getEstimate())[1]); }
+int64_t SiSdrBackwardOp::getWorkspaceBytes() {
+  return workspace::siSdrBackward(shape(getEstimate())[1]);
+}
 int64_t L1LossBackwardOp::getWorkspaceBytes() { return 0; }
 int64_t MseLossBackwardOp::getWorkspaceBytes() { return 0; }
 int64_t SpectralL1BackwardOp::getWorkspaceBytes() { return 0; }
 int64_t FlashAttentionGradOp::getWorkspaceBytes() {
   auto q = shape(getQuery()), v = shape(getValue());
-  int64_t d = q.back(), dv = v.back(), Lq = q[q.size() - 2], Lk = v[v.size() - 2];
+  int64_t d = q.back(), dv = v.back(), Lq = q[q.size() - 2],
+          Lk = v[v.size() - 2];
   if (!reduced(getQuery()))
     return workspace::flashAttentionBackward(Lq, d, dv);
   return workspace::flashAttentionBackwardStaged(leading(getQuery(), 2), Lq, Lk,

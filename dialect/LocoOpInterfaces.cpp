@@ -52,7 +52,9 @@ int64_t IstftOp::getFlops() {
 int64_t Conv2dOp::getFlops() {
   auto weight = tensorType(getWeight());
   return numElements(getResult()) *
-         (2 * weight.getDimSize(1) * weight.getDimSize(2) * weight.getDimSize(3) + 1);
+         (2 * weight.getDimSize(1) * weight.getDimSize(2) *
+              weight.getDimSize(3) +
+          1);
 }
 
 int64_t ConvTranspose2dOp::getFlops() {
@@ -95,7 +97,8 @@ int64_t BatchMatmulOp::getFlops() {
 int64_t FlashAttentionOp::getFlops() {
   auto q = tensorType(getQuery()), k = tensorType(getKey());
   int64_t rank = q.getRank();
-  int64_t scores = q.getNumElements() / q.getDimSize(rank - 1) * k.getDimSize(rank - 2);
+  int64_t scores =
+      q.getNumElements() / q.getDimSize(rank - 1) * k.getDimSize(rank - 2);
   return scores * (4 * q.getDimSize(rank - 1) + 5);
 }
 unsigned FlashAttentionOp::getNumRowDims() { return rankOf(getQuery()) - 2; }
@@ -175,7 +178,9 @@ int64_t LinearWeightGradOp::getFlops() {
 }
 // Statistics again, then two reductions and the combination per element.
 int64_t GroupNormBackwardOp::getFlops() { return 12 * numElements(getInput()); }
-int64_t RmsGroupNormBackwardOp::getFlops() { return 8 * numElements(getInput()); }
+int64_t RmsGroupNormBackwardOp::getFlops() {
+  return 8 * numElements(getInput());
+}
 int64_t SoftmaxBackwardOp::getFlops() { return 4 * numElements(getGrad()); }
 int64_t SiluBackwardOp::getFlops() { return 7 * numElements(getInput()); }
 // The SiLU again, the two products and the SiLU's backward.
@@ -184,7 +189,9 @@ int64_t BroadcastOp::getFlops() { return 0; }
 int64_t SiSdrBackwardOp::getFlops() { return 12 * numElements(getEstimate()); }
 int64_t L1LossBackwardOp::getFlops() { return 2 * numElements(getEstimate()); }
 int64_t MseLossBackwardOp::getFlops() { return 3 * numElements(getEstimate()); }
-int64_t SpectralL1BackwardOp::getFlops() { return 16 * numElements(getEstimate()); }
+int64_t SpectralL1BackwardOp::getFlops() {
+  return 16 * numElements(getEstimate());
+}
 int64_t FillOp::getFlops() { return 0; }
 // Scores and probabilities again from the log-sum-exp (2 d + 5 per score),
 // dP = dO V^T (2 dv), dS (3), and dQ, dK, dV (2 d + 2 d + 2 dv).
@@ -213,9 +220,13 @@ unsigned Conv1dOp::getNumRowDims() { return 1; }
 unsigned ConvTranspose1dOp::getNumRowDims() { return 1; }
 
 bool Conv2dOp::isBroadcastOperand(unsigned index) { return index != 0; }
-bool ConvTranspose2dOp::isBroadcastOperand(unsigned index) { return index != 0; }
+bool ConvTranspose2dOp::isBroadcastOperand(unsigned index) {
+  return index != 0;
+}
 bool Conv1dOp::isBroadcastOperand(unsigned index) { return index != 0; }
-bool ConvTranspose1dOp::isBroadcastOperand(unsigned index) { return index != 0; }
+bool ConvTranspose1dOp::isBroadcastOperand(unsigned index) {
+  return index != 0;
+}
 bool LinearOp::isBroadcastOperand(unsigned index) { return index != 0; }
 
 // Every position is independent; only the channel (last) dim mixes.

@@ -57,7 +57,8 @@ static LogicalResult checkSameType(std::optional<Location> loc, Value a,
 
 /// Checks a conv bias `[Co]` and the weight/input element types.
 static LogicalResult checkConvOperands(std::optional<Location> loc, Value input,
-                                       Value weight, Value bias, int64_t outCh) {
+                                       Value weight, Value bias,
+                                       int64_t outCh) {
   if (failed(checkSameElementType(loc, "input", input, "weight", weight)) ||
       failed(checkSameElementType(loc, "input", input, "bias", bias)))
     return failure();
@@ -72,7 +73,8 @@ static LogicalResult checkConvOperands(std::optional<Location> loc, Value input,
 // Spectral transforms
 //===----------------------------------------------------------------------===//
 
-LogicalResult StftOp::inferReturnTypes(MLIRContext *, std::optional<Location> loc,
+LogicalResult StftOp::inferReturnTypes(MLIRContext *,
+                                       std::optional<Location> loc,
                                        Adaptor adaptor,
                                        SmallVectorImpl<Type> &inferred) {
   auto input = tensorType(adaptor.getInput());
@@ -80,14 +82,14 @@ LogicalResult StftOp::inferReturnTypes(MLIRContext *, std::optional<Location> lo
   if (nFft % 2 != 0)
     return emitOptionalError(loc, "expects an even n_fft, got ", nFft);
   if (hop > nFft)
-    return emitOptionalError(loc, "expects hop_length (", hop,
-                             ") <= n_fft (", nFft, ")");
+    return emitOptionalError(loc, "expects hop_length (", hop, ") <= n_fft (",
+                             nFft, ")");
   int64_t n = input.getDimSize(1);
   if (n <= nFft / 2)
     return emitOptionalError(loc, "expects more than n_fft / 2 = ", nFft / 2,
                              " samples for reflection padding, got ", n);
-  inferred.push_back(withShape(
-      input, {input.getDimSize(0), 2, 1 + n / hop, nFft / 2 + 1}));
+  inferred.push_back(
+      withShape(input, {input.getDimSize(0), 2, 1 + n / hop, nFft / 2 + 1}));
   return success();
 }
 
@@ -101,8 +103,8 @@ LogicalResult IstftOp::inferReturnTypes(MLIRContext *,
   if (nFft % 2 != 0)
     return emitOptionalError(loc, "expects an even n_fft, got ", nFft);
   if (hop > nFft)
-    return emitOptionalError(loc, "expects hop_length (", hop,
-                             ") <= n_fft (", nFft, ")");
+    return emitOptionalError(loc, "expects hop_length (", hop, ") <= n_fft (",
+                             nFft, ")");
   if (input.getDimSize(1) != 2)
     return emitOptionalError(loc, "expects 2 channels (real, imaginary), got ",
                              input.getDimSize(1));
@@ -114,8 +116,9 @@ LogicalResult IstftOp::inferReturnTypes(MLIRContext *,
   int64_t maxLength = (input.getDimSize(2) - 1) * hop + nFft / 2;
   if (length > maxLength)
     return emitOptionalError(
-        loc, "expects length <= (frames - 1) * hop_length + n_fft / 2 = ",
-        maxLength, ", got ", length);
+        loc,
+        "expects length <= (frames - 1) * hop_length + n_fft / 2 = ", maxLength,
+        ", got ", length);
   inferred.push_back(withShape(input, {input.getDimSize(0), length}));
   return success();
 }
@@ -149,15 +152,17 @@ LogicalResult Conv2dOp::inferReturnTypes(MLIRContext *,
   int64_t h = input.getDimSize(2) + 2 * pad[0] - weight.getDimSize(2) + 1;
   int64_t w = input.getDimSize(3) + 2 * pad[1] - weight.getDimSize(3) + 1;
   if (h < 1 || w < 1)
-    return emitOptionalError(loc, "expects the padded input to cover the kernel");
-  inferred.push_back(withShape(
-      input, {input.getDimSize(0), weight.getDimSize(0), h, w}));
+    return emitOptionalError(loc,
+                             "expects the padded input to cover the kernel");
+  inferred.push_back(
+      withShape(input, {input.getDimSize(0), weight.getDimSize(0), h, w}));
   return success();
 }
 
-LogicalResult ConvTranspose2dOp::inferReturnTypes(
-    MLIRContext *, std::optional<Location> loc, Adaptor adaptor,
-    SmallVectorImpl<Type> &inferred) {
+LogicalResult
+ConvTranspose2dOp::inferReturnTypes(MLIRContext *, std::optional<Location> loc,
+                                    Adaptor adaptor,
+                                    SmallVectorImpl<Type> &inferred) {
   auto input = tensorType(adaptor.getInput());
   auto weight = tensorType(adaptor.getWeight());
   ArrayRef<int64_t> pad = adaptor.getPadding();
@@ -172,8 +177,8 @@ LogicalResult ConvTranspose2dOp::inferReturnTypes(
   int64_t w = input.getDimSize(3) + weight.getDimSize(3) - 1 - 2 * pad[1];
   if (h < 1 || w < 1)
     return emitOptionalError(loc, "expects padding smaller than the kernel");
-  inferred.push_back(withShape(
-      input, {input.getDimSize(0), weight.getDimSize(1), h, w}));
+  inferred.push_back(
+      withShape(input, {input.getDimSize(0), weight.getDimSize(1), h, w}));
   return success();
 }
 
@@ -194,15 +199,16 @@ LogicalResult Conv1dOp::inferReturnTypes(MLIRContext *,
   if (input.getDimSize(1) < kernel)
     return emitOptionalError(loc, "expects rows of at least the kernel size (",
                              kernel, "), got ", input.getDimSize(1));
-  inferred.push_back(withShape(input, {input.getDimSize(0),
-                                       (input.getDimSize(1) - kernel) / stride + 1,
-                                       weight.getDimSize(0)}));
+  inferred.push_back(withShape(
+      input, {input.getDimSize(0), (input.getDimSize(1) - kernel) / stride + 1,
+              weight.getDimSize(0)}));
   return success();
 }
 
-LogicalResult ConvTranspose1dOp::inferReturnTypes(
-    MLIRContext *, std::optional<Location> loc, Adaptor adaptor,
-    SmallVectorImpl<Type> &inferred) {
+LogicalResult
+ConvTranspose1dOp::inferReturnTypes(MLIRContext *, std::optional<Location> loc,
+                                    Adaptor adaptor,
+                                    SmallVectorImpl<Type> &inferred) {
   auto input = tensorType(adaptor.getInput());
   auto weight = tensorType(adaptor.getWeight());
   if (failed(checkConvOperands(loc, adaptor.getInput(), adaptor.getWeight(),
@@ -257,17 +263,16 @@ LogicalResult GroupNormOp::inferReturnTypes(MLIRContext *,
   return success();
 }
 
-LogicalResult RmsGroupNormOp::inferReturnTypes(MLIRContext *,
-                                               std::optional<Location> loc,
-                                               Adaptor adaptor,
-                                               SmallVectorImpl<Type> &inferred) {
+LogicalResult
+RmsGroupNormOp::inferReturnTypes(MLIRContext *, std::optional<Location> loc,
+                                 Adaptor adaptor,
+                                 SmallVectorImpl<Type> &inferred) {
   auto input = tensorType(adaptor.getInput());
   if (input.getRank() < 1)
     return emitOptionalError(loc, "expects an input of rank >= 1");
-  if (failed(checkNormOperand(loc, "gamma", adaptor.getInput(),
-                              adaptor.getGamma(),
-                              input.getDimSize(input.getRank() - 1),
-                              adaptor.getNumGroups())))
+  if (failed(checkNormOperand(
+          loc, "gamma", adaptor.getInput(), adaptor.getGamma(),
+          input.getDimSize(input.getRank() - 1), adaptor.getNumGroups())))
     return failure();
   inferred.push_back(input);
   return success();
@@ -388,28 +393,34 @@ LogicalResult DropoutAddOp::inferReturnTypes(MLIRContext *,
   auto residual = tensorType(adaptor.getResidual());
   auto input = tensorType(adaptor.getInput());
   if (residual.getShape() != input.getShape())
-    return emitOptionalError(loc, "expects a residual and an input of one "
-                                  "shape, got ",
+    return emitOptionalError(loc,
+                             "expects a residual and an input of one "
+                             "shape, got ",
                              residual, " and ", input);
   // The kernels widen a reduced input into an f32 residual, and take one
   // type otherwise.
   if (residual.getElementType() != input.getElementType() &&
       !residual.getElementType().isF32())
-    return emitOptionalError(loc, "expects the input's element type, or an "
-                                  "f32 residual, got ",
+    return emitOptionalError(loc,
+                             "expects the input's element type, or an "
+                             "f32 residual, got ",
                              residual, " and ", input);
   inferred.push_back(residual);
   return success();
 }
 
-LogicalResult FlashAttentionOp::inferReturnTypes(
-    MLIRContext *, std::optional<Location> loc, Adaptor adaptor,
-    SmallVectorImpl<Type> &inferred) {
+LogicalResult
+FlashAttentionOp::inferReturnTypes(MLIRContext *, std::optional<Location> loc,
+                                   Adaptor adaptor,
+                                   SmallVectorImpl<Type> &inferred) {
   auto q = tensorType(adaptor.getQuery()), k = tensorType(adaptor.getKey());
   auto v = tensorType(adaptor.getValue());
-  if (q.getRank() < 3 || k.getRank() != q.getRank() || v.getRank() != q.getRank())
-    return emitOptionalError(loc, "expects query, key and value of one rank "
-                                  ">= 3, got ", q, ", ", k, " and ", v);
+  if (q.getRank() < 3 || k.getRank() != q.getRank() ||
+      v.getRank() != q.getRank())
+    return emitOptionalError(loc,
+                             "expects query, key and value of one rank "
+                             ">= 3, got ",
+                             q, ", ", k, " and ", v);
   int64_t rank = q.getRank();
   if (q.getShape().drop_back(2) != k.getShape().drop_back(2) ||
       q.getShape().drop_back(2) != v.getShape().drop_back(2))
@@ -518,8 +529,9 @@ LogicalResult SliceOp::inferReturnTypes(MLIRContext *,
     return emitOptionalError(loc, "expects dim < rank (", input.getRank(),
                              "), got ", dim);
   if (start + size > input.getDimSize(dim))
-    return emitOptionalError(loc, "expects start + size <= ",
-                             input.getDimSize(dim), ", got ", start + size);
+    return emitOptionalError(loc,
+                             "expects start + size <= ", input.getDimSize(dim),
+                             ", got ", start + size);
   SmallVector<int64_t> shape(input.getShape());
   shape[dim] = size;
   inferred.push_back(withShape(input, shape));
@@ -532,8 +544,9 @@ LogicalResult SwigluOp::inferReturnTypes(MLIRContext *,
                                          SmallVectorImpl<Type> &inferred) {
   auto input = tensorType(adaptor.getInput());
   if (input.getRank() < 1 || input.getShape().back() % 2 != 0)
-    return emitOptionalError(loc, "expects a last dim of even size (value and "
-                                  "gate halves), got ",
+    return emitOptionalError(loc,
+                             "expects a last dim of even size (value and "
+                             "gate halves), got ",
                              input);
   SmallVector<int64_t> shape(input.getShape());
   shape.back() /= 2;
@@ -577,8 +590,10 @@ LogicalResult ConcatOp::inferReturnTypes(MLIRContext *,
     auto type = tensorType(input);
     if (type.getElementType() != first.getElementType() ||
         type.getShape().drop_front() != first.getShape().drop_front())
-      return emitOptionalError(loc, "expects operands that differ only in "
-                                    "dim 0, got ", first, " and ", type);
+      return emitOptionalError(loc,
+                               "expects operands that differ only in "
+                               "dim 0, got ",
+                               first, " and ", type);
     rows += type.getDimSize(0);
   }
   SmallVector<int64_t> shape(first.getShape());
@@ -587,7 +602,8 @@ LogicalResult ConcatOp::inferReturnTypes(MLIRContext *,
   return success();
 }
 
-LogicalResult PadOp::inferReturnTypes(MLIRContext *, std::optional<Location> loc,
+LogicalResult PadOp::inferReturnTypes(MLIRContext *,
+                                      std::optional<Location> loc,
                                       Adaptor adaptor,
                                       SmallVectorImpl<Type> &inferred) {
   auto input = tensorType(adaptor.getInput());
@@ -618,8 +634,8 @@ static LogicalResult inferReduce(std::optional<Location> loc, Value inputValue,
     return emitOptionalError(loc, "expects at least one reduced dim");
   for (auto [i, dim] : llvm::enumerate(dims)) {
     if (dim < 0 || dim >= input.getRank() || (i > 0 && dims[i - 1] >= dim))
-      return emitOptionalError(
-          loc, "expects distinct sorted dims in [0, ", input.getRank(), ")");
+      return emitOptionalError(loc, "expects distinct sorted dims in [0, ",
+                               input.getRank(), ")");
   }
   SmallVector<int64_t> shape;
   for (int64_t d = 0; d < input.getRank(); ++d) {
@@ -690,8 +706,9 @@ LogicalResult SpectralL1Op::inferReturnTypes(MLIRContext *ctx,
   if (failed(checkSameType(loc, adaptor.getEstimate(), adaptor.getTarget())))
     return failure();
   if (tensorType(adaptor.getEstimate()).getDimSize(1) != 2)
-    return emitOptionalError(loc, "expects spectra of 2 channels (real, "
-                                  "imaginary), got ",
+    return emitOptionalError(loc,
+                             "expects spectra of 2 channels (real, "
+                             "imaginary), got ",
                              tensorType(adaptor.getEstimate()).getDimSize(1));
   inferred.push_back(scalarF32(ctx));
   return success();

@@ -110,44 +110,81 @@ void StftOp::getRuntimeScalars(SmallVectorImpl<Attribute> &out) {
 
 void IstftOp::getRuntimeScalars(SmallVectorImpl<Attribute> &out) {
   ArrayRef<int64_t> in = shapeOf(getInput());
-  Scalars(*this, out).i64(in[0]).i64(in[2]).i64(getNFft()).i64(getHopLength())
+  Scalars(*this, out)
+      .i64(in[0])
+      .i64(in[2])
+      .i64(getNFft())
+      .i64(getHopLength())
       .i64(getLength());
 }
 
 void Conv2dOp::getRuntimeScalars(SmallVectorImpl<Attribute> &out) {
   ArrayRef<int64_t> in = shapeOf(getInput()), w = shapeOf(getWeight());
-  Scalars(*this, out).i64(in[0]).i64(in[1]).i64(in[2]).i64(in[3]).i64(w[0])
-      .i64(w[2]).i64(w[3]).i64(getPadding()[0]).i64(getPadding()[1]);
+  Scalars(*this, out)
+      .i64(in[0])
+      .i64(in[1])
+      .i64(in[2])
+      .i64(in[3])
+      .i64(w[0])
+      .i64(w[2])
+      .i64(w[3])
+      .i64(getPadding()[0])
+      .i64(getPadding()[1]);
 }
 
 void ConvTranspose2dOp::getRuntimeScalars(SmallVectorImpl<Attribute> &out) {
   ArrayRef<int64_t> in = shapeOf(getInput()), w = shapeOf(getWeight());
-  Scalars(*this, out).i64(in[0]).i64(in[1]).i64(in[2]).i64(in[3]).i64(w[1])
-      .i64(w[2]).i64(w[3]).i64(getPadding()[0]).i64(getPadding()[1]);
+  Scalars(*this, out)
+      .i64(in[0])
+      .i64(in[1])
+      .i64(in[2])
+      .i64(in[3])
+      .i64(w[1])
+      .i64(w[2])
+      .i64(w[3])
+      .i64(getPadding()[0])
+      .i64(getPadding()[1]);
 }
 
 void Conv1dOp::getRuntimeScalars(SmallVectorImpl<Attribute> &out) {
   ArrayRef<int64_t> in = shapeOf(getInput()), w = shapeOf(getWeight());
-  Scalars(*this, out).i64(in[0]).i64(in[1]).i64(in[2]).i64(w[0]).i64(w[2])
+  Scalars(*this, out)
+      .i64(in[0])
+      .i64(in[1])
+      .i64(in[2])
+      .i64(w[0])
+      .i64(w[2])
       .i64(getStride());
 }
 
 void ConvTranspose1dOp::getRuntimeScalars(SmallVectorImpl<Attribute> &out) {
   ArrayRef<int64_t> in = shapeOf(getInput()), w = shapeOf(getWeight());
-  Scalars(*this, out).i64(in[0]).i64(in[1]).i64(in[2]).i64(w[1]).i64(w[2])
+  Scalars(*this, out)
+      .i64(in[0])
+      .i64(in[1])
+      .i64(in[2])
+      .i64(w[1])
+      .i64(w[2])
       .i64(getStride());
 }
 
 void GroupNormOp::getRuntimeScalars(SmallVectorImpl<Attribute> &out) {
   ArrayRef<int64_t> in = shapeOf(getInput());
-  Scalars(*this, out).i64(in[0]).i64(in[1]).i64(product(in, 2, in.size()))
-      .i64(getNumGroups()).f64(getEps().convertToDouble());
+  Scalars(*this, out)
+      .i64(in[0])
+      .i64(in[1])
+      .i64(product(in, 2, in.size()))
+      .i64(getNumGroups())
+      .f64(getEps().convertToDouble());
 }
 
 void RmsGroupNormOp::getRuntimeScalars(SmallVectorImpl<Attribute> &out) {
   ArrayRef<int64_t> in = shapeOf(getInput());
-  Scalars(*this, out).i64(product(in, 0, in.size() - 1)).i64(in.back())
-      .i64(getNumGroups()).f64(getEps().convertToDouble());
+  Scalars(*this, out)
+      .i64(product(in, 0, in.size() - 1))
+      .i64(in.back())
+      .i64(getNumGroups())
+      .f64(getEps().convertToDouble());
 }
 
 void LinearOp::getRuntimeScalars(SmallVectorImpl<Attribute> &out) {
@@ -159,34 +196,49 @@ void BatchMatmulOp::getRuntimeScalars(SmallVectorImpl<Attribute> &out) {
   ArrayRef<int64_t> lhs = shapeOf(getLhs()), res = shapeOf(getResult());
   size_t rank = lhs.size();
   int64_t k = lhs[rank - (getTransposeLhs() ? 2 : 1)];
-  Scalars(*this, out).i64(product(lhs, 0, rank - 2)).i64(res[rank - 2]).i64(k)
-      .i64(res[rank - 1]).i64(getTransposeLhs() ? 1 : 0)
+  Scalars(*this, out)
+      .i64(product(lhs, 0, rank - 2))
+      .i64(res[rank - 2])
+      .i64(k)
+      .i64(res[rank - 1])
+      .i64(getTransposeLhs() ? 1 : 0)
       .i64(getTransposeRhs() ? 1 : 0);
 }
 
 void RopeOp::getRuntimeScalars(SmallVectorImpl<Attribute> &out) {
   ArrayRef<int64_t> in = shapeOf(getInput());
   size_t rank = in.size();
-  Scalars(*this, out).i64(product(in, 0, rank - 2)).i64(in[rank - 2])
-      .i64(in[rank - 1]).f64(getTheta().convertToDouble())
+  Scalars(*this, out)
+      .i64(product(in, 0, rank - 2))
+      .i64(in[rank - 2])
+      .i64(in[rank - 1])
+      .f64(getTheta().convertToDouble())
       .i64(getInverse() ? 1 : 0);
 }
 
 void SoftmaxOp::getRuntimeScalars(SmallVectorImpl<Attribute> &out) {
   ArrayRef<int64_t> in = shapeOf(getInput());
   size_t dim = getDim();
-  Scalars(*this, out).i64(product(in, 0, dim)).i64(in[dim])
+  Scalars(*this, out)
+      .i64(product(in, 0, dim))
+      .i64(in[dim])
       .i64(product(in, dim + 1, in.size()));
 }
 
 void DropoutOp::getRuntimeScalars(SmallVectorImpl<Attribute> &out) {
-  Scalars(*this, out).i64(numElements(getInput())).f64(getP().convertToDouble())
-      .i64(getRng().getStream()).rngOffset(getRng(), numElements(getInput()));
+  Scalars(*this, out)
+      .i64(numElements(getInput()))
+      .f64(getP().convertToDouble())
+      .i64(getRng().getStream())
+      .rngOffset(getRng(), numElements(getInput()));
 }
 
 void DropoutAddOp::getRuntimeScalars(SmallVectorImpl<Attribute> &out) {
-  Scalars(*this, out).i64(numElements(getInput())).f64(getP().convertToDouble())
-      .i64(getRng().getStream()).rngOffset(getRng(), numElements(getInput()));
+  Scalars(*this, out)
+      .i64(numElements(getInput()))
+      .f64(getP().convertToDouble())
+      .i64(getRng().getStream())
+      .rngOffset(getRng(), numElements(getInput()));
 }
 
 void AddOp::getRuntimeScalars(SmallVectorImpl<Attribute> &out) {
@@ -209,7 +261,8 @@ void SwigluOp::getRuntimeScalars(SmallVectorImpl<Attribute> &out) {
   Scalars(*this, out).i64(product(res, 0, res.size() - 1)).i64(res.back());
 }
 void ScaleOp::getRuntimeScalars(SmallVectorImpl<Attribute> &out) {
-  Scalars(*this, out).i64(numElements(getResult()))
+  Scalars(*this, out)
+      .i64(numElements(getResult()))
       .f64(getFactor().convertToDouble());
 }
 
@@ -237,8 +290,12 @@ void ConcatOp::getRuntimeScalars(SmallVectorImpl<Attribute> &out) {
 void SliceOp::getRuntimeScalars(SmallVectorImpl<Attribute> &out) {
   ArrayRef<int64_t> in = shapeOf(getInput());
   size_t dim = getDim();
-  Scalars(*this, out).i64(product(in, 0, dim)).i64(in[dim])
-      .i64(product(in, dim + 1, in.size())).i64(getStart()).i64(getSize());
+  Scalars(*this, out)
+      .i64(product(in, 0, dim))
+      .i64(in[dim])
+      .i64(product(in, dim + 1, in.size()))
+      .i64(getStart())
+      .i64(getSize());
 }
 
 void PadOp::getRuntimeScalars(SmallVectorImpl<Attribute> &out) {
@@ -311,13 +368,20 @@ LOCO_RUNTIME_FUNCTION(FlashAttentionGradOp, "loco_flash_attention_backward")
 #undef LOCO_RUNTIME_FUNCTION
 
 void StftBackwardOp::getRuntimeScalars(SmallVectorImpl<Attribute> &out) {
-  Scalars(*this, out).i64(shapeOf(getGrad())[0]).i64(getLength())
-      .i64(getNFft()).i64(getHopLength());
+  Scalars(*this, out)
+      .i64(shapeOf(getGrad())[0])
+      .i64(getLength())
+      .i64(getNFft())
+      .i64(getHopLength());
 }
 
 void IstftBackwardOp::getRuntimeScalars(SmallVectorImpl<Attribute> &out) {
   ArrayRef<int64_t> res = shapeOf(getResult());
-  Scalars(*this, out).i64(res[0]).i64(res[2]).i64(getNFft()).i64(getHopLength())
+  Scalars(*this, out)
+      .i64(res[0])
+      .i64(res[2])
+      .i64(getNFft())
+      .i64(getHopLength())
       .i64(shapeOf(getGrad())[1]);
 }
 
@@ -326,8 +390,15 @@ static void conv2dWeightGradScalars(Operation *op, Value input, Value grad,
                                     Value result, ArrayRef<int64_t> padding,
                                     SmallVectorImpl<Attribute> &out) {
   ArrayRef<int64_t> in = shapeOf(input), w = shapeOf(result);
-  Scalars(op, out).i64(in[0]).i64(in[1]).i64(in[2]).i64(in[3])
-      .i64(shapeOf(grad)[1]).i64(w[2]).i64(w[3]).i64(padding[0])
+  Scalars(op, out)
+      .i64(in[0])
+      .i64(in[1])
+      .i64(in[2])
+      .i64(in[3])
+      .i64(shapeOf(grad)[1])
+      .i64(w[2])
+      .i64(w[3])
+      .i64(padding[0])
       .i64(padding[1]);
 }
 
@@ -344,40 +415,59 @@ void ConvTranspose2dWeightGradOp::getRuntimeScalars(
 
 void Conv1dWeightGradOp::getRuntimeScalars(SmallVectorImpl<Attribute> &out) {
   ArrayRef<int64_t> in = shapeOf(getInput());
-  Scalars(*this, out).i64(in[0]).i64(in[1]).i64(in[2]).i64(shapeOf(getGrad())[2])
+  Scalars(*this, out)
+      .i64(in[0])
+      .i64(in[1])
+      .i64(in[2])
+      .i64(shapeOf(getGrad())[2])
       .i64(shapeOf(getResult())[2]);
 }
 
 void ConvTranspose1dWeightGradOp::getRuntimeScalars(
     SmallVectorImpl<Attribute> &out) {
   ArrayRef<int64_t> in = shapeOf(getInput());
-  Scalars(*this, out).i64(in[0]).i64(in[1]).i64(in[2]).i64(shapeOf(getGrad())[2])
+  Scalars(*this, out)
+      .i64(in[0])
+      .i64(in[1])
+      .i64(in[2])
+      .i64(shapeOf(getGrad())[2])
       .i64(shapeOf(getResult())[2]);
 }
 
 void LinearWeightGradOp::getRuntimeScalars(SmallVectorImpl<Attribute> &out) {
   ArrayRef<int64_t> in = shapeOf(getInput());
-  Scalars(*this, out).i64(product(in, 0, in.size() - 1)).i64(in.back())
+  Scalars(*this, out)
+      .i64(product(in, 0, in.size() - 1))
+      .i64(in.back())
       .i64(shapeOf(getGrad()).back());
 }
 
 void GroupNormBackwardOp::getRuntimeScalars(SmallVectorImpl<Attribute> &out) {
   ArrayRef<int64_t> in = shapeOf(getInput());
-  Scalars(*this, out).i64(in[0]).i64(in[1]).i64(product(in, 2, in.size()))
-      .i64(getNumGroups()).f64(getEps().convertToDouble());
+  Scalars(*this, out)
+      .i64(in[0])
+      .i64(in[1])
+      .i64(product(in, 2, in.size()))
+      .i64(getNumGroups())
+      .f64(getEps().convertToDouble());
 }
 
 void RmsGroupNormBackwardOp::getRuntimeScalars(
     SmallVectorImpl<Attribute> &out) {
   ArrayRef<int64_t> in = shapeOf(getInput());
-  Scalars(*this, out).i64(product(in, 0, in.size() - 1)).i64(in.back())
-      .i64(getNumGroups()).f64(getEps().convertToDouble());
+  Scalars(*this, out)
+      .i64(product(in, 0, in.size() - 1))
+      .i64(in.back())
+      .i64(getNumGroups())
+      .f64(getEps().convertToDouble());
 }
 
 void SoftmaxBackwardOp::getRuntimeScalars(SmallVectorImpl<Attribute> &out) {
   ArrayRef<int64_t> in = shapeOf(getGrad());
   size_t dim = getDim();
-  Scalars(*this, out).i64(product(in, 0, dim)).i64(in[dim])
+  Scalars(*this, out)
+      .i64(product(in, 0, dim))
+      .i64(in[dim])
       .i64(product(in, dim + 1, in.size()));
 }
 
@@ -417,7 +507,8 @@ void SpectralL1BackwardOp::getRuntimeScalars(SmallVectorImpl<Attribute> &out) {
 }
 
 void FillOp::getRuntimeScalars(SmallVectorImpl<Attribute> &out) {
-  Scalars(*this, out).i64(numElements(getResult()))
+  Scalars(*this, out)
+      .i64(numElements(getResult()))
       .f64(getValue().convertToDouble());
 }
 
@@ -429,8 +520,13 @@ static void flashScalars(Operation *op, Value q, Value k, Value v, double scale,
   ArrayRef<int64_t> qs = shapeOf(q), ks = shapeOf(k), vs = shapeOf(v);
   size_t rank = qs.size();
   Scalars scalars(op, out);
-  scalars.i64(product(qs, 0, rank - 2)).i64(qs[rank - 2]).i64(ks[rank - 2])
-      .i64(qs[rank - 1]).i64(vs[rank - 1]).f64(scale).f64(dropout);
+  scalars.i64(product(qs, 0, rank - 2))
+      .i64(qs[rank - 2])
+      .i64(ks[rank - 2])
+      .i64(qs[rank - 1])
+      .i64(vs[rank - 1])
+      .f64(scale)
+      .f64(dropout);
   if (!rng) {
     scalars.i64(-1).i64(0);
     return;

@@ -2,8 +2,8 @@
 //
 // This file implements the frontend's IR builder: it emits the TF-Locoformer
 // forward pass and loss op by op as the upstream PyTorch model computes them
-// (docs/MODEL.md), with every op located at the config key that made it and named
-// by its upstream module path.
+// (docs/MODEL.md), with every op located at the config key that made it and
+// named by its upstream module path.
 //
 //===----------------------------------------------------------------------===//
 
@@ -65,8 +65,8 @@ private:
   Value slice(Location loc, Value value, int64_t dim, int64_t start,
               int64_t size) {
     return b.create<SliceOp>(loc, value, b.getI64IntegerAttr(dim),
-                            b.getI64IntegerAttr(start),
-                            b.getI64IntegerAttr(size));
+                             b.getI64IntegerAttr(start),
+                             b.getI64IntegerAttr(size));
   }
   Value scale(Location loc, Value value, double factor) {
     return b.create<ScaleOp>(loc, value.getType(), value,
@@ -89,7 +89,7 @@ private:
 
   Value stft(Location loc, Value signal, int64_t nFft, int64_t hop) {
     return b.create<StftOp>(loc, signal, b.getI64IntegerAttr(nFft),
-                           b.getI64IntegerAttr(hop));
+                            b.getI64IntegerAttr(hop));
   }
   Value encoder(Value mixture);
   Value block(Value x, int64_t layer);
@@ -104,8 +104,8 @@ private:
 } // namespace
 
 Value TrainStepBuilder::encoder(Value mixture) {
-  Value spec0 = stft(at("stft", "model.n_fft"), mixture, spec.nFft,
-                     spec.hopLength);
+  Value spec0 =
+      stft(at("stft", "model.n_fft"), mixture, spec.nFft, spec.hopLength);
   Value x = b.create<Conv2dOp>(at("conv.0", "model.emb_dim"), spec0,
                                param("conv.0.weight"), param("conv.0.bias"),
                                b.getDenseI64ArrayAttr({1, 1}));
@@ -135,8 +135,9 @@ Value TrainStepBuilder::block(Value x, int64_t layer) {
     r = locoformer(r, prefix);
     x = reshape(loc, r, {B, rows, length, C});
   }
-  return transpose(loc, x, freqMajor ? ArrayRef<int64_t>{0, 3, 2, 1}
-                                     : ArrayRef<int64_t>{0, 3, 1, 2});
+  return transpose(loc, x,
+                   freqMajor ? ArrayRef<int64_t>{0, 3, 2, 1}
+                             : ArrayRef<int64_t>{0, 3, 1, 2});
 }
 
 Value TrainStepBuilder::locoformer(Value x, llvm::StringRef prefix) {
@@ -155,22 +156,25 @@ Value TrainStepBuilder::swigluFfn(Value x, llvm::StringRef prefix,
   std::string name = (prefix + ".ffn." + std::to_string(index)).str();
   Location loc = at(name, "model.ffn_hidden_dim");
   int64_t L = shapeOf(x)[1];
-  int64_t K = spec.conv1dKernel, s = spec.conv1dShift, H = spec.ffnHidden(index);
+  int64_t K = spec.conv1dKernel, s = spec.conv1dShift,
+          H = spec.ffnHidden(index);
   // Upstream pads k = K - s on the left and up to a whole number of strides
   // on the right: P = ceil((L + 2k - K) / s) * s + K.
   int64_t k = K - s;
   int64_t P = (L + 2 * k - K + s - 1) / s * s + K;
   Value padded = b.create<PadOp>(loc, x, b.getDenseI64ArrayAttr({0, k, 0}),
                                  b.getDenseI64ArrayAttr({0, P - L - k, 0}));
-  Value h = b.create<Conv1dOp>(at(name + ".conv1d", "model.ffn_hidden_dim"),
-                               padded, param(name + ".conv1d.weight"),
-                               param(name + ".conv1d.bias"), b.getI64IntegerAttr(s));
+  Value h =
+      b.create<Conv1dOp>(at(name + ".conv1d", "model.ffn_hidden_dim"), padded,
+                         param(name + ".conv1d.weight"),
+                         param(name + ".conv1d.bias"), b.getI64IntegerAttr(s));
   Value value = slice(loc, h, 2, 0, H);
   Value gate = b.create<SiluOp>(loc, value.getType(), slice(loc, h, 2, H, H));
   Value u = dropout(loc, b.create<MulOp>(loc, value.getType(), value, gate));
   Value y = b.create<ConvTranspose1dOp>(
       at(name + ".deconv1d", "model.ffn_hidden_dim"), u,
-      param(name + ".deconv1d.weight"), param(name + ".deconv1d.bias"), b.getI64IntegerAttr(s));
+      param(name + ".deconv1d.weight"), param(name + ".deconv1d.bias"),
+      b.getI64IntegerAttr(s));
   return dropout(loc, slice(loc, y, 1, k, L));
 }
 
@@ -195,29 +199,30 @@ Value TrainStepBuilder::attention(Value x, llvm::StringRef prefix) {
   Value scores = b.create<BatchMatmulOp>(loc, q, k, /*transpose_lhs=*/nullptr,
                                          /*transpose_rhs=*/b.getUnitAttr());
   scores = scale(loc, scores, 1.0 / std::sqrt(static_cast<double>(d)));
-  Value probs = dropout(loc, b.create<SoftmaxOp>(loc, scores, b.getI64IntegerAttr(3)));
-  Value heads = b.create<BatchMatmulOp>(loc, probs, v, /*transpose_lhs=*/nullptr,
-                                        /*transpose_rhs=*/nullptr);
+  Value probs =
+      dropout(loc, b.create<SoftmaxOp>(loc, scores, b.getI64IntegerAttr(3)));
+  Value heads =
+      b.create<BatchMatmulOp>(loc, probs, v, /*transpose_lhs=*/nullptr,
+                              /*transpose_rhs=*/nullptr);
   heads = reshape(loc, transpose(loc, heads, {0, 2, 1, 3}), {R, L, A});
-  Value out = b.create<LinearOp>(
-      at(name + ".aggregate_heads.0", "model.attention_dim"), heads,
-      param(name + ".aggregate_heads.0.weight"));
+  Value out =
+      b.create<LinearOp>(at(name + ".aggregate_heads.0", "model.attention_dim"),
+                         heads, param(name + ".aggregate_heads.0.weight"));
   return dropout(loc, out);
 }
 
 Value TrainStepBuilder::decoder(Value x) {
   int64_t B = spec.batchSize, S = spec.nSources, T = spec.frames(),
           F = spec.bins(), N = spec.segmentLength;
-  Value y = b.create<ConvTranspose2dOp>(at("deconv", "model.n_sources"), x,
-                                        param("deconv.weight"),
-                                        param("deconv.bias"),
-                                        b.getDenseI64ArrayAttr({1, 1}));
+  Value y = b.create<ConvTranspose2dOp>(
+      at("deconv", "model.n_sources"), x, param("deconv.weight"),
+      param("deconv.bias"), b.getDenseI64ArrayAttr({1, 1}));
   // Channel 2s is the real and 2s+1 the imaginary part of source s.
   Location loc = at("istft", "model.n_fft");
   y = reshape(loc, y, {B * S, 2, T, F});
   y = b.create<IstftOp>(loc, y, b.getI64IntegerAttr(spec.nFft),
-                           b.getI64IntegerAttr(spec.hopLength),
-                           b.getI64IntegerAttr(N));
+                        b.getI64IntegerAttr(spec.hopLength),
+                        b.getI64IntegerAttr(N));
   return reshape(loc, y, {B, S, N});
 }
 
@@ -236,10 +241,12 @@ void TrainStepBuilder::loss(ArrayRef<Value> estimates, ArrayRef<Value> targets,
     Value est = estimates[index], tgt = targets[index];
     if (spec.hasSiSdr()) {
       Location loc = at("loss." + source + "_si_sdr", "loss.si_sdr_weight");
-      Value sdr = b.create<SiSdrOp>(loc, est, tgt, b.getF64FloatAttr(spec.lossEps));
+      Value sdr =
+          b.create<SiSdrOp>(loc, est, tgt, b.getF64FloatAttr(spec.lossEps));
       Value mean = b.create<ReduceMeanOp>(loc, sdr, b.getDenseI64ArrayAttr({0}),
                                           /*keepdim=*/nullptr);
-      addTerm(loc, scale(loc, mean, -1.0), spec.siSdrWeight, source + "_si_sdr");
+      addTerm(loc, scale(loc, mean, -1.0), spec.siSdrWeight,
+              source + "_si_sdr");
     }
     if (spec.hasL1()) {
       Location loc = at("loss." + source + "_l1", "loss.l1_weight");
@@ -313,15 +320,15 @@ void TrainStepBuilder::annotate(ModuleOp module) {
                          i64(spec.gradientAccumulationSteps)),
           b.getNamedAttr("gradient_clip", f64(spec.gradientClip)),
           // Matrix-product inputs on tensor cores: AMP's dtype, else TF32.
-          b.getNamedAttr("matmul_precision",
-                         b.getStringAttr(spec.useAmp
-                                             ? (spec.ampDtype == "float16"
-                                                    ? "fp16"
-                                                    : "bf16")
-                                             : (spec.tf32 ? "tf32" : "fp32"))),
+          b.getNamedAttr(
+              "matmul_precision",
+              b.getStringAttr(
+                  spec.useAmp ? (spec.ampDtype == "float16" ? "fp16" : "bf16")
+                              : (spec.tf32 ? "tf32" : "fp32"))),
           // fp16 mixed precision scales the loss dynamically (GradScaler).
-          b.getNamedAttr("loss_scaling",
-                         b.getBoolAttr(spec.useAmp && spec.ampDtype == "float16")),
+          b.getNamedAttr(
+              "loss_scaling",
+              b.getBoolAttr(spec.useAmp && spec.ampDtype == "float16")),
           b.getNamedAttr("lr", f64(spec.lr)),
           b.getNamedAttr("weight_decay", f64(spec.weightDecay)),
           b.getNamedAttr("eps", f64(spec.adamEps)),
@@ -406,7 +413,8 @@ OwningOpRef<ModuleOp> TrainStepBuilder::build() {
   for (auto [index, source] : llvm::enumerate(spec.sources)) {
     if (forwardOnly)
       break;
-    func.setArgAttr(dataBase + 1 + index, "loco.input", b.getStringAttr(source));
+    func.setArgAttr(dataBase + 1 + index, "loco.input",
+                    b.getStringAttr(source));
     targets.push_back(entry->getArgument(dataBase + 1 + index));
   }
 
@@ -418,8 +426,8 @@ OwningOpRef<ModuleOp> TrainStepBuilder::build() {
   SmallVector<Value> estimates;
   for (auto [index, source] : llvm::enumerate(spec.sources)) {
     Location loc = at("estimate." + source, "dataset.sources");
-    estimates.push_back(reshape(
-        loc, slice(loc, separated, 1, index, 1), {B, N}));
+    estimates.push_back(
+        reshape(loc, slice(loc, separated, 1, index, 1), {B, N}));
   }
 
   SmallVector<Value> results;
@@ -431,7 +439,8 @@ OwningOpRef<ModuleOp> TrainStepBuilder::build() {
     names.push_back(source);
   }
   b.create<func::ReturnOp>(at(stepName, "loss"), results);
-  func.setFunctionType(b.getFunctionType(argTypes, ValueRange(results).getTypes()));
+  func.setFunctionType(
+      b.getFunctionType(argTypes, ValueRange(results).getTypes()));
   for (auto [index, name] : llvm::enumerate(names))
     func.setResultAttr(index, "loco.name", b.getStringAttr(name));
 

@@ -64,10 +64,8 @@ static const KeySpec kSchema[] = {
      KeyRole::Compiler},
     {"dataset.augmentation.polarity_prob", KeyKind::Value, KeyRole::Compiler},
     {"dataset.augmentation.mp3_prob", KeyKind::Value, KeyRole::Compiler},
-    {"dataset.augmentation.mp3_min_bitrate", KeyKind::Value,
-     KeyRole::Compiler},
-    {"dataset.augmentation.mp3_max_bitrate", KeyKind::Value,
-     KeyRole::Compiler},
+    {"dataset.augmentation.mp3_min_bitrate", KeyKind::Value, KeyRole::Compiler},
+    {"dataset.augmentation.mp3_max_bitrate", KeyKind::Value, KeyRole::Compiler},
     {"dataset.augmentation.noise_prob", KeyKind::Value, KeyRole::Compiler},
     {"dataset.augmentation.noise_min_snr_db", KeyKind::Value,
      KeyRole::Compiler},
@@ -174,13 +172,15 @@ static const KeySpec *findKey(llvm::StringRef path) {
 
 static llvm::StringRef parentOf(llvm::StringRef path) {
   size_t dot = path.rfind('.');
-  return dot == llvm::StringRef::npos ? llvm::StringRef() : path.take_front(dot);
+  return dot == llvm::StringRef::npos ? llvm::StringRef()
+                                      : path.take_front(dot);
 }
 
 /// The known key among `path`'s siblings closest to it, if any is close.
 static std::optional<std::string> suggestKey(llvm::StringRef path) {
   llvm::StringRef parent = parentOf(path);
-  llvm::StringRef leaf = parent.empty() ? path : path.drop_front(parent.size() + 1);
+  llvm::StringRef leaf =
+      parent.empty() ? path : path.drop_front(parent.size() + 1);
   std::optional<std::string> best;
   unsigned bestDistance = std::max<unsigned>(2, leaf.size() / 3) + 1;
   for (const KeySpec &spec : kSchema) {
@@ -233,8 +233,8 @@ public:
   void OnAlias(const YAML::Mark &, YAML::anchor_t) override {}
   void OnScalar(const YAML::Mark &, const std::string &, YAML::anchor_t,
                 const std::string &) override {}
-  void OnSequenceStart(const YAML::Mark &, const std::string &,
-                       YAML::anchor_t, YAML::EmitterStyle::value) override {}
+  void OnSequenceStart(const YAML::Mark &, const std::string &, YAML::anchor_t,
+                       YAML::EmitterStyle::value) override {}
   void OnSequenceEnd() override {}
   void OnMapStart(const YAML::Mark &, const std::string &, YAML::anchor_t,
                   YAML::EmitterStyle::value) override {}
@@ -369,7 +369,8 @@ void ConfigDocument::indexKeys() {
         for (auto it = node.begin(); it != node.end(); ++it) {
           std::string path = prefix.empty() ? it->first.Scalar()
                                             : prefix + "." + it->first.Scalar();
-          locations.insert_or_assign(path, fileLoc(context, file, it->first.Mark()));
+          locations.insert_or_assign(path,
+                                     fileLoc(context, file, it->first.Mark()));
           walk(it->second, path);
         }
       };
@@ -392,8 +393,8 @@ LogicalResult ConfigDocument::applyOverride(llvm::StringRef assignment,
   auto [path, value] = assignment.split('=');
   path = path.trim();
   if (path.empty() || assignment.find('=') == llvm::StringRef::npos)
-    return emitError(loc) << "expects --set key.path=value, got '"
-                          << assignment << "'";
+    return emitError(loc) << "expects --set key.path=value, got '" << assignment
+                          << "'";
   YAML::Node parsed;
   try {
     parsed = YAML::Load(value.str());
@@ -417,8 +418,8 @@ LogicalResult ConfigDocument::applyOverride(llvm::StringRef assignment,
     YAML::Node node = impl->root;
     for (llvm::StringRef part : llvm::ArrayRef(parts).drop_back()) {
       if (node[part.str()] && !node[part.str()].IsMap())
-        return emitError(loc) << "--set " << path << ": '" << part
-                              << "' is not a section";
+        return emitError(loc)
+               << "--set " << path << ": '" << part << "' is not a section";
       node.reset(node[part.str()]);
     }
     node[parts.back().str()] = parsed;
@@ -451,8 +452,8 @@ LogicalResult ConfigDocument::checkKeys(bool verbose) {
       emitError(entry.getValue()) << "expects '" << path << "' to be a section";
       ok = false;
     } else if (spec->kind == KeyKind::Value && isMap) {
-      emitError(entry.getValue()) << "expects '" << path
-                                  << "' to be a value, not a section";
+      emitError(entry.getValue())
+          << "expects '" << path << "' to be a value, not a section";
       ok = false;
     } else if (verbose && spec->role == KeyRole::Trainer &&
                (spec->kind == KeyKind::Value || !findKey(parentOf(path)) ||
@@ -526,16 +527,15 @@ FailureOr<T> getTyped(ConfigDocument &doc, const YAML::Node &root,
     return convert(node);
   } catch (const YAML::Exception &) {
   }
-  std::string text = node.IsScalar() ? "'" + node.Scalar() + "'"
+  std::string text = node.IsScalar()     ? "'" + node.Scalar() + "'"
                      : node.IsSequence() ? std::string("a list")
                                          : std::string("a section");
-  emitError(doc.keyLoc(path)) << "'" << path << "' expects " << expected
-                              << ", got " << text;
+  emitError(doc.keyLoc(path))
+      << "'" << path << "' expects " << expected << ", got " << text;
   return failure();
 }
 
-template <typename T>
-std::vector<T> scalarOrList(const YAML::Node &node) {
+template <typename T> std::vector<T> scalarOrList(const YAML::Node &node) {
   std::vector<T> values;
   if (node.IsSequence()) {
     for (const YAML::Node &item : node)
@@ -571,8 +571,7 @@ FailureOr<std::string>
 ConfigDocument::getString(llvm::StringRef path,
                           std::optional<std::string> fallback) {
   return getTyped<std::string>(
-      *this, impl->root, path, fallback, "a string",
-      [](const YAML::Node &n) {
+      *this, impl->root, path, fallback, "a string", [](const YAML::Node &n) {
         if (!n.IsScalar())
           throw YAML::TypedBadConversion<std::string>(n.Mark());
         return n.Scalar();
@@ -595,9 +594,8 @@ ConfigDocument::getFloatList(llvm::StringRef path,
                                        scalarOrList<double>);
 }
 
-FailureOr<std::vector<std::string>>
-ConfigDocument::getStringList(llvm::StringRef path,
-                              std::optional<std::vector<std::string>> fallback) {
+FailureOr<std::vector<std::string>> ConfigDocument::getStringList(
+    llvm::StringRef path, std::optional<std::vector<std::string>> fallback) {
   return getTyped<std::vector<std::string>>(*this, impl->root, path, fallback,
                                             "a string or a list of strings",
                                             scalarOrList<std::string>);

@@ -64,9 +64,11 @@ public:
                                    std::optional<std::string> fallback);
   /// A scalar or a sequence of scalars.
   FailureOr<std::vector<int64_t>>
-  getIntList(llvm::StringRef path, std::optional<std::vector<int64_t>> fallback);
+  getIntList(llvm::StringRef path,
+             std::optional<std::vector<int64_t>> fallback);
   FailureOr<std::vector<double>>
-  getFloatList(llvm::StringRef path, std::optional<std::vector<double>> fallback);
+  getFloatList(llvm::StringRef path,
+               std::optional<std::vector<double>> fallback);
   FailureOr<std::vector<std::string>>
   getStringList(llvm::StringRef path,
                 std::optional<std::vector<std::string>> fallback);

@@ -61,7 +61,8 @@ int64_t ModelSpec::ffnHidden(unsigned index) const {
 /// on the weight and U(-b, b) on the bias, both with b = 1/sqrt(fan_in),
 /// where fan_in = dim 1 x kernel size (for transposed convs too).
 static std::string uniformInit(int64_t fanIn) {
-  return "uniform:" + std::to_string(1.0 / std::sqrt(static_cast<double>(fanIn)));
+  return "uniform:" +
+         std::to_string(1.0 / std::sqrt(static_cast<double>(fanIn)));
 }
 
 std::vector<ParamInfo> ModelSpec::parameters() const {
@@ -100,22 +101,27 @@ std::vector<ParamInfo> ModelSpec::parameterShapes() const {
   for (int64_t layer = 0; layer < nLayers; ++layer) {
     // Upstream registers freq_path before frame_path whatever tf_order says.
     for (const char *path : {"freq_path", "frame_path"}) {
-      std::string prefix =
-          "blocks." + std::to_string(layer) + "." + path + ".";
+      std::string prefix = "blocks." + std::to_string(layer) + "." + path + ".";
       for (unsigned j = 0; j < numFfn; ++j)
         params.push_back({prefix + "ffn_norm." + std::to_string(j) + ".gamma",
-                          {C}, "model.norm_type"});
+                          {C},
+                          "model.norm_type"});
       for (unsigned j = 0; j < numFfn; ++j) {
         std::string ffn = prefix + "ffn." + std::to_string(j) + ".";
         int64_t H = ffnHidden(j);
-        params.push_back({ffn + "conv1d.weight", {2 * H, C, K}, "model.ffn_hidden_dim"});
-        params.push_back({ffn + "conv1d.bias", {2 * H}, "model.ffn_hidden_dim"});
-        params.push_back({ffn + "deconv1d.weight", {H, C, K}, "model.ffn_hidden_dim"});
+        params.push_back(
+            {ffn + "conv1d.weight", {2 * H, C, K}, "model.ffn_hidden_dim"});
+        params.push_back(
+            {ffn + "conv1d.bias", {2 * H}, "model.ffn_hidden_dim"});
+        params.push_back(
+            {ffn + "deconv1d.weight", {H, C, K}, "model.ffn_hidden_dim"});
         params.push_back({ffn + "deconv1d.bias", {C}, "model.ffn_hidden_dim"});
       }
       params.push_back({prefix + "attn_norm.gamma", {C}, "model.norm_type"});
-      params.push_back({prefix + "attn.qkv.weight", {3 * A, C}, "model.attention_dim"});
-      params.push_back({prefix + "attn.aggregate_heads.0.weight", {C, A},
+      params.push_back(
+          {prefix + "attn.qkv.weight", {3 * A, C}, "model.attention_dim"});
+      params.push_back({prefix + "attn.aggregate_heads.0.weight",
+                        {C, A},
                         "model.attention_dim"});
     }
   }
@@ -157,8 +163,7 @@ class SpecReader {
 public:
   explicit SpecReader(ConfigDocument &doc) : doc(doc) {}
 
-  template <typename T>
-  void read(T &out, FailureOr<T> value) {
+  template <typename T> void read(T &out, FailureOr<T> value) {
     if (failed(value))
       ok = false;
     else
@@ -174,7 +179,9 @@ public:
     read(out, doc.getFloat(path, fallback));
     if (!std::isfinite(out))
       error(path) << "'" << path << "' must be a finite number, got "
-                  << (std::isnan(out) ? "NaN" : out > 0 ? "Inf" : "-Inf");
+                  << (std::isnan(out) ? "NaN"
+                      : out > 0       ? "Inf"
+                                      : "-Inf");
     // The artifact's manifest carries the value, and locorun refuses a
     // manifest number beyond 9.2e18 (it could not be read back as an
     // integer); nothing in a config needs more than 1e18 (as a clip norm
@@ -236,8 +243,8 @@ public:
       return std::string(text);
     };
     InFlightDiagnostic diag = error(path);
-    diag << "'" << path << "' must be in " << (open ? "(" : "[")
-         << number(low) << ", "
+    diag << "'" << path << "' must be in " << (open ? "(" : "[") << number(low)
+         << ", "
          << (std::isinf(high) ? std::string("inf)")
                               : number(high) + (closedHigh ? "]" : ")"))
          << ", got " << number(value);
@@ -253,9 +260,10 @@ public:
 void readDataset(SpecReader &r, ConfigDocument &doc, ModelSpec &spec) {
   r.readInt(spec.sampleRate, "dataset.sample_rate", 44100);
   r.readInt(spec.segmentLength, "dataset.segment_length");
-  r.read(spec.sources, doc.getStringList(
-                           "dataset.sources",
-                           std::vector<std::string>{"vocals", "drums", "bass", "other"}));
+  r.read(spec.sources,
+         doc.getStringList(
+             "dataset.sources",
+             std::vector<std::string>{"vocals", "drums", "bass", "other"}));
   r.readString(spec.rootDir, "dataset.root_dir", std::string());
   r.readBool(spec.randomChunks, "dataset.random_chunks", true);
   // `augmentation: true` (upstream's defaults) or a mapping of overrides.
@@ -299,9 +307,11 @@ void readModel(SpecReader &r, ConfigDocument &doc, ModelSpec &spec) {
   r.readInt(spec.attentionDim, "model.attention_dim");
   r.readString(spec.posEnc, "model.pos_enc", std::string("rope"));
   r.read(spec.ffnTypes,
-         doc.getStringList("model.ffn_type",
-                           std::vector<std::string>{"swiglu_conv1d", "swiglu_conv1d"}));
-  r.read(spec.ffnHiddenDims, doc.getIntList("model.ffn_hidden_dim", std::nullopt));
+         doc.getStringList(
+             "model.ffn_type",
+             std::vector<std::string>{"swiglu_conv1d", "swiglu_conv1d"}));
+  r.read(spec.ffnHiddenDims,
+         doc.getIntList("model.ffn_hidden_dim", std::nullopt));
   r.readInt(spec.conv1dKernel, "model.conv1d_kernel", 4);
   r.readInt(spec.conv1dShift, "model.conv1d_shift", 1);
   r.readFloat(spec.dropout, "model.dropout", 0.0);
@@ -330,7 +340,8 @@ void readTraining(SpecReader &r, ConfigDocument &doc, ModelSpec &spec,
   r.readFloat(spec.adamEps, "training.optimizer.eps", 1e-8);
   r.read(betas, doc.getFloatList("training.optimizer.betas", betas));
   r.readString(spec.schedulerType, "training.scheduler.type", std::string());
-  r.readString(spec.schedulerMode, "training.scheduler.mode", std::string("min"));
+  r.readString(spec.schedulerMode, "training.scheduler.mode",
+               std::string("min"));
   r.readFloat(spec.schedulerFactor, "training.scheduler.factor", 0.5);
   r.readInt(spec.schedulerPatience, "training.scheduler.patience", 10);
   r.readFloat(spec.schedulerMinLr, "training.scheduler.min_lr", 0.0);
@@ -363,29 +374,29 @@ void checkDimensions(SpecReader &r, const ModelSpec &spec) {
     llvm::StringRef path;
     int64_t value, limit;
   };
-  for (Dimension d : {
-           Dimension{"dataset.sample_rate", spec.sampleRate, int64_t(1) << 20},
-           {"dataset.segment_length", spec.segmentLength, int64_t(1) << 31},
-           {"model.n_fft", spec.nFft, int64_t(1) << 16},
-           {"model.hop_length", spec.hopLength, int64_t(1) << 16},
-           {"model.n_sources", spec.nSources, 64},
-           {"model.n_layers", spec.nLayers, 1024},
-           {"model.emb_dim", spec.embDim, int64_t(1) << 16},
-           {"model.num_groups", spec.numGroups, int64_t(1) << 16},
-           {"model.n_heads", spec.nHeads, 1024},
-           {"model.attention_dim", spec.attentionDim, int64_t(1) << 16},
-           {"model.conv1d_kernel", spec.conv1dKernel, 1024},
-           {"model.conv1d_shift", spec.conv1dShift, 1024},
-           {"training.batch_size", spec.batchSize, int64_t(1) << 16},
-           {"training.gradient_accumulation_steps",
-            spec.gradientAccumulationSteps, int64_t(1) << 20},
-           {"training.num_epochs", spec.numEpochs, int64_t(1) << 30},
-           {"training.val_interval", spec.valInterval, int64_t(1) << 30},
-           {"training.save_interval", spec.saveInterval, int64_t(1) << 30},
-           {"training.keep_last", spec.keepLast, int64_t(1) << 20},
-           {"training.early_stopping.patience", spec.earlyStoppingPatience,
-            int64_t(1) << 30},
-           {"num_gpu", spec.numGpu, 1 << 16}})
+  for (Dimension d :
+       {Dimension{"dataset.sample_rate", spec.sampleRate, int64_t(1) << 20},
+        {"dataset.segment_length", spec.segmentLength, int64_t(1) << 31},
+        {"model.n_fft", spec.nFft, int64_t(1) << 16},
+        {"model.hop_length", spec.hopLength, int64_t(1) << 16},
+        {"model.n_sources", spec.nSources, 64},
+        {"model.n_layers", spec.nLayers, 1024},
+        {"model.emb_dim", spec.embDim, int64_t(1) << 16},
+        {"model.num_groups", spec.numGroups, int64_t(1) << 16},
+        {"model.n_heads", spec.nHeads, 1024},
+        {"model.attention_dim", spec.attentionDim, int64_t(1) << 16},
+        {"model.conv1d_kernel", spec.conv1dKernel, 1024},
+        {"model.conv1d_shift", spec.conv1dShift, 1024},
+        {"training.batch_size", spec.batchSize, int64_t(1) << 16},
+        {"training.gradient_accumulation_steps", spec.gradientAccumulationSteps,
+         int64_t(1) << 20},
+        {"training.num_epochs", spec.numEpochs, int64_t(1) << 30},
+        {"training.val_interval", spec.valInterval, int64_t(1) << 30},
+        {"training.save_interval", spec.saveInterval, int64_t(1) << 30},
+        {"training.keep_last", spec.keepLast, int64_t(1) << 20},
+        {"training.early_stopping.patience", spec.earlyStoppingPatience,
+         int64_t(1) << 30},
+        {"num_gpu", spec.numGpu, 1 << 16}})
     r.checkDimension(d.path, d.value, d.limit);
   for (int64_t hidden : spec.ffnHiddenDims)
     r.checkDimension("model.ffn_hidden_dim", hidden, int64_t(1) << 20);
@@ -403,17 +414,15 @@ void checkLargestTensor(SpecReader &r, const ModelSpec &spec) {
   widest = std::max({widest, spec.attentionDim, 2 * spec.nSources});
   int64_t elements = 1;
   bool overflow = false;
-  for (int64_t factor :
-       {spec.batchSize, spec.frames(), spec.bins(), widest})
+  for (int64_t factor : {spec.batchSize, spec.frames(), spec.bins(), widest})
     overflow |= llvm::MulOverflow(elements, factor, elements);
   if (overflow || elements > kMaxElements)
     r.error({"dataset.segment_length", "training.batch_size", "model.emb_dim",
              "model.ffn_hidden_dim", "model.n_fft"})
-        << "the step's largest tensor ([batch " << spec.batchSize
-        << ", frames " << spec.frames() << ", bins " << spec.bins()
-        << ", width " << widest << "]) has "
-        << (overflow ? std::string("more than 2^63")
-                     : std::to_string(elements))
+        << "the step's largest tensor ([batch " << spec.batchSize << ", frames "
+        << spec.frames() << ", bins " << spec.bins() << ", width " << widest
+        << "]) has "
+        << (overflow ? std::string("more than 2^63") : std::to_string(elements))
         << " elements; lococ supports at most 2^40";
 }
 
@@ -422,7 +431,8 @@ void checkVariants(SpecReader &r, const ModelSpec &spec) {
   r.checkOneOf("model.norm_type", spec.normType, {"rmsgroupnorm"});
   r.checkOneOf("model.tf_order", spec.tfOrder, {"ft", "tf"});
   r.checkOneOf("model.pos_enc", spec.posEnc, {"rope", "nope"});
-  r.checkOneOf("loss.loss_type", spec.lossType, {"si_sdr", "l1", "l2", "combined"});
+  r.checkOneOf("loss.loss_type", spec.lossType,
+               {"si_sdr", "l1", "l2", "combined"});
   r.checkOneOf("training.optimizer.type", spec.optimizer, {"adamw"});
   r.checkOneOf("training.amp_dtype", spec.ampDtype, {"bfloat16", "float16"});
   r.checkOneOf("device", spec.device, {"cpu", "cuda"});
@@ -439,8 +449,8 @@ void checkCombinations(SpecReader &r, const ModelSpec &spec) {
     r.error("model.n_fft") << "'model.n_fft' must be even, got " << spec.nFft;
   if (spec.hopLength > spec.nFft)
     r.error({"model.hop_length", "model.n_fft"})
-        << "'model.hop_length' (" << spec.hopLength << ") must not exceed 'model.n_fft' ("
-                                << spec.nFft << ")";
+        << "'model.hop_length' (" << spec.hopLength
+        << ") must not exceed 'model.n_fft' (" << spec.nFft << ")";
   else if (2 * spec.hopLength > spec.nFft)
     r.error("model.hop_length")
         << "'model.hop_length' (" << spec.hopLength << ") above n_fft / 2 ("
@@ -457,20 +467,23 @@ void checkCombinations(SpecReader &r, const ModelSpec &spec) {
         << "'dataset.segment_length' (" << spec.segmentLength
         << ") must exceed 1024 for the spectral loss (n_fft 2048)";
   if (spec.attentionDim % spec.nHeads != 0)
-    r.error({"model.n_heads", "model.attention_dim"}) << "'model.attention_dim' (" << spec.attentionDim
-                             << ") must be divisible by 'model.n_heads' ("
-                             << spec.nHeads << ")";
+    r.error({"model.n_heads", "model.attention_dim"})
+        << "'model.attention_dim' (" << spec.attentionDim
+        << ") must be divisible by 'model.n_heads' (" << spec.nHeads << ")";
   else if (spec.posEnc == "rope" && spec.headDim() % 2 != 0)
-    r.error({"model.n_heads", "model.attention_dim"}) << "RoPE needs an even head dim; attention_dim / "
-                                "n_heads = "
-                             << spec.headDim();
+    r.error({"model.n_heads", "model.attention_dim"})
+        << "RoPE needs an even head dim; attention_dim / "
+           "n_heads = "
+        << spec.headDim();
   if (spec.embDim % spec.numGroups != 0)
-    r.error({"model.num_groups", "model.emb_dim"}) << "'model.emb_dim' (" << spec.embDim
-                                << ") must be divisible by 'model.num_groups' ("
-                                << spec.numGroups << ")";
+    r.error({"model.num_groups", "model.emb_dim"})
+        << "'model.emb_dim' (" << spec.embDim
+        << ") must be divisible by 'model.num_groups' (" << spec.numGroups
+        << ")";
   if (spec.ffnTypes.empty() || spec.ffnTypes.size() > 2)
-    r.error("model.ffn_type") << "'model.ffn_type' takes one or two entries, got "
-                              << spec.ffnTypes.size();
+    r.error("model.ffn_type")
+        << "'model.ffn_type' takes one or two entries, got "
+        << spec.ffnTypes.size();
   else if (spec.ffnHiddenDims.size() != spec.ffnTypes.size())
     r.error({"model.ffn_hidden_dim", "model.ffn_type"})
         << "'model.ffn_hidden_dim' has " << spec.ffnHiddenDims.size()
@@ -480,14 +493,15 @@ void checkCombinations(SpecReader &r, const ModelSpec &spec) {
       r.error("model.ffn_hidden_dim")
           << "'model.ffn_hidden_dim' entries must be positive, got " << hidden;
   if (spec.conv1dShift > spec.conv1dKernel)
-    r.error({"model.conv1d_shift", "model.conv1d_kernel"}) << "'model.conv1d_shift' (" << spec.conv1dShift
-                                  << ") must not exceed 'model.conv1d_kernel' ("
-                                  << spec.conv1dKernel << ")";
+    r.error({"model.conv1d_shift", "model.conv1d_kernel"})
+        << "'model.conv1d_shift' (" << spec.conv1dShift
+        << ") must not exceed 'model.conv1d_kernel' (" << spec.conv1dKernel
+        << ")";
   if (static_cast<int64_t>(spec.sources.size()) != spec.nSources)
     r.error({"model.n_sources", "dataset.sources"})
-        << "'model.n_sources' is " << spec.nSources << " but 'dataset.sources' names "
-        << spec.sources.size() << " sources (" << llvm::join(spec.sources, ", ")
-        << ")";
+        << "'model.n_sources' is " << spec.nSources
+        << " but 'dataset.sources' names " << spec.sources.size()
+        << " sources (" << llvm::join(spec.sources, ", ") << ")";
 }
 
 /// The augmentation's numbers in their domains.
@@ -505,16 +519,14 @@ void checkAugmentation(SpecReader &r, const ModelSpec &spec) {
   r.checkRange(key("gain_max"), aug.gainMax, aug.gainMin, false, INFINITY,
                false, "at least gain_min");
   // MPEG-1 layer III at 32 kHz and above: 32 to 320 kbps.
-  r.checkRange(key("mp3_min_bitrate"), aug.mp3MinBitrate, 32, false, 320,
-               true, "MPEG-1 layer III bitrates, kbps");
-  r.checkRange(key("mp3_max_bitrate"), aug.mp3MaxBitrate,
-               aug.mp3MinBitrate, false, 320, true,
-               "from mp3_min_bitrate to 320 kbps");
-  r.checkRange(key("noise_min_snr_db"), aug.noiseMinSnrDb, -100.0, false,
-               200.0, true);
-  r.checkRange(key("noise_max_snr_db"), aug.noiseMaxSnrDb,
-               aug.noiseMinSnrDb, false, 200.0, true,
-               "from noise_min_snr_db");
+  r.checkRange(key("mp3_min_bitrate"), aug.mp3MinBitrate, 32, false, 320, true,
+               "MPEG-1 layer III bitrates, kbps");
+  r.checkRange(key("mp3_max_bitrate"), aug.mp3MaxBitrate, aug.mp3MinBitrate,
+               false, 320, true, "from mp3_min_bitrate to 320 kbps");
+  r.checkRange(key("noise_min_snr_db"), aug.noiseMinSnrDb, -100.0, false, 200.0,
+               true);
+  r.checkRange(key("noise_max_snr_db"), aug.noiseMaxSnrDb, aug.noiseMinSnrDb,
+               false, 200.0, true, "from noise_min_snr_db");
   if (aug.mp3Prob > 0 && spec.sampleRate < 32000)
     r.error({"dataset.augmentation.mp3_prob", "dataset.augmentation"})
         << "MP3 augmentation encodes MPEG-1 layer III, which needs a sample "
@@ -534,17 +546,16 @@ void checkDomains(SpecReader &r, ModelSpec &spec,
   r.checkRange("loss.l1_weight", spec.l1Weight, 0.0, false);
   r.checkRange("loss.spectral_weight", spec.spectralWeight, 0.0, false);
   r.checkRange("training.optimizer.lr", spec.lr, 0.0, true);
-  r.checkRange("training.gradient_clip", spec.gradientClip, 0.0, true,
-               INFINITY, false, "the max norm of clip_grad_norm_");
-  r.checkRange("training.optimizer.weight_decay", spec.weightDecay, 0.0,
-               false);
+  r.checkRange("training.gradient_clip", spec.gradientClip, 0.0, true, INFINITY,
+               false, "the max norm of clip_grad_norm_");
+  r.checkRange("training.optimizer.weight_decay", spec.weightDecay, 0.0, false);
   r.checkRange("training.optimizer.eps", spec.adamEps, 0.0, true);
   r.checkRange("training.scheduler.factor", spec.schedulerFactor, 0.0, true,
                1.0);
   r.checkRange("training.scheduler.min_lr", spec.schedulerMinLr, 0.0, false);
   r.checkRange("training.warmup_start_lr", spec.warmupStartLr, 0.0, false);
-  r.checkRange("training.early_stopping.min_delta",
-               spec.earlyStoppingMinDelta, 0.0, false);
+  r.checkRange("training.early_stopping.min_delta", spec.earlyStoppingMinDelta,
+               0.0, false);
   if (spec.augmentation.enabled)
     checkAugmentation(r, spec);
   for (auto [path, value] :

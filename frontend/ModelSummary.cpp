@@ -48,10 +48,10 @@ void mlir::loco::printModelSummary(const ModelSpec &spec,
     trainable += p.numElements();
 
   os << "model summary: " << spec.configFile << "\n";
-  os << llvm::format("  input        B=%lld x N=%lld samples (%.2f s at %lld Hz)\n",
-                     (long long)B, (long long)N,
-                     static_cast<double>(N) / spec.sampleRate,
-                     (long long)spec.sampleRate);
+  os << llvm::format(
+      "  input        B=%lld x N=%lld samples (%.2f s at %lld Hz)\n",
+      (long long)B, (long long)N, static_cast<double>(N) / spec.sampleRate,
+      (long long)spec.sampleRate);
   os << "  stft         n_fft " << spec.nFft << ", hop " << spec.hopLength
      << " -> T x F = " << T << " x " << F << "\n";
   os << "  model        " << spec.nLayers << " layers (" << spec.tfOrder
@@ -60,10 +60,11 @@ void mlir::loco::printModelSummary(const ModelSpec &spec,
   os << "  ffn          " << (spec.isMacaron() ? "macaron " : "");
   for (unsigned j = spec.ffnTypes.size(); j-- > 0;)
     os << "ffn." << j << "=swiglu_conv1d(H " << spec.ffnHidden(j) << ") ";
-  os << "kernel " << spec.conv1dKernel << ", shift " << spec.conv1dShift << "\n";
+  os << "kernel " << spec.conv1dKernel << ", shift " << spec.conv1dShift
+     << "\n";
   os << "  parameters   " << trainable << " trainable ("
-     << formatBytes(4.0 * trainable) << " fp32), "
-     << spec.bufferNames().size() << " RoPE frequency buffers\n";
+     << formatBytes(4.0 * trainable) << " fp32), " << spec.bufferNames().size()
+     << " RoPE frequency buffers\n";
   os << "  loss         " << spec.lossType
      << llvm::format(" (si_sdr %g, l1 %g, spectral %g)\n", spec.siSdrWeight,
                      spec.l1Weight, spec.spectralWeight);

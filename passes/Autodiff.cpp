@@ -55,7 +55,8 @@ void AutodiffPass::runOnOperation() {
   Block &body = func.getBody().front();
   auto terminator = cast<func::ReturnOp>(body.getTerminator());
   if (terminator.getNumOperands() == 0 ||
-      cast<RankedTensorType>(terminator.getOperand(0).getType()).getRank() != 0) {
+      cast<RankedTensorType>(terminator.getOperand(0).getType()).getRank() !=
+          0) {
     func.emitOpError("expects the first result to be the scalar loss");
     return signalPassFailure();
   }
@@ -81,9 +82,10 @@ void AutodiffPass::runOnOperation() {
   Value loss = terminator.getOperand(0);
   // With dynamic loss scaling (fp16) the seed is multiplied by the
   // runtime's current loss scale.
-  cotangent[loss] = builder.create<FillOp>(
-      loss.getLoc(), loss.getType(), builder.getF64FloatAttr(1.0 / accumulation),
-      lossScaling ? builder.getUnitAttr() : UnitAttr());
+  cotangent[loss] =
+      builder.create<FillOp>(loss.getLoc(), loss.getType(),
+                             builder.getF64FloatAttr(1.0 / accumulation),
+                             lossScaling ? builder.getUnitAttr() : UnitAttr());
 
   auto accumulate = [&](Value target, Value grad) {
     // A narrowing cast's cotangents (a parameter's bf16 copy, used by every
@@ -93,24 +95,28 @@ void AutodiffPass::runOnOperation() {
       Value source = narrowing.getInput();
       auto sourceType = cast<RankedTensorType>(source.getType());
       if (sourceType.getElementTypeBitWidth() >
-              cast<RankedTensorType>(target.getType()).getElementTypeBitWidth() &&
+              cast<RankedTensorType>(target.getType())
+                  .getElementTypeBitWidth() &&
           active.contains(source)) {
         Value wide = builder.create<CastOp>(grad.getLoc(), sourceType, grad);
         Value &slot = cotangent[source];
-        slot = slot ? builder.create<AddOp>(grad.getLoc(), sourceType, slot, wide)
-                          .getResult()
-                    : wide;
+        slot =
+            slot ? builder.create<AddOp>(grad.getLoc(), sourceType, slot, wide)
+                       .getResult()
+                 : wide;
         return;
       }
     }
     Value &slot = cotangent[target];
-    slot = slot ? builder.create<AddOp>(grad.getLoc(), grad.getType(), slot, grad)
-                      .getResult()
-                : grad;
+    slot =
+        slot ? builder.create<AddOp>(grad.getLoc(), grad.getType(), slot, grad)
+                   .getResult()
+             : grad;
   };
 
   SmallVector<Operation *> forward;
-  for (Operation &op : llvm::make_range(body.begin(), Block::iterator(terminator)))
+  for (Operation &op :
+       llvm::make_range(body.begin(), Block::iterator(terminator)))
     forward.push_back(&op);
   for (Operation *op : llvm::reverse(forward)) {
     if (!llvm::any_of(op->getResults(),
@@ -160,8 +166,8 @@ void AutodiffPass::runOnOperation() {
   for (const std::string &name : gradNames)
     resultAttrs.push_back(builder.getDictionaryAttr(
         builder.getNamedAttr("loco.name", builder.getStringAttr(name))));
-  func.setFunctionType(builder.getFunctionType(
-      func.getArgumentTypes(), ValueRange(results).getTypes()));
+  func.setFunctionType(builder.getFunctionType(func.getArgumentTypes(),
+                                               ValueRange(results).getTypes()));
   func.setAllResultAttrs(resultAttrs);
 
   // Drop backward ops whose results nobody reads; mark the others, for the

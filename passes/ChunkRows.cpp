@@ -238,8 +238,8 @@ void ChunkRowsPass::chunk(Region &region, int64_t id) {
           int64_t probabilities = q[q.size() - 2] * k[k.size() - 2];
           int64_t perRow =
               product(q.slice(dim + 1, q.size() - dim - 3)) * probabilities;
-          flash.setRngAttr(offsetRng(
-              rng, perRow, product(q.drop_back(2)) * probabilities));
+          flash.setRngAttr(
+              offsetRng(rng, perRow, product(q.drop_back(2)) * probabilities));
         }
       }
       clone->setAttr("loco.chunk", builder.getDenseI64ArrayAttr({id, c}));

@@ -32,7 +32,8 @@ struct FuseAttentionPattern : public OpRewritePattern<BatchMatmulOp> {
   LogicalResult matchAndRewrite(BatchMatmulOp pv,
                                 PatternRewriter &rewriter) const override {
     if (pv.getTransposeLhs() || pv.getTransposeRhs())
-      return rewriter.notifyMatchFailure(pv, "transposed probabilities or values");
+      return rewriter.notifyMatchFailure(pv,
+                                         "transposed probabilities or values");
     SmallVector<Operation *> chain;
     Value probs = pv.getLhs();
     auto onlyUser = [&](Value value) { return value.hasOneUse(); };
@@ -40,7 +41,8 @@ struct FuseAttentionPattern : public OpRewritePattern<BatchMatmulOp> {
     auto dropout = probs.getDefiningOp<DropoutOp>();
     if (dropout) {
       if (!onlyUser(dropout.getResult()))
-        return rewriter.notifyMatchFailure(pv, "dropped probabilities have other users");
+        return rewriter.notifyMatchFailure(
+            pv, "dropped probabilities have other users");
       chain.push_back(dropout);
       probs = dropout.getInput();
     }
@@ -54,7 +56,8 @@ struct FuseAttentionPattern : public OpRewritePattern<BatchMatmulOp> {
       return rewriter.notifyMatchFailure(pv, "probabilities have other users");
     auto scale = softmax.getInput().getDefiningOp<ScaleOp>();
     if (!scale)
-      return rewriter.notifyMatchFailure(pv, "no constant scale before softmax");
+      return rewriter.notifyMatchFailure(pv,
+                                         "no constant scale before softmax");
     if (!onlyUser(scale.getResult()))
       return rewriter.notifyMatchFailure(pv, "scaled scores have other users");
     auto qk = scale.getInput().getDefiningOp<BatchMatmulOp>();
@@ -93,7 +96,8 @@ struct FuseAttentionPass
   void runOnOperation() override {
     RewritePatternSet patterns(&getContext());
     patterns.add<FuseAttentionPattern>(&getContext(), numFused);
-    if (failed(applyPatternsAndFoldGreedily(getOperation(), std::move(patterns))))
+    if (failed(
+            applyPatternsAndFoldGreedily(getOperation(), std::move(patterns))))
       return signalPassFailure();
   }
 };

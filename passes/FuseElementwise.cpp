@@ -44,7 +44,8 @@ struct FuseSwigluPattern : public OpRewritePattern<MulOp> {
       return rewriter.notifyMatchFailure(mul, "the halves are not slices");
     if (!silu.getResult().hasOneUse() || !gate.getResult().hasOneUse() ||
         !value.getResult().hasOneUse())
-      return rewriter.notifyMatchFailure(mul, "an intermediate has other users");
+      return rewriter.notifyMatchFailure(mul,
+                                         "an intermediate has other users");
     Value input = value.getInput();
     if (gate.getInput() != input)
       return rewriter.notifyMatchFailure(mul, "the halves are of two values");
@@ -53,7 +54,8 @@ struct FuseSwigluPattern : public OpRewritePattern<MulOp> {
     int64_t hidden = width / 2;
     if (static_cast<int64_t>(value.getDim()) != last ||
         static_cast<int64_t>(gate.getDim()) != last || width % 2 != 0 ||
-        value.getStart() != 0 || static_cast<int64_t>(value.getSize()) != hidden ||
+        value.getStart() != 0 ||
+        static_cast<int64_t>(value.getSize()) != hidden ||
         static_cast<int64_t>(gate.getStart()) != hidden ||
         static_cast<int64_t>(gate.getSize()) != hidden)
       return rewriter.notifyMatchFailure(
@@ -109,7 +111,8 @@ struct FuseElementwisePass
     RewritePatternSet patterns(&getContext());
     patterns.add<FuseSwigluPattern>(&getContext(), numFused);
     patterns.add<FuseDropoutAddPattern>(&getContext(), numResidualsFused);
-    if (failed(applyPatternsAndFoldGreedily(getOperation(), std::move(patterns))))
+    if (failed(
+            applyPatternsAndFoldGreedily(getOperation(), std::move(patterns))))
       return signalPassFailure();
   }
 };

@@ -8,12 +8,12 @@
 #define LOCO_PASSES_PASSES_H
 
 #include "dialect/LocoDialect.h"
-#include "passes/analysis/BufferLiveness.h"
-#include "mlir/IR/BuiltinOps.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/IR/BuiltinOps.h"
 #include "mlir/Pass/Pass.h"
 #include "mlir/Pass/PassManager.h"
+#include "passes/analysis/BufferLiveness.h"
 
 #include <tuple>
 
@@ -72,7 +72,8 @@ struct LocoPipelineOptions {
 void buildLocoFusionPipeline(OpPassManager &pm,
                              const LocoPipelineOptions &options);
 /// ... then the differentiated training step (`lococ --emit=grad`).
-void buildLocoGradPipeline(OpPassManager &pm, const LocoPipelineOptions &options);
+void buildLocoGradPipeline(OpPassManager &pm,
+                           const LocoPipelineOptions &options);
 /// The separation step (`@separate_step`, `lococ --mode separate`) up to
 /// the arena plan's input: no dropout, fused, autocast, its rows chunked by
 /// `options.remat.rowChunks` (nothing is differentiated or recomputed).

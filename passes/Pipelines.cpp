@@ -34,8 +34,8 @@ void mlir::loco::buildLocoGradPipeline(OpPassManager &pm,
   // rematerialisation needs to find the regions.
   const LocoRematChoice &choice = options.remat;
   bool chunked = choice.rowChunks > 1 || choice.checkpointEvery > 0;
-  pm.addPass(createLocoChunkRowsPass(LocoChunkRowsPassOptions{
-      chunked ? choice.rowChunks : 0, /*minOps=*/2}));
+  pm.addPass(createLocoChunkRowsPass(
+      LocoChunkRowsPassOptions{chunked ? choice.rowChunks : 0, /*minOps=*/2}));
   pm.addPass(createLocoAutodiffPass());
   LocoRematerializePassOptions remat;
   remat.checkpointEvery = choice.checkpointEvery;
@@ -72,8 +72,7 @@ void mlir::loco::buildLocoCompilePipeline(OpPassManager &pm,
 namespace {
 struct CompilePipelineOptions
     : public PassPipelineOptions<CompilePipelineOptions> {
-  Option<std::string> target{*this, "target",
-                             llvm::cl::desc("Runtime backend"),
+  Option<std::string> target{*this, "target", llvm::cl::desc("Runtime backend"),
                              llvm::cl::init("cpu")};
   Option<bool> fuseAttention{*this, "fuse-attention",
                              llvm::cl::desc("Fuse attention"),

@@ -12,8 +12,8 @@
 #include "dialect/LocoOps.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/Builders.h"
-#include "llvm/Support/MathExtras.h"
 #include "runtime/abi/api.h"
+#include "llvm/Support/MathExtras.h"
 
 namespace mlir::loco {
 #define GEN_PASS_DEF_LOCOPLANMEMORYPASS
@@ -122,7 +122,8 @@ void PlanMemoryPass::runOnOperation() {
   if (hasGradients) {
     // Slot by slot: the gradient accumulators form one region, which data
     // parallelism all-reduces in a few large buckets.
-    for (StringRef slot : {"loco.grad_offset", "loco.m_offset", "loco.v_offset"})
+    for (StringRef slot :
+         {"loco.grad_offset", "loco.m_offset", "loco.v_offset"})
       for (BlockArgument arg : train.getArguments()) {
         if (!train.getArgAttr(arg.getArgNumber(), "loco.param"))
           continue;
@@ -158,9 +159,8 @@ void PlanMemoryPass::runOnOperation() {
       for (Value result : op.getResults()) {
         int64_t buffer = liveness.bufferOf(result);
         // Views of arguments have no buffer: they sit where the argument is.
-        offsets.push_back(buffer >= 0
-                              ? activationBase + buffers[buffer].offset
-                              : plannedOffset(func, op.getOperand(0)));
+        offsets.push_back(buffer >= 0 ? activationBase + buffers[buffer].offset
+                                      : plannedOffset(func, op.getOperand(0)));
       }
       op.setAttr("loco.offsets", b.getDenseI64ArrayAttr(offsets));
     }
@@ -180,10 +180,13 @@ void PlanMemoryPass::runOnOperation() {
           b.getNamedAttr("arena_bytes", b.getI64IntegerAttr(arena)),
           b.getNamedAttr("lower_bound_bytes",
                          b.getI64IntegerAttr(activationBase + maxLive)),
-          b.getNamedAttr("workspace_offset", b.getI64IntegerAttr(workspaceOffset)),
-          b.getNamedAttr("workspace_bytes", b.getI64IntegerAttr(workspaceBytes)),
+          b.getNamedAttr("workspace_offset",
+                         b.getI64IntegerAttr(workspaceOffset)),
+          b.getNamedAttr("workspace_bytes",
+                         b.getI64IntegerAttr(workspaceBytes)),
           b.getNamedAttr("scratch_offset", b.getI64IntegerAttr(scratch)),
-          b.getNamedAttr("activation_base", b.getI64IntegerAttr(activationBase)),
+          b.getNamedAttr("activation_base",
+                         b.getI64IntegerAttr(activationBase)),
       }));
 }
 

@@ -63,7 +63,8 @@ int64_t regionOf(Operation *op) {
 /// region's split, (region, piece).
 std::optional<ChunkKey> chunkKeyOf(Value value) {
   Operation *def = value.getDefiningOp();
-  if (auto split = dyn_cast_or_null<SplitOp>(def); split && regionOf(split) >= 0)
+  if (auto split = dyn_cast_or_null<SplitOp>(def);
+      split && regionOf(split) >= 0)
     return ChunkKey{regionOf(split), cast<OpResult>(value).getResultNumber()};
   return chunkOf(def);
 }
@@ -230,7 +231,7 @@ bool Rematerializer::isCheckpoint(Value value) const {
   if (place < forward.lookup(firstSplit))
     return !rebuildPrologue || !fromData.contains(def) ||
            (regionInputs.contains(value) &&
-                                checkpoints.count(regionInputs.lookup(value)));
+            checkpoints.count(regionInputs.lookup(value)));
   if (every <= 1)
     return true;
   auto input = regionInputs.find(value);
@@ -242,9 +243,8 @@ bool Rematerializer::isNarrowContraction(Operation *op, ChunkKey key) const {
   if (!split || key.second >= int64_t(split->getNumResults()) ||
       !isExpensive(op))
     return false;
-  int64_t piece =
-      cast<RankedTensorType>(split->getResult(key.second).getType())
-          .getNumElements();
+  int64_t piece = cast<RankedTensorType>(split->getResult(key.second).getType())
+                      .getNumElements();
   return llvm::all_of(op->getResultTypes(), [&](Type type) {
     auto tensor = dyn_cast<RankedTensorType>(type);
     return tensor && tensor.getNumElements() <= kNarrowFactor * piece;
@@ -398,11 +398,11 @@ struct RematerializePass
     Builder builder(module.getContext());
     int64_t compressed = 0;
     if (checkpointEvery > 0) {
-      Rematerializer remat(
-          func, checkpointEvery,
-          checkpointPhase % std::max<int64_t>(1, checkpointEvery),
-          extraCheckpoints, keepExpensive, keepNarrow, keepSegment,
-          rebuildPrologue);
+      Rematerializer remat(func, checkpointEvery,
+                           checkpointPhase %
+                               std::max<int64_t>(1, checkpointEvery),
+                           extraCheckpoints, keepExpensive, keepNarrow,
+                           keepSegment, rebuildPrologue);
       if (bf16Checkpoints)
         compressed = remat.compressCheckpoints();
       remat.run(func);

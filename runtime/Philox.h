@@ -24,8 +24,8 @@ struct PhiloxOut {
   uint32_t v[4];
 };
 
-LOCO_HOST_DEVICE inline void philoxMulHiLo(uint32_t a, uint32_t b,
-                                           uint32_t &hi, uint32_t &lo) {
+LOCO_HOST_DEVICE inline void philoxMulHiLo(uint32_t a, uint32_t b, uint32_t &hi,
+                                           uint32_t &lo) {
   uint64_t product = static_cast<uint64_t>(a) * b;
   hi = static_cast<uint32_t>(product >> 32);
   lo = static_cast<uint32_t>(product);
@@ -40,7 +40,10 @@ LOCO_HOST_DEVICE inline PhiloxOut philox4x32(uint32_t c0, uint32_t c1,
     philoxMulHiLo(0xD2511F53u, c0, hi0, lo0);
     philoxMulHiLo(0xCD9E8D57u, c2, hi1, lo1);
     uint32_t n0 = hi1 ^ c1 ^ k0, n1 = lo1, n2 = hi0 ^ c3 ^ k1, n3 = lo0;
-    c0 = n0; c1 = n1; c2 = n2; c3 = n3;
+    c0 = n0;
+    c1 = n1;
+    c2 = n2;
+    c3 = n3;
     k0 += 0x9E3779B9u;
     k1 += 0xBB67AE85u;
   }
@@ -50,11 +53,10 @@ LOCO_HOST_DEVICE inline PhiloxOut philox4x32(uint32_t c0, uint32_t c1,
 /// The four draws of counter block `block` (elements 4 block .. 4 block + 3).
 LOCO_HOST_DEVICE inline PhiloxOut philoxBlock(uint64_t seed, uint64_t step,
                                               uint64_t stream, uint64_t block) {
-  return philox4x32(static_cast<uint32_t>(block),
-                    static_cast<uint32_t>(block >> 32),
-                    static_cast<uint32_t>(stream), static_cast<uint32_t>(step),
-                    static_cast<uint32_t>(seed),
-                    static_cast<uint32_t>(seed >> 32));
+  return philox4x32(
+      static_cast<uint32_t>(block), static_cast<uint32_t>(block >> 32),
+      static_cast<uint32_t>(stream), static_cast<uint32_t>(step),
+      static_cast<uint32_t>(seed), static_cast<uint32_t>(seed >> 32));
 }
 
 /// A 32-bit draw as a uniform in [0, 1) with 24 bits.
@@ -66,7 +68,8 @@ LOCO_HOST_DEVICE inline float philoxToUniform(uint32_t bits) {
 /// draws at optimizer step `step` under `seed`.
 LOCO_HOST_DEVICE inline float philoxUniform(uint64_t seed, uint64_t step,
                                             uint64_t stream, uint64_t index) {
-  return philoxToUniform(philoxBlock(seed, step, stream, index >> 2).v[index & 3]);
+  return philoxToUniform(
+      philoxBlock(seed, step, stream, index >> 2).v[index & 3]);
 }
 
 } // namespace loco

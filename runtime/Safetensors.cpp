@@ -65,18 +65,18 @@ SafetensorsFile::validate(std::unique_ptr<SafetensorsFile> file,
   };
   const uint8_t *bytes = file->base;
   if (file->size < 8)
-    return fail("not a safetensors file: shorter than its 8-byte header length");
+    return fail(
+        "not a safetensors file: shorter than its 8-byte header length");
   uint64_t headerLength = 0;
   for (int i = 7; i >= 0; --i)
     headerLength = (headerLength << 8) | bytes[i];
   if (headerLength > kMaxHeaderBytes || headerLength > file->size - 8)
     return fail("header length " + std::to_string(headerLength) +
-                " exceeds the file (" + std::to_string(file->size) +
-                " bytes)");
+                " exceeds the file (" + std::to_string(file->size) + " bytes)");
   const char *headerBegin = reinterpret_cast<const char *>(bytes + 8);
-  nlohmann::json header = nlohmann::json::parse(
-      headerBegin, headerBegin + headerLength, nullptr,
-      /*allow_exceptions=*/false);
+  nlohmann::json header =
+      nlohmann::json::parse(headerBegin, headerBegin + headerLength, nullptr,
+                            /*allow_exceptions=*/false);
   if (header.is_discarded() || !header.is_object())
     return fail("header is not a JSON object");
 
@@ -88,7 +88,8 @@ SafetensorsFile::validate(std::unique_ptr<SafetensorsFile> file,
         return fail("__metadata__ is not an object");
       for (auto &[metaKey, metaValue] : value.items()) {
         if (!metaValue.is_string())
-          return fail("__metadata__ value of '" + metaKey + "' is not a string");
+          return fail("__metadata__ value of '" + metaKey +
+                      "' is not a string");
         file->meta[metaKey] = metaValue.get<std::string>();
       }
       continue;
@@ -109,28 +110,33 @@ SafetensorsFile::validate(std::unique_ptr<SafetensorsFile> file,
     entry.dtype = dtype->get<std::string>();
     size_t elementSize = dtypeSize(entry.dtype);
     if (elementSize == 0)
-      return fail("entry '" + key + "' has unknown dtype '" + entry.dtype + "'");
+      return fail("entry '" + key + "' has unknown dtype '" + entry.dtype +
+                  "'");
     uint64_t count = 1;
     for (const auto &dim : *shape) {
       if (!dim.is_number_unsigned())
-        return fail("entry '" + key + "' has a shape entry that is not a "
+        return fail("entry '" + key +
+                    "' has a shape entry that is not a "
                     "non-negative integer");
       uint64_t d = dim.get<uint64_t>();
-      if (d != 0 && count > std::numeric_limits<uint64_t>::max() / d / elementSize)
+      if (d != 0 &&
+          count > std::numeric_limits<uint64_t>::max() / d / elementSize)
         return fail("entry '" + key + "' has a shape too large to address");
       count *= d;
       entry.shape.push_back(static_cast<int64_t>(d));
     }
-    if (!(*offsets)[0].is_number_unsigned() || !(*offsets)[1].is_number_unsigned())
-      return fail("entry '" + key + "' has data_offsets that are not "
+    if (!(*offsets)[0].is_number_unsigned() ||
+        !(*offsets)[1].is_number_unsigned())
+      return fail("entry '" + key +
+                  "' has data_offsets that are not "
                   "non-negative integers");
     entry.begin = (*offsets)[0].get<uint64_t>();
     entry.end = (*offsets)[1].get<uint64_t>();
     if (entry.begin > entry.end || entry.end > dataBytes)
       return fail("entry '" + key + "' has data_offsets [" +
-                  std::to_string(entry.begin) + ", " + std::to_string(entry.end) +
-                  "] outside the data section of " + std::to_string(dataBytes) +
-                  " bytes");
+                  std::to_string(entry.begin) + ", " +
+                  std::to_string(entry.end) + "] outside the data section of " +
+                  std::to_string(dataBytes) + " bytes");
     if (entry.end - entry.begin != count * elementSize)
       return fail("entry '" + key + "' holds " +
                   std::to_string(entry.end - entry.begin) + " bytes but its " +
@@ -149,14 +155,14 @@ SafetensorsFile::validate(std::unique_ptr<SafetensorsFile> file,
   return file;
 }
 
-std::unique_ptr<SafetensorsFile>
-SafetensorsFile::open(const std::string &path, std::string &error) {
+std::unique_ptr<SafetensorsFile> SafetensorsFile::open(const std::string &path,
+                                                       std::string &error) {
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
     error = path + ": cannot open file: " + std::strerror(errno);
     return nullptr;
   }
-  struct stat info {};
+  struct stat info{};
   if (::fstat(fd, &info) != 0 || !S_ISREG(info.st_mode)) {
     error = path + (S_ISDIR(info.st_mode) ? ": is a folder, not a file"
                                           : ": not a regular file");

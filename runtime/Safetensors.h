@@ -23,9 +23,9 @@ namespace loco {
 /// One tensor entry of a safetensors header.
 struct TensorEntry {
   std::string name;
-  std::string dtype;            ///< "F32", "BF16", "I64", ...
+  std::string dtype; ///< "F32", "BF16", "I64", ...
   std::vector<int64_t> shape;
-  uint64_t begin = 0, end = 0;  ///< byte range within the data section
+  uint64_t begin = 0, end = 0; ///< byte range within the data section
   int64_t numElements() const;
 };
 
@@ -45,9 +45,9 @@ public:
   SafetensorsFile(const SafetensorsFile &) = delete;
   SafetensorsFile &operator=(const SafetensorsFile &) = delete;
   /// Validates an in-memory image (`name` is used in messages).
-  static std::unique_ptr<SafetensorsFile>
-  fromBytes(std::vector<uint8_t> bytes, const std::string &name,
-            std::string &error);
+  static std::unique_ptr<SafetensorsFile> fromBytes(std::vector<uint8_t> bytes,
+                                                    const std::string &name,
+                                                    std::string &error);
 
   /// Entries in file (data offset) order.
   const std::vector<TensorEntry> &tensors() const { return entries; }

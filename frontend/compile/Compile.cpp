@@ -59,8 +59,8 @@ private:
            o.emit == EmitStage::Llvm;
   }
   bool wantsPlan() const {
-    return o.memoryReport || !o.memoryReportJson.empty() ||
-           !o.trace.empty() || o.memoryBudget;
+    return o.memoryReport || !o.memoryReportJson.empty() || !o.trace.empty() ||
+           o.memoryBudget;
   }
 
   LogicalResult loadSpec();
@@ -118,8 +118,8 @@ LogicalResult Compilation::setBudget() {
 
 LogicalResult Compilation::fitSeparate(int64_t segments, int64_t &chunks) {
   int64_t smallest = 0;
-  FailureOr<int64_t> fit = fitSeparateBudget(*spec, segments, *budget,
-                                             options, &context, smallest);
+  FailureOr<int64_t> fit =
+      fitSeparateBudget(*spec, segments, *budget, options, &context, smallest);
   if (succeeded(fit)) {
     chunks = *fit;
     return success();
@@ -242,15 +242,15 @@ LogicalResult Compilation::buildTrain() {
     options.remat = choice.remat;
     return runUnplannedPipeline();
   }
-  FailureOr<OwningOpRef<ModuleOp>> plannedModule = planStep(
-      *spec, choice, options, &context, true, /*withSeparation=*/true);
+  FailureOr<OwningOpRef<ModuleOp>> plannedModule =
+      planStep(*spec, choice, options, &context, true, /*withSeparation=*/true);
   if (failed(plannedModule))
     return failure();
   module = std::move(*plannedModule);
   // The report shows the inference plan beside the training one.
   if (o.memoryReport || !o.memoryReportJson.empty()) {
-    FailureOr<OwningOpRef<ModuleOp>> inference = planSeparateStep(
-        *spec, choice.microBatch, 1, options, &context, false);
+    FailureOr<OwningOpRef<ModuleOp>> inference =
+        planSeparateStep(*spec, choice.microBatch, 1, options, &context, false);
     if (failed(inference))
       return failure();
     inferencePlan = MemoryReport::Inference{plannedArenaBytes(**inference),

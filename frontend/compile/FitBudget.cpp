@@ -100,10 +100,11 @@ FailureOr<OwningOpRef<ModuleOp>> mlir::loco::planSeparateStep(
   return module;
 }
 
-FailureOr<int64_t> mlir::loco::fitSeparateBudget(
-    const ModelSpec &spec, int64_t segments, int64_t budget,
-    const LocoPipelineOptions &options, MLIRContext *context,
-    int64_t &smallestArena) {
+FailureOr<int64_t>
+mlir::loco::fitSeparateBudget(const ModelSpec &spec, int64_t segments,
+                              int64_t budget,
+                              const LocoPipelineOptions &options,
+                              MLIRContext *context, int64_t &smallestArena) {
   smallestArena = std::numeric_limits<int64_t>::max();
   for (int64_t chunks = 1; chunks <= 64; chunks *= 2) {
     FailureOr<OwningOpRef<ModuleOp>> module =
@@ -191,8 +192,8 @@ private:
   FailureOr<int64_t> trial(const StepChoice &choice);
   /// The phases of a tier at a chunk count: the cheapest that fits in
   /// `fit`, and the smallest arena.
-  FailureOr<int64_t> tryPhases(const Tier &tier, int64_t micro,
-                               int64_t chunks, std::optional<StepChoice> &fit);
+  FailureOr<int64_t> tryPhases(const Tier &tier, int64_t micro, int64_t chunks,
+                               std::optional<StepChoice> &fit);
   /// A segmented plan that fits, with the most extra checkpoints that fit.
   FailureOr<StepChoice> withExtras(StepChoice fit);
   FailureOr<TierFit> finish(const StepChoice &fit);
@@ -299,16 +300,14 @@ FailureOr<StepChoice> BudgetSearch::withExtras(StepChoice fit) {
   return best;
 }
 
-FailureOr<BudgetSearch::TierFit>
-BudgetSearch::finish(const StepChoice &fit) {
+FailureOr<BudgetSearch::TierFit> BudgetSearch::finish(const StepChoice &fit) {
   FailureOr<StepChoice> extended = withExtras(fit);
   if (failed(extended))
     return failure();
   return TierFit(*extended);
 }
 
-FailureOr<BudgetSearch::TierFit>
-BudgetSearch::searchTier(const Tier &tier) {
+FailureOr<BudgetSearch::TierFit> BudgetSearch::searchTier(const Tier &tier) {
   // A tier whose most chunked plan does not fit with micro-batches of 1
   // does not fit with larger ones: one probe rules it out.
   std::optional<StepChoice> fit;
@@ -379,12 +378,10 @@ FailureOr<StepChoice> BudgetSearch::run(bool bf16Checkpoints) {
 
 } // namespace
 
-FailureOr<StepChoice> mlir::loco::fitBudget(const ModelSpec &spec,
-                                            int64_t budget,
-                                            const LocoPipelineOptions &options,
-                                            MLIRContext *context,
-                                            int64_t &smallestArena,
-                                            bool bf16Checkpoints) {
+FailureOr<StepChoice>
+mlir::loco::fitBudget(const ModelSpec &spec, int64_t budget,
+                      const LocoPipelineOptions &options, MLIRContext *context,
+                      int64_t &smallestArena, bool bf16Checkpoints) {
   BudgetSearch search(spec, budget, options, context);
   FailureOr<StepChoice> choice = search.run(bf16Checkpoints);
   smallestArena = search.smallestArena;

@@ -38,12 +38,10 @@ ModelSpec microStepSpec(const ModelSpec &spec, const StepChoice &choice);
 /// `loco.micro_batching`. With `withSeparation`, the module also holds
 /// `@separate_step` at the micro-batch (locorun validates whole tracks
 /// with it), planned in the same arena.
-FailureOr<OwningOpRef<ModuleOp>> planStep(const ModelSpec &spec,
-                                          const StepChoice &choice,
-                                          const LocoPipelineOptions &options,
-                                          MLIRContext *context,
-                                          bool commandLinePassOptions,
-                                          bool withSeparation = false);
+FailureOr<OwningOpRef<ModuleOp>>
+planStep(const ModelSpec &spec, const StepChoice &choice,
+         const LocoPipelineOptions &options, MLIRContext *context,
+         bool commandLinePassOptions, bool withSeparation = false);
 
 /// Builds the separation step of `spec` (`segments` segments per step) with
 /// `rowChunks` row chunks and runs buildLocoSeparatePipeline and the arena

@@ -42,7 +42,8 @@ BufferLiveness::BufferLiveness(func::FuncOp func) {
     viewRoot[arg] = arg;
   for (Operation &op : body)
     for (Value result : op.getResults())
-      viewRoot[result] = isView(&op) ? viewRoot.lookup(op.getOperand(0)) : result;
+      viewRoot[result] =
+          isView(&op) ? viewRoot.lookup(op.getOperand(0)) : result;
   llvm::DenseMap<Value, int64_t> lastRead;
   for (Operation &op : body)
     for (Value operand : op.getOperands()) {
@@ -68,7 +69,8 @@ BufferLiveness::BufferLiveness(func::FuncOp func) {
         if (!call || buffer < 0 || !call.allowsInPlace(index) ||
             reused.contains(buffer) ||
             lastRead.lookup(viewRoot.lookup(operand)) != here ||
-            liveBuffers[buffer].bytes != alignBufferBytes(tensorBytes(result)) ||
+            liveBuffers[buffer].bytes !=
+                alignBufferBytes(tensorBytes(result)) ||
             tensorBytes(operand) != tensorBytes(result))
           continue;
         chosen = buffer;
@@ -81,8 +83,8 @@ BufferLiveness::BufferLiveness(func::FuncOp func) {
         continue;
       }
       owner[result] = liveBuffers.size();
-      liveBuffers.push_back({result, alignBufferBytes(tensorBytes(result)), here,
-                             here, -1});
+      liveBuffers.push_back(
+          {result, alignBufferBytes(tensorBytes(result)), here, here, -1});
     }
   }
 
@@ -184,6 +186,6 @@ int64_t mlir::loco::plannedOffset(func::FuncOp func, Value value) {
     return func.getArgAttrOfType<IntegerAttr>(arg.getArgNumber(), "loco.offset")
         .getInt();
   auto result = cast<OpResult>(value);
-  return result.getOwner()
-      ->getAttrOfType<DenseI64ArrayAttr>("loco.offsets")[result.getResultNumber()];
+  return result.getOwner()->getAttrOfType<DenseI64ArrayAttr>(
+      "loco.offsets")[result.getResultNumber()];
 }

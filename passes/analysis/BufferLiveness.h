@@ -37,11 +37,12 @@ SmallVector<func::FuncOp> stepFunctions(ModuleOp module);
 int64_t plannedOffset(func::FuncOp func, Value value);
 
 struct LiveBuffer {
-  Value value;           ///< the result that defines it
-  int64_t bytes = 0;     ///< aligned size
-  int64_t first = 0;     ///< position of the defining op
-  int64_t last = 0;      ///< position of the last reader (the terminator for results)
-  int64_t offset = -1;   ///< placement, relative to the activation region
+  Value value;       ///< the result that defines it
+  int64_t bytes = 0; ///< aligned size
+  int64_t first = 0; ///< position of the defining op
+  int64_t last =
+      0; ///< position of the last reader (the terminator for results)
+  int64_t offset = -1; ///< placement, relative to the activation region
 };
 
 class BufferLiveness {

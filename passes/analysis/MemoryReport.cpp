@@ -14,8 +14,8 @@
 #include "llvm/Support/raw_ostream.h"
 
 #include <algorithm>
-#include <map>
 #include <cmath>
+#include <map>
 
 using namespace mlir;
 using namespace mlir::loco;
@@ -37,15 +37,25 @@ std::string mlir::loco::formatBytes(int64_t bytes) {
 FailureOr<int64_t> mlir::loco::parseByteSize(llvm::StringRef text) {
   text = text.trim();
   size_t split = text.find_first_not_of("0123456789.");
-  llvm::StringRef number = text.take_front(split), unit = text.drop_front(
-      split == llvm::StringRef::npos ? text.size() : split).trim();
+  llvm::StringRef number = text.take_front(split),
+                  unit = text.drop_front(split == llvm::StringRef::npos
+                                             ? text.size()
+                                             : split)
+                             .trim();
   double value;
   if (number.empty() || number.getAsDouble(value) || value < 0)
     return failure();
   static const std::pair<const char *, double> units[] = {
-      {"", 1},          {"B", 1},          {"KiB", 1024.0},   {"MiB", 1048576.0},
-      {"GiB", 1073741824.0}, {"TiB", 1099511627776.0}, {"KB", 1e3}, {"MB", 1e6},
-      {"GB", 1e9},      {"TB", 1e12}};
+      {"", 1},
+      {"B", 1},
+      {"KiB", 1024.0},
+      {"MiB", 1048576.0},
+      {"GiB", 1073741824.0},
+      {"TiB", 1099511627776.0},
+      {"KB", 1e3},
+      {"MB", 1e6},
+      {"GB", 1e9},
+      {"TB", 1e12}};
   // At most 2^62 bytes (4 EiB): sizes beyond it would wrap in the int64
   // arithmetic of the budget search.
   constexpr double kLimit = 4611686018427387904.0;
@@ -60,10 +70,9 @@ FailureOr<int64_t> mlir::loco::parseByteSize(llvm::StringRef text) {
 }
 
 std::pair<std::string, int64_t> MemoryReport::dominant() const {
-  auto it = std::max_element(breakdown.begin(), breakdown.end(),
-                             [](const auto &a, const auto &b) {
-                               return a.second < b.second;
-                             });
+  auto it = std::max_element(
+      breakdown.begin(), breakdown.end(),
+      [](const auto &a, const auto &b) { return a.second < b.second; });
   return it == breakdown.end() ? std::pair<std::string, int64_t>{"", 0} : *it;
 }
 
@@ -111,17 +120,16 @@ FailureOr<MemoryReport> mlir::loco::buildMemoryReport(ModuleOp module) {
       moments += 2 * bytes;
     }
   }
-  int64_t scratch = attrInt(memory, "scratch_offset") >= 0
-                        ? alignBufferBytes(16)
-                        : 0;
+  int64_t scratch =
+      attrInt(memory, "scratch_offset") >= 0 ? alignBufferBytes(16) : 0;
 
   // Activations at the training step's peak: saved for backward (made by a
   // forward op, read by a backward op) or temporary.
   BufferLiveness liveness(train);
   std::vector<int64_t> live = liveness.liveBytes();
-  int64_t peak = live.empty()
-                     ? 0
-                     : std::max_element(live.begin(), live.end()) - live.begin();
+  int64_t peak =
+      live.empty() ? 0
+                   : std::max_element(live.begin(), live.end()) - live.begin();
   llvm::DenseMap<Operation *, int64_t> position;
   int64_t index = 0;
   for (Operation &op : train.getBody().front())
@@ -153,15 +161,15 @@ FailureOr<MemoryReport> mlir::loco::buildMemoryReport(ModuleOp module) {
   report.activationsByType.assign(byType.begin(), byType.end());
   int64_t accounted = params + inputs + grads + moments + scratch +
                       report.workspaceBytes + saved + temporary;
-  report.breakdown = {{"parameters", params},
-                      {"inputs", inputs},
-                      {"gradients", grads},
-                      {"optimizer", moments + scratch},
-                      {"workspace", report.workspaceBytes},
-                      {"activations_saved_for_backward", saved},
-                      {"temporaries", temporary},
-                      {"fragmentation", std::max<int64_t>(
-                                            0, report.arenaBytes - accounted)}};
+  report.breakdown = {
+      {"parameters", params},
+      {"inputs", inputs},
+      {"gradients", grads},
+      {"optimizer", moments + scratch},
+      {"workspace", report.workspaceBytes},
+      {"activations_saved_for_backward", saved},
+      {"temporaries", temporary},
+      {"fragmentation", std::max<int64_t>(0, report.arenaBytes - accounted)}};
 
   // The largest buffers of either step.
   for (func::FuncOp func : steps) {
@@ -175,15 +183,17 @@ FailureOr<MemoryReport> mlir::loco::buildMemoryReport(ModuleOp module) {
                                 where, step});
     }
   }
-  std::stable_sort(report.largest.begin(), report.largest.end(),
-                   [](const auto &a, const auto &b) { return a.bytes > b.bytes; });
+  std::stable_sort(
+      report.largest.begin(), report.largest.end(),
+      [](const auto &a, const auto &b) { return a.bytes > b.bytes; });
   if (report.largest.size() > 10)
     report.largest.resize(10);
 
   MemoryReport::Decisions &decisions = report.decisions;
   if (auto model = module->getAttrOfType<DictionaryAttr>("loco.model"))
     decisions.microBatch = decisions.configBatch = attrInt(model, "batch_size");
-  if (auto micro = module->getAttrOfType<DictionaryAttr>("loco.micro_batching")) {
+  if (auto micro =
+          module->getAttrOfType<DictionaryAttr>("loco.micro_batching")) {
     decisions.configBatch = attrInt(micro, "config_batch_size");
     decisions.microBatch = attrInt(micro, "micro_batch");
     decisions.microBatches = attrInt(micro, "micro_batches");
@@ -247,7 +257,8 @@ void mlir::loco::printMemoryReport(const MemoryReport &report,
   for (const auto &[name, bytes] : report.breakdown)
     os << "    " << llvm::left_justify(name, 32)
        << llvm::right_justify(formatBytes(bytes), 12)
-       << llvm::format("  %5.1f%%\n", 100.0 * bytes / std::max<int64_t>(1, report.arenaBytes));
+       << llvm::format("  %5.1f%%\n",
+                       100.0 * bytes / std::max<int64_t>(1, report.arenaBytes));
   os << "  activations at the peak by element type:";
   for (const auto &[type, bytes] : report.activationsByType)
     os << "  " << type << " " << formatBytes(bytes);
@@ -288,9 +299,8 @@ void mlir::loco::printMemoryReport(const MemoryReport &report,
     os << "none (every activation the backward reads is kept)\n";
   else
     os << (decisions.keepExpensive ? "cheap ops only, "
-           : decisions.keepNarrow
-               ? "narrow contraction results kept, "
-               : "")
+           : decisions.keepNarrow  ? "narrow contraction results kept, "
+                                   : "")
        << "checkpoints every " << decisions.checkpointEvery << " region(s)"
        << (decisions.checkpointEvery > 1
                ? " from region " + std::to_string(decisions.checkpointPhase)
@@ -309,8 +319,7 @@ void mlir::loco::printMemoryReport(const MemoryReport &report,
                ? ", " + std::to_string(decisions.bf16Checkpoints) +
                      " f32 checkpoints stored in bf16"
                : std::string())
-       << "; "
-       << decisions.recomputedOps << " ops recomputed\n";
+       << "; " << decisions.recomputedOps << " ops recomputed\n";
   if (!decisions.recomputedKinds.empty()) {
     os << "    recomputed       ";
     size_t shown = 0;
@@ -320,18 +329,18 @@ void mlir::loco::printMemoryReport(const MemoryReport &report,
         break;
       }
       os << (shown > 1 ? ", " : "") << count << " " << name
-         << llvm::format(" (%.0f%%)", 100.0 * flops /
-                                           std::max<int64_t>(1, decisions.recomputeFlops));
+         << llvm::format(" (%.0f%%)",
+                         100.0 * flops /
+                             std::max<int64_t>(1, decisions.recomputeFlops));
     }
     os << "\n";
   }
-  os << llvm::format("    recompute_flops_ratio %.3f (%.3g of %.3g flops "
-                     "recomputed; %.3g of %.3g bytes moved)\n",
-                     decisions.recomputeFlopsRatio(),
-                     double(decisions.recomputeFlops),
-                     double(decisions.stepFlops),
-                     double(decisions.recomputeBytes),
-                     double(decisions.stepBytes));
+  os << llvm::format(
+      "    recompute_flops_ratio %.3f (%.3g of %.3g flops "
+      "recomputed; %.3g of %.3g bytes moved)\n",
+      decisions.recomputeFlopsRatio(), double(decisions.recomputeFlops),
+      double(decisions.stepFlops), double(decisions.recomputeBytes),
+      double(decisions.stepBytes));
   printLargest(report, os);
 }
 
@@ -373,7 +382,8 @@ llvm::json::Value mlir::loco::memoryReportJson(const MemoryReport &report) {
       {"recompute_cheap_only", decisions.keepExpensive},
       {"keep_narrow_results", decisions.keepNarrow},
       {"recomputed_ops", decisions.recomputedOps},
-      {"recomputed_by_op", [&] {
+      {"recomputed_by_op",
+       [&] {
          llvm::json::Object kinds;
          for (const auto &[name, count, flops] : decisions.recomputedKinds)
            kinds[name] = llvm::json::Object{{"count", count}, {"flops", flops}};
@@ -385,31 +395,30 @@ llvm::json::Value mlir::loco::memoryReportJson(const MemoryReport &report) {
       {"step_bytes", decisions.stepBytes}};
   llvm::json::Value inference = nullptr;
   if (report.inference)
-    inference = llvm::json::Object{
-        {"arena_bytes", report.inference->arenaBytes},
-        {"segments", report.inference->segments}};
-  return llvm::json::Object{{"step", report.step},
-                            {"arena_bytes", report.arenaBytes},
-                            {"inference", std::move(inference)},
-                            {"target", report.target},
-                            {"device_fixed_bytes", report.deviceFixedBytes},
-                            {"device_total_bytes",
-                             report.arenaBytes + report.deviceFixedBytes},
-                            {"recompute_flops_ratio",
-                             decisions.recomputeFlopsRatio()},
-                            {"decisions", std::move(choice)},
-                            {"workspace_bytes", report.workspaceBytes},
-                            {"lower_bound_bytes", report.lowerBoundBytes},
-                            {"ratio", report.ratio()},
-                            {"breakdown", std::move(breakdown)},
-                            {"activations_by_element_type", [&] {
-                               llvm::json::Object types;
-                               for (const auto &[type, bytes] :
-                                    report.activationsByType)
-                                 types[type] = bytes;
-                               return types;
-                             }()},
-                            {"largest", std::move(largest)}};
+    inference =
+        llvm::json::Object{{"arena_bytes", report.inference->arenaBytes},
+                           {"segments", report.inference->segments}};
+  return llvm::json::Object{
+      {"step", report.step},
+      {"arena_bytes", report.arenaBytes},
+      {"inference", std::move(inference)},
+      {"target", report.target},
+      {"device_fixed_bytes", report.deviceFixedBytes},
+      {"device_total_bytes", report.arenaBytes + report.deviceFixedBytes},
+      {"recompute_flops_ratio", decisions.recomputeFlopsRatio()},
+      {"decisions", std::move(choice)},
+      {"workspace_bytes", report.workspaceBytes},
+      {"lower_bound_bytes", report.lowerBoundBytes},
+      {"ratio", report.ratio()},
+      {"breakdown", std::move(breakdown)},
+      {"activations_by_element_type",
+       [&] {
+         llvm::json::Object types;
+         for (const auto &[type, bytes] : report.activationsByType)
+           types[type] = bytes;
+         return types;
+       }()},
+      {"largest", std::move(largest)}};
 }
 
 llvm::json::Value mlir::loco::memoryTraceJson(ModuleOp module) {
@@ -417,9 +426,11 @@ llvm::json::Value mlir::loco::memoryTraceJson(ModuleOp module) {
   int pid = 1;
   for (func::FuncOp func : stepFunctions(module)) {
     StringRef step = func.getSymName();
-    events.push_back(llvm::json::Object{
-        {"name", "process_name"}, {"ph", "M"}, {"pid", pid},
-        {"args", llvm::json::Object{{"name", step}}}});
+    events.push_back(
+        llvm::json::Object{{"name", "process_name"},
+                           {"ph", "M"},
+                           {"pid", pid},
+                           {"args", llvm::json::Object{{"name", step}}}});
     BufferLiveness liveness(func);
     std::vector<int64_t> live = liveness.liveBytes();
     int64_t time = 0, index = 0;
@@ -434,11 +445,19 @@ llvm::json::Value mlir::loco::memoryTraceJson(ModuleOp module) {
       events.push_back(llvm::json::Object{
           {"name", op.getName().getStringRef()},
           {"cat", op.hasAttr("loco.backward") ? "backward" : "forward"},
-          {"ph", "X"}, {"ts", time}, {"dur", duration}, {"pid", pid}, {"tid", 1},
-          {"args", llvm::json::Object{{"module", name}, {"location", where},
-                                      {"flops", flops}, {"bytes_moved", bytes}}}});
+          {"ph", "X"},
+          {"ts", time},
+          {"dur", duration},
+          {"pid", pid},
+          {"tid", 1},
+          {"args", llvm::json::Object{{"module", name},
+                                      {"location", where},
+                                      {"flops", flops},
+                                      {"bytes_moved", bytes}}}});
       events.push_back(llvm::json::Object{
-          {"name", "live activation bytes"}, {"ph", "C"}, {"ts", time},
+          {"name", "live activation bytes"},
+          {"ph", "C"},
+          {"ts", time},
           {"pid", pid},
           {"args", llvm::json::Object{{"bytes", live[index]}}}});
       time += duration;

@@ -55,7 +55,8 @@ LogicalResult mlir::loco::emitSharedObject(llvm::Module &llvmModule,
   llvm::InitializeNativeTarget();
   llvm::InitializeNativeTargetAsmPrinter();
   std::string triple = llvm::sys::getDefaultTargetTriple(), error;
-  const llvm::Target *target = llvm::TargetRegistry::lookupTarget(triple, error);
+  const llvm::Target *target =
+      llvm::TargetRegistry::lookupTarget(triple, error);
   if (!target)
     return emitError(loc) << "no LLVM target for " << triple << ": " << error;
   // The entry points are straight-line runtime calls (10^5 of them for a
@@ -70,8 +71,8 @@ LogicalResult mlir::loco::emitSharedObject(llvm::Module &llvmModule,
   llvmModule.setDataLayout(machine->createDataLayout());
 
   llvm::SmallString<128> objectPath;
-  if (std::error_code ec = llvm::sys::fs::createTemporaryFile("lococ", "o",
-                                                              objectPath))
+  if (std::error_code ec =
+          llvm::sys::fs::createTemporaryFile("lococ", "o", objectPath))
     return emitError(loc) << "cannot create a temporary object file: "
                           << ec.message();
   llvm::FileRemover removeObject(objectPath);
@@ -79,8 +80,8 @@ LogicalResult mlir::loco::emitSharedObject(llvm::Module &llvmModule,
     std::error_code ec;
     llvm::raw_fd_ostream out(objectPath, ec, llvm::sys::fs::OF_None);
     if (ec)
-      return emitError(loc) << "cannot write " << objectPath << ": "
-                            << ec.message();
+      return emitError(loc)
+             << "cannot write " << objectPath << ": " << ec.message();
     llvm::legacy::PassManager passes;
     if (machine->addPassesToEmitFile(passes, out, nullptr,
                                      llvm::CodeGenFileType::ObjectFile))
@@ -95,8 +96,8 @@ LogicalResult mlir::loco::emitSharedObject(llvm::Module &llvmModule,
   llvm::SmallVector<llvm::StringRef> args{*cc, "-shared", "-o", outputPath,
                                           objectPath};
   std::string message;
-  int status = llvm::sys::ExecuteAndWait(*cc, args, std::nullopt, {}, 0, 0,
-                                         &message);
+  int status =
+      llvm::sys::ExecuteAndWait(*cc, args, std::nullopt, {}, 0, 0, &message);
   if (status != 0)
     return emitError(loc) << "linking " << outputPath << " failed"
                           << (message.empty() ? "" : ": ") << message;

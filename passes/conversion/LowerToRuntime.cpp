@@ -13,12 +13,12 @@
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinAttributes.h"
+#include "passes/analysis/BufferLiveness.h"
+#include "passes/analysis/MemoryReport.h"
 #include "runtime/abi/Workspace.h"
 #include "runtime/abi/api.h"
 #include "llvm/ADT/DenseMap.h"
 #include "llvm/Support/JSON.h"
-#include "passes/analysis/BufferLiveness.h"
-#include "passes/analysis/MemoryReport.h"
 
 #include <array>
 #include <map>
@@ -53,8 +53,9 @@ StringRef elementName(Type type) {
 /// The ABI's code of `value`'s element type (LOCO_DTYPE_*).
 int64_t elementCode(Value value) {
   Type type = cast<RankedTensorType>(value.getType()).getElementType();
-  return type.isBF16() ? LOCO_DTYPE_BF16 : type.isF16() ? LOCO_DTYPE_F16
-                                                        : LOCO_DTYPE_F32;
+  return type.isBF16()  ? LOCO_DTYPE_BF16
+         : type.isF16() ? LOCO_DTYPE_F16
+                        : LOCO_DTYPE_F32;
 }
 
 /// The element type a runtime call's kernel variant is named for: its first
@@ -136,7 +137,8 @@ FixedLayout readLayout(func::FuncOp func, DictionaryAttr memory) {
           func.getArgAttrOfType<IntegerAttr>(i, "loco.v_offset").getInt()};
   }
   layout.scratch = memory.getAs<IntegerAttr>("scratch_offset").getInt();
-  layout.workspaceOffset = memory.getAs<IntegerAttr>("workspace_offset").getInt();
+  layout.workspaceOffset =
+      memory.getAs<IntegerAttr>("workspace_offset").getInt();
   layout.workspaceBytes = memory.getAs<IntegerAttr>("workspace_bytes").getInt();
   return layout;
 }
@@ -218,8 +220,7 @@ LLVM::LLVMFuncOp LowerToRuntimePass::getOrDeclare(OpBuilder &builder,
   OpBuilder::InsertionGuard guard(builder);
   builder.setInsertionPoint(insertionAnchor);
   auto type = LLVM::LLVMFunctionType::get(
-      LLVM::LLVMVoidType::get(&getContext()),
-      llvm::to_vector(args.getTypes()));
+      LLVM::LLVMVoidType::get(&getContext()), llvm::to_vector(args.getTypes()));
   return builder.create<LLVM::LLVMFuncOp>(module.getLoc(), name, type);
 }
 
@@ -288,14 +289,13 @@ Value LowerToRuntimePass::rngIndexOffset(OpBuilder &builder, Location loc,
     builder.setInsertionPoint(insertionAnchor);
     replicaFn = builder.create<LLVM::LLVMFuncOp>(
         module.getLoc(), kReplica,
-        LLVM::LLVMFunctionType::get(builder.getI64Type(),
-                                    {context.getType()}));
+        LLVM::LLVMFunctionType::get(builder.getI64Type(), {context.getType()}));
   }
   Value replica =
       builder.create<LLVM::CallOp>(loc, replicaFn, ValueRange{context})
           .getResult();
-  Value scaled =
-      builder.create<LLVM::MulOp>(loc, replica, i64(builder, loc, rng.getExtent()));
+  Value scaled = builder.create<LLVM::MulOp>(
+      loc, replica, i64(builder, loc, rng.getExtent()));
   return builder.create<LLVM::AddOp>(loc, scaled,
                                      i64(builder, loc, rng.getOffset()));
 }
@@ -309,17 +309,17 @@ LLVM::LLVMFuncOp LowerToRuntimePass::getOrDefineDebugOp(OpBuilder &builder) {
   Location loc = module.getLoc();
   auto ptr = LLVM::LLVMPointerType::get(ctx);
   auto i64Type = builder.getI64Type();
-  auto type = LLVM::LLVMFunctionType::get(LLVM::LLVMVoidType::get(ctx),
-                                          {ptr, i64Type, ptr, i64Type, i64Type});
+  auto type = LLVM::LLVMFunctionType::get(
+      LLVM::LLVMVoidType::get(ctx), {ptr, i64Type, ptr, i64Type, i64Type});
   // The hook: a function pointer, null unless the runner sets it.
-  auto hook = builder.create<LLVM::GlobalOp>(
-      loc, ptr, /*isConstant=*/false, LLVM::Linkage::External,
-      "loco_debug_hook", Attribute());
+  auto hook = builder.create<LLVM::GlobalOp>(loc, ptr, /*isConstant=*/false,
+                                             LLVM::Linkage::External,
+                                             "loco_debug_hook", Attribute());
   {
     Block *init = builder.createBlock(&hook.getInitializerRegion());
     builder.setInsertionPointToStart(init);
-    builder.create<LLVM::ReturnOp>(loc,
-                                   builder.create<LLVM::ZeroOp>(loc, ptr).getResult());
+    builder.create<LLVM::ReturnOp>(
+        loc, builder.create<LLVM::ZeroOp>(loc, ptr).getResult());
   }
   builder.setInsertionPoint(insertionAnchor);
   auto func = builder.create<LLVM::LLVMFuncOp>(loc, "__loco_debug_op", type);
@@ -332,7 +332,7 @@ LLVM::LLVMFuncOp LowerToRuntimePass::getOrDefineDebugOp(OpBuilder &builder) {
   Value function = builder.create<LLVM::LoadOp>(loc, ptr, address);
   Value null = builder.create<LLVM::ZeroOp>(loc, ptr);
   Value unset = builder.create<LLVM::ICmpOp>(loc, LLVM::ICmpPredicate::eq,
-                                            function, null);
+                                             function, null);
   builder.create<LLVM::CondBrOp>(loc, unset, done, callHook);
   builder.setInsertionPointToStart(callHook);
   SmallVector<Value> args{function};
@@ -393,11 +393,11 @@ void LowerToRuntimePass::emitHook(OpBuilder &builder, Location loc,
   std::array<int64_t, 3> none{0, 0, LOCO_DTYPE_F32};
   for (const auto &[offset, bytes, code] :
        results.empty() ? ArrayRef<std::array<int64_t, 3>>(none) : results)
-    builder.create<LLVM::CallOp>(
-        loc, debugOp,
-        ValueRange{context, i64(builder, loc, index),
-                   pointer(builder, loc, offset), i64(builder, loc, bytes),
-                   i64(builder, loc, code)});
+    builder.create<LLVM::CallOp>(loc, debugOp,
+                                 ValueRange{context, i64(builder, loc, index),
+                                            pointer(builder, loc, offset),
+                                            i64(builder, loc, bytes),
+                                            i64(builder, loc, code)});
 }
 
 void LowerToRuntimePass::emitEntry(OpBuilder &builder, func::FuncOp func,
@@ -410,10 +410,12 @@ void LowerToRuntimePass::emitEntry(OpBuilder &builder, func::FuncOp func,
   constexpr int64_t kCallsPerPart = 4096;
   Block *entry = beginEntry(builder, func.getLoc(), symbol);
   Block &body = func.getBody().front();
-  bool split = static_cast<int64_t>(body.getOperations().size()) > kCallsPerPart;
+  bool split =
+      static_cast<int64_t>(body.getOperations().size()) > kCallsPerPart;
   int64_t parts = 0, inPart = 0;
   auto startPart = [&] {
-    Value entryContext = entry->getArgument(0), entryArena = entry->getArgument(1);
+    Value entryContext = entry->getArgument(0),
+          entryArena = entry->getArgument(1);
     OpBuilder::InsertionGuard guard(builder);
     Block *part = beginEntry(builder, func.getLoc(),
                              (symbol + ".part" + llvm::Twine(parts++)).str());
@@ -448,9 +450,10 @@ void LowerToRuntimePass::emitEntry(OpBuilder &builder, func::FuncOp func,
       bool split = isa<SplitOp>(op);
       Value whole = split ? op.getOperand(0) : op.getResult(0);
       int64_t byteOffset = plan.offsets.lookup(whole);
-      for (Value piece : split ? ValueRange(op.getResults())
-                               : ValueRange(op.getOperands())) {
-        int64_t count = cast<RankedTensorType>(piece.getType()).getNumElements();
+      for (Value piece :
+           split ? ValueRange(op.getResults()) : ValueRange(op.getOperands())) {
+        int64_t count =
+            cast<RankedTensorType>(piece.getType()).getNumElements();
         Value part = pointer(builder, loc, byteOffset),
               own = pointer(builder, loc, plan.offsets.lookup(piece));
         call(builder, loc, name,
@@ -483,7 +486,8 @@ void LowerToRuntimePass::emitEntry(OpBuilder &builder, func::FuncOp func,
     emitDebugHook(builder, op, symbol, plan);
   }
   // Gradients accumulate into their parameter's accumulator.
-  auto terminator = cast<func::ReturnOp>(func.getBody().front().getTerminator());
+  auto terminator =
+      cast<func::ReturnOp>(func.getBody().front().getTerminator());
   std::map<std::string, unsigned> paramIndex;
   for (unsigned i = 0; i < func.getNumArguments(); ++i)
     if (StringAttr name = paramName(func, i))
@@ -498,8 +502,9 @@ void LowerToRuntimePass::emitEntry(OpBuilder &builder, func::FuncOp func,
     Value accumulator = pointer(builder, loc, layout.optimizer.at(arg)[0]);
     int64_t count = cast<RankedTensorType>(value.getType()).getNumElements();
     call(builder, loc, "loco_add",
-         {context, accumulator, pointer(builder, loc, plan.offsets.lookup(value)),
-          accumulator, i64(builder, loc, count)});
+         {context, accumulator,
+          pointer(builder, loc, plan.offsets.lookup(value)), accumulator,
+          i64(builder, loc, count)});
     emitHook(builder, loc, symbol,
              "loco_add in " + name.getValue().str() + " (accumulate)", count,
              12 * count,
@@ -539,8 +544,8 @@ void LowerToRuntimePass::emitOptimizer(OpBuilder &builder, func::FuncOp func,
   emitHook(builder, loc, symbol, "loco_grad_norm_begin", 0, 0, {});
   for (auto &[arg, slots] : layout.optimizer) {
     call(builder, loc, "loco_grad_norm_accumulate",
-         {context, pointer(builder, loc, slots[0]), i64(builder, loc, count(arg)),
-          scratch});
+         {context, pointer(builder, loc, slots[0]),
+          i64(builder, loc, count(arg)), scratch});
     emitHook(builder, loc, symbol, named("loco_grad_norm_accumulate", arg),
              2 * count(arg), 4 * count(arg), {});
   }
@@ -573,7 +578,8 @@ llvm::json::Object LowerToRuntimePass::outputsJson(func::FuncOp func,
                                                    const ArenaPlan &plan,
                                                    StringRef symbol) {
   llvm::json::Array outputs;
-  auto terminator = cast<func::ReturnOp>(func.getBody().front().getTerminator());
+  auto terminator =
+      cast<func::ReturnOp>(func.getBody().front().getTerminator());
   for (auto [index, value] : llvm::enumerate(terminator.getOperands())) {
     auto name = func.getResultAttrOfType<StringAttr>(index, "loco.name");
     if (name && name.getValue().starts_with("grad:"))
@@ -654,8 +660,7 @@ std::string LowerToRuntimePass::manifest(func::FuncOp train,
        memory.getAs<IntegerAttr>("lower_bound_bytes").getInt()},
       {"workspace_offset", layout.workspaceOffset},
       {"workspace_bytes", layout.workspaceBytes},
-      {"device_fixed_bytes",
-       ::loco::workspace::fixedDeviceBytes(target)},
+      {"device_fixed_bytes", ::loco::workspace::fixedDeviceBytes(target)},
       {"alignment", kBufferAlignment},
       {"entry_points", std::move(entryPoints)},
       {"parameters", std::move(params)},
@@ -733,10 +738,12 @@ void LowerToRuntimePass::runOnOperation() {
       llvm::append_range(values, op.getResults());
       for (Value value : values)
         if (!mayDiffer(&op, value) &&
-            cast<RankedTensorType>(value.getType()).getElementType() != storage) {
+            cast<RankedTensorType>(value.getType()).getElementType() !=
+                storage) {
           op.emitOpError("mixes element types ")
               << storage << " and " << value.getType()
-              << "; each runtime kernel takes one (loco-autocast inserts the casts)";
+              << "; each runtime kernel takes one (loco-autocast inserts the "
+                 "casts)";
           return signalPassFailure();
         }
     }
@@ -744,7 +751,8 @@ void LowerToRuntimePass::runOnOperation() {
 
   auto memory = module->getAttrOfType<DictionaryAttr>("loco.memory");
   if (!memory) {
-    module.emitError("expects the arena plan of loco-plan-memory (run it first)");
+    module.emitError(
+        "expects the arena plan of loco-plan-memory (run it first)");
     return signalPassFailure();
   }
   FixedLayout layout = readLayout(train, memory);

@@ -51,7 +51,8 @@ constexpr int64_t doubles(int64_t n) { return aligned(n * 8); }
 /// Batched real FFT buffers for `frames` transforms of size n_fft, plus the
 /// window.
 constexpr int64_t fft(int64_t frames, int64_t nFft) {
-  return floats(frames * nFft) + floats(2 * frames * (nFft / 2 + 1)) + floats(nFft);
+  return floats(frames * nFft) + floats(2 * frames * (nFft / 2 + 1)) +
+         floats(nFft);
 }
 constexpr int64_t stft(int64_t N, int64_t nFft, int64_t hop) {
   return fft(1 + N / hop, nFft);
@@ -71,8 +72,8 @@ constexpr int64_t conv1dTaps(int64_t Ci, int64_t Co, int64_t K) {
 }
 /// Their weight gradients: the taps, accumulated in place from the
 /// operands (one of them unfolded, no copy). x [R, L, Ci], g [R, Lo, Co].
-constexpr int64_t conv1dWeightGrad(int64_t R, int64_t L, int64_t Ci,
-                                   int64_t Lo, int64_t Co, int64_t K) {
+constexpr int64_t conv1dWeightGrad(int64_t R, int64_t L, int64_t Ci, int64_t Lo,
+                                   int64_t Co, int64_t K) {
   (void)R, (void)L, (void)Lo;
   return conv1dTaps(Ci, Co, K);
 }
@@ -154,9 +155,8 @@ constexpr int64_t conv1dWeightGradStaged(int64_t R, int64_t L, int64_t Ci,
 }
 /// The 2-D convolutions, a block of batch items: x [B, Ci, H, W] -> out
 /// [B, Co, Ho, Wo].
-constexpr int64_t conv2dStaged(int64_t B, int64_t inPerItem,
-                               int64_t outPerItem, int64_t weightCount,
-                               int64_t Co) {
+constexpr int64_t conv2dStaged(int64_t B, int64_t inPerItem, int64_t outPerItem,
+                               int64_t weightCount, int64_t Co) {
   return staged(B, inPerItem + outPerItem, weightCount + Co, 0);
 }
 constexpr int64_t conv2dWeightGradStaged(int64_t B, int64_t inPerItem,
@@ -173,8 +173,7 @@ constexpr int64_t linearWeightGradStaged(int64_t M, int64_t K, int64_t N) {
 }
 constexpr int64_t batchMatmulStaged(int64_t batch, int64_t M, int64_t K,
                                     int64_t N, bool transposeB) {
-  return staged(batch, M * K + K * N + M * N, 0,
-                batchMatmul(K, N, transposeB));
+  return staged(batch, M * K + K * N + M * N, 0, batchMatmul(K, N, transposeB));
 }
 /// Attention over `batch` rows of [Lq, d] queries and [Lk, d], [Lk, dv]
 /// keys and values (the log-sum-exp is fp32 already).

@@ -158,9 +158,9 @@ void loco_group_norm(loco_context *ctx, const float *x, const float *gamma,
                      const float *beta, float *out, int64_t B, int64_t C,
                      int64_t S, int64_t groups, double eps);
 /* x [rows, C]: per group of C / groups, x / (rms + eps) * gamma. */
-void loco_rms_group_norm(loco_context *ctx, const float *x,
-                         const float *gamma, float *out, int64_t rows,
-                         int64_t C, int64_t groups, double eps);
+void loco_rms_group_norm(loco_context *ctx, const float *x, const float *gamma,
+                         float *out, int64_t rows, int64_t C, int64_t groups,
+                         double eps);
 
 /*--- Matrix products -------------------------------------------------------*/
 
@@ -180,8 +180,8 @@ void loco_batch_matmul(loco_context *ctx, const float *a, const float *b,
 void loco_rope(loco_context *ctx, const float *x, float *out, int64_t outer,
                int64_t L, int64_t d, double theta, int64_t inverse);
 /* x [outer, n, inner]: softmax along the middle dim. */
-void loco_softmax(loco_context *ctx, const float *x, float *out,
-                  int64_t outer, int64_t n, int64_t inner);
+void loco_softmax(loco_context *ctx, const float *x, float *out, int64_t outer,
+                  int64_t n, int64_t inner);
 /* Inverted dropout keyed by (seed, step, stream, element index); element i
  * draws with index `index_offset + i` (a row chunk's place in the whole). */
 void loco_dropout(loco_context *ctx, const float *x, float *out, int64_t n,
@@ -213,8 +213,8 @@ void loco_copy(loco_context *ctx, const float *x, float *out, int64_t n);
 /*--- Data movement (rank-generic kernels take constant arrays) ------------*/
 
 /* out dim i = x dim perm[i]; `shape` is the input shape. */
-void loco_transpose(loco_context *ctx, const float *x, float *out,
-                    int64_t rank, const int64_t *shape, const int64_t *perm);
+void loco_transpose(loco_context *ctx, const float *x, float *out, int64_t rank,
+                    const int64_t *shape, const int64_t *perm);
 /* x viewed as [outer, dim, inner] -> out [outer, size, inner]. */
 void loco_slice(loco_context *ctx, const float *x, float *out, int64_t outer,
                 int64_t dim, int64_t inner, int64_t start, int64_t size);
@@ -230,8 +230,8 @@ void loco_reduce(loco_context *ctx, const float *x, float *out, int64_t rank,
 /* e, t [B, N] -> out [B], SI-SDR in dB. */
 void loco_si_sdr(loco_context *ctx, const float *e, const float *t, float *out,
                  int64_t B, int64_t N, double eps);
-void loco_l1_loss(loco_context *ctx, const float *e, const float *t,
-                  float *out, int64_t n);
+void loco_l1_loss(loco_context *ctx, const float *e, const float *t, float *out,
+                  int64_t n);
 void loco_mse_loss(loco_context *ctx, const float *e, const float *t,
                    float *out, int64_t n);
 /* E, T [B, 2, frames, F] -> mean |log1p|E| - log1p|T||. */
@@ -272,17 +272,15 @@ void loco_linear_weight_grad(loco_context *ctx, const float *x, const float *g,
                              float *out, int64_t M, int64_t K, int64_t N);
 void loco_group_norm_backward(loco_context *ctx, const float *x,
                               const float *gamma, const float *g, float *dx,
-                              float *dgamma, float *dbeta, int64_t B,
-                              int64_t C, int64_t S, int64_t groups,
-                              double eps);
+                              float *dgamma, float *dbeta, int64_t B, int64_t C,
+                              int64_t S, int64_t groups, double eps);
 void loco_rms_group_norm_backward(loco_context *ctx, const float *x,
-                                  const float *gamma, const float *g,
-                                  float *dx, float *dgamma, int64_t rows,
-                                  int64_t C, int64_t groups, double eps);
+                                  const float *gamma, const float *g, float *dx,
+                                  float *dgamma, int64_t rows, int64_t C,
+                                  int64_t groups, double eps);
 /* y: the softmax result, viewed as [outer, n, inner]. */
 void loco_softmax_backward(loco_context *ctx, const float *y, const float *g,
-                           float *out, int64_t outer, int64_t n,
-                           int64_t inner);
+                           float *out, int64_t outer, int64_t n, int64_t inner);
 void loco_silu_backward(loco_context *ctx, const float *x, const float *g,
                         float *out, int64_t n);
 /* out: [rows, 2 * hidden], the cotangent of loco_swiglu's input x given g
@@ -290,8 +288,8 @@ void loco_silu_backward(loco_context *ctx, const float *x, const float *g,
 void loco_swiglu_backward(loco_context *ctx, const float *x, const float *g,
                           float *out, int64_t rows, int64_t hidden);
 /* out (shape `shape`) = x repeated along the dims whose mask[i] is set. */
-void loco_broadcast(loco_context *ctx, const float *x, float *out,
-                    int64_t rank, const int64_t *shape, const int64_t *mask);
+void loco_broadcast(loco_context *ctx, const float *x, float *out, int64_t rank,
+                    const int64_t *shape, const int64_t *mask);
 void loco_si_sdr_backward(loco_context *ctx, const float *e, const float *t,
                           const float *g, float *out, int64_t B, int64_t N,
                           double eps);
@@ -308,7 +306,8 @@ void loco_fill(loco_context *ctx, float *out, int64_t n, double value);
 void loco_fill_loss_scaled(loco_context *ctx, float *out, int64_t n,
                            double value);
 
-/*--- Fused attention ---------------------------------------------------------*/
+/*--- Fused attention
+ * ---------------------------------------------------------*/
 
 /* q [batch, Lq, d], k [batch, Lk, d], v [batch, Lk, dv] -> out [batch, Lq, dv]
  * = dropout(softmax(scale q k^T)) v and lse [batch, Lq]. Dropout (p > 0)
@@ -316,21 +315,19 @@ void loco_fill_loss_scaled(loco_context *ctx, float *out, int64_t n,
  * tensor plus `index_offset`, as loco_dropout on that tensor would; stream
  * < 0 means none. */
 void loco_flash_attention(loco_context *ctx, const float *q, const float *k,
-                          const float *v, float *out, float *lse,
-                          int64_t batch, int64_t Lq, int64_t Lk, int64_t d,
-                          int64_t dv, double scale, double p, int64_t stream,
+                          const float *v, float *out, float *lse, int64_t batch,
+                          int64_t Lq, int64_t Lk, int64_t d, int64_t dv,
+                          double scale, double p, int64_t stream,
                           int64_t index_offset);
 /* Gradients of q, k, v given out, lse and the cotangent dout. */
-void loco_flash_attention_backward(loco_context *ctx, const float *q,
-                                   const float *k, const float *v,
-                                   const float *out, const float *lse,
-                                   const float *dout, float *dq, float *dk,
-                                   float *dvalue, int64_t batch, int64_t Lq,
-                                   int64_t Lk, int64_t d, int64_t dv,
-                                   double scale, double p, int64_t stream,
-                                   int64_t index_offset);
+void loco_flash_attention_backward(
+    loco_context *ctx, const float *q, const float *k, const float *v,
+    const float *out, const float *lse, const float *dout, float *dq, float *dk,
+    float *dvalue, int64_t batch, int64_t Lq, int64_t Lk, int64_t d, int64_t dv,
+    double scale, double p, int64_t stream, int64_t index_offset);
 
-/*--- Reduced precision (loco-autocast) ---------------------------------------*/
+/*--- Reduced precision (loco-autocast)
+ * ---------------------------------------*/
 
 /* Element types, as train.so's debug hook reports them. */
 #define LOCO_DTYPE_F32 0
@@ -349,41 +346,111 @@ typedef uint16_t loco_half;
  * rounded to it and widened, to an f32 r into an f32 out (out may be r).
  * The verifiers of the loco dialect allow reduced types on exactly the ops
  * these kernels implement. */
-#define LOCO_DECLARE_HALF_KERNELS(S) \
-  void loco_cast_f32_##S(loco_context *ctx, const float *x, loco_half *out, int64_t n); \
-  void loco_cast_##S##_f32(loco_context *ctx, const loco_half *x, float *out, int64_t n); \
-  void loco_conv2d_##S(loco_context *ctx, const loco_half *x, const loco_half *w, const loco_half *b, loco_half *out, int64_t B, int64_t Ci, int64_t H, int64_t W, int64_t Co, int64_t KH, int64_t KW, int64_t PH, int64_t PW); \
-  void loco_conv_transpose2d_##S(loco_context *ctx, const loco_half *x, const loco_half *w, const loco_half *b, loco_half *out, int64_t B, int64_t Ci, int64_t H, int64_t W, int64_t Co, int64_t KH, int64_t KW, int64_t PH, int64_t PW); \
-  void loco_conv1d_##S(loco_context *ctx, const loco_half *x, const loco_half *w, const loco_half *b, loco_half *out, int64_t R, int64_t L, int64_t Ci, int64_t Co, int64_t K, int64_t stride); \
-  void loco_conv_transpose1d_##S(loco_context *ctx, const loco_half *x, const loco_half *w, const loco_half *b, loco_half *out, int64_t R, int64_t L, int64_t Ci, int64_t Co, int64_t K, int64_t stride); \
-  void loco_linear_##S(loco_context *ctx, const loco_half *x, const loco_half *w, loco_half *out, int64_t M, int64_t K, int64_t N); \
-  void loco_batch_matmul_##S(loco_context *ctx, const loco_half *a, const loco_half *b, loco_half *out, int64_t batch, int64_t M, int64_t K, int64_t N, int64_t transpose_a, int64_t transpose_b); \
-  void loco_dropout_##S(loco_context *ctx, const loco_half *x, loco_half *out, int64_t n, double p, int64_t stream, int64_t index_offset); \
-  void loco_dropout_add_##S(loco_context *ctx, const loco_half *r, const loco_half *x, loco_half *out, int64_t n, double p, int64_t stream, int64_t index_offset); \
-  void loco_dropout_add_f32_##S(loco_context *ctx, const float *r, const loco_half *x, float *out, int64_t n, double p, int64_t stream, int64_t index_offset); \
-  void loco_add_##S(loco_context *ctx, const loco_half *a, const loco_half *b, loco_half *out, int64_t n); \
-  void loco_sub_##S(loco_context *ctx, const loco_half *a, const loco_half *b, loco_half *out, int64_t n); \
-  void loco_mul_##S(loco_context *ctx, const loco_half *a, const loco_half *b, loco_half *out, int64_t n); \
-  void loco_div_##S(loco_context *ctx, const loco_half *a, const loco_half *b, loco_half *out, int64_t n); \
-  void loco_silu_##S(loco_context *ctx, const loco_half *x, loco_half *out, int64_t n); \
-  void loco_swiglu_##S(loco_context *ctx, const loco_half *x, loco_half *out, int64_t rows, int64_t hidden); \
-  void loco_scale_##S(loco_context *ctx, const loco_half *x, loco_half *out, int64_t n, double factor); \
-  void loco_copy_##S(loco_context *ctx, const loco_half *x, loco_half *out, int64_t n); \
-  void loco_transpose_##S(loco_context *ctx, const loco_half *x, loco_half *out, int64_t rank, const int64_t *shape, const int64_t *perm); \
-  void loco_slice_##S(loco_context *ctx, const loco_half *x, loco_half *out, int64_t outer, int64_t dim, int64_t inner, int64_t start, int64_t size); \
-  void loco_pad_##S(loco_context *ctx, const loco_half *x, loco_half *out, int64_t rank, const int64_t *shape, const int64_t *low, const int64_t *high); \
-  void loco_reduce_##S(loco_context *ctx, const loco_half *x, loco_half *out, int64_t rank, const int64_t *shape, const int64_t *reduce, int64_t mean); \
-  void loco_broadcast_##S(loco_context *ctx, const loco_half *x, loco_half *out, int64_t rank, const int64_t *shape, const int64_t *mask); \
-  void loco_fill_##S(loco_context *ctx, loco_half *out, int64_t n, double value); \
-  void loco_silu_backward_##S(loco_context *ctx, const loco_half *x, const loco_half *g, loco_half *out, int64_t n); \
-  void loco_swiglu_backward_##S(loco_context *ctx, const loco_half *x, const loco_half *g, loco_half *out, int64_t rows, int64_t hidden); \
-  void loco_conv2d_weight_grad_##S(loco_context *ctx, const loco_half *x, const loco_half *g, loco_half *out, int64_t B, int64_t Ci, int64_t H, int64_t W, int64_t Co, int64_t KH, int64_t KW, int64_t PH, int64_t PW); \
-  void loco_conv_transpose2d_weight_grad_##S(loco_context *ctx, const loco_half *x, const loco_half *g, loco_half *out, int64_t B, int64_t Ci, int64_t H, int64_t W, int64_t Co, int64_t KH, int64_t KW, int64_t PH, int64_t PW); \
-  void loco_conv1d_weight_grad_##S(loco_context *ctx, const loco_half *x, const loco_half *g, loco_half *out, int64_t R, int64_t L, int64_t Ci, int64_t Co, int64_t K); \
-  void loco_conv_transpose1d_weight_grad_##S(loco_context *ctx, const loco_half *x, const loco_half *g, loco_half *out, int64_t R, int64_t L, int64_t Ci, int64_t Co, int64_t K); \
-  void loco_linear_weight_grad_##S(loco_context *ctx, const loco_half *x, const loco_half *g, loco_half *out, int64_t M, int64_t K, int64_t N); \
-  void loco_flash_attention_##S(loco_context *ctx, const loco_half *q, const loco_half *k, const loco_half *v, loco_half *out, float *lse, int64_t batch, int64_t Lq, int64_t Lk, int64_t d, int64_t dv, double scale, double p, int64_t stream, int64_t index_offset); \
-  void loco_flash_attention_backward_##S(loco_context *ctx, const loco_half *q, const loco_half *k, const loco_half *v, const loco_half *out, const float *lse, const loco_half *dout, loco_half *dq, loco_half *dk, loco_half *dvalue, int64_t batch, int64_t Lq, int64_t Lk, int64_t d, int64_t dv, double scale, double p, int64_t stream, int64_t index_offset);
+#define LOCO_DECLARE_HALF_KERNELS(S)                                           \
+  void loco_cast_f32_##S(loco_context *ctx, const float *x, loco_half *out,    \
+                         int64_t n);                                           \
+  void loco_cast_##S##_f32(loco_context *ctx, const loco_half *x, float *out,  \
+                           int64_t n);                                         \
+  void loco_conv2d_##S(                                                        \
+      loco_context *ctx, const loco_half *x, const loco_half *w,               \
+      const loco_half *b, loco_half *out, int64_t B, int64_t Ci, int64_t H,    \
+      int64_t W, int64_t Co, int64_t KH, int64_t KW, int64_t PH, int64_t PW);  \
+  void loco_conv_transpose2d_##S(                                              \
+      loco_context *ctx, const loco_half *x, const loco_half *w,               \
+      const loco_half *b, loco_half *out, int64_t B, int64_t Ci, int64_t H,    \
+      int64_t W, int64_t Co, int64_t KH, int64_t KW, int64_t PH, int64_t PW);  \
+  void loco_conv1d_##S(loco_context *ctx, const loco_half *x,                  \
+                       const loco_half *w, const loco_half *b, loco_half *out, \
+                       int64_t R, int64_t L, int64_t Ci, int64_t Co,           \
+                       int64_t K, int64_t stride);                             \
+  void loco_conv_transpose1d_##S(                                              \
+      loco_context *ctx, const loco_half *x, const loco_half *w,               \
+      const loco_half *b, loco_half *out, int64_t R, int64_t L, int64_t Ci,    \
+      int64_t Co, int64_t K, int64_t stride);                                  \
+  void loco_linear_##S(loco_context *ctx, const loco_half *x,                  \
+                       const loco_half *w, loco_half *out, int64_t M,          \
+                       int64_t K, int64_t N);                                  \
+  void loco_batch_matmul_##S(loco_context *ctx, const loco_half *a,            \
+                             const loco_half *b, loco_half *out,               \
+                             int64_t batch, int64_t M, int64_t K, int64_t N,   \
+                             int64_t transpose_a, int64_t transpose_b);        \
+  void loco_dropout_##S(loco_context *ctx, const loco_half *x, loco_half *out, \
+                        int64_t n, double p, int64_t stream,                   \
+                        int64_t index_offset);                                 \
+  void loco_dropout_add_##S(loco_context *ctx, const loco_half *r,             \
+                            const loco_half *x, loco_half *out, int64_t n,     \
+                            double p, int64_t stream, int64_t index_offset);   \
+  void loco_dropout_add_f32_##S(                                               \
+      loco_context *ctx, const float *r, const loco_half *x, float *out,       \
+      int64_t n, double p, int64_t stream, int64_t index_offset);              \
+  void loco_add_##S(loco_context *ctx, const loco_half *a, const loco_half *b, \
+                    loco_half *out, int64_t n);                                \
+  void loco_sub_##S(loco_context *ctx, const loco_half *a, const loco_half *b, \
+                    loco_half *out, int64_t n);                                \
+  void loco_mul_##S(loco_context *ctx, const loco_half *a, const loco_half *b, \
+                    loco_half *out, int64_t n);                                \
+  void loco_div_##S(loco_context *ctx, const loco_half *a, const loco_half *b, \
+                    loco_half *out, int64_t n);                                \
+  void loco_silu_##S(loco_context *ctx, const loco_half *x, loco_half *out,    \
+                     int64_t n);                                               \
+  void loco_swiglu_##S(loco_context *ctx, const loco_half *x, loco_half *out,  \
+                       int64_t rows, int64_t hidden);                          \
+  void loco_scale_##S(loco_context *ctx, const loco_half *x, loco_half *out,   \
+                      int64_t n, double factor);                               \
+  void loco_copy_##S(loco_context *ctx, const loco_half *x, loco_half *out,    \
+                     int64_t n);                                               \
+  void loco_transpose_##S(loco_context *ctx, const loco_half *x,               \
+                          loco_half *out, int64_t rank, const int64_t *shape,  \
+                          const int64_t *perm);                                \
+  void loco_slice_##S(loco_context *ctx, const loco_half *x, loco_half *out,   \
+                      int64_t outer, int64_t dim, int64_t inner,               \
+                      int64_t start, int64_t size);                            \
+  void loco_pad_##S(loco_context *ctx, const loco_half *x, loco_half *out,     \
+                    int64_t rank, const int64_t *shape, const int64_t *low,    \
+                    const int64_t *high);                                      \
+  void loco_reduce_##S(loco_context *ctx, const loco_half *x, loco_half *out,  \
+                       int64_t rank, const int64_t *shape,                     \
+                       const int64_t *reduce, int64_t mean);                   \
+  void loco_broadcast_##S(loco_context *ctx, const loco_half *x,               \
+                          loco_half *out, int64_t rank, const int64_t *shape,  \
+                          const int64_t *mask);                                \
+  void loco_fill_##S(loco_context *ctx, loco_half *out, int64_t n,             \
+                     double value);                                            \
+  void loco_silu_backward_##S(loco_context *ctx, const loco_half *x,           \
+                              const loco_half *g, loco_half *out, int64_t n);  \
+  void loco_swiglu_backward_##S(loco_context *ctx, const loco_half *x,         \
+                                const loco_half *g, loco_half *out,            \
+                                int64_t rows, int64_t hidden);                 \
+  void loco_conv2d_weight_grad_##S(                                            \
+      loco_context *ctx, const loco_half *x, const loco_half *g,               \
+      loco_half *out, int64_t B, int64_t Ci, int64_t H, int64_t W, int64_t Co, \
+      int64_t KH, int64_t KW, int64_t PH, int64_t PW);                         \
+  void loco_conv_transpose2d_weight_grad_##S(                                  \
+      loco_context *ctx, const loco_half *x, const loco_half *g,               \
+      loco_half *out, int64_t B, int64_t Ci, int64_t H, int64_t W, int64_t Co, \
+      int64_t KH, int64_t KW, int64_t PH, int64_t PW);                         \
+  void loco_conv1d_weight_grad_##S(loco_context *ctx, const loco_half *x,      \
+                                   const loco_half *g, loco_half *out,         \
+                                   int64_t R, int64_t L, int64_t Ci,           \
+                                   int64_t Co, int64_t K);                     \
+  void loco_conv_transpose1d_weight_grad_##S(                                  \
+      loco_context *ctx, const loco_half *x, const loco_half *g,               \
+      loco_half *out, int64_t R, int64_t L, int64_t Ci, int64_t Co,            \
+      int64_t K);                                                              \
+  void loco_linear_weight_grad_##S(loco_context *ctx, const loco_half *x,      \
+                                   const loco_half *g, loco_half *out,         \
+                                   int64_t M, int64_t K, int64_t N);           \
+  void loco_flash_attention_##S(                                               \
+      loco_context *ctx, const loco_half *q, const loco_half *k,               \
+      const loco_half *v, loco_half *out, float *lse, int64_t batch,           \
+      int64_t Lq, int64_t Lk, int64_t d, int64_t dv, double scale, double p,   \
+      int64_t stream, int64_t index_offset);                                   \
+  void loco_flash_attention_backward_##S(                                      \
+      loco_context *ctx, const loco_half *q, const loco_half *k,               \
+      const loco_half *v, const loco_half *out, const float *lse,              \
+      const loco_half *dout, loco_half *dq, loco_half *dk, loco_half *dvalue,  \
+      int64_t batch, int64_t Lq, int64_t Lk, int64_t d, int64_t dv,            \
+      double scale, double p, int64_t stream, int64_t index_offset);
 
 LOCO_DECLARE_HALF_KERNELS(bf16)
 LOCO_DECLARE_HALF_KERNELS(f16)

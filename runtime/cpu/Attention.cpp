@@ -58,7 +58,8 @@ struct DropoutMask {
         block = index >> 2;
         draws = loco::philoxBlock(seed, step, stream, block);
       }
-      out[c] = loco::philoxToUniform(draws.v[index & 3]) >= p ? keepScale : 0.0f;
+      out[c] =
+          loco::philoxToUniform(draws.v[index & 3]) >= p ? keepScale : 0.0f;
     }
   }
 };
@@ -90,7 +91,7 @@ struct TileProducts {
         lastCols(Lk - (Lk - 1) / kTile * kTile) {}
 
   using Product = loco::cpu::SmallGemm (TileProducts::*)(int64_t,
-                                                          int64_t) const;
+                                                         int64_t) const;
   /// `product` at the full and edge tile shapes.
   EdgeProducts byEdge(Product product) const {
     auto at = [&](int64_t rows, int64_t cols) {
@@ -106,7 +107,8 @@ struct TileProducts {
 
   /// scores [rows, cols] = q_i [rows, d] . kt [d, cols] (kt: k^T, scaled).
   loco::cpu::SmallGemm score(int64_t rows, int64_t cols) const {
-    return {int(cols), int(rows), int(d), int(kTile), int(d), int(kTile), false};
+    return {int(cols), int(rows),  int(d), int(kTile),
+            int(d),    int(kTile), false};
   }
   /// acc [rows, dv] += p [rows, cols] . v_j [cols, dv].
   loco::cpu::SmallGemm value(int64_t rows, int64_t cols) const {
@@ -114,7 +116,8 @@ struct TileProducts {
   }
   /// dp [rows, cols] = do_i [rows, dv] . vt [dv, cols].
   loco::cpu::SmallGemm probGrad(int64_t rows, int64_t cols) const {
-    return {int(cols), int(rows), int(dv), int(kTile), int(dv), int(kTile), false};
+    return {int(cols), int(rows),  int(dv), int(kTile),
+            int(dv),   int(kTile), false};
   }
   /// dv_j [cols, dv] += pt [cols, rows] . do_i [rows, dv].
   loco::cpu::SmallGemm valueGrad(int64_t rows, int64_t cols) const {
@@ -190,9 +193,9 @@ void transposeBlock(const float *in, int64_t rows, int64_t cols, float *out) {
 extern "C" {
 
 void loco_flash_attention(loco_context *ctx, const float *q, const float *k,
-                          const float *v, float *out, float *lse,
-                          int64_t batch, int64_t Lq, int64_t Lk, int64_t d,
-                          int64_t dv, double scale, double p, int64_t stream,
+                          const float *v, float *out, float *lse, int64_t batch,
+                          int64_t Lq, int64_t Lk, int64_t d, int64_t dv,
+                          double scale, double p, int64_t stream,
                           int64_t index_offset) {
   DropoutMask mask = makeMask(ctx, p, stream, Lq, Lk, index_offset);
   float s = static_cast<float>(scale);
@@ -210,7 +213,8 @@ void loco_flash_attention(loco_context *ctx, const float *q, const float *k,
     float *m = kt + kTile * d, *l = m + kTile, *keep = l + kTile;
 #pragma omp for schedule(dynamic)
     for (int64_t b = 0; b < batch; ++b) {
-      const float *qb = q + b * Lq * d, *kb = k + b * Lk * d, *vb = v + b * Lk * dv;
+      const float *qb = q + b * Lq * d, *kb = k + b * Lk * d,
+                  *vb = v + b * Lk * dv;
       for (int64_t i0 = 0; i0 < Lq; i0 += kTile) {
         int64_t rows = std::min(kTile, Lq - i0);
         bool rowEdge = rows < kTile;
@@ -255,14 +259,11 @@ void loco_flash_attention(loco_context *ctx, const float *q, const float *k,
   }
 }
 
-void loco_flash_attention_backward(loco_context *ctx, const float *q,
-                                   const float *k, const float *v,
-                                   const float *out, const float *lse,
-                                   const float *dout, float *dq, float *dk,
-                                   float *dvalue, int64_t batch, int64_t Lq,
-                                   int64_t Lk, int64_t d, int64_t dv,
-                                   double scale, double p, int64_t stream,
-                                   int64_t index_offset) {
+void loco_flash_attention_backward(
+    loco_context *ctx, const float *q, const float *k, const float *v,
+    const float *out, const float *lse, const float *dout, float *dq, float *dk,
+    float *dvalue, int64_t batch, int64_t Lq, int64_t Lk, int64_t d, int64_t dv,
+    double scale, double p, int64_t stream, int64_t index_offset) {
   DropoutMask mask = makeMask(ctx, p, stream, Lq, Lk, index_offset);
   float s = static_cast<float>(scale);
   TileProducts products(Lq, Lk, d, dv);
@@ -289,10 +290,12 @@ void loco_flash_attention_backward(loco_context *ctx, const float *q,
     float *keepRow = delta + Lq;
 #pragma omp for schedule(dynamic)
     for (int64_t b = 0; b < batch; ++b) {
-      const float *qb = q + b * Lq * d, *kb = k + b * Lk * d, *vb = v + b * Lk * dv;
+      const float *qb = q + b * Lq * d, *kb = k + b * Lk * d,
+                  *vb = v + b * Lk * dv;
       const float *ob = out + b * Lq * dv, *gb = dout + b * Lq * dv;
       const float *lb = lse + b * Lq;
-      float *dqb = dq + b * Lq * d, *dkb = dk + b * Lk * d, *dvb = dvalue + b * Lk * dv;
+      float *dqb = dq + b * Lq * d, *dkb = dk + b * Lk * d,
+            *dvb = dvalue + b * Lk * dv;
       std::fill(dqb, dqb + Lq * d, 0.0f);
       std::fill(dkb, dkb + Lk * d, 0.0f);
       std::fill(dvb, dvb + Lk * dv, 0.0f);

@@ -74,9 +74,10 @@ void loco_context_profile(loco_context *ctx, int enabled) {
 void loco_context_profile_mark(loco_context *ctx) {
   // Kernels are synchronous here: the mark is now.
   if (ctx->profiling)
-    ctx->marks.push_back(std::chrono::duration<double>(
-                             std::chrono::steady_clock::now().time_since_epoch())
-                             .count());
+    ctx->marks.push_back(
+        std::chrono::duration<double>(
+            std::chrono::steady_clock::now().time_since_epoch())
+            .count());
 }
 
 int64_t loco_context_profile_read(loco_context *ctx, double *seconds,
@@ -112,7 +113,8 @@ void *loco_arena_alloc(loco_context *ctx, int64_t bytes) {
   size_t rounded = (static_cast<size_t>(bytes) + 255) / 256 * 256;
   void *arena = std::aligned_alloc(256, rounded ? rounded : 256);
   if (!arena)
-    ctx->fail("cannot allocate an arena of " + std::to_string(bytes) + " bytes");
+    ctx->fail("cannot allocate an arena of " + std::to_string(bytes) +
+              " bytes");
   return arena;
 }
 

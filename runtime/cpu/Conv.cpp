@@ -28,10 +28,9 @@ constexpr int64_t kConvOutBlockBytes = 256 << 10;
 
 extern "C" {
 
-void loco_conv2d(loco_context *, const float *x, const float *w,
-                 const float *b, float *out, int64_t B, int64_t Ci, int64_t H,
-                 int64_t W, int64_t Co, int64_t KH, int64_t KW, int64_t PH,
-                 int64_t PW) {
+void loco_conv2d(loco_context *, const float *x, const float *w, const float *b,
+                 float *out, int64_t B, int64_t Ci, int64_t H, int64_t W,
+                 int64_t Co, int64_t KH, int64_t KW, int64_t PH, int64_t PW) {
   int64_t Ho = H + 2 * PH - KH + 1, Wo = W + 2 * PW - KW + 1;
 #pragma omp parallel for collapse(2) schedule(static)
   for (int64_t n = 0; n < B; ++n) {
@@ -102,7 +101,8 @@ void loco_conv1d(loco_context *ctx, const float *x, const float *w,
   Scratch scratch(ctx);
   float *taps = scratch.take<float>(K * Ci * Co);
   loco::packTaps(w, taps, Ci, Co, K, /*transposed=*/false);
-  int64_t block = std::max<int64_t>(16, (kConvOutBlockBytes / 4 / Co) / 16 * 16);
+  int64_t block =
+      std::max<int64_t>(16, (kConvOutBlockBytes / 4 / Co) / 16 * 16);
   block = std::min(block, Lo);
   int64_t blocks = (Lo + block - 1) / block;
 #pragma omp parallel for schedule(static)

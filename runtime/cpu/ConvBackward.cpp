@@ -94,8 +94,9 @@ void loco_conv2d_weight_grad(loco_context *, const float *x, const float *g,
     for (int64_t ci = 0; ci < Ci; ++ci)
       for (int64_t kh = 0; kh < KH; ++kh)
         for (int64_t kw = 0; kw < KW; ++kw)
-          out[((co * Ci + ci) * KH + kh) * KW + kw] = static_cast<float>(
-              correlate(x, g, B, Ci, H, W, Co, Ho, Wo, co, ci, kh - PH, kw - PW));
+          out[((co * Ci + ci) * KH + kh) * KW + kw] =
+              static_cast<float>(correlate(x, g, B, Ci, H, W, Co, Ho, Wo, co,
+                                           ci, kh - PH, kw - PW));
 }
 
 void loco_conv_transpose2d_weight_grad(loco_context *, const float *x,
@@ -111,13 +112,14 @@ void loco_conv_transpose2d_weight_grad(loco_context *, const float *x,
     for (int64_t co = 0; co < Co; ++co)
       for (int64_t kh = 0; kh < KH; ++kh)
         for (int64_t kw = 0; kw < KW; ++kw)
-          out[((ci * Co + co) * KH + kh) * KW + kw] = static_cast<float>(
-              correlate(x, g, B, Ci, H, W, Co, Ho, Wo, co, ci, PH - kh, PW - kw));
+          out[((ci * Co + co) * KH + kh) * KW + kw] =
+              static_cast<float>(correlate(x, g, B, Ci, H, W, Co, Ho, Wo, co,
+                                           ci, PH - kh, PW - kw));
 }
 
-void loco_conv1d_weight_grad(loco_context *ctx, const float *x,
-                             const float *g, float *out, int64_t R, int64_t L,
-                             int64_t Ci, int64_t Co, int64_t K) {
+void loco_conv1d_weight_grad(loco_context *ctx, const float *x, const float *g,
+                             float *out, int64_t R, int64_t L, int64_t Ci,
+                             int64_t Co, int64_t K) {
   int64_t Lo = L - K + 1;
   Scratch scratch(ctx);
   float *taps = scratch.take<float>(K * Ci * Co);

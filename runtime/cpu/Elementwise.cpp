@@ -22,11 +22,11 @@ using loco::cpu::siluOf;
 extern "C" {
 
 #define LOCO_BINARY(NAME, EXPR)                                                \
-  void NAME(loco_context *, const float *a, const float *b, float *out,       \
+  void NAME(loco_context *, const float *a, const float *b, float *out,        \
             int64_t n) {                                                       \
-    _Pragma("omp parallel for simd schedule(static)")                          \
-    for (int64_t i = 0; i < n; ++i)                                            \
-      out[i] = EXPR;                                                           \
+    _Pragma("omp parallel for simd schedule(static)") for (int64_t i = 0;      \
+                                                           i < n; ++i)         \
+        out[i] = EXPR;                                                         \
   }
 LOCO_BINARY(loco_add, a[i] + b[i])
 LOCO_BINARY(loco_sub, a[i] - b[i])
@@ -41,15 +41,15 @@ void loco_silu(loco_context *, const float *x, float *out, int64_t n) {
 
 void loco_swiglu(loco_context *, const float *x, float *out, int64_t rows,
                  int64_t H) {
-  loco::cpu::forGateBlocks<loco::F32>(x, rows, H, [&](const float *a,
-                                                      const float *b,
-                                                      const float *e, int64_t r,
-                                                      int64_t j0, int64_t m) {
-    float *y = out + r * H + j0;
+  loco::cpu::forGateBlocks<loco::F32>(x, rows, H,
+                                      [&](const float *a, const float *b,
+                                          const float *e, int64_t r, int64_t j0,
+                                          int64_t m) {
+                                        float *y = out + r * H + j0;
 #pragma omp simd
-    for (int64_t j = 0; j < m; ++j)
-      y[j] = a[j] * siluOf(b[j], e[j]);
-  });
+                                        for (int64_t j = 0; j < m; ++j)
+                                          y[j] = a[j] * siluOf(b[j], e[j]);
+                                      });
 }
 
 void loco_scale(loco_context *, const float *x, float *out, int64_t n,
@@ -72,8 +72,9 @@ void loco_rope(loco_context *ctx, const float *x, float *out, int64_t outer,
   float *cosTable = scratch.take<float>(L * half);
   float *sinTable = scratch.take<float>(L * half);
   for (int64_t i = 0; i < half; ++i) {
-    float invFreq = 1.0f / std::pow(static_cast<float>(theta),
-                                    static_cast<float>(2 * i) / static_cast<float>(d));
+    float invFreq =
+        1.0f / std::pow(static_cast<float>(theta),
+                        static_cast<float>(2 * i) / static_cast<float>(d));
     for (int64_t p = 0; p < L; ++p) {
       float angle = static_cast<float>(p) * invFreq;
       cosTable[p * half + i] = std::cos(angle);
@@ -133,8 +134,9 @@ void forEachDraw(loco_context *ctx, int64_t n, double p, int64_t stream,
   int64_t first = index_offset / 4, last = (index_offset + n + 3) / 4;
 #pragma omp parallel for schedule(static)
   for (int64_t block = first; block < last; ++block) {
-    loco::PhiloxOut draws = loco::philoxBlock(
-        seed, step, static_cast<uint64_t>(stream), static_cast<uint64_t>(block));
+    loco::PhiloxOut draws =
+        loco::philoxBlock(seed, step, static_cast<uint64_t>(stream),
+                          static_cast<uint64_t>(block));
     int64_t begin = std::max(4 * block, index_offset),
             end = std::min(index_offset + n, 4 * block + 4);
     for (int64_t index = begin; index < end; ++index)
@@ -174,8 +176,8 @@ inline float separateProduct(float a, float b) {
 /// loco_dropout, a widening cast and loco_add would; out may be r (or x
 /// when R and X store alike).
 template <typename R, typename X, typename TR, typename TX>
-void dropoutAdd(loco_context *ctx, const TR *r, const TX *x, TR *out,
-                int64_t n, double p, int64_t stream, int64_t index_offset) {
+void dropoutAdd(loco_context *ctx, const TR *r, const TX *x, TR *out, int64_t n,
+                double p, int64_t stream, int64_t index_offset) {
   if (!ctx->training || p == 0.0) {
 #pragma omp parallel for schedule(static)
     for (int64_t i = 0; i < n; ++i)
@@ -215,10 +217,9 @@ void loco_dropout_add(loco_context *ctx, const float *r, const float *x,
                             double p, int64_t stream, int64_t index_offset) {  \
     dropoutAdd<H, H>(ctx, r, x, out, n, p, stream, index_offset);              \
   }                                                                            \
-  void loco_dropout_add_f32_##S(loco_context *ctx, const float *r,             \
-                                const loco_half *x, float *out, int64_t n,     \
-                                double p, int64_t stream,                      \
-                                int64_t index_offset) {                        \
+  void loco_dropout_add_f32_##S(                                               \
+      loco_context *ctx, const float *r, const loco_half *x, float *out,       \
+      int64_t n, double p, int64_t stream, int64_t index_offset) {             \
     dropoutAdd<F32, H>(ctx, r, x, out, n, p, stream, index_offset);            \
   }
 LOCO_HALF_DROPOUT(bf16, loco::Bf16)
@@ -258,19 +259,19 @@ void loco_swiglu_backward(loco_context *, const float *x, const float *g,
                           float *out, int64_t rows, int64_t H) {
   // out may alias x: each lane reads its value and gate before it writes
   // the same two positions.
-  loco::cpu::forGateBlocks<loco::F32>(x, rows, H, [&](const float *a,
-                                                      const float *b,
-                                                      const float *e, int64_t r,
-                                                      int64_t j0, int64_t m) {
-    const float *gr = g + r * H + j0;
-    float *da = out + r * 2 * H + j0, *db = da + H;
+  loco::cpu::forGateBlocks<loco::F32>(
+      x, rows, H,
+      [&](const float *a, const float *b, const float *e, int64_t r, int64_t j0,
+          int64_t m) {
+        const float *gr = g + r * H + j0;
+        float *da = out + r * 2 * H + j0, *db = da + H;
 #pragma omp simd
-    for (int64_t j = 0; j < m; ++j) {
-      float gateGrad = gr[j] * a[j]; // the product's cotangent for the SiLU
-      da[j] = gr[j] * siluOf(b[j], e[j]);
-      db[j] = siluGradOf(b[j], e[j], gateGrad);
-    }
-  });
+        for (int64_t j = 0; j < m; ++j) {
+          float gateGrad = gr[j] * a[j]; // the product's cotangent for the SiLU
+          da[j] = gr[j] * siluOf(b[j], e[j]);
+          db[j] = siluGradOf(b[j], e[j], gateGrad);
+        }
+      });
 }
 
 void loco_fill(loco_context *, float *out, int64_t n, double value) {

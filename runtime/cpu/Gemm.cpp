@@ -126,9 +126,8 @@ BlockKernel blockKernel(const GemmShape &s, int64_t m, int64_t n, int64_t k,
 
 bool fitsInt(const GemmShape &s) {
   constexpr int64_t kMax = 0x7fffffff / 4; // strides pass as bytes
-  return s.lda <= kMax && s.ldb <= kMax && s.ldc <= kMax &&
-         s.strideA <= kMax && s.strideB <= kMax && s.batch >= 1 &&
-         s.strideA >= 0 && s.strideB >= 0;
+  return s.lda <= kMax && s.ldb <= kMax && s.ldc <= kMax && s.strideA <= kMax &&
+         s.strideB <= kMax && s.batch >= 1 && s.strideA >= 0 && s.strideB >= 0;
 }
 
 } // namespace

@@ -71,8 +71,7 @@ template <typename H> void narrow(const float *x, loco_half *out, int64_t n) {
 }
 
 /// f16: eight elements per F16C instruction.
-template <>
-inline void widen<F16>(const loco_half *x, float *out, int64_t n) {
+template <> inline void widen<F16>(const loco_half *x, float *out, int64_t n) {
   int64_t blocks = n / 8;
 #pragma omp parallel for schedule(static)
   for (int64_t b = 0; b < blocks; ++b)
@@ -83,14 +82,13 @@ inline void widen<F16>(const loco_half *x, float *out, int64_t n) {
     out[i] = F16::load(x[i]);
 }
 
-template <>
-inline void narrow<F16>(const float *x, loco_half *out, int64_t n) {
+template <> inline void narrow<F16>(const float *x, loco_half *out, int64_t n) {
   int64_t blocks = n / 8;
 #pragma omp parallel for schedule(static)
   for (int64_t b = 0; b < blocks; ++b)
-    _mm_storeu_si128(reinterpret_cast<__m128i *>(out + 8 * b),
-                     _mm256_cvtps_ph(_mm256_loadu_ps(x + 8 * b),
-                                     _MM_FROUND_TO_NEAREST_INT));
+    _mm_storeu_si128(
+        reinterpret_cast<__m128i *>(out + 8 * b),
+        _mm256_cvtps_ph(_mm256_loadu_ps(x + 8 * b), _MM_FROUND_TO_NEAREST_INT));
   for (int64_t i = 8 * blocks; i < n; ++i)
     out[i] = F16::store(x[i]);
 }

@@ -42,14 +42,15 @@ using loco::cpu::siluOf;
 /// unfused kernels (silu, mul, silu_backward) store.
 template <typename H>
 void swiglu(const loco_half *x, loco_half *out, int64_t rows, int64_t hidden) {
-  loco::cpu::forGateBlocks<H>(x, rows, hidden, [&](const loco_half *a,
-                                                   const float *b,
-                                                   const float *e, int64_t r,
-                                                   int64_t j0, int64_t m) {
-    loco_half *y = out + r * hidden + j0;
-    for (int64_t j = 0; j < m; ++j)
-      y[j] = H::store(H::load(a[j]) * H::load(H::store(siluOf(b[j], e[j]))));
-  });
+  loco::cpu::forGateBlocks<H>(
+      x, rows, hidden,
+      [&](const loco_half *a, const float *b, const float *e, int64_t r,
+          int64_t j0, int64_t m) {
+        loco_half *y = out + r * hidden + j0;
+        for (int64_t j = 0; j < m; ++j)
+          y[j] =
+              H::store(H::load(a[j]) * H::load(H::store(siluOf(b[j], e[j]))));
+      });
 }
 
 template <typename H>
@@ -57,20 +58,20 @@ void swigluBackward(const loco_half *x, const loco_half *g, loco_half *out,
                     int64_t rows, int64_t hidden) {
   // out may alias x: the gate block is widened before any write, and each
   // position's value is read before the same position is written.
-  loco::cpu::forGateBlocks<H>(x, rows, hidden, [&](const loco_half *a,
-                                                   const float *b,
-                                                   const float *e, int64_t r,
-                                                   int64_t j0, int64_t m) {
-    const loco_half *gr = g + r * hidden + j0;
-    loco_half *da = out + r * 2 * hidden + j0, *db = da + hidden;
-    for (int64_t j = 0; j < m; ++j) {
-      float av = H::load(a[j]), gj = H::load(gr[j]);
-      float act = H::load(H::store(siluOf(b[j], e[j])));
-      float gateGrad = H::load(H::store(gj * av));
-      da[j] = H::store(gj * act);
-      db[j] = H::store(siluGradOf(b[j], e[j], gateGrad));
-    }
-  });
+  loco::cpu::forGateBlocks<H>(
+      x, rows, hidden,
+      [&](const loco_half *a, const float *b, const float *e, int64_t r,
+          int64_t j0, int64_t m) {
+        const loco_half *gr = g + r * hidden + j0;
+        loco_half *da = out + r * 2 * hidden + j0, *db = da + hidden;
+        for (int64_t j = 0; j < m; ++j) {
+          float av = H::load(a[j]), gj = H::load(gr[j]);
+          float act = H::load(H::store(siluOf(b[j], e[j])));
+          float gateGrad = H::load(H::store(gj * av));
+          da[j] = H::store(gj * act);
+          db[j] = H::store(siluGradOf(b[j], e[j], gateGrad));
+        }
+      });
 }
 
 } // namespace
@@ -104,9 +105,8 @@ extern "C" {
   }                                                                            \
   void loco_silu_##S(loco_context *, const loco_half *x, loco_half *out,       \
                      int64_t n) {                                              \
-    loco::cpu::mapWithExpNegated<H>(x, out, n, [](int64_t, float v, float e) { \
-      return siluOf(v, e);                                                     \
-    });                                                                        \
+    loco::cpu::mapWithExpNegated<H>(                                           \
+        x, out, n, [](int64_t, float v, float e) { return siluOf(v, e); });    \
   }                                                                            \
   void loco_swiglu_##S(loco_context *, const loco_half *x, loco_half *out,     \
                        int64_t rows, int64_t hidden) {                         \
@@ -133,10 +133,10 @@ extern "C" {
   }                                                                            \
   void loco_silu_backward_##S(loco_context *, const loco_half *x,              \
                               const loco_half *g, loco_half *out, int64_t n) { \
-    loco::cpu::mapWithExpNegated<H>(                                           \
-        x, out, n, [g](int64_t i, float v, float e) {                          \
-          return siluGradOf(v, e, H::load(g[i]));                              \
-        });                                                                    \
+    loco::cpu::mapWithExpNegated<H>(x, out, n,                                 \
+                                    [g](int64_t i, float v, float e) {         \
+                                      return siluGradOf(v, e, H::load(g[i]));  \
+                                    });                                        \
   }
 LOCO_HALF_ELEMENTWISE(bf16, Bf16)
 LOCO_HALF_ELEMENTWISE(f16, F16)

@@ -88,7 +88,8 @@ void loco_linear_bf16(loco_context *ctx, const loco_half *x, const loco_half *w,
   if (M == 0 || N == 0)
     return;
   if (!nativeBf16() || K == 0)
-    return loco::staged::stagedLinear<loco::CpuStaging, loco::Bf16>(ctx, x, w, out, M, K, N);
+    return loco::staged::stagedLinear<loco::CpuStaging, loco::Bf16>(
+        ctx, x, w, out, M, K, N);
   // out [M, N] = x [M, K] w^T, w^T read from w [N, K] through strides.
   matmulBf16(ctx, {M, K}, {K, 1}, x, {K, N}, {1, K}, w, {M, N}, out);
 }
@@ -99,7 +100,8 @@ void loco_linear_weight_grad_bf16(loco_context *ctx, const loco_half *x,
   if (N == 0 || K == 0)
     return;
   if (!nativeBf16() || M == 0)
-    return loco::staged::stagedLinearWeightGrad<loco::CpuStaging, loco::Bf16>(ctx, x, g, out, M, K, N);
+    return loco::staged::stagedLinearWeightGrad<loco::CpuStaging, loco::Bf16>(
+        ctx, x, g, out, M, K, N);
   // out [N, K] = g^T x: g^T read from g [M, N] through strides.
   matmulBf16(ctx, {N, M}, {1, N}, g, {M, K}, {K, 1}, x, {N, K}, out);
 }
@@ -111,8 +113,8 @@ void loco_batch_matmul_bf16(loco_context *ctx, const loco_half *a,
   if (batch == 0 || M == 0 || N == 0)
     return;
   if (!nativeBf16() || K == 0)
-    return loco::staged::stagedBatchMatmul<loco::CpuStaging, loco::Bf16>(ctx, a, b, out, batch, M, K, N,
-                                               transpose_a, transpose_b);
+    return loco::staged::stagedBatchMatmul<loco::CpuStaging, loco::Bf16>(
+        ctx, a, b, out, batch, M, K, N, transpose_a, transpose_b);
   dims aStrides = transpose_a ? dims{K * M, 1, M} : dims{M * K, K, 1};
   dims bStrides = transpose_b ? dims{N * K, 1, K} : dims{K * N, N, 1};
   matmulBf16(ctx, {batch, M, K}, aStrides, a, {batch, K, N}, bStrides, b,
@@ -121,21 +123,23 @@ void loco_batch_matmul_bf16(loco_context *ctx, const loco_half *a,
 
 void loco_linear_f16(loco_context *ctx, const loco_half *x, const loco_half *w,
                      loco_half *out, int64_t M, int64_t K, int64_t N) {
-  loco::staged::stagedLinear<loco::CpuStaging, loco::F16>(ctx, x, w, out, M, K, N);
+  loco::staged::stagedLinear<loco::CpuStaging, loco::F16>(ctx, x, w, out, M, K,
+                                                          N);
 }
 
 void loco_linear_weight_grad_f16(loco_context *ctx, const loco_half *x,
                                  const loco_half *g, loco_half *out, int64_t M,
                                  int64_t K, int64_t N) {
-  loco::staged::stagedLinearWeightGrad<loco::CpuStaging, loco::F16>(ctx, x, g, out, M, K, N);
+  loco::staged::stagedLinearWeightGrad<loco::CpuStaging, loco::F16>(
+      ctx, x, g, out, M, K, N);
 }
 
 void loco_batch_matmul_f16(loco_context *ctx, const loco_half *a,
                            const loco_half *b, loco_half *out, int64_t batch,
                            int64_t M, int64_t K, int64_t N, int64_t transpose_a,
                            int64_t transpose_b) {
-  loco::staged::stagedBatchMatmul<loco::CpuStaging, loco::F16>(ctx, a, b, out, batch, M, K, N,
-                                     transpose_a, transpose_b);
+  loco::staged::stagedBatchMatmul<loco::CpuStaging, loco::F16>(
+      ctx, a, b, out, batch, M, K, N, transpose_a, transpose_b);
 }
 
 } // extern "C"

@@ -5,8 +5,8 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "runtime/cpu/Context.h"
 #include "runtime/SiSdr.h"
+#include "runtime/cpu/Context.h"
 #include "runtime/cpu/Parallel.h"
 
 #include <cmath>
@@ -21,8 +21,9 @@ void loco_si_sdr(loco_context *, const float *e, const float *t, float *out,
 
 void loco_l1_loss(loco_context *, const float *e, const float *t, float *out,
                   int64_t n) {
-  double sum = loco::parallelSum(
-      n, [&](int64_t i) { return std::fabs(static_cast<double>(e[i]) - t[i]); });
+  double sum = loco::parallelSum(n, [&](int64_t i) {
+    return std::fabs(static_cast<double>(e[i]) - t[i]);
+  });
   out[0] = static_cast<float>(sum / n);
 }
 

@@ -25,8 +25,8 @@ static std::pair<int64_t, int64_t> part(int64_t n, int t, int parts) {
   return {begin, std::min<int64_t>(n, begin + chunk)};
 }
 
-void loco_linear(loco_context *ctx, const float *x, const float *w,
-                 float *out, int64_t M, int64_t K, int64_t N) {
+void loco_linear(loco_context *ctx, const float *x, const float *w, float *out,
+                 int64_t M, int64_t K, int64_t N) {
   loco::Scratch scratch(ctx);
   float *wT = scratch.take<float>(K * N);
   loco::cpu::packTransposed(w, N, K, K, wT);
@@ -46,8 +46,8 @@ void loco_batch_matmul(loco_context *ctx, const float *a, const float *b,
   loco::Scratch scratch(ctx);
   int threads = loco::scratchThreads();
   float *packed = transposeB ? scratch.take<float>(threads * K * N) : nullptr;
-  loco::cpu::GemmShape shape{M, N, K, transposeA != 0, transposeA ? M : K, N,
-                             N};
+  loco::cpu::GemmShape shape{M, N, K, transposeA != 0, transposeA ? M : K,
+                             N, N};
 #pragma omp parallel for schedule(static) num_threads(threads)
   for (int64_t i = 0; i < batch; ++i) {
     const float *bi = b + i * K * N;

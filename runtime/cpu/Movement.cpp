@@ -69,7 +69,8 @@ void transpose(const T *x, T *out, int64_t rank, const int64_t *shape,
       int64_t src = sourceOffset(r, rank - 3, outShape, srcStrides);
       T *dst = out + r * run * inner;
       for (int64_t j = 0; j < run; ++j)
-        std::memcpy(dst + j * inner, x + src + j * runStride, inner * sizeof(T));
+        std::memcpy(dst + j * inner, x + src + j * runStride,
+                    inner * sizeof(T));
     }
     return;
   }
@@ -139,7 +140,8 @@ void reduce(loco_context *ctx, const T *x, T *out, int64_t rank,
   std::fill(acc, acc + outCount, 0.0);
   if (simple && kept == 1 && inner == 1) {
     // A full reduction: parallel chunks summed in order.
-    acc[0] = loco::parallelSum(outer, [&](int64_t i) { return double(load(x, i)); });
+    acc[0] =
+        loco::parallelSum(outer, [&](int64_t i) { return double(load(x, i)); });
   } else if (simple) {
     // acc[k] = sum over (o, r) of x[(o * kept + k) * inner + r], each
     // thread owning a range of k: deterministic. The threads walk x in
@@ -238,7 +240,8 @@ void loco_reduce(loco_context *ctx, const float *x, float *out, int64_t rank,
                  const int64_t *shape, const int64_t *reduce, int64_t mean) {
   ::reduce(
       ctx, x, out, rank, shape, reduce, mean,
-      [](const float *p, int64_t i) { return p[i]; }, [](float v) { return v; });
+      [](const float *p, int64_t i) { return p[i]; },
+      [](float v) { return v; });
 }
 void loco_broadcast(loco_context *, const float *x, float *out, int64_t rank,
                     const int64_t *shape, const int64_t *mask) {

@@ -71,9 +71,8 @@ extern "C" {
 
 void loco_group_norm_backward(loco_context *ctx, const float *x,
                               const float *gamma, const float *g, float *dx,
-                              float *dgamma, float *dbeta, int64_t B,
-                              int64_t C, int64_t S, int64_t groups,
-                              double eps) {
+                              float *dgamma, float *dbeta, int64_t B, int64_t C,
+                              int64_t S, int64_t groups, double eps) {
   int64_t perGroup = C / groups;
   // Per (sample, channel) partial sums of g * xhat and g, reduced after.
   loco::Scratch scratch(ctx);
@@ -90,7 +89,8 @@ void loco_group_norm_backward(loco_context *ctx, const float *x,
       for (int64_t i = 0; i < count; ++i)
         var += (x[base + i] - mean) * (x[base + i] - mean);
       double inv = 1.0 / std::sqrt(var / count + eps);
-      // dxhat = g * gamma; dx = inv (dxhat - mean(dxhat) - xhat mean(dxhat xhat)).
+      // dxhat = g * gamma; dx = inv (dxhat - mean(dxhat) - xhat mean(dxhat
+      // xhat)).
       double sumD = 0.0, sumDX = 0.0;
       for (int64_t c = 0; c < perGroup; ++c) {
         int64_t ch = grp * perGroup + c;
@@ -130,9 +130,9 @@ void loco_group_norm_backward(loco_context *ctx, const float *x,
 }
 
 void loco_rms_group_norm_backward(loco_context *ctx, const float *x,
-                                  const float *gamma, const float *g,
-                                  float *dx, float *dgamma, int64_t rows,
-                                  int64_t C, int64_t groups, double eps) {
+                                  const float *gamma, const float *g, float *dx,
+                                  float *dgamma, int64_t rows, int64_t C,
+                                  int64_t groups, double eps) {
   int64_t perGroup = C / groups;
   int threads = loco::scratchThreads();
   loco::Scratch scratch(ctx);

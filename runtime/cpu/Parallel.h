@@ -20,8 +20,7 @@ namespace loco {
 
 constexpr int kMaxSumThreads = 256;
 
-template <typename Term>
-double parallelSum(int64_t n, Term term) {
+template <typename Term> double parallelSum(int64_t n, Term term) {
   int threads = std::min(omp_get_max_threads(), kMaxSumThreads);
   double partial[kMaxSumThreads] = {};
 #pragma omp parallel num_threads(threads)

@@ -36,12 +36,11 @@ fftwf_plan getPlan(loco_context *ctx, int64_t n, int64_t frames, bool inverse,
     return static_cast<fftwf_plan>(it->second);
   int size = static_cast<int>(n), bins = static_cast<int>(n / 2 + 1);
   fftwf_plan plan =
-      inverse ? fftwf_plan_many_dft_c2r(1, &size, frames, spectrum, nullptr, 1,
-                                        bins, real, nullptr, 1, size,
-                                        FFTW_ESTIMATE)
-              : fftwf_plan_many_dft_r2c(1, &size, frames, real, nullptr, 1,
-                                        size, spectrum, nullptr, 1, bins,
-                                        FFTW_ESTIMATE);
+      inverse
+          ? fftwf_plan_many_dft_c2r(1, &size, frames, spectrum, nullptr, 1,
+                                    bins, real, nullptr, 1, size, FFTW_ESTIMATE)
+          : fftwf_plan_many_dft_r2c(1, &size, frames, real, nullptr, 1, size,
+                                    spectrum, nullptr, 1, bins, FFTW_ESTIMATE);
   if (plan)
     ctx->plans[key] = plan;
   return plan;
@@ -80,8 +79,8 @@ struct FrameTransform {
 
 /// The overlap-added squared window of T frames `hop` apart (the iSTFT's
 /// normalisation), `n_fft + hop (T - 1)` samples from the scratch.
-double *overlapEnvelope(loco::Scratch &scratch, const float *window,
-                        int64_t T, int64_t nFft, int64_t hop) {
+double *overlapEnvelope(loco::Scratch &scratch, const float *window, int64_t T,
+                        int64_t nFft, int64_t hop) {
   int64_t total = nFft + hop * (T - 1);
   double *envelope = scratch.take<double>(total);
   std::fill(envelope, envelope + total, 0.0);
@@ -143,8 +142,9 @@ void loco_istft(loco_context *ctx, const float *spec, float *out, int64_t B,
   double *signal = scratch.take<double>(total);
   for (int64_t i = pad; i < std::min(pad + length, total); ++i)
     if (envelope[i] < 1e-11)
-      return ctx->fail("loco_istft: the window overlap-add vanishes at sample " +
-                       std::to_string(i - pad) + " (hop too large)");
+      return ctx->fail(
+          "loco_istft: the window overlap-add vanishes at sample " +
+          std::to_string(i - pad) + " (hop too large)");
 
   for (int64_t b = 0; b < B; ++b) {
     const float *re = spec + b * 2 * T * F, *im = re + T * F;
@@ -241,8 +241,7 @@ void loco_istft_backward(loco_context *ctx, const float *g, float *out,
       for (int64_t n = 0; n < nFft; ++n) {
         int64_t j = t * hop + n, i = j - pad;
         double gs = (i >= 0 && i < length) ? gy[i] / envelope[j] : 0.0;
-        buffers.real[t * nFft + n] =
-            static_cast<float>(gs * window[n] / nFft);
+        buffers.real[t * nFft + n] = static_cast<float>(gs * window[n] / nFft);
       }
     fftwf_execute_dft_r2c(fft.plan, buffers.real, buffers.spectrum);
     // frame[n] = (1/N) sum_k c_k (Re X_k cos - Im X_k sin), c_k = 1 at DC

@@ -22,11 +22,12 @@ extern "C" __m512 Sleef_expf16_u10avx512f(__m512);
 namespace {
 
 __attribute__((target("avx512f"))) float expShifted512(float *x, int64_t n,
-                                                      float shift) {
+                                                       float shift) {
   __m512 s = _mm512_set1_ps(shift), sum = _mm512_setzero_ps();
   int64_t i = 0;
   for (; i + 16 <= n; i += 16) {
-    __m512 e = Sleef_expf16_u10avx512f(_mm512_sub_ps(_mm512_loadu_ps(x + i), s));
+    __m512 e =
+        Sleef_expf16_u10avx512f(_mm512_sub_ps(_mm512_loadu_ps(x + i), s));
     _mm512_storeu_ps(x + i, e);
     sum = _mm512_add_ps(sum, e);
   }
@@ -66,9 +67,8 @@ float expShifted256(float *x, int64_t n, float shift) {
   return total;
 }
 
-__attribute__((target("avx512f"))) void expScaled512(const float *x,
-                                                    float factor, float *out,
-                                                    int64_t n) {
+__attribute__((target("avx512f"))) void
+expScaled512(const float *x, float factor, float *out, int64_t n) {
   __m512 f = _mm512_set1_ps(factor);
   int64_t i = 0;
   for (; i + 16 <= n; i += 16)
@@ -86,12 +86,13 @@ void expScaled256(const float *x, float factor, float *out, int64_t n) {
   __m256 f = _mm256_set1_ps(factor);
   int64_t i = 0;
   for (; i + 8 <= n; i += 8)
-    _mm256_storeu_ps(out + i, Sleef_expf8_u10avx2(
-                                  _mm256_mul_ps(_mm256_loadu_ps(x + i), f)));
+    _mm256_storeu_ps(
+        out + i, Sleef_expf8_u10avx2(_mm256_mul_ps(_mm256_loadu_ps(x + i), f)));
   if (i < n) {
     alignas(32) float pad[8] = {};
     std::copy(x + i, x + n, pad);
-    _mm256_store_ps(pad, Sleef_expf8_u10avx2(_mm256_mul_ps(_mm256_load_ps(pad), f)));
+    _mm256_store_ps(pad,
+                    Sleef_expf8_u10avx2(_mm256_mul_ps(_mm256_load_ps(pad), f)));
     std::copy(pad, pad + (n - i), out + i);
   }
 }
@@ -107,8 +108,7 @@ float loco::cpu::expShifted(float *x, int64_t n, float shift) {
   return hasAvx512() ? expShifted512(x, n, shift) : expShifted256(x, n, shift);
 }
 
-void loco::cpu::expScaled(const float *x, float factor, float *out,
-                          int64_t n) {
+void loco::cpu::expScaled(const float *x, float factor, float *out, int64_t n) {
   if (hasAvx512())
     expScaled512(x, factor, out, n);
   else

@@ -166,7 +166,7 @@ std::unique_ptr<GemmPlan> makeGemmPlan(loco_context *ctx, const GemmShape &s) {
   // transpose (same buffer, same leading dimension).
   // bf16/f16 storage: those operands on tensor cores, fp32 accumulation.
   cublasComputeType_t compute =
-      s.dtype != LOCO_DTYPE_F32      ? CUBLAS_COMPUTE_32F
+      s.dtype != LOCO_DTYPE_F32    ? CUBLAS_COMPUTE_32F
       : s.math == LOCO_MATMUL_TF32 ? CUBLAS_COMPUTE_32F_FAST_TF32
       : s.math == LOCO_MATMUL_BF16 ? CUBLAS_COMPUTE_32F_FAST_16BF
       : s.math == LOCO_MATMUL_FP16 ? CUBLAS_COMPUTE_32F_FAST_16F
@@ -538,10 +538,9 @@ const char *loco_context_describe(loco_context *ctx) {
   if (ctx->graphsFailed)
     ctx->describedNow += "; CUDA graphs off after a failed capture";
   if (ctx->graphsCaptured || ctx->graphLaunches)
-    ctx->describedNow += "; " + std::to_string(ctx->graphsCaptured) +
-                         " graph(s) captured, " +
-                         std::to_string(ctx->graphLaunches) +
-                         " graph launch(es)";
+    ctx->describedNow +=
+        "; " + std::to_string(ctx->graphsCaptured) + " graph(s) captured, " +
+        std::to_string(ctx->graphLaunches) + " graph launch(es)";
   return ctx->describedNow.c_str();
 }
 

@@ -46,9 +46,9 @@ void loco_scale(loco_context *ctx, const float *x, float *out, int64_t n,
 
 void loco_copy(loco_context *ctx, const float *x, float *out, int64_t n) {
   if (x != out && n > 0)
-    LOCO_CHECK_ENQUEUE(ctx, cudaMemcpyAsync(out, x, n * sizeof(float),
-                                            cudaMemcpyDeviceToDevice,
-                                            ctx->stream));
+    LOCO_CHECK_ENQUEUE(ctx,
+                       cudaMemcpyAsync(out, x, n * sizeof(float),
+                                       cudaMemcpyDeviceToDevice, ctx->stream));
 }
 
 void loco_fill(loco_context *ctx, float *out, int64_t n, double value) {
@@ -152,8 +152,8 @@ void dropout(loco_context *ctx, const T *x, T *out, int64_t n, double p,
 /// loco_dropout, a widening cast and loco_add would; out may be r (or x
 /// when R and X store alike).
 template <typename R, typename X, typename TR, typename TX>
-void dropoutAdd(loco_context *ctx, const TR *r, const TX *x, TR *out,
-                int64_t n, double p, int64_t stream, int64_t indexOffset) {
+void dropoutAdd(loco_context *ctx, const TR *r, const TX *x, TR *out, int64_t n,
+                double p, int64_t stream, int64_t indexOffset) {
   float keepScale = static_cast<float>(1.0 / (1.0 - p));
   float threshold = static_cast<float>(p);
   const StepState *state = ctx->state;
@@ -201,10 +201,9 @@ void loco_dropout_add(loco_context *ctx, const float *r, const float *x,
                             double p, int64_t stream, int64_t indexOffset) {   \
     dropoutAdd<H, H>(ctx, r, x, out, n, p, stream, indexOffset);               \
   }                                                                            \
-  void loco_dropout_add_f32_##S(loco_context *ctx, const float *r,             \
-                                const loco_half *x, float *out, int64_t n,     \
-                                double p, int64_t stream,                      \
-                                int64_t indexOffset) {                         \
+  void loco_dropout_add_f32_##S(                                               \
+      loco_context *ctx, const float *r, const loco_half *x, float *out,       \
+      int64_t n, double p, int64_t stream, int64_t indexOffset) {              \
     dropoutAdd<F32, H>(ctx, r, x, out, n, p, stream, indexOffset);             \
   }
 LOCO_HALF_DROPOUT_ADD(bf16, Bf16)

@@ -44,8 +44,9 @@ struct Div {
 
 template <typename H>
 void silu(loco_context *ctx, const loco_half *x, loco_half *out, int64_t n) {
-  forEach(ctx, n,
-          [=] __device__(int64_t i) { out[i] = H::store(siluOf(H::load(x[i]))); });
+  forEach(ctx, n, [=] __device__(int64_t i) {
+    out[i] = H::store(siluOf(H::load(x[i])));
+  });
 }
 
 template <typename H>
@@ -59,8 +60,8 @@ void siluBackward(loco_context *ctx, const loco_half *x, const loco_half *g,
 /// loco_swiglu and its backward, rounding where the unfused kernels (silu,
 /// mul, silu_backward) store.
 template <typename H>
-void swiglu(loco_context *ctx, const loco_half *x, loco_half *out,
-            int64_t rows, int64_t hidden) {
+void swiglu(loco_context *ctx, const loco_half *x, loco_half *out, int64_t rows,
+            int64_t hidden) {
   forEach(ctx, rows * hidden, [=] __device__(int64_t i) {
     int64_t ia = 2 * (i / hidden) * hidden + i % hidden;
     float act = H::load(H::store(siluOf(H::load(x[ia + hidden]))));
@@ -97,9 +98,9 @@ void fill(loco_context *ctx, loco_half *out, int64_t n, double value) {
 
 void copy(loco_context *ctx, const loco_half *x, loco_half *out, int64_t n) {
   if (x != out && n > 0)
-    LOCO_CHECK_ENQUEUE(ctx, cudaMemcpyAsync(out, x, n * sizeof(loco_half),
-                                            cudaMemcpyDeviceToDevice,
-                                            ctx->stream));
+    LOCO_CHECK_ENQUEUE(ctx,
+                       cudaMemcpyAsync(out, x, n * sizeof(loco_half),
+                                       cudaMemcpyDeviceToDevice, ctx->stream));
 }
 
 /// out [N, K] = g^T x on bf16/f16 storage: one cuBLASLt product over all
@@ -120,7 +121,7 @@ void linearWeightGrad(loco_context *ctx, const loco_half *x, const loco_half *g,
 
 extern "C" {
 
-#define LOCO_CUDA_HALF_KERNELS(S, H, DTYPE)                                         \
+#define LOCO_CUDA_HALF_KERNELS(S, H, DTYPE)                                    \
   void loco_cast_f32_##S(loco_context *ctx, const float *x, loco_half *out,    \
                          int64_t n) {                                          \
     CudaStaging::narrow<H>(ctx, x, out, n);                                    \
@@ -189,9 +190,20 @@ extern "C" {
                              const loco_half *b, loco_half *out,               \
                              int64_t batch, int64_t M, int64_t K, int64_t N,   \
                              int64_t transpose_a, int64_t transpose_b) {       \
-    GemmShape s{M,     N,      K,      transpose_a != 0, transpose_b != 0,     \
-                transpose_a ? M : K, transpose_b ? K : N, N, batch, M * K,     \
-                K * N, M * N,  ctx->math, DTYPE};                              \
+    GemmShape s{M,                                                             \
+                N,                                                             \
+                K,                                                             \
+                transpose_a != 0,                                              \
+                transpose_b != 0,                                              \
+                transpose_a ? M : K,                                           \
+                transpose_b ? K : N,                                           \
+                N,                                                             \
+                batch,                                                         \
+                M * K,                                                         \
+                K * N,                                                         \
+                M * N,                                                         \
+                ctx->math,                                                     \
+                DTYPE};                                                        \
     gemm(ctx, s, a, b, out, 1.0f, 0.0f);                                       \
   }
 LOCO_CUDA_HALF_KERNELS(bf16, Bf16, LOCO_DTYPE_BF16)

@@ -100,9 +100,9 @@ void slice(loco_context *ctx, const T *x, T *out, int64_t outer, int64_t dim,
   const T *first = x + start * inner;
   // One contiguous block: a plain copy, of any size.
   if (outer == 1 || size == dim) {
-    LOCO_CHECK_ENQUEUE(ctx, cudaMemcpyAsync(out, first, total * sizeof(T),
-                                            cudaMemcpyDeviceToDevice,
-                                            ctx->stream));
+    LOCO_CHECK_ENQUEUE(ctx,
+                       cudaMemcpyAsync(out, first, total * sizeof(T),
+                                       cudaMemcpyDeviceToDevice, ctx->stream));
     return;
   }
   // Rows of a pitch the copy engine takes: one 2-D copy.
@@ -130,8 +130,8 @@ void pad(loco_context *ctx, const T *x, T *out, int64_t rank,
     outShape.v[i] = shape[i] + low[i] + high[i];
   Dims outStrides = stridesOf(outShape.v, rank, nullptr);
   int64_t total = product(outShape, rank);
-  LOCO_CHECK_ENQUEUE(
-      ctx, cudaMemsetAsync(out, 0, total * sizeof(T), ctx->stream));
+  LOCO_CHECK_ENQUEUE(ctx,
+                     cudaMemsetAsync(out, 0, total * sizeof(T), ctx->stream));
   // Input element idx lands at its coordinates shifted by `low`.
   Dims in = dimsOf(shape, rank);
   int64_t origin = 0;

@@ -24,7 +24,8 @@ adamwUpdate(const StepState &state, const loco_optimizer_scratch &scratch,
   float stepSize = static_cast<float>(lr / (1.0 - pow(beta1, step)));
   float correction2Sqrt = static_cast<float>(sqrt(1.0 - pow(beta2, step)));
   // Unscaled and clipped at once (a power of two: exact).
-  float grad = g * (scratch.clip_coef * static_cast<float>(1.0 / state.lossScale));
+  float grad =
+      g * (scratch.clip_coef * static_cast<float>(1.0 / state.lossScale));
   mOut = m * static_cast<float>(beta1) + grad * static_cast<float>(1.0 - beta1);
   vOut = v * static_cast<float>(beta2) +
          grad * grad * static_cast<float>(1.0 - beta2);
@@ -55,7 +56,8 @@ void loco_grad_norm_finish(loco_context *ctx, loco_optimizer_scratch *scratch,
   const StepState *state = ctx->state;
   forEach(ctx, 1, [=] __device__(int64_t) {
     // The accumulators hold lossScale times the gradients.
-    float norm = static_cast<float>(sqrt(scratch->sum_squares) / state->lossScale);
+    float norm =
+        static_cast<float>(sqrt(scratch->sum_squares) / state->lossScale);
     scratch->grad_norm = norm;
     scratch->clip_coef =
         fminf(1.0f, static_cast<float>(maxNorm / (norm + 1e-6)));

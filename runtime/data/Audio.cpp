@@ -62,12 +62,12 @@ SNDFILE *openAudio(const std::string &path, SF_INFO &info) {
 /// have died of SIGXFSZ had locorun not ignored it), a full disk, or
 /// neither known.
 std::string writeFailure(const std::string &path, long double bytes) {
-  struct rlimit limit {};
+  struct rlimit limit{};
   if (::getrlimit(RLIMIT_FSIZE, &limit) == 0 &&
       limit.rlim_cur != RLIM_INFINITY && bytes > limit.rlim_cur)
     return "larger than the file size limit of " +
            std::to_string(limit.rlim_cur) + " bytes (ulimit -f)";
-  struct statvfs disk {};
+  struct statvfs disk{};
   std::string folder = std::filesystem::path(path).parent_path().string();
   if (::statvfs(folder.empty() ? "." : folder.c_str(), &disk) == 0 &&
       static_cast<long double>(disk.f_bavail) * disk.f_frsize < bytes)
@@ -132,9 +132,10 @@ void loco::writeAudio(const std::string &path, const Audio &audio,
   SF_INFO info{};
   info.samplerate = static_cast<int>(audio.sampleRate);
   info.channels = static_cast<int>(audio.channels.size());
-  info.format = format == AudioFormat::Flac    ? SF_FORMAT_FLAC | SF_FORMAT_PCM_24
-                : format == AudioFormat::Pcm16 ? SF_FORMAT_WAV | SF_FORMAT_PCM_16
-                                               : SF_FORMAT_WAV | SF_FORMAT_FLOAT;
+  info.format = format == AudioFormat::Flac ? SF_FORMAT_FLAC | SF_FORMAT_PCM_24
+                : format == AudioFormat::Pcm16
+                    ? SF_FORMAT_WAV | SF_FORMAT_PCM_16
+                    : SF_FORMAT_WAV | SF_FORMAT_FLOAT;
   if (audio.frames() > int64_t(std::numeric_limits<uint32_t>::max()) / 4 /
                            std::max(1, info.channels) &&
       format == AudioFormat::Wav)
@@ -189,8 +190,10 @@ std::vector<float> loco::resample(const std::vector<float> &channel,
   if (fromRate < kMinRate || fromRate > kMaxRate || toRate < kMinRate ||
       toRate > kMaxRate)
     throw RunError("cannot resample from " + std::to_string(fromRate) +
-                   " Hz to " + std::to_string(toRate) + " Hz: rates are "
-                   "between " + std::to_string(kMinRate) + " and " +
+                   " Hz to " + std::to_string(toRate) +
+                   " Hz: rates are "
+                   "between " +
+                   std::to_string(kMinRate) + " and " +
                    std::to_string(kMaxRate) + " Hz");
   double ratio = static_cast<double>(toRate) / fromRate;
   auto frames = static_cast<int64_t>(std::llround(channel.size() * ratio));

@@ -112,9 +112,8 @@ public:
                   PlanarStems &stems) const override {
     stems.clear();
     for (const auto &stem : audio[t])
-      stems.push_back(
-          {std::vector<float>(stem.begin() + offset,
-                              stem.begin() + offset + length)});
+      stems.push_back({std::vector<float>(stem.begin() + offset,
+                                          stem.begin() + offset + length)});
   }
 };
 
@@ -238,9 +237,10 @@ loco::openMusdbFolder(const std::string &dir, const std::string &split,
 }
 
 /// Synthetic track `t` of `seed`: the mixture, then each source's stem.
-static std::vector<std::vector<float>>
-synthesiseTrack(size_t t, int64_t length, int64_t sampleRate,
-                size_t numSources, uint64_t seed) {
+static std::vector<std::vector<float>> synthesiseTrack(size_t t, int64_t length,
+                                                       int64_t sampleRate,
+                                                       size_t numSources,
+                                                       uint64_t seed) {
   std::mt19937_64 gen(mix(seed ^ mix(t + 1)));
   std::vector<std::vector<float>> stems(1, std::vector<float>(length, 0.0f));
   for (size_t s = 0; s < numSources; ++s) {
@@ -286,8 +286,8 @@ void loco::writeSyntheticFolder(const std::string &dir, size_t trainTracks,
       if (ec)
         throw RunError("cannot create '" + trackDir.string() +
                        "': " + ec.message());
-      std::vector<std::vector<float>> stems = synthesiseTrack(
-          t, length, sampleRate, sources.size(), seed + salt);
+      std::vector<std::vector<float>> stems =
+          synthesiseTrack(t, length, sampleRate, sources.size(), seed + salt);
       for (size_t s = 0; s < stems.size(); ++s) {
         Audio audio;
         audio.sampleRate = sampleRate;
@@ -339,9 +339,9 @@ double loco::sampleBatch(const TrackSource &data, uint64_t seed, uint64_t step,
         drawAugmentation(*augment.spec, stems.size() - 1, seed, augment.epoch,
                          augment.firstSample + static_cast<uint64_t>(b));
     applyAugmentation(draw, augment.sampleRate, stems);
-    augmentSeconds += std::chrono::duration<double>(
-                          std::chrono::steady_clock::now() - start)
-                          .count();
+    augmentSeconds +=
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
+            .count();
     std::vector<std::vector<float>> mono;
     for (const auto &stem : stems)
       mono.push_back(downmix(stem));

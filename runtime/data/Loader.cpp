@@ -52,10 +52,10 @@ void BatchLoader::run() {
         batch.inputs.resize(numInputs);
         auto start = std::chrono::steady_clock::now();
         AugmentKey key = keyOf(plan, step, micro);
-        batch.augmentSeconds = sampleBatch(
-            data, plan.seed, step, plan.batchOf(micro), plan.batch,
-            plan.segment, plan.randomChunks, batch.inputs, key,
-            plan.placeOf(micro) * plan.batch);
+        batch.augmentSeconds =
+            sampleBatch(data, plan.seed, step, plan.batchOf(micro), plan.batch,
+                        plan.segment, plan.randomChunks, batch.inputs, key,
+                        plan.placeOf(micro) * plan.batch);
         batch.loadSeconds = std::chrono::duration<double>(
                                 std::chrono::steady_clock::now() - start)
                                 .count();

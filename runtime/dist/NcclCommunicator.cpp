@@ -287,11 +287,10 @@ public:
       const std::string &what;
       Clock::time_point start = Clock::now();
       bool copy(void *to, const void *from, cudaMemcpyKind kind) {
-        cudaError_t status =
-            cudaMemcpyAsync(to, from, size, kind, self.stream);
+        cudaError_t status = cudaMemcpyAsync(to, from, size, kind, self.stream);
         if (status != cudaSuccess)
-          self.abort(what + ": a staging copy failed: " +
-                     cudaGetErrorString(status));
+          self.abort(what +
+                     ": a staging copy failed: " + cudaGetErrorString(status));
         return true;
       }
       bool copyIn() {

@@ -1,4 +1,5 @@
-//===- StagedAllReduce.h - The order of a host-staged all-reduce -*- C++ -*-===//
+//===- StagedAllReduce.h - The order of a host-staged all-reduce -*- C++
+//-*-===//
 //
 // This file defines stagedAllReduce: the steps of an all-reduce of host
 // values through a device buffer on a non-blocking communicator (NCCL with
@@ -29,8 +30,7 @@ enum class CollectiveState { Done, InProgress, Failed };
 ///   bool wait()                  - the stream's work done, polled against
 ///                                  the timeout
 /// Returns false at the first step that fails (the steps report why).
-template <typename Steps>
-bool stagedAllReduce(Steps &steps) {
+template <typename Steps> bool stagedAllReduce(Steps &steps) {
   if (!steps.copyIn())
     return false;
   CollectiveState state = steps.reduce();

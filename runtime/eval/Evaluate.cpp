@@ -42,8 +42,8 @@ nlohmann::ordered_json loco::criteriaJson(const CriteriaValues &values) {
 void loco::printScoreRow(const std::string &label, const std::string &source,
                          const CriteriaValues &values) {
   std::printf("%-32s %-8s %8.3f %8.3f %8.3f %8.3f %8.3f %8.3f\n",
-              label.substr(0, 32).c_str(), source.c_str(), values[0],
-              values[1], values[2], values[3], values[4], values[5]);
+              label.substr(0, 32).c_str(), source.c_str(), values[0], values[1],
+              values[2], values[3], values[4], values[5]);
 }
 
 void loco::printRawSdrRow(const std::vector<std::string> &names,
@@ -110,7 +110,8 @@ SourceScores scoreSources(const SourceImages &references,
 }
 
 /// The channel mean of `channels`, as one channel.
-std::vector<float> channelMean(const std::vector<std::vector<float>> &channels) {
+std::vector<float>
+channelMean(const std::vector<std::vector<float>> &channels) {
   std::vector<float> mean(channels[0].size(), 0.0f);
   for (const auto &channel : channels)
     for (size_t i = 0; i < channel.size() && i < mean.size(); ++i)

@@ -35,8 +35,7 @@ using PerTrackScores = std::vector<std::vector<std::vector<double>>>;
 struct TrackScores {
   PerTrackScores scored, raw;
   explicit TrackScores(size_t sources)
-      : scored(sources,
-               std::vector<std::vector<double>>(std::size(kCriteria))),
+      : scored(sources, std::vector<std::vector<double>>(std::size(kCriteria))),
         raw(scored) {}
 };
 
@@ -72,8 +71,7 @@ using SeparateFn =
 
 /// The stem `name` of a track folder: <dir>/<name>.wav or .flac; throws
 /// RunError when neither exists.
-std::string stemFile(const std::filesystem::path &dir,
-                     const std::string &name);
+std::string stemFile(const std::filesystem::path &dir, const std::string &name);
 
 /// Everything about a split that can be wrong before a track is separated
 /// or scored: each reference stem (and the mixture when `separating`, or

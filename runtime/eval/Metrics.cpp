@@ -218,8 +218,7 @@ void checkChannels(const SourceImages &references,
     for (const auto &source : *images)
       if (source.size() != perSource)
         throw RunError("BSSEval: sources of " + std::to_string(perSource) +
-                       " and " +
-                       std::to_string(source.size()) +
+                       " and " + std::to_string(source.size()) +
                        " channels; every reference and estimate needs the "
                        "same channels");
 }

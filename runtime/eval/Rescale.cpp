@@ -20,8 +20,8 @@ Rescale loco::parseRescale(const std::string &text, const std::string &option) {
        {Rescale::Auto, Rescale::Off, Rescale::Gains, Rescale::Mixture})
     if (text == rescaleName(r))
       return r;
-  throw RunError(option + " expects auto, off, gains or mixture, got '" +
-                 text + "'");
+  throw RunError(option + " expects auto, off, gains or mixture, got '" + text +
+                 "'");
 }
 
 const char *loco::rescaleName(Rescale rescale) {

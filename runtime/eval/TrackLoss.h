@@ -1,7 +1,8 @@
-//===- TrackLoss.h - The training loss of whole tracks, on the host -*- C++ -*-===//
+//===- TrackLoss.h - The training loss of whole tracks, on the host -*- C++
+//-*-===//
 //
-// This file declares the training loss (docs/MODEL.md section 5) computed on the
-// host from estimates and targets of any length: validation on whole tracks
+// This file declares the training loss (docs/MODEL.md section 5) computed on
+// the host from estimates and targets of any length: validation on whole tracks
 // separates them segment by segment, and scores the song as the training
 // step scores a segment, term by term with the same names.
 //

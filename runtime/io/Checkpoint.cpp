@@ -238,17 +238,20 @@ void loco::prepareCheckpointFolder(const std::string &dir, int64_t bytes,
   // A file size limit (ulimit -f) below a checkpoint's largest file would
   // fail the first save. `bytes` is the model and its two moments: the
   // optimizer file, the largest, is about two thirds of it.
-  struct rlimit limit {};
+  struct rlimit limit{};
   int64_t largest = bytes / 3 * 2;
   if (::getrlimit(RLIMIT_FSIZE, &limit) == 0 &&
       limit.rlim_cur != RLIM_INFINITY &&
       static_cast<long double>(largest) > limit.rlim_cur)
-    throw RunError(option + ": a checkpoint's optimizer.safetensors is "
-                   "about " + std::to_string(largest) + " bytes, above the "
-                   "file size limit of " + std::to_string(limit.rlim_cur) +
-                   " bytes (ulimit -f)");
+    throw RunError(option +
+                   ": a checkpoint's optimizer.safetensors is "
+                   "about " +
+                   std::to_string(largest) +
+                   " bytes, above the "
+                   "file size limit of " +
+                   std::to_string(limit.rlim_cur) + " bytes (ulimit -f)");
   // Room for the new checkpoint while the previous one is still kept.
-  struct statvfs info {};
+  struct statvfs info{};
   if (::statvfs(dir.c_str(), &info) != 0)
     return;
   long double available =
@@ -371,8 +374,7 @@ std::string loco::findCheckpoint(const std::string &dir,
                    "folder beside it; not followed\n",
                    link.string().c_str(), target.string().c_str());
     else if (fs::is_symlink(root / target, ec))
-      std::fprintf(stderr,
-                   "locorun: warning: '%s' is a link; not followed\n",
+      std::fprintf(stderr, "locorun: warning: '%s' is a link; not followed\n",
                    (root / target).string().c_str());
     else
       latest = target.string();

@@ -25,7 +25,7 @@ namespace fs = std::filesystem;
 OutputFile::OutputFile(const std::string &path, const std::string &option)
     : path(path), option(option) {
   // What the path names, links followed.
-  struct stat info {};
+  struct stat info{};
   bool exists = ::stat(path.c_str(), &info) == 0;
   if (exists && S_ISDIR(info.st_mode))
     throw RunError(option + " " + path + ": is a folder");
@@ -37,7 +37,7 @@ OutputFile::OutputFile(const std::string &path, const std::string &option)
     if (normal.rfind("/dev/", 0) == 0 || normal.rfind("/proc/", 0) == 0)
       return true;
     for (int stream : {STDOUT_FILENO, STDERR_FILENO}) {
-      struct stat own {};
+      struct stat own{};
       if (exists && ::fstat(stream, &own) == 0 && own.st_dev == info.st_dev &&
           own.st_ino == info.st_ino)
         return true;
@@ -50,8 +50,8 @@ OutputFile::OutputFile(const std::string &path, const std::string &option)
     target = path;
     stream = std::fopen(path.c_str(), S_ISREG(info.st_mode) ? "a" : "w");
     if (!stream)
-      throw RunError(option + " " + path + ": cannot write: " +
-                     std::strerror(errno));
+      throw RunError(option + " " + path +
+                     ": cannot write: " + std::strerror(errno));
     return;
   }
   // A link to a file (or to one not written yet): the file it points to is
@@ -63,15 +63,15 @@ OutputFile::OutputFile(const std::string &path, const std::string &option)
       throw RunError(option + " " + path + ": too many levels of links");
     fs::path next = fs::read_symlink(resolved, ec);
     if (ec)
-      throw RunError(option + " " + path + ": cannot read the link: " +
-                     ec.message());
+      throw RunError(option + " " + path +
+                     ": cannot read the link: " + ec.message());
     resolved = next.is_absolute() ? next : resolved.parent_path() / next;
   }
   target = resolved.string();
   // A regular file: a temporary one beside it now, which proves the folder
   // exists and is writable, renamed over it at the end.
-  fs::path folder = resolved.parent_path().empty() ? fs::path(".")
-                                                   : resolved.parent_path();
+  fs::path folder =
+      resolved.parent_path().empty() ? fs::path(".") : resolved.parent_path();
   temporary = (folder / ("." + resolved.filename().string() + ".partial-" +
                          std::to_string(::getpid())))
                   .string();
@@ -107,8 +107,8 @@ void OutputFile::write(const std::string &text) {
       temporary.clear();
   }
   if (!ok)
-    throw RunError(option + " " + path + ": cannot write: " +
-                   std::strerror(error));
+    throw RunError(option + " " + path +
+                   ": cannot write: " + std::strerror(error));
 }
 
 FolderLock::FolderLock(const std::string &dir, const std::string &option) {
@@ -141,11 +141,11 @@ FolderLock::FolderLock(const std::string &dir, const std::string &option) {
   }
   // Who holds it, for the next one to name.
   std::string line = "locorun (pid " + std::to_string(::getpid()) + ")\n";
-  if (::ftruncate(fd, 0) != 0 ||
-      ::pwrite(fd, line.data(), line.size(), 0) !=
-          static_cast<ssize_t>(line.size()))
-    std::fprintf(stderr, "locorun: warning: cannot record the holder in "
-                         "'%s'\n",
+  if (::ftruncate(fd, 0) != 0 || ::pwrite(fd, line.data(), line.size(), 0) !=
+                                     static_cast<ssize_t>(line.size()))
+    std::fprintf(stderr,
+                 "locorun: warning: cannot record the holder in "
+                 "'%s'\n",
                  file.c_str());
 }
 

@@ -102,7 +102,6 @@ TrainState loco::readTrainState(const std::map<std::string, std::string> &meta,
     state.scaleGrowthTracker = integer("scale_growth_tracker", 0);
   }
   // Checkpoints before data parallelism: one process.
-  state.worldSize =
-      meta.count("world_size") ? integer("world_size", 1) : 1;
+  state.worldSize = meta.count("world_size") ? integer("world_size", 1) : 1;
   return state;
 }

@@ -35,15 +35,16 @@ std::string loco::describeBackend(Session &session) {
     while (seconds < 0.02) {
       api.loco_linear(ctx, x.data(), w.data(), out.data(), M, K, N);
       ++calls;
-      seconds = std::chrono::duration<double>(
-                    std::chrono::steady_clock::now() - start)
+      seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() -
+                                              start)
                     .count();
     }
     best = std::max(best, 2.0 * M * N * K * calls / seconds * 1e-9);
   }
   api.loco_context_destroy(ctx);
   char rate[96];
-  std::snprintf(rate, sizeof(rate), "; linear %lldx%lld by %lldx%lld: %.0f GFLOP/s",
+  std::snprintf(rate, sizeof(rate),
+                "; linear %lldx%lld by %lldx%lld: %.0f GFLOP/s",
                 static_cast<long long>(M), static_cast<long long>(K),
                 static_cast<long long>(K), static_cast<long long>(N), best);
   return text + rate;

@@ -7,8 +7,8 @@
 //===----------------------------------------------------------------------===//
 
 #include "runtime/observe/TensorBoard.h"
-#include "runtime/support/RunError.h"
 #include "runtime/observe/TensorBoardEvent.pb.h"
+#include "runtime/support/RunError.h"
 
 #include <sndfile.h>
 #include <unistd.h>
@@ -37,8 +37,9 @@ uint32_t crc32cPortable(uint32_t crc, const uint8_t *p, size_t n) {
 }
 
 #if defined(__x86_64__)
-__attribute__((target("sse4.2"))) uint32_t
-crc32cSse42(uint32_t crc, const uint8_t *p, size_t n) {
+__attribute__((target("sse4.2"))) uint32_t crc32cSse42(uint32_t crc,
+                                                       const uint8_t *p,
+                                                       size_t n) {
   uint64_t c = crc;
   for (; n >= 8; n -= 8, p += 8) {
     uint64_t word;
@@ -127,9 +128,8 @@ void TensorBoardWriter::flush() {
 
 namespace {
 /// An event of now at `step` holding one summary value tagged `tag`.
-tensorboard::Summary::Value *summaryEvent(tensorboard::Event &event,
-                                          const std::string &tag,
-                                          int64_t step) {
+tensorboard::Summary::Value *
+summaryEvent(tensorboard::Event &event, const std::string &tag, int64_t step) {
   event.set_wall_time(std::chrono::duration<double>(
                           std::chrono::system_clock::now().time_since_epoch())
                           .count());

@@ -72,7 +72,7 @@ static bool readTensors(const nlohmann::json &list,
 /// lies inside the file. dlopen maps a truncated file and faults (SIGBUS)
 /// on the missing pages, so this is checked before it runs.
 std::string loco::checkSharedObject(const std::string &path) {
-  struct stat info {};
+  struct stat info{};
   if (::stat(path.c_str(), &info) != 0)
     return std::string("cannot read it: ") + std::strerror(errno);
   if (S_ISDIR(info.st_mode))

@@ -12,12 +12,12 @@
 
 #include "runtime/Backend.h"
 #include "runtime/Safetensors.h"
-#include "runtime/session/Artifact.h"
 #include "runtime/dist/Collective.h"
-#include "runtime/session/DeviceMemory.h"
 #include "runtime/io/OutputFile.h"
-#include "runtime/support/RunError.h"
 #include "runtime/io/TrainState.h"
+#include "runtime/session/Artifact.h"
+#include "runtime/session/DeviceMemory.h"
+#include "runtime/support/RunError.h"
 
 #include <map>
 #include <memory>

@@ -29,13 +29,15 @@ ConsoleObserver::~ConsoleObserver() {
 
 std::string ConsoleObserver::progressLine(const StepRecord &r) {
   int width = 24;
-  int filled = static_cast<int>(width * r.step / std::max<int64_t>(r.target, 1));
+  int filled =
+      static_cast<int>(width * r.step / std::max<int64_t>(r.target, 1));
   char bar[256], skips[96] = "", scale[48] = "";
   if (r.lossScaling)
     std::snprintf(scale, sizeof(scale), " scale %g", r.nextLossScale);
   if (r.distributed)
-    std::snprintf(scale + std::strlen(scale), sizeof(scale) - std::strlen(scale),
-                  " batch %lldx%d", static_cast<long long>(r.batch), r.ranks);
+    std::snprintf(scale + std::strlen(scale),
+                  sizeof(scale) - std::strlen(scale), " batch %lldx%d",
+                  static_cast<long long>(r.batch), r.ranks);
   if (r.skippedSteps > 0)
     std::snprintf(skips, sizeof(skips), "%s skipped %lld", scale,
                   static_cast<long long>(r.skippedSteps));
@@ -45,7 +47,8 @@ std::string ConsoleObserver::progressLine(const StepRecord &r) {
   std::snprintf(bar, sizeof(bar),
                 "step %lld/%lld [%s%s] loss %.4f lr %.2e grad %.1f %.2f step/s "
                 "mem %.0f MiB (arena %.0f)%s",
-                static_cast<long long>(r.step), static_cast<long long>(r.target),
+                static_cast<long long>(r.step),
+                static_cast<long long>(r.target),
                 std::string(filled, '#').c_str(),
                 std::string(width - filled, '.').c_str(), r.loss, r.lr,
                 r.gradNorm, rate, r.residentMiB, r.arenaMiB, skips);
@@ -72,13 +75,13 @@ void ConsoleObserver::onValidation(const ValidationRecord &r) {
     text += item;
   }
   char line[1024];
-  std::snprintf(line, sizeof(line),
-                "validation after epoch %lld: loss %.4f, SI-SDR%s%s%s",
-                static_cast<long long>(r.epoch), r.loss, text.c_str(),
-                r.tracks ? (" (" + std::to_string(r.tracks) + " whole tracks)")
-                               .c_str()
-                         : "",
-                r.best && r.savedBest ? "; best so far" : "");
+  std::snprintf(
+      line, sizeof(line),
+      "validation after epoch %lld: loss %.4f, SI-SDR%s%s%s",
+      static_cast<long long>(r.epoch), r.loss, text.c_str(),
+      r.tracks ? (" (" + std::to_string(r.tracks) + " whole tracks)").c_str()
+               : "",
+      r.best && r.savedBest ? "; best so far" : "");
   onMessage(line);
 }
 

@@ -18,7 +18,7 @@ extern "C" void onStopSignal(int signal) { stopSignal = signal; }
 
 StopSignals::StopSignals() {
   stopSignal = 0;
-  struct sigaction action {};
+  struct sigaction action{};
   action.sa_handler = onStopSignal;
   sigemptyset(&action.sa_mask);
   // SA_RESTART: a read or write in flight is resumed, not failed (EINTR).

@@ -26,7 +26,7 @@ public:
   static int caught();
 
 private:
-  struct sigaction previousTerm {}, previousInt {};
+  struct sigaction previousTerm{}, previousInt{};
 };
 
 } // namespace loco

@@ -32,8 +32,8 @@ LrSchedule LrSchedule::fromTraining(const nlohmann::json &hp) {
 
 double LrSchedule::lr(const TrainState &state, int64_t step) const {
   if (step <= warmupSteps && warmupSteps > 0)
-    return warmupStartLr + (state.lr - warmupStartLr) *
-                               static_cast<double>(step) / warmupSteps;
+    return warmupStartLr +
+           (state.lr - warmupStartLr) * static_cast<double>(step) / warmupSteps;
   return state.lr;
 }
 
@@ -66,9 +66,9 @@ StepVerdict LossScaler::judge(TrainState &state, double loss, double gradNorm,
   v.what = !std::isfinite(loss)       ? "the loss"
            : v.overflow               ? ""
            : !std::isfinite(gradNorm) ? "the gradient norm"
-           : badUpdates > 0 ? "the update of " + std::to_string(badUpdates) +
-                                  " weight(s)"
-                            : "";
+           : badUpdates > 0
+               ? "the update of " + std::to_string(badUpdates) + " weight(s)"
+               : "";
   v.skipped = v.overflow || !v.what.empty();
   if (enabled) {
     if (v.overflow) {

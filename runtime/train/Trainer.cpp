@@ -428,7 +428,8 @@ void Trainer::checkSkipped(const StepRecord &r, const StepVerdict &verdict,
                            "finite (the non-finite value arose in the loss "
                            "or the optimizer step)"
                          : "; re-run with every op checked, the first NaN or "
-                           "Inf comes from " + op;
+                           "Inf comes from " +
+                               op;
   }
   throw RunError(
       "step " + std::to_string(r.step) + ": " + std::to_string(badInARow) +
@@ -497,14 +498,13 @@ int Trainer::stopReport() {
   // Whichever rank was signalled, all stop; the number is the signal this
   // rank saw, else SIGTERM's (a launcher's stop).
   int signal = StopSignals::caught() ? StopSignals::caught() : SIGTERM;
-  say(format("locorun: stopped by %s after step %lld of %lld: %s",
-             signal == SIGINT ? "SIGINT" : "SIGTERM",
-             static_cast<long long>(state.step),
-             static_cast<long long>(target),
-             outDir.empty() ? "no --out, so nothing was saved"
-                            : ("checkpoint saved; continue with --resume " +
-                               outDir)
-                                  .c_str()));
+  say(format(
+      "locorun: stopped by %s after step %lld of %lld: %s",
+      signal == SIGINT ? "SIGINT" : "SIGTERM",
+      static_cast<long long>(state.step), static_cast<long long>(target),
+      outDir.empty()
+          ? "no --out, so nothing was saved"
+          : ("checkpoint saved; continue with --resume " + outDir).c_str()));
   return signal;
 }
 

@@ -14,8 +14,8 @@
 #ifndef LOCO_RUNTIME_TRAIN_TRAINER_H
 #define LOCO_RUNTIME_TRAIN_TRAINER_H
 
-#include "runtime/dist/Collective.h"
 #include "runtime/data/Dataset.h"
+#include "runtime/dist/Collective.h"
 #include "runtime/session/Session.h"
 #include "runtime/train/TrainingObserver.h"
 

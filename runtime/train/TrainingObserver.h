@@ -56,7 +56,7 @@ struct ValidationRecord {
   double seconds = 0.0; ///< audio seconds scored
   bool best = false;    ///< the lowest validation loss so far
   bool savedBest = false; ///< and the run has an --out (best/ when save_best)
-  double lr = 0.0;      ///< the base learning rate after it
+  double lr = 0.0;        ///< the base learning rate after it
 };
 
 class TrainingObserver {

@@ -112,8 +112,8 @@ void Validator::evalSegments(int64_t step, ValidationRecord &record,
   int64_t B = batch, N = segment;
   // Centre segments of up to 4 x B validation tracks through the forward
   // step.
-  int64_t batches = std::max<int64_t>(
-      1, std::min<int64_t>(4 * B, tracks.numTracks()) / B);
+  int64_t batches =
+      std::max<int64_t>(1, std::min<int64_t>(4 * B, tracks.numTracks()) / B);
   std::vector<std::vector<float>> inputs(art.inputs().size());
   for (int64_t v = 0; v < batches; ++v) {
     validationBatch(tracks, v * B, B, N, inputs);

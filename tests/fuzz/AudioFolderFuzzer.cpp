@@ -34,8 +34,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                 std::ios::binary | std::ios::trunc)
       << std::string(reinterpret_cast<const char *>(data), size);
   try {
-    auto tracks = loco::openMusdbFolder(root.string(), "train", sources, 8000,
-                                        256);
+    auto tracks =
+        loco::openMusdbFolder(root.string(), "train", sources, 8000, 256);
     std::vector<std::vector<float>> stems;
     loco::AugmentSpec spec;
     spec.enabled = true;
@@ -47,8 +47,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
       loco::PlanarStems planar;
       tracks->readPlanar(t, 0, 256, planar);
       loco::applyAugmentation(
-          loco::drawAugmentation(spec, sources.size(), 1, 0, t), 8000,
-          planar);
+          loco::drawAugmentation(spec, sources.size(), 1, 0, t), 8000, planar);
     }
   } catch (const loco::RunError &) {
   }

@@ -20,7 +20,8 @@ using namespace mlir::loco;
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   static MLIRContext *context = [] {
     auto *ctx = new MLIRContext(MLIRContext::Threading::DISABLED);
-    ctx->getDiagEngine().registerHandler([](Diagnostic &) { return success(); });
+    ctx->getDiagEngine().registerHandler(
+        [](Diagnostic &) { return success(); });
     return ctx;
   }();
   ConfigDocument doc(context, "fuzz.yaml");

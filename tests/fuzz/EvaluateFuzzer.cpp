@@ -8,8 +8,8 @@
 // checks (checkTracks) either refuse the split with a RunError or accept
 // it, and an accepted split is scored (scoreTrack: BSSEval v4, SI-SDR,
 // uSDR; with a flag, of the estimates rescaled against a mixture of the
-// input's shape, and of the raw ones) without any other outcome. Before these checks, one mono source
-// among stereo ones crashed BSSEval.
+// input's shape, and of the raw ones) without any other outcome. Before these
+// checks, one mono source among stereo ones crashed BSSEval.
 //
 //===----------------------------------------------------------------------===//
 

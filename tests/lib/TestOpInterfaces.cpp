@@ -8,11 +8,11 @@
 #include "tests/lib/TestPasses.h"
 
 #include "dialect/LocoOps.h"
-#include "passes/analysis/BufferLiveness.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/Diagnostics.h"
 #include "mlir/IR/OperationSupport.h"
+#include "passes/analysis/BufferLiveness.h"
 
 namespace mlir::loco {
 #define GEN_PASS_DEF_LOCOTESTOPINTERFACESPASS

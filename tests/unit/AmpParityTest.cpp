@@ -46,7 +46,6 @@ using loco::test::runGoldenStep;
 
 namespace {
 
-
 double norm(const std::vector<float> &x) {
   double sum = 0;
   for (float v : x)
@@ -77,8 +76,8 @@ TEST_P(AmpParity, StepMatchesFp32Golden) {
   if (dir.empty())
     GTEST_SKIP() << "golden set " << c.set
                  << " is in neither tests/data nor ../shared/golden";
-  std::string work = ::testing::TempDir() + "/amp_" + c.set + "_" + c.dtype +
-                     c.variant;
+  std::string work =
+      ::testing::TempDir() + "/amp_" + c.set + "_" + c.dtype + c.variant;
   std::filesystem::create_directories(work);
   std::ifstream lossFile(dir + "/loss.json");
   nlohmann::json golden = nlohmann::json::parse(lossFile);
@@ -93,8 +92,8 @@ TEST_P(AmpParity, StepMatchesFp32Golden) {
   double ref = golden["total_loss"].get<double>();
   double rel = std::fabs(ours - ref) / std::fabs(ref);
   std::cout << "[ measured ] " << c.set << " " << c.dtype << c.variant
-            << " total loss "
-            << ours << " vs fp32 " << ref << " (rel " << rel << ")\n";
+            << " total loss " << ours << " vs fp32 " << ref << " (rel " << rel
+            << ")\n";
   EXPECT_LE(rel, 3e-2);
 
   std::string error;
@@ -145,7 +144,8 @@ TEST(AmpTraining, LossCurvesTrackFp32) {
     std::string name = precision;
     std::string sets = name == "f32" ? " --set training.use_amp=false"
                                      : " --set training.use_amp=true"
-                                       " --set training.amp_dtype=" + name;
+                                       " --set training.amp_dtype=" +
+                                           name;
     run(std::string(LOCO_TOOLS_DIR "/lococ ") + LOCO_CONFIGS_DIR +
             "/tiny.yaml" + sets + " -o " + work + "/" + name + ".so",
         work + "/lococ.log");
@@ -175,7 +175,8 @@ TEST(AmpTraining, LossCurvesTrackFp32) {
               << "steps), " << skipped[name] << " steps skipped\n";
   }
   for (const char *name : {"bfloat16", "float16"}) {
-    double rel = std::fabs(finalLoss[name] - finalLoss["f32"]) / finalLoss["f32"];
+    double rel =
+        std::fabs(finalLoss[name] - finalLoss["f32"]) / finalLoss["f32"];
     EXPECT_LE(rel, 0.05) << name;
   }
   EXPECT_EQ(skipped["f32"], 0);

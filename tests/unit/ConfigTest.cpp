@@ -18,18 +18,18 @@ namespace {
 /// spliced in; line numbers below count from this text.
 std::string tinyConfig(const std::string &modelExtra = "",
                        const std::string &modelHeads = "  n_heads: 2\n") {
-  return "dataset:\n"                        // 1
-         "  segment_length: 4096\n"          // 2
-         "model:\n"                          // 3
-         "  n_fft: 256\n"                    // 4
-         "  hop_length: 64\n"                // 5
-         "  n_layers: 2\n"                   // 6
-         "  emb_dim: 16\n"                   // 7
-         "  num_groups: 2\n"                 // 8
-         + modelHeads +                      // 9
-         "  attention_dim: 16\n"             // 10
-         "  ffn_hidden_dim: [32, 32]\n"      // 11
-         + modelExtra +                      // 12...
+  return "dataset:\n"                   // 1
+         "  segment_length: 4096\n"     // 2
+         "model:\n"                     // 3
+         "  n_fft: 256\n"               // 4
+         "  hop_length: 64\n"           // 5
+         "  n_layers: 2\n"              // 6
+         "  emb_dim: 16\n"              // 7
+         "  num_groups: 2\n"            // 8
+         + modelHeads +                 // 9
+         "  attention_dim: 16\n"        // 10
+         "  ffn_hidden_dim: [32, 32]\n" // 11
+         + modelExtra +                 // 12...
          "training:\n"
          "  batch_size: 2\n";
 }
@@ -55,7 +55,8 @@ TEST_F(FrontendTest, AcceptsEveryUpstreamConfigUnchanged) {
     diagnostics.clear();
     auto spec = parseFile(entry.path().string());
     EXPECT_TRUE(spec) << entry.path() << "\n" << allDiagnostics();
-    EXPECT_TRUE(diagnostics.empty()) << entry.path() << "\n" << allDiagnostics();
+    EXPECT_TRUE(diagnostics.empty()) << entry.path() << "\n"
+                                     << allDiagnostics();
     ++count;
   }
   EXPECT_EQ(count, 5);
@@ -63,11 +64,13 @@ TEST_F(FrontendTest, AcceptsEveryUpstreamConfigUnchanged) {
 
 TEST_F(FrontendTest, AcceptsEveryProjectConfig) {
   int count = 0;
-  for (const auto &entry : std::filesystem::directory_iterator(LOCO_CONFIGS_DIR)) {
+  for (const auto &entry :
+       std::filesystem::directory_iterator(LOCO_CONFIGS_DIR)) {
     diagnostics.clear();
     auto spec = parseFile(entry.path().string());
     EXPECT_TRUE(spec) << entry.path() << "\n" << allDiagnostics();
-    EXPECT_TRUE(diagnostics.empty()) << entry.path() << "\n" << allDiagnostics();
+    EXPECT_TRUE(diagnostics.empty()) << entry.path() << "\n"
+                                     << allDiagnostics();
     ++count;
   }
   EXPECT_GE(count, 6);
@@ -77,10 +80,9 @@ TEST_F(FrontendTest, ProjectConfigsDescribeTheUpstreamModels) {
   std::filesystem::path dir = LOCO_SHARED_DIR "/upstream-configs";
   if (!std::filesystem::is_directory(dir))
     GTEST_SKIP() << "../shared/upstream-configs not found beside the checkout";
-  for (const char *name : {"musdb18.yaml", "musdb18_small.yaml",
-                           "musdb18_ultra_safe.yaml",
-                           "musdb18_memory_optimized.yaml",
-                           "musdb18_rtx5090_xlarge.yaml"}) {
+  for (const char *name :
+       {"musdb18.yaml", "musdb18_small.yaml", "musdb18_ultra_safe.yaml",
+        "musdb18_memory_optimized.yaml", "musdb18_rtx5090_xlarge.yaml"}) {
     auto ours = parseFile(std::string(LOCO_CONFIGS_DIR "/") + name);
     auto theirs = parseFile((dir / name).string());
     ASSERT_TRUE(ours && theirs) << name << "\n" << allDiagnostics();
@@ -94,19 +96,23 @@ TEST_F(FrontendTest, ProjectConfigsDescribeTheUpstreamModels) {
     EXPECT_EQ(ours->segmentLength, theirs->segmentLength) << name;
     EXPECT_EQ(ours->lossType, theirs->lossType) << name;
     EXPECT_EQ(ours->batchSize, theirs->batchSize) << name;
-    EXPECT_EQ(ours->gradientAccumulationSteps, theirs->gradientAccumulationSteps)
+    EXPECT_EQ(ours->gradientAccumulationSteps,
+              theirs->gradientAccumulationSteps)
         << name;
   }
 }
 
 TEST_F(FrontendTest, MisspeltKeyWarnsWithDidYouMean) {
-  auto spec = parse(tinyConfig("  n_layer: 3\n  eps: 1.0e-5\n  dropuot: 0.1\n"));
+  auto spec =
+      parse(tinyConfig("  n_layer: 3\n  eps: 1.0e-5\n  dropuot: 0.1\n"));
   ASSERT_TRUE(spec) << allDiagnostics();
-  EXPECT_TRUE(hasDiagnostic("warning: cfg.yaml:12:3: unknown key 'model.n_layer' "
-                            "is ignored; did you mean 'model.n_layers'?"))
+  EXPECT_TRUE(
+      hasDiagnostic("warning: cfg.yaml:12:3: unknown key 'model.n_layer' "
+                    "is ignored; did you mean 'model.n_layers'?"))
       << allDiagnostics();
-  EXPECT_TRUE(hasDiagnostic("warning: cfg.yaml:14:3: unknown key 'model.dropuot' "
-                            "is ignored; did you mean 'model.dropout'?"))
+  EXPECT_TRUE(
+      hasDiagnostic("warning: cfg.yaml:14:3: unknown key 'model.dropuot' "
+                    "is ignored; did you mean 'model.dropout'?"))
       << allDiagnostics();
   EXPECT_EQ(spec->nLayers, 2);
 }
@@ -114,7 +120,8 @@ TEST_F(FrontendTest, MisspeltKeyWarnsWithDidYouMean) {
 TEST_F(FrontendTest, UnknownKeyWithoutNeighbourHasNoSuggestion) {
   auto spec = parse(tinyConfig() + "wandb:\n  project: x\n");
   ASSERT_TRUE(spec);
-  EXPECT_TRUE(hasDiagnostic("warning: cfg.yaml:14:1: unknown key 'wandb' is ignored"))
+  EXPECT_TRUE(
+      hasDiagnostic("warning: cfg.yaml:14:1: unknown key 'wandb' is ignored"))
       << allDiagnostics();
 }
 
@@ -143,7 +150,8 @@ TEST_F(FrontendTest, MissingRequiredKeyIsAnErrorAtItsSection) {
   std::string text = tinyConfig();
   text.erase(text.find("  n_fft: 256\n"), 13);
   EXPECT_FALSE(parse(text));
-  EXPECT_TRUE(hasDiagnostic("error: cfg.yaml:3:1: missing required key 'model.n_fft'"))
+  EXPECT_TRUE(
+      hasDiagnostic("error: cfg.yaml:3:1: missing required key 'model.n_fft'"))
       << allDiagnostics();
 }
 
@@ -177,9 +185,10 @@ TEST_F(FrontendTest, HopLongerThanFft) {
 
 TEST_F(FrontendTest, HopWithTooLittleOverlap) {
   EXPECT_FALSE(parse(tinyConfig(), {"model.hop_length=192"}));
-  EXPECT_TRUE(hasDiagnostic("error: --set:1:1: 'model.hop_length' (192) above "
-                            "n_fft / 2 (128) leaves the inverse STFT too little "
-                            "window overlap; lococ needs hop_length <= n_fft / 2"))
+  EXPECT_TRUE(
+      hasDiagnostic("error: --set:1:1: 'model.hop_length' (192) above "
+                    "n_fft / 2 (128) leaves the inverse STFT too little "
+                    "window overlap; lococ needs hop_length <= n_fft / 2"))
       << allDiagnostics();
 }
 
@@ -279,8 +288,9 @@ TEST_F(FrontendTest, VerboseReportsTrainerOnlyKeys) {
   auto spec = parse(tinyConfig() + "  num_workers: 4\n", {}, "cfg.yaml",
                     /*verbose=*/true);
   ASSERT_TRUE(spec) << allDiagnostics();
-  EXPECT_TRUE(hasDiagnostic("remark: cfg.yaml:14:3: 'training.num_workers' only "
-                            "affects the PyTorch trainer; ignored"))
+  EXPECT_TRUE(
+      hasDiagnostic("remark: cfg.yaml:14:3: 'training.num_workers' only "
+                    "affects the PyTorch trainer; ignored"))
       << allDiagnostics();
 }
 

@@ -235,7 +235,8 @@ TEST_P(Conformance, ElementWise) {
   // a's first rows * 2H elements as a SwiGLU input, b's first rows * H as
   // its cotangent.
   const int64_t rows = n / 14, H = 7;
-  Buf &siluGrad = out(n), &swiglu = out(rows * H), &swigluGrad = out(rows * 2 * H);
+  Buf &siluGrad = out(n), &swiglu = out(rows * H),
+      &swigluGrad = out(rows * 2 * H);
   both([&](Api api, loco_context *ctx, bool d) {
     api.loco_add(ctx, a.on(d), b.on(d), add.on(d), n);
     api.loco_sub(ctx, a.on(d), b.on(d), sub.on(d), n);
@@ -787,7 +788,8 @@ TEST_P(Conformance, DeviceMemoryIsAccounted) {
 struct HalfTable {
   const char *name;
   double ulp; // relative spacing at 1: 2^-7 (bf16), 2^-10 (f16)
-#define LOCO_HALF_MEMBER(kernel) decltype(&::loco_##kernel##_bf16) Backend::*kernel;
+#define LOCO_HALF_MEMBER(kernel)                                               \
+  decltype(&::loco_##kernel##_bf16) Backend::*kernel;
   LOCO_HALF_MEMBER(add)
   LOCO_HALF_MEMBER(mul)
   LOCO_HALF_MEMBER(silu)
@@ -816,10 +818,9 @@ struct HalfTable {
     #S, ULP, &Backend::loco_add_##S, &Backend::loco_mul_##S,                   \
         &Backend::loco_silu_##S, &Backend::loco_scale_##S,                     \
         &Backend::loco_silu_backward_##S, &Backend::loco_dropout_##S,          \
-        &Backend::loco_dropout_add_##S,                                        \
-        &Backend::loco_transpose_##S, &Backend::loco_pad_##S,                  \
-        &Backend::loco_reduce_##S, &Backend::loco_linear_##S,                  \
-        &Backend::loco_linear_weight_grad_##S,                                 \
+        &Backend::loco_dropout_add_##S, &Backend::loco_transpose_##S,          \
+        &Backend::loco_pad_##S, &Backend::loco_reduce_##S,                     \
+        &Backend::loco_linear_##S, &Backend::loco_linear_weight_grad_##S,      \
         &Backend::loco_batch_matmul_##S, &Backend::loco_conv1d_##S,            \
         &Backend::loco_conv1d_weight_grad_##S, &Backend::loco_conv2d_##S,      \
         &Backend::loco_flash_attention_##S,                                    \
@@ -829,8 +830,8 @@ struct HalfTable {
   }
 
 TEST_P(Conformance, ReducedPrecisionStorage) {
-  for (const HalfTable &t : {LOCO_HALF_TABLE(bf16, 1.0 / 128),
-                             LOCO_HALF_TABLE(f16, 1.0 / 1024)}) {
+  for (const HalfTable &t :
+       {LOCO_HALF_TABLE(bf16, 1.0 / 128), LOCO_HALF_TABLE(f16, 1.0 / 1024)}) {
     SCOPED_TRACE(t.name);
     // The products run at the storage's own precision where the parameter
     // is the other half type: loco-autocast stores f16 only under FP16
@@ -912,7 +913,8 @@ TEST_P(Conformance, ReducedPrecisionStorage) {
     Buf &xm = hin(randomVec(M * K, 10)), &w = hin(randomVec(N * K, 11));
     Buf &g = hin(randomVec(M * N, 12)), &lin = hout(M * N), &wg = hout(N * K);
     Buf &c = hout(3 * 45 * 33);
-    Buf &ba = hin(randomVec(3 * 45 * 70, 13)), &bb = hin(randomVec(3 * 33 * 70, 14));
+    Buf &ba = hin(randomVec(3 * 45 * 70, 13)),
+        &bb = hin(randomVec(3 * 33 * 70, 14));
     both([&](Api api, loco_context *ctx, bool d) {
       (api.*t.linear)(ctx, half(xm, d), half(w, d), half(lin, d), M, K, N);
       (api.*t.linear_weight_grad)(ctx, half(xm, d), half(g, d), half(wg, d), M,
@@ -925,10 +927,12 @@ TEST_P(Conformance, ReducedPrecisionStorage) {
     check("batch_matmul", c, 3 * 45 * 33, 2);
 
     const int64_t R = 37, L = 50, Ci = 24, Co = 96, Kc = 4, Lo = L - Kc + 1;
-    Buf &xc = hin(randomVec(R * L * Ci, 40)), &wc = hin(randomVec(Co * Ci * Kc, 41));
+    Buf &xc = hin(randomVec(R * L * Ci, 40)),
+        &wc = hin(randomVec(Co * Ci * Kc, 41));
     Buf &bc = hin(randomVec(Co, 42)), &yc = hout(R * Lo * Co);
     Buf &gc = hin(randomVec(R * Lo * Co, 43)), &wgc = hout(Co * Ci * Kc);
-    Buf &x2 = hin(randomVec(2 * 4 * 19 * 33, 44)), &w2 = hin(randomVec(8 * 4 * 9, 45));
+    Buf &x2 = hin(randomVec(2 * 4 * 19 * 33, 44)),
+        &w2 = hin(randomVec(8 * 4 * 9, 45));
     Buf &b2 = hin(randomVec(8, 46)), &y2 = hout(2 * 8 * 19 * 33);
     both([&](Api api, loco_context *ctx, bool d) {
       (api.*t.conv1d)(ctx, half(xc, d), half(wc, d), half(bc, d), half(yc, d),
@@ -943,10 +947,13 @@ TEST_P(Conformance, ReducedPrecisionStorage) {
     check("conv2d", y2, 2 * 8 * 19 * 33, 2);
 
     const int64_t B = 6, Lq = 70, Lk = 131, dh = 16;
-    Buf &q = hin(randomVec(B * Lq * dh, 90)), &k = hin(randomVec(B * Lk * dh, 91));
-    Buf &v = hin(randomVec(B * Lk * dh, 92)), &dout = hin(randomVec(B * Lq * dh, 93));
+    Buf &q = hin(randomVec(B * Lq * dh, 90)),
+        &k = hin(randomVec(B * Lk * dh, 91));
+    Buf &v = hin(randomVec(B * Lk * dh, 92)),
+        &dout = hin(randomVec(B * Lq * dh, 93));
     Buf &o = hout(B * Lq * dh), &lse = out(B * Lq);
-    Buf &dq = hout(B * Lq * dh), &dk = hout(B * Lk * dh), &dv = hout(B * Lk * dh);
+    Buf &dq = hout(B * Lq * dh), &dk = hout(B * Lk * dh),
+        &dv = hout(B * Lk * dh);
     both([&](Api api, loco_context *ctx, bool d) {
       (api.*t.flash_attention)(ctx, half(q, d), half(k, d), half(v, d),
                                half(o, d), lse.on(d), B, Lq, Lk, dh, dh, 0.25,
@@ -957,10 +964,10 @@ TEST_P(Conformance, ReducedPrecisionStorage) {
     upload(o);
     upload(lse);
     both([&](Api api, loco_context *ctx, bool d) {
-      (api.*t.flash_attention_backward)(
-          ctx, half(q, d), half(k, d), half(v, d), half(o, d), lse.on(d),
-          half(dout, d), half(dq, d), half(dk, d), half(dv, d), B, Lq, Lk, dh,
-          dh, 0.25, 0.0, -1, 0);
+      (api.*t.flash_attention_backward)(ctx, half(q, d), half(k, d), half(v, d),
+                                        half(o, d), lse.on(d), half(dout, d),
+                                        half(dq, d), half(dk, d), half(dv, d),
+                                        B, Lq, Lk, dh, dh, 0.25, 0.0, -1, 0);
     });
     check("flash_attention_backward dq", dq, B * Lq * dh, 4);
     check("flash_attention_backward dk", dk, B * Lk * dh, 4);

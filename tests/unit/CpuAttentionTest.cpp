@@ -33,8 +33,7 @@ using namespace loco::test;
 /// (head dim, Lq, Lk, dropout)
 using Case = std::tuple<int64_t, int64_t, int64_t, double>;
 
-class FlashAttention
-    : public CpuContextTest<::testing::TestWithParam<Case>> {
+class FlashAttention : public CpuContextTest<::testing::TestWithParam<Case>> {
 protected:
   void SetUp() override {
     CpuContextTest::SetUp();
@@ -52,13 +51,17 @@ TEST_P(FlashAttention, MatchesTheUnfusedComposition) {
 
   // Unfused forward.
   int64_t scoresSize = batch * Lq * Lk;
-  Vec scores(scoresSize), scaled(scoresSize), probs(scoresSize), dropped(scoresSize);
+  Vec scores(scoresSize), scaled(scoresSize), probs(scoresSize),
+      dropped(scoresSize);
   Vec expectOut(batch * Lq * d);
-  loco_batch_matmul(ctx, q.data(), k.data(), scores.data(), batch, Lq, d, Lk, 0, 1);
+  loco_batch_matmul(ctx, q.data(), k.data(), scores.data(), batch, Lq, d, Lk, 0,
+                    1);
   loco_scale(ctx, scores.data(), scaled.data(), scoresSize, scale);
   loco_softmax(ctx, scaled.data(), probs.data(), batch * Lq, Lk, 1);
-  loco_dropout(ctx, probs.data(), dropped.data(), scoresSize, p, stream < 0 ? 0 : stream, 0);
-  loco_batch_matmul(ctx, dropped.data(), v.data(), expectOut.data(), batch, Lq, Lk, d, 0, 0);
+  loco_dropout(ctx, probs.data(), dropped.data(), scoresSize, p,
+               stream < 0 ? 0 : stream, 0);
+  loco_batch_matmul(ctx, dropped.data(), v.data(), expectOut.data(), batch, Lq,
+                    Lk, d, 0, 0);
   Vec expectLse(batch * Lq);
   for (int64_t r = 0; r < batch * Lq; ++r) {
     double mx = -1e300, sum = 0.0;
@@ -70,27 +73,35 @@ TEST_P(FlashAttention, MatchesTheUnfusedComposition) {
   }
 
   Vec out(batch * Lq * d), lse(batch * Lq);
-  loco_flash_attention(ctx, q.data(), k.data(), v.data(), out.data(), lse.data(),
-                       batch, Lq, Lk, d, d, scale, p, stream, 0);
+  loco_flash_attention(ctx, q.data(), k.data(), v.data(), out.data(),
+                       lse.data(), batch, Lq, Lk, d, d, scale, p, stream, 0);
   EXPECT_LT(relError(out, expectOut), 1e-5);
   EXPECT_LT(relError(lse, expectLse), 1e-5);
 
   // Unfused backward: dV = P~^T dO; dP = dropout(dO V^T); dS = softmax'(dP);
   // dQ = scale dS K; dK = scale dS^T Q.
-  Vec dDropped(scoresSize), dProbs(scoresSize), dScaled(scoresSize), dScores(scoresSize);
+  Vec dDropped(scoresSize), dProbs(scoresSize), dScaled(scoresSize),
+      dScores(scoresSize);
   Vec expectDq(q.size()), expectDk(k.size()), expectDv(v.size());
-  loco_batch_matmul(ctx, dropped.data(), dout.data(), expectDv.data(), batch, Lk, Lq, d, 1, 0);
-  loco_batch_matmul(ctx, dout.data(), v.data(), dDropped.data(), batch, Lq, d, Lk, 0, 1);
-  loco_dropout(ctx, dDropped.data(), dProbs.data(), scoresSize, p, stream < 0 ? 0 : stream, 0);
-  loco_softmax_backward(ctx, probs.data(), dProbs.data(), dScaled.data(), batch * Lq, Lk, 1);
+  loco_batch_matmul(ctx, dropped.data(), dout.data(), expectDv.data(), batch,
+                    Lk, Lq, d, 1, 0);
+  loco_batch_matmul(ctx, dout.data(), v.data(), dDropped.data(), batch, Lq, d,
+                    Lk, 0, 1);
+  loco_dropout(ctx, dDropped.data(), dProbs.data(), scoresSize, p,
+               stream < 0 ? 0 : stream, 0);
+  loco_softmax_backward(ctx, probs.data(), dProbs.data(), dScaled.data(),
+                        batch * Lq, Lk, 1);
   loco_scale(ctx, dScaled.data(), dScores.data(), scoresSize, scale);
-  loco_batch_matmul(ctx, dScores.data(), k.data(), expectDq.data(), batch, Lq, Lk, d, 0, 0);
-  loco_batch_matmul(ctx, dScores.data(), q.data(), expectDk.data(), batch, Lk, Lq, d, 1, 0);
+  loco_batch_matmul(ctx, dScores.data(), k.data(), expectDq.data(), batch, Lq,
+                    Lk, d, 0, 0);
+  loco_batch_matmul(ctx, dScores.data(), q.data(), expectDk.data(), batch, Lk,
+                    Lq, d, 1, 0);
 
   Vec dq(q.size()), dk(k.size()), dv(v.size());
   loco_flash_attention_backward(ctx, q.data(), k.data(), v.data(), out.data(),
                                 lse.data(), dout.data(), dq.data(), dk.data(),
-                                dv.data(), batch, Lq, Lk, d, d, scale, p, stream, 0);
+                                dv.data(), batch, Lq, Lk, d, d, scale, p,
+                                stream, 0);
   EXPECT_LT(relError(dq, expectDq), 1e-5);
   EXPECT_LT(relError(dk, expectDk), 1e-5);
   EXPECT_LT(relError(dv, expectDv), 1e-5);
@@ -111,8 +122,8 @@ TEST(FlashAttentionChunks, OffsetChunksEqualTheWhole) {
                  Vec &dk, Vec &dv) {
     int64_t o = b0 * rows, offset = b0 * L * L;
     loco_flash_attention(ctx, q.data() + o, k.data() + o, v.data() + o,
-                         out.data() + o, lse.data() + b0 * L, count, L, L, d,
-                         d, 0.35, 0.3, 4, offset);
+                         out.data() + o, lse.data() + b0 * L, count, L, L, d, d,
+                         0.35, 0.3, 4, offset);
     loco_flash_attention_backward(
         ctx, q.data() + o, k.data() + o, v.data() + o, out.data() + o,
         lse.data() + b0 * L, dout.data() + o, dq.data() + o, dk.data() + o,
@@ -202,8 +213,9 @@ TEST(VectorExp, WithinOneUlpOfLibm) {
     float ref = static_cast<float>(std::exp(static_cast<double>(arg)));
     refSum += ref;
     if (ref < std::numeric_limits<float>::min()) {
-      EXPECT_LE(std::fabs(y[i] - ref), std::numeric_limits<float>::min() *
-                                           std::numeric_limits<float>::epsilon())
+      EXPECT_LE(std::fabs(y[i] - ref),
+                std::numeric_limits<float>::min() *
+                    std::numeric_limits<float>::epsilon())
           << "exp(" << arg << ")";
       continue;
     }

@@ -146,7 +146,8 @@ TEST_F(CpuBackward, Conv1dWeightAndInputGradients) {
   };
   EXPECT_LT(finiteDifferenceError(fw, w, c, gw), kLinearTol);
   Vec y(R * Lo * Co), back(x.size()), zeros(Ci, 0.0f);
-  loco_conv1d(ctx, x.data(), w.data(), bias.data(), y.data(), R, L, Ci, Co, K, 1);
+  loco_conv1d(ctx, x.data(), w.data(), bias.data(), y.data(), R, L, Ci, Co, K,
+              1);
   loco_conv_transpose1d(ctx, c.data(), w.data(), zeros.data(), back.data(), R,
                         Lo, Co, Ci, K, 1);
   EXPECT_NEAR(dot(y, c), dot(x, back), 1e-4 * std::fabs(dot(y, c)) + 1e-4);
@@ -185,48 +186,52 @@ TEST_F(CpuBackward, ConvTranspose1dWeightAndInputGradients) {
 TEST_F(CpuBackward, Conv1dWeightGradientsAcrossRowBlocks) {
   int savedThreads = omp_get_max_threads();
   for (int threads : {1, 8})
-  for (bool wideIn : {false, true})
-  for (bool transposed : {false, true}) {
-    SCOPED_TRACE(testing::Message() << threads << " threads, "
-                                    << (wideIn ? "Ci > Co" : "Ci < Co"));
-    omp_set_num_threads(threads);
-    int64_t R = 45, L = 300, K = 3;
-    int64_t Ci = wideIn ? 160 : 6, Co = wideIn ? 6 : 160;
-    int64_t Lo = transposed ? L + K - 1 : L - K + 1;
-    Vec x = randomVec(R * L * Ci, 21), g = randomVec(R * Lo * Co, 22),
-        gw(Ci * Co * K);
-    if (transposed)
-      loco_conv_transpose1d_weight_grad(ctx, x.data(), g.data(), gw.data(), R,
-                                        L, Ci, Co, K);
-    else
-      loco_conv1d_weight_grad(ctx, x.data(), g.data(), gw.data(), R, L, Ci, Co,
-                              K);
-    double maxRef = 0, maxDiff = 0;
-    for (int64_t ci = 0; ci < Ci; ++ci)
-      for (int64_t co = 0; co < Co; ++co)
-        for (int64_t k = 0; k < K; ++k) {
-          double sum = 0;
-          // conv1d: out[t] = sum_k x[t + k] w_k; its transpose: out[t + k]
-          // += x[t] w_k.
-          for (int64_t r = 0; r < R; ++r)
-            for (int64_t t = 0; t < (transposed ? L : Lo); ++t) {
-              int64_t xt = transposed ? t : t + k, gt = transposed ? t + k : t;
-              sum += double(x[(r * L + xt) * Ci + ci]) *
-                     g[(r * Lo + gt) * Co + co];
+    for (bool wideIn : {false, true})
+      for (bool transposed : {false, true}) {
+        SCOPED_TRACE(testing::Message() << threads << " threads, "
+                                        << (wideIn ? "Ci > Co" : "Ci < Co"));
+        omp_set_num_threads(threads);
+        int64_t R = 45, L = 300, K = 3;
+        int64_t Ci = wideIn ? 160 : 6, Co = wideIn ? 6 : 160;
+        int64_t Lo = transposed ? L + K - 1 : L - K + 1;
+        Vec x = randomVec(R * L * Ci, 21), g = randomVec(R * Lo * Co, 22),
+            gw(Ci * Co * K);
+        if (transposed)
+          loco_conv_transpose1d_weight_grad(ctx, x.data(), g.data(), gw.data(),
+                                            R, L, Ci, Co, K);
+        else
+          loco_conv1d_weight_grad(ctx, x.data(), g.data(), gw.data(), R, L, Ci,
+                                  Co, K);
+        double maxRef = 0, maxDiff = 0;
+        for (int64_t ci = 0; ci < Ci; ++ci)
+          for (int64_t co = 0; co < Co; ++co)
+            for (int64_t k = 0; k < K; ++k) {
+              double sum = 0;
+              // conv1d: out[t] = sum_k x[t + k] w_k; its transpose: out[t + k]
+              // += x[t] w_k.
+              for (int64_t r = 0; r < R; ++r)
+                for (int64_t t = 0; t < (transposed ? L : Lo); ++t) {
+                  int64_t xt = transposed ? t : t + k,
+                          gt = transposed ? t + k : t;
+                  sum += double(x[(r * L + xt) * Ci + ci]) *
+                         g[(r * Lo + gt) * Co + co];
+                }
+              // Weights are [Co, Ci, K] for conv1d and [Ci, Co, K] transposed.
+              float mine =
+                  gw[((transposed ? ci * Co + co : co * Ci + ci)) * K + k];
+              maxRef = std::max(maxRef, std::fabs(sum));
+              maxDiff = std::max(maxDiff, std::fabs(sum - mine));
             }
-          // Weights are [Co, Ci, K] for conv1d and [Ci, Co, K] transposed.
-          float mine = gw[((transposed ? ci * Co + co : co * Ci + ci)) * K + k];
-          maxRef = std::max(maxRef, std::fabs(sum));
-          maxDiff = std::max(maxDiff, std::fabs(sum - mine));
-        }
-    EXPECT_LT(maxDiff, 1e-4 * maxRef) << (transposed ? "transposed" : "conv1d");
-  }
+        EXPECT_LT(maxDiff, 1e-4 * maxRef)
+            << (transposed ? "transposed" : "conv1d");
+      }
   omp_set_num_threads(savedThreads);
 }
 
 TEST_F(CpuBackward, LinearWeightGradient) {
   int64_t M = 6, K = 4, N = 5;
-  Vec x = randomVec(M * K, 17), w = randomVec(N * K, 18), c = randomVec(M * N, 19);
+  Vec x = randomVec(M * K, 17), w = randomVec(N * K, 18),
+      c = randomVec(M * N, 19);
   Vec gw(w.size());
   loco_linear_weight_grad(ctx, x.data(), c.data(), gw.data(), M, K, N);
   auto fw = [&](const Vec &wv) {
@@ -245,7 +250,8 @@ TEST_F(CpuBackward, LinearWeightGradient) {
 
 TEST_F(CpuBackward, GroupNormBackward) {
   int64_t B = 2, C = 4, S = 6, G = 2;
-  Vec x = randomVec(B * C * S, 20), gamma = randomVec(C, 21), beta = randomVec(C, 22);
+  Vec x = randomVec(B * C * S, 20), gamma = randomVec(C, 21),
+      beta = randomVec(C, 22);
   Vec c = randomVec(x.size(), 23), dx(x.size()), dg(C), db(C);
   loco_group_norm_backward(ctx, x.data(), gamma.data(), c.data(), dx.data(),
                            dg.data(), db.data(), B, C, S, G, 1e-5);
@@ -255,26 +261,29 @@ TEST_F(CpuBackward, GroupNormBackward) {
                     G, 1e-5);
     return out;
   };
-  EXPECT_LT(finiteDifferenceError([&](const Vec &v) { return run(v, gamma, beta); },
-                                  x, c, dx, 1e-3),
-            kNonlinearTol);
+  EXPECT_LT(
+      finiteDifferenceError([&](const Vec &v) { return run(v, gamma, beta); },
+                            x, c, dx, 1e-3),
+      kNonlinearTol);
   EXPECT_LT(finiteDifferenceError([&](const Vec &v) { return run(x, v, beta); },
                                   gamma, c, dg),
             kNonlinearTol);
-  EXPECT_LT(finiteDifferenceError([&](const Vec &v) { return run(x, gamma, v); },
-                                  beta, c, db),
+  EXPECT_LT(finiteDifferenceError(
+                [&](const Vec &v) { return run(x, gamma, v); }, beta, c, db),
             kNonlinearTol);
 }
 
 TEST_F(CpuBackward, RmsGroupNormBackward) {
   int64_t rows = 5, C = 6, G = 2;
-  Vec x = randomVec(rows * C, 24), gamma = randomVec(C, 25), c = randomVec(rows * C, 26);
+  Vec x = randomVec(rows * C, 24), gamma = randomVec(C, 25),
+      c = randomVec(rows * C, 26);
   Vec dx(x.size()), dg(C);
   loco_rms_group_norm_backward(ctx, x.data(), gamma.data(), c.data(), dx.data(),
                                dg.data(), rows, C, G, 1e-5);
   auto run = [&](const Vec &xv, const Vec &gv) {
     Vec out(xv.size());
-    loco_rms_group_norm(ctx, xv.data(), gv.data(), out.data(), rows, C, G, 1e-5);
+    loco_rms_group_norm(ctx, xv.data(), gv.data(), out.data(), rows, C, G,
+                        1e-5);
     return out;
   };
   EXPECT_LT(finiteDifferenceError([&](const Vec &v) { return run(v, gamma); },
@@ -425,7 +434,8 @@ TEST_F(CpuBackward, SiSdrBackward) {
   for (int64_t i = 0; i < B * N; ++i)
     e[i] = 0.6f * t[i] + 0.4f * e[i] + 0.2f;
   Vec de(e.size());
-  loco_si_sdr_backward(ctx, e.data(), t.data(), c.data(), de.data(), B, N, 1e-8);
+  loco_si_sdr_backward(ctx, e.data(), t.data(), c.data(), de.data(), B, N,
+                       1e-8);
   auto f = [&](const Vec &ev) {
     Vec out(B);
     loco_si_sdr(ctx, ev.data(), t.data(), out.data(), B, N, 1e-8);

@@ -47,8 +47,8 @@ class CpuGemm : public ::testing::TestWithParam<Case> {};
 TEST_P(CpuGemm, MatchesNaiveProduct) {
   const Case &c = GetParam();
   int64_t aRows = c.transA ? c.K : c.M, aCols = c.transA ? c.M : c.K;
-  GemmShape s{c.M, c.N, c.K, c.transA, aCols + c.padA, c.N + c.padB,
-              c.N + c.padC};
+  GemmShape s{c.M,          c.N,         c.K, c.transA, aCols + c.padA,
+              c.N + c.padB, c.N + c.padC};
   // Batch entry t: A shifted by t rows (overlapping entries, as the taps of
   // a convolution), B by a whole matrix.
   s.batch = c.batch;
@@ -150,9 +150,8 @@ TEST(CpuGemmKernel, IsNotGenericOnThisCpu) {
   std::cout << "[ measured ] " << loco::cpu::describeGemm() << "\n";
   if (openBlasForced())
     return; // LOCO_CPU_GEMM=openblas: the fallback, whatever its kernels
-  EXPECT_FALSE(info.generic)
-      << info.library << " runs its '" << info.isa
-      << "' kernels, below what this CPU supports";
+  EXPECT_FALSE(info.generic) << info.library << " runs its '" << info.isa
+                             << "' kernels, below what this CPU supports";
   EXPECT_NE(info.library.find("libxsmm"), std::string::npos) << info.library;
   int64_t before = loco::cpu::gemmFallbackCalls();
   Vec a = randomVec(300 * 64, 41), b = randomVec(64 * 200, 42), c(300 * 200);

@@ -278,7 +278,8 @@ TEST_F(CpuHalf, ReduceSumsInDouble) {
 // SiLU, the products and the SiLU's backward, bit for bit.
 TEST_F(CpuHalf, SwigluEqualsTheUnfusedKernels) {
   int64_t rows = 19, H = 40, n = rows * H;
-  Half x = toBf16(randomVec(rows * 2 * H, 5, 6.0f)), g = toBf16(randomVec(n, 6));
+  Half x = toBf16(randomVec(rows * 2 * H, 5, 6.0f)),
+       g = toBf16(randomVec(n, 6));
   Half a(n), b(n);
   for (int64_t r = 0; r < rows; ++r)
     for (int64_t j = 0; j < H; ++j) {

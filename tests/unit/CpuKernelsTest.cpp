@@ -29,7 +29,9 @@ class CpuKernels : public CpuContextTest<> {};
 
 constexpr double kTol = 2e-5;
 
-double hann(int64_t n, int64_t N) { return 0.5 - 0.5 * std::cos(2 * M_PI * n / N); }
+double hann(int64_t n, int64_t N) {
+  return 0.5 - 0.5 * std::cos(2 * M_PI * n / N);
+}
 
 std::vector<double> naiveStft(const Vec &x, int64_t B, int64_t N, int64_t nFft,
                               int64_t hop) {
@@ -68,13 +70,15 @@ TEST_F(CpuKernels, StftMatchesTorchOnTheTinyGoldenSet) {
   std::string error;
   std::string dir = LOCO_TEST_DATA_DIR "/golden/tiny/";
   auto inputs = loco::SafetensorsFile::open(dir + "inputs.safetensors", error);
-  auto outputs = loco::SafetensorsFile::open(dir + "outputs.safetensors", error);
+  auto outputs =
+      loco::SafetensorsFile::open(dir + "outputs.safetensors", error);
   ASSERT_TRUE(inputs && outputs) << error;
   Vec mixture = inputs->floats(*inputs->find("mixture"));
   Vec golden = outputs->floats(*outputs->find("encoder_in"));
   Vec out(golden.size());
   loco_stft(ctx, mixture.data(), out.data(), 2, 4096, 256, 64);
-  EXPECT_LT(relError(out, std::vector<double>(golden.begin(), golden.end())), 1e-5);
+  EXPECT_LT(relError(out, std::vector<double>(golden.begin(), golden.end())),
+            1e-5);
 }
 
 TEST_F(CpuKernels, IstftMatchesNaiveInverse) {
@@ -145,8 +149,8 @@ TEST_F(CpuKernels, ConvTranspose2dMatchesScatterDefinition) {
       b = randomVec(Co, 9);
   int64_t Ho = H + KH - 1 - 2 * PH, Wo = W + KW - 1 - 2 * PW;
   Vec out(B * Co * Ho * Wo);
-  loco_conv_transpose2d(ctx, x.data(), w.data(), b.data(), out.data(), B, Ci,
-                        H, W, Co, KH, KW, PH, PW);
+  loco_conv_transpose2d(ctx, x.data(), w.data(), b.data(), out.data(), B, Ci, H,
+                        W, Co, KH, KW, PH, PW);
   // Every input element scatters w[ci, co] into the output, shifted by -pad.
   std::vector<double> expected(out.size());
   for (int64_t n = 0; n < B; ++n)
@@ -175,26 +179,29 @@ class Conv1dTest : public CpuKernels,
 // The second shape's 2048 output channels make the kernel accumulate its
 // taps over several blocks of output positions, the last one partial.
 TEST_P(Conv1dTest, ConvMatchesNaive) {
-  struct Shape { int64_t R, L, Ci, Co; };
+  struct Shape {
+    int64_t R, L, Ci, Co;
+  };
   for (Shape shape : {Shape{5, 13, 6, 10}, Shape{2, 150, 3, 2048}}) {
-  int64_t stride = GetParam(), R = shape.R, L = shape.L, Ci = shape.Ci,
-          Co = shape.Co, K = 4;
-  int64_t Lo = (L - K) / stride + 1;
-  Vec x = randomVec(R * L * Ci, 10), w = randomVec(Co * Ci * K, 11),
-      b = randomVec(Co, 12), out(R * Lo * Co);
-  loco_conv1d(ctx, x.data(), w.data(), b.data(), out.data(), R, L, Ci, Co, K,
-              stride);
-  std::vector<double> expected(out.size());
-  for (int64_t r = 0; r < R; ++r)
-    for (int64_t l = 0; l < Lo; ++l)
-      for (int64_t co = 0; co < Co; ++co) {
-        double acc = b[co];
-        for (int64_t ci = 0; ci < Ci; ++ci)
-          for (int64_t k = 0; k < K; ++k)
-            acc += x[(r * L + l * stride + k) * Ci + ci] * w[(co * Ci + ci) * K + k];
-        expected[(r * Lo + l) * Co + co] = acc;
-      }
-  EXPECT_LT(relError(out, expected), kTol) << Co << " channels";
+    int64_t stride = GetParam(), R = shape.R, L = shape.L, Ci = shape.Ci,
+            Co = shape.Co, K = 4;
+    int64_t Lo = (L - K) / stride + 1;
+    Vec x = randomVec(R * L * Ci, 10), w = randomVec(Co * Ci * K, 11),
+        b = randomVec(Co, 12), out(R * Lo * Co);
+    loco_conv1d(ctx, x.data(), w.data(), b.data(), out.data(), R, L, Ci, Co, K,
+                stride);
+    std::vector<double> expected(out.size());
+    for (int64_t r = 0; r < R; ++r)
+      for (int64_t l = 0; l < Lo; ++l)
+        for (int64_t co = 0; co < Co; ++co) {
+          double acc = b[co];
+          for (int64_t ci = 0; ci < Ci; ++ci)
+            for (int64_t k = 0; k < K; ++k)
+              acc += x[(r * L + l * stride + k) * Ci + ci] *
+                     w[(co * Ci + ci) * K + k];
+          expected[(r * Lo + l) * Co + co] = acc;
+        }
+    EXPECT_LT(relError(out, expected), kTol) << Co << " channels";
   }
 }
 
@@ -203,8 +210,8 @@ TEST_P(Conv1dTest, TransposedConvMatchesScatterDefinition) {
   int64_t Lo = (L - 1) * stride + K;
   Vec x = randomVec(R * L * Ci, 13), w = randomVec(Ci * Co * K, 14),
       b = randomVec(Co, 15), out(R * Lo * Co);
-  loco_conv_transpose1d(ctx, x.data(), w.data(), b.data(), out.data(), R, L,
-                        Ci, Co, K, stride);
+  loco_conv_transpose1d(ctx, x.data(), w.data(), b.data(), out.data(), R, L, Ci,
+                        Co, K, stride);
   std::vector<double> expected(out.size());
   for (int64_t r = 0; r < R; ++r)
     for (int64_t j = 0; j < Lo; ++j)
@@ -224,11 +231,13 @@ INSTANTIATE_TEST_SUITE_P(Strides, Conv1dTest, ::testing::Values(1, 2));
 
 TEST_F(CpuKernels, GroupNormMatchesNaive) {
   int64_t B = 2, C = 6, S = 35, G = 3;
-  Vec x = randomVec(B * C * S, 16, 3.0f), g = randomVec(C, 17), be = randomVec(C, 18);
+  Vec x = randomVec(B * C * S, 16, 3.0f), g = randomVec(C, 17),
+      be = randomVec(C, 18);
   for (float &v : x)
     v += 2.0f; // a mean far from zero exercises the centring
   Vec out(x.size());
-  loco_group_norm(ctx, x.data(), g.data(), be.data(), out.data(), B, C, S, G, 1e-5);
+  loco_group_norm(ctx, x.data(), g.data(), be.data(), out.data(), B, C, S, G,
+                  1e-5);
   std::vector<double> expected(out.size());
   int64_t per = C / G;
   for (int64_t n = 0; n < B; ++n)
@@ -243,7 +252,8 @@ TEST_F(CpuKernels, GroupNormMatchesNaive) {
       for (int64_t c = grp * per; c < (grp + 1) * per; ++c)
         for (int64_t s = 0; s < S; ++s)
           expected[(n * C + c) * S + s] =
-              (x[(n * C + c) * S + s] - mean) / std::sqrt(var + 1e-5) * g[c] + be[c];
+              (x[(n * C + c) * S + s] - mean) / std::sqrt(var + 1e-5) * g[c] +
+              be[c];
     }
   EXPECT_LT(relError(out, expected), kTol);
 }
@@ -290,8 +300,10 @@ TEST_F(CpuKernels, LinearAndBatchMatmulMatchNaive) {
           for (int64_t j = 0; j < N; ++j)
             for (int64_t k = 0; k < K; ++k)
               ref[(p * M + i) * N + j] +=
-                  (transposeA ? a[(p * K + k) * M + i] : a[(p * M + i) * K + k]) *
-                  (transposeB ? b[(p * N + j) * K + k] : b[(p * K + k) * N + j]);
+                  (transposeA ? a[(p * K + k) * M + i]
+                              : a[(p * M + i) * K + k]) *
+                  (transposeB ? b[(p * N + j) * K + k]
+                              : b[(p * K + k) * N + j]);
       EXPECT_LT(relError(c, ref), kTol)
           << "transpose_a = " << transposeA << ", transpose_b = " << transposeB;
     }
@@ -307,8 +319,10 @@ TEST_F(CpuKernels, RopeMatchesInterleavedRotation) {
       for (int64_t i = 0; i < d / 2; ++i) {
         double a = p / std::pow(10000.0, 2.0 * i / d);
         const float *xr = x.data() + (o * L + p) * d;
-        expected[(o * L + p) * d + 2 * i] = xr[2 * i] * std::cos(a) - xr[2 * i + 1] * std::sin(a);
-        expected[(o * L + p) * d + 2 * i + 1] = xr[2 * i + 1] * std::cos(a) + xr[2 * i] * std::sin(a);
+        expected[(o * L + p) * d + 2 * i] =
+            xr[2 * i] * std::cos(a) - xr[2 * i + 1] * std::sin(a);
+        expected[(o * L + p) * d + 2 * i + 1] =
+            xr[2 * i + 1] * std::cos(a) + xr[2 * i] * std::sin(a);
       }
   // Angles up to 16 rad in float32 carry ~1e-6 absolute error.
   EXPECT_LT(relError(out, expected), 1e-5);
@@ -325,7 +339,8 @@ TEST_F(CpuKernels, SoftmaxMatchesNaiveOnInnerAndOuterAxes) {
       for (int64_t i = 0; i < n; ++i)
         sum += std::exp(x[(o * n + i) * inner + j]);
       for (int64_t i = 0; i < n; ++i)
-        expected[(o * n + i) * inner + j] = std::exp(x[(o * n + i) * inner + j]) / sum;
+        expected[(o * n + i) * inner + j] =
+            std::exp(x[(o * n + i) * inner + j]) / sum;
     }
   EXPECT_LT(relError(out, expected), kTol);
 }
@@ -408,7 +423,8 @@ TEST_F(CpuKernels, TransposeSlicePadReduceMatchNaive) {
       for (int64_t i2 = 0; i2 < 4; ++i2)
         for (int64_t i3 = 0; i3 < 5; ++i3)
           // out [4, 2, 5, 3] at (i2, i0, i3, i1)
-          e[((i2 * 2 + i0) * 5 + i3) * 3 + i1] = x[((i0 * 3 + i1) * 4 + i2) * 5 + i3];
+          e[((i2 * 2 + i0) * 5 + i3) * 3 + i1] =
+              x[((i0 * 3 + i1) * 4 + i2) * 5 + i3];
   EXPECT_EQ(relError(out, e), 0.0);
 
   // A permutation that keeps the last dim: whole source rows move.
@@ -419,7 +435,8 @@ TEST_F(CpuKernels, TransposeSlicePadReduceMatchNaive) {
       for (int64_t i2 = 0; i2 < 4; ++i2)
         for (int64_t i3 = 0; i3 < 5; ++i3)
           // out [4, 2, 3, 5] at (i2, i0, i1, i3)
-          e[((i2 * 2 + i0) * 3 + i1) * 5 + i3] = x[((i0 * 3 + i1) * 4 + i2) * 5 + i3];
+          e[((i2 * 2 + i0) * 3 + i1) * 5 + i3] =
+              x[((i0 * 3 + i1) * 4 + i2) * 5 + i3];
   EXPECT_EQ(relError(out, e), 0.0);
 
   // x as [2*3, 4, 5]: dim 1, start 1, size 2.
@@ -441,7 +458,8 @@ TEST_F(CpuKernels, TransposeSlicePadReduceMatchNaive) {
     for (int64_t i1 = 0; i1 < 3; ++i1)
       for (int64_t i2 = 0; i2 < 4; ++i2)
         for (int64_t i3 = 0; i3 < 5; ++i3)
-          ep[((i0 * 4 + i1 + 1) * 4 + i2) * 10 + i3 + 2] = x[((i0 * 3 + i1) * 4 + i2) * 5 + i3];
+          ep[((i0 * 4 + i1 + 1) * 4 + i2) * 10 + i3 + 2] =
+              x[((i0 * 3 + i1) * 4 + i2) * 5 + i3];
   EXPECT_EQ(relError(p, ep), 0.0);
 
   const int64_t reduce[4] = {1, 0, 1, 0};
@@ -476,7 +494,9 @@ TEST_F(CpuKernels, ReduceMatchesNaiveForEveryPattern) {
       for (int64_t c = 0; c < 4; ++c)
         for (int64_t d = 0; d < 5; ++d) {
           int64_t o = ((reduce[0] ? 0 : a) * outShape[1] * outShape[2] +
-                       (reduce[2] ? 0 : c)) * outShape[3] + (reduce[3] ? 0 : d);
+                       (reduce[2] ? 0 : c)) *
+                          outShape[3] +
+                      (reduce[3] ? 0 : d);
           expected[o] += x[(a * 4 + c) * 5 + d];
         }
     EXPECT_LT(relError(out, expected), 1e-6) << "reduce mask " << mask;
@@ -522,7 +542,8 @@ TEST_F(CpuKernels, LossesMatchNaive) {
   EXPECT_LT(relError(l2, {sl2 / (B * N)}), 1e-6);
 
   int64_t frames = 4, F = 7;
-  Vec E = randomVec(B * 2 * frames * F, 32), T = randomVec(B * 2 * frames * F, 33);
+  Vec E = randomVec(B * 2 * frames * F, 32),
+      T = randomVec(B * 2 * frames * F, 33);
   E[0] = E[frames * F] = 0.0f; // a zero bin
   Vec spec(1);
   loco_spectral_l1(ctx, E.data(), T.data(), spec.data(), B, frames, F);
@@ -530,7 +551,8 @@ TEST_F(CpuKernels, LossesMatchNaive) {
   for (int64_t b = 0; b < B; ++b)
     for (int64_t j = 0; j < frames * F; ++j) {
       auto mag = [&](const Vec &v) {
-        return std::hypot(v[b * 2 * frames * F + j], v[(b * 2 + 1) * frames * F + j]);
+        return std::hypot(v[b * 2 * frames * F + j],
+                          v[(b * 2 + 1) * frames * F + j]);
       };
       ss += std::fabs(std::log1p(mag(E)) - std::log1p(mag(T)));
     }
@@ -552,8 +574,8 @@ TEST_F(CpuKernels, AdamwSkipsANonFiniteStep) {
     loco_grad_norm_begin(ctx, &scratch);
     loco_grad_norm_accumulate(ctx, g.data(), n, &scratch);
     loco_grad_norm_finish(ctx, &scratch, 5.0);
-    loco_adamw_check(ctx, p.data(), g.data(), m.data(), v.data(), n,
-                     &scratch, 0.9, 0.999, 1e-8, 0.01);
+    loco_adamw_check(ctx, p.data(), g.data(), m.data(), v.data(), n, &scratch,
+                     0.9, 0.999, 1e-8, 0.01);
     EXPECT_EQ(scratch.nonfinite_updates, 0);
     loco_adamw(ctx, p.data(), g.data(), m.data(), v.data(), n, &scratch, 0.9,
                0.999, 1e-8, 0.01);

@@ -48,8 +48,7 @@ double relError(const Vec &actual, const std::vector<T> &expected) {
 
 /// A fixture (over `Base`, a gtest fixture) that owns a CPU context and
 /// expects no kernel error to be left in it when the test ends.
-template <typename Base = ::testing::Test>
-class CpuContextTest : public Base {
+template <typename Base = ::testing::Test> class CpuContextTest : public Base {
 protected:
   void SetUp() override {
     char error[256];

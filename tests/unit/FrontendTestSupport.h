@@ -33,12 +33,21 @@ protected:
           std::string text;
           llvm::raw_string_ostream os(text);
           switch (diag.getSeverity()) {
-          case mlir::DiagnosticSeverity::Error: os << "error: "; break;
-          case mlir::DiagnosticSeverity::Warning: os << "warning: "; break;
-          case mlir::DiagnosticSeverity::Remark: os << "remark: "; break;
-          case mlir::DiagnosticSeverity::Note: os << "note: "; break;
+          case mlir::DiagnosticSeverity::Error:
+            os << "error: ";
+            break;
+          case mlir::DiagnosticSeverity::Warning:
+            os << "warning: ";
+            break;
+          case mlir::DiagnosticSeverity::Remark:
+            os << "remark: ";
+            break;
+          case mlir::DiagnosticSeverity::Note:
+            os << "note: ";
+            break;
           }
-          if (auto loc = llvm::dyn_cast<mlir::FileLineColLoc>(diag.getLocation()))
+          if (auto loc =
+                  llvm::dyn_cast<mlir::FileLineColLoc>(diag.getLocation()))
             os << loc.getFilename().getValue() << ":" << loc.getLine() << ":"
                << loc.getColumn();
           else

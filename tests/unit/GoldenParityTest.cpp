@@ -34,13 +34,12 @@
 #include <fstream>
 
 using namespace loco;
-using loco::test::relativeToMax;
 using loco::test::goldenDir;
+using loco::test::relativeToMax;
 using loco::test::run;
 using loco::test::runGoldenStep;
 
 namespace {
-
 
 class GoldenParity : public ::testing::TestWithParam<std::string> {};
 
@@ -90,13 +89,16 @@ TEST_P(GoldenParity, StepMatchesUpstream) {
       worstGradName = ref.name;
     }
   }
-  std::cout << "[ measured ] " << GetParam() << " gradients: worst max |diff| / "
+  std::cout << "[ measured ] " << GetParam()
+            << " gradients: worst max |diff| / "
             << "max |ref| = " << worstGrad << " (" << worstGradName << ")\n";
 
   // The weights after clip + AdamW, in units of lr; same key set as upstream.
-  auto after = SafetensorsFile::open(work + "/out/weights_after_step.safetensors", error);
+  auto after = SafetensorsFile::open(
+      work + "/out/weights_after_step.safetensors", error);
   auto before = SafetensorsFile::open(dir + "/weights.safetensors", error);
-  auto goldenAfter = SafetensorsFile::open(dir + "/weights_after_step.safetensors", error);
+  auto goldenAfter =
+      SafetensorsFile::open(dir + "/weights_after_step.safetensors", error);
   ASSERT_TRUE(after && before && goldenAfter) << error;
   ASSERT_EQ(after->tensors().size(), goldenAfter->tensors().size());
   double lr = golden["optimizer"]["lr"].get<double>();
@@ -111,7 +113,8 @@ TEST_P(GoldenParity, StepMatchesUpstream) {
     std::vector<float> x = after->floats(*mine), y = goldenAfter->floats(ref);
     const TensorEntry *g = goldenGrads->find(ref.name);
     std::vector<float> w0 = before->floats(*before->find(ref.name));
-    std::vector<float> gv = g ? goldenGrads->floats(*g) : std::vector<float>(y.size(), 0.0f);
+    std::vector<float> gv =
+        g ? goldenGrads->floats(*g) : std::vector<float>(y.size(), 0.0f);
     for (size_t i = 0; i < y.size(); ++i) {
       double diff = std::fabs(static_cast<double>(x[i]) - y[i]) / lr;
       worstStep = std::max(worstStep, diff);
@@ -119,8 +122,8 @@ TEST_P(GoldenParity, StepMatchesUpstream) {
       ++elements;
       // torch 1.13's first AdamW step from the golden gradient, in double.
       double gc = gv[i] * coef;
-      double expected = g ? w0[i] * (1 - lr * wd) - lr * gc / (std::fabs(gc) + eps)
-                          : w0[i];
+      double expected =
+          g ? w0[i] * (1 - lr * wd) - lr * gc / (std::fabs(gc) + eps) : w0[i];
       worstFormula = std::max(worstFormula, std::fabs(expected - y[i]) / lr);
     }
   }
@@ -167,13 +170,14 @@ TEST(FusedAttention, MatchesUnfusedEndToEnd) {
   std::string work = ::testing::TempDir() + "/fusion";
   std::filesystem::create_directories(work);
   for (const char *variant : {"fused", "unfused"}) {
-    std::string flag = std::string(variant) == "fused" ? "" : " --fuse-attention=false";
+    std::string flag =
+        std::string(variant) == "fused" ? "" : " --fuse-attention=false";
     run(std::string(LOCO_TOOLS_DIR "/lococ ") + dir + "/config.yaml" + flag +
             " --set training.use_amp=false -o " + work + "/" + variant + ".so",
         work + "/lococ.log");
     run(std::string(LOCO_TOOLS_DIR "/locorun ") + work + "/" + variant +
-            ".so --device cpu --init " + dir + "/weights.safetensors --batch " + dir +
-            "/inputs.safetensors --dump " + work + "/" + variant,
+            ".so --device cpu --init " + dir + "/weights.safetensors --batch " +
+            dir + "/inputs.safetensors --dump " + work + "/" + variant,
         work + "/locorun.log");
   }
   std::string error;
@@ -189,13 +193,14 @@ TEST(FusedAttention, MatchesUnfusedEndToEnd) {
       EXPECT_LE(rel, 1e-5) << file << " " << ref.name;
       worst = std::max(worst, rel);
     }
-    std::cout << "[ measured ] fused vs unfused " << file << ": worst max |diff|"
+    std::cout << "[ measured ] fused vs unfused " << file
+              << ": worst max |diff|"
               << " / max |ref| = " << worst << "\n";
   }
 }
 
 INSTANTIATE_TEST_SUITE_P(Golden, GoldenParity,
-                         ::testing::Values("tiny", "small_16k", "ultrasafe_l1_b2",
-                                           "memopt_l1_8k"));
+                         ::testing::Values("tiny", "small_16k",
+                                           "ultrasafe_l1_b2", "memopt_l1_8k"));
 
 } // namespace

@@ -12,10 +12,10 @@
 // one step from PyTorch-default weights so that nothing sits at its
 // initial value, then compares the train step's gradient with
 // (L(w + h) - L(w - h)) / 2h for the largest-gradient element of each FFN
-// convolution weight and bias of the first block (both paths), L the eval step's
-// total loss (written to loss.json at double precision; computed in fp32).
-// h = 1e-2: the loss (~60) rounds at ~4e-6 in fp32, so a difference carries
-// ~2e-4 of noise, and the truncation error O(h^2) is of the same order;
+// convolution weight and bias of the first block (both paths), L the eval
+// step's total loss (written to loss.json at double precision; computed in
+// fp32). h = 1e-2: the loss (~60) rounds at ~4e-6 in fp32, so a difference
+// carries ~2e-4 of noise, and the truncation error O(h^2) is of the same order;
 // the largest gradients are O(1) to O(100). Tolerance: 2e-2 |g| + 2e-3. A
 // wrong stride, offset or transposition is off by O(|g|).
 //
@@ -66,8 +66,10 @@ TEST_P(GradientCheck, MatchesFiniteDifferences) {
   std::string work = ::testing::TempDir() + "/gradcheck_" + c.name;
   std::filesystem::create_directories(work);
   std::string so = work + "/model.so", batch = golden + "/inputs.safetensors";
-  run(tool("lococ") + " " + LOCO_CONFIGS_DIR "/tiny.yaml --set model.dropout=0 "
-          "--set training.gradient_accumulation_steps=1 " + c.sets + " -o " + so,
+  run(tool("lococ") + " " +
+          LOCO_CONFIGS_DIR "/tiny.yaml --set model.dropout=0 "
+                           "--set training.gradient_accumulation_steps=1 " +
+          c.sets + " -o " + so,
       work + "/lococ.log");
   // One step from the default initialisation; its result is the point.
   run(tool("locorun") + " " + so + " --batch " + batch + " --dump " + work +
@@ -103,12 +105,13 @@ TEST_P(GradientCheck, MatchesFiniteDifferences) {
       double loss[2];
       for (int side = 0; side < 2; ++side) {
         std::vector<F32Tensor> moved = weights;
-        F32Tensor &target = *std::find_if(
-            moved.begin(), moved.end(),
-            [&](const F32Tensor &t) { return t.name == name; });
+        F32Tensor &target =
+            *std::find_if(moved.begin(), moved.end(),
+                          [&](const F32Tensor &t) { return t.name == name; });
         target.values[i] += static_cast<float>(side ? -h : h);
         std::string path = work + "/w" + std::to_string(evaluation) +
-                           ".safetensors", error;
+                           ".safetensors",
+                    error;
         ASSERT_TRUE(writeSafetensors(path, moved, {{"format", "pt"}}, error))
             << error;
         std::string dump = work + "/eval" + std::to_string(evaluation++);
@@ -118,8 +121,9 @@ TEST_P(GradientCheck, MatchesFiniteDifferences) {
         loss[side] = totalLoss(dump);
       }
       // The perturbation as float32 actually applied it.
-      double applied = (static_cast<double>(w->values[i] + static_cast<float>(h)) -
-                        static_cast<double>(w->values[i] - static_cast<float>(h)));
+      double applied =
+          (static_cast<double>(w->values[i] + static_cast<float>(h)) -
+           static_cast<double>(w->values[i] - static_cast<float>(h)));
       double numeric = (loss[0] - loss[1]) / applied;
       double analytic = grad.values[i];
       std::cout << "[ measured ] " << c.name << " " << name << "[" << i
@@ -137,16 +141,17 @@ TEST_P(GradientCheck, MatchesFiniteDifferences) {
 
 INSTANTIATE_TEST_SUITE_P(
     Options, GradientCheck,
-    ::testing::Values(
-        Case{"stride1_macaron", ""},
-        Case{"stride2_macaron", "--set model.conv1d_shift=2"},
-        Case{"stride3_kernel5", "--set model.conv1d_shift=3 "
-                                "--set model.conv1d_kernel=5"},
-        Case{"single_ffn_ft", "--set model.ffn_type=swiglu_conv1d "
-                              "--set 'model.ffn_hidden_dim=[32]'"},
-        Case{"single_ffn_tf", "--set model.ffn_type=swiglu_conv1d "
-                              "--set 'model.ffn_hidden_dim=[32]' "
-                              "--set model.tf_order=tf"}),
+    ::testing::Values(Case{"stride1_macaron", ""},
+                      Case{"stride2_macaron", "--set model.conv1d_shift=2"},
+                      Case{"stride3_kernel5", "--set model.conv1d_shift=3 "
+                                              "--set model.conv1d_kernel=5"},
+                      Case{"single_ffn_ft",
+                           "--set model.ffn_type=swiglu_conv1d "
+                           "--set 'model.ffn_hidden_dim=[32]'"},
+                      Case{"single_ffn_tf",
+                           "--set model.ffn_type=swiglu_conv1d "
+                           "--set 'model.ffn_hidden_dim=[32]' "
+                           "--set model.tf_order=tf"}),
     [](const ::testing::TestParamInfo<Case> &info) { return info.param.name; });
 
 } // namespace

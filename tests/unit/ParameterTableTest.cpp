@@ -87,7 +87,8 @@ TEST_P(ParameterTable, MatchesGoldenStateDict) {
   EXPECT_EQ(emittedElements, loss["params"]["trainable"].get<int64_t>());
 
   // weights.safetensors = trainable parameters + the RoPE buffers.
-  auto weights = ::loco::SafetensorsFile::open(dir + "/weights.safetensors", error);
+  auto weights =
+      ::loco::SafetensorsFile::open(dir + "/weights.safetensors", error);
   ASSERT_NE(weights, nullptr) << error;
   auto buffers = (*module)->getAttrOfType<DictionaryAttr>("loco.buffers");
   ASSERT_TRUE(buffers);
@@ -106,7 +107,7 @@ TEST_P(ParameterTable, MatchesGoldenStateDict) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Golden, ParameterTable,
-                         ::testing::Values("tiny", "small_16k", "ultrasafe_l1_b2",
-                                           "memopt_l1_8k"));
+                         ::testing::Values("tiny", "small_16k",
+                                           "ultrasafe_l1_b2", "memopt_l1_8k"));
 
 } // namespace

@@ -63,8 +63,7 @@ std::string compileAndStep(const std::string &work, const std::string &tag,
           dump + ".json -o " + so,
       dump + ".lococ.log");
   run(tool("locorun") + " " + so + " --device cpu " + runFlags +
-          " --report-memory --dump " +
-          dump,
+          " --report-memory --dump " + dump,
       dump + ".locorun.log");
   return dump;
 }

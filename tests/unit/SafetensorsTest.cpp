@@ -32,7 +32,8 @@ std::vector<uint8_t> image(const std::string &header, size_t dataBytes) {
 /// Expects `bytes` to be rejected with an error containing `what`.
 void expectRejected(std::vector<uint8_t> bytes, const std::string &what) {
   std::string error;
-  auto file = SafetensorsFile::fromBytes(std::move(bytes), "bad.safetensors", error);
+  auto file =
+      SafetensorsFile::fromBytes(std::move(bytes), "bad.safetensors", error);
   EXPECT_EQ(file, nullptr);
   EXPECT_NE(error.find("bad.safetensors: "), std::string::npos) << error;
   EXPECT_NE(error.find(what), std::string::npos) << error;
@@ -63,10 +64,12 @@ TEST(Safetensors, ReadsFileWrittenByTheReferenceLibrary) {
 
 TEST(Safetensors, WriteThenReadRoundTrips) {
   std::string path = ::testing::TempDir() + "/roundtrip.safetensors";
-  std::vector<F32Tensor> tensors = {
-      {"a", {2, 3}, {1, 2, 3, 4, 5, 6}}, {"b.c", {1}, {-0.5f}}, {"empty", {0}, {}}};
+  std::vector<F32Tensor> tensors = {{"a", {2, 3}, {1, 2, 3, 4, 5, 6}},
+                                    {"b.c", {1}, {-0.5f}},
+                                    {"empty", {0}, {}}};
   std::string error;
-  ASSERT_TRUE(writeSafetensors(path, tensors, {{"format", "pt"}}, error)) << error;
+  ASSERT_TRUE(writeSafetensors(path, tensors, {{"format", "pt"}}, error))
+      << error;
   auto file = SafetensorsFile::open(path, error);
   ASSERT_NE(file, nullptr) << error;
   EXPECT_EQ(file->metadata().at("format"), "pt");
@@ -88,7 +91,8 @@ TEST(Safetensors, WriterRejectsValueCountMismatch) {
 
 TEST(Safetensors, RejectsMissingFile) {
   std::string error;
-  EXPECT_EQ(SafetensorsFile::open("/nonexistent/w.safetensors", error), nullptr);
+  EXPECT_EQ(SafetensorsFile::open("/nonexistent/w.safetensors", error),
+            nullptr);
   EXPECT_NE(error.find("cannot open"), std::string::npos) << error;
 }
 
@@ -132,40 +136,47 @@ TEST(Safetensors, RejectsEntryWithoutFields) {
 
 TEST(Safetensors, RejectsUnknownDtype) {
   expectRejected(
-      image(R"({"w": {"dtype": "F33", "shape": [1], "data_offsets": [0, 4]}})", 4),
+      image(R"({"w": {"dtype": "F33", "shape": [1], "data_offsets": [0, 4]}})",
+            4),
       "unknown dtype 'F33'");
 }
 
 TEST(Safetensors, RejectsOffsetsOutsideData) {
   expectRejected(
-      image(R"({"w": {"dtype": "F32", "shape": [2], "data_offsets": [0, 8]}})", 4),
+      image(R"({"w": {"dtype": "F32", "shape": [2], "data_offsets": [0, 8]}})",
+            4),
       "outside the data section of 4 bytes");
   expectRejected(
-      image(R"({"w": {"dtype": "F32", "shape": [0], "data_offsets": [8, 4]}})", 8),
+      image(R"({"w": {"dtype": "F32", "shape": [0], "data_offsets": [8, 4]}})",
+            8),
       "outside the data section");
 }
 
 TEST(Safetensors, RejectsShapeThatDisagreesWithBytes) {
   expectRejected(
-      image(R"({"w": {"dtype": "F32", "shape": [3], "data_offsets": [0, 8]}})", 8),
+      image(R"({"w": {"dtype": "F32", "shape": [3], "data_offsets": [0, 8]}})",
+            8),
       "holds 8 bytes but its F32 shape needs 12");
 }
 
 TEST(Safetensors, RejectsNegativeOrHugeShapes) {
   expectRejected(
-      image(R"({"w": {"dtype": "F32", "shape": [-1], "data_offsets": [0, 4]}})", 4),
+      image(R"({"w": {"dtype": "F32", "shape": [-1], "data_offsets": [0, 4]}})",
+            4),
       "not a non-negative integer");
   expectRejected(
       image(R"({"w": {"dtype": "F32", "shape": [4294967296, 4294967296],
-                "data_offsets": [0, 4]}})", 4),
+                "data_offsets": [0, 4]}})",
+            4),
       "too large to address");
 }
 
 TEST(Safetensors, RejectsOverlappingEntries) {
-  expectRejected(image(R"({"a": {"dtype": "F32", "shape": [2], "data_offsets": [0, 8]},
+  expectRejected(
+      image(R"({"a": {"dtype": "F32", "shape": [2], "data_offsets": [0, 8]},
                            "b": {"dtype": "F32", "shape": [1], "data_offsets": [4, 8]}})",
-                       8),
-                 "overlap");
+            8),
+      "overlap");
 }
 
 TEST(Safetensors, RejectsNonStringMetadata) {

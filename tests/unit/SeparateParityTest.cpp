@@ -15,8 +15,8 @@
 
 #include "runtime/Backend.h"
 #include "runtime/Safetensors.h"
-#include "runtime/session/Artifact.h"
 #include "runtime/data/Audio.h"
+#include "runtime/session/Artifact.h"
 
 #include <gtest/gtest.h>
 
@@ -67,8 +67,8 @@ TEST_P(SeparateParity, OneSegmentIsTheUpstreamForward) {
   for (int64_t b = 0; b < rows; ++b) {
     Audio song;
     song.sampleRate = rate;
-    song.channels = {std::vector<float>(mix.begin() + b * N,
-                                        mix.begin() + (b + 1) * N)};
+    song.channels = {
+        std::vector<float>(mix.begin() + b * N, mix.begin() + (b + 1) * N)};
     std::string path = work + "/row" + std::to_string(b) + ".wav";
     writeAudio(path, song, AudioFormat::Wav);
     songs += " " + path;

@@ -21,8 +21,8 @@
 #include "runtime/data/Audio.h"
 #include "runtime/eval/Metrics.h"
 #include "runtime/eval/Rescale.h"
-#include "runtime/session/Session.h"
 #include "runtime/eval/TrackLoss.h"
+#include "runtime/session/Session.h"
 
 #include <gtest/gtest.h>
 #include <sndfile.h>
@@ -211,8 +211,7 @@ TEST(Audio, Mp3sOfAnyLengthRead) {
     EXPECT_EQ(audio.sampleRate, 44100);
     ASSERT_EQ(audio.channels.size(), 2u);
     EXPECT_EQ(audio.channels[1].size(), audio.channels[0].size());
-    EXPECT_NEAR(static_cast<double>(audio.frames()), seconds * 44100,
-                4 * 1152)
+    EXPECT_NEAR(static_cast<double>(audio.frames()), seconds * 44100, 4 * 1152)
         << seconds << " s";
   }
 }
@@ -246,9 +245,8 @@ TEST(Audio, ImpossibleRatesAndFolderTargetsAreNamed) {
               std::string::npos)
         << e.what();
   }
-  AudioInfo info = probeAudio((writeAudio(dir + "/ok.wav", audio,
-                                          AudioFormat::Wav),
-                               dir + "/ok.wav"));
+  AudioInfo info = probeAudio(
+      (writeAudio(dir + "/ok.wav", audio, AudioFormat::Wav), dir + "/ok.wav"));
   EXPECT_EQ(info.sampleRate, 8000);
   EXPECT_EQ(info.channels, 1);
   EXPECT_EQ(info.frames, 100);

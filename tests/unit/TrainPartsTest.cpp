@@ -112,10 +112,10 @@ TEST(LossScaler, WithoutScalingNonFiniteValuesAreNamed) {
 }
 
 TEST(EarlyStopping, StopsAfterPatienceValidationsWithoutMinDelta) {
-  EarlyStopping e = EarlyStopping::fromTraining(
-      {{"early_stopping", true},
-       {"early_stopping_patience", 2},
-       {"early_stopping_min_delta", 0.1}});
+  EarlyStopping e =
+      EarlyStopping::fromTraining({{"early_stopping", true},
+                                   {"early_stopping_patience", 2},
+                                   {"early_stopping_min_delta", 0.1}});
   TrainState state;
   EXPECT_FALSE(e.observe(state, 1.0));  // best 1.0
   EXPECT_FALSE(e.observe(state, 0.95)); // not below 0.9: bad 1

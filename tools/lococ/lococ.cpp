@@ -21,11 +21,11 @@
 #include "mlir/Support/FileUtilities.h"
 #include "llvm/ADT/SmallPtrSet.h"
 #include "llvm/Support/CommandLine.h"
-#include "llvm/Support/WithColor.h"
 #include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/InitLLVM.h"
 #include "llvm/Support/SourceMgr.h"
 #include "llvm/Support/ToolOutputFile.h"
+#include "llvm/Support/WithColor.h"
 
 #include <cmath>
 #include <tuple>
@@ -38,7 +38,6 @@ namespace {
 llvm::raw_ostream &toolError() {
   return llvm::WithColor::error(llvm::errs(), "lococ");
 }
-
 
 llvm::cl::opt<std::string> configFile(llvm::cl::Positional,
                                       llvm::cl::desc("<config.yaml>"),
@@ -66,7 +65,8 @@ llvm::cl::opt<EmitStage> emit(
     "emit", llvm::cl::desc("Print the IR at a stage of the pipeline"),
     llvm::cl::init(EmitStage::None),
     llvm::cl::values(
-        clEnumValN(EmitStage::Loco, "loco", "the loco IR built by the frontend"),
+        clEnumValN(EmitStage::Loco, "loco",
+                   "the loco IR built by the frontend"),
         clEnumValN(EmitStage::Fused, "fused",
                    "after the fusion pipeline (flash attention)"),
         clEnumValN(EmitStage::Grad, "grad",
@@ -74,9 +74,10 @@ llvm::cl::opt<EmitStage> emit(
         clEnumValN(EmitStage::Runtime, "runtime",
                    "runtime calls on one arena (LLVM dialect)"),
         clEnumValN(EmitStage::Llvm, "llvm", "LLVM IR")));
-llvm::cl::opt<std::string> outputFile(
-    "o", llvm::cl::desc("Output file (train.so, or the IR with --emit)"),
-    llvm::cl::value_desc("file"), llvm::cl::init("-"));
+llvm::cl::opt<std::string>
+    outputFile("o",
+               llvm::cl::desc("Output file (train.so, or the IR with --emit)"),
+               llvm::cl::value_desc("file"), llvm::cl::init("-"));
 llvm::cl::opt<std::string> target(
     "target",
     llvm::cl::desc("Runtime backend: cpu, cuda, or auto (the default: cuda "
@@ -93,12 +94,14 @@ llvm::cl::opt<bool> fuseElementwise(
                    "loco.swiglu, and each residual add of a dropout into "
                    "loco.dropout_add (default on)"),
     llvm::cl::init(true));
-llvm::cl::opt<bool> memoryReport(
-    "memory-report", llvm::cl::desc("Print the arena plan: size, lower bound, "
-                                    "breakdown, largest buffers"));
-llvm::cl::opt<std::string> memoryReportJsonFile(
-    "memory-report-json", llvm::cl::desc("Write the memory report as JSON"),
-    llvm::cl::value_desc("file"));
+llvm::cl::opt<bool>
+    memoryReport("memory-report",
+                 llvm::cl::desc("Print the arena plan: size, lower bound, "
+                                "breakdown, largest buffers"));
+llvm::cl::opt<std::string>
+    memoryReportJsonFile("memory-report-json",
+                         llvm::cl::desc("Write the memory report as JSON"),
+                         llvm::cl::value_desc("file"));
 llvm::cl::opt<std::string> traceFile(
     "trace",
     llvm::cl::desc("Write a Chrome-trace / Perfetto JSON of the schedule "
@@ -245,8 +248,8 @@ bool checkCounts() {
         std::tuple{"--extra-checkpoints", &extraCheckpoints, int64_t(0)},
         std::tuple{"--micro-batch", &microBatch, int64_t(1)}})
     if (option->getNumOccurrences() && (*option < low || *option > (1 << 20))) {
-      toolError() << name << " must be between " << low << " and "
-                  << (1 << 20) << ", got " << *option << "\n";
+      toolError() << name << " must be between " << low << " and " << (1 << 20)
+                  << ", got " << *option << "\n";
       return false;
     }
   if (batchSegments.getNumOccurrences() &&
@@ -321,7 +324,8 @@ int main(int argc, char **argv) {
       "lococ: compile a TF-Locoformer training config\n\n"
       "  lococ CONFIG [--set key.path=value]... -o train.so\n"
       "  lococ CONFIG --mode separate [--batch-segments N] -o separate.so\n"
-      "  lococ CONFIG [--set key.path=value]... --emit=loco|fused|grad|runtime|llvm "
+      "  lococ CONFIG [--set key.path=value]... "
+      "--emit=loco|fused|grad|runtime|llvm "
       "[-o FILE]\n");
   std::optional<CompileOptions> options = compileOptions();
   if (!options)

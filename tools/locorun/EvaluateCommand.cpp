@@ -7,15 +7,15 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "tools/locorun/Inference.h"
-#include "tools/locorun/Flags.h"
 #include "runtime/data/Audio.h"
-#include "runtime/io/Checkpoint.h"
 #include "runtime/eval/Evaluate.h"
 #include "runtime/eval/Metrics.h"
-#include "runtime/io/OutputFile.h"
 #include "runtime/eval/Separate.h"
+#include "runtime/io/Checkpoint.h"
+#include "runtime/io/OutputFile.h"
 #include "runtime/session/Session.h"
+#include "tools/locorun/Flags.h"
+#include "tools/locorun/Inference.h"
 
 #include <nlohmann/json.hpp>
 
@@ -69,12 +69,14 @@ const char *kEvaluateUsage =
 } // namespace
 
 int loco::runEvaluateCommand(int argc, char **argv) {
-  InferenceArguments a = parseInferenceArguments(argc, argv, kEvaluateUsage, /*evaluate=*/true);
+  InferenceArguments a =
+      parseInferenceArguments(argc, argv, kEvaluateUsage, /*evaluate=*/true);
   if (a.data.empty())
     usageError(kEvaluateUsage, "--data DIR is required");
   if (a.artifact.empty() == a.estimates.empty())
-    usageError(kEvaluateUsage,
-          "give either a separation artifact (with --weights) or --estimates");
+    usageError(
+        kEvaluateUsage,
+        "give either a separation artifact (with --weights) or --estimates");
   std::unique_ptr<OutputFile> json;
   nlohmann::ordered_json tracksJson = nlohmann::ordered_json::array();
   // The JSON document of the tracks scored so far; `error` when the run

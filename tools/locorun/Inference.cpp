@@ -16,8 +16,8 @@
 using namespace loco;
 
 InferenceArguments loco::parseInferenceArguments(int argc, char **argv,
-                                                  const char *text,
-                                                  bool evaluate) {
+                                                 const char *text,
+                                                 bool evaluate) {
   InferenceArguments a;
   for (int i = 2; i < argc; ++i) {
     std::string arg = argv[i];
@@ -41,8 +41,7 @@ InferenceArguments loco::parseInferenceArguments(int argc, char **argv,
       } catch (const RunError &e) {
         usageError(text, e.what());
       }
-    }
-    else if (arg == "--quiet")
+    } else if (arg == "--quiet")
       a.quiet = true;
     else if (arg == "--overlap") {
       std::string v = value();
@@ -50,14 +49,17 @@ InferenceArguments loco::parseInferenceArguments(int argc, char **argv,
       a.overlap = std::strtod(v.c_str(), &end);
       // Each sample is separated 1 / (1 - overlap) times: 20 at 0.95.
       if (v.empty() || *end || !(a.overlap >= 0.0 && a.overlap <= 0.95))
-        usageError(text, "--overlap expects a number in [0, 0.95] (each sample is "
-                    "separated 1 / (1 - overlap) times), got '" + v + "'");
+        usageError(text,
+                   "--overlap expects a number in [0, 0.95] (each sample is "
+                   "separated 1 / (1 - overlap) times), got '" +
+                       v + "'");
     } else if (!evaluate && (arg == "-o" || arg == "--out"))
       a.out = value();
     else if (!evaluate && arg == "--format") {
       a.format = value();
       if (a.format != "wav" && a.format != "flac")
-        usageError(text, "--format expects wav or flac, got '" + a.format + "'");
+        usageError(text,
+                   "--format expects wav or flac, got '" + a.format + "'");
     } else if (!evaluate && arg == "--overwrite")
       a.overwrite = true;
     else if (!evaluate && arg == "--batch-segments")
@@ -93,11 +95,12 @@ InferenceArguments loco::parseInferenceArguments(int argc, char **argv,
 std::unique_ptr<Session> loco::openSeparation(const InferenceArguments &a,
                                               const char *text) {
   if (a.artifact.empty())
-    usageError(text, "no separation artifact given (lococ CONFIG --mode separate "
-                "-o separate.so)");
+    usageError(text,
+               "no separation artifact given (lococ CONFIG --mode separate "
+               "-o separate.so)");
   if (a.weights.empty())
     usageError(text, "--weights is required (a model.safetensors or checkpoint "
-                "folder)");
+                     "folder)");
   auto session = std::make_unique<Session>(a.artifact, a.device);
   if (!session->artifact().separate())
     throw RunError("'" + a.artifact +

@@ -31,19 +31,22 @@ const char *kSyntheticUsage =
     "options:\n"
     "  --tracks N               training tracks (default 8)\n"
     "  --test-tracks N          test tracks (default 2)\n"
-    "  --seconds S              length of each track (default 3, at most 3600)\n"
+    "  --seconds S              length of each track (default 3, at most "
+    "3600)\n"
     "  --sample-rate R          1000 to 384000 Hz (default 44100)\n"
     "  --seed S                 the tracks' random seed (default 0)\n";
 
 int runSynthetic(int argc, char **argv) {
   for (int i = 2; i < argc; ++i)
-    if (std::strcmp(argv[i], "--help") == 0 || std::strcmp(argv[i], "-h") == 0) {
+    if (std::strcmp(argv[i], "--help") == 0 ||
+        std::strcmp(argv[i], "-h") == 0) {
       std::fputs(kSyntheticUsage, stdout);
       return 0;
     }
   if (argc < 3 || argv[2][0] == '-') {
-    std::fprintf(stderr, "locorun: error: make-synthetic needs a folder "
-                         "first\n%s",
+    std::fprintf(stderr,
+                 "locorun: error: make-synthetic needs a folder "
+                 "first\n%s",
                  kSyntheticUsage);
     return 1;
   }
@@ -69,17 +72,19 @@ int runSynthetic(int argc, char **argv) {
       // An hour of audio per stem is far beyond a test folder; the bound
       // keeps the sample count (and the memory) reasonable.
       if (value.empty() || *end || !(seconds > 0.0 && seconds <= 3600.0))
-        usageError(kSyntheticUsage, "--seconds expects a number in (0, 3600], got '" + value +
-                   "'");
+        usageError(kSyntheticUsage,
+                   "--seconds expects a number in (0, 3600], got '" + value +
+                       "'");
     } else
       usageError(kSyntheticUsage, "unknown option '" + arg + "'");
   }
   // The rates locorun reads back (Audio.cpp's bounds, 384 kHz at most).
   if (rate < 1000 || rate > 384000)
     usageError(kSyntheticUsage, "--sample-rate expects 1000 to 384000, got " +
-               std::to_string(rate));
+                                    std::to_string(rate));
   if (tracks > 10000 || testTracks > 10000)
-    usageError(kSyntheticUsage, "--tracks and --test-tracks expect at most 10000");
+    usageError(kSyntheticUsage,
+               "--tracks and --test-tracks expect at most 10000");
   std::error_code ec;
   if (std::filesystem::exists(dir, ec) &&
       !std::filesystem::is_directory(dir, ec))

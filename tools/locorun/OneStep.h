@@ -27,8 +27,7 @@ struct OneStepOptions {
 /// Runs the step on `session` with dropout keys from `seed`. A train.so
 /// that lococ micro-batched runs the config's batch as its micro-batches,
 /// accumulating their gradients, as the trainer does.
-void runOneStep(Session &session, const OneStepOptions &options,
-                uint64_t seed);
+void runOneStep(Session &session, const OneStepOptions &options, uint64_t seed);
 
 } // namespace loco
 

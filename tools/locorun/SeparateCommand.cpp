@@ -6,15 +6,15 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "tools/locorun/Inference.h"
-#include "tools/locorun/Flags.h"
 #include "runtime/data/Audio.h"
-#include "runtime/io/Checkpoint.h"
 #include "runtime/eval/Evaluate.h"
 #include "runtime/eval/Metrics.h"
-#include "runtime/io/OutputFile.h"
 #include "runtime/eval/Separate.h"
+#include "runtime/io/Checkpoint.h"
+#include "runtime/io/OutputFile.h"
 #include "runtime/session/Session.h"
+#include "tools/locorun/Flags.h"
+#include "tools/locorun/Inference.h"
 
 #include <nlohmann/json.hpp>
 
@@ -69,8 +69,6 @@ const char *kSeparateUsage =
     "  --device D               cpu (default), cuda or cuda:N\n"
     "  --quiet                  no progress line\n";
 
-
-
 /// The folder name of a song's stems: its file's stem, or for a MUSDB
 /// mixture its track folder's name, from the absolute path with `.` and
 /// `..` resolved (lexically: a linked song keeps its own name, not its
@@ -87,7 +85,7 @@ std::string songLabel(const std::string &path) {
 }
 
 bool isRegularFile(const std::string &path) {
-  struct stat info {};
+  struct stat info{};
   return ::stat(path.c_str(), &info) == 0 && S_ISREG(info.st_mode);
 }
 
@@ -99,11 +97,11 @@ void prepareOutputFolder(const std::string &dir, const std::string &option) {
     throw RunError(option + " " + dir + ": exists and is not a folder");
   fs::create_directories(dir, ec);
   if (ec)
-    throw RunError(option + " " + dir + ": cannot create the folder: " +
-                   ec.message());
+    throw RunError(option + " " + dir +
+                   ": cannot create the folder: " + ec.message());
   if (::access(dir.c_str(), W_OK | X_OK) != 0)
-    throw RunError(option + " " + dir + ": cannot write in the folder: " +
-                   std::strerror(errno));
+    throw RunError(option + " " + dir +
+                   ": cannot write in the folder: " + std::strerror(errno));
 }
 
 /// One line on the stems' level: which rescaling was applied, and why.
@@ -123,9 +121,9 @@ void printRescale(const RescaleReport &applied,
     std::printf("%s%s x%.4g", s ? ", " : "", names[s].c_str(),
                 applied.gains[s]);
   std::printf(")%s\n", automatic ? "; the model was trained on a "
-                                    "scale-free loss (--rescale off keeps "
-                                    "its raw level)"
-                                  : "");
+                                   "scale-free loss (--rescale off keeps "
+                                   "its raw level)"
+                                 : "");
   // Two estimates that are nearly the same signal get large gains of
   // opposite signs, which amplify their difference.
   for (double gain : applied.gains)
@@ -141,7 +139,8 @@ void printRescale(const RescaleReport &applied,
 } // namespace
 
 int loco::runSeparateCommand(int argc, char **argv) {
-  InferenceArguments a = parseInferenceArguments(argc, argv, kSeparateUsage, /*evaluate=*/false);
+  InferenceArguments a =
+      parseInferenceArguments(argc, argv, kSeparateUsage, /*evaluate=*/false);
   if (a.songs.empty())
     usageError(kSeparateUsage, "no song given");
   if (a.out.empty())
@@ -190,11 +189,10 @@ int loco::runSeparateCommand(int argc, char **argv) {
     }
     if (!existing.empty())
       throw RunError(
-          existing.front() + (existing.size() > 1
-                                  ? " (and " +
-                                        std::to_string(existing.size() - 1) +
-                                        " more)"
-                                  : std::string()) +
+          existing.front() +
+          (existing.size() > 1
+               ? " (and " + std::to_string(existing.size() - 1) + " more)"
+               : std::string()) +
           ": already exists and this run did not write it; pass --overwrite "
           "to replace it, or give another -o (nothing was separated)");
     SeparateOptions options;
@@ -207,8 +205,8 @@ int loco::runSeparateCommand(int argc, char **argv) {
     for (size_t i = 0; i < a.songs.size(); ++i) {
       const std::string &path = a.songs[i];
       RescaleReport applied;
-      std::vector<Audio> stems = separateSong(*session, readAudio(path),
-                                              options, labels[i], &applied);
+      std::vector<Audio> stems =
+          separateSong(*session, readAudio(path), options, labels[i], &applied);
       fs::path dir = fs::path(a.out) / labels[i];
       std::error_code ec;
       fs::create_directories(dir, ec);
@@ -221,8 +219,8 @@ int loco::runSeparateCommand(int argc, char **argv) {
       std::string list;
       for (const std::string &name : names)
         list += (list.empty() ? "" : ",") + name;
-      std::printf("%s -> %s/{%s}.%s\n", path.c_str(), dir.c_str(),
-                  list.c_str(), a.format.c_str());
+      std::printf("%s -> %s/{%s}.%s\n", path.c_str(), dir.c_str(), list.c_str(),
+                  a.format.c_str());
       printRescale(applied, names, a.rescale == Rescale::Auto);
     }
   } catch (const std::exception &e) {

@@ -175,13 +175,14 @@ Options parseOptions(int argc, char **argv) {
     else if (o.artifact.empty())
       o.artifact = arg;
     else
-      usageError(kUsage, "more than one train.so given ('" + o.artifact + "', '" + arg +
-                 "')");
+      usageError(kUsage, "more than one train.so given ('" + o.artifact +
+                             "', '" + arg + "')");
   }
   if (o.artifact.empty())
     usageError(kUsage, "no train.so given");
   if (!o.data.empty() && o.synthetic)
-    usageError(kUsage, "--data and --synthetic both name the training data; give one");
+    usageError(kUsage,
+               "--data and --synthetic both name the training data; give one");
   return o;
 }
 
@@ -198,14 +199,13 @@ void reportMemory(Session &session, Communicator *comm) {
   TrainArtifact &art = session.artifact();
   struct rusage usage;
   getrusage(RUSAGE_SELF, &usage);
-  std::fprintf(
-      stderr,
-      "memory: arena %lld bytes (workspace %lld of them), lower bound "
-      "%lld bytes; peak RSS %lld MiB\n",
-      static_cast<long long>(art.arenaBytes()),
-      static_cast<long long>(art.workspaceBytes()),
-      static_cast<long long>(art.lowerBoundBytes()),
-      static_cast<long long>(usage.ru_maxrss / 1024));
+  std::fprintf(stderr,
+               "memory: arena %lld bytes (workspace %lld of them), lower bound "
+               "%lld bytes; peak RSS %lld MiB\n",
+               static_cast<long long>(art.arenaBytes()),
+               static_cast<long long>(art.workspaceBytes()),
+               static_cast<long long>(art.lowerBoundBytes()),
+               static_cast<long long>(usage.ru_maxrss / 1024));
   // On a device: what the device reports this context holds, against the
   // plan (the arena plus the backend's fixed workspace).
   int64_t peak = 0;
@@ -226,13 +226,12 @@ void reportMemory(Session &session, Communicator *comm) {
                  static_cast<long long>(fixed), ratio(peak));
     const DeviceMemoryTrace &trace = session.deviceMemory();
     if (!trace.separated()) {
-      std::fprintf(
-          stderr,
-          "device libraries: not separated (they are measured "
-          "after %lld optimizer steps of warm-up; run at least "
-          "%lld)\n",
-          static_cast<long long>(DeviceMemoryTrace::kWarmupSteps),
-          static_cast<long long>(DeviceMemoryTrace::kWarmupSteps + 1));
+      std::fprintf(stderr,
+                   "device libraries: not separated (they are measured "
+                   "after %lld optimizer steps of warm-up; run at least "
+                   "%lld)\n",
+                   static_cast<long long>(DeviceMemoryTrace::kWarmupSteps),
+                   static_cast<long long>(DeviceMemoryTrace::kWarmupSteps + 1));
       return;
     }
     std::fprintf(stderr,
@@ -278,8 +277,11 @@ RunPlan planRun(const Options &o, const LaunchInfo &launch) {
                        "step; drop --steps, --epochs and --data");
   if (run.oneStep && launch.launched())
     throw RunError("--one-step, --batch, --dump and --eval run one process's "
-                   "step, and " + launch.launcher + " started this one as "
-                   "rank " + std::to_string(launch.rank) + " of " +
+                   "step, and " +
+                   launch.launcher +
+                   " started this one as "
+                   "rank " +
+                   std::to_string(launch.rank) + " of " +
                    std::to_string(launch.worldSize) +
                    "; run them without a launcher");
   nlohmann::json hardware = peeked.value("hardware", nlohmann::json::object());
@@ -419,8 +421,8 @@ int train(Options &o, const LaunchInfo &launch,
     runOneStep(session, {o.artifact, o.batch, o.dump, o.eval}, seed);
   } else {
     if (o.train.steps < 0 && o.train.epochs < 0)
-      o.train.epochs = std::max<int64_t>(
-          1, art.training().value("num_epochs", int64_t(1)));
+      o.train.epochs =
+          std::max<int64_t>(1, art.training().value("num_epochs", int64_t(1)));
     auto [trainTracks, validation] = openTracks(art, dataDir, seed, lead);
     stopped = runTraining(session, *trainTracks, validation.get(), o.train);
   }
