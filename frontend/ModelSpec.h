@@ -29,7 +29,7 @@ struct ParamInfo {
   std::string key;
   /// Initialisation when no weights are given, PyTorch's defaults:
   /// "ones", "zeros" or "uniform:<bound>" (bound 1/sqrt(fan_in)).
-  std::string init;
+  std::string init = {};
   int64_t numElements() const;
 };
 

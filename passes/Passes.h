@@ -63,7 +63,7 @@ struct LocoPipelineOptions {
   bool fuseAttention = true;
   /// The lower precision of loco-autocast (bf16 or f16); empty: all f32.
   std::string amp;
-  LocoRematChoice remat;
+  LocoRematChoice remat = {};
   /// loco-fuse-elementwise (the SwiGLU gate, dropout into residual adds).
   bool fuseElementwise = true;
 };

@@ -9,6 +9,6 @@ apt-get install -y -qq --no-install-recommends \
   libyaml-cpp-dev libgtest-dev nlohmann-json3-dev libfftw3-dev libopenblas-dev libdnnl-dev libxsmm-dev libsleef-dev \
   libsndfile1-dev libsamplerate0-dev liblapacke-dev zlib1g-dev \
   libprotobuf-dev protobuf-compiler openmpi-bin libopenmpi-dev \
-  clang-19 libclang-rt-19-dev libomp-19-dev \
+  clang-19 libclang-rt-19-dev libomp-19-dev clang-format-19 \
   python3-torch python3-yaml python3-numpy \
   > /dev/null

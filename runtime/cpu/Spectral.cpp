@@ -225,7 +225,6 @@ void loco_istft_backward(loco_context *ctx, const float *g, float *out,
                          int64_t B, int64_t T, int64_t nFft, int64_t hop,
                          int64_t length) {
   int64_t F = nFft / 2 + 1, pad = nFft / 2;
-  int64_t total = nFft + hop * (T - 1);
   loco::Scratch scratch(ctx);
   FrameTransform fft(ctx, scratch, T, nFft, /*inverse=*/false,
                      "loco_istft_backward");

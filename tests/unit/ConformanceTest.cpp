@@ -728,10 +728,11 @@ TEST_P(Conformance, CapturedStepsReplayWithNewScalars) {
   // LOCO_CUDA_GRAPHS=0, and then nothing is captured).
   std::string described = dev->loco_context_describe(dctx);
   std::cout << "[ measured ] " << described << "\n";
-  if (described.find("CUDA graphs") != std::string::npos)
+  if (described.find("CUDA graphs") != std::string::npos) {
     EXPECT_NE(described.find("1 graph(s) captured, 3 graph launch(es)"),
               std::string::npos)
         << described;
+  }
 }
 
 // A step whose capture fails (here: its second call needs a cuFFT plan of
@@ -757,10 +758,11 @@ TEST_P(Conformance, FailedCaptureRunsTheStepEagerly) {
   // The fallback is visible (graphs were on, unless LOCO_CUDA_SYNC or
   // LOCO_CUDA_GRAPHS=0 turned them off).
   std::string described = dev->loco_context_describe(dctx);
-  if (described.find("CUDA graphs") != std::string::npos)
+  if (described.find("CUDA graphs") != std::string::npos) {
     EXPECT_NE(described.find("CUDA graphs off after a failed capture"),
               std::string::npos)
         << described;
+  }
 }
 
 TEST_P(Conformance, DeviceMemoryIsAccounted) {

@@ -386,9 +386,10 @@ TEST_F(CpuBackward, DropoutAddEqualsTheUnfusedKernels) {
     loco_add(ctx, r.data(), dropped.data(), sum.data(), n);
     loco_dropout_add(ctx, r.data(), x.data(), fused.data(), n, 0.1, 6, 7);
     ASSERT_EQ(fused, sum);
-    if (training) // The mask drew: about a tenth of x dropped.
+    if (training) { // The mask drew: about a tenth of x dropped.
       EXPECT_NEAR(std::count(dropped.begin(), dropped.end(), 0.0f), n / 10,
                   n / 50);
+    }
     Vec inR = r, inX = x;
     loco_dropout_add(ctx, inR.data(), x.data(), inR.data(), n, 0.1, 6, 7);
     loco_dropout_add(ctx, r.data(), inX.data(), inX.data(), n, 0.1, 6, 7);

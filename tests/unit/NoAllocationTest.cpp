@@ -101,9 +101,10 @@ TEST_P(NoAllocation, StepsAllocateNothing) {
   // Every product of the step ran on a kernel generated for this CPU, none
   // on the fallback BLAS (unless LOCO_CPU_GEMM=openblas chose it).
   const char *choice = std::getenv("LOCO_CPU_GEMM");
-  if (!choice || std::string(choice) != "openblas")
+  if (!choice || std::string(choice) != "openblas") {
     EXPECT_EQ(loco::cpu::gemmFallbackCalls(), fallbacks)
         << loco::cpu::describeGemm();
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(
