@@ -312,9 +312,9 @@ LLVM::LLVMFuncOp LowerToRuntimePass::getOrDefineDebugOp(OpBuilder &builder) {
   auto type = LLVM::LLVMFunctionType::get(
       LLVM::LLVMVoidType::get(ctx), {ptr, i64Type, ptr, i64Type, i64Type});
   // The hook: a function pointer, null unless the runner sets it.
-  auto hook = builder.create<LLVM::GlobalOp>(loc, ptr, /*isConstant=*/false,
-                                             LLVM::Linkage::External,
-                                             "loco_debug_hook", Attribute());
+  auto hook = builder.create<LLVM::GlobalOp>(
+      loc, ptr, /*isConstant=*/false, LLVM::Linkage::External,
+      LOCO_ARTIFACT_DEBUG_HOOK, Attribute());
   {
     Block *init = builder.createBlock(&hook.getInitializerRegion());
     builder.setInsertionPointToStart(init);
@@ -527,7 +527,7 @@ void LowerToRuntimePass::emitOptimizer(OpBuilder &builder, func::FuncOp func,
         return value.getValueAsDouble();
     return fallback;
   };
-  StringRef symbol = "loco_optimizer_step";
+  StringRef symbol = LOCO_ARTIFACT_OPTIMIZER_STEP;
   beginEntry(builder, loc, symbol);
   Value scratch = pointer(builder, loc, layout.scratch);
   // Every kernel call reports to the hook (locorun --profile), with its
@@ -679,6 +679,7 @@ std::string LowerToRuntimePass::manifest(func::FuncOp train,
   root["debug"] = llvm::json::Object{{"ops", std::move(ops)},
                                      {"costs", std::move(costs)},
                                      {"names", std::move(debugNames)}};
+  root["schema"] = LOCO_MANIFEST_SCHEMA;
   // Plain integer, float and string entries of the model and training
   // dictionaries, and of the memory-for-compute choices (micro-batching,
   // recomputation) when lococ made them.
@@ -764,7 +765,7 @@ void LowerToRuntimePass::runOnOperation() {
   builder.setInsertionPointToEnd(module.getBody());
   auto anchor = builder.create<LLVM::GlobalOp>(
       loc, builder.getI32Type(), /*isConstant=*/true, LLVM::Linkage::External,
-      "loco_abi_version", builder.getI32IntegerAttr(LOCO_ABI_VERSION));
+      LOCO_ARTIFACT_ABI_VERSION, builder.getI32IntegerAttr(LOCO_ABI_VERSION));
   insertionAnchor = anchor;
 
   // Entry point "train" is `loco_train_step`, and so on.
@@ -778,8 +779,9 @@ void LowerToRuntimePass::runOnOperation() {
     emitEntry(builder, func, plan, layout, symbol);
   }
   if (hasGradients) {
-    entryPoints["optimizer"] = llvm::json::Object{
-        {"symbol", "loco_optimizer_step"}, {"scratch_offset", layout.scratch}};
+    entryPoints["optimizer"] =
+        llvm::json::Object{{"symbol", LOCO_ARTIFACT_OPTIMIZER_STEP},
+                           {"scratch_offset", layout.scratch}};
     emitOptimizer(builder, train, layout);
   }
 
@@ -788,7 +790,7 @@ void LowerToRuntimePass::runOnOperation() {
   builder.setInsertionPoint(anchor);
   builder.create<LLVM::GlobalOp>(
       loc, LLVM::LLVMArrayType::get(builder.getI8Type(), json.size()),
-      /*isConstant=*/true, LLVM::Linkage::External, "loco_manifest",
+      /*isConstant=*/true, LLVM::Linkage::External, LOCO_ARTIFACT_MANIFEST,
       builder.getStringAttr(json));
   for (func::FuncOp func : steps)
     func.erase();

@@ -29,6 +29,20 @@ extern "C" {
  * locorun refuses any other. Bump on every incompatible change. */
 #define LOCO_ABI_VERSION 6
 
+/* The symbols a train.so exports besides its step entries (lococ's lowering
+ * defines them; the runner finds them with dlsym): the ABI version it was
+ * compiled for (int32), its manifest (a JSON string), and the slot of the
+ * hook it calls after each kernel (null unless profiling or checking), and
+ * the entry of its optimizer step. */
+/* The schema of the manifest's config tables (runtime/abi/Manifest.h),
+ * recorded as its "schema"; bumped when a key changes meaning. */
+#define LOCO_MANIFEST_SCHEMA 1
+
+#define LOCO_ARTIFACT_ABI_VERSION "loco_abi_version"
+#define LOCO_ARTIFACT_MANIFEST "loco_manifest"
+#define LOCO_ARTIFACT_DEBUG_HOOK "loco_debug_hook"
+#define LOCO_ARTIFACT_OPTIMIZER_STEP "loco_optimizer_step"
+
 typedef struct loco_context loco_context;
 
 /*--- Context, memory, synchronisation ------------------------------------*/

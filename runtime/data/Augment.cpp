@@ -7,6 +7,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "runtime/data/Augment.h"
+#include "runtime/abi/Manifest.h"
 #include "runtime/support/RunError.h"
 
 #include "runtime/Philox.h"
@@ -22,20 +23,20 @@
 using namespace loco;
 
 AugmentSpec AugmentSpec::fromManifest(const nlohmann::json &manifest) {
+  DatasetManifest dataset =
+      DatasetManifest::fromJson(manifest.value("dataset", nlohmann::json()));
   AugmentSpec spec;
-  nlohmann::json dataset = manifest.value("dataset", nlohmann::json::object());
-  spec.enabled = dataset.value("augmentation", false);
-  spec.gainMin = dataset.value("gain_min", spec.gainMin);
-  spec.gainMax = dataset.value("gain_max", spec.gainMax);
-  spec.channelSwapProb =
-      dataset.value("channel_swap_prob", spec.channelSwapProb);
-  spec.polarityProb = dataset.value("polarity_prob", spec.polarityProb);
-  spec.mp3Prob = dataset.value("mp3_prob", spec.mp3Prob);
-  spec.mp3MinBitrate = dataset.value("mp3_min_bitrate", spec.mp3MinBitrate);
-  spec.mp3MaxBitrate = dataset.value("mp3_max_bitrate", spec.mp3MaxBitrate);
-  spec.noiseProb = dataset.value("noise_prob", spec.noiseProb);
-  spec.noiseMinSnrDb = dataset.value("noise_min_snr_db", spec.noiseMinSnrDb);
-  spec.noiseMaxSnrDb = dataset.value("noise_max_snr_db", spec.noiseMaxSnrDb);
+  spec.enabled = dataset.augmentation;
+  spec.gainMin = dataset.gain_min;
+  spec.gainMax = dataset.gain_max;
+  spec.channelSwapProb = dataset.channel_swap_prob;
+  spec.polarityProb = dataset.polarity_prob;
+  spec.mp3Prob = dataset.mp3_prob;
+  spec.mp3MinBitrate = dataset.mp3_min_bitrate;
+  spec.mp3MaxBitrate = dataset.mp3_max_bitrate;
+  spec.noiseProb = dataset.noise_prob;
+  spec.noiseMinSnrDb = dataset.noise_min_snr_db;
+  spec.noiseMaxSnrDb = dataset.noise_max_snr_db;
   if (spec.enabled && spec.mp3Prob > 0 && spec.mp3Bitrates().empty())
     throw RunError("the manifest's MP3 bitrate range [" +
                    std::to_string(spec.mp3MinBitrate) + ", " +

@@ -9,6 +9,7 @@
 
 #include "runtime/eval/TrackLoss.h"
 #include "runtime/SiSdr.h"
+#include "runtime/abi/Manifest.h"
 #include "runtime/support/RunError.h"
 
 #include <fftw3.h>
@@ -20,12 +21,13 @@ using namespace loco;
 
 LossSpec LossSpec::fromManifest(const nlohmann::json &manifest) {
   LossSpec spec;
-  const nlohmann::json loss = manifest.value("loss", nlohmann::json::object());
-  spec.type = loss.value("loss_type", spec.type);
-  spec.siSdrWeight = loss.value("si_sdr_weight", spec.siSdrWeight);
-  spec.l1Weight = loss.value("l1_weight", spec.l1Weight);
-  spec.spectralWeight = loss.value("spectral_weight", spec.spectralWeight);
-  spec.eps = loss.value("eps", spec.eps);
+  LossManifest loss =
+      LossManifest::fromJson(manifest.value("loss", nlohmann::json()));
+  spec.type = loss.loss_type;
+  spec.siSdrWeight = loss.si_sdr_weight;
+  spec.l1Weight = loss.l1_weight;
+  spec.spectralWeight = loss.spectral_weight;
+  spec.eps = loss.eps;
   return spec;
 }
 

@@ -176,7 +176,8 @@ nlohmann::json loco::peekManifest(const std::string &path) {
   if (!handle)
     return nullptr;
   nlohmann::json manifest;
-  if (auto *text = static_cast<const char *>(dlsym(handle, "loco_manifest")))
+  if (auto *text =
+          static_cast<const char *>(dlsym(handle, LOCO_ARTIFACT_MANIFEST)))
     manifest = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
   dlclose(handle);
   return manifest.is_object() ? manifest : nlohmann::json();
@@ -197,10 +198,10 @@ std::unique_ptr<TrainArtifact> TrainArtifact::open(const std::string &path,
     error = "cannot load '" + path + "' as a lococ train.so: " + dlerror();
     return nullptr;
   }
-  auto *version =
-      static_cast<const int32_t *>(dlsym(artifact->handle, "loco_abi_version"));
-  auto *manifest =
-      static_cast<const char *>(dlsym(artifact->handle, "loco_manifest"));
+  auto *version = static_cast<const int32_t *>(
+      dlsym(artifact->handle, LOCO_ARTIFACT_ABI_VERSION));
+  auto *manifest = static_cast<const char *>(
+      dlsym(artifact->handle, LOCO_ARTIFACT_MANIFEST));
   if (!version || !manifest) {
     error = "'" + path +
             "' is not a lococ artifact (it has no loco_abi_version and "
@@ -223,7 +224,8 @@ std::unique_ptr<TrainArtifact> TrainArtifact::open(const std::string &path,
       path, error);
   if (loaded) {
     loaded->handle = handle;
-    loaded->hook = static_cast<DebugHook *>(dlsym(handle, "loco_debug_hook"));
+    loaded->hook =
+        static_cast<DebugHook *>(dlsym(handle, LOCO_ARTIFACT_DEBUG_HOOK));
   } else {
     dlclose(handle);
   }
@@ -300,6 +302,9 @@ std::unique_ptr<TrainArtifact> TrainArtifact::fromManifest(
     }
     artifact->trainingJson =
         artifact->json.value("training", nlohmann::json::object());
+    // The config tables, typed: a key of the wrong type is refused here,
+    // before any step.
+    artifact->configTables = ConfigManifest::fromJson(artifact->json);
     // The manifest's own ABI version (edited apart from the symbol?).
     if (artifact->json.value("abi_version", int64_t(-1)) != version)
       throw std::runtime_error(

@@ -8,6 +8,7 @@
 #ifndef LOCO_RUNTIME_SESSION_ARTIFACT_H
 #define LOCO_RUNTIME_SESSION_ARTIFACT_H
 
+#include "runtime/abi/Manifest.h"
 #include "runtime/abi/api.h"
 
 #include <nlohmann/json.hpp>
@@ -94,6 +95,9 @@ public:
   int64_t optimizerScratchOffset() const { return scratchOffset; }
   /// The manifest's `training` dictionary (hyperparameters).
   const nlohmann::json &training() const { return trainingJson; }
+  /// The config's tables (model, loss, training, dataset, hardware),
+  /// typed (runtime/abi/Manifest.h), checked when the artifact loads.
+  const ConfigManifest &config() const { return configTables; }
   /// The micro-batches lococ split the config's batch into (1: none); the
   /// training dictionary's gradient_accumulation_steps counts them too.
   int64_t microBatches() const {
@@ -113,6 +117,7 @@ public:
 private:
   void *handle = nullptr;
   nlohmann::json json, trainingJson;
+  ConfigManifest configTables;
   std::vector<ManifestTensor> params, ins;
   EntryPoint evalEntry, trainEntry, separateEntry;
   EntryPoint::Fn optimizerFn = nullptr;

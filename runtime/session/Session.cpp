@@ -330,7 +330,7 @@ void Session::optimizerStep(int64_t step, double lr) {
                    "gradients)");
   api->loco_context_set_optimizer(ctx, step, lr);
   if (observer)
-    observer->begin("loco_optimizer_step");
+    observer->begin(LOCO_ARTIFACT_OPTIMIZER_STEP);
   api->loco_run_step(ctx, art->optimizer(), arena);
   finishStep(/*optimizerStep=*/true);
   if (observer)

@@ -11,7 +11,7 @@
 #ifndef LOCO_RUNTIME_TRAIN_CHECKPOINTPOLICY_H
 #define LOCO_RUNTIME_TRAIN_CHECKPOINTPOLICY_H
 
-#include <nlohmann/json.hpp>
+#include "runtime/abi/Manifest.h"
 
 #include <cstdint>
 
@@ -24,7 +24,7 @@ struct CheckpointPolicy {
   bool saveBest = true;     ///< training.save_best
 
   /// `saveEvery` and `keepOverride` (> 0) are the command line's.
-  static CheckpointPolicy fromTraining(const nlohmann::json &hp,
+  static CheckpointPolicy fromTraining(const TrainingManifest &hp,
                                        int64_t saveEvery, int64_t keepOverride);
   /// Whether optimizer step `step` (1-based) ends with a checkpoint.
   bool due(int64_t step, int64_t stepsPerEpoch) const;

@@ -10,9 +10,8 @@
 #ifndef LOCO_RUNTIME_TRAIN_EARLYSTOPPING_H
 #define LOCO_RUNTIME_TRAIN_EARLYSTOPPING_H
 
+#include "runtime/abi/Manifest.h"
 #include "runtime/io/TrainState.h"
-
-#include <nlohmann/json.hpp>
 
 namespace loco {
 
@@ -21,7 +20,7 @@ struct EarlyStopping {
   int64_t patience = 10;
   double minDelta = 0.0;
 
-  static EarlyStopping fromTraining(const nlohmann::json &hp);
+  static EarlyStopping fromTraining(const TrainingManifest &hp);
   /// Counts `valLoss` in `state` (whether or not enabled, so that turning
   /// it on at a resume counts from the run's history); true: stop now.
   bool observe(TrainState &state, double valLoss) const;

@@ -10,9 +10,8 @@
 #ifndef LOCO_RUNTIME_TRAIN_LRSCHEDULE_H
 #define LOCO_RUNTIME_TRAIN_LRSCHEDULE_H
 
+#include "runtime/abi/Manifest.h"
 #include "runtime/io/TrainState.h"
-
-#include <nlohmann/json.hpp>
 
 namespace loco {
 
@@ -23,7 +22,7 @@ struct LrSchedule {
 
   /// The schedule of a manifest's "training" table (the config's keys and
   /// defaults).
-  static LrSchedule fromTraining(const nlohmann::json &hp);
+  static LrSchedule fromTraining(const TrainingManifest &hp);
 
   /// The learning rate of optimizer step `step` (1-based).
   double lr(const TrainState &state, int64_t step) const;

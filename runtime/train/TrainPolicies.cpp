@@ -17,16 +17,16 @@
 
 using namespace loco;
 
-LrSchedule LrSchedule::fromTraining(const nlohmann::json &hp) {
+LrSchedule LrSchedule::fromTraining(const TrainingManifest &hp) {
   LrSchedule s;
-  s.baseLr = hp.value("lr", 1e-3);
-  s.warmupStartLr = hp.value("warmup_start_lr", 0.0);
-  s.factor = hp.value("scheduler_factor", 0.5);
-  s.minLr = hp.value("scheduler_min_lr", 0.0);
-  s.warmupSteps = hp.value("warmup_steps", int64_t(0));
-  s.patience = hp.value("scheduler_patience", int64_t(10));
-  s.cooldownSteps = hp.value("scheduler_cooldown", int64_t(0));
-  s.plateau = hp.value("scheduler", std::string()) == "reducelronplateau";
+  s.baseLr = hp.lr;
+  s.warmupStartLr = hp.warmup_start_lr;
+  s.factor = hp.scheduler_factor;
+  s.minLr = hp.scheduler_min_lr;
+  s.warmupSteps = hp.warmup_steps;
+  s.patience = hp.scheduler_patience;
+  s.cooldownSteps = hp.scheduler_cooldown;
+  s.plateau = hp.scheduler == "reducelronplateau";
   return s;
 }
 
@@ -92,11 +92,11 @@ bool LossScaler::exhausted(const TrainState &state) {
   return state.lossScale < std::ldexp(1.0, -24);
 }
 
-EarlyStopping EarlyStopping::fromTraining(const nlohmann::json &hp) {
+EarlyStopping EarlyStopping::fromTraining(const TrainingManifest &hp) {
   EarlyStopping e;
-  e.enabled = hp.value("early_stopping", false);
-  e.patience = hp.value("early_stopping_patience", int64_t(10));
-  e.minDelta = hp.value("early_stopping_min_delta", 0.0);
+  e.enabled = hp.early_stopping;
+  e.patience = hp.early_stopping_patience;
+  e.minDelta = hp.early_stopping_min_delta;
   return e;
 }
 
@@ -110,16 +110,14 @@ bool EarlyStopping::observe(TrainState &state, double valLoss) const {
   return enabled && state.earlyStopBad >= patience;
 }
 
-CheckpointPolicy CheckpointPolicy::fromTraining(const nlohmann::json &hp,
+CheckpointPolicy CheckpointPolicy::fromTraining(const TrainingManifest &hp,
                                                 int64_t saveEvery,
                                                 int64_t keepOverride) {
   CheckpointPolicy p;
   p.saveEvery = saveEvery;
-  p.saveInterval = std::max<int64_t>(1, hp.value("save_interval", int64_t(1)));
-  p.keep = keepOverride > 0
-               ? keepOverride
-               : std::max<int64_t>(1, hp.value("keep_last", int64_t(2)));
-  p.saveBest = hp.value("save_best", true);
+  p.saveInterval = std::max<int64_t>(1, hp.save_interval);
+  p.keep = keepOverride > 0 ? keepOverride : std::max<int64_t>(1, hp.keep_last);
+  p.saveBest = hp.save_best;
   return p;
 }
 

@@ -102,7 +102,7 @@ private:
   const TrackSource &train;
   const TrackSource *validation;
   const TrainOptions &options;
-  const nlohmann::json &hp;
+  const TrainingManifest &hp;
   Communicator *comm;
   int rank, ranks;
   bool lead;
@@ -134,7 +134,7 @@ private:
 Trainer::Trainer(Session &session, const TrackSource &train,
                  const TrackSource *validation, const TrainOptions &options)
     : session(session), art(session.artifact()), train(train),
-      validation(validation), options(options), hp(art.training()),
+      validation(validation), options(options), hp(art.config().training),
       comm(options.comm) {
   if (!art.optimizer())
     throw RunError("this train.so was compiled without gradients; it cannot "
@@ -145,14 +145,14 @@ Trainer::Trainer(Session &session, const TrackSource &train,
   const ManifestTensor &mixture = art.inputs().front();
   B = mixture.shape[0];
   N = mixture.shape[1];
-  accumulation = hp.value("gradient_accumulation_steps", int64_t(1));
+  accumulation = hp.gradient_accumulation_steps;
   schedule = LrSchedule::fromTraining(hp);
   // fp16 mixed precision: dynamic loss scaling (LossScaler.h).
-  scaler.enabled = hp.value("loss_scaling", false);
+  scaler.enabled = hp.loss_scaling;
   earlyStopping = EarlyStopping::fromTraining(hp);
   policy = CheckpointPolicy::fromTraining(hp, options.saveEvery,
                                           options.keepCheckpoints);
-  valInterval = std::max<int64_t>(1, hp.value("val_interval", int64_t(1)));
+  valInterval = std::max<int64_t>(1, hp.val_interval);
   inputs.resize(art.inputs().size());
   // Data parallelism: rank 0 speaks for the run.
   if (lead) {
@@ -249,14 +249,10 @@ void Trainer::startLoader() {
   plan.ranks = ranks;
   // dataset.random_chunks: a random offset in the track, else its start
   // (the key's meaning in open-unmix's MUSDB dataset, where it comes from).
-  plan.randomChunks = art.manifest()
-                          .value("dataset", nlohmann::json::object())
-                          .value("random_chunks", true);
+  plan.randomChunks = art.config().dataset.random_chunks;
   plan.augment = AugmentSpec::fromManifest(art.manifest());
   plan.augment.enabled &= options.augment;
-  plan.sampleRate = art.manifest()
-                        .value("model", nlohmann::json::object())
-                        .value("sample_rate", int64_t(44100));
+  plan.sampleRate = art.config().model.sample_rate;
   plan.firstStep = state.step;
   plan.lastStep = target;
   const AugmentSpec &a = plan.augment;

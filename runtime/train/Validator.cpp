@@ -35,9 +35,7 @@ Validator::Validator(Session &session, const TrackSource &tracks,
     sources.push_back(art.inputs()[i].name);
   batch = art.inputs().front().shape[0];
   segment = art.inputs().front().shape[1];
-  sampleRate = art.manifest()
-                   .value("model", nlohmann::json::object())
-                   .value("sample_rate", int64_t(44100));
+  sampleRate = art.config().model.sample_rate;
 }
 
 ValidationRecord

@@ -13,6 +13,7 @@ import tempfile
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..")
 LAYERS = os.path.join(ROOT, "scripts", "check_layers.py")
 SIZES = os.path.join(ROOT, "scripts", "function_sizes.py")
+ABI = os.path.join(ROOT, "scripts", "check_abi.py")
 
 
 def write(root, path, text):
@@ -75,8 +76,22 @@ def main():
                   os.path.join(root, "runtime/cpu/Long.cpp"))
         code, out = run(SIZES, root, "--check")
         expect(code == 0, "a long kernel passes", out)
-    print("source checks: an upward edge, a cycle and a long function are "
-          "each caught")
+    # The ABI: a function api.h declares but the backend table lacks.
+    cxx = sys.argv[1] if len(sys.argv) > 1 else "c++"
+    with tempfile.TemporaryDirectory() as root:
+        for path in ("runtime/abi/api.h", "runtime/Backend.h"):
+            write(root, path, open(os.path.join(ROOT, path)).read())
+        code, out = run(ABI, root, "--cxx", cxx)
+        expect(code == 0, "the real ABI passes", out)
+        backend = os.path.join(root, "runtime/Backend.h")
+        text = open(backend).read()
+        write(root, "runtime/Backend.h",
+              text.replace("  X(loco_adamw_check) \\\n", ""))
+        code, out = run(ABI, root, "--cxx", cxx)
+        expect(code == 1 and "'loco_adamw_check' is declared but not in "
+               "LOCO_ABI_FUNCTIONS" in out, "a missing table entry fails", out)
+    print("source checks: an upward edge, a cycle, a long function and an "
+          "ABI function missing from the backend table are each caught")
 
 
 if __name__ == "__main__":

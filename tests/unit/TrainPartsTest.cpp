@@ -25,9 +25,16 @@
 
 using namespace loco;
 
+namespace {
+/// A manifest's training table (the keys lococ writes).
+TrainingManifest hp(const nlohmann::json &table) {
+  return TrainingManifest::fromJson(table);
+}
+} // namespace
+
 TEST(LrSchedule, WarmupIsLinearFromTheStartRate) {
   LrSchedule s = LrSchedule::fromTraining(
-      {{"lr", 1e-3}, {"warmup_steps", 4}, {"warmup_start_lr", 1e-4}});
+      hp({{"lr", 1e-3}, {"warmup_steps", 4}, {"warmup_start_lr", 1e-4}}));
   TrainState state;
   state.lr = s.baseLr;
   // step k of 4: 1e-4 + (1e-3 - 1e-4) * k / 4; the base rate after.
@@ -41,12 +48,13 @@ TEST(LrSchedule, PlateauAsTorchReduceLROnPlateau) {
   // patience 1, cooldown 1, factor 0.5, min_lr 0.3: torch reduces after
   // more than `patience` bad epochs (threshold rel 1e-4), then skips
   // `cooldown` epochs of counting.
-  LrSchedule s = LrSchedule::fromTraining({{"lr", 1.0},
-                                           {"scheduler", "reducelronplateau"},
-                                           {"scheduler_patience", 1},
-                                           {"scheduler_cooldown", 1},
-                                           {"scheduler_factor", 0.5},
-                                           {"scheduler_min_lr", 0.3}});
+  LrSchedule s =
+      LrSchedule::fromTraining(hp({{"lr", 1.0},
+                                   {"scheduler", "reducelronplateau"},
+                                   {"scheduler_patience", 1},
+                                   {"scheduler_cooldown", 1},
+                                   {"scheduler_factor", 0.5},
+                                   {"scheduler_min_lr", 0.3}}));
   TrainState state;
   state.lr = 1.0;
   std::vector<double> losses{1.0, 0.99995, 1.0, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0};
@@ -63,7 +71,7 @@ TEST(LrSchedule, PlateauAsTorchReduceLROnPlateau) {
 }
 
 TEST(LrSchedule, NoPlateauWithoutTheScheduler) {
-  LrSchedule s = LrSchedule::fromTraining({{"lr", 2e-3}});
+  LrSchedule s = LrSchedule::fromTraining(hp({{"lr", 2e-3}}));
   TrainState state;
   state.lr = s.baseLr;
   for (int i = 0; i < 30; ++i)
@@ -113,9 +121,9 @@ TEST(LossScaler, WithoutScalingNonFiniteValuesAreNamed) {
 
 TEST(EarlyStopping, StopsAfterPatienceValidationsWithoutMinDelta) {
   EarlyStopping e =
-      EarlyStopping::fromTraining({{"early_stopping", true},
-                                   {"early_stopping_patience", 2},
-                                   {"early_stopping_min_delta", 0.1}});
+      EarlyStopping::fromTraining(hp({{"early_stopping", true},
+                                      {"early_stopping_patience", 2},
+                                      {"early_stopping_min_delta", 0.1}}));
   TrainState state;
   EXPECT_FALSE(e.observe(state, 1.0));  // best 1.0
   EXPECT_FALSE(e.observe(state, 0.95)); // not below 0.9: bad 1
@@ -124,7 +132,7 @@ TEST(EarlyStopping, StopsAfterPatienceValidationsWithoutMinDelta) {
   EXPECT_TRUE(e.observe(state, 0.80));  // bad 2: stop
   EXPECT_DOUBLE_EQ(state.earlyStopBest, 0.85);
   // Disabled, it still counts (a resume that enables it continues).
-  EarlyStopping off = EarlyStopping::fromTraining(nlohmann::json::object());
+  EarlyStopping off = EarlyStopping::fromTraining(hp(nlohmann::json::object()));
   TrainState counted;
   for (int i = 0; i < 20; ++i)
     EXPECT_FALSE(off.observe(counted, 1.0));
@@ -133,17 +141,18 @@ TEST(EarlyStopping, StopsAfterPatienceValidationsWithoutMinDelta) {
 
 TEST(CheckpointPolicy, EpochsIntervalsAndSteps) {
   CheckpointPolicy byEpoch = CheckpointPolicy::fromTraining(
-      {{"save_interval", 2}, {"keep_last", 3}}, 0, -1);
+      hp({{"save_interval", 2}, {"keep_last", 3}}), 0, -1);
   EXPECT_EQ(byEpoch.keep, 3);
   // 5 steps per epoch: epochs 2, 4, ... end at steps 10, 20, ...
   for (int64_t step = 1; step <= 20; ++step)
     EXPECT_EQ(byEpoch.due(step, 5), step == 10 || step == 20) << step;
   CheckpointPolicy bySteps =
-      CheckpointPolicy::fromTraining({{"keep_last", 0}}, 3, 7);
+      CheckpointPolicy::fromTraining(hp({{"keep_last", 0}}), 3, 7);
   EXPECT_EQ(bySteps.keep, 7);
   EXPECT_TRUE(bySteps.due(6, 5));
   EXPECT_FALSE(bySteps.due(5, 5));
-  EXPECT_EQ(CheckpointPolicy::fromTraining({{"keep_last", 0}}, 0, -1).keep, 1);
+  EXPECT_EQ(CheckpointPolicy::fromTraining(hp({{"keep_last", 0}}), 0, -1).keep,
+            1);
 }
 
 TEST(TrainState, MetadataRoundTripsEveryField) {

@@ -39,12 +39,9 @@ void loco::runOneStep(Session &session, const OneStepOptions &o,
   if (!o.batch.empty()) {
     inputs = session.readBatch(o.batch, rows);
   } else {
-    auto tracks =
-        makeSyntheticTracks(std::max<int64_t>(4, rows), N,
-                            art.manifest()
-                                .value("model", nlohmann::json::object())
-                                .value("sample_rate", 44100),
-                            art.inputs().size() - 1, seed);
+    auto tracks = makeSyntheticTracks(std::max<int64_t>(4, rows), N,
+                                      art.config().model.sample_rate,
+                                      art.inputs().size() - 1, seed);
     sampleBatch(*tracks, seed, 0, 0, rows, N, true, inputs);
   }
   bool train = !o.eval && art.optimizer();
@@ -96,7 +93,7 @@ void loco::runOneStep(Session &session, const OneStepOptions &o,
       writeSafetensorsAtomically(o.dump + "/grads.safetensors",
                                  session.gradients(), {{"format", "pt"}});
   }
-  double lr = art.training().value("lr", 1e-3);
+  double lr = art.config().training.lr;
   if (train)
     session.optimizerStep(1, lr);
   double seconds =

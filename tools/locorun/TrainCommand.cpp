@@ -284,14 +284,16 @@ RunPlan planRun(const Options &o, const LaunchInfo &launch) {
                    std::to_string(launch.rank) + " of " +
                    std::to_string(launch.worldSize) +
                    "; run them without a launcher");
-  nlohmann::json hardware = peeked.value("hardware", nlohmann::json::object());
-  run.device = o.device.empty() ? hardware.value("device", "cpu") : o.device;
+  // Read again, typed and checked, when the session opens the artifact.
+  HardwareManifest hardware = HardwareManifest::fromJson(
+      peeked.value("hardware", nlohmann::json::object()));
+  run.device = o.device.empty() ? hardware.device : o.device;
   // One process per GPU: under a launcher, `cuda` (or the config's gpu_id)
   // means the local rank's device.
   if (launch.launched() && Backend::kindOfDevice(run.device) == "cuda" &&
       (o.device.empty() || o.device == "cuda"))
     run.device = "cuda:" + std::to_string(launch.localRank);
-  int64_t numGpu = hardware.value("num_gpu", int64_t(1));
+  int64_t numGpu = hardware.num_gpu;
   if (numGpu > 1 && !run.oneStep && !launch.launched())
     std::fprintf(stderr,
                  "locorun: warning: %s asks for num_gpu: %lld, and this "
@@ -338,9 +340,7 @@ std::string trainingFolder(const Options &o, const RunPlan &run,
                            TrainArtifact &art, const LaunchInfo &launch) {
   if (run.oneStep || !o.data.empty() || o.synthetic)
     return o.data;
-  nlohmann::json dataset =
-      art.manifest().value("dataset", nlohmann::json::object());
-  std::string root = dataset.value("root_dir", "");
+  std::string root = art.config().dataset.root_dir;
   if (root.empty())
     throw RunError(run.config +
                    " sets no dataset.root_dir, so there is no training "
@@ -364,9 +364,7 @@ std::pair<std::unique_ptr<TrackSource>, std::unique_ptr<TrackSource>>
 openTracks(TrainArtifact &art, const std::string &dataDir, uint64_t seed,
            bool lead) {
   int64_t N = art.inputs().front().shape[1];
-  int64_t rate = art.manifest()
-                     .value("model", nlohmann::json::object())
-                     .value("sample_rate", 44100);
+  int64_t rate = art.config().model.sample_rate;
   std::vector<std::string> sources;
   for (size_t i = 1; i < art.inputs().size(); ++i)
     sources.push_back(art.inputs()[i].name);
@@ -398,10 +396,8 @@ int train(Options &o, const LaunchInfo &launch,
     o.train.comm = comm.get();
   }
   std::string dataDir = trainingFolder(o, run, art, launch);
-  uint64_t seed = o.seedGiven ? o.train.seed
-                              : art.manifest()
-                                    .value("model", nlohmann::json::object())
-                                    .value("seed", 0);
+  uint64_t seed =
+      o.seedGiven ? o.train.seed : uint64_t(art.config().model.seed);
   o.train.seed = seed;
   if (!o.init.empty())
     session.loadParameters(o.init);
@@ -421,8 +417,7 @@ int train(Options &o, const LaunchInfo &launch,
     runOneStep(session, {o.artifact, o.batch, o.dump, o.eval}, seed);
   } else {
     if (o.train.steps < 0 && o.train.epochs < 0)
-      o.train.epochs =
-          std::max<int64_t>(1, art.training().value("num_epochs", int64_t(1)));
+      o.train.epochs = std::max<int64_t>(1, art.config().training.num_epochs);
     auto [trainTracks, validation] = openTracks(art, dataDir, seed, lead);
     stopped = runTraining(session, *trainTracks, validation.get(), o.train);
   }
