@@ -16,17 +16,32 @@ if [ -z "$format" ] || ! git rev-parse --git-dir > /dev/null 2>&1; then
   exit 77
 fi
 if [ $# -ge 1 ]; then
-  diff=$(git clang-format-19 --binary "$format" --diff "$1" -- \
-         '*.cpp' '*.h' '*.cu' '*.cuh' || true)
-  if [ -n "$diff" ] && [ "$diff" != "no modified files to format" ] &&
-     [ "${diff#clang-format did not modify}" = "$diff" ]; then
-    echo "$diff"
-    echo "check_format: lines changed since $1 are not formatted; run" \
-         "git clang-format-19 $1"
-    exit 1
+  if ! command -v git-clang-format-19 > /dev/null; then
+    echo "check_format: skipped (needs git-clang-format-19)"
+    exit 77
   fi
-  echo "check_format: the lines changed since $1 are formatted"
-  exit 0
+  if ! git rev-parse --verify --quiet "$1^{commit}" > /dev/null; then
+    echo "check_format: '$1' is not a commit" >&2
+    exit 2
+  fi
+  # Exit 0: nothing to change; 1: a diff (printed); else an error.
+  status=0
+  diff=$(git clang-format-19 --binary "$format" --diff "$1" -- \
+         '*.cpp' '*.h' '*.cu' '*.cuh') || status=$?
+  if [ $status -gt 1 ]; then
+    echo "$diff" >&2
+    echo "check_format: git clang-format-19 failed (status $status)" >&2
+    exit 2
+  fi
+  case "$diff" in
+    ""|"no modified files to format"|"clang-format did not modify any files")
+      echo "check_format: the lines changed since $1 are formatted"
+      exit 0 ;;
+  esac
+  echo "$diff"
+  echo "check_format: lines changed since $1 are not formatted; run" \
+       "git clang-format-19 $1"
+  exit 1
 fi
 mapfile -t files < <(git ls-files '*.cpp' '*.h' '*.cu' '*.cuh' |
                      grep -v '^tests/data/')

@@ -38,7 +38,7 @@ LAYERS = {
     "passes/analysis": ["dialect"],
     "passes": ["passes/analysis"],
     "frontend": ["passes"],
-    "frontend/compile": ["frontend"],
+    "frontend/compile": ["frontend", "runtime"],
     # The mains: flags over libraries.
     "tools/locorun": ["runtime/train"],
     "tools/lococ": ["frontend/compile", "runtime"],
@@ -116,6 +116,12 @@ def main():
             target = include if os.path.exists(include) else \
                 generated_source(include)
             if not target or not os.path.exists(target):
+                beside = os.path.join(os.path.dirname(path), include)
+                if os.path.exists(beside) and "/" not in include:
+                    errors.append(f"{path}:{number}: error: include "
+                                  f"\"{include}\" by its path from the root "
+                                  f"(\"{os.path.normpath(beside)}\"), so "
+                                  f"that its layer is checked")
                 continue  # a system or third-party header
             there = component(target)
             if there != here:

@@ -16,6 +16,7 @@
 #include "passes/Passes.h"
 #include "passes/analysis/MemoryReport.h"
 #include "passes/conversion/EmitSharedObject.h"
+#include "runtime/Backend.h"
 #include "runtime/abi/Workspace.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -30,6 +31,7 @@
 
 #include <cmath>
 #include <limits>
+#include <tuple>
 
 using namespace mlir;
 using namespace mlir::loco;
@@ -60,10 +62,15 @@ private:
   }
   bool wantsPlan() const {
     return o.memoryReport || !o.memoryReportJson.empty() || !o.trace.empty() ||
-           o.memoryBudget;
+           !o.memoryBudget.empty();
   }
 
   LogicalResult loadSpec();
+  /// --memory-budget and --target; then (after setBudget) the counts, and
+  /// (after the pipeline options) --batch-segments: lococ's order.
+  LogicalResult checkOptions();
+  LogicalResult checkCounts();
+  LogicalResult checkBatchSegments();
   LogicalResult setBudget();
   LogicalResult buildSeparate();
   LogicalResult fitSeparate(int64_t segments, int64_t &chunks);
@@ -79,6 +86,9 @@ private:
   llvm::raw_ostream &errs;
   std::optional<ModelSpec> spec;
   std::optional<int64_t> budget; ///< for the arena, the fixed part taken off
+  std::string target;            ///< cpu or cuda
+  int64_t rowChunks = 0, checkpointEvery = -1, checkpointPhase = 0;
+  int64_t extraCheckpoints = 0, microBatch = 0, batchSegments = 0;
   int64_t deviceFixed = 0;
   LocoPipelineOptions options;
   OwningOpRef<ModuleOp> module;
@@ -98,11 +108,85 @@ LogicalResult Compilation::loadSpec() {
   return success(spec.has_value());
 }
 
+/// cpu or cuda for --target; auto is cuda when this build has the CUDA
+/// backend and it sees a device, else cpu. Empty for an unknown target.
+std::string resolveTarget(const std::string &name) {
+  if (name == "cpu" || name == "cuda")
+    return name;
+  if (name != "auto")
+    return "";
+#ifdef LOCO_HAVE_CUDA
+  std::string error;
+  if (auto backend = ::loco::Backend::open("cuda", /*global=*/false, error))
+    if (backend->loco_device_count() > 0)
+      return "cuda";
+#endif
+  return "cpu";
+}
+
+LogicalResult Compilation::checkOptions() {
+  if (!o.memoryBudget.empty()) {
+    FailureOr<int64_t> parsed = parseByteSize(o.memoryBudget);
+    if (failed(parsed)) {
+      toolError()
+          << "--memory-budget expects a size such as 24GiB, 512MiB, 8GB or "
+             "a byte count (at most 4 EiB), got '"
+          << o.memoryBudget << "'" << "\n";
+      return failure();
+    }
+    budget = *parsed;
+  }
+  target = resolveTarget(o.target);
+  if (target.empty()) {
+    toolError() << "unknown --target '" << o.target
+                << "'; the targets are cpu, cuda and auto\n";
+    return failure();
+  }
+  return success();
+}
+
+LogicalResult Compilation::checkCounts() {
+  // Counts given must be in range (a negative one used to be ignored
+  // silently).
+  for (auto [name, given, low, value] :
+       {std::tuple{"--row-chunks", o.rowChunks, int64_t(1), &rowChunks},
+        std::tuple{"--checkpoint-every", o.checkpointEvery, int64_t(0),
+                   &checkpointEvery},
+        std::tuple{"--checkpoint-phase", o.checkpointPhase, int64_t(0),
+                   &checkpointPhase},
+        std::tuple{"--extra-checkpoints", o.extraCheckpoints, int64_t(0),
+                   &extraCheckpoints},
+        std::tuple{"--micro-batch", o.microBatch, int64_t(1), &microBatch}}) {
+    if (!given)
+      continue;
+    if (*given < low || *given > (1 << 20)) {
+      toolError() << name << " must be between " << low << " and " << (1 << 20)
+                  << ", got " << *given << "\n";
+      return failure();
+    }
+    *value = *given;
+  }
+  return success();
+}
+
+LogicalResult Compilation::checkBatchSegments() {
+  if (!o.batchSegments)
+    return success();
+  if (o.mode != CompileMode::Separate || *o.batchSegments < 1 ||
+      *o.batchSegments > (1 << 20)) {
+    toolError() << "--batch-segments applies to --mode separate and must be "
+                   "between 1 and "
+                << (1 << 20) << ", got " << *o.batchSegments << "\n";
+    return failure();
+  }
+  batchSegments = *o.batchSegments;
+  return success();
+}
+
 LogicalResult Compilation::setBudget() {
-  budget = o.memoryBudget;
   // On a device the arena shares the budget with the backend's fixed
   // workspace (library work areas, reduction partials).
-  deviceFixed = ::loco::workspace::fixedDeviceBytes(o.target);
+  deviceFixed = ::loco::workspace::fixedDeviceBytes(target);
   if (budget && deviceFixed) {
     if (*budget <= deviceFixed) {
       toolError() << "a memory budget of " << formatBytes(*budget)
@@ -139,7 +223,7 @@ LogicalResult Compilation::fitSeparate(int64_t segments, int64_t &chunks) {
 }
 
 LogicalResult Compilation::buildSeparate() {
-  if (o.checkpointEvery >= 0 || o.microBatch > 0 || o.extraCheckpoints > 0 ||
+  if (checkpointEvery >= 0 || microBatch > 0 || extraCheckpoints > 0 ||
       o.rebuildPrologue || o.keepExpensive || o.keepNarrow ||
       o.bf16Checkpoints.value_or(false)) {
     toolError() << "--checkpoint-every, --extra-checkpoints, "
@@ -155,9 +239,9 @@ LogicalResult Compilation::buildSeparate() {
                    "--emit=loco, fused, runtime or llvm\n";
     return failure();
   }
-  int64_t segments = o.batchSegments > 0 ? o.batchSegments : spec->batchSize;
-  int64_t chunks = std::max<int64_t>(1, o.rowChunks);
-  if (budget && o.rowChunks == 0 && failed(fitSeparate(segments, chunks)))
+  int64_t segments = batchSegments > 0 ? batchSegments : spec->batchSize;
+  int64_t chunks = std::max<int64_t>(1, rowChunks);
+  if (budget && rowChunks == 0 && failed(fitSeparate(segments, chunks)))
     return failure();
   if (planned()) {
     FailureOr<OwningOpRef<ModuleOp>> plannedModule =
@@ -182,13 +266,13 @@ LogicalResult Compilation::buildSeparate() {
 }
 
 LogicalResult Compilation::chooseTrain(StepChoice &choice) {
-  bool manual = o.rowChunks > 0 || o.checkpointEvery >= 0 || o.microBatch > 0;
-  choice.microBatch = o.microBatch > 0 ? o.microBatch : spec->batchSize;
-  choice.remat.rowChunks = std::max<int64_t>(1, o.rowChunks);
-  choice.remat.checkpointEvery = std::max<int64_t>(0, o.checkpointEvery);
-  choice.remat.checkpointPhase = o.checkpointPhase;
+  bool manual = rowChunks > 0 || checkpointEvery >= 0 || microBatch > 0;
+  choice.microBatch = microBatch > 0 ? microBatch : spec->batchSize;
+  choice.remat.rowChunks = std::max<int64_t>(1, rowChunks);
+  choice.remat.checkpointEvery = std::max<int64_t>(0, checkpointEvery);
+  choice.remat.checkpointPhase = checkpointPhase;
   choice.remat.keepSegment = o.keepSegment;
-  choice.remat.extraCheckpoints = o.extraCheckpoints;
+  choice.remat.extraCheckpoints = extraCheckpoints;
   choice.remat.rebuildPrologue = o.rebuildPrologue;
   choice.remat.keepExpensive = o.keepExpensive;
   choice.remat.keepNarrow = o.keepNarrow;
@@ -201,7 +285,7 @@ LogicalResult Compilation::chooseTrain(StepChoice &choice) {
     return failure();
   }
   if (spec->batchSize % choice.microBatch != 0) {
-    toolError() << "--micro-batch " << o.microBatch
+    toolError() << "--micro-batch " << microBatch
                 << " does not divide training.batch_size (" << spec->batchSize
                 << ")\n";
     return failure();
@@ -276,7 +360,7 @@ LogicalResult Compilation::reportPlan() {
   FailureOr<MemoryReport> report = buildMemoryReport(*module);
   if (failed(report))
     return failure();
-  report->target = o.target;
+  report->target = target;
   report->deviceFixedBytes = deviceFixed;
   report->inference = inferencePlan;
   if (o.memoryReport)
@@ -357,14 +441,16 @@ LogicalResult Compilation::run() {
                    "--emit=loco/fused/grad\n";
     return failure();
   }
-  if (failed(setBudget()))
+  if (failed(checkOptions()) || failed(setBudget()) || failed(checkCounts()))
     return failure();
   // training.use_amp makes the step mixed precision (loco-autocast);
   // `--set training.use_amp=false` compiles it in f32.
   options = LocoPipelineOptions{
-      o.target, o.fuseAttention,
+      target, o.fuseAttention,
       spec->useAmp ? (spec->ampDtype == "float16" ? "f16" : "bf16") : ""};
   options.fuseElementwise = o.fuseElementwise;
+  if (failed(checkBatchSegments()))
+    return failure();
   if (failed(o.mode == CompileMode::Separate ? buildSeparate() : buildTrain()))
     return failure();
   if (planned()) {

@@ -35,23 +35,25 @@ struct CompileOptions {
   /// Report the config keys that only the PyTorch trainer reads.
   bool verbose = false;
   CompileMode mode = CompileMode::Train;
-  /// Separation: segments per step (0: training.batch_size).
-  int64_t batchSegments = 0;
+  /// Separation: segments per step (unset: training.batch_size).
+  std::optional<int64_t> batchSegments;
   EmitStage emit = EmitStage::None;
   std::string outputFile = "-";
-  /// "cpu" or "cuda" (resolved: no "auto" here).
-  std::string target = "cpu";
+  /// "cpu", "cuda", or "auto": cuda when this build has the CUDA backend
+  /// and it sees a device, else cpu.
+  std::string target = "auto";
   bool fuseAttention = true, fuseElementwise = true;
   /// The model summary, whatever else is written.
   bool summary = false;
   bool memoryReport = false;
   std::string memoryReportJson, trace; ///< files, or empty
-  /// The arena must fit this (with a device's fixed workspace).
-  std::optional<int64_t> memoryBudget;
-  /// The memory-for-compute choices by hand (instead of the budget
-  /// search): 0 / -1 mean not given.
-  int64_t rowChunks = 0, checkpointEvery = -1, checkpointPhase = 0;
-  int64_t extraCheckpoints = 0, microBatch = 0;
+  /// The arena must fit this size ("24GiB", "512MiB", a byte count; with a
+  /// device's fixed workspace); empty: no budget.
+  std::string memoryBudget;
+  /// The memory-for-compute choices by hand, instead of the budget search
+  /// (unset: not given; each given one must be in range).
+  std::optional<int64_t> rowChunks, checkpointEvery, checkpointPhase;
+  std::optional<int64_t> extraCheckpoints, microBatch;
   bool keepSegment = true, rebuildPrologue = false, keepExpensive = false;
   bool keepNarrow = false;
   /// Store f32 checkpoints in bf16: asked for, forbidden, or (unset) the
@@ -60,7 +62,8 @@ struct CompileOptions {
 };
 
 /// Compiles as `options` say. Config errors are diagnostics with the YAML
-/// line:col; other errors are "lococ: error: ..." lines on `errs`.
+/// line:col; other errors (the options' included, checked after the config
+/// as lococ always has) are "lococ: error: ..." lines on `errs`.
 /// Reports and summaries go to stdout, or to `errs` when the IR is
 /// printed to stdout.
 LogicalResult compile(MLIRContext &context, const CompileOptions &options,

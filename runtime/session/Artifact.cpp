@@ -302,9 +302,6 @@ std::unique_ptr<TrainArtifact> TrainArtifact::fromManifest(
     }
     artifact->trainingJson =
         artifact->json.value("training", nlohmann::json::object());
-    // The config tables, typed: a key of the wrong type is refused here,
-    // before any step.
-    artifact->configTables = ConfigManifest::fromJson(artifact->json);
     // The manifest's own ABI version (edited apart from the symbol?).
     if (artifact->json.value("abi_version", int64_t(-1)) != version)
       throw std::runtime_error(
@@ -316,6 +313,9 @@ std::unique_ptr<TrainArtifact> TrainArtifact::fromManifest(
     if (std::string why = checkRegions(*artifact, artifact->scratchOffset);
         !why.empty())
       throw std::runtime_error(why);
+    // The config tables, typed: a key of the wrong type is refused here,
+    // before any step.
+    artifact->configTables = ConfigManifest::fromJson(artifact->json);
   } catch (const std::exception &e) {
     error = "'" + path + "' has a corrupt manifest: " + e.what();
     return nullptr;

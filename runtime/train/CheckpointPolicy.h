@@ -18,7 +18,7 @@
 namespace loco {
 
 struct CheckpointPolicy {
-  int64_t saveEvery = 0;    ///< --save-every (0: by epochs)
+  int64_t saveEvery = 0;    ///< --save-every (0: by epochs; < 0: never)
   int64_t saveInterval = 1; ///< training.save_interval, in epochs
   int64_t keep = 2;         ///< checkpoints kept
   bool saveBest = true;     ///< training.save_best

@@ -65,6 +65,7 @@ public:
   void onAudio(const std::string &tag, const std::vector<float> &samples,
                int64_t sampleRate, int64_t step) override;
   bool wantsAudio() const override { return true; }
+  bool wantsDeviceMemory() const override { return true; }
 
 private:
   TensorBoardWriter writer;

@@ -122,8 +122,8 @@ CheckpointPolicy CheckpointPolicy::fromTraining(const TrainingManifest &hp,
 }
 
 bool CheckpointPolicy::due(int64_t step, int64_t stepsPerEpoch) const {
-  if (saveEvery > 0)
-    return step % saveEvery == 0;
+  if (saveEvery != 0) // < 0: only the last step and a stop
+    return saveEvery > 0 && step % saveEvery == 0;
   return step % stepsPerEpoch == 0 &&
          (step / stepsPerEpoch) % saveInterval == 0;
 }

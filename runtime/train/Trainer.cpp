@@ -81,6 +81,9 @@ private:
   void restoreState();
   void planSteps();
   void prepareOutputs();
+  /// --metrics and --tensorboard, opened after the checks of the run's
+  /// outputs (a failed start leaves no stray files).
+  void attachFileObservers();
   void startLoader();
   /// The dropout key of micro-step `micro` of optimizer step `step`.
   void setDropoutKey(int64_t step, int64_t micro);
@@ -154,23 +157,36 @@ Trainer::Trainer(Session &session, const TrackSource &train,
                                           options.keepCheckpoints);
   valInterval = std::max<int64_t>(1, hp.val_interval);
   inputs.resize(art.inputs().size());
-  // Data parallelism: rank 0 speaks for the run.
+  // Data parallelism: rank 0 speaks for the run. The console first (it
+  // only prints); the observers that write files once the run's outputs
+  // are checked (attachFileObservers).
   if (lead) {
     if (options.defaultObservers) {
       owned.push_back(std::make_unique<ConsoleObserver>(isatty(STDERR_FILENO)));
-      if (!options.metricsPath.empty())
-        owned.push_back(std::make_unique<MetricsLog>(options.metricsPath));
-      // TensorBoard, as upstream's trainer logs: scalars every step, and at
-      // each validation its scores and a few seconds of separated audio.
-      if (!options.tensorboardDir.empty())
-        owned.push_back(
-            std::make_unique<TensorBoardObserver>(options.tensorboardDir));
-      for (auto &o : owned)
-        observers.push_back(o.get());
+      observers.push_back(owned.back().get());
     }
     observers.insert(observers.end(), options.observers.begin(),
                      options.observers.end());
   }
+}
+
+void Trainer::attachFileObservers() {
+  if (!lead || !options.defaultObservers)
+    return;
+  std::vector<TrainingObserver *> files;
+  if (!options.metricsPath.empty()) {
+    owned.push_back(std::make_unique<MetricsLog>(options.metricsPath));
+    files.push_back(owned.back().get());
+  }
+  // TensorBoard, as upstream's trainer logs: scalars every step, and at
+  // each validation its scores and a few seconds of separated audio.
+  if (!options.tensorboardDir.empty()) {
+    owned.push_back(
+        std::make_unique<TensorBoardObserver>(options.tensorboardDir));
+    files.push_back(owned.back().get());
+  }
+  // After the console, before a binding's own observers.
+  observers.insert(observers.begin() + 1, files.begin(), files.end());
 }
 
 void Trainer::say(const std::string &line) {
@@ -383,7 +399,10 @@ StepRecord Trainer::trainStep(int64_t step) {
   r.batch = B * accumulation;
   r.residentMiB = residentMiB();
   r.arenaMiB = art.arenaBytes() / 1048576.0;
-  if (session.backend().kind != "cpu")
+  bool wantsDevice =
+      std::any_of(observers.begin(), observers.end(),
+                  [](TrainingObserver *o) { return o->wantsDeviceMemory(); });
+  if (wantsDevice && session.backend().kind != "cpu")
     r.deviceMiB = session.backend().loco_context_device_memory(
                       session.context(), nullptr) /
                   1048576.0;
@@ -508,6 +527,7 @@ int Trainer::run() {
   restoreState();
   planSteps();
   prepareOutputs();
+  attachFileObservers();
   if (validation)
     validator.emplace(session, *validation, comm);
   start = lastStepEnd = Clock::now();

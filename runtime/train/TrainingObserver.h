@@ -71,6 +71,9 @@ public:
                        int64_t /*sampleRate*/, int64_t /*step*/) {}
   /// Whether onAudio is wanted (the clips are cut only then).
   virtual bool wantsAudio() const { return false; }
+  /// Whether StepRecord::deviceMiB is wanted (queried from the device
+  /// only then).
+  virtual bool wantsDeviceMemory() const { return false; }
   /// A line for the user: a warning, a skipped step, a summary.
   virtual void onMessage(const std::string & /*line*/) {}
 };

@@ -10,35 +10,21 @@
 #include "dialect/LocoDialect.h"
 #include "frontend/compile/Compile.h"
 #include "passes/Passes.h"
-#include "passes/analysis/MemoryReport.h"
-#include "runtime/Backend.h"
 
-#include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/AsmState.h"
 #include "mlir/IR/MLIRContext.h"
-#include "mlir/IR/Verifier.h"
 #include "mlir/Pass/PassManager.h"
-#include "mlir/Support/FileUtilities.h"
 #include "llvm/ADT/SmallPtrSet.h"
 #include "llvm/Support/CommandLine.h"
-#include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/InitLLVM.h"
 #include "llvm/Support/SourceMgr.h"
-#include "llvm/Support/ToolOutputFile.h"
-#include "llvm/Support/WithColor.h"
 
-#include <cmath>
-#include <tuple>
+#include <optional>
 
 using namespace mlir;
 using namespace mlir::loco;
 
 namespace {
-/// Errors of the tool itself (not of a config key): "lococ: error: ...".
-llvm::raw_ostream &toolError() {
-  return llvm::WithColor::error(llvm::errs(), "lococ");
-}
-
 llvm::cl::opt<std::string> configFile(llvm::cl::Positional,
                                       llvm::cl::desc("<config.yaml>"),
                                       llvm::cl::Required);
@@ -175,22 +161,6 @@ llvm::cl::opt<bool> verbose("verbose",
                             llvm::cl::desc("Report config keys that only the "
                                            "PyTorch trainer reads"));
 
-/// cpu or cuda for --target; auto is cuda when this build has the CUDA
-/// backend and it sees a device, else cpu. Empty for an unknown target.
-std::string resolveTarget(const std::string &name) {
-  if (name == "cpu" || name == "cuda")
-    return name;
-  if (name != "auto")
-    return "";
-#ifdef LOCO_HAVE_CUDA
-  std::string error;
-  if (auto backend = ::loco::Backend::open("cuda", /*global=*/false, error))
-    if (backend->loco_device_count() > 0)
-      return "cuda";
-#endif
-  return "cpu";
-}
-
 /// lococ's options by what a user does with them, in --help's order; LLVM's
 /// and MLIR's own (code generation for other targets, context and printer
 /// switches) are hidden, and listed by --help-hidden as MLIR tools do.
@@ -237,72 +207,35 @@ void categorizeOptions() {
   }
 }
 
-/// The counts given on the command line must be in range (a negative one
-/// used to be ignored silently), and --batch-segments belongs to
-/// separation.
-bool checkCounts() {
-  for (auto [name, option, low] :
-       {std::tuple{"--row-chunks", &rowChunks, int64_t(1)},
-        std::tuple{"--checkpoint-every", &checkpointEvery, int64_t(0)},
-        std::tuple{"--checkpoint-phase", &checkpointPhase, int64_t(0)},
-        std::tuple{"--extra-checkpoints", &extraCheckpoints, int64_t(0)},
-        std::tuple{"--micro-batch", &microBatch, int64_t(1)}})
-    if (option->getNumOccurrences() && (*option < low || *option > (1 << 20))) {
-      toolError() << name << " must be between " << low << " and " << (1 << 20)
-                  << ", got " << *option << "\n";
-      return false;
-    }
-  if (batchSegments.getNumOccurrences() &&
-      (mode != CompileMode::Separate || batchSegments < 1 ||
-       batchSegments > (1 << 20))) {
-    toolError() << "--batch-segments applies to --mode separate and must be "
-                   "between 1 and "
-                << (1 << 20) << ", got " << batchSegments << "\n";
-    return false;
-  }
-  return true;
-}
-
-/// The flags as the compile flow's options; nullopt after an error.
-std::optional<CompileOptions> compileOptions() {
+/// The flags as the compile flow's options (compile() checks them, after
+/// the config, as lococ always has).
+CompileOptions compileOptions() {
   CompileOptions o;
   o.configFile = configFile;
   o.overrides.assign(overrides.begin(), overrides.end());
   o.verbose = verbose;
   o.mode = mode;
-  o.batchSegments = batchSegments;
   o.emit = emit;
   o.outputFile = outputFile;
-  o.target = resolveTarget(target);
-  if (o.target.empty()) {
-    toolError() << "unknown --target '" << target
-                << "'; the targets are cpu, cuda and auto\n";
-    return std::nullopt;
-  }
+  o.target = target;
   o.fuseAttention = fuseAttention;
   o.fuseElementwise = fuseElementwise;
   o.summary = summary;
   o.memoryReport = memoryReport;
   o.memoryReportJson = memoryReportJsonFile;
   o.trace = traceFile;
-  if (!memoryBudget.empty()) {
-    FailureOr<int64_t> parsed = parseByteSize(memoryBudget);
-    if (failed(parsed)) {
-      toolError()
-          << "--memory-budget expects a size such as 24GiB, 512MiB, 8GB or "
-             "a byte count (at most 4 EiB), got '"
-          << memoryBudget << "'" << "\n";
+  o.memoryBudget = memoryBudget;
+  auto given = [](llvm::cl::opt<int64_t> &flag) -> std::optional<int64_t> {
+    if (!flag.getNumOccurrences())
       return std::nullopt;
-    }
-    o.memoryBudget = *parsed;
-  }
-  if (!checkCounts())
-    return std::nullopt;
-  o.rowChunks = rowChunks;
-  o.checkpointEvery = checkpointEvery;
-  o.checkpointPhase = checkpointPhase;
-  o.extraCheckpoints = extraCheckpoints;
-  o.microBatch = microBatch;
+    return int64_t(flag);
+  };
+  o.batchSegments = given(batchSegments);
+  o.rowChunks = given(rowChunks);
+  o.checkpointEvery = given(checkpointEvery);
+  o.checkpointPhase = given(checkpointPhase);
+  o.extraCheckpoints = given(extraCheckpoints);
+  o.microBatch = given(microBatch);
   o.keepSegment = keepSegment;
   o.rebuildPrologue = rebuildPrologue;
   o.keepExpensive = keepExpensive;
@@ -327,14 +260,12 @@ int main(int argc, char **argv) {
       "  lococ CONFIG [--set key.path=value]... "
       "--emit=loco|fused|grad|runtime|llvm "
       "[-o FILE]\n");
-  std::optional<CompileOptions> options = compileOptions();
-  if (!options)
-    return 1;
+  CompileOptions options = compileOptions();
   DialectRegistry registry;
   registerLocoDialects(registry);
   MLIRContext context(registry);
   context.loadAllAvailableDialects();
   llvm::SourceMgr sourceMgr;
   SourceMgrDiagnosticHandler diagnostics(sourceMgr, &context);
-  return failed(compile(context, *options));
+  return failed(compile(context, options));
 }

@@ -15,6 +15,19 @@
 
 using namespace loco;
 
+namespace {
+/// A count of at least 1 (strtoll's range; "positive" for any bad value).
+int64_t positive(const char *text, const std::string &option,
+                 const std::string &value) {
+  char *end = nullptr;
+  long long n = std::strtoll(value.c_str(), &end, 10);
+  if (value.empty() || *end || n < 1)
+    usageError(text,
+               option + " expects a positive integer, got '" + value + "'");
+  return n;
+}
+} // namespace
+
 InferenceArguments loco::parseInferenceArguments(int argc, char **argv,
                                                  const char *text,
                                                  bool evaluate) {
@@ -63,7 +76,7 @@ InferenceArguments loco::parseInferenceArguments(int argc, char **argv,
     } else if (!evaluate && arg == "--overwrite")
       a.overwrite = true;
     else if (!evaluate && arg == "--batch-segments")
-      a.batchSegments = parsePositive(text, arg, value());
+      a.batchSegments = positive(text, arg, value());
     else if (evaluate && arg == "--data")
       a.data = value();
     else if (evaluate && arg == "--split")
@@ -73,7 +86,7 @@ InferenceArguments loco::parseInferenceArguments(int argc, char **argv,
     else if (evaluate && arg == "--estimates")
       a.estimates = value();
     else if (evaluate && arg == "--tracks")
-      a.tracks = parsePositive(text, arg, value());
+      a.tracks = positive(text, arg, value());
     else if (evaluate && arg == "--sources") {
       std::stringstream list(value());
       for (std::string name; std::getline(list, name, ',');)
