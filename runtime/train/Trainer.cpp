@@ -20,6 +20,7 @@
 #include "runtime/train/LossScaler.h"
 #include "runtime/train/LrSchedule.h"
 #include "runtime/train/Observers.h"
+#include "runtime/train/StepRunner.h"
 #include "runtime/train/StopSignals.h"
 #include "runtime/train/Validator.h"
 
@@ -86,7 +87,7 @@ private:
   void attachFileObservers();
   void startLoader();
   /// The dropout key of micro-step `micro` of optimizer step `step`.
-  void setDropoutKey(int64_t step, int64_t micro);
+  MicroStep keyOf(int64_t step, int64_t micro) const;
   /// Micro-steps, the losses' all-reduce, the optimizer step and its
   /// verdict; returns the step's record.
   StepRecord trainStep(int64_t step);
@@ -287,16 +288,16 @@ void Trainer::startLoader() {
                                            2 * accumulation);
 }
 
-void Trainer::setDropoutKey(int64_t step, int64_t micro) {
+MicroStep Trainer::keyOf(int64_t step, int64_t micro) const {
   // Each of the config's accumulation steps is a batch of its own (its own
   // key), and a micro-step draws at its items' place in that batch, as it
   // loads them (LoaderPlan::placeOf): random ops draw exactly the unsplit
   // global batch's masks.
-  session.backend().loco_context_set_rng(
-      session.context(), state.seed,
-      static_cast<uint64_t>(step * plan.batches() + plan.batchOf(micro)));
-  session.backend().loco_context_set_rng_replica(session.context(),
-                                                 plan.placeOf(micro));
+  MicroStep m;
+  m.rngStep =
+      static_cast<uint64_t>(step * plan.batches() + plan.batchOf(micro));
+  m.replica = plan.placeOf(micro);
+  return m;
 }
 
 StepRecord Trainer::trainStep(int64_t step) {
@@ -309,8 +310,8 @@ StepRecord Trainer::trainStep(int64_t step) {
   r.lossScale = scaler.scale(state);
   session.backend().loco_context_set_training(session.context(), 1);
   session.backend().loco_context_set_loss_scale(session.context(), r.lossScale);
-  std::string nonFinite; // the first non-finite tensor of this step
-  for (int64_t micro = 0; micro < accumulation; ++micro) {
+  // The micro-steps, their batches from the loader thread.
+  auto next = [&](int64_t micro) {
     auto waitStart = Clock::now();
     LoadedBatch batch = loader->next();
     r.waitSeconds += secondsSince(waitStart);
@@ -320,26 +321,21 @@ StepRecord Trainer::trainStep(int64_t step) {
                      std::to_string(step));
     r.loadSeconds += batch.loadSeconds;
     r.augmentSeconds += batch.augmentSeconds;
-    inputs = std::move(batch.inputs);
-    session.setInputs(inputs);
-    setDropoutKey(step, micro);
-    StepOutputs out = session.run(art.train());
-    for (const auto &[name, value] : out.losses) {
-      double share = value / static_cast<double>(accumulation);
-      if (name == "total_loss") {
-        r.loss += share;
-        continue;
-      }
-      auto it = std::find_if(r.components.begin(), r.components.end(),
-                             [&](const auto &c) { return c.first == name; });
-      if (it == r.components.end())
-        r.components.emplace_back(name, share);
-      else
-        it->second += share;
-    }
-    if (nonFinite.empty() && !std::isfinite(out.loss("total_loss")))
-      nonFinite = session.firstNonFinite(inputs, out);
+    MicroStep m = keyOf(step, micro);
+    m.inputs = std::move(batch.inputs);
+    return m;
+  };
+  AccumulatedStep run = StepRunner(session, state.seed)
+                            .run(art.train(), accumulation, next,
+                                 /*keepTensors=*/false);
+  inputs = std::move(run.lastInputs);
+  for (const auto &[name, value] : run.losses) {
+    if (name == "total_loss")
+      r.loss = value;
+    else
+      r.components.emplace_back(name, value);
   }
+  const std::string &nonFinite = run.nonFinite;
   double collectiveBefore = comm ? comm->seconds : 0.0;
   if (comm) {
     // The step's loss is the mean over the ranks, as the global batch's
@@ -437,7 +433,7 @@ void Trainer::checkSkipped(const StepRecord &r, const StepVerdict &verdict,
   if (options.debugNonFinite) {
     // The last micro-step again, with its batch and dropout key.
     session.setInputs(inputs);
-    setDropoutKey(r.step, accumulation - 1);
+    StepRunner(session, state.seed).setKey(keyOf(r.step, accumulation - 1));
     std::string op = session.firstNonFiniteOp(art.train());
     culprit = op.empty() ? "; re-run with every op checked, all results were "
                            "finite (the non-finite value arose in the loss "

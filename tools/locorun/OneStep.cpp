@@ -8,6 +8,7 @@
 
 #include "runtime/data/Dataset.h"
 #include "runtime/io/OutputFile.h"
+#include "runtime/train/StepRunner.h"
 
 #include <nlohmann/json.hpp>
 
@@ -49,36 +50,24 @@ void loco::runOneStep(Session &session, const OneStepOptions &o,
       train ? art.train() : (art.eval() ? art.eval() : art.train());
   session.backend().loco_context_set_training(session.context(), train ? 1 : 0);
   auto start = std::chrono::steady_clock::now();
-  StepOutputs out;
-  for (int64_t k = 0; k < micro; ++k) {
-    std::vector<std::vector<float>> slice;
+  // Micro-batch k draws its dropout masks at its place in the batch, as a
+  // data-parallel replica does: the step's masks are the unsplit batch's.
+  auto next = [&](int64_t k) {
+    MicroStep m;
     for (const std::vector<float> &input : inputs)
-      slice.emplace_back(input.begin() + k * microBatch * N,
-                         input.begin() + (k + 1) * microBatch * N);
-    session.setInputs(slice);
-    // Micro-batch k draws its dropout masks at its place in the batch, as
-    // a data-parallel replica does: the step's masks are the unsplit
-    // batch's.
-    session.backend().loco_context_set_rng(session.context(), seed, 0);
-    session.backend().loco_context_set_rng_replica(session.context(), k);
-    StepOutputs part = session.run(entry);
-    // Losses are batch means: the step's is the mean of the micro-steps';
-    // estimates stack along the batch.
-    if (k == 0) {
-      out = std::move(part);
-      for (auto &[name, value] : out.losses)
-        value /= static_cast<float>(micro);
-      for (F32Tensor &tensor : out.tensors)
-        tensor.shape[0] *= micro;
-      continue;
-    }
-    for (size_t i = 0; i < out.losses.size(); ++i)
-      out.losses[i].second += part.losses[i].second / static_cast<float>(micro);
-    for (size_t i = 0; i < out.tensors.size(); ++i)
-      out.tensors[i].values.insert(out.tensors[i].values.end(),
-                                   part.tensors[i].values.begin(),
-                                   part.tensors[i].values.end());
-  }
+      m.inputs.emplace_back(input.begin() + k * microBatch * N,
+                            input.begin() + (k + 1) * microBatch * N);
+    m.rngStep = 0;
+    m.replica = k;
+    return m;
+  };
+  AccumulatedStep run = StepRunner(session, seed)
+                            .run(entry, micro, next,
+                                 /*keepTensors=*/true);
+  StepOutputs out;
+  for (const auto &[name, value] : run.losses)
+    out.losses.emplace_back(name, static_cast<float>(value));
+  out.tensors = std::move(run.tensors);
   session.backend().loco_context_set_rng_replica(session.context(), 0);
   bool dump = !o.dump.empty();
   if (dump) {

@@ -24,9 +24,9 @@ struct OneStepOptions {
   bool eval = false;    ///< --eval: the forward pass only
 };
 
-/// Runs the step on `session` with dropout keys from `seed`. A train.so
-/// that lococ micro-batched runs the config's batch as its micro-batches,
-/// accumulating their gradients, as the trainer does.
+/// Runs the step on `session` with dropout keys from `seed`, through the
+/// trainer's StepRunner: a train.so that lococ micro-batched runs the
+/// config's batch as its micro-batches, accumulating their gradients.
 void runOneStep(Session &session, const OneStepOptions &options, uint64_t seed);
 
 } // namespace loco
