@@ -300,8 +300,6 @@ std::unique_ptr<TrainArtifact> TrainArtifact::fromManifest(
       artifact->scratchOffset =
           entries.at("optimizer").at("scratch_offset").get<int64_t>();
     }
-    artifact->trainingJson =
-        artifact->json.value("training", nlohmann::json::object());
     // The manifest's own ABI version (edited apart from the symbol?).
     if (artifact->json.value("abi_version", int64_t(-1)) != version)
       throw std::runtime_error(

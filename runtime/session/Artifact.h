@@ -93,8 +93,6 @@ public:
   /// Clip + AdamW on the accumulators, which it zeroes; may be absent.
   EntryPoint::Fn optimizer() const { return optimizerFn; }
   int64_t optimizerScratchOffset() const { return scratchOffset; }
-  /// The manifest's `training` dictionary (hyperparameters).
-  const nlohmann::json &training() const { return trainingJson; }
   /// The config's tables (model, loss, training, dataset, hardware),
   /// typed (runtime/abi/Manifest.h), checked when the artifact loads.
   const ConfigManifest &config() const { return configTables; }
@@ -116,7 +114,7 @@ public:
 
 private:
   void *handle = nullptr;
-  nlohmann::json json, trainingJson;
+  nlohmann::json json;
   ConfigManifest configTables;
   std::vector<ManifestTensor> params, ins;
   EntryPoint evalEntry, trainEntry, separateEntry;

@@ -107,7 +107,7 @@ Session::Session(const std::string &artifactPath, const std::string &device) {
   api->loco_context_set_workspace(ctx, arena + art->workspaceOffset(),
                                   art->workspaceBytes());
   // The precision of matrix products the config asks for (AMP, TF32).
-  std::string math = art->training().value("matmul_precision", "fp32");
+  const std::string &math = art->config().training.matmul_precision;
   static const std::map<std::string, int> kMath = {{"fp32", LOCO_MATMUL_FP32},
                                                    {"tf32", LOCO_MATMUL_TF32},
                                                    {"bf16", LOCO_MATMUL_BF16},

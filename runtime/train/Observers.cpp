@@ -74,14 +74,15 @@ void ConsoleObserver::onValidation(const ValidationRecord &r) {
     std::snprintf(item, sizeof(item), " %s %.2f dB", source.c_str(), db);
     text += item;
   }
-  char line[1024];
-  std::snprintf(
-      line, sizeof(line),
-      "validation after epoch %lld: loss %.4f, SI-SDR%s%s%s",
-      static_cast<long long>(r.epoch), r.loss, text.c_str(),
-      r.tracks ? (" (" + std::to_string(r.tracks) + " whole tracks)").c_str()
-               : "",
-      r.best && r.savedBest ? "; best so far" : "");
+  char head[96];
+  std::snprintf(head, sizeof(head), "validation after epoch %lld: loss %.4f",
+                static_cast<long long>(r.epoch), r.loss);
+  // Sources of any number: the line is not cut at a buffer's size.
+  std::string line = head + (", SI-SDR" + text);
+  if (r.tracks)
+    line += " (" + std::to_string(r.tracks) + " whole tracks)";
+  if (r.best && r.savedBest)
+    line += "; best so far";
   onMessage(line);
 }
 

@@ -62,11 +62,15 @@ double residentMiB() {
 
 std::string format(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 std::string format(const char *fmt, ...) {
-  char text[1024];
-  va_list args;
+  // Measured first: a message names paths and tensors of any length.
+  va_list args, again;
   va_start(args, fmt);
-  std::vsnprintf(text, sizeof(text), fmt, args);
+  va_copy(again, args);
+  int length = std::vsnprintf(nullptr, 0, fmt, args);
   va_end(args);
+  std::string text(std::max(length, 0), '\0');
+  std::vsnprintf(text.data(), text.size() + 1, fmt, again);
+  va_end(again);
   return text;
 }
 

@@ -239,3 +239,25 @@ TEST(Observers, MetricsLinesAndTheProgressLine) {
             "step 3/8 [#########...............] loss 0.5000 lr 1.00e-03 "
             "grad nan 1.00 step/s mem 100 MiB (arena 50) skipped 1");
 }
+
+TEST(Observers, ValidationLineIsWholeForManySources) {
+  ValidationRecord v;
+  v.epoch = 2;
+  v.loss = -7.25;
+  v.tracks = 3;
+  v.best = v.savedBest = true;
+  for (int s = 0; s < 64; ++s)
+    v.siSdr.emplace_back("source_with_a_long_name_" + std::to_string(s), 1.5);
+  ConsoleObserver console(/*terminal=*/false);
+  ::testing::internal::CaptureStderr();
+  console.onValidation(v);
+  std::string line = ::testing::internal::GetCapturedStderr();
+  EXPECT_EQ(line.rfind("validation after epoch 2: loss -7.2500, SI-SDR "
+                       "source_with_a_long_name_0 1.50 dB",
+                       0),
+            0u);
+  EXPECT_NE(line.find("source_with_a_long_name_63 1.50 dB (3 whole tracks); "
+                      "best so far\n"),
+            std::string::npos)
+      << line.size() << " bytes";
+}
