@@ -8,6 +8,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "frontend/BuildTrainStep.h"
+#include "frontend/ConfigKeys.h"
 #include "frontend/ModelSpec.h"
 
 #include "dialect/LocoOps.h"
@@ -274,7 +275,6 @@ void TrainStepBuilder::loss(ArrayRef<Value> estimates, ArrayRef<Value> targets,
 /// the buffers, the model's shapes, the loss, training, dataset and
 /// hardware keys that locorun reads.
 void TrainStepBuilder::annotate(ModuleOp module) {
-  int64_t B = spec.batchSize, N = spec.segmentLength;
   // Non-trainable state_dict entries, computed here once.
   SmallVector<NamedAttribute> buffers;
   if (spec.posEnc == "rope") {
@@ -286,100 +286,56 @@ void TrainStepBuilder::annotate(ModuleOp module) {
   }
   module->setAttr("loco.buffers", b.getDictionaryAttr(buffers));
   module->setAttr("loco.config", b.getStringAttr(spec.configFile));
-  module->setAttr(
-      "loco.model",
-      b.getDictionaryAttr({
-          b.getNamedAttr("batch_size", b.getI64IntegerAttr(B)),
-          b.getNamedAttr("segment_length", b.getI64IntegerAttr(N)),
-          b.getNamedAttr("sample_rate", b.getI64IntegerAttr(spec.sampleRate)),
-          b.getNamedAttr("n_fft", b.getI64IntegerAttr(spec.nFft)),
-          b.getNamedAttr("hop_length", b.getI64IntegerAttr(spec.hopLength)),
-          b.getNamedAttr("frames", b.getI64IntegerAttr(spec.frames())),
-          b.getNamedAttr("bins", b.getI64IntegerAttr(spec.bins())),
-          b.getNamedAttr("seed", b.getI64IntegerAttr(spec.seed)),
-      }));
-  // The loss, for locorun's validation on whole tracks (computed on the
-  // host from the separation step's estimates, term for term as above).
-  module->setAttr(
-      "loco.loss",
-      b.getDictionaryAttr({
-          b.getNamedAttr("loss_type", b.getStringAttr(spec.lossType)),
-          b.getNamedAttr("si_sdr_weight", b.getF64FloatAttr(spec.siSdrWeight)),
-          b.getNamedAttr("l1_weight", b.getF64FloatAttr(spec.l1Weight)),
-          b.getNamedAttr("spectral_weight",
-                         b.getF64FloatAttr(spec.spectralWeight)),
-          b.getNamedAttr("eps", b.getF64FloatAttr(spec.lossEps)),
-      }));
-  // What the optimizer step, the schedule and locorun's loop need.
-  auto f64 = [&](double v) { return b.getF64FloatAttr(v); };
-  auto i64 = [&](int64_t v) { return b.getI64IntegerAttr(v); };
-  module->setAttr(
-      "loco.training",
-      b.getDictionaryAttr({
-          b.getNamedAttr("gradient_accumulation_steps",
-                         i64(spec.gradientAccumulationSteps)),
-          b.getNamedAttr("gradient_clip", f64(spec.gradientClip)),
-          // Matrix-product inputs on tensor cores: AMP's dtype, else TF32.
-          b.getNamedAttr(
-              "matmul_precision",
-              b.getStringAttr(
-                  spec.useAmp ? (spec.ampDtype == "float16" ? "fp16" : "bf16")
-                              : (spec.tf32 ? "tf32" : "fp32"))),
-          // fp16 mixed precision scales the loss dynamically (GradScaler).
-          b.getNamedAttr(
-              "loss_scaling",
-              b.getBoolAttr(spec.useAmp && spec.ampDtype == "float16")),
-          b.getNamedAttr("lr", f64(spec.lr)),
-          b.getNamedAttr("weight_decay", f64(spec.weightDecay)),
-          b.getNamedAttr("eps", f64(spec.adamEps)),
-          b.getNamedAttr("beta1", f64(spec.beta1)),
-          b.getNamedAttr("beta2", f64(spec.beta2)),
-          b.getNamedAttr("warmup_steps", i64(spec.warmupSteps)),
-          b.getNamedAttr("warmup_start_lr", f64(spec.warmupStartLr)),
-          b.getNamedAttr("scheduler", b.getStringAttr(spec.schedulerType)),
-          b.getNamedAttr("scheduler_mode", b.getStringAttr(spec.schedulerMode)),
-          b.getNamedAttr("scheduler_factor", f64(spec.schedulerFactor)),
-          b.getNamedAttr("scheduler_patience", i64(spec.schedulerPatience)),
-          b.getNamedAttr("scheduler_cooldown", i64(spec.schedulerCooldown)),
-          b.getNamedAttr("scheduler_min_lr", f64(spec.schedulerMinLr)),
-          b.getNamedAttr("num_epochs", i64(spec.numEpochs)),
-          b.getNamedAttr("val_interval", i64(spec.valInterval)),
-          b.getNamedAttr("save_interval", i64(spec.saveInterval)),
-          b.getNamedAttr("keep_last", i64(spec.keepLast)),
-          b.getNamedAttr("save_best", b.getBoolAttr(spec.saveBest)),
-          b.getNamedAttr("early_stopping", b.getBoolAttr(spec.earlyStopping)),
-          b.getNamedAttr("early_stopping_patience",
-                         i64(spec.earlyStoppingPatience)),
-          b.getNamedAttr("early_stopping_min_delta",
-                         f64(spec.earlyStoppingMinDelta)),
-          b.getNamedAttr("dropout", f64(spec.dropout)),
-      }));
-  // Where and how locorun trains by default: the data folder and its
-  // augmentation, and the device (each overridden by a locorun flag).
-  const ModelSpec::Augmentation &aug = spec.augmentation;
-  module->setAttr(
-      "loco.dataset",
-      b.getDictionaryAttr({
-          b.getNamedAttr("root_dir", b.getStringAttr(spec.rootDir)),
-          b.getNamedAttr("random_chunks", b.getBoolAttr(spec.randomChunks)),
-          b.getNamedAttr("augmentation", b.getBoolAttr(aug.enabled)),
-          b.getNamedAttr("gain_min", f64(aug.gainMin)),
-          b.getNamedAttr("gain_max", f64(aug.gainMax)),
-          b.getNamedAttr("channel_swap_prob", f64(aug.channelSwapProb)),
-          b.getNamedAttr("polarity_prob", f64(aug.polarityProb)),
-          b.getNamedAttr("mp3_prob", f64(aug.mp3Prob)),
-          b.getNamedAttr("mp3_min_bitrate", i64(aug.mp3MinBitrate)),
-          b.getNamedAttr("mp3_max_bitrate", i64(aug.mp3MaxBitrate)),
-          b.getNamedAttr("noise_prob", f64(aug.noiseProb)),
-          b.getNamedAttr("noise_min_snr_db", f64(aug.noiseMinSnrDb)),
-          b.getNamedAttr("noise_max_snr_db", f64(aug.noiseMaxSnrDb)),
-      }));
-  module->setAttr(
-      "loco.hardware",
-      b.getDictionaryAttr({
-          b.getNamedAttr("device", b.getStringAttr(spec.deviceName())),
-          b.getNamedAttr("num_gpu", i64(spec.numGpu)),
-      }));
+
+  // The manifest's tables: every key that ConfigKeys.h serialises, then the
+  // values derived from several keys.
+  llvm::StringMap<SmallVector<NamedAttribute>> tables;
+  for (const ConfigKey &key : configKeys()) {
+    if (!*key.manifestTable)
+      continue;
+    Attribute value = std::visit(
+        [&](auto field) -> Attribute {
+          using F = decltype(field);
+          if constexpr (std::is_same_v<F, SpecField<int64_t>>)
+            return b.getI64IntegerAttr(readField(spec, field));
+          else if constexpr (std::is_same_v<F, SpecField<double>>)
+            return b.getF64FloatAttr(readField(spec, field));
+          else if constexpr (std::is_same_v<F, SpecField<bool>>)
+            return b.getBoolAttr(readField(spec, field));
+          else if constexpr (std::is_same_v<F, SpecField<std::string>>)
+            return b.getStringAttr(readField(spec, field));
+          else
+            llvm_unreachable("only scalar keys are written to the manifest");
+        },
+        key.field);
+    tables[key.manifestTable].push_back(b.getNamedAttr(key.manifestKey, value));
+  }
+  auto add = [&](StringRef table, StringRef name, Attribute value) {
+    tables[table].push_back(b.getNamedAttr(name, value));
+  };
+  // The step's shapes, for the runner's feeds.
+  add("model", "frames", b.getI64IntegerAttr(spec.frames()));
+  add("model", "bins", b.getI64IntegerAttr(spec.bins()));
+  // Matrix-product inputs on tensor cores: AMP's dtype, else TF32.
+  add("training", "matmul_precision",
+      b.getStringAttr(spec.useAmp
+                          ? (spec.ampDtype == "float16" ? "fp16" : "bf16")
+                          : (spec.tf32 ? "tf32" : "fp32")));
+  // fp16 mixed precision scales the loss dynamically (GradScaler).
+  add("training", "loss_scaling",
+      b.getBoolAttr(spec.useAmp && spec.ampDtype == "float16"));
+  add("training", "beta1", b.getF64FloatAttr(spec.beta1()));
+  add("training", "beta2", b.getF64FloatAttr(spec.beta2()));
+  // locorun's default --device ("cuda:<gpu_id>").
+  add("hardware", "device", b.getStringAttr(spec.deviceName()));
+  // model: the shapes; loss: for locorun's validation on whole tracks
+  // (computed on the host from the separation step's estimates, term for
+  // term as above); training: the optimizer step, the schedule and the
+  // loop; dataset: the data folder and its augmentation; hardware: the
+  // device (the last two overridden by locorun's flags).
+  for (StringRef table : {"model", "loss", "training", "dataset", "hardware"})
+    module->setAttr(("loco." + table).str(),
+                    b.getDictionaryAttr(tables[table]));
 }
 
 OwningOpRef<ModuleOp> TrainStepBuilder::build() {

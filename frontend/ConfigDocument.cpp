@@ -7,6 +7,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "frontend/ConfigDocument.h"
+#include "frontend/ConfigKeys.h"
 
 #include "mlir/IR/BuiltinAttributes.h"
 #include "mlir/IR/Diagnostics.h"
@@ -30,144 +31,11 @@ using namespace mlir::loco;
 // Schema
 //===----------------------------------------------------------------------===//
 
-namespace {
-enum class KeyKind {
-  Section,
-  Value,
-  /// A value (`augmentation: true`) or a section of overrides.
-  Either
-};
-enum class KeyRole { Compiler, Trainer };
-struct KeySpec {
-  const char *path;
-  KeyKind kind;
-  KeyRole role;
-};
-} // namespace
-
-// Every key of the five upstream configs. `Compiler` keys shape the compiled
-// step or are read by locorun; `Trainer` keys steer only upstream's PyTorch
-// trainer (data loader workers, cuDNN flags, allocator settings) and are
-// accepted and ignored.
-static const KeySpec kSchema[] = {
-    {"dataset", KeyKind::Section, KeyRole::Compiler},
-    {"dataset.name", KeyKind::Value, KeyRole::Trainer},
-    {"dataset.root_dir", KeyKind::Value, KeyRole::Compiler},
-    {"dataset.sample_rate", KeyKind::Value, KeyRole::Compiler},
-    {"dataset.segment_length", KeyKind::Value, KeyRole::Compiler},
-    {"dataset.sources", KeyKind::Value, KeyRole::Compiler},
-    {"dataset.augmentation", KeyKind::Either, KeyRole::Compiler},
-    {"dataset.augmentation.enabled", KeyKind::Value, KeyRole::Compiler},
-    {"dataset.augmentation.gain_min", KeyKind::Value, KeyRole::Compiler},
-    {"dataset.augmentation.gain_max", KeyKind::Value, KeyRole::Compiler},
-    {"dataset.augmentation.channel_swap_prob", KeyKind::Value,
-     KeyRole::Compiler},
-    {"dataset.augmentation.polarity_prob", KeyKind::Value, KeyRole::Compiler},
-    {"dataset.augmentation.mp3_prob", KeyKind::Value, KeyRole::Compiler},
-    {"dataset.augmentation.mp3_min_bitrate", KeyKind::Value, KeyRole::Compiler},
-    {"dataset.augmentation.mp3_max_bitrate", KeyKind::Value, KeyRole::Compiler},
-    {"dataset.augmentation.noise_prob", KeyKind::Value, KeyRole::Compiler},
-    {"dataset.augmentation.noise_min_snr_db", KeyKind::Value,
-     KeyRole::Compiler},
-    {"dataset.augmentation.noise_max_snr_db", KeyKind::Value,
-     KeyRole::Compiler},
-    {"dataset.random_chunks", KeyKind::Value, KeyRole::Compiler},
-    {"model", KeyKind::Section, KeyRole::Compiler},
-    {"model.n_fft", KeyKind::Value, KeyRole::Compiler},
-    {"model.hop_length", KeyKind::Value, KeyRole::Compiler},
-    {"model.n_sources", KeyKind::Value, KeyRole::Compiler},
-    {"model.n_layers", KeyKind::Value, KeyRole::Compiler},
-    {"model.emb_dim", KeyKind::Value, KeyRole::Compiler},
-    {"model.norm_type", KeyKind::Value, KeyRole::Compiler},
-    {"model.num_groups", KeyKind::Value, KeyRole::Compiler},
-    {"model.tf_order", KeyKind::Value, KeyRole::Compiler},
-    {"model.n_heads", KeyKind::Value, KeyRole::Compiler},
-    {"model.flash_attention", KeyKind::Value, KeyRole::Compiler},
-    {"model.attention_dim", KeyKind::Value, KeyRole::Compiler},
-    {"model.pos_enc", KeyKind::Value, KeyRole::Compiler},
-    {"model.ffn_type", KeyKind::Value, KeyRole::Compiler},
-    {"model.ffn_hidden_dim", KeyKind::Value, KeyRole::Compiler},
-    {"model.conv1d_kernel", KeyKind::Value, KeyRole::Compiler},
-    {"model.conv1d_shift", KeyKind::Value, KeyRole::Compiler},
-    {"model.dropout", KeyKind::Value, KeyRole::Compiler},
-    {"model.eps", KeyKind::Value, KeyRole::Compiler},
-    {"loss", KeyKind::Section, KeyRole::Compiler},
-    {"loss.loss_type", KeyKind::Value, KeyRole::Compiler},
-    {"loss.si_sdr_weight", KeyKind::Value, KeyRole::Compiler},
-    {"loss.l1_weight", KeyKind::Value, KeyRole::Compiler},
-    {"loss.spectral_weight", KeyKind::Value, KeyRole::Compiler},
-    {"loss.eps", KeyKind::Value, KeyRole::Compiler},
-    {"training", KeyKind::Section, KeyRole::Compiler},
-    {"training.batch_size", KeyKind::Value, KeyRole::Compiler},
-    {"training.num_epochs", KeyKind::Value, KeyRole::Compiler},
-    {"training.gradient_clip", KeyKind::Value, KeyRole::Compiler},
-    {"training.num_workers", KeyKind::Value, KeyRole::Trainer},
-    {"training.pin_memory", KeyKind::Value, KeyRole::Trainer},
-    {"training.prefetch_factor", KeyKind::Value, KeyRole::Trainer},
-    {"training.persistent_workers", KeyKind::Value, KeyRole::Trainer},
-    {"training.gradient_checkpointing", KeyKind::Value, KeyRole::Trainer},
-    {"training.optimizer", KeyKind::Section, KeyRole::Compiler},
-    {"training.optimizer.type", KeyKind::Value, KeyRole::Compiler},
-    {"training.optimizer.lr", KeyKind::Value, KeyRole::Compiler},
-    {"training.optimizer.weight_decay", KeyKind::Value, KeyRole::Compiler},
-    {"training.optimizer.eps", KeyKind::Value, KeyRole::Compiler},
-    {"training.optimizer.betas", KeyKind::Value, KeyRole::Compiler},
-    {"training.optimizer.fused", KeyKind::Value, KeyRole::Trainer},
-    {"training.scheduler", KeyKind::Section, KeyRole::Compiler},
-    {"training.scheduler.type", KeyKind::Value, KeyRole::Compiler},
-    {"training.scheduler.mode", KeyKind::Value, KeyRole::Compiler},
-    {"training.scheduler.factor", KeyKind::Value, KeyRole::Compiler},
-    {"training.scheduler.patience", KeyKind::Value, KeyRole::Compiler},
-    {"training.scheduler.min_lr", KeyKind::Value, KeyRole::Compiler},
-    {"training.scheduler.cooldown", KeyKind::Value, KeyRole::Compiler},
-    {"training.warmup_steps", KeyKind::Value, KeyRole::Compiler},
-    {"training.warmup_start_lr", KeyKind::Value, KeyRole::Compiler},
-    {"training.use_amp", KeyKind::Value, KeyRole::Compiler},
-    {"training.amp_dtype", KeyKind::Value, KeyRole::Compiler},
-    {"training.gradient_accumulation_steps", KeyKind::Value, KeyRole::Compiler},
-    {"training.save_interval", KeyKind::Value, KeyRole::Compiler},
-    {"training.keep_last", KeyKind::Value, KeyRole::Compiler},
-    {"training.save_best", KeyKind::Value, KeyRole::Compiler},
-    {"training.save_optimizer", KeyKind::Value, KeyRole::Compiler},
-    {"training.val_interval", KeyKind::Value, KeyRole::Compiler},
-    {"training.early_stopping", KeyKind::Section, KeyRole::Compiler},
-    {"training.early_stopping.enabled", KeyKind::Value, KeyRole::Compiler},
-    {"training.early_stopping.patience", KeyKind::Value, KeyRole::Compiler},
-    {"training.early_stopping.min_delta", KeyKind::Value, KeyRole::Compiler},
-    {"evaluation", KeyKind::Section, KeyRole::Compiler},
-    {"evaluation.batch_size", KeyKind::Value, KeyRole::Compiler},
-    {"evaluation.save_outputs", KeyKind::Value, KeyRole::Compiler},
-    {"evaluation.metrics", KeyKind::Value, KeyRole::Compiler},
-    {"paths", KeyKind::Section, KeyRole::Compiler},
-    {"paths.output_dir", KeyKind::Value, KeyRole::Compiler},
-    {"paths.checkpoint_dir", KeyKind::Value, KeyRole::Compiler},
-    {"paths.log_dir", KeyKind::Value, KeyRole::Compiler},
-    {"seed", KeyKind::Value, KeyRole::Compiler},
-    {"device", KeyKind::Value, KeyRole::Compiler},
-    {"num_gpu", KeyKind::Value, KeyRole::Compiler},
-    {"gpu_id", KeyKind::Value, KeyRole::Compiler},
-    {"performance", KeyKind::Section, KeyRole::Trainer},
-    {"performance.cudnn_benchmark", KeyKind::Value, KeyRole::Trainer},
-    {"performance.cudnn_deterministic", KeyKind::Value, KeyRole::Trainer},
-    {"performance.tf32", KeyKind::Value, KeyRole::Compiler},
-    {"performance.compile_model", KeyKind::Value, KeyRole::Trainer},
-    {"performance.channels_last", KeyKind::Value, KeyRole::Trainer},
-    {"performance.cuda", KeyKind::Section, KeyRole::Trainer},
-    {"performance.cuda.allow_tf32_matmul", KeyKind::Value, KeyRole::Trainer},
-    {"performance.cuda.allow_tf32_conv", KeyKind::Value, KeyRole::Trainer},
-    {"performance.cuda.max_split_size_mb", KeyKind::Value, KeyRole::Trainer},
-    {"memory", KeyKind::Section, KeyRole::Trainer},
-    {"memory.clear_cache_every", KeyKind::Value, KeyRole::Trainer},
-    {"memory.clear_before_validation", KeyKind::Value, KeyRole::Trainer},
-    {"memory.non_blocking_transfer", KeyKind::Value, KeyRole::Trainer},
-    {"memory.set_to_none", KeyKind::Value, KeyRole::Trainer},
-};
-
-static const KeySpec *findKey(llvm::StringRef path) {
-  for (const KeySpec &spec : kSchema)
-    if (path == spec.path)
-      return &spec;
-  return nullptr;
+// The schema is the key table of ConfigKeys.h. `TorchOnly` keys steer only
+// upstream's PyTorch trainer (data loader workers, cuDNN flags, allocator
+// settings) and are accepted and ignored.
+static const ConfigKey *findKey(llvm::StringRef path) {
+  return findConfigKey(path);
 }
 
 static llvm::StringRef parentOf(llvm::StringRef path) {
@@ -183,7 +51,7 @@ static std::optional<std::string> suggestKey(llvm::StringRef path) {
       parent.empty() ? path : path.drop_front(parent.size() + 1);
   std::optional<std::string> best;
   unsigned bestDistance = std::max<unsigned>(2, leaf.size() / 3) + 1;
-  for (const KeySpec &spec : kSchema) {
+  for (const ConfigKey &spec : configKeys()) {
     llvm::StringRef candidate(spec.path);
     if (parentOf(candidate) != parent)
       continue;
@@ -435,7 +303,7 @@ LogicalResult ConfigDocument::checkKeys(bool verbose) {
   bool ok = true;
   for (auto &entry : locations) {
     llvm::StringRef path = entry.getKey();
-    const KeySpec *spec = findKey(path);
+    const ConfigKey *spec = findKey(path);
     if (!spec) {
       // Report the outermost unknown key only.
       llvm::StringRef parent = parentOf(path);
@@ -448,16 +316,16 @@ LogicalResult ConfigDocument::checkKeys(bool verbose) {
       continue;
     }
     bool isMap = isSection(path);
-    if (spec->kind == KeyKind::Section && !isMap) {
+    if (spec->shape == KeyShape::Section && !isMap) {
       emitError(entry.getValue()) << "expects '" << path << "' to be a section";
       ok = false;
-    } else if (spec->kind == KeyKind::Value && isMap) {
+    } else if (spec->shape == KeyShape::Value && isMap) {
       emitError(entry.getValue())
           << "expects '" << path << "' to be a value, not a section";
       ok = false;
-    } else if (verbose && spec->role == KeyRole::Trainer &&
-               (spec->kind == KeyKind::Value || !findKey(parentOf(path)) ||
-                findKey(parentOf(path))->role != KeyRole::Trainer)) {
+    } else if (verbose && spec->reader == KeyReader::TorchOnly &&
+               (spec->shape == KeyShape::Value || !findKey(parentOf(path)) ||
+                findKey(parentOf(path))->reader != KeyReader::TorchOnly)) {
       emitRemark(entry.getValue())
           << "'" << path << "' only affects the PyTorch trainer; ignored";
     }

@@ -19,7 +19,6 @@
 #include <vector>
 
 namespace mlir::loco {
-class ConfigDocument;
 
 /// One trainable parameter: its upstream state_dict name, its shape, and the
 /// config key whose value made it (for locations).
@@ -34,16 +33,19 @@ struct ParamInfo {
 };
 
 /// The validated model, loss and training settings of one config. Field
-/// comments name the YAML key; see docs/MODEL.md for the semantics.
+/// comments name the YAML key; see docs/MODEL.md for the semantics. A
+/// field's initializer is its key's default (ConfigKeys.h maps the keys to
+/// the fields).
 struct ModelSpec {
   std::string configFile;
 
   // dataset:
-  int64_t sampleRate = 44100;       ///< dataset.sample_rate
-  int64_t segmentLength = 0;        ///< dataset.segment_length (N)
-  std::vector<std::string> sources; ///< dataset.sources, in output order
-  std::string rootDir;              ///< dataset.root_dir ("" if absent)
-  bool randomChunks = true;         ///< dataset.random_chunks
+  int64_t sampleRate = 44100; ///< dataset.sample_rate
+  int64_t segmentLength = 0;  ///< dataset.segment_length (N)
+  /// dataset.sources, in output order
+  std::vector<std::string> sources{"vocals", "drums", "bass", "other"};
+  std::string rootDir;      ///< dataset.root_dir ("" if absent)
+  bool randomChunks = true; ///< dataset.random_chunks
   /// dataset.augmentation: `true` takes upstream's defaults (these), a
   /// mapping overrides them (docs/TRAINING.md lists its keys).
   struct Augmentation {
@@ -71,7 +73,7 @@ struct ModelSpec {
   bool flashAttention = true;  ///< model.flash_attention (lococ always fuses)
   /// model.ffn_type and model.ffn_hidden_dim in config order; with two
   /// entries the block is macaron and entry 0 runs first (as `ffn.1`).
-  std::vector<std::string> ffnTypes;
+  std::vector<std::string> ffnTypes{"swiglu_conv1d", "swiglu_conv1d"};
   std::vector<int64_t> ffnHiddenDims;
   int64_t conv1dKernel = 4, conv1dShift = 1;
   double dropout = 0.0; ///< model.dropout
@@ -88,7 +90,9 @@ struct ModelSpec {
   double gradientClip = 5.0;
   std::string optimizer = "adamw";
   double lr = 1e-3, weightDecay = 0.01, adamEps = 1e-8;
-  double beta1 = 0.9, beta2 = 0.999;
+  std::vector<double> betas{0.9, 0.999}; ///< two, checked
+  double beta1() const { return betas[0]; }
+  double beta2() const { return betas[1]; }
   std::string schedulerType; ///< empty: constant LR after warmup
   std::string schedulerMode = "min";
   double schedulerFactor = 0.5, schedulerMinLr = 0.0;
@@ -150,10 +154,6 @@ struct ModelSpec {
   /// upstream computes them.
   std::vector<float> ropeFreqs() const;
 };
-
-/// Reads and validates a ModelSpec from `doc`, reporting errors at the YAML
-/// line:col of the key involved. Fails after reporting every error found.
-std::optional<ModelSpec> parseModelSpec(ConfigDocument &doc);
 
 } // namespace mlir::loco
 

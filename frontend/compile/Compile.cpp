@@ -10,8 +10,8 @@
 
 #include "frontend/BuildTrainStep.h"
 #include "frontend/ConfigDocument.h"
-#include "frontend/ModelSpec.h"
 #include "frontend/ModelSummary.h"
+#include "frontend/ReadModelSpec.h"
 #include "frontend/compile/FitBudget.h"
 #include "passes/Passes.h"
 #include "passes/analysis/MemoryReport.h"

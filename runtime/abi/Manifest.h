@@ -36,7 +36,7 @@ namespace loco {
   X(int64_t, hop_length, 0) \
   X(int64_t, frames, 0) \
   X(int64_t, bins, 0) \
-  X(int64_t, seed, 0)
+  X(int64_t, seed, 42)
 
 /// "loss": the training loss, for validation on the host (TrackLoss.h).
 #define LOCO_MANIFEST_LOSS(X) \

@@ -9,7 +9,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "frontend/ConfigDocument.h"
-#include "frontend/ModelSpec.h"
+#include "frontend/ReadModelSpec.h"
 
 #include "mlir/IR/Diagnostics.h"
 #include "mlir/IR/MLIRContext.h"

@@ -229,7 +229,7 @@ TEST_F(FrontendTest, SetOverridesValuesAndAddsKeys) {
   EXPECT_EQ(spec->segmentLength, 16384);
   EXPECT_EQ(spec->nLayers, 1);
   EXPECT_DOUBLE_EQ(spec->dropout, 0.25);
-  EXPECT_DOUBLE_EQ(spec->beta1, 0.8);
+  EXPECT_DOUBLE_EQ(spec->beta1(), 0.8);
   EXPECT_EQ(spec->frames(), 257);
 }
 

@@ -11,7 +11,7 @@
 
 #include "dialect/LocoDialect.h"
 #include "frontend/ConfigDocument.h"
-#include "frontend/ModelSpec.h"
+#include "frontend/ReadModelSpec.h"
 
 #include "mlir/IR/BuiltinAttributes.h"
 #include "mlir/IR/Diagnostics.h"

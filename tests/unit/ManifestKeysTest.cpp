@@ -13,6 +13,7 @@
 #include "FrontendTestSupport.h"
 
 #include "frontend/BuildTrainStep.h"
+#include "frontend/ConfigKeys.h"
 #include "runtime/abi/Manifest.h"
 
 #include "mlir/IR/BuiltinOps.h"
@@ -86,6 +87,69 @@ TEST_F(ManifestKeys, FrontendWritesExactlyTheListedKeysAndTypes) {
     for (NamedAttribute entry : dict)
       written[entry.getName().str()] = kindOf(entry.getValue());
     EXPECT_EQ(written, listed(table)) << "table '" << table << "'";
+  }
+}
+
+#define LOCO_DEFAULT(type, key, init) defaults[#key] = type(init);
+nlohmann::json runnerDefaults(const std::string &table) {
+  nlohmann::json defaults = nlohmann::json::object();
+  if (table == "model") {
+    LOCO_MANIFEST_MODEL(LOCO_DEFAULT)
+  } else if (table == "loss") {
+    LOCO_MANIFEST_LOSS(LOCO_DEFAULT)
+  } else if (table == "training") {
+    LOCO_MANIFEST_TRAINING(LOCO_DEFAULT)
+  } else if (table == "dataset") {
+    LOCO_MANIFEST_DATASET(LOCO_DEFAULT)
+  } else if (table == "hardware") {
+    LOCO_MANIFEST_HARDWARE(LOCO_DEFAULT)
+  }
+  return defaults;
+}
+#undef LOCO_DEFAULT
+
+// A manifest without a key gives the runner the default that Manifest.h
+// lists; a config without it gives the frontend its ModelSpec initializer.
+// They must be the same value, or an artifact of an older compiler would
+// train differently from its config.
+TEST(ConfigKeyTable, FrontendAndRunnerDefaultsAgree) {
+  unsigned compared = 0;
+  for (const mlir::loco::ConfigKey &key : mlir::loco::configKeys()) {
+    if (!*key.manifestTable || key.required)
+      continue;
+    nlohmann::json frontend = std::visit(
+        [](auto field) -> nlohmann::json {
+          if constexpr (std::is_same_v<decltype(field), std::monostate>)
+            return nullptr;
+          else
+            return mlir::loco::readField(mlir::loco::ModelSpec(), field);
+        },
+        key.field);
+    nlohmann::json runner = runnerDefaults(key.manifestTable);
+    ASSERT_TRUE(runner.contains(key.manifestKey))
+        << key.path << " is written as " << key.manifestTable << "."
+        << key.manifestKey << ", which Manifest.h does not list";
+    EXPECT_EQ(frontend, runner[key.manifestKey]) << key.path;
+    ++compared;
+  }
+  EXPECT_GT(compared, 40u);
+}
+
+// Each key appears once, after its section, and a key that fills a field
+// has a meaning to document.
+TEST(ConfigKeyTable, KeysAreUniqueAndSectionsComeFirst) {
+  std::set<std::string> seen;
+  for (const mlir::loco::ConfigKey &key : mlir::loco::configKeys()) {
+    std::string path = key.path;
+    EXPECT_TRUE(seen.insert(path).second) << path << " twice";
+    size_t dot = path.rfind('.');
+    if (dot != std::string::npos) {
+      EXPECT_TRUE(seen.count(path.substr(0, dot)))
+          << path << " before its section";
+    }
+    if (key.hasField()) {
+      EXPECT_STRNE(key.meaning, "") << path;
+    }
   }
 }
 

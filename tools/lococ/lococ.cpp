@@ -8,6 +8,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "dialect/LocoDialect.h"
+#include "frontend/ConfigKeys.h"
 #include "frontend/compile/Compile.h"
 #include "passes/Passes.h"
 
@@ -18,6 +19,7 @@
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/InitLLVM.h"
 #include "llvm/Support/SourceMgr.h"
+#include "llvm/Support/raw_ostream.h"
 
 #include <optional>
 
@@ -26,8 +28,7 @@ using namespace mlir::loco;
 
 namespace {
 llvm::cl::opt<std::string> configFile(llvm::cl::Positional,
-                                      llvm::cl::desc("<config.yaml>"),
-                                      llvm::cl::Required);
+                                      llvm::cl::desc("<config.yaml>"));
 llvm::cl::list<std::string>
     overrides("set", llvm::cl::desc("Override a config value: key.path=value"),
               llvm::cl::value_desc("key.path=value"));
@@ -157,6 +158,10 @@ llvm::cl::opt<int64_t> microBatch(
 llvm::cl::opt<bool> summary("summary",
                             llvm::cl::desc("Print the model summary (the "
                                            "default when nothing is emitted)"));
+llvm::cl::opt<bool> listConfigKeys(
+    "list-config-keys",
+    llvm::cl::desc("Print every config key (type, default, domain, reader, "
+                   "manifest entry) as a Markdown table and exit"));
 llvm::cl::opt<bool> verbose("verbose",
                             llvm::cl::desc("Report config keys that only the "
                                            "PyTorch trainer reads"));
@@ -175,7 +180,7 @@ void categorizeOptions() {
   };
   place(input, configFile, overrides, mode, batchSegments, verbose);
   place(output, outputFile, emit, summary, memoryReport, memoryReportJsonFile,
-        traceFile);
+        traceFile, listConfigKeys);
   place(memory, memoryBudget, microBatch, rowChunks, checkpointEvery,
         checkpointPhase, keepSegment, extraCheckpoints, rebuildPrologue,
         keepExpensive, keepNarrow);
@@ -259,7 +264,17 @@ int main(int argc, char **argv) {
       "  lococ CONFIG --mode separate [--batch-segments N] -o separate.so\n"
       "  lococ CONFIG [--set key.path=value]... "
       "--emit=loco|fused|grad|runtime|llvm "
-      "[-o FILE]\n");
+      "[-o FILE]\n"
+      "  lococ --list-config-keys\n");
+  if (listConfigKeys) {
+    printConfigKeyTable(llvm::outs());
+    return 0;
+  }
+  if (configFile.empty()) {
+    llvm::errs() << "lococ: no config given; usage: lococ CONFIG [options] "
+                    "(lococ --help lists them)\n";
+    return 1;
+  }
   CompileOptions options = compileOptions();
   DialectRegistry registry;
   registerLocoDialects(registry);
