@@ -43,10 +43,12 @@ LAYERS = {
     "tools/locorun": ["runtime/train"],
     "tools/lococ": ["frontend/compile", "runtime"],
     "tools/loco-opt": ["passes", "tests/lib"],
+    # The Python module: a thin layer over the compile flow and the runner.
+    "bindings/python": ["frontend/compile", "runtime/train"],
     "tests/lib": ["passes"],
 }
 SOURCE_DIRS = ["dialect", "passes", "frontend", "runtime", "tools",
-               "tests/lib"]
+               "tests/lib", "bindings"]
 EXTENSIONS = (".cpp", ".h", ".cu", ".cuh", ".td")
 # Unit cycles that are an idiom, not a tangle: a dialect's .cpp registers
 # the ops whose header includes the dialect's (MLIR upstream does the same).

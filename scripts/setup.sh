@@ -10,5 +10,5 @@ apt-get install -y -qq --no-install-recommends \
   libsndfile1-dev libsamplerate0-dev liblapacke-dev zlib1g-dev \
   libprotobuf-dev protobuf-compiler openmpi-bin libopenmpi-dev \
   clang-19 libclang-rt-19-dev libomp-19-dev clang-format-19 \
-  python3-torch python3-yaml python3-numpy \
+  python3-torch python3-yaml python3-numpy python3-dev pybind11-dev python3-pytest \
   > /dev/null

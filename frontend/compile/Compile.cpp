@@ -42,8 +42,8 @@ namespace {
 class Compilation {
 public:
   Compilation(MLIRContext &context, const CompileOptions &o,
-              llvm::raw_ostream &errs)
-      : context(context), o(o), errs(errs) {}
+              llvm::raw_ostream &errs, llvm::raw_ostream &outs)
+      : context(context), o(o), errs(errs), outs(outs) {}
   LogicalResult run();
 
 private:
@@ -53,8 +53,7 @@ private:
   }
   /// Where reports go: stdout, unless the IR goes there.
   llvm::raw_ostream &reportStream() {
-    return o.emit != EmitStage::None && o.outputFile == "-" ? errs
-                                                            : llvm::outs();
+    return o.emit != EmitStage::None && o.outputFile == "-" ? errs : outs;
   }
   bool planned() const {
     return o.emit == EmitStage::None || o.emit == EmitStage::Runtime ||
@@ -83,7 +82,7 @@ private:
 
   MLIRContext &context;
   const CompileOptions &o;
-  llvm::raw_ostream &errs;
+  llvm::raw_ostream &errs, &outs;
   std::optional<ModelSpec> spec;
   std::optional<int64_t> budget; ///< for the arena, the fixed part taken off
   std::string target;            ///< cpu or cuda
@@ -471,6 +470,7 @@ LogicalResult Compilation::run() {
 
 LogicalResult mlir::loco::compile(MLIRContext &context,
                                   const CompileOptions &options,
-                                  llvm::raw_ostream &errs) {
-  return Compilation(context, options, errs).run();
+                                  llvm::raw_ostream &errs,
+                                  llvm::raw_ostream &outs) {
+  return Compilation(context, options, errs, outs).run();
 }

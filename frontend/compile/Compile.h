@@ -64,10 +64,11 @@ struct CompileOptions {
 /// Compiles as `options` say. Config errors are diagnostics with the YAML
 /// line:col; other errors (the options' included, checked after the config
 /// as lococ always has) are "lococ: error: ..." lines on `errs`.
-/// Reports and summaries go to stdout, or to `errs` when the IR is
+/// Reports and summaries go to `outs`, or to `errs` when the IR is
 /// printed to stdout.
 LogicalResult compile(MLIRContext &context, const CompileOptions &options,
-                      llvm::raw_ostream &errs = llvm::errs());
+                      llvm::raw_ostream &errs = llvm::errs(),
+                      llvm::raw_ostream &outs = llvm::outs());
 
 } // namespace mlir::loco
 

@@ -115,7 +115,7 @@ MetricsLog::~MetricsLog() {
     std::fclose(out);
 }
 
-void MetricsLog::onStep(const StepRecord &r) {
+nlohmann::ordered_json loco::stepMetrics(const StepRecord &r) {
   nlohmann::ordered_json components = nlohmann::ordered_json::object();
   for (const auto &[name, value] : r.components)
     components[name] = number(value);
@@ -143,23 +143,23 @@ void MetricsLog::onStep(const StepRecord &r) {
     line["loss_scale"] = r.lossScale;
     line["overflow"] = r.overflow;
   }
-  write(line.dump());
+  return line;
 }
 
-void MetricsLog::onValidation(const ValidationRecord &r) {
+nlohmann::ordered_json loco::validationMetrics(const ValidationRecord &r) {
   nlohmann::ordered_json sdr = nlohmann::ordered_json::object();
   for (const auto &[source, db] : r.siSdr)
     sdr[source] = db;
-  write(nlohmann::ordered_json{{"type", "validation"},
-                               {"step", r.step},
-                               {"epoch", r.epoch},
-                               {"val_loss", r.loss},
-                               {"val_si_sdr", sdr},
-                               {"val_tracks", r.tracks},
-                               {"val_seconds", r.seconds},
-                               {"best", r.best},
-                               {"lr", r.lr}}
-            .dump());
+  return nlohmann::ordered_json{
+      {"type", "validation"},     {"step", r.step},    {"epoch", r.epoch},
+      {"val_loss", r.loss},       {"val_si_sdr", sdr}, {"val_tracks", r.tracks},
+      {"val_seconds", r.seconds}, {"best", r.best},    {"lr", r.lr}};
+}
+
+void MetricsLog::onStep(const StepRecord &r) { write(stepMetrics(r).dump()); }
+
+void MetricsLog::onValidation(const ValidationRecord &r) {
+  write(validationMetrics(r).dump());
 }
 
 void MetricsLog::write(const std::string &line) {

@@ -12,6 +12,8 @@
 #include "runtime/observe/TensorBoard.h"
 #include "runtime/train/TrainingObserver.h"
 
+#include <nlohmann/json.hpp>
+
 #include <cstdio>
 #include <memory>
 #include <string>
@@ -41,6 +43,11 @@ private:
 /// cut back to the line before it), and a failed write warns once and ends
 /// the metrics, not the training, as the TensorBoard writer does. JSON has
 /// no NaN: a skipped step's non-finite values are null.
+/// The JSON object of one step, and of one validation, as --metrics writes
+/// them (one per line); non-finite values are null.
+nlohmann::ordered_json stepMetrics(const StepRecord &record);
+nlohmann::ordered_json validationMetrics(const ValidationRecord &record);
+
 class MetricsLog final : public TrainingObserver {
 public:
   /// Throws RunError naming --metrics when `path` cannot be opened.

@@ -63,3 +63,27 @@ AccumulatedStep StepRunner::run(const EntryPoint &entry, int64_t count,
   }
   return step;
 }
+
+OptimizerOutcome loco::finishOptimizerStep(
+    Session &session, TrainState &state, const LossScaler &scaler, int64_t step,
+    double lr, double loss, const std::function<void()> &beforeUpdate) {
+  // A non-finite loss: skip the optimizer step (its accumulators are
+  // dropped). A non-finite gradient: AdamW skips the update itself.
+  OptimizerOutcome outcome;
+  int64_t badUpdates = 0;
+  if (std::isfinite(loss)) {
+    if (beforeUpdate)
+      beforeUpdate();
+    // AdamW's bias correction counts the updates applied.
+    session.optimizerStep(step - state.skippedSteps, lr);
+    loco_optimizer_scratch scalars = session.optimizerScalars();
+    outcome.gradNorm = scalars.grad_norm;
+    outcome.clipCoef = scalars.clip_coef;
+    badUpdates = scalars.nonfinite_updates;
+  } else {
+    session.zeroGradients();
+  }
+  state.step = step;
+  outcome.verdict = scaler.judge(state, loss, outcome.gradNorm, badUpdates);
+  return outcome;
+}

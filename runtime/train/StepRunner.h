@@ -13,7 +13,9 @@
 #define LOCO_RUNTIME_TRAIN_STEPRUNNER_H
 
 #include "runtime/session/Session.h"
+#include "runtime/train/LossScaler.h"
 
+#include <cmath>
 #include <cstdint>
 #include <functional>
 #include <string>
@@ -64,6 +66,18 @@ private:
   Session &session;
   uint64_t seed;
 };
+
+/// The optimizer half of step `step`, after its micro-steps: clip and AdamW
+/// at `lr` when `loss` is finite (`beforeUpdate` runs first: the gradients'
+/// all-reduce), else the accumulators are dropped; then `scaler`'s verdict,
+/// which updates `state` (its step becomes `step`).
+struct OptimizerOutcome {
+  double gradNorm = NAN, clipCoef = NAN; ///< NaN when no update ran
+  StepVerdict verdict;
+};
+OptimizerOutcome finishOptimizerStep(
+    Session &session, TrainState &state, const LossScaler &scaler, int64_t step,
+    double lr, double loss, const std::function<void()> &beforeUpdate = {});
 
 } // namespace loco
 

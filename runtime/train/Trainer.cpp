@@ -77,7 +77,8 @@ std::string format(const char *fmt, ...) {
 /// One training run: the state it carries between steps.
 class Trainer {
 public:
-  Trainer(Session &session, const TrackSource &train,
+  /// Exactly one of `train` and `batches` is given.
+  Trainer(Session &session, const TrackSource *train, BatchSource *batches,
           const TrackSource *validation, const TrainOptions &options);
   /// The run; 0, or the number of the signal that stopped it.
   int run();
@@ -90,6 +91,11 @@ private:
   /// outputs (a failed start leaves no stray files).
   void attachFileObservers();
   void startLoader();
+  /// The inputs of micro-step `micro` of `step`, from the loader or the
+  /// batch source, into `m`.
+  void loadMicroStep(int64_t step, int64_t micro, StepRecord &r, MicroStep &m);
+  /// The loop itself.
+  void trainSteps();
   /// The dropout key of micro-step `micro` of optimizer step `step`.
   MicroStep keyOf(int64_t step, int64_t micro) const;
   /// Micro-steps, the losses' all-reduce, the optimizer step and its
@@ -107,7 +113,8 @@ private:
 
   Session &session;
   TrainArtifact &art;
-  const TrackSource &train;
+  const TrackSource *train;
+  BatchSource *batches;
   const TrackSource *validation;
   const TrainOptions &options;
   const TrainingManifest &hp;
@@ -139,9 +146,10 @@ private:
   double totalStepSeconds = 0.0, collectiveAtStart = 0.0;
 };
 
-Trainer::Trainer(Session &session, const TrackSource &train,
-                 const TrackSource *validation, const TrainOptions &options)
-    : session(session), art(session.artifact()), train(train),
+Trainer::Trainer(Session &session, const TrackSource *train,
+                 BatchSource *batches, const TrackSource *validation,
+                 const TrainOptions &options)
+    : session(session), art(session.artifact()), train(train), batches(batches),
       validation(validation), options(options), hp(art.config().training),
       comm(options.comm) {
   if (!art.optimizer())
@@ -203,6 +211,8 @@ void Trainer::restoreState() {
   state.lr = schedule.baseLr;
   state.seed = options.seed;
   state.lossScale = options.lossScaleInit;
+  if (options.state && options.resumeDir.empty())
+    state = *options.state;
   if (!options.resumeDir.empty()) {
     state = session.loadCheckpoint(options.resumeDir);
     if (state.seed != options.seed)
@@ -232,11 +242,14 @@ void Trainer::restoreState() {
 }
 
 void Trainer::planSteps() {
+  if (!train && options.stepsPerEpoch <= 0 && options.steps <= 0)
+    throw RunError("training from a batch source needs its length: a number "
+                   "of steps, or epochs and the steps of one");
   stepsPerEpoch =
-      options.stepsPerEpoch > 0
-          ? options.stepsPerEpoch
-          : std::max<int64_t>(1, static_cast<int64_t>(train.numTracks()) /
-                                     (B * accumulation * ranks));
+      options.stepsPerEpoch > 0 ? options.stepsPerEpoch
+      : !train                  ? options.steps
+               : std::max<int64_t>(1, static_cast<int64_t>(train->numTracks()) /
+                                          (B * accumulation * ranks));
   target = options.steps > 0    ? options.steps
            : options.epochs > 0 ? options.epochs * stepsPerEpoch
                                 : stepsPerEpoch;
@@ -259,6 +272,8 @@ void Trainer::prepareOutputs() {
 }
 
 void Trainer::startLoader() {
+  if (!train)
+    return; // the batch source makes the batches
   // The batches, read and augmented ahead on a loader thread.
   plan.seed = state.seed;
   plan.batch = B;
@@ -288,8 +303,40 @@ void Trainer::startLoader() {
   // Two optimizer steps of micro-batches ahead: enough to hide a slow read,
   // bounded so memory does not grow with the run.
   if (state.step < target)
-    loader = std::make_unique<BatchLoader>(train, inputs.size(), plan,
+    loader = std::make_unique<BatchLoader>(*train, inputs.size(), plan,
                                            2 * accumulation);
+}
+
+void Trainer::loadMicroStep(int64_t step, int64_t micro, StepRecord &r,
+                            MicroStep &m) {
+  auto waitStart = Clock::now();
+  if (batches) {
+    m.inputs = batches->next(step, micro);
+    r.waitSeconds += secondsSince(waitStart);
+    const std::vector<ManifestTensor> &expected = art.inputs();
+    if (m.inputs.size() != expected.size())
+      throw RunError(format("the batch of step %lld has %zu inputs; the step "
+                            "takes %zu (the mixture, then each source)",
+                            static_cast<long long>(step), m.inputs.size(),
+                            expected.size()));
+    for (size_t i = 0; i < expected.size(); ++i)
+      if (static_cast<int64_t>(m.inputs[i].size()) != expected[i].numElements())
+        throw RunError(
+            format("input '%s' of the batch of step %lld has %zu "
+                   "values; the step takes %lld ([%lld, %lld])",
+                   expected[i].name.c_str(), static_cast<long long>(step),
+                   m.inputs[i].size(), static_cast<long long>(B * N),
+                   static_cast<long long>(B), static_cast<long long>(N)));
+    return;
+  }
+  LoadedBatch batch = loader->next();
+  r.waitSeconds += secondsSince(waitStart);
+  if (batch.step != step || batch.micro != micro)
+    throw RunError("internal: the loader delivered step " +
+                   std::to_string(batch.step) + " for " + std::to_string(step));
+  r.loadSeconds += batch.loadSeconds;
+  r.augmentSeconds += batch.augmentSeconds;
+  m.inputs = std::move(batch.inputs);
 }
 
 MicroStep Trainer::keyOf(int64_t step, int64_t micro) const {
@@ -314,19 +361,11 @@ StepRecord Trainer::trainStep(int64_t step) {
   r.lossScale = scaler.scale(state);
   session.backend().loco_context_set_training(session.context(), 1);
   session.backend().loco_context_set_loss_scale(session.context(), r.lossScale);
-  // The micro-steps, their batches from the loader thread.
+  // The micro-steps, their batches from the loader thread (or the batch
+  // source).
   auto next = [&](int64_t micro) {
-    auto waitStart = Clock::now();
-    LoadedBatch batch = loader->next();
-    r.waitSeconds += secondsSince(waitStart);
-    if (batch.step != step || batch.micro != micro)
-      throw RunError("internal: the loader delivered step " +
-                     std::to_string(batch.step) + " for " +
-                     std::to_string(step));
-    r.loadSeconds += batch.loadSeconds;
-    r.augmentSeconds += batch.augmentSeconds;
     MicroStep m = keyOf(step, micro);
-    m.inputs = std::move(batch.inputs);
+    loadMicroStep(step, micro, r, m);
     return m;
   };
   AccumulatedStep run = StepRunner(session, state.seed)
@@ -360,25 +399,15 @@ StepRecord Trainer::trainStep(int64_t step) {
   } else {
     stopping = stopping || StopSignals::caught() != 0;
   }
-  // A non-finite loss: skip the optimizer step (its accumulators are
-  // dropped). A non-finite gradient: AdamW skips the update itself.
-  r.gradNorm = NAN;
-  r.clipCoef = NAN;
-  int64_t badUpdates = 0;
-  if (std::isfinite(r.loss)) {
-    if (comm)
-      session.allReduceGradients(*comm, "the gradient all-reduce of step " +
-                                            std::to_string(step));
-    session.optimizerStep(step - state.skippedSteps, r.lr);
-    loco_optimizer_scratch scalars = session.optimizerScalars();
-    r.gradNorm = scalars.grad_norm;
-    r.clipCoef = scalars.clip_coef;
-    badUpdates = scalars.nonfinite_updates;
-  } else {
-    session.zeroGradients();
-  }
-  state.step = step;
-  StepVerdict verdict = scaler.judge(state, r.loss, r.gradNorm, badUpdates);
+  OptimizerOutcome outcome =
+      finishOptimizerStep(session, state, scaler, step, r.lr, r.loss, [&] {
+        if (comm)
+          session.allReduceGradients(*comm, "the gradient all-reduce of step " +
+                                                std::to_string(step));
+      });
+  r.gradNorm = outcome.gradNorm;
+  r.clipCoef = outcome.clipCoef;
+  const StepVerdict &verdict = outcome.verdict;
   r.skipped = verdict.skipped;
   r.overflow = verdict.overflow;
   r.skippedSteps = state.skippedSteps;
@@ -533,6 +562,33 @@ int Trainer::run() {
   start = lastStepEnd = Clock::now();
   startLoader();
   collectiveAtStart = comm ? comm->seconds : 0.0;
+  try {
+    trainSteps();
+  } catch (...) {
+    if (options.state)
+      *options.state = state;
+    // Nothing completed is lost: the last finished step is saved (unless
+    // saving is what failed), then the error goes on.
+    if (!outDir.empty() && state.step > firstStep && savedStep != state.step) {
+      try {
+        checkpoint();
+        say(format("locorun: step %lld checkpointed in %s before the error",
+                   static_cast<long long>(state.step), outDir.c_str()));
+      } catch (const std::exception &e) {
+        say(std::string("locorun: could not checkpoint before the error: ") +
+            e.what());
+      }
+    }
+    throw;
+  }
+  summarise();
+  checkpoint();
+  if (options.state)
+    *options.state = state;
+  return stopping ? stopReport() : 0;
+}
+
+void Trainer::trainSteps() {
   // SIGTERM or SIGINT: the step in flight completes, is checkpointed, and
   // training ends (every rank at the same step).
   StopSignals signals;
@@ -547,9 +603,6 @@ int Trainer::run() {
     if (stopEarly || stopping)
       break;
   }
-  summarise();
-  checkpoint();
-  return stopping ? stopReport() : 0;
 }
 
 } // namespace
@@ -557,5 +610,11 @@ int Trainer::run() {
 int loco::runTraining(Session &session, const TrackSource &train,
                       const TrackSource *validation,
                       const TrainOptions &options) {
-  return Trainer(session, train, validation, options).run();
+  return Trainer(session, &train, nullptr, validation, options).run();
+}
+
+int loco::runTraining(Session &session, BatchSource &batches,
+                      const TrackSource *validation,
+                      const TrainOptions &options) {
+  return Trainer(session, nullptr, &batches, validation, options).run();
 }

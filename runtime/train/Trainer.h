@@ -58,6 +58,21 @@ struct TrainOptions {
   /// (Observers.h) to these; a binding passes its own callbacks instead.
   std::vector<TrainingObserver *> observers;
   bool defaultObservers = true;
+  /// A binding's training state: a run without resumeDir starts from it
+  /// (its step, schedule and loss scale), and the run leaves its last state
+  /// there, when it ends and when it fails. Null: a fresh state.
+  TrainState *state = nullptr;
+};
+
+/// Micro-batches that the caller makes, instead of the loader over a
+/// TrackSource (a binding's iterable of numpy batches). next() runs on the
+/// training thread, once per micro-step, in order.
+class BatchSource {
+public:
+  virtual ~BatchSource() = default;
+  /// The inputs of micro-step `micro` of optimizer step `step`: the mixture
+  /// then each source, each [B, N] row-major, in the manifest's order.
+  virtual std::vector<std::vector<float>> next(int64_t step, int64_t micro) = 0;
 };
 
 /// Trains `session` on `train`, validating on `validation` (may be null).
@@ -65,7 +80,14 @@ struct TrainOptions {
 /// in flight, which is checkpointed (in --out) like a last step; the
 /// result is then the signal's number, else 0. A second signal kills at
 /// once. Rank 0 locks --out (FolderLock) for the run.
+/// An exception from a step, a batch source or an observer ends training
+/// after the last completed step is checkpointed (in --out), then
+/// propagates.
 int runTraining(Session &session, const TrackSource &train,
+                const TrackSource *validation, const TrainOptions &options);
+/// The same on `batches`: the run is options.steps optimizer steps (or
+/// options.epochs of options.stepsPerEpoch, one of which must be given).
+int runTraining(Session &session, BatchSource &batches,
                 const TrackSource *validation, const TrainOptions &options);
 
 } // namespace loco

@@ -8,7 +8,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "runtime/data/Audio.h"
-#include "runtime/eval/Evaluate.h"
+#include "runtime/eval/EvaluateFolder.h"
 #include "runtime/eval/Metrics.h"
 #include "runtime/eval/Separate.h"
 #include "runtime/io/Checkpoint.h"
@@ -78,24 +78,8 @@ int loco::runEvaluateCommand(int argc, char **argv) {
         kEvaluateUsage,
         "give either a separation artifact (with --weights) or --estimates");
   std::unique_ptr<OutputFile> json;
-  nlohmann::ordered_json tracksJson = nlohmann::ordered_json::array();
-  // The JSON document of the tracks scored so far; `error` when the run
-  // stopped before the last one.
-  auto writeJson = [&](const nlohmann::ordered_json &summary,
-                       const std::string &error) {
-    nlohmann::ordered_json root;
-    root["split"] = a.split;
-    root["bss_eval"] = {{"version", 4},
-                        {"window_seconds", 1.0},
-                        {"hop_seconds", 1.0},
-                        {"filters_len", 512},
-                        {"aggregate", "median over frames, then tracks"}};
-    root["complete"] = error.empty();
-    if (!error.empty())
-      root["error"] = error;
-    root["summary"] = summary;
-    root["tracks"] = tracksJson;
-    // Track names are file names: bytes that are not UTF-8 become U+FFFD.
+  // Track names are file names: bytes that are not UTF-8 become U+FFFD.
+  auto writeJson = [&](const nlohmann::ordered_json &root) {
     json->write(root.dump(1, ' ', false,
                           nlohmann::ordered_json::error_handler_t::replace) +
                 "\n");
@@ -104,109 +88,30 @@ int loco::runEvaluateCommand(int argc, char **argv) {
     if (!a.json.empty())
       json = std::make_unique<OutputFile>(a.json, "--json");
     std::unique_ptr<Session> session;
-    std::vector<std::string> names = a.sources;
-    if (!a.artifact.empty()) {
+    if (!a.artifact.empty())
       session = openSeparation(a, kEvaluateUsage);
-      names = sourceNames(*session);
-    } else if (names.empty()) {
-      names = {"vocals", "drums", "bass", "other"};
-    }
-    fs::path splitDir = fs::path(a.data) / a.split;
-    std::error_code ec;
-    if (!fs::is_directory(splitDir, ec))
-      throw RunError(splitDir.string() +
-                     ": not a folder (--data expects a "
-                     "MUSDB18-HQ layout: <split>/<track>/)");
-    std::vector<fs::path> trackDirs;
-    for (const auto &entry : fs::directory_iterator(splitDir))
-      if (entry.is_directory())
-        trackDirs.push_back(entry.path());
-    std::sort(trackDirs.begin(), trackDirs.end());
-    if (a.tracks > 0 && static_cast<size_t>(a.tracks) < trackDirs.size())
-      trackDirs.resize(a.tracks);
-    if (trackDirs.empty())
-      throw RunError(splitDir.string() + ": no track folders");
-
-    SeparateOptions options;
-    options.overlap = a.overlap;
-    options.mono = a.mono;
-    options.progress = !a.quiet;
-    // Evaluation rescales the estimates itself (against the track's own
-    // mixture), so that it can score the model's raw ones too.
-    options.rescale = Rescale::Off;
-    SeparateFn separate;
-    if (session)
-      separate = [&](Audio mixture, const std::string &label) {
-        return separateSong(*session, std::move(mixture), options, label);
-      };
-    ScoreOptions scoring;
-    scoring.rescale =
-        session ? resolveRescale(a.rescale, session->artifact().manifest())
-        : a.rescale == Rescale::Auto ? Rescale::Off
-                                     : a.rescale;
-    checkTracks(trackDirs, names, session != nullptr, a.estimates, a.mono,
-                scoring.rescale != Rescale::Off);
-    if (scoring.rescale != Rescale::Off)
-      std::printf("the stems are rescaled (--rescale %s: %s); the model's own "
-                  "level is scored too (raw SDR)\n",
-                  rescaleName(scoring.rescale),
-                  a.rescale == Rescale::Auto ? "it was trained on a "
-                                               "scale-free loss"
-                                             : "asked for");
-    TrackScores scores(names.size());
-    // The summary over the tracks scored so far, printed when `print`.
-    auto summarize = [&](bool print) {
-      // BSSEval's criteria: median over tracks; SI-SDR, uSDR: mean.
-      auto aggregate = [&](const PerTrackScores &perTrack, size_t s) {
-        CriteriaValues values;
-        for (size_t k = 0; k < std::size(kCriteria); ++k)
-          values[k] =
-              k < 4 ? nanMedian(perTrack[s][k]) : finiteMean(perTrack[s][k]);
-        return values;
-      };
-      bool rescaled = scoring.rescale != Rescale::Off;
-      nlohmann::ordered_json summary = nlohmann::ordered_json::object();
-      std::vector<double> rawSdr;
-      for (size_t s = 0; s < names.size(); ++s) {
-        CriteriaValues values = aggregate(scores.scored, s);
-        nlohmann::ordered_json sourceJson = criteriaJson(values);
-        if (rescaled) {
-          CriteriaValues raw = aggregate(scores.raw, s);
-          rawSdr.push_back(raw[0]);
-          sourceJson["without_rescaling"] = criteriaJson(raw);
-        }
-        summary[names[s]] = std::move(sourceJson);
-        if (print)
-          printScoreRow(s == 0 ? "all tracks" : "", names[s], values);
-      }
-      if (print && rescaled)
-        printRawSdrRow(names, rawSdr);
-      return summary;
-    };
-    std::printf("%-32s %-8s %8s %8s %8s %8s %8s %8s\n", "track", "source",
-                "SDR", "ISR", "SIR", "SAR", "SI-SDR", "uSDR");
-    try {
-      for (size_t t = 0; t < trackDirs.size(); ++t)
-        scoreTrack(trackDirs[t], t, trackDirs.size(), names, separate,
-                   a.estimates, scoring, scores, tracksJson);
-    } catch (const std::exception &e) {
-      // The scores of the tracks before it are kept.
-      if (json && !tracksJson.empty()) {
-        writeJson(summarize(false), e.what());
-        std::fprintf(stderr,
-                     "locorun: the scores of the %zu track(s) before it are "
-                     "in %s (\"complete\": false)\n",
-                     tracksJson.size(), a.json.c_str());
-      }
-      throw;
-    }
-    std::printf("\n%zu track(s): SDR, ISR, SIR, SAR: median over frames, then "
-                "over tracks; SI-SDR, uSDR: mean over tracks\n",
-                trackDirs.size());
-    nlohmann::ordered_json summary = summarize(true);
-    std::fflush(stdout);
+    FolderEvaluation e;
+    e.data = a.data;
+    e.split = a.split;
+    e.tracks = a.tracks;
+    e.estimates = a.estimates;
+    e.names = a.sources;
+    e.separation.overlap = a.overlap;
+    e.separation.mono = a.mono;
+    e.separation.progress = !a.quiet;
+    e.rescale = a.rescale;
+    nlohmann::ordered_json root = evaluateFolder(
+        session.get(), e, [&](const nlohmann::ordered_json &partial) {
+          if (!json)
+            return;
+          writeJson(partial);
+          std::fprintf(stderr,
+                       "locorun: the scores of the %zu track(s) before it are "
+                       "in %s (\"complete\": false)\n",
+                       partial["tracks"].size(), a.json.c_str());
+        });
     if (json)
-      writeJson(summary, "");
+      writeJson(root);
   } catch (const std::exception &e) {
     std::fprintf(stderr, "locorun: error: %s\n", e.what());
     return 1;
