@@ -96,6 +96,18 @@ private:
   void loadMicroStep(int64_t step, int64_t micro, StepRecord &r, MicroStep &m);
   /// The loop itself.
   void trainSteps();
+  /// Runs the caller's code (a batch source, an observer), noting when it
+  /// throws: such an error leaves the completed steps sound, and the last
+  /// one is checkpointed before it propagates. (The runner's own errors,
+  /// too many non-finite steps say, write nothing more.)
+  template <typename F> auto callerCode(F &&f) -> decltype(f()) {
+    try {
+      return f();
+    } catch (...) {
+      callerFailed = true;
+      throw;
+    }
+  }
   /// The dropout key of micro-step `micro` of optimizer step `step`.
   MicroStep keyOf(int64_t step, int64_t micro) const;
   /// Micro-steps, the losses' all-reduce, the optimizer step and its
@@ -139,7 +151,7 @@ private:
   LoaderPlan plan;
   std::unique_ptr<BatchLoader> loader;
   std::vector<std::vector<float>> inputs;
-  bool stopping = false;
+  bool stopping = false, callerFailed = false;
 
   Clock::time_point start, lastStepEnd;
   double totalLoad = 0.0, totalAugment = 0.0, totalWait = 0.0;
@@ -311,7 +323,7 @@ void Trainer::loadMicroStep(int64_t step, int64_t micro, StepRecord &r,
                             MicroStep &m) {
   auto waitStart = Clock::now();
   if (batches) {
-    m.inputs = batches->next(step, micro);
+    m.inputs = callerCode([&] { return batches->next(step, micro); });
     r.waitSeconds += secondsSince(waitStart);
     const std::vector<ManifestTensor> &expected = art.inputs();
     if (m.inputs.size() != expected.size())
@@ -503,7 +515,7 @@ bool Trainer::maybeValidate(int64_t step) {
   record.savedBest = !outDir.empty();
   record.lr = state.lr;
   for (TrainingObserver *o : observers)
-    o->onValidation(record);
+    callerCode([&] { o->onValidation(record); });
   if (stop)
     say(format("locorun: early stopping after epoch %lld: no validation loss "
                "below %.6g - %g for %lld validations "
@@ -567,9 +579,10 @@ int Trainer::run() {
   } catch (...) {
     if (options.state)
       *options.state = state;
-    // Nothing completed is lost: the last finished step is saved (unless
-    // saving is what failed), then the error goes on.
-    if (!outDir.empty() && state.step > firstStep && savedStep != state.step) {
+    // Nothing completed is lost to the caller's error: the last finished
+    // step is saved, then the error goes on.
+    if (callerFailed && !outDir.empty() && state.step > firstStep &&
+        savedStep != state.step) {
       try {
         checkpoint();
         say(format("locorun: step %lld checkpointed in %s before the error",
@@ -596,7 +609,7 @@ void Trainer::trainSteps() {
     int64_t step = state.step + 1;
     StepRecord record = trainStep(step);
     for (TrainingObserver *o : observers)
-      o->onStep(record);
+      callerCode([&] { o->onStep(record); });
     bool stopEarly = maybeValidate(step);
     if (policy.due(step, stepsPerEpoch))
       checkpoint();

@@ -80,9 +80,9 @@ public:
 /// in flight, which is checkpointed (in --out) like a last step; the
 /// result is then the signal's number, else 0. A second signal kills at
 /// once. Rank 0 locks --out (FolderLock) for the run.
-/// An exception from a step, a batch source or an observer ends training
-/// after the last completed step is checkpointed (in --out), then
-/// propagates.
+/// An exception from a batch source or an observer (the caller's code) ends
+/// training after the last completed step is checkpointed (in --out), then
+/// propagates; the runner's own errors write nothing more.
 int runTraining(Session &session, const TrackSource &train,
                 const TrackSource *validation, const TrainOptions &options);
 /// The same on `batches`: the run is options.steps optimizer steps (or
