@@ -354,3 +354,27 @@ def test_ctrl_c_stops_at_a_step_boundary_with_a_checkpoint(tiny_artifact,
     assert resumed.step == session.step == 3
     # Python's own handler is back.
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+def test_the_example_runs(tmp_path):
+    import sys
+    example = os.path.join(SOURCE, "examples", "train_from_python.py")
+    result = run(sys.executable, example, "--steps", "5", "--out",
+                 str(tmp_path / "run"))
+    assert "trained 5 steps" in result.stdout
+    assert "vocals" in result.stdout
+
+
+def test_ready_callbacks_write_what_python_callbacks_see(tiny_artifact,
+                                                         tmp_path):
+    session = lococ.Session(tiny_artifact)
+    seen = []
+    lococ.train(session, synthetic_batches(session, 3), steps=3,
+                progress=False,
+                callbacks=[lococ.JsonLines(tmp_path / "m.jsonl"),
+                           lococ.TensorBoard(tmp_path / "tb"), seen.append])
+    with open(tmp_path / "m.jsonl") as f:
+        lines = [json.loads(line) for line in f]
+    assert lines == seen and len(lines) == 3
+    assert any(p.name.startswith("events.out.tfevents")
+               for p in (tmp_path / "tb").iterdir())
