@@ -378,3 +378,32 @@ def test_ready_callbacks_write_what_python_callbacks_see(tiny_artifact,
     assert lines == seen and len(lines) == 3
     assert any(p.name.startswith("events.out.tfevents")
                for p in (tmp_path / "tb").iterdir())
+
+
+def test_cmake_install_gives_a_working_package(tmp_path):
+    """`cmake --install` into a staging root (DESTDIR): the package found
+    there compiles and steps, with its backends beside it."""
+    build = os.environ.get("LOCO_BUILD_DIR")
+    if not build:
+        pytest.skip("LOCO_BUILD_DIR not set")
+    stage = tmp_path / "stage"
+    env = dict(os.environ, DESTDIR=str(stage))
+    subprocess.run(["cmake", "--install", build], env=env, check=True,
+                   capture_output=True)
+    packages = [p.parent.parent for p in stage.rglob("lococ/__init__.py")]
+    assert len(packages) == 1, packages
+    assert (packages[0] / "lococ" / "libloco_cpu.so").exists()
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("LOCO_BACKEND_DIR",)}
+    env["PYTHONPATH"] = str(packages[0])
+    import sys
+    script = ("import lococ, numpy as np;"
+              "assert lococ.__file__.startswith(%r);"
+              "s = lococ.Session(lococ.compile(%r)); b, n = s.batch_shape;"
+              "t = np.full((b, 4, n), 0.01, np.float32);"
+              "print(s.train_step(t.sum(1), t)['loss'])"
+              % (str(packages[0]), TINY))
+    result = subprocess.run([sys.executable, "-c", script], env=env,
+                            capture_output=True, text=True, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert np.isfinite(float(result.stdout.split()[-1]))
