@@ -56,6 +56,10 @@ public:
     return *this;
   }
   Key &probability() { return range(0.0, false, 1.0, true, "a probability"); }
+  Key &count(size_t entries) {
+    key.domain.count = entries;
+    return *this;
+  }
   Key &nonNegative() {
     key.domain.kind = KeyDomain::Kind::NonNegative;
     return *this;
@@ -632,7 +636,8 @@ std::string ConfigKey::domainText() const {
   case KeyDomain::Kind::NonNegative:
     return ">= 0";
   case KeyDomain::Kind::Range:
-    return (domain.openLow ? "(" : "[") + number(domain.low) + ", " +
+    return (domain.count ? std::to_string(domain.count) + " of " : "") +
+           (domain.openLow ? "(" : "[") + number(domain.low) + ", " +
            number(domain.high) +
            (domain.closedHigh && !std::isinf(domain.high) ? "]" : ")");
   case KeyDomain::Kind::OneOf: {

@@ -66,6 +66,9 @@ struct KeyDomain {
   const char *choices = "";
   /// Range: why, appended to the error.
   const char *meaning = "";
+  /// A list of exactly this many entries (0: any); the entries are checked
+  /// only when the count is right.
+  size_t count = 0;
 };
 
 /// The ModelSpec field a key fills. Each is a plain function so that nested

@@ -207,6 +207,15 @@ void checkValue(SpecReader &, const ConfigKey &, bool) {}
 template <typename T>
 void checkValue(SpecReader &r, const ConfigKey &key,
                 const std::vector<T> &values) {
+  static const char *const words[] = {"no", "one", "two", "three", "four"};
+  size_t count = key.domain.count;
+  if (count && values.size() != count) {
+    r.error(key.path) << "'" << key.path << "' takes "
+                      << (count < std::size(words) ? words[count]
+                                                   : std::to_string(count))
+                      << " numbers, got " << values.size();
+    return;
+  }
   for (const T &value : values)
     checkValue(r, key, value);
 }
@@ -338,12 +347,8 @@ void checkAugmentation(SpecReader &r, const ModelSpec &spec) {
         << spec.sampleRate << " (set mp3_prob: 0)";
 }
 
-/// Counts and repetitions that no single value shows.
+/// Repetitions that no single value shows.
 void checkLists(SpecReader &r, const ModelSpec &spec) {
-  if (spec.betas.size() != 2)
-    r.error("training.optimizer.betas")
-        << "'training.optimizer.betas' takes two numbers, got "
-        << spec.betas.size();
   // Each source names one output: a repeated name would overwrite another.
   for (size_t i = 0; i < spec.sources.size(); ++i)
     for (size_t j = 0; j < i; ++j)

@@ -29,6 +29,7 @@ void loco::python::defineSession(py::module_ &m) {
            [](py::object self) {
              return self.cast<PySession &>().gradients(self);
            })
+      .def("state_dict", &PySession::stateDict)
       .def("train_step", &PySession::trainStep, py::arg("mixture"),
            py::arg("targets"), py::arg("optimize"))
       .def("optimizer_step", &PySession::optimizerStep)

@@ -58,6 +58,18 @@ py::dict PySession::views(py::handle owner, bool gradients) {
   return dict;
 }
 
+py::dict PySession::stateDict() {
+  std::vector<F32Tensor> tensors;
+  {
+    py::gil_scoped_release release;
+    tensors = runner->parameters(/*withBuffers=*/false);
+  }
+  py::dict dict;
+  for (const F32Tensor &t : tensors)
+    dict[py::str(t.name)] = toArray(t.values, t.shape);
+  return dict;
+}
+
 py::dict PySession::parameters(py::handle owner) { return views(owner, false); }
 py::dict PySession::gradients(py::handle owner) { return views(owner, true); }
 
@@ -211,10 +223,11 @@ py::dict PySession::separate(py::handle audio, int64_t sampleRate,
                           " is outside 1000..768000 Hz");
   if (!(overlap >= 0.0 && overlap < 1.0))
     throw py::value_error("overlap must be in [0, 1)");
-  py::array_t<float> array = checkedArray(audio, "audio", {-1, -1});
-  if (py::isinstance<py::array>(audio) &&
-      py::reinterpret_borrow<py::array>(audio).ndim() == 1)
-    array = checkedArray(audio, "audio", {-1});
+  bool mono = py::isinstance<py::array>(audio) &&
+              py::reinterpret_borrow<py::array>(audio).ndim() == 1;
+  py::array_t<float> array = checkedArray(audio, "audio",
+                                          mono ? std::vector<int64_t>{-1}
+                                               : std::vector<int64_t>{-1, -1});
   Audio song;
   song.sampleRate = sampleRate;
   int64_t channels = array.ndim() == 1 ? 1 : array.shape(0);

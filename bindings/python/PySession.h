@@ -39,6 +39,8 @@ public:
   /// backend), kept alive by `owner` (the Python session).
   py::dict parameters(py::handle owner);
   py::dict gradients(py::handle owner);
+  /// Copies of the parameters, from any device.
+  py::dict stateDict();
 
   /// The step's inputs from a mixture [B, N] and targets [B, S, N] (or a
   /// dict of [B, N] per source), checked, in the manifest's order.

@@ -20,6 +20,7 @@
 
 #include <unistd.h>
 
+#include <cstdio>
 #include <filesystem>
 
 using namespace loco;
@@ -49,6 +50,13 @@ public:
   void onValidation(const ValidationRecord &record) override {
     call(validationMetrics(record).dump());
   }
+  /// A callable with an `on_message` attribute receives the trainer's
+  /// messages too.
+  void onMessage(const std::string &line) override {
+    py::gil_scoped_acquire gil;
+    if (py::hasattr(callable, "on_message"))
+      callable.attr("on_message")(line);
+  }
 
 private:
   void call(const std::string &json) {
@@ -60,21 +68,30 @@ private:
   py::object callable;
 };
 
-/// Micro-batches from a Python iterable of (mixture, targets).
+/// Micro-batches from a Python iterable of (mixture, targets), taken one
+/// at a time when the trainer asks (never ahead: an iterator that blocks
+/// after the last batch asked for does not hang, and one continued by a
+/// later train() loses nothing).
 class PythonBatches final : public BatchSource {
 public:
-  PythonBatches(PySession &session, py::object iterable)
+  PythonBatches(PySession &session, py::handle iterable)
       : session(session), iterator(py::iter(iterable)) {}
   ~PythonBatches() override {
     py::gil_scoped_acquire gil;
-    iterator = py::iterator();
+    iterator = py::object();
   }
   std::vector<std::vector<float>> next(int64_t step, int64_t micro) override {
     py::gil_scoped_acquire gil;
-    if (iterator == py::iterator::sentinel())
-      throw RunError(ranOut(step, micro));
-    py::object item = py::reinterpret_borrow<py::object>(*iterator);
-    ++iterator;
+    py::object item =
+        py::reinterpret_steal<py::object>(PyIter_Next(iterator.ptr()));
+    if (!item) {
+      if (PyErr_Occurred())
+        throw py::error_already_set();
+      throw RunError("the data ended before micro-step " +
+                     std::to_string(micro) + " of step " +
+                     std::to_string(step) +
+                     "; give steps= no more than it holds");
+    }
     if (!py::isinstance<py::tuple>(item) && !py::isinstance<py::list>(item))
       throw py::type_error("each batch must be a (mixture, targets) pair");
     py::sequence pair = py::reinterpret_borrow<py::sequence>(item);
@@ -86,13 +103,17 @@ public:
   }
 
 private:
-  static std::string ranOut(int64_t step, int64_t micro) {
-    return "the data ended before micro-step " + std::to_string(micro) +
-           " of step " + std::to_string(step) +
-           "; give steps= no more than it holds";
-  }
   PySession &session;
-  py::iterator iterator;
+  py::object iterator;
+};
+
+/// The trainer's messages (a skipped step, a checkpoint before an error,
+/// why training stopped) on stderr when there is no progress line.
+class MessagePrinter final : public TrainingObserver {
+public:
+  void onMessage(const std::string &line) override {
+    std::fprintf(stderr, "%s\n", line.c_str());
+  }
 };
 
 /// The options of lococ.train, as Python passes them.
@@ -122,8 +143,15 @@ py::dict train(PySession &session, const TrainArguments &a) {
   // The runner's own writers first, then the caller's callbacks.
   o.defaultObservers = false;
   std::vector<std::unique_ptr<TrainingObserver>> owned;
+  if (session.pendingMicroSteps() != 0)
+    throw py::value_error(
+        "train(): " + std::to_string(session.pendingMicroSteps()) +
+        " micro-step(s) of train_step(optimize=False) are accumulated; call "
+        "optimizer_step() first");
   if (a.progress)
     owned.push_back(std::make_unique<ConsoleObserver>(isatty(STDERR_FILENO)));
+  else
+    owned.push_back(std::make_unique<MessagePrinter>());
   if (!a.metrics.empty())
     owned.push_back(std::make_unique<MetricsLog>(a.metrics));
   if (!a.tensorboard.empty())

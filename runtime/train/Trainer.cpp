@@ -96,6 +96,9 @@ private:
   void loadMicroStep(int64_t step, int64_t micro, StepRecord &r, MicroStep &m);
   /// The loop itself.
   void trainSteps();
+  /// After an exception: the gradients dropped, the caller's state, and a
+  /// checkpoint when the caller's code failed.
+  void failed();
   /// Runs the caller's code (a batch source, an observer), noting when it
   /// throws: such an error leaves the completed steps sound, and the last
   /// one is checkpointed before it propagates. (The runner's own errors,
@@ -151,7 +154,7 @@ private:
   LoaderPlan plan;
   std::unique_ptr<BatchLoader> loader;
   std::vector<std::vector<float>> inputs;
-  bool stopping = false, callerFailed = false;
+  bool stopping = false, callerFailed = false, restored = false;
 
   Clock::time_point start, lastStepEnd;
   double totalLoad = 0.0, totalAugment = 0.0, totalWait = 0.0;
@@ -227,6 +230,7 @@ void Trainer::restoreState() {
     state = *options.state;
   if (!options.resumeDir.empty()) {
     state = session.loadCheckpoint(options.resumeDir);
+    restored = true; // the session holds the checkpoint's weights now
     if (state.seed != options.seed)
       say(format("locorun: warning: the checkpoint was trained with seed "
                  "%llu; continuing with it",
@@ -284,9 +288,8 @@ void Trainer::prepareOutputs() {
 }
 
 void Trainer::startLoader() {
-  if (!train)
-    return; // the batch source makes the batches
-  // The batches, read and augmented ahead on a loader thread.
+  // The batches' plan, which the dropout keys follow too (keyOf), whoever
+  // makes the batches.
   plan.seed = state.seed;
   plan.batch = B;
   plan.segment = N;
@@ -295,6 +298,9 @@ void Trainer::startLoader() {
   plan.rank = rank;
   plan.pieces = art.microBatches();
   plan.ranks = ranks;
+  if (!train)
+    return; // the batch source makes the batches
+  // The batches, read and augmented ahead on a loader thread.
   // dataset.random_chunks: a random offset in the track, else its start
   // (the key's meaning in open-unmix's MUSDB dataset, where it comes from).
   plan.randomChunks = art.config().dataset.random_chunks;
@@ -565,33 +571,20 @@ int Trainer::stopReport() {
 }
 
 int Trainer::run() {
-  restoreState();
-  planSteps();
-  prepareOutputs();
-  attachFileObservers();
-  if (validation)
-    validator.emplace(session, *validation, comm);
-  start = lastStepEnd = Clock::now();
-  startLoader();
-  collectiveAtStart = comm ? comm->seconds : 0.0;
   try {
+    restoreState();
+    restored = true;
+    planSteps();
+    prepareOutputs();
+    attachFileObservers();
+    if (validation)
+      validator.emplace(session, *validation, comm);
+    start = lastStepEnd = Clock::now();
+    startLoader();
+    collectiveAtStart = comm ? comm->seconds : 0.0;
     trainSteps();
   } catch (...) {
-    if (options.state)
-      *options.state = state;
-    // Nothing completed is lost to the caller's error: the last finished
-    // step is saved, then the error goes on.
-    if (callerFailed && !outDir.empty() && state.step > firstStep &&
-        savedStep != state.step) {
-      try {
-        checkpoint();
-        say(format("locorun: step %lld checkpointed in %s before the error",
-                   static_cast<long long>(state.step), outDir.c_str()));
-      } catch (const std::exception &e) {
-        say(std::string("locorun: could not checkpoint before the error: ") +
-            e.what());
-      }
-    }
+    failed();
     throw;
   }
   summarise();
@@ -599,6 +592,32 @@ int Trainer::run() {
   if (options.state)
     *options.state = state;
   return stopping ? stopReport() : 0;
+}
+
+void Trainer::failed() {
+  // A step cut short leaves its micro-steps' gradients: the session's next
+  // step must not add them in.
+  try {
+    session.zeroGradients();
+  } catch (const std::exception &) {
+  }
+  // The caller's state is the session's: a resumed checkpoint's weights
+  // came with its step.
+  if (options.state && restored)
+    *options.state = state;
+  // Nothing completed is lost to the caller's error: the last finished
+  // step is saved, then the error goes on.
+  if (callerFailed && !outDir.empty() && state.step > firstStep &&
+      savedStep != state.step) {
+    try {
+      checkpoint();
+      say(format("locorun: step %lld checkpointed in %s before the error",
+                 static_cast<long long>(state.step), outDir.c_str()));
+    } catch (const std::exception &e) {
+      say(std::string("locorun: could not checkpoint before the error: ") +
+          e.what());
+    }
+  }
 }
 
 void Trainer::trainSteps() {

@@ -294,6 +294,7 @@ def test_config_errors_name_the_key(tmp_path):
             lococ.compile(config)
     message = str(error.value)
     assert "config['model']" in message and "model.n_fft" in message
+    assert "did you mean 'model.n_fft'" in message
     assert any("config['model']['n_ffft']" in str(w.message)
                and "did you mean 'model.n_fft'" in str(w.message)
                for w in caught)
@@ -407,3 +408,74 @@ def test_cmake_install_gives_a_working_package(tmp_path):
                             capture_output=True, text=True, cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert np.isfinite(float(result.stdout.split()[-1]))
+
+
+@pytest.fixture(scope="module")
+def dropout_artifact(tmp_path_factory):
+    # Dropout on and two micro-steps per optimizer step: the dropout keys
+    # of every micro-step matter.
+    return lococ.compile(TINY, set={"model.dropout": 0.1,
+                                    "training.gradient_accumulation_steps": 2},
+                         output=tmp_path_factory.mktemp("drop") / "train.so")
+
+
+def test_train_from_an_iterable_is_train_step_with_locoruns_keys(
+        dropout_artifact):
+    looped = lococ.Session(dropout_artifact)
+    lococ.train(looped, synthetic_batches(looped, 6), steps=3,
+                progress=False)
+    stepped = lococ.Session(dropout_artifact)
+    for mixture, targets in synthetic_batches(stepped, 6):
+        stepped.train_step(mixture, targets)
+    assert looped.step == stepped.step == 3
+    for name, weight in looped.parameters.items():
+        assert np.array_equal(weight, stepped.parameters[name]), name
+
+
+def test_an_iterable_is_read_when_needed_and_continues(tiny_artifact):
+    session = lococ.Session(tiny_artifact)
+    batches = list(synthetic_batches(session, 4))
+    iterator = iter(batches)
+    lococ.train(session, iterator, steps=2, progress=False)
+    # Nothing was read ahead: the third batch is next.
+    assert next(iterator)[0] is batches[2][0]
+
+
+def test_a_failing_batch_source_drops_the_cut_steps_gradients(
+        dropout_artifact):
+    session = lococ.Session(dropout_artifact)
+
+    def batches():
+        source = synthetic_batches(session, 3)
+        yield next(source)
+        yield next(source)
+        yield next(source)  # micro-step 1 of step 2
+        raise OSError("disk gone")
+
+    with pytest.raises(OSError, match="disk gone"):
+        lococ.train(session, batches(), steps=5, progress=False)
+    assert session.step == 1
+    for name, grad in session.gradients.items():
+        assert not np.any(grad), name
+
+
+def test_pending_micro_steps_block_train_and_save(tiny_artifact, tmp_path):
+    session = lococ.Session(tiny_artifact)
+    mixture, targets = next(synthetic_batches(session, 1))
+    session.train_step(mixture, targets, optimize=False)
+    with pytest.raises(ValueError, match="optimizer_step\\(\\) first"):
+        lococ.train(session, synthetic_batches(session, 1), steps=1)
+    with pytest.raises(ValueError, match="optimizer_step\\(\\) first"):
+        session.save(tmp_path / "ckpt")
+    assert session.optimizer_step()["step"] == 1
+    session.save(tmp_path / "ckpt")
+
+
+def test_state_dict_copies_and_mono_separation(golden_artifact):
+    session = lococ.Session(golden_artifact)
+    copies = session.state_dict()
+    for name, view in session.parameters.items():
+        assert np.array_equal(copies[name], view) and copies[name].flags.owndata
+    song = np.sin(np.arange(20000, dtype=np.float32) / 10.0) * 0.1
+    stems = session.separate(song, 44100)
+    assert all(stem.shape == (1, song.size) for stem in stems.values())

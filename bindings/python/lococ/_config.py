@@ -129,7 +129,7 @@ def compile(config, *, set=None, memory_budget=None, target="cpu",
             return "%s:%d:%d" % (d["file"], d["line"], d["column"])
         return d["file"]
 
-    messages = []
+    messages, warned = [], []
     config_errors = False
     for d in result["diagnostics"]:
         text = "%s: %s" % (where(d), d["message"])
@@ -137,12 +137,16 @@ def compile(config, *, set=None, memory_budget=None, target="cpu",
             text += "\n  note: " + note
         if d["severity"] == "warning":
             warnings.warn(text, ConfigWarning, stacklevel=2)
+            warned.append("warning: " + text)
         elif d["severity"] == "error":
             messages.append(text)
             config_errors |= d["file"] in (config_file, "--set")
     if not result["ok"]:
+        # The warnings too: an unknown key's did-you-mean often explains
+        # the missing key's error.
         text = "\n".join(messages + [line for line in
-                                     result["errors"].splitlines() if line])
+                                     result["errors"].splitlines() if line]
+                         + warned)
         raise (ConfigError if config_errors else CompileError)(
             text or "lococ could not compile %s" % config_file)
     report = None

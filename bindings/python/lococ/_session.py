@@ -32,7 +32,7 @@ class Session:
 
     def state_dict(self):
         """Copies of the parameters (any device)."""
-        return {name: view.copy() for name, view in self.parameters.items()}
+        return self._session.state_dict()
 
     @property
     def step(self):

@@ -30,8 +30,9 @@ def train(session, data, *, steps=None, epochs=None, steps_per_epoch=None,
     """Trains `session` as locorun does. `data` is a MUSDB-layout folder
     (train/ with the config's loader and augmentation; test/ validates) or
     an iterable of (mixture [B, N], targets [B, S, N]) batches, one per
-    micro-step. `steps` (optimizer steps to reach) or `epochs` set the
-    length; an iterable with a len() gives it when neither is set. Each
+    micro-step. `steps` (the optimizer step to reach, counting the
+    session's) or `epochs` set the length; an iterable with a len() gives
+    one pass over it when neither is set. Each
     callable in `callbacks` receives the dict --metrics writes, at every
     step and validation; an exception in one ends training (the last
     completed step is checkpointed in `out` first) and propagates. Ctrl-C
@@ -51,7 +52,8 @@ def train(session, data, *, steps=None, epochs=None, steps_per_epoch=None,
         if steps is None and epochs is None and hasattr(data, "__len__"):
             per_step = session.manifest["training"][
                 "gradient_accumulation_steps"]
-            steps = max(1, len(data) // max(1, per_step))
+            # One pass over it, from where the session is.
+            steps = session.step + max(1, len(data) // max(1, per_step))
     result = _lococ._train(
         session._session, folder, batches,
         -1 if steps is None else int(steps),
