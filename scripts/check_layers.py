@@ -33,6 +33,7 @@ LAYERS = {
     "runtime/eval": ["runtime/session", "runtime/data"],
     "runtime/observe": ["runtime/session"],
     "runtime/train": ["runtime/eval", "runtime/observe"],
+    "runtime/render": ["runtime/data"],
     # The compiler, lowest first.
     "dialect": ["runtime/abi"],
     "passes/analysis": ["dialect"],
@@ -40,7 +41,7 @@ LAYERS = {
     "frontend": ["passes"],
     "frontend/compile": ["frontend", "runtime"],
     # The mains: flags over libraries.
-    "tools/locorun": ["runtime/train"],
+    "tools/locorun": ["runtime/train", "runtime/render"],
     "tools/lococ": ["frontend/compile", "runtime"],
     "tools/loco-opt": ["passes", "tests/lib"],
     # The Python module: a thin layer over the compile flow and the runner.

@@ -32,6 +32,7 @@ double parsePositiveReal(const char *usage, const std::string &option,
 /// status.
 int runTrainCommand(int argc, char **argv);
 int runMakeSyntheticCommand(int argc, char **argv);
+int runMakeDatasetCommand(int argc, char **argv);
 int runSeparateCommand(int argc, char **argv);
 int runEvaluateCommand(int argc, char **argv);
 

@@ -38,6 +38,7 @@ const char *kUsage =
     "       locorun evaluate SEPARATE.so --weights W --data DIR [--json F]\n"
     "       locorun make-synthetic DIR [--tracks N] [--test-tracks N]\n"
     "               [--seconds S] [--sample-rate R] [--seed S]\n"
+    "       locorun make-dataset DIR [--songs N] [--midi PATH]... (rendered)\n"
     "\n"
     "Trains as the config says: on its dataset.root_dir, on its device\n"
     "(device, gpu_id), with its augmentation, for its num_epochs; the flags\n"

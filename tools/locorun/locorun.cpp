@@ -38,5 +38,7 @@ int main(int argc, char **argv) {
     return runEvaluateCommand(argc, argv);
   if (std::strcmp(command, "make-synthetic") == 0)
     return runMakeSyntheticCommand(argc, argv);
+  if (std::strcmp(command, "make-dataset") == 0)
+    return runMakeDatasetCommand(argc, argv);
   return runTrainCommand(argc, argv);
 }
