@@ -161,6 +161,9 @@ void loco::writeAudio(const std::string &path, const Audio &audio,
   // FLAC holds integers: clip rather than let libsndfile wrap.
   if (format == AudioFormat::Flac)
     sf_command(file, SFC_SET_CLIPPING, nullptr, SF_TRUE);
+  // No PEAK chunk: libsndfile stamps it with the wall clock, so the same
+  // samples written a second apart would make different files.
+  sf_command(file, SFC_SET_ADD_PEAK_CHUNK, nullptr, SF_FALSE);
   constexpr int64_t kBlock = 1 << 16;
   std::vector<float> block(kBlock * info.channels);
   bool ok = true;
