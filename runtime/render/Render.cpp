@@ -28,14 +28,42 @@ struct StemRenderer::Impl {
   fluid_synth_t *synth = nullptr;
   int64_t sampleRate = 44100;
 
+  std::string soundFont;
+
   ~Impl() {
     if (synth)
       delete_fluid_synth(synth);
     if (settings)
       delete_fluid_settings(settings);
   }
-  /// Silence, default controllers, GM programs of `programs`.
+  /// A new synthesizer with the SoundFont (its samples stay cached in the
+  /// process): a song starts from nothing that an earlier one left, not
+  /// even the order of voices in the synthesizer's slots, which decides
+  /// the order of their float sums.
+  void start() {
+    if (synth)
+      delete_fluid_synth(synth);
+    synth = new_fluid_synth(settings);
+    rendered = 0;
+    if (!synth)
+      throw RunError("fluidsynth could not start a synthesizer");
+    if (fluid_synth_sfload(synth, soundFont.c_str(), 1) == FLUID_FAILED)
+      throw RunError(soundFont + ": not a SoundFont fluidsynth can load");
+  }
+  /// Frames rendered so far: fluid_synth_write_float renders whole
+  /// blocks of 64 and hands the rest of a block out on the next call.
+  int64_t rendered = 0;
+
+  /// Silence, default controllers, GM programs of `programs`, starting at
+  /// a fresh block: the rest of the block in flight (the previous stem's
+  /// sound) is rendered and dropped, so that no stem leaks into the next
+  /// and each starts on the same block grid whatever came before.
   void reset(const std::array<int, 16> &programs) {
+    int64_t pending = (64 - rendered % 64) % 64;
+    if (pending) {
+      Audio scratch = empty();
+      write(scratch, pending);
+    }
     fluid_synth_system_reset(synth);
     for (int channel = 0; channel < 16; ++channel)
       if (channel != 9)
@@ -53,6 +81,7 @@ struct StemRenderer::Impl {
                                   stem.channels[1].data(), at, 1) != FLUID_OK)
         throw RunError("fluidsynth failed to render");
       done += n;
+      rendered += n;
     }
   }
   Audio empty() const {
@@ -87,12 +116,12 @@ StemRenderer::StemRenderer(const std::string &soundFont, int64_t sampleRate)
   fluid_settings_setint(impl->settings, "synth.chorus.active", 0);
   fluid_settings_setint(impl->settings, "synth.cpu-cores", 1);
   fluid_settings_setstr(impl->settings, "player.timing-source", "sample");
+  // The player would reset the synth at the file's end, cutting every
+  // release short; reset() between stems does what is needed.
+  fluid_settings_setint(impl->settings, "player.reset-synth", 0);
   fluid_settings_setint(impl->settings, "synth.polyphony", 256);
-  impl->synth = new_fluid_synth(impl->settings);
-  if (!impl->synth)
-    throw RunError("fluidsynth could not start a synthesizer");
-  if (fluid_synth_sfload(impl->synth, soundFont.c_str(), 1) == FLUID_FAILED)
-    throw RunError(soundFont + ": not a SoundFont fluidsynth can load");
+  impl->soundFont = soundFont;
+  impl->start();
 }
 
 StemRenderer::~StemRenderer() = default;
@@ -107,6 +136,7 @@ std::vector<Audio> StemRenderer::render(const Song &song,
   };
   int64_t length =
       song.length + static_cast<int64_t>(tailSeconds * impl->sampleRate);
+  impl->start();
   std::vector<Audio> stems;
   for (size_t s = 0; s < mapping.sources().size(); ++s) {
     std::vector<Event> events;
@@ -140,6 +170,16 @@ std::vector<Audio> StemRenderer::render(const Song &song,
 }
 
 namespace {
+/// Whether every sample of every stem is zero.
+bool silent(const std::vector<Audio> &stems) {
+  for (const Audio &stem : stems)
+    for (const std::vector<float> &channel : stem.channels)
+      for (float v : channel)
+        if (v != 0.0f)
+          return false;
+  return true;
+}
+
 /// Checks the chunk structure of a Standard MIDI File (fluidsynth would
 /// log a bad file and play silence): the MThd header, and each of its
 /// tracks an MTrk chunk within the file. Throws RunError saying what is
@@ -158,13 +198,19 @@ void checkMidiFile(const std::string &path) {
   };
   if (!in.good() && !in.eof())
     throw RunError(path + ": cannot read");
-  if (bytes.size() < 14 || bytes.compare(0, 4, "MThd") != 0 || u32(4) < 6)
-    fail("no MThd header");
+  if (bytes.size() < 14 || bytes.compare(0, 4, "MThd") != 0 || u32(4) != 6)
+    fail("no MThd header of 6 bytes");
+  // Ticks per quarter note; fluidsynth plays neither SMPTE time (the high
+  // bit) nor a division of 0 (which never advances).
+  unsigned division = static_cast<unsigned char>(bytes[12]) << 8 |
+                      static_cast<unsigned char>(bytes[13]);
+  if (division == 0 || division & 0x8000)
+    fail(division ? "SMPTE time division" : "a time division of 0");
   unsigned format = static_cast<unsigned char>(bytes[8]) << 8 |
                     static_cast<unsigned char>(bytes[9]);
   unsigned tracks = static_cast<unsigned char>(bytes[10]) << 8 |
                     static_cast<unsigned char>(bytes[11]);
-  if (format > 2 || tracks == 0)
+  if (format > 2 || tracks == 0 || tracks > 128)
     fail("format " + std::to_string(format) + " with " +
          std::to_string(tracks) + " track(s)");
   size_t at = 8 + u32(4);
@@ -206,33 +252,26 @@ std::vector<Audio> StemRenderer::renderMidi(const std::string &path,
                                             double tailSeconds,
                                             double maxSeconds) {
   checkMidiFile(path);
+  impl->start();
   std::vector<Audio> stems;
   int64_t limit = static_cast<int64_t>(maxSeconds * impl->sampleRate);
   for (size_t s = 0; s < mapping.sources().size(); ++s) {
     impl->reset({});
     StemFilter filter{impl->synth, &mapping, static_cast<int>(s), {}};
-    fluid_player_t *player = new_fluid_player(impl->synth);
-    if (!player || fluid_player_add(player, path.c_str()) != FLUID_OK) {
-      if (player)
-        delete_fluid_player(player);
+    std::unique_ptr<fluid_player_t, void (*)(fluid_player_t *)> player(
+        new_fluid_player(impl->synth), delete_fluid_player);
+    if (!player || fluid_player_add(player.get(), path.c_str()) != FLUID_OK)
       throw RunError(path + ": fluidsynth cannot read this MIDI file");
-    }
-    fluid_player_set_playback_callback(player, filterEvent, &filter);
+    fluid_player_set_playback_callback(player.get(), filterEvent, &filter);
     Audio stem = impl->empty();
-    fluid_player_play(player);
-    bool tooLong = false;
-    while (fluid_player_get_status(player) == FLUID_PLAYER_PLAYING) {
+    fluid_player_play(player.get());
+    while (fluid_player_get_status(player.get()) == FLUID_PLAYER_PLAYING) {
       impl->write(stem, 1024);
-      if (static_cast<int64_t>(stem.channels[0].size()) > limit) {
-        tooLong = true;
-        break;
-      }
+      if (static_cast<int64_t>(stem.channels[0].size()) > limit)
+        throw RunError(path + ": plays longer than " +
+                       std::to_string(static_cast<int64_t>(maxSeconds)) + " s");
     }
-    fluid_player_stop(player);
-    delete_fluid_player(player);
-    if (tooLong)
-      throw RunError(path + ": plays longer than " +
-                     std::to_string(static_cast<int64_t>(maxSeconds)) + " s");
+    fluid_player_stop(player.get());
     impl->write(stem, static_cast<int64_t>(tailSeconds * impl->sampleRate));
     stems.push_back(std::move(stem));
   }
@@ -243,8 +282,10 @@ std::vector<Audio> StemRenderer::renderMidi(const std::string &path,
   for (Audio &stem : stems)
     for (std::vector<float> &channel : stem.channels)
       channel.resize(frames, 0.0f);
-  if (frames == 0)
-    throw RunError(path + ": no notes to render");
+  if (silent(stems))
+    throw RunError(path + ": nothing sounds (fluidsynth could not parse it, "
+                          "or the stem mapping sends none of its notes to a "
+                          "stem)");
   return stems;
 }
 
@@ -281,18 +322,55 @@ Audio loco::mixStems(std::vector<Audio> &stems) {
   return mixture;
 }
 
+/// Stem names that are files of their own in a track folder.
+static void checkSources(const std::vector<std::string> &sources) {
+  if (sources.empty())
+    throw RunError("no stems to render (--sources)");
+  for (size_t i = 0; i < sources.size(); ++i) {
+    const std::string &name = sources[i];
+    if (name.empty() || name == "mixture" || name == "." || name == ".." ||
+        name.find('/') != std::string::npos)
+      throw RunError("'" + name +
+                     "' cannot be a stem: each stem is the "
+                     "file <name>.wav beside mixture.wav");
+    for (size_t j = 0; j < i; ++j)
+      if (sources[j] == name)
+        throw RunError("stem '" + name + "' is named twice");
+  }
+}
+
 void loco::writeRenderedDataset(
     const RenderedDataset &d,
     const std::function<void(const std::string &)> &progress) {
+  checkSources(d.sources);
   StemMapping mapping = d.mappingFile.empty()
                             ? StemMapping::slakh(d.sources)
                             : StemMapping::fromFile(d.mappingFile, d.sources);
-  std::vector<std::string> midi = d.midiFiles;
+  // A file named twice (a folder and a file in it) is one song.
+  std::vector<std::string> midi;
+  for (const std::string &file : d.midiFiles) {
+    std::error_code ec;
+    fs::path canonical = fs::weakly_canonical(file, ec);
+    midi.push_back(ec ? file : canonical.string());
+  }
   std::sort(midi.begin(), midi.end());
+  midi.erase(std::unique(midi.begin(), midi.end()), midi.end());
+  if (midi.empty() && d.trainSongs + d.testSongs == 0)
+    throw RunError("no songs to render");
   if (!midi.empty() && static_cast<int64_t>(midi.size()) <= d.testSongs)
     throw RunError(std::to_string(midi.size()) +
                    " MIDI file(s) leave none for training after " +
                    std::to_string(d.testSongs) + " test song(s)");
+  // Every file checked before the first song is written.
+  std::vector<std::string> names;
+  for (const std::string &file : midi) {
+    checkMidiFile(file);
+    std::string name = fs::path(file).stem().string();
+    if (std::find(names.begin(), names.end(), name) != names.end())
+      throw RunError(file + ": another MIDI file is also named '" + name +
+                     "'; each song is a folder of its name");
+    names.push_back(name);
+  }
   StemRenderer renderer(d.soundFont, d.sampleRate);
   int64_t total = midi.empty() ? d.trainSongs + d.testSongs
                                : static_cast<int64_t>(midi.size());

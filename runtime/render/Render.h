@@ -38,7 +38,8 @@ public:
   StemRenderer &operator=(const StemRenderer &) = delete;
 
   /// One stereo Audio per source of `mapping` (silence for a stem without
-  /// notes), all of the song's length plus `tailSeconds` of release.
+  /// notes), all of the song's length plus `tailSeconds` in which the last
+  /// notes' releases ring out.
   std::vector<Audio> render(const Song &song, const StemMapping &mapping,
                             double tailSeconds = 1.0);
   /// The same for a Standard MIDI File, whose program changes are followed

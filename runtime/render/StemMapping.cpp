@@ -44,6 +44,7 @@ StemMapping StemMapping::fromFile(const std::string &path,
   m.names = sources;
   m.byProgram.fill(-2); // -2: not named yet
   int rest = -1;
+  bool anyStem = false;
   std::string line;
   for (int number = 1; std::getline(in, line); ++number) {
     std::string where = path + ":" + std::to_string(number) + ": ";
@@ -53,18 +54,21 @@ StemMapping StemMapping::fromFile(const std::string &path,
     if (!(words >> stem))
       continue;
     int index = indexOf(sources, stem);
-    if (index < 0)
-      throw RunError(where + "unknown stem '" + stem +
-                     "' (the sources are the config's dataset.sources)");
+    if (index < 0) {
+      std::string names;
+      for (const std::string &source : sources)
+        names += (names.empty() ? "" : ", ") + source;
+      throw RunError(where + "unknown stem '" + stem + "' (the stems are " +
+                     names + ")");
+    }
     bool any = false;
     while (words >> cls) {
       any = true;
-      if (cls == "drums") {
-        m.drums = index;
-        continue;
-      }
-      if (cls == "*") {
-        rest = index;
+      if (cls == "drums" || cls == "*") {
+        int &target = cls == "drums" ? m.drums : rest;
+        if (target >= 0)
+          throw RunError(where + "'" + cls + "' is mapped twice");
+        target = index;
         continue;
       }
       int low = 0, high = 0;
@@ -88,7 +92,10 @@ StemMapping StemMapping::fromFile(const std::string &path,
     }
     if (!any)
       throw RunError(where + "stem '" + stem + "' names no class");
+    anyStem = true;
   }
+  if (!anyStem)
+    throw RunError(path + ": the stem mapping names no stem");
   for (int &stem : m.byProgram)
     if (stem == -2)
       stem = rest;

@@ -155,6 +155,22 @@ TEST(Render, OneSeedRendersTheSameFiles) {
             compose(8, 3, 44100).notes.size() + compose(8, 3, 44100).bpm);
 }
 
+// A song's stems do not depend on what the renderer played before: each
+// starts from a reset synthesizer on a fresh block.
+TEST(Render, SongsAreIndependentOfWhatCameBefore) {
+  if (!haveSoundFont())
+    GTEST_SKIP() << kDefaultSoundFont << " missing (fluid-soundfont-gm)";
+  StemMapping mapping = StemMapping::slakh(kSources);
+  Song first = compose(1, 2.3, 44100), second = compose(2, 2, 44100);
+  StemRenderer fresh(kDefaultSoundFont, 44100);
+  std::vector<Audio> alone = fresh.render(second, mapping);
+  StemRenderer used(kDefaultSoundFont, 44100);
+  used.render(first, mapping);
+  std::vector<Audio> after = used.render(second, mapping);
+  for (size_t s = 0; s < alone.size(); ++s)
+    EXPECT_EQ(alone[s].channels, after[s].channels) << kSources[s];
+}
+
 TEST(Render, BadInputIsAClearError) {
   std::string dir = tempDir("bad");
   fs::create_directories(dir);
@@ -179,6 +195,20 @@ TEST(Render, BadInputIsAClearError) {
   std::ofstream(dir + "/map3.txt") << "bass 33-40\nother 40\n";
   expectError([&] { StemMapping::fromFile(dir + "/map3.txt", kSources); },
               "GM program 40 is mapped twice");
+  std::ofstream(dir + "/map4.txt") << "drums drums\nother drums\n";
+  expectError([&] { StemMapping::fromFile(dir + "/map4.txt", kSources); },
+              "map4.txt:2: 'drums' is mapped twice");
+  std::ofstream(dir + "/map5.txt") << "# nothing\n";
+  expectError([&] { StemMapping::fromFile(dir + "/map5.txt", kSources); },
+              "the stem mapping names no stem");
+  RenderedDataset twice;
+  twice.dir = dir + "/twice";
+  twice.sources = {"vocals", "vocals"};
+  expectError([&] { writeRenderedDataset(twice); },
+              "stem 'vocals' is named twice");
+  twice.sources = {"mixture"};
+  expectError([&] { writeRenderedDataset(twice); },
+              "'mixture' cannot be a stem");
   if (!haveSoundFont())
     return;
   std::ofstream(dir + "/bad.mid") << "MThd but not really a MIDI file";
@@ -188,4 +218,23 @@ TEST(Render, BadInputIsAClearError) {
         renderer.renderMidi(dir + "/bad.mid", StemMapping::slakh(kSources));
       },
       "not a Standard MIDI File");
+  // SMPTE time: fluidsynth would not play it.
+  std::string smpte = readFile(writeMidi(dir + "/smpte.mid"));
+  smpte[12] = char(0xE7);
+  std::ofstream(dir + "/smpte.mid", std::ios::binary) << smpte;
+  expectError(
+      [&] {
+        renderer.renderMidi(dir + "/smpte.mid", StemMapping::slakh(kSources));
+      },
+      "SMPTE time division");
+  // A file whose notes the mapping sends nowhere renders nothing: refused
+  // rather than written as a silent song.
+  std::ofstream(dir + "/vocals-only.txt") << "vocals 53-55\n";
+  expectError(
+      [&] {
+        renderer.renderMidi(
+            writeMidi(dir + "/song.mid"),
+            StemMapping::fromFile(dir + "/vocals-only.txt", kSources));
+      },
+      "nothing sounds");
 }

@@ -10,10 +10,12 @@
 #include "runtime/support/RunError.h"
 #include "tools/locorun/Flags.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <iterator>
 #include <sstream>
 
 using namespace loco;
@@ -83,10 +85,18 @@ int runDataset(int argc, char **argv) {
   RenderedDataset d;
   d.dir = argv[2];
   d.sources = {"vocals", "drums", "bass", "other"};
+  static const char *const kOptions[] = {
+      "--songs", "--test-songs", "--seed",      "--seconds",
+      "--midi",  "--mapping",    "--soundfont", "--sources"};
+  bool composing = false;
   for (int i = 3; i < argc; ++i) {
     std::string arg = argv[i];
+    if (std::find(std::begin(kOptions), std::end(kOptions), arg) ==
+        std::end(kOptions))
+      usageError(kDatasetUsage, "unknown option '" + arg + "'");
     if (i + 1 >= argc)
       usageError(kDatasetUsage, "option " + arg + " needs a value");
+    composing |= arg == "--songs" || arg == "--seed" || arg == "--seconds";
     std::string value = argv[++i];
     if (arg == "--songs")
       d.trainSongs = parseCount(kDatasetUsage, arg, value);
@@ -118,6 +128,9 @@ int runDataset(int argc, char **argv) {
     } else
       usageError(kDatasetUsage, "unknown option '" + arg + "'");
   }
+  if (composing && !d.midiFiles.empty())
+    usageError(kDatasetUsage, "--songs, --seconds and --seed compose songs; "
+                              "with --midi the files are the songs");
   if (d.trainSongs > 10000 || d.testSongs > 10000)
     usageError(kDatasetUsage, "--songs and --test-songs expect at most 10000");
   std::error_code ec;
