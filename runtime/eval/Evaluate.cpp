@@ -198,9 +198,10 @@ void loco::scoreTrack(const fs::path &dir, size_t t, size_t count,
       sourceJson["without_rescaling"] = criteriaJson(before.values[s]);
     }
     sourcesJson[names[s]] = std::move(sourceJson);
-    printScoreRow(s == 0 ? track : "", names[s], values);
+    if (options.print)
+      printScoreRow(s == 0 ? track : "", names[s], values);
   }
-  if (rescale)
+  if (rescale && options.print)
     printRawSdrRow(names, rawSdr);
   nlohmann::ordered_json trackJson;
   trackJson["name"] = track;

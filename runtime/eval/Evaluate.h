@@ -62,6 +62,8 @@ struct ScoreOptions {
   Rescale rescale = Rescale::Off;
   /// BSSEval's distortion filter length (museval's 512).
   int64_t filtersLen = 512;
+  /// Print each track's table rows on stdout (locorun evaluate's table).
+  bool print = true;
 };
 
 /// Separates a track's mixture into its stems (one Audio per source);
@@ -89,8 +91,8 @@ void checkTracks(const std::vector<std::filesystem::path> &trackDirs,
 /// Separates track `t` of `count` in `dir` with `separate` (or, when it is
 /// empty, reads its estimates from `estimatesDir`/<track>/), rescales them
 /// against the track's mixture as `options` says, scores every source,
-/// prints its table rows, and appends its scores to `scores` and
-/// `tracksJson`. Expects a split that checkTracks accepted.
+/// prints its table rows (when `options.print`), and appends its scores to
+/// `scores` and `tracksJson`. Expects a split that checkTracks accepted.
 void scoreTrack(const std::filesystem::path &dir, size_t t, size_t count,
                 const std::vector<std::string> &names,
                 const SeparateFn &separate, const std::string &estimatesDir,

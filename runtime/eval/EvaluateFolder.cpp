@@ -120,6 +120,7 @@ nlohmann::ordered_json loco::evaluateFolder(
       session ? resolveRescale(e.rescale, session->artifact().manifest())
       : e.rescale == Rescale::Auto ? Rescale::Off
                                    : e.rescale;
+  scoring.print = e.print;
   bool rescaled = scoring.rescale != Rescale::Off;
   checkTracks(trackDirs, names, session != nullptr, e.estimates,
               e.separation.mono, rescaled);

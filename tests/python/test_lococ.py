@@ -242,7 +242,7 @@ def test_separate_equals_locorun_separate(golden_artifact, tmp_path):
         assert np.max(np.abs(estimate - reference)) <= 1e-6, name
 
 
-def test_evaluate_equals_locorun_evaluate(golden_artifact, tmp_path):
+def test_evaluate_equals_locorun_evaluate(golden_artifact, tmp_path, capfd):
     data = tmp_path / "musdb"
     run(tool("locorun"), "make-synthetic", str(data), "--tracks", "1",
         "--test-tracks", "1", "--seconds", "2")
@@ -251,8 +251,13 @@ def test_evaluate_equals_locorun_evaluate(golden_artifact, tmp_path):
         weights, "--data", str(data), "--json", str(tmp_path / "e.json"),
         "--quiet")
     expected = json.load(open(tmp_path / "e.json"))
+    capfd.readouterr()
     scores = lococ.evaluate(golden_artifact, data, weights=weights)
     assert scores == expected
+    # Without progress, nothing is printed: no table rows on stdout.
+    assert capfd.readouterr().out == ""
+    lococ.evaluate(golden_artifact, data, weights=weights, progress=True)
+    assert "track_0" in capfd.readouterr().out
 
 
 def test_bad_input_raises_precise_errors(tiny_artifact):
