@@ -415,6 +415,37 @@ def LocoPlanMemoryPass : Pass<"loco-plan-memory", "::mlir::ModuleOp"> {
   ];
 }
 
+def LocoCheckTargetLimitsPass
+    : Pass<"loco-check-target-limits", "::mlir::ModuleOp"> {
+  let summary = "Refuse runtime calls the target backend's kernels refuse";
+  let description = [{
+    Checks every op's runtime call (RuntimeCallOpInterface: the kernel and
+    its scalars, as `loco-lower-to-runtime` will pass them) against the
+    fixed limits of the target's kernels: for `cuda`, the table of
+    runtime/abi/CudaLimits.h (statistic slots of the fixed workspace,
+    threads per block, grid dimensions, the attention tiles' head dim,
+    the movement kernels' rank), whose checks the kernels themselves run.
+    A call that exceeds one is an error on its op that names the kernel,
+    the limit and the config keys that set the shape; the CPU target has
+    no such limits. Runs on a planned step, before the lowering.
+
+    Example (head dim 128, `model.attention_dim: 256, n_heads: 2`):
+    ```
+    error: target cuda cannot run this step: loco_flash_attention: head
+    dims 128/128 are outside the attention tiles' 1..64 (set by
+    model.attention_dim / model.n_heads)
+    ```
+  }];
+  let options = [
+    Option<"target", "target", "std::string", /*default=*/"\"cpu\"",
+           "The runtime backend whose limits apply">
+  ];
+  let dependentDialects = ["::mlir::loco::LocoDialect"];
+  let statistics = [
+    Statistic<"numChecked", "calls-checked", "Runtime calls checked">
+  ];
+}
+
 def LocoLowerToRuntimePass : Pass<"loco-lower-to-runtime", "::mlir::ModuleOp"> {
   let summary = "Place every tensor in one arena and lower ops to runtime calls";
   let description = [{

@@ -65,6 +65,8 @@ void mlir::loco::buildLocoCompilePipeline(OpPassManager &pm,
                                           const LocoPipelineOptions &options) {
   buildLocoGradPipeline(pm, options);
   pm.addPass(createLocoPlanMemoryPass());
+  pm.addPass(createLocoCheckTargetLimitsPass(
+      LocoCheckTargetLimitsPassOptions{options.target}));
   pm.addPass(createLocoLowerToRuntimePass(
       LocoLowerToRuntimePassOptions{options.target}));
 }

@@ -453,6 +453,13 @@ LogicalResult Compilation::run() {
   if (failed(o.mode == CompileMode::Separate ? buildSeparate() : buildTrain()))
     return failure();
   if (planned()) {
+    // A plan the target's kernels would refuse is refused here, before the
+    // report and the artifact.
+    PassManager check(&context);
+    check.addPass(createLocoCheckTargetLimitsPass(
+        LocoCheckTargetLimitsPassOptions{options.target}));
+    if (failed(check.run(*module)))
+      return failure();
     if (failed(reportPlan()))
       return failure();
     if (o.emit == EmitStage::None && !writeSo)

@@ -20,6 +20,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "runtime/Philox.h"
+#include "runtime/abi/CudaLimits.h"
 #include "runtime/cuda/Reduce.cuh"
 
 #include <cuda_bf16.h>
@@ -35,7 +36,8 @@ namespace {
 constexpr int kRows = 64; // query rows per tile
 constexpr int kCols = 64; // keys per tile
 constexpr int kThreadsPerBlock = 128;
-constexpr int kMaxHeadDim = 64;
+static_assert(kRows == loco::cuda_limits::kAttentionRows,
+              "the row tile the compiler's limit check counts");
 constexpr int kLdS = kCols + 4; // score tile leading dimension
 
 /// The dropout of probability (b, i, j): a factor 0 or 1 / (1 - p).
@@ -56,7 +58,7 @@ struct Dropout {
 };
 
 /// Shared memory for the 16-bit copies of two tile operands (64 rows of up
-/// to kMaxHeadDim + 8 or kCols + 8 elements each).
+/// to loco::cuda_limits::kMaxHeadDim + 8 or kCols + 8 elements each).
 constexpr int kStageElements = 64 * (kCols + 8);
 constexpr int kStageFloats = 2 * kStageElements / 2;
 
@@ -399,16 +401,15 @@ __global__ void __launch_bounds__(kThreadsPerBlock)
 }
 
 /// The padded head dim (a multiple of 16 covering d and dv), or 0 when the
-/// kernels do not support the shape.
-int paddedDim(loco_context *ctx, int64_t d, int64_t dv, const char *kernel) {
-  int64_t widest = std::max(d, dv);
-  if (widest < 1 || widest > kMaxHeadDim) {
-    ctx->fail(std::string(kernel) + ": head dims " + std::to_string(d) + "/" +
-              std::to_string(dv) + " are outside the kernels' 1.." +
-              std::to_string(kMaxHeadDim));
+/// kernels do not take the shape (loco::cuda_limits::attentionShape).
+int paddedDim(loco_context *ctx, int64_t batch, int64_t Lq, int64_t d,
+              int64_t dv, const char *kernel) {
+  std::string why = loco::cuda_limits::attentionShape(batch, Lq, d, dv);
+  if (!why.empty()) {
+    ctx->fail(std::string(kernel) + ": " + why);
     return 0;
   }
-  return static_cast<int>((widest + 15) / 16 * 16);
+  return static_cast<int>((std::max(d, dv) + 15) / 16 * 16);
 }
 
 Dropout makeDropout(loco_context *ctx, double p, int64_t stream, int64_t Lq,
@@ -499,7 +500,7 @@ void loco_flash_attention(loco_context *ctx, const float *q, const float *k,
                           int64_t Lq, int64_t Lk, int64_t d, int64_t dv,
                           double scale, double p, int64_t stream,
                           int64_t indexOffset) {
-  int D = paddedDim(ctx, d, dv, "loco_flash_attention");
+  int D = paddedDim(ctx, batch, Lq, d, dv, "loco_flash_attention");
   if (!D || Lk == 0)
     return;
   Dropout dropout = makeDropout(ctx, p, stream, Lq, Lk, indexOffset);
@@ -514,7 +515,7 @@ void loco_flash_attention_backward(
     const float *out, const float *lse, const float *dout, float *dq, float *dk,
     float *dvalue, int64_t batch, int64_t Lq, int64_t Lk, int64_t d, int64_t dv,
     double scale, double p, int64_t stream, int64_t indexOffset) {
-  int D = paddedDim(ctx, d, dv, "loco_flash_attention_backward");
+  int D = paddedDim(ctx, batch, Lq, d, dv, "loco_flash_attention_backward");
   if (!D)
     return;
   Dropout dropout = makeDropout(ctx, p, stream, Lq, Lk, indexOffset);

@@ -13,6 +13,7 @@
 #ifndef LOCO_RUNTIME_CUDA_CONTEXT_H
 #define LOCO_RUNTIME_CUDA_CONTEXT_H
 
+#include "runtime/abi/CudaLimits.h"
 #include "runtime/abi/Workspace.h"
 #include "runtime/abi/api.h"
 #include "runtime/cuda/Check.h"
@@ -185,7 +186,7 @@ void gemm(loco_context *ctx, GemmShape shape, const void *A, const void *B,
           LaunchSite site = LaunchSite::here());
 
 /// The number of partial sums the fixed workspace holds.
-constexpr int64_t kPartialCount = workspace::kCudaPartialBytes / 8;
+constexpr int64_t kPartialCount = cuda_limits::kPartialCount;
 
 } // namespace loco::cuda
 

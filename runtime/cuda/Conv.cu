@@ -14,6 +14,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "runtime/abi/CudaLimits.h"
 #include "runtime/cuda/Reduce.cuh"
 
 using namespace loco::cuda;
@@ -43,6 +44,8 @@ void fillBias(loco_context *ctx, const float *b, float *out, int64_t rows,
 }
 
 constexpr int kTile = 64, kDepth = 16, kTileThreads = 256;
+static_assert(kTile == loco::cuda_limits::kConvGradTile,
+              "the tile the compiler's limit check counts");
 
 /// Partial tap gradients: part p of the pairs (r, l) adds, for tap
 /// k = blockIdx.z, x[r, l + k xs, ci] g[r, l + k gs, co] into a 64 x 64
@@ -118,10 +121,11 @@ void shiftedTapGradients(loco_context *ctx, const float *x, int64_t xLen,
                          int64_t Co, int64_t K, bool transposed) {
   int64_t taps = K * Ci * Co;
   int64_t tiles = ((Ci + kTile - 1) / kTile) * ((Co + kTile - 1) / kTile);
-  if (tiles > 2147483647 || K > 65535)
-    return ctx->fail("a 1-D convolution weight of " + std::to_string(Ci) +
-                     " x " + std::to_string(Co) + " x " + std::to_string(K) +
-                     " exceeds the weight-gradient kernel's grid");
+  std::string why = loco::cuda_limits::conv1dWeightGradGrid(Ci, Co, K);
+  if (!why.empty())
+    return ctx->fail("a 1-D convolution weight gradient of " +
+                     std::to_string(Ci) + " x " + std::to_string(Co) + " x " +
+                     std::to_string(K) + ": " + why);
   // A weight larger than the partial area (xlarge's conv1d has 2,097,152
   // elements, the area 1,032,192) is one part: each tile sums all its
   // pairs and writes the weight directly, with the same rounding. Its

@@ -7,6 +7,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "runtime/abi/CudaLimits.h"
 #include "runtime/cuda/Reduce.cuh"
 
 using namespace loco::cuda;
@@ -16,10 +17,9 @@ namespace {
 /// |t|^2, |e|^2 of the centred signals.
 bool siSdrStatistics(loco_context *ctx, const float *e, const float *t,
                      int64_t B, int64_t N, double *stats) {
-  if (8 * B > kStatSlots) {
-    ctx->fail("loco_si_sdr: " + std::to_string(B) +
-              " signals exceed the "
-              "fixed workspace's statistics");
+  std::string why = loco::cuda_limits::siSdrSignals(B);
+  if (!why.empty()) {
+    ctx->fail("loco_si_sdr: " + why);
     return false;
   }
   segmentedSum(

@@ -8,6 +8,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "runtime/ReduceShape.h"
+#include "runtime/abi/CudaLimits.h"
 #include "runtime/cuda/Half.cuh"
 #include "runtime/cuda/Reduce.cuh"
 
@@ -15,6 +16,8 @@ using namespace loco::cuda;
 
 namespace {
 using loco::kMaxRank;
+static_assert(kMaxRank == loco::cuda_limits::kMaxRank,
+              "the rank the compiler's limit check allows");
 struct Dims {
   int64_t v[kMaxRank];
 };
@@ -60,10 +63,10 @@ int64_t product(const Dims &shape, int64_t rank) {
 }
 
 bool rankFits(loco_context *ctx, int64_t rank, const char *kernel) {
-  if (rank >= 1 && rank <= kMaxRank)
+  std::string why = loco::cuda_limits::movementRank(rank);
+  if (why.empty())
     return true;
-  ctx->fail(std::string(kernel) + ": rank " + std::to_string(rank) +
-            " is outside 1.." + std::to_string(kMaxRank));
+  ctx->fail(std::string(kernel) + ": " + why);
   return false;
 }
 

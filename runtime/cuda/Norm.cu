@@ -9,6 +9,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "runtime/abi/CudaLimits.h"
 #include "runtime/cuda/Reduce.cuh"
 
 using namespace loco::cuda;
@@ -36,12 +37,11 @@ void groupStatistics(loco_context *ctx, const float *x, int64_t B, int64_t C,
       });
 }
 
-bool statsFit(loco_context *ctx, int64_t needed, const char *kernel) {
-  if (needed <= kStatSlots)
+/// Whether the call's limit check passes; if not, the context fails.
+bool fits(loco_context *ctx, const std::string &why, const char *kernel) {
+  if (why.empty())
     return true;
-  ctx->fail(std::string(kernel) + ": " + std::to_string(needed) +
-            " statistics exceed the fixed workspace's " +
-            std::to_string(kStatSlots));
+  ctx->fail(std::string(kernel) + ": " + why);
   return false;
 }
 
@@ -81,7 +81,8 @@ extern "C" {
 void loco_group_norm(loco_context *ctx, const float *x, const float *gamma,
                      const float *beta, float *out, int64_t B, int64_t C,
                      int64_t S, int64_t groups, double eps) {
-  if (!statsFit(ctx, 2 * B * groups, "loco_group_norm"))
+  if (!fits(ctx, loco::cuda_limits::groupNormStatistics(B, groups, false),
+            "loco_group_norm"))
     return;
   double *stats = statSlots(ctx);
   groupStatistics(ctx, x, B, C, S, groups, eps, stats);
@@ -116,7 +117,8 @@ void loco_group_norm_backward(loco_context *ctx, const float *x,
                               const float *gamma, const float *g, float *dx,
                               float *dgamma, float *dbeta, int64_t B, int64_t C,
                               int64_t S, int64_t groups, double eps) {
-  if (!statsFit(ctx, 4 * B * groups, "loco_group_norm_backward"))
+  if (!fits(ctx, loco::cuda_limits::groupNormStatistics(B, groups, true),
+            "loco_group_norm_backward"))
     return;
   int64_t perGroup = C / groups, count = perGroup * S;
   double *stats = statSlots(ctx), *means = stats + 2 * B * groups;
@@ -173,9 +175,9 @@ void loco_rms_group_norm_backward(loco_context *ctx, const float *x,
                                   float *dgamma, int64_t rows, int64_t C,
                                   int64_t groups, double eps) {
   int64_t perGroup = C / groups;
-  if (C > 1024)
-    return ctx->fail("loco_rms_group_norm_backward: " + std::to_string(C) +
-                     " channels exceed the kernel's 1024 threads per row");
+  if (!fits(ctx, loco::cuda_limits::rmsGroupNormChannels(C),
+            "loco_rms_group_norm_backward"))
+    return;
   forEach(ctx, rows * groups, [=] __device__(int64_t idx) {
     const float *xg = x + idx * perGroup, *gg = g + idx * perGroup;
     const float *ga = gamma + idx % groups * perGroup;

@@ -17,14 +17,16 @@
 #ifndef LOCO_RUNTIME_CUDA_REDUCE_CUH
 #define LOCO_RUNTIME_CUDA_REDUCE_CUH
 
+#include "runtime/abi/CudaLimits.h"
 #include "runtime/cuda/Context.h"
 
 namespace loco::cuda {
 
 /// Doubles at the end of the partial area kept for statistics that span
 /// several reductions (means, inverse deviations, per-segment dot products).
-constexpr int64_t kStatSlots = 16384;
-constexpr int64_t kSumSlots = kPartialCount - kStatSlots;
+/// (runtime/abi/CudaLimits.h, which the compiler checks plans against.)
+using cuda_limits::kStatSlots;
+using cuda_limits::kSumSlots;
 constexpr int kReduceThreads = 256;
 
 inline double *statSlots(loco_context *ctx) {
@@ -95,16 +97,15 @@ void segmentedSum(loco_context *ctx, int64_t segments, int64_t count, Term term,
                   Finish finish, LaunchSite site = LaunchSite::here()) {
   if (segments <= 0)
     return;
-  constexpr int64_t kMaxBlocks = (int64_t(1) << 31) - 1;
   int64_t wanted = std::max<int64_t>(1, (count + 16383) / 16384);
   // More segments than partial sums: one part each (no partials needed).
   int64_t parts = segments > kSumSlots
                       ? 1
                       : std::min<int64_t>({wanted, 1024, kSumSlots / segments});
   if (parts == 1) {
-    if (segments > kMaxBlocks) {
-      ctx->fail(std::string(site.function) + ": a reduction over " +
-                std::to_string(segments) + " segments needs too many blocks");
+    std::string why = cuda_limits::reductionSegments(segments);
+    if (!why.empty()) {
+      ctx->fail(std::string(site.function) + ": " + why);
       return;
     }
     auto kernel = reduceDirect<Term, Finish>;
