@@ -27,6 +27,7 @@
 
 #include "runtime/abi/Workspace.h"
 
+#include <algorithm>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -48,7 +49,8 @@ constexpr int64_t kMaxGridYZ = 65535;
 constexpr int64_t kMaxBlockThreads = 1024;
 /// The widest head (query/key or value) the flash attention tiles hold.
 constexpr int64_t kMaxHeadDim = 64;
-/// Query rows per flash attention block.
+/// Query rows (forward, and the backward's dq) or key rows (the backward's
+/// dk, dv) per flash attention block.
 constexpr int64_t kAttentionRows = 64;
 /// The 1-D convolution weight gradient's tile of (ci, co) pairs per block.
 constexpr int64_t kConvGradTile = 64;
@@ -91,15 +93,16 @@ inline std::string conv1dWeightGradGrid(int64_t Ci, int64_t Co, int64_t K) {
              ? exceeds(tiles, "weight tiles", kMaxGridX, "the grid's x limit,")
              : why;
 }
-/// The flash attention kernels: the head dims, and a block per row tile.
-inline std::string attentionShape(int64_t batch, int64_t Lq, int64_t d,
+/// The flash attention kernels: the head dims, and a block per tile of
+/// `rows` (Lq forward; the longer of Lq and Lk backward).
+inline std::string attentionShape(int64_t batch, int64_t rows, int64_t d,
                                   int64_t dv) {
   int64_t widest = d > dv ? d : dv;
   if (widest < 1 || widest > kMaxHeadDim)
     return "head dims " + std::to_string(d) + "/" + std::to_string(dv) +
            " are outside the attention tiles' 1.." +
            std::to_string(kMaxHeadDim);
-  return exceeds(batch * ((Lq + kAttentionRows - 1) / kAttentionRows),
+  return exceeds(batch * ((rows + kAttentionRows - 1) / kAttentionRows),
                  "row tiles", kMaxGridX, "the grid's x limit,");
 }
 /// The movement kernels (transpose, pad, reduce, broadcast).
@@ -110,7 +113,10 @@ inline std::string movementRank(int64_t rank) {
          std::to_string(kMaxRank);
 }
 /// A reduction with more segments than partial sums runs one block per
-/// segment.
+/// segment. (loco_reduce's row counts every kept element as a segment; the
+/// kernel takes that path only for a reduction whose dims collapse to
+/// [outer reduced, kept, inner reduced], so the check may refuse, above
+/// 2^31 - 1 kept elements, a call the kernel would run element-wise.)
 inline std::string reductionSegments(int64_t segments) {
   if (segments <= kSumSlots)
     return "";
@@ -152,12 +158,14 @@ inline int64_t keptCount(const CallScalars &s) {
 inline const std::vector<KernelLimit> &kernelLimits() {
   static const std::vector<KernelLimit> rows = {
       {"loco_group_norm", "2 statistics per (sample, group)",
-       "training.batch_size, the first norm's groups (1)", 4,
+       "the micro-batch: training.batch_size or --micro-batch, "
+       "--batch-segments when separating",
+       4,
        [](const CallScalars &s) {
          return groupNormStatistics(s[0].integer, s[3].integer, false);
        }},
       {"loco_group_norm_backward", "4 statistics per (sample, group)",
-       "training.batch_size, the first norm's groups (1)", 4,
+       "the micro-batch: training.batch_size or --micro-batch", 4,
        [](const CallScalars &s) {
          return groupNormStatistics(s[0].integer, s[3].integer, true);
        }},
@@ -165,10 +173,10 @@ inline const std::vector<KernelLimit> &kernelLimits() {
        "model.emb_dim", 2,
        [](const CallScalars &s) { return rmsGroupNormChannels(s[1].integer); }},
       {"loco_si_sdr", "8 statistics per signal",
-       "training.batch_size x the sources", 1,
+       "the micro-batch: training.batch_size or --micro-batch", 1,
        [](const CallScalars &s) { return siSdrSignals(s[0].integer); }},
       {"loco_si_sdr_backward", "8 statistics per signal",
-       "training.batch_size x the sources", 1,
+       "the micro-batch: training.batch_size or --micro-batch", 1,
        [](const CallScalars &s) { return siSdrSignals(s[0].integer); }},
       {"loco_conv1d_weight_grad", "taps on the grid's z, tiles on x",
        "model.conv1d_kernel, model.emb_dim, model.ffn_hidden_dim", 5,
@@ -181,28 +189,33 @@ inline const std::vector<KernelLimit> &kernelLimits() {
          return conv1dWeightGradGrid(s[2].integer, s[3].integer, s[4].integer);
        }},
       {"loco_flash_attention", "head dim at most 64; row tiles on the grid",
-       "model.attention_dim / model.n_heads", 5,
+       "model.attention_dim / model.n_heads; lococ --fuse-attention=false "
+       "runs attention unfused",
+       5,
        [](const CallScalars &s) {
          return attentionShape(s[0].integer, s[1].integer, s[3].integer,
                                s[4].integer);
        }},
       {"loco_flash_attention_backward",
-       "head dim at most 64; row tiles on the grid",
-       "model.attention_dim / model.n_heads", 5,
+       "head dim at most 64; query and key row tiles on the grid",
+       "model.attention_dim / model.n_heads; lococ --fuse-attention=false "
+       "runs attention unfused",
+       5,
        [](const CallScalars &s) {
-         return attentionShape(s[0].integer, s[1].integer, s[3].integer,
-                               s[4].integer);
+         return attentionShape(s[0].integer,
+                               std::max(s[1].integer, s[2].integer),
+                               s[3].integer, s[4].integer);
        }},
-      {"loco_transpose", "rank at most 16", "(the model's layout)", 1,
+      {"loco_transpose", "rank at most 16", "the model's layout", 1,
        [](const CallScalars &s) { return movementRank(s[0].integer); }},
-      {"loco_pad", "rank at most 16", "(the model's layout)", 1,
+      {"loco_pad", "rank at most 16", "the model's layout", 1,
        [](const CallScalars &s) { return movementRank(s[0].integer); }},
-      {"loco_broadcast", "rank at most 16", "(the model's layout)", 1,
+      {"loco_broadcast", "rank at most 16", "the model's layout", 1,
        [](const CallScalars &s) { return movementRank(s[0].integer); }},
-      {"loco_reduce", "rank at most 16", "(the model's layout)", 1,
+      {"loco_reduce", "rank at most 16", "the model's layout", 1,
        [](const CallScalars &s) { return movementRank(s[0].integer); }},
       {"loco_reduce", "one block per segment beyond the partial sums",
-       "training.batch_size, dataset.segment_length", 3,
+       "the micro-batch, dataset.segment_length", 3,
        [](const CallScalars &s) {
          return reductionSegments(detail::keptCount(s));
        }},

@@ -36,8 +36,11 @@ namespace {
 constexpr int kRows = 64; // query rows per tile
 constexpr int kCols = 64; // keys per tile
 constexpr int kThreadsPerBlock = 128;
-static_assert(kRows == loco::cuda_limits::kAttentionRows,
-              "the row tile the compiler's limit check counts");
+static_assert(kRows == loco::cuda_limits::kAttentionRows &&
+                  kCols == loco::cuda_limits::kAttentionRows,
+              "the row tiles the compiler's limit check counts");
+static_assert(loco::cuda_limits::kMaxHeadDim <= kCols,
+              "the 16-bit stage tiles hold kCols + 8 columns of a head");
 constexpr int kLdS = kCols + 4; // score tile leading dimension
 
 /// The dropout of probability (b, i, j): a factor 0 or 1 / (1 - p).
@@ -515,7 +518,8 @@ void loco_flash_attention_backward(
     const float *out, const float *lse, const float *dout, float *dq, float *dk,
     float *dvalue, int64_t batch, int64_t Lq, int64_t Lk, int64_t d, int64_t dv,
     double scale, double p, int64_t stream, int64_t indexOffset) {
-  int D = paddedDim(ctx, batch, Lq, d, dv, "loco_flash_attention_backward");
+  int D = paddedDim(ctx, batch, std::max(Lq, Lk), d, dv,
+                    "loco_flash_attention_backward");
   if (!D)
     return;
   Dropout dropout = makeDropout(ctx, p, stream, Lq, Lk, indexOffset);
