@@ -19,7 +19,7 @@ import numpy as np
 import pytest
 
 import lococ
-from test_lococ import SOURCE, TINY, read_float_wav, tool
+from test_lococ import TINY, read_float_wav, tool
 
 SOUNDFONT = "/usr/share/sounds/sf2/FluidR3_GM.sf2"
 MARGIN_DB = 5.0
