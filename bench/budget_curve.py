@@ -48,6 +48,8 @@ def parse_args():
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--torch-python", default=os.path.join(HERE, ".venv", "bin", "python"))
     p.add_argument("--no-torch", action="store_true")
+    p.add_argument("--report-only", action="store_true",
+                   help="reprint and replot OUT/budget.json")
     return p.parse_args()
 
 
@@ -159,7 +161,12 @@ def run_torch(args, out, fractions):
                               "--threads", str(args.threads)],
                              capture_output=True, text=True)
         if run.returncode != 0:
-            rows.append({"fraction": f, "error": run.stderr.strip().splitlines()[-1:]})
+            why = (f"killed by signal {-run.returncode}" +
+                   (" (the out-of-memory killer's, on this machine)" if run.returncode == -9
+                    else "") if run.returncode < 0
+                   else (run.stderr.strip().splitlines() or ["no message"])[-1])
+            rows.append({"fraction": f, "error": why})
+            print(f"torch f={f:g}: {why}", file=sys.stderr, flush=True)
             continue
         row = json.loads(run.stdout.strip().splitlines()[-1])
         g = dict(np.load(grads))
@@ -189,13 +196,15 @@ def table(doc):
                      f"{r['seconds'] / base['seconds']:>7.2f}x{r['recompute_flops_ratio']:>11.3f}"
                      f"{r['gradient_gap']:>10.1e}")
     lines.extend(verdicts(doc))
+    ran = [r for r in doc.get("torch", {}).get("rows", []) if "error" not in r]
     if doc.get("torch"):
-        lines.append(f"PyTorch {doc['torch']['rows'][0].get('torch', '')} torch.compile, "
-                     "activation_memory_budget (memory the step added at its peak)")
+        version = ran[0]["torch"] if ran else ""
+        lines.append(f"PyTorch {version} torch.compile, activation_memory_budget (memory the "
+                     "step added at its peak; time and gradients against the largest fraction "
+                     "that ran)")
         lines.append(f"{'fraction':<14}{'step peak':>12}{'process':>12}{'step':>9}{'time':>8}"
                      f"{'grad gap':>10}")
-        tb = next((r for r in doc["torch"]["rows"] if r.get("fraction") == 1.0 and "error" not in r),
-                  None)
+        tb = ran[0] if ran else None
         for r in doc["torch"]["rows"]:
             if "error" in r:
                 lines.append(f"{r['fraction']:<14g}  failed: {r['error']}")
@@ -268,12 +277,19 @@ def main():
     out = args.out or os.path.join(args.build, "bench-budget")
     os.makedirs(out, exist_ok=True)
     fractions = [float(f) for f in args.fractions.split(",")]
+    if args.report_only:
+        report(json.load(open(os.path.join(out, "budget.json"))), out)
+        return
     doc = {"config": os.path.relpath(os.path.abspath(args.config), ROOT), "sets": args.set,
            "threads": args.threads, "lococ": run_lococ(args, out, fractions)}
     if not args.no_torch:
         doc["torch"] = run_torch(args, out, fractions)
     json.dump(doc, open(os.path.join(out, "budget.json"), "w"), indent=1)
-    print(f"bench/budget-curve.sh: {doc['config']} {' '.join(args.set)}")
+    report(doc, out)
+
+
+def report(doc, out):
+    print(f"bench/budget-curve.sh: {doc['config']} {' '.join(doc['sets'])}")
     print(table(doc))
     try:
         plot(doc, os.path.join(out, "budget.png"))
