@@ -407,11 +407,9 @@ __global__ void __launch_bounds__(kThreadsPerBlock)
 /// kernels do not take the shape (loco::cuda_limits::attentionShape).
 int paddedDim(loco_context *ctx, int64_t batch, int64_t Lq, int64_t d,
               int64_t dv, const char *kernel) {
-  std::string why = loco::cuda_limits::attentionShape(batch, Lq, d, dv);
-  if (!why.empty()) {
-    ctx->fail(std::string(kernel) + ": " + why);
+  if (!ctx->withinLimit(loco::cuda_limits::attentionShape(batch, Lq, d, dv),
+                        kernel))
     return 0;
-  }
   return static_cast<int>((std::max(d, dv) + 15) / 16 * 16);
 }
 

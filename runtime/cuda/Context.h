@@ -142,6 +142,14 @@ struct loco_context {
     if (error.empty())
       error = message;
   }
+  /// Whether a limit check of runtime/abi/CudaLimits.h passed (`why` is
+  /// empty); if not, fails as "kernel: why".
+  bool withinLimit(const std::string &why, const char *kernel) {
+    if (why.empty())
+      return true;
+    fail(std::string(kernel) + ": " + why);
+    return false;
+  }
   /// Samples device memory in use (after allocations and plan creation).
   void sampleMemory();
 };

@@ -17,11 +17,8 @@ namespace {
 /// |t|^2, |e|^2 of the centred signals.
 bool siSdrStatistics(loco_context *ctx, const float *e, const float *t,
                      int64_t B, int64_t N, double *stats) {
-  std::string why = loco::cuda_limits::siSdrSignals(B);
-  if (!why.empty()) {
-    ctx->fail("loco_si_sdr: " + why);
+  if (!ctx->withinLimit(loco::cuda_limits::siSdrSignals(B), "loco_si_sdr"))
     return false;
-  }
   segmentedSum(
       ctx, 2 * B, N,
       [=] __device__(int64_t s, int64_t i) {

@@ -63,11 +63,7 @@ int64_t product(const Dims &shape, int64_t rank) {
 }
 
 bool rankFits(loco_context *ctx, int64_t rank, const char *kernel) {
-  std::string why = loco::cuda_limits::movementRank(rank);
-  if (why.empty())
-    return true;
-  ctx->fail(std::string(kernel) + ": " + why);
-  return false;
+  return ctx->withinLimit(loco::cuda_limits::movementRank(rank), kernel);
 }
 
 // The kernels move elements of any type T (float, or the 16-bit patterns of

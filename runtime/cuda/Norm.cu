@@ -37,14 +37,6 @@ void groupStatistics(loco_context *ctx, const float *x, int64_t B, int64_t C,
       });
 }
 
-/// Whether the call's limit check passes; if not, the context fails.
-bool fits(loco_context *ctx, const std::string &why, const char *kernel) {
-  if (why.empty())
-    return true;
-  ctx->fail(std::string(kernel) + ": " + why);
-  return false;
-}
-
 /// dgamma[c] partials of RMSGroupNorm: block `part` takes a range of rows,
 /// one thread per channel; each row's group sums of squares come from the
 /// row staged in shared memory.
@@ -81,8 +73,9 @@ extern "C" {
 void loco_group_norm(loco_context *ctx, const float *x, const float *gamma,
                      const float *beta, float *out, int64_t B, int64_t C,
                      int64_t S, int64_t groups, double eps) {
-  if (!fits(ctx, loco::cuda_limits::groupNormStatistics(B, groups, false),
-            "loco_group_norm"))
+  if (!ctx->withinLimit(
+          loco::cuda_limits::groupNormStatistics(B, groups, false),
+          "loco_group_norm"))
     return;
   double *stats = statSlots(ctx);
   groupStatistics(ctx, x, B, C, S, groups, eps, stats);
@@ -117,8 +110,8 @@ void loco_group_norm_backward(loco_context *ctx, const float *x,
                               const float *gamma, const float *g, float *dx,
                               float *dgamma, float *dbeta, int64_t B, int64_t C,
                               int64_t S, int64_t groups, double eps) {
-  if (!fits(ctx, loco::cuda_limits::groupNormStatistics(B, groups, true),
-            "loco_group_norm_backward"))
+  if (!ctx->withinLimit(loco::cuda_limits::groupNormStatistics(B, groups, true),
+                        "loco_group_norm_backward"))
     return;
   int64_t perGroup = C / groups, count = perGroup * S;
   double *stats = statSlots(ctx), *means = stats + 2 * B * groups;
@@ -175,8 +168,8 @@ void loco_rms_group_norm_backward(loco_context *ctx, const float *x,
                                   float *dgamma, int64_t rows, int64_t C,
                                   int64_t groups, double eps) {
   int64_t perGroup = C / groups;
-  if (!fits(ctx, loco::cuda_limits::rmsGroupNormChannels(C),
-            "loco_rms_group_norm_backward"))
+  if (!ctx->withinLimit(loco::cuda_limits::rmsGroupNormChannels(C),
+                        "loco_rms_group_norm_backward"))
     return;
   forEach(ctx, rows * groups, [=] __device__(int64_t idx) {
     const float *xg = x + idx * perGroup, *gg = g + idx * perGroup;

@@ -103,11 +103,9 @@ void segmentedSum(loco_context *ctx, int64_t segments, int64_t count, Term term,
                       ? 1
                       : std::min<int64_t>({wanted, 1024, kSumSlots / segments});
   if (parts == 1) {
-    std::string why = cuda_limits::reductionSegments(segments);
-    if (!why.empty()) {
-      ctx->fail(std::string(site.function) + ": " + why);
+    if (!ctx->withinLimit(cuda_limits::reductionSegments(segments),
+                          site.function))
       return;
-    }
     auto kernel = reduceDirect<Term, Finish>;
     kernel<<<static_cast<unsigned>(segments), kReduceThreads, 0, ctx->stream>>>(
         term, finish, count);

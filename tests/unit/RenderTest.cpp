@@ -186,21 +186,22 @@ TEST(Render, BadInputIsAClearError) {
   };
   expectError([&] { StemRenderer(dir + "/none.sf2", 44100); },
               "none.sf2: no such SoundFont");
-  std::ofstream(dir + "/map.txt") << "vocals 53-55\nguitar 25-32\n";
-  expectError([&] { StemMapping::fromFile(dir + "/map.txt", kSources); },
-              "map.txt:2: unknown stem 'guitar'");
-  std::ofstream(dir + "/map2.txt") << "bass 33-40\nother 0-200\n";
-  expectError([&] { StemMapping::fromFile(dir + "/map2.txt", kSources); },
-              "map2.txt:2: '0-200' is not a class");
-  std::ofstream(dir + "/map3.txt") << "bass 33-40\nother 40\n";
-  expectError([&] { StemMapping::fromFile(dir + "/map3.txt", kSources); },
-              "GM program 40 is mapped twice");
-  std::ofstream(dir + "/map4.txt") << "drums drums\nother drums\n";
-  expectError([&] { StemMapping::fromFile(dir + "/map4.txt", kSources); },
-              "map4.txt:2: 'drums' is mapped twice");
-  std::ofstream(dir + "/map5.txt") << "# nothing\n";
-  expectError([&] { StemMapping::fromFile(dir + "/map5.txt", kSources); },
-              "the stem mapping names no stem");
+  // Bad mapping files: (name, contents, the error's text).
+  const char *mappings[][3] = {
+      {"map.txt", "vocals 53-55\nguitar 25-32\n",
+       "map.txt:2: unknown stem 'guitar'"},
+      {"map2.txt", "bass 33-40\nother 0-200\n",
+       "map2.txt:2: '0-200' is not a class"},
+      {"map3.txt", "bass 33-40\nother 40\n", "GM program 40 is mapped twice"},
+      {"map4.txt", "drums drums\nother drums\n",
+       "map4.txt:2: 'drums' is mapped twice"},
+      {"map5.txt", "# nothing\n", "the stem mapping names no stem"},
+  };
+  for (const auto &[name, contents, needle] : mappings) {
+    std::string path = dir + "/" + name;
+    std::ofstream(path) << contents;
+    expectError([&] { StemMapping::fromFile(path, kSources); }, needle);
+  }
   RenderedDataset twice;
   twice.dir = dir + "/twice";
   twice.sources = {"vocals", "vocals"};
