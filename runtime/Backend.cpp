@@ -35,6 +35,9 @@ std::string Backend::kindOfDevice(const std::string &device) {
     return "cpu";
   if (device == "cuda" || device.rfind("cuda:", 0) == 0)
     return "cuda";
+  // The CUDA backend compiled for the CPU (docs/CUDA_EMULATION.md).
+  if (device == "cuda-emu" || device.rfind("cuda-emu:", 0) == 0)
+    return "cuda_emu";
   return "";
 }
 

@@ -201,7 +201,8 @@ struct Backend {
                                        std::string &error);
 
   /// The backend kind of a device string: "cpu" -> cpu, "cuda", "cuda:N" ->
-  /// cuda; empty for anything else.
+  /// cuda, "cuda-emu", "cuda-emu:N" -> cuda_emu (libloco_cuda_emu.so, the
+  /// CUDA backend emulated on the CPU); empty for anything else.
   static std::string kindOfDevice(const std::string &device);
 
   /// Where lococ's shared library `file` (a backend, a locorun plugin) is

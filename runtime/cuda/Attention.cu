@@ -213,7 +213,7 @@ __global__ void __launch_bounds__(kThreadsPerBlock)
     flashForward(const float *q, const float *k, const float *v, float *out,
                  float *lse, int64_t Lq, int64_t Lk, int d, int dv, int D,
                  float scale, Dropout dropout) {
-  extern __shared__ __align__(128) float smem[];
+  LOCO_DYNAMIC_SHARED(float, smem);
   int ld = D + 4;
   void *stage = smem;
   float *Qs = smem + stageFloats<kMath>(), *Ks = Qs + 64 * ld,
@@ -329,7 +329,7 @@ __global__ void __launch_bounds__(kThreadsPerBlock)
                     const float *out, const float *lse, const float *dout,
                     float *dk, float *dvalue, int64_t Lq, int64_t Lk, int d,
                     int dv, int D, float scale, Dropout dropout) {
-  extern __shared__ __align__(128) float smem[];
+  LOCO_DYNAMIC_SHARED(float, smem);
   int ld = D + 4;
   void *stage = smem;
   float *Ks = smem + stageFloats<kMath>(), *Vs = Ks + 64 * ld,
@@ -373,7 +373,7 @@ __global__ void __launch_bounds__(kThreadsPerBlock)
                    const float *out, const float *lse, const float *dout,
                    float *dq, int64_t Lq, int64_t Lk, int d, int dv, int D,
                    float scale, Dropout dropout) {
-  extern __shared__ __align__(128) float smem[];
+  LOCO_DYNAMIC_SHARED(float, smem);
   int ld = D + 4;
   void *stage = smem;
   float *Qs = smem + stageFloats<kMath>(), *dOs = Qs + 64 * ld,
@@ -436,8 +436,8 @@ void launch(loco_context *ctx, Kernel kernel, int64_t blocks, int64_t floats,
                            kernel, cudaFuncAttributeMaxDynamicSharedMemorySize,
                            static_cast<int>(bytes))))
     return;
-  kernel<<<static_cast<unsigned>(blocks), kThreadsPerBlock, bytes,
-           ctx->stream>>>(args...);
+  LOCO_LAUNCH(kernel, static_cast<unsigned>(blocks), kThreadsPerBlock, bytes,
+              ctx->stream)(args...);
   LOCO_CHECK_LAUNCH(ctx, kernel);
 }
 

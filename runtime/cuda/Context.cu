@@ -350,20 +350,23 @@ int loco_device_count(void) {
 loco_context *loco_context_create(const char *device, char *error,
                                   int64_t errorSize) {
   std::string name = device ? device : "";
+  std::string kind = kDeviceName, prefix = kind + ":";
   int index = 0;
-  if (name.rfind("cuda:", 0) == 0) {
+  if (name.rfind(prefix, 0) == 0) {
     char *end = nullptr;
-    long value = std::strtol(name.c_str() + 5, &end, 10);
-    if (end == name.c_str() + 5 || *end || value < 0) {
+    const char *digits = name.c_str() + prefix.size();
+    long value = std::strtol(digits, &end, 10);
+    if (end == digits || *end || value < 0) {
       writeError(error, errorSize,
-                 "bad device '" + name + "': expected cuda or cuda:N");
+                 "bad device '" + name + "': expected " + kind + " or " +
+                     kind + ":N");
       return nullptr;
     }
     index = static_cast<int>(value);
-  } else if (name != "cuda") {
+  } else if (name != kind) {
     writeError(error, errorSize,
-               "the cuda backend cannot run on device '" + name +
-                   "' (expected cuda or cuda:N)");
+               "the " + kind + " backend cannot run on device '" + name +
+                   "' (expected " + kind + " or " + kind + ":N)");
     return nullptr;
   }
   int count = 0;
@@ -422,7 +425,7 @@ loco_context *loco_context_create(const char *device, char *error,
   if (!LOCO_CHECK(ctx, cudaGetDeviceProperties(&prop, index)))
     return failed();
   ctx->description =
-      "cuda:" + std::to_string(index) + " (" + prop.name + ", sm_" +
+      kind + ":" + std::to_string(index) + " (" + prop.name + ", sm_" +
       std::to_string(prop.major) + std::to_string(prop.minor) +
       ", cuBLASLt, cuFFT" + (ctx->graphsEnabled ? ", CUDA graphs" : "") +
       (ctx->syncEachLaunch ? ", synchronous (LOCO_CUDA_SYNC)" : "") + ")";

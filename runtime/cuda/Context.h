@@ -17,6 +17,7 @@
 #include "runtime/abi/Workspace.h"
 #include "runtime/abi/api.h"
 #include "runtime/cuda/Check.h"
+#include "runtime/cuda/Launch.h"
 
 #include <cublasLt.h>
 #include <cuda_runtime.h>
@@ -30,6 +31,14 @@
 #include <vector>
 
 namespace loco::cuda {
+
+/// The device name the backend answers to: "cuda" / "cuda:N", or in the
+/// emulation target (docs/CUDA_EMULATION.md) "cuda-emu" / "cuda-emu:N".
+#ifdef LOCO_CUDA_EMULATION
+constexpr const char *kDeviceName = "cuda-emu";
+#else
+constexpr const char *kDeviceName = "cuda";
+#endif
 
 /// The per-step scalars kernels read on the device.
 struct StepState {

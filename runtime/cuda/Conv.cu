@@ -141,7 +141,7 @@ void shiftedTapGradients(loco_context *ctx, const float *x, int64_t xLen,
   bool direct = taps > kSumSlots;
   dim3 grid(static_cast<unsigned>(tiles), static_cast<unsigned>(parts),
             static_cast<unsigned>(K));
-  tapGradPartials<<<grid, kTileThreads, 0, ctx->stream>>>(
+  LOCO_LAUNCH(tapGradPartials, grid, kTileThreads, 0, ctx->stream)(
       x, xLen, xs, g, gLen, gs, n, R, Ci, Co, static_cast<int>(parts), partials,
       direct ? weight : nullptr, transposed);
   LOCO_CHECK_LAUNCH(ctx, tapGradPartials);

@@ -43,7 +43,7 @@ void groupStatistics(loco_context *ctx, const float *x, int64_t B, int64_t C,
 __global__ void rmsGammaPartials(const float *x, const float *g, int64_t rows,
                                  int64_t C, int64_t perGroup, double eps,
                                  int parts, double *partials) {
-  extern __shared__ float squares[];
+  LOCO_DYNAMIC_SHARED(float, squares);
   int64_t chunk = (rows + parts - 1) / parts;
   int64_t begin = blockIdx.x * chunk, end = min(rows, begin + chunk);
   int c = threadIdx.x;
@@ -191,8 +191,8 @@ void loco_rms_group_norm_backward(loco_context *ctx, const float *x,
       std::min<int64_t>({std::max<int64_t>(1, rows / 256), 512, kSumSlots / C});
   int threads = static_cast<int>((C + 31) / 32 * 32);
   double *partials = ctx->partials;
-  rmsGammaPartials<<<static_cast<unsigned>(parts), threads,
-                     threads * sizeof(float), ctx->stream>>>(
+  LOCO_LAUNCH(rmsGammaPartials, static_cast<unsigned>(parts), threads,
+              threads * sizeof(float), ctx->stream)(
       x, g, rows, C, perGroup, eps, static_cast<int>(parts), partials);
   LOCO_CHECK_LAUNCH(ctx, rmsGammaPartials);
   forEach(ctx, C, [=] __device__(int64_t c) {

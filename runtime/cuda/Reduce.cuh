@@ -107,19 +107,19 @@ void segmentedSum(loco_context *ctx, int64_t segments, int64_t count, Term term,
                           site.function))
       return;
     auto kernel = reduceDirect<Term, Finish>;
-    kernel<<<static_cast<unsigned>(segments), kReduceThreads, 0, ctx->stream>>>(
-        term, finish, count);
+    LOCO_LAUNCH(kernel, static_cast<unsigned>(segments), kReduceThreads, 0,
+                ctx->stream)(term, finish, count);
     checkLaunch(ctx, reinterpret_cast<const void *>(kernel), site);
     return;
   }
   int64_t blocks = segments * parts; // <= kSumSlots
   auto partial = reducePartials<Term>;
-  partial<<<static_cast<unsigned>(blocks), kReduceThreads, 0, ctx->stream>>>(
-      term, count, static_cast<int>(parts), ctx->partials);
+  LOCO_LAUNCH(partial, static_cast<unsigned>(blocks), kReduceThreads, 0,
+              ctx->stream)(term, count, static_cast<int>(parts), ctx->partials);
   if (!checkLaunch(ctx, reinterpret_cast<const void *>(partial), site))
     return;
   auto total = reduceFinish<Finish>;
-  total<<<blocksFor(segments), kThreads, 0, ctx->stream>>>(
+  LOCO_LAUNCH(total, blocksFor(segments), kThreads, 0, ctx->stream)(
       finish, segments, static_cast<int>(parts), ctx->partials);
   checkLaunch(ctx, reinterpret_cast<const void *>(total), site);
 }
@@ -136,7 +136,7 @@ void forEach(loco_context *ctx, int64_t n, F f,
              LaunchSite site = LaunchSite::here()) {
   if (n <= 0)
     return;
-  forEachKernel<<<blocksFor(n), kThreads, 0, ctx->stream>>>(n, f);
+  LOCO_LAUNCH(forEachKernel<F>, blocksFor(n), kThreads, 0, ctx->stream)(n, f);
   checkLaunch(ctx, reinterpret_cast<const void *>(forEachKernel<F>), site);
 }
 

@@ -82,7 +82,7 @@ Session::Session(const std::string &artifactPath, const std::string &device) {
   std::string kind = Backend::kindOfDevice(device), error;
   if (kind.empty())
     throw RunError("unknown device '" + device +
-                   "' (expected cpu, cuda or cuda:N)");
+                   "' (expected cpu, cuda, cuda:N or cuda-emu)");
   // The backend first, globally: train.so's loco_* references bind to it.
   api = Backend::open(kind, /*global=*/true, error);
   if (!api)
@@ -91,7 +91,8 @@ Session::Session(const std::string &artifactPath, const std::string &device) {
   if (!art)
     throw RunError(error);
   std::string target = art->manifest().value("target", "cpu");
-  if (target != kind)
+  // The emulated CUDA backend runs what was compiled for CUDA.
+  if (target != (kind == "cuda_emu" ? "cuda" : kind))
     std::fprintf(stderr,
                  "locorun: note: %s was compiled for target %s; running it on "
                  "%s\n",

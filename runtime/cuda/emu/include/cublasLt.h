@@ -1,0 +1,4 @@
+// cublasLt.h for the CUDA emulation target (docs/CUDA_EMULATION.md): the
+// backend includes it where it includes CUDA's own.
+#pragma once
+#include "runtime/cuda/emu/Blas.h"
