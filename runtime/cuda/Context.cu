@@ -555,7 +555,8 @@ void *loco_arena_alloc(loco_context *ctx, int64_t bytes) {
     size_t freeBytes = 0, totalBytes = 0;
     cudaMemGetInfo(&freeBytes, &totalBytes);
     ctx->fail("cannot allocate an arena of " + std::to_string(bytes) +
-              " bytes on cuda:" + std::to_string(ctx->device) + " (" +
+              " bytes on " + kDeviceName + ":" + std::to_string(ctx->device) +
+              " (" +
               std::to_string(freeBytes) + " bytes free)");
     return nullptr;
   }

@@ -18,7 +18,10 @@
 // (4 for ultra_safe) while the golden step used the plain total, so the
 // test compiles with gradient_accumulation_steps = 1.
 // tiny and small_16k are in tests/data; the larger sets are read from
-// ../shared/golden and skipped when it is absent.
+// ../shared/golden and skipped when it is absent. tiny and small_16k also
+// run on cuda-emu, the CUDA backend emulated on the CPU
+// (docs/CUDA_EMULATION.md), compiled for --target cuda, with the same
+// tolerances.
 //
 //===----------------------------------------------------------------------===//
 
@@ -41,21 +44,39 @@ using loco::test::runGoldenStep;
 
 namespace {
 
-class GoldenParity : public ::testing::TestWithParam<std::string> {};
+struct ParityCase {
+  const char *set;
+  const char *device;
+  std::string name() const {
+    return std::string(set) + (std::string(device) == "cpu" ? "" : " on ") +
+           (std::string(device) == "cpu" ? "" : device);
+  }
+};
+
+void PrintTo(const ParityCase &c, std::ostream *os) { *os << c.name(); }
+
+class GoldenParity : public ::testing::TestWithParam<ParityCase> {};
 
 TEST_P(GoldenParity, StepMatchesUpstream) {
-  std::string dir = goldenDir(GetParam());
+  const ParityCase &c = GetParam();
+  std::string dir = goldenDir(c.set);
   if (dir.empty())
-    GTEST_SKIP() << "golden set " << GetParam()
+    GTEST_SKIP() << "golden set " << c.set
                  << " is in neither tests/data nor ../shared/golden";
-  std::string work = ::testing::TempDir() + "/parity_" + GetParam();
+  std::string label = c.name();
+  std::string work = ::testing::TempDir() + "/parity_" + c.set + "_" + c.device;
   std::filesystem::create_directories(work);
 
   std::ifstream lossFile(dir + "/loss.json");
   nlohmann::json golden = nlohmann::json::parse(lossFile);
   // The golden step is fp32; the configs' own use_amp is tested in
   // AmpParityTest.cpp.
-  runGoldenStep(dir, golden, " --set training.use_amp=false", work);
+  // On a CUDA device the config's performance.tf32 would run the products
+  // at TF32 (10-bit mantissas); the golden step's are fp32.
+  std::string sets = " --set training.use_amp=false";
+  if (std::string(c.device) != "cpu")
+    sets += " --set performance.tf32=false";
+  runGoldenStep(dir, golden, sets, work, c.device);
 
   std::string error;
   auto ours = SafetensorsFile::open(work + "/out/outputs.safetensors", error);
@@ -66,7 +87,7 @@ TEST_P(GoldenParity, StepMatchesUpstream) {
     ASSERT_TRUE(a && b) << source;
     ASSERT_EQ(a->shape, b->shape) << source;
     double rel = relativeToMax(ours->floats(*a), theirs->floats(*b));
-    std::cout << "[ measured ] " << GetParam() << " estimate " << source
+    std::cout << "[ measured ] " << label << " estimate " << source
               << ": max |diff| / max |ref| = " << rel << "\n";
     EXPECT_LE(rel, 1e-4) << source;
   }
@@ -89,7 +110,7 @@ TEST_P(GoldenParity, StepMatchesUpstream) {
       worstGradName = ref.name;
     }
   }
-  std::cout << "[ measured ] " << GetParam()
+  std::cout << "[ measured ] " << label
             << " gradients: worst max |diff| / "
             << "max |ref| = " << worstGrad << " (" << worstGradName << ")\n";
 
@@ -127,7 +148,7 @@ TEST_P(GoldenParity, StepMatchesUpstream) {
       worstFormula = std::max(worstFormula, std::fabs(expected - y[i]) / lr);
     }
   }
-  std::cout << "[ measured ] " << GetParam() << " weights after AdamW: worst "
+  std::cout << "[ measured ] " << label << " weights after AdamW: worst "
             << worstStep << " lr; " << loose << " of " << elements
             << " elements beyond 0.01 lr; the AdamW formula on the golden "
             << "gradients reproduces upstream's step within " << worstFormula
@@ -145,7 +166,7 @@ TEST_P(GoldenParity, StepMatchesUpstream) {
   nlohmann::json loss = nlohmann::json::parse(oursFile);
   auto compare = [&](const std::string &name, double value, double ref) {
     double rel = std::fabs(value - ref) / std::max(std::fabs(ref), 1e-12);
-    std::cout << "[ measured ] " << GetParam() << " " << name << ": " << value
+    std::cout << "[ measured ] " << label << " " << name << ": " << value
               << " vs " << ref << " (rel " << rel << ")\n";
     EXPECT_LE(rel, 1e-4) << name;
   };
@@ -199,8 +220,26 @@ TEST(FusedAttention, MatchesUnfusedEndToEnd) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(Golden, GoldenParity,
-                         ::testing::Values("tiny", "small_16k",
-                                           "ultrasafe_l1_b2", "memopt_l1_8k"));
+std::string parityName(const ::testing::TestParamInfo<ParityCase> &info) {
+  std::string name = std::string(info.param.set) + "_" + info.param.device;
+  for (char &ch : name)
+    if (ch == '-')
+      ch = '_';
+  return name;
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Golden, GoldenParity,
+    ::testing::Values(ParityCase{"tiny", "cpu"}, ParityCase{"small_16k", "cpu"},
+                      ParityCase{"ultrasafe_l1_b2", "cpu"},
+                      ParityCase{"memopt_l1_8k", "cpu"}),
+    parityName);
+
+#ifdef LOCO_TEST_CUDA_EMULATION
+INSTANTIATE_TEST_SUITE_P(Emulated, GoldenParity,
+                         ::testing::Values(ParityCase{"tiny", "cuda-emu"},
+                                           ParityCase{"small_16k", "cuda-emu"}),
+                         parityName);
+#endif
 
 } // namespace

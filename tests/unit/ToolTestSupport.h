@@ -40,14 +40,20 @@ inline std::string tool(const char *name) {
 /// gradient_accumulation_steps = 1 and `sets` (more --set flags), run on
 /// the set's weights and inputs with locorun --dump into `work`/out.
 inline void runGoldenStep(const std::string &dir, const nlohmann::json &golden,
-                          const std::string &sets, const std::string &work) {
+                          const std::string &sets, const std::string &work,
+                          const std::string &device = "cpu") {
   std::string all = " --set training.gradient_accumulation_steps=1" + sets;
   for (auto &[key, value] : golden["overrides"].items())
     all += " --set " + key + "=" + value.dump();
+  // A CUDA device (cuda-emu: the CUDA backend emulated on the CPU) runs a
+  // train.so compiled for it.
+  if (device != "cpu")
+    all += " --target cuda";
   run(tool("lococ") + " " + dir + "/config.yaml" + all + " -o " + work +
           "/train.so",
       work + "/lococ.log");
-  run(tool("locorun") + " " + work + "/train.so --device cpu --init " + dir +
+  run(tool("locorun") + " " + work + "/train.so --device " + device +
+          " --init " + dir +
           "/weights.safetensors --batch " + dir +
           "/inputs.safetensors --dump " + work + "/out",
       work + "/locorun.log");

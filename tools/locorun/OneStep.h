@@ -22,6 +22,9 @@ struct OneStepOptions {
   std::string batch;    ///< --batch: the inputs, else synthetic ones
   std::string dump;     ///< --dump DIR, or empty
   bool eval = false;    ///< --eval: the forward pass only
+  /// --dry-run (the emulated CUDA device): kernels, copies and library
+  /// calls did not run, so there are no values to report.
+  bool dryRun = false;
 };
 
 /// Runs the step on `session` with dropout keys from `seed`, through the

@@ -49,9 +49,15 @@ const char *kUsage =
     "weights_after_step.safetensors.\n"
     "\n"
     "options:\n"
-    "  --device D               cpu, cuda or cuda:N (default: the config's)\n"
+    "  --device D               cpu, cuda, cuda:N, or cuda-emu (the CUDA\n"
+    "                           backend emulated on the CPU; default: the\n"
+    "                           config's)\n"
     "  --init W.safetensors     start from these weights (upstream names)\n"
     "  --one-step               one step on synthetic input, then stop\n"
+    "  --dry-run                with --device cuda-emu: one step whose host\n"
+    "                           code, launch limits and copy bounds run at\n"
+    "                           full size while kernels, copies and library\n"
+    "                           calls do not (docs/CUDA_EMULATION.md)\n"
     "  --batch IN.safetensors   inputs of a single step (mixture + sources)\n"
     "  --data DIR               train on this MUSDB18-HQ-layout folder\n"
     "                           (default: the config's dataset.root_dir)\n"
@@ -85,7 +91,8 @@ const char *kUsage =
     "  --report-memory          print the arena and the process's peak RSS\n"
     "  --verbose                print the backend before the first step:\n"
     "                           its GEMM library, kernel ISA and measured\n"
-    "                           rate, FFT library and threads\n"
+    "                           rate, FFT library and threads; and after the\n"
+    "                           last, what the device did (CUDA graphs)\n"
     "  --profile FILE           time every kernel call: a Chrome/Perfetto\n"
     "                           trace (one slice per call: op, module path,\n"
     "                           flops, bytes), and a summary by op kind\n"
@@ -102,7 +109,7 @@ struct Options {
   std::string artifact, init, batch, dump, data, device, profile;
   TrainOptions train;
   bool seedGiven = false, synthetic = false, eval = false, oneStep = false,
-       reportMemory = false, verbose = false;
+       reportMemory = false, verbose = false, dryRun = false;
   double collectiveTimeout = 300.0;
 };
 
@@ -132,6 +139,8 @@ Options parseOptions(int argc, char **argv) {
       o.synthetic = true;
     else if (arg == "--one-step")
       o.oneStep = true;
+    else if (arg == "--dry-run")
+      o.dryRun = true;
     else if (arg == "--no-augment")
       o.train.augment = false;
     else if (arg == "--eval")
@@ -271,7 +280,10 @@ RunPlan planRun(const Options &o, const LaunchInfo &launch) {
                    "use `locorun separate` or `locorun evaluate` with it, "
                    "and compile a train.so (lococ CONFIG -o train.so) to "
                    "train");
-  run.oneStep = o.oneStep || o.eval || !o.batch.empty() || !o.dump.empty();
+  run.oneStep = o.oneStep || o.eval || o.dryRun || !o.batch.empty() ||
+                !o.dump.empty();
+  if (o.dryRun && !o.dump.empty())
+    usageError(kUsage, "--dry-run computes no values: drop --dump");
   if (run.oneStep &&
       (o.train.steps >= 0 || o.train.epochs >= 0 || !o.data.empty()))
     usageError(kUsage, "--one-step, --batch, --dump and --eval take a single "
@@ -294,6 +306,10 @@ RunPlan planRun(const Options &o, const LaunchInfo &launch) {
   if (launch.launched() && Backend::kindOfDevice(run.device) == "cuda" &&
       (o.device.empty() || o.device == "cuda"))
     run.device = "cuda:" + std::to_string(launch.localRank);
+  if (o.dryRun && Backend::kindOfDevice(run.device) != "cuda_emu")
+    usageError(kUsage, "--dry-run runs on the emulated CUDA device only: "
+                       "add --device cuda-emu (the device is '" +
+                           run.device + "')");
   int64_t numGpu = hardware.num_gpu;
   if (numGpu > 1 && !run.oneStep && !launch.launched())
     std::fprintf(stderr,
@@ -389,6 +405,9 @@ openTracks(TrainArtifact &art, const std::string &dataDir, uint64_t seed,
 int train(Options &o, const LaunchInfo &launch,
           std::unique_ptr<Communicator> &comm) {
   RunPlan run = planRun(o, launch);
+  // The emulated device reads this when it starts (docs/CUDA_EMULATION.md).
+  if (o.dryRun)
+    setenv("LOCO_CUDA_EMU_DRY_RUN", "1", 1);
   std::unique_ptr<Session> opened = openSession(o, run);
   Session &session = *opened;
   TrainArtifact &art = session.artifact();
@@ -415,12 +434,16 @@ int train(Options &o, const LaunchInfo &launch,
     profiler = std::make_unique<Profiler>(session, o.profile);
   int stopped = 0;
   if (run.oneStep) {
-    runOneStep(session, {o.artifact, o.batch, o.dump, o.eval}, seed);
+    runOneStep(session, {o.artifact, o.batch, o.dump, o.eval, o.dryRun}, seed);
   } else {
     if (o.train.steps < 0 && o.train.epochs < 0)
       o.train.epochs = std::max<int64_t>(1, art.config().training.num_epochs);
     auto [trainTracks, validation] = openTracks(art, dataDir, seed, lead);
     stopped = runTraining(session, *trainTracks, validation.get(), o.train);
+    // What the device did (on CUDA: graphs captured and replayed).
+    if (o.verbose && lead)
+      std::fprintf(stderr, "locorun: after training: %s\n",
+                   session.backend().loco_context_describe(session.context()));
   }
   if (profiler)
     profiler->finish();
