@@ -46,8 +46,11 @@ void loco::runOneStep(Session &session, const OneStepOptions &o,
     sampleBatch(*tracks, seed, 0, 0, rows, N, true, inputs);
   }
   bool train = !o.eval && art.optimizer();
-  const EntryPoint &entry =
-      train ? art.train() : (art.eval() ? art.eval() : art.train());
+  // A separation artifact (a dry run's) has its forward pass only.
+  const EntryPoint &entry = train        ? art.train()
+                            : art.eval() ? art.eval()
+                            : art.separate() ? art.separate()
+                                             : art.train();
   session.backend().loco_context_set_training(session.context(), train ? 1 : 0);
   auto start = std::chrono::steady_clock::now();
   // Micro-batch k draws its dropout masks at its place in the batch, as a
@@ -94,8 +97,9 @@ void loco::runOneStep(Session &session, const OneStepOptions &o,
                 "%.3f s; kernels, copies and library calls did not, so "
                 "there are no values\n",
                 o.artifact.c_str(),
-                train ? "training step (forward, loss, backward, AdamW)"
-                      : "forward + loss",
+                train          ? "training step (forward, loss, backward, AdamW)"
+                : art.separate() ? "separation step (forward)"
+                                 : "forward + loss",
                 session.backend().loco_context_describe(session.context()),
                 art.arenaBytes() / 1048576.0, seconds);
     return;

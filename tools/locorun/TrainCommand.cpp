@@ -274,7 +274,8 @@ RunPlan planRun(const Options &o, const LaunchInfo &launch) {
     peeked = nlohmann::json::object();
   RunPlan run;
   run.config = peeked.value("config", o.artifact);
-  if (peeked.value("mode", "train") == "separate")
+  // A dry run takes a separation artifact's forward step too.
+  if (peeked.value("mode", "train") == "separate" && !o.dryRun)
     throw RunError("'" + o.artifact +
                    "' is a separation artifact (lococ --mode separate): "
                    "use `locorun separate` or `locorun evaluate` with it, "
