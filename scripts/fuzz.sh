@@ -16,7 +16,7 @@ build=$(realpath -m "${1:-$root/build-fuzz}")
 seconds=${LOCO_FUZZ_SECONDS:-50}
 targets=(config safetensors artifact checkpoint audio evaluate)
 CC=clang-19 CXX=clang++-19 cmake -S "$root" -B "$build" -G Ninja \
-  -DLOCO_BUILD_COMPILER=OFF -DLOCO_CUDA=OFF -DLOCO_FUZZ=ON \
+  -DLOCO_BUILD_COMPILER=OFF -DLOCO_CUDA=OFF -DLOCO_CUDA_EMULATION=OFF -DLOCO_FUZZ=ON \
   -DCMAKE_BUILD_TYPE=RelWithDebInfo > /dev/null
 cmake --build "$build" --target "${targets[@]/#/loco-fuzz-}"
 

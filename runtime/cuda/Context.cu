@@ -358,8 +358,8 @@ loco_context *loco_context_create(const char *device, char *error,
     long value = std::strtol(digits, &end, 10);
     if (end == digits || *end || value < 0) {
       writeError(error, errorSize,
-                 "bad device '" + name + "': expected " + kind + " or " +
-                     kind + ":N");
+                 "bad device '" + name + "': expected " + kind + " or " + kind +
+                     ":N");
       return nullptr;
     }
     index = static_cast<int>(value);
@@ -556,8 +556,7 @@ void *loco_arena_alloc(loco_context *ctx, int64_t bytes) {
     cudaMemGetInfo(&freeBytes, &totalBytes);
     ctx->fail("cannot allocate an arena of " + std::to_string(bytes) +
               " bytes on " + kDeviceName + ":" + std::to_string(ctx->device) +
-              " (" +
-              std::to_string(freeBytes) + " bytes free)");
+              " (" + std::to_string(freeBytes) + " bytes free)");
     return nullptr;
   }
   ctx->sampleMemory();

@@ -49,7 +49,7 @@ private:
 #define LOCO_LAUNCH_LINE(x) LOCO_LAUNCH_STRING(x)
 #define LOCO_LAUNCH(kernel, grid, block, sharedBytes, stream)                  \
   ::loco::cuda::Launch(#kernel " (" __FILE__                                   \
-                       ":" LOCO_LAUNCH_LINE(__LINE__) ")",                     \
+                               ":" LOCO_LAUNCH_LINE(__LINE__) ")",             \
                        kernel, grid, block, sharedBytes, stream)
 
 #ifndef LOCO_CUDA_EMULATION

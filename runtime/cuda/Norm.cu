@@ -40,9 +40,10 @@ void groupStatistics(loco_context *ctx, const float *x, int64_t B, int64_t C,
 /// dgamma[c] partials of RMSGroupNorm: block `part` takes a range of rows,
 /// one thread per channel; each row's group sums of squares come from the
 /// row staged in shared memory.
-__global__ void rmsGammaPartials(const float *x, const float *g, int64_t rows,
-                                 int64_t C, int64_t perGroup, double eps,
-                                 int parts, double *partials) {
+__global__ void __launch_bounds__(1024)
+    rmsGammaPartials(const float *x, const float *g, int64_t rows, int64_t C,
+                     int64_t perGroup, double eps, int parts,
+                     double *partials) {
   LOCO_DYNAMIC_SHARED(float, squares);
   int64_t chunk = (rows + parts - 1) / parts;
   int64_t begin = blockIdx.x * chunk, end = min(rows, begin + chunk);

@@ -66,8 +66,9 @@ __global__ void __launch_bounds__(kReduceThreads)
 }
 
 template <typename Finish>
-__global__ void reduceFinish(Finish finish, int64_t segments, int parts,
-                             const double *partials) {
+__global__ void __launch_bounds__(kThreads)
+    reduceFinish(Finish finish, int64_t segments, int parts,
+                 const double *partials) {
   int64_t segment = blockIdx.x * int64_t(blockDim.x) + threadIdx.x;
   if (segment >= segments)
     return;
@@ -125,7 +126,8 @@ void segmentedSum(loco_context *ctx, int64_t segments, int64_t count, Term term,
 }
 
 /// Runs f(i) for i in [0, n) with one thread per i.
-template <typename F> __global__ void forEachKernel(int64_t n, F f) {
+template <typename F>
+__global__ void __launch_bounds__(kThreads) forEachKernel(int64_t n, F f) {
   for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < n;
        i += int64_t(gridDim.x) * blockDim.x)
     f(i);

@@ -110,8 +110,7 @@ TEST_P(GoldenParity, StepMatchesUpstream) {
       worstGradName = ref.name;
     }
   }
-  std::cout << "[ measured ] " << label
-            << " gradients: worst max |diff| / "
+  std::cout << "[ measured ] " << label << " gradients: worst max |diff| / "
             << "max |ref| = " << worstGrad << " (" << worstGradName << ")\n";
 
   // The weights after clip + AdamW, in units of lr; same key set as upstream.
@@ -228,12 +227,12 @@ std::string parityName(const ::testing::TestParamInfo<ParityCase> &info) {
   return name;
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    Golden, GoldenParity,
-    ::testing::Values(ParityCase{"tiny", "cpu"}, ParityCase{"small_16k", "cpu"},
-                      ParityCase{"ultrasafe_l1_b2", "cpu"},
-                      ParityCase{"memopt_l1_8k", "cpu"}),
-    parityName);
+INSTANTIATE_TEST_SUITE_P(Golden, GoldenParity,
+                         ::testing::Values(ParityCase{"tiny", "cpu"},
+                                           ParityCase{"small_16k", "cpu"},
+                                           ParityCase{"ultrasafe_l1_b2", "cpu"},
+                                           ParityCase{"memopt_l1_8k", "cpu"}),
+                         parityName);
 
 #ifdef LOCO_TEST_CUDA_EMULATION
 INSTANTIATE_TEST_SUITE_P(Emulated, GoldenParity,

@@ -53,8 +53,7 @@ inline void runGoldenStep(const std::string &dir, const nlohmann::json &golden,
           "/train.so",
       work + "/lococ.log");
   run(tool("locorun") + " " + work + "/train.so --device " + device +
-          " --init " + dir +
-          "/weights.safetensors --batch " + dir +
+          " --init " + dir + "/weights.safetensors --batch " + dir +
           "/inputs.safetensors --dump " + work + "/out",
       work + "/locorun.log");
 }

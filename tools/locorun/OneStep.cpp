@@ -47,8 +47,8 @@ void loco::runOneStep(Session &session, const OneStepOptions &o,
   }
   bool train = !o.eval && art.optimizer();
   // A separation artifact (a dry run's) has its forward pass only.
-  const EntryPoint &entry = train        ? art.train()
-                            : art.eval() ? art.eval()
+  const EntryPoint &entry = train            ? art.train()
+                            : art.eval()     ? art.eval()
                             : art.separate() ? art.separate()
                                              : art.train();
   session.backend().loco_context_set_training(session.context(), train ? 1 : 0);
@@ -97,7 +97,7 @@ void loco::runOneStep(Session &session, const OneStepOptions &o,
                 "%.3f s; kernels, copies and library calls did not, so "
                 "there are no values\n",
                 o.artifact.c_str(),
-                train          ? "training step (forward, loss, backward, AdamW)"
+                train ? "training step (forward, loss, backward, AdamW)"
                 : art.separate() ? "separation step (forward)"
                                  : "forward + loss",
                 session.backend().loco_context_describe(session.context()),

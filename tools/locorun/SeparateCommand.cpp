@@ -66,7 +66,7 @@ const char *kSeparateUsage =
     "  --overwrite              replace stems that are already in DIR (by\n"
     "                           default an existing file is an error, found\n"
     "                           before the first song is separated)\n"
-    "  --device D               cpu (default), cuda or cuda:N\n"
+    "  --device D               cpu (default), cuda, cuda:N or cuda-emu\n"
     "  --quiet                  no progress line\n";
 
 /// The folder name of a song's stems: its file's stem, or for a MUSDB

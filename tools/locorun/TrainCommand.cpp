@@ -281,8 +281,8 @@ RunPlan planRun(const Options &o, const LaunchInfo &launch) {
                    "use `locorun separate` or `locorun evaluate` with it, "
                    "and compile a train.so (lococ CONFIG -o train.so) to "
                    "train");
-  run.oneStep = o.oneStep || o.eval || o.dryRun || !o.batch.empty() ||
-                !o.dump.empty();
+  run.oneStep =
+      o.oneStep || o.eval || o.dryRun || !o.batch.empty() || !o.dump.empty();
   if (o.dryRun && !o.dump.empty())
     usageError(kUsage, "--dry-run computes no values: drop --dump");
   if (run.oneStep &&

@@ -50,9 +50,7 @@ cublasStatus_t refuse(cublasStatus_t status, std::string why) {
   return status;
 }
 
-size_t elementBytes(cudaDataType_t type) {
-  return type == CUDA_R_32F ? 4 : 2;
-}
+size_t elementBytes(cudaDataType_t type) { return type == CUDA_R_32F ? 4 : 2; }
 
 template <typename T>
 cublasStatus_t setValue(T &field, const void *buf, size_t size,
@@ -86,8 +84,7 @@ cublasStatus_t checkProblem(const MatmulDesc *desc, const MatrixLayout *a,
   uint64_t k = desc->transa == CUBLAS_OP_T ? a->rows : a->cols;
   uint64_t kb = desc->transb == CUBLAS_OP_T ? b->cols : b->rows;
   uint64_t n = desc->transb == CUBLAS_OP_T ? b->rows : b->cols;
-  if (k != kb || c->rows != m || c->cols != n || d->rows != m ||
-      d->cols != n)
+  if (k != kb || c->rows != m || c->cols != n || d->rows != m || d->cols != n)
     return refuse(CUBLAS_STATUS_INVALID_VALUE,
                   "op(A) is " + std::to_string(m) + "x" + std::to_string(k) +
                       ", op(B) " + std::to_string(kb) + "x" +
@@ -105,6 +102,11 @@ cublasStatus_t checkProblem(const MatmulDesc *desc, const MatrixLayout *a,
   }
   if (a->batch < 1)
     return refuse(CUBLAS_STATUS_INVALID_VALUE, "a batch count below 1");
+  // The emulation's sgemm takes int dimensions.
+  for (uint64_t dim : {m, n, k})
+    if (dim > uint64_t(INT32_MAX))
+      return refuse(CUBLAS_STATUS_NOT_SUPPORTED,
+                    "a dimension above 2^31 - 1 (the emulation's sgemm)");
   return CUBLAS_STATUS_SUCCESS;
 }
 
@@ -290,9 +292,10 @@ cublasLtMatmulPreferenceDestroy(cublasLtMatmulPreference_t pref) {
   return CUBLAS_STATUS_SUCCESS;
 }
 
-cublasStatus_t cublasLtMatmulPreferenceSetAttribute(
-    cublasLtMatmulPreference_t pref, cublasLtMatmulPreferenceAttributes_t attr,
-    const void *buf, size_t size) {
+cublasStatus_t
+cublasLtMatmulPreferenceSetAttribute(cublasLtMatmulPreference_t pref,
+                                     cublasLtMatmulPreferenceAttributes_t attr,
+                                     const void *buf, size_t size) {
   switch (attr) {
   case CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES:
     return setValue(pref->workspace, buf, size, "MAX_WORKSPACE_BYTES");
@@ -359,8 +362,7 @@ cublasLtMatmul(cublasLtHandle_t handle, cublasLtMatmulDesc_t desc,
                         "-byte aligned, as the heuristic was promised");
     if (i == 2 && scaleC == 0.0f)
       continue; // C is not read
-    std::string why =
-        checkDeviceRange(pointers[i], extentBytes(layouts[i]));
+    std::string why = checkDeviceRange(pointers[i], extentBytes(layouts[i]));
     if (!why.empty())
       deviceFault(std::string("cublasLtMatmul: matrix ") + names[i] + ": " +
                   why);
@@ -380,10 +382,10 @@ cublasLtMatmul(cublasLtHandle_t handle, cublasLtMatmulDesc_t desc,
     uint64_t k = op.transa == CUBLAS_OP_T ? la.rows : la.cols;
     std::vector<float> product(m * n);
     for (int32_t batch = 0; batch < ld.batch; ++batch) {
-      std::vector<float> x = gather(A, &la, op.transa == CUBLAS_OP_T, batch,
-                                    op.compute);
-      std::vector<float> y = gather(B, &lb, op.transb == CUBLAS_OP_T, batch,
-                                    op.compute);
+      std::vector<float> x =
+          gather(A, &la, op.transa == CUBLAS_OP_T, batch, op.compute);
+      std::vector<float> y =
+          gather(B, &lb, op.transb == CUBLAS_OP_T, batch, op.compute);
       if (k > 0)
         cblas_sgemm(CblasColMajor, CblasNoTrans, CblasNoTrans, m, n, k, 1.0f,
                     x.data(), m, y.data(), k, 0.0f, product.data(), m);
@@ -395,8 +397,7 @@ cublasLtMatmul(cublasLtHandle_t handle, cublasLtMatmulDesc_t desc,
           if (scaleC != 0.0f)
             value += scaleC * load(C, lc.type,
                                    uint64_t(batch) * lc.stride + j * lc.ld + i);
-          store(D, ld.type, uint64_t(batch) * ld.stride + j * ld.ld + i,
-                value);
+          store(D, ld.type, uint64_t(batch) * ld.stride + j * ld.ld + i, value);
         }
     }
     setActivity(nullptr);

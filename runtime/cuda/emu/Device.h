@@ -15,9 +15,9 @@
 
 #include <cmath>
 // CUDA declares the math functions (isfinite, expf, ...) globally.
-#include <math.h>
 #include <cstdint>
 #include <cstring>
+#include <math.h>
 #include <type_traits>
 
 #define __global__
@@ -115,8 +115,7 @@ template <typename T> struct Shuffle {
         continue;
       int from = source(lane, slots[lane]->argument, kWidth);
       const LaneSlot *src = from >= 0 && from < 32 ? slots[from] : nullptr;
-      std::memcpy(slots[lane]->out, src ? src->in : slots[lane]->in,
-                  sizeof(T));
+      std::memcpy(slots[lane]->out, src ? src->in : slots[lane]->in, sizeof(T));
     }
   }
 };
@@ -164,7 +163,7 @@ inline void __syncwarp(unsigned mask = 0xffffffffu) {
 template <typename T>
 T __shfl_xor_sync(unsigned mask, T value, int laneMask, int width = 32) {
   return loco::emu::shuffle<loco::emu::xorSource>("__shfl_xor_sync", mask,
-                                                   value, laneMask, width);
+                                                  value, laneMask, width);
 }
 template <typename T>
 T __shfl_down_sync(unsigned mask, T value, unsigned delta, int width = 32) {
@@ -179,7 +178,7 @@ T __shfl_up_sync(unsigned mask, T value, unsigned delta, int width = 32) {
 template <typename T>
 T __shfl_sync(unsigned mask, T value, int lane, int width = 32) {
   return loco::emu::shuffle<loco::emu::indexSource>("__shfl_sync", mask, value,
-                                                     lane, width);
+                                                    lane, width);
 }
 
 /// Dynamic shared memory (`extern __shared__ T name[]` in CUDA): the block's

@@ -2,7 +2,7 @@
 //
 // This file declares what the emulation's own files share and the backend
 // does not see: device allocations (Memory.cpp), running a grid
-// (Scheduler.cpp), and stream order and capture (Runtime.cpp).
+// (Scheduler.cpp), and stream order and capture (RuntimeApi.cpp).
 //
 //===----------------------------------------------------------------------===//
 
@@ -38,6 +38,10 @@ bool isDevicePointer(const void *pointer);
 std::string checkDeviceRange(const void *pointer, uint64_t bytes);
 /// Bytes allocated now.
 uint64_t bytesInUse();
+
+/// Installs the fault handler, and this thread's alternate signal stack
+/// (so that a fiber's stack overflow is reported too); idempotent.
+void installFaultHandler();
 
 /// Names what the emulation does right now (a copy, a library call), for
 /// the message of a fault inside it; null when it runs no device work.

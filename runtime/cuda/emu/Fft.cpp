@@ -13,8 +13,8 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "runtime/cuda/emu/Emulator.h"
 #include "runtime/cuda/emu/Fft.h"
+#include "runtime/cuda/emu/Emulator.h"
 
 #include <fftw3.h>
 
@@ -84,8 +84,8 @@ cufftResult execute(cufftHandle handle, void *in, void *out, bool inverse) {
   size_t outBytes = inverse ? sizeof(float) : sizeof(cufftComplex);
   checkSpan(call, "input", in, plan.batch, plan.idist, inCount, plan.istride,
             inBytes);
-  checkSpan(call, "output", out, plan.batch, plan.odist, outCount,
-            plan.ostride, outBytes);
+  checkSpan(call, "output", out, plan.batch, plan.odist, outCount, plan.ostride,
+            outBytes);
   bool ok = submit(plan.stream, [=]() {
     if (dryRun())
       return;
@@ -120,12 +120,13 @@ cufftResult execute(cufftHandle handle, void *in, void *out, bool inverse) {
       }
     }
     // cuFFT's out-of-place C2R overwrites its input: a caller that reads
-    // the spectrum afterwards reads garbage here too.
-    if (inverse)
+    // the spectrum afterwards reads garbage here too (not in place: the
+    // input is the output).
+    if (inverse && in != out)
       for (int b = 0; b < plan.batch; ++b)
         for (int x = 0; x < bins; ++x)
-          static_cast<cufftComplex *>(in)[int64_t(b) * plan.idist +
-                                          int64_t(x) * plan.istride] = {
+          static_cast<cufftComplex *>(
+              in)[int64_t(b) * plan.idist + int64_t(x) * plan.istride] = {
               std::numeric_limits<float>::quiet_NaN(),
               std::numeric_limits<float>::quiet_NaN()};
     setActivity(nullptr);
@@ -188,8 +189,9 @@ cufftResult cufftMakePlanMany(cufftHandle handle, int rank, int *n,
     istride = ostride = 1;
     idist = inLength;
     odist = outLength;
-  } else if (istride < 1 || ostride < 1 || inembed[0] < inLength ||
-             onembed[0] < outLength || idist < 1 || odist < 1) {
+  } else if (istride < 1 || ostride < 1 || idist < 1 || odist < 1) {
+    // (For rank 1 the embeds' first extent is not read: the distances
+    // carry it.)
     return CUFFT_INVALID_VALUE;
   }
   std::vector<float> real(size);

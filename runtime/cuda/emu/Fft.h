@@ -43,9 +43,9 @@ cufftResult cufftCreate(cufftHandle *plan);
 cufftResult cufftDestroy(cufftHandle plan);
 cufftResult cufftSetAutoAllocation(cufftHandle plan, int autoAllocate);
 cufftResult cufftMakePlanMany(cufftHandle plan, int rank, int *n, int *inembed,
-                              int istride, int idist, int *onembed,
-                              int ostride, int odist, cufftType type,
-                              int batch, size_t *workSize);
+                              int istride, int idist, int *onembed, int ostride,
+                              int odist, cufftType type, int batch,
+                              size_t *workSize);
 cufftResult cufftSetWorkArea(cufftHandle plan, void *workArea);
 cufftResult cufftSetStream(cufftHandle plan, cudaStream_t stream);
 cufftResult cufftExecR2C(cufftHandle plan, cufftReal *in, cufftComplex *out);

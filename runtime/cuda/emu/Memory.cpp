@@ -23,6 +23,7 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <map>
 #include <mutex>
 
@@ -107,10 +108,12 @@ void onFault(int signal, siginfo_t *info, void *) {
   sigaction(signal, &previous, nullptr);
 }
 
-void installFaultHandler() {
+} // namespace
+
+void loco::emu::installFaultHandler() {
   static std::once_flag once;
   std::call_once(once, [] {
-    struct sigaction action {};
+    struct sigaction action{};
     action.sa_sigaction = onFault;
     action.sa_flags = SA_SIGINFO | SA_ONSTACK;
     sigemptyset(&action.sa_mask);
@@ -130,10 +133,12 @@ void installFaultHandler() {
   }
 }
 
-} // namespace
-
 void *loco::emu::allocate(size_t bytes) {
   installFaultHandler();
+  // A size beyond the device (a negative one cast, say) fails before any
+  // rounding can wrap.
+  if (bytes > kDeviceBytes)
+    return nullptr;
   uint64_t rounded = (std::max<uint64_t>(bytes, 1) + 255) / 256 * 256;
   uint64_t body = (rounded + kPage - 1) / kPage * kPage;
   std::lock_guard<std::mutex> lock(mutex);
@@ -153,6 +158,11 @@ void *loco::emu::allocate(size_t bytes) {
   allocations[reinterpret_cast<uintptr_t>(base)] = {
       base, bytes, rounded, static_cast<char *>(map), mapBytes};
   inUse += rounded;
+  // New device memory holds garbage on a GPU (a pool hands back what a
+  // kernel left): here NaN bytes, so that reading scratch never written
+  // shows. A dry run leaves the reservation untouched.
+  if (!dryRun())
+    std::memset(base, 0xff, rounded);
   return base;
 }
 

@@ -5,7 +5,7 @@
 // backend's launch helper (runtime/cuda/Launch.h) calls in place of
 // `kernel<<<grid, block, shared, stream>>>(args...)`.
 //
-// Strict where CUDA is strict (Runtime.cpp): sm_90's launch limits, the
+// Strict where CUDA is strict (RuntimeApi.cpp): sm_90's launch limits, the
 // dynamic shared memory opt-in, cudaMemcpy2D's pitch limit, copies inside
 // live allocations and in the direction their kind says, and the calls
 // that stream capture forbids (they fail and invalidate the capture, as
@@ -95,8 +95,7 @@ cudaError_t cudaGetLastError();
 cudaError_t cudaGetDeviceCount(int *count);
 cudaError_t cudaSetDevice(int device);
 cudaError_t cudaGetDeviceProperties(cudaDeviceProp *prop, int device);
-cudaError_t cudaDeviceGetAttribute(int *value, cudaDeviceAttr attr,
-                                   int device);
+cudaError_t cudaDeviceGetAttribute(int *value, cudaDeviceAttr attr, int device);
 cudaError_t cudaMemGetInfo(size_t *free, size_t *total);
 cudaError_t cudaDeviceSynchronize();
 
@@ -142,8 +141,7 @@ cudaError_t cudaEventCreate(cudaEvent_t *event);
 cudaError_t cudaEventDestroy(cudaEvent_t event);
 cudaError_t cudaEventRecord(cudaEvent_t event, cudaStream_t stream = nullptr);
 cudaError_t cudaEventSynchronize(cudaEvent_t event);
-cudaError_t cudaEventElapsedTime(float *ms, cudaEvent_t start,
-                                 cudaEvent_t end);
+cudaError_t cudaEventElapsedTime(float *ms, cudaEvent_t start, cudaEvent_t end);
 
 cudaError_t cudaFuncSetAttribute(const void *kernel, cudaFuncAttribute attr,
                                  int value);
@@ -172,9 +170,8 @@ void enqueueLaunch(const void *kernel, const char *name, dim3 grid, dim3 block,
 /// converted to the kernel's parameter types and copied, as a launch
 /// copies them, so that a captured graph replays with them.
 template <typename... Params, typename... Args>
-void launch(const char *name, void (*kernel)(Params...), dim3 grid,
-            dim3 block, size_t sharedBytes, cudaStream_t stream,
-            Args &&...args) {
+void launch(const char *name, void (*kernel)(Params...), dim3 grid, dim3 block,
+            size_t sharedBytes, cudaStream_t stream, Args &&...args) {
   static_assert(sizeof...(Params) == sizeof...(Args),
                 "a kernel launch passes every parameter");
   std::tuple<std::decay_t<Params>...> copied(std::forward<Args>(args)...);

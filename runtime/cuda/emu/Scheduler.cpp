@@ -27,6 +27,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <memory>
+#include <numeric>
 #include <vector>
 
 thread_local uint3 threadIdx, blockIdx;
@@ -132,6 +133,7 @@ struct Run {
   Lane *lane = nullptr;
   const std::function<void()> *thread = nullptr;
   Mixer rng;
+  uint64_t seed = 0, launch = 0;
   StackPool stacks;
   std::vector<std::unique_ptr<Worker>> workers;
   std::vector<int> idle; ///< workers without a fiber, by index
@@ -149,10 +151,13 @@ uint64_t seedOfLaunches() {
 }
 
 std::string describeThread() {
-  char text[160];
-  std::snprintf(text, sizeof(text), "block (%u, %u, %u), thread (%u, %u, %u)",
+  char text[200];
+  std::snprintf(text, sizeof(text),
+                "block (%u, %u, %u), thread (%u, %u, %u), launch %llu of "
+                "this thread (LOCO_CUDA_EMU_SEED=%llu)",
                 blockIdx.x, blockIdx.y, blockIdx.z, threadIdx.x, threadIdx.y,
-                threadIdx.z);
+                threadIdx.z, static_cast<unsigned long long>(run.launch),
+                static_cast<unsigned long long>(run.seed));
   return text;
 }
 
@@ -178,9 +183,10 @@ void checkWaiters(Block &block, const Lane &exited) {
                     .c_str());
   const Warp &warp = block.warps[exited.linear / 32];
   if (warp.arrived && (warp.mask >> (exited.linear % 32) & 1))
-    kernelFault((std::string("a thread exited while its warp waits for it at ") +
-                 warp.what)
-                    .c_str());
+    kernelFault(
+        (std::string("a thread exited while its warp waits for it at ") +
+         warp.what)
+            .c_str());
 }
 
 void prepareShared(size_t bytes) {
@@ -197,7 +203,7 @@ void prepareShared(size_t bytes) {
     run.sharedCapacity = wanted;
   }
   // The buffer ends at the guard page (an overrun faults) and is 128-byte
-  // aligned, as CUDA aligns dynamic shared memory.
+  // aligned, as the kernels declare it (LOCO_DYNAMIC_SHARED).
   size_t aligned = (bytes + 127) / 128 * 128;
   run.shared = run.sharedMap + run.sharedCapacity - aligned;
   run.sharedBytes = bytes;
@@ -275,11 +281,11 @@ void runBlock(Block &block) {
     // one blocks).
     while (block.started < count) {
       Worker &worker = idleWorker();
-      worker.fiber = fibers::fiber(
-          std::allocator_arg, PooledStack{run.stacks.get(worker.stack)},
-          [&worker](fibers::fiber &&back) {
-            return work(worker, std::move(back));
-          });
+      worker.fiber = fibers::fiber(std::allocator_arg,
+                                   PooledStack{run.stacks.get(worker.stack)},
+                                   [&worker](fibers::fiber &&back) {
+                                     return work(worker, std::move(back));
+                                   });
       resume(worker, nullptr);
       progressed = true;
     }
@@ -293,14 +299,13 @@ void runBlock(Block &block) {
       int waiting = 0;
       for (const Lane &lane : block.lanes)
         waiting += lane.state == State::AtWarp;
-      deviceFault(std::string("kernel ") + run.kernel + ", block (" +
-                  std::to_string(blockIdx.x) + ", " +
-                  std::to_string(blockIdx.y) + ", " +
-                  std::to_string(blockIdx.z) + "): deadlock, " +
-                  std::to_string(block.atBarrier) +
-                  " thread(s) at __syncthreads, " + std::to_string(waiting) +
-                  " at a warp collective, " + std::to_string(block.done) +
-                  " exited");
+      deviceFault(
+          std::string("kernel ") + run.kernel + ", block (" +
+          std::to_string(blockIdx.x) + ", " + std::to_string(blockIdx.y) +
+          ", " + std::to_string(blockIdx.z) + "): deadlock, " +
+          std::to_string(block.atBarrier) + " thread(s) at __syncthreads, " +
+          std::to_string(waiting) + " at a warp collective, " +
+          std::to_string(block.done) + " exited");
     }
   }
 }
@@ -311,10 +316,11 @@ void loco::emu::runGrid(const char *name, dim3 grid, dim3 block,
                         size_t sharedBytes,
                         const std::function<void()> &thread) {
   static const uint64_t seed = seedOfLaunches();
-  static thread_local uint64_t launches = 0;
+  installFaultHandler();
   run.kernel = name;
   run.thread = &thread;
-  run.rng.state = seed * 0x9e3779b97f4a7c15ull + ++launches;
+  run.seed = seed;
+  run.rng.state = seed * 0x9e3779b97f4a7c15ull + ++run.launch;
   prepareShared(sharedBytes);
   gridDim = grid;
   blockDim = block;
@@ -330,12 +336,20 @@ void loco::emu::runGrid(const char *name, dim3 grid, dim3 block,
                             i / (block.x * block.y)};
   }
   run.block = &state;
-  for (unsigned z = 0; z < grid.z; ++z)
-    for (unsigned y = 0; y < grid.y; ++y)
-      for (unsigned x = 0; x < grid.x; ++x) {
-        blockIdx = {x, y, z};
-        runBlock(state);
-      }
+  // Blocks run one after another in a seeded order (i -> (a i + b) mod n,
+  // a coprime to n), so that a block that reads what another block of the
+  // launch writes does not always find it written.
+  uint64_t blocks = uint64_t(grid.x) * grid.y * grid.z;
+  uint64_t a = (run.rng.next() % blocks) | 1, b = run.rng.next() % blocks;
+  while (std::gcd(a, blocks) != 1)
+    a = a + 2 < blocks ? a + 2 : 1;
+  for (uint64_t i = 0; i < blocks; ++i) {
+    uint64_t index = (static_cast<unsigned __int128>(a) * i + b) % blocks;
+    blockIdx = {static_cast<unsigned>(index % grid.x),
+                static_cast<unsigned>(index / grid.x % grid.y),
+                static_cast<unsigned>(index / (uint64_t(grid.x) * grid.y))};
+    runBlock(state);
+  }
   run.block = nullptr;
   run.kernel = nullptr;
 }
@@ -348,6 +362,11 @@ void *loco::emu::dynamicShared() {
 void loco::emu::blockBarrier() {
   Lane &lane = currentLane("__syncthreads");
   Block &block = *run.block;
+  // Whichever comes first, a thread that exits and one that waits at a
+  // barrier are a fault (checkWaiters is the other order).
+  if (block.done > 0)
+    kernelFault("__syncthreads reached after another thread of the block "
+                "exited (every thread of the block must reach it)");
   lane.state = State::AtBarrier;
   if (++block.atBarrier == block.live) {
     for (Lane &other : block.lanes)
@@ -366,8 +385,8 @@ void loco::emu::warpCollective(const char *what, unsigned mask, LaneSlot slot,
   int laneId = lane.linear % 32, first = lane.linear / 32 * 32;
   Warp &warp = block.warps[lane.linear / 32];
   if (!(mask >> laneId & 1))
-    kernelFault((std::string(what) + ": the calling lane is not in its mask")
-                    .c_str());
+    kernelFault(
+        (std::string(what) + ": the calling lane is not in its mask").c_str());
   if (warp.arrived == 0) {
     for (int l = 0; l < 32; ++l)
       if (mask >> l & 1) {
@@ -414,6 +433,6 @@ std::string loco::emu::currentKernelDescription() {
 }
 
 void loco::emu::kernelFault(const char *what) {
-  deviceFault(std::string("kernel ") + (run.kernel ? run.kernel : "?") +
-              ", " + describeThread() + ": " + what);
+  deviceFault(std::string("kernel ") + (run.kernel ? run.kernel : "?") + ", " +
+              describeThread() + ": " + what);
 }

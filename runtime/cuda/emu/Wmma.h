@@ -20,7 +20,6 @@
 #include "runtime/cuda/emu/Device.h"
 #include "runtime/cuda/emu/Half.h"
 
-
 namespace nvcuda::wmma {
 
 struct matrix_a {};
@@ -85,9 +84,11 @@ struct Access {
   }
 };
 
-/// The access lane 0 passed, after checking that every lane passed it.
+/// The access lane 0 passed, after checking that every lane passed it and
+/// that it is one CUDA allows: a 256-bit aligned pointer, and a leading
+/// dimension of a multiple of 16 bytes (`elementBytes` each).
 inline Access agreedAccess(::loco::emu::LaneSlot *const *slots,
-                           const char *what) {
+                           const char *what, size_t elementBytes) {
   const Access *first = nullptr;
   for (int lane = 0; lane < 32; ++lane) {
     if (!slots[lane])
@@ -97,13 +98,21 @@ inline Access agreedAccess(::loco::emu::LaneSlot *const *slots,
       ::loco::emu::kernelFault(what);
     first = first ? first : access;
   }
+  if (reinterpret_cast<uintptr_t>(first->pointer) % 32 != 0)
+    ::loco::emu::kernelFault("a wmma load or store pointer that is not "
+                             "256-bit aligned");
+  if (first->ldm * elementBytes % 16 != 0)
+    ::loco::emu::kernelFault("a wmma leading dimension that is not a "
+                             "multiple of 16 bytes");
   return *first;
 }
 
 template <typename Frag, typename E>
 void load(::loco::emu::LaneSlot *const *slots) {
-  Access a = agreedAccess(slots, "lanes of a warp passed different pointers "
-                                 "or strides to wmma::load_matrix_sync");
+  Access a = agreedAccess(slots,
+                          "lanes of a warp passed different pointers "
+                          "or strides to wmma::load_matrix_sync",
+                          sizeof(E));
   auto *src = static_cast<const E *>(a.pointer);
   for (int lane = 0; lane < 32; ++lane) {
     auto *frag = static_cast<Frag *>(slots[lane]->out);
@@ -116,8 +125,10 @@ void load(::loco::emu::LaneSlot *const *slots) {
 }
 
 template <typename Frag> void store(::loco::emu::LaneSlot *const *slots) {
-  Access a = agreedAccess(slots, "lanes of a warp passed different pointers "
-                                 "or strides to wmma::store_matrix_sync");
+  Access a = agreedAccess(slots,
+                          "lanes of a warp passed different pointers "
+                          "or strides to wmma::store_matrix_sync",
+                          sizeof(float));
   auto *dst = static_cast<float *>(const_cast<void *>(a.pointer));
   for (int lane = 0; lane < 32; ++lane) {
     auto *frag = static_cast<const Frag *>(slots[lane]->out);

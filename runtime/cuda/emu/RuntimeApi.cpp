@@ -1,4 +1,4 @@
-//===- Runtime.cpp - The CUDA runtime API on the emulated device ----------===//
+//===- RuntimeApi.cpp - The CUDA runtime API on the emulated device -------===//
 //
 // This file implements the runtime API of Runtime.h: errors, the device and
 // its properties (an H100's sm_90 limits), memory, copies, streams, events,
@@ -8,6 +8,7 @@
 
 #include "runtime/cuda/emu/Emulator.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
@@ -32,16 +33,14 @@ struct Event {
   bool recorded = false;
 };
 
+/// Frees a graph's memory when `memory` is its last owner.
+void releaseGraphMemory(std::shared_ptr<std::vector<void *>> &memory);
+
 /// A captured graph, or its instantiation (the same work, shared memory).
 struct Graph {
   std::vector<std::function<void()>> work;
   std::shared_ptr<std::vector<void *>> memory;
-  ~Graph() {
-    // The last owner of the graph's memory frees it.
-    if (memory && memory.use_count() == 1)
-      for (void *pointer : *memory)
-        release(pointer);
-  }
+  ~Graph() { releaseGraphMemory(memory); }
 };
 
 } // namespace loco::emu
@@ -68,8 +67,18 @@ struct KernelInfo {
 };
 std::map<const void *, KernelInfo> kernels;
 
+/// Graph-owned memory (cudaMallocAsync during capture): the list of the
+/// graph that owns each pointer, so that a free outside the graph takes it
+/// off the list instead of leaving the graph to free it again.
+std::mutex graphMemoryMutex;
+std::map<void *, std::shared_ptr<std::vector<void *>>> graphOwner;
+
+/// A failed call: the error cudaGetLastError returns and, as on a GPU, the
+/// end of this thread's capture (it ends invalidated).
 cudaError_t fail(cudaError_t error) {
   lastError = error;
+  if (capturingStream)
+    capturingStream->invalidated = true;
   return error;
 }
 
@@ -91,14 +100,13 @@ cudaError_t resolveKind(cudaMemcpyKind &kind, const void *dst,
                         const void *src) {
   bool dstDevice = isDevicePointer(dst), srcDevice = isDevicePointer(src);
   if (kind == cudaMemcpyDefault)
-    kind = srcDevice ? (dstDevice ? cudaMemcpyDeviceToDevice
-                                  : cudaMemcpyDeviceToHost)
-                     : (dstDevice ? cudaMemcpyHostToDevice
-                                  : cudaMemcpyHostToHost);
-  bool wantDst = kind == cudaMemcpyHostToDevice ||
-                 kind == cudaMemcpyDeviceToDevice;
-  bool wantSrc = kind == cudaMemcpyDeviceToHost ||
-                 kind == cudaMemcpyDeviceToDevice;
+    kind = srcDevice
+               ? (dstDevice ? cudaMemcpyDeviceToDevice : cudaMemcpyDeviceToHost)
+               : (dstDevice ? cudaMemcpyHostToDevice : cudaMemcpyHostToHost);
+  bool wantDst =
+      kind == cudaMemcpyHostToDevice || kind == cudaMemcpyDeviceToDevice;
+  bool wantSrc =
+      kind == cudaMemcpyDeviceToHost || kind == cudaMemcpyDeviceToDevice;
   if (wantDst != dstDevice || wantSrc != srcDevice)
     return cudaErrorInvalidMemcpyDirection;
   return cudaSuccess;
@@ -107,13 +115,14 @@ cudaError_t resolveKind(cudaMemcpyKind &kind, const void *dst,
 /// A 2-D copy of `height` rows of `width` bytes (a plain copy is one row).
 cudaError_t copy2D(const char *call, void *dst, size_t dpitch, const void *src,
                    size_t spitch, size_t width, size_t height,
-                   cudaMemcpyKind kind, cudaStream_t stream, bool async) {
+                   cudaMemcpyKind kind, cudaStream_t stream, bool async,
+                   bool twoD) {
+  // A 2-D copy's pitches are checked whatever its height.
+  if (twoD && (width > dpitch || width > spitch || dpitch > kMaxPitch ||
+               spitch > kMaxPitch))
+    return fail(cudaErrorInvalidPitchValue);
   if (width == 0 || height == 0)
     return cudaSuccess;
-  if (height > 1 && (width > dpitch || width > spitch))
-    return fail(cudaErrorInvalidPitchValue);
-  if (height > 1 && (dpitch > kMaxPitch || spitch > kMaxPitch))
-    return fail(cudaErrorInvalidPitchValue);
   if (cudaError_t error = resolveKind(kind, dst, src))
     return fail(error);
   // Synchronous copies and copies from or to (pageable) host memory are
@@ -128,8 +137,13 @@ cudaError_t copy2D(const char *call, void *dst, size_t dpitch, const void *src,
   if (kind == cudaMemcpyDeviceToHost || kind == cudaMemcpyDeviceToDevice)
     checkRange(call, "source", src, srcSpan);
   auto work = [=]() {
-    if (dryRun())
+    // A dry run copies nothing; what the host reads back is zeros.
+    if (dryRun()) {
+      if (kind == cudaMemcpyDeviceToHost)
+        for (size_t row = 0; row < height; ++row)
+          std::memset(static_cast<char *>(dst) + row * dpitch, 0, width);
       return;
+    }
     setActivity(call);
     for (size_t row = 0; row < height; ++row)
       std::memmove(static_cast<char *>(dst) + row * dpitch,
@@ -146,6 +160,22 @@ cudaError_t copy2D(const char *call, void *dst, size_t dpitch, const void *src,
 //===----------------------------------------------------------------------===//
 // Emulation internals
 //===----------------------------------------------------------------------===//
+
+void loco::emu::releaseGraphMemory(
+    std::shared_ptr<std::vector<void *>> &memory) {
+  if (!memory)
+    return;
+  std::lock_guard<std::mutex> lock(graphMemoryMutex);
+  // The graph and its instantiation share the list; the map holds one more
+  // reference per pointer, so the last graph sees count 1 + pointers.
+  if (memory.use_count() != 1 + static_cast<long>(memory->size()))
+    return;
+  for (void *pointer : *memory) {
+    graphOwner.erase(pointer);
+    release(pointer);
+  }
+  memory->clear();
+}
 
 bool loco::emu::dryRun() {
   static const bool value = [] {
@@ -311,8 +341,11 @@ cudaError_t cudaMallocAsync(void **pointer, size_t bytes, cudaStream_t stream) {
     return fail(cudaErrorMemoryAllocation);
   // During capture the allocation becomes the graph's, at a fixed address
   // (as a graph's memory nodes have).
-  if (stream && stream->capturing)
+  if (stream && stream->capturing) {
     stream->graphMemory->push_back(*pointer);
+    std::lock_guard<std::mutex> lock(graphMemoryMutex);
+    graphOwner[*pointer] = stream->graphMemory;
+  }
   return cudaSuccess;
 }
 
@@ -326,33 +359,42 @@ cudaError_t cudaFreeAsync(void *pointer, cudaStream_t stream) {
         return cudaSuccess;
     return fail(cudaErrorInvalidValue);
   }
+  {
+    std::lock_guard<std::mutex> lock(graphMemoryMutex);
+    auto owner = graphOwner.find(pointer);
+    if (owner != graphOwner.end()) {
+      auto &list = *owner->second;
+      list.erase(std::remove(list.begin(), list.end(), pointer), list.end());
+      graphOwner.erase(owner);
+    }
+  }
   return release(pointer) ? cudaSuccess : fail(cudaErrorInvalidDevicePointer);
 }
 
 cudaError_t cudaMemcpy(void *dst, const void *src, size_t bytes,
                        cudaMemcpyKind kind) {
   return copy2D("cudaMemcpy", dst, bytes, src, bytes, bytes, 1, kind, nullptr,
-                false);
+                false, false);
 }
 
 cudaError_t cudaMemcpyAsync(void *dst, const void *src, size_t bytes,
                             cudaMemcpyKind kind, cudaStream_t stream) {
   return copy2D("cudaMemcpyAsync", dst, bytes, src, bytes, bytes, 1, kind,
-                stream, true);
+                stream, true, false);
 }
 
 cudaError_t cudaMemcpy2D(void *dst, size_t dpitch, const void *src,
                          size_t spitch, size_t width, size_t height,
                          cudaMemcpyKind kind) {
   return copy2D("cudaMemcpy2D", dst, dpitch, src, spitch, width, height, kind,
-                nullptr, false);
+                nullptr, false, true);
 }
 
 cudaError_t cudaMemcpy2DAsync(void *dst, size_t dpitch, const void *src,
                               size_t spitch, size_t width, size_t height,
                               cudaMemcpyKind kind, cudaStream_t stream) {
   return copy2D("cudaMemcpy2DAsync", dst, dpitch, src, spitch, width, height,
-                kind, stream, true);
+                kind, stream, true, true);
 }
 
 cudaError_t cudaMemsetAsync(void *dst, int value, size_t bytes,
@@ -393,8 +435,7 @@ cudaError_t cudaStreamSynchronize(cudaStream_t) {
   return cudaSuccess;
 }
 
-cudaError_t cudaStreamBeginCapture(cudaStream_t stream,
-                                   cudaStreamCaptureMode) {
+cudaError_t cudaStreamBeginCapture(cudaStream_t stream, cudaStreamCaptureMode) {
   if (!stream || stream->capturing || capturingStream)
     return fail(cudaErrorInvalidValue);
   stream->capturing = true;
@@ -416,8 +457,13 @@ cudaError_t cudaStreamEndCapture(cudaStream_t stream, cudaGraph_t *graph) {
   auto memory = std::move(stream->graphMemory);
   if (stream->invalidated) {
     stream->captured.clear();
-    for (void *pointer : *memory)
-      release(pointer);
+    {
+      std::lock_guard<std::mutex> lock(graphMemoryMutex);
+      for (void *pointer : *memory) {
+        graphOwner.erase(pointer);
+        release(pointer);
+      }
+    }
     return fail(cudaErrorStreamCaptureInvalidated);
   }
   *graph = new Graph{std::move(stream->captured), std::move(memory)};
