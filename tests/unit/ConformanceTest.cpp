@@ -999,20 +999,25 @@ TEST_P(Conformance, ReducedPrecisionStorage) {
   }
 }
 
+/// A device at each matmul precision.
+std::vector<Param> atEveryPrecision(const char *device) {
+  std::vector<Param> params;
+  for (int math :
+       {LOCO_MATMUL_FP32, LOCO_MATMUL_TF32, LOCO_MATMUL_BF16, LOCO_MATMUL_FP16})
+    params.push_back(Param{device, math});
+  return params;
+}
+
 INSTANTIATE_TEST_SUITE_P(Backends, Conformance,
-                         ::testing::Values(Param{"cuda:0", LOCO_MATMUL_FP32},
-                                           Param{"cuda:0", LOCO_MATMUL_TF32},
-                                           Param{"cuda:0", LOCO_MATMUL_BF16},
-                                           Param{"cuda:0", LOCO_MATMUL_FP16}),
+                         ::testing::ValuesIn(atEveryPrecision("cuda:0")),
                          paramName);
 
+#ifdef LOCO_TEST_CUDA_EMULATION
 // The CUDA backend emulated on the CPU (docs/CUDA_EMULATION.md): the same
 // kernels, run on every machine, against the same tolerances.
 INSTANTIATE_TEST_SUITE_P(Emulated, Conformance,
-                         ::testing::Values(Param{"cuda-emu", LOCO_MATMUL_FP32},
-                                           Param{"cuda-emu", LOCO_MATMUL_TF32},
-                                           Param{"cuda-emu", LOCO_MATMUL_BF16},
-                                           Param{"cuda-emu", LOCO_MATMUL_FP16}),
+                         ::testing::ValuesIn(atEveryPrecision("cuda-emu")),
                          paramName);
+#endif
 
 } // namespace

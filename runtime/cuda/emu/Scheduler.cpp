@@ -190,6 +190,11 @@ void checkWaiters(Block &block, const Lane &exited) {
 }
 
 void prepareShared(size_t bytes) {
+  run.sharedBytes = bytes;
+  if (bytes == 0) {
+    run.shared = nullptr;
+    return;
+  }
   size_t wanted = (bytes + kPage - 1) / kPage * kPage;
   if (wanted > run.sharedCapacity) {
     if (run.sharedMap)
@@ -206,7 +211,6 @@ void prepareShared(size_t bytes) {
   // aligned, as the kernels declare it (LOCO_DYNAMIC_SHARED).
   size_t aligned = (bytes + 127) / 128 * 128;
   run.shared = run.sharedMap + run.sharedCapacity - aligned;
-  run.sharedBytes = bytes;
 }
 
 /// A worker's body: the block's threads not yet started, in order.
@@ -265,7 +269,8 @@ void runBlock(Block &block) {
   }
   // Shared memory starts as garbage (NaN bytes), not as the last block left
   // it.
-  std::memset(run.shared, 0xff, run.sharedBytes);
+  if (run.sharedBytes)
+    std::memset(run.shared, 0xff, run.sharedBytes);
   run.rng.shuffle(block.order);
   while (block.done < count) {
     bool progressed = false;
