@@ -48,8 +48,8 @@ struct ParityCase {
   const char *set;
   const char *device;
   std::string name() const {
-    return std::string(set) + (std::string(device) == "cpu" ? "" : " on ") +
-           (std::string(device) == "cpu" ? "" : device);
+    return std::string(device) == "cpu" ? set
+                                        : std::string(set) + " on " + device;
   }
 };
 

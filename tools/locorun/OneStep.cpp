@@ -91,23 +91,21 @@ void loco::runOneStep(Session &session, const OneStepOptions &o,
   double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
           .count();
+  const char *what = train ? "training step (forward, loss, backward, AdamW)"
+                     : art.separate() ? "separation step (forward)"
+                                      : "forward + loss";
   if (o.dryRun) {
     std::printf("%s: dry run of a %s on %s, arena %.1f MiB: the host code, "
                 "every launch's limits and every copy's bounds ran in "
                 "%.3f s; kernels, copies and library calls did not, so "
                 "there are no values\n",
-                o.artifact.c_str(),
-                train ? "training step (forward, loss, backward, AdamW)"
-                : art.separate() ? "separation step (forward)"
-                                 : "forward + loss",
+                o.artifact.c_str(), what,
                 session.backend().loco_context_describe(session.context()),
                 art.arenaBytes() / 1048576.0, seconds);
     return;
   }
   std::printf("%s: %s in %.3f s on %s, arena %.1f MiB\n", o.artifact.c_str(),
-              train ? "training step (forward, loss, backward, AdamW)"
-                    : "forward + loss",
-              seconds,
+              what, seconds,
               session.backend().loco_context_describe(session.context()),
               art.arenaBytes() / 1048576.0);
   printLosses(out);

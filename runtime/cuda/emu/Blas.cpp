@@ -362,16 +362,12 @@ cublasLtMatmul(cublasLtHandle_t handle, cublasLtMatmulDesc_t desc,
                         "-byte aligned, as the heuristic was promised");
     if (i == 2 && scaleC == 0.0f)
       continue; // C is not read
-    std::string why = checkDeviceRange(pointers[i], extentBytes(layouts[i]));
-    if (!why.empty())
-      deviceFault(std::string("cublasLtMatmul: matrix ") + names[i] + ": " +
-                  why);
+    requireDeviceRange("cublasLtMatmul", std::string("matrix ") + names[i],
+                       pointers[i], extentBytes(layouts[i]));
   }
-  if (workspaceBytes > 0) {
-    std::string why = checkDeviceRange(workspace, workspaceBytes);
-    if (!why.empty())
-      deviceFault("cublasLtMatmul: the workspace: " + why);
-  }
+  if (workspaceBytes > 0)
+    requireDeviceRange("cublasLtMatmul", "the workspace", workspace,
+                       workspaceBytes);
   MatmulDesc op = *desc;
   MatrixLayout la = *a, lb = *b, lc = *c, ld = *d;
   bool ok = submit(stream, [=]() {

@@ -33,9 +33,12 @@ void *allocate(size_t bytes);
 bool release(void *pointer);
 /// Whether `pointer` lies inside a live allocation.
 bool isDevicePointer(const void *pointer);
-/// Empty when [pointer, pointer + bytes) lies inside one live allocation;
-/// otherwise what is wrong with it.
-std::string checkDeviceRange(const void *pointer, uint64_t bytes);
+/// Faults unless [pointer, pointer + bytes) lies inside one live
+/// allocation: "call: what (N bytes at P) ...", saying how it does not (on
+/// a GPU, an illegal address). Every copy and library operand is checked
+/// so.
+void requireDeviceRange(const char *call, const std::string &what,
+                        const void *pointer, uint64_t bytes);
 /// Bytes allocated now.
 uint64_t bytesInUse();
 

@@ -48,15 +48,23 @@ Plan *find(cufftHandle handle) {
   return it == plans.end() ? nullptr : &it->second;
 }
 
-/// Checks `count` elements of `elementBytes` at `pointer` + b * dist + x *
-/// stride for b < batch, x < count: they must lie in device memory.
-void checkSpan(const char *call, const char *side, const void *pointer,
-               int batch, int dist, int count, int stride,
-               size_t elementBytes) {
+/// Sets what `set` sets on plan `handle`; CUFFT_INVALID_PLAN when there is
+/// no such plan.
+template <typename Set> cufftResult updatePlan(cufftHandle handle, Set set) {
+  std::lock_guard<std::mutex> lock(mutex);
+  Plan *plan = find(handle);
+  if (!plan)
+    return CUFFT_INVALID_PLAN;
+  set(*plan);
+  return CUFFT_SUCCESS;
+}
+
+/// The bytes from element 0 to past element (batch - 1) * dist + (count -
+/// 1) * stride, where b * dist + x * stride is element x of transform b.
+uint64_t spanBytes(int batch, int dist, int count, int stride,
+                   size_t elementBytes) {
   uint64_t last = uint64_t(batch - 1) * dist + uint64_t(count - 1) * stride;
-  std::string why = checkDeviceRange(pointer, (last + 1) * elementBytes);
-  if (!why.empty())
-    deviceFault(std::string(call) + ": the " + side + ": " + why);
+  return (last + 1) * elementBytes;
 }
 
 cufftResult execute(cufftHandle handle, void *in, void *out, bool inverse) {
@@ -74,18 +82,18 @@ cufftResult execute(cufftHandle handle, void *in, void *out, bool inverse) {
   if (!plan.autoAllocate) {
     if (!plan.workArea)
       return CUFFT_INVALID_VALUE; // no work area was set
-    std::string why = checkDeviceRange(plan.workArea, plan.workBytes);
-    if (!why.empty())
-      deviceFault(std::string(call) + ": the work area: " + why);
+    requireDeviceRange(call, "the work area", plan.workArea, plan.workBytes);
   }
   int bins = plan.n / 2 + 1;
   int inCount = inverse ? bins : plan.n, outCount = inverse ? plan.n : bins;
   size_t inBytes = inverse ? sizeof(cufftComplex) : sizeof(float);
   size_t outBytes = inverse ? sizeof(float) : sizeof(cufftComplex);
-  checkSpan(call, "input", in, plan.batch, plan.idist, inCount, plan.istride,
-            inBytes);
-  checkSpan(call, "output", out, plan.batch, plan.odist, outCount, plan.ostride,
-            outBytes);
+  requireDeviceRange(
+      call, "the input", in,
+      spanBytes(plan.batch, plan.idist, inCount, plan.istride, inBytes));
+  requireDeviceRange(
+      call, "the output", out,
+      spanBytes(plan.batch, plan.odist, outCount, plan.ostride, outBytes));
   bool ok = submit(plan.stream, [=]() {
     if (dryRun())
       return;
@@ -155,12 +163,8 @@ cufftResult cufftDestroy(cufftHandle handle) {
 }
 
 cufftResult cufftSetAutoAllocation(cufftHandle handle, int autoAllocate) {
-  std::lock_guard<std::mutex> lock(mutex);
-  Plan *plan = find(handle);
-  if (!plan)
-    return CUFFT_INVALID_PLAN;
-  plan->autoAllocate = autoAllocate != 0;
-  return CUFFT_SUCCESS;
+  return updatePlan(handle,
+                    [&](Plan &plan) { plan.autoAllocate = autoAllocate != 0; });
 }
 
 cufftResult cufftMakePlanMany(cufftHandle handle, int rank, int *n,
@@ -221,21 +225,11 @@ cufftResult cufftMakePlanMany(cufftHandle handle, int rank, int *n,
 }
 
 cufftResult cufftSetWorkArea(cufftHandle handle, void *workArea) {
-  std::lock_guard<std::mutex> lock(mutex);
-  Plan *plan = find(handle);
-  if (!plan)
-    return CUFFT_INVALID_PLAN;
-  plan->workArea = workArea;
-  return CUFFT_SUCCESS;
+  return updatePlan(handle, [&](Plan &plan) { plan.workArea = workArea; });
 }
 
 cufftResult cufftSetStream(cufftHandle handle, cudaStream_t stream) {
-  std::lock_guard<std::mutex> lock(mutex);
-  Plan *plan = find(handle);
-  if (!plan)
-    return CUFFT_INVALID_PLAN;
-  plan->stream = stream;
-  return CUFFT_SUCCESS;
+  return updatePlan(handle, [&](Plan &plan) { plan.stream = stream; });
 }
 
 cufftResult cufftExecR2C(cufftHandle plan, cufftReal *in, cufftComplex *out) {

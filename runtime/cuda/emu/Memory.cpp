@@ -182,17 +182,27 @@ bool loco::emu::isDevicePointer(const void *pointer) {
   return containing(pointer) != nullptr;
 }
 
-std::string loco::emu::checkDeviceRange(const void *pointer, uint64_t bytes) {
-  std::lock_guard<std::mutex> lock(mutex);
-  const Allocation *alloc = containing(pointer);
-  if (!alloc)
-    return "it is not inside a live device allocation";
-  uint64_t offset = static_cast<const char *>(pointer) - alloc->base;
-  if (bytes > alloc->bytes || offset > alloc->bytes - bytes)
-    return "it runs " + std::to_string(offset + bytes - alloc->bytes) +
-           " bytes past the end of an allocation of " +
-           std::to_string(alloc->bytes) + " bytes";
-  return "";
+void loco::emu::requireDeviceRange(const char *call, const std::string &what,
+                                   const void *pointer, uint64_t bytes) {
+  std::string why;
+  {
+    std::lock_guard<std::mutex> lock(mutex);
+    const Allocation *alloc = containing(pointer);
+    uint64_t offset =
+        alloc ? static_cast<const char *>(pointer) - alloc->base : 0;
+    if (!alloc)
+      why = "is not inside a live device allocation";
+    else if (bytes > alloc->bytes || offset > alloc->bytes - bytes)
+      why = "runs " + std::to_string(offset + bytes - alloc->bytes) +
+            " bytes past the end of an allocation of " +
+            std::to_string(alloc->bytes) + " bytes";
+  }
+  if (why.empty())
+    return;
+  char where[32];
+  std::snprintf(where, sizeof(where), "%p", pointer);
+  deviceFault(std::string(call) + ": " + what + " (" + std::to_string(bytes) +
+              " bytes at " + where + ") " + why);
 }
 
 uint64_t loco::emu::bytesInUse() {

@@ -162,6 +162,7 @@ bool dryRun();
 /// Enqueues `body`, the blocks of one launch (each block's threads run by
 /// the scheduler), after checking the launch against sm_90's limits; a
 /// refused launch becomes the error cudaGetLastError returns, as on a GPU.
+/// `name` (LOCO_LAUNCH's literal) is kept, not copied.
 void enqueueLaunch(const void *kernel, const char *name, dim3 grid, dim3 block,
                    size_t sharedBytes, cudaStream_t stream,
                    std::function<void()> body);

@@ -62,7 +62,7 @@ thread_local Stream *capturingStream = nullptr;
 
 std::mutex kernelsMutex;
 struct KernelInfo {
-  std::string name;
+  const char *name = nullptr; ///< LOCO_LAUNCH's literal
   size_t maxDynamicShared = kDefaultSharedBytes;
 };
 std::map<const void *, KernelInfo> kernels;
@@ -80,18 +80,6 @@ cudaError_t fail(cudaError_t error) {
   if (capturingStream)
     capturingStream->invalidated = true;
   return error;
-}
-
-/// Checks the device side of a copy; a range outside live allocations is a
-/// fault (on a GPU, an illegal address), reported with the call.
-void checkRange(const char *call, const char *side, const void *pointer,
-                uint64_t bytes) {
-  std::string why = checkDeviceRange(pointer, bytes);
-  if (!why.empty())
-    deviceFault(std::string(call) + ": the " + side + " range of " +
-                std::to_string(bytes) + " bytes at " +
-                std::to_string(reinterpret_cast<uintptr_t>(pointer)) +
-                " is not device memory the copy may touch: " + why);
 }
 
 /// The kind a cudaMemcpyDefault copy has, and a check that an explicit
@@ -133,9 +121,9 @@ cudaError_t copy2D(const char *call, void *dst, size_t dpitch, const void *src,
   uint64_t dstSpan = (height - 1) * uint64_t(dpitch) + width;
   uint64_t srcSpan = (height - 1) * uint64_t(spitch) + width;
   if (kind == cudaMemcpyHostToDevice || kind == cudaMemcpyDeviceToDevice)
-    checkRange(call, "destination", dst, dstSpan);
+    requireDeviceRange(call, "the destination", dst, dstSpan);
   if (kind == cudaMemcpyDeviceToHost || kind == cudaMemcpyDeviceToDevice)
-    checkRange(call, "source", src, srcSpan);
+    requireDeviceRange(call, "the source", src, srcSpan);
   auto work = [=]() {
     // A dry run copies nothing; what the host reads back is zeros.
     if (dryRun()) {
@@ -401,7 +389,7 @@ cudaError_t cudaMemsetAsync(void *dst, int value, size_t bytes,
                             cudaStream_t stream) {
   if (bytes == 0)
     return cudaSuccess;
-  checkRange("cudaMemsetAsync", "destination", dst, bytes);
+  requireDeviceRange("cudaMemsetAsync", "the destination", dst, bytes);
   if (!submit(stream, [=]() {
         if (!dryRun())
           std::memset(dst, value, bytes);
@@ -556,8 +544,8 @@ cudaError_t cudaFuncSetAttribute(const void *kernel, cudaFuncAttribute attr,
 cudaError_t cudaFuncGetName(const char **name, const void *kernel) {
   std::lock_guard<std::mutex> lock(kernelsMutex);
   auto it = kernels.find(kernel);
-  if (it == kernels.end() || it->second.name.empty())
+  if (it == kernels.end() || !it->second.name)
     return fail(cudaErrorInvalidValue);
-  *name = it->second.name.c_str();
+  *name = it->second.name;
   return cudaSuccess;
 }

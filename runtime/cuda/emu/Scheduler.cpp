@@ -130,6 +130,9 @@ struct Block {
 struct Run {
   const char *kernel = nullptr;
   Block *block = nullptr;
+  /// The block's state, kept from launch to launch (its vectors keep their
+  /// capacity: launches allocate nothing once the widest block has run).
+  Block storage;
   Lane *lane = nullptr;
   const std::function<void()> *thread = nullptr;
   Mixer rng;
@@ -329,7 +332,7 @@ void loco::emu::runGrid(const char *name, dim3 grid, dim3 block,
   prepareShared(sharedBytes);
   gridDim = grid;
   blockDim = block;
-  Block state;
+  Block &state = run.storage;
   int count = static_cast<int>(block.x * block.y * block.z);
   state.lanes.resize(count);
   state.warps.resize((count + 31) / 32);
