@@ -92,8 +92,8 @@ void loco::runOneStep(Session &session, const OneStepOptions &o,
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
           .count();
   const char *what = train ? "training step (forward, loss, backward, AdamW)"
-                     : art.separate() ? "separation step (forward)"
-                                      : "forward + loss";
+                     : &entry == &art.separate() ? "separation step (forward)"
+                                                 : "forward + loss";
   if (o.dryRun) {
     std::printf("%s: dry run of a %s on %s, arena %.1f MiB: the host code, "
                 "every launch's limits and every copy's bounds ran in "
