@@ -26,9 +26,10 @@
 #define __forceinline__ inline __attribute__((always_inline))
 #define __launch_bounds__(...)
 #define __align__(n) alignas(n)
-/// Static shared memory is one object per (host thread, declaration): the
-/// blocks of a launch run one after another on the launching thread.
-#define __shared__ static thread_local
+/// Static shared memory is one object per declaration: launches run one at
+/// a time (the scheduler holds a lock for the whole grid) and the blocks of
+/// a launch one after another.
+#define __shared__ static
 
 struct uint3 {
   unsigned x, y, z;
@@ -41,11 +42,27 @@ struct dim3 {
   constexpr dim3(uint3 v) : x(v.x), y(v.y), z(v.z) {}
 };
 
+namespace loco::emu {
 /// The running thread's indices and its launch's shape, set by the
-/// scheduler before it resumes a thread. (Not initial-exec TLS: a backend
-/// opened with dlopen beside the CPU backend finds no static TLS left.)
-extern thread_local uint3 threadIdx, blockIdx;
-extern thread_local dim3 blockDim, gridDim;
+/// scheduler before it resumes a thread, and read under its lock (one grid
+/// runs at a time). Not thread_local: in a library opened with dlopen every
+/// read was a call into the dynamic linker (a fifth of an emulated step's
+/// time).
+struct Builtins {
+  uint3 threadIdx, blockIdx;
+  dim3 blockDim, gridDim;
+};
+/// The one instance. A function, not a variable: an executable that
+/// compiles kernels (the emulation's tests) would get its own copy of a
+/// variable by copy relocation, which the scheduler never writes. Constant
+/// (the same reference on every call), so that a kernel calls it once.
+[[gnu::const]] Builtins &builtins();
+} // namespace loco::emu
+
+#define threadIdx (::loco::emu::builtins().threadIdx)
+#define blockIdx (::loco::emu::builtins().blockIdx)
+#define blockDim (::loco::emu::builtins().blockDim)
+#define gridDim (::loco::emu::builtins().gridDim)
 constexpr int warpSize = 32;
 
 //===----------------------------------------------------------------------===//

@@ -1,6 +1,7 @@
 //===- Scheduler.cpp - Blocks, threads, barriers and warps on fibers ------===//
 //
-// This file runs a launch's blocks one after another on the calling thread.
+// This file runs a launch's blocks one after another on the calling thread,
+// one grid at a time in the process.
 // Each thread of a block is a fiber (Boost.Context) on a pooled stack with
 // a guard page; a thread runs until it reaches __syncthreads, a warp
 // collective or its end, and the scheduler then resumes the next runnable
@@ -27,11 +28,11 @@
 #include <cstdio>
 #include <cstdlib>
 #include <memory>
+#include <mutex>
 #include <numeric>
+#include <thread>
 #include <vector>
 
-thread_local uint3 threadIdx, blockIdx;
-thread_local dim3 blockDim, gridDim;
 
 namespace fibers = boost::context;
 using namespace loco::emu;
@@ -129,6 +130,8 @@ struct Block {
 
 struct Run {
   const char *kernel = nullptr;
+  /// The host thread running the grid (faults elsewhere are not its).
+  std::thread::id runner;
   Block *block = nullptr;
   /// The block's state, kept from launch to launch (its vectors keep their
   /// capacity: launches allocate nothing once the widest block has run).
@@ -146,7 +149,11 @@ struct Run {
   char *shared = nullptr;
   size_t sharedBytes = 0;
 };
-thread_local Run run;
+/// The grid being run, with the state kept between launches: one grid at
+/// a time in the process (host threads that launch at once take turns, as
+/// the built-in variables and static shared memory are process-wide).
+Run run;
+std::mutex gridMutex;
 
 uint64_t seedOfLaunches() {
   const char *value = std::getenv("LOCO_CUDA_EMU_SEED");
@@ -157,7 +164,7 @@ std::string describeThread() {
   char text[200];
   std::snprintf(text, sizeof(text),
                 "block (%u, %u, %u), thread (%u, %u, %u), launch %llu of "
-                "this thread (LOCO_CUDA_EMU_SEED=%llu)",
+                "the process (LOCO_CUDA_EMU_SEED=%llu)",
                 blockIdx.x, blockIdx.y, blockIdx.z, threadIdx.x, threadIdx.y,
                 threadIdx.z, static_cast<unsigned long long>(run.launch),
                 static_cast<unsigned long long>(run.seed));
@@ -325,6 +332,8 @@ void loco::emu::runGrid(const char *name, dim3 grid, dim3 block,
                         const std::function<void()> &thread) {
   static const uint64_t seed = seedOfLaunches();
   installFaultHandler();
+  std::lock_guard<std::mutex> lock(gridMutex);
+  run.runner = std::this_thread::get_id();
   run.kernel = name;
   run.thread = &thread;
   run.seed = seed;
@@ -434,8 +443,13 @@ void loco::emu::warpCollective(const char *what, unsigned mask, LaneSlot slot,
   suspend(lane);
 }
 
+loco::emu::Builtins &loco::emu::builtins() {
+  static Builtins instance;
+  return instance;
+}
+
 std::string loco::emu::currentKernelDescription() {
-  if (!run.kernel || !run.lane)
+  if (!run.kernel || !run.lane || run.runner != std::this_thread::get_id())
     return "";
   return std::string("kernel ") + run.kernel + ", " + describeThread();
 }
