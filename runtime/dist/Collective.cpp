@@ -75,7 +75,9 @@ LaunchInfo loco::detectLaunch() {
 std::unique_ptr<Communicator>
 loco::openCommunicator(const LaunchInfo &launch,
                        const CommunicatorOptions &options) {
-  bool cuda = options.backendKind == "cuda";
+  // The emulated device has its own NCCL (one rank), in its own plugin.
+  bool emulated = options.backendKind == "cuda_emu";
+  bool cuda = options.backendKind == "cuda" || emulated;
   bool mpi = launch.launcher == "mpirun" || launch.launcher == "srun";
   if (!cuda && !mpi)
     throw RunError("the CPU backend's collectives run over MPI, and " +
@@ -103,7 +105,9 @@ loco::openCommunicator(const LaunchInfo &launch,
     }
     throw RunError("data-parallel training under " + launch.launcher +
                    " needs " + file + " (built when " +
-                   (cuda ? "CUDA with NCCL" : "Open MPI, libopenmpi-dev,") +
+                   (emulated ? "-DLOCO_CUDA_EMULATION=ON"
+                    : cuda ? "CUDA with NCCL"
+                           : "Open MPI, libopenmpi-dev,") +
                    " is found); tried:" + tried);
   };
   std::string error;
@@ -118,7 +122,8 @@ loco::openCommunicator(const LaunchInfo &launch,
       return bootstrap;
   }
   LocoOpenCommunicatorFn openNccl =
-      open("liblocorun_nccl.so", "loco_open_nccl_communicator");
+      open(emulated ? "liblocorun_nccl_emu.so" : "liblocorun_nccl.so",
+           "loco_open_nccl_communicator");
   // NCCL keeps the MPI communicator (it owns it from here on).
   Communicator *nccl = openNccl(&launch, &options, bootstrap.release(), &error);
   if (!nccl)

@@ -43,8 +43,14 @@ double since(Clock::time_point start) {
   return std::chrono::duration<double>(Clock::now() - start).count();
 }
 
-std::string ncclText(ncclResult_t result) {
-  return std::string(ncclGetErrorString(result));
+/// NCCL's text for `result`, and what it last said went wrong on `comm`
+/// (or anywhere, for a communicator not made yet).
+std::string ncclText(ncclResult_t result, ncclComm_t comm) {
+  std::string text = ncclGetErrorString(result);
+  const char *detail = ncclGetLastError(comm);
+  if (detail && *detail)
+    text += std::string(": ") + detail;
+  return text;
 }
 
 /// Sends or receives exactly `bytes` over `fd`.
@@ -206,7 +212,7 @@ public:
     ncclResult_t result = ncclCommInitRankConfig(&comm, launch.worldSize, id,
                                                  launch.rank, &config);
     if (result != ncclSuccess && result != ncclInProgress) {
-      error = "ncclCommInitRankConfig: " + ncclText(result);
+      error = "ncclCommInitRankConfig: " + ncclText(result, comm);
       return false;
     }
     if (!settle("NCCL's initialisation", error))
@@ -311,7 +317,8 @@ public:
         if (result == ncclInProgress)
           return CollectiveState::InProgress;
         if (result != ncclSuccess)
-          self.abort("NCCL failed in " + what + ": " + ncclText(result));
+          self.abort("NCCL failed in " + what + ": " +
+                     ncclText(result, self.comm));
         return CollectiveState::Done;
       }
       bool expired() {
@@ -354,7 +361,7 @@ private:
       if (state == ncclSuccess)
         return true;
       if (state != ncclInProgress) {
-        error = what + ": " + ncclText(state);
+        error = what + ": " + ncclText(state, comm);
         return false;
       }
       if (since(start) > timeout) {
@@ -370,7 +377,7 @@ private:
   void finish(ncclResult_t result, const std::string &what) {
     std::string error;
     if (result != ncclSuccess && result != ncclInProgress)
-      abort("NCCL failed in " + what + ": " + ncclText(result));
+      abort("NCCL failed in " + what + ": " + ncclText(result, comm));
     if (!settle(what, error))
       abort(error);
     auto start = Clock::now();
@@ -384,7 +391,7 @@ private:
       ncclResult_t state = ncclSuccess;
       ncclCommGetAsyncError(comm, &state);
       if (state != ncclSuccess && state != ncclInProgress)
-        abort("NCCL failed in " + what + ": " + ncclText(state));
+        abort("NCCL failed in " + what + ": " + ncclText(state, comm));
       if (since(start) > timeout)
         abort(what + " did not complete within " + std::to_string(timeout) +
               " s (--collective-timeout): a rank stopped, crashed or hangs. "
@@ -416,9 +423,8 @@ loco_open_nccl_communicator(const LaunchInfo *launch,
                             Communicator *bootstrap, std::string *error) {
   auto communicator = std::make_unique<NcclCommunicator>(
       *launch, options->timeoutSeconds, bootstrap);
-  if (!communicator->init(options->device, *error)) {
-    *error = "rank " + std::to_string(launch->rank) + ": " + *error;
+  // (locorun's error names the rank.)
+  if (!communicator->init(options->device, *error))
     return nullptr;
-  }
   return communicator.release();
 }

@@ -9,7 +9,8 @@
 // cuFFT check their arguments and compute against naive sums, and the
 // faults CUDA leaves undefined (a divergent warp collective, a barrier a
 // thread never reaches, an access past an allocation) stop the process
-// with a message naming the kernel.
+// with a message naming the kernel. NCCL has one rank, and a non-blocking
+// communicator's collective is not there before it settles.
 //
 //===----------------------------------------------------------------------===//
 
@@ -19,6 +20,7 @@
 #include <cuda_runtime.h>
 #include <cufft.h>
 #include <mma.h>
+#include <nccl.h>
 
 #include <gtest/gtest.h>
 
@@ -406,6 +408,85 @@ TEST(CudaEmulation, CufftTransformsAndOverwritesTheC2RInput) {
 //===----------------------------------------------------------------------===//
 // Faults: the process stops, naming the kernel
 //===----------------------------------------------------------------------===//
+
+TEST(CudaEmulation, NcclHasOneRankAndSettlesNonBlockingWorkWhenPolled) {
+  ncclUniqueId id;
+  ASSERT_EQ(ncclGetUniqueId(&id), ncclSuccess);
+  ncclConfig_t config = NCCL_CONFIG_INITIALIZER;
+  config.blocking = 0;
+  ncclComm_t comm = nullptr;
+  // One rank only, and an id that ncclGetUniqueId made.
+  EXPECT_EQ(ncclCommInitRankConfig(&comm, 2, id, 0, &config),
+            ncclInvalidUsage);
+  EXPECT_NE(std::string(ncclGetLastError(nullptr)).find("one rank"),
+            std::string::npos);
+  ncclUniqueId zero{};
+  EXPECT_EQ(ncclCommInitRankConfig(&comm, 1, zero, 0, &config),
+            ncclInvalidArgument);
+  // Initialisation settles on the second poll; a collective before that is
+  // refused.
+  ASSERT_EQ(ncclCommInitRankConfig(&comm, 1, id, 0, &config), ncclInProgress);
+  ncclResult_t state = ncclSuccess;
+  float *x = nullptr, *y = nullptr;
+  ASSERT_EQ(cudaMalloc(&x, 64 * sizeof(float)), cudaSuccess);
+  ASSERT_EQ(cudaMalloc(&y, 64 * sizeof(float)), cudaSuccess);
+  EXPECT_EQ(ncclAllReduce(x, x, 64, ncclFloat, ncclSum, comm, nullptr),
+            ncclInvalidUsage);
+  ASSERT_EQ(ncclCommGetAsyncError(comm, &state), ncclSuccess);
+  EXPECT_EQ(state, ncclInProgress);
+  ASSERT_EQ(ncclCommGetAsyncError(comm, &state), ncclSuccess);
+  EXPECT_EQ(state, ncclSuccess);
+
+  std::vector<float> values(64), back(64);
+  for (int i = 0; i < 64; ++i)
+    values[i] = 0.5f * i - 3.0f;
+  cudaStream_t stream;
+  ASSERT_EQ(cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking),
+            cudaSuccess);
+  ASSERT_EQ(cudaMemcpy(x, values.data(), 64 * sizeof(float),
+                       cudaMemcpyHostToDevice),
+            cudaSuccess);
+  // In place, averaged over the one rank: in progress, and a copy ordered
+  // before the collective settles finds no result (NaN), not the values.
+  ASSERT_EQ(ncclAllReduce(x, x, 64, ncclFloat, ncclAvg, comm, stream),
+            ncclInProgress);
+  ASSERT_EQ(cudaMemcpyAsync(back.data(), x, 64 * sizeof(float),
+                            cudaMemcpyDeviceToHost, stream),
+            cudaSuccess);
+  for (float v : back)
+    EXPECT_TRUE(std::isnan(v));
+  do
+    ASSERT_EQ(ncclCommGetAsyncError(comm, &state), ncclSuccess);
+  while (state == ncclInProgress);
+  ASSERT_EQ(state, ncclSuccess);
+  ASSERT_EQ(cudaMemcpyAsync(back.data(), x, 64 * sizeof(float),
+                            cudaMemcpyDeviceToHost, stream),
+            cudaSuccess);
+  EXPECT_EQ(back, values);
+  // Out of place, float64 sums; both buffers must be device memory.
+  ASSERT_EQ(ncclAllReduce(x, y, 32, ncclFloat64, ncclSum, comm, stream),
+            ncclInProgress);
+  do
+    ASSERT_EQ(ncclCommGetAsyncError(comm, &state), ncclSuccess);
+  while (state == ncclInProgress);
+  ASSERT_EQ(cudaMemcpy(back.data(), y, 64 * sizeof(float),
+                       cudaMemcpyDeviceToHost),
+            cudaSuccess);
+  EXPECT_EQ(back, values);
+  // Finalized (polled), then destroyed; a finalized communicator refuses
+  // collectives.
+  ASSERT_EQ(ncclCommFinalize(comm), ncclInProgress);
+  do
+    ASSERT_EQ(ncclCommGetAsyncError(comm, &state), ncclSuccess);
+  while (state == ncclInProgress);
+  EXPECT_EQ(ncclAllReduce(x, x, 64, ncclFloat, ncclSum, comm, stream),
+            ncclInvalidUsage);
+  EXPECT_EQ(ncclCommDestroy(comm), ncclSuccess);
+  EXPECT_EQ(ncclCommGetAsyncError(comm, &state), ncclInvalidArgument);
+  cudaStreamDestroy(stream);
+  cudaFree(x);
+  cudaFree(y);
+}
 
 TEST(CudaEmulationDeathTest, ADivergentWarpCollectiveIsAFault) {
   float *x = deviceCopy(std::vector<float>(32, 1.0f));

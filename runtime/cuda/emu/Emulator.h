@@ -71,6 +71,9 @@ std::string currentKernelDescription();
 /// when the capture was invalidated by a forbidden call.
 bool submit(cudaStream_t stream, std::function<void()> work);
 
+/// Whether `stream` is being captured (its work is recorded, not run).
+bool isCapturing(cudaStream_t stream);
+
 /// A call that stream capture forbids, made by the capturing thread:
 /// invalidates the capture and returns cudaErrorStreamCaptureUnsupported;
 /// cudaSuccess when no capture is under way.

@@ -15,6 +15,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <vector>
 
 using namespace loco::emu;
@@ -60,6 +61,10 @@ thread_local cudaError_t lastError = cudaSuccess;
 /// forbidden calls are this thread's).
 thread_local Stream *capturingStream = nullptr;
 
+/// Page-locked host memory given out (cudaMallocHost).
+std::mutex hostMemoryMutex;
+std::set<void *> hostMemory;
+
 std::mutex kernelsMutex;
 struct KernelInfo {
   const char *name = nullptr; ///< LOCO_LAUNCH's literal
@@ -83,7 +88,7 @@ cudaError_t fail(cudaError_t error) {
 }
 
 /// The kind a cudaMemcpyDefault copy has, and a check that an explicit
-/// kind matches the pointers (the emulation has no pinned host memory).
+/// kind matches the pointers (page-locked memory is host memory).
 cudaError_t resolveKind(cudaMemcpyKind &kind, const void *dst,
                         const void *src) {
   bool dstDevice = isDevicePointer(dst), srcDevice = isDevicePointer(src);
@@ -182,6 +187,10 @@ bool loco::emu::submit(cudaStream_t stream, std::function<void()> work) {
   }
   work();
   return true;
+}
+
+bool loco::emu::isCapturing(cudaStream_t stream) {
+  return stream && stream->capturing;
 }
 
 cudaError_t loco::emu::refuseDuringCapture() {
@@ -398,6 +407,30 @@ cudaError_t cudaMemsetAsync(void *dst, int value, size_t bytes,
   return cudaSuccess;
 }
 
+cudaError_t cudaMallocHost(void **pointer, size_t bytes) {
+  *pointer = nullptr;
+  if (cudaError_t error = refuseDuringCapture())
+    return fail(error);
+  std::lock_guard<std::mutex> lock(hostMemoryMutex);
+  void *memory = std::aligned_alloc(4096, (std::max<size_t>(bytes, 1) + 4095) /
+                                              4096 * 4096);
+  if (!memory)
+    return fail(cudaErrorMemoryAllocation);
+  hostMemory.insert(memory);
+  *pointer = memory;
+  return cudaSuccess;
+}
+
+cudaError_t cudaFreeHost(void *pointer) {
+  if (!pointer)
+    return cudaSuccess;
+  std::lock_guard<std::mutex> lock(hostMemoryMutex);
+  if (!hostMemory.erase(pointer))
+    return fail(cudaErrorInvalidValue);
+  std::free(pointer);
+  return cudaSuccess;
+}
+
 //===----------------------------------------------------------------------===//
 // Streams, capture and graphs
 //===----------------------------------------------------------------------===//
@@ -418,6 +451,12 @@ cudaError_t cudaStreamDestroy(cudaStream_t stream) {
 
 cudaError_t cudaStreamSynchronize(cudaStream_t) {
   // Work ran when it was enqueued; waiting is legal except while capturing.
+  if (cudaError_t error = refuseDuringCapture())
+    return fail(error);
+  return cudaSuccess;
+}
+
+cudaError_t cudaStreamQuery(cudaStream_t) {
   if (cudaError_t error = refuseDuringCapture())
     return fail(error);
   return cudaSuccess;
