@@ -441,14 +441,41 @@ void launch(loco_context *ctx, Kernel kernel, int64_t blocks, int64_t floats,
   LOCO_CHECK_LAUNCH(ctx, kernel);
 }
 
+/// The dynamic shared memory (floats) of the forward kernel and of each
+/// backward kernel at the padded head dim D.
+template <int kMath> constexpr int64_t forwardFloats(int D) {
+  return stageFloats<kMath>() + 4 * 64 * (D + 4) + 64 * kLdS + 64;
+}
+template <int kMath> constexpr int64_t backwardFloats(int D) {
+  return stageFloats<kMath>() + 6 * 64 * (D + 4) + 2 * 64 * kLdS + 128;
+}
+
+/// sm_90's opt-in shared memory per block; the kernels have no static
+/// shared memory beside it (scripts/ptxas_limits.py fails the build if
+/// they get some).
+constexpr int64_t kOptinSharedBytes = 227 * 1024;
+template <int kMath> constexpr bool fitsSharedMemory() {
+  constexpr int D = static_cast<int>(loco::cuda_limits::kMaxHeadDim);
+  return forwardFloats<kMath>(D) * int64_t(sizeof(float)) <=
+             kOptinSharedBytes &&
+         backwardFloats<kMath>(D) * int64_t(sizeof(float)) <=
+             kOptinSharedBytes;
+}
+static_assert(fitsSharedMemory<LOCO_MATMUL_FP32>() &&
+                  fitsSharedMemory<LOCO_MATMUL_TF32>() &&
+                  fitsSharedMemory<LOCO_MATMUL_BF16>() &&
+                  fitsSharedMemory<LOCO_MATMUL_FP16>(),
+              "at the largest head dim the compiler lets through "
+              "(cuda_limits::kMaxHeadDim), an attention kernel needs more "
+              "shared memory than sm_90's 227 KiB");
+
 /// The kernels of one precision.
 template <int kMath> struct Kernels {
   static void forward(loco_context *ctx, int64_t blocks, int D, const float *q,
                       const float *k, const float *v, float *out, float *lse,
                       int64_t Lq, int64_t Lk, int d, int dv, float scale,
                       Dropout dropout) {
-    int64_t floats = stageFloats<kMath>() + 4 * 64 * (D + 4) + 64 * kLdS + 64;
-    launch(ctx, flashForward<kMath>, blocks, floats, q, k, v, out, lse, Lq, Lk,
+    launch(ctx, flashForward<kMath>, blocks, forwardFloats<kMath>(D), q, k, v, out, lse, Lq, Lk,
            d, dv, D, scale, dropout);
   }
   static void backward(loco_context *ctx, int64_t batch, int D, const float *q,
@@ -456,8 +483,7 @@ template <int kMath> struct Kernels {
                        const float *lse, const float *dout, float *dq,
                        float *dk, float *dvalue, int64_t Lq, int64_t Lk, int d,
                        int dv, float scale, Dropout dropout) {
-    int64_t floats =
-        stageFloats<kMath>() + 6 * 64 * (D + 4) + 2 * 64 * kLdS + 128;
+    int64_t floats = backwardFloats<kMath>(D);
     launch(ctx, flashBackwardKV<kMath>, batch * ((Lk + kCols - 1) / kCols),
            floats, q, k, v, out, lse, dout, dk, dvalue, Lq, Lk, d, dv, D, scale,
            dropout);

@@ -3,7 +3,10 @@
 
 scripts/check_layers.py on a small tree with an upward include and with an
 include cycle, and scripts/function_sizes.py on a long function: each must
-fail, naming the file, and pass once the fault is gone.
+fail, naming the file, and pass once the fault is gone. Where nvcc is,
+scripts/ptxas_limits.py (the CUDA backend's compiler launcher) on a kernel
+without __launch_bounds__ and on one with static shared memory beside its
+dynamic shared memory.
 """
 import os
 import subprocess
@@ -14,6 +17,53 @@ ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..")
 LAYERS = os.path.join(ROOT, "scripts", "check_layers.py")
 SIZES = os.path.join(ROOT, "scripts", "function_sizes.py")
 ABI = os.path.join(ROOT, "scripts", "check_abi.py")
+PTXAS = os.path.join(ROOT, "scripts", "ptxas_limits.py")
+NVCC = "/usr/local/cuda/bin/nvcc"
+
+UNFIT_KERNELS = """
+__global__ void unbounded(float *x) { x[threadIdx.x] += 1.0f; }
+__global__ void __launch_bounds__(256) flashLike(float *x) {
+  __shared__ float tile[256];
+  extern __shared__ float dynamic[];
+  tile[threadIdx.x] = x[threadIdx.x] + dynamic[0];
+  __syncthreads();
+  x[threadIdx.x] = tile[(threadIdx.x + 1) % 256];
+}
+"""
+FIT_KERNELS = """
+__global__ void __launch_bounds__(256) bounded(float *x) {
+  __shared__ float tile[256];
+  tile[threadIdx.x] = x[threadIdx.x];
+  __syncthreads();
+  x[threadIdx.x] = tile[(threadIdx.x + 1) % 256];
+}
+"""
+
+
+def check_ptxas_limits(root):
+    """The launcher fails a compile whose kernels do not fit, naming them,
+    and passes one whose kernels do (without ptxas's report)."""
+    if not os.path.exists(NVCC):
+        print("ptxas limits: skipped (no nvcc at " + NVCC + ")")
+        return
+    for name, text in (("Unfit.cu", UNFIT_KERNELS), ("Fit.cu", FIT_KERNELS)):
+        write(root, "runtime/cuda/" + name, text)
+    def compile(name):
+        source = os.path.join(root, "runtime/cuda", name)
+        result = subprocess.run(
+            [sys.executable, PTXAS, "--dynamic-shared", "flashLike", "--",
+             NVCC, "--generate-code=arch=compute_90,code=[compute_90,sm_90]",
+             "-c", source, "-o", source + ".o"],
+            capture_output=True, text=True)
+        return result.returncode, result.stdout + result.stderr
+    code, out = compile("Unfit.cu")
+    expect(code == 1 and "Unfit.cu:2: a kernel without __launch_bounds__"
+           in out and "flashLike" in out and "1024 bytes of static shared "
+           "memory beside its dynamic shared memory" in out,
+           "kernels outside the limits fail the compile", out)
+    code, out = compile("Fit.cu")
+    expect(code == 0 and "ptxas info" not in out,
+           "kernels within the limits compile quietly", out)
 
 
 def write(root, path, text):
@@ -90,8 +140,11 @@ def main():
         code, out = run(ABI, root, "--cxx", cxx)
         expect(code == 1 and "'loco_adamw_check' is declared but not in "
                "LOCO_ABI_FUNCTIONS" in out, "a missing table entry fails", out)
-    print("source checks: an upward edge, a cycle, a long function and an "
-          "ABI function missing from the backend table are each caught")
+    with tempfile.TemporaryDirectory() as root:
+        check_ptxas_limits(root)
+    print("source checks: an upward edge, a cycle, a long function, an "
+          "ABI function missing from the backend table and (with nvcc) "
+          "kernels outside sm_90's limits are each caught")
 
 
 if __name__ == "__main__":
