@@ -150,6 +150,19 @@ void reduceSum(loco_context *ctx, const T *x, T *out, int64_t rank,
   int64_t outCount = merged.outCount, reducedCount = merged.reducedCount;
   int64_t outer = merged.outer, kept = merged.kept, inner = merged.inner;
   double divisor = mean ? static_cast<double>(reducedCount) : 1.0;
+  if (merged.simple && inner == 1 && kept >= 32 && outer > kSerialCount) {
+    // [reduced, kept] (bias gradients): column sums, a warp over 32 adjacent
+    // kept elements of each row.
+    columnSum(
+        ctx, kept, outer,
+        [=] __device__(int64_t k, int64_t o) {
+          return static_cast<double>(H::load(x[o * kept + k]));
+        },
+        [=] __device__(int64_t k, double sum) {
+          out[k] = H::store(static_cast<float>(sum / divisor));
+        });
+    return;
+  }
   if (merged.simple) {
     // [outer reduced] x [kept] x [inner reduced]: one segment per kept index.
     segmentedSum(

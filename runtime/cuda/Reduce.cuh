@@ -10,7 +10,8 @@
 // with the same result. Segments of at most kSerialCount terms are summed
 // in order by one thread each: a block per segment would leave all but a
 // few of its 256 threads idle (a sum over the sources of a stereo batch
-// keeps 1.3 M segments of 3 or 4 terms). No atomics: the result is the same on every run,
+// keeps 1.3 M segments of 3 or 4 terms). columnSum sums the rows of a
+// row-major matrix with a warp over 32 adjacent columns. No atomics: the result is the same on every run,
 // which bit-for-bit resumable training needs. Reductions whose statistics
 // feed a later pass keep them in the last kStatSlots doubles of the partial
 // area.
@@ -112,6 +113,69 @@ void forEach(loco_context *ctx, int64_t n, F f,
     return;
   LOCO_LAUNCH(forEachKernel<F>, blocksFor(n), kThreads, 0, ctx->stream)(n, f);
   checkLaunch(ctx, reinterpret_cast<const void *>(forEachKernel<F>), site);
+}
+
+/// Threads of a column-sum block: 32 adjacent segments (a warp's lanes)
+/// by kColumnRows row phases.
+constexpr int kColumnRows = 8;
+
+/// Column sums of a part of the rows: lane x of the block sums segment
+/// blockIdx.x * 32 + x over the rows of part blockIdx.y with stride
+/// kColumnRows from threadIdx.y; the row phases are then added in order.
+/// A warp reads 32 adjacent elements of one row (coalesced), where a block
+/// per segment would read one element per row.
+template <typename Term, typename Finish>
+__global__ void __launch_bounds__(32 * kColumnRows)
+    columnPartials(Term term, Finish finish, int64_t segments, int64_t count,
+                   int parts, double *partials) {
+  __shared__ double phases[kColumnRows][32];
+  int64_t segment = blockIdx.x * int64_t(32) + threadIdx.x;
+  int part = blockIdx.y;
+  int64_t chunk = (count + parts - 1) / parts;
+  int64_t begin = part * chunk, end = min(count, begin + chunk);
+  double sum = 0.0;
+  if (segment < segments)
+    for (int64_t i = begin + threadIdx.y; i < end; i += kColumnRows)
+      sum += term(segment, i);
+  phases[threadIdx.y][threadIdx.x] = sum;
+  __syncthreads();
+  if (threadIdx.y != 0 || segment >= segments)
+    return;
+  double total = 0.0;
+  for (int y = 0; y < kColumnRows; ++y)
+    total += phases[y][threadIdx.x];
+  if (parts == 1)
+    finish(segment, total);
+  else
+    partials[segment * parts + part] = total;
+}
+
+/// finish(s, sum over i < count of term(s, i)) for every segment s, where
+/// term(s, i) and term(s + 1, i) are adjacent in memory (a sum over the
+/// rows of a row-major matrix: bias gradients). Deterministic, as
+/// segmentedSum.
+template <typename Term, typename Finish>
+void columnSum(loco_context *ctx, int64_t segments, int64_t count, Term term,
+               Finish finish, LaunchSite site = LaunchSite::here()) {
+  if (segments <= 0)
+    return;
+  // Parts of at least 2048 rows, as many as the partial sums and grid.y
+  // hold.
+  int64_t parts = std::max<int64_t>(
+      1, std::min<int64_t>({(count + 2047) / 2048, 1024, kSumSlots / segments,
+                            cuda_limits::kMaxGridYZ}));
+  dim3 grid(static_cast<unsigned>((segments + 31) / 32),
+            static_cast<unsigned>(parts));
+  auto partial = columnPartials<Term, Finish>;
+  LOCO_LAUNCH(partial, grid, dim3(32, kColumnRows), 0, ctx->stream)(
+      term, finish, segments, count, static_cast<int>(parts), ctx->partials);
+  if (!checkLaunch(ctx, reinterpret_cast<const void *>(partial), site) ||
+      parts == 1)
+    return;
+  auto total = reduceFinish<Finish>;
+  LOCO_LAUNCH(total, blocksFor(segments), kThreads, 0, ctx->stream)(
+      finish, segments, static_cast<int>(parts), ctx->partials);
+  checkLaunch(ctx, reinterpret_cast<const void *>(total), site);
 }
 
 /// finish(s, sum over i < count of term(s, i)) for every segment s.

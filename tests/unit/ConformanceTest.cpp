@@ -359,6 +359,15 @@ TEST_P(Conformance, Reductions) {
       });
       expectClose(mean ? "reduce (mean)" : "reduce (sum)", r, 1e-6);
     }
+  // A bias gradient's [reduced, kept] over enough rows that the column sums
+  // run in parts, finished from the partial sums.
+  const int64_t tall[2] = {50000, 40}, overFirst[2] = {1, 0};
+  Buf &rows = in(randomVec(tall[0] * tall[1], 23));
+  Buf &columns = out(tall[1]);
+  both([&](Api api, loco_context *ctx, bool d) {
+    api.loco_reduce(ctx, rows.on(d), columns.on(d), 2, tall, overFirst, 1);
+  });
+  expectClose("reduce (50000 x 40 over rows, mean)", columns, 1e-6);
   // More segments (kept elements) than the fixed workspace has partial sums
   // (about 1.03 M): one block per segment, finished in place. A sum over
   // the sources of a stereo xlarge batch keeps 1.32 M. The reduction does
