@@ -43,19 +43,38 @@ static_assert(loco::cuda_limits::kMaxHeadDim <= kCols,
               "the 16-bit stage tiles hold kCols + 8 columns of a head");
 constexpr int kLdS = kCols + 4; // score tile leading dimension
 
-/// The dropout of probability (b, i, j): a factor 0 or 1 / (1 - p).
+/// The dropout of the probabilities (b, i, j): each is kept (times
+/// 1 / (1 - p)) where the uniform Philox draws for its index is at least p.
 struct Dropout {
   const StepState *state;
   uint64_t stream, offset;
   float p, keepScale;
   int64_t Lq, Lk;
   bool enabled; // p > 0 and a stream; training is read on the device
-  __device__ float factor(int64_t b, int64_t i, int64_t j) const {
-    if (!enabled || !state->training)
+};
+
+/// The factors of consecutive elements of a row, (b, i, j), (b, i, j + 1),
+/// ...: a Philox block's four outputs serve four consecutive indices
+/// (Philox.h), so a run of n elements draws about n / 4 + 1 blocks instead
+/// of n. The draws are philoxUniform's, the CPU's.
+struct DropoutRun {
+  const Dropout &dropout;
+  uint64_t block = ~uint64_t(0);
+  loco::PhiloxOut draws{};
+  __device__ explicit DropoutRun(const Dropout &dropout) : dropout(dropout) {}
+  __device__ float factor(int64_t b, int64_t i, int64_t j) {
+    if (!dropout.enabled || !dropout.state->training)
       return 1.0f;
-    uint64_t index = (static_cast<uint64_t>(b) * Lq + i) * Lk + j + offset;
-    return loco::philoxUniform(state->seed, state->step, stream, index) >= p
-               ? keepScale
+    uint64_t index =
+        (static_cast<uint64_t>(b) * dropout.Lq + i) * dropout.Lk + j +
+        dropout.offset;
+    if (index >> 2 != block) {
+      block = index >> 2;
+      draws = loco::philoxBlock(dropout.state->seed, dropout.state->step,
+                                dropout.stream, block);
+    }
+    return loco::philoxToUniform(draws.v[index & 3]) >= dropout.p
+               ? dropout.keepScale
                : 0.0f;
   }
 };
@@ -244,10 +263,11 @@ __global__ void __launch_bounds__(kThreadsPerBlock)
     blockMax = fmaxf(blockMax, __shfl_xor_sync(0xffffffffu, blockMax, 1));
     float mNew = fmaxf(mRow, blockMax);
     float correction = expf(mRow - mNew), sum = 0.0f;
+    DropoutRun run(dropout);
     for (int c = 0; c < 32; ++c) {
       float e = expf(sRow[c] - mNew);
       sum += e;
-      sRow[c] = e * dropout.factor(b, i0 + row, j0 + half * 32 + c);
+      sRow[c] = e * run.factor(b, i0 + row, j0 + half * 32 + c);
     }
     sum += __shfl_xor_sync(0xffffffffu, sum, 1);
     lRow = lRow * correction + sum;
@@ -294,13 +314,18 @@ __device__ void scoreGradients(float *S, float *dS, const float *lseTile,
                                const float *delta, int64_t b, int64_t i0,
                                int64_t j0, int64_t Lq, int64_t Lk, float scale,
                                const Dropout &dropout) {
-  for (int idx = threadIdx.x; idx < 64 * 64; idx += blockDim.x) {
-    int r = idx / 64, c = idx % 64;
-    bool valid = i0 + r < Lq && j0 + c < Lk;
-    float prob = valid ? expf(S[r * kLdS + c] * scale - lseTile[r]) : 0.0f;
-    float keep = valid ? dropout.factor(b, i0 + r, j0 + c) : 0.0f;
-    S[r * kLdS + c] = prob * keep;
-    dS[r * kLdS + c] = prob * (dS[r * kLdS + c] * keep - delta[r]) * scale;
+  // Each thread takes four adjacent columns of a row at a time, so that
+  // their dropout draws share Philox blocks.
+  for (int idx = threadIdx.x; idx < 64 * 16; idx += blockDim.x) {
+    int r = idx / 16, c0 = idx % 16 * 4;
+    DropoutRun run(dropout);
+    for (int c = c0; c < c0 + 4; ++c) {
+      bool valid = i0 + r < Lq && j0 + c < Lk;
+      float prob = valid ? expf(S[r * kLdS + c] * scale - lseTile[r]) : 0.0f;
+      float keep = valid ? run.factor(b, i0 + r, j0 + c) : 0.0f;
+      S[r * kLdS + c] = prob * keep;
+      dS[r * kLdS + c] = prob * (dS[r * kLdS + c] * keep - delta[r]) * scale;
+    }
   }
 }
 
