@@ -100,6 +100,8 @@ bool loco::cuda::checkLaunch(loco_context *ctx, const void *kernel,
 
 bool loco::cuda::synchronizeAfter(loco_context *ctx, const void *kernel,
                                   const char *call, LaunchSite site) {
+  if (ctx)
+    ++ctx->enqueued;
   if (!ctx || !ctx->syncEachLaunch)
     return true;
   cudaError_t status = cudaStreamSynchronize(ctx->stream);
@@ -544,6 +546,10 @@ const char *loco_context_describe(loco_context *ctx) {
     ctx->describedNow +=
         "; " + std::to_string(ctx->graphsCaptured) + " graph(s) captured, " +
         std::to_string(ctx->graphLaunches) + " graph launch(es)";
+  if (ctx->enqueued)
+    ctx->describedNow += "; " + std::to_string(ctx->enqueued) +
+                         " kernels, library calls and copies enqueued by the "
+                         "host";
   return ctx->describedNow.c_str();
 }
 

@@ -98,6 +98,9 @@ struct loco_context {
   /// eager fallback with the same results): graphs captured, launches of
   /// captured graphs, and whether a failed capture turned graphs off.
   int64_t graphsCaptured = 0, graphLaunches = 0;
+  /// Kernels, library calls, copies and memsets the host code enqueued
+  /// (a graph's replays enqueue none).
+  int64_t enqueued = 0;
   bool graphsFailed = false;
   std::string describedNow;
   int device = 0;
