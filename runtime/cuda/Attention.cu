@@ -21,6 +21,7 @@
 
 #include "runtime/Philox.h"
 #include "runtime/abi/CudaLimits.h"
+#include "runtime/cuda/Half.cuh"
 #include "runtime/cuda/Reduce.cuh"
 
 #include <cuda_bf16.h>
@@ -211,14 +212,17 @@ __device__ void tileGemm(const float *A, int lda, bool transA, const float *B,
   }
 }
 
-/// Loads rows [r0, r0 + 64) of a [rows, width] matrix into a 64 x ld tile,
-/// zero beyond the matrix (rows) and beyond width (up to the padded dim).
-__device__ void loadTile(float *tile, int ld, const float *src, int64_t r0,
-                         int64_t rows, int64_t width, int padded) {
+/// Loads rows [r0, r0 + 64) of a [rows, width] matrix of storage H into a
+/// 64 x ld fp32 tile, zero beyond the matrix (rows) and beyond width (up to
+/// the padded dim).
+template <typename H>
+__device__ void loadTile(float *tile, int ld, const typename H::Storage *src,
+                         int64_t r0, int64_t rows, int64_t width, int padded) {
   for (int idx = threadIdx.x; idx < 64 * padded; idx += blockDim.x) {
     int r = idx / padded, x = idx % padded;
-    tile[r * ld + x] =
-        (r0 + r < rows && x < width) ? src[(r0 + r) * width + x] : 0.0f;
+    tile[r * ld + x] = (r0 + r < rows && x < width)
+                           ? H::load(src[(r0 + r) * width + x])
+                           : 0.0f;
   }
 }
 
@@ -227,11 +231,11 @@ __device__ void zeroTile(float *tile, int ld, int padded) {
     tile[idx / padded * ld + idx % padded] = 0.0f;
 }
 
-template <int kMath>
+template <int kMath, typename H, typename T = typename H::Storage>
 __global__ void __launch_bounds__(kThreadsPerBlock)
-    flashForward(const float *q, const float *k, const float *v, float *out,
-                 float *lse, int64_t Lq, int64_t Lk, int d, int dv, int D,
-                 float scale, Dropout dropout) {
+    flashForward(const T *q, const T *k, const T *v, T *out, float *lse,
+                 int64_t Lq, int64_t Lk, int d, int dv, int D, float scale,
+                 Dropout dropout) {
   LOCO_DYNAMIC_SHARED(float, smem);
   int ld = D + 4;
   void *stage = smem;
@@ -240,14 +244,14 @@ __global__ void __launch_bounds__(kThreadsPerBlock)
   float *O = S + 64 * kLdS, *corr = O + 64 * ld;
   int64_t qTiles = (Lq + kRows - 1) / kRows;
   int64_t b = blockIdx.x / qTiles, i0 = blockIdx.x % qTiles * kRows;
-  loadTile(Qs, ld, q + b * Lq * d, i0, Lq, d, D);
+  loadTile<H>(Qs, ld, q + b * Lq * d, i0, Lq, d, D);
   zeroTile(O, ld, D);
   // Two threads per row; each pair keeps the row's running max and sum.
   int row = threadIdx.x / 2, half = threadIdx.x % 2;
   float mRow = -INFINITY, lRow = 0.0f;
   for (int64_t j0 = 0; j0 < Lk; j0 += kCols) {
-    loadTile(Ks, ld, k + b * Lk * d, j0, Lk, d, D);
-    loadTile(Vs, ld, v + b * Lk * dv, j0, Lk, dv, D);
+    loadTile<H>(Ks, ld, k + b * Lk * d, j0, Lk, d, D);
+    loadTile<H>(Vs, ld, v + b * Lk * dv, j0, Lk, dv, D);
     __syncthreads();
     tileGemm<kMath>(Qs, ld, false, Ks, ld, true, S, kLdS, kRows, kCols, D,
                     false, stage);
@@ -286,15 +290,16 @@ __global__ void __launch_bounds__(kThreadsPerBlock)
   if (i < Lq) {
     float inv = 1.0f / lRow;
     for (int x = half; x < dv; x += 2)
-      out[(b * Lq + i) * dv + x] = O[row * ld + x] * inv;
+      out[(b * Lq + i) * dv + x] = H::store(O[row * ld + x] * inv);
     if (half == 0)
       lse[b * Lq + i] = mRow + logf(lRow);
   }
 }
 
 /// D_i = dO_i . O_i for the 64 rows of a query tile (threads 0..63).
-__device__ void rowDeltas(float *delta, float *lseTile, const float *out,
-                          const float *dout, const float *lse, int64_t b,
+template <typename H, typename T = typename H::Storage>
+__device__ void rowDeltas(float *delta, float *lseTile, const T *out,
+                          const T *dout, const float *lse, int64_t b,
                           int64_t i0, int64_t Lq, int dv) {
   int r = threadIdx.x;
   if (r < 64) {
@@ -302,7 +307,8 @@ __device__ void rowDeltas(float *delta, float *lseTile, const float *out,
     float sum = 0.0f;
     if (i < Lq)
       for (int x = 0; x < dv; ++x)
-        sum += dout[(b * Lq + i) * dv + x] * out[(b * Lq + i) * dv + x];
+        sum += H::load(dout[(b * Lq + i) * dv + x]) *
+               H::load(out[(b * Lq + i) * dv + x]);
     delta[r] = sum;
     lseTile[r] = i < Lq ? lse[b * Lq + i] : INFINITY;
   }
@@ -348,12 +354,12 @@ __device__ void pairGradients(const float *Qs, const float *dOs,
   __syncthreads();
 }
 
-template <int kMath>
+template <int kMath, typename H, typename T = typename H::Storage>
 __global__ void __launch_bounds__(kThreadsPerBlock)
-    flashBackwardKV(const float *q, const float *k, const float *v,
-                    const float *out, const float *lse, const float *dout,
-                    float *dk, float *dvalue, int64_t Lq, int64_t Lk, int d,
-                    int dv, int D, float scale, Dropout dropout) {
+    flashBackwardKV(const T *q, const T *k, const T *v, const T *out,
+                    const float *lse, const T *dout, T *dk, T *dvalue,
+                    int64_t Lq, int64_t Lk, int d, int dv, int D, float scale,
+                    Dropout dropout) {
   LOCO_DYNAMIC_SHARED(float, smem);
   int ld = D + 4;
   void *stage = smem;
@@ -363,14 +369,14 @@ __global__ void __launch_bounds__(kThreadsPerBlock)
   float *dS = S + 64 * kLdS, *lseTile = dS + 64 * kLdS, *delta = lseTile + 64;
   int64_t kTiles = (Lk + kCols - 1) / kCols;
   int64_t b = blockIdx.x / kTiles, j0 = blockIdx.x % kTiles * kCols;
-  loadTile(Ks, ld, k + b * Lk * d, j0, Lk, d, D);
-  loadTile(Vs, ld, v + b * Lk * dv, j0, Lk, dv, D);
+  loadTile<H>(Ks, ld, k + b * Lk * d, j0, Lk, d, D);
+  loadTile<H>(Vs, ld, v + b * Lk * dv, j0, Lk, dv, D);
   zeroTile(dK, ld, D);
   zeroTile(dV, ld, D);
   for (int64_t i0 = 0; i0 < Lq; i0 += kRows) {
-    loadTile(Qs, ld, q + b * Lq * d, i0, Lq, d, D);
-    loadTile(dOs, ld, dout + b * Lq * dv, i0, Lq, dv, D);
-    rowDeltas(delta, lseTile, out, dout, lse, b, i0, Lq, dv);
+    loadTile<H>(Qs, ld, q + b * Lq * d, i0, Lq, d, D);
+    loadTile<H>(dOs, ld, dout + b * Lq * dv, i0, Lq, dv, D);
+    rowDeltas<H>(delta, lseTile, out, dout, lse, b, i0, Lq, dv);
     __syncthreads();
     pairGradients<kMath>(Qs, dOs, Ks, Vs, ld, D, S, dS, lseTile, delta, b, i0,
                          j0, Lq, Lk, scale, dropout, stage);
@@ -386,18 +392,18 @@ __global__ void __launch_bounds__(kThreadsPerBlock)
     if (j0 + r >= Lk)
       continue;
     if (x < d)
-      dk[(b * Lk + j0 + r) * d + x] = dK[r * ld + x];
+      dk[(b * Lk + j0 + r) * d + x] = H::store(dK[r * ld + x]);
     if (x < dv)
-      dvalue[(b * Lk + j0 + r) * dv + x] = dV[r * ld + x];
+      dvalue[(b * Lk + j0 + r) * dv + x] = H::store(dV[r * ld + x]);
   }
 }
 
-template <int kMath>
+template <int kMath, typename H, typename T = typename H::Storage>
 __global__ void __launch_bounds__(kThreadsPerBlock)
-    flashBackwardQ(const float *q, const float *k, const float *v,
-                   const float *out, const float *lse, const float *dout,
-                   float *dq, int64_t Lq, int64_t Lk, int d, int dv, int D,
-                   float scale, Dropout dropout) {
+    flashBackwardQ(const T *q, const T *k, const T *v, const T *out,
+                   const float *lse, const T *dout, T *dq, int64_t Lq,
+                   int64_t Lk, int d, int dv, int D, float scale,
+                   Dropout dropout) {
   LOCO_DYNAMIC_SHARED(float, smem);
   int ld = D + 4;
   void *stage = smem;
@@ -407,13 +413,13 @@ __global__ void __launch_bounds__(kThreadsPerBlock)
   float *lseTile = dS + 64 * kLdS, *delta = lseTile + 64;
   int64_t qTiles = (Lq + kRows - 1) / kRows;
   int64_t b = blockIdx.x / qTiles, i0 = blockIdx.x % qTiles * kRows;
-  loadTile(Qs, ld, q + b * Lq * d, i0, Lq, d, D);
-  loadTile(dOs, ld, dout + b * Lq * dv, i0, Lq, dv, D);
+  loadTile<H>(Qs, ld, q + b * Lq * d, i0, Lq, d, D);
+  loadTile<H>(dOs, ld, dout + b * Lq * dv, i0, Lq, dv, D);
   zeroTile(dQ, ld, D);
-  rowDeltas(delta, lseTile, out, dout, lse, b, i0, Lq, dv);
+  rowDeltas<H>(delta, lseTile, out, dout, lse, b, i0, Lq, dv);
   for (int64_t j0 = 0; j0 < Lk; j0 += kCols) {
-    loadTile(Ks, ld, k + b * Lk * d, j0, Lk, d, D);
-    loadTile(Vs, ld, v + b * Lk * dv, j0, Lk, dv, D);
+    loadTile<H>(Ks, ld, k + b * Lk * d, j0, Lk, d, D);
+    loadTile<H>(Vs, ld, v + b * Lk * dv, j0, Lk, dv, D);
     __syncthreads();
     pairGradients<kMath>(Qs, dOs, Ks, Vs, ld, D, S, dS, lseTile, delta, b, i0,
                          j0, Lq, Lk, scale, dropout, stage);
@@ -424,7 +430,7 @@ __global__ void __launch_bounds__(kThreadsPerBlock)
   for (int idx = threadIdx.x; idx < 64 * D; idx += blockDim.x) {
     int r = idx / D, x = idx % D;
     if (i0 + r < Lq && x < d)
-      dq[(b * Lq + i0 + r) * d + x] = dQ[r * ld + x];
+      dq[(b * Lq + i0 + r) * d + x] = H::store(dQ[r * ld + x]);
   }
 }
 
@@ -494,25 +500,29 @@ static_assert(fitsSharedMemory<LOCO_MATMUL_FP32>() &&
               "(cuda_limits::kMaxHeadDim), an attention kernel needs more "
               "shared memory than sm_90's 227 KiB");
 
-/// The kernels of one precision.
-template <int kMath> struct Kernels {
-  static void forward(loco_context *ctx, int64_t blocks, int D, const float *q,
-                      const float *k, const float *v, float *out, float *lse,
-                      int64_t Lq, int64_t Lk, int d, int dv, float scale,
+/// The kernels of one precision on storage H (fp32, or bf16/f16 read and
+/// written directly: tiles are widened as they are loaded and results
+/// rounded once as they are stored, so the 16-bit entry points compute what
+/// the fp32 kernels compute on widened copies, without the copies).
+template <int kMath, typename H> struct Kernels {
+  using T = typename H::Storage;
+  static void forward(loco_context *ctx, int64_t blocks, int D, const T *q,
+                      const T *k, const T *v, T *out, float *lse, int64_t Lq,
+                      int64_t Lk, int d, int dv, float scale,
                       Dropout dropout) {
-    launch(ctx, flashForward<kMath>, blocks, forwardFloats<kMath>(D), q, k, v, out, lse, Lq, Lk,
-           d, dv, D, scale, dropout);
+    launch(ctx, flashForward<kMath, H>, blocks, forwardFloats<kMath>(D), q, k,
+           v, out, lse, Lq, Lk, d, dv, D, scale, dropout);
   }
-  static void backward(loco_context *ctx, int64_t batch, int D, const float *q,
-                       const float *k, const float *v, const float *out,
-                       const float *lse, const float *dout, float *dq,
-                       float *dk, float *dvalue, int64_t Lq, int64_t Lk, int d,
-                       int dv, float scale, Dropout dropout) {
+  static void backward(loco_context *ctx, int64_t batch, int D, const T *q,
+                       const T *k, const T *v, const T *out, const float *lse,
+                       const T *dout, T *dq, T *dk, T *dvalue, int64_t Lq,
+                       int64_t Lk, int d, int dv, float scale,
+                       Dropout dropout) {
     int64_t floats = backwardFloats<kMath>(D);
-    launch(ctx, flashBackwardKV<kMath>, batch * ((Lk + kCols - 1) / kCols),
+    launch(ctx, flashBackwardKV<kMath, H>, batch * ((Lk + kCols - 1) / kCols),
            floats, q, k, v, out, lse, dout, dk, dvalue, Lq, Lk, d, dv, D, scale,
            dropout);
-    launch(ctx, flashBackwardQ<kMath>, batch * ((Lq + kRows - 1) / kRows),
+    launch(ctx, flashBackwardQ<kMath, H>, batch * ((Lq + kRows - 1) / kRows),
            floats, q, k, v, out, lse, dout, dq, Lq, Lk, d, dv, D, scale,
            dropout);
   }
@@ -532,16 +542,51 @@ void withPrecision(loco_context *ctx, Args... args) {
     return F<LOCO_MATMUL_FP32>::run(ctx, args...);
   }
 }
-template <int kMath> struct Forward {
-  template <typename... Args> static void run(loco_context *ctx, Args... args) {
-    Kernels<kMath>::forward(ctx, args...);
-  }
+template <typename H> struct On {
+  template <int kMath> struct Forward {
+    template <typename... Args>
+    static void run(loco_context *ctx, Args... args) {
+      Kernels<kMath, H>::forward(ctx, args...);
+    }
+  };
+  template <int kMath> struct Backward {
+    template <typename... Args>
+    static void run(loco_context *ctx, Args... args) {
+      Kernels<kMath, H>::backward(ctx, args...);
+    }
+  };
 };
-template <int kMath> struct Backward {
-  template <typename... Args> static void run(loco_context *ctx, Args... args) {
-    Kernels<kMath>::backward(ctx, args...);
-  }
-};
+
+template <typename H, typename T = typename H::Storage>
+void attention(loco_context *ctx, const T *q, const T *k, const T *v, T *out,
+               float *lse, int64_t batch, int64_t Lq, int64_t Lk, int64_t d,
+               int64_t dv, double scale, double p, int64_t stream,
+               int64_t indexOffset, const char *name) {
+  int D = paddedDim(ctx, batch, Lq, d, dv, name);
+  if (!D || Lk == 0)
+    return;
+  Dropout dropout = makeDropout(ctx, p, stream, Lq, Lk, indexOffset);
+  int64_t blocks = batch * ((Lq + kRows - 1) / kRows);
+  withPrecision<On<H>::template Forward>(
+      ctx, blocks, D, q, k, v, out, lse, Lq, Lk, static_cast<int>(d),
+      static_cast<int>(dv), static_cast<float>(scale), dropout);
+}
+
+template <typename H, typename T = typename H::Storage>
+void attentionBackward(loco_context *ctx, const T *q, const T *k, const T *v,
+                       const T *out, const float *lse, const T *dout, T *dq,
+                       T *dk, T *dvalue, int64_t batch, int64_t Lq, int64_t Lk,
+                       int64_t d, int64_t dv, double scale, double p,
+                       int64_t stream, int64_t indexOffset, const char *name) {
+  int D = paddedDim(ctx, batch, std::max(Lq, Lk), d, dv, name);
+  if (!D)
+    return;
+  Dropout dropout = makeDropout(ctx, p, stream, Lq, Lk, indexOffset);
+  withPrecision<On<H>::template Backward>(
+      ctx, batch, D, q, k, v, out, lse, dout, dq, dk, dvalue, Lq, Lk,
+      static_cast<int>(d), static_cast<int>(dv), static_cast<float>(scale),
+      dropout);
+}
 
 } // namespace
 
@@ -552,14 +597,8 @@ void loco_flash_attention(loco_context *ctx, const float *q, const float *k,
                           int64_t Lq, int64_t Lk, int64_t d, int64_t dv,
                           double scale, double p, int64_t stream,
                           int64_t indexOffset) {
-  int D = paddedDim(ctx, batch, Lq, d, dv, "loco_flash_attention");
-  if (!D || Lk == 0)
-    return;
-  Dropout dropout = makeDropout(ctx, p, stream, Lq, Lk, indexOffset);
-  int64_t blocks = batch * ((Lq + kRows - 1) / kRows);
-  withPrecision<Forward>(ctx, blocks, D, q, k, v, out, lse, Lq, Lk,
-                         static_cast<int>(d), static_cast<int>(dv),
-                         static_cast<float>(scale), dropout);
+  attention<F32>(ctx, q, k, v, out, lse, batch, Lq, Lk, d, dv, scale, p,
+                 stream, indexOffset, "loco_flash_attention");
 }
 
 void loco_flash_attention_backward(
@@ -567,15 +606,32 @@ void loco_flash_attention_backward(
     const float *out, const float *lse, const float *dout, float *dq, float *dk,
     float *dvalue, int64_t batch, int64_t Lq, int64_t Lk, int64_t d, int64_t dv,
     double scale, double p, int64_t stream, int64_t indexOffset) {
-  int D = paddedDim(ctx, batch, std::max(Lq, Lk), d, dv,
-                    "loco_flash_attention_backward");
-  if (!D)
-    return;
-  Dropout dropout = makeDropout(ctx, p, stream, Lq, Lk, indexOffset);
-  withPrecision<Backward>(ctx, batch, D, q, k, v, out, lse, dout, dq, dk,
-                          dvalue, Lq, Lk, static_cast<int>(d),
-                          static_cast<int>(dv), static_cast<float>(scale),
-                          dropout);
+  attentionBackward<F32>(ctx, q, k, v, out, lse, dout, dq, dk, dvalue, batch,
+                         Lq, Lk, d, dv, scale, p, stream, indexOffset,
+                         "loco_flash_attention_backward");
 }
+
+#define LOCO_CUDA_HALF_ATTENTION(S, H)                                         \
+  void loco_flash_attention_##S(                                               \
+      loco_context *ctx, const loco_half *q, const loco_half *k,               \
+      const loco_half *v, loco_half *out, float *lse, int64_t batch,           \
+      int64_t Lq, int64_t Lk, int64_t d, int64_t dv, double scale, double p,   \
+      int64_t stream, int64_t indexOffset) {                                   \
+    attention<H>(ctx, q, k, v, out, lse, batch, Lq, Lk, d, dv, scale, p,       \
+                 stream, indexOffset, "loco_flash_attention_" #S);             \
+  }                                                                            \
+  void loco_flash_attention_backward_##S(                                      \
+      loco_context *ctx, const loco_half *q, const loco_half *k,               \
+      const loco_half *v, const loco_half *out, const float *lse,              \
+      const loco_half *dout, loco_half *dq, loco_half *dk, loco_half *dvalue,  \
+      int64_t batch, int64_t Lq, int64_t Lk, int64_t d, int64_t dv,            \
+      double scale, double p, int64_t stream, int64_t indexOffset) {           \
+    attentionBackward<H>(ctx, q, k, v, out, lse, dout, dq, dk, dvalue, batch,  \
+                         Lq, Lk, d, dv, scale, p, stream, indexOffset,         \
+                         "loco_flash_attention_backward_" #S);                 \
+  }
+LOCO_CUDA_HALF_ATTENTION(bf16, Bf16)
+LOCO_CUDA_HALF_ATTENTION(f16, F16)
+#undef LOCO_CUDA_HALF_ATTENTION
 
 } // extern "C"

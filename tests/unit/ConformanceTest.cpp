@@ -1008,6 +1008,70 @@ TEST_P(Conformance, ReducedPrecisionStorage) {
   }
 }
 
+// The device's bf16/f16 attention reads and writes its storage directly:
+// it must compute exactly what its fp32 entry points compute on the
+// widened inputs, rounded once (the staged form it replaced), dropout and
+// a row chunk's offset included.
+TEST_P(Conformance, HalfAttentionIsFp32OnWidenedInputs) {
+  for (const HalfTable &t :
+       {LOCO_HALF_TABLE(bf16, 1.0 / 128), LOCO_HALF_TABLE(f16, 1.0 / 1024)}) {
+    SCOPED_TRACE(t.name);
+    const int64_t B = 3, Lq = 70, Lk = 77, dh = 24;
+    auto half = [](Buf &b) { return reinterpret_cast<loco_half *>(b.dev); };
+    // A 16-bit tensor on the device and its fp32 widening.
+    auto pair = [&](int64_t n, uint32_t seed) {
+      Vec values = randomVec(n, seed), widened(n);
+      Vec packed((n + 1) / 2);
+      auto *bits = reinterpret_cast<loco_half *>(packed.data());
+      (cpu->*t.down)(cctx, values.data(), bits, n);
+      (cpu->*t.up)(cctx, bits, widened.data(), n);
+      return std::pair<Buf *, Buf *>{&in(packed), &in(widened)};
+    };
+    auto [q, q32] = pair(B * Lq * dh, 90);
+    auto [k, k32] = pair(B * Lk * dh, 91);
+    auto [v, v32] = pair(B * Lk * dh, 92);
+    auto [dout, dout32] = pair(B * Lq * dh, 93);
+    Buf &o = out((B * Lq * dh + 1) / 2), &o32 = out(B * Lq * dh);
+    Buf &lse = out(B * Lq), &lse32 = out(B * Lq);
+    Buf &dq = out((B * Lq * dh + 1) / 2), &dk = out((B * Lk * dh + 1) / 2),
+        &dv = out((B * Lk * dh + 1) / 2);
+    Buf &dq32 = out(B * Lq * dh), &dk32 = out(B * Lk * dh),
+        &dv32 = out(B * Lk * dh);
+    (dev->*t.flash_attention)(dctx, half(*q), half(*k), half(*v), half(o),
+                              lse.dev, B, Lq, Lk, dh, dh, 0.25, 0.1, 9, 13);
+    dev->loco_flash_attention(dctx, q32->dev, k32->dev, v32->dev, o32.dev,
+                              lse32.dev, B, Lq, Lk, dh, dh, 0.25, 0.1, 9, 13);
+    // The backward from the fp32 side's output, rounded as the 16-bit side
+    // stores it.
+    Vec out32 = fetch(o32), rounded((B * Lq * dh + 1) / 2), widenedOut(B * Lq * dh);
+    auto *roundedBits = reinterpret_cast<loco_half *>(rounded.data());
+    (cpu->*t.down)(cctx, out32.data(), roundedBits, B * Lq * dh);
+    (cpu->*t.up)(cctx, roundedBits, widenedOut.data(), B * Lq * dh);
+    Buf &oh = in(rounded), &oh32 = in(widenedOut);
+    (dev->*t.flash_attention_backward)(
+        dctx, half(*q), half(*k), half(*v), half(oh), lse32.dev, half(*dout),
+        half(dq), half(dk), half(dv), B, Lq, Lk, dh, dh, 0.25, 0.1, 9, 13);
+    dev->loco_flash_attention_backward(
+        dctx, q32->dev, k32->dev, v32->dev, oh32.dev, lse32.dev, dout32->dev,
+        dq32.dev, dk32.dev, dv32.dev, B, Lq, Lk, dh, dh, 0.25, 0.1, 9, 13);
+    dev->loco_synchronize(dctx);
+    ASSERT_EQ(dev->loco_context_error(dctx), nullptr);
+    auto expectRoundedEqual = [&](const char *what, const Buf &h,
+                                  const Buf &f, int64_t n) {
+      Vec got = fetch(h), wide = fetch(f), want((n + 1) / 2);
+      (cpu->*t.down)(cctx, wide.data(), reinterpret_cast<loco_half *>(want.data()),
+                     n);
+      EXPECT_EQ(std::memcmp(got.data(), want.data(), n * sizeof(loco_half)), 0)
+          << what;
+    };
+    expectRoundedEqual("out", o, o32, B * Lq * dh);
+    EXPECT_EQ(fetch(lse), fetch(lse32)) << "lse";
+    expectRoundedEqual("dq", dq, dq32, B * Lq * dh);
+    expectRoundedEqual("dk", dk, dk32, B * Lk * dh);
+    expectRoundedEqual("dv", dv, dv32, B * Lk * dh);
+  }
+}
+
 /// A device at each matmul precision.
 std::vector<Param> atEveryPrecision(const char *device) {
   std::vector<Param> params;
