@@ -121,8 +121,9 @@ constexpr int64_t flashAttentionBackward(int64_t Lq, int64_t d, int64_t dv) {
 // on each block. A block holds at most kStageBytes of fp32 operands and
 // results (and at least one row); `fixedFloats` are the fp32 copies held for
 // the whole call (weights, a weight gradient's sum). The inner kernel's own
-// scratch, for a block, comes after the staging. The CUDA backend needs
-// none of this (its kernels read bf16 directly).
+// scratch, for a block, comes after the staging. The CUDA backend reads
+// bf16/f16 directly; its 1-D convolutions sum a block of rows in fp32
+// within conv1dStaged's block bytes before rounding it once.
 //===----------------------------------------------------------------------===//
 
 constexpr int64_t kStageBytes = int64_t(8) << 20;

@@ -189,11 +189,10 @@ std::unique_ptr<GemmPlan> makeGemmPlan(loco_context *ctx, const GemmShape &s) {
   // Stored (column-major) shapes: the first operand is B^T as stored:
   // op N -> [N, K] with ld ldb, op T -> [K, N].
   auto layout = [&](cublasLtMatrixLayout_t &l, uint64_t rows, uint64_t cols,
-                    int64_t ld, int64_t stride) {
+                    int64_t ld, int64_t stride, cudaDataType_t type) {
     if (!ok)
       return;
-    ok = LOCO_CHECK(ctx,
-                    cublasLtMatrixLayoutCreate(&l, element, rows, cols, ld));
+    ok = LOCO_CHECK(ctx, cublasLtMatrixLayoutCreate(&l, type, rows, cols, ld));
     int32_t count = static_cast<int32_t>(s.batch);
     if (ok && s.batch > 1)
       ok = LOCO_CHECK(ctx, cublasLtMatrixLayoutSetAttribute(
@@ -203,9 +202,12 @@ std::unique_ptr<GemmPlan> makeGemmPlan(loco_context *ctx, const GemmShape &s) {
                                l, CUBLASLT_MATRIX_LAYOUT_STRIDED_BATCH_OFFSET,
                                &stride, sizeof(stride)));
   };
-  layout(plan->a, s.transB ? s.K : s.N, s.transB ? s.N : s.K, s.ldb, s.strideB);
-  layout(plan->b, s.transA ? s.M : s.K, s.transA ? s.K : s.M, s.lda, s.strideA);
-  layout(plan->c, s.N, s.M, s.ldc, s.strideC);
+  layout(plan->a, s.transB ? s.K : s.N, s.transB ? s.N : s.K, s.ldb, s.strideB,
+         element);
+  layout(plan->b, s.transA ? s.M : s.K, s.transA ? s.K : s.M, s.lda, s.strideA,
+         element);
+  layout(plan->c, s.N, s.M, s.ldc, s.strideC,
+         s.f32Result ? CUDA_R_32F : element);
   if (!ok)
     return nullptr;
 
@@ -250,16 +252,17 @@ void loco::cuda::gemm(loco_context *ctx, GemmShape s, const void *A,
     return;
   // Offsets into the arena (row chunks, convolution taps) need not be
   // 16-byte aligned; tell the heuristic what each operand guarantees.
-  auto alignment = [&](const void *p, int64_t stride) {
+  auto alignment = [&](const void *p, int64_t stride, bool f32) {
     uint64_t bits = reinterpret_cast<uint64_t>(p) | 256;
     if (s.batch > 1 && stride != 0)
       bits |= static_cast<uint64_t>(stride) *
-              (s.dtype == LOCO_DTYPE_F32 ? sizeof(float) : sizeof(loco_half));
+              (f32 ? sizeof(float) : sizeof(loco_half));
     return static_cast<int>(bits & (~bits + 1));
   };
-  s.alignA = alignment(A, s.strideA);
-  s.alignB = alignment(B, s.strideB);
-  s.alignC = alignment(C, s.strideC);
+  bool f32 = s.dtype == LOCO_DTYPE_F32;
+  s.alignA = alignment(A, s.strideA, f32);
+  s.alignB = alignment(B, s.strideB, f32);
+  s.alignC = alignment(C, s.strideC, f32 || s.f32Result);
   // Descriptors, layouts and the algorithm are made once per shape.
   std::unique_ptr<GemmPlan> &plan = ctx->gemms[s];
   if (!plan && !(plan = makeGemmPlan(ctx, s)))

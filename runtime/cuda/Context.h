@@ -61,13 +61,16 @@ struct GemmShape {
   /// The element type of A, B and C (LOCO_DTYPE_*): bf16/f16 operands and
   /// result with fp32 accumulation, or f32 at `math`'s input precision.
   int dtype = LOCO_DTYPE_F32;
+  /// C's element type when it differs from A's and B's: fp32 results of
+  /// bf16/f16 operands (accumulated in fp32, rounded once later).
+  bool f32Result = false;
   /// The byte alignment the operands guarantee (pointers and batch
   /// strides), which the algorithm choice must respect; set by gemm().
   int alignA = 0, alignB = 0, alignC = 0;
   auto key() const {
     return std::make_tuple(M, N, K, transA, transB, lda, ldb, ldc, batch,
-                           strideA, strideB, strideC, math, dtype, alignA,
-                           alignB, alignC);
+                           strideA, strideB, strideC, math, dtype,
+                           f32Result, alignA, alignB, alignC);
   }
   bool operator<(const GemmShape &o) const { return key() < o.key(); }
 };

@@ -29,12 +29,14 @@ __device__ inline float siluGradOf(float x, float g) {
 /// f32 storage, for kernels shared with the reduced types.
 struct F32 {
   using Storage = float;
+  static constexpr int kDtype = LOCO_DTYPE_F32;
   __device__ static float load(float v) { return v; }
   __device__ static float store(float v) { return v; }
 };
 
 struct Bf16 {
   using Storage = loco_half;
+  static constexpr int kDtype = LOCO_DTYPE_BF16;
   __device__ static float load(loco_half h) {
     return __bfloat162float(__ushort_as_bfloat16(h));
   }
@@ -45,6 +47,7 @@ struct Bf16 {
 
 struct F16 {
   using Storage = loco_half;
+  static constexpr int kDtype = LOCO_DTYPE_F16;
   __device__ static float load(loco_half h) {
     return __half2float(__ushort_as_half(h));
   }

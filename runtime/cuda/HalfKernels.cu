@@ -5,11 +5,9 @@
 // or f16 and compute in fp32 (dropout shares loco_dropout's code in
 // Elementwise.cu); the
 // linear layers and batched products are cuBLASLt matmuls on bf16/f16
-// operands and results with fp32 accumulation; the attention reads and
-// writes bf16/f16 directly (Attention.cu); the convolutions are staged
-// (runtime/HalfStaged.h) through the fp32 kernels, whose products run on
-// BF16/FP16 tensor cores at the context's matmul precision. Data movement
-// is in Movement.cu.
+// operands and results with fp32 accumulation; the convolutions (Conv.cu)
+// and the attention (Attention.cu) read and write bf16/f16 directly. Data
+// movement is in Movement.cu.
 //
 // Not yet run on a GPU (no session has had one): the conformance suite's
 // bf16 cases are the check for the first that does.
@@ -211,7 +209,5 @@ LOCO_CUDA_HALF_KERNELS(bf16, Bf16, LOCO_DTYPE_BF16)
 LOCO_CUDA_HALF_KERNELS(f16, F16, LOCO_DTYPE_F16)
 #undef LOCO_CUDA_HALF_KERNELS
 
-LOCO_DEFINE_STAGED_HALF_CONVOLUTIONS(bf16, CudaStaging, Bf16)
-LOCO_DEFINE_STAGED_HALF_CONVOLUTIONS(f16, CudaStaging, F16)
 
 } // extern "C"

@@ -839,6 +839,11 @@ struct HalfTable {
   LOCO_HALF_MEMBER(conv1d)
   LOCO_HALF_MEMBER(conv1d_weight_grad)
   LOCO_HALF_MEMBER(conv2d)
+  LOCO_HALF_MEMBER(conv_transpose1d)
+  LOCO_HALF_MEMBER(conv_transpose1d_weight_grad)
+  LOCO_HALF_MEMBER(conv_transpose2d)
+  LOCO_HALF_MEMBER(conv2d_weight_grad)
+  LOCO_HALF_MEMBER(conv_transpose2d_weight_grad)
   LOCO_HALF_MEMBER(flash_attention)
   LOCO_HALF_MEMBER(flash_attention_backward)
 #undef LOCO_HALF_MEMBER
@@ -856,6 +861,11 @@ struct HalfTable {
         &Backend::loco_linear_##S, &Backend::loco_linear_weight_grad_##S,      \
         &Backend::loco_batch_matmul_##S, &Backend::loco_conv1d_##S,            \
         &Backend::loco_conv1d_weight_grad_##S, &Backend::loco_conv2d_##S,      \
+        &Backend::loco_conv_transpose1d_##S,                                   \
+        &Backend::loco_conv_transpose1d_weight_grad_##S,                       \
+        &Backend::loco_conv_transpose2d_##S,                                   \
+        &Backend::loco_conv2d_weight_grad_##S,                                 \
+        &Backend::loco_conv_transpose2d_weight_grad_##S,                       \
         &Backend::loco_flash_attention_##S,                                    \
         &Backend::loco_flash_attention_backward_##S,                           \
         &Backend::loco_dropout_add_f32_##S, &Backend::loco_cast_f32_##S,       \
@@ -978,6 +988,47 @@ TEST_P(Conformance, ReducedPrecisionStorage) {
     check("conv1d", yc, R * Lo * Co, 2);
     check("conv1d_weight_grad", wgc, Co * Ci * Kc, 2);
     check("conv2d", y2, 2 * 8 * 19 * 33, 2);
+
+    // The transposes (stride 2: the FFN's up-sampling) and the 2-D weight
+    // gradients, same tolerances.
+    const int64_t Lt = 2 * (L - 1) + Kc;
+    Buf &xt = hin(randomVec(R * L * Co, 47)),
+        &wt = hin(randomVec(Co * Ci * Kc, 48));
+    Buf &bt = hin(randomVec(Ci, 49)), &yt = hout(R * Lt * Ci);
+    Buf &gt = hin(randomVec(R * (L + Kc - 1) * Ci, 50)),
+        &wgt = hout(Co * Ci * Kc);
+    Buf &g2 = hin(randomVec(2 * 8 * 19 * 33, 51)), &wg2 = hout(8 * 4 * 9);
+    Buf &x2t = hin(randomVec(2 * 8 * 19 * 33, 52)), &y2t = hout(2 * 4 * 19 * 33);
+    Buf &wg2t = hout(8 * 4 * 9);
+    both([&](Api api, loco_context *ctx, bool d) {
+      (api.*t.conv_transpose1d)(ctx, half(xt, d), half(wt, d), half(bt, d),
+                                half(yt, d), R, L, Co, Ci, Kc, 2);
+      (api.*t.conv_transpose1d_weight_grad)(ctx, half(xt, d), half(gt, d),
+                                            half(wgt, d), R, L, Co, Ci, Kc);
+      (api.*t.conv2d_weight_grad)(ctx, half(x2, d), half(g2, d), half(wg2, d),
+                                  2, 4, 19, 33, 8, 3, 3, 1, 1);
+      (api.*t.conv_transpose2d)(ctx, half(x2t, d), half(w2, d), half(b2, d),
+                                half(y2t, d), 2, 8, 19, 33, 4, 3, 3, 1, 1);
+      (api.*t.conv_transpose2d_weight_grad)(ctx, half(x2t, d), half(x2, d),
+                                            half(wg2t, d), 2, 8, 19, 33, 4, 3,
+                                            3, 1, 1);
+    });
+    check("conv_transpose1d", yt, R * Lt * Ci, 2);
+    check("conv_transpose1d_weight_grad", wgt, Co * Ci * Kc, 2);
+    check("conv2d_weight_grad", wg2, 8 * 4 * 9, 2);
+    check("conv_transpose2d", y2t, 2 * 4 * 19 * 33, 2);
+    check("conv_transpose2d_weight_grad", wg2t, 8 * 4 * 9, 2);
+    // More rows than one block of fp32 sums holds (the CUDA backend sums
+    // 464 of these rows at a time): the blocks are rounded into place.
+    if (!f16) {
+      const int64_t Rb = 1000;
+      Buf &xb = hin(randomVec(Rb * L * Ci, 53)), &yb = hout(Rb * Lo * Co);
+      both([&](Api api, loco_context *ctx, bool d) {
+        (api.*t.conv1d)(ctx, half(xb, d), half(wc, d), half(bc, d), half(yb, d),
+                        Rb, L, Ci, Co, Kc, 1);
+      });
+      check("conv1d (1000 rows)", yb, Rb * Lo * Co, 2);
+    }
 
     const int64_t B = 6, Lq = 70, Lk = 131, dh = 16;
     Buf &q = hin(randomVec(B * Lq * dh, 90)),

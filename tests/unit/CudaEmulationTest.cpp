@@ -346,6 +346,26 @@ TEST(CudaEmulation, CublasLtChecksAndMultiplies) {
   EXPECT_EQ(cublasLtMatmul(lt, op, &alpha, da + 1, la, db, lb, &beta, dc, lc,
                            dc, lc, &algo, nullptr, 0, nullptr),
             CUBLAS_STATUS_INVALID_VALUE);
+  // Types, as cuBLASLt's table for CUBLAS_COMPUTE_32F has them: bf16 A and
+  // B with an fp32 C and D is a problem (the CUDA convolutions' fp32 sums);
+  // a bf16 C with fp32 A and B is not.
+  cublasLtMatrixLayout_t la16, lb16, lc16;
+  ASSERT_EQ(cublasLtMatrixLayoutCreate(&la16, CUDA_R_16BF, 3, 4, 3),
+            CUBLAS_STATUS_SUCCESS);
+  ASSERT_EQ(cublasLtMatrixLayoutCreate(&lb16, CUDA_R_16BF, 4, 2, 4),
+            CUBLAS_STATUS_SUCCESS);
+  ASSERT_EQ(cublasLtMatrixLayoutCreate(&lc16, CUDA_R_16BF, 3, 2, 3),
+            CUBLAS_STATUS_SUCCESS);
+  EXPECT_EQ(cublasLtMatmulAlgoGetHeuristic(lt, op, la16, lb16, lc, lc, pref, 1,
+                                           &result, &found),
+            CUBLAS_STATUS_SUCCESS);
+  status = cublasLtMatmulAlgoGetHeuristic(lt, op, la, lb, lc16, lc16, pref, 1,
+                                          &result, &found);
+  EXPECT_EQ(status, CUBLAS_STATUS_NOT_SUPPORTED);
+  EXPECT_NE(std::string(cublasLtGetStatusString(status)).find("fp32"),
+            std::string::npos);
+  for (auto *l : {la16, lb16, lc16})
+    cublasLtMatrixLayoutDestroy(l);
   cublasLtMatmulPreferenceDestroy(pref);
   for (auto *l : {la, lb, lc})
     cublasLtMatrixLayoutDestroy(l);

@@ -73,10 +73,13 @@ cublasStatus_t checkProblem(const MatmulDesc *desc, const MatrixLayout *a,
     return refuse(CUBLAS_STATUS_INVALID_VALUE, "a null descriptor or layout");
   if (desc->scale != CUDA_R_32F)
     return refuse(CUBLAS_STATUS_NOT_SUPPORTED, "the scale type is not fp32");
-  if (a->type != b->type || a->type != c->type || a->type != d->type)
+  // cuBLASLt's table for CUBLAS_COMPUTE_32F: A and B of one type, C and D
+  // of one type, which is A's or fp32.
+  if (a->type != b->type || c->type != d->type ||
+      (c->type != a->type && c->type != CUDA_R_32F))
     return refuse(CUBLAS_STATUS_NOT_SUPPORTED,
-                  "A, B, C and D differ in type (the emulation has the "
-                  "same-type cases the backend uses)");
+                  "A and B, or C and D, differ in type, or C is neither A's "
+                  "type nor fp32");
   if (a->type != CUDA_R_32F && desc->compute != CUBLAS_COMPUTE_32F)
     return refuse(CUBLAS_STATUS_NOT_SUPPORTED,
                   "16-bit operands take CUBLAS_COMPUTE_32F");
