@@ -185,6 +185,11 @@ public:
   template <typename T> T *take(int64_t count) {
     return static_cast<T *>(takeBytes(count * sizeof(T)));
   }
+  /// Bytes of the planned workspace not yet taken (the plan sizes it for
+  /// the op that needs most, so others may use the rest); 0 without one.
+  int64_t available() const {
+    return ctx->workspace ? ctx->workspaceBytes - used : 0;
+  }
 
 private:
   void *takeBytes(int64_t bytes);

@@ -269,11 +269,14 @@ void conv1d(loco_context *ctx, const T *x, const T *w, const T *b, T *out,
   if constexpr (f32) {
     products(x, out, R);
   } else {
-    // As many rows as the staged form's block bytes hold (the workspace the
-    // compiler planned for it: runtime/abi/Workspace.h, conv1dStaged).
+    // As many rows as the planned workspace holds: at least the staged
+    // form's block bytes (runtime/abi/Workspace.h, conv1dStaged, which the
+    // plan makes room for), and whatever else of the workspace is free.
     int64_t stagedRowFloats = L * Ci + Lo * Co;
-    int64_t blockFloats =
-        loco::workspace::stageRows(R, stagedRowFloats) * stagedRowFloats;
+    int64_t blockFloats = std::max<int64_t>(
+        loco::workspace::stageRows(R, stagedRowFloats) * stagedRowFloats,
+        (scratch.available() - loco::workspace::kAlign) /
+            static_cast<int64_t>(sizeof(float)));
     int64_t block = std::max<int64_t>(
         1, std::min<int64_t>(R, blockFloats / std::max<int64_t>(1, Lo * Co)));
     float *sums = scratch.take<float>(block * Lo * Co);
