@@ -66,9 +66,8 @@ struct DropoutRun {
   __device__ float factor(int64_t b, int64_t i, int64_t j) {
     if (!dropout.enabled || !dropout.state->training)
       return 1.0f;
-    uint64_t index =
-        (static_cast<uint64_t>(b) * dropout.Lq + i) * dropout.Lk + j +
-        dropout.offset;
+    uint64_t index = (static_cast<uint64_t>(b) * dropout.Lq + i) * dropout.Lk +
+                     j + dropout.offset;
     if (index >> 2 != block) {
       block = index >> 2;
       draws = loco::philoxBlock(dropout.state->seed, dropout.state->step,
@@ -489,8 +488,7 @@ template <int kMath> constexpr bool fitsSharedMemory() {
   constexpr int D = static_cast<int>(loco::cuda_limits::kMaxHeadDim);
   return forwardFloats<kMath>(D) * int64_t(sizeof(float)) <=
              kOptinSharedBytes &&
-         backwardFloats<kMath>(D) * int64_t(sizeof(float)) <=
-             kOptinSharedBytes;
+         backwardFloats<kMath>(D) * int64_t(sizeof(float)) <= kOptinSharedBytes;
 }
 static_assert(fitsSharedMemory<LOCO_MATMUL_FP32>() &&
                   fitsSharedMemory<LOCO_MATMUL_TF32>() &&
@@ -508,8 +506,7 @@ template <int kMath, typename H> struct Kernels {
   using T = typename H::Storage;
   static void forward(loco_context *ctx, int64_t blocks, int D, const T *q,
                       const T *k, const T *v, T *out, float *lse, int64_t Lq,
-                      int64_t Lk, int d, int dv, float scale,
-                      Dropout dropout) {
+                      int64_t Lk, int d, int dv, float scale, Dropout dropout) {
     launch(ctx, flashForward<kMath, H>, blocks, forwardFloats<kMath>(D), q, k,
            v, out, lse, Lq, Lk, d, dv, D, scale, dropout);
   }
@@ -597,8 +594,8 @@ void loco_flash_attention(loco_context *ctx, const float *q, const float *k,
                           int64_t Lq, int64_t Lk, int64_t d, int64_t dv,
                           double scale, double p, int64_t stream,
                           int64_t indexOffset) {
-  attention<F32>(ctx, q, k, v, out, lse, batch, Lq, Lk, d, dv, scale, p,
-                 stream, indexOffset, "loco_flash_attention");
+  attention<F32>(ctx, q, k, v, out, lse, batch, Lq, Lk, d, dv, scale, p, stream,
+                 indexOffset, "loco_flash_attention");
 }
 
 void loco_flash_attention_backward(

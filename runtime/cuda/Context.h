@@ -69,8 +69,8 @@ struct GemmShape {
   int alignA = 0, alignB = 0, alignC = 0;
   auto key() const {
     return std::make_tuple(M, N, K, transA, transB, lda, ldb, ldc, batch,
-                           strideA, strideB, strideC, math, dtype,
-                           f32Result, alignA, alignB, alignC);
+                           strideA, strideB, strideC, math, dtype, f32Result,
+                           alignA, alignB, alignC);
   }
   bool operator<(const GemmShape &o) const { return key() < o.key(); }
 };

@@ -253,13 +253,13 @@ void conv1d(loco_context *ctx, const T *x, const T *w, const T *b, T *out,
   auto products = [&](const T *xs, float *sums, int64_t rows) {
     fillBias<H>(ctx, b, sums, rows * Lo, Co);
     for (int64_t k = 0; k < K; ++k) {
-      GemmShape s = transposed
-                        ? GemmShape{L,  Co,     Ci, false, false,   Ci,
-                                    Co, stride * Co, rows, L * Ci, 0,
-                                    Lo * Co, ctx->math}
-                        : GemmShape{Lo, Co,     Ci, false, false,   stride * Ci,
-                                    Co, Co,     rows,  L * Ci, 0,     Lo * Co,
-                                    ctx->math};
+      GemmShape s =
+          transposed
+              ? GemmShape{L,  Co,      Ci,          false, false,
+                          Ci, Co,      stride * Co, rows,  L * Ci,
+                          0,  Lo * Co, ctx->math}
+              : GemmShape{Lo, Co,   Ci,     false, false,   stride * Ci, Co,
+                          Co, rows, L * Ci, 0,     Lo * Co, ctx->math};
       s.dtype = H::kDtype;
       s.f32Result = !f32;
       gemm(ctx, s, transposed ? xs : xs + k * Ci, taps + k * Ci * Co,
@@ -341,10 +341,9 @@ extern "C" {
                            false);                                             \
   }                                                                            \
   /* dW_k = sum_r x[r]^T g[r, k : k + L]. */                                   \
-  void loco_conv_transpose1d_weight_grad##S(loco_context *ctx, const T *x,     \
-                                            const T *g, T *out, int64_t R,     \
-                                            int64_t L, int64_t Ci, int64_t Co, \
-                                            int64_t K) {                       \
+  void loco_conv_transpose1d_weight_grad##S(                                   \
+      loco_context *ctx, const T *x, const T *g, T *out, int64_t R, int64_t L, \
+      int64_t Ci, int64_t Co, int64_t K) {                                     \
     int64_t Lo = L + K - 1;                                                    \
     shiftedTapGradients<H>(ctx, x, L, 0, g, Lo, 1, L, out, R, Ci, Co, K,       \
                            true);                                              \

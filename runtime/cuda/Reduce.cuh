@@ -11,10 +11,10 @@
 // in order by one thread each: a block per segment would leave all but a
 // few of its 256 threads idle (a sum over the sources of a stereo batch
 // keeps 1.3 M segments of 3 or 4 terms). columnSum sums the rows of a
-// row-major matrix with a warp over 32 adjacent columns. No atomics: the result is the same on every run,
-// which bit-for-bit resumable training needs. Reductions whose statistics
-// feed a later pass keep them in the last kStatSlots doubles of the partial
-// area.
+// row-major matrix with a warp over 32 adjacent columns. No atomics: the result
+// is the same on every run, which bit-for-bit resumable training needs.
+// Reductions whose statistics feed a later pass keep them in the last
+// kStatSlots doubles of the partial area.
 //
 //===----------------------------------------------------------------------===//
 

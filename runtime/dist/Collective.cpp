@@ -106,8 +106,8 @@ loco::openCommunicator(const LaunchInfo &launch,
     throw RunError("data-parallel training under " + launch.launcher +
                    " needs " + file + " (built when " +
                    (emulated ? "-DLOCO_CUDA_EMULATION=ON"
-                    : cuda ? "CUDA with NCCL"
-                           : "Open MPI, libopenmpi-dev,") +
+                    : cuda   ? "CUDA with NCCL"
+                             : "Open MPI, libopenmpi-dev,") +
                    " is found); tried:" + tried);
   };
   std::string error;

@@ -998,7 +998,8 @@ TEST_P(Conformance, ReducedPrecisionStorage) {
     Buf &gt = hin(randomVec(R * (L + Kc - 1) * Ci, 50)),
         &wgt = hout(Co * Ci * Kc);
     Buf &g2 = hin(randomVec(2 * 8 * 19 * 33, 51)), &wg2 = hout(8 * 4 * 9);
-    Buf &x2t = hin(randomVec(2 * 8 * 19 * 33, 52)), &y2t = hout(2 * 4 * 19 * 33);
+    Buf &x2t = hin(randomVec(2 * 8 * 19 * 33, 52)),
+        &y2t = hout(2 * 4 * 19 * 33);
     Buf &wg2t = hout(8 * 4 * 9);
     both([&](Api api, loco_context *ctx, bool d) {
       (api.*t.conv_transpose1d)(ctx, half(xt, d), half(wt, d), half(bt, d),
@@ -1094,7 +1095,8 @@ TEST_P(Conformance, HalfAttentionIsFp32OnWidenedInputs) {
                               lse32.dev, B, Lq, Lk, dh, dh, 0.25, 0.1, 9, 13);
     // The backward from the fp32 side's output, rounded as the 16-bit side
     // stores it.
-    Vec out32 = fetch(o32), rounded((B * Lq * dh + 1) / 2), widenedOut(B * Lq * dh);
+    Vec out32 = fetch(o32), rounded((B * Lq * dh + 1) / 2),
+        widenedOut(B * Lq * dh);
     auto *roundedBits = reinterpret_cast<loco_half *>(rounded.data());
     (cpu->*t.down)(cctx, out32.data(), roundedBits, B * Lq * dh);
     (cpu->*t.up)(cctx, roundedBits, widenedOut.data(), B * Lq * dh);
@@ -1107,11 +1109,11 @@ TEST_P(Conformance, HalfAttentionIsFp32OnWidenedInputs) {
         dq32.dev, dk32.dev, dv32.dev, B, Lq, Lk, dh, dh, 0.25, 0.1, 9, 13);
     dev->loco_synchronize(dctx);
     ASSERT_EQ(dev->loco_context_error(dctx), nullptr);
-    auto expectRoundedEqual = [&](const char *what, const Buf &h,
-                                  const Buf &f, int64_t n) {
+    auto expectRoundedEqual = [&](const char *what, const Buf &h, const Buf &f,
+                                  int64_t n) {
       Vec got = fetch(h), wide = fetch(f), want((n + 1) / 2);
-      (cpu->*t.down)(cctx, wide.data(), reinterpret_cast<loco_half *>(want.data()),
-                     n);
+      (cpu->*t.down)(cctx, wide.data(),
+                     reinterpret_cast<loco_half *>(want.data()), n);
       EXPECT_EQ(std::memcmp(got.data(), want.data(), n * sizeof(loco_half)), 0)
           << what;
     };

@@ -436,8 +436,7 @@ TEST(CudaEmulation, NcclHasOneRankAndSettlesNonBlockingWorkWhenPolled) {
   config.blocking = 0;
   ncclComm_t comm = nullptr;
   // One rank only, and an id that ncclGetUniqueId made.
-  EXPECT_EQ(ncclCommInitRankConfig(&comm, 2, id, 0, &config),
-            ncclInvalidUsage);
+  EXPECT_EQ(ncclCommInitRankConfig(&comm, 2, id, 0, &config), ncclInvalidUsage);
   EXPECT_NE(std::string(ncclGetLastError(nullptr)).find("one rank"),
             std::string::npos);
   ncclUniqueId zero{};
@@ -463,9 +462,9 @@ TEST(CudaEmulation, NcclHasOneRankAndSettlesNonBlockingWorkWhenPolled) {
   cudaStream_t stream;
   ASSERT_EQ(cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking),
             cudaSuccess);
-  ASSERT_EQ(cudaMemcpy(x, values.data(), 64 * sizeof(float),
-                       cudaMemcpyHostToDevice),
-            cudaSuccess);
+  ASSERT_EQ(
+      cudaMemcpy(x, values.data(), 64 * sizeof(float), cudaMemcpyHostToDevice),
+      cudaSuccess);
   // In place, averaged over the one rank: in progress, and a copy ordered
   // before the collective settles finds no result (NaN), not the values.
   ASSERT_EQ(ncclAllReduce(x, x, 64, ncclFloat, ncclAvg, comm, stream),
@@ -489,9 +488,9 @@ TEST(CudaEmulation, NcclHasOneRankAndSettlesNonBlockingWorkWhenPolled) {
   do
     ASSERT_EQ(ncclCommGetAsyncError(comm, &state), ncclSuccess);
   while (state == ncclInProgress);
-  ASSERT_EQ(cudaMemcpy(back.data(), y, 64 * sizeof(float),
-                       cudaMemcpyDeviceToHost),
-            cudaSuccess);
+  ASSERT_EQ(
+      cudaMemcpy(back.data(), y, 64 * sizeof(float), cudaMemcpyDeviceToHost),
+      cudaSuccess);
   EXPECT_EQ(back, values);
   // Finalized (polled), then destroyed; a finalized communicator refuses
   // collectives.

@@ -39,8 +39,13 @@ enum ncclResult_t {
   ncclInProgress = 7,
 };
 
-enum ncclRedOp_t { ncclSum = 0, ncclProd = 1, ncclMax = 2, ncclMin = 3,
-                   ncclAvg = 4 };
+enum ncclRedOp_t {
+  ncclSum = 0,
+  ncclProd = 1,
+  ncclMax = 2,
+  ncclMin = 3,
+  ncclAvg = 4
+};
 
 enum ncclDataType_t {
   ncclFloat32 = 7,

@@ -33,7 +33,6 @@
 #include <thread>
 #include <vector>
 
-
 namespace fibers = boost::context;
 using namespace loco::emu;
 
