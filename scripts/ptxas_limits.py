@@ -34,7 +34,7 @@ ENTRY = re.compile(r"ptxas info\s*: Compiling entry function '([^']+)'")
 USED = re.compile(r"ptxas info\s*: Used (\d+) registers")
 SMEM = re.compile(r"(\d+) bytes smem")
 STACK = re.compile(r"^\s*(\d+) bytes stack frame")
-COMMENT = re.compile(r"//[^\n]*")
+COMMENT = re.compile(r"//[^\n]*|/\*.*?\*/", re.DOTALL)
 INCLUDE = re.compile(r'#include "(runtime/cuda/[^"]+)"')
 GLOBAL = re.compile(r"__global__\s+void\s+(__launch_bounds__\s*\()?")
 
@@ -50,9 +50,12 @@ def main(argv):
     command = argv[1:]
     if not command:
         sys.exit("ptxas_limits.py: no compiler command after --")
-    result = subprocess.run(command + ["--resource-usage"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True)
+    try:
+        result = subprocess.run(command + ["--resource-usage"],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                text=True)
+    except OSError as error:
+        sys.exit(f"ptxas_limits.py: cannot run {command[0]}: {error}")
     report, rest = [], []
     for line in result.stderr.splitlines():
         (report if line.startswith("ptxas info") or STACK.match(line)
@@ -102,7 +105,9 @@ def unbounded_kernels(source):
         if path in seen or not path.exists():
             continue
         seen.add(path)
-        text = COMMENT.sub("", path.read_text())
+        # Comments go, their newlines stay (for the line numbers).
+        text = COMMENT.sub(lambda m: "\n" * m.group(0).count("\n"),
+                           path.read_text())
         files += [root / name for name in INCLUDE.findall(text)]
         for match in GLOBAL.finditer(text):
             if not match.group(1):

@@ -73,9 +73,11 @@ struct DropoutRun {
       draws = loco::philoxBlock(dropout.state->seed, dropout.state->step,
                                 dropout.stream, block);
     }
-    return loco::philoxToUniform(draws.v[index & 3]) >= dropout.p
-               ? dropout.keepScale
-               : 0.0f;
+    // A select rather than draws.v[index & 3]: a run-time index would put
+    // the block in local memory.
+    uint32_t bits = index & 2 ? (index & 1 ? draws.v[3] : draws.v[2])
+                              : (index & 1 ? draws.v[1] : draws.v[0]);
+    return loco::philoxToUniform(bits) >= dropout.p ? dropout.keepScale : 0.0f;
   }
 };
 
@@ -320,17 +322,26 @@ __device__ void scoreGradients(float *S, float *dS, const float *lseTile,
                                int64_t j0, int64_t Lq, int64_t Lk, float scale,
                                const Dropout &dropout) {
   // Each thread takes four adjacent columns of a row at a time, so that
-  // their dropout draws share Philox blocks.
+  // their dropout draws share Philox blocks, as one 16-byte access (a row
+  // of kLdS floats is a multiple of 16 bytes): a warp's accesses are then
+  // free of bank conflicts.
+  static_assert(kLdS % 4 == 0, "16-byte rows of the score tiles");
   for (int idx = threadIdx.x; idx < 64 * 16; idx += blockDim.x) {
     int r = idx / 16, c0 = idx % 16 * 4;
+    float4 *sAt = reinterpret_cast<float4 *>(S + r * kLdS + c0);
+    float4 *dsAt = reinterpret_cast<float4 *>(dS + r * kLdS + c0);
+    float4 s4 = *sAt, d4 = *dsAt;
+    float s[4] = {s4.x, s4.y, s4.z, s4.w}, ds[4] = {d4.x, d4.y, d4.z, d4.w};
     DropoutRun run(dropout);
-    for (int c = c0; c < c0 + 4; ++c) {
-      bool valid = i0 + r < Lq && j0 + c < Lk;
-      float prob = valid ? expf(S[r * kLdS + c] * scale - lseTile[r]) : 0.0f;
-      float keep = valid ? run.factor(b, i0 + r, j0 + c) : 0.0f;
-      S[r * kLdS + c] = prob * keep;
-      dS[r * kLdS + c] = prob * (dS[r * kLdS + c] * keep - delta[r]) * scale;
+    for (int e = 0; e < 4; ++e) {
+      bool valid = i0 + r < Lq && j0 + c0 + e < Lk;
+      float prob = valid ? expf(s[e] * scale - lseTile[r]) : 0.0f;
+      float keep = valid ? run.factor(b, i0 + r, j0 + c0 + e) : 0.0f;
+      s[e] = prob * keep;
+      ds[e] = prob * (ds[e] * keep - delta[r]) * scale;
     }
+    *sAt = make_float4(s[0], s[1], s[2], s[3]);
+    *dsAt = make_float4(ds[0], ds[1], ds[2], ds[3]);
   }
 }
 

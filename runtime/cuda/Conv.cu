@@ -271,7 +271,11 @@ void conv1d(loco_context *ctx, const T *x, const T *w, const T *b, T *out,
   } else {
     // As many rows as the planned workspace holds: at least the staged
     // form's block bytes (runtime/abi/Workspace.h, conv1dStaged, which the
-    // plan makes room for), and whatever else of the workspace is free.
+    // plan makes room for), and whatever else of the workspace is free. A
+    // row's sums depend on the block's row count only through the
+    // algorithm cuBLASLt picks for that batch count (on a GPU): one plan
+    // gives the same bits on every run and resume, another plan may round
+    // differently.
     int64_t stagedRowFloats = L * Ci + Lo * Co;
     int64_t blockFloats = std::max<int64_t>(
         loco::workspace::stageRows(R, stagedRowFloats) * stagedRowFloats,

@@ -18,10 +18,12 @@ LAYERS = os.path.join(ROOT, "scripts", "check_layers.py")
 SIZES = os.path.join(ROOT, "scripts", "function_sizes.py")
 ABI = os.path.join(ROOT, "scripts", "check_abi.py")
 PTXAS = os.path.join(ROOT, "scripts", "ptxas_limits.py")
-NVCC = "/usr/local/cuda/bin/nvcc"
+# The build's nvcc (LOCO_NVCC, which CMake sets where it found one).
+NVCC = os.environ.get("LOCO_NVCC", "/usr/local/cuda/bin/nvcc")
 
 UNFIT_KERNELS = """
 __global__ void unbounded(float *x) { x[threadIdx.x] += 1.0f; }
+/* __global__ void commented(float *x); */
 __global__ void __launch_bounds__(256) flashLike(float *x) {
   __shared__ float tile[256];
   extern __shared__ float dynamic[];
@@ -58,7 +60,7 @@ def check_ptxas_limits(root):
         return result.returncode, result.stdout + result.stderr
     code, out = compile("Unfit.cu")
     expect(code == 1 and "Unfit.cu:2: a kernel without __launch_bounds__"
-           in out and "flashLike" in out and "1024 bytes of static shared "
+           in out and "Unfit.cu:3" not in out and "flashLike" in out and "1024 bytes of static shared "
            "memory beside its dynamic shared memory" in out,
            "kernels outside the limits fail the compile", out)
     code, out = compile("Fit.cu")

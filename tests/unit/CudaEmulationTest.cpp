@@ -469,6 +469,9 @@ TEST(CudaEmulation, NcclHasOneRankAndSettlesNonBlockingWorkWhenPolled) {
   // before the collective settles finds no result (NaN), not the values.
   ASSERT_EQ(ncclAllReduce(x, x, 64, ncclFloat, ncclAvg, comm, stream),
             ncclInProgress);
+  // The next call waits for this one to settle (NCCL's non-blocking rule).
+  EXPECT_EQ(ncclAllReduce(y, y, 64, ncclFloat, ncclSum, comm, stream),
+            ncclInvalidUsage);
   ASSERT_EQ(cudaMemcpyAsync(back.data(), x, 64 * sizeof(float),
                             cudaMemcpyDeviceToHost, stream),
             cudaSuccess);

@@ -35,6 +35,14 @@ struct uint3 {
   unsigned x, y, z;
 };
 
+/// CUDA's vector type (vector_types.h), 16-byte aligned as there.
+struct alignas(16) float4 {
+  float x, y, z, w;
+};
+inline float4 make_float4(float x, float y, float z, float w) {
+  return {x, y, z, w};
+}
+
 struct dim3 {
   unsigned x = 1, y = 1, z = 1;
   constexpr dim3(unsigned x = 1, unsigned y = 1, unsigned z = 1)

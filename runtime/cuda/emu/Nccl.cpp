@@ -59,12 +59,13 @@ NcclComm *find(ncclComm_t comm) { return live.count(comm) ? comm : nullptr; }
 /// Puts the settled collectives on their streams.
 ncclResult_t settle(NcclComm &comm) {
   comm.initializing = false;
-  for (auto &[stream, work] : comm.pending)
+  auto pending = std::move(comm.pending);
+  comm.pending.clear();
+  for (auto &[stream, work] : pending)
     if (!submit(stream, std::move(work)))
       return failure(&comm, ncclUnhandledCudaError,
                      "a collective reached a stream whose capture was "
                      "invalidated");
-  comm.pending.clear();
   if (comm.finalizing) {
     comm.finalizing = false;
     comm.finalized = true;
@@ -175,12 +176,17 @@ ncclResult_t ncclAllReduce(const void *sendbuff, void *recvbuff, size_t count,
   NcclComm *found = find(comm);
   if (!found)
     return failure(nullptr, ncclInvalidArgument, "not a live communicator");
-  if (found->initializing || found->finalizing || found->finalized)
+  // NCCL: after ncclInProgress, poll ncclCommGetAsyncError until the call
+  // settles before the next call on the communicator.
+  if (found->initializing || !found->pending.empty())
     return failure(found, ncclInvalidUsage,
-                   found->initializing
-                       ? "the communicator's initialisation has not settled "
-                         "(poll ncclCommGetAsyncError until it does)"
-                       : "the communicator is finalized");
+                   std::string(found->initializing ? "the communicator's "
+                                                     "initialisation"
+                                                   : "the last collective") +
+                       " has not settled (poll ncclCommGetAsyncError until "
+                       "it does)");
+  if (found->finalizing || found->finalized)
+    return failure(found, ncclInvalidUsage, "the communicator is finalized");
   size_t element = datatype == ncclFloat32   ? sizeof(float)
                    : datatype == ncclFloat64 ? sizeof(double)
                                              : 0;
@@ -235,6 +241,10 @@ ncclResult_t ncclCommFinalize(ncclComm_t comm) {
     return failure(nullptr, ncclInvalidArgument, "not a live communicator");
   if (found->finalizing || found->finalized)
     return failure(found, ncclInvalidUsage, "finalized twice");
+  if (found->initializing || !found->pending.empty())
+    return failure(found, ncclInvalidUsage,
+                   "a call has not settled (poll ncclCommGetAsyncError until "
+                   "it does)");
   found->finalizing = true;
   if (found->blocking)
     return settle(*found);
