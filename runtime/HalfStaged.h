@@ -258,12 +258,8 @@ void stagedBatchMatmul(loco_context *ctx, const loco_half *a,
 
 } // namespace loco::staged
 
-/// The staged C entry points of storage `S` (bf16, f16) on a backend: the
-/// convolutions, and (LOCO_DEFINE_STAGED_HALF_KERNELS) the attention too.
+/// The staged C entry points of storage `S` (bf16, f16) on a backend.
 #define LOCO_DEFINE_STAGED_HALF_KERNELS(S, Ops, H)                             \
-  LOCO_DEFINE_STAGED_HALF_CONVOLUTIONS(S, Ops, H)                              \
-  LOCO_DEFINE_STAGED_HALF_ATTENTION(S, Ops, H)
-#define LOCO_DEFINE_STAGED_HALF_CONVOLUTIONS(S, Ops, H)                        \
   void loco_conv1d_##S(loco_context *ctx, const loco_half *x,                  \
                        const loco_half *w, const loco_half *b, loco_half *out, \
                        int64_t R, int64_t L, int64_t Ci, int64_t Co,           \
@@ -324,8 +320,7 @@ void stagedBatchMatmul(loco_context *ctx, const loco_half *a,
     loco::staged::conv2dWeightGrad<Ops, H>(                                    \
         loco_conv_transpose2d_weight_grad, ctx, x, g, out, B, Ci, H_, W, Co,   \
         KH, KW, PH, PW, Co * (H_ - 2 * PH + KH - 1) * (W - 2 * PW + KW - 1));  \
-  }
-#define LOCO_DEFINE_STAGED_HALF_ATTENTION(S, Ops, H)                           \
+  }                                                                            \
   void loco_flash_attention_##S(                                               \
       loco_context *ctx, const loco_half *q, const loco_half *k,               \
       const loco_half *v, loco_half *out, float *lse, int64_t batch,           \

@@ -68,7 +68,9 @@ bool check(loco_context *ctx, Status status, const char *call, const char *file,
 /// In the synchronous debug mode (LOCO_CUDA_SYNC=1), waits for the work
 /// just enqueued at `site`: `kernel` (a __global__ function, named by its
 /// demangled name) or else the library call `call`. False, and the
-/// context's error naming both, when it faulted; true otherwise.
+/// context's error naming both, when it faulted; true otherwise. Every
+/// enqueued kernel, library call, copy and memset passes here, so this is
+/// also where the context counts them (loco_context::enqueued).
 bool synchronizeAfter(loco_context *ctx, const void *kernel, const char *call,
                       LaunchSite site);
 

@@ -287,7 +287,7 @@ void conv1d(loco_context *ctx, const T *x, const T *w, const T *b, T *out,
     for (int64_t first = 0; first < R; first += block) {
       int64_t rows = std::min(block, R - first);
       products(x + first * L * Ci, sums, rows);
-      CudaStaging::narrow<H>(ctx, sums, out + first * Lo * Co, rows * Lo * Co);
+      narrow<H>(ctx, sums, out + first * Lo * Co, rows * Lo * Co);
     }
   }
 }

@@ -2,15 +2,14 @@
 //
 // This file defines the CUDA backend's two 16-bit storage types as device
 // load/store policies (the CUDA math library's round-to-nearest-even
-// conversions, which keep subnormals, as torch's .to(dtype) does), and its
-// `Ops` for the staged kernels of runtime/HalfStaged.h.
+// conversions, which keep subnormals, as torch's .to(dtype) does), and the
+// casts between them and fp32.
 //
 //===----------------------------------------------------------------------===//
 
 #ifndef LOCO_RUNTIME_CUDA_HALF_CUH
 #define LOCO_RUNTIME_CUDA_HALF_CUH
 
-#include "runtime/HalfStaged.h"
 #include "runtime/cuda/Reduce.cuh"
 
 #include <cuda_bf16.h>
@@ -56,27 +55,16 @@ struct F16 {
   }
 };
 
-/// The staged kernels' operations, on the context's stream.
-struct CudaStaging {
-  using Scratch = loco::cuda::Scratch;
-  template <typename H>
-  static void widen(loco_context *ctx, const loco_half *x, float *out,
-                    int64_t n) {
-    forEach(ctx, n, [=] __device__(int64_t i) { out[i] = H::load(x[i]); });
-  }
-  template <typename H>
-  static void narrow(loco_context *ctx, const float *x, loco_half *out,
-                     int64_t n) {
-    forEach(ctx, n, [=] __device__(int64_t i) { out[i] = H::store(x[i]); });
-  }
-  static void addInto(loco_context *ctx, float *sum, const float *part,
-                      int64_t n) {
-    forEach(ctx, n, [=] __device__(int64_t i) { sum[i] += part[i]; });
-  }
-  static void zero(loco_context *ctx, float *x, int64_t n) {
-    forEach(ctx, n, [=] __device__(int64_t i) { x[i] = 0.0f; });
-  }
-};
+/// Widens n elements of storage H to fp32, on the context's stream.
+template <typename H>
+void widen(loco_context *ctx, const loco_half *x, float *out, int64_t n) {
+  forEach(ctx, n, [=] __device__(int64_t i) { out[i] = H::load(x[i]); });
+}
+/// Rounds n fp32 elements to storage H, on the context's stream.
+template <typename H>
+void narrow(loco_context *ctx, const float *x, loco_half *out, int64_t n) {
+  forEach(ctx, n, [=] __device__(int64_t i) { out[i] = H::store(x[i]); });
+}
 
 } // namespace loco::cuda
 

@@ -123,11 +123,11 @@ extern "C" {
 #define LOCO_CUDA_HALF_KERNELS(S, H, DTYPE)                                    \
   void loco_cast_f32_##S(loco_context *ctx, const float *x, loco_half *out,    \
                          int64_t n) {                                          \
-    CudaStaging::narrow<H>(ctx, x, out, n);                                    \
+    narrow<H>(ctx, x, out, n);                                                 \
   }                                                                            \
   void loco_cast_##S##_f32(loco_context *ctx, const loco_half *x, float *out,  \
                            int64_t n) {                                        \
-    CudaStaging::widen<H>(ctx, x, out, n);                                     \
+    widen<H>(ctx, x, out, n);                                                  \
   }                                                                            \
   void loco_add_##S(loco_context *ctx, const loco_half *a, const loco_half *b, \
                     loco_half *out, int64_t n) {                               \
