@@ -1,8 +1,9 @@
 //===- HalfStaged.h - bf16/f16 kernels by fp32 staging ----------*- C++ -*-===//
 //
 // This file implements the reduced-precision convolutions, their weight
-// gradients, the fused attention and (where no native kernel applies) the
-// GEMMs by staging: a block of rows is widened to fp32 in the arena's
+// gradients and the GEMMs by staging, where no native kernel applies (the
+// CPU's f16, and bf16 on CPUs without bf16 instructions; the 2-D
+// convolutions everywhere): a block of rows is widened to fp32 in the arena's
 // workspace, the backend's own fp32 kernel runs on it, and its results are
 // rounded once into the bf16/f16 output. Rows are independent in all of
 // them (weight gradients sum their blocks in fp32), so the results are the
@@ -11,8 +12,9 @@
 //
 // Backend-neutral: a backend supplies `Ops` (its widen/narrow of a storage
 // type H, addInto, zero and Scratch) and defines the C entry points with
-// LOCO_DEFINE_STAGED_HALF_KERNELS; the fp32 kernels named inside bind to
-// that backend's own (each backend links with -Bsymbolic).
+// LOCO_DEFINE_STAGED_HALF_CONV1D and _CONV2D, or calls the functions below
+// from its own entry points as a fallback; the fp32 kernels named inside bind
+// to that backend's own (each backend links with -Bsymbolic).
 //
 //===----------------------------------------------------------------------===//
 
@@ -145,62 +147,6 @@ void conv2dWeightGrad(Conv2dGradFn kernel, loco_context *ctx,
 }
 
 template <typename Ops, typename H>
-void flashAttention(loco_context *ctx, const loco_half *q, const loco_half *k,
-                    const loco_half *v, loco_half *out, float *lse,
-                    int64_t batch, int64_t Lq, int64_t Lk, int64_t d,
-                    int64_t dv, double scale, double p, int64_t stream,
-                    int64_t indexOffset) {
-  typename Ops::Scratch scratch(ctx);
-  int64_t rowFloats = Lq * d + Lk * d + Lk * dv + Lq * dv;
-  float *q32 = scratch.template take<float>(
-      workspace::stageRows(batch, rowFloats) * rowFloats);
-  forEachBlock(batch, rowFloats, [&](int64_t first, int64_t count) {
-    float *k32 = q32 + count * Lq * d, *v32 = k32 + count * Lk * d;
-    float *o32 = v32 + count * Lk * dv;
-    Ops::template widen<H>(ctx, q + first * Lq * d, q32, count * Lq * d);
-    Ops::template widen<H>(ctx, k + first * Lk * d, k32, count * Lk * d);
-    Ops::template widen<H>(ctx, v + first * Lk * dv, v32, count * Lk * dv);
-    // The block's probabilities start `first * Lq * Lk` into the whole's.
-    ::loco_flash_attention(ctx, q32, k32, v32, o32, lse + first * Lq, count, Lq,
-                           Lk, d, dv, scale, p, stream,
-                           indexOffset + first * Lq * Lk);
-    Ops::template narrow<H>(ctx, o32, out + first * Lq * dv, count * Lq * dv);
-  });
-}
-
-template <typename Ops, typename H>
-void flashAttentionBackward(loco_context *ctx, const loco_half *q,
-                            const loco_half *k, const loco_half *v,
-                            const loco_half *out, const float *lse,
-                            const loco_half *dout, loco_half *dq, loco_half *dk,
-                            loco_half *dvalue, int64_t batch, int64_t Lq,
-                            int64_t Lk, int64_t d, int64_t dv, double scale,
-                            double p, int64_t stream, int64_t indexOffset) {
-  typename Ops::Scratch scratch(ctx);
-  int64_t rowFloats = 2 * (Lq * d + Lk * d + Lk * dv) + 2 * Lq * dv;
-  float *q32 = scratch.template take<float>(
-      workspace::stageRows(batch, rowFloats) * rowFloats);
-  forEachBlock(batch, rowFloats, [&](int64_t first, int64_t count) {
-    float *k32 = q32 + count * Lq * d, *v32 = k32 + count * Lk * d;
-    float *o32 = v32 + count * Lk * dv, *do32 = o32 + count * Lq * dv;
-    float *dq32 = do32 + count * Lq * dv, *dk32 = dq32 + count * Lq * d;
-    float *dv32 = dk32 + count * Lk * d;
-    Ops::template widen<H>(ctx, q + first * Lq * d, q32, count * Lq * d);
-    Ops::template widen<H>(ctx, k + first * Lk * d, k32, count * Lk * d);
-    Ops::template widen<H>(ctx, v + first * Lk * dv, v32, count * Lk * dv);
-    Ops::template widen<H>(ctx, out + first * Lq * dv, o32, count * Lq * dv);
-    Ops::template widen<H>(ctx, dout + first * Lq * dv, do32, count * Lq * dv);
-    ::loco_flash_attention_backward(
-        ctx, q32, k32, v32, o32, lse + first * Lq, do32, dq32, dk32, dv32,
-        count, Lq, Lk, d, dv, scale, p, stream, indexOffset + first * Lq * Lk);
-    Ops::template narrow<H>(ctx, dq32, dq + first * Lq * d, count * Lq * d);
-    Ops::template narrow<H>(ctx, dk32, dk + first * Lk * d, count * Lk * d);
-    Ops::template narrow<H>(ctx, dv32, dvalue + first * Lk * dv,
-                            count * Lk * dv);
-  });
-}
-
-template <typename Ops, typename H>
 void stagedLinear(loco_context *ctx, const loco_half *x, const loco_half *w,
                   loco_half *out, int64_t M, int64_t K, int64_t N) {
   typename Ops::Scratch scratch(ctx);
@@ -258,8 +204,9 @@ void stagedBatchMatmul(loco_context *ctx, const loco_half *a,
 
 } // namespace loco::staged
 
-/// The staged C entry points of storage `S` (bf16, f16) on a backend.
-#define LOCO_DEFINE_STAGED_HALF_KERNELS(S, Ops, H)                             \
+/// The staged C entry points of storage `S` (bf16, f16) on a backend: the
+/// 1-D convolutions and their weight gradients.
+#define LOCO_DEFINE_STAGED_HALF_CONV1D(S, Ops, H)                              \
   void loco_conv1d_##S(loco_context *ctx, const loco_half *x,                  \
                        const loco_half *w, const loco_half *b, loco_half *out, \
                        int64_t R, int64_t L, int64_t Ci, int64_t Co,           \
@@ -288,7 +235,10 @@ void stagedBatchMatmul(loco_context *ctx, const loco_half *a,
     loco::staged::conv1dWeightGrad<Ops, H>(loco_conv_transpose1d_weight_grad,  \
                                            ctx, x, g, out, R, L, Ci, Co, K,    \
                                            L + K - 1);                         \
-  }                                                                            \
+  }
+
+/// The 2-D convolutions and their weight gradients.
+#define LOCO_DEFINE_STAGED_HALF_CONV2D(S, Ops, H)                              \
   void loco_conv2d_##S(                                                        \
       loco_context *ctx, const loco_half *x, const loco_half *w,               \
       const loco_half *b, loco_half *out, int64_t B, int64_t Ci, int64_t H_,   \
@@ -320,25 +270,6 @@ void stagedBatchMatmul(loco_context *ctx, const loco_half *a,
     loco::staged::conv2dWeightGrad<Ops, H>(                                    \
         loco_conv_transpose2d_weight_grad, ctx, x, g, out, B, Ci, H_, W, Co,   \
         KH, KW, PH, PW, Co * (H_ - 2 * PH + KH - 1) * (W - 2 * PW + KW - 1));  \
-  }                                                                            \
-  void loco_flash_attention_##S(                                               \
-      loco_context *ctx, const loco_half *q, const loco_half *k,               \
-      const loco_half *v, loco_half *out, float *lse, int64_t batch,           \
-      int64_t Lq, int64_t Lk, int64_t d, int64_t dv, double scale, double p,   \
-      int64_t stream, int64_t index_offset) {                                  \
-    loco::staged::flashAttention<Ops, H>(ctx, q, k, v, out, lse, batch, Lq,    \
-                                         Lk, d, dv, scale, p, stream,          \
-                                         index_offset);                        \
-  }                                                                            \
-  void loco_flash_attention_backward_##S(                                      \
-      loco_context *ctx, const loco_half *q, const loco_half *k,               \
-      const loco_half *v, const loco_half *out, const float *lse,              \
-      const loco_half *dout, loco_half *dq, loco_half *dk, loco_half *dvalue,  \
-      int64_t batch, int64_t Lq, int64_t Lk, int64_t d, int64_t dv,            \
-      double scale, double p, int64_t stream, int64_t index_offset) {          \
-    loco::staged::flashAttentionBackward<Ops, H>(                              \
-        ctx, q, k, v, out, lse, dout, dq, dk, dvalue, batch, Lq, Lk, d, dv,    \
-        scale, p, stream, index_offset);                                       \
   }
 
 #endif // LOCO_RUNTIME_HALFSTAGED_H

@@ -118,12 +118,14 @@ constexpr int64_t flashAttentionBackward(int64_t Lq, int64_t d, int64_t dv) {
 //===----------------------------------------------------------------------===//
 // Reduced-precision kernels (bf16/f16 storage, fp32 math) on the CPU stage
 // their operands in fp32 a block of rows at a time and call the fp32 kernel
-// on each block. A block holds at most kStageBytes of fp32 operands and
-// results (and at least one row); `fixedFloats` are the fp32 copies held for
-// the whole call (weights, a weight gradient's sum). The inner kernel's own
-// scratch, for a block, comes after the staging. The CUDA backend reads
-// bf16/f16 directly; its 1-D convolutions sum a block of rows in fp32
-// within conv1dStaged's block bytes before rounding it once.
+// on each block, where no native kernel applies; the native ones (bf16 1-D
+// convolutions, the attention) take their scratch within the same plan. A block
+// holds at most kStageBytes of fp32 operands and results (and at least one
+// row); `fixedFloats` are the fp32 copies held for the whole call (weights, a
+// weight gradient's sum). The inner kernel's own scratch, for a block, comes
+// after the staging. The CUDA backend reads bf16/f16 directly; its 1-D
+// convolutions sum a block of rows in fp32 within conv1dStaged's block bytes
+// before rounding it once.
 //===----------------------------------------------------------------------===//
 
 constexpr int64_t kStageBytes = int64_t(8) << 20;
@@ -177,7 +179,10 @@ constexpr int64_t batchMatmulStaged(int64_t batch, int64_t M, int64_t K,
   return staged(batch, M * K + K * N + M * N, 0, batchMatmul(K, N, transposeB));
 }
 /// Attention over `batch` rows of [Lq, d] queries and [Lk, d], [Lk, dv]
-/// keys and values (the log-sum-exp is fp32 already).
+/// keys and values (the log-sum-exp is fp32 already). The CPU's 16-bit
+/// attention widens one row (an entry) per thread rather than a block, on
+/// at most as many threads as the block below has rows, so it runs within
+/// this plan.
 constexpr int64_t flashAttentionStaged(int64_t batch, int64_t Lq, int64_t Lk,
                                        int64_t d, int64_t dv) {
   return staged(batch, Lq * d + Lk * d + Lk * dv + Lq * dv, 0,

@@ -18,10 +18,18 @@
 // transposed key tile, and per-row statistics, whatever L is; no Lq x Lk
 // buffer is ever allocated (Workspace.h sizes it).
 //
+// The bf16/f16 kernels run the same code on one entry at a time: a thread
+// widens its entry's operands into its own fp32 buffers (L x d values each,
+// which stay in its cache), computes the entry and rounds its results once.
+// They read and write 16-bit storage only, with no fp32 copy of a block of
+// rows in memory, and their results are the fp32 kernel's on the widened
+// inputs, bit for bit.
+//
 //===----------------------------------------------------------------------===//
 
 #include "runtime/Philox.h"
 #include "runtime/cpu/Context.h"
+#include "runtime/cpu/Half.h"
 #include "runtime/cpu/SmallGemm.h"
 #include "runtime/cpu/VectorMath.h"
 
@@ -188,6 +196,246 @@ void transposeBlock(const float *in, int64_t rows, int64_t cols, float *out) {
     for (int64_t c = r < fullRows ? fullCols : 0; c < cols; ++c)
       out[c * kTile + r] = in[r * kTile + c];
 }
+
+/// What every batch entry of a forward call shares: its products, the
+/// dropout mask and the shapes. `entry` computes one entry (a row's head:
+/// [Lq, d] queries, [Lk, d] keys, [Lk, dv] values) on fp32 operands, with
+/// `buffers` (flashAttentionThreadFloats) of the calling thread.
+struct ForwardCall {
+  ForwardCall(loco_context *ctx, int64_t Lq, int64_t Lk, int64_t d, int64_t dv,
+              double scale, double p, int64_t stream, int64_t indexOffset)
+      : mask(makeMask(ctx, p, stream, Lq, Lk, indexOffset)),
+        s(static_cast<float>(scale)), Lq(Lq), Lk(Lk), d(d), dv(dv),
+        score(TileProducts(Lq, Lk, d, dv).byEdge(&TileProducts::score)),
+        value(TileProducts(Lq, Lk, d, dv).byEdge(&TileProducts::value)) {}
+
+  void entry(int64_t b, const float *qb, const float *kb, const float *vb,
+             float *ob, float *lseb, float *buffers) const {
+    float *scores = buffers, *acc = scores + kTile * kTile,
+          *kt = acc + kTile * dv;
+    float *m = kt + kTile * d, *l = m + kTile, *keep = l + kTile;
+    for (int64_t i0 = 0; i0 < Lq; i0 += kTile) {
+      int64_t rows = std::min(kTile, Lq - i0);
+      bool rowEdge = rows < kTile;
+      std::fill(m, m + kTile, -std::numeric_limits<float>::infinity());
+      std::fill(l, l + kTile, 0.0f);
+      std::fill(acc, acc + kTile * dv, 0.0f);
+      for (int64_t j0 = 0; j0 < Lk; j0 += kTile) {
+        int64_t cols = std::min(kTile, Lk - j0);
+        bool colEdge = cols < kTile;
+        transposeTile(kb + j0 * d, cols, d, s, kt);
+        score[rowEdge][colEdge](kt, qb + i0 * d, scores);
+        for (int64_t r = 0; r < rows; ++r) {
+          float *row = scores + r * kTile;
+          float blockMax = rowMax(row, cols);
+          float mNew = std::max(m[r], blockMax);
+          float correction = std::exp(m[r] - mNew);
+          float *a = acc + r * dv;
+          for (int64_t x = 0; x < dv; ++x)
+            a[x] *= correction;
+          // Row r's weights: exp(s - m) (their sum is the softmax's
+          // denominator), times the dropout factor.
+          float sum = loco::cpu::expShifted(row, cols, mNew);
+          if (mask.active) {
+            mask.row(b, i0 + r, j0, cols, keep);
+            for (int64_t c = 0; c < cols; ++c)
+              row[c] *= keep[c];
+          }
+          l[r] = l[r] * correction + sum;
+          m[r] = mNew;
+        }
+        value[rowEdge][colEdge](vb + j0 * dv, scores, acc);
+      }
+      for (int64_t r = 0; r < rows; ++r) {
+        float *o = ob + (i0 + r) * dv;
+        float inv = 1.0f / l[r];
+        for (int64_t x = 0; x < dv; ++x)
+          o[x] = acc[r * dv + x] * inv;
+        lseb[i0 + r] = m[r] + std::log(l[r]);
+      }
+    }
+  }
+
+  DropoutMask mask;
+  float s;
+  int64_t Lq, Lk, d, dv;
+  EdgeProducts score, value;
+};
+
+/// The backward's counterpart: `entry` writes dq, dk and dv of one entry
+/// (zeroing them first), with `buffers`
+/// (flashAttentionBackwardThreadFloats).
+struct BackwardCall {
+  BackwardCall(loco_context *ctx, int64_t Lq, int64_t Lk, int64_t d, int64_t dv,
+               double scale, double p, int64_t stream, int64_t indexOffset)
+      : mask(makeMask(ctx, p, stream, Lq, Lk, indexOffset)),
+        s(static_cast<float>(scale)), Lq(Lq), Lk(Lk), d(d), dv(dv),
+        score(TileProducts(Lq, Lk, d, dv).byEdge(&TileProducts::score)),
+        probGrad(TileProducts(Lq, Lk, d, dv).byEdge(&TileProducts::probGrad)),
+        valueGrad(TileProducts(Lq, Lk, d, dv).byEdge(&TileProducts::valueGrad)),
+        queryGrad(TileProducts(Lq, Lk, d, dv).byEdge(&TileProducts::queryGrad)),
+        keyGrad(TileProducts(Lq, Lk, d, dv).byEdge(&TileProducts::keyGrad)) {}
+
+  void entry(int64_t b, const float *qb, const float *kb, const float *vb,
+             const float *ob, const float *gb, const float *lb, float *dqb,
+             float *dkb, float *dvb, float *buffers) const {
+    // The scores (then probabilities), the probability gradients (then
+    // score gradients), a transposed block (the dropped probabilities for
+    // dV, then the score gradients for dK), k and v of a key tile
+    // transposed, D, and a row of dropout factors.
+    float *scores = buffers, *dprob = scores + kTile * kTile,
+          *pt = dprob + kTile * kTile;
+    float *kt = pt + kTile * kTile;
+    float *vt = kt + kTile * d, *delta = vt + kTile * dv;
+    float *keepRow = delta + Lq;
+    std::fill(dqb, dqb + Lq * d, 0.0f);
+    std::fill(dkb, dkb + Lk * d, 0.0f);
+    std::fill(dvb, dvb + Lk * dv, 0.0f);
+    // D_i = dO_i . O_i = sum_j P_ij dP_ij, even with dropout.
+    for (int64_t i = 0; i < Lq; ++i) {
+      float sum = 0.0f;
+      for (int64_t x = 0; x < dv; ++x)
+        sum += gb[i * dv + x] * ob[i * dv + x];
+      delta[i] = sum;
+    }
+    for (int64_t j0 = 0; j0 < Lk; j0 += kTile) {
+      int64_t cols = std::min(kTile, Lk - j0);
+      bool colEdge = cols < kTile;
+      transposeTile(kb + j0 * d, cols, d, s, kt);
+      transposeTile(vb + j0 * dv, cols, dv, 1.0f, vt);
+      for (int64_t i0 = 0; i0 < Lq; i0 += kTile) {
+        int64_t rows = std::min(kTile, Lq - i0);
+        bool rowEdge = rows < kTile;
+        score[rowEdge][colEdge](kt, qb + i0 * d, scores);
+        probGrad[rowEdge][colEdge](vt, gb + i0 * dv, dprob);
+        for (int64_t r = 0; r < rows; ++r) {
+          int64_t i = i0 + r;
+          float *prob = scores + r * kTile, *dp = dprob + r * kTile;
+          loco::cpu::expShifted(prob, cols, lb[i]);
+          // dS = P (dP~ keep - D) scale goes to dQ as it is and to dK
+          // transposed; P~ = P keep (in place of P) to dV, transposed.
+          float di = delta[i];
+          if (mask.active) {
+            mask.row(b, i, j0, cols, keepRow);
+            for (int64_t c = 0; c < cols; ++c) {
+              float keep = keepRow[c], pc = prob[c];
+              dp[c] = pc * (dp[c] * keep - di) * s;
+              prob[c] = pc * keep;
+            }
+          } else {
+            for (int64_t c = 0; c < cols; ++c)
+              dp[c] = prob[c] * (dp[c] - di) * s;
+          }
+        }
+        transposeBlock(scores, rows, cols, pt);
+        valueGrad[rowEdge][colEdge](gb + i0 * dv, pt, dvb + j0 * dv);
+        transposeBlock(dprob, rows, cols, pt);
+        queryGrad[rowEdge][colEdge](kb + j0 * d, dprob, dqb + i0 * d);
+        keyGrad[rowEdge][colEdge](qb + i0 * d, pt, dkb + j0 * d);
+      }
+    }
+  }
+
+  DropoutMask mask;
+  float s;
+  int64_t Lq, Lk, d, dv;
+  EdgeProducts score, probGrad, valueGrad, queryGrad, keyGrad;
+};
+
+/// out[i] = load(x[i]), on the calling thread.
+template <typename H>
+void widenEntry(const loco_half *x, float *out, int64_t n) {
+#pragma omp simd
+  for (int64_t i = 0; i < n; ++i)
+    out[i] = H::load(x[i]);
+}
+template <typename H>
+void narrowEntry(const float *x, loco_half *out, int64_t n) {
+#pragma omp simd
+  for (int64_t i = 0; i < n; ++i)
+    out[i] = H::store(x[i]);
+}
+
+/// Threads of a 16-bit call: each holds one entry's operands and results in
+/// fp32 beside the fp32 kernel's buffers, within the workspace that
+/// Workspace.h's flashAttention*Staged plan (at least one entry, and the
+/// fp32 kernel's buffers for every thread).
+int halfThreads(int64_t batch, int64_t entryFloats) {
+  return static_cast<int>(std::min<int64_t>(
+      loco::scratchThreads(), loco::workspace::stageRows(batch, entryFloats)));
+}
+
+/// Forward attention on bf16/f16 storage: each thread widens one entry's q,
+/// k and v into its own fp32 buffers (a few hundred KiB, which stay in its
+/// cache), runs the fp32 entry on them and rounds the output once. The
+/// results are the fp32 kernel's on the widened inputs, bit for bit.
+template <typename H>
+void flashAttentionHalf(loco_context *ctx, const loco_half *q,
+                        const loco_half *k, const loco_half *v, loco_half *out,
+                        float *lse, int64_t batch, int64_t Lq, int64_t Lk,
+                        int64_t d, int64_t dv, double scale, double p,
+                        int64_t stream, int64_t indexOffset) {
+  ForwardCall call(ctx, Lq, Lk, d, dv, scale, p, stream, indexOffset);
+  int64_t entryFloats = Lq * d + Lk * d + Lk * dv + Lq * dv;
+  int threads = halfThreads(batch, entryFloats);
+  loco::Scratch scratch(ctx);
+  int64_t perThread = loco::workspace::flashAttentionThreadFloats(d, dv);
+  float *base = scratch.take<float>(threads * perThread);
+  float *entries = scratch.take<float>(threads * entryFloats);
+#pragma omp parallel num_threads(threads)
+  {
+    int t = omp_get_thread_num();
+    float *q32 = entries + t * entryFloats, *k32 = q32 + Lq * d,
+          *v32 = k32 + Lk * d, *o32 = v32 + Lk * dv;
+#pragma omp for schedule(dynamic)
+    for (int64_t b = 0; b < batch; ++b) {
+      widenEntry<H>(q + b * Lq * d, q32, Lq * d);
+      widenEntry<H>(k + b * Lk * d, k32, Lk * d);
+      widenEntry<H>(v + b * Lk * dv, v32, Lk * dv);
+      call.entry(b, q32, k32, v32, o32, lse + b * Lq, base + t * perThread);
+      narrowEntry<H>(o32, out + b * Lq * dv, Lq * dv);
+    }
+  }
+}
+
+template <typename H>
+void flashAttentionBackwardHalf(loco_context *ctx, const loco_half *q,
+                                const loco_half *k, const loco_half *v,
+                                const loco_half *out, const float *lse,
+                                const loco_half *dout, loco_half *dq,
+                                loco_half *dk, loco_half *dvalue, int64_t batch,
+                                int64_t Lq, int64_t Lk, int64_t d, int64_t dv,
+                                double scale, double p, int64_t stream,
+                                int64_t indexOffset) {
+  BackwardCall call(ctx, Lq, Lk, d, dv, scale, p, stream, indexOffset);
+  int64_t entryFloats = 2 * (Lq * d + Lk * d + Lk * dv) + 2 * Lq * dv;
+  int threads = halfThreads(batch, entryFloats);
+  loco::Scratch scratch(ctx);
+  int64_t perThread =
+      loco::workspace::flashAttentionBackwardThreadFloats(Lq, d, dv);
+  float *base = scratch.take<float>(threads * perThread);
+  float *entries = scratch.take<float>(threads * entryFloats);
+#pragma omp parallel num_threads(threads)
+  {
+    int t = omp_get_thread_num();
+    float *q32 = entries + t * entryFloats, *k32 = q32 + Lq * d,
+          *v32 = k32 + Lk * d, *o32 = v32 + Lk * dv, *g32 = o32 + Lq * dv;
+    float *dq32 = g32 + Lq * dv, *dk32 = dq32 + Lq * d, *dv32 = dk32 + Lk * d;
+#pragma omp for schedule(dynamic)
+    for (int64_t b = 0; b < batch; ++b) {
+      widenEntry<H>(q + b * Lq * d, q32, Lq * d);
+      widenEntry<H>(k + b * Lk * d, k32, Lk * d);
+      widenEntry<H>(v + b * Lk * dv, v32, Lk * dv);
+      widenEntry<H>(out + b * Lq * dv, o32, Lq * dv);
+      widenEntry<H>(dout + b * Lq * dv, g32, Lq * dv);
+      call.entry(b, q32, k32, v32, o32, g32, lse + b * Lq, dq32, dk32, dv32,
+                 base + t * perThread);
+      narrowEntry<H>(dq32, dq + b * Lq * d, Lq * d);
+      narrowEntry<H>(dk32, dk + b * Lk * d, Lk * d);
+      narrowEntry<H>(dv32, dvalue + b * Lk * dv, Lk * dv);
+    }
+  }
+}
 } // namespace
 
 extern "C" {
@@ -197,65 +445,18 @@ void loco_flash_attention(loco_context *ctx, const float *q, const float *k,
                           int64_t Lq, int64_t Lk, int64_t d, int64_t dv,
                           double scale, double p, int64_t stream,
                           int64_t index_offset) {
-  DropoutMask mask = makeMask(ctx, p, stream, Lq, Lk, index_offset);
-  float s = static_cast<float>(scale);
-  TileProducts products(Lq, Lk, d, dv);
-  EdgeProducts score = products.byEdge(&TileProducts::score);
-  EdgeProducts value = products.byEdge(&TileProducts::value);
+  ForwardCall call(ctx, Lq, Lk, d, dv, scale, p, stream, index_offset);
   int threads = loco::scratchThreads();
   loco::Scratch scratch(ctx);
   int64_t perThread = loco::workspace::flashAttentionThreadFloats(d, dv);
   float *base = scratch.take<float>(threads * perThread);
 #pragma omp parallel num_threads(threads)
   {
-    float *scores = base + omp_get_thread_num() * perThread;
-    float *acc = scores + kTile * kTile, *kt = acc + kTile * dv;
-    float *m = kt + kTile * d, *l = m + kTile, *keep = l + kTile;
+    float *buffers = base + omp_get_thread_num() * perThread;
 #pragma omp for schedule(dynamic)
-    for (int64_t b = 0; b < batch; ++b) {
-      const float *qb = q + b * Lq * d, *kb = k + b * Lk * d,
-                  *vb = v + b * Lk * dv;
-      for (int64_t i0 = 0; i0 < Lq; i0 += kTile) {
-        int64_t rows = std::min(kTile, Lq - i0);
-        bool rowEdge = rows < kTile;
-        std::fill(m, m + kTile, -std::numeric_limits<float>::infinity());
-        std::fill(l, l + kTile, 0.0f);
-        std::fill(acc, acc + kTile * dv, 0.0f);
-        for (int64_t j0 = 0; j0 < Lk; j0 += kTile) {
-          int64_t cols = std::min(kTile, Lk - j0);
-          bool colEdge = cols < kTile;
-          transposeTile(kb + j0 * d, cols, d, s, kt);
-          score[rowEdge][colEdge](kt, qb + i0 * d, scores);
-          for (int64_t r = 0; r < rows; ++r) {
-            float *row = scores + r * kTile;
-            float blockMax = rowMax(row, cols);
-            float mNew = std::max(m[r], blockMax);
-            float correction = std::exp(m[r] - mNew);
-            float *a = acc + r * dv;
-            for (int64_t x = 0; x < dv; ++x)
-              a[x] *= correction;
-            // Row r's weights: exp(s - m) (their sum is the softmax's
-            // denominator), times the dropout factor.
-            float sum = loco::cpu::expShifted(row, cols, mNew);
-            if (mask.active) {
-              mask.row(b, i0 + r, j0, cols, keep);
-              for (int64_t c = 0; c < cols; ++c)
-                row[c] *= keep[c];
-            }
-            l[r] = l[r] * correction + sum;
-            m[r] = mNew;
-          }
-          value[rowEdge][colEdge](vb + j0 * dv, scores, acc);
-        }
-        for (int64_t r = 0; r < rows; ++r) {
-          float *o = out + (b * Lq + i0 + r) * dv;
-          float inv = 1.0f / l[r];
-          for (int64_t x = 0; x < dv; ++x)
-            o[x] = acc[r * dv + x] * inv;
-          lse[b * Lq + i0 + r] = m[r] + std::log(l[r]);
-        }
-      }
-    }
+    for (int64_t b = 0; b < batch; ++b)
+      call.entry(b, q + b * Lq * d, k + b * Lk * d, v + b * Lk * dv,
+                 out + b * Lq * dv, lse + b * Lq, buffers);
   }
 }
 
@@ -264,14 +465,7 @@ void loco_flash_attention_backward(
     const float *out, const float *lse, const float *dout, float *dq, float *dk,
     float *dvalue, int64_t batch, int64_t Lq, int64_t Lk, int64_t d, int64_t dv,
     double scale, double p, int64_t stream, int64_t index_offset) {
-  DropoutMask mask = makeMask(ctx, p, stream, Lq, Lk, index_offset);
-  float s = static_cast<float>(scale);
-  TileProducts products(Lq, Lk, d, dv);
-  EdgeProducts score = products.byEdge(&TileProducts::score);
-  EdgeProducts probGrad = products.byEdge(&TileProducts::probGrad);
-  EdgeProducts valueGrad = products.byEdge(&TileProducts::valueGrad);
-  EdgeProducts queryGrad = products.byEdge(&TileProducts::queryGrad);
-  EdgeProducts keyGrad = products.byEdge(&TileProducts::keyGrad);
+  BackwardCall call(ctx, Lq, Lk, d, dv, scale, p, stream, index_offset);
   int threads = loco::scratchThreads();
   loco::Scratch scratch(ctx);
   int64_t perThread =
@@ -279,71 +473,37 @@ void loco_flash_attention_backward(
   float *base = scratch.take<float>(threads * perThread);
 #pragma omp parallel num_threads(threads)
   {
-    // Per thread: the scores (then probabilities), the probability
-    // gradients (then score gradients), a transposed block (the dropped
-    // probabilities for dV, then the score gradients for dK), k and v of a
-    // key tile transposed, D, and a row of dropout factors.
-    float *scores = base + omp_get_thread_num() * perThread;
-    float *dprob = scores + kTile * kTile, *pt = dprob + kTile * kTile;
-    float *kt = pt + kTile * kTile;
-    float *vt = kt + kTile * d, *delta = vt + kTile * dv;
-    float *keepRow = delta + Lq;
+    float *buffers = base + omp_get_thread_num() * perThread;
 #pragma omp for schedule(dynamic)
-    for (int64_t b = 0; b < batch; ++b) {
-      const float *qb = q + b * Lq * d, *kb = k + b * Lk * d,
-                  *vb = v + b * Lk * dv;
-      const float *ob = out + b * Lq * dv, *gb = dout + b * Lq * dv;
-      const float *lb = lse + b * Lq;
-      float *dqb = dq + b * Lq * d, *dkb = dk + b * Lk * d,
-            *dvb = dvalue + b * Lk * dv;
-      std::fill(dqb, dqb + Lq * d, 0.0f);
-      std::fill(dkb, dkb + Lk * d, 0.0f);
-      std::fill(dvb, dvb + Lk * dv, 0.0f);
-      // D_i = dO_i . O_i = sum_j P_ij dP_ij, even with dropout.
-      for (int64_t i = 0; i < Lq; ++i) {
-        float sum = 0.0f;
-        for (int64_t x = 0; x < dv; ++x)
-          sum += gb[i * dv + x] * ob[i * dv + x];
-        delta[i] = sum;
-      }
-      for (int64_t j0 = 0; j0 < Lk; j0 += kTile) {
-        int64_t cols = std::min(kTile, Lk - j0);
-        bool colEdge = cols < kTile;
-        transposeTile(kb + j0 * d, cols, d, s, kt);
-        transposeTile(vb + j0 * dv, cols, dv, 1.0f, vt);
-        for (int64_t i0 = 0; i0 < Lq; i0 += kTile) {
-          int64_t rows = std::min(kTile, Lq - i0);
-          bool rowEdge = rows < kTile;
-          score[rowEdge][colEdge](kt, qb + i0 * d, scores);
-          probGrad[rowEdge][colEdge](vt, gb + i0 * dv, dprob);
-          for (int64_t r = 0; r < rows; ++r) {
-            int64_t i = i0 + r;
-            float *prob = scores + r * kTile, *dp = dprob + r * kTile;
-            loco::cpu::expShifted(prob, cols, lb[i]);
-            // dS = P (dP~ keep - D) scale goes to dQ as it is and to dK
-            // transposed; P~ = P keep (in place of P) to dV, transposed.
-            float di = delta[i];
-            if (mask.active) {
-              mask.row(b, i, j0, cols, keepRow);
-              for (int64_t c = 0; c < cols; ++c) {
-                float keep = keepRow[c], pc = prob[c];
-                dp[c] = pc * (dp[c] * keep - di) * s;
-                prob[c] = pc * keep;
-              }
-            } else {
-              for (int64_t c = 0; c < cols; ++c)
-                dp[c] = prob[c] * (dp[c] - di) * s;
-            }
-          }
-          transposeBlock(scores, rows, cols, pt);
-          valueGrad[rowEdge][colEdge](gb + i0 * dv, pt, dvb + j0 * dv);
-          transposeBlock(dprob, rows, cols, pt);
-          queryGrad[rowEdge][colEdge](kb + j0 * d, dprob, dqb + i0 * d);
-          keyGrad[rowEdge][colEdge](qb + i0 * d, pt, dkb + j0 * d);
-        }
-      }
-    }
+    for (int64_t b = 0; b < batch; ++b)
+      call.entry(b, q + b * Lq * d, k + b * Lk * d, v + b * Lk * dv,
+                 out + b * Lq * dv, dout + b * Lq * dv, lse + b * Lq,
+                 dq + b * Lq * d, dk + b * Lk * d, dvalue + b * Lk * dv,
+                 buffers);
   }
 }
+
+#define LOCO_DEFINE_HALF_ATTENTION(S, H)                                       \
+  void loco_flash_attention_##S(                                               \
+      loco_context *ctx, const loco_half *q, const loco_half *k,               \
+      const loco_half *v, loco_half *out, float *lse, int64_t batch,           \
+      int64_t Lq, int64_t Lk, int64_t d, int64_t dv, double scale, double p,   \
+      int64_t stream, int64_t index_offset) {                                  \
+    flashAttentionHalf<H>(ctx, q, k, v, out, lse, batch, Lq, Lk, d, dv, scale, \
+                          p, stream, index_offset);                            \
+  }                                                                            \
+  void loco_flash_attention_backward_##S(                                      \
+      loco_context *ctx, const loco_half *q, const loco_half *k,               \
+      const loco_half *v, const loco_half *out, const float *lse,              \
+      const loco_half *dout, loco_half *dq, loco_half *dk, loco_half *dvalue,  \
+      int64_t batch, int64_t Lq, int64_t Lk, int64_t d, int64_t dv,            \
+      double scale, double p, int64_t stream, int64_t index_offset) {          \
+    flashAttentionBackwardHalf<H>(ctx, q, k, v, out, lse, dout, dq, dk,        \
+                                  dvalue, batch, Lq, Lk, d, dv, scale, p,      \
+                                  stream, index_offset);                       \
+  }
+LOCO_DEFINE_HALF_ATTENTION(bf16, loco::Bf16)
+LOCO_DEFINE_HALF_ATTENTION(f16, loco::F16)
+#undef LOCO_DEFINE_HALF_ATTENTION
 
 } // extern "C"

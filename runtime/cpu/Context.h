@@ -15,6 +15,7 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <limits>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -85,6 +86,13 @@ public:
                 std::to_string(ctx->workspaceBytes) + " bytes");
     heap.push_back(std::aligned_alloc(workspace::kAlign, bytes));
     return static_cast<T *>(heap.back());
+  }
+
+  /// Bytes that later takes can still have from the planned workspace (no
+  /// limit on the heap, without one).
+  int64_t available() const {
+    return ctx->workspace ? std::max<int64_t>(0, ctx->workspaceBytes - used)
+                          : std::numeric_limits<int64_t>::max();
   }
 
 private:

@@ -21,9 +21,6 @@
 
 #include <oneapi/dnnl/dnnl.hpp>
 
-#include <cstdlib>
-#include <cstring>
-
 namespace {
 
 using dims = dnnl::memory::dims;
@@ -48,8 +45,7 @@ bool nativeBf16() {
     auto bf16 = static_cast<unsigned>(dnnl::cpu_isa::avx512_core_bf16);
     return (isa & bf16) == bf16;
   }();
-  const char *force = std::getenv("LOCO_CPU_HALF_GEMM");
-  return hasBf16 && !(force && std::strcmp(force, "staged") == 0);
+  return hasBf16 && !loco::halfStagingForced();
 }
 
 /// dst = src x weights on bf16 operands described by dims and strides.

@@ -15,8 +15,18 @@
 #include "runtime/cpu/Half.h"
 
 #include <algorithm>
+#include <cstdlib>
+#include <cstring>
 
 namespace loco {
+
+/// Whether LOCO_CPU_HALF_GEMM=staged asks the bf16 products and 1-D
+/// convolutions to take the staged path on a CPU with bf16 instructions
+/// (the kernel tests and benchmarks compare the two).
+inline bool halfStagingForced() {
+  const char *force = std::getenv("LOCO_CPU_HALF_GEMM");
+  return force && std::strcmp(force, "staged") == 0;
+}
 
 struct CpuStaging {
   using Scratch = loco::Scratch;

@@ -13,6 +13,9 @@
 //    rounded: bit for bit where rows are independent (convolutions,
 //    attention), and within one rounding where blocks are summed (weight
 //    gradients), with shapes that take several staging blocks;
+//  - the native bf16 1-D convolutions (bf16 products, fp32 sums) and the
+//    staged ones against a double loop over the widened inputs, as the
+//    GEMMs; the native ones also independent of threads and workspace;
 //  - reductions against a double sum, dropout against the f32 mask.
 //
 //===----------------------------------------------------------------------===//
@@ -22,6 +25,7 @@
 #include "tests/unit/CpuTestSupport.h"
 
 #include <gtest/gtest.h>
+#include <omp.h>
 #include <oneapi/dnnl/dnnl.hpp>
 
 #include <cmath>
@@ -29,6 +33,7 @@
 #include <cstring>
 #include <limits>
 #include <random>
+#include <string>
 #include <vector>
 
 namespace {
@@ -220,7 +225,10 @@ INSTANTIATE_TEST_SUITE_P(Paths, CpuHalfGemm, ::testing::Values(false, true));
 Half rounded(const Vec &x) { return toBf16(x); }
 
 TEST_F(CpuHalf, StagedConvolutionsEqualRoundedF32) {
-  // 600 rows of 64 x 32 in and 61 x 32 out take two staging blocks.
+  // The staged path (forced here: on a CPU with bf16 instructions the bf16
+  // convolutions run natively, below). 600 rows of 64 x 32 in and 61 x 32
+  // out take two staging blocks.
+  setenv("LOCO_CPU_HALF_GEMM", "staged", 1);
   int64_t R = 600, L = 64, Ci = 32, Co = 32, K = 4, Lo = L - K + 1;
   ASSERT_LT(loco::workspace::stageRows(R, L * Ci + Lo * Co), R);
   Half x = toBf16(randomVec(R * L * Ci, 1)),
@@ -241,25 +249,185 @@ TEST_F(CpuHalf, StagedConvolutionsEqualRoundedF32) {
                                K);
   loco_conv1d_weight_grad(ctx, xf.data(), gf.data(), dwRef.data(), R, L, Ci, Co,
                           K);
+  unsetenv("LOCO_CPU_HALF_GEMM");
   expectWithinBf16(dw, std::vector<double>(dwRef.begin(), dwRef.end()),
                    "conv1d weight grad");
 }
 
-TEST_F(CpuHalf, StagedAttentionEqualsRoundedF32) {
-  int64_t batch = 600, L = 70, d = 16;
+/// The four 1-D convolutions of a shape, in double on widened operands.
+struct Conv1dShape {
+  int64_t R, L, Ci, Co, K, stride;
+  bool transposed;
+  int64_t outLength() const {
+    return transposed ? (L - 1) * stride + K : (L - K) / stride + 1;
+  }
+  /// out[r, o, co] = b + sum of x[r, l, ci] w(ci, co, k) over o = l *
+  /// stride + k (transposed) or l = o * stride + k.
+  std::vector<double> forward(const Vec &x, const Vec &w, const Vec &b) const {
+    int64_t Lo = outLength();
+    std::vector<double> out(R * Lo * Co);
+    for (int64_t r = 0; r < R; ++r)
+      for (int64_t o = 0; o < Lo; ++o)
+        for (int64_t co = 0; co < Co; ++co)
+          out[(r * Lo + o) * Co + co] = b[co];
+    forEachTap([&](int64_t r, int64_t l, int64_t o, int64_t k) {
+      for (int64_t ci = 0; ci < Ci; ++ci)
+        for (int64_t co = 0; co < Co; ++co)
+          out[(r * Lo + o) * Co + co] +=
+              double(x[(r * L + l) * Ci + ci]) * w[weightAt(ci, co, k)];
+    });
+    return out;
+  }
+  /// dw(ci, co, k) = sum over the same pairs of x[r, l, ci] g[r, o, co].
+  std::vector<double> weightGrad(const Vec &x, const Vec &g) const {
+    int64_t Lo = outLength();
+    std::vector<double> dw(Ci * Co * K);
+    forEachTap([&](int64_t r, int64_t l, int64_t o, int64_t k) {
+      for (int64_t ci = 0; ci < Ci; ++ci)
+        for (int64_t co = 0; co < Co; ++co)
+          dw[weightAt(ci, co, k)] +=
+              double(x[(r * L + l) * Ci + ci]) * g[(r * Lo + o) * Co + co];
+    });
+    return dw;
+  }
+  int64_t weightAt(int64_t ci, int64_t co, int64_t k) const {
+    return (transposed ? ci * Co + co : co * Ci + ci) * K + k;
+  }
+  template <typename F> void forEachTap(F f) const {
+    int64_t Lo = outLength();
+    for (int64_t r = 0; r < R; ++r)
+      for (int64_t k = 0; k < K; ++k)
+        if (transposed)
+          for (int64_t l = 0; l < L; ++l)
+            f(r, l, l * stride + k, k);
+        else
+          for (int64_t o = 0; o < Lo; ++o)
+            f(r, o * stride + k, o, k);
+  }
+};
+
+/// The bf16 1-D convolutions on both paths: native (bf16 products summed in
+/// fp32, on a CPU with AVX512-BF16 or AMX; the staged path elsewhere) and
+/// staged. The shapes cover strides 1 and 2, an odd number of positions (a
+/// weight gradient's last VNNI pair holds a zero), odd input channels (the
+/// native path declines them), a partial last block of positions and more
+/// output channels than one block.
+TEST_P(CpuHalfGemm, Conv1dMatchesDoubleReference) {
+  if (GetParam())
+    setenv("LOCO_CPU_HALF_GEMM", "staged", 1);
+  for (Conv1dShape c : {Conv1dShape{7, 50, 48, 40, 4, 1, false},
+                        Conv1dShape{3, 601, 16, 20, 4, 1, false},
+                        Conv1dShape{4, 33, 24, 18, 4, 2, false},
+                        Conv1dShape{3, 20, 7, 12, 3, 1, false},
+                        Conv1dShape{2, 40, 12, 600, 4, 1, false},
+                        Conv1dShape{5, 41, 24, 20, 4, 1, true},
+                        Conv1dShape{3, 30, 16, 12, 4, 2, true},
+                        Conv1dShape{3, 20, 9, 8, 3, 1, true}}) {
+    int64_t Lo = c.outLength(), weights = c.Ci * c.Co * c.K;
+    std::string what =
+        std::string(c.transposed ? "conv_transpose1d" : "conv1d") + " R " +
+        std::to_string(c.R) + " L " + std::to_string(c.L) + " Ci " +
+        std::to_string(c.Ci) + " stride " + std::to_string(c.stride);
+    Half x = toBf16(randomVec(c.R * c.L * c.Ci, 21)),
+         w = toBf16(randomVec(weights, 22)), b = toBf16(randomVec(c.Co, 23));
+    Half out(c.R * Lo * c.Co);
+    auto conv = c.transposed ? loco_conv_transpose1d_bf16 : loco_conv1d_bf16;
+    conv(ctx, x.data(), w.data(), b.data(), out.data(), c.R, c.L, c.Ci, c.Co,
+         c.K, c.stride);
+    expectWithinBf16(out, c.forward(fromBf16(x), fromBf16(w), fromBf16(b)),
+                     what.c_str());
+    if (c.stride != 1)
+      continue; // weight gradients are of stride-1 convolutions
+    Half g = toBf16(randomVec(c.R * Lo * c.Co, 24)), dw(weights);
+    auto grad = c.transposed ? loco_conv_transpose1d_weight_grad_bf16
+                             : loco_conv1d_weight_grad_bf16;
+    grad(ctx, x.data(), g.data(), dw.data(), c.R, c.L, c.Ci, c.Co, c.K);
+    expectWithinBf16(dw, c.weightGrad(fromBf16(x), fromBf16(g)),
+                     (what + " weight grad").c_str());
+  }
+}
+
+/// The native path's results do not depend on the thread count (each sum
+/// is one thread's, in row order) nor on the workspace the plan leaves (a
+/// block of positions or a thread fewer changes no sum): here one thread
+/// with the workspace the compiler plans for one row, against two threads
+/// on the heap.
+TEST_F(CpuHalf, NativeConv1dIndependentOfThreadsAndWorkspace) {
+  int64_t R = 6, L = 345, Ci = 48, Co = 384, K = 4, Lo = L - K + 1;
+  Half x = toBf16(randomVec(R * L * Ci, 31)),
+       w = toBf16(randomVec(Co * Ci * K, 32)), b = toBf16(randomVec(Co, 33)),
+       g = toBf16(randomVec(R * Lo * Co, 34));
+  auto run = [&](int threads, int64_t workspaceBytes) {
+    std::vector<char> workspace(std::max<int64_t>(workspaceBytes, 1) + 64);
+    if (workspaceBytes > 0)
+      loco_context_set_workspace(
+          ctx,
+          workspace.data() +
+              (64 - reinterpret_cast<uintptr_t>(workspace.data()) % 64) % 64,
+          workspaceBytes);
+    int before = omp_get_max_threads();
+    omp_set_num_threads(threads);
+    Half out(R * Lo * Co), dw(Co * Ci * K), back(R * L * Ci), dwt(Co * Ci * K);
+    loco_conv1d_bf16(ctx, x.data(), w.data(), b.data(), out.data(), R, L, Ci,
+                     Co, K, 1);
+    loco_conv1d_weight_grad_bf16(ctx, x.data(), g.data(), dw.data(), R, L, Ci,
+                                 Co, K);
+    // The input gradient: conv_transpose1d of g with the same weight.
+    loco_conv_transpose1d_bf16(ctx, g.data(), w.data(), b.data(), back.data(),
+                               R, Lo, Co, Ci, K, 1);
+    loco_conv_transpose1d_weight_grad_bf16(ctx, g.data(), x.data(), dwt.data(),
+                                           R, Lo, Co, Ci, K);
+    omp_set_num_threads(before);
+    loco_context_set_workspace(ctx, nullptr, 0);
+    return std::vector<Half>{out, dw, back, dwt};
+  };
+  namespace ws = loco::workspace;
+  int64_t oneRow = std::max(
+      std::max(ws::conv1dStaged(1, L, Ci, Lo, Co, Co * Ci * K),
+               ws::conv1dWeightGradStaged(1, L, Ci, Lo, Co, Co * Ci * K)),
+      ws::conv1dStaged(1, Lo, Co, L, Ci, Co * Ci * K));
+  EXPECT_EQ(run(1, oneRow), run(2, 0));
+}
+
+/// The 16-bit attention widens one entry at a time into a thread's fp32
+/// buffers and runs the fp32 code on it: the fp32 kernel's results on the
+/// widened inputs, rounded, bit for bit (with dropout), forward and
+/// backward. The workspace the compiler plans holds fewer entries than the
+/// batch (the staged plan's block), as in a step.
+TEST_F(CpuHalf, AttentionEqualsRoundedF32) {
+  int64_t batch = 600, L = 70, d = 16, n = batch * L * d;
   ASSERT_LT(loco::workspace::stageRows(batch, 4 * L * d), batch);
-  Half q = toBf16(randomVec(batch * L * d, 1)),
-       k = toBf16(randomVec(batch * L * d, 2)),
-       v = toBf16(randomVec(batch * L * d, 3)), out(batch * L * d);
-  Vec qf = fromBf16(q), kf = fromBf16(k), vf = fromBf16(v), ref(batch * L * d);
+  Half q = toBf16(randomVec(n, 1)), k = toBf16(randomVec(n, 2)),
+       v = toBf16(randomVec(n, 3)), out(n);
+  Vec qf = fromBf16(q), kf = fromBf16(k), vf = fromBf16(v), ref(n);
   Vec lse(batch * L), lseRef(batch * L);
   loco_context_set_rng(ctx, 5, 9);
+  std::vector<char> workspace(
+      loco::workspace::flashAttentionBackwardStaged(batch, L, L, d, d));
+  loco_context_set_workspace(ctx, workspace.data(), workspace.size());
   loco_flash_attention_bf16(ctx, q.data(), k.data(), v.data(), out.data(),
                             lse.data(), batch, L, L, d, d, 0.25, 0.1, 3, 0);
+  loco_context_set_workspace(ctx, nullptr, 0);
   loco_flash_attention(ctx, qf.data(), kf.data(), vf.data(), ref.data(),
                        lseRef.data(), batch, L, L, d, d, 0.25, 0.1, 3, 0);
   EXPECT_EQ(out, rounded(ref));
   EXPECT_EQ(lse, lseRef);
+
+  Half dout = toBf16(randomVec(n, 4)), dq(n), dk(n), dv(n);
+  Vec doutf = fromBf16(dout), outf = fromBf16(out), dqRef(n), dkRef(n),
+      dvRef(n);
+  loco_context_set_workspace(ctx, workspace.data(), workspace.size());
+  loco_flash_attention_backward_bf16(
+      ctx, q.data(), k.data(), v.data(), out.data(), lse.data(), dout.data(),
+      dq.data(), dk.data(), dv.data(), batch, L, L, d, d, 0.25, 0.1, 3, 0);
+  loco_context_set_workspace(ctx, nullptr, 0);
+  loco_flash_attention_backward(ctx, qf.data(), kf.data(), vf.data(),
+                                outf.data(), lse.data(), doutf.data(),
+                                dqRef.data(), dkRef.data(), dvRef.data(), batch,
+                                L, L, d, d, 0.25, 0.1, 3, 0);
+  EXPECT_EQ(dq, rounded(dqRef));
+  EXPECT_EQ(dk, rounded(dkRef));
+  EXPECT_EQ(dv, rounded(dvRef));
 }
 
 TEST_F(CpuHalf, ReduceSumsInDouble) {
