@@ -51,12 +51,14 @@ bool nativeBf16Products() {
 
 /// C (m x n, fp32, column-major) += sum over `count` pairs of A_t (m x k,
 /// bf16 in VNNI pairs of k) B_t (k x n, bf16), with strides in elements.
+/// With `overwrite`, C = the sum.
 struct Bf16Product {
   Bf16Product(int64_t m, int64_t n, int64_t k, int64_t lda, int64_t ldb,
-              int64_t ldc, int64_t strideA, int64_t strideB) {
+              int64_t ldc, int64_t strideA, int64_t strideB,
+              bool overwrite = false) {
     int ilda = int(lda), ildb = int(ldb), ildc = int(ldc);
     int flags = LIBXSMM_GEMM_FLAG_VNNI_A;
-    float alpha = 1.0f, beta = 1.0f;
+    float alpha = 1.0f, beta = overwrite ? 0.0f : 1.0f;
     kernel = libxsmm_bsmmdispatch_reducebatch_strd(
         int(m), int(n), int(k), int(strideA * 2), int(strideB * 2), &ilda,
         &ildb, &ildc, &alpha, &beta, &flags, nullptr);
@@ -126,9 +128,10 @@ bool conv1d(loco_context *ctx, const loco_half *x, const loco_half *w,
   block = std::min(block, room / Co);
   if (block < 1)
     return false;
-  Bf16Product full(Co, block, Ci, Co, stride * Ci, Co, Ci * Co, Ci);
-  Bf16Product tail(Co, Lo % block ? Lo % block : block, Ci, Co, stride * Ci, Co,
-                   Ci * Co, Ci);
+  Bf16Product full(Co, block, Ci, Co, stride * Ci, Co, Ci * Co, Ci,
+                   /*overwrite=*/true);
+  Bf16Product tail(Co, Lo % block ? Lo % block : block, Ci, Co, stride * Ci,
+                   Co, Ci * Co, Ci, /*overwrite=*/true);
   if (!full || !tail)
     return false;
   packTapsVnni(w, taps, Ci, Co, K, /*transposed=*/false);
@@ -140,10 +143,13 @@ bool conv1d(loco_context *ctx, const loco_half *x, const loco_half *w,
     int64_t r = rb / blocks, l0 = rb % blocks * block;
     int64_t rows = std::min(block, Lo - l0);
     float *acc = sums + omp_get_thread_num() * block * Co;
-    for (int64_t p = 0; p < rows; ++p)
-      std::copy(bias, bias + Co, acc + p * Co);
     (rows == block ? full : tail)(taps, x + (r * L + l0 * stride) * Ci, acc, K);
-    narrowRow(acc, out + (r * Lo + l0) * Co, rows * Co);
+    // The bias joins as the sums are rounded (one pass over the block).
+    loco_half *o = out + (r * Lo + l0) * Co;
+    for (int64_t p = 0; p < rows; ++p)
+#pragma omp simd
+      for (int64_t c = 0; c < Co; ++c)
+        o[p * Co + c] = Bf16::store(acc[p * Co + c] + bias[c]);
   }
   return true;
 }
