@@ -130,8 +130,8 @@ bool conv1d(loco_context *ctx, const loco_half *x, const loco_half *w,
     return false;
   Bf16Product full(Co, block, Ci, Co, stride * Ci, Co, Ci * Co, Ci,
                    /*overwrite=*/true);
-  Bf16Product tail(Co, Lo % block ? Lo % block : block, Ci, Co, stride * Ci,
-                   Co, Ci * Co, Ci, /*overwrite=*/true);
+  Bf16Product tail(Co, Lo % block ? Lo % block : block, Ci, Co, stride * Ci, Co,
+                   Ci * Co, Ci, /*overwrite=*/true);
   if (!full || !tail)
     return false;
   packTapsVnni(w, taps, Ci, Co, K, /*transposed=*/false);
