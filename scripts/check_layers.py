@@ -44,6 +44,7 @@ LAYERS = {
     "tools/locorun": ["runtime/train", "runtime/render"],
     "tools/lococ": ["frontend/compile", "runtime"],
     "tools/loco-opt": ["passes", "tests/lib"],
+    "tools/loco-budget-gap": ["frontend/compile"],
     # The Python module: a thin layer over the compile flow and the runner.
     "bindings/python": ["frontend/compile", "runtime/train"],
     "tests/lib": ["passes"],

@@ -174,6 +174,21 @@ const Tier kTiers[] = {{0, false, true, 1},
 const int64_t kChunkOptions[] = {1, 2, 4, 8, 16, 32, 64};
 const int64_t kMaxChunks = kChunkOptions[std::size(kChunkOptions) - 1];
 
+/// The remat choice of `tier` at a phase and chunk count (no extra
+/// checkpoints).
+LocoRematChoice tierChoice(const Tier &tier, int64_t phase, int64_t chunks) {
+  LocoRematChoice remat;
+  remat.rowChunks = chunks;
+  remat.checkpointEvery = tier.every;
+  remat.checkpointPhase = phase;
+  remat.keepSegment = tier.keepSegment;
+  remat.keepExpensive = tier.keepExpensive;
+  remat.keepNarrow = tier.keepNarrow;
+  remat.bf16Checkpoints = tier.bf16;
+  remat.rebuildPrologue = tier.rebuildPrologue;
+  return remat;
+}
+
 /// The search of fitBudget, with the plans it has compiled.
 class BudgetSearch {
 public:
@@ -194,6 +209,10 @@ private:
   /// `fit`, and the smallest arena.
   FailureOr<int64_t> tryPhases(const Tier &tier, int64_t micro, int64_t chunks,
                                std::optional<StepChoice> &fit);
+  /// The most chunked plans of a tier: the cheapest that fits in `fit`, and
+  /// the smallest arena.
+  FailureOr<int64_t> tryMostChunked(const Tier &tier, int64_t micro,
+                                    std::optional<StepChoice> &fit);
   /// A segmented plan that fits, with the most extra checkpoints that fit.
   FailureOr<StepChoice> withExtras(StepChoice fit);
   FailureOr<TierFit> finish(const StepChoice &fit);
@@ -247,14 +266,7 @@ FailureOr<int64_t> BudgetSearch::tryPhases(const Tier &tier, int64_t micro,
        ++phase) {
     StepChoice choice;
     choice.microBatch = micro;
-    choice.remat.rowChunks = chunks;
-    choice.remat.checkpointEvery = tier.every;
-    choice.remat.checkpointPhase = phase;
-    choice.remat.keepSegment = tier.keepSegment;
-    choice.remat.keepExpensive = tier.keepExpensive;
-    choice.remat.keepNarrow = tier.keepNarrow;
-    choice.remat.bf16Checkpoints = tier.bf16;
-    choice.remat.rebuildPrologue = tier.rebuildPrologue;
+    choice.remat = tierChoice(tier, phase, chunks);
     FailureOr<int64_t> arena = trial(choice);
     if (failed(arena))
       return failure();
@@ -263,6 +275,28 @@ FailureOr<int64_t> BudgetSearch::tryPhases(const Tier &tier, int64_t micro,
       fit = choice;
       bestFlops = lastFlops;
     }
+  }
+  return smallest;
+}
+
+// The arena shrinks with the row chunks until a chunk's own buffers outgrow
+// what chunking saves: the smallest plan of a tier is at its most chunks or
+// at half as many (tiny's floor is at 32 of 64; loco-budget-gap found the
+// search refusing a budget that plan fits). Half as many first: fewer
+// chunks recompute less.
+FailureOr<int64_t>
+BudgetSearch::tryMostChunked(const Tier &tier, int64_t micro,
+                             std::optional<StepChoice> &fit) {
+  int64_t smallest = std::numeric_limits<int64_t>::max();
+  for (int64_t chunks : {tier.maxChunks / 2, tier.maxChunks}) {
+    if (chunks < 1)
+      continue;
+    FailureOr<int64_t> arena = tryPhases(tier, micro, chunks, fit);
+    if (failed(arena))
+      return failure();
+    smallest = std::min(smallest, *arena);
+    if (fit)
+      break;
   }
   return smallest;
 }
@@ -308,11 +342,11 @@ FailureOr<BudgetSearch::TierFit> BudgetSearch::finish(const StepChoice &fit) {
 }
 
 FailureOr<BudgetSearch::TierFit> BudgetSearch::searchTier(const Tier &tier) {
-  // A tier whose most chunked plan does not fit with micro-batches of 1
-  // does not fit with larger ones: one probe rules it out.
+  // A tier whose most chunked plans do not fit with micro-batches of 1 do
+  // not fit with larger ones: one probe rules it out.
   std::optional<StepChoice> fit;
   if (spec.batchSize > 1) {
-    if (failed(tryPhases(tier, 1, tier.maxChunks, fit)))
+    if (failed(tryMostChunked(tier, 1, fit)))
       return failure();
     if (!fit)
       return TierFit();
@@ -321,10 +355,10 @@ FailureOr<BudgetSearch::TierFit> BudgetSearch::searchTier(const Tier &tier) {
     if (spec.batchSize % micro != 0)
       continue;
     int64_t most = tier.maxChunks;
-    if (failed(tryPhases(tier, micro, most, fit)))
+    if (failed(tryMostChunked(tier, micro, fit)))
       return failure();
     if (!fit)
-      continue; // Not even the most chunked plan of this tier fits.
+      continue; // Not even the most chunked plans of this tier fit.
     if (most == 1)
       return finish(*fit);
     int64_t previous = std::numeric_limits<int64_t>::max();
@@ -337,9 +371,9 @@ FailureOr<BudgetSearch::TierFit> BudgetSearch::searchTier(const Tier &tier) {
       if (fit)
         return finish(*fit);
       // More chunks stop paying once a chunk's activations are small next
-      // to what is kept whole: go to the most chunked plan.
+      // to what is kept whole: go to the most chunked plans (one fits).
       if (*smallest > previous - previous / 100) {
-        if (failed(tryPhases(tier, micro, most, fit)))
+        if (failed(tryMostChunked(tier, micro, fit)))
           return failure();
         return finish(*fit);
       }
@@ -377,6 +411,57 @@ FailureOr<StepChoice> BudgetSearch::run(bool bf16Checkpoints) {
 }
 
 } // namespace
+
+FailureOr<PlanCost> mlir::loco::planCost(const ModelSpec &spec,
+                                         const StepChoice &choice,
+                                         const LocoPipelineOptions &options,
+                                         MLIRContext *context) {
+  FailureOr<OwningOpRef<ModuleOp>> module =
+      planStep(spec, choice, options, context, false);
+  if (failed(module))
+    return failure();
+  PlanCost cost;
+  cost.arena = plannedArenaBytes(**module);
+  int64_t microSteps = spec.batchSize / choice.microBatch;
+  if (auto remat = (**module)->getAttrOfType<DictionaryAttr>("loco.remat")) {
+    auto flops = remat.getAs<IntegerAttr>("step_flops");
+    auto recomputed = remat.getAs<IntegerAttr>("recompute_flops");
+    cost.stepFlops = flops ? flops.getInt() * microSteps : 0;
+    cost.recomputeFlops = recomputed ? recomputed.getInt() * microSteps : 0;
+  }
+  if (auto found = (**module)->getAttrOfType<ArrayAttr>("loco.row_chunks"))
+    cost.regions = found.size();
+  return cost;
+}
+
+std::vector<StepChoice> mlir::loco::budgetSearchSpace(const ModelSpec &spec,
+                                                      bool bf16Checkpoints,
+                                                      int64_t regions) {
+  std::vector<StepChoice> space;
+  for (int64_t micro = 1; micro <= spec.batchSize; ++micro) {
+    if (spec.batchSize % micro != 0)
+      continue;
+    for (const Tier &tier : kTiers) {
+      if (tier.bf16 && !bf16Checkpoints)
+        continue;
+      int64_t phases = std::min<int64_t>(2, std::max<int64_t>(1, tier.every));
+      int64_t extras = tier.every > 1 ? regions : 0;
+      for (int64_t phase = 0; phase < phases; ++phase)
+        for (int64_t chunks : kChunkOptions) {
+          if (chunks > tier.maxChunks)
+            break;
+          for (int64_t extra = 0; extra <= extras; ++extra) {
+            StepChoice choice;
+            choice.microBatch = micro;
+            choice.remat = tierChoice(tier, phase, chunks);
+            choice.remat.extraCheckpoints = extra;
+            space.push_back(choice);
+          }
+        }
+    }
+  }
+  return space;
+}
 
 FailureOr<StepChoice>
 mlir::loco::fitBudget(const ModelSpec &spec, int64_t budget,

@@ -16,6 +16,8 @@
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/OwningOpRef.h"
 
+#include <vector>
+
 namespace mlir::loco {
 
 /// The choices that trade memory for recomputation.
@@ -79,6 +81,26 @@ FailureOr<StepChoice> fitBudget(const ModelSpec &spec, int64_t budget,
                                 const LocoPipelineOptions &options,
                                 MLIRContext *context, int64_t &smallestArena,
                                 bool bf16Checkpoints = false);
+
+/// What a planned training step costs: its arena, and over an optimizer
+/// step (all its micro-steps) its flops and the recomputed share of them;
+/// `regions` counts its row-independent regions (the most extra
+/// checkpoints a segmented plan can take).
+struct PlanCost {
+  int64_t arena = 0, stepFlops = 0, recomputeFlops = 0, regions = 0;
+};
+FailureOr<PlanCost> planCost(const ModelSpec &spec, const StepChoice &choice,
+                             const LocoPipelineOptions &options,
+                             MLIRContext *context);
+
+/// Every choice fitBudget decides among, for the exact solver that measures
+/// its optimality gap (tools/loco-budget-gap): each micro-batch that divides
+/// the config's batch, each tier (the bf16-checkpoint ones with
+/// `bf16Checkpoints`) at both phases, each of the tier's row-chunk counts,
+/// and for the tiers with segments of several paths, every count of extra
+/// checkpoints up to `regions`.
+std::vector<StepChoice>
+budgetSearchSpace(const ModelSpec &spec, bool bf16Checkpoints, int64_t regions);
 
 } // namespace mlir::loco
 

@@ -1,0 +1,255 @@
+//===- loco-budget-gap.cpp - The budget search against the exact optimum --===//
+//
+// A test-only tool that measures the optimality gap of lococ's budget
+// search (frontend/compile/FitBudget.cpp). The search walks its tiers in
+// order of recomputation and stops at the first plan that fits; this tool
+// plans every choice the search decides among (budgetSearchSpace: micro-
+// batch, tier, phase, row chunks, extra checkpoints) once, and for each
+// budget takes the fitting plan with the fewest flops: the exact optimum at
+// the search's granularity, found by exhaustion. It prints both per budget
+// and fails (exit 1) when the search's recomputed flops exceed the
+// optimum's by more than --max-gap percent.
+//
+//   loco-budget-gap CONFIG [--set key=value]... [--target cpu|cuda]
+//                   [--budget 50%|SIZE|floor]... [--max-gap PERCENT]
+//                   [--list]
+//
+// --list prints every planned choice with its arena and flops.
+// A budget in percent is of the unconstrained plan's arena (the config's
+// batch, no recomputation, no chunks); `floor` is the smallest arena of any
+// choice. On cuda, budgets are of the arena (the backend's fixed workspace
+// is not counted, as lococ subtracts it before its search).
+//
+//===----------------------------------------------------------------------===//
+
+#include "dialect/LocoDialect.h"
+#include "frontend/ConfigDocument.h"
+#include "frontend/ModelSpec.h"
+#include "frontend/ReadModelSpec.h"
+#include "frontend/compile/FitBudget.h"
+#include "passes/Passes.h"
+#include "passes/analysis/MemoryReport.h"
+
+#include "mlir/IR/MLIRContext.h"
+#include "llvm/Support/Format.h"
+#include "llvm/Support/raw_ostream.h"
+
+#include <cstdlib>
+#include <limits>
+#include <optional>
+#include <string>
+#include <vector>
+
+using namespace mlir;
+using namespace mlir::loco;
+
+namespace {
+
+struct Args {
+  std::string config, target = "cpu";
+  std::vector<std::string> overrides, budgets;
+  double maxGap = -1;
+  bool list = false;
+};
+
+int usage(const char *message) {
+  llvm::errs() << "loco-budget-gap: " << message
+               << "\nusage: loco-budget-gap CONFIG [--set key=value]... "
+                  "[--target cpu|cuda] [--budget 50%|SIZE|floor]... "
+                  "[--max-gap PERCENT] [--list]\n";
+  return 2;
+}
+
+std::string describe(const StepChoice &c) {
+  const LocoRematChoice &r = c.remat;
+  std::string text = "micro " + std::to_string(c.microBatch) + ", chunks " +
+                     std::to_string(r.rowChunks);
+  if (r.checkpointEvery == 0)
+    return text + (r.keepExpensive ? ", cheap ops rebuilt" : ", no remat");
+  text += ", checkpoint every " + std::to_string(r.checkpointEvery);
+  if (r.checkpointEvery > 1)
+    text += " (phase " + std::to_string(r.checkpointPhase) + ")";
+  if (r.extraCheckpoints)
+    text += " +" + std::to_string(r.extraCheckpoints) + " extra";
+  if (r.keepNarrow)
+    text += ", narrow kept";
+  if (r.keepExpensive)
+    text += ", contractions kept";
+  if (!r.keepSegment)
+    text += ", segment rebuilt";
+  if (r.rebuildPrologue)
+    text += ", prologue rebuilt";
+  if (r.bf16Checkpoints)
+    text += ", bf16 checkpoints";
+  return text;
+}
+
+/// A planned choice of the space.
+struct Planned {
+  StepChoice choice;
+  PlanCost cost;
+};
+
+/// Recomputed flops of `search` over the optimum's, in percent (0 when
+/// both recompute nothing).
+double gapPercent(const PlanCost &search, const PlanCost &optimum) {
+  if (search.recomputeFlops <= optimum.recomputeFlops)
+    return 0.0;
+  if (optimum.recomputeFlops == 0)
+    return std::numeric_limits<double>::infinity();
+  return 100.0 * double(search.recomputeFlops - optimum.recomputeFlops) /
+         double(optimum.recomputeFlops);
+}
+
+} // namespace
+
+int main(int argc, char **argv) {
+  Args args;
+  for (int i = 1; i < argc; ++i) {
+    std::string arg = argv[i];
+    auto value = [&]() -> const char * {
+      return i + 1 < argc ? argv[++i] : nullptr;
+    };
+    if (arg == "--set" || arg == "--budget" || arg == "--target" ||
+        arg == "--max-gap") {
+      const char *v = value();
+      if (!v)
+        return usage((arg + " needs a value").c_str());
+      if (arg == "--set")
+        args.overrides.push_back(v);
+      else if (arg == "--budget")
+        args.budgets.push_back(v);
+      else if (arg == "--target")
+        args.target = v;
+      else
+        args.maxGap = std::atof(v);
+    } else if (arg == "--list") {
+      args.list = true;
+    } else if (!arg.empty() && arg[0] != '-' && args.config.empty()) {
+      args.config = arg;
+    } else {
+      return usage(("unknown argument '" + arg + "'").c_str());
+    }
+  }
+  if (args.config.empty() || args.budgets.empty())
+    return usage("a config and at least one --budget are needed");
+  if (args.target != "cpu" && args.target != "cuda")
+    return usage("--target is cpu or cuda");
+
+  DialectRegistry registry;
+  registerLocoDialects(registry);
+  MLIRContext context(registry);
+  ConfigDocument doc(&context, args.config);
+  if (failed(doc.load()))
+    return 1;
+  for (auto [index, assignment] : llvm::enumerate(args.overrides))
+    if (failed(doc.applyOverride(assignment, index + 1)))
+      return 1;
+  if (failed(doc.checkKeys(false)))
+    return 1;
+  std::optional<ModelSpec> spec = parseModelSpec(doc);
+  if (!spec)
+    return 1;
+  LocoPipelineOptions options{
+      args.target, true,
+      spec->useAmp ? (spec->ampDtype == "float16" ? "f16" : "bf16") : ""};
+  // lococ lets the search store checkpoints in bf16 under bf16 AMP.
+  bool bf16Checkpoints = options.amp == "bf16";
+
+  StepChoice unconstrained;
+  unconstrained.microBatch = spec->batchSize;
+  FailureOr<PlanCost> base = planCost(*spec, unconstrained, options, &context);
+  if (failed(base))
+    return 1;
+  std::vector<Planned> planned;
+  for (const StepChoice &choice :
+       budgetSearchSpace(*spec, bf16Checkpoints, base->regions)) {
+    FailureOr<PlanCost> cost = planCost(*spec, choice, options, &context);
+    if (failed(cost))
+      return 1;
+    planned.push_back({choice, *cost});
+  }
+  int64_t floor = std::numeric_limits<int64_t>::max();
+  for (const Planned &p : planned) {
+    floor = std::min(floor, p.cost.arena);
+    if (args.list)
+      llvm::outs() << "planned: arena " << p.cost.arena << ", step flops "
+                   << p.cost.stepFlops << " (" << describe(p.choice) << ")\n";
+  }
+
+  llvm::outs() << "loco-budget-gap: " << args.config << " ("
+               << (options.amp.empty() ? "fp32" : options.amp) << ", "
+               << args.target << "): " << planned.size()
+               << " choices planned; unconstrained arena "
+               << formatBytes(base->arena) << ", floor " << formatBytes(floor)
+               << ", step " << llvm::format("%.3g", double(base->stepFlops))
+               << " flops\n";
+  bool withinGap = true;
+  for (const std::string &text : args.budgets) {
+    int64_t budget;
+    if (text == "floor") {
+      budget = floor;
+    } else if (!text.empty() && text.back() == '%') {
+      budget = static_cast<int64_t>(double(base->arena) *
+                                    std::atof(text.c_str()) / 100.0);
+    } else {
+      FailureOr<int64_t> parsed = parseByteSize(text);
+      if (failed(parsed))
+        return usage(("--budget '" + text + "' is not a size").c_str());
+      budget = *parsed;
+    }
+    // The optimum: the fewest flops among the choices that fit (then the
+    // smaller arena).
+    const Planned *best = nullptr;
+    for (const Planned &p : planned)
+      if (p.cost.arena <= budget &&
+          (!best || p.cost.stepFlops < best->cost.stepFlops ||
+           (p.cost.stepFlops == best->cost.stepFlops &&
+            p.cost.arena < best->cost.arena)))
+        best = &p;
+    int64_t smallest = 0;
+    FailureOr<StepChoice> search =
+        fitBudget(*spec, budget, options, &context, smallest, bf16Checkpoints);
+    llvm::outs() << "budget " << text << " (" << formatBytes(budget) << ")\n";
+    if (!best) {
+      llvm::outs() << "  no choice fits";
+      if (succeeded(search)) {
+        llvm::outs() << ", but the search found one\n";
+        withinGap = false;
+      } else {
+        llvm::outs() << ", nor does the search's\n";
+      }
+      continue;
+    }
+    auto line = [&](const char *who, const StepChoice &choice,
+                    const PlanCost &cost) {
+      llvm::outs() << "  " << who << ": arena " << formatBytes(cost.arena)
+                   << ", recompute "
+                   << llvm::format("%.4g", double(cost.recomputeFlops))
+                   << " flops, ratio "
+                   << llvm::format("%.3f", double(cost.stepFlops) /
+                                               double(base->stepFlops))
+                   << " (" << describe(choice) << ")\n";
+    };
+    line("optimum", best->choice, best->cost);
+    if (failed(search)) {
+      llvm::outs() << "  search: none found\n";
+      withinGap = false;
+      continue;
+    }
+    FailureOr<PlanCost> found = planCost(*spec, *search, options, &context);
+    if (failed(found))
+      return 1;
+    line("search ", *search, *found);
+    double gap = gapPercent(*found, best->cost);
+    llvm::outs() << "  gap " << llvm::format("%.2f", gap)
+                 << "% of the optimum's recomputed flops\n";
+    if (args.maxGap >= 0 && gap > args.maxGap)
+      withinGap = false;
+  }
+  if (!withinGap)
+    llvm::outs() << "loco-budget-gap: the search is not within "
+                 << llvm::format("%.3g", args.maxGap)
+                 << "% of the optimum at every budget\n";
+  return withinGap ? 0 : 1;
+}
