@@ -48,12 +48,15 @@ struct LocoRematChoice {
   /// Store the checkpointed region inputs (the f32 residual stream between
   /// paths) in bf16, widened again chunk by chunk in the backward.
   bool bf16Checkpoints = false;
+  /// Recompute nothing in this many regions (the last ones).
+  int64_t keptRegions = 0;
 
   /// The fields by value, for ordering and lookups.
   auto asTuple() const {
     return std::make_tuple(rowChunks, checkpointEvery, checkpointPhase,
                            keepSegment, extraCheckpoints, rebuildPrologue,
-                           keepExpensive, keepNarrow, bf16Checkpoints);
+                           keepExpensive, keepNarrow, bf16Checkpoints,
+                           keptRegions);
   }
 };
 

@@ -312,7 +312,12 @@ def LocoRematerializePass : Pass<"loco-rematerialize", "::mlir::ModuleOp"> {
       recomputation in the segment length, one rebuilt input alive);
       `extra-checkpoints = n` also keeps the inputs of the `n` earliest
       other regions after region 0 (spacing between s and 1, for budgets in
-      between). The
+      between). With `keep-regions = k`, the last `k` regions (whose
+      backward runs first) recompute nothing: their activations stay from
+      the forward, as without recomputation, so that a budget between no
+      recomputation and recomputation in every region is spent on fewer
+      recomputed regions (each kept region adds about a path's activations
+      and saves a path's recomputation). The
       phase picks which paths are
       recomputed twice: with two paths per block, `p = 1` keeps the inputs
       of the time paths and recomputes the frequency paths' forward again,
@@ -336,6 +341,7 @@ def LocoRematerializePass : Pass<"loco-rematerialize", "::mlir::ModuleOp"> {
     equals the original (counter-based RNG). `s = 0` changes nothing. The
     module's `loco.remat` dictionary records `checkpoint_every`,
     `checkpoint_phase`, `keep_expensive`, `keep_narrow`, `keep_segment`,
+    `kept_regions`,
     `bf16_checkpoints`, `recomputed_ops`, `recompute_flops` and `recompute_bytes`
     (RecomputeCostOpInterface: the cost model is flops plus bytes moved),
     `step_flops` and `step_bytes` (all ops of the step, recomputation
@@ -365,6 +371,8 @@ def LocoRematerializePass : Pass<"loco-rematerialize", "::mlir::ModuleOp"> {
            "The first checkpointed region (with checkpoint-every > 1)">,
     Option<"extraCheckpoints", "extra-checkpoints", "int64_t", /*default=*/"0",
            "Also checkpoint the inputs of this many more regions (the earliest after region 0)">,
+    Option<"keepRegions", "keep-regions", "int64_t", /*default=*/"0",
+           "Recompute nothing in this many regions, the last ones">,
     Option<"rebuildPrologue", "rebuild-prologue", "bool", /*default=*/"false",
            "Rebuild the ops before the first region (the encoder) instead of keeping them">,
     Option<"keepSegment", "keep-segment", "bool", /*default=*/"true",

@@ -46,6 +46,7 @@ void mlir::loco::buildLocoGradPipeline(OpPassManager &pm,
   remat.keepExpensive = choice.keepExpensive;
   remat.keepNarrow = choice.keepNarrow;
   remat.bf16Checkpoints = choice.bf16Checkpoints;
+  remat.keepRegions = choice.keptRegions;
   pm.addPass(createLocoRematerializePass(remat));
 }
 

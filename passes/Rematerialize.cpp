@@ -103,11 +103,12 @@ bool isExpensive(Operation *op) {
 class Rematerializer {
 public:
   Rematerializer(func::FuncOp func, int64_t every, int64_t phase, int64_t extra,
-                 bool keepExpensive, bool keepNarrow, bool keepSegment,
-                 bool rebuildPrologue)
+                 int64_t keptRegions, bool keepExpensive, bool keepNarrow,
+                 bool keepSegment, bool rebuildPrologue)
       : every(every), keepExpensive(keepExpensive), keepNarrow(keepNarrow),
         keepSegment(keepSegment), rebuildPrologue(rebuildPrologue) {
     classify(func);
+    firstKept = static_cast<int64_t>(splits.size()) - keptRegions;
     // Checkpointed regions: phase, phase + every, ...; then `extra` more,
     // the earliest of the others after region 0 (whose input only the
     // prologue rebuilds, which is cheap).
@@ -153,6 +154,8 @@ private:
 
   int64_t every;
   bool keepExpensive, keepNarrow, keepSegment, rebuildPrologue;
+  /// Regions from this one on recompute nothing (keep-regions).
+  int64_t firstKept = 0;
   /// Regions whose input is a checkpoint (with every > 1).
   std::set<int64_t> checkpoints;
   /// The segment of region `r`: the checkpointed region it starts at (-1
@@ -219,10 +222,10 @@ bool Rematerializer::isCheckpoint(Value value) const {
   if (!def || !forward.contains(def))
     return true;
   if (std::optional<ChunkKey> key = chunkOf(def))
-    return (keepExpensive && isExpensive(def)) ||
+    return key->first >= firstKept || (keepExpensive && isExpensive(def)) ||
            (keepNarrow && isNarrowContraction(def, *key));
-  if (chunkKeyOf(value)) // A piece of a region's split.
-    return false;
+  if (std::optional<ChunkKey> key = chunkKeyOf(value)) // A split's piece.
+    return key->first >= firstKept;
   // Outside the chunked part (encoder, decoder, losses): kept, but for the
   // prologue before the first region with rebuild-prologue.
   int64_t place = forward.lookup(def);
@@ -401,8 +404,8 @@ struct RematerializePass
       Rematerializer remat(func, checkpointEvery,
                            checkpointPhase %
                                std::max<int64_t>(1, checkpointEvery),
-                           extraCheckpoints, keepExpensive, keepNarrow,
-                           keepSegment, rebuildPrologue);
+                           extraCheckpoints, keepRegions, keepExpensive,
+                           keepNarrow, keepSegment, rebuildPrologue);
       if (bf16Checkpoints)
         compressed = remat.compressCheckpoints();
       remat.run(func);
@@ -447,6 +450,9 @@ struct RematerializePass
                                  builder.getBoolAttr(keepSegment)),
             builder.getNamedAttr("extra_checkpoints",
                                  builder.getI64IntegerAttr(extraCheckpoints)),
+            builder.getNamedAttr("kept_regions",
+                                 builder.getI64IntegerAttr(
+                                     checkpointEvery > 0 ? keepRegions : 0)),
             builder.getNamedAttr("rebuild_prologue",
                                  builder.getBoolAttr(rebuildPrologue)),
             builder.getNamedAttr("bf16_checkpoints",

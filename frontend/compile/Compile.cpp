@@ -87,7 +87,8 @@ private:
   std::optional<int64_t> budget; ///< for the arena, the fixed part taken off
   std::string target;            ///< cpu or cuda
   int64_t rowChunks = 0, checkpointEvery = -1, checkpointPhase = 0;
-  int64_t extraCheckpoints = 0, microBatch = 0, batchSegments = 0;
+  int64_t extraCheckpoints = 0, keepRegions = 0, microBatch = 0,
+          batchSegments = 0;
   int64_t deviceFixed = 0;
   LocoPipelineOptions options;
   OwningOpRef<ModuleOp> module;
@@ -155,6 +156,7 @@ LogicalResult Compilation::checkCounts() {
                    &checkpointPhase},
         std::tuple{"--extra-checkpoints", o.extraCheckpoints, int64_t(0),
                    &extraCheckpoints},
+        std::tuple{"--keep-regions", o.keepRegions, int64_t(0), &keepRegions},
         std::tuple{"--micro-batch", o.microBatch, int64_t(1), &microBatch}}) {
     if (!given)
       continue;
@@ -223,9 +225,9 @@ LogicalResult Compilation::fitSeparate(int64_t segments, int64_t &chunks) {
 
 LogicalResult Compilation::buildSeparate() {
   if (checkpointEvery >= 0 || microBatch > 0 || extraCheckpoints > 0 ||
-      o.rebuildPrologue || o.keepExpensive || o.keepNarrow ||
+      keepRegions > 0 || o.rebuildPrologue || o.keepExpensive || o.keepNarrow ||
       o.bf16Checkpoints.value_or(false)) {
-    toolError() << "--checkpoint-every, --extra-checkpoints, "
+    toolError() << "--checkpoint-every, --extra-checkpoints, --keep-regions, "
                    "--rebuild-prologue, --keep-expensive, --keep-narrow, "
                    "--bf16-checkpoints and --micro-batch "
                    "choose recomputation and micro-batches of training; "
@@ -272,6 +274,7 @@ LogicalResult Compilation::chooseTrain(StepChoice &choice) {
   choice.remat.checkpointPhase = checkpointPhase;
   choice.remat.keepSegment = o.keepSegment;
   choice.remat.extraCheckpoints = extraCheckpoints;
+  choice.remat.keptRegions = keepRegions;
   choice.remat.rebuildPrologue = o.rebuildPrologue;
   choice.remat.keepExpensive = o.keepExpensive;
   choice.remat.keepNarrow = o.keepNarrow;

@@ -53,7 +53,7 @@ struct CompileOptions {
   /// The memory-for-compute choices by hand, instead of the budget search
   /// (unset: not given; each given one must be in range).
   std::optional<int64_t> rowChunks, checkpointEvery, checkpointPhase;
-  std::optional<int64_t> extraCheckpoints, microBatch;
+  std::optional<int64_t> extraCheckpoints, keepRegions, microBatch;
   bool keepSegment = true, rebuildPrologue = false, keepExpensive = false;
   bool keepNarrow = false;
   /// Store f32 checkpoints in bf16: asked for, forbidden, or (unset) the

@@ -98,7 +98,8 @@ FailureOr<PlanCost> planCost(const ModelSpec &spec, const StepChoice &choice,
 /// the config's batch, each tier (the bf16-checkpoint ones with
 /// `bf16Checkpoints`) at both phases, each of the tier's row-chunk counts,
 /// and for the tiers with segments of several paths, every count of extra
-/// checkpoints up to `regions`.
+/// checkpoints up to `regions`, and for those with a checkpoint at every
+/// region, every count of regions kept whole up to `regions`.
 std::vector<StepChoice>
 budgetSearchSpace(const ModelSpec &spec, bool bf16Checkpoints, int64_t regions);
 

@@ -214,6 +214,7 @@ FailureOr<MemoryReport> mlir::loco::buildMemoryReport(ModuleOp module) {
     if (auto rebuild = remat.getAs<BoolAttr>("rebuild_prologue"))
       decisions.rebuildPrologue = rebuild.getValue();
     decisions.extraCheckpoints = attrInt(remat, "extra_checkpoints");
+    decisions.keptRegions = attrInt(remat, "kept_regions");
     decisions.bf16Checkpoints = attrInt(remat, "bf16_checkpoints");
     decisions.recomputedOps = attrInt(remat, "recomputed_ops");
     decisions.recomputeFlops = attrInt(remat, "recompute_flops");
@@ -312,6 +313,11 @@ void mlir::loco::printMemoryReport(const MemoryReport &report,
                ? ", " + std::to_string(decisions.extraCheckpoints) +
                      " more checkpoints"
                : std::string())
+       << (decisions.keptRegions
+               ? ", the last " + std::to_string(decisions.keptRegions) +
+                     " region(s) kept whole (their activations fit the "
+                     "budget)"
+               : std::string())
        << (decisions.checkpointEvery >= 1 && decisions.rebuildPrologue
                ? ", encoder recomputed"
                : "")
@@ -377,6 +383,7 @@ llvm::json::Value mlir::loco::memoryReportJson(const MemoryReport &report) {
       {"checkpoint_phase", decisions.checkpointPhase},
       {"keep_segment", decisions.keepSegment},
       {"extra_checkpoints", decisions.extraCheckpoints},
+      {"kept_regions", decisions.keptRegions},
       {"rebuild_prologue", decisions.rebuildPrologue},
       {"bf16_checkpoints", decisions.bf16Checkpoints},
       {"recompute_cheap_only", decisions.keepExpensive},

@@ -58,6 +58,8 @@ struct MemoryReport {
     bool keepExpensive = false, keepNarrow = false, keepSegment = true,
          rebuildPrologue = false;
     int64_t extraCheckpoints = 0;
+    /// Regions (the last ones) that recompute nothing.
+    int64_t keptRegions = 0;
     /// f32 checkpoints kept as bf16 copies (loco-rematerialize).
     int64_t bf16Checkpoints = 0;
     int64_t recomputeFlops = 0, stepFlops = 0;

@@ -4,6 +4,7 @@
 // RUN: loco-opt %s -loco-chunk-rows=chunks=2 -loco-autodiff -loco-rematerialize="checkpoint-every=2 checkpoint-phase=1" | FileCheck %s --check-prefix=PHASE1
 // RUN: loco-opt %s -loco-chunk-rows=chunks=2 -loco-autodiff -loco-rematerialize="checkpoint-every=2 extra-checkpoints=1" | FileCheck %s --check-prefix=EXTRA
 // RUN: loco-opt %s -loco-chunk-rows=chunks=2 -loco-autodiff -loco-rematerialize="checkpoint-every=1 keep-expensive" | FileCheck %s --check-prefix=CHEAP
+// RUN: loco-opt %s -loco-chunk-rows=chunks=2 -loco-autodiff -loco-rematerialize="checkpoint-every=1 keep-regions=1" | FileCheck %s --check-prefix=KEPT
 
 // Two paths (regions 0 and 1) of a dual-path step, two row chunks each.
 func.func @train_step(%g: tensor<8xf32> {loco.param = "freq.gamma"},
@@ -23,10 +24,10 @@ func.func @train_step(%g: tensor<8xf32> {loco.param = "freq.gamma"},
 }
 
 // The decisions and their price, on the module.
-// EVERY1: loco.remat = {bf16_checkpoints = 0 : i64, checkpoint_every = 1 : i64, checkpoint_phase = 0 : i64, extra_checkpoints = 0 : i64, keep_expensive = false, keep_narrow = false, keep_segment = true, rebuild_prologue = false, recompute_bytes = {{[1-9][0-9]*}} : i64, recompute_flops = {{[1-9][0-9]*}} : i64, recomputed_ops = 8 : i64
+// EVERY1: loco.remat = {bf16_checkpoints = 0 : i64, checkpoint_every = 1 : i64, checkpoint_phase = 0 : i64, extra_checkpoints = 0 : i64, keep_expensive = false, keep_narrow = false, keep_segment = true, kept_regions = 0 : i64, rebuild_prologue = false, recompute_bytes = {{[1-9][0-9]*}} : i64, recompute_flops = {{[1-9][0-9]*}} : i64, recomputed_ops = 8 : i64
 // EVERY2: loco.remat = {bf16_checkpoints = 0 : i64, checkpoint_every = 2 : i64, checkpoint_phase = 0 : i64, extra_checkpoints = 0 : i64, keep_expensive = false
 // CHEAP: loco.remat = {bf16_checkpoints = 0 : i64, checkpoint_every = 1 : i64, checkpoint_phase = 0 : i64, extra_checkpoints = 0 : i64, keep_expensive = true
-// NONE: loco.remat = {bf16_checkpoints = 0 : i64, checkpoint_every = 0 : i64, checkpoint_phase = 0 : i64, extra_checkpoints = 0 : i64, keep_expensive = false, keep_narrow = false, keep_segment = true, rebuild_prologue = false, recompute_bytes = 0 : i64, recompute_flops = 0 : i64, recomputed_ops = 0 : i64
+// NONE: loco.remat = {bf16_checkpoints = 0 : i64, checkpoint_every = 0 : i64, checkpoint_phase = 0 : i64, extra_checkpoints = 0 : i64, keep_expensive = false, keep_narrow = false, keep_segment = true, kept_regions = 0 : i64, rebuild_prologue = false, recompute_bytes = 0 : i64, recompute_flops = 0 : i64, recomputed_ops = 0 : i64
 
 // The forward pass is untouched; the backward starts with region 1's last
 // chunk.
@@ -77,3 +78,12 @@ func.func @train_step(%g: tensor<8xf32> {loco.param = "freq.gamma"},
 // that costs 16 flops per element or more; here every op is cheap, so the
 // result is the full recomputation's.
 // CHEAP: loco.rms_group_norm {{.*}}loco.recompute
+
+// keep-regions=1: the last region (the time path, region 1, whose backward
+// runs first) recomputes nothing; region 0 rebuilds its two chunks as with
+// checkpoint-every=1 (half of EVERY1's eight ops).
+// KEPT: loco.remat = {{{.*}}kept_regions = 1 : i64{{.*}}recomputed_ops = 4 : i64
+// KEPT-NOT: loco.chunk = array<i64: 1, {{[0-9]+}}>, loco.recompute
+// KEPT: loco.rms_group_norm {{.*}}loco.chunk = array<i64: 0, 1>, loco.recompute
+// KEPT: loco.rms_group_norm {{.*}}loco.chunk = array<i64: 0, 0>, loco.recompute
+// KEPT-NOT: loco.chunk = array<i64: 1, {{[0-9]+}}>, loco.recompute

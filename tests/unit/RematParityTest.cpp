@@ -162,6 +162,11 @@ INSTANTIATE_TEST_SUITE_P(
         Case{"dropout_cheap_only_chunks2", " --set model.dropout=0.1",
              "--row-chunks 2 --checkpoint-every 1 --keep-expensive"},
         Case{"narrow", "", "--checkpoint-every 1 --keep-narrow"},
+        // The last paths kept whole, the others recomputed.
+        Case{"narrow_kept1", "",
+             "--checkpoint-every 1 --keep-narrow --keep-regions 1"},
+        Case{"dropout_chunks3_every1_kept3", " --set model.dropout=0.1",
+             "--row-chunks 3 --checkpoint-every 1 --keep-regions 3"},
         Case{"dropout_narrow_chunks3", " --set model.dropout=0.1",
              "--row-chunks 3 --checkpoint-every 1 --keep-narrow"},
         Case{"micro1", "",

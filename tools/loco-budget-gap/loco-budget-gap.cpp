@@ -71,6 +71,8 @@ std::string describe(const StepChoice &c) {
     text += " (phase " + std::to_string(r.checkpointPhase) + ")";
   if (r.extraCheckpoints)
     text += " +" + std::to_string(r.extraCheckpoints) + " extra";
+  if (r.keptRegions)
+    text += ", last " + std::to_string(r.keptRegions) + " regions kept";
   if (r.keepNarrow)
     text += ", narrow kept";
   if (r.keepExpensive)

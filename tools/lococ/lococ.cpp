@@ -125,6 +125,11 @@ llvm::cl::opt<int64_t> extraCheckpoints(
     llvm::cl::desc("With --checkpoint-every N > 1: also keep this many more "
                    "path inputs"),
     llvm::cl::init(0));
+llvm::cl::opt<int64_t> keepRegions(
+    "keep-regions",
+    llvm::cl::desc("With --checkpoint-every 1: recompute nothing in this many "
+                   "paths, the last ones (their activations are kept)"),
+    llvm::cl::init(0));
 llvm::cl::opt<bool> rebuildPrologue(
     "rebuild-prologue",
     llvm::cl::desc("With --checkpoint-every: recompute the encoder in "
@@ -182,8 +187,8 @@ void categorizeOptions() {
   place(output, outputFile, emit, summary, memoryReport, memoryReportJsonFile,
         traceFile, listConfigKeys);
   place(memory, memoryBudget, microBatch, rowChunks, checkpointEvery,
-        checkpointPhase, keepSegment, extraCheckpoints, rebuildPrologue,
-        keepExpensive, keepNarrow);
+        checkpointPhase, keepSegment, extraCheckpoints, keepRegions,
+        rebuildPrologue, keepExpensive, keepNarrow);
   place(targetCategory, target, fuseAttention, fuseElementwise);
   place(precision, bf16Checkpoints);
   // The pass pipeline's own switches that are a user's business here.
@@ -240,6 +245,7 @@ CompileOptions compileOptions() {
   o.checkpointEvery = given(checkpointEvery);
   o.checkpointPhase = given(checkpointPhase);
   o.extraCheckpoints = given(extraCheckpoints);
+  o.keepRegions = given(keepRegions);
   o.microBatch = given(microBatch);
   o.keepSegment = keepSegment;
   o.rebuildPrologue = rebuildPrologue;
