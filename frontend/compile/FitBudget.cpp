@@ -221,8 +221,11 @@ private:
   FailureOr<TierFit> finish(const StepChoice &fit);
   /// The cheapest plan of one tier that fits (none: the tier does not fit).
   FailureOr<TierFit> searchTier(const Tier &tier);
+  /// The flops of all the micro-steps of a config batch (a plan's own are
+  /// one micro-step's): plans of different micro-batches compare by them.
   int64_t stepFlops(const StepChoice &choice) const {
-    return planned.at(Key{choice.microBatch, choice.remat.asTuple()}).second;
+    return planned.at(Key{choice.microBatch, choice.remat.asTuple()}).second *
+           (spec.batchSize / choice.microBatch);
   }
 
   const ModelSpec &spec;

@@ -1,11 +1,12 @@
 //===- HalfConv.cpp - bf16 1-D convolutions on the CPU --------------------===//
 //
 // This file implements the bf16 1-D convolutions (the SwiGLU FFN's) and
-// their weight gradients on the bf16 dot-product instructions
-// (AVX512-BF16's vdpbf16ps, or AMX): libxsmm's bf16 kernels take bf16
-// operands, accumulate in fp32 and leave fp32 sums, which are rounded once
-// into the bf16 result. They follow the fp32 kernels (Conv.cpp,
-// ConvBackward.cpp), with what bf16's products ask for:
+// their weight gradients on the bf16 dot-product instruction of
+// AVX512-BF16 (vdpbf16ps; Debian's libxsmm 1.17 generates no AMX code, so
+// Sapphire Rapids runs it too): libxsmm's bf16 kernels take bf16 operands,
+// accumulate in fp32 and leave fp32 sums, which are rounded once into the
+// bf16 result. They follow the fp32 kernels (Conv.cpp, ConvBackward.cpp),
+// with what bf16's products ask for:
 //  - a product's left operand in libxsmm's terms (the weight tap, or the
 //    positions of the unshifted operand of a weight gradient) is in VNNI
 //    pairs: two consecutive elements of the reduced dimension side by side.
@@ -15,14 +16,21 @@
 //    a transposed convolution's whole row) rather than in the output;
 //  - a weight gradient transposes the shifted operand of a row once, so
 //    that every tap's product reads it from a column offset.
-// Each result element is summed by one thread, in row order, so the results
-// do not depend on the thread count. The products round like any fp32 sum
-// in another order than the staged path's, and, as the instructions do,
-// treat bf16 subnormal inputs as zero; the kernel tests hold them to a
-// double reference. Where the CPU has no bf16 instructions (libxsmm targets
-// below Cooper Lake), the channels reduced over are odd, the scratch the
-// plan holds is too small, or LOCO_CPU_HALF_GEMM=staged asks for it, the
-// staged path (runtime/HalfStaged.h) runs instead.
+// Each result element is summed by one thread, in row order, by a kernel
+// whose shape depends on the operands' shapes only (blocks of positions
+// and of weight-gradient columns are fixed; the thread count and the
+// planned workspace choose how many blocks run at once, never their
+// size): libxsmm's kernels order a sum by their shape, so the results do
+// not depend on the thread count or the plan. The products round like any
+// fp32 sum in another order than the staged path's, and, as the
+// instruction does, treat bf16 subnormal inputs and fp32 subnormal sums as
+// zero; a weight gradient sums its R x T products in one fp32 chain (about
+// 2^-24 sqrt(n) relative, far below the bf16 rounding of the result). The
+// kernel tests hold them to a double reference. Where the CPU has no bf16
+// instruction (libxsmm targets below Cooper Lake), the channels reduced
+// over are odd, the workspace the plan holds has no room for one thread's
+// block, or LOCO_CPU_HALF_GEMM=staged asks for it, the staged path
+// (runtime/HalfStaged.h) runs instead.
 //
 //===----------------------------------------------------------------------===//
 
@@ -42,6 +50,9 @@ namespace {
 
 /// Output positions a thread sums before rounding them: 256 KiB of fp32.
 constexpr int64_t kOutBlockBytes = 256 << 10;
+/// Columns of a weight gradient's task (of the unshifted operand's
+/// channels): musdb18_small's 384 and 192 make 12 and 6 tasks.
+constexpr int64_t kGradColumns = 32;
 
 bool nativeBf16Products() {
   static const bool hasBf16 =
@@ -118,15 +129,14 @@ bool conv1d(loco_context *ctx, const loco_half *x, const loco_half *w,
   Scratch scratch(ctx);
   loco_half *taps = scratch.take<loco_half>(K * Ci * Co);
   float *bias = scratch.take<float>(Co);
-  int threads = std::min<int64_t>(omp_get_max_threads(), R * Lo);
   int64_t block =
       std::min<int64_t>(Lo, std::max<int64_t>(16, kOutBlockBytes / 4 / Co));
-  // Fewer positions per block where the plan leaves less (a block is at
-  // least one position; its size does not change a result).
-  int64_t room =
-      scratch.available() / 4 / threads - 2 * loco::workspace::kAlign;
-  block = std::min(block, room / Co);
-  if (block < 1)
+  int64_t blocks = (Lo + block - 1) / block;
+  // As many threads as the plan has room for a block each (the block's
+  // size stays: it orders the sums).
+  int threads = static_cast<int>(
+      std::min<int64_t>(threadsFitting(scratch, 4 * block * Co), R * blocks));
+  if (threads < 1)
     return false;
   Bf16Product full(Co, block, Ci, Co, stride * Ci, Co, Ci * Co, Ci,
                    /*overwrite=*/true);
@@ -137,7 +147,6 @@ bool conv1d(loco_context *ctx, const loco_half *x, const loco_half *w,
   packTapsVnni(w, taps, Ci, Co, K, /*transposed=*/false);
   loco::widen<Bf16>(b, bias, Co);
   float *sums = scratch.take<float>(threads * block * Co);
-  int64_t blocks = (Lo + block - 1) / block;
 #pragma omp parallel for num_threads(threads) schedule(static)
   for (int64_t rb = 0; rb < R * blocks; ++rb) {
     int64_t r = rb / blocks, l0 = rb % blocks * block;
@@ -202,12 +211,12 @@ bool tapGradients(loco_context *ctx, const loco_half *U, int64_t T, int64_t P,
   if (!fitsInt({P, Q, Tp, Lt, Q * Lt}))
     return false;
   Scratch scratch(ctx);
-  int threads = threadsFitting(scratch, 2 * (Tp * P + Q * Lt));
-  int64_t blocks =
-      std::max<int64_t>(1, std::min<int64_t>((P + 15) / 16, threads));
-  int64_t width = (P + blocks - 1) / blocks;
-  blocks = (P + width - 1) / width;
-  threads = static_cast<int>(std::min<int64_t>(threads, blocks));
+  // Tasks of kGradColumns columns of P (fixed: the kernel's width orders
+  // its sums), as many at once as threads and the plan allow.
+  int64_t width = std::min(P, kGradColumns);
+  int64_t blocks = (P + width - 1) / width;
+  int threads = static_cast<int>(std::min<int64_t>(
+      threadsFitting(scratch, 2 * (Tp * width + Q * Lt)), blocks));
   if (threads < 1)
     return false;
   Bf16Product full(width, Q, Tp, width, Lt, P, 0, 0);

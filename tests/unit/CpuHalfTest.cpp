@@ -174,9 +174,10 @@ void expectWithinBf16(const Half &ours, const std::vector<double> &ref,
   EXPECT_LE(worst, std::ldexp(largest, -7)) << what;
 }
 
-/// Both paths: oneDNN's native bf16 (where this CPU has AVX512-BF16 or
-/// AMX; elsewhere this case takes the staged path too) and the staged one
-/// (LOCO_CPU_HALF_GEMM=staged).
+/// Both paths: the native bf16 kernels (oneDNN's GEMMs where this CPU has
+/// AVX512-BF16 or AMX, libxsmm's 1-D convolutions where it has
+/// AVX512-BF16; elsewhere this case takes the staged path too) and the
+/// staged ones (LOCO_CPU_HALF_GEMM=staged).
 class CpuHalfGemm : public CpuContextTest<::testing::TestWithParam<bool>> {
 protected:
   void TearDown() override {
@@ -221,6 +222,12 @@ TEST_P(CpuHalfGemm, ProductsMatchDoubleReference) {
 
 INSTANTIATE_TEST_SUITE_P(Paths, CpuHalfGemm, ::testing::Values(false, true));
 
+/// LOCO_CPU_HALF_GEMM=staged for a scope.
+struct StagedPath {
+  StagedPath() { setenv("LOCO_CPU_HALF_GEMM", "staged", 1); }
+  ~StagedPath() { unsetenv("LOCO_CPU_HALF_GEMM"); }
+};
+
 /// The f32 result rounded to bf16, as the staged kernels promise.
 Half rounded(const Vec &x) { return toBf16(x); }
 
@@ -228,7 +235,7 @@ TEST_F(CpuHalf, StagedConvolutionsEqualRoundedF32) {
   // The staged path (forced here: on a CPU with bf16 instructions the bf16
   // convolutions run natively, below). 600 rows of 64 x 32 in and 61 x 32
   // out take two staging blocks.
-  setenv("LOCO_CPU_HALF_GEMM", "staged", 1);
+  StagedPath staged;
   int64_t R = 600, L = 64, Ci = 32, Co = 32, K = 4, Lo = L - K + 1;
   ASSERT_LT(loco::workspace::stageRows(R, L * Ci + Lo * Co), R);
   Half x = toBf16(randomVec(R * L * Ci, 1)),
@@ -249,7 +256,6 @@ TEST_F(CpuHalf, StagedConvolutionsEqualRoundedF32) {
                                K);
   loco_conv1d_weight_grad(ctx, xf.data(), gf.data(), dwRef.data(), R, L, Ci, Co,
                           K);
-  unsetenv("LOCO_CPU_HALF_GEMM");
   expectWithinBf16(dw, std::vector<double>(dwRef.begin(), dwRef.end()),
                    "conv1d weight grad");
 }
@@ -307,11 +313,11 @@ struct Conv1dShape {
 };
 
 /// The bf16 1-D convolutions on both paths: native (bf16 products summed in
-/// fp32, on a CPU with AVX512-BF16 or AMX; the staged path elsewhere) and
-/// staged. The shapes cover strides 1 and 2, an odd number of positions (a
-/// weight gradient's last VNNI pair holds a zero), odd input channels (the
-/// native path declines them), a partial last block of positions and more
-/// output channels than one block.
+/// fp32, on a CPU with AVX512-BF16; the staged path elsewhere) and staged. The
+/// shapes cover strides 1 and 2, an odd number of positions (a weight
+/// gradient's last VNNI pair holds a zero), odd input channels (the native path
+/// declines them), a partial last block of positions and more output channels
+/// than one block.
 TEST_P(CpuHalfGemm, Conv1dMatchesDoubleReference) {
   if (GetParam())
     setenv("LOCO_CPU_HALF_GEMM", "staged", 1);
@@ -347,46 +353,72 @@ TEST_P(CpuHalfGemm, Conv1dMatchesDoubleReference) {
   }
 }
 
+/// Whether this CPU runs the native bf16 convolutions (AVX512-BF16).
+bool hasBf16Instructions() {
+  __builtin_cpu_init();
+  return __builtin_cpu_supports("avx512bf16");
+}
+
 /// The native path's results do not depend on the thread count (each sum
-/// is one thread's, in row order) nor on the workspace the plan leaves (a
-/// block of positions or a thread fewer changes no sum): here one thread
-/// with the workspace the compiler plans for one row, against two threads
-/// on the heap.
+/// is one thread's, in row order, by a kernel whose shape the operands fix)
+/// nor on the workspace the plan leaves (it limits how many blocks run at
+/// once, not their size). The shapes reach libxsmm's kernels that split a
+/// sum over several accumulators by their width (80 output channels: a
+/// 16-wide remainder of 64; 8 channels on the shifted side of a weight
+/// gradient), where another block size would reorder the sums. One thread
+/// with the workspace the compiler plans for one row, against two and
+/// three threads on the heap.
 TEST_F(CpuHalf, NativeConv1dIndependentOfThreadsAndWorkspace) {
-  int64_t R = 6, L = 345, Ci = 48, Co = 384, K = 4, Lo = L - K + 1;
-  Half x = toBf16(randomVec(R * L * Ci, 31)),
-       w = toBf16(randomVec(Co * Ci * K, 32)), b = toBf16(randomVec(Co, 33)),
-       g = toBf16(randomVec(R * Lo * Co, 34));
-  auto run = [&](int threads, int64_t workspaceBytes) {
-    std::vector<char> workspace(std::max<int64_t>(workspaceBytes, 1) + 64);
-    if (workspaceBytes > 0)
-      loco_context_set_workspace(
-          ctx,
-          workspace.data() +
-              (64 - reinterpret_cast<uintptr_t>(workspace.data()) % 64) % 64,
-          workspaceBytes);
-    int before = omp_get_max_threads();
-    omp_set_num_threads(threads);
-    Half out(R * Lo * Co), dw(Co * Ci * K), back(R * L * Ci), dwt(Co * Ci * K);
-    loco_conv1d_bf16(ctx, x.data(), w.data(), b.data(), out.data(), R, L, Ci,
-                     Co, K, 1);
-    loco_conv1d_weight_grad_bf16(ctx, x.data(), g.data(), dw.data(), R, L, Ci,
-                                 Co, K);
-    // The input gradient: conv_transpose1d of g with the same weight.
-    loco_conv_transpose1d_bf16(ctx, g.data(), w.data(), b.data(), back.data(),
-                               R, Lo, Co, Ci, K, 1);
-    loco_conv_transpose1d_weight_grad_bf16(ctx, g.data(), x.data(), dwt.data(),
-                                           R, Lo, Co, Ci, K);
-    omp_set_num_threads(before);
-    loco_context_set_workspace(ctx, nullptr, 0);
-    return std::vector<Half>{out, dw, back, dwt};
+  if (!hasBf16Instructions())
+    GTEST_SKIP() << "no AVX512-BF16: the bf16 convolutions are staged here";
+  struct Shape {
+    int64_t R, L, Ci, Co;
   };
-  namespace ws = loco::workspace;
-  int64_t oneRow = std::max(
-      std::max(ws::conv1dStaged(1, L, Ci, Lo, Co, Co * Ci * K),
-               ws::conv1dWeightGradStaged(1, L, Ci, Lo, Co, Co * Ci * K)),
-      ws::conv1dStaged(1, Lo, Co, L, Ci, Co * Ci * K));
-  EXPECT_EQ(run(1, oneRow), run(2, 0));
+  for (Shape c : {Shape{2, 4100, 32, 80}, Shape{1, 4100, 32, 16},
+                  Shape{3, 100, 128, 8}}) {
+    int64_t R = c.R, L = c.L, Ci = c.Ci, Co = c.Co, K = 4, Lo = L - K + 1;
+    Half x = toBf16(randomVec(R * L * Ci, 31)),
+         w = toBf16(randomVec(Co * Ci * K, 32)), b = toBf16(randomVec(Co, 33)),
+         g = toBf16(randomVec(R * Lo * Co, 34)),
+         backBias = toBf16(randomVec(Ci, 35));
+    auto run = [&](int threads, int64_t workspaceBytes) {
+      std::vector<char> workspace(std::max<int64_t>(workspaceBytes, 1) + 64);
+      if (workspaceBytes > 0)
+        loco_context_set_workspace(
+            ctx,
+            workspace.data() +
+                (64 - reinterpret_cast<uintptr_t>(workspace.data()) % 64) % 64,
+            workspaceBytes);
+      int before = omp_get_max_threads();
+      omp_set_num_threads(threads);
+      Half out(R * Lo * Co), dw(Co * Ci * K), back(R * L * Ci),
+          dwt(Co * Ci * K);
+      loco_conv1d_bf16(ctx, x.data(), w.data(), b.data(), out.data(), R, L, Ci,
+                       Co, K, 1);
+      loco_conv1d_weight_grad_bf16(ctx, x.data(), g.data(), dw.data(), R, L, Ci,
+                                   Co, K);
+      // The input gradient: conv_transpose1d of g with the same weight.
+      loco_conv_transpose1d_bf16(ctx, g.data(), w.data(), backBias.data(),
+                                 back.data(), R, Lo, Co, Ci, K, 1);
+      loco_conv_transpose1d_weight_grad_bf16(ctx, g.data(), x.data(),
+                                             dwt.data(), R, Lo, Co, Ci, K);
+      omp_set_num_threads(before);
+      loco_context_set_workspace(ctx, nullptr, 0);
+      return std::vector<Half>{out, dw, back, dwt};
+    };
+    namespace ws = loco::workspace;
+    int64_t oneRow = std::max(
+        std::max(ws::conv1dStaged(1, L, Ci, Lo, Co, Co * Ci * K),
+                 ws::conv1dWeightGradStaged(1, L, Ci, Lo, Co, Co * Ci * K)),
+        ws::conv1dStaged(1, Lo, Co, L, Ci, Co * Ci * K));
+    std::vector<Half> heap = run(2, 0), one = run(1, oneRow), three = run(3, 0);
+    const char *names[] = {"conv1d", "conv1d weight grad", "conv_transpose1d",
+                           "conv_transpose1d weight grad"};
+    for (int i = 0; i < 4; ++i) {
+      EXPECT_EQ(one[i], heap[i]) << names[i] << ", " << Co << " channels";
+      EXPECT_EQ(three[i], heap[i]) << names[i] << ", " << Co << " channels";
+    }
+  }
 }
 
 /// The 16-bit attention widens one entry at a time into a thread's fp32

@@ -18,7 +18,11 @@
 // A budget in percent is of the unconstrained plan's arena (the config's
 // batch, no recomputation, no chunks); `floor` is the smallest arena of any
 // choice. On cuda, budgets are of the arena (the backend's fixed workspace
-// is not counted, as lococ subtracts it before its search).
+// is not counted, as lococ subtracts it before its search). The optimum is
+// the choice with the fewest recomputed flops (per config batch) that
+// fits. Exit status: 0; 1 when the search is outside --max-gap or misses a
+// budget that a plan fits; 2 for bad arguments, a config error or a
+// failed compile.
 //
 //===----------------------------------------------------------------------===//
 
@@ -32,12 +36,15 @@
 
 #include "mlir/IR/MLIRContext.h"
 #include "llvm/Support/Format.h"
+#include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/raw_ostream.h"
 
+#include <cmath>
 #include <cstdlib>
 #include <limits>
 #include <optional>
 #include <string>
+#include <tuple>
 #include <vector>
 
 using namespace mlir;
@@ -65,7 +72,7 @@ std::string describe(const StepChoice &c) {
   std::string text = "micro " + std::to_string(c.microBatch) + ", chunks " +
                      std::to_string(r.rowChunks);
   if (r.checkpointEvery == 0)
-    return text + (r.keepExpensive ? ", cheap ops rebuilt" : ", no remat");
+    return text + ", no remat";
   text += ", checkpoint every " + std::to_string(r.checkpointEvery);
   if (r.checkpointEvery > 1)
     text += " (phase " + std::to_string(r.checkpointPhase) + ")";
@@ -84,6 +91,41 @@ std::string describe(const StepChoice &c) {
   if (r.bf16Checkpoints)
     text += ", bf16 checkpoints";
   return text;
+}
+
+/// A finite, non-negative number (a percentage), all of `text`.
+bool parsePercent(const char *text, double &out) {
+  char *end = nullptr;
+  out = std::strtod(text, &end);
+  return end != text && *end == '\0' && std::isfinite(out) && out >= 0;
+}
+
+/// A budget: `floor`, a percentage of the unconstrained arena (> 0, at
+/// most 1000%) or a size; nullopt for anything else.
+struct Budget {
+  std::string text;
+  bool floor = false;
+  double percent = 0;
+  int64_t bytes = 0;
+};
+std::optional<Budget> parseBudget(const std::string &text) {
+  Budget budget{text};
+  if (text == "floor") {
+    budget.floor = true;
+    return budget;
+  }
+  if (!text.empty() && text.back() == '%') {
+    std::string number = text.substr(0, text.size() - 1);
+    if (!parsePercent(number.c_str(), budget.percent) || budget.percent <= 0 ||
+        budget.percent > 1000)
+      return std::nullopt;
+    return budget;
+  }
+  FailureOr<int64_t> parsed = parseByteSize(text);
+  if (failed(parsed) || *parsed <= 0)
+    return std::nullopt;
+  budget.bytes = *parsed;
+  return budget;
 }
 
 /// A planned choice of the space.
@@ -123,8 +165,8 @@ int main(int argc, char **argv) {
         args.budgets.push_back(v);
       else if (arg == "--target")
         args.target = v;
-      else
-        args.maxGap = std::atof(v);
+      else if (!parsePercent(v, args.maxGap))
+        return usage("--max-gap expects a percentage such as 3");
     } else if (arg == "--list") {
       args.list = true;
     } else if (!arg.empty() && arg[0] != '-' && args.config.empty()) {
@@ -137,21 +179,31 @@ int main(int argc, char **argv) {
     return usage("a config and at least one --budget are needed");
   if (args.target != "cpu" && args.target != "cuda")
     return usage("--target is cpu or cuda");
+  // Budgets are checked before anything is planned.
+  std::vector<Budget> budgets;
+  for (const std::string &text : args.budgets) {
+    std::optional<Budget> budget = parseBudget(text);
+    if (!budget)
+      return usage(("--budget '" + text +
+                    "' is not floor, a percentage in (0, 1000] or a size")
+                       .c_str());
+    budgets.push_back(*budget);
+  }
 
   DialectRegistry registry;
   registerLocoDialects(registry);
   MLIRContext context(registry);
   ConfigDocument doc(&context, args.config);
   if (failed(doc.load()))
-    return 1;
+    return 2;
   for (auto [index, assignment] : llvm::enumerate(args.overrides))
     if (failed(doc.applyOverride(assignment, index + 1)))
-      return 1;
+      return 2;
   if (failed(doc.checkKeys(false)))
-    return 1;
+    return 2;
   std::optional<ModelSpec> spec = parseModelSpec(doc);
   if (!spec)
-    return 1;
+    return 2;
   LocoPipelineOptions options{
       args.target, true,
       spec->useAmp ? (spec->ampDtype == "float16" ? "f16" : "bf16") : ""};
@@ -162,13 +214,13 @@ int main(int argc, char **argv) {
   unconstrained.microBatch = spec->batchSize;
   FailureOr<PlanCost> base = planCost(*spec, unconstrained, options, &context);
   if (failed(base))
-    return 1;
+    return 2;
   std::vector<Planned> planned;
   for (const StepChoice &choice :
        budgetSearchSpace(*spec, bf16Checkpoints, base->regions)) {
     FailureOr<PlanCost> cost = planCost(*spec, choice, options, &context);
     if (failed(cost))
-      return 1;
+      return 2;
     planned.push_back({choice, *cost});
   }
   int64_t floor = std::numeric_limits<int64_t>::max();
@@ -187,27 +239,23 @@ int main(int argc, char **argv) {
                << ", step " << llvm::format("%.3g", double(base->stepFlops))
                << " flops\n";
   bool withinGap = true;
-  for (const std::string &text : args.budgets) {
-    int64_t budget;
-    if (text == "floor") {
-      budget = floor;
-    } else if (!text.empty() && text.back() == '%') {
-      budget = static_cast<int64_t>(double(base->arena) *
-                                    std::atof(text.c_str()) / 100.0);
-    } else {
-      FailureOr<int64_t> parsed = parseByteSize(text);
-      if (failed(parsed))
-        return usage(("--budget '" + text + "' is not a size").c_str());
-      budget = *parsed;
-    }
-    // The optimum: the fewest flops among the choices that fit (then the
-    // smaller arena).
+  for (const Budget &given : budgets) {
+    const std::string &text = given.text;
+    int64_t budget =
+        given.floor ? floor
+        : given.percent
+            ? static_cast<int64_t>(double(base->arena) * given.percent / 100.0)
+            : given.bytes;
+    // The optimum: the fewest recomputed flops (the quantity the gap
+    // compares) among the choices that fit, then the fewest flops in all,
+    // then the smaller arena.
+    auto better = [](const PlanCost &a, const PlanCost &b) {
+      return std::tuple(a.recomputeFlops, a.stepFlops, a.arena) <
+             std::tuple(b.recomputeFlops, b.stepFlops, b.arena);
+    };
     const Planned *best = nullptr;
     for (const Planned &p : planned)
-      if (p.cost.arena <= budget &&
-          (!best || p.cost.stepFlops < best->cost.stepFlops ||
-           (p.cost.stepFlops == best->cost.stepFlops &&
-            p.cost.arena < best->cost.arena)))
+      if (p.cost.arena <= budget && (!best || better(p.cost, best->cost)))
         best = &p;
     int64_t smallest = 0;
     FailureOr<StepChoice> search =
@@ -241,7 +289,7 @@ int main(int argc, char **argv) {
     }
     FailureOr<PlanCost> found = planCost(*spec, *search, options, &context);
     if (failed(found))
-      return 1;
+      return 2;
     line("search ", *search, *found);
     double gap = gapPercent(*found, best->cost);
     llvm::outs() << "  gap " << llvm::format("%.2f", gap)
@@ -250,8 +298,12 @@ int main(int argc, char **argv) {
       withinGap = false;
   }
   if (!withinGap)
-    llvm::outs() << "loco-budget-gap: the search is not within "
-                 << llvm::format("%.3g", args.maxGap)
-                 << "% of the optimum at every budget\n";
+    llvm::outs() << "loco-budget-gap: the search "
+                 << (args.maxGap >= 0
+                         ? "is not within " +
+                               llvm::formatv("{0}", args.maxGap).str() +
+                               "% of the optimum at every budget"
+                         : std::string("misses a budget that a plan fits"))
+                 << "\n";
   return withinGap ? 0 : 1;
 }
