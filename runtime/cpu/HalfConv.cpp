@@ -198,8 +198,9 @@ bool convTranspose1d(loco_context *ctx, const loco_half *x, const loco_half *w,
 /// for the unshifted operand U [R, T, P] and the shifted one S [R, T + K -
 /// 1, Q]. In libxsmm's column-major terms sums[k] is P x Q, the product of
 /// U_r^T (P x T, T in VNNI pairs: the row packed once) and S_r shifted (T x
-/// Q: S_r transposed once, tap k from column k on). Tasks are blocks of P,
-/// each running all rows and taps (so that a row's packed operands serve K
+/// Q: S_r transposed once, tap k from column k on; a block of rows is
+/// transposed together, for every task). Tasks are blocks of P, each
+/// running all rows and taps (so that a row's packed operands serve K
 /// products); each element is summed by one task in row order.
 bool tapGradients(loco_context *ctx, const loco_half *U, int64_t T, int64_t P,
                   const loco_half *S, int64_t Q, int64_t R, int64_t K,
@@ -214,40 +215,53 @@ bool tapGradients(loco_context *ctx, const loco_half *U, int64_t T, int64_t P,
   // Tasks of kGradColumns columns of P (fixed: the kernel's width orders
   // its sums), as many at once as threads and the plan allow.
   int64_t width = std::min(P, kGradColumns);
-  int64_t blocks = (P + width - 1) / width;
-  int threads = static_cast<int>(std::min<int64_t>(
-      threadsFitting(scratch, 2 * (Tp * width + Q * Lt)), blocks));
+  int64_t tasks = (P + width - 1) / width;
+  int threads = static_cast<int>(
+      std::min<int64_t>(threadsFitting(scratch, 2 * Tp * width), tasks));
   if (threads < 1)
     return false;
   Bf16Product full(width, Q, Tp, width, Lt, P, 0, 0);
-  Bf16Product tail(P - (blocks - 1) * width, Q, Tp, P - (blocks - 1) * width,
-                   Lt, P, 0, 0);
+  Bf16Product tail(P - (tasks - 1) * width, Q, Tp, P - (tasks - 1) * width, Lt,
+                   P, 0, 0);
   if (!full || !tail)
     return false;
+  loco_half *packs = scratch.take<loco_half>(threads * Tp * width);
+  // The shifted operand of a block of rows, transposed once for every task
+  // (as many rows as the plan holds; the block's size changes no sum).
+  int64_t rowHalves = Q * Lt;
+  int64_t rows = std::min<int64_t>(
+      R, (scratch.available() - loco::workspace::kAlign) / (2 * rowHalves));
+  if (rows < 1)
+    return false;
+  loco_half *shifted = scratch.take<loco_half>(rows * rowHalves);
   std::fill(sums, sums + K * Q * P, 0.0f);
-  loco_half *packs = scratch.take<loco_half>(threads * (Tp * width + Q * Lt));
+  for (int64_t r0 = 0; r0 < R; r0 += rows) {
+    int64_t count = std::min(rows, R - r0);
 #pragma omp parallel for num_threads(threads) schedule(static)
-  for (int64_t task = 0; task < blocks; ++task) {
-    int64_t p0 = task * width, pw = std::min(width, P - p0);
-    loco_half *pairs = packs + omp_get_thread_num() * (Tp * width + Q * Lt);
-    loco_half *shifted = pairs + Tp * width;
-    for (int64_t r = 0; r < R; ++r) {
-      // U_r's columns [p0, p0 + pw) in VNNI pairs of positions (an odd
-      // last position pairs with zero), and S_r transposed, zero-padded.
-      const loco_half *u = U + r * T * P + p0;
-      for (int64_t t = 0; t < Tp; ++t)
-        for (int64_t p = 0; p < pw; ++p)
-          pairs[(t & ~int64_t(1)) * pw + 2 * p + (t & 1)] =
-              t < T ? u[t * P + p] : loco_half(0);
-      const loco_half *s = S + r * Ls * Q;
-      for (int64_t q = 0; q < Q; ++q) {
-        for (int64_t l = 0; l < Ls; ++l)
-          shifted[q * Lt + l] = s[l * Q + q];
-        std::fill(shifted + q * Lt + Ls, shifted + (q + 1) * Lt, loco_half(0));
+    for (int64_t rq = 0; rq < count * Q; ++rq) {
+      int64_t r = rq / Q, q = rq % Q;
+      const loco_half *s = S + (r0 + r) * Ls * Q + q;
+      loco_half *row = shifted + r * rowHalves + q * Lt;
+      for (int64_t l = 0; l < Ls; ++l)
+        row[l] = s[l * Q];
+      std::fill(row + Ls, row + Lt, loco_half(0));
+    }
+#pragma omp parallel for num_threads(threads) schedule(static)
+    for (int64_t task = 0; task < tasks; ++task) {
+      int64_t p0 = task * width, pw = std::min(width, P - p0);
+      loco_half *pairs = packs + omp_get_thread_num() * Tp * width;
+      for (int64_t r = 0; r < count; ++r) {
+        // U_r's columns [p0, p0 + pw) in VNNI pairs of positions (an odd
+        // last position pairs with zero).
+        const loco_half *u = U + (r0 + r) * T * P + p0;
+        for (int64_t t = 0; t < Tp; ++t)
+          for (int64_t p = 0; p < pw; ++p)
+            pairs[(t & ~int64_t(1)) * pw + 2 * p + (t & 1)] =
+                t < T ? u[t * P + p] : loco_half(0);
+        for (int64_t k = 0; k < K; ++k)
+          (pw == width ? full : tail)(pairs, shifted + r * rowHalves + k,
+                                      sums + k * Q * P + p0, 1);
       }
-      for (int64_t k = 0; k < K; ++k)
-        (pw == width ? full : tail)(pairs, shifted + k, sums + k * Q * P + p0,
-                                    1);
     }
   }
   return true;
