@@ -145,18 +145,15 @@ double gapPercent(const PlanCost &search, const PlanCost &optimum) {
          double(optimum.recomputeFlops);
 }
 
-} // namespace
-
-int main(int argc, char **argv) {
-  Args args;
+/// Parses the command line into `args` and `budgets`; an exit status when
+/// it is not usable.
+std::optional<int> parseArgs(int argc, char **argv, Args &args,
+                             std::vector<Budget> &budgets) {
   for (int i = 1; i < argc; ++i) {
     std::string arg = argv[i];
-    auto value = [&]() -> const char * {
-      return i + 1 < argc ? argv[++i] : nullptr;
-    };
     if (arg == "--set" || arg == "--budget" || arg == "--target" ||
         arg == "--max-gap") {
-      const char *v = value();
+      const char *v = i + 1 < argc ? argv[++i] : nullptr;
       if (!v)
         return usage((arg + " needs a value").c_str());
       if (arg == "--set")
@@ -180,7 +177,6 @@ int main(int argc, char **argv) {
   if (args.target != "cpu" && args.target != "cuda")
     return usage("--target is cpu or cuda");
   // Budgets are checked before anything is planned.
-  std::vector<Budget> budgets;
   for (const std::string &text : args.budgets) {
     std::optional<Budget> budget = parseBudget(text);
     if (!budget)
@@ -189,113 +185,158 @@ int main(int argc, char **argv) {
                        .c_str());
     budgets.push_back(*budget);
   }
+  return std::nullopt;
+}
 
-  DialectRegistry registry;
-  registerLocoDialects(registry);
-  MLIRContext context(registry);
+/// One run: the config's space planned once, then each budget's optimum
+/// against the search's choice.
+class GapRun {
+public:
+  GapRun(const Args &args, MLIRContext &context)
+      : args(args), context(context) {}
+
+  /// Reads the config and plans the unconstrained step and every choice.
+  LogicalResult plan();
+  /// Prints the budget's optimum, the search's choice and their gap;
+  /// whether the search is within --max-gap (failure: a compile failed).
+  FailureOr<bool> check(const Budget &given);
+
+  const PlanCost &base() const { return unconstrained; }
+  int64_t floor = std::numeric_limits<int64_t>::max();
+  std::vector<Planned> planned;
+  std::string precision() const {
+    return options.amp.empty() ? "fp32" : options.amp;
+  }
+
+private:
+  void printLine(const char *who, const StepChoice &choice,
+                 const PlanCost &cost) const;
+
+  const Args &args;
+  MLIRContext &context;
+  std::optional<ModelSpec> spec;
+  LocoPipelineOptions options;
+  bool bf16Checkpoints = false;
+  PlanCost unconstrained;
+};
+
+LogicalResult GapRun::plan() {
   ConfigDocument doc(&context, args.config);
   if (failed(doc.load()))
-    return 2;
+    return failure();
   for (auto [index, assignment] : llvm::enumerate(args.overrides))
     if (failed(doc.applyOverride(assignment, index + 1)))
-      return 2;
+      return failure();
   if (failed(doc.checkKeys(false)))
-    return 2;
-  std::optional<ModelSpec> spec = parseModelSpec(doc);
+    return failure();
+  spec = parseModelSpec(doc);
   if (!spec)
-    return 2;
-  LocoPipelineOptions options{
+    return failure();
+  options = LocoPipelineOptions{
       args.target, true,
       spec->useAmp ? (spec->ampDtype == "float16" ? "f16" : "bf16") : ""};
   // lococ lets the search store checkpoints in bf16 under bf16 AMP.
-  bool bf16Checkpoints = options.amp == "bf16";
-
-  StepChoice unconstrained;
-  unconstrained.microBatch = spec->batchSize;
-  FailureOr<PlanCost> base = planCost(*spec, unconstrained, options, &context);
+  bf16Checkpoints = options.amp == "bf16";
+  StepChoice none;
+  none.microBatch = spec->batchSize;
+  FailureOr<PlanCost> base = planCost(*spec, none, options, &context);
   if (failed(base))
-    return 2;
-  std::vector<Planned> planned;
+    return failure();
+  unconstrained = *base;
   for (const StepChoice &choice :
        budgetSearchSpace(*spec, bf16Checkpoints, base->regions)) {
     FailureOr<PlanCost> cost = planCost(*spec, choice, options, &context);
     if (failed(cost))
-      return 2;
+      return failure();
     planned.push_back({choice, *cost});
-  }
-  int64_t floor = std::numeric_limits<int64_t>::max();
-  for (const Planned &p : planned) {
-    floor = std::min(floor, p.cost.arena);
+    floor = std::min(floor, cost->arena);
     if (args.list)
-      llvm::outs() << "planned: arena " << p.cost.arena << ", step flops "
-                   << p.cost.stepFlops << " (" << describe(p.choice) << ")\n";
+      llvm::outs() << "planned: arena " << cost->arena << ", step flops "
+                   << cost->stepFlops << " (" << describe(choice) << ")\n";
   }
+  return success();
+}
 
-  llvm::outs() << "loco-budget-gap: " << args.config << " ("
-               << (options.amp.empty() ? "fp32" : options.amp) << ", "
-               << args.target << "): " << planned.size()
+void GapRun::printLine(const char *who, const StepChoice &choice,
+                       const PlanCost &cost) const {
+  llvm::outs() << "  " << who << ": arena " << formatBytes(cost.arena)
+               << ", recompute "
+               << llvm::format("%.4g", double(cost.recomputeFlops))
+               << " flops, ratio "
+               << llvm::format("%.3f", double(cost.stepFlops) /
+                                           double(unconstrained.stepFlops))
+               << " (" << describe(choice) << ")\n";
+}
+
+FailureOr<bool> GapRun::check(const Budget &given) {
+  int64_t budget = given.floor ? floor
+                   : given.percent
+                       ? static_cast<int64_t>(double(unconstrained.arena) *
+                                              given.percent / 100.0)
+                       : given.bytes;
+  // The optimum: the fewest recomputed flops (the quantity the gap
+  // compares) among the choices that fit, then the fewest flops in all,
+  // then the smaller arena.
+  auto better = [](const PlanCost &a, const PlanCost &b) {
+    return std::tuple(a.recomputeFlops, a.stepFlops, a.arena) <
+           std::tuple(b.recomputeFlops, b.stepFlops, b.arena);
+  };
+  const Planned *best = nullptr;
+  for (const Planned &p : planned)
+    if (p.cost.arena <= budget && (!best || better(p.cost, best->cost)))
+      best = &p;
+  int64_t smallest = 0;
+  FailureOr<StepChoice> search =
+      fitBudget(*spec, budget, options, &context, smallest, bf16Checkpoints);
+  llvm::outs() << "budget " << given.text << " (" << formatBytes(budget)
+               << ")\n";
+  if (!best) {
+    llvm::outs() << "  no choice fits"
+                 << (succeeded(search) ? ", but the search found one\n"
+                                       : ", nor does the search's\n");
+    return failed(search);
+  }
+  printLine("optimum", best->choice, best->cost);
+  if (failed(search)) {
+    llvm::outs() << "  search: none found\n";
+    return false;
+  }
+  FailureOr<PlanCost> found = planCost(*spec, *search, options, &context);
+  if (failed(found))
+    return failure();
+  printLine("search ", *search, *found);
+  double gap = gapPercent(*found, best->cost);
+  llvm::outs() << "  gap " << llvm::format("%.2f", gap)
+               << "% of the optimum's recomputed flops\n";
+  return args.maxGap < 0 || gap <= args.maxGap;
+}
+
+} // namespace
+
+int main(int argc, char **argv) {
+  Args args;
+  std::vector<Budget> budgets;
+  if (std::optional<int> status = parseArgs(argc, argv, args, budgets))
+    return *status;
+  DialectRegistry registry;
+  registerLocoDialects(registry);
+  MLIRContext context(registry);
+  GapRun run(args, context);
+  if (failed(run.plan()))
+    return 2;
+  llvm::outs() << "loco-budget-gap: " << args.config << " (" << run.precision()
+               << ", " << args.target << "): " << run.planned.size()
                << " choices planned; unconstrained arena "
-               << formatBytes(base->arena) << ", floor " << formatBytes(floor)
-               << ", step " << llvm::format("%.3g", double(base->stepFlops))
+               << formatBytes(run.base().arena) << ", floor "
+               << formatBytes(run.floor) << ", step "
+               << llvm::format("%.3g", double(run.base().stepFlops))
                << " flops\n";
   bool withinGap = true;
   for (const Budget &given : budgets) {
-    const std::string &text = given.text;
-    int64_t budget =
-        given.floor ? floor
-        : given.percent
-            ? static_cast<int64_t>(double(base->arena) * given.percent / 100.0)
-            : given.bytes;
-    // The optimum: the fewest recomputed flops (the quantity the gap
-    // compares) among the choices that fit, then the fewest flops in all,
-    // then the smaller arena.
-    auto better = [](const PlanCost &a, const PlanCost &b) {
-      return std::tuple(a.recomputeFlops, a.stepFlops, a.arena) <
-             std::tuple(b.recomputeFlops, b.stepFlops, b.arena);
-    };
-    const Planned *best = nullptr;
-    for (const Planned &p : planned)
-      if (p.cost.arena <= budget && (!best || better(p.cost, best->cost)))
-        best = &p;
-    int64_t smallest = 0;
-    FailureOr<StepChoice> search =
-        fitBudget(*spec, budget, options, &context, smallest, bf16Checkpoints);
-    llvm::outs() << "budget " << text << " (" << formatBytes(budget) << ")\n";
-    if (!best) {
-      llvm::outs() << "  no choice fits";
-      if (succeeded(search)) {
-        llvm::outs() << ", but the search found one\n";
-        withinGap = false;
-      } else {
-        llvm::outs() << ", nor does the search's\n";
-      }
-      continue;
-    }
-    auto line = [&](const char *who, const StepChoice &choice,
-                    const PlanCost &cost) {
-      llvm::outs() << "  " << who << ": arena " << formatBytes(cost.arena)
-                   << ", recompute "
-                   << llvm::format("%.4g", double(cost.recomputeFlops))
-                   << " flops, ratio "
-                   << llvm::format("%.3f", double(cost.stepFlops) /
-                                               double(base->stepFlops))
-                   << " (" << describe(choice) << ")\n";
-    };
-    line("optimum", best->choice, best->cost);
-    if (failed(search)) {
-      llvm::outs() << "  search: none found\n";
-      withinGap = false;
-      continue;
-    }
-    FailureOr<PlanCost> found = planCost(*spec, *search, options, &context);
-    if (failed(found))
+    FailureOr<bool> within = run.check(given);
+    if (failed(within))
       return 2;
-    line("search ", *search, *found);
-    double gap = gapPercent(*found, best->cost);
-    llvm::outs() << "  gap " << llvm::format("%.2f", gap)
-                 << "% of the optimum's recomputed flops\n";
-    if (args.maxGap >= 0 && gap > args.maxGap)
-      withinGap = false;
+    withinGap = withinGap && *within;
   }
   if (!withinGap)
     llvm::outs() << "loco-budget-gap: the search "
