@@ -101,6 +101,11 @@ struct ModelSpec {
   double warmupStartLr = 0.0;
   bool useAmp = false;
   std::string ampDtype = "bfloat16";
+  /// loco-autocast's lower element type: "bf16" or "f16" under
+  /// training.use_amp, "" (all f32) without it.
+  std::string autocastType() const {
+    return useAmp ? (ampDtype == "float16" ? "f16" : "bf16") : "";
+  }
   int64_t gradientAccumulationSteps = 1;
   int64_t valInterval = 1;
   int64_t saveInterval = 1;           ///< training.save_interval (epochs)

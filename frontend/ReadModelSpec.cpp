@@ -388,3 +388,17 @@ std::optional<ModelSpec> mlir::loco::parseModelSpec(ConfigDocument &doc) {
     spec.keyLocations.insert({entry.getKey(), entry.getValue()});
   return spec;
 }
+
+std::optional<ModelSpec>
+mlir::loco::loadModelSpec(MLIRContext *context, llvm::StringRef file,
+                          llvm::ArrayRef<std::string> overrides, bool verbose) {
+  ConfigDocument doc(context, file.str());
+  if (failed(doc.load()))
+    return std::nullopt;
+  for (auto [index, assignment] : llvm::enumerate(overrides))
+    if (failed(doc.applyOverride(assignment, index + 1)))
+      return std::nullopt;
+  if (failed(doc.checkKeys(verbose)))
+    return std::nullopt;
+  return parseModelSpec(doc);
+}

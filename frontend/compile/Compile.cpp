@@ -9,7 +9,6 @@
 #include "frontend/compile/Compile.h"
 
 #include "frontend/BuildTrainStep.h"
-#include "frontend/ConfigDocument.h"
 #include "frontend/ModelSummary.h"
 #include "frontend/ReadModelSpec.h"
 #include "frontend/compile/FitBudget.h"
@@ -96,15 +95,7 @@ private:
 };
 
 LogicalResult Compilation::loadSpec() {
-  ConfigDocument doc(&context, o.configFile);
-  if (failed(doc.load()))
-    return failure();
-  for (auto [index, assignment] : llvm::enumerate(o.overrides))
-    if (failed(doc.applyOverride(assignment, index + 1)))
-      return failure();
-  if (failed(doc.checkKeys(o.verbose)))
-    return failure();
-  spec = parseModelSpec(doc);
+  spec = loadModelSpec(&context, o.configFile, o.overrides, o.verbose);
   return success(spec.has_value());
 }
 
@@ -447,9 +438,7 @@ LogicalResult Compilation::run() {
     return failure();
   // training.use_amp makes the step mixed precision (loco-autocast);
   // `--set training.use_amp=false` compiles it in f32.
-  options = LocoPipelineOptions{
-      target, o.fuseAttention,
-      spec->useAmp ? (spec->ampDtype == "float16" ? "f16" : "bf16") : ""};
+  options = LocoPipelineOptions{target, o.fuseAttention, spec->autocastType()};
   options.fuseElementwise = o.fuseElementwise;
   if (failed(checkBatchSegments()))
     return failure();

@@ -221,19 +221,22 @@ private:
   FailureOr<TierFit> finish(const StepChoice &fit);
   /// The cheapest plan of one tier that fits (none: the tier does not fit).
   FailureOr<TierFit> searchTier(const Tier &tier);
-  /// The flops of all the micro-steps of a config batch (a plan's own are
-  /// one micro-step's): plans of different micro-batches compare by them.
+  /// The flops of all the micro-steps of a config batch (planCost's):
+  /// plans of different micro-batches compare by them.
   int64_t stepFlops(const StepChoice &choice) const {
-    return planned.at(Key{choice.microBatch, choice.remat.asTuple()}).second *
-           (spec.batchSize / choice.microBatch);
+    return planned.at(Key{choice.microBatch, choice.remat.asTuple()}).second;
   }
+  /// The most of `field` in [0, regions] with which `fit` still fits
+  /// (memory grows with it): a binary search.
+  FailureOr<int64_t> mostThatFit(const StepChoice &fit,
+                                 int64_t LocoRematChoice::*field);
 
   const ModelSpec &spec;
   int64_t budget;
   const LocoPipelineOptions &options;
   MLIRContext *context;
   int64_t lastFlops = 0, regions = 0;
-  /// (arena, step flops) of the choices planned so far.
+  /// (arena, config-batch flops) of the choices planned so far.
   std::map<Key, std::pair<int64_t, int64_t>> planned;
 };
 
@@ -241,18 +244,12 @@ FailureOr<int64_t> BudgetSearch::trial(const StepChoice &choice) {
   Key key{choice.microBatch, choice.remat.asTuple()};
   auto known = planned.find(key);
   if (known == planned.end()) {
-    FailureOr<OwningOpRef<ModuleOp>> module =
-        planStep(spec, choice, options, context, false);
-    if (failed(module))
+    FailureOr<PlanCost> cost = planCost(spec, choice, options, context);
+    if (failed(cost))
       return failure();
-    if (auto found = (**module)->getAttrOfType<ArrayAttr>("loco.row_chunks"))
-      regions = found.size();
-    auto remat = (**module)->getAttrOfType<DictionaryAttr>("loco.remat");
-    auto flops = remat ? remat.getAs<IntegerAttr>("step_flops") : nullptr;
-    known = planned
-                .try_emplace(key, plannedArenaBytes(**module),
-                             flops ? flops.getInt() : 0)
-                .first;
+    if (cost->regions)
+      regions = cost->regions;
+    known = planned.try_emplace(key, cost->arena, cost->stepFlops).first;
   }
   auto [arena, flops] = known->second;
   smallestArena = std::min(smallestArena, arena);
@@ -320,21 +317,13 @@ FailureOr<StepChoice> BudgetSearch::withExtras(StepChoice fit) {
        chunks *= 2) {
     StepChoice base = fit;
     base.remat.rowChunks = chunks;
-    int64_t low = 0, high = regions;
-    while (low < high) {
-      StepChoice more = base;
-      more.remat.extraCheckpoints = (low + high + 1) / 2;
-      FailureOr<int64_t> arena = trial(more);
-      if (failed(arena))
-        return failure();
-      if (*arena <= budget)
-        low = more.remat.extraCheckpoints;
-      else
-        high = more.remat.extraCheckpoints - 1;
-    }
-    if (low > best.remat.extraCheckpoints) {
+    FailureOr<int64_t> low =
+        mostThatFit(base, &LocoRematChoice::extraCheckpoints);
+    if (failed(low))
+      return failure();
+    if (*low > best.remat.extraCheckpoints) {
       best = base;
-      best.remat.extraCheckpoints = low;
+      best.remat.extraCheckpoints = *low;
     }
   }
   return best;
@@ -350,20 +339,28 @@ FailureOr<StepChoice> BudgetSearch::withExtras(StepChoice fit) {
 FailureOr<StepChoice> BudgetSearch::withKeptRegions(StepChoice fit) {
   if (fit.remat.checkpointEvery != 1)
     return fit;
+  FailureOr<int64_t> kept = mostThatFit(fit, &LocoRematChoice::keptRegions);
+  if (failed(kept))
+    return failure();
+  fit.remat.keptRegions = *kept;
+  return fit;
+}
+
+FailureOr<int64_t> BudgetSearch::mostThatFit(const StepChoice &fit,
+                                             int64_t LocoRematChoice::*field) {
   int64_t low = 0, high = regions;
   while (low < high) {
     StepChoice more = fit;
-    more.remat.keptRegions = (low + high + 1) / 2;
+    more.remat.*field = (low + high + 1) / 2;
     FailureOr<int64_t> arena = trial(more);
     if (failed(arena))
       return failure();
     if (*arena <= budget)
-      low = more.remat.keptRegions;
+      low = more.remat.*field;
     else
-      high = more.remat.keptRegions - 1;
+      high = more.remat.*field - 1;
   }
-  fit.remat.keptRegions = low;
-  return fit;
+  return low;
 }
 
 FailureOr<BudgetSearch::TierFit> BudgetSearch::finish(const StepChoice &fit) {

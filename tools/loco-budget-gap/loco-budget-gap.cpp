@@ -27,7 +27,6 @@
 //===----------------------------------------------------------------------===//
 
 #include "dialect/LocoDialect.h"
-#include "frontend/ConfigDocument.h"
 #include "frontend/ModelSpec.h"
 #include "frontend/ReadModelSpec.h"
 #include "frontend/compile/FitBudget.h"
@@ -221,20 +220,10 @@ private:
 };
 
 LogicalResult GapRun::plan() {
-  ConfigDocument doc(&context, args.config);
-  if (failed(doc.load()))
-    return failure();
-  for (auto [index, assignment] : llvm::enumerate(args.overrides))
-    if (failed(doc.applyOverride(assignment, index + 1)))
-      return failure();
-  if (failed(doc.checkKeys(false)))
-    return failure();
-  spec = parseModelSpec(doc);
+  spec = loadModelSpec(&context, args.config, args.overrides, false);
   if (!spec)
     return failure();
-  options = LocoPipelineOptions{
-      args.target, true,
-      spec->useAmp ? (spec->ampDtype == "float16" ? "f16" : "bf16") : ""};
+  options = LocoPipelineOptions{args.target, true, spec->autocastType()};
   // lococ lets the search store checkpoints in bf16 under bf16 AMP.
   bf16Checkpoints = options.amp == "bf16";
   StepChoice none;
