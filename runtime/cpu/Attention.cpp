@@ -197,17 +197,30 @@ void transposeBlock(const float *in, int64_t rows, int64_t cols, float *out) {
       out[c * kTile + r] = in[r * kTile + c];
 }
 
-/// What every batch entry of a forward call shares: its products, the
-/// dropout mask and the shapes. `entry` computes one entry (a row's head:
-/// [Lq, d] queries, [Lk, d] keys, [Lk, dv] values) on fp32 operands, with
-/// `buffers` (flashAttentionThreadFloats) of the calling thread.
-struct ForwardCall {
-  ForwardCall(loco_context *ctx, int64_t Lq, int64_t Lk, int64_t d, int64_t dv,
-              double scale, double p, int64_t stream, int64_t indexOffset)
+/// What every batch entry of a call shares: the dropout mask, the scale,
+/// the shapes and the tile shapes of its products.
+struct CallShape {
+  CallShape(loco_context *ctx, int64_t Lq, int64_t Lk, int64_t d, int64_t dv,
+            double scale, double p, int64_t stream, int64_t indexOffset)
       : mask(makeMask(ctx, p, stream, Lq, Lk, indexOffset)),
         s(static_cast<float>(scale)), Lq(Lq), Lk(Lk), d(d), dv(dv),
-        score(TileProducts(Lq, Lk, d, dv).byEdge(&TileProducts::score)),
-        value(TileProducts(Lq, Lk, d, dv).byEdge(&TileProducts::value)) {}
+        products(Lq, Lk, d, dv) {}
+
+  DropoutMask mask;
+  float s;
+  int64_t Lq, Lk, d, dv;
+  TileProducts products;
+};
+
+/// A forward call: `entry` computes one entry (a row's head: [Lq, d]
+/// queries, [Lk, d] keys, [Lk, dv] values) on fp32 operands, with `buffers`
+/// (flashAttentionThreadFloats) of the calling thread.
+struct ForwardCall : CallShape {
+  ForwardCall(loco_context *ctx, int64_t Lq, int64_t Lk, int64_t d, int64_t dv,
+              double scale, double p, int64_t stream, int64_t indexOffset)
+      : CallShape(ctx, Lq, Lk, d, dv, scale, p, stream, indexOffset),
+        score(products.byEdge(&TileProducts::score)),
+        value(products.byEdge(&TileProducts::value)) {}
 
   void entry(int64_t b, const float *qb, const float *kb, const float *vb,
              float *ob, float *lseb, float *buffers) const {
@@ -256,25 +269,21 @@ struct ForwardCall {
     }
   }
 
-  DropoutMask mask;
-  float s;
-  int64_t Lq, Lk, d, dv;
   EdgeProducts score, value;
 };
 
 /// The backward's counterpart: `entry` writes dq, dk and dv of one entry
 /// (zeroing them first), with `buffers`
 /// (flashAttentionBackwardThreadFloats).
-struct BackwardCall {
+struct BackwardCall : CallShape {
   BackwardCall(loco_context *ctx, int64_t Lq, int64_t Lk, int64_t d, int64_t dv,
                double scale, double p, int64_t stream, int64_t indexOffset)
-      : mask(makeMask(ctx, p, stream, Lq, Lk, indexOffset)),
-        s(static_cast<float>(scale)), Lq(Lq), Lk(Lk), d(d), dv(dv),
-        score(TileProducts(Lq, Lk, d, dv).byEdge(&TileProducts::score)),
-        probGrad(TileProducts(Lq, Lk, d, dv).byEdge(&TileProducts::probGrad)),
-        valueGrad(TileProducts(Lq, Lk, d, dv).byEdge(&TileProducts::valueGrad)),
-        queryGrad(TileProducts(Lq, Lk, d, dv).byEdge(&TileProducts::queryGrad)),
-        keyGrad(TileProducts(Lq, Lk, d, dv).byEdge(&TileProducts::keyGrad)) {}
+      : CallShape(ctx, Lq, Lk, d, dv, scale, p, stream, indexOffset),
+        score(products.byEdge(&TileProducts::score)),
+        probGrad(products.byEdge(&TileProducts::probGrad)),
+        valueGrad(products.byEdge(&TileProducts::valueGrad)),
+        queryGrad(products.byEdge(&TileProducts::queryGrad)),
+        keyGrad(products.byEdge(&TileProducts::keyGrad)) {}
 
   void entry(int64_t b, const float *qb, const float *kb, const float *vb,
              const float *ob, const float *gb, const float *lb, float *dqb,
@@ -336,9 +345,6 @@ struct BackwardCall {
     }
   }
 
-  DropoutMask mask;
-  float s;
-  int64_t Lq, Lk, d, dv;
   EdgeProducts score, probGrad, valueGrad, queryGrad, keyGrad;
 };
 
