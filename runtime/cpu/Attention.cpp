@@ -348,20 +348,6 @@ struct BackwardCall : CallShape {
   EdgeProducts score, probGrad, valueGrad, queryGrad, keyGrad;
 };
 
-/// out[i] = load(x[i]), on the calling thread.
-template <typename H>
-void widenEntry(const loco_half *x, float *out, int64_t n) {
-#pragma omp simd
-  for (int64_t i = 0; i < n; ++i)
-    out[i] = H::load(x[i]);
-}
-template <typename H>
-void narrowEntry(const float *x, loco_half *out, int64_t n) {
-#pragma omp simd
-  for (int64_t i = 0; i < n; ++i)
-    out[i] = H::store(x[i]);
-}
-
 /// Threads of a 16-bit call: each holds one entry's operands and results in
 /// fp32 beside the fp32 kernel's buffers, within the workspace that
 /// Workspace.h's flashAttention*Staged plan (at least one entry, and the
@@ -395,11 +381,11 @@ void flashAttentionHalf(loco_context *ctx, const loco_half *q,
           *v32 = k32 + Lk * d, *o32 = v32 + Lk * dv;
 #pragma omp for schedule(dynamic)
     for (int64_t b = 0; b < batch; ++b) {
-      widenEntry<H>(q + b * Lq * d, q32, Lq * d);
-      widenEntry<H>(k + b * Lk * d, k32, Lk * d);
-      widenEntry<H>(v + b * Lk * dv, v32, Lk * dv);
+      loco::widenOnThread<H>(q + b * Lq * d, q32, Lq * d);
+      loco::widenOnThread<H>(k + b * Lk * d, k32, Lk * d);
+      loco::widenOnThread<H>(v + b * Lk * dv, v32, Lk * dv);
       call.entry(b, q32, k32, v32, o32, lse + b * Lq, base + t * perThread);
-      narrowEntry<H>(o32, out + b * Lq * dv, Lq * dv);
+      loco::narrowOnThread<H>(o32, out + b * Lq * dv, Lq * dv);
     }
   }
 }
@@ -429,16 +415,16 @@ void flashAttentionBackwardHalf(loco_context *ctx, const loco_half *q,
     float *dq32 = g32 + Lq * dv, *dk32 = dq32 + Lq * d, *dv32 = dk32 + Lk * d;
 #pragma omp for schedule(dynamic)
     for (int64_t b = 0; b < batch; ++b) {
-      widenEntry<H>(q + b * Lq * d, q32, Lq * d);
-      widenEntry<H>(k + b * Lk * d, k32, Lk * d);
-      widenEntry<H>(v + b * Lk * dv, v32, Lk * dv);
-      widenEntry<H>(out + b * Lq * dv, o32, Lq * dv);
-      widenEntry<H>(dout + b * Lq * dv, g32, Lq * dv);
+      loco::widenOnThread<H>(q + b * Lq * d, q32, Lq * d);
+      loco::widenOnThread<H>(k + b * Lk * d, k32, Lk * d);
+      loco::widenOnThread<H>(v + b * Lk * dv, v32, Lk * dv);
+      loco::widenOnThread<H>(out + b * Lq * dv, o32, Lq * dv);
+      loco::widenOnThread<H>(dout + b * Lq * dv, g32, Lq * dv);
       call.entry(b, q32, k32, v32, o32, g32, lse + b * Lq, dq32, dk32, dv32,
                  base + t * perThread);
-      narrowEntry<H>(dq32, dq + b * Lq * d, Lq * d);
-      narrowEntry<H>(dk32, dk + b * Lk * d, Lk * d);
-      narrowEntry<H>(dv32, dvalue + b * Lk * dv, Lk * dv);
+      loco::narrowOnThread<H>(dq32, dq + b * Lq * d, Lq * d);
+      loco::narrowOnThread<H>(dk32, dk + b * Lk * d, Lk * d);
+      loco::narrowOnThread<H>(dv32, dvalue + b * Lk * dv, Lk * dv);
     }
   }
 }

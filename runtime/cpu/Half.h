@@ -70,6 +70,21 @@ template <typename H> void narrow(const float *x, loco_half *out, int64_t n) {
     out[i] = H::store(x[i]);
 }
 
+/// widen and narrow on the calling thread, for kernels that convert a
+/// thread's own rows inside their parallel region.
+template <typename H>
+void widenOnThread(const loco_half *x, float *out, int64_t n) {
+#pragma omp simd
+  for (int64_t i = 0; i < n; ++i)
+    out[i] = H::load(x[i]);
+}
+template <typename H>
+void narrowOnThread(const float *x, loco_half *out, int64_t n) {
+#pragma omp simd
+  for (int64_t i = 0; i < n; ++i)
+    out[i] = H::store(x[i]);
+}
+
 /// f16: eight elements per F16C instruction.
 template <> inline void widen<F16>(const loco_half *x, float *out, int64_t n) {
   int64_t blocks = n / 8;

@@ -91,6 +91,12 @@ bool fitsInt(std::initializer_list<int64_t> values) {
   return true;
 }
 
+/// Where element (i, j) of a [rows, width] matrix goes in its VNNI form
+/// [rows/2][width][2]: rows i and i + 1 (i even) side by side.
+constexpr int64_t vnniIndex(int64_t i, int64_t j, int64_t width) {
+  return (i & ~int64_t(1)) * width + 2 * j + (i & 1);
+}
+
 /// taps[k] = the weight's tap k as [Ci/2][Co][2]: the VNNI form of the
 /// [Ci, Co] matrix of Conv.cpp's taps.
 void packTapsVnni(const loco_half *weight, loco_half *taps, int64_t Ci,
@@ -98,15 +104,8 @@ void packTapsVnni(const loco_half *weight, loco_half *taps, int64_t Ci,
   for (int64_t k = 0; k < K; ++k)
     for (int64_t ci = 0; ci < Ci; ++ci)
       for (int64_t co = 0; co < Co; ++co)
-        taps[((k * Ci + (ci & ~int64_t(1))) * Co + 2 * co) + (ci & 1)] =
+        taps[k * Ci * Co + vnniIndex(ci, co, Co)] =
             weight[loco::weightIndex(transposed, ci, co, k, Ci, Co, K)];
-}
-
-/// Narrows `n` fp32 values on the calling thread.
-void narrowRow(const float *x, loco_half *out, int64_t n) {
-#pragma omp simd
-  for (int64_t i = 0; i < n; ++i)
-    out[i] = Bf16::store(x[i]);
 }
 
 /// Threads whose per-thread scratch of `perThread` bytes (plus alignment)
@@ -188,7 +187,7 @@ bool convTranspose1d(loco_context *ctx, const loco_half *x, const loco_half *w,
       std::copy(bias, bias + Co, acc + p * Co);
     for (int64_t k = 0; k < K; ++k)
       product(taps + k * Ci * Co, x + r * L * Ci, acc + k * Co, 1);
-    narrowRow(acc, out + r * Lo * Co, Lo * Co);
+    loco::narrowOnThread<Bf16>(acc, out + r * Lo * Co, Lo * Co);
   }
   return true;
 }
@@ -256,8 +255,7 @@ bool tapGradients(loco_context *ctx, const loco_half *U, int64_t T, int64_t P,
         const loco_half *u = U + (r0 + r) * T * P + p0;
         for (int64_t t = 0; t < Tp; ++t)
           for (int64_t p = 0; p < pw; ++p)
-            pairs[(t & ~int64_t(1)) * pw + 2 * p + (t & 1)] =
-                t < T ? u[t * P + p] : loco_half(0);
+            pairs[vnniIndex(t, p, pw)] = t < T ? u[t * P + p] : loco_half(0);
         for (int64_t k = 0; k < K; ++k)
           (pw == width ? full : tail)(pairs, shifted + r * rowHalves + k,
                                       sums + k * Q * P + p0, 1);
